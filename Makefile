@@ -1,0 +1,27 @@
+# The two set-up commands: `make demo` and `make test`. Each creates .venv, installs everything
+# (Debian packages through tools/install-debian-packages.sh, Python packages from pyproject.toml)
+# and then runs the workflow on the embedded offline default / the test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: demo test deps clean-demo
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	bash tools/install-debian-packages.sh
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+deps: $(VENV)/.installed
+
+demo: deps
+	$(BIN)/snakemake --cores $(CORES) all
+
+test: deps
+	$(BIN)/python -m pytest

@@ -1,0 +1,1 @@
+# baselines stage: filled in by its issue

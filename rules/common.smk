@@ -1,0 +1,48 @@
+# Path conventions shared by every stage. Intermediate outputs live under config["out"],
+# datasets under config["data_root"], tracked artifacts under config["results"].
+
+OUT = config["out"]
+DATA = config["data_root"]
+RESULTS = config["results"]
+LOGS = f"{OUT}/logs"
+BENCH = f"{OUT}/benchmarks"
+
+DATASETS = list(config["datasets"])
+EVAL_DATASETS = config["evaluation_datasets"]
+TRAIN_DATASETS = config["training_datasets"]
+LEVELS = ["exact", "synonym", "hyponym", "meronym"]
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig8", "fig10", "fig11", "fig12"]
+
+
+def vocabulary_of(dataset):
+    """The target vocabulary of a dataset."""
+    return config["datasets"][dataset]["vocabulary"]
+
+
+def split_dir(dataset, split):
+    return f"{DATA}/{dataset}/{split}"
+
+
+def split_json(dataset, split):
+    return f"{DATA}/{dataset}/{split}/panoptic.json"
+
+
+NOUNS = f"{OUT}/nouns/nouns.txt"
+LEXICON = f"{OUT}/lexicons/{{vocabulary}}.json"
+PREDICTIONS = f"{OUT}/predictions/{{method}}/{{dataset}}/{{run}}.jsonl"
+EVALUATION = f"{OUT}/evaluations/{{method}}/{{dataset}}/{{run}}.{{mapping}}.json"
+
+TABLE1_FILES = expand(f"{RESULTS}/table1.{{ext}}", ext=["csv", "md", "tex"])
+FIGURE_FILES = expand(f"{RESULTS}/figures/{{fig}}.{{ext}}", fig=FIGURES, ext=["pdf", "png"])
+HUMAN_STUDY_PAGE = f"{RESULTS}/human_study/annotation.html"
+PROVENANCE = f"{RESULTS}/provenance.json"
+
+
+wildcard_constraints:
+    dataset="[A-Za-z0-9_-]+",
+    split="[A-Za-z0-9_-]+",
+    method="[A-Za-z0-9_.-]+",
+    run="[A-Za-z0-9_.-]+",
+    vocabulary="[A-Za-z0-9_-]+",
+    mapping="lexical|sbert",
+    fig="fig[0-9]+",

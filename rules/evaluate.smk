@@ -1,0 +1,1 @@
+# evaluate stage: filled in by its issue

@@ -1,0 +1,1 @@
+# lexicon stage: filled in by its issue

@@ -1,0 +1,1 @@
+# mapping stage: filled in by its issue

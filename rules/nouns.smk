@@ -1,0 +1,1 @@
+# nouns stage: filled in by its issue

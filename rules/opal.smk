@@ -1,0 +1,1 @@
+# opal stage: filled in by its issue

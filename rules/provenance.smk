@@ -1,0 +1,1 @@
+# provenance stage: filled in by its issue

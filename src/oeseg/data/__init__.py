@@ -1,0 +1,1 @@
+"""Datasets: vocabularies, the panoptic format, region predictions, generators and converters."""

@@ -1,0 +1,176 @@
+"""The COCO panoptic dataset format every dataset is converted to (DESIGN.md, "Dataset format").
+
+A split folder holds `panoptic.json` and `panoptic/<name>.png` (segment id = R + 256 G + 256^2 B,
+void = 0); semantic and instance ground truth are derived from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from oeseg.data.vocabularies import Vocabulary
+from oeseg.io import InputError, atomic_write_bytes, read_json
+
+
+def rgb2id(rgb: np.ndarray) -> np.ndarray:
+    """Segment ids from an HxWx3 uint8 panoptic PNG array."""
+    rgb = rgb.astype(np.uint32)
+    return rgb[..., 0] + 256 * rgb[..., 1] + 256 * 256 * rgb[..., 2]
+
+
+def id2rgb(ids: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8 array encoding segment ids."""
+    ids = ids.astype(np.uint32)
+    return np.stack([ids % 256, (ids // 256) % 256, (ids // 65536) % 256], axis=-1).astype(np.uint8)
+
+
+def read_segment_ids(path: str | Path) -> np.ndarray:
+    """Read a panoptic PNG into an HxW uint32 array of segment ids."""
+    try:
+        with Image.open(path) as im:
+            return rgb2id(np.asarray(im.convert("RGB")))
+    except FileNotFoundError:
+        raise InputError(f"{path}: panoptic PNG not found") from None
+
+
+def write_segment_ids(path: str | Path, ids: np.ndarray) -> None:
+    """Write an HxW segment-id array as a panoptic PNG, atomically."""
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(id2rgb(ids)).save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def bbox_of(mask: np.ndarray) -> list[int]:
+    """COCO [x, y, width, height] of a boolean mask (zeros for an empty mask)."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return [0, 0, 0, 0]
+    return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
+
+
+@dataclass
+class Segment:
+    """One ground-truth segment of an image."""
+
+    id: int
+    category_id: int
+    iscrowd: int = 0
+    area: int = 0
+    bbox: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "category_id": self.category_id, "iscrowd": self.iscrowd,
+                "area": self.area, "bbox": self.bbox}
+
+
+@dataclass
+class PanopticImage:
+    """An image of a split: its record, its panoptic PNG name and its segments."""
+
+    id: str
+    file_name: str
+    panoptic_file: str
+    width: int
+    height: int
+    segments: list[Segment]
+
+
+@dataclass
+class PanopticSplit:
+    """A split folder in the panoptic format: `panoptic.json`, `panoptic/`, `images/`."""
+
+    root: Path
+    vocabulary: Vocabulary
+    images: list[PanopticImage]
+
+    @property
+    def panoptic_dir(self) -> Path:
+        return self.root / "panoptic"
+
+    @property
+    def image_dir(self) -> Path:
+        return self.root / "images"
+
+    def image(self, image_id: str) -> PanopticImage:
+        """The image record with this id."""
+        return self._index()[image_id]
+
+    def _index(self) -> dict[str, PanopticImage]:
+        if not hasattr(self, "_by_id"):
+            self._by_id = {im.id: im for im in self.images}
+        return self._by_id
+
+    def segment_ids(self, image: PanopticImage) -> np.ndarray:
+        """The HxW segment-id map of an image."""
+        return read_segment_ids(self.panoptic_dir / image.panoptic_file)
+
+    @classmethod
+    def load(cls, root: str | Path) -> "PanopticSplit":
+        """Load `root/panoptic.json`, checking the fields every stage relies on."""
+        root = Path(root)
+        path = root / "panoptic.json"
+        obj = read_json(path)
+        for key in ("images", "annotations", "categories"):
+            if key not in obj:
+                raise InputError(f"{path}: missing top-level field '{key}'")
+        vocab = Vocabulary.from_json(obj.get("info", {}).get("vocabulary", root.name), obj["categories"])
+        cat_ids = {c.id for c in vocab}
+        records = {}
+        for i, im in enumerate(obj["images"]):
+            try:
+                records[str(im["id"])] = im
+            except (KeyError, TypeError):
+                raise InputError(f"{path}: images[{i}] has no 'id'") from None
+        images = []
+        for i, ann in enumerate(obj["annotations"]):
+            where = f"{path}: annotations[{i}]"
+            try:
+                image_id = str(ann["image_id"])
+                rec = records[image_id]
+                segs = [Segment(int(s["id"]), int(s["category_id"]), int(s.get("iscrowd", 0)),
+                                int(s.get("area", 0)), list(s.get("bbox", [0, 0, 0, 0])))
+                        for s in ann["segments_info"]]
+            except KeyError as e:
+                raise InputError(f"{where}: missing field {e}") from None
+            for s in segs:
+                if s.category_id not in cat_ids:
+                    raise InputError(f"{where}: segment {s.id} has unknown category_id {s.category_id}")
+            images.append(PanopticImage(image_id, rec.get("file_name", ""), ann["file_name"],
+                                        int(rec.get("width", 0)), int(rec.get("height", 0)),
+                                        sorted(segs, key=lambda s: s.id)))
+        return cls(root, vocab, images)
+
+
+def panoptic_json(vocabulary: Vocabulary, images: list[PanopticImage], info: dict | None = None) -> dict:
+    """The COCO panoptic JSON object of a split."""
+    return {
+        "info": {"vocabulary": vocabulary.name, **(info or {})},
+        "images": [{"id": im.id, "file_name": im.file_name, "width": im.width, "height": im.height}
+                   for im in images],
+        "annotations": [{"image_id": im.id, "file_name": im.panoptic_file,
+                         "segments_info": [s.to_json() for s in im.segments]} for im in images],
+        "categories": vocabulary.to_json(),
+    }
+
+
+def segments_from_ids(ids: np.ndarray, categories: dict[int, int], crowd: set[int] = frozenset()) -> list[Segment]:
+    """Segment records (area, bbox) for every non-void id of a segment-id map.
+
+    `categories` maps segment id -> category id; ids present in the map but missing there raise.
+    """
+    segs = []
+    for sid in np.unique(ids):
+        sid = int(sid)
+        if sid == 0:
+            continue
+        if sid not in categories:
+            raise InputError(f"segment id {sid} has no category")
+        mask = ids == sid
+        segs.append(Segment(sid, categories[sid], int(sid in crowd), int(mask.sum()), bbox_of(mask)))
+    return segs

@@ -1,0 +1,88 @@
+"""Vocabularies, the panoptic format, region predictions and lexicon files."""
+
+import json
+
+import numpy as np
+import pytest
+
+from oeseg.data.panoptic import (PanopticImage, PanopticSplit, id2rgb, panoptic_json, rgb2id,
+                                 segments_from_ids, write_segment_ids)
+from oeseg.data.predictions import RegionPrediction, read_predictions, write_predictions
+from oeseg.data.vocabularies import ADE20K, CITYSCAPES, DEMO_ADE, get_vocabulary
+from oeseg.io import InputError, atomic_write_json
+from oeseg.lexicon import LEVELS, load_lexicon
+
+
+def test_builtin_vocabularies_match_detectron2_counts():
+    assert len(CITYSCAPES) == 19 and sum(c.isthing for c in CITYSCAPES) == 8
+    assert len(ADE20K) == 150 and sum(c.isthing for c in ADE20K) == 100
+    assert CITYSCAPES.by_id(13).name == "car"
+    assert ADE20K.by_name("edifice" if False else "route").id == 6
+    assert ADE20K.by_id(8).name == "window"
+    assert len(DEMO_ADE) >= 30 and {c.isthing for c in DEMO_ADE} == {True, False}
+    assert all(ADE20K.by_id(c.id) == c for c in DEMO_ADE)
+
+
+def test_unknown_vocabulary_is_a_clear_error():
+    with pytest.raises(InputError, match="unknown vocabulary 'nope'"):
+        get_vocabulary("nope")
+
+
+def test_rgb_id_round_trip():
+    ids = np.random.default_rng(0).integers(0, 256**3, size=(7, 5), dtype=np.uint32)
+    assert np.array_equal(rgb2id(id2rgb(ids)), ids)
+
+
+def test_panoptic_split_round_trip(tmp_path):
+    ids = np.zeros((10, 12), np.uint32)
+    ids[:5] = 3
+    ids[5:, :6] = 70000
+    segs = segments_from_ids(ids, {3: 10, 70000: 13}, crowd={70000})
+    assert [(s.id, s.area, s.bbox, s.iscrowd) for s in segs] == [(3, 60, [0, 0, 12, 5], 0),
+                                                                (70000, 30, [0, 5, 6, 5], 1)]
+    write_segment_ids(tmp_path / "panoptic" / "a.png", ids)
+    im = PanopticImage("a", "a.jpg", "a.png", 12, 10, segs)
+    atomic_write_json(tmp_path / "panoptic.json", panoptic_json(CITYSCAPES, [im]))
+    split = PanopticSplit.load(tmp_path)
+    assert split.vocabulary.by_id(13).name == "car"
+    assert np.array_equal(split.segment_ids(split.image("a")), ids)
+
+
+def test_panoptic_json_unknown_category_names_file(tmp_path):
+    obj = panoptic_json(CITYSCAPES, [PanopticImage("a", "a.jpg", "a.png", 1, 1, [])])
+    obj["annotations"][0]["segments_info"] = [{"id": 1, "category_id": 99}]
+    (tmp_path / "panoptic.json").write_text(json.dumps(obj))
+    with pytest.raises(InputError, match=r"panoptic.json: annotations\[0\]: segment 1 has unknown category_id 99"):
+        PanopticSplit.load(tmp_path)
+
+
+def test_predictions_round_trip_and_errors(tmp_path):
+    path = tmp_path / "p.jsonl"
+    preds = [RegionPrediction("img", 3, "a white sedan", 0.5), RegionPrediction("img", 4, "sky")]
+    write_predictions(path, preds)
+    assert read_predictions(path) == preds
+    path.write_text('{"image_id": "a", "segment_id": 1, "description": "x"}\n{"image_id": "a", "segment_id": 2, "description": ""}\n')
+    with pytest.raises(InputError, match=r"p.jsonl:2: 'description' is empty"):
+        read_predictions(path)
+    path.write_text('{"image_id": "a", "segment_id": 1, "description": 5}\n')
+    with pytest.raises(InputError, match=r"p.jsonl:1: 'description' must be a string"):
+        read_predictions(path)
+    path.write_text('{"image_id": "a", "segment_id": 1,\n')
+    with pytest.raises(InputError, match=r"p.jsonl:1: malformed JSON"):
+        read_predictions(path)
+
+
+def test_paper_lexicon_loads_with_levels(shared_data):
+    lex = load_lexicon(shared_data / "paper" / "output_semantics_gpt4_cityscapes.json", CITYSCAPES)
+    assert [e.id for e in lex.entries] == list(range(19))
+    car = lex.entries[13]
+    assert car.name == "car" and "car" in car.exact and "automobile" in car.synonym
+    index = lex.term_index()
+    assert index["car"][13] == LEVELS.index("exact")
+
+
+def test_lexicon_round_trip(tmp_path, shared_data):
+    lex = load_lexicon(shared_data / "paper" / "output_semantics_gpt4_ade20k.json", ADE20K)
+    lex.save(tmp_path / "l.json")
+    again = load_lexicon(tmp_path / "l.json")
+    assert again.entries == lex.entries and again.vocabulary == "ade20k"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages oeseg needs (WordNet 3.0, Chromium for the annotation page test,
+# SLURM + accounting for the cluster test, LaTeX for the table check). Idempotent: does nothing
+# when every package is already installed.
+set -euo pipefail
+packages=(
+  wordnet-base wordnet-sense-index          # WordNet 3.0 database (offline lexicon builder)
+  chromium chromium-driver                  # headless browser for the annotation page test
+  munge slurm-wlm slurmdbd mariadb-server   # single-node SLURM cluster with accounting
+  texlive-latex-base texlive-latex-recommended  # checks that table1.tex compiles
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+echo "installing Debian packages: ${missing[*]}"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

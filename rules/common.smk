@@ -46,3 +46,20 @@ wildcard_constraints:
     vocabulary="[A-Za-z0-9_-]+",
     mapping="lexical|sbert",
     fig="fig[0-9]+",
+
+METHODS = list(config["methods"])
+
+
+def runs_of(method):
+    """Inference runs of a method: the variance runs for the methods that have them, else main."""
+    if method in config["variance"]["methods"]:
+        return [r["name"] for r in config["variance"]["runs"]]
+    return ["main"]
+
+
+def run_settings(run):
+    """The generation settings (seed, temperature, top_p) of a variance run."""
+    for r in config["variance"]["runs"]:
+        if r["name"] == run:
+            return r
+    return {"name": run, "seed": 0}

@@ -1,4 +1,5 @@
-"""What every `scripts/` entry point does around its one library call: logging to the rule's log."""
+"""What every `scripts/` entry point does around its one library call: logging to the rule's log
+(and, for tracked artifacts, provenance records: see oeseg.provenance)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,17 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 
 @contextlib.contextmanager
-def rule_logging(log_path: str | None) -> Iterator[logging.Logger]:
-    """Send the `oeseg` logger (and uncaught errors) to the rule's log file and stderr."""
+def rule_step(snakemake: Any) -> Iterator[logging.Logger]:
+    """Run a rule's body: the `oeseg` logger (and any uncaught error) goes to the rule's log."""
     logger = logging.getLogger("oeseg")
     logger.setLevel(logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_path:
-        handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
+    if snakemake.log:
+        handlers.append(logging.FileHandler(snakemake.log[0], mode="w", encoding="utf-8"))
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     for h in handlers:
         h.setFormatter(fmt)
@@ -23,7 +25,7 @@ def rule_logging(log_path: str | None) -> Iterator[logging.Logger]:
     try:
         yield logger
     except Exception:
-        logger.exception("rule failed")
+        logger.exception("rule %s failed", getattr(snakemake, "rule", "?"))
         raise
     finally:
         for h in handlers:

@@ -223,7 +223,8 @@ def describe(category_name: str, rng: np.random.Generator, n: int) -> list[dict]
         head = heads[rng.integers(len(heads))]
         if kind == "meronym":
             whole = entry.name[0]
-            text = (f"the {head} of {_article(whole)} {whole}" if rng.random() < 0.6
+            determiner = "the" if entry.mass else _article(whole)
+            text = (f"the {head} of {determiner} {whole}" if rng.random() < 0.6
                     else _noun_phrase(entry, head, rng, adjectives=False))
         else:
             text = _noun_phrase(entry, head, rng, countable=not entry.mass)

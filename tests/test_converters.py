@@ -274,3 +274,10 @@ def test_cityscapes_credentials_come_from_the_environment(local_cityscapes, monk
     with pytest.raises(InputError, match="login refused") as err:
         cityscapes_session(local_cityscapes)
     assert "wrong" not in str(err.value)
+
+
+def test_cityscapes_unknown_package_is_a_clear_error(local_cityscapes, tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYSCAPES_USERNAME", "alice")
+    monkeypatch.setenv("CITYSCAPES_PASSWORD", "s3cret")
+    with pytest.raises(InputError, match=r"nope.zip: download of cityscapes package nope.zip failed: .*do not exist"):
+        download_cityscapes_package("nope.zip", tmp_path / "nope.zip", None, session=cityscapes_session(local_cityscapes))

@@ -71,8 +71,11 @@ def download_cityscapes_package(package: str, dest: str | Path, sha256: str | No
     if not (partial.exists() and sha256 is not None and sha256_file(partial) == sha256.lower()):
         session = session or cityscapes_session()
         log.info("cityscapes package %s: downloading into %s", package, staging)
-        download_packages(session=session, package_names=[package], destination_path=str(staging),
-                          resume=partial.exists())
+        try:
+            download_packages(session=session, package_names=[package], destination_path=str(staging),
+                              resume=partial.exists())
+        except Exception as e:  # cityscapesscripts raises bare Exception (unknown package, md5 mismatch)
+            raise InputError(f"{dest}: download of cityscapes package {package} failed: {e}") from e
     verify_sha256(staging / package, sha256, f"cityscapes package {package}", name=dest)
     os.replace(staging / package, dest)
     shutil.rmtree(staging)

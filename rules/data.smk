@@ -33,6 +33,7 @@ rule generate_synthetic:
         regions=f"{DATA}/{{dataset}}/{{split}}/regions.jsonl",
     wildcard_constraints:
         dataset=only(SYNTHETIC_DATASETS),
+        split=only(sorted({s for d in SYNTHETIC_DATASETS for s in config["datasets"][d]["splits"]})),
     params:
         vocabulary=lambda w: vocabulary_of(w.dataset),
         n_images=lambda w: config["datasets"][w.dataset]["splits"][w.split],

@@ -86,3 +86,12 @@ def test_lexicon_round_trip(tmp_path, shared_data):
     lex.save(tmp_path / "l.json")
     again = load_lexicon(tmp_path / "l.json")
     assert again.entries == lex.entries and again.vocabulary == "ade20k"
+
+
+def test_atomic_write_gives_the_mode_of_a_plain_open(tmp_path):
+    import os
+    from oeseg.io import atomic_write_text
+
+    atomic_write_text(tmp_path / "a.txt", "x")
+    (tmp_path / "b.txt").write_text("x")
+    assert os.stat(tmp_path / "a.txt").st_mode == os.stat(tmp_path / "b.txt").st_mode

@@ -7,10 +7,11 @@ hyponym > meronym; between categories related equally strongly, the first in voc
 none: BACKGROUND.
 
 What "related to the subject" means, in order:
-1. the subject phrase with its compounds ("traffic light", "taxi cab");
-2. if the lexicon lists no relation for the phrase at any level, its head noun alone ("cab");
-3. context nouns, which can only confirm the ground-truth category, never choose another one
-   (as in the paper's own mapping): from the hyponym level, the complement of a leading
+1. the subject phrase with its compounds ("traffic light", "taxi cab"): it alone can choose a
+   category other than the ground truth;
+2. nouns that can only confirm the ground-truth category, never choose another one (as in the
+   paper's own mapping): the head noun alone when the phrase does not relate to the ground
+   truth ("street light" -> light, at the head's own relation level); from the hyponym level, the complement of a leading
    "a <noun> of <noun>" ("a row of cars" -> car); at the meronym level, the objects of "of"/"on"
    ("the mirror of a car", "a sign on a building") and the single words of a compound subject
    ("a yellow taxi cab" -> taxi).
@@ -61,21 +62,17 @@ class LexicalMapper:
         """(category id, level index) pairs relating `term`, strongest first."""
         return self.index.get(term, [])
 
-    def _subject_relations(self, subject: Subject) -> list[tuple[int, int]]:
-        rel = self.relations(subject.phrase)
-        if not rel and subject.head != subject.phrase:
-            rel = self.relations(subject.head)
-        return rel
-
     def map_subject(self, subject: Subject, gt: int | None, levels: Sequence[int]) -> list[int]:
         """The category at each level index of `levels` for one parsed description."""
-        rel = self._subject_relations(subject)
+        rel = self.relations(subject.phrase)
         gt_level = len(LEVELS)
         if gt is not None:
-            gt_level = min((lv for cid, lv in rel if cid == gt), default=len(LEVELS))
-            context = [(subject.of_complement, _OF_COMPLEMENT_LEVEL)] if subject.of_complement else []
-            context += [(t, _CONTEXT_LEVEL) for t in (*subject.attachments, *subject.parts)]
-            for term, min_level in context:
+            gt_level = next((lv for cid, lv in rel if cid == gt), len(LEVELS))
+            candidates = [(subject.head, 0)] if gt_level == len(LEVELS) else []
+            if subject.of_complement:
+                candidates.append((subject.of_complement, _OF_COMPLEMENT_LEVEL))
+            candidates += [(t, _CONTEXT_LEVEL) for t in (*subject.attachments, *subject.parts)]
+            for term, min_level in candidates:
                 if min_level >= gt_level:
                     continue
                 for cid, lv in self.relations(term):

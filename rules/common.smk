@@ -65,6 +65,18 @@ def run_settings(run):
     return {"name": run, "seed": 0}
 
 
+def datasets_of(source):
+    """The config's datasets of one source (synthetic, ade20k, cityscapes)."""
+    return [d for d, e in config["datasets"].items() if e["source"] == source]
+
+
+def only(names):
+    """A wildcard regex matching exactly these names (none: a regex that never matches)."""
+    import re
+
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
 # --- mapping stage (rules/mapping.smk): the SBERT class lists and the human-study remapping ---
 MAPPING_CONFIG = config.get("mapping", {})
 SBERT_CONFIG = MAPPING_CONFIG.get("sbert", {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -54,3 +55,8 @@ def wordnet_nouns() -> list[str]:
     for lemma in open_wordnet().all_lemma_names(pos="n"):
         nouns.setdefault(normalize_term(lemma))
     return list(nouns)
+
+
+def nouns_sha256(nouns: list[str]) -> str:
+    """The sha256 of a noun list as `nouns.txt` holds it (one noun per line): builders record it."""
+    return hashlib.sha256("".join(f"{n}\n" for n in nouns).encode("utf-8")).hexdigest()

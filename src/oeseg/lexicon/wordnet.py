@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import hashlib
 import io
 import logging
 import os
@@ -276,7 +275,8 @@ def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str]) -> Lexicon:
                     seen.add(noun)
                     levels[level].append(noun)
         entries.append(LexiconEntry(category.id, category.name, **levels))
-    nouns_sha256 = hashlib.sha256("".join(f"{n}\n" for n in nouns).encode("utf-8")).hexdigest()
-    builder = {"kind": "wordnet", "wordnet_version": wn.get_version(), "nouns_sha256": nouns_sha256,
+    from oeseg.lexicon.nouns import nouns_sha256
+
+    builder = {"kind": "wordnet", "wordnet_version": wn.get_version(), "nouns_sha256": nouns_sha256(nouns),
                "synsets": used}
     return Lexicon(vocabulary.name, builder, entries)

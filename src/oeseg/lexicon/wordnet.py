@@ -230,7 +230,15 @@ def _dominant_terms(wn, synsets, within: set) -> list[str]:
     return terms
 
 
-def _relations(wn, choice: CategorySynsets, where: str) -> dict[str, list[str]]:
+def _short_names(names: list[str], own) -> list[str]:
+    """The head word of a compound category name when it names the category's direct hypernym:
+    "light" for "traffic light" (a traffic light is a light; people shorten it so)."""
+    hypernym_lemmas = set(_lemmas([h for s in own for h in s.hypernyms()]))
+    heads = [name.rsplit(" ", 1)[1] for name in names if " " in name]
+    return [head for head in heads if head in hypernym_lemmas]
+
+
+def _relations(wn, choice: CategorySynsets, names: list[str], where: str) -> dict[str, list[str]]:
     """Synonym, hyponym and meronym terms of one category (before the noun restriction); the lemmas
     of the senses written down for it count whatever their frequency."""
     own = [_synset(wn, n, where) for n in choice.synsets]
@@ -241,7 +249,7 @@ def _relations(wn, choice: CategorySynsets, where: str) -> dict[str, list[str]]:
     part_roots = [p for s in kinds for p in _parts(s)] + [p for s in own for p in _inherited_parts(s)]
     parts = _closure(part_roots + more_parts, lambda s: _kinds(s) + _parts(s))
     groups = [g for s in own for g in s.member_holonyms()]  # "people" for person, "forest" for tree
-    return {"synonym": _lemmas(own),
+    return {"synonym": _lemmas(own) + _short_names(names, own),
             "hyponym": _lemmas(more_kinds) + _dominant_terms(wn, kinds, set(kinds)),
             "meronym": _lemmas(more_parts) + _dominant_terms(wn, parts, set(parts)) + _lemmas(groups)}
 
@@ -268,7 +276,7 @@ def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str]) -> Lexicon:
         levels: dict[str, list[str]] = {"exact": list(category.names), "synonym": [], "hyponym": [],
                                         "meronym": []}
         seen = set(levels["exact"])
-        for level, terms in _relations(wn, choice, where).items():
+        for level, terms in _relations(wn, choice, category.names, where).items():
             for term in terms:
                 noun = spelling.get(_spelling_key(term))
                 if noun is not None and noun not in seen:

@@ -216,7 +216,7 @@ def _inherited_parts(synset) -> list:
 
 
 #: A hyponym or meronym term counts only if one of its this many most frequent senses is related.
-DOMINANT_SENSES = 2
+DOMINANT_SENSES = 1
 
 
 def _dominant_terms(wn, synsets, within: set) -> list[str]:

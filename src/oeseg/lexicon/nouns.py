@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 
-from oeseg.io import InputError
+from oeseg.io import InputError, atomic_write_text
 from oeseg.lexicon.lexicon import normalize_term
 from oeseg.lexicon.wordnet import open_wordnet
+
+log = logging.getLogger(__name__)
 
 
 def singular_noun(term: str) -> str | None:
@@ -60,3 +63,30 @@ def wordnet_nouns() -> list[str]:
 def nouns_sha256(nouns: list[str]) -> str:
     """The sha256 of a noun list as `nouns.txt` holds it (one noun per line): builders record it."""
     return hashlib.sha256("".join(f"{n}\n" for n in nouns).encode("utf-8")).hexdigest()
+
+
+def read_nouns(path: str | os.PathLike) -> list[str]:
+    """Read `nouns.txt` (one noun per line)."""
+    path = Path(path)
+    try:
+        nouns = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except FileNotFoundError:
+        raise InputError(f"{path}: noun list not found") from None
+    if not nouns:
+        raise InputError(f"{path}: empty noun list")
+    return nouns
+
+
+def write_noun_list(source: str, output: str | os.PathLike, tag_list: str | os.PathLike | None = None) -> list[str]:
+    """Make `nouns.txt` from the configured source: "wordnet" or "tag2text" (the tag list file)."""
+    if source == "wordnet":
+        nouns = wordnet_nouns()
+    elif source == "tag2text":
+        if tag_list is None:
+            raise InputError("nouns.source tag2text needs the tag list (nouns.tag_list)")
+        nouns = nouns_from_tags(tag_list)
+    else:
+        raise InputError(f"nouns.source: {source!r} is not one of wordnet, tag2text")
+    atomic_write_text(output, "".join(f"{n}\n" for n in nouns))
+    log.info("%d nouns from %s -> %s", len(nouns), source, output)
+    return nouns

@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from oeseg.data.vocabularies import Vocabulary
-from oeseg.io import InputError, atomic_write_text
+from oeseg.io import InputError
 from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 WORDNET_DIR = Path(os.environ.get("OESEG_WORDNET_DIR", "/usr/share/wordnet"))
 #: The lexnames(5WN) manual page of wordnet-base: the documented file numbers and names.
 LEXNAMES_MANPAGE = Path("/usr/share/man/man5/lexnames.5WN.gz")
-#: Database files the reader opens (besides `lexnames`, which is written here).
+#: Database files the reader opens (besides `lexnames`, served from memory when absent).
 _DATABASE_FILES = ("cntlist.rev", "index.sense", *(f"{kind}.{pos}" for kind in ("index", "data")
                    for pos in ("noun", "verb", "adj", "adv")), "noun.exc", "verb.exc", "adj.exc", "adv.exc")
 _POS_NUMBERS = {"n": 1, "v": 2, "a": 3, "s": 3, "r": 4}

@@ -17,7 +17,8 @@ What "related to the subject" means, in order:
    ("a yellow taxi cab" -> taxi).
 
 Lexicon terms are normalised as subjects are (lower case, the last word singular), and indexed
-under both their written and their normal form.
+under both their written and their normal form. Categories of the lexicon that the vocabulary
+lacks are left out (a lexicon of ADE20K serves the demo's ADE20K subset).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from oeseg.data.vocabularies import Vocabulary
+from oeseg.io import InputError
 from oeseg.lexicon.lexicon import LEVELS, Lexicon
 from oeseg.mapping.subject import Subject, normalize_terms, parse_subjects
 
@@ -40,10 +42,11 @@ class LexicalMapper:
 
     def __init__(self, lexicon: Lexicon, vocabulary: Vocabulary) -> None:
         order = {c.id: i for i, c in enumerate(vocabulary)}
-        unknown = [e.id for e in lexicon.entries if e.id not in order]
-        if unknown:
-            raise ValueError(f"lexicon {lexicon.vocabulary!r} has category ids {unknown} "
-                             f"that vocabulary {vocabulary.name!r} lacks")
+        entries = [e for e in lexicon.entries if e.id in order]
+        if not entries:
+            raise InputError(f"lexicon {lexicon.vocabulary!r} has no category of vocabulary {vocabulary.name!r}")
+        if len(entries) < len(lexicon.entries):  # e.g. ADE20K's lexicon for the demo's ADE subset
+            lexicon = Lexicon(lexicon.vocabulary, lexicon.builder, entries)
         raw = lexicon.term_index()
         normal = normalize_terms(raw)
         index: dict[str, dict[int, int]] = {}

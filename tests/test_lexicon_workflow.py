@@ -40,11 +40,13 @@ def test_openai_lexicon_rule(tmp_path):
         (out / "downloads" / "tags").mkdir(parents=True)
         (out / "downloads" / "tags" / "list.txt").write_text("sedans\nwheel\nsit on\n", encoding="utf-8")
         config = tmp_path / "config.yaml"
-        config.write_text(yaml.safe_dump({
+        settings = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))  # the demo's
+        settings.update({
             "out": str(out), "nouns": {"source": "tag2text", "tag_list": "tags/list.txt"},
             "lexicon": {"builder": "openai", "openai": {
                 "base_url": server.base_url, "model": "gpt-test", "api_key_env": "TEST_LLM_KEY",
-                "max_retries": 2, "backoff_s": 0.01, "cache_dir": str(tmp_path / "llm-cache")}}}))
+                "max_retries": 2, "backoff_s": 0.01, "cache_dir": str(tmp_path / "llm-cache")}}})
+        config.write_text(yaml.safe_dump(settings))
         env = {**os.environ, "TEST_LLM_KEY": API_KEY,
                "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
         target = out / "lexicons" / "demo-city.json"

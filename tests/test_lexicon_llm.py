@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -195,3 +198,34 @@ def test_concurrency_and_rate(server, config, tmp_path):
     build_llm_lexicon(VOCAB, nouns, slow, tmp_path / "b")
     times = sorted(r["time"] for r in server.requests)
     assert times[-1] - times[0] >= 0.1 * (len(nouns) - 1) * 0.9  # at most 10 requests per second
+
+
+def test_resume_after_a_killed_run(server, config, tmp_path):
+    """A run killed mid-way leaves only complete answers in the cache; the next run asks the rest."""
+    nouns = [f"noun{i}" for i in range(12)]
+    server.delay_s = 0.15
+    script = (
+        "import sys, json\n"
+        "from oeseg.data.vocabularies import get_vocabulary\n"
+        "from oeseg.lexicon.llm import LLMConfig, build_llm_lexicon\n"
+        "cfg = LLMConfig(**json.loads(sys.argv[1]))\n"
+        "build_llm_lexicon(get_vocabulary('cityscapes'), json.loads(sys.argv[2]), cfg, sys.argv[3])\n")
+    settings = {**config.__dict__, "max_concurrency": 1}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen([sys.executable, "-c", script, json.dumps(settings), json.dumps(nouns),
+                                str(tmp_path / "cache")], env=env)
+    deadline = time.monotonic() + 60
+    while len(server.requests) < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.kill()
+    process.wait()
+    cached = [p for p in (tmp_path / "cache").rglob("*.json")]
+    assert 3 <= len(cached) < len(nouns)
+    assert all(json.loads(p.read_text())["content"] == "{}" for p in cached)  # complete records only
+    answered = {json.loads(p.read_text())["noun"] for p in cached}
+    server.delay_s = 0.0
+    server.requests.clear()
+    _, summary = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
+    asked = [r["noun"] for r in server.requests]
+    assert summary.cache_hits == len(cached) and summary.calls == len(asked)
+    assert sorted(asked) == sorted(set(nouns) - answered)  # exactly the unanswered nouns, once each

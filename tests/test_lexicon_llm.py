@@ -223,6 +223,8 @@ def test_resume_after_a_killed_run(server, config, tmp_path):
     assert 3 <= len(cached) < len(nouns)
     assert all(json.loads(p.read_text())["content"] == "{}" for p in cached)  # complete records only
     answered = {json.loads(p.read_text())["noun"] for p in cached}
+    while server.in_flight:  # the killed run's last request, still being served
+        time.sleep(0.02)
     server.delay_s = 0.0
     server.requests.clear()
     _, summary = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")

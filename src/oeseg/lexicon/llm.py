@@ -96,6 +96,7 @@ class RunSummary:
     failed_nouns: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
+        """The summary as a JSON object."""
         return asdict(self)
 
 
@@ -117,6 +118,7 @@ class AnswerCache:
         self.folder = Path(root) / safe_model / prompt_sha
 
     def path(self, noun: str) -> Path:
+        """The record file of a noun (named by the noun's sha256)."""
         key = hashlib.sha256(noun.encode("utf-8")).hexdigest()
         return self.folder / key[:2] / f"{key}.json"
 
@@ -131,6 +133,7 @@ class AnswerCache:
         return record
 
     def put(self, noun: str, record: dict) -> None:
+        """Store a noun's record atomically."""
         atomic_write_json(self.path(noun), record)
 
 
@@ -143,6 +146,7 @@ class RateLimiter:
         self.next_start = 0.0
 
     def wait(self) -> None:
+        """Block until this caller may start its request."""
         with self.lock:
             now = time.monotonic()
             start = max(now, self.next_start)

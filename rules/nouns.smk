@@ -1,1 +1,29 @@
-# nouns stage: filled in by its issue
+# nouns stage: the noun list that lexicons are built from (NOUNS).
+# nouns.source: wordnet (WordNet noun lemmas, offline) | tag2text (the Tag2Text tag list, downloaded
+# by the data stage's generic `download` rule to {OUT}/downloads/<nouns.tag_list>).
+
+NOUNS_TAG_LIST = (
+    [f"{OUT}/downloads/{config['nouns']['tag_list']}"]
+    if config["nouns"]["source"] == "tag2text"
+    else []
+)
+
+
+rule nouns:
+    input:
+        NOUNS_TAG_LIST,
+    output:
+        NOUNS,
+    params:
+        source=config["nouns"]["source"],
+    log:
+        f"{LOGS}/nouns/nouns.log",
+    benchmark:
+        f"{BENCH}/nouns/nouns.tsv"
+    resources:
+        mem_mb=2000,
+        runtime="10m",
+    conda:
+        "../envs/nouns.yaml"
+    script:
+        "../scripts/nouns.py"

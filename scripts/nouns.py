@@ -1,0 +1,8 @@
+"""Rule nouns: write NOUNS from the configured source (oeseg.lexicon.nouns.write_noun_list)."""
+
+from oeseg.lexicon.nouns import write_noun_list
+from oeseg.workflow import rule_step
+
+with rule_step(snakemake):  # noqa: F821 (snakemake is injected)
+    write_noun_list(snakemake.params.source, snakemake.output[0],  # noqa: F821
+                    tag_list=snakemake.input[0] if snakemake.input else None)  # noqa: F821

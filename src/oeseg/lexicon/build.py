@@ -1,0 +1,56 @@
+"""One entry point per workflow step: build the lexicon of a vocabulary with the configured builder."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from oeseg.data.vocabularies import get_vocabulary
+from oeseg.io import InputError, atomic_write_json
+from oeseg.lexicon.lexicon import Lexicon, load_lexicon
+
+log = logging.getLogger(__name__)
+
+#: The lexicon builders of the config's `lexicon.builder`.
+BUILDERS = ("wordnet", "openai", "paper")
+
+
+def build_lexicon_file(builder: str, vocabulary: str, output: str | os.PathLike, *,
+                       nouns: str | os.PathLike | None = None, paper_file: str | os.PathLike | None = None,
+                       openai: dict | None = None, cache_dir: str | os.PathLike | None = None,
+                       summary: str | os.PathLike | None = None) -> Lexicon:
+    """Build (wordnet, openai: from `nouns`) or convert (paper: from its GPT-4 file) the lexicon of
+    a vocabulary and write it in our format to `output`; openai also writes its run `summary`."""
+    vocab = get_vocabulary(vocabulary)
+    if builder == "paper":
+        if paper_file is None:
+            raise InputError(f"lexicon builder paper: no GPT-4 lexicon file for vocabulary {vocabulary}")
+        lexicon = load_lexicon(paper_file, vocab)
+        unknown = [e.id for e in lexicon.entries if e.id not in {c.id for c in vocab}]
+        if unknown:
+            raise InputError(f"{paper_file}: category ids {unknown} are not in vocabulary {vocabulary}")
+    elif builder in ("wordnet", "openai"):
+        from oeseg.lexicon.nouns import read_nouns
+
+        if nouns is None:
+            raise InputError(f"lexicon builder {builder} needs the noun list")
+        noun_list = read_nouns(nouns)
+        if builder == "wordnet":
+            from oeseg.lexicon.wordnet import build_wordnet_lexicon
+
+            lexicon = build_wordnet_lexicon(vocab, noun_list)
+        else:
+            from oeseg.lexicon.llm import LLMConfig, build_llm_lexicon
+
+            if cache_dir is None:
+                raise InputError("lexicon builder openai needs a cache folder (lexicon.openai.cache_dir)")
+            lexicon, run = build_llm_lexicon(vocab, noun_list, LLMConfig.from_dict(openai or {}), cache_dir)
+            if summary is not None:
+                atomic_write_json(summary, run.to_json())
+    else:
+        raise InputError(f"lexicon.builder: {builder!r} is not one of {', '.join(BUILDERS)}")
+    lexicon.save(output)
+    log.info("lexicon %s (%s): %d terms -> %s", vocabulary, builder,
+             sum(len(e.terms(level)) for e in lexicon.entries for level in ("synonym", "hyponym", "meronym")),
+             output)
+    return lexicon

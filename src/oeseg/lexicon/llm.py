@@ -1,0 +1,315 @@
+"""The LLM lexicon builder (the paper's, Figure 5): for every noun, ask an OpenAI-compatible chat
+model which target categories the noun is a synonym, hyponym or meronym of, then invert the answers
+(noun -> categories) into a lexicon (category -> nouns per relation).
+
+Every raw answer is cached on disk per (model, prompt sha256, noun) before it is used, so an
+interrupted run resumes where it stopped and a finished one asks nothing again. Requests run
+concurrently within a rate limit and are retried with exponential backoff on rate limits (429),
+server errors (5xx), time-outs and dropped connections. The API key is read from the environment
+variable that the configuration names and is never logged or written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from oeseg.data.vocabularies import Vocabulary
+from oeseg.io import InputError, atomic_write_json, read_json
+from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term
+from oeseg.lexicon.nouns import nouns_sha256
+
+log = logging.getLogger(__name__)
+
+#: The system message of Figure 5, with the vocabulary's category list in place of Cityscapes'.
+SYSTEM_PROMPT = (
+    "Assistant is a chatbot trained to identify synonyms, hypernyms, holonyms, and semantic "
+    "relationships of nouns according to a predefined list of categories.\n"
+    "Instructions:\n"
+    '- Consider the following list of semantic categories. Every group of words between "" and '
+    'separated by comma is a category (e.g. "plug, socket" is one category): {categories}.\n'
+    "- The output should be exclusively in JSON format with the selected subsets of categories "
+    "following this format:\n"
+    '{{"synonyms": ["category_0", "category_1,..., "category_n"], "meronyms": ["category_0", '
+    '"category_1,..., "category_n"], "hyponyms": ["category_0", "category_1,..., "category_n"]}}.\n'
+    "- DO NOT include categories outside the provided list."
+)
+#: The user message of Figure 5, one per noun.
+USER_PROMPT = ("Please identify synonyms, hyponyms, and meronyms of the noun {noun} from the "
+               "predefined list of categories.")
+#: Answer keys -> lexicon levels.
+ANSWER_KEYS = {"synonyms": "synonym", "hyponyms": "hyponym", "meronyms": "meronym"}
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """Where and how to ask (config section `lexicon.openai`); the key comes from `api_key_env`."""
+
+    base_url: str
+    model: str
+    temperature: float = 0.0
+    api_key_env: str = "OPENAI_API_KEY"
+    max_concurrency: int = 4
+    requests_per_minute: float = 500.0
+    max_retries: int = 6
+    timeout_s: float = 120.0
+    backoff_s: float = 1.0  # first retry delay; doubles per attempt (capped at 60 s)
+
+    @classmethod
+    def from_dict(cls, obj: dict) -> "LLMConfig":
+        """Build from the config section; unknown keys are an InputError naming them."""
+        unknown = set(obj) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise InputError(f"lexicon.openai: unknown keys {sorted(unknown)}")
+        if "base_url" not in obj or "model" not in obj:
+            raise InputError("lexicon.openai: needs 'base_url' and 'model'")
+        return cls(**obj)
+
+
+class LLMError(RuntimeError):
+    """Some nouns could not be asked; their answers are missing from the cache (rerun to resume)."""
+
+
+@dataclass
+class RunSummary:
+    """What one build did: calls made, cache hits, tokens, and what was dropped."""
+
+    model: str
+    prompt_sha256: str
+    nouns: int = 0
+    calls: int = 0
+    retries: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    dropped_answers: int = 0
+    dropped_categories: int = 0
+    failed_nouns: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """The summary as a JSON object."""
+        return asdict(self)
+
+
+def system_prompt(vocabulary: Vocabulary) -> str:
+    """Figure 5's system message for a vocabulary (category names in order, as JSON strings)."""
+    return SYSTEM_PROMPT.format(categories=json.dumps([c.name for c in vocabulary], ensure_ascii=False))
+
+
+def prompt_sha256(vocabulary: Vocabulary) -> str:
+    """Identity of the prompt: the system message and the user template."""
+    return hashlib.sha256((system_prompt(vocabulary) + "\n" + USER_PROMPT).encode("utf-8")).hexdigest()
+
+
+class AnswerCache:
+    """Raw answers on disk, one JSON file per (model, prompt sha256, noun), written atomically."""
+
+    def __init__(self, root: str | os.PathLike, model: str, prompt_sha: str):
+        safe_model = re.sub(r"[^A-Za-z0-9._-]", "_", model)
+        self.folder = Path(root) / safe_model / prompt_sha
+
+    def path(self, noun: str) -> Path:
+        """The record file of a noun (named by the noun's sha256)."""
+        key = hashlib.sha256(noun.encode("utf-8")).hexdigest()
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, noun: str) -> dict | None:
+        """The cached record of a noun, or None."""
+        path = self.path(noun)
+        if not path.exists():
+            return None
+        record = read_json(path)
+        if not isinstance(record, dict) or record.get("noun") != noun or "content" not in record:
+            raise InputError(f"{path}: not an answer record for {noun!r} (remove it to ask again)")
+        return record
+
+    def put(self, noun: str, record: dict) -> None:
+        """Store a noun's record atomically."""
+        atomic_write_json(self.path(noun), record)
+
+
+class RateLimiter:
+    """Spaces request starts at least 60/requests_per_minute seconds apart, across threads."""
+
+    def __init__(self, requests_per_minute: float):
+        self.interval = 60.0 / requests_per_minute
+        self.lock = threading.Lock()
+        self.next_start = 0.0
+
+    def wait(self) -> None:
+        """Block until this caller may start its request."""
+        with self.lock:
+            now = time.monotonic()
+            start = max(now, self.next_start)
+            self.next_start = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+
+def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[int]] | None, int]:
+    """Validate one answer: (level -> category ids, number of unlisted categories dropped), or
+    (None, 0) when it is not a JSON object with the three keys, each a list."""
+    text = content.strip()
+    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
+    if fenced:
+        text = fenced.group(1)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError:
+        return None, 0
+    if not isinstance(obj, dict) or not all(isinstance(obj.get(k), list) for k in ANSWER_KEYS):
+        return None, 0
+    related: dict[str, list[int]] = {}
+    dropped = 0
+    for key, level in ANSWER_KEYS.items():
+        ids: list[int] = []
+        for item in obj[key]:
+            try:
+                cid = vocabulary.by_name(item).id if isinstance(item, str) else None
+            except KeyError:
+                cid = None
+            if cid is None:
+                dropped += 1
+            elif cid not in ids:
+                ids.append(cid)
+        related[level] = ids
+    return related, dropped
+
+
+def _retry_delay(error, attempt: int, backoff_s: float) -> float:
+    """The server's retry-after (seconds or ms) when given, else exponential backoff."""
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                pass
+    return min(60.0, backoff_s * 2**attempt)
+
+
+class _Asker:
+    """Asks one noun at a time through the openai client, with rate limit and retries."""
+
+    def __init__(self, vocabulary: Vocabulary, config: LLMConfig, cache: AnswerCache, summary: RunSummary):
+        import openai
+
+        api_key = os.environ.get(config.api_key_env)
+        if not api_key:
+            raise InputError(f"environment variable {config.api_key_env} is not set (the API key "
+                             "of lexicon.openai.api_key_env)")
+        self.openai = openai
+        self.client = openai.OpenAI(base_url=config.base_url, api_key=api_key, max_retries=0,
+                                    timeout=config.timeout_s)
+        self.config, self.cache, self.summary = config, cache, summary
+        self.system = system_prompt(vocabulary)
+        self.limiter = RateLimiter(config.requests_per_minute)
+        self.lock = threading.Lock()
+
+    def _retryable(self, error: Exception) -> bool:
+        o = self.openai
+        if isinstance(error, (o.RateLimitError, o.InternalServerError, o.APITimeoutError, o.APIConnectionError)):
+            return True
+        return isinstance(error, o.APIStatusError) and error.status_code >= 500
+
+    def ask(self, noun: str) -> dict | None:
+        """The answer record of a noun (cached before it is returned), or None after the retries."""
+        messages = [{"role": "system", "content": self.system},
+                    {"role": "user", "content": USER_PROMPT.format(noun=noun)}]
+        for attempt in range(self.config.max_retries + 1):
+            self.limiter.wait()
+            with self.lock:
+                self.summary.calls += 1
+            try:
+                response = self.client.chat.completions.create(
+                    model=self.config.model, messages=messages, temperature=self.config.temperature)
+            except self.openai.APIError as error:
+                if not self._retryable(error) or attempt == self.config.max_retries:
+                    log.warning("noun %r: giving up after %d attempt(s): %s", noun, attempt + 1,
+                                type(error).__name__)
+                    return None
+                delay = _retry_delay(error, attempt, self.config.backoff_s)
+                log.info("noun %r: %s, retrying in %.2f s", noun, type(error).__name__, delay)
+                with self.lock:
+                    self.summary.retries += 1
+                time.sleep(delay)
+                continue
+            usage = response.usage
+            record = {"model": self.config.model, "noun": noun,
+                      "content": response.choices[0].message.content or "",
+                      "usage": {"prompt_tokens": getattr(usage, "prompt_tokens", 0) or 0,
+                                "completion_tokens": getattr(usage, "completion_tokens", 0) or 0}}
+            self.cache.put(noun, record)
+            with self.lock:
+                self.summary.prompt_tokens += record["usage"]["prompt_tokens"]
+                self.summary.completion_tokens += record["usage"]["completion_tokens"]
+            return record
+        return None
+
+
+def _without_userinfo(url: str) -> str:
+    """The URL without any user:password@ part (credentials are never written)."""
+    parts = urllib.parse.urlsplit(url)
+    return parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl() \
+        if parts.username or parts.password else url
+
+
+def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfig,
+                      cache_dir: str | os.PathLike) -> tuple[Lexicon, RunSummary]:
+    """Ask the model about every noun (cached nouns are not asked again) and invert the validated
+    answers into a lexicon; raises LLMError naming the nouns still unanswered after the retries
+    (their answers are missing from the cache, the others are kept: rerun to resume)."""
+    psha = prompt_sha256(vocabulary)
+    cache = AnswerCache(cache_dir, config.model, psha)
+    summary = RunSummary(model=config.model, prompt_sha256=psha, nouns=len(nouns))
+    records: dict[str, dict] = {}
+    todo = []
+    for noun in dict.fromkeys(nouns):
+        record = cache.get(noun)
+        if record is None:
+            todo.append(noun)
+        else:
+            records[noun] = record
+            summary.cache_hits += 1
+    log.info("%d nouns: %d cached, %d to ask %s", len(nouns), summary.cache_hits, len(todo), config.model)
+    if todo:
+        asker = _Asker(vocabulary, config, cache, summary)
+        with ThreadPoolExecutor(max_workers=config.max_concurrency) as pool:
+            for noun, record in zip(todo, pool.map(asker.ask, todo)):
+                if record is None:
+                    summary.failed_nouns.append(noun)
+                else:
+                    records[noun] = record
+    if summary.failed_nouns:
+        raise LLMError(f"{len(summary.failed_nouns)} noun(s) unanswered after {config.max_retries} "
+                       f"retries (e.g. {summary.failed_nouns[:5]}); answers of the others are cached "
+                       f"in {cache.folder}: run again to resume")
+    related: dict[int, dict[str, list[str]]] = {c.id: {level: [] for level in ANSWER_KEYS.values()}
+                                                for c in vocabulary}
+    for noun in dict.fromkeys(nouns):
+        answer, dropped = parse_answer(records[noun]["content"], vocabulary)
+        if answer is None:
+            summary.dropped_answers += 1
+            continue
+        summary.dropped_categories += dropped
+        term = normalize_term(noun)
+        for level, ids in answer.items():
+            for cid in ids:
+                if term not in related[cid][level]:
+                    related[cid][level].append(term)
+    entries = [LexiconEntry(c.id, c.name, list(c.names), **related[c.id]) for c in vocabulary]
+    builder = {"kind": "openai", "model": config.model, "base_url": _without_userinfo(config.base_url),
+               "temperature": config.temperature, "prompt_sha256": psha, "nouns_sha256": nouns_sha256(nouns)}
+    log.info("summary: %s", json.dumps(summary.to_json()))
+    return Lexicon(vocabulary.name, builder, entries), summary

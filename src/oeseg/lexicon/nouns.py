@@ -1,0 +1,92 @@
+"""Noun lists that lexicons are built from: the Tag2Text tag list (the paper's) or WordNet's nouns."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+from oeseg.io import InputError, atomic_write_text
+from oeseg.lexicon.lexicon import normalize_term
+from oeseg.lexicon.wordnet import open_wordnet
+
+log = logging.getLogger(__name__)
+
+
+def singular_noun(term: str) -> str | None:
+    """The singular WordNet form of a noun (compounds: of their last word), the term itself when
+    WordNet knows none of its words (new nouns of a tag list: "smartphone"), else None."""
+    wn = open_wordnet()
+    term = normalize_term(term)
+    if not term:
+        return None
+    lemma = wn.morphy(term.replace(" ", "_"), "n")
+    if lemma is not None:
+        return lemma.replace("_", " ")
+    head = term.rsplit(" ", 1)
+    if len(head) == 2 and (last := wn.morphy(head[1], "n")) is not None:
+        return f"{head[0]} {last}"
+    if not any(wn.synsets(word) for word in term.split()):
+        return term
+    return None
+
+
+def nouns_from_tags(path: str | os.PathLike) -> list[str]:
+    """The nouns of a tag list (one tag per line): lower case, singular, deduplicated, order kept."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: tag list not found") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+    nouns: dict[str, None] = {}
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if "\t" in line or any(not (c.isprintable()) for c in line):
+            raise InputError(f"{path}:{lineno}: expected one tag per line, got {line[:60]!r}")
+        if (noun := singular_noun(line)) is not None:
+            nouns.setdefault(noun)
+    if not nouns:
+        raise InputError(f"{path}: no nouns found (expected one tag per line)")
+    return list(nouns)
+
+
+def wordnet_nouns() -> list[str]:
+    """Every WordNet noun lemma (lower case, multi-word joined by spaces): the offline noun list."""
+    nouns: dict[str, None] = {}
+    for lemma in open_wordnet().all_lemma_names(pos="n"):
+        nouns.setdefault(normalize_term(lemma))
+    return list(nouns)
+
+
+def nouns_sha256(nouns: list[str]) -> str:
+    """The sha256 of a noun list as `nouns.txt` holds it (one noun per line): builders record it."""
+    return hashlib.sha256("".join(f"{n}\n" for n in nouns).encode("utf-8")).hexdigest()
+
+
+def read_nouns(path: str | os.PathLike) -> list[str]:
+    """Read `nouns.txt` (one noun per line)."""
+    path = Path(path)
+    try:
+        nouns = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except FileNotFoundError:
+        raise InputError(f"{path}: noun list not found") from None
+    if not nouns:
+        raise InputError(f"{path}: empty noun list")
+    return nouns
+
+
+def write_noun_list(source: str, output: str | os.PathLike, tag_list: str | os.PathLike | None = None) -> list[str]:
+    """Make `nouns.txt` from the configured source: "wordnet" or "tag2text" (the tag list file)."""
+    if source == "wordnet":
+        nouns = wordnet_nouns()
+    elif source == "tag2text":
+        if tag_list is None:
+            raise InputError("nouns.source tag2text needs the tag list (nouns.tag_list)")
+        nouns = nouns_from_tags(tag_list)
+    else:
+        raise InputError(f"nouns.source: {source!r} is not one of wordnet, tag2text")
+    atomic_write_text(output, "".join(f"{n}\n" for n in nouns))
+    log.info("%d nouns from %s -> %s", len(nouns), source, output)
+    return nouns

@@ -1,0 +1,290 @@
+"""WordNet 3.0 from the system's database files, and the WordNet lexicon builder (the offline default).
+
+WordNet comes from Debian's `wordnet-base` and `wordnet-sense-index` (/usr/share/wordnet). nltk's
+WordNetCorpusReader also needs the `lexnames` file (lexicographer file numbers -> names), which
+Debian does not ship as data: `open_wordnet` reads the database folder as it is
+and serves `lexnames` from the lexnames(5WN) manual page, or, without it, from the file numbers
+the data files use. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import io
+import logging
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from oeseg.data.vocabularies import Vocabulary
+from oeseg.io import InputError
+from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term
+
+log = logging.getLogger(__name__)
+
+#: Where Debian installs the WordNet database; OESEG_WORDNET_DIR overrides it.
+WORDNET_DIR = Path(os.environ.get("OESEG_WORDNET_DIR", "/usr/share/wordnet"))
+#: The lexnames(5WN) manual page of wordnet-base: the documented file numbers and names.
+LEXNAMES_MANPAGE = Path("/usr/share/man/man5/lexnames.5WN.gz")
+#: Database files the reader opens (besides `lexnames`, served from memory when absent).
+_DATABASE_FILES = ("cntlist.rev", "index.sense", *(f"{kind}.{pos}" for kind in ("index", "data")
+                   for pos in ("noun", "verb", "adj", "adv")), "noun.exc", "verb.exc", "adj.exc", "adv.exc")
+_POS_NUMBERS = {"n": 1, "v": 2, "a": 3, "s": 3, "r": 4}
+
+
+def _lexnames_from_manpage(manpage: Path) -> str | None:
+    """The `lexnames` file text from the table of the lexnames(5WN) page, or None if absent."""
+    if not manpage.exists():
+        return None
+    with gzip.open(manpage, "rt", encoding="utf-8", errors="replace") as f:
+        rows = re.findall(r"^(\d\d)\t(\w+)\.(\w+)\s*\t", f.read(), flags=re.MULTILINE)
+    pos_of = {"noun": 1, "verb": 2, "adj": 3, "adv": 4}
+    if not rows or [int(n) for n, _, _ in rows] != list(range(len(rows))):
+        return None
+    return "".join(f"{n}\t{pos}.{name}\t{pos_of[pos]}\n" for n, pos, name in rows)
+
+
+def _lexnames_from_data(source: Path) -> str:
+    """`lexnames` text with placeholder names (`noun.06`) for every file number the data files use."""
+    numbers: dict[int, int] = {}
+    for pos in ("noun", "verb", "adj", "adv"):
+        with open(source / f"data.{pos}", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("  "):
+                    continue
+                fields = line.split(" ", 3)
+                numbers.setdefault(int(fields[1]), _POS_NUMBERS[fields[2]])
+    names = {1: "noun", 2: "verb", 3: "adj", 4: "adv"}
+    return "".join(f"{n:02d}\t{names[numbers.get(n, 1)]}.{n:02d}\t{numbers.get(n, 1)}\n"
+                   for n in range(max(numbers) + 1))
+
+
+def _missing_files(source: Path) -> list[str]:
+    return [name for name in _DATABASE_FILES if not (source / name).exists()]
+
+
+@functools.lru_cache(maxsize=None)
+def open_wordnet(source: str | os.PathLike = WORDNET_DIR):
+    """nltk's WordNet reader over the system's WordNet 3.0 database (one shared instance per folder)."""
+    import nltk.data
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    source = Path(source).resolve()
+    if missing := _missing_files(source):
+        raise InputError(f"{source}: WordNet database incomplete, missing {', '.join(missing)} "
+                         "(install the Debian packages wordnet-base and wordnet-sense-index)")
+    lexnames = None if (source / "lexnames").exists() else (
+        _lexnames_from_manpage(LEXNAMES_MANPAGE) or _lexnames_from_data(source))
+
+    class SystemWordNetReader(WordNetCorpusReader):
+        """The reader, with `lexnames` served from memory when the database folder lacks it."""
+
+        def open(self, fileid):
+            if fileid == "lexnames" and lexnames is not None:
+                return io.StringIO(lexnames)
+            return super().open(fileid)
+
+        def map_wn(self, version="wordnet"):
+            return None  # the mapping to nltk's own WordNet data only serves multilingual lookups
+
+    if str(source) not in nltk.data.path:  # nltk's path guard reads only from its data folders
+        nltk.data.path.append(str(source))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "multilingual functions are not available": English only
+        return SystemWordNetReader(str(source), None)
+
+
+# --- the WordNet lexicon builder ------------------------------------------------------------------
+
+#: Synset choices shipped with the package, one YAML file per vocabulary family.
+SYNSET_FILES = resources.files("oeseg.lexicon") / "synsets"
+
+
+@dataclass(frozen=True)
+class CategorySynsets:
+    """The WordNet senses of one category: its own senses (synonyms; their hyponym closure gives
+    hyponyms) and, where the dataset's definition of the category says so, further kinds
+    (`hyponyms`: counted with their hyponym closure) and parts (`meronyms`); `excludes` removes
+    kinds that the dataset labels as another category (with their hyponym closure)."""
+
+    synsets: tuple[str, ...]
+    hyponyms: tuple[str, ...] = ()
+    meronyms: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+
+
+def _synset_names(value, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"{where}: expected a list of synset names such as pole.n.01")
+    return tuple(value)
+
+
+def load_synset_choices(path: str | os.PathLike) -> tuple[list[str], dict[str, CategorySynsets]]:
+    """Read a synset file: the vocabularies it serves and, per category name, its senses."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            obj = yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            raise InputError(f"{path}: invalid YAML: {e}") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("categories"), dict):
+        raise InputError(f"{path}: expected 'vocabularies' and a 'categories' mapping")
+    choices = {}
+    for name, entry in obj["categories"].items():
+        where = f"{path}: categories.{name}"
+        if not isinstance(entry, dict) or not entry.get("synsets"):
+            raise InputError(f"{where}: needs a non-empty 'synsets' list")
+        unknown = set(entry) - {"synsets", "hyponyms", "meronyms", "excludes"}
+        if unknown:
+            raise InputError(f"{where}: unknown keys {sorted(unknown)}")
+        choices[normalize_term(name)] = CategorySynsets(*(
+            _synset_names(entry.get(key), f"{where}.{key}") for key in ("synsets", "hyponyms", "meronyms", "excludes")))
+    return [str(v) for v in obj.get("vocabularies", [])], choices
+
+
+def synset_choices(vocabulary: Vocabulary) -> dict[str, CategorySynsets]:
+    """The packaged synset choices for a vocabulary (by name), or {} when none is shipped."""
+    for path in sorted(SYNSET_FILES.iterdir()):
+        if path.name.endswith(".yaml"):
+            vocabularies, choices = load_synset_choices(path)
+            if vocabulary.name in vocabularies:
+                return choices
+    return {}
+
+
+def _closure(synsets, relation) -> list:
+    """The synsets themselves and everything reachable through `relation`, in breadth-first order."""
+    seen = {s: None for s in synsets}
+    frontier = list(seen)
+    while frontier:
+        nxt = []
+        for s in frontier:
+            for t in relation(s):
+                if t not in seen:
+                    seen[t] = None
+                    nxt.append(t)
+        frontier = nxt
+    return list(seen)
+
+
+def _kinds(synset) -> list:
+    return synset.hyponyms() + synset.instance_hyponyms()
+
+
+def _parts(synset) -> list:
+    return synset.part_meronyms() + synset.member_meronyms() + synset.substance_meronyms()
+
+
+def _synset(wn, name: str, where: str):
+    from nltk.corpus.reader.wordnet import WordNetError
+
+    try:
+        return wn.synset(name)
+    except (WordNetError, ValueError):
+        raise InputError(f"{where}: no WordNet synset {name!r}") from None
+
+
+def _lemmas(synsets) -> list[str]:
+    return list(dict.fromkeys(normalize_term(lemma) for s in synsets for lemma in s.lemma_names()))
+
+
+def default_synsets(wn, category_name: str) -> CategorySynsets:
+    """Without a written choice: the most frequent noun sense of each of the category's names."""
+    names = []
+    for name in category_name.split(","):
+        senses = wn.synsets(normalize_term(name).replace(" ", "_"), pos="n")
+        if senses:
+            names.append(senses[0].name())
+    return CategorySynsets(tuple(names))
+
+
+#: Hypernyms at least this deep (entity = 0) pass their parts on: a car has the wheels of a
+#: wheeled vehicle, but not the "part" and "section" of every whole (depth 3).
+INHERIT_PARTS_MIN_DEPTH = 5
+
+
+def _inherited_parts(synset) -> list:
+    return [p for h in synset.closure(lambda s: s.hypernyms()) if h.min_depth() >= INHERIT_PARTS_MIN_DEPTH
+            for p in _parts(h)]
+
+
+#: A hyponym or meronym term counts only if one of its this many most frequent senses is related.
+DOMINANT_SENSES = 1
+
+
+def _dominant_terms(wn, synsets, within: set) -> list[str]:
+    """Lemmas of `synsets` with one of their most frequent noun senses in `within` ("light" is not
+    a kind of person although one rare sense of it is)."""
+    terms = []
+    for term in _lemmas(synsets):
+        senses = wn.synsets(term.replace(" ", "_"), pos="n")[:DOMINANT_SENSES]
+        if any(s in within for s in senses):
+            terms.append(term)
+    return terms
+
+
+def _short_names(names: list[str], own) -> list[str]:
+    """The head word of a compound category name when it names the category's direct hypernym:
+    "light" for "traffic light" (a traffic light is a light; people shorten it so)."""
+    hypernym_lemmas = set(_lemmas([h for s in own for h in s.hypernyms()]))
+    heads = [name.rsplit(" ", 1)[1] for name in names if " " in name]
+    return [head for head in heads if head in hypernym_lemmas]
+
+
+def _relations(wn, choice: CategorySynsets, names: list[str], where: str) -> dict[str, list[str]]:
+    """Synonym, hyponym and meronym terms of one category (before the noun restriction); the lemmas
+    of the senses written down for it count whatever their frequency."""
+    own = [_synset(wn, n, where) for n in choice.synsets]
+    more_kinds = [_synset(wn, n, where) for n in choice.hyponyms]
+    more_parts = [_synset(wn, n, where) for n in choice.meronyms]
+    excluded = set(_closure([_synset(wn, n, where) for n in choice.excludes], _kinds))
+    kinds = [s for s in _closure(own + more_kinds, _kinds) if s not in excluded]
+    part_roots = [p for s in kinds for p in _parts(s)] + [p for s in own for p in _inherited_parts(s)]
+    parts = _closure(part_roots + more_parts, lambda s: _kinds(s) + _parts(s))
+    groups = [g for s in own for g in s.member_holonyms()]  # "people" for person, "forest" for tree
+    return {"synonym": _lemmas(own) + _short_names(names, own),
+            "hyponym": _lemmas(more_kinds) + _dominant_terms(wn, kinds, set(kinds)),
+            "meronym": _lemmas(more_parts) + _dominant_terms(wn, parts, set(parts)) + _lemmas(groups)}
+
+
+def _spelling_key(term: str) -> str:
+    """Compounds match however they are written: "streetlight", "street light", "street-light"."""
+    return term.replace(" ", "").replace("-", "")
+
+
+def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str]) -> Lexicon:
+    """A lexicon from WordNet: synonyms = lemmas of the category's senses, hyponyms = their
+    transitive hyponym closure, meronyms = part/member/substance meronyms of the category, of its
+    hyponyms and of its specific hypernyms (with their hyponyms), and the groups its members form;
+    hyponym and meronym terms only where that is one of the term's most frequent senses; every term
+    restricted to `nouns` (and spelt as there: "streetlight" is the noun "street light")."""
+    wn = open_wordnet()
+    spelling = {_spelling_key(n): n for n in reversed(nouns)}
+    choices = synset_choices(vocabulary)
+    entries, used = [], {}
+    for category in vocabulary:
+        where = f"vocabulary {vocabulary.name}: category {category.name!r}"
+        choice = choices.get(normalize_term(category.name)) or default_synsets(wn, category.name)
+        used[category.name] = list(choice.synsets)
+        levels: dict[str, list[str]] = {"exact": list(category.names), "synonym": [], "hyponym": [],
+                                        "meronym": []}
+        seen = set(levels["exact"])
+        for level, terms in _relations(wn, choice, category.names, where).items():
+            for term in terms:
+                noun = spelling.get(_spelling_key(term))
+                if noun is not None and noun not in seen:
+                    seen.add(noun)
+                    levels[level].append(noun)
+        entries.append(LexiconEntry(category.id, category.name, **levels))
+    from oeseg.lexicon.nouns import nouns_sha256
+
+    builder = {"kind": "wordnet", "wordnet_version": wn.get_version(), "nouns_sha256": nouns_sha256(nouns),
+               "synsets": used}
+    return Lexicon(vocabulary.name, builder, entries)

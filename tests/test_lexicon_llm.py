@@ -1,0 +1,233 @@
+"""The LLM lexicon builder against a local OpenAI-compatible server started by the test."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from oeseg.data.vocabularies import get_vocabulary
+from oeseg.lexicon.llm import (USER_PROMPT, LLMConfig, LLMError, build_llm_lexicon, parse_answer,
+                               prompt_sha256, system_prompt)
+
+API_KEY = "sk-test-0123456789-secret"
+VOCAB = get_vocabulary("cityscapes")
+
+
+def _answer(synonyms=(), hyponyms=(), meronyms=()):
+    return json.dumps({"synonyms": list(synonyms), "meronyms": list(meronyms), "hyponyms": list(hyponyms)})
+
+
+class FakeOpenAI:
+    """A chat-completions server: per noun, a script of responses (status, body text, headers)."""
+
+    def __init__(self):
+        self.scripts: dict[str, list] = {}
+        self.requests: list[dict] = []
+        self.auth: set[str] = set()
+        self.lock = threading.Lock()
+        self.delay_s = 0.0
+        self.in_flight = self.max_in_flight = 0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                noun = body["messages"][-1]["content"].split("of the noun ")[1].split(" from the")[0]
+                with fake.lock:
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                time.sleep(fake.delay_s)
+                with fake.lock:
+                    fake.in_flight -= 1
+                    fake.requests.append({"path": self.path, "body": body, "noun": noun,
+                                          "time": time.monotonic()})
+                    fake.auth.add(self.headers.get("Authorization", ""))
+                    script = fake.scripts.get(noun, [])
+                    status, content, headers = script.pop(0) if len(script) > 1 else (script or [(200, "{}", {})])[0]
+                if status == 200:
+                    payload = {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
+                               "choices": [{"index": 0, "finish_reason": "stop",
+                                            "message": {"role": "assistant", "content": content}}],
+                               "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}}
+                else:
+                    payload = {"error": {"message": content, "type": "server_error"}}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def asked(self, noun: str) -> int:
+        return sum(r["noun"] == noun for r in self.requests)
+
+
+@pytest.fixture
+def server():
+    fake = FakeOpenAI()
+    fake.thread.start()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+@pytest.fixture
+def config(server, monkeypatch):
+    monkeypatch.setenv("TEST_LLM_KEY", API_KEY)
+    return LLMConfig(base_url=server.base_url, model="gpt-test", api_key_env="TEST_LLM_KEY",
+                     max_concurrency=3, requests_per_minute=6000, max_retries=3, backoff_s=0.01)
+
+
+def _script(server):
+    server.scripts.update({
+        "sedan": [(200, _answer(hyponyms=["car"]), {})],
+        "wheel": [(200, "```json\n" + _answer(meronyms=["car", "bicycle", "spaceship"]) + "\n```", {})],
+        "automobile": [(429, "slow down", {"retry-after": "0"}), (200, _answer(synonyms=["car"]), {})],
+        "pavement": [(500, "oops", {}), (503, "busy", {}), (200, _answer(synonyms=["sidewalk"]), {})],
+        "banana": [(200, "I think it is a fruit.", {})],
+        "tree": [(200, json.dumps({"synonyms": ["vegetation"]}), {})],
+    })
+
+
+NOUNS = ["sedan", "wheel", "automobile", "pavement", "banana", "tree"]
+
+
+def test_lexicon_counts_retries_and_cache(server, config, tmp_path, caplog):
+    _script(server)
+    caplog.set_level(logging.DEBUG)
+    lexicon, summary = build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
+    car = next(e for e in lexicon.entries if e.name == "car")
+    assert car.hyponym == ["sedan"] and car.synonym == ["automobile"] and car.meronym == ["wheel"]
+    assert next(e for e in lexicon.entries if e.name == "bicycle").meronym == ["wheel"]
+    assert next(e for e in lexicon.entries if e.name == "sidewalk").synonym == ["pavement"]
+    assert all(not e.synonym for e in lexicon.entries if e.name == "vegetation")  # answer lacked keys
+    assert summary.calls == 6 + 1 + 2 and summary.retries == 3 and summary.cache_hits == 0
+    assert summary.dropped_answers == 2 and summary.dropped_categories == 1  # banana, tree; spaceship
+    assert summary.prompt_tokens == 600 and summary.completion_tokens == 60
+    assert server.asked("automobile") == 2 and server.asked("pavement") == 3
+    assert server.auth == {f"Bearer {API_KEY}"}
+    request = server.requests[0]["body"]
+    assert request["temperature"] == 0 and request["model"] == "gpt-test"
+    assert request["messages"][0] == {"role": "system", "content": system_prompt(VOCAB)}
+    assert '["road", "sidewalk", "building"' in request["messages"][0]["content"]
+    assert lexicon.builder["prompt_sha256"] == prompt_sha256(VOCAB) and lexicon.builder["kind"] == "openai"
+    # a second build asks nothing: every answer, malformed ones included, comes from the cache
+    before = len(server.requests)
+    again, summary2 = build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
+    assert len(server.requests) == before and summary2.cache_hits == 6 and summary2.calls == 0
+    assert again.to_json() == lexicon.to_json()
+    # the key appears in no file and no log line
+    lexicon.save(tmp_path / "lexicon.json")
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert API_KEY not in path.read_text(encoding="utf-8")
+    assert API_KEY not in caplog.text
+
+
+def test_resume_after_interruption(server, config, tmp_path):
+    _script(server)
+    server.scripts["pavement"] = [(500, "down", {})]  # fails every time
+    with pytest.raises(LLMError, match="pavement"):
+        build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
+    assert server.asked("pavement") == config.max_retries + 1
+    server.scripts["pavement"] = [(200, _answer(synonyms=["sidewalk"]), {})]
+    server.requests.clear()
+    lexicon, summary = build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
+    assert [r["noun"] for r in server.requests] == ["pavement"]  # only the missing noun is asked
+    assert summary.cache_hits == 5 and summary.calls == 1
+    assert next(e for e in lexicon.entries if e.name == "sidewalk").synonym == ["pavement"]
+
+
+def test_cache_is_per_model_and_prompt(server, config, tmp_path):
+    server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
+    build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path)
+    other = LLMConfig(**{**config.__dict__, "model": "other-model"})
+    build_llm_lexicon(VOCAB, ["sedan"], other, tmp_path)
+    build_llm_lexicon(get_vocabulary("demo-ade"), ["sedan"], config, tmp_path)
+    assert server.asked("sedan") == 3
+
+
+def test_missing_key_and_bad_status(server, config, tmp_path, monkeypatch):
+    monkeypatch.delenv("TEST_LLM_KEY")
+    with pytest.raises(Exception, match="TEST_LLM_KEY is not set"):
+        build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path)
+    monkeypatch.setenv("TEST_LLM_KEY", API_KEY)
+    server.scripts["sedan"] = [(401, "bad key", {})]
+    with pytest.raises(LLMError):
+        build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path)
+    assert server.asked("sedan") == 1  # a client error is not retried
+
+
+def test_parse_answer_validation():
+    assert parse_answer(_answer(synonyms=["Car", "car"], hyponyms=["building, edifice"]), VOCAB) == (
+        {"synonym": [13], "hyponym": [], "meronym": []}, 1)
+    assert parse_answer("[1, 2]", VOCAB) == (None, 0)
+    assert parse_answer('{"synonyms": "car", "hyponyms": [], "meronyms": []}', VOCAB) == (None, 0)
+    assert USER_PROMPT.format(noun="dog") == ("Please identify synonyms, hyponyms, and meronyms of the "
+                                              "noun dog from the predefined list of categories.")
+
+
+def test_concurrency_and_rate(server, config, tmp_path):
+    nouns = [f"noun{i}" for i in range(8)]
+    server.delay_s = 0.2
+    fast = LLMConfig(**{**config.__dict__, "max_concurrency": 2})
+    build_llm_lexicon(VOCAB, nouns, fast, tmp_path / "a")
+    assert server.max_in_flight == 2  # concurrent, within the configured bound
+    server.delay_s, server.requests = 0.0, []
+    slow = LLMConfig(**{**config.__dict__, "max_concurrency": 4, "requests_per_minute": 600})
+    build_llm_lexicon(VOCAB, nouns, slow, tmp_path / "b")
+    times = sorted(r["time"] for r in server.requests)
+    assert times[-1] - times[0] >= 0.1 * (len(nouns) - 1) * 0.9  # at most 10 requests per second
+
+
+def test_resume_after_a_killed_run(server, config, tmp_path):
+    """A run killed mid-way leaves only complete answers in the cache; the next run asks the rest."""
+    nouns = [f"noun{i}" for i in range(12)]
+    server.delay_s = 0.15
+    script = (
+        "import sys, json\n"
+        "from oeseg.data.vocabularies import get_vocabulary\n"
+        "from oeseg.lexicon.llm import LLMConfig, build_llm_lexicon\n"
+        "cfg = LLMConfig(**json.loads(sys.argv[1]))\n"
+        "build_llm_lexicon(get_vocabulary('cityscapes'), json.loads(sys.argv[2]), cfg, sys.argv[3])\n")
+    settings = {**config.__dict__, "max_concurrency": 1}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen([sys.executable, "-c", script, json.dumps(settings), json.dumps(nouns),
+                                str(tmp_path / "cache")], env=env)
+    deadline = time.monotonic() + 60
+    while len(server.requests) < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.kill()
+    process.wait()
+    cached = [p for p in (tmp_path / "cache").rglob("*.json")]
+    assert 3 <= len(cached) < len(nouns)
+    assert all(json.loads(p.read_text())["content"] == "{}" for p in cached)  # complete records only
+    answered = {json.loads(p.read_text())["noun"] for p in cached}
+    while server.in_flight:  # the killed run's last request, still being served
+        time.sleep(0.02)
+    server.delay_s = 0.0
+    server.requests.clear()
+    _, summary = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
+    asked = [r["noun"] for r in server.requests]
+    assert summary.cache_hits == len(cached) and summary.calls == len(asked)
+    assert sorted(asked) == sorted(set(nouns) - answered)  # exactly the unanswered nouns, once each

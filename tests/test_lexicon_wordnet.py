@@ -1,0 +1,135 @@
+"""Nouns (Tag2Text list, WordNet lemmas), the WordNet reader and the WordNet lexicon builder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from oeseg.data.vocabularies import get_vocabulary
+from oeseg.io import InputError
+from oeseg.lexicon import LEVELS, load_lexicon
+from oeseg.lexicon.nouns import nouns_from_tags, nouns_sha256, singular_noun, wordnet_nouns
+from oeseg.lexicon.wordnet import (LEXNAMES_MANPAGE, SYNSET_FILES, WORDNET_DIR, _lexnames_from_data,
+                                   _lexnames_from_manpage, build_wordnet_lexicon, load_synset_choices,
+                                   open_wordnet, synset_choices)
+
+
+def test_open_wordnet_reads_the_system_database():
+    wn = open_wordnet()
+    assert wn.get_version() == "3.0" and open_wordnet() is wn
+    assert wn.synset("pole.n.01").definition().startswith("a long (usually round) rod")
+    assert wn.synset("pole.n.02").lexname() == "noun.person"
+    assert wn.synset("car.n.01") in wn.synset("sedan.n.01").closure(lambda s: s.hypernyms())
+
+
+def test_lexnames_built_without_the_manual_page():
+    from_data = _lexnames_from_data(WORDNET_DIR).splitlines()
+    assert len(from_data) == 45 and from_data[6] == "06\tnoun.06\t1" and from_data[44].endswith("\t3")
+    if LEXNAMES_MANPAGE.exists():
+        manpage = _lexnames_from_manpage(LEXNAMES_MANPAGE).splitlines()
+        assert manpage[6] == "06\tnoun.artifact\t1"
+        assert [line.split("\t")[2] for line in manpage] == [line.split("\t")[2] for line in from_data]
+
+
+def test_missing_database_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="missing .*data.noun.*wordnet-base"):
+        open_wordnet(tmp_path)
+
+
+def test_nouns_from_tags(tmp_path):
+    tags = tmp_path / "tags.txt"
+    tags.write_text("Traffic Lights\nsit on\nzebras\nbus\nwatercolor illustration\nbuses\nsmartphone\n"
+                    "beautiful\ntree\nTree", encoding="utf-8")
+    assert nouns_from_tags(tags) == ["traffic light", "zebra", "bus", "watercolor illustration",
+                                     "smartphone", "tree"]
+    assert singular_noun("women") == "woman" and singular_noun("quickly") is None
+
+
+@pytest.mark.parametrize("content, message", [(b"\xff\xfe\x00bad", "not a UTF-8"), (b"sit\nquickly\n", "no nouns"),
+                                              (b"car\tbus\n", ":1: expected one tag per line")])
+def test_bad_tag_list(tmp_path, content, message):
+    path = tmp_path / "tags.txt"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        nouns_from_tags(path)
+    with pytest.raises(InputError, match="not found"):
+        nouns_from_tags(tmp_path / "missing.txt")
+
+
+def test_tag2text_nouns(shared_data):
+    nouns = nouns_from_tags(shared_data / "tag2text" / "tag2text_ori_tag_list.txt")
+    assert 3000 < len(nouns) < 3313 and len(set(nouns)) == len(nouns)
+    assert {"traffic light", "bicycle", "street light", "zebra", "smartphone"} <= set(nouns)
+    assert not {"sit", "zebras", "sit on"} & set(nouns)
+    assert all(n == n.lower() for n in nouns)
+
+
+def test_wordnet_nouns():
+    nouns = wordnet_nouns()
+    assert len(nouns) == 117798 and {"traffic light", "pole", "car"} <= set(nouns)
+    assert all(n == n.lower() and "_" not in n for n in nouns)
+
+
+def test_synset_files_are_valid_for_their_vocabularies():
+    wn = open_wordnet()
+    served = {}
+    for path in SYNSET_FILES.iterdir():
+        if path.name.endswith(".yaml"):
+            vocabularies, choices = load_synset_choices(path)
+            names = set()
+            for name in vocabularies:
+                served[name] = choices
+                vocabulary_names = {c.name.lower() for c in get_vocabulary(name)}
+                assert vocabulary_names <= set(choices), f"{path.name}: {vocabulary_names - set(choices)}"
+                names |= vocabulary_names
+            assert set(choices) <= names, f"{path.name}: unknown categories {set(choices) - names}"
+            for choice in choices.values():
+                for synset in (*choice.synsets, *choice.hyponyms, *choice.meronyms, *choice.excludes):
+                    wn.synset(synset)
+    assert {"cityscapes", "demo-city", "ade20k", "demo-ade"} <= set(served)
+    assert synset_choices(get_vocabulary("cityscapes"))["pole"].synsets == ("pole.n.01",)
+
+
+def test_bad_synset_file(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("vocabularies: [x]\ncategories:\n  pole: {synsets: [pole.n.01], hyponym: []}\n")
+    with pytest.raises(InputError, match=r"categories.pole: unknown keys \['hyponym'\]"):
+        load_synset_choices(path)
+
+
+def test_wordnet_lexicon_relations():
+    nouns = ["pole", "telephone pole", "pole vault", "polack", "car", "sedan", "automobile", "wheel",
+             "windshield", "van", "truck", "pickup", "light", "traffic signal", "person", "pedestrian",
+             "arm", "streetlight"]
+    lexicon = build_wordnet_lexicon(get_vocabulary("cityscapes"), nouns)
+    entry = {e.name: e for e in lexicon.entries}
+    assert entry["pole"].hyponym == ["telephone pole"] and entry["pole"].meronym == ["streetlight"]
+    assert "polack" not in json.dumps(entry["pole"].__dict__)  # pole.n.02, the Pole, is not chosen
+    assert "polack" in entry["person"].hyponym and "pole" not in entry["person"].hyponym  # rare sense
+    assert entry["car"].synonym == ["automobile"] and "sedan" in entry["car"].hyponym
+    assert "van" in entry["car"].hyponym and "van" not in entry["truck"].hyponym  # Cityscapes: vans are cars
+    assert {"wheel", "windshield"} <= set(entry["car"].meronym)  # parts of motor vehicles
+    assert entry["traffic light"].synonym == ["traffic signal", "light"]
+    assert "pedestrian" in entry["person"].hyponym and "arm" in entry["person"].meronym
+    assert "light" not in entry["person"].hyponym  # a rare sense of "light" is a person
+    for e in lexicon.entries:
+        assert e.exact == e.name.split(", ") or e.exact == [e.name]
+        terms = [t for level in LEVELS[1:] for t in e.terms(level)]
+        assert len(terms) == len(set(terms)) and set(terms) <= set(nouns)
+    builder = lexicon.builder
+    assert builder["kind"] == "wordnet" and builder["wordnet_version"] == "3.0"
+    assert builder["nouns_sha256"] == nouns_sha256(nouns) == hashlib.sha256(
+        "".join(n + "\n" for n in nouns).encode()).hexdigest()
+
+
+def test_wordnet_lexicon_round_trip_and_other_vocabularies(tmp_path):
+    nouns = wordnet_nouns()
+    for name in ("demo-city", "demo-ade"):
+        lexicon = build_wordnet_lexicon(get_vocabulary(name), nouns)
+        lexicon.save(tmp_path / f"{name}.json")
+        again = load_lexicon(tmp_path / f"{name}.json")
+        assert again.to_json() == lexicon.to_json()
+        related = [e for e in lexicon.entries if e.synonym or e.hyponym or e.meronym]
+        assert len(related) >= 0.9 * len(lexicon.entries), name

@@ -76,6 +76,7 @@ def plot_lac_boxplots(evaluations: list[Evaluation], methods: list[tuple[str, st
         ax.set_xlabel(f"Method (dots: runs; n = {', '.join(str(len(d)) for d in data)})")
         ax.set_title(f"({chr(97 + c)}) {dlabel}")
         ax.grid(axis="y", alpha=0.3)
+        ax.margins(y=0.15)
     fig.tight_layout()
     add_note(fig, note)
     return fig

@@ -34,7 +34,7 @@ def plot_fig2(entry: LexiconEntry, vocabulary: Vocabulary, descriptions: list[st
         terms = sorted(entry.terms(level))
         shown = terms[:max_terms] + ([f"(+{len(terms) - max_terms} more)"] if len(terms) > max_terms else [])
         x = (i + 0.5) / n
-        ax_a.text(x, 0.98, f"{LEVEL_LABELS[level]}\n({len(terms)} terms)", ha="center", va="top", weight="bold",
+        ax_a.text(x, 0.98, f"{LEVEL_LABELS[level]}\n({len(terms)} term{'' if len(terms) == 1 else 's'})", ha="center", va="top", weight="bold",
                   transform=ax_a.transAxes)
         ax_a.text(x, 0.82, "\n".join(wrap(t, 16) for t in shown) or "(none)", ha="center", va="top", fontsize=8,
                   transform=ax_a.transAxes)

@@ -132,6 +132,7 @@ rule fig10:
 
 rule human_study_select:
     input:
+        unpack(lambda w: sbert_class_names(vocabulary_of(HS["dataset"]))),
         split=split_json(HS["dataset"], "val"),
         lexicon=LEXICON.format(vocabulary=vocabulary_of(HS["dataset"])),
         predictions=list(study_predictions(HS["methods"], HS["dataset"]).values()),
@@ -143,6 +144,7 @@ rule human_study_select:
         vocabulary=vocabulary_of(HS["dataset"]),
         max_descriptions=HS["max_descriptions"],
         seed=HS["seed"],
+        sbert_template=SBERT_TEMPLATE,
     log:
         f"{LOGS}/figures/human_study_select.log",
     benchmark:
@@ -306,12 +308,14 @@ rule paper_study_table:
 
 rule paper_study_remap:
     input:
+        unpack(lambda w: sbert_class_names(PS["vocabulary"], PS.get("sbert_class_names"))),
         results=PAPER_STUDY_JSON,
-        lexicon=LEXICON.format(vocabulary=PS["vocabulary"]),
+        lexicon=PS.get("lexicon") or LEXICON.format(vocabulary=PS["vocabulary"]),
     output:
         f"{PAPER_STUDY}/our_mappings.csv",
     params:
         vocabulary=PS["vocabulary"],
+        sbert_template=SBERT_TEMPLATE,
     log:
         f"{LOGS}/figures/paper_study_remap.log",
     benchmark:

@@ -56,3 +56,19 @@ def annotation_files(keys):
         return paths
 
     return inputs
+
+
+SBERT_CLASS_LISTS = {"cityscapes": "paper/cityscapes_with_prompt_eng.txt", "ade20k": "paper/ade20k_150_with_prompt_eng.txt"}
+SBERT_TEMPLATE = config.get("mapping", {}).get("sbert", {}).get("template")
+
+
+def sbert_class_names(vocabulary, local=None):
+    """{"sbert_class_names": path} of the Sentence-BERT mapping's prompt-engineered class list
+    (config mapping.sbert.class_names: prompt; a local copy if given, else the download), or {}."""
+    if config.get("mapping", {}).get("sbert", {}).get("class_names", "prompt") != "prompt":
+        return {}
+    if local:
+        return {"sbert_class_names": local}
+    if vocabulary in SBERT_CLASS_LISTS:
+        return {"sbert_class_names": f"{OUT}/downloads/{SBERT_CLASS_LISTS[vocabulary]}"}
+    return {}

@@ -68,7 +68,7 @@ SYNONYMS = {"automobile": "car", "pedestrian": "person", "street": "road"}
 PARTS = {"wheel": "car"}
 
 
-def fake_map_regions(descriptions, gt_category_ids, vocabulary, method, lexicon=None, levels=LEVELS):
+def fake_map_regions(descriptions, gt_category_ids, vocabulary, method, lexicon=None, levels=LEVELS, **sbert):
     """A stand-in for oeseg.mapping.map_regions with known answers: lexical maps the last word by
     name (exact), SYNONYMS (synonym+) and PARTS (meronym); sbert maps everything to the first category."""
     if method == "sbert":

@@ -3,6 +3,7 @@ the report with captions, and the paper config's stop while annotation CSVs are 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -61,3 +62,27 @@ def test_paper_config_stops_clearly_without_annotations(tmp_path):
 def test_lint_is_clean_for_figures_rules():
     proc = snakemake("--lint", check=False)
     assert "figures.smk" not in proc.stdout + proc.stderr, proc.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_paper_study_target_offline(tmp_path, shared_data):
+    paper = shared_data / "paper"
+    overlay = tmp_path / "offline.yaml"
+    overlay.write_text(f"""human_study:
+  paper_study:
+    results: {paper / 'user_study_results.json'}
+    lexicon: {paper / 'output_semantics_gpt4_cityscapes.json'}
+    sbert_class_names: {paper / 'cityscapes_with_prompt_eng.txt'}
+""")
+    snakemake("-c2", "paper_study", "--configfile", str(REPO / "configs" / "paper.yaml"), str(overlay), "--config",
+              f"out={tmp_path / 'work'}", f"results={tmp_path / 'results'}", cwd=tmp_path)
+    accuracy = json.loads((tmp_path / "results" / "paper_study" / "accuracy.json").read_text())
+    assert round(accuracy["paper"]["sbert"]["all"], 1) == 62.0
+    assert [round(accuracy["paper"]["lexical"][lv]["all"], 1) for lv in ("exact", "synonym", "hyponym", "meronym")] \
+        == [28.3, 50.0, 79.3, 91.5]
+    assert round(accuracy["paper"]["differ"]["meronym"]["lexical"], 1) == 84.2
+    assert accuracy["ours"]["n"]["all"] == 1181
+    # our Sentence-BERT mapping (same model, class list and template) agrees with the paper's
+    assert round(accuracy["ours"]["sbert"]["all"], 1) == 62.0
+    for fig in ("fig1", "fig3", "fig8"):
+        assert (tmp_path / "results" / "paper_study" / f"{fig}.png").stat().st_size > 10_000

@@ -115,7 +115,7 @@ def test_page_is_self_contained_with_instructions(selection, tmp_path):
 def test_annotation_page_in_headless_chromium(tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     assert shutil.which("chromium") and shutil.which("chromedriver"), "Debian chromium + chromium-driver needed"
     items = [("opal/im0/2", 'a red car, "parked"'), ("osprey/im0/3", "a corgi"), ("opal/im1/1", "the street")]
@@ -135,23 +135,21 @@ def test_annotation_page_in_headless_chromium(tmp_path):
     try:
         driver.get(page.as_uri())
         progress = lambda: driver.find_element("id", "progress-text").text  # noqa: E731
-        assert progress().startswith("0 / 3")
+        WebDriverWait(driver, 30).until(lambda d: progress().startswith("0 / 3"))
         select = lambda i: Select(driver.find_element("css selector", f'select[data-id="{i}"]'))  # noqa: E731
         select("opal/im0/2").select_by_visible_text("car")
         select("osprey/im0/3").select_by_visible_text(NONE_OF_THE_ABOVE)
         assert progress().startswith("2 / 3")
         driver.refresh()
-        assert progress().startswith("2 / 3")
+        WebDriverWait(driver, 30).until(lambda d: progress().startswith("2 / 3"))
         assert select("opal/im0/2").first_selected_option.text == "car"
         assert select("osprey/im0/3").first_selected_option.text == NONE_OF_THE_ABOVE
         select("opal/im1/1").select_by_visible_text("road")
         driver.find_element("id", "export").click()
         text = driver.find_element("id", "export-csv").get_property("value")
-        for _ in range(50):                         # the download Chromium saves
-            exported = [p for p in downloads.glob("*.csv")]
-            if exported:
-                break
-            time.sleep(0.1)
+        deadline = time.monotonic() + 60                # the download Chromium saves (slow under load)
+        while not (exported := list(downloads.glob("*.csv"))) and time.monotonic() < deadline:
+            time.sleep(0.2)
     finally:
         driver.quit()
     rows = list(csv.DictReader(io.StringIO(text)))

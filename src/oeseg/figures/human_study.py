@@ -86,11 +86,14 @@ def disagreeing_items(candidates: list[StudyItem]) -> list[StudyItem]:
 
 
 def select_study_descriptions(predictions: dict[str, str], split_dir: str, vocabulary: str, lexicon_path: str | None,
-                              out_csv: str, max_descriptions: int = 0, seed: int = 0) -> list[StudyItem]:
+                              out_csv: str, max_descriptions: int = 0, seed: int = 0,
+                              sbert_class_names: str | None = None, sbert_template: str | None = None
+                              ) -> list[StudyItem]:
     """Map the methods' descriptions of ground-truth regions both ways and keep the disagreements.
 
     `predictions`: method -> region predictions (JSONL) on the split; `max_descriptions` > 0 keeps
-    a reproducible random sample of that many."""
+    a reproducible random sample of that many; `sbert_class_names`: the Sentence-BERT mapping's
+    class list (None: the category names)."""
     from oeseg import mapping
     from oeseg.lexicon.lexicon import load_lexicon
 
@@ -108,7 +111,8 @@ def select_study_descriptions(predictions: dict[str, str], split_dir: str, vocab
     gts = [gt[(p.image_id, p.segment_id)] for _, p in rows]
     lexicon = load_lexicon(lexicon_path, vocab) if lexicon_path else None
     lexical = mapping.map_regions(descriptions, gts, vocab, "lexical", lexicon=lexicon)
-    sbert = mapping.map_regions(descriptions, gts, vocab, "sbert", lexicon=lexicon)
+    sbert = mapping.map_regions(descriptions, gts, vocab, "sbert", sbert_class_names=sbert_class_names,
+                                sbert_template=sbert_template)
     candidates = [StudyItem(f"{m}/{p.image_id}/{p.segment_id}", m, p.image_id, p.segment_id, p.description, gts[i],
                             sbert[LEVELS[0]][i], {lv: lexical[lv][i] for lv in LEVELS})
                   for i, (m, p) in enumerate(rows)]

@@ -332,7 +332,8 @@ def write_paper_study(user_study_json: str, vocabulary: str, out_csv: str) -> li
     return rows
 
 
-def remap_study(rows: list[StudyRow], vocabulary: Vocabulary, lexicon_path: str | None) -> list[StudyRow]:
+def remap_study(rows: list[StudyRow], vocabulary: Vocabulary, lexicon_path: str | None,
+                sbert_class_names: str | None = None, sbert_template: str | None = None) -> list[StudyRow]:
     """The same descriptions and references, mapped by our lexical and Sentence-BERT mappings.
 
     No ground-truth region labels come with the published study, so the lexical mapping runs
@@ -344,12 +345,17 @@ def remap_study(rows: list[StudyRow], vocabulary: Vocabulary, lexicon_path: str 
     gts = [None] * len(rows)
     lexicon = load_lexicon(lexicon_path, vocabulary) if lexicon_path else None
     lexical = mapping.map_regions(descriptions, gts, vocabulary, "lexical", lexicon=lexicon)
-    sbert = mapping.map_regions(descriptions, gts, vocabulary, "sbert", lexicon=lexicon)
+    sbert = mapping.map_regions(descriptions, gts, vocabulary, "sbert", sbert_class_names=sbert_class_names,
+                                sbert_template=sbert_template)
     return [StudyRow(r.id, r.description, r.reference, sbert[LEVELS[0]][i], {lv: lexical[lv][i] for lv in LEVELS})
             for i, r in enumerate(rows)]
 
 
-def write_our_paper_study(user_study_json: str, vocabulary: str, lexicon_path: str | None, out_csv: str) -> None:
-    """The paper's published descriptions and human labels with our own mappings, as a study table."""
+def write_our_paper_study(user_study_json: str, vocabulary: str, lexicon_path: str | None, out_csv: str,
+                          sbert_class_names: str | None = None, sbert_template: str | None = None) -> None:
+    """The paper's published descriptions and human labels with our own mappings, as a study table.
+
+    `sbert_class_names`: the class list of the Sentence-BERT mapping (None: the category names)."""
     vocab = get_vocabulary(vocabulary)
-    write_study(out_csv, remap_study(paper_study_rows(user_study_json, vocab), vocab, lexicon_path))
+    write_study(out_csv, remap_study(paper_study_rows(user_study_json, vocab), vocab, lexicon_path,
+                                     sbert_class_names, sbert_template))

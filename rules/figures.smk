@@ -330,7 +330,7 @@ rule paper_study_remap:
 
 
 PAPER_STUDY_PARAMS = dict(vocabulary=PS["vocabulary"], reference_label="Human", n_examples=FIG["examples"]["n"],
-                          seed=FIG["examples"]["seed"], note=PS["note"])
+                          seed=FIG["examples"]["seed"], note=PS.get("note", ""))
 
 
 use rule fig1 as paper_study_fig1 with:

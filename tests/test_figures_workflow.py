@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from figure_fakes import write_evaluation
+from figure_fakes import make_split, write_evaluation, write_region_predictions
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -86,3 +86,35 @@ def test_paper_study_target_offline(tmp_path, shared_data):
     assert round(accuracy["ours"]["sbert"]["all"], 1) == 62.0
     for fig in ("fig1", "fig3", "fig8"):
         assert (tmp_path / "results" / "paper_study" / f"{fig}.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_demo_human_study_and_figures_rules(tmp_path):
+    """Figures 1, 2, 3, 8, 10 and the annotation page through the rules, with the real mappings, on a
+    fake val split, fake OPAL/Osprey predictions and a small lexicon placed where the stages put them."""
+    from oeseg.data.vocabularies import DEMO_CITY
+    from oeseg.lexicon.lexicon import Lexicon, LexiconEntry
+
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    out, data = tmp_path / "work", tmp_path / "data"
+    make_split(data / "demo-city" / "val", DEMO_CITY)
+    texts = {"opal": {1: "a grey street", 2: "a white sedan", 3: "a man walking"},
+             "osprey": {1: "the road", 2: "the wheel of a car", 3: "a pedestrian"}}
+    for method, t in texts.items():
+        write_region_predictions(out / "predictions" / method / "demo-city" / "s0-t0.2.jsonl", t)
+    ids = {n: DEMO_CITY.by_name(n).id for n in ("road", "car", "person")}
+    Lexicon("demo-city", {"kind": "test"}, [
+        LexiconEntry(ids["road"], "road", ["road"], ["street"], ["highway"], ["lane"]),
+        LexiconEntry(ids["car"], "car", ["car"], ["automobile"], ["sedan", "taxi"], ["wheel"]),
+        LexiconEntry(ids["person"], "person", ["person"], ["pedestrian"], ["man", "woman"], ["hand"]),
+    ]).save(out / "lexicons" / "demo-city.json")
+    results = tmp_path / "results"
+    snakemake("-c2", "human_study", "fig1", "fig2", "fig3", "fig8", "fig10", "--config", f"out={out}",
+              f"data_root={data}", f"results={results}", cwd=tmp_path)
+    page = (results / "human_study" / "annotation.html").read_text()
+    assert "a white sedan" in page and "None of the above" in page
+    accuracy = json.loads((out / "human_study" / "accuracy.json").read_text())["ours"]
+    # the reference is the region's ground truth: the lexical mapping (GT priority) finds every one
+    assert accuracy["lexical"]["meronym"]["all"] == 100.0
+    for fig in ("fig1", "fig2", "fig3", "fig8", "fig10"):
+        assert (results / "figures" / f"{fig}.png").stat().st_size > 10_000

@@ -26,8 +26,9 @@ def lexicon_entry(lexicon: Lexicon, vocabulary: Vocabulary, category: str) -> Le
 def plot_fig2(entry: LexiconEntry, vocabulary: Vocabulary, descriptions: list[str], mapped: dict[str, list[int]],
               max_terms: int = 10, note: str | None = None) -> plt.Figure:
     """(a) the category's terms at each level; (b) each description's mapping at each (cumulative) level."""
-    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(14, 1.0 + 0.5 * max(len(descriptions), max_terms // 2 + 2)),
-                                     width_ratios=[1, 1.5])
+    term_lines = max(min(len(entry.terms(level)), max_terms + 1) for level in LEVELS) + 3
+    rows = len(descriptions) + 1
+    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(14, 1.2 + max(0.16 * term_lines, 0.3 * rows)), width_ratios=[1, 1.5])
     ax_a.axis("off")
     n = len(LEVELS)
     for i, level in enumerate(LEVELS):
@@ -36,8 +37,8 @@ def plot_fig2(entry: LexiconEntry, vocabulary: Vocabulary, descriptions: list[st
         x = (i + 0.5) / n
         ax_a.text(x, 0.98, f"{LEVEL_LABELS[level]}\n({len(terms)} term{'' if len(terms) == 1 else 's'})", ha="center", va="top", weight="bold",
                   transform=ax_a.transAxes)
-        ax_a.text(x, 0.82, "\n".join(wrap(t, 16) for t in shown) or "(none)", ha="center", va="top", fontsize=8,
-                  transform=ax_a.transAxes)
+        ax_a.annotate("\n".join(wrap(t, 16) for t in shown) or "(none)", (x, 0.98), xycoords="axes fraction",
+                      xytext=(0, -32), textcoords="offset points", ha="center", va="top", fontsize=8)
     ax_a.set_title(f"(a) Valid vocabulary of \u201c{entry.name}\u201d by level (levels are cumulative)")
     ax_b.axis("off")
     cells, colors = [], []
@@ -55,7 +56,7 @@ def plot_fig2(entry: LexiconEntry, vocabulary: Vocabulary, descriptions: list[st
     table.set_fontsize(8)
     for (r, c), cell in table.get_celld().items():
         cell.set_width(0.4 if c == 0 else 0.15)
-        cell.set_height(0.08)
+        cell.set_height(min(0.12, 0.95 / rows))
     ax_b.set_title(f"(b) Lexical mapping at each level (ground truth \u201c{entry.name}\u201d; green: mapped to it,"
                    " grey: bg = background)", fontsize=9)
     fig.tight_layout()

@@ -135,13 +135,19 @@ def _name(category_id: int, vocabulary: Vocabulary, none: str = "bg") -> str:
 
 
 def pick_examples(rows: list[StudyRow], n: int, seed: int, key) -> list[StudyRow]:
-    """Up to n rows, reproducibly sampled: first those where key(row) holds, then the others."""
+    """Up to n rows with distinct descriptions, reproducibly sampled: first those where key(row)
+    holds, then the others."""
     rng = random.Random(seed)
     preferred = [r for r in rows if key(r)]
     others = [r for r in rows if not key(r)]
     rng.shuffle(preferred)
     rng.shuffle(others)
-    return (preferred + others)[:n]
+    chosen, seen = [], set()
+    for r in preferred + others:
+        if r.description not in seen and len(chosen) < n:
+            seen.add(r.description)
+            chosen.append(r)
+    return chosen
 
 
 def _example_table(ax, header: list[str], cells: list[list[str]], colors: list[list[str]], title: str) -> None:

@@ -63,3 +63,24 @@ def run_settings(run):
         if r["name"] == run:
             return r
     return {"name": run, "seed": 0}
+
+
+# --- mapping stage (rules/mapping.smk): the SBERT class lists and the human-study remapping ---
+MAPPING_CONFIG = config.get("mapping", {})
+SBERT_CONFIG = MAPPING_CONFIG.get("sbert", {})
+USER_STUDY_CONFIG = MAPPING_CONFIG.get("user_study", {})
+USER_STUDY_VOCABULARY = USER_STUDY_CONFIG.get("vocabulary", "cityscapes")
+HUMAN_STUDY_MAPPINGS = f"{OUT}/human_study/mappings.csv"
+
+
+def sbert_class_list(vocabulary):
+    """The prompt-engineered class list (a download) of a vocabulary for the SBERT mapping, or None
+    for the vocabulary's plain category names (mapping.sbert.class_names: plain)."""
+    if SBERT_CONFIG.get("class_names", "prompt") == "plain":
+        return None
+    name = SBERT_CONFIG.get("class_lists", {}).get(vocabulary)
+    if name is None:
+        raise ValueError(
+            f"mapping.sbert.class_names is 'prompt' but mapping.sbert.class_lists has no {vocabulary!r}"
+        )
+    return f"{OUT}/downloads/{name}"

@@ -1,1 +1,27 @@
-# mapping stage: filled in by its issue
+# mapping stage: the paper's human-study descriptions remapped with our lexical and Sentence-BERT
+# mappings, for the figures stage (library: src/oeseg/mapping; config keys: mapping.*).
+
+
+rule map_user_study:
+    input:
+        study=f"{OUT}/downloads/{USER_STUDY_CONFIG.get('results', 'paper/user_study_results.json')}",
+        lexicon=LEXICON.format(vocabulary=USER_STUDY_VOCABULARY),
+        classes=lambda wildcards: sbert_class_list(USER_STUDY_VOCABULARY) or [],
+    output:
+        HUMAN_STUDY_MAPPINGS,
+    params:
+        vocabulary=USER_STUDY_VOCABULARY,
+        template=SBERT_CONFIG.get("template", "There is a {} in the scene."),
+        ground_truth=USER_STUDY_CONFIG.get("ground_truth", "human"),
+    log:
+        f"{LOGS}/mapping/map_user_study.log",
+    benchmark:
+        f"{BENCH}/mapping/map_user_study.tsv"
+    conda:
+        "../envs/mapping.yaml"
+    resources:
+        mem_mb=4000,
+        runtime="20m",
+        cpus_per_task=2,
+    script:
+        "../scripts/map_user_study.py"

@@ -7,16 +7,18 @@ hyponym > meronym; between categories related equally strongly, the first in voc
 none: BACKGROUND.
 
 What "related to the subject" means, in order:
-1. the subject phrase with its compounds ("traffic light", "taxi cab");
-2. if the lexicon lists no relation for the phrase at any level, its head noun alone ("cab");
-3. context nouns, which can only confirm the ground-truth category, never choose another one
-   (as in the paper's own mapping): from the hyponym level, the complement of a leading
+1. the subject phrase with its compounds ("traffic light", "taxi cab"): it alone can choose a
+   category other than the ground truth;
+2. nouns that can only confirm the ground-truth category, never choose another one (as in the
+   paper's own mapping): the head noun alone when the phrase does not relate to the ground
+   truth ("street light" -> light, at the head's own relation level); from the hyponym level, the complement of a leading
    "a <noun> of <noun>" ("a row of cars" -> car); at the meronym level, the objects of "of"/"on"
    ("the mirror of a car", "a sign on a building") and the single words of a compound subject
    ("a yellow taxi cab" -> taxi).
 
 Lexicon terms are normalised as subjects are (lower case, the last word singular), and indexed
-under both their written and their normal form.
+under both their written and their normal form. Categories of the lexicon that the vocabulary
+lacks are left out (a lexicon of ADE20K serves the demo's ADE20K subset).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from oeseg.data.vocabularies import Vocabulary
+from oeseg.io import InputError
 from oeseg.lexicon.lexicon import LEVELS, Lexicon
 from oeseg.mapping.subject import Subject, normalize_terms, parse_subjects
 
@@ -39,10 +42,11 @@ class LexicalMapper:
 
     def __init__(self, lexicon: Lexicon, vocabulary: Vocabulary) -> None:
         order = {c.id: i for i, c in enumerate(vocabulary)}
-        unknown = [e.id for e in lexicon.entries if e.id not in order]
-        if unknown:
-            raise ValueError(f"lexicon {lexicon.vocabulary!r} has category ids {unknown} "
-                             f"that vocabulary {vocabulary.name!r} lacks")
+        entries = [e for e in lexicon.entries if e.id in order]
+        if not entries:
+            raise InputError(f"lexicon {lexicon.vocabulary!r} has no category of vocabulary {vocabulary.name!r}")
+        if len(entries) < len(lexicon.entries):  # e.g. ADE20K's lexicon for the demo's ADE subset
+            lexicon = Lexicon(lexicon.vocabulary, lexicon.builder, entries)
         raw = lexicon.term_index()
         normal = normalize_terms(raw)
         index: dict[str, dict[int, int]] = {}
@@ -61,21 +65,17 @@ class LexicalMapper:
         """(category id, level index) pairs relating `term`, strongest first."""
         return self.index.get(term, [])
 
-    def _subject_relations(self, subject: Subject) -> list[tuple[int, int]]:
-        rel = self.relations(subject.phrase)
-        if not rel and subject.head != subject.phrase:
-            rel = self.relations(subject.head)
-        return rel
-
     def map_subject(self, subject: Subject, gt: int | None, levels: Sequence[int]) -> list[int]:
         """The category at each level index of `levels` for one parsed description."""
-        rel = self._subject_relations(subject)
+        rel = self.relations(subject.phrase)
         gt_level = len(LEVELS)
         if gt is not None:
-            gt_level = min((lv for cid, lv in rel if cid == gt), default=len(LEVELS))
-            context = [(subject.of_complement, _OF_COMPLEMENT_LEVEL)] if subject.of_complement else []
-            context += [(t, _CONTEXT_LEVEL) for t in (*subject.attachments, *subject.parts)]
-            for term, min_level in context:
+            gt_level = next((lv for cid, lv in rel if cid == gt), len(LEVELS))
+            candidates = [(subject.head, 0)] if gt_level == len(LEVELS) else []
+            if subject.of_complement:
+                candidates.append((subject.of_complement, _OF_COMPLEMENT_LEVEL))
+            candidates += [(t, _CONTEXT_LEVEL) for t in (*subject.attachments, *subject.parts)]
+            for term, min_level in candidates:
                 if min_level >= gt_level:
                     continue
                 for cid, lv in self.relations(term):

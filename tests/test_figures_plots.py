@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -16,7 +17,7 @@ from oeseg.figures.qualitative import choose_regions, write_fig10
 from oeseg.figures.study import (StudyRow, paper_study_rows, read_study, study_accuracy, write_fig1, write_fig3,
                                  write_fig8, write_our_paper_study, write_paper_study, write_study)
 from oeseg.io import InputError
-from oeseg.lexicon.lexicon import Lexicon, LexiconEntry
+from oeseg.lexicon.lexicon import LEVELS, Lexicon, LexiconEntry
 from oeseg.mapping import BACKGROUND
 
 METHODS = [("opal", "OPAL (ours)"), ("osprey", "Osprey")]
@@ -121,15 +122,19 @@ def test_bad_paper_study_names_the_field(tmp_path):
         paper_study_rows(path, CITYSCAPES)
 
 
-def test_study_figures_from_paper_and_our_mappings(tmp_path, shared_data, monkeypatch):
-    monkeypatch.setattr(mapping, "map_regions", fake_map_regions, raising=False)
+def test_study_figures_from_paper_and_our_mappings(tmp_path, shared_data):
     src = shared_data / "paper" / "user_study_results.json"
     write_paper_study(str(src), "cityscapes", tmp_path / "paper.csv")
-    write_our_paper_study(str(src), "cityscapes", None, tmp_path / "ours.csv")
-    paper, ours = read_study(tmp_path / "paper.csv"), read_study(tmp_path / "ours.csv")
-    assert [r.description for r in paper] == [r.description for r in ours]
-    assert [r.reference for r in paper] == [r.reference for r in ours]
-    assert all(r.sbert == 0 for r in ours)                     # the stand-in's Sentence-BERT answer
+    paper = read_study(tmp_path / "paper.csv")
+    # the mapping stage's CSV (rule map_user_study); here: Sentence-BERT always road, lexical as the paper's
+    with open(tmp_path / "mappings.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["description", "human", "sbert"] + [f"lexical_{lv}" for lv in LEVELS])
+        for r in paper:
+            w.writerow([r.description, r.reference, 0] + [r.lexical[lv] for lv in LEVELS])
+    write_our_paper_study(str(tmp_path / "mappings.csv"), tmp_path / "ours.csv")
+    ours = read_study(tmp_path / "ours.csv")
+    assert [(r.description, r.reference) for r in paper] == [(r.description, r.reference) for r in ours]
     sources = {"paper": str(tmp_path / "paper.csv"), "ours": str(tmp_path / "ours.csv")}
     for name, write in (("fig1", write_fig1), ("fig8", write_fig8)):
         write(sources, "cityscapes", tmp_path / f"{name}.pdf", tmp_path / f"{name}.png", note="a note")
@@ -138,6 +143,12 @@ def test_study_figures_from_paper_and_our_mappings(tmp_path, shared_data, monkey
     assert_figure(tmp_path / "fig3.pdf", tmp_path / "fig3.png")
     assert json.loads((tmp_path / "acc.json").read_text())["paper"]["differ"]["meronym"]["n"] == 444
     assert round(acc["paper"]["sbert"]["all"], 1) == 62.0
+    assert acc["ours"]["lexical"] == acc["paper"]["lexical"]
+    assert round(acc["ours"]["sbert"]["all"], 1) == round(100 * sum(r.reference == 0 for r in paper) / 1181, 1)
+    with open(tmp_path / "bad.csv", "w") as f:
+        f.write("description,human\nx,1\n")
+    with pytest.raises(InputError, match="bad.csv: missing columns"):
+        write_our_paper_study(str(tmp_path / "bad.csv"), tmp_path / "o.csv")
 
 
 def test_empty_study_is_an_error(tmp_path):

@@ -66,16 +66,16 @@ def test_lint_is_clean_for_figures_rules():
 
 @pytest.mark.slow
 def test_paper_study_target_offline(tmp_path, shared_data):
-    paper = shared_data / "paper"
-    overlay = tmp_path / "offline.yaml"
-    overlay.write_text(f"""human_study:
-  paper_study:
-    results: {paper / 'user_study_results.json'}
-    lexicon: {paper / 'output_semantics_gpt4_cityscapes.json'}
-    sbert_class_names: {paper / 'cityscapes_with_prompt_eng.txt'}
-""")
-    snakemake("-c2", "paper_study", "--configfile", str(REPO / "configs" / "paper.yaml"), str(overlay), "--config",
-              f"out={tmp_path / 'work'}", f"results={tmp_path / 'results'}", cwd=tmp_path)
+    """The paper config's paper_study target with the reference files placed where the download rule
+    puts them (and the cityscapes lexicon where the lexicon stage puts it): nothing is fetched."""
+    paper, work = shared_data / "paper", tmp_path / "work"
+    (work / "downloads" / "paper").mkdir(parents=True)
+    for name in ("user_study_results.json", "cityscapes_with_prompt_eng.txt", "output_semantics_gpt4_cityscapes.json"):
+        shutil.copy(paper / name, work / "downloads" / "paper" / name)
+    (work / "lexicons").mkdir()
+    shutil.copy(paper / "output_semantics_gpt4_cityscapes.json", work / "lexicons" / "cityscapes.json")
+    snakemake("-c2", "paper_study", "--configfile", str(REPO / "configs" / "paper.yaml"), "--config",
+              f"out={work}", f"results={tmp_path / 'results'}", cwd=tmp_path)
     accuracy = json.loads((tmp_path / "results" / "paper_study" / "accuracy.json").read_text())
     assert round(accuracy["paper"]["sbert"]["all"], 1) == 62.0
     assert [round(accuracy["paper"]["lexical"][lv]["all"], 1) for lv in ("exact", "synonym", "hyponym", "meronym")] \

@@ -338,30 +338,25 @@ def write_paper_study(user_study_json: str, vocabulary: str, out_csv: str) -> li
     return rows
 
 
-def remap_study(rows: list[StudyRow], vocabulary: Vocabulary, lexicon_path: str | None,
-                sbert_class_names: str | None = None, sbert_template: str | None = None) -> list[StudyRow]:
-    """The same descriptions and references, mapped by our lexical and Sentence-BERT mappings.
+def user_study_mapping_rows(path: str | os.PathLike) -> list[StudyRow]:
+    """Our mappings of the published study's descriptions, from the mapping stage's CSV
+    (rule map_user_study: `description, human, sbert, lexical_<level>`, category ids)."""
+    rows = []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        needed = ["description", "human", "sbert"] + [f"lexical_{lv}" for lv in LEVELS]
+        missing = [k for k in needed if k not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"{path}: missing columns {missing}")
+        for i, rec in enumerate(reader):
+            try:
+                rows.append(StudyRow(str(i), rec["description"], int(rec["human"]), int(rec["sbert"]),
+                                     {lv: int(rec[f"lexical_{lv}"]) for lv in LEVELS}))
+            except (TypeError, ValueError):
+                raise InputError(f"{path}:{i + 2}: category ids must be integers") from None
+    return rows
 
-    No ground-truth region labels come with the published study, so the lexical mapping runs
-    without ground-truth priority (its strongest relation decides)."""
-    from oeseg import mapping
-    from oeseg.lexicon.lexicon import load_lexicon
 
-    descriptions = [r.description for r in rows]
-    gts = [None] * len(rows)
-    lexicon = load_lexicon(lexicon_path, vocabulary) if lexicon_path else None
-    lexical = mapping.map_regions(descriptions, gts, vocabulary, "lexical", lexicon=lexicon)
-    sbert = mapping.map_regions(descriptions, gts, vocabulary, "sbert", sbert_class_names=sbert_class_names,
-                                sbert_template=sbert_template)
-    return [StudyRow(r.id, r.description, r.reference, sbert[LEVELS[0]][i], {lv: lexical[lv][i] for lv in LEVELS})
-            for i, r in enumerate(rows)]
-
-
-def write_our_paper_study(user_study_json: str, vocabulary: str, lexicon_path: str | None, out_csv: str,
-                          sbert_class_names: str | None = None, sbert_template: str | None = None) -> None:
-    """The paper's published descriptions and human labels with our own mappings, as a study table.
-
-    `sbert_class_names`: the class list of the Sentence-BERT mapping (None: the category names)."""
-    vocab = get_vocabulary(vocabulary)
-    write_study(out_csv, remap_study(paper_study_rows(user_study_json, vocab), vocab, lexicon_path,
-                                     sbert_class_names, sbert_template))
+def write_our_paper_study(mappings_csv: str, out_csv: str) -> None:
+    """Our mappings of the published study (the mapping stage's CSV) as a study table."""
+    write_study(out_csv, user_study_mapping_rows(mappings_csv))

@@ -1,0 +1,72 @@
+# figures stage: helper functions of rules/figures.smk (config lookups and input functions).
+
+import os
+
+from snakemake.exceptions import WorkflowError
+
+FIG = config["figures"]
+HS = config["human_study"]
+HUMAN_STUDY = f"{OUT}/human_study"
+MAPPING_OF_TABLE = FIG["mapping"]
+
+
+def method_labels(methods):
+    """(name, label) of methods, for tables and legends."""
+    return [(m, config["methods"][m]["label"]) for m in methods]
+
+
+def dataset_labels(datasets):
+    """(name, label) of datasets; labels from figures.dataset_labels, else the name."""
+    return [(d, FIG.get("dataset_labels", {}).get(d, d)) for d in datasets]
+
+
+def evaluations(methods, datasets, mapping=MAPPING_OF_TABLE):
+    """EVALUATION files of every run of the methods on the datasets."""
+    return [EVALUATION.format(method=m, dataset=d, run=r, mapping=mapping)
+            for m in methods for d in datasets for r in runs_of(m)]
+
+
+def study_run(method):
+    """The run whose predictions the human study (and Figure 10) describe."""
+    return HS.get("run") or runs_of(method)[0]
+
+
+def study_predictions(methods, dataset):
+    return {m: PREDICTIONS.format(method=m, dataset=dataset, run=study_run(m)) for m in methods}
+
+
+def annotation_files(keys):
+    """The annotation CSVs named in the config; a clear stop while any of them is missing."""
+
+    def inputs(wildcards):
+        paths = {k: HS[k] for k in keys}
+        listed = [p for k in keys for p in ([paths[k]] if isinstance(paths[k], str) else paths[k] or [])]
+        if "annotators" in keys and len(paths["annotators"] or []) != 2:
+            raise WorkflowError("human_study.annotators: list the two annotators' CSVs exported from "
+                                f"{HUMAN_STUDY_PAGE} (human_study.reference is 'annotators').")
+        if "resolved" in keys and not paths["resolved"]:
+            raise WorkflowError("human_study.resolved: name the CSV of resolved disagreements.")
+        missing = [p for p in listed if not os.path.exists(p)]
+        if missing:
+            hint = (f"annotate with {HUMAN_STUDY_PAGE} (snakemake human_study_page) and export each annotator's CSV"
+                    if "resolved" not in keys or any(p in missing for p in paths["annotators"]) else
+                    f"run `snakemake human_study_agreement`, fill in the 'answer' column of "
+                    f"{HUMAN_STUDY}/disagreements.csv in a second stage and save it")
+            raise WorkflowError(f"human study: missing annotation file(s) {missing}: {hint}.")
+        return paths
+
+    return inputs
+
+
+SBERT_TEMPLATE = SBERT_CONFIG.get("template")
+USER_STUDY_GT_NOTE = {
+    "human": "In our lexical mapping the human label stands in for the region's ground truth in the "
+    "ground-truth priority (the published study has no region labels).",
+    "none": "Our lexical mapping runs without ground-truth priority (the published study has no region labels).",
+}[USER_STUDY_CONFIG.get("ground_truth", "human")]
+
+
+def sbert_class_input(vocabulary):
+    """{"sbert_class_names": the class list of the Sentence-BERT mapping} or {} for plain names."""
+    path = sbert_class_list(vocabulary)
+    return {"sbert_class_names": path} if path else {}

@@ -1,0 +1,9 @@
+"""Rule fig2: a category's valid vocabulary by level and how example descriptions map."""
+
+from oeseg.figures.lexicon_levels import write_fig2
+from oeseg.workflow import rule_step
+
+with rule_step(snakemake):  # noqa: F821
+    p = snakemake.params  # noqa: F821
+    write_fig2(snakemake.input.lexicon, p.vocabulary, p.category, list(p.descriptions),  # noqa: F821
+               snakemake.output.pdf, snakemake.output.png, p.max_terms)  # noqa: F821

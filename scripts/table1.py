@@ -1,0 +1,9 @@
+"""Rule table1: Table 1 (CSV, Markdown, LaTeX) from the evaluations."""
+
+from oeseg.figures.table import write_table1
+from oeseg.workflow import rule_step
+
+with rule_step(snakemake):  # noqa: F821
+    write_table1(list(snakemake.input), snakemake.params.methods, snakemake.params.datasets,  # noqa: F821
+                 snakemake.output.csv, snakemake.output.md, snakemake.output.tex,  # noqa: F821
+                 snakemake.params.caption, snakemake.params.mapping)  # noqa: F821

@@ -1,0 +1,76 @@
+"""Reading the evaluate stage's RESULTS.json files (DESIGN.md, "Command line": `oeseg evaluate`)."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from oeseg.io import InputError, read_json
+from oeseg.lexicon.lexicon import LEVELS
+
+LAC_METRICS = ("PQ", "mIoU", "AP")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One RESULTS.json: a method's run on a dataset under one mapping."""
+
+    method: str
+    dataset: str
+    run: str
+    mapping: str
+    levels: tuple[str, ...]
+    metrics: dict[str, dict[str, float]]
+    lac: dict[str, float]
+
+    def curve(self, metric: str) -> list[float]:
+        """The metric at each level, in level order."""
+        return [self.metrics[metric][level] for level in self.levels]
+
+
+def parse_evaluation_path(path: str | os.PathLike) -> tuple[str, str, str, str]:
+    """(method, dataset, run, mapping) of `.../evaluations/{method}/{dataset}/{run}.{mapping}.json`."""
+    p = Path(path)
+    parts = p.name.split(".")
+    if len(p.parts) < 3 or len(parts) < 3 or parts[-1] != "json":
+        raise InputError(f"{path}: not named .../{{method}}/{{dataset}}/{{run}}.{{mapping}}.json")
+    return p.parent.parent.name, p.parent.name, ".".join(parts[:-2]), parts[-2]
+
+
+def load_evaluation(path: str | os.PathLike) -> Evaluation:
+    """Read one RESULTS.json, checking that every LAC metric has a value at every level."""
+    method, dataset, run, mapping = parse_evaluation_path(path)
+    obj = read_json(path)
+    if not isinstance(obj, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    for key in ("levels", "metrics", "lac"):
+        if key not in obj:
+            raise InputError(f"{path}: missing field '{key}'")
+    levels = tuple(obj["levels"])
+    if levels != LEVELS:
+        raise InputError(f"{path}: field 'levels' is {list(levels)}, expected {list(LEVELS)}")
+    metrics: dict[str, dict[str, float]] = {}
+    lac: dict[str, float] = {}
+    for m in LAC_METRICS:
+        values = obj["metrics"].get(m)
+        if not isinstance(values, dict) or any(lv not in values for lv in levels):
+            raise InputError(f"{path}: field 'metrics.{m}' needs a value for each of {list(levels)}")
+        if m not in obj["lac"]:
+            raise InputError(f"{path}: missing field 'lac.{m}'")
+        try:
+            metrics[m] = {lv: float(values[lv]) for lv in levels}
+            lac[m] = float(obj["lac"][m])
+        except (TypeError, ValueError):
+            raise InputError(f"{path}: field 'metrics.{m}' or 'lac.{m}' is not a number") from None
+    return Evaluation(method, dataset, run, mapping, levels, metrics, lac)
+
+
+def group_runs(evaluations: list[Evaluation], mapping: str = "lexical") -> dict[tuple[str, str], list[Evaluation]]:
+    """(method, dataset) -> the runs evaluated with `mapping`, ordered by run name."""
+    groups: dict[tuple[str, str], list[Evaluation]] = defaultdict(list)
+    for e in evaluations:
+        if e.mapping == mapping:
+            groups[(e.method, e.dataset)].append(e)
+    return {k: sorted(v, key=lambda e: e.run) for k, v in groups.items()}

@@ -1,0 +1,83 @@
+"""Figure 10: crops of ground-truth regions with two (or more) methods' descriptions of them."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image
+
+from oeseg.data.panoptic import PanopticSplit
+from oeseg.data.predictions import read_predictions
+from oeseg.figures.style import add_note, save_figure, wrap
+from oeseg.io import InputError
+
+
+def choose_regions(split: PanopticSplit, described: list[set[tuple[str, int]]], n_regions: int,
+                   min_area: int) -> list[tuple[str, int]]:
+    """Up to n regions described by every method, not crowd, of at least `min_area` pixels.
+
+    Round-robin over images (largest region of each image first) for variety; deterministic."""
+    per_image = []
+    for im in split.images:
+        segs = sorted((s for s in im.segments if not s.iscrowd and s.area >= min_area
+                       and all((im.id, s.id) in d for d in described)), key=lambda s: (-s.area, s.id))
+        if segs:
+            per_image.append([(im.id, s.id) for s in segs])
+    chosen: list[tuple[str, int]] = []
+    rank = 0
+    while len(chosen) < n_regions and any(rank < len(p) for p in per_image):
+        chosen += [p[rank] for p in per_image if rank < len(p)][: n_regions - len(chosen)]
+        rank += 1
+    return chosen
+
+
+def region_crop(image: np.ndarray, mask: np.ndarray, margin: float = 0.25) -> np.ndarray:
+    """The region's bounding box (plus a margin) with everything outside the mask dimmed."""
+    ys, xs = np.nonzero(mask)
+    h, w = mask.shape
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    my, mx = int((y1 - y0) * margin) + 2, int((x1 - x0) * margin) + 2
+    y0, y1, x0, x1 = max(0, y0 - my), min(h, y1 + my), max(0, x0 - mx), min(w, x1 + mx)
+    out = image.astype(np.float32)
+    out[~mask] = out[~mask] * 0.35
+    return out[y0:y1, x0:x1].astype(np.uint8)
+
+
+def plot_fig10(split: PanopticSplit, descriptions: dict[str, dict[tuple[str, int], str]],
+               regions: list[tuple[str, int]], ncols: int = 4, note: str | None = None) -> plt.Figure:
+    """A grid of region crops, each titled with the ground truth and every method's description."""
+    nrows = max(1, -(-len(regions) // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.9 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (image_id, segment_id) in zip(axes.flat, regions):
+        im = split.image(image_id)
+        name = im.file_name or f"{image_id}.png"
+        path = split.image_dir / name
+        if not path.exists():
+            raise InputError(f"{path}: image of {image_id!r} not found")
+        rgb = np.asarray(Image.open(path).convert("RGB"))
+        mask = split.segment_ids(im) == segment_id
+        ax.imshow(region_crop(rgb, mask))
+        category = next(s.category_id for s in im.segments if s.id == segment_id)
+        lines = [f"GT: {split.vocabulary.by_id(category).display_name}"]
+        lines += [wrap(f"{label}: {d[(image_id, segment_id)]}", 42) for label, d in descriptions.items()]
+        ax.set_title("\n".join(lines), fontsize=8, loc="left")
+    fig.tight_layout()
+    add_note(fig, note)
+    return fig
+
+
+def write_fig10(split_dir: str, predictions: dict[str, str], pdf: str, png: str, n_regions: int = 8,
+                min_area: int = 64, ncols: int = 4, note: str | None = None) -> None:
+    """Figure 10 (PDF, PNG) from the val split's images and panoptic PNGs and the methods' predictions.
+
+    `predictions`: method label -> region predictions (JSONL) on the split."""
+    split = PanopticSplit.load(split_dir)
+    descriptions = {label: {(p.image_id, p.segment_id): p.description for p in read_predictions(path)}
+                    for label, path in predictions.items()}
+    regions = choose_regions(split, [set(d) for d in descriptions.values()], n_regions, min_area)
+    if not regions:
+        raise InputError(f"{split_dir}: no region of at least {min_area} pixels is described by every one of "
+                         f"{list(predictions)}")
+    save_figure(plot_fig10(split, descriptions, regions, ncols, note), pdf, png)

@@ -1,0 +1,362 @@
+"""Mappings against reference (human) labels: accuracies and Figures 1, 3 and 8.
+
+A study is a list of StudyRow: a description, its reference category (BACKGROUND = none of the
+categories), the Sentence-BERT mapping and the lexical mapping at each level. Study tables are CSV
+files (`id, description, reference, sbert, exact, synonym, hyponym, meronym`, category ids, -1 for
+background / none), made from annotations, from the synthetic generator's knowledge (the demo), or
+from the paper's published user study.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import random
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from oeseg.data.vocabularies import Vocabulary, get_vocabulary
+from oeseg.figures.style import LEVEL_LABELS, add_note, save_figure, wrap
+from oeseg.io import InputError, atomic_write_json, atomic_write_text, read_json
+from oeseg.lexicon.lexicon import LEVELS
+from oeseg.mapping import BACKGROUND
+
+STUDY_FIELDS = ("id", "description", "reference", "sbert") + LEVELS
+GROUPS = ("all", "things", "stuff")
+PAPER_LEVEL_KEYS = {"exact": "exact", "synonym": "synonyms", "hyponym": "hyponyms", "meronym": "meronyms"}
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """One description with its reference category and both mappings (category ids)."""
+
+    id: str
+    description: str
+    reference: int
+    sbert: int
+    lexical: dict[str, int]
+
+
+def write_study(path: str | os.PathLike, rows: list[StudyRow]) -> None:
+    """Write a study table (CSV) atomically."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(STUDY_FIELDS)
+    for r in rows:
+        w.writerow([r.id, r.description, r.reference, r.sbert] + [r.lexical[lv] for lv in LEVELS])
+    atomic_write_text(path, buf.getvalue())
+
+
+def read_study(path: str | os.PathLike) -> list[StudyRow]:
+    """Read a study table; a bad row names the file and line."""
+    rows = []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [k for k in STUDY_FIELDS if k not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"{path}: missing columns {missing}")
+        for lineno, rec in enumerate(reader, start=2):
+            try:
+                rows.append(StudyRow(rec["id"], rec["description"], int(rec["reference"]), int(rec["sbert"]),
+                                     {lv: int(rec[lv]) for lv in LEVELS}))
+            except (TypeError, ValueError):
+                raise InputError(f"{path}:{lineno}: category ids must be integers") from None
+    return rows
+
+
+def paper_study_rows(path: str | os.PathLike, vocabulary: Vocabulary) -> list[StudyRow]:
+    """The paper's published user study (user_study_results.json) with its own mapping columns.
+
+    Its label ids are the vocabulary's; the id one past the last category means "none of the above"
+    (human) or background (lexical mapping), both read as BACKGROUND."""
+    obj = read_json(path)
+    if not isinstance(obj, list):
+        raise InputError(f"{path}: expected a list of descriptions")
+    ids = {c.id for c in vocabulary}
+    none_id = len(vocabulary)
+
+    def category(value, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or (value not in ids and value != none_id):
+            raise InputError(f"{where}: {value!r} is not a category id of {vocabulary.name} or {none_id} (none)")
+        return BACKGROUND if value == none_id else value
+
+    rows = []
+    for i, rec in enumerate(obj):
+        where = f"{path}: [{i}]"
+        try:
+            rows.append(StudyRow(str(i), str(rec["description"]), category(rec["human_label"], f"{where}.human_label"),
+                                 category(rec["sentence_bert"], f"{where}.sentence_bert"),
+                                 {lv: category(rec["our_mapping"][key], f"{where}.our_mapping.{key}")
+                                  for lv, key in PAPER_LEVEL_KEYS.items()}))
+        except (KeyError, TypeError) as e:
+            raise InputError(f"{where}: missing field {e}") from None
+    return rows
+
+
+def _group_of(row: StudyRow, vocabulary: Vocabulary) -> str | None:
+    if row.reference == BACKGROUND:
+        return None
+    return "things" if vocabulary.by_id(row.reference).isthing else "stuff"
+
+
+def _percent(hits: int, n: int) -> float | None:
+    return 100.0 * hits / n if n else None
+
+
+def study_accuracy(rows: list[StudyRow], vocabulary: Vocabulary) -> dict:
+    """Accuracies (%) against the reference labels.
+
+    `sbert[group]`, `lexical[level][group]` for groups all/things/stuff (things/stuff by the
+    reference category; "none" references count in `all` only); `differ[level]`: on the rows where
+    the lexical mapping at that level and Sentence-BERT differ, `n` and both accuracies."""
+    groups = {"all": rows, "things": [], "stuff": []}
+    for r in rows:
+        g = _group_of(r, vocabulary)
+        if g:
+            groups[g].append(r)
+    out: dict = {"n": {g: len(v) for g, v in groups.items()},
+                 "sbert": {g: _percent(sum(r.sbert == r.reference for r in v), len(v)) for g, v in groups.items()},
+                 "lexical": {lv: {g: _percent(sum(r.lexical[lv] == r.reference for r in v), len(v))
+                                  for g, v in groups.items()} for lv in LEVELS},
+                 "differ": {}}
+    for lv in LEVELS:
+        diff = [r for r in rows if r.lexical[lv] != r.sbert]
+        out["differ"][lv] = {"n": len(diff),
+                             "sbert": _percent(sum(r.sbert == r.reference for r in diff), len(diff)),
+                             "lexical": _percent(sum(r.lexical[lv] == r.reference for r in diff), len(diff))}
+    return out
+
+
+def _name(category_id: int, vocabulary: Vocabulary, none: str = "bg") -> str:
+    return none if category_id == BACKGROUND else vocabulary.by_id(category_id).display_name
+
+
+def pick_examples(rows: list[StudyRow], n: int, seed: int, key) -> list[StudyRow]:
+    """Up to n rows with distinct descriptions, reproducibly sampled: first those where key(row)
+    holds, then the others."""
+    rng = random.Random(seed)
+    preferred = [r for r in rows if key(r)]
+    others = [r for r in rows if not key(r)]
+    rng.shuffle(preferred)
+    rng.shuffle(others)
+    chosen, seen = [], set()
+    for r in preferred + others:
+        if r.description not in seen and len(chosen) < n:
+            seen.add(r.description)
+            chosen.append(r)
+    return chosen
+
+
+def _example_table(ax, header: list[str], cells: list[list[str]], colors: list[list[str]], title: str) -> None:
+    ax.axis("off")
+    table = ax.table(cellText=cells, colLabels=header, cellColours=colors, loc="upper center", cellLoc="left",
+                     colLoc="left")
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    ncols = len(header)
+    widths = [0.42] + [0.58 / (ncols - 1)] * (ncols - 1)
+    header_lines = max(h.count("\n") + 1 for h in header)
+    for (r, c), cell in table.get_celld().items():
+        cell.set_width(widths[c])
+        cell.set_height(0.075 if r else 0.03 + 0.03 * header_lines)
+        if r == 0:
+            cell.set_text_props(weight="bold")
+    ax.set_title(title, loc="left")
+
+
+GOOD, BAD, PLAIN = "#d9f0d3", "#f4cccc", "#ffffff"
+
+
+def plot_fig1(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, n_examples: int = 8, seed: int = 0,
+              reference_label: str = "Human", note: str | None = None) -> plt.Figure:
+    """Figure 1: Sentence-BERT mapping examples vs the reference category (left) and its error (right)."""
+    first = next(iter(sources.values()))
+    examples = pick_examples(first, n_examples, seed, key=lambda r: r.sbert != r.reference)
+    fig, (ax_t, ax_b) = plt.subplots(1, 2, figsize=(11, 0.45 * n_examples + 1.8), width_ratios=[2.3, 1])
+    cells, colors = [], []
+    for r in examples:
+        cells.append([wrap(r.description, 48), _name(r.sbert, vocabulary), _name(r.reference, vocabulary, "none")])
+        colors.append([PLAIN, GOOD if r.sbert == r.reference else BAD, PLAIN])
+    _example_table(ax_t, ["Description", "Sentence-BERT", f"{reference_label} category"], cells, colors,
+                   f"(a) Sentence-BERT mappings to {vocabulary.name}")
+    names = list(sources)
+    agree = [study_accuracy(rows, vocabulary)["sbert"]["all"] for rows in sources.values()]
+    x = np.arange(len(names))
+    ax_b.bar(x - 0.2, agree, 0.4, color="#4c9f70", label="agrees")
+    ax_b.bar(x + 0.2, [100 - a for a in agree], 0.4, color="#c0504d", label="error")
+    for xi, a in zip(x, agree):
+        ax_b.annotate(f"{a:.1f}", (xi - 0.2, a), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8)
+        ax_b.annotate(f"{100 - a:.1f}", (xi + 0.2, 100 - a), xytext=(0, 2), textcoords="offset points",
+                      ha="center", fontsize=8)
+    ax_b.set_xticks(x, [wrap(f"{n} (n={len(sources[n])})", 16) for n in names])
+    ax_b.set_ylim(0, 105)
+    ax_b.set_ylabel(f"Share of descriptions (%) vs {reference_label.lower()} labels")
+    ax_b.set_title("(b) Sentence-BERT vs reference")
+    ax_b.legend(frameon=False, loc="upper right")
+    fig.tight_layout()
+    add_note(fig, note)
+    return fig
+
+
+def plot_fig3(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, reference_label: str = "human",
+              note: str | None = None) -> plt.Figure:
+    """Figure 3: (a) both mappings' accuracy by things/stuff, (b) where they differ, (c) lexical per level."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    acc = {name: study_accuracy(rows, vocabulary) for name, rows in sources.items()}
+    hatches = ["", "//", "..", "xx"]
+    n_bars = 2 * len(sources)
+    width = 0.8 / n_bars
+
+    def bar(ax, xs, values, offset, color, hatch, label):
+        vals = [np.nan if v is None else v for v in values]
+        bars = ax.bar(xs + offset, vals, width, color=color, hatch=hatch, edgecolor="k", linewidth=0.5, label=label)
+        for b, v in zip(bars, vals):
+            if not np.isnan(v):
+                ax.annotate(f"{v:.1f}", (b.get_x() + b.get_width() / 2, v), xytext=(0, 2), textcoords="offset points",
+                            ha="center", fontsize=7, rotation=90 if n_bars > 2 else 0)
+
+    ax = axes[0]
+    x = np.arange(len(GROUPS))
+    for i, (name, a) in enumerate(acc.items()):
+        suffix = f" ({name})" if len(sources) > 1 else ""
+        bar(ax, x, [a["sbert"][g] for g in GROUPS], (2 * i - n_bars / 2 + 0.5) * width, "#c0504d", hatches[i],
+            "Sentence-BERT" + suffix)
+        bar(ax, x, [a["lexical"]["meronym"][g] for g in GROUPS], (2 * i + 1 - n_bars / 2 + 0.5) * width, "#4f81bd",
+            hatches[i], "Lexical (any level)" + suffix)
+    first = next(iter(acc.values()))
+    ax.set_xticks(x, [f"{g}\n(n={first['n'][g]})" for g in GROUPS])
+    ax.set_title("(a) Accuracy by category type")
+
+    ax = axes[1]
+    x = np.arange(len(LEVELS))
+    for i, (name, a) in enumerate(acc.items()):
+        suffix = f" ({name})" if len(sources) > 1 else ""
+        bar(ax, x, [a["differ"][lv]["sbert"] for lv in LEVELS], (2 * i - n_bars / 2 + 0.5) * width, "#c0504d",
+            hatches[i], "Sentence-BERT" + suffix)
+        bar(ax, x, [a["differ"][lv]["lexical"] for lv in LEVELS], (2 * i + 1 - n_bars / 2 + 0.5) * width,
+            "#4f81bd", hatches[i], "Lexical" + suffix)
+    ax.set_xticks(x, [f"{LEVEL_LABELS[lv]}\n(n={'/'.join(str(a['differ'][lv]['n']) for a in acc.values())})"
+                      for lv in LEVELS])
+    ax.set_xlabel("Lexical level of the lexical mapping")
+    ax.set_title("(b) Where the two mappings differ")
+
+    ax = axes[2]
+    colors = {"all": "k", "things": "#4f81bd", "stuff": "#9bbb59"}
+    styles = ["-", "--", ":", "-."]
+    for i, (name, a) in enumerate(acc.items()):
+        for g in GROUPS:
+            suffix = f" ({name})" if len(sources) > 1 else ""
+            ax.plot(x, [np.nan if a["lexical"][lv][g] is None else a["lexical"][lv][g] for lv in LEVELS],
+                    marker="o", color=colors[g], linestyle=styles[i], label=f"{g}{suffix}")
+    ax.set_xticks(x, [LEVEL_LABELS[lv] for lv in LEVELS])
+    ax.set_xlabel("Lexical level (ground-truth priority)")
+    ax.set_title("(c) Lexical mapping accuracy per level")
+    for ax in axes:
+        ax.set_ylim(0, 135)
+        ax.set_yticks(range(0, 101, 20))
+        ax.set_ylabel(f"Accuracy vs {reference_label} labels (%)")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(frameon=False, fontsize=7, loc="upper left", ncol=2 if len(sources) > 1 else 1)
+    fig.tight_layout()
+    add_note(fig, note)
+    return fig
+
+
+def plot_fig8(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, n_examples: int = 10, seed: int = 0,
+              reference_label: str = "Human", note: str | None = None) -> plt.Figure:
+    """Figure 8: descriptions with Sentence-BERT's and the lexical (meronym level) mapping and the reference."""
+    names = list(sources)
+    by_id = [{r.id: r for r in rows} for rows in sources.values()]
+    first = sources[names[0]]
+    examples = pick_examples([r for r in first if all(r.id in b for b in by_id)], n_examples, seed,
+                             key=lambda r: r.sbert != r.lexical["meronym"])
+    header = ["Description"]
+    for name in names:
+        suffix = f" ({name})" if len(names) > 1 else ""
+        header += ["Sentence-\nBERT" + suffix.replace(" ", "\n"), "Lexical" + suffix.replace(" ", "\n")]
+    header.append(f"{reference_label}\ncategory")
+    cells, colors = [], []
+    for r in examples:
+        row, col = [wrap(r.description, 44)], [PLAIN]
+        for b in by_id:
+            s = b[r.id]
+            for value in (s.sbert, s.lexical["meronym"]):
+                row.append(_name(value, vocabulary))
+                col.append(GOOD if value == r.reference else BAD)
+        row.append(_name(r.reference, vocabulary, "none"))
+        col.append(PLAIN)
+        cells.append(row)
+        colors.append(col)
+    fig, ax = plt.subplots(figsize=(6 + 2.2 * len(names), 0.5 * n_examples + 1.2))
+    _example_table(ax, header, cells, colors,
+                   f"Sentence-BERT vs lexical mapping to {vocabulary.name} (bg = background; "
+                   "green: agrees with the reference)")
+    add_note(fig, note)
+    return fig
+
+
+def _load_sources(study_paths: dict[str, str]) -> dict[str, list[StudyRow]]:
+    sources = {name: read_study(path) for name, path in study_paths.items()}
+    for name, rows in sources.items():
+        if not rows:
+            raise InputError(f"{study_paths[name]}: the study table is empty")
+    return sources
+
+
+def write_fig1(study_paths: dict[str, str], vocabulary: str, pdf: str, png: str, n_examples: int = 8,
+               seed: int = 0, reference_label: str = "Human", note: str | None = None) -> None:
+    """Figure 1 (PDF, PNG) from study tables, one per source of mappings."""
+    save_figure(plot_fig1(_load_sources(study_paths), get_vocabulary(vocabulary), n_examples, seed,
+                          reference_label, note), pdf, png)
+
+
+def write_fig3(study_paths: dict[str, str], vocabulary: str, pdf: str, png: str, accuracy_json: str,
+               reference_label: str = "Human", note: str | None = None) -> dict:
+    """Figure 3 (PDF, PNG) and the accuracies behind it (JSON) from study tables."""
+    vocab = get_vocabulary(vocabulary)
+    sources = _load_sources(study_paths)
+    accuracy = {name: study_accuracy(rows, vocab) for name, rows in sources.items()}
+    atomic_write_json(accuracy_json, accuracy)
+    save_figure(plot_fig3(sources, vocab, reference_label.lower(), note), pdf, png)
+    return accuracy
+
+
+def write_fig8(study_paths: dict[str, str], vocabulary: str, pdf: str, png: str, n_examples: int = 10,
+               seed: int = 0, reference_label: str = "Human", note: str | None = None) -> None:
+    """Figure 8 (PDF, PNG) from study tables, one per source of mappings."""
+    save_figure(plot_fig8(_load_sources(study_paths), get_vocabulary(vocabulary), n_examples, seed,
+                          reference_label, note), pdf, png)
+
+
+def write_paper_study(user_study_json: str, vocabulary: str, out_csv: str) -> list[StudyRow]:
+    """The paper's published study with the file's own mapping columns, as a study table."""
+    rows = paper_study_rows(user_study_json, get_vocabulary(vocabulary))
+    write_study(out_csv, rows)
+    return rows
+
+
+def user_study_mapping_rows(path: str | os.PathLike) -> list[StudyRow]:
+    """Our mappings of the published study's descriptions, from the mapping stage's CSV
+    (rule map_user_study: `description, human, sbert, lexical_<level>`, category ids)."""
+    rows = []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        needed = ["description", "human", "sbert"] + [f"lexical_{lv}" for lv in LEVELS]
+        missing = [k for k in needed if k not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"{path}: missing columns {missing}")
+        for i, rec in enumerate(reader):
+            try:
+                rows.append(StudyRow(str(i), rec["description"], int(rec["human"]), int(rec["sbert"]),
+                                     {lv: int(rec[f"lexical_{lv}"]) for lv in LEVELS}))
+            except (TypeError, ValueError):
+                raise InputError(f"{path}:{i + 2}: category ids must be integers") from None
+    return rows
+
+
+def write_our_paper_study(mappings_csv: str, out_csv: str) -> None:
+    """Our mappings of the published study (the mapping stage's CSV) as a study table."""
+    write_study(out_csv, user_study_mapping_rows(mappings_csv))

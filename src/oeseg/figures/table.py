@@ -1,0 +1,138 @@
+"""Table 1: the LAC scores of PQ, mIoU and AP per method and evaluation dataset (CSV, Markdown, LaTeX).
+
+A cell is the mean over the method's runs, with the sample standard deviation where there are
+several; the best mean of each column is bold.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import statistics
+from dataclasses import dataclass
+
+from oeseg.figures.evaluations import LAC_METRICS, Evaluation, group_runs, load_evaluation
+from oeseg.io import InputError, atomic_write_text
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Mean (and std over runs when there are several) of one LAC score, in percent."""
+
+    mean: float
+    std: float | None
+    runs: int
+    best: bool = False
+
+    def text(self) -> str:
+        """`48.8 ± 0.6` or `48.8`."""
+        return f"{self.mean:.1f}" if self.std is None else f"{self.mean:.1f} ± {self.std:.1f}"
+
+
+@dataclass(frozen=True)
+class Table1:
+    """Rows are methods, columns are (dataset, metric)."""
+
+    methods: list[tuple[str, str]]       # (name, label)
+    datasets: list[tuple[str, str]]      # (name, label)
+    metrics: tuple[str, ...]
+    cells: dict[tuple[str, str, str], Cell]   # (method, dataset, metric)
+
+
+def build_table1(evaluations: list[Evaluation], methods: list[tuple[str, str]],
+                 datasets: list[tuple[str, str]], mapping: str = "lexical",
+                 metrics: tuple[str, ...] = LAC_METRICS) -> Table1:
+    """Aggregate the runs of every (method, dataset) and mark the best mean of each column."""
+    groups = group_runs(evaluations, mapping)
+    cells: dict[tuple[str, str, str], Cell] = {}
+    for method, _ in methods:
+        for dataset, _ in datasets:
+            runs = groups.get((method, dataset))
+            if not runs:
+                raise InputError(f"Table 1: no {mapping} evaluation of method {method!r} on dataset {dataset!r}")
+            for metric in metrics:
+                values = [e.lac[metric] for e in runs]
+                std = statistics.stdev(values) if len(values) > 1 else None
+                cells[(method, dataset, metric)] = Cell(statistics.fmean(values), std, len(values))
+    for dataset, _ in datasets:
+        for metric in metrics:
+            column = [(round(cells[(m, dataset, metric)].mean, 1), m) for m, _ in methods]
+            best = max(v for v, _ in column)
+            for v, m in column:
+                if v == best:
+                    c = cells[(m, dataset, metric)]
+                    cells[(m, dataset, metric)] = Cell(c.mean, c.std, c.runs, True)
+    return Table1(list(methods), list(datasets), tuple(metrics), cells)
+
+
+def table1_csv(table: Table1) -> str:
+    """One row per method and column (dataset, metric): mean, std, runs, best."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["method", "label", "dataset", "metric", "mean", "std", "runs", "best"])
+    for method, label in table.methods:
+        for dataset, _ in table.datasets:
+            for metric in table.metrics:
+                c = table.cells[(method, dataset, metric)]
+                w.writerow([method, label, dataset, metric, f"{c.mean:.2f}",
+                            "" if c.std is None else f"{c.std:.2f}", c.runs, int(c.best)])
+    return buf.getvalue()
+
+
+def table1_markdown(table: Table1) -> str:
+    """A GitHub Markdown table; best values in bold."""
+    header = ["Method"] + [f"{dl} {m}" for _, dl in table.datasets for m in table.metrics]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join([":--"] + ["--:"] * (len(header) - 1)) + "|"]
+    for method, label in table.methods:
+        row = [label.replace("|", "\\|")]
+        for dataset, _ in table.datasets:
+            for metric in table.metrics:
+                c = table.cells[(method, dataset, metric)]
+                row.append(f"**{c.text()}**" if c.best else c.text())
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+_LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+                  "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX's special characters in plain text."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def table1_latex(table: Table1, caption: str) -> str:
+    """A booktabs `table` environment (needs \\usepackage{booktabs}); best values in bold."""
+    n = len(table.metrics)
+    cols = "l" + "c" * (n * len(table.datasets))
+    out = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}", r"\label{tab:table1}",
+           rf"\begin{{tabular}}{{{cols}}}", r"\toprule"]
+    out.append(" & ".join(["Method"] + [rf"\multicolumn{{{n}}}{{c}}{{{latex_escape(dl)}}}"
+                                        for _, dl in table.datasets]) + r" \\")
+    out.append(" ".join(rf"\cmidrule(lr){{{2 + i * n}-{1 + (i + 1) * n}}}" for i in range(len(table.datasets))))
+    out.append(" & ".join([""] + [latex_escape(m) for _ in table.datasets for m in table.metrics]) + r" \\")
+    out.append(r"\midrule")
+    for method, label in table.methods:
+        row = [latex_escape(label)]
+        for dataset, _ in table.datasets:
+            for metric in table.metrics:
+                c = table.cells[(method, dataset, metric)]
+                bf = (lambda s: rf"\textbf{{{s}}}") if c.best else (lambda s: s)
+                row.append(bf(f"{c.mean:.1f}") if c.std is None
+                           else bf(f"{c.mean:.1f}") + r" $\pm$ " + bf(f"{c.std:.1f}"))
+        out.append(" & ".join(row) + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(out) + "\n"
+
+
+def write_table1(evaluation_paths: list[str], methods: list[tuple[str, str]], datasets: list[tuple[str, str]],
+                 csv_path: str | os.PathLike, md_path: str | os.PathLike, tex_path: str | os.PathLike,
+                 caption: str, mapping: str = "lexical") -> Table1:
+    """Read the evaluations and write Table 1 as CSV, Markdown and LaTeX."""
+    table = build_table1([load_evaluation(p) for p in evaluation_paths], methods, datasets, mapping)
+    atomic_write_text(csv_path, table1_csv(table))
+    atomic_write_text(md_path, table1_markdown(table))
+    atomic_write_text(tex_path, table1_latex(table, caption))
+    return table

@@ -1,0 +1,157 @@
+"""Figures 2, 4, 10, 11, 12 from fake inputs; Figures 1, 3, 8 and the paper's published study."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from figure_fakes import fake_map_regions, make_split, write_evaluation, write_region_predictions
+from PIL import Image
+
+from oeseg import mapping
+from oeseg.data.vocabularies import CITYSCAPES, DEMO_CITY
+from oeseg.figures.curves import write_lac_boxplots, write_lac_curves
+from oeseg.figures.lexicon_levels import write_fig2
+from oeseg.figures.qualitative import choose_regions, write_fig10
+from oeseg.figures.study import (StudyRow, paper_study_rows, read_study, study_accuracy, write_fig1, write_fig3,
+                                 write_fig8, write_our_paper_study, write_paper_study, write_study)
+from oeseg.io import InputError
+from oeseg.lexicon.lexicon import LEVELS, Lexicon, LexiconEntry
+from oeseg.mapping import BACKGROUND
+
+METHODS = [("opal", "OPAL (ours)"), ("osprey", "Osprey")]
+DATASETS = [("demo-city", "Demo-City"), ("demo-ade", "Demo-ADE")]
+
+
+def assert_figure(pdf, png, min_width=600):
+    """A real PDF and a PNG of a readable size."""
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    with Image.open(png) as im:
+        assert im.format == "PNG" and im.width >= min_width and im.height >= 200
+
+
+def _evaluations(tmp_path):
+    paths = []
+    for d, _ in DATASETS:
+        for run, base in (("s0", 40.0), ("s1", 41.0), ("s2", 43.0)):
+            paths.append(write_evaluation(tmp_path, "opal", d, run, base))
+            paths.append(write_evaluation(tmp_path, "osprey", d, run, base - 4))
+    return [str(p) for p in paths]
+
+
+def test_lac_curves_and_boxplots(tmp_path):
+    paths = _evaluations(tmp_path)
+    write_lac_curves(paths, METHODS, DATASETS, ["PQ"], tmp_path / "fig4.pdf", tmp_path / "fig4.png")
+    assert_figure(tmp_path / "fig4.pdf", tmp_path / "fig4.png")
+    write_lac_curves(paths, METHODS, DATASETS, ["AP", "mIoU"], tmp_path / "fig12.pdf", tmp_path / "fig12.png")
+    with Image.open(tmp_path / "fig12.png") as big, Image.open(tmp_path / "fig4.png") as small:
+        assert big.height > 1.6 * small.height          # two rows of panels
+    write_lac_boxplots(paths, METHODS, DATASETS, "PQ", tmp_path / "fig11.pdf", tmp_path / "fig11.png")
+    assert_figure(tmp_path / "fig11.pdf", tmp_path / "fig11.png")
+    with pytest.raises(InputError, match="no evaluation of method 'ferret'"):
+        write_lac_curves(paths, METHODS + [("ferret", "Ferret")], DATASETS, ["PQ"], tmp_path / "x.pdf",
+                         tmp_path / "x.png")
+
+
+def test_fig10_crops_regions_described_by_every_method(tmp_path):
+    split = make_split(tmp_path / "val", DEMO_CITY)
+    opal = write_region_predictions(tmp_path / "opal.jsonl", {1: "a grey street", 2: "a red car", 3: "a man"})
+    osprey = write_region_predictions(tmp_path / "osprey.jsonl", {2: "a vehicle", 3: "a pedestrian in blue"})
+    from oeseg.data.panoptic import PanopticSplit
+    regions = choose_regions(PanopticSplit.load(split), [{("im0", 2), ("im0", 3), ("im1", 3)}], 5, 64)
+    assert regions == [("im0", 3), ("im1", 3), ("im0", 2)]      # largest of each image first
+    write_fig10(str(split), {"OPAL": str(opal), "Osprey": str(osprey)}, tmp_path / "f.pdf", tmp_path / "f.png",
+                n_regions=4, min_area=64)
+    assert_figure(tmp_path / "f.pdf", tmp_path / "f.png")
+    with pytest.raises(InputError, match="no region of at least 100000 pixels"):
+        write_fig10(str(split), {"OPAL": str(opal)}, tmp_path / "g.pdf", tmp_path / "g.png", min_area=100000)
+
+
+def test_fig2_maps_descriptions_with_the_category_as_ground_truth(tmp_path, monkeypatch):
+    calls = []
+
+    def spy(descriptions, gts, vocabulary, method, lexicon=None, levels=None):
+        calls.append((list(gts), method, lexicon.vocabulary))
+        return fake_map_regions(descriptions, gts, vocabulary, method)
+
+    monkeypatch.setattr(mapping, "map_regions", spy, raising=False)
+    car = DEMO_CITY.by_name("car").id
+    lex = Lexicon("demo-city", {"kind": "test"}, [LexiconEntry(car, "car", ["car"], ["automobile"], ["sedan"],
+                                                               ["wheel"])])
+    lex.save(tmp_path / "lex.json")
+    write_fig2(str(tmp_path / "lex.json"), "demo-city", "car", ["a car", "an automobile", "a wheel", "a dog"],
+               tmp_path / "f.pdf", tmp_path / "f.png")
+    assert_figure(tmp_path / "f.pdf", tmp_path / "f.png")
+    assert calls == [([car] * 4, "lexical", "demo-city")]
+    with pytest.raises(InputError, match="figures.fig2.category"):
+        write_fig2(str(tmp_path / "lex.json"), "demo-city", "unicorn", ["a car"], tmp_path / "f.pdf",
+                   tmp_path / "f.png")
+
+
+def test_study_accuracy_on_known_rows():
+    car, road, person = 13, 0, 11
+    lex = lambda *v: dict(zip(("exact", "synonym", "hyponym", "meronym"), v))  # noqa: E731
+    rows = [StudyRow("1", "a car", car, car, lex(car, car, car, car)),
+            StudyRow("2", "a sedan", car, road, lex(BACKGROUND, BACKGROUND, car, car)),
+            StudyRow("3", "the street", road, road, lex(BACKGROUND, road, road, road)),
+            StudyRow("4", "a corgi", BACKGROUND, person, lex(BACKGROUND, BACKGROUND, BACKGROUND, BACKGROUND))]
+    acc = study_accuracy(rows, CITYSCAPES)
+    assert acc["sbert"] == {"all": 50.0, "things": 50.0, "stuff": 100.0}
+    assert acc["lexical"]["exact"]["all"] == 50.0 and acc["lexical"]["meronym"]["all"] == 100.0
+    assert acc["n"] == {"all": 4, "things": 2, "stuff": 1}
+    assert acc["differ"]["meronym"] == {"n": 2, "sbert": 0.0, "lexical": 100.0}
+
+
+def test_paper_study_reproduces_the_papers_numbers(shared_data):
+    rows = paper_study_rows(shared_data / "paper" / "user_study_results.json", CITYSCAPES)
+    acc = study_accuracy(rows, CITYSCAPES)
+    assert len(rows) == 1181
+    assert round(acc["sbert"]["all"], 1) == 62.0
+    assert [round(acc["lexical"][lv]["all"], 1) for lv in ("exact", "synonym", "hyponym", "meronym")] == \
+        [28.3, 50.0, 79.3, 91.5]
+    differ = acc["differ"]["meronym"]
+    assert differ["n"] == 444 and round(differ["lexical"], 1) == 84.2 and round(differ["sbert"], 1) == 5.6
+
+
+def test_bad_paper_study_names_the_field(tmp_path):
+    path = tmp_path / "u.json"
+    path.write_text(json.dumps([{"description": "x", "human_label": 42, "sentence_bert": 0,
+                                 "our_mapping": {"exact": 0, "synonyms": 0, "hyponyms": 0, "meronyms": 0}}]))
+    with pytest.raises(InputError, match=r"u.json: \[0\].human_label: 42 is not a category id"):
+        paper_study_rows(path, CITYSCAPES)
+
+
+def test_study_figures_from_paper_and_our_mappings(tmp_path, shared_data):
+    src = shared_data / "paper" / "user_study_results.json"
+    write_paper_study(str(src), "cityscapes", tmp_path / "paper.csv")
+    paper = read_study(tmp_path / "paper.csv")
+    # the mapping stage's CSV (rule map_user_study); here: Sentence-BERT always road, lexical as the paper's
+    with open(tmp_path / "mappings.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["description", "human", "sbert"] + [f"lexical_{lv}" for lv in LEVELS])
+        for r in paper:
+            w.writerow([r.description, r.reference, 0] + [r.lexical[lv] for lv in LEVELS])
+    write_our_paper_study(str(tmp_path / "mappings.csv"), tmp_path / "ours.csv")
+    ours = read_study(tmp_path / "ours.csv")
+    assert [(r.description, r.reference) for r in paper] == [(r.description, r.reference) for r in ours]
+    sources = {"paper": str(tmp_path / "paper.csv"), "ours": str(tmp_path / "ours.csv")}
+    for name, write in (("fig1", write_fig1), ("fig8", write_fig8)):
+        write(sources, "cityscapes", tmp_path / f"{name}.pdf", tmp_path / f"{name}.png", note="a note")
+        assert_figure(tmp_path / f"{name}.pdf", tmp_path / f"{name}.png")
+    acc = write_fig3(sources, "cityscapes", tmp_path / "fig3.pdf", tmp_path / "fig3.png", tmp_path / "acc.json")
+    assert_figure(tmp_path / "fig3.pdf", tmp_path / "fig3.png")
+    assert json.loads((tmp_path / "acc.json").read_text())["paper"]["differ"]["meronym"]["n"] == 444
+    assert round(acc["paper"]["sbert"]["all"], 1) == 62.0
+    assert acc["ours"]["lexical"] == acc["paper"]["lexical"]
+    assert round(acc["ours"]["sbert"]["all"], 1) == round(100 * sum(r.reference == 0 for r in paper) / 1181, 1)
+    with open(tmp_path / "bad.csv", "w") as f:
+        f.write("description,human\nx,1\n")
+    with pytest.raises(InputError, match="bad.csv: missing columns"):
+        write_our_paper_study(str(tmp_path / "bad.csv"), tmp_path / "o.csv")
+
+
+def test_empty_study_is_an_error(tmp_path):
+    write_study(tmp_path / "s.csv", [])
+    with pytest.raises(InputError, match="s.csv: the study table is empty"):
+        write_fig1({"ours": str(tmp_path / "s.csv")}, "cityscapes", tmp_path / "a.pdf", tmp_path / "a.png")

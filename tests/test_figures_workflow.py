@@ -1,0 +1,120 @@
+"""The figures rules through Snakemake: Table 1 and the LAC figures from fake evaluation files,
+the report with captions, and the paper config's stop while annotation CSVs are missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from figure_fakes import make_split, write_evaluation, write_region_predictions
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def snakemake(*args, cwd=REPO, check=True):
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--directory", str(cwd),
+                           "--snakefile", str(REPO / "Snakefile"), *args],
+                          capture_output=True, text=True, env=env, timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+@pytest.mark.slow
+def test_table_and_curves_rules_and_report(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    out = tmp_path / "work"
+    for dataset, shift in (("demo-city", 0.0), ("demo-ade", -10.0)):
+        for run, base in (("s0-t0.2", 40.0), ("s1-t0.2", 41.0), ("s2-t0.5", 43.0)):
+            write_evaluation(out, "opal", dataset, run, base + shift)
+            write_evaluation(out, "osprey", dataset, run, base + shift - 3)
+    config = [f"out={out}", f"results={tmp_path / 'results'}"]
+    snakemake("table1", "fig4", "fig11", "fig12", "--config", *config, cwd=tmp_path)
+    results = tmp_path / "results"
+    md = (results / "table1.md").read_text()
+    assert "| OPAL (ours) | **48.8 ± 1.5** |" in md
+    for fig in ("fig4", "fig11", "fig12"):
+        assert (results / "figures" / f"{fig}.png").stat().st_size > 10_000
+    snakemake("table1", "fig4", "fig11", "fig12", "--config", *config, "--report", str(tmp_path / "report.zip"),
+              cwd=tmp_path)
+    with zipfile.ZipFile(tmp_path / "report.zip") as z:
+        names = z.namelist()
+        text = "\n".join(z.read(n).decode("utf-8", "replace") for n in names if n.endswith((".html", ".js")))
+    assert any(n.endswith("fig4.png") for n in names) and any(n.endswith("table1.tex") for n in names)
+    assert "Lexical Alignment Curves" in text and "synthetic datasets" in text
+
+
+def test_paper_config_stops_clearly_without_annotations(tmp_path):
+    proc = snakemake("-n", "fig1", "--configfile", str(REPO / "configs" / "paper.yaml"), "--config",
+                     f"out={tmp_path / 'work'}", cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "human study: missing annotation file(s)" in proc.stdout + proc.stderr
+    assert "annotator1.csv" in proc.stdout + proc.stderr
+
+
+def test_lint_is_clean_for_figures_rules():
+    proc = snakemake("--lint", check=False)
+    assert "figures.smk" not in proc.stdout + proc.stderr, proc.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_paper_study_target_offline(tmp_path, shared_data):
+    """The paper config's paper_study target with the reference files placed where the download rule
+    puts them (and the cityscapes lexicon where the lexicon stage puts it): nothing is fetched."""
+    paper, work = shared_data / "paper", tmp_path / "work"
+    (work / "downloads" / "paper").mkdir(parents=True)
+    for name in ("user_study_results.json", "cityscapes_with_prompt_eng.txt", "output_semantics_gpt4_cityscapes.json"):
+        shutil.copy(paper / name, work / "downloads" / "paper" / name)
+    (work / "lexicons").mkdir()
+    shutil.copy(paper / "output_semantics_gpt4_cityscapes.json", work / "lexicons" / "cityscapes.json")
+    snakemake("-c2", "paper_study", "--configfile", str(REPO / "configs" / "paper.yaml"), "--config",
+              f"out={work}", f"results={tmp_path / 'results'}", cwd=tmp_path)
+    accuracy = json.loads((tmp_path / "results" / "paper_study" / "accuracy.json").read_text())
+    assert round(accuracy["paper"]["sbert"]["all"], 1) == 62.0
+    assert [round(accuracy["paper"]["lexical"][lv]["all"], 1) for lv in ("exact", "synonym", "hyponym", "meronym")] \
+        == [28.3, 50.0, 79.3, 91.5]
+    assert round(accuracy["paper"]["differ"]["meronym"]["lexical"], 1) == 84.2
+    assert accuracy["ours"]["n"]["all"] == 1181
+    # our Sentence-BERT mapping (same model, class list and template) agrees with the paper's
+    assert round(accuracy["ours"]["sbert"]["all"], 1) == 62.0
+    for fig in ("fig1", "fig3", "fig8"):
+        assert (tmp_path / "results" / "paper_study" / f"{fig}.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_demo_human_study_and_figures_rules(tmp_path):
+    """Figures 1, 2, 3, 8, 10 and the annotation page through the rules, with the real mappings, on a
+    fake val split, fake OPAL/Osprey predictions and a small lexicon placed where the stages put them."""
+    from oeseg.data.vocabularies import DEMO_CITY
+    from oeseg.lexicon.lexicon import Lexicon, LexiconEntry
+
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    out, data = tmp_path / "work", tmp_path / "data"
+    make_split(data / "demo-city" / "val", DEMO_CITY)
+    texts = {"opal": {1: "a grey street", 2: "a white sedan", 3: "a man walking"},
+             "osprey": {1: "the road", 2: "the wheel of a car", 3: "a pedestrian"}}
+    for method, t in texts.items():
+        write_region_predictions(out / "predictions" / method / "demo-city" / "s0-t0.2.jsonl", t)
+    ids = {n: DEMO_CITY.by_name(n).id for n in ("road", "car", "person")}
+    Lexicon("demo-city", {"kind": "test"}, [
+        LexiconEntry(ids["road"], "road", ["road"], ["street"], ["highway"], ["lane"]),
+        LexiconEntry(ids["car"], "car", ["car"], ["automobile"], ["sedan", "taxi"], ["wheel"]),
+        LexiconEntry(ids["person"], "person", ["person"], ["pedestrian"], ["man", "woman"], ["hand"]),
+    ]).save(out / "lexicons" / "demo-city.json")
+    results = tmp_path / "results"
+    snakemake("-c2", "human_study", "fig1", "fig2", "fig3", "fig8", "fig10", "--config", f"out={out}",
+              f"data_root={data}", f"results={results}", cwd=tmp_path)
+    page = (results / "human_study" / "annotation.html").read_text()
+    assert "a white sedan" in page and "None of the above" in page
+    accuracy = json.loads((out / "human_study" / "accuracy.json").read_text())["ours"]
+    # the reference is the region's ground truth: the lexical mapping (GT priority) finds every one
+    assert accuracy["lexical"]["meronym"]["all"] == 100.0
+    for fig in ("fig1", "fig2", "fig3", "fig8", "fig10"):
+        assert (results / "figures" / f"{fig}.png").stat().st_size > 10_000

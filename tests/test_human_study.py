@@ -1,0 +1,159 @@
+"""The human verification study: selection, agreement, final labels, and the annotation page in
+headless Chromium (choose answers, reload, export)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import time
+
+import pytest
+from figure_fakes import fake_map_regions, make_split, write_region_predictions
+
+from oeseg import mapping
+from oeseg.data.vocabularies import DEMO_CITY
+from oeseg.figures.human_study import (NONE_OF_THE_ABOVE, annotation_page, read_selection,
+                                       select_study_descriptions, write_agreement, write_annotated_study,
+                                       write_annotation_page, write_reference_study)
+from oeseg.figures.study import read_study
+from oeseg.io import InputError
+from oeseg.mapping import BACKGROUND
+
+
+@pytest.fixture
+def selection(tmp_path, monkeypatch):
+    """Selected descriptions of two fake methods on a fake split (mapped by the stand-in mapping)."""
+    monkeypatch.setattr(mapping, "map_regions", fake_map_regions, raising=False)
+    split = make_split(tmp_path / "val", DEMO_CITY)
+    # the stand-in's Sentence-BERT maps everything to road (id 0): "a grey road" agrees at every level
+    preds = {"opal": write_region_predictions(tmp_path / "opal.jsonl", {1: "a grey road", 2: "an automobile",
+                                                                        3: "a pedestrian"}),
+             "osprey": write_region_predictions(tmp_path / "osprey.jsonl", {1: "a street", 2: "a wheel",
+                                                                            3: "a corgi"})}
+    out = tmp_path / "selection.csv"
+    select_study_descriptions({m: str(p) for m, p in preds.items()}, str(split), "demo-city", None, str(out))
+    return out
+
+
+def test_selection_keeps_only_disagreements(selection):
+    items = read_selection(selection)
+    # "a grey road" -> road by both at every level; "a street" -> bg (exact) vs road: kept
+    assert sorted({i.description for i in items}) == ["a corgi", "a pedestrian", "a street", "a wheel",
+                                                      "an automobile"]
+    wheel = next(i for i in items if i.description == "a wheel")
+    assert wheel.gt == DEMO_CITY.by_name("car").id and wheel.lexical["meronym"] == wheel.gt
+    assert wheel.lexical["exact"] == BACKGROUND and wheel.id == "osprey/im0/2"
+    assert len(items) == 10                                     # 5 descriptions x 2 images
+
+
+def test_demo_reference_is_the_ground_truth_category(selection, tmp_path):
+    write_reference_study(str(selection), tmp_path / "study.csv")
+    rows = read_study(tmp_path / "study.csv")
+    corgi = next(r for r in rows if r.description == "a corgi")
+    assert corgi.reference == DEMO_CITY.by_name("person").id   # the region's GT, not a human judgement
+
+
+def _write_annotations(path, items, answers):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "description", "answer"])
+        for i in items:
+            w.writerow([i.id, i.description, answers(i)])
+
+
+def test_agreement_disagreements_and_resolution(selection, tmp_path):
+    items = read_selection(selection)
+    name = lambda cid: NONE_OF_THE_ABOVE if cid == BACKGROUND else DEMO_CITY.by_id(cid).display_name  # noqa: E731
+    _write_annotations(tmp_path / "a1.csv", items, lambda i: name(i.gt))
+    _write_annotations(tmp_path / "a2.csv", items,
+                       lambda i: NONE_OF_THE_ABOVE if i.description == "a corgi" else name(i.gt))
+    report = write_agreement([str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")], "demo-city",
+                             tmp_path / "agreement.json", tmp_path / "disagreements.csv")
+    assert report["n"] == 10 and report["agreed"] == 8 and report["agreement_percent"] == 80.0
+    pending = list(csv.DictReader(open(tmp_path / "disagreements.csv")))
+    assert [p["id"] for p in pending] == ["osprey/im0/3", "osprey/im1/3"]
+    assert pending[0]["answer_1"] == "person" and pending[0]["answer_2"] == NONE_OF_THE_ABOVE
+    annotators = [str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")]
+    # unresolved: a clear error
+    with open(tmp_path / "resolved.csv", "w") as f:
+        f.write("id,description,answer\n")
+    with pytest.raises(InputError, match="resolved.csv: 2 disagreements are not resolved"):
+        write_annotated_study(str(selection), annotators, str(tmp_path / "resolved.csv"), "demo-city",
+                              tmp_path / "study.csv")
+    with open(tmp_path / "resolved.csv", "w") as f:
+        f.write("id,description,answer\n" + "".join(f"{p['id']},a corgi,{NONE_OF_THE_ABOVE}\n" for p in pending))
+    write_annotated_study(str(selection), annotators, str(tmp_path / "resolved.csv"), "demo-city",
+                          tmp_path / "study.csv")
+    rows = {r.id: r for r in read_study(tmp_path / "study.csv")}
+    assert rows["osprey/im0/3"].reference == BACKGROUND
+    assert rows["opal/im0/2"].reference == DEMO_CITY.by_name("car").id
+
+
+def test_bad_annotation_answer_names_file_and_line(selection, tmp_path):
+    items = read_selection(selection)
+    _write_annotations(tmp_path / "a1.csv", items, lambda i: "unicorn" if i.id == items[2].id else "car")
+    _write_annotations(tmp_path / "a2.csv", items, lambda i: "car")
+    with pytest.raises(InputError, match=r"a1.csv:4: answer 'unicorn' is neither a category"):
+        write_agreement([str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")], "demo-city",
+                        tmp_path / "r.json", tmp_path / "d.csv")
+
+
+def test_page_is_self_contained_with_instructions(selection, tmp_path):
+    write_annotation_page(str(selection), "demo-city", [("Red car stopped at a traffic light", "car")], "Study",
+                          str(tmp_path / "page.html"))
+    page = (tmp_path / "page.html").read_text()
+    assert "Red car stopped at a traffic light" in page and "traffic light, traffic sign" in page
+    assert "None of the above" in page and "localStorage" in page
+    assert not re.search(r"(src|href)=[\"']?(https?:)?//", page)        # nothing fetched from the network
+    with pytest.raises(InputError, match="answer 'kitten'"):
+        annotation_page([("1", "x")], DEMO_CITY, [("a cat", "kitten")], "t", "k")
+
+
+@pytest.mark.browser
+def test_annotation_page_in_headless_chromium(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    assert shutil.which("chromium") and shutil.which("chromedriver"), "Debian chromium + chromium-driver needed"
+    items = [("opal/im0/2", 'a red car, "parked"'), ("osprey/im0/3", "a corgi"), ("opal/im1/1", "the street")]
+    page = tmp_path / "annotation.html"
+    page.write_text(annotation_page(items, DEMO_CITY, [("Sky with scattered clouds", "sky")], "Study", "test-key"))
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get(page.as_uri())
+        progress = lambda: driver.find_element("id", "progress-text").text  # noqa: E731
+        WebDriverWait(driver, 30).until(lambda d: progress().startswith("0 / 3"))
+        select = lambda i: Select(driver.find_element("css selector", f'select[data-id="{i}"]'))  # noqa: E731
+        select("opal/im0/2").select_by_visible_text("car")
+        select("osprey/im0/3").select_by_visible_text(NONE_OF_THE_ABOVE)
+        assert progress().startswith("2 / 3")
+        driver.refresh()
+        WebDriverWait(driver, 30).until(lambda d: progress().startswith("2 / 3"))
+        assert select("opal/im0/2").first_selected_option.text == "car"
+        assert select("osprey/im0/3").first_selected_option.text == NONE_OF_THE_ABOVE
+        select("opal/im1/1").select_by_visible_text("road")
+        driver.find_element("id", "export").click()
+        text = driver.find_element("id", "export-csv").get_property("value")
+        deadline = time.monotonic() + 60                # the download Chromium saves (slow under load)
+        while not (exported := list(downloads.glob("*.csv"))) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        driver.quit()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["id"], r["description"], r["answer"]) for r in rows] == [
+        ("opal/im0/2", 'a red car, "parked"', "car"), ("osprey/im0/3", "a corgi", NONE_OF_THE_ABOVE),
+        ("opal/im1/1", "the street", "road")]
+    assert len(exported) == 1 and exported[0].read_text() == text

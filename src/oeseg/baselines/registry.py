@@ -8,6 +8,7 @@ every other kind by rules/baselines.smk, whose `method` wildcard is constrained 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -106,6 +107,17 @@ def methods_of_kinds(methods: dict[str, dict], kinds: set[str] | frozenset[str])
     return [name for name, entry in methods.items() if entry["kind"] in kinds]
 
 
-def kinds_run_by(rules: str) -> frozenset[str]:
-    """The kinds whose predictions the named rules file ("opal" | "baselines") makes."""
-    return frozenset(k for k in METHOD_KINDS if METHOD_KINDS.get(k).rules == rules)
+def methods_regex(methods: dict[str, dict], kinds: set[str] | frozenset[str]) -> str:
+    """A wildcard constraint matching exactly the config methods of these kinds (never matches if none)."""
+    names = [re.escape(m) for m in methods_of_kinds(methods, kinds)]
+    return "|".join(names) if names else "(?!)"
+
+
+def check_methods(methods: dict[str, dict]) -> None:
+    """Check what the schema cannot: known kinds, and a tags method's classifier is an ovclassifier."""
+    for name, entry in methods.items():
+        METHOD_KINDS.get(entry["kind"])
+        if entry["kind"] == "tags":
+            target = methods.get(entry.get("classifier", ""), {})
+            if target.get("kind") != "ovclassifier":
+                raise InputError(f"methods.{name}.classifier: {entry.get('classifier')!r} is not a method of kind ovclassifier")

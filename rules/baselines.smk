@@ -26,7 +26,7 @@ rule train_ovclassifier:
     resources:
         mem_mb=4000,
         runtime="1h",
-        cpus_per_task=2,
+        cpus_per_task=1,
     script:
         "../scripts/train_ovclassifier.py"
 
@@ -51,7 +51,7 @@ rule train_tagger:
     resources:
         mem_mb=4000,
         runtime="1h",
-        cpus_per_task=2,
+        cpus_per_task=1,
     script:
         "../scripts/train_tagger.py"
 
@@ -74,7 +74,7 @@ rule predict_ovclassifier:
     resources:
         mem_mb=6000,
         runtime="1h",
-        cpus_per_task=2,
+        cpus_per_task=1,
     script:
         "../scripts/predict_ovclassifier.py"
 
@@ -101,7 +101,7 @@ rule predict_tags:
     resources:
         mem_mb=6000,
         runtime="1h",
-        cpus_per_task=2,
+        cpus_per_task=1,
     script:
         "../scripts/predict_tags.py"
 

@@ -22,7 +22,7 @@ def trained(tmp_path_factory):
     nouns = root / "nouns.txt"
     nouns.write_text("\n".join(NOUNS) + "\n")
     train_region_encoder([train], root / "encoder.pt", RegionEncoderConfig(epochs=40))
-    train_tagger([train], nouns, root / "tagger.pt", TaggerConfig(epochs=40))
+    train_tagger([train], nouns, root / "tagger.pt", TaggerConfig())
     return root, val, nouns
 
 

@@ -10,11 +10,12 @@ embedding scores highest; its score is that noun's softmax probability over the 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,6 +33,17 @@ from oeseg.io import InputError, atomic_write_bytes, iter_jsonl
 log = logging.getLogger("oeseg.baselines")
 
 TEXT_DIM = 384  # all-MiniLM-L6-v2
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch on one thread (these models are tiny: more threads only wait on each other)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @functools.lru_cache(maxsize=1)
@@ -172,6 +184,7 @@ def training_regions(split_dirs: Sequence[str | os.PathLike], crop_size: int
     return torch.cat(crops), texts, owners
 
 
+@single_thread()
 def train_region_encoder(train_split_dirs: Sequence[str | os.PathLike], output: str | os.PathLike,
                          config: RegionEncoderConfig | None = None) -> RegionEncoder:
     """Train the region encoder contrastively against the frozen text embeddings and save it."""
@@ -250,6 +263,7 @@ class OpenVocabularyClassifier:
         return out
 
 
+@single_thread()
 def predict_regions(model: str | os.PathLike, nouns: str | os.PathLike, split_dir: str | os.PathLike,
                     output: str | os.PathLike) -> None:
     """Describe every ground-truth region of a split with its best noun; write the predictions."""

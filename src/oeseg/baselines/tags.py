@@ -23,7 +23,7 @@ from torch import nn
 
 from oeseg.baselines.importers import read_nouns
 from oeseg.baselines.ovclassifier import (OpenVocabularyClassifier, RegionEncoder, conv_encoder, image_path,
-                                          read_region_descriptions, read_rgb)
+                                          read_region_descriptions, read_rgb, single_thread)
 from oeseg.data.panoptic import PanopticImage, PanopticSplit
 from oeseg.data.predictions import write_predictions
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_json
@@ -106,6 +106,7 @@ def image_tensor(split: PanopticSplit, image: PanopticImage, size: int) -> torch
     return F.interpolate(rgb[None], size=(size, size), mode="bilinear", align_corners=False)[0]
 
 
+@single_thread()
 def train_tagger(train_split_dirs: Sequence[str | os.PathLike], nouns: str | os.PathLike,
                  output: str | os.PathLike, config: TaggerConfig | None = None) -> ImageTagger:
     """Train the multi-label tagger on the train images' description nouns and save it."""
@@ -153,6 +154,7 @@ def train_tagger(train_split_dirs: Sequence[str | os.PathLike], nouns: str | os.
     return model
 
 
+@single_thread()
 def predict_with_tags(classifier: str | os.PathLike, tagger: str | os.PathLike, nouns: str | os.PathLike,
                       split_dir: str | os.PathLike, output: str | os.PathLike, *, top_k: int = 8,
                       threshold: float = 0.3, tags_output: str | os.PathLike | None = None) -> None:

@@ -4,6 +4,7 @@ converters turn into region predictions; malformed output and failing commands a
 from __future__ import annotations
 
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,19 @@ def test_failing_or_silent_commands_and_bad_templates(split, tmp_path):
     with pytest.raises(InputError, match=r"methods.newnet: an external method not in the registry"):
         run_external("newnet", {"command": "true"}, val, nouns, tmp_path / "raw", tmp_path / "p.jsonl")
     assert render_command("ls {split_dir}", {"split_dir": "/a b/c"}) == "ls '/a b/c'"
+
+
+def test_osprey_weights_run_through_our_model_code(split, tmp_path, monkeypatch):
+    val, nouns = split
+    with pytest.raises(InputError, match=r"ckpt: not a checkpoint folder \(config.json missing\)"):
+        run_external("osprey-7b", {"weights": str(tmp_path / "ckpt")}, val, nouns, tmp_path / "raw", tmp_path / "p.jsonl")
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "config.json").write_text("{}")
+    calls = []
+    inference = types.ModuleType("oeseg.models.inference")
+    inference.describe_split = lambda *args, **kwargs: calls.append((args, kwargs))
+    monkeypatch.setitem(sys.modules, "oeseg.models.inference", inference)
+    run_external("osprey-7b", {"weights": str(tmp_path / "ckpt")}, val, nouns, tmp_path / "raw", tmp_path / "p.jsonl",
+                 settings={"seed": 2, "temperature": 0.5, "top_p": 0.9})
+    assert calls == [((str(tmp_path / "ckpt"), val.resolve(), tmp_path / "p.jsonl"),
+                      {"seed": 2, "temperature": 0.5, "top_p": 0.9})]

@@ -82,7 +82,14 @@ def test_baseline_rules_leave_opal_and_osprey_to_their_stage():
 
 
 def test_paper_config_methods_and_registry():
-    methods = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())["methods"]
+    from snakemake.utils import validate
+
+    paper = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
+    validate(paper, str(REPO / "schemas" / "config.schema.yaml"))
+    methods = paper["methods"]
+    bad = {**paper, "methods": {"x": {"kind": "external", "label": "X"}}}
+    with pytest.raises(Exception, match=r"\{.kind.: .external., .label.: .X.\} is not valid under any of the given"):
+        validate(bad, str(REPO / "schemas" / "config.schema.yaml"))
     assert sorted(methods) == sorted(["ovseg", "maskclip", "masqclip", "masqclip_tags", "shikra", "ferret",
                                       "gpt4roi", "osprey-7b", "opal"])
     check_methods(methods)

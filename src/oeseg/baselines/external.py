@@ -9,6 +9,10 @@ The template is a shell command with placeholders (values are shell-quoted):
   {seed} {temperature} {top_p}  the run's generation settings (variance runs)
   {method} {dataset} {run}
 The file `{output}` is then converted by the method's import format (oeseg.baselines.importers).
+
+Osprey-architecture checkpoints (the released Osprey-7B) can instead run through this repo's own
+model code: an entry with `weights: <checkpoint folder>` and no `command` is described by
+oeseg.models.inference.describe_split with the run's seed, temperature and top_p.
 """
 
 from __future__ import annotations
@@ -101,16 +105,20 @@ def render_command(template: str, values: dict[str, object], where: str = "comma
 def run_external(method: str, entry: dict, split_dir: str | os.PathLike, nouns: str | os.PathLike | None,
                  output_dir: str | os.PathLike, predictions: str | os.PathLike, *, dataset: str = "",
                  run: str = "main", settings: dict | None = None, log_file: str | os.PathLike | None = None
-                 ) -> ImportSummary:
-    """Run a method's command template on a split, then convert what it wrote to region predictions."""
-    if not entry.get("command"):
-        raise InputError(f"methods.{method}: kind external needs a 'command' template")
-    fmt, output_name = external_spec(method, entry)
+                 ) -> ImportSummary | None:
+    """Run a method's command template on a split, then convert what it wrote to region predictions
+    (or, given `weights` and no command, describe the split with our Osprey model code)."""
+    settings = settings or {}
+    if not entry.get("command") and not entry.get("weights"):
+        raise InputError(f"methods.{method}: kind external needs a 'command' template (or Osprey 'weights')")
     split_dir, output_dir = Path(split_dir).resolve(), Path(output_dir).resolve()
     if output_dir.exists():
         shutil.rmtree(output_dir)
     output_dir.mkdir(parents=True)
-    settings = settings or {}
+    if not entry.get("command"):
+        describe_with_weights(entry["weights"], split_dir, predictions, settings)
+        return None
+    fmt, output_name = external_spec(method, entry)
     values = {"split_dir": split_dir, "panoptic_json": split_dir / "panoptic.json", "images_dir": split_dir / "images",
               "panoptic_dir": split_dir / "panoptic", "nouns": Path(nouns).resolve() if nouns else "",
               "output_dir": output_dir, "output": output_dir / output_name, "seed": settings.get("seed", 0),
@@ -132,3 +140,14 @@ def run_external(method: str, entry: dict, split_dir: str | os.PathLike, nouns: 
                                  on_mismatch=entry.get("on_mismatch", "error"))
     log.info("%s: %s", method, summary.text())
     return summary
+
+
+def describe_with_weights(weights: str | os.PathLike, split_dir: str | os.PathLike, predictions: str | os.PathLike,
+                          settings: dict) -> None:
+    """Describe a split with a released Osprey checkpoint through oeseg.models (GPU advised)."""
+    if not Path(weights, "config.json").exists():
+        raise InputError(f"{weights}: not a checkpoint folder (config.json missing)")
+    from oeseg.models.inference import describe_split
+
+    describe_split(weights, split_dir, predictions, seed=int(settings.get("seed", 0)),
+                   temperature=float(settings.get("temperature", 0.2)), top_p=float(settings.get("top_p", 1.0)))

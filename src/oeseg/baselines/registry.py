@@ -74,10 +74,9 @@ METHOD_KINDS: Registry[MethodKind] = Registry("method kind")
 
 for _kind in (
     MethodKind("opal", "OPAL: region MLLM trained with the contrastive region-text loss",
-               rules="opal", runner=None, needs_gpu=True, options=("weights",)),
-    MethodKind("osprey", "the Osprey baseline: OPAL's architecture with contrastive weight 0, or the "
-               "released Osprey-7B weights given with `weights`",
-               rules="opal", runner=None, needs_gpu=True, options=("weights",)),
+               rules="opal", runner=None, needs_gpu=True),
+    MethodKind("osprey", "the Osprey baseline: OPAL's architecture trained with contrastive weight 0",
+               rules="opal", runner=None, needs_gpu=True),
     MethodKind("ovclassifier", "open-vocabulary region classifier (MaskCLIP/MasQCLIP style): masked-crop "
                "embeddings scored against text embeddings of the mined nouns; best noun = description",
                rules="baselines", runner="oeseg.baselines.ovclassifier:predict_regions",
@@ -91,7 +90,7 @@ for _kind in (
     MethodKind("external", "a method's own inference through a command template (the user's checkout "
                "and environment), its output converted by the method's format",
                rules="baselines", runner="oeseg.baselines.external:run_external", needs_gpu=True,
-               options=("command", "format", "output", "resources")),
+               options=("command", "format", "output", "on_mismatch", "resources", "weights")),
     MethodKind("published", "the paper's published descriptions (downloaded, sha256-pinned) converted "
                "against the split's panoptic.json",
                rules="baselines", runner="oeseg.baselines.importers:import_predictions",

@@ -56,10 +56,29 @@ rule train_tagger:
         "../scripts/train_tagger.py"
 
 
+rule embed_nouns:
+    input:
+        NOUNS,
+    output:
+        f"{OUT}/models/noun_embeddings.pt",
+    log:
+        f"{LOGS}/embed_nouns.log",
+    benchmark:
+        f"{BENCH}/embed_nouns.tsv"
+    conda:
+        "../envs/baselines.yaml"
+    resources:
+        mem_mb=4000,
+        runtime="1h",
+        cpus_per_task=1,
+    script:
+        "../scripts/embed_nouns.py"
+
+
 rule predict_ovclassifier:
     input:
         model=f"{OUT}/models/{{method}}/region_encoder.pt",
-        nouns=NOUNS,
+        nouns=f"{OUT}/models/noun_embeddings.pt",
         split=lambda wc: split_json(wc.dataset, "val"),
     output:
         PREDICTIONS,

@@ -8,7 +8,7 @@ import types
 from pathlib import Path
 
 import pytest
-from demo_split import NOUNS, make_split, true_nouns
+from baselines_demo_split import NOUNS, make_split, true_nouns
 
 from oeseg.baselines.external import ExternalCommandError, render_command, run_external
 from oeseg.data.predictions import read_predictions

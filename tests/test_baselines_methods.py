@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from demo_split import NOUNS, make_split, true_nouns
+from baselines_demo_split import NOUNS, make_split, true_nouns
 
-from oeseg.baselines.ovclassifier import RegionEncoderConfig, predict_regions, train_region_encoder
+from oeseg.baselines.ovclassifier import RegionEncoderConfig, embed_nouns, predict_regions, train_region_encoder
 from oeseg.baselines.tags import TaggerConfig, nouns_in, predict_with_tags, train_tagger
 from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import read_predictions
@@ -40,7 +40,8 @@ def accuracy(predictions, split_dir):
 
 def test_ovclassifier_describes_every_region_with_its_noun(trained):
     root, val, nouns = trained
-    predict_regions(root / "encoder.pt", nouns, val, root / "ov.jsonl")
+    embed_nouns(nouns, root / "nouns.pt")
+    predict_regions(root / "encoder.pt", root / "nouns.pt", val, root / "ov.jsonl")
     predictions = read_predictions(root / "ov.jsonl")
     assert_valid_for_split(predictions, val)
     assert accuracy(predictions, val) >= 0.8  # chance over 8 nouns is 0.125

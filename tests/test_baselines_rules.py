@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from demo_split import NOUNS, make_split
+from baselines_demo_split import NOUNS, make_split
 
 from oeseg.baselines.registry import METHOD_KINDS, check_methods, methods_regex
 from oeseg.data.predictions import read_predictions

@@ -226,13 +226,34 @@ def train_region_encoder(train_split_dirs: Sequence[str | os.PathLike], output: 
     return model
 
 
+@single_thread()
+def embed_nouns(nouns: str | os.PathLike, output: str | os.PathLike) -> None:
+    """Embed a noun list once (the classifier's vocabulary) and save nouns + float16 embeddings."""
+    vocabulary = read_nouns(nouns)
+    log.info("embedding %d nouns with all-MiniLM-L6-v2", len(vocabulary))
+    buf = io.BytesIO()
+    torch.save({"nouns": vocabulary, "embeddings": embed_texts(vocabulary).half()}, buf)
+    atomic_write_bytes(output, buf.getvalue())
+
+
+def load_noun_embeddings(path: str | os.PathLike) -> tuple[list[str], torch.Tensor]:
+    """The nouns and their (float32) embeddings saved by embed_nouns."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError(f"{path}: noun embeddings not found") from None
+    return list(obj["nouns"]), obj["embeddings"].float()
+
+
 class OpenVocabularyClassifier:
     """A trained region encoder and the embedded noun vocabulary."""
 
-    def __init__(self, encoder: RegionEncoder, nouns: Sequence[str]) -> None:
+    def __init__(self, encoder: RegionEncoder, nouns: Sequence[str], noun_embeddings: torch.Tensor | None = None) -> None:
         self.encoder = encoder
         self.nouns = list(nouns)
-        self.noun_embeddings = embed_texts(self.nouns)
+        self.noun_embeddings = embed_texts(self.nouns) if noun_embeddings is None else noun_embeddings
+        if len(self.noun_embeddings) != len(self.nouns):
+            raise InputError(f"{len(self.nouns)} nouns but {len(self.noun_embeddings)} noun embeddings")
 
     @torch.no_grad()
     def region_embeddings(self, split: PanopticSplit, image: PanopticImage) -> torch.Tensor:
@@ -264,8 +285,8 @@ class OpenVocabularyClassifier:
 
 
 @single_thread()
-def predict_regions(model: str | os.PathLike, nouns: str | os.PathLike, split_dir: str | os.PathLike,
+def predict_regions(model: str | os.PathLike, noun_embeddings: str | os.PathLike, split_dir: str | os.PathLike,
                     output: str | os.PathLike) -> None:
     """Describe every ground-truth region of a split with its best noun; write the predictions."""
-    classifier = OpenVocabularyClassifier(RegionEncoder.load(model), read_nouns(nouns))
+    classifier = OpenVocabularyClassifier(RegionEncoder.load(model), *load_noun_embeddings(noun_embeddings))
     write_predictions(output, classifier.describe_split(PanopticSplit.load(split_dir)))

@@ -100,3 +100,19 @@ def test_paper_config_methods_and_registry():
         check_methods({"x": {"kind": "published"}, "b": {"kind": "tags", "classifier": "x"}})
     with pytest.raises(InputError, match=r"unknown method kind 'magic'"):
         check_methods({"m": {"kind": "magic"}})
+
+
+def test_registry_entries_name_real_functions_and_schema_options():
+    import importlib
+
+    schema = yaml.safe_load((REPO / "schemas" / "baselines.schema.yaml").read_text())
+    allowed = {rule["if"]["properties"]["kind"]["const"]: set(rule["then"]["propertyNames"]["enum"])
+               for rule in schema["additionalProperties"]["allOf"]}
+    for name in METHOD_KINDS:
+        kind = METHOD_KINDS.get(name)
+        for ref in filter(None, (kind.runner, kind.trained_by)):
+            module, function = ref.split(":")
+            assert callable(getattr(importlib.import_module(module), function))
+        assert (kind.runner is None) == (kind.rules == "opal")
+        if name in allowed:
+            assert set(kind.options) <= allowed[name]

@@ -67,6 +67,7 @@ def test_nouns_in_descriptions():
     assert nouns_in("Two cars under a traffic light on the road", nouns) == ["traffic light", "car", "road"]
     assert nouns_in("buses", nouns) == ["bus"]
     assert nouns_in("nothing here", nouns) == []
+    assert nouns_in("a car in front of one bus", nouns | {"a", "one", "front"}) == ["car", "bus"]
 
 
 def test_missing_regions_file_is_a_clear_error(tmp_path):

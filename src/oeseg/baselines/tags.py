@@ -34,7 +34,10 @@ _WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
 
 
 def nouns_in(text: str, nouns: set[str], max_words: int = 3) -> list[str]:
-    """Nouns of the set found in a text as word n-grams (longest first; plural -s/-es folded)."""
+    """Nouns of the set found in a text as word n-grams (longest first; plural -s/-es folded;
+    single stop words such as "a" or "one", which WordNet also lists as nouns, skipped)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
     words = _WORD.findall(text.lower())
     found, used = [], set()
     for n in range(max_words, 0, -1):
@@ -43,7 +46,7 @@ def nouns_in(text: str, nouns: set[str], max_words: int = 3) -> list[str]:
                 continue
             gram = " ".join(words[i:i + n])
             for form in (gram, gram[:-1] if gram.endswith("s") else None, gram[:-2] if gram.endswith("es") else None):
-                if form and form in nouns:
+                if form and form in nouns and not (n == 1 and form in STOP_WORDS):
                     found.append(form)
                     used.update(range(i, i + n))
                     break

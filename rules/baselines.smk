@@ -1,1 +1,175 @@
-# baselines stage: filled in by its issue
+# Baselines stage: region predictions of the methods of kinds ovclassifier, tags, external and
+# published (registry: src/oeseg/baselines/registry.py). Kinds opal/osprey: rules/opal.smk.
+
+
+from oeseg.baselines.registry import check_methods, methods_regex
+
+check_methods(config["methods"])
+
+
+rule train_ovclassifier:
+    input:
+        splits=[split_json(d, "train") for d in TRAIN_DATASETS],
+        regions=[f"{split_dir(d, 'train')}/regions.jsonl" for d in TRAIN_DATASETS],
+    output:
+        f"{OUT}/models/{{method}}/region_encoder.pt",
+    wildcard_constraints:
+        method=methods_regex(config["methods"], {"ovclassifier"}),
+    params:
+        entry=lambda wc: config["methods"][wc.method],
+    log:
+        f"{LOGS}/train_ovclassifier/{{method}}.log",
+    benchmark:
+        f"{BENCH}/train_ovclassifier/{{method}}.tsv"
+    conda:
+        "../envs/baselines.yaml"
+    resources:
+        mem_mb=4000,
+        runtime="1h",
+        cpus_per_task=1,
+    script:
+        "../scripts/train_ovclassifier.py"
+
+
+rule train_tagger:
+    input:
+        splits=[split_json(d, "train") for d in TRAIN_DATASETS],
+        regions=[f"{split_dir(d, 'train')}/regions.jsonl" for d in TRAIN_DATASETS],
+        nouns=NOUNS,
+    output:
+        f"{OUT}/models/{{method}}/tagger.pt",
+    wildcard_constraints:
+        method=methods_regex(config["methods"], {"tags"}),
+    params:
+        entry=lambda wc: config["methods"][wc.method],
+    log:
+        f"{LOGS}/train_tagger/{{method}}.log",
+    benchmark:
+        f"{BENCH}/train_tagger/{{method}}.tsv"
+    conda:
+        "../envs/baselines.yaml"
+    resources:
+        mem_mb=4000,
+        runtime="1h",
+        cpus_per_task=1,
+    script:
+        "../scripts/train_tagger.py"
+
+
+rule embed_nouns:
+    input:
+        NOUNS,
+    output:
+        f"{OUT}/models/noun_embeddings.pt",
+    log:
+        f"{LOGS}/embed_nouns.log",
+    benchmark:
+        f"{BENCH}/embed_nouns.tsv"
+    conda:
+        "../envs/baselines.yaml"
+    resources:
+        mem_mb=4000,
+        runtime="1h",
+        cpus_per_task=1,
+    script:
+        "../scripts/embed_nouns.py"
+
+
+rule predict_ovclassifier:
+    input:
+        model=f"{OUT}/models/{{method}}/region_encoder.pt",
+        nouns=f"{OUT}/models/noun_embeddings.pt",
+        split=lambda wc: split_json(wc.dataset, "val"),
+    output:
+        PREDICTIONS,
+    wildcard_constraints:
+        method=methods_regex(config["methods"], {"ovclassifier"}),
+    log:
+        f"{LOGS}/predict_ovclassifier/{{method}}/{{dataset}}/{{run}}.log",
+    benchmark:
+        f"{BENCH}/predict_ovclassifier/{{method}}/{{dataset}}/{{run}}.tsv"
+    conda:
+        "../envs/baselines.yaml"
+    resources:
+        mem_mb=6000,
+        runtime="1h",
+        cpus_per_task=1,
+    script:
+        "../scripts/predict_ovclassifier.py"
+
+
+rule predict_tags:
+    input:
+        classifier=lambda wc: f"{OUT}/models/{config['methods'][wc.method]['classifier']}/region_encoder.pt",
+        tagger=f"{OUT}/models/{{method}}/tagger.pt",
+        nouns=NOUNS,
+        split=lambda wc: split_json(wc.dataset, "val"),
+    output:
+        predictions=PREDICTIONS,
+        tags=f"{OUT}/tags/{{method}}/{{dataset}}/{{run}}.json",
+    wildcard_constraints:
+        method=methods_regex(config["methods"], {"tags"}),
+    params:
+        entry=lambda wc: config["methods"][wc.method],
+    log:
+        f"{LOGS}/predict_tags/{{method}}/{{dataset}}/{{run}}.log",
+    benchmark:
+        f"{BENCH}/predict_tags/{{method}}/{{dataset}}/{{run}}.tsv"
+    conda:
+        "../envs/baselines.yaml"
+    resources:
+        mem_mb=6000,
+        runtime="1h",
+        cpus_per_task=1,
+    script:
+        "../scripts/predict_tags.py"
+
+
+rule run_external:
+    input:
+        split=lambda wc: split_json(wc.dataset, "val"),
+        nouns=NOUNS,
+    output:
+        predictions=PREDICTIONS,
+        raw=directory(f"{OUT}/external/{{method}}/{{dataset}}/{{run}}"),
+    wildcard_constraints:
+        method=methods_regex(config["methods"], {"external"}),
+    params:
+        entry=lambda wc: config["methods"][wc.method],
+        settings=lambda wc: run_settings(wc.run),
+    log:
+        f"{LOGS}/run_external/{{method}}/{{dataset}}/{{run}}.log",
+    benchmark:
+        f"{BENCH}/run_external/{{method}}/{{dataset}}/{{run}}.tsv"
+    conda:
+        "../envs/baselines.yaml"
+    resources:
+        gpu=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("gpu", 1),
+        mem_mb=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("mem_mb", 32000),
+        runtime=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("runtime", "8h"),
+        cpus_per_task=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("cpus_per_task", 8),
+    script:
+        "../scripts/run_external.py"
+
+
+rule import_published:
+    input:
+        descriptions=lambda wc: (f"{OUT}/downloads/paper/outputs/"
+        f"{config['methods'][wc.method].get('source', wc.method)}/{wc.dataset}/descriptions.json"),
+        split=lambda wc: split_json(wc.dataset, "val"),
+    output:
+        PREDICTIONS,
+    wildcard_constraints:
+        method=methods_regex(config["methods"], {"published"}),
+        run="main",
+    params:
+        entry=lambda wc: config["methods"][wc.method],
+    log:
+        f"{LOGS}/import_published/{{method}}/{{dataset}}/{{run}}.log",
+    conda:
+        "../envs/baselines.yaml"
+    resources:
+        mem_mb=2000,
+        runtime="10m",
+    script:
+        "../scripts/import_published.py"

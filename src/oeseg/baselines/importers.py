@@ -1,0 +1,214 @@
+"""Converters from what other projects write to region predictions (DESIGN.md), one per format.
+
+- `lac`: the format of the paper's published outputs and of its re-benchmarking harness: a JSON
+  list of `{"image_id", "descriptions": [...]}`, one description per ground-truth panoptic
+  segment in ascending segment-id order.
+- `detectron2-semseg`: detectron2's SemSegEvaluator output `sem_seg_predictions.json`, a JSON
+  list of `{"file_name", "category_id", "segmentation": COCO RLE}` per predicted class and image,
+  written by detectron2/Mask2Former projects (OVSeg, MaskCLIP, MasQCLIP) run with the noun list
+  as their class names: `category_id` indexes the noun list. Each ground-truth segment gets the
+  noun covering most of its pixels (score = that fraction).
+- `jsonl`: region predictions already in our format (validated).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from oeseg.baselines.registry import Registry
+from oeseg.data.panoptic import PanopticSplit
+from oeseg.data.predictions import RegionPrediction, read_predictions, write_predictions
+from oeseg.io import InputError, read_json
+
+log = logging.getLogger("oeseg.baselines")
+
+MISMATCH_POLICIES = ("error", "skip")
+
+
+@dataclass
+class ImportSummary:
+    """What an import found: images converted, images of the split without output, images whose
+    description count differs from their segment count (image id -> (given, expected)),
+    image ids the split does not know."""
+
+    converted: int = 0
+    missing: list[str] = field(default_factory=list)
+    mismatched: dict[str, tuple[int, int]] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        """A one-paragraph human summary naming (the first) affected images."""
+        def few(ids: list[str]) -> str:
+            return ", ".join(ids[:5]) + (f", ... ({len(ids)} in all)" if len(ids) > 5 else "")
+        parts = [f"{self.converted} images converted"]
+        if self.missing:
+            parts.append(f"{len(self.missing)} images of the split have no output: {few(self.missing)}")
+        if self.mismatched:
+            mm = [f"{k} ({g} descriptions, {e} segments)" for k, (g, e) in self.mismatched.items()]
+            parts.append(f"{len(mm)} images with a count mismatch: {few(mm)}")
+        if self.unknown:
+            parts.append(f"{len(self.unknown)} images not in the split: {few(self.unknown)}")
+        return "; ".join(parts)
+
+
+Converter = Callable[..., tuple[list[RegionPrediction], ImportSummary]]
+IMPORT_FORMATS: Registry[Converter] = Registry("import format")
+
+
+def import_lac(path: str | os.PathLike, split: PanopticSplit, *, on_mismatch: str = "error",
+               **_: object) -> tuple[list[RegionPrediction], ImportSummary]:
+    """Convert a published descriptions file (one description per GT segment, ascending ids).
+
+    Images of the split missing from the file are counted (their segments stay undescribed);
+    image ids the split lacks, and count mismatches under on_mismatch="error", raise InputError;
+    with on_mismatch="skip" a mismatched image is dropped and counted.
+    """
+    if on_mismatch not in MISMATCH_POLICIES:
+        raise InputError(f"on_mismatch must be one of {MISMATCH_POLICIES}, got {on_mismatch!r}")
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise InputError(f"{path}: expected a JSON list of {{image_id, descriptions}}, got {type(data).__name__}")
+    summary = ImportSummary()
+    expected = {im.id: im for im in split.images}
+    seen: set[str] = set()
+    predictions: list[RegionPrediction] = []
+    for i, entry in enumerate(data):
+        where = f"{path}: entry {i}"
+        if not isinstance(entry, dict) or "image_id" not in entry or "descriptions" not in entry:
+            raise InputError(f"{where}: expected an object with 'image_id' and 'descriptions'")
+        image_id, descriptions = str(entry["image_id"]), entry["descriptions"]
+        if not isinstance(descriptions, list) or not all(isinstance(d, str) for d in descriptions):
+            raise InputError(f"{where} ({image_id}): 'descriptions' must be a list of strings")
+        if image_id in seen:
+            raise InputError(f"{where}: image {image_id} appears twice")
+        seen.add(image_id)
+        image = expected.get(image_id)
+        if image is None:
+            summary.unknown.append(image_id)
+            continue
+        if len(descriptions) != len(image.segments):
+            summary.mismatched[image_id] = (len(descriptions), len(image.segments))
+            continue
+        for segment, text in zip(image.segments, descriptions):
+            if text.strip():
+                predictions.append(RegionPrediction(image_id, segment.id, text.strip()))
+        summary.converted += 1
+    summary.missing = [k for k in expected if k not in seen]
+    if summary.unknown or (summary.mismatched and on_mismatch == "error"):
+        raise InputError(f"{path}: does not match {split.root / 'panoptic.json'}: {summary.text()}")
+    log.info("%s: %s", path, summary.text())
+    return predictions, summary
+
+
+def import_jsonl(path: str | os.PathLike, split: PanopticSplit, **_: object
+                 ) -> tuple[list[RegionPrediction], ImportSummary]:
+    """Validate region predictions in our JSON Lines format against the split's segments."""
+    predictions = read_predictions(path)
+    segments = {im.id: {s.id for s in im.segments} for im in split.images}
+    summary = ImportSummary()
+    described: set[str] = set()
+    for p in predictions:
+        if p.image_id not in segments:
+            if p.image_id not in summary.unknown:
+                summary.unknown.append(p.image_id)
+            continue
+        described.add(p.image_id)
+    if summary.unknown:
+        raise InputError(f"{path}: does not match {split.root / 'panoptic.json'}: {summary.text()}")
+    summary.converted = len(described)
+    summary.missing = [k for k in segments if k not in described]
+    return predictions, summary
+
+
+def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, nouns: list[str] | None = None,
+                             **_: object) -> tuple[list[RegionPrediction], ImportSummary]:
+    """Label each GT segment with the noun whose predicted class mask covers most of it."""
+    from pycocotools import mask as mask_util
+
+    if not nouns:
+        raise InputError(f"{path}: the detectron2-semseg format needs the noun list the model was given (--nouns)")
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise InputError(f"{path}: expected a JSON list of {{file_name, category_id, segmentation}}")
+    by_stem = {Path(im.file_name or im.panoptic_file).stem: im for im in split.images}
+    by_stem.update({im.id: im for im in split.images})
+    classes: dict[str, list[tuple[int, np.ndarray]]] = {}
+    summary = ImportSummary()
+    for i, entry in enumerate(data):
+        where = f"{path}: entry {i}"
+        try:
+            stem, cat, rle = Path(str(entry["file_name"])).stem, entry["category_id"], entry["segmentation"]
+        except (KeyError, TypeError):
+            raise InputError(f"{where}: expected an object with file_name, category_id, segmentation") from None
+        if isinstance(cat, bool) or not isinstance(cat, int) or not 0 <= cat < len(nouns):
+            raise InputError(f"{where}: category_id {cat!r} is not an index of the {len(nouns)} nouns")
+        if stem not in by_stem:
+            if stem not in summary.unknown:
+                summary.unknown.append(stem)
+            continue
+        try:
+            mask = mask_util.decode({"size": rle["size"], "counts": rle["counts"].encode("utf-8")})
+        except (KeyError, TypeError, AttributeError, ValueError) as e:
+            raise InputError(f"{where}: bad RLE segmentation ({e})") from None
+        classes.setdefault(by_stem[stem].id, []).append((cat, mask.astype(bool)))
+    if summary.unknown:
+        raise InputError(f"{path}: does not match {split.root / 'panoptic.json'}: {summary.text()}")
+    predictions = []
+    for image in split.images:
+        if image.id not in classes:
+            summary.missing.append(image.id)
+            continue
+        ids = split.segment_ids(image)
+        for cat, mask in classes[image.id]:
+            if mask.shape != ids.shape:
+                raise InputError(f"{path}: mask of {image.id} is {mask.shape}, ground truth is {ids.shape}")
+        for segment in image.segments:
+            area = ids == segment.id
+            total = int(area.sum())
+            if total == 0:
+                continue
+            cat, overlap = max(((c, int((m & area).sum())) for c, m in classes[image.id]), key=lambda t: t[1])
+            if overlap:
+                predictions.append(RegionPrediction(image.id, segment.id, nouns[cat], overlap / total))
+        summary.converted += 1
+    return predictions, summary
+
+
+IMPORT_FORMATS.register("lac", import_lac)
+IMPORT_FORMATS.register("jsonl", import_jsonl)
+IMPORT_FORMATS.register("detectron2-semseg", import_detectron2_semseg)
+
+
+def convert(fmt: str, path: str | os.PathLike, split_dir: str | os.PathLike, *,
+            nouns: list[str] | None = None, on_mismatch: str = "error"
+            ) -> tuple[list[RegionPrediction], ImportSummary]:
+    """Convert `path`, written in format `fmt`, to region predictions for the split at `split_dir`."""
+    split = PanopticSplit.load(split_dir)
+    return IMPORT_FORMATS.get(fmt)(path, split, nouns=nouns, on_mismatch=on_mismatch)
+
+
+def import_predictions(fmt: str, path: str | os.PathLike, split_dir: str | os.PathLike,
+                       output: str | os.PathLike, *, nouns: list[str] | None = None,
+                       on_mismatch: str = "error") -> ImportSummary:
+    """Convert `path` (format `fmt`) for the split at `split_dir` and write the predictions."""
+    predictions, summary = convert(fmt, path, split_dir, nouns=nouns, on_mismatch=on_mismatch)
+    write_predictions(output, predictions)
+    return summary
+
+
+def read_nouns(path: str | os.PathLike) -> list[str]:
+    """The noun list of a NOUNS file: one noun per line, blank lines ignored, order kept."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: noun list not found") from None
+    nouns = [line.strip() for line in text.splitlines() if line.strip()]
+    if not nouns:
+        raise InputError(f"{path}: the noun list is empty")
+    return nouns

@@ -1,0 +1,100 @@
+"""External methods through command templates: stand-in projects write their own formats, which the
+converters turn into region predictions; malformed output and failing commands are clear errors."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from baselines_demo_split import NOUNS, make_split, true_nouns
+
+from oeseg.baselines.external import ExternalCommandError, render_command, run_external
+from oeseg.data.predictions import read_predictions
+from oeseg.io import InputError
+
+STAND_INS = Path(__file__).parent / "external_stand_ins"
+SEMSEG = (f"{sys.executable} {STAND_INS / 'detectron2_semseg_model.py'} --images {{images_dir}} "
+          f"--classes {{nouns}} --output-dir {{output_dir}}")
+MLLM = (f"{sys.executable} {STAND_INS / 'region_mllm.py'} --panoptic-json {{panoptic_json}} "
+        f"--images {{images_dir}} --output {{output}} --seed {{seed}}")
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ext")
+    (root / "nouns.txt").write_text("\n".join(NOUNS) + "\n")
+    return make_split(root / "val", 3, seed=5), root / "nouns.txt"
+
+
+def correct(predictions, split_dir):
+    truth = true_nouns(split_dir)
+    assert {(p.image_id, p.segment_id) for p in predictions} == set(truth)
+    return sum(truth[(p.image_id, p.segment_id)] in p.description for p in predictions) / len(truth)
+
+
+@pytest.mark.parametrize("method", ["ovseg", "maskclip", "masqclip"])
+def test_detectron2_projects_through_their_template(split, tmp_path, method):
+    val, nouns = split
+    summary = run_external(method, {"kind": "external", "command": SEMSEG}, val, nouns, tmp_path / "raw",
+                           tmp_path / "pred.jsonl", dataset="demo", log_file=tmp_path / "log")
+    assert summary.converted == 3 and (tmp_path / "raw" / "sem_seg_predictions.json").exists()
+    predictions = read_predictions(tmp_path / "pred.jsonl")
+    assert correct(predictions, val) == 1.0
+    assert all(0.5 < p.score <= 1.0 for p in predictions)
+
+
+@pytest.mark.parametrize("method", ["shikra", "ferret", "gpt4roi", "osprey-7b"])
+def test_region_mllms_through_their_template(split, tmp_path, method):
+    val, nouns = split
+    run_external(method, {"kind": "external", "command": MLLM}, val, nouns, tmp_path / "raw",
+                 tmp_path / "pred.jsonl", settings={"seed": 3})
+    predictions = read_predictions(tmp_path / "pred.jsonl")
+    assert correct(predictions, val) == 1.0
+    assert predictions[0].description.startswith("The answer is ")
+
+
+def test_malformed_external_output_names_the_file_and_line(split, tmp_path):
+    val, nouns = split
+    with pytest.raises(InputError, match=r"raw/sem_seg_predictions.json:1:\d+: invalid JSON"):
+        run_external("ovseg", {"command": SEMSEG + " --truncate"}, val, nouns, tmp_path / "raw", tmp_path / "p.jsonl")
+    with pytest.raises(InputError, match=r"descriptions.json: does not match .*panoptic.json: "
+                                         r"0 images converted; 3 images with a count mismatch: img5_000 \(6 descriptions, 5 segments\)"):
+        run_external("shikra", {"command": MLLM + " --extra-description"}, val, nouns, tmp_path / "raw",
+                     tmp_path / "p.jsonl")
+    (tmp_path / "bad.jsonl").write_text('{"image_id": "img5_000", "segment_id": 1, "description": "sky"}\n{"image_id"\n')
+    with pytest.raises(InputError, match=r"raw/out.jsonl:2: malformed JSON line"):
+        run_external("mine", {"command": f"cp {tmp_path / 'bad.jsonl'} {{output}}", "format": "jsonl",
+                              "output": "out.jsonl"}, val, None, tmp_path / "raw", tmp_path / "p.jsonl")
+    assert not (tmp_path / "p.jsonl").exists()
+
+
+def test_failing_or_silent_commands_and_bad_templates(split, tmp_path):
+    val, nouns = split
+    with pytest.raises(ExternalCommandError, match=r"exited with status 3(.|\n)*CUDA out of memory"):
+        run_external("gpt4roi", {"command": "echo 'CUDA out of memory' >&2; exit 3"}, val, nouns,
+                     tmp_path / "raw", tmp_path / "p.jsonl")
+    with pytest.raises(InputError, match=r"raw/descriptions.json: methods.ferret: the command finished but did not"):
+        run_external("ferret", {"command": "true"}, val, nouns, tmp_path / "raw", tmp_path / "p.jsonl")
+    with pytest.raises(InputError, match=r"methods.x.command: unknown placeholder \{checkpoint\}"):
+        render_command("run --ckpt {checkpoint}", {"split_dir": "/d"}, where="methods.x.command")
+    with pytest.raises(InputError, match=r"methods.newnet: an external method not in the registry"):
+        run_external("newnet", {"command": "true"}, val, nouns, tmp_path / "raw", tmp_path / "p.jsonl")
+    assert render_command("ls {split_dir}", {"split_dir": "/a b/c"}) == "ls '/a b/c'"
+
+
+def test_osprey_weights_run_through_our_model_code(split, tmp_path, monkeypatch):
+    val, nouns = split
+    with pytest.raises(InputError, match=r"ckpt: not a checkpoint folder \(config.json missing\)"):
+        run_external("osprey-7b", {"weights": str(tmp_path / "ckpt")}, val, nouns, tmp_path / "raw", tmp_path / "p.jsonl")
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "config.json").write_text("{}")
+    calls = []
+    inference = types.ModuleType("oeseg.models.inference")
+    inference.describe_split = lambda *args, **kwargs: calls.append((args, kwargs))
+    monkeypatch.setitem(sys.modules, "oeseg.models.inference", inference)
+    run_external("osprey-7b", {"weights": str(tmp_path / "ckpt")}, val, nouns, tmp_path / "raw", tmp_path / "p.jsonl",
+                 settings={"seed": 2, "temperature": 0.5, "top_p": 0.9})
+    assert calls == [((str(tmp_path / "ckpt"), val.resolve(), tmp_path / "p.jsonl"),
+                      {"seed": 2, "temperature": 0.5, "top_p": 0.9})]

@@ -1,0 +1,118 @@
+"""rules/baselines.smk: the published and external rules write PREDICTIONS; each rule only claims the
+methods of its own kinds; the paper config's methods validate."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from baselines_demo_split import NOUNS, make_split
+
+from oeseg.baselines.registry import METHOD_KINDS, check_methods, methods_regex
+from oeseg.data.predictions import read_predictions
+from oeseg.io import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+STAND_IN = REPO / "tests" / "external_stand_ins" / "region_mllm.py"
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "PATH": f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run([str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "1",
+                           *args, "--configfile", "config.yaml", "overrides.yaml"],
+                          capture_output=True, text=True, env=env, cwd=workdir, timeout=300)
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    val = make_split(tmp_path / "data" / "demo-city" / "val", 2, seed=4)
+    (tmp_path / "work" / "demo" / "nouns").mkdir(parents=True)
+    (tmp_path / "work" / "demo" / "nouns" / "nouns.txt").write_text("\n".join(NOUNS) + "\n")
+    published = tmp_path / "work" / "demo" / "downloads" / "paper" / "outputs" / "somenet" / "demo-city"
+    published.mkdir(parents=True)
+    panoptic = json.loads((val / "panoptic.json").read_text())
+    published.joinpath("descriptions.json").write_text(json.dumps(
+        [{"image_id": a["image_id"], "descriptions": [f"region {s['id']}" for s in a["segments_info"]]}
+         for a in panoptic["annotations"]]))
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    overrides = {"evaluation_datasets": ["demo-city"], "methods": {
+        "pub": {"kind": "published", "label": "P", "source": "somenet"},
+        "mllm": {"kind": "external", "label": "M", "resources": {"gpu": 0, "runtime": "5m"}, "format": "lac",
+                 "output": "descriptions.json",
+                 "command": f"{sys.executable} {STAND_IN} --panoptic-json {{panoptic_json}} "
+                            f"--images {{images_dir}} --output {{output}} --seed {{seed}}"}}}
+    (tmp_path / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    return tmp_path
+
+
+def test_published_and_external_rules_write_predictions(workdir):
+    targets = [f"work/demo/predictions/{m}/demo-city/main.jsonl" for m in ("pub", "mllm")]
+    proc = snakemake(workdir, *targets)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    pub, mllm = (read_predictions(workdir / t) for t in targets)
+    assert len(pub) == len(mllm) == sum(1 for _ in (workdir / "data/demo-city/val/regions.jsonl").open())
+    assert pub[0].description == f"region {pub[0].segment_id}"
+    assert all(p.description.startswith("The answer is ") for p in mllm)
+    assert (workdir / "work/demo/external/mllm/demo-city/main/descriptions.json").exists()
+
+
+def test_published_rule_makes_only_the_main_run(workdir):
+    target = "work/demo/predictions/pub/demo-city/s0-t0.2.jsonl"
+    proc = snakemake(workdir, "-n", target)
+    message = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "MissingRuleException" in message and target in message
+
+
+def test_baseline_rules_leave_opal_and_osprey_to_their_stage():
+    methods = yaml.safe_load((REPO / "config.yaml").read_text())["methods"]
+    claimed = set()
+    for kinds in ({"ovclassifier"}, {"tags"}, {"external"}, {"published"}):
+        claimed |= {m for m in methods if re.fullmatch(methods_regex(methods, kinds), m)}
+    assert claimed == {m for m, e in methods.items() if e["kind"] not in ("opal", "osprey")}
+    assert {"opal", "osprey", "ovclassifier", "tags"} <= set(methods)
+
+
+def test_paper_config_methods_and_registry():
+    from snakemake.utils import validate
+
+    paper = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
+    validate(paper, str(REPO / "schemas" / "config.schema.yaml"))
+    methods = paper["methods"]
+    bad = {**paper, "methods": {"x": {"kind": "external", "label": "X"}}}
+    with pytest.raises(Exception, match=r"\{.kind.: .external., .label.: .X.\} is not valid under any of the given"):
+        validate(bad, str(REPO / "schemas" / "config.schema.yaml"))
+    assert sorted(methods) == sorted(["ovseg", "maskclip", "masqclip", "masqclip_tags", "shikra", "ferret",
+                                      "gpt4roi", "osprey-7b", "opal"])
+    check_methods(methods)
+    assert methods_regex(methods, {"published"}).split("|") == [re.escape(m) for m in methods]
+    assert methods_regex(methods, {"tags"}) == "(?!)"
+    assert set(METHOD_KINDS.names()) == {"opal", "osprey", "ovclassifier", "tags", "external", "published"}
+    with pytest.raises(InputError, match=r"methods.b.classifier: 'x' is not a method of kind ovclassifier"):
+        check_methods({"x": {"kind": "published"}, "b": {"kind": "tags", "classifier": "x"}})
+    with pytest.raises(InputError, match=r"unknown method kind 'magic'"):
+        check_methods({"m": {"kind": "magic"}})
+
+
+def test_registry_entries_name_real_functions_and_schema_options():
+    import importlib
+
+    schema = yaml.safe_load((REPO / "schemas" / "baselines.schema.yaml").read_text())
+    allowed = {rule["if"]["properties"]["kind"]["const"]: set(rule["then"]["propertyNames"]["enum"])
+               for rule in schema["additionalProperties"]["allOf"]}
+    for name in METHOD_KINDS:
+        kind = METHOD_KINDS.get(name)
+        for ref in filter(None, (kind.runner, kind.trained_by)):
+            module, function = ref.split(":")
+            assert callable(getattr(importlib.import_module(module), function))
+        assert (kind.runner is None) == (kind.rules == "opal")
+        if name in allowed:
+            assert set(kind.options) <= allowed[name]

@@ -10,4 +10,63 @@ gives each description's ground-truth category (or None) for the ground-truth pr
 method "sbert" the one forced-choice mapping fills every level.
 """
 
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+
 BACKGROUND = -1
+
+from oeseg.data.vocabularies import Vocabulary  # noqa: E402
+from oeseg.lexicon.lexicon import LEVELS, Lexicon  # noqa: E402
+
+#: The mapping methods.
+METHODS = ("lexical", "sbert")
+
+_LEXICAL_MAPPERS: dict[str, object] = {}
+_SBERT_MAPPERS: dict[tuple, object] = {}
+
+
+def lexical_mapper(lexicon: Lexicon, vocabulary: Vocabulary):
+    """The LexicalMapper of a lexicon (cached by the lexicon's content)."""
+    from oeseg.mapping.lexical import LexicalMapper
+
+    key = hashlib.sha256(json.dumps([vocabulary.name, lexicon.to_json()], sort_keys=True).encode()).hexdigest()
+    if key not in _LEXICAL_MAPPERS:
+        _LEXICAL_MAPPERS[key] = LexicalMapper(lexicon, vocabulary)
+    return _LEXICAL_MAPPERS[key]
+
+
+def sbert_mapper(vocabulary: Vocabulary, class_names: str | os.PathLike | None = None,
+                 template: str | None = None):
+    """The SbertMapper for a vocabulary: prompt-engineered names from `class_names` (a class-list
+    file) or, when None, the vocabulary's own names (cached)."""
+    from oeseg.mapping.sbert import DEFAULT_TEMPLATE, SbertMapper, plain_class_names, read_class_names
+
+    template = template or DEFAULT_TEMPLATE
+    key = (vocabulary.name, tuple(c.name for c in vocabulary), str(class_names or ""), template)
+    if key not in _SBERT_MAPPERS:
+        names = read_class_names(class_names, vocabulary) if class_names else plain_class_names(vocabulary)
+        _SBERT_MAPPERS[key] = SbertMapper(names, template)
+    return _SBERT_MAPPERS[key]
+
+
+def map_regions(descriptions: Sequence[str], gt_category_ids: Sequence[int | None] | None,
+                vocabulary: Vocabulary, method: str, lexicon: Lexicon | None = None,
+                levels: Sequence[str] = LEVELS, *, sbert_class_names: str | os.PathLike | None = None,
+                sbert_template: str | None = None) -> dict[str, list[int]]:
+    """Category id (or BACKGROUND) of each description at each level, by the lexical or SBERT mapping."""
+    unknown = [level for level in levels if level not in LEVELS]
+    if unknown:
+        raise ValueError(f"unknown level(s) {unknown}; levels are {list(LEVELS)}")
+    descriptions = list(descriptions)
+    if method == "lexical":
+        if lexicon is None:
+            raise ValueError("the lexical mapping needs a lexicon")
+        return lexical_mapper(lexicon, vocabulary).map(descriptions, gt_category_ids, levels)
+    if method == "sbert":
+        mapped = sbert_mapper(vocabulary, sbert_class_names, sbert_template).map(descriptions)
+        return {level: list(mapped) for level in levels}
+    raise ValueError(f"unknown mapping method {method!r}; methods are {list(METHODS)}")

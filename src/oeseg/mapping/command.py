@@ -1,0 +1,109 @@
+"""`oeseg map`: map a CSV of descriptions to a vocabulary with the lexical or Sentence-BERT mapping."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import logging
+from pathlib import Path
+
+from oeseg.data.vocabularies import Vocabulary, get_vocabulary
+from oeseg.io import InputError, atomic_write_text
+from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_lexicon
+from oeseg.mapping import BACKGROUND, METHODS, map_regions
+
+HELP = "map free-form descriptions (CSV column `description`) to a vocabulary's categories"
+#: The workflow's config, read for the path of the lexicons it built.
+WORKFLOW_CONFIG = Path("config.yaml")
+log = logging.getLogger("oeseg")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the options of `oeseg map`."""
+    parser.add_argument("--vocabulary", required=True, help="a built-in vocabulary name or a JSON file")
+    parser.add_argument("--method", required=True, choices=METHODS)
+    parser.add_argument("--level", default="meronym",
+                        help=f"lexical level, one of {', '.join(LEVELS)} (default meronym)")
+    parser.add_argument("--lexicon", type=Path, help="lexicon JSON (ours or the paper's GPT-4 format)")
+    parser.add_argument("--sbert-classes", type=Path,
+                        help="prompt-engineered class list `id:name1,name2,...` (default: category names)")
+    parser.add_argument("input", type=Path, help="CSV with a `description` and optionally a `gt` column")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="CSV: the input plus `category`")
+
+
+def read_descriptions(path: Path, vocabulary: Vocabulary) -> tuple[list[str], list[dict], list[int | None]]:
+    """The CSV's header, rows and ground-truth category ids (None where `gt` is absent or empty)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = list(reader.fieldnames or [])
+    if "description" not in header:
+        raise InputError(f"{path}:1: missing column 'description' (columns: {header})")
+    rows, gts = [], []
+    for row in reader:
+        line = reader.line_num
+        if row.get("description") is None or None in row:
+            raise InputError(f"{path}:{line}: expected {len(header)} fields")
+        gts.append(_ground_truth(row.get("gt"), vocabulary, f"{path}:{line}: field 'gt'"))
+        rows.append(row)
+    return header, rows, gts
+
+
+def _ground_truth(value: str | None, vocabulary: Vocabulary, where: str) -> int | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        if value.lstrip("-").isdigit():
+            return vocabulary.by_id(int(value)).id
+        return vocabulary.by_name(value).id
+    except KeyError:
+        raise InputError(f"{where}: {value!r} is not a category of vocabulary {vocabulary.name}") from None
+
+
+def workflow_lexicon_path(vocabulary: Vocabulary, config: Path = WORKFLOW_CONFIG) -> Path | None:
+    """LEXICON of the workflow (`{out}/lexicons/{vocabulary}.json` of config.yaml), if configured."""
+    if not config.exists():
+        return None
+    import yaml
+
+    out = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("out")
+    return Path(out) / "lexicons" / f"{vocabulary.name}.json" if out else None
+
+
+def default_lexicon(vocabulary: Vocabulary) -> Lexicon:
+    """The lexicon the workflow built for this vocabulary, else one from the offline WordNet builder."""
+    path = workflow_lexicon_path(vocabulary)
+    if path is not None and path.exists():
+        log.info("using the workflow's lexicon %s", path)
+        return load_lexicon(path, vocabulary)
+    from oeseg.lexicon.nouns import wordnet_nouns
+    from oeseg.lexicon.wordnet import build_wordnet_lexicon
+
+    log.info("no lexicon built for %s: building one from WordNet", vocabulary.name)
+    return build_wordnet_lexicon(vocabulary, wordnet_nouns())
+
+
+def run(args: argparse.Namespace) -> int:
+    """Map the descriptions of the input CSV and write it back with a `category` column."""
+    if args.level not in LEVELS:
+        raise InputError(f"--level {args.level!r}: not one of {', '.join(LEVELS)}")
+    vocabulary = get_vocabulary(args.vocabulary)
+    header, rows, gts = read_descriptions(args.input, vocabulary)
+    lexicon = None
+    if args.method == "lexical":
+        lexicon = load_lexicon(args.lexicon, vocabulary) if args.lexicon else default_lexicon(vocabulary)
+    mapped = map_regions([r["description"] for r in rows], gts, vocabulary, args.method, lexicon,
+                         levels=[args.level], sbert_class_names=args.sbert_classes)[args.level]
+    out = io.StringIO()
+    fields = header + (["category"] if "category" not in header else [])
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row, cid in zip(rows, mapped):
+        row["category"] = "background" if cid == BACKGROUND else vocabulary.by_id(cid).name
+        writer.writerow(row)
+    atomic_write_text(args.output, out.getvalue())
+    return 0

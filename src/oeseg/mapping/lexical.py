@@ -1,0 +1,108 @@
+"""The lexical mapping (DESIGN.md, "Lexical mapping"; the paper's Section 3).
+
+For a description, take its subject (oeseg.mapping.subject) and, at level L, collect every
+category related to it at a level at or below L. If the ground-truth category is among them the
+description maps to it; otherwise to the category of the strongest relation (exact > synonym >
+hyponym > meronym; between categories related equally strongly, the first in vocabulary order);
+none: BACKGROUND.
+
+What "related to the subject" means, in order:
+1. the subject phrase with its compounds ("traffic light", "taxi cab");
+2. if the lexicon lists no relation for the phrase at any level, its head noun alone ("cab");
+3. context nouns, which can only confirm the ground-truth category, never choose another one
+   (as in the paper's own mapping): from the hyponym level, the complement of a leading
+   "a <noun> of <noun>" ("a row of cars" -> car); at the meronym level, the objects of "of"/"on"
+   ("the mirror of a car", "a sign on a building") and the single words of a compound subject
+   ("a yellow taxi cab" -> taxi).
+
+Lexicon terms are normalised as subjects are (lower case, the last word singular), and indexed
+under both their written and their normal form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from oeseg.data.vocabularies import Vocabulary
+from oeseg.lexicon.lexicon import LEVELS, Lexicon
+from oeseg.mapping.subject import Subject, normalize_terms, parse_subjects
+
+from oeseg.mapping import BACKGROUND
+
+#: Level index from which each kind of context noun may confirm the ground truth.
+_OF_COMPLEMENT_LEVEL = LEVELS.index("hyponym")
+_CONTEXT_LEVEL = LEVELS.index("meronym")
+
+
+class LexicalMapper:
+    """A lexicon's term index, ready to map descriptions at every level."""
+
+    def __init__(self, lexicon: Lexicon, vocabulary: Vocabulary) -> None:
+        order = {c.id: i for i, c in enumerate(vocabulary)}
+        unknown = [e.id for e in lexicon.entries if e.id not in order]
+        if unknown:
+            raise ValueError(f"lexicon {lexicon.vocabulary!r} has category ids {unknown} "
+                             f"that vocabulary {vocabulary.name!r} lacks")
+        raw = lexicon.term_index()
+        normal = normalize_terms(raw)
+        index: dict[str, dict[int, int]] = {}
+        for term, relations in raw.items():
+            for key in {term, normal[term]}:
+                slot = index.setdefault(key, {})
+                for cid, level in relations.items():
+                    if level < slot.get(cid, len(LEVELS)):
+                        slot[cid] = level
+        # relations sorted strongest first, ties in vocabulary order
+        self.index = {t: sorted(r.items(), key=lambda kv: (kv[1], order[kv[0]]))
+                      for t, r in index.items()}
+        self.vocabulary = vocabulary
+
+    def relations(self, term: str) -> list[tuple[int, int]]:
+        """(category id, level index) pairs relating `term`, strongest first."""
+        return self.index.get(term, [])
+
+    def _subject_relations(self, subject: Subject) -> list[tuple[int, int]]:
+        rel = self.relations(subject.phrase)
+        if not rel and subject.head != subject.phrase:
+            rel = self.relations(subject.head)
+        return rel
+
+    def map_subject(self, subject: Subject, gt: int | None, levels: Sequence[int]) -> list[int]:
+        """The category at each level index of `levels` for one parsed description."""
+        rel = self._subject_relations(subject)
+        gt_level = len(LEVELS)
+        if gt is not None:
+            gt_level = min((lv for cid, lv in rel if cid == gt), default=len(LEVELS))
+            context = [(subject.of_complement, _OF_COMPLEMENT_LEVEL)] if subject.of_complement else []
+            context += [(t, _CONTEXT_LEVEL) for t in (*subject.attachments, *subject.parts)]
+            for term, min_level in context:
+                if min_level >= gt_level:
+                    continue
+                for cid, lv in self.relations(term):
+                    if cid == gt:
+                        gt_level = min(gt_level, max(lv, min_level))
+        out = []
+        for level in levels:
+            if level >= gt_level:
+                out.append(gt)
+            else:
+                out.append(next((cid for cid, lv in rel if lv <= level), BACKGROUND))
+        return out
+
+    def map(self, descriptions: Sequence[str], gt_category_ids: Sequence[int | None] | None = None,
+            levels: Sequence[str] = LEVELS) -> dict[str, list[int]]:
+        """Category id per description at each named level (BACKGROUND where nothing relates)."""
+        gts = list(gt_category_ids) if gt_category_ids is not None else [None] * len(descriptions)
+        if len(gts) != len(descriptions):
+            raise ValueError(f"{len(descriptions)} descriptions but {len(gts)} ground-truth ids")
+        level_ids = [LEVELS.index(level) for level in levels]
+        memo: dict[tuple[str, int | None], list[int]] = {}
+        out: dict[str, list[int]] = {level: [] for level in levels}
+        for description, subject, gt in zip(descriptions, parse_subjects(descriptions), gts):
+            key = (description, gt)
+            row = memo.get(key)
+            if row is None:
+                row = memo[key] = self.map_subject(subject, gt, level_ids)
+            for level, cid in zip(levels, row):
+                out[level].append(cid)
+        return out

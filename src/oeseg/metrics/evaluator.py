@@ -24,7 +24,7 @@ import numpy as np
 from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import RegionPrediction, iter_predictions
 from oeseg.data.vocabularies import Vocabulary
-from oeseg.io import InputError
+from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon import LEVELS
 from oeseg.lexicon.lexicon import load_lexicon
 from oeseg.metrics.instance import InstanceMetric
@@ -130,7 +130,8 @@ def _check_lexicon(lexicon_path: str | os.PathLike, lexicon, vocabulary: Vocabul
 def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | os.PathLike,
                          lexicon_path: str | os.PathLike, method: str = "lexical",
                          masks_dir: str | os.PathLike | None = None, workers: int = 1,
-                         missing_regions: str = "background", levels: tuple[str, ...] = LEVELS) -> dict:
+                         missing_regions: str = "background", levels: tuple[str, ...] = LEVELS,
+                         sbert_class_names: str | os.PathLike | None = None, sbert_template: str | None = None) -> dict:
     """The RESULTS.json object of one predictions file (DESIGN.md, `oeseg evaluate`)."""
     from oeseg.mapping import map_regions
 
@@ -145,7 +146,11 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
     regions = assign_predictions(predictions_path, lines, table, missing_regions)
     gt_positions = table.region_gt_category()[regions.rows]
     gt_ids = [vocabulary.categories[p].id if p >= 0 else None for p in gt_positions.tolist()]
-    mapped = map_regions(regions.descriptions, gt_ids, vocabulary, method, lexicon, levels=levels)
+    if method not in ("lexical", "sbert"):
+        raise InputError(f"mapping method must be 'lexical' or 'sbert', got {method!r}")
+    log.info("mapping %d descriptions (%s)", len(regions.descriptions), method)
+    mapped = map_regions(regions.descriptions, gt_ids, vocabulary, method, lexicon, levels=levels,
+                         sbert_class_names=sbert_class_names, sbert_template=sbert_template)
     labels = {}
     for level in levels:
         level_labels = np.full(table.num_regions, -1, np.int64)
@@ -157,3 +162,11 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
             "regions": {"total": table.num_regions, "predicted": len(lines), "missing": regions.missing,
                         "missing_policy": missing_regions},
             "metrics": results["metrics"], "lac": results["lac"], "per_category": results["per_category"]}
+
+
+def write_evaluation(output: str | os.PathLike, split_dir: str | os.PathLike, predictions_path: str | os.PathLike,
+                     lexicon_path: str | os.PathLike, **options) -> dict:
+    """Evaluate (options as `evaluate_predictions`) and write RESULTS.json atomically."""
+    results = evaluate_predictions(split_dir, predictions_path, lexicon_path, **options)
+    atomic_write_json(output, results)
+    return results

@@ -42,17 +42,25 @@ class ImageOverlaps:
     pair_pixels: np.ndarray  # (n_pairs,) pixels of each intersection
 
 
+def _lookup_size(ids: np.ndarray) -> int:
+    """The smallest size >= 2 len(ids) whose remainders of `ids` are all different (a perfect hash)."""
+    size = 2 * len(ids)
+    while len(np.unique(ids % np.uint32(size))) < len(ids):
+        size += 1
+    return size
+
+
 def _positions(ids: np.ndarray, known_ids: np.ndarray, where: str) -> np.ndarray:
     """Position of each pixel's id in [0 (void), *known_ids]; an id not listed raises InputError."""
     table = np.concatenate([[0], known_ids]).astype(np.uint32)
-    order = np.argsort(table, kind="stable")
-    sorted_ids = table[order]
-    found = np.searchsorted(sorted_ids, ids)
-    found = np.minimum(found, len(sorted_ids) - 1)
-    unknown = sorted_ids[found] != ids
+    size = np.uint32(_lookup_size(table))
+    lookup = np.zeros(int(size), np.int64)
+    lookup[table % size] = np.arange(len(table))
+    found = lookup[ids % size]
+    unknown = table[found] != ids
     if unknown.any():
         raise InputError(f"{where}: segment id {int(ids[unknown][0])} is in the PNG but not in panoptic.json")
-    return order[found]
+    return found
 
 
 def image_overlaps(gt_map: np.ndarray, gt_segment_ids: np.ndarray, region_map: np.ndarray | None = None,

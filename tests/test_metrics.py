@@ -347,3 +347,7 @@ def test_lac_curve_monotone_for_cumulative_labellings(tmp_path, seed):
             continue
         assert all(b >= a - 1e-9 for a, b in zip(curve, curve[1:])), (key, curve)
     assert out["lac"]["PQ"] == pytest.approx(lac_score([out["metrics"]["PQ"][f"L{i}"] for i in range(4)]))
+    # evaluations reused across levels (mask AP's per-image cache) change nothing
+    for level in ("L2", "L3"):
+        alone = evaluate_labels(table, split.vocabulary, {level: labels[level]}, scores)
+        assert {k: v[level] for k, v in alone["metrics"].items()} == {k: v[level] for k, v in out["metrics"].items()}

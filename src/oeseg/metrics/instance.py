@@ -7,12 +7,16 @@ are no detections. COCOeval runs unchanged (matching in score order, 10 IoU thre
 interpolated precision, at most 100 detections per image, area range "all") except that
 `computeIoU` reads the IoUs from the pixel counts of the overlap table, which are exactly the mask
 IoUs `pycocotools.mask.iou` computes on RLE masks (for a crowd GT: intersection / detection area).
-The table is computed once for every level, so no RLE encoding is repeated per level.
+The table is computed once for every level, so no RLE encoding is repeated per level; and as
+annotation ids are stable across levels (GT row + 1, region row + 1), the per-image, per-category
+evaluations of a level whose detections did not change since an earlier level are reused as they
+are (COCOeval's result for an image and category depends only on its GT and detections).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 
 import numpy as np
@@ -30,28 +34,51 @@ MAX_DETS = 100
 class TableCOCOeval(COCOeval):
     """COCOeval whose mask IoUs come from the overlap table's intersections."""
 
-    def __init__(self, coco_gt: COCO, coco_dt: COCO, table: OverlapTable):
+    def __init__(self, coco_gt: COCO, coco_dt: COCO, table: OverlapTable, cache: dict):
         # iouType "bbox" only keeps _prepare from converting `segmentation` fields to RLE: the
         # detection parameters are the same for "segm" and computeIoU is replaced below.
         super().__init__(coco_gt, coco_dt, iouType="bbox")
         self.table = table
+        self.cache = cache
+
+    def evaluate(self):
+        """COCOeval.evaluate, visiting only the (image, category) pairs with GT or detections (the
+        others evaluate to None, as in COCOeval) and reusing unchanged pairs' evaluations."""
+        p = self.params
+        p.imgIds, p.catIds, p.maxDets = list(np.unique(p.imgIds)), list(np.unique(p.catIds)), sorted(p.maxDets)
+        self._prepare()
+        pairs = set(self._gts) | set(self._dts)
+        self.ious = {pair: self.computeIoU(*pair) for pair in pairs}
+        self.evalImgs = [self.evaluateImg(img, cat, area, p.maxDets[-1]) if (img, cat) in pairs else None
+                         for cat in p.catIds for area in p.areaRng for img in p.imgIds]
+        self._paramsEval = copy.deepcopy(self.params)
+
+    def evaluateImg(self, imgId, catId, aRng, maxDet):  # noqa: N802 (COCOeval's name)
+        """COCOeval's evaluation of one image and category, reused while its detections are the same."""
+        key = (imgId, catId, tuple(aRng), maxDet, tuple(d["id"] for d in self._dts.get((imgId, catId), [])))
+        if key not in self.cache:
+            self.cache[key] = super().evaluateImg(imgId, catId, aRng, maxDet)
+        return self.cache[key]
 
     def computeIoU(self, imgId, catId):  # noqa: N802 (COCOeval's name)
         """Mask IoUs of the detections (score order, as COCOeval sorts them) with the GT instances."""
-        gt = self._gts[imgId, catId]
-        dt = self._dts[imgId, catId]
+        gt = self._gts.get((imgId, catId), [])
+        dt = self._dts.get((imgId, catId), [])
         if len(gt) == 0 or len(dt) == 0:
             return []
-        order = np.argsort([-d["score"] for d in dt], kind="mergesort")
-        dt = [dt[i] for i in order][: self.params.maxDets[-1]]
-        intersections = self.table.intersections
-        ious = np.zeros((len(dt), len(gt)))
-        for j, g in enumerate(gt):
-            for i, d in enumerate(dt):
-                inter = intersections.get((g["row"], d["row"]), 0)
-                union = d["area"] if g["iscrowd"] else d["area"] + g["area"] - inter
-                ious[i, j] = inter / union if union > 0 else 0.0
-        return ious
+        key = ("iou", imgId, catId, tuple(d["id"] for d in dt))
+        if key not in self.cache:
+            order = np.argsort([-d["score"] for d in dt], kind="mergesort")
+            dt = [dt[i] for i in order][: self.params.maxDets[-1]]
+            intersections = self.table.intersections
+            ious = np.zeros((len(dt), len(gt)))
+            for j, g in enumerate(gt):
+                for i, d in enumerate(dt):
+                    inter = intersections.get((g["row"], d["row"]), 0)
+                    union = d["area"] if g["iscrowd"] else d["area"] + g["area"] - inter
+                    ious[i, j] = inter / union if union > 0 else 0.0
+            self.cache[key] = ious
+        return self.cache[key]
 
 
 def _coco(images: list[int], categories: list[int], annotations: list[dict]) -> COCO:
@@ -63,32 +90,42 @@ def _coco(images: list[int], categories: list[int], annotations: list[dict]) -> 
     return coco
 
 
-def coco_precision(table: OverlapTable, labels: np.ndarray, scores: np.ndarray, isthing: np.ndarray
-                   ) -> np.ndarray | None:
-    """COCOeval's precision array [T, R, K_things] (area all, 100 detections); None without thing GT."""
-    labels = np.asarray(labels, np.int64)
-    things = [int(c) for c in np.flatnonzero(isthing)]
-    gt_rows = np.flatnonzero(isthing[table.gt_category])
-    if len(gt_rows) == 0:
-        return None
-    gt_anns = [{"id": n + 1, "row": int(r), "image_id": int(table.gt_image[r]),
-                "category_id": int(table.gt_category[r]), "iscrowd": int(table.gt_iscrowd[r]),
-                "area": int(table.gt_area[r])} for n, r in enumerate(gt_rows)]
-    dt_rows = np.flatnonzero((labels >= 0) & isthing[np.maximum(labels, 0)])
-    dt_anns = [{"id": n + 1, "row": int(r), "image_id": int(table.region_image[r]),
-                "category_id": int(labels[r]), "score": float(scores[r]), "area": int(table.region_area[r])}
-               for n, r in enumerate(dt_rows)]
-    image_ids = sorted({a["image_id"] for a in gt_anns} | {a["image_id"] for a in dt_anns})
-    evaluator = TableCOCOeval(_coco(image_ids, things, gt_anns), _coco(image_ids, things, dt_anns), table)
-    evaluator.params.imgIds = image_ids
-    evaluator.params.catIds = things
-    evaluator.params.areaRng = [AREA_ALL]
-    evaluator.params.areaRngLbl = ["all"]
-    evaluator.params.maxDets = [MAX_DETS]
-    with contextlib.redirect_stdout(io.StringIO()):
-        evaluator.evaluate()
-        evaluator.accumulate()
-    return evaluator.eval["precision"][:, :, :, 0, 0]
+class TableAP:
+    """Mask AP of the labellings of one overlap table: the GT instances and the per-image,
+    per-category evaluations are kept for the next labelling (annotation ids are table rows + 1)."""
+
+    def __init__(self, table: OverlapTable, isthing: np.ndarray):
+        self.table = table
+        self.isthing = isthing
+        self.things = [int(c) for c in np.flatnonzero(isthing)]
+        self.images = list(range(len(table.image_ids)))
+        gt_rows = np.flatnonzero(isthing[table.gt_category])
+        self.gt = _coco(self.images, self.things, [
+            {"id": int(r) + 1, "row": int(r), "image_id": int(table.gt_image[r]),
+             "category_id": int(table.gt_category[r]), "iscrowd": int(table.gt_iscrowd[r]),
+             "area": int(table.gt_area[r])} for r in gt_rows]) if len(gt_rows) else None
+        self.cache: dict = {}
+
+    def precision(self, labels: np.ndarray, scores: np.ndarray) -> np.ndarray | None:
+        """COCOeval's precision array [T, R, K_things] (area all, 100 detections); None without thing GT."""
+        if self.gt is None:
+            return None
+        labels = np.asarray(labels, np.int64)
+        table = self.table
+        dt_rows = np.flatnonzero((labels >= 0) & self.isthing[np.maximum(labels, 0)])
+        dt = _coco(self.images, self.things, [
+            {"id": int(r) + 1, "row": int(r), "image_id": int(table.region_image[r]), "category_id": int(labels[r]),
+             "score": float(scores[r]), "area": int(table.region_area[r])} for r in dt_rows])
+        evaluator = TableCOCOeval(self.gt, dt, table, self.cache)
+        evaluator.params.imgIds = self.images
+        evaluator.params.catIds = self.things
+        evaluator.params.areaRng = [AREA_ALL]
+        evaluator.params.areaRngLbl = ["all"]
+        evaluator.params.maxDets = [MAX_DETS]
+        with contextlib.redirect_stdout(io.StringIO()):
+            evaluator.evaluate()
+            evaluator.accumulate()
+        return evaluator.eval["precision"][:, :, :, 0, 0]
 
 
 def _mean_defined(precision: np.ndarray) -> float | None:
@@ -104,11 +141,14 @@ class InstanceMetric:
     def __init__(self, vocabulary: Vocabulary):
         self.vocabulary = vocabulary
         self.isthing = np.array([c.isthing for c in vocabulary], bool)
+        self._ap: TableAP | None = None
 
     def __call__(self, table: OverlapTable, labels: np.ndarray, scores: np.ndarray
                  ) -> tuple[dict[str, float | None], list[dict]]:
         """Summary values in percent and one row per category (AP None for stuff or absent things)."""
-        precision = coco_precision(table, labels, scores, self.isthing)
+        if self._ap is None or self._ap.table is not table:
+            self._ap = TableAP(table, self.isthing)
+        precision = self._ap.precision(labels, scores)
         rows: list[dict] = [{"AP": None} for _ in self.isthing]
         if precision is None:
             return {"AP": None, "AP50": None, "AP75": None}, rows

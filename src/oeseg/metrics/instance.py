@@ -3,10 +3,12 @@
 Instance ground truth: the GT segments of thing categories, crowd segments as `iscrowd` (COCOeval
 ignores them and the detections they absorb). Detections: the regions labelled with a thing
 category, scored by their predictions' `score`; regions labelled with a stuff category or BACKGROUND
-are no detections. COCOeval runs unchanged (matching in score order, 10 IoU thresholds, 101-point
-interpolated precision, at most 100 detections per image, area range "all") except that
-`computeIoU` reads the IoUs from the pixel counts of the overlap table, which are exactly the mask
-IoUs `pycocotools.mask.iou` computes on RLE masks (for a crowd GT: intersection / detection area).
+are no detections. COCOeval's matching (`evaluateImg`: score order, 10 IoU thresholds, at most 100
+detections per image, area range "all") and accumulation (101-point interpolated precision) run
+unchanged; `evaluate` visits only the (image, category) pairs that have GT or detections (the
+others are None, as COCOeval makes them), and `computeIoU` reads the IoUs from the pixel counts of
+the overlap table, which are exactly the mask IoUs `pycocotools.mask.iou` computes on RLE masks (for
+a crowd GT: intersection / detection area).
 The table is computed once for every level, so no RLE encoding is repeated per level; and as
 annotation ids are stable across levels (GT row + 1, region row + 1), the per-image, per-category
 evaluations of a level whose detections did not change since an earlier level are reused as they

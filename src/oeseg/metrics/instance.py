@@ -2,7 +2,8 @@
 
 Instance ground truth: the GT segments of thing categories, crowd segments as `iscrowd` (COCOeval
 ignores them and the detections they absorb). Detections: the regions labelled with a thing
-category, scored by their predictions' `score`; regions labelled with a stuff category or BACKGROUND
+category, scored by their predictions' `score` (equal scores, e.g. the default 1.0, keep the order
+of image and segment id, as COCOeval keeps annotation order); regions labelled with a stuff category or BACKGROUND
 are no detections. COCOeval's matching (`evaluateImg`: score order, 10 IoU thresholds, at most 100
 detections per image, area range "all") and accumulation (101-point interpolated precision) run
 unchanged; `evaluate` visits only the (image, category) pairs that have GT or detections (the

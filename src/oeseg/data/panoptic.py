@@ -31,8 +31,9 @@ def id2rgb(ids: np.ndarray) -> np.ndarray:
 def read_segment_ids(path: str | Path) -> np.ndarray:
     """Read a panoptic PNG into an HxW uint32 array of segment ids."""
     try:
-        with Image.open(path) as im:
-            return rgb2id(np.asarray(im.convert("RGB")))
+        with Image.open(path) as im:  # RGBA bytes read as little-endian R + 256 G + 256^2 B + 256^3 A
+            rgba = np.ascontiguousarray(np.asarray(im.convert("RGBA")))
+            return rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
     except FileNotFoundError:
         raise InputError(f"{path}: panoptic PNG not found") from None
 

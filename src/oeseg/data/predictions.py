@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from oeseg.io import InputError, atomic_write_jsonl, iter_jsonl
@@ -24,7 +25,11 @@ class RegionPrediction:
 
 def read_predictions(path: str | os.PathLike) -> list[RegionPrediction]:
     """Read a JSON Lines file of region predictions; any bad field names the file and line."""
-    out = []
+    return [p for _, p in iter_predictions(path)]
+
+
+def iter_predictions(path: str | os.PathLike) -> Iterator[tuple[int, RegionPrediction]]:
+    """Yield (line number, prediction) for each line, validating as `read_predictions` does."""
     for lineno, obj in iter_jsonl(path):
         where = f"{path}:{lineno}"
         for key in ("image_id", "segment_id", "description"):
@@ -41,8 +46,7 @@ def read_predictions(path: str | os.PathLike) -> list[RegionPrediction]:
         score = obj.get("score", 1.0)
         if isinstance(score, bool) or not isinstance(score, (int, float)):
             raise InputError(f"{where}: 'score' must be a number, got {score!r}")
-        out.append(RegionPrediction(str(obj["image_id"]), sid, desc, float(score)))
-    return out
+        yield lineno, RegionPrediction(str(obj["image_id"]), sid, desc, float(score))
 
 
 def write_predictions(path: str | os.PathLike, predictions: list[RegionPrediction]) -> None:

@@ -1,0 +1,43 @@
+"""`oeseg evaluate`: PQ, mIoU and mask AP at every lexical level, and the LAC score of each."""
+
+from __future__ import annotations
+
+import argparse
+
+from oeseg.metrics.evaluator import MISSING_POLICIES, write_evaluation
+
+HELP = "score region predictions: PQ, mIoU and mask AP at every lexical level, and their LAC"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the options of `oeseg evaluate`."""
+    parser.add_argument("--dataset", required=True, metavar="SPLIT_DIR",
+                        help="split folder with panoptic.json and panoptic/")
+    parser.add_argument("--predictions", required=True, metavar="PRED.jsonl", help="region predictions (JSON Lines)")
+    parser.add_argument("--lexicon", required=True, metavar="LEX.json", help="lexicon of the dataset's vocabulary")
+    parser.add_argument("--method", choices=["lexical", "sbert"], default="lexical",
+                        help="mapping of descriptions to categories (default: lexical)")
+    parser.add_argument("--masks", metavar="DIR", default=None,
+                        help="the model's own panoptic PNGs, named like the ground truth's "
+                             "(default: the regions are the ground-truth segments)")
+    parser.add_argument("--workers", type=int, default=1, help="processes for the pass over the images (default 1)")
+    parser.add_argument("--missing-regions", choices=MISSING_POLICIES, default="background",
+                        help="regions without a prediction: count them as background (default) or fail")
+    parser.add_argument("--sbert-classes", metavar="PATH", default=None,
+                        help="prompt-engineered class list `id:name1,name2,...` for --method sbert "
+                             "(default: the category names)")
+    parser.add_argument("-o", "--output", required=True, metavar="RESULTS.json", help="where to write the results")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate and write RESULTS.json atomically."""
+    results = write_evaluation(args.output, args.dataset, args.predictions, args.lexicon, method=args.method,
+                               masks_dir=args.masks, workers=max(1, args.workers),
+                               missing_regions=args.missing_regions, sbert_class_names=args.sbert_classes)
+    lac = results["lac"]
+    print(f"LAC: PQ {_fmt(lac['PQ'])}  mIoU {_fmt(lac['mIoU'])}  AP {_fmt(lac['AP'])}  -> {args.output}")
+    return 0
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"

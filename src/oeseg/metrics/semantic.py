@@ -1,0 +1,63 @@
+"""Semantic segmentation mIoU from a confusion matrix over non-void ground-truth pixels.
+
+The semantic ground truth is the panoptic one with instances merged (crowd segments keep their
+category); GT void pixels are left out. A pixel's prediction is its region's label; pixels on
+BACKGROUND regions, or on no region at all (a model's own masks may leave holes), form an extra
+"background" column: wrong for the pixel's GT category and part of that category's union.
+IoU_c = C[c, c] / (sum_j C[c, j] + sum_i C[i, c] - C[c, c]); mIoU is the mean over the categories
+whose union is non-empty, i.e. categories absent from both GT and prediction are left out (the
+usual convention; detectron2's SemSegEvaluator instead averages over the categories present in
+the GT, which is the same whenever every category predicted also occurs in the GT).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oeseg.data.vocabularies import Vocabulary
+from oeseg.metrics.overlaps import OverlapTable
+
+
+def confusion_matrix(table: OverlapTable, labels: np.ndarray, num_categories: int) -> np.ndarray:
+    """K x (K+1) pixel counts: rows GT category, columns predicted category, last column background."""
+    k = num_categories
+    labels = np.asarray(labels, np.int64)
+    predicted = labels[table.pair_region]
+    column = np.where(predicted < 0, k, predicted)
+    rows = table.gt_category[table.pair_gt]
+    conf = np.bincount(rows * (k + 1) + column, table.pair_pixels, minlength=k * (k + 1)).reshape(k, k + 1)
+    covered = np.bincount(table.pair_gt, table.pair_pixels, minlength=len(table.gt_area))
+    conf[:, k] += np.bincount(table.gt_category, table.gt_area - covered, minlength=k)
+    return np.rint(conf).astype(np.int64)
+
+
+def iou_per_category(conf: np.ndarray) -> np.ndarray:
+    """IoU of every category; NaN where its union is empty."""
+    k = conf.shape[0]
+    tp = np.diag(conf[:, :k]).astype(float)
+    union = conf.sum(axis=1) + conf[:, :k].sum(axis=0) - tp
+    return np.divide(tp, union, out=np.full(k, np.nan), where=union > 0)
+
+
+def mean_iou(conf: np.ndarray) -> float | None:
+    """Mean IoU over the categories with a non-empty union; None if there are none."""
+    iou = iou_per_category(conf)
+    return None if np.isnan(iou).all() else float(np.nanmean(iou))
+
+
+class SemanticMetric:
+    """mIoU (and per-category IoU) of one labelling of the regions."""
+
+    name = "semantic"
+
+    def __init__(self, vocabulary: Vocabulary):
+        self.vocabulary = vocabulary
+
+    def __call__(self, table: OverlapTable, labels: np.ndarray, scores: np.ndarray
+                 ) -> tuple[dict[str, float | None], list[dict]]:
+        """Summary values in percent and one row per category."""
+        conf = confusion_matrix(table, labels, len(self.vocabulary))
+        miou = mean_iou(conf)
+        iou = iou_per_category(conf)
+        return ({"mIoU": None if miou is None else 100.0 * miou},
+                [{"IoU": None if np.isnan(v) else 100.0 * float(v)} for v in iou])

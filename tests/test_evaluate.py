@@ -1,0 +1,144 @@
+"""`oeseg evaluate` end to end (real lexical mapping) and its handling of bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from metrics_cases import VOCAB, write_case
+
+from oeseg import cli
+from oeseg.data.panoptic import PanopticSplit
+from oeseg.io import InputError, read_json
+from oeseg.metrics.evaluator import evaluate_labels, evaluate_predictions
+from oeseg.metrics.overlaps import compute_overlaps
+
+#: (exact, synonym, hyponym, meronym) term of each category of VOCAB
+TERMS = {3: ("road", "roadway", "highway", "pothole"), 7: ("car", "automobile", "sedan", "wheel"),
+         8: ("person", "human", "pedestrian", "arm"), 11: ("sky", "heaven", "skyline", "cloud"),
+         20: ("bus", "autobus", "minibus", "windshield"), 21: ("grass", "turf", "lawn", "blade")}
+LEVELS = ("exact", "synonym", "hyponym", "meronym")
+
+
+def main(argv):
+    """`oeseg` with only this stage's sub-command registered (the others belong to other stages)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cli, "COMMANDS", {"evaluate": "oeseg.metrics.command"})
+        return cli.main(argv)
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """A random split, its lexicon, and predictions whose wording sets the level each becomes right."""
+    rng = np.random.default_rng(7)
+    write_case(tmp_path / "split", rng, 6, one_stuff_segment=True)
+    lexicon = {"vocabulary": "tiny", "builder": {"kind": "test"}, "categories": [
+        {"id": cid, "name": t[0], "synonym": [t[1]], "hyponym": [t[2]], "meronym": [t[3]]} for cid, t in TERMS.items()]}
+    (tmp_path / "lexicon.json").write_text(json.dumps(lexicon))
+    split = PanopticSplit.load(tmp_path / "split")
+    rows, first_level = [], []
+    for im in split.images:
+        for s in im.segments:
+            level = int(rng.integers(0, 5))  # 4: a description that relates to nothing
+            word = "dog" if level == 4 else TERMS[s.category_id][level]
+            rows.append({"image_id": im.id, "segment_id": s.id, "description": f"a {word}",
+                         "score": round(float(rng.random()), 3)})
+            first_level.append(level)
+    path = tmp_path / "pred.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return tmp_path, rows, np.array(first_level)
+
+
+def test_cli_writes_results_matching_expected_labels(dataset, capsys):
+    root, rows, first_level = dataset
+    out = root / "results.json"
+    assert main(["evaluate", "--dataset", str(root / "split"), "--predictions", str(root / "pred.jsonl"),
+                 "--lexicon", str(root / "lexicon.json"), "--workers", "2", "-o", str(out)]) == 0
+    results = read_json(out)
+    assert results["levels"] == list(LEVELS)
+    assert results["regions"] == {"total": len(rows), "predicted": len(rows), "missing": 0,
+                                  "missing_policy": "background"}
+    # the same numbers from labels written down directly: right from the description's level on
+    split = PanopticSplit.load(root / "split")
+    table = compute_overlaps(split)
+    gt = table.region_gt_category()
+    labels = {level: np.where(first_level <= i, gt, -1) for i, level in enumerate(LEVELS)}
+    expected = evaluate_labels(table, split.vocabulary, labels, np.array([r["score"] for r in rows]))
+    for key, values in expected["metrics"].items():
+        assert results["metrics"][key] == pytest.approx(values), key
+    assert results["lac"] == pytest.approx(expected["lac"])
+    pq = [results["metrics"]["PQ"][lv] for lv in LEVELS]
+    assert pq == sorted(pq) and pq[0] < pq[-1]
+    assert set(results["per_category"]["meronym"][0]) >= {"id", "name", "isthing", "PQ", "SQ", "RQ", "TP", "FP",
+                                                          "FN", "IoU", "AP"}
+    assert "LAC: PQ" in capsys.readouterr().out
+
+
+def test_missing_region_policy(dataset):
+    root, rows, _ = dataset
+    (root / "pred.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[1:]))
+    results = evaluate_predictions(root / "split", root / "pred.jsonl", root / "lexicon.json")
+    assert results["regions"]["missing"] == 1 and results["regions"]["predicted"] == len(rows) - 1
+    with pytest.raises(InputError, match=rf"pred.jsonl: no prediction for 1 region\(s\), e.g. image "
+                                         rf"'{rows[0]['image_id']}' segment {rows[0]['segment_id']}"):
+        evaluate_predictions(root / "split", root / "pred.jsonl", root / "lexicon.json", missing_regions="error")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda rows: rows.__setitem__(2, {**rows[2], "image_id": "nope"}),
+     r"pred.jsonl:3: image_id 'nope' is not an image of"),
+    (lambda rows: rows.__setitem__(2, {**rows[2], "segment_id": 12345}),
+     r"pred.jsonl:3: segment_id 12345 is not among the ground-truth segments of image"),
+    (lambda rows: rows.insert(4, dict(rows[1])), r"pred.jsonl:5: duplicate region .*first given on line 2"),
+    (lambda rows: rows.__setitem__(0, {**rows[0], "description": "  "}), r"pred.jsonl:1: 'description' is empty"),
+    (lambda rows: rows.__setitem__(1, {**rows[1], "description": ["a car"]}),
+     r"pred.jsonl:2: 'description' must be a string"),
+    (lambda rows: rows.__setitem__(3, "{not json"), r"pred.jsonl:4: malformed JSON line"),
+], ids=["unknown-image", "unknown-segment", "duplicate", "empty", "not-a-string", "malformed"])
+def test_bad_predictions_name_file_and_line(dataset, edit, message, capsys):
+    root, rows, _ = dataset
+    rows = list(rows)
+    edit(rows)
+    (root / "pred.jsonl").write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    with pytest.raises(InputError, match=message):
+        evaluate_predictions(root / "split", root / "pred.jsonl", root / "lexicon.json")
+    code = main(["evaluate", "--dataset", str(root / "split"), "--predictions", str(root / "pred.jsonl"),
+                 "--lexicon", str(root / "lexicon.json"), "-o", str(root / "r.json")])
+    assert code == 2 and "pred.jsonl:" in capsys.readouterr().err and not (root / "r.json").exists()
+
+
+def test_own_masks_unknown_segment_and_missing_folder(tmp_path):
+    case = write_case(tmp_path / "split", np.random.default_rng(3), 3, own_masks=True)
+    lexicon = {"vocabulary": "tiny", "categories": [{"id": c.id, "name": c.name} for c in VOCAB]}
+    (tmp_path / "lexicon.json").write_text(json.dumps(lexicon))
+    region = int(np.unique(case.mask_maps[0])[-1])
+    lines = [{"image_id": "im000", "segment_id": region, "description": "a car"},
+             {"image_id": "im000", "segment_id": 999_999_999, "description": "a car"}]
+    (tmp_path / "pred.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    with pytest.raises(InputError, match=r"pred.jsonl:2: segment_id 999999999 is not among the mask PNG"):
+        evaluate_predictions(tmp_path / "split", tmp_path / "pred.jsonl", tmp_path / "lexicon.json",
+                             masks_dir=tmp_path / "split" / "masks")
+    with pytest.raises(InputError, match="nowhere: mask folder not found"):
+        evaluate_predictions(tmp_path / "split", tmp_path / "pred.jsonl", tmp_path / "lexicon.json",
+                             masks_dir=tmp_path / "nowhere")
+    (tmp_path / "pred.jsonl").write_text(json.dumps(lines[0]) + "\n")
+    results = evaluate_predictions(tmp_path / "split", tmp_path / "pred.jsonl", tmp_path / "lexicon.json",
+                                   masks_dir=tmp_path / "split" / "masks")
+    assert results["regions"]["predicted"] == 1 and results["regions"]["missing"] == results["regions"]["total"] - 1
+
+
+def test_lexicon_of_another_vocabulary_is_rejected(dataset):
+    root, _, _ = dataset
+    (root / "other.json").write_text(json.dumps({"vocabulary": "x", "categories": [{"id": 99, "name": "dog"}]}))
+    with pytest.raises(InputError, match=r"other.json: category id 99 is not in the dataset's vocabulary 'tiny'"):
+        evaluate_predictions(root / "split", root / "pred.jsonl", root / "other.json")
+
+
+def test_gt_png_id_missing_from_json_is_named(dataset):
+    root, _, _ = dataset
+    obj = read_json(root / "split" / "panoptic.json")
+    dropped = obj["annotations"][0]["segments_info"].pop()
+    (root / "split" / "panoptic.json").write_text(json.dumps(obj))
+    with pytest.raises(InputError, match=rf"im000.png: segment id {dropped['id']} is in the PNG but not in panoptic"):
+        compute_overlaps(PanopticSplit.load(root / "split"))

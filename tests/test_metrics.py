@@ -1,0 +1,353 @@
+"""PQ, mIoU, mask AP and the LAC against independent, straightforward implementations.
+
+The references below work on the pixel maps directly, as the original tools do: a literal
+panopticapi-style `pq_compute` loop over np.unique of combined ids, a per-pixel confusion-matrix
+loop, and pycocotools' COCOeval run on RLE masks made with `pycocotools.mask.encode`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
+import pytest
+from metrics_cases import VOCAB, random_labels, write_case
+from pycocotools import mask as mask_utils
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from oeseg.data.panoptic import PanopticImage, PanopticSplit, Segment, panoptic_json, write_segment_ids
+from oeseg.data.vocabularies import CITYSCAPES
+from oeseg.io import atomic_write_json
+from oeseg.metrics.evaluator import evaluate_labels
+from oeseg.metrics.lac import lac_score
+from oeseg.metrics.overlaps import category_positions, compute_overlaps
+
+OFFSET = 256 * 256 * 256
+K = len(VOCAB)
+
+
+# --------------------------------------------------------------------------- references
+def predicted_panoptic(region_map, labels):
+    """A panoptic prediction PNG + segments_info: things one segment each, stuff merged per category."""
+    pan = np.zeros(region_map.shape, np.uint64)
+    segments_info, stuff_ids, next_id = [], {}, 1
+    for rid in np.unique(region_map):
+        label = labels.get(int(rid), -1)
+        if rid == 0 or label < 0:
+            continue
+        cat = VOCAB.categories[label]
+        if not cat.isthing and cat.id in stuff_ids:
+            pan[region_map == rid] = stuff_ids[cat.id]
+            continue
+        pan[region_map == rid] = next_id
+        segments_info.append({"id": next_id, "category_id": cat.id})
+        if not cat.isthing:
+            stuff_ids[cat.id] = next_id
+        next_id += 1
+    return pan, segments_info
+
+
+def reference_pq(gt_maps, gt_segments, region_maps, labels):
+    """panopticapi's pq_compute_single_core + pq_average, written out literally."""
+    stat = {c.id: {"tp": 0, "fp": 0, "fn": 0, "iou": 0.0} for c in VOCAB}
+    for n, (pan_gt, segs) in enumerate(zip(gt_maps, gt_segments)):
+        pan_pred, pred_info = predicted_panoptic(region_maps[n], labels[n])
+        gt_segms = {s.id: {"category_id": s.category_id, "iscrowd": s.iscrowd, "area": s.area} for s in segs}
+        pred_segms = {s["id"]: dict(s) for s in pred_info}
+        ids, counts = np.unique(pan_pred, return_counts=True)
+        for label, cnt in zip(ids, counts):
+            if label != 0:
+                pred_segms[int(label)]["area"] = int(cnt)
+        gt_pred_map = {}
+        ids, counts = np.unique(pan_gt.astype(np.uint64) * OFFSET + pan_pred, return_counts=True)
+        for label, inter in zip(ids, counts):
+            gt_pred_map[(int(label // OFFSET), int(label % OFFSET))] = int(inter)
+        gt_matched, pred_matched = set(), set()
+        for (gt_label, pred_label), inter in gt_pred_map.items():
+            if gt_label not in gt_segms or pred_label not in pred_segms:
+                continue
+            if gt_segms[gt_label]["iscrowd"] == 1:
+                continue
+            if gt_segms[gt_label]["category_id"] != pred_segms[pred_label]["category_id"]:
+                continue
+            union = (pred_segms[pred_label]["area"] + gt_segms[gt_label]["area"] - inter
+                     - gt_pred_map.get((0, pred_label), 0))
+            iou = inter / union
+            if iou > 0.5:
+                stat[gt_segms[gt_label]["category_id"]]["tp"] += 1
+                stat[gt_segms[gt_label]["category_id"]]["iou"] += iou
+                gt_matched.add(gt_label)
+                pred_matched.add(pred_label)
+        crowd_labels = {}
+        for gt_label, info in gt_segms.items():
+            if gt_label in gt_matched:
+                continue
+            if info["iscrowd"] == 1:
+                crowd_labels[info["category_id"]] = gt_label
+                continue
+            stat[info["category_id"]]["fn"] += 1
+        for pred_label, info in pred_segms.items():
+            if pred_label in pred_matched:
+                continue
+            inter = gt_pred_map.get((0, pred_label), 0)
+            if info["category_id"] in crowd_labels:
+                inter += gt_pred_map.get((crowd_labels[info["category_id"]], pred_label), 0)
+            if inter / info["area"] > 0.5:
+                continue
+            stat[info["category_id"]]["fp"] += 1
+    out = {}
+    for name, isthing in (("", None), ("_th", True), ("_st", False)):
+        pq = sq = rq = 0.0
+        n = 0
+        for c in VOCAB:
+            if isthing is not None and c.isthing != isthing:
+                continue
+            s = stat[c.id]
+            if s["tp"] + s["fp"] + s["fn"] == 0:
+                continue
+            n += 1
+            pq += s["iou"] / (s["tp"] + 0.5 * s["fp"] + 0.5 * s["fn"])
+            sq += s["iou"] / s["tp"] if s["tp"] else 0
+            rq += s["tp"] / (s["tp"] + 0.5 * s["fp"] + 0.5 * s["fn"])
+        out["PQ" + name] = 100 * pq / n if n else None
+        out["SQ" + name] = 100 * sq / n if n else None
+        out["RQ" + name] = 100 * rq / n if n else None
+    return out, stat
+
+
+def reference_miou(gt_maps, gt_segments, region_maps, labels):
+    """Per-pixel confusion-matrix loop; background is an extra predicted column."""
+    conf = np.zeros((K, K + 1), np.int64)
+    position = {c.id: i for i, c in enumerate(VOCAB)}
+    for n, (gt, segs) in enumerate(zip(gt_maps, gt_segments)):
+        cat_of = {s.id: position[s.category_id] for s in segs}
+        for y in range(gt.shape[0]):
+            for x in range(gt.shape[1]):
+                g = int(gt[y, x])
+                if g == 0:
+                    continue
+                p = labels[n].get(int(region_maps[n][y, x]), -1) if region_maps[n][y, x] != 0 else -1
+                conf[cat_of[g], p if p >= 0 else K] += 1
+    ious = []
+    for c in range(K):
+        tp = conf[c, c]
+        union = conf[c].sum() + conf[:, c].sum() - tp
+        if union > 0:
+            ious.append(tp / union)
+    return 100 * float(np.mean(ious)) if ious else None
+
+
+def reference_ap(gt_maps, gt_segments, region_maps, labels, scores):
+    """COCOeval (iouType segm) on RLE masks, default parameters; stats[0:3] and per-category AP."""
+    images, gt_anns, dt_anns = [], [], []
+    for n, (gt, segs) in enumerate(zip(gt_maps, gt_segments)):
+        images.append({"id": n, "height": gt.shape[0], "width": gt.shape[1]})
+        for s in segs:
+            if not VOCAB.by_id(s.category_id).isthing:
+                continue
+            rle = mask_utils.encode(np.asfortranarray((gt == s.id).astype(np.uint8)))
+            gt_anns.append({"id": len(gt_anns) + 1, "image_id": n, "category_id": s.category_id,
+                            "segmentation": rle, "area": float(mask_utils.area(rle)),
+                            "bbox": list(mask_utils.toBbox(rle)), "iscrowd": s.iscrowd})
+        for rid in np.unique(region_maps[n]):
+            label = labels[n].get(int(rid), -1)
+            if rid == 0 or label < 0 or not VOCAB.categories[label].isthing:
+                continue
+            rle = mask_utils.encode(np.asfortranarray((region_maps[n] == rid).astype(np.uint8)))
+            dt_anns.append({"image_id": n, "category_id": VOCAB.categories[label].id, "segmentation": rle,
+                            "score": scores[n][int(rid)]})
+    things = [{"id": c.id} for c in VOCAB if c.isthing]
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = {"images": images, "annotations": gt_anns, "categories": things}
+        coco_gt.createIndex()
+        if dt_anns:
+            coco_dt = coco_gt.loadRes(dt_anns)
+        else:
+            coco_dt = COCO()
+            coco_dt.dataset = {"images": images, "annotations": [], "categories": things}
+            coco_dt.createIndex()
+        ev = COCOeval(coco_gt, coco_dt, "segm")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    per_category = {}
+    for k, cat in enumerate(ev.params.catIds):
+        p = ev.eval["precision"][:, :, k, 0, 2]
+        per_category[cat] = 100 * float(p[p > -1].mean()) if (p > -1).any() else None
+    stats = [None if s == -1 else 100 * s for s in ev.stats[:3]]
+    return dict(zip(("AP", "AP50", "AP75"), stats)), per_category
+
+
+# --------------------------------------------------------------------------- helpers
+def run_case(tmp_path, seed, num_images=12, own_masks=False, one_stuff_segment=False, **labelling):
+    """Evaluate one random case with our evaluator and with the references."""
+    rng = np.random.default_rng(seed)
+    case = write_case(tmp_path, rng, num_images, own_masks=own_masks, one_stuff_segment=one_stuff_segment)
+    split = PanopticSplit.load(tmp_path)
+    table = compute_overlaps(split, tmp_path / "masks" if own_masks else None, workers=1)
+    labels = random_labels(rng, table.region_gt_category(), **labelling)
+    scores = rng.choice([0.2, 0.5, 0.9, 1.0], size=table.num_regions)
+    ours = evaluate_labels(table, split.vocabulary, {"level": labels}, scores)
+    region_maps = case.mask_maps if own_masks else case.gt_maps
+    by_image = [dict() for _ in case.images]
+    score_by_image = [dict() for _ in case.images]
+    for r in range(table.num_regions):
+        by_image[table.region_image[r]][int(table.region_segment[r])] = int(labels[r])
+        score_by_image[table.region_image[r]][int(table.region_segment[r])] = float(scores[r])
+    segments = [im.segments for im in split.images]
+    return ours, case, segments, region_maps, by_image, score_by_image
+
+
+def assert_close(ours, reference, keys):
+    for key in keys:
+        if reference[key] is None:
+            assert ours[key] is None, key
+        else:
+            assert ours[key] == pytest.approx(reference[key], abs=1e-9), key
+
+
+# --------------------------------------------------------------------------- randomised comparisons
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("own_masks", [False, True], ids=["gt-masks", "own-masks"])
+def test_metrics_match_references_on_random_cases(tmp_path, seed, own_masks):
+    ours, case, segments, region_maps, labels, scores = run_case(tmp_path, seed, own_masks=own_masks)
+    metrics = {key: v["level"] for key, v in ours["metrics"].items()}
+    pq, stat = reference_pq(case.gt_maps, segments, region_maps, labels)
+    assert_close(metrics, pq, ["PQ", "SQ", "RQ", "PQ_th", "SQ_th", "RQ_th", "PQ_st", "SQ_st", "RQ_st"])
+    rows = {row["id"]: row for row in ours["per_category"]["level"]}
+    for cat_id, s in stat.items():
+        assert (rows[cat_id]["TP"], rows[cat_id]["FP"], rows[cat_id]["FN"]) == (s["tp"], s["fp"], s["fn"])
+    assert_close(metrics, {"mIoU": reference_miou(case.gt_maps, segments, region_maps, labels)}, ["mIoU"])
+    ap, ap_per_category = reference_ap(case.gt_maps, segments, region_maps, labels, scores)
+    assert_close(metrics, ap, ["AP", "AP50", "AP75"])
+    for cat_id, value in ap_per_category.items():
+        assert_close({"AP": rows[cat_id]["AP"]}, {"AP": value}, ["AP"])
+
+
+@pytest.mark.parametrize("labelling", [dict(p_correct=0.0, p_background=1.0),  # empty predictions
+                                       dict(p_correct=1.0, p_background=0.0),  # perfect labels
+                                       dict(p_correct=0.0, p_background=0.0)],  # every label wrong
+                         ids=["all-background", "all-correct", "all-wrong"])
+def test_metrics_match_references_on_extreme_labellings(tmp_path, labelling):
+    # one GT segment per stuff category and image, as in real panoptic ground truth
+    ours, case, segments, region_maps, labels, scores = run_case(tmp_path, 11, num_images=8,
+                                                                 one_stuff_segment=True, **labelling)
+    metrics = {key: v["level"] for key, v in ours["metrics"].items()}
+    assert_close(metrics, reference_pq(case.gt_maps, segments, region_maps, labels)[0], ["PQ", "PQ_th", "PQ_st"])
+    assert_close(metrics, {"mIoU": reference_miou(case.gt_maps, segments, region_maps, labels)}, ["mIoU"])
+    assert_close(metrics, reference_ap(case.gt_maps, segments, region_maps, labels, scores)[0], ["AP", "AP50", "AP75"])
+    if labelling["p_correct"] == 1.0:  # GT masks with the right labels: everything perfect
+        assert metrics["PQ"] == pytest.approx(100) and metrics["mIoU"] == pytest.approx(100)
+        assert metrics["AP"] == pytest.approx(100)
+
+
+def test_parallel_overlap_pass_equals_serial(tmp_path):
+    write_case(tmp_path, np.random.default_rng(5), 10, own_masks=True)
+    split = PanopticSplit.load(tmp_path)
+    serial = compute_overlaps(split, tmp_path / "masks", workers=1)
+    parallel = compute_overlaps(split, tmp_path / "masks", workers=2)
+    for field in ("gt_area", "region_segment", "region_area", "region_void", "pair_gt", "pair_region", "pair_pixels"):
+        assert np.array_equal(getattr(serial, field), getattr(parallel, field)), field
+
+
+# --------------------------------------------------------------------------- hand-computed cases
+def tiny_split(tmp_path, gt, segments, vocabulary=CITYSCAPES):
+    write_segment_ids(tmp_path / "panoptic" / "a.png", gt)
+    atomic_write_json(tmp_path / "panoptic.json", panoptic_json(
+        vocabulary, [PanopticImage("a", "a.jpg", "a.png", gt.shape[1], gt.shape[0], segments)]))
+    return PanopticSplit.load(tmp_path)
+
+
+def test_hand_computed_gt_masks(tmp_path):
+    # 4x5 image: road (id 1, 10 px), car (id 2, 6 px), sky (id 3, 2 px), 2 void pixels
+    gt = np.array([[1, 1, 1, 1, 1],
+                   [1, 1, 1, 1, 1],
+                   [2, 2, 2, 3, 3],
+                   [2, 2, 2, 0, 0]], np.uint32)
+    segs = [Segment(1, 0, 0, 10), Segment(2, 13, 0, 6), Segment(3, 10, 0, 2)]
+    split = tiny_split(tmp_path, gt, segs)
+    table = compute_overlaps(split)
+    labels = category_positions(CITYSCAPES, np.array([0, 13, 0]))  # sky called "road"
+    out = evaluate_labels(table, CITYSCAPES, {"x": labels}, np.ones(3))
+    m = {k: v["x"] for k, v in out["metrics"].items()}
+    # road + sky merged into one road segment (12 px): IoU with GT road = 10/12 > 0.5 -> TP;
+    # sky FN. PQ: road 10/12, car 1, sky 0 -> (10/12 + 1 + 0) / 3
+    assert m["PQ"] == pytest.approx(100 * (10 / 12 + 1) / 3)
+    assert m["PQ_th"] == pytest.approx(100) and m["PQ_st"] == pytest.approx(100 * (10 / 12) / 2)
+    # panopticapi averages SQ over the same categories as PQ: sky (no TP) counts with SQ 0
+    assert m["SQ"] == pytest.approx(100 * (10 / 12 + 1 + 0) / 3)
+    # mIoU: road 10/12, car 1, sky 0 over 3 categories
+    assert m["mIoU"] == pytest.approx(100 * (10 / 12 + 1 + 0) / 3)
+    # one car GT, one car detection with IoU 1 -> AP 100
+    assert (m["AP"], m["AP50"], m["AP75"]) == (pytest.approx(100), pytest.approx(100), pytest.approx(100))
+
+
+def test_hand_computed_own_masks_void_and_crowd(tmp_path):
+    # GT: car (id 5, 8 px, left), person crowd (id 6, 4 px), void elsewhere
+    gt = np.array([[5, 5, 5, 5, 0, 6],
+                   [5, 5, 5, 5, 0, 6],
+                   [0, 0, 0, 0, 0, 6],
+                   [0, 0, 0, 0, 0, 6]], np.uint32)
+    split = tiny_split(tmp_path, gt, [Segment(5, 13, 0, 8), Segment(6, 11, 1, 4)])
+    masks = np.array([[1, 1, 1, 1, 1, 2],
+                      [1, 1, 1, 1, 1, 2],
+                      [1, 1, 1, 1, 0, 2],
+                      [1, 1, 1, 1, 0, 3]], np.uint32)
+    write_segment_ids(tmp_path / "masks" / "a.png", masks)
+    table = compute_overlaps(split, tmp_path / "masks")
+    # region 1: 18 px, 8 on car, 10 on void; region 2: 3 px on the crowd; region 3: 1 px on the crowd
+    assert table.region_area.tolist() == [18, 3, 1] and table.region_void.tolist() == [10, 0, 0]
+    # best GT by plain IoU > 0.5: region 1 8/18, region 2 3/4 (person), region 3 1/4
+    assert table.region_gt_category().tolist() == [-1, 11, -1]
+    labels = category_positions(CITYSCAPES, np.array([13, 11, 13]))
+    out = evaluate_labels(table, CITYSCAPES, {"x": labels}, np.array([0.9, 0.8, 0.7]))
+    rows = {r["id"]: r for r in out["per_category"]["x"]}
+    # car: union leaves out the 10 void pixels: IoU = 8 / (18 + 8 - 8 - 10) = 1 -> TP;
+    # region 3 (car) lies on the person crowd, not a car crowd: FP for car
+    assert (rows[13]["TP"], rows[13]["FP"], rows[13]["FN"]) == (1, 1, 0)
+    # region 2 (person) lies entirely on the person crowd: ignored, and crowd GT gives no FN
+    assert (rows[11]["TP"], rows[11]["FP"], rows[11]["FN"]) == (0, 0, 0)
+    assert out["metrics"]["PQ"]["x"] == pytest.approx(100 * 1 / (1 + 0.5))
+    # AP (COCO has no void): car detection IoU 8/18 < 0.5 and the 1-px car detection misses: AP 0
+    assert out["metrics"]["AP50"]["x"] == pytest.approx(0)
+    # mIoU over non-void pixels: car row 8 px all predicted car, car column 8 + 1 crowd pixel -> 8/9;
+    # person row 4 px, 3 predicted person -> 3/4; the other categories have an empty union
+    assert out["metrics"]["mIoU"]["x"] == pytest.approx(100 * (8 / 9 + 3 / 4) / 2)
+
+
+# --------------------------------------------------------------------------- LAC
+def test_lac_trapezoid_by_hand():
+    # levels at 0, 1/3, 2/3, 1: area = 1/3 * (10/2 + 20 + 40 + 50/2) = 30
+    assert lac_score([10, 20, 40, 50]) == pytest.approx(30)
+    assert lac_score([50, 50, 50, 50]) == pytest.approx(50)
+    assert lac_score([0, 0, 0, 90]) == pytest.approx(15)
+    assert lac_score([10, None, 40, 50]) is None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lac_curve_monotone_for_cumulative_labellings(tmp_path, seed):
+    """Levels are cumulative with ground-truth priority: a region correct at one level stays correct,
+    the others keep their label until they become correct; every curve is then non-decreasing."""
+    rng = np.random.default_rng(100 + seed)
+    write_case(tmp_path, rng, 10, one_stuff_segment=True, crowd_rate=0.2)
+    split = PanopticSplit.load(tmp_path)
+    table = compute_overlaps(split)
+    correct = table.region_gt_category()
+    first_correct = rng.integers(0, 5, table.num_regions)  # 4 = never
+    wrong = random_labels(rng, correct, p_correct=0.0, p_background=0.5)
+    labels = {f"L{level}": np.where(first_correct <= level, correct, wrong) for level in range(4)}
+    scores = rng.random(table.num_regions)
+    out = evaluate_labels(table, split.vocabulary, labels, scores)
+    for key in ("PQ", "PQ_th", "PQ_st", "RQ", "mIoU", "AP", "AP50", "AP75"):  # SQ need not be monotone
+        curve = [out["metrics"][key][f"L{level}"] for level in range(4)]
+        if None in curve:
+            continue
+        assert all(b >= a - 1e-9 for a, b in zip(curve, curve[1:])), (key, curve)
+    assert out["lac"]["PQ"] == pytest.approx(lac_score([out["metrics"]["PQ"][f"L{i}"] for i in range(4)]))
+    # evaluations reused across levels (mask AP's per-image cache) change nothing
+    for level in ("L2", "L3"):
+        alone = evaluate_labels(table, split.vocabulary, {level: labels[level]}, scores)
+        assert {k: v[level] for k, v in alone["metrics"].items()} == {k: v[level] for k, v in out["metrics"].items()}

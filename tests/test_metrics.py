@@ -318,6 +318,22 @@ def test_hand_computed_own_masks_void_and_crowd(tmp_path):
     assert out["metrics"]["mIoU"]["x"] == pytest.approx(100 * (8 / 9 + 3 / 4) / 2)
 
 
+def test_only_the_last_crowd_segment_of_a_category_excuses_a_prediction(tmp_path):
+    # GT: two person crowd segments (ids 6 and 7) and void; panopticapi keeps the last (id 7)
+    gt = np.array([[6, 6, 0, 7, 7],
+                   [6, 6, 0, 7, 7]], np.uint32)
+    split = tiny_split(tmp_path, gt, [Segment(6, 11, 1, 4), Segment(7, 11, 1, 4)])
+    masks = np.array([[1, 1, 0, 2, 2],
+                      [1, 1, 0, 2, 2]], np.uint32)
+    write_segment_ids(tmp_path / "masks" / "a.png", masks)
+    table = compute_overlaps(split, tmp_path / "masks")
+    labels = category_positions(CITYSCAPES, np.array([11, 11]))
+    out = evaluate_labels(table, CITYSCAPES, {"x": labels}, np.array([0.9, 0.8]))
+    rows = {r["id"]: r for r in out["per_category"]["x"]}
+    # region 1 lies on crowd 6, which panopticapi does not count: FP; region 2 on crowd 7: ignored
+    assert (rows[11]["TP"], rows[11]["FP"], rows[11]["FN"]) == (0, 1, 0)
+
+
 # --------------------------------------------------------------------------- LAC
 def test_lac_trapezoid_by_hand():
     # levels at 0, 1/3, 2/3, 1: area = 1/3 * (10/2 + 20 + 40 + 50/2) = 30

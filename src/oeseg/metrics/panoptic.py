@@ -9,8 +9,8 @@ panopticapi's `pq_compute`:
   leaves out the prediction's pixels on GT void;
 - unmatched non-crowd GT segments are false negatives; crowd GT segments are never matched;
 - an unmatched prediction is a false positive unless more than half of it lies on GT void or on
-  crowd GT segments of its own category (panopticapi keeps one crowd segment per category and
-  image, as the COCO panoptic format has; where several exist, all of them count here);
+  the crowd GT segment of its own category (where an image has several crowd segments of one
+  category, the last in segment order counts, as panopticapi's dictionary keeps it);
 - per category PQ = sum IoU / (TP + FP/2 + FN/2), SQ = sum IoU / TP, RQ = TP / (TP + FP/2 + FN/2);
   the averages run over the categories with TP + FP + FN > 0, for all, things and stuff.
 Areas are pixel counts of the PNGs (panopticapi takes GT areas from the JSON; they agree for
@@ -61,6 +61,7 @@ def pq_stat(table: OverlapTable, labels: np.ndarray, isthing: np.ndarray) -> PQS
     gt, seg = pair_key // max(n_seg, 1), pair_key % max(n_seg, 1)
     same = table.gt_category[gt] == seg_cat[seg]
     crowd = table.gt_iscrowd[gt]
+    counted_crowd = last_crowd_segments(table, k)[gt]
 
     union = seg_area[seg] + table.gt_area[gt] - inter - seg_void[seg]
     iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
@@ -74,9 +75,21 @@ def pq_stat(table: OverlapTable, labels: np.ndarray, isthing: np.ndarray) -> PQS
 
     seg_matched = np.zeros(n_seg, bool)
     seg_matched[seg[match]] = True
-    ignored = seg_void + np.bincount(seg[same & crowd], inter[same & crowd], minlength=n_seg)
+    on_crowd = same & counted_crowd
+    ignored = seg_void + np.bincount(seg[on_crowd], inter[on_crowd], minlength=n_seg)
     fp = np.bincount(seg_cat[~seg_matched & ~(ignored / np.maximum(seg_area, 1) > 0.5)], minlength=k)
     return PQStat(tp, fp, fn, iou_sum)
+
+
+def last_crowd_segments(table: OverlapTable, k: int) -> np.ndarray:
+    """Mask of the GT crowd segments panopticapi counts: the last one per (image, category)."""
+    counted = np.zeros(len(table.gt_iscrowd), bool)
+    crowd = np.flatnonzero(table.gt_iscrowd)
+    if len(crowd):
+        key = (table.gt_image[crowd] * k + table.gt_category[crowd])[::-1]
+        _, first_of_reversed = np.unique(key, return_index=True)
+        counted[crowd[::-1][first_of_reversed]] = True
+    return counted
 
 
 def pq_average(stat: PQStat, isthing: np.ndarray, subset: bool | None = None) -> dict[str, float | None]:

@@ -35,7 +35,7 @@ TRAINABLE = {1: ("model.mm_projector.",), 2: ("mask_extractor.", "contrastive_te
 
 @dataclass
 class StageSettings:
-    """Optimisation settings of one stage (`opal.stages.<N>` in the config)."""
+    """Optimisation settings of one stage (`opal.stages.stage<N>` in the config)."""
 
     stage: int
     lr: float
@@ -58,9 +58,9 @@ class StageSettings:
         shared = {k: section[k] for k in ("max_length", "warmup_ratio", "grad_clip", "seed", "llm_tuning",
                                           "lora", "save_every") if k in section}
         try:
-            return cls(stage=stage, **{**shared, **section["stages"][stage]})
+            return cls(stage=stage, **{**shared, **section["stages"][f"stage{stage}"]})
         except (KeyError, TypeError) as e:
-            raise InputError(f"opal.stages.{stage}: {e}") from None
+            raise InputError(f"opal.stages.stage{stage}: {e}") from None
 
 
 def lr_factor(step: int, total: int, warmup_ratio: float) -> float:
@@ -304,3 +304,26 @@ def run_stage(section: dict, stage: int, train_split_dirs: list[str], init_dir: 
     if world()[0] == 0:
         save_model(model.to("cpu"), tokenizer, out_dir, history)
     return history
+
+
+def launch_stage(job: dict, gpus: int) -> None:
+    """Run `run_stage(**job)` here (CPU, one GPU) or, for several GPUs, as one torchrun step with
+    one process per GPU (inside the SLURM job that holds them)."""
+    import subprocess
+    import sys
+    import tempfile
+
+    if gpus <= 1:
+        run_stage(**job)
+        return
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(job, f)
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}",
+                    "-m", "oeseg.models.train", f.name], check=True)
+
+
+if __name__ == "__main__":  # the per-GPU process of launch_stage
+    import sys
+
+    logging.basicConfig(level=logging.INFO)
+    run_stage(**json.loads(Path(sys.argv[1]).read_text()))

@@ -115,7 +115,7 @@ def test_three_stages_then_inference_writes_valid_predictions(splits, tmp_path):
 @pytest.mark.slow
 def test_contrastive_loss_raises_region_text_retrieval(splits, tmp_path):
     train, val = splits
-    sec = section(stage2={"max_steps": 40, "lr": 5e-3})
+    sec = section(stage2={"max_steps": 30, "lr": 5e-3, "micro_batch": 16})
     texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
     scores = {}
     for weight in (0.0, 1.0):

@@ -204,7 +204,7 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
             else:
                 (losses["loss"] / accum).backward()
             for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + float(v) / accum
+                sums[k] = sums.get(k, 0.0) + float(v.detach() if torch.is_tensor(v) else v) / accum
         if engine is None:
             torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
             optimizer.step()

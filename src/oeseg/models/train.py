@@ -260,11 +260,14 @@ def save_model(model: OpalForCausalLM, tokenizer, out_dir: str | os.PathLike, hi
 
 
 def load_model(model_dir: str | os.PathLike) -> tuple[OpalForCausalLM, object]:
-    """A saved stage's model and tokenizer."""
+    """A saved stage's model and tokenizer (also a released Osprey checkpoint folder)."""
     if not (Path(model_dir) / "config.json").exists():
         raise InputError(f"{model_dir}: no saved OPAL model (config.json missing)")
+    tokenizer = load_tokenizer(model_dir)
     model = OpalForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
-    return model.eval(), load_tokenizer(model_dir)
+    if getattr(model.config, "mask_token_id", None) is None:  # a released Osprey folder
+        model.config.mask_token_id, model.config.pos_token_id = region_token_ids(tokenizer)
+    return model.eval(), tokenizer
 
 
 def stage_records(section: dict, stage: int, train_split_dirs: list[str]) -> list[RegionRecord]:

@@ -30,8 +30,8 @@ CONFIG = {"methods": {"opal": {"kind": "opal"}, "osprey": {"kind": "osprey"}, "x
 def test_variants_weights_inputs_and_run_settings():
     assert opal_methods(CONFIG) == ["opal", "osprey"]
     assert contrastive_weight(CONFIG, "opal") == 0.7 and contrastive_weight(CONFIG, "osprey") == 0.0
-    assert train_inputs(CONFIG, "out", "opal", 1, ["d/train"]) == ["d/train/regions.jsonl"]
-    assert train_inputs(CONFIG, "out", "opal", 2, ["d/train"]) == ["d/train/regions.jsonl", "a.json", "out/models/opal/stage1"]
+    assert train_inputs(CONFIG, "out", "opal", 1, ["d/train"]) == ["d/train/panoptic.json"]
+    assert train_inputs(CONFIG, "out", "opal", 2, ["d/train"]) == ["d/train/panoptic.json", "a.json", "out/models/opal/stage1"]
     s = inference_settings(CONFIG, {"name": "s2-t0.5", "seed": 2, "temperature": 0.5, "top_p": 0.9})
     assert (s["seed"], s["temperature"], s["top_p"], s["max_new_tokens"]) == (2, 0.5, 0.9, 9)
     assert inference_settings(CONFIG, {"name": "main", "seed": 0})["temperature"] == 0.2

@@ -16,9 +16,9 @@ def contrastive_weight(config: dict, method: str) -> float:
 
 
 def train_inputs(config: dict, out: str, method: str, stage: int, train_split_dirs: list[str]) -> list[str]:
-    """Inputs of a training stage: regions.jsonl of the demo splits, opal.data's annotation files
-    for the stage, and the previous stage's model folder."""
-    files = [f"{d}/regions.jsonl" for d in train_split_dirs]
+    """Inputs of a training stage: the demo splits (their panoptic.json, written with regions.jsonl
+    by the data stage), opal.data's annotation files for the stage, and the previous stage's model."""
+    files = [f"{d}/panoptic.json" for d in train_split_dirs]
     files += [s["ann_file"] for s in (config["opal"].get("data") or {}).get(f"stage{stage}", [])]
     if stage > 1:
         files.append(f"{out}/models/{method}/stage{stage - 1}")

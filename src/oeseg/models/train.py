@@ -251,11 +251,12 @@ def initial_model(section: dict, texts: list[str]) -> tuple[OpalForCausalLM, obj
 
 
 def save_model(model: OpalForCausalLM, tokenizer, out_dir: str | os.PathLike, history: list[dict]) -> None:
-    """Write the model (safetensors, Osprey key names), its config, tokenizer and loss log."""
+    """Write the model (safetensors, Osprey key names), its config, tokenizer (in `tokenizer/`)
+    and loss log."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir / "tokenizer")
     atomic_write_jsonl(out_dir / "train_log.jsonl", history)
 
 
@@ -263,7 +264,8 @@ def load_model(model_dir: str | os.PathLike) -> tuple[OpalForCausalLM, object]:
     """A saved stage's model and tokenizer (also a released Osprey checkpoint folder)."""
     if not (Path(model_dir) / "config.json").exists():
         raise InputError(f"{model_dir}: no saved OPAL model (config.json missing)")
-    tokenizer = load_tokenizer(model_dir)
+    own = Path(model_dir) / "tokenizer"  # ours; a released Osprey folder holds it at the top
+    tokenizer = load_tokenizer(own if own.is_dir() else model_dir)
     model = OpalForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
     if getattr(model.config, "mask_token_id", None) is None:  # a released Osprey folder
         model.config.mask_token_id, model.config.pos_token_id = region_token_ids(tokenizer)

@@ -54,7 +54,7 @@ class OpalForCausalLM(LlamaForCausalLM):
         self.vocab_size = config.vocab_size
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
         self.mask_extractor = MaskExtractor(config)
-        self.contrastive_temperature = nn.Parameter(torch.tensor(0.1))
+        self.contrastive_temperature = nn.Parameter(torch.full((1,), 0.1))  # 1-d: DeepSpeed broadcasts no 0-d
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:

@@ -150,11 +150,12 @@ def _save_checkpoint(path: Path, state: dict) -> None:
 
 def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, settings: StageSettings,
                 weights: LossWeights, checkpoint_dir: str | os.PathLike, deepspeed_config: str | None = None,
-                stop_after: int | None = None) -> tuple[OpalForCausalLM, list[dict]]:
+                stop_after: int | None = None, use_deepspeed: bool | None = None) -> tuple[OpalForCausalLM, list[dict]]:
     """Train one stage; returns the trained model (LoRA merged) and the per-step loss log.
 
-    Resumes from `checkpoint_dir/last.pt` (or DeepSpeed's `checkpoint_dir/last`) when present;
-    `stop_after` ends early after that many steps (to test resumption)."""
+    DeepSpeed (with `deepspeed_config`) runs when `use_deepspeed`, by default when CUDA is there;
+    otherwise a plain torch loop. Resumes from `checkpoint_dir/last.pt` (or DeepSpeed's
+    `checkpoint_dir/last`) when present; `stop_after` ends early after that many steps."""
     rank, size = world()
     if len(records) == 0:
         raise InputError(f"opal stage {settings.stage}: no training samples")
@@ -172,7 +173,9 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
     engine = None
     checkpoint_dir = Path(checkpoint_dir)
     step, history = 0, []
-    if deepspeed_config and torch.cuda.is_available():
+    if use_deepspeed is None:
+        use_deepspeed = bool(deepspeed_config) and torch.cuda.is_available()
+    if use_deepspeed:
         import deepspeed
 
         ds = json.loads(Path(deepspeed_config).read_text())

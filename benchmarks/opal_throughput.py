@@ -87,8 +87,9 @@ def engine_for(args, model, params, offload: bool):
 
     ds = json.loads((REPO / "configs/deepspeed/zero2.json").read_text())
     ds.update(train_micro_batch_size_per_gpu=args.micro_batch, gradient_accumulation_steps=1)
-    if offload:
+    if offload:  # DeepSpeed's CPU Adam holds the fp32 master weights and Adam states
         ds["zero_optimization"]["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
+        ds["optimizer"] = {"type": "AdamW", "params": {"lr": 1e-5, "weight_decay": 0.0}}
         optimizer = None
     engine, optimizer, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=ds,
                                                    optimizer=optimizer)

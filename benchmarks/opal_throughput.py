@@ -8,7 +8,7 @@ time, OPAL / generative-only), to compare with the paper's claim of about 1 % mo
 
     python benchmarks/opal_throughput.py                     # one GPU, LoRA and full (full: ZeRO-2 CPU offload)
     torchrun --nproc_per_node 4 benchmarks/opal_throughput.py --tuning full   # full, optimizer sharded
-    python benchmarks/opal_throughput.py --tiny              # CPU smoke run of the same code, seconds
+    python benchmarks/opal_throughput.py --tiny              # CPU (gloo, fp32) smoke run of the same code
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -79,40 +80,33 @@ def make_model(args, tuning: str, device: torch.device):
 
 
 def engine_for(args, model, params, offload: bool):
-    """DeepSpeed ZeRO-2 bf16 (GPU; optimizer states on the CPU with `offload`) or AdamW (CPU, --tiny)."""
-    optimizer = torch.optim.AdamW(params, lr=1e-5)
-    if args.tiny:
-        return None, optimizer
+    """DeepSpeed ZeRO-2 (bf16 on GPU, fp32 for --tiny on the CPU); with `offload` the optimizer
+    states live on the CPU."""
     import deepspeed
 
+    optimizer = torch.optim.AdamW(params, lr=1e-5)
     ds = json.loads((REPO / "configs/deepspeed/zero2.json").read_text())
     ds.update(train_micro_batch_size_per_gpu=args.micro_batch, gradient_accumulation_steps=1)
+    ds["bf16"]["enabled"] = not args.tiny
     if offload:  # DeepSpeed's CPU Adam holds the fp32 master weights and Adam states
         ds["zero_optimization"]["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
         ds["optimizer"] = {"type": "AdamW", "params": {"lr": 1e-5, "weight_decay": 0.0}}
         optimizer = None
-    engine, optimizer, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=ds,
-                                                   optimizer=optimizer)
-    return engine, optimizer
+    engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=ds, optimizer=optimizer)
+    return engine
 
 
-def train_step(model, engine, optimizer, batch, weights, params) -> None:
+def train_step(model, engine, batch, weights) -> None:
     losses = step_losses(model, batch, weights, step=0)
-    if engine is not None:
-        engine.backward(losses["loss"])
-        engine.step()
-    else:
-        losses["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+    engine.backward(losses["loss"])
+    engine.step()
 
 
 def measure(args, tuning: str, device: torch.device, offload: bool) -> dict[str, dict]:
     """Both modes for one tuning: the same model and optimizer, generative-only then OPAL."""
     model, config = make_model(args, tuning, device)
     params = [p for p in model.parameters() if p.requires_grad]
-    engine, optimizer = engine_for(args, model, params, offload)
+    engine = engine_for(args, model, params, offload)
     model.train()
     g = torch.Generator().manual_seed(0)
     batch = synthetic_batch(config, args.micro_batch, args.prompt_tokens, args.answer_tokens, args.text_tokens, g)
@@ -120,15 +114,15 @@ def measure(args, tuning: str, device: torch.device, offload: bool) -> dict[str,
     results = {}
     for mode, weights in (("generative", LossWeights(0.0)), ("opal", LossWeights(1.0, "sum"))):
         for _ in range(args.warmup):
-            train_step(model, engine, optimizer, batch, weights, params)
+            train_step(model, engine, batch, weights)
         with FlopCounterMode(display=False) as counter:
-            train_step(model, engine, optimizer, batch, weights, params)
+            train_step(model, engine, batch, weights)
         if device.type == "cuda":
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
         for _ in range(args.steps):
-            train_step(model, engine, optimizer, batch, weights, params)
+            train_step(model, engine, batch, weights)
         if device.type == "cuda":
             torch.cuda.synchronize()
         step_s = (time.perf_counter() - start) / args.steps
@@ -159,12 +153,19 @@ def main() -> None:
                         help="ZeRO-2 optimizer offload to CPU (default: on for full tuning on one GPU)")
     parser.add_argument("--gradient-checkpointing", action="store_true")
     args = parser.parse_args()
+    import deepspeed
+
     if args.tiny:
         args.steps, args.warmup, args.micro_batch = min(args.steps, 2), min(args.warmup, 1), min(args.micro_batch, 2)
         device = torch.device("cpu")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        for key, value in {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": "0", "WORLD_SIZE": "1",
+                           "LOCAL_RANK": "0"}.items():
+            os.environ.setdefault(key, value)
+        deepspeed.init_distributed(dist_backend="gloo")
     else:
-        import deepspeed
-
         deepspeed.init_distributed()
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)

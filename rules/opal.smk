@@ -1,1 +1,68 @@
-# opal stage: filled in by its issue
+# OPAL and the Osprey baseline: three training stages per variant, then region descriptions.
+# Variants are the config methods of kind `opal` (contrastive weight from opal.loss) and `osprey`
+# (weight 0); both train on the train splits of training_datasets (or opal.data's sources).
+
+from oeseg.models.workflow import contrastive_weight, inference_settings, opal_methods, train_inputs
+
+OPAL = config["opal"]
+OPAL_METHODS = "|".join(opal_methods(config)) or "^$"
+TRAIN_SPLIT_DIRS = [split_dir(d, "train") for d in TRAIN_DATASETS]
+
+
+rule opal_train:
+    input:
+        lambda w: train_inputs(config, OUT, w.method, int(w.stage), TRAIN_SPLIT_DIRS),
+    output:
+        directory(f"{OUT}/models/{{method}}/stage{{stage}}"),
+    params:
+        section=OPAL,
+        split_dirs=TRAIN_SPLIT_DIRS,
+        init_dir=lambda w: f"{OUT}/models/{w.method}/stage{int(w.stage) - 1}" if int(w.stage) > 1 else None,
+        checkpoint_dir=lambda w: f"{OUT}/models/{w.method}/stage{w.stage}.checkpoints",
+        contrastive_weight=lambda w: contrastive_weight(config, w.method),
+        deepspeed=OPAL["deepspeed"],
+    wildcard_constraints:
+        method=OPAL_METHODS,
+        stage="[123]",
+    resources:
+        gpu=OPAL["resources"]["gpus"],
+        nodes=1,
+        tasks=1,
+        cpus_per_task=OPAL["resources"]["cpus_per_task"],
+        mem_mb=OPAL["resources"]["mem_mb"],
+        runtime=OPAL["resources"]["runtime"],
+    threads: OPAL["resources"]["cpus_per_task"]
+    log:
+        f"{LOGS}/opal_train/{{method}}.stage{{stage}}.log",
+    benchmark:
+        f"{BENCH}/opal_train/{{method}}.stage{{stage}}.tsv"
+    conda:
+        "../envs/opal.yaml"
+    script:
+        "../scripts/opal_train.py"
+
+
+rule opal_describe:
+    input:
+        model=f"{OUT}/models/{{method}}/stage3",
+        split=lambda w: split_json(w.dataset, "val"),
+    output:
+        PREDICTIONS,
+    params:
+        split_dir=lambda w: split_dir(w.dataset, "val"),
+        settings=lambda w: inference_settings(config, run_settings(w.run)),
+    wildcard_constraints:
+        method=OPAL_METHODS,
+    resources:
+        gpu=min(1, OPAL["resources"]["gpus"]),
+        mem_mb=OPAL["resources"]["mem_mb"],
+        runtime=OPAL["resources"]["describe_runtime"],
+    threads: 1
+    log:
+        f"{LOGS}/opal_describe/{{method}}/{{dataset}}/{{run}}.log",
+    benchmark:
+        f"{BENCH}/opal_describe/{{method}}/{{dataset}}/{{run}}.tsv"
+    conda:
+        "../envs/opal.yaml"
+    script:
+        "../scripts/opal_describe.py"

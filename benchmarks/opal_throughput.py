@@ -1,0 +1,192 @@
+"""OPAL training throughput: generative-only (the Osprey baseline) against OPAL (generative +
+contrastive), at the paper's size (ConvNeXt-L CLIP tower at 512 px + a LLaMA-7B-shaped LLM, random
+weights, bf16, DeepSpeed ZeRO-2), with LoRA and with full fine-tuning of the LLM (stage 3).
+
+Prints, per tuning and mode: step time, tokens/s, peak GPU memory, FLOPs per step (counted with
+torch.utils.flop_counter) and model FLOPs utilisation; then the OPAL overhead ratios (FLOPs and
+time, OPAL / generative-only), to compare with the paper's claim of about 1 % more FLOPs.
+
+    python benchmarks/opal_throughput.py                     # one GPU, LoRA and full (full: ZeRO-2 CPU offload)
+    torchrun --nproc_per_node 4 benchmarks/opal_throughput.py --tuning full   # full, optimizer sharded
+    python benchmarks/opal_throughput.py --tiny              # CPU (gloo, fp32) smoke run of the same code
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from oeseg.models.config import OpalConfig, paper_config
+from oeseg.models.losses import LossWeights
+from oeseg.models.osprey import build_model
+from oeseg.models.tokenization import IGNORE_INDEX, IMAGE_TOKEN_INDEX
+from oeseg.models.train import LORA_TARGETS, _set_trainable, step_losses
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = dict(vision_depths=[1, 1, 1, 1], vision_dims=[8, 16, 32, 64], vision_embed_dim=32, image_size=64,
+            vocab_size=300, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=4, mask_shape=16, mask_embed_dim=32, max_position_embeddings=2048)
+
+
+def synthetic_batch(config: OpalConfig, batch: int, prompt_tokens: int, answer_tokens: int, text_tokens: int,
+                    generator: torch.Generator) -> dict:
+    """A stage-3 batch: osprey_v1-like prompt (text, image tokens, <mask><pos>) and an answer, one
+    region mask per sample, and the region's description alone for the contrastive pass."""
+    vocab, n_image = config.vocab_size, config.image_tokens
+    rows, labels = [], []
+    for _ in range(batch):
+        text = torch.randint(3, vocab, (prompt_tokens + answer_tokens,), generator=generator)
+        ids = torch.cat([text[:prompt_tokens // 2], torch.full((n_image,), IMAGE_TOKEN_INDEX),
+                         text[prompt_tokens // 2:prompt_tokens],
+                         torch.tensor([config.mask_token_id, config.pos_token_id]), text[prompt_tokens:]])
+        lab = torch.full_like(ids, IGNORE_INDEX)
+        lab[-answer_tokens:] = ids[-answer_tokens:]
+        rows.append(ids)
+        labels.append(lab)
+    size = config.image_size
+    masks = [(torch.rand(1, size, size, generator=generator) > 0.7).float() for _ in range(batch)]
+    return {"input_ids": torch.stack(rows), "labels": torch.stack(labels),
+            "attention_mask": torch.ones(batch, rows[0].numel(), dtype=torch.long),
+            "images": torch.randn(batch, 3, size, size, generator=generator), "masks": masks,
+            "text_ids": torch.randint(3, vocab, (batch, text_tokens), generator=generator),
+            "text_attention_mask": torch.ones(batch, text_tokens, dtype=torch.long),
+            "texts": [f"region {i}" for i in range(batch)]}
+
+
+def make_model(args, tuning: str, device: torch.device):
+    config = OpalConfig(**TINY) if args.tiny else paper_config()
+    dtype = torch.float32 if args.tiny else torch.bfloat16
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    with device:
+        model = build_model(config, config.vocab_size, config.vocab_size + 1)
+    torch.set_default_dtype(previous)
+    if tuning == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        get_peft_model(model, LoraConfig(r=64, lora_alpha=16, lora_dropout=0.05, target_modules=LORA_TARGETS))
+    _set_trainable(model, 3, tuning)
+    if args.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.enable_input_require_grads()
+    return model, config
+
+
+def engine_for(args, model, params, offload: bool):
+    """DeepSpeed ZeRO-2 (bf16 on GPU, fp32 for --tiny on the CPU); with `offload` the optimizer
+    states live on the CPU."""
+    import deepspeed
+
+    optimizer = torch.optim.AdamW(params, lr=1e-5)
+    ds = json.loads((REPO / "configs/deepspeed/zero2.json").read_text())
+    ds.update(train_micro_batch_size_per_gpu=args.micro_batch, gradient_accumulation_steps=1)
+    ds["bf16"]["enabled"] = not args.tiny
+    if offload:  # DeepSpeed's CPU Adam holds the fp32 master weights and Adam states
+        ds["zero_optimization"]["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
+        ds["optimizer"] = {"type": "AdamW", "params": {"lr": 1e-5, "weight_decay": 0.0}}
+        optimizer = None
+    engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=ds, optimizer=optimizer)
+    return engine
+
+
+def train_step(model, engine, batch, weights) -> None:
+    losses = step_losses(model, batch, weights, step=0)
+    engine.backward(losses["loss"])
+    engine.step()
+
+
+def measure(args, tuning: str, device: torch.device, offload: bool) -> dict[str, dict]:
+    """Both modes for one tuning: the same model and optimizer, generative-only then OPAL."""
+    model, config = make_model(args, tuning, device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    engine = engine_for(args, model, params, offload)
+    model.train()
+    g = torch.Generator().manual_seed(0)
+    batch = synthetic_batch(config, args.micro_batch, args.prompt_tokens, args.answer_tokens, args.text_tokens, g)
+    seq = batch["input_ids"].shape[1]
+    results = {}
+    for mode, weights in (("generative", LossWeights(0.0)), ("opal", LossWeights(1.0, "sum"))):
+        for _ in range(args.warmup):
+            train_step(model, engine, batch, weights)
+        with FlopCounterMode(display=False) as counter:
+            train_step(model, engine, batch, weights)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            train_step(model, engine, batch, weights)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        step_s = (time.perf_counter() - start) / args.steps
+        flops = counter.get_total_flops()
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        results[mode] = {
+            "step_s": step_s,
+            "tokens_per_s": world * args.micro_batch * seq / step_s,  # multimodal sequence tokens
+            "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan"),
+            "tflops_per_step": flops / 1e12,
+            "mfu": flops / step_s / (args.peak_tflops * 1e12),
+        }
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="tiny model on CPU (a smoke test of this script)")
+    parser.add_argument("--tuning", choices=["lora", "full", "both"], default="both")
+    parser.add_argument("--micro-batch", type=int, default=4)
+    parser.add_argument("--prompt-tokens", type=int, default=60, help="text tokens of the prompt (besides the image)")
+    parser.add_argument("--answer-tokens", type=int, default=16)
+    parser.add_argument("--text-tokens", type=int, default=16, help="tokens of the contrastive text-only pass")
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak (H100 SXM: 989)")
+    parser.add_argument("--offload", action=argparse.BooleanOptionalAction, default=None,
+                        help="ZeRO-2 optimizer offload to CPU (default: on for full tuning on one GPU)")
+    parser.add_argument("--gradient-checkpointing", action="store_true")
+    args = parser.parse_args()
+    import deepspeed
+
+    if args.tiny:
+        args.steps, args.warmup, args.micro_batch = min(args.steps, 2), min(args.warmup, 1), min(args.micro_batch, 2)
+        device = torch.device("cpu")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        for key, value in {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": "0", "WORLD_SIZE": "1",
+                           "LOCAL_RANK": "0"}.items():
+            os.environ.setdefault(key, value)
+        deepspeed.init_distributed(dist_backend="gloo")
+    else:
+        deepspeed.init_distributed()
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    rank = int(os.environ.get("RANK", "0"))
+    tunings = ["lora", "full"] if args.tuning == "both" else [args.tuning]
+    for tuning in tunings:
+        offload = args.offload
+        if offload is None:  # 7B full fine-tuning's Adam states do not fit one 80 GB GPU
+            offload = tuning == "full" and int(os.environ.get("WORLD_SIZE", "1")) == 1 and not args.tiny
+        results = measure(args, tuning, device, offload)
+        if rank == 0:
+            for mode, r in results.items():
+                print(f"{tuning:4s} {mode:10s} step {r['step_s']*1e3:9.1f} ms  {r['tokens_per_s']:10.0f} tokens/s  "
+                      f"peak {r['peak_mem_gib']:6.1f} GiB  {r['tflops_per_step']:8.2f} TFLOP/step  MFU {100*r['mfu']:5.1f} %"
+                      + ("  (optimizer offloaded to CPU)" if offload else ""))
+            gen, opal = results["generative"], results["opal"]
+            print(f"{tuning:4s} OPAL overhead: FLOPs x{opal['tflops_per_step'] / gen['tflops_per_step']:.4f}, "
+                  f"step time x{opal['step_s'] / gen['step_s']:.4f} (ratio OPAL / generative-only; paper: ~1.01 FLOPs)")
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Osprey's `osprey_v1` conversation template (Vicuna v1 separators) and its evaluation prompt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SYSTEM = ("A chat between a curious human and an artificial intelligence assistant. "
+          "The assistant gives helpful, detailed, and polite answers to the human's questions.")
+ROLES = ("USER", "ASSISTANT")
+SEP = " "
+SEP2 = "</s>"
+IMAGE_PLACEHOLDER = "<image>"
+REGION_PLACEHOLDER = "<mask><pos>"
+# Osprey's open-vocabulary segmentation evaluation: image overview, then the short-phrase question
+IMAGE_INTRO = "<image>\nThis provides an overview of the picture.\n"
+EVAL_QUESTION = "What is in <mask><pos>? Using a short phrase."
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One exchange: the user's message and the assistant's answer (None: to be generated)."""
+
+    question: str
+    answer: str | None = None
+
+
+def prompt_text(turns: list[Turn]) -> str:
+    """The osprey_v1 prompt: system, then `USER: q ASSISTANT: a</s>` turns; an open last turn ends
+    with `ASSISTANT:`."""
+    text = SYSTEM + SEP
+    for turn in turns:
+        text += f"{ROLES[0]}: {turn.question}{SEP}{ROLES[1]}:"
+        if turn.answer is not None:
+            text += f" {turn.answer}{SEP2}"
+    return text
+
+
+def region_question() -> str:
+    """The evaluation prompt for one region, preceded by the image overview."""
+    return IMAGE_INTRO + EVAL_QUESTION

@@ -1,0 +1,118 @@
+"""The Osprey architecture (and OPAL, which trains it with an added contrastive loss).
+
+Parameter names follow Osprey's checkpoints: `model.embed_tokens`, `model.layers.*`,
+`model.vision_tower.vision_tower.visual.*`, `model.mm_projector.{0,2}`, `lm_head`,
+`mask_extractor.{res2..res5,feat_linear,mask_linear.layers.*}`. OPAL adds one parameter,
+`contrastive_temperature` (initialised to 0.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import LlamaForCausalLM, LlamaModel
+from transformers.models.llama.modeling_llama import LlamaPreTrainedModel
+
+from oeseg.models.config import OpalConfig
+from oeseg.models.mask_extractor import MaskExtractor
+from oeseg.models.tokenization import IGNORE_INDEX, IMAGE_TOKEN_INDEX
+from oeseg.models.vision import CLIPVisionTower, build_projector
+
+
+class OpalLlamaModel(LlamaModel):
+    """LLaMA decoder plus the vision tower and projector (Osprey keeps both under `model.`)."""
+
+    config_class = OpalConfig
+
+    def __init__(self, config: OpalConfig) -> None:
+        super().__init__(config)
+        self.vision_tower = CLIPVisionTower(config)
+        self.mm_projector = build_projector(config)
+
+
+@dataclass
+class MultimodalOutput:
+    """Generative loss (None without labels), logits and the region (mask) tokens of the batch."""
+
+    loss: torch.Tensor | None
+    logits: torch.Tensor
+    mask_tokens: torch.Tensor
+
+
+class OpalForCausalLM(LlamaForCausalLM):
+    """Osprey/OPAL: `<mask><pos>` placeholders take the region's mask and position tokens, the
+    image placeholders take the projected res4 tokens, and LLaMA predicts the description."""
+
+    config_class = OpalConfig
+
+    def __init__(self, config: OpalConfig) -> None:
+        LlamaPreTrainedModel.__init__(self, config)
+        self.model = OpalLlamaModel(config)
+        self.vocab_size = config.vocab_size
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.mask_extractor = MaskExtractor(config)
+        self.contrastive_temperature = nn.Parameter(torch.full((1,), 0.1))  # 1-d: DeepSpeed broadcasts no 0-d
+        self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        super()._init_weights(module)
+        if module is self:
+            with torch.no_grad():
+                self.contrastive_temperature.fill_(0.1)
+
+    # --- multimodal embedding -------------------------------------------------------------
+    def encode_images(self, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Images (B,3,S,S) -> projected image tokens (B,N,D) and the tower's res2..res5 maps."""
+        tokens, feats = self.model.vision_tower(images)
+        projector = self.model.mm_projector
+        return projector(tokens.to(next(projector.parameters()).dtype)), feats
+
+    def embed_multimodal(self, input_ids: torch.Tensor, images: torch.Tensor, masks: list[torch.Tensor]
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Input embeddings with image and region placeholders filled; also the mask tokens
+        (one row per `<mask>` in reading order, i.e. per region of the batch)."""
+        mask_id, pos_id = self.config.mask_token_id, self.config.pos_token_id
+        image_tokens, feats = self.encode_images(images)
+        mask_tokens, pos_tokens = self.mask_extractor(feats, masks)
+        embed = self.model.embed_tokens
+        special = (input_ids == IMAGE_TOKEN_INDEX) | (input_ids == mask_id) | (input_ids == pos_id)
+        embeds = embed(torch.where(special | (input_ids >= embed.num_embeddings), 0, input_ids))
+        embeds = embeds.clone()
+        is_image = input_ids == IMAGE_TOKEN_INDEX
+        if is_image.any():
+            embeds[is_image] = image_tokens[is_image.any(1)].reshape(-1, embeds.shape[-1]).to(embeds.dtype)
+        all_masks = torch.cat(mask_tokens)
+        counts = (input_ids == mask_id).sum(1).tolist()
+        if counts != [len(m) for m in masks]:
+            raise ValueError(f"<mask> placeholders per sample {counts} != masks given {[len(m) for m in masks]}")
+        embeds[input_ids == mask_id] = all_masks.to(embeds.dtype)
+        embeds[input_ids == pos_id] = torch.cat(pos_tokens).to(embeds.dtype)
+        return embeds, all_masks
+
+    def forward_multimodal(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, images: torch.Tensor,
+                           masks: list[torch.Tensor], labels: torch.Tensor | None = None) -> MultimodalOutput:
+        """Generative pass: next-token loss over the labelled (answer) tokens."""
+        embeds, mask_tokens = self.embed_multimodal(input_ids, images, masks)
+        hidden = self.model(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
+        logits = self.lm_head(hidden)
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
+                                   ignore_index=IGNORE_INDEX)
+        return MultimodalOutput(loss, logits, mask_tokens)
+
+    def text_embeddings(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Text-only pass: the last valid token's final hidden state of each row (B,D)."""
+        hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        last = attention_mask.long().sum(1) - 1
+        return hidden[torch.arange(len(hidden), device=hidden.device), last]
+
+
+def build_model(config: OpalConfig, mask_token_id: int, pos_token_id: int) -> OpalForCausalLM:
+    """A randomly initialised model whose config records the `<mask>`/`<pos>` token ids."""
+    config.mask_token_id = mask_token_id
+    config.pos_token_id = pos_token_id
+    return OpalForCausalLM(config)

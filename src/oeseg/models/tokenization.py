@@ -1,0 +1,105 @@
+"""Tokenizers and the encoding of osprey_v1 conversations into input ids and labels.
+
+The paper model uses Vicuna's tokenizer (a user-provided folder); the demo builds a small
+word-level tokenizer from its training descriptions and the template words (nothing downloaded).
+In both, `<mask>` and `<pos>` are added special tokens, and the `<image>` placeholder becomes
+`image_tokens` copies of IMAGE_TOKEN_INDEX, replaced by the projected res4 tokens in the model.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
+
+from oeseg.io import InputError
+from oeseg.models import conversation as conv
+
+IMAGE_TOKEN_INDEX = -200
+IGNORE_INDEX = -100
+REGION_TOKENS = ("<mask>", "<pos>")
+DEMO_SPECIALS = ("<unk>", "<s>", "</s>")
+
+
+def _words(text: str) -> list[str]:
+    return [w for w, _ in pre_tokenizers.Whitespace().pre_tokenize_str(text.lower())]
+
+
+def build_demo_tokenizer(texts: Iterable[str]) -> PreTrainedTokenizerFast:
+    """A lower-case word-level tokenizer over the template words and `texts`."""
+    vocab: dict[str, int] = {t: i for i, t in enumerate(DEMO_SPECIALS)}
+    template = conv.prompt_text([conv.Turn(conv.region_question(), "")])
+    for text in [template, *texts]:
+        for placeholder in (conv.IMAGE_PLACEHOLDER, *REGION_TOKENS):
+            text = text.replace(placeholder, " ")
+        for word in _words(text):
+            vocab.setdefault(word, len(vocab))
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.normalizer = normalizers.Lowercase()
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    backend.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces
+    tok = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", bos_token="<s>",
+                                  eos_token="</s>", pad_token="<unk>")
+    prepare_tokenizer(tok)
+    return tok
+
+
+def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
+    """Add `<mask>`/`<pos>` as special tokens and use `<unk>` for padding (as Osprey does)."""
+    tokenizer.add_tokens(list(REGION_TOKENS), special_tokens=True)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.unk_token
+    return tokenizer
+
+
+def load_tokenizer(path: str | os.PathLike) -> PreTrainedTokenizerBase:
+    """A tokenizer saved with save_pretrained (Vicuna's folder or a demo checkpoint)."""
+    if not os.path.isdir(path):
+        raise InputError(f"{path}: tokenizer folder not found (set opal.model.tokenizer_path)")
+    return prepare_tokenizer(AutoTokenizer.from_pretrained(str(path)))
+
+
+def region_token_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
+    """Ids of `<mask>` and `<pos>`."""
+    ids = tokenizer.convert_tokens_to_ids(list(REGION_TOKENS))
+    return int(ids[0]), int(ids[1])
+
+
+def _ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else []
+
+
+def encode_text(tokenizer: PreTrainedTokenizerBase, text: str, image_tokens: int) -> list[int]:
+    """BOS + token ids of `text`, each `<image>` expanded to `image_tokens` IMAGE_TOKEN_INDEX."""
+    ids = [tokenizer.bos_token_id]
+    for i, chunk in enumerate(text.split(conv.IMAGE_PLACEHOLDER)):
+        if i:
+            ids += [IMAGE_TOKEN_INDEX] * image_tokens
+        ids += _ids(tokenizer, chunk)
+    return ids
+
+
+def encode_conversation(tokenizer: PreTrainedTokenizerBase, turns: list[conv.Turn], image_tokens: int,
+                        max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input_ids, labels) of an osprey_v1 conversation; only the answers (and their `</s>`) are
+    labelled. Truncated to `max_length`."""
+    ids = encode_text(tokenizer, conv.SYSTEM + conv.SEP, image_tokens)
+    labels = [IGNORE_INDEX] * len(ids)
+    for turn in turns:
+        prompt = encode_text(tokenizer, f"{conv.ROLES[0]}: {turn.question}{conv.SEP}{conv.ROLES[1]}:",
+                             image_tokens)[1:]
+        ids += prompt
+        labels += [IGNORE_INDEX] * len(prompt)
+        if turn.answer is not None:
+            answer = _ids(tokenizer, " " + turn.answer) + [tokenizer.eos_token_id]
+            ids += answer
+            labels += answer
+    return torch.tensor(ids[:max_length]), torch.tensor(labels[:max_length])
+
+
+def encode_description(tokenizer: PreTrainedTokenizerBase, text: str, max_length: int) -> torch.Tensor:
+    """Token ids (BOS + text) of a description alone: the contrastive loss's text-only input."""
+    return torch.tensor(encode_text(tokenizer, text, 0)[:max_length])

@@ -1,0 +1,337 @@
+"""Three-stage training of Osprey/OPAL: one loop for the CPU (plain torch) and GPUs (DeepSpeed),
+with the same losses, schedule (AdamW, linear warm-up, cosine decay), clipping and checkpoints.
+
+Stage 1 trains the projector on image-text pairs, stage 2 the mask extractor and the temperature,
+stage 3 the LLM (LoRA or full), the projector and the extractor. An interrupted stage resumes from
+the last checkpoint in its checkpoint folder.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from oeseg.io import InputError, atomic_write_bytes, atomic_write_jsonl
+from oeseg.models.config import OpalConfig, config_from_section
+from oeseg.models.data import Collator, RegionDataset, RegionRecord
+from oeseg.models.losses import LossWeights, contrastive_loss, text_ids
+from oeseg.models.osprey import OpalForCausalLM, build_model
+from oeseg.models.tokenization import build_demo_tokenizer, load_tokenizer, region_token_ids
+
+log = logging.getLogger("oeseg.opal")
+LORA_TARGETS = r".*model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)"
+TRAINABLE = {1: ("model.mm_projector.",), 2: ("mask_extractor.", "contrastive_temperature"),
+             3: ("model.mm_projector.", "mask_extractor.", "contrastive_temperature")}
+
+
+@dataclass
+class StageSettings:
+    """Optimisation settings of one stage (`opal.stages.stage<N>` in the config)."""
+
+    stage: int
+    lr: float
+    global_batch: int
+    epochs: int
+    micro_batch: int = 1
+    max_steps: int | None = None
+    warmup_ratio: float = 0.1
+    grad_clip: float = 1.0
+    weight_decay: float = 0.0
+    max_length: int = 2048
+    save_every: int = 50
+    seed: int = 0
+    llm_tuning: str = "lora"          # stage 3: lora | full
+    lora: dict = field(default_factory=lambda: {"r": 64, "alpha": 16, "dropout": 0.05})
+
+    @classmethod
+    def from_section(cls, section: dict, stage: int) -> "StageSettings":
+        """Settings of `stage` from the `opal` config section (stage keys override shared ones)."""
+        shared = {k: section[k] for k in ("max_length", "warmup_ratio", "grad_clip", "seed", "llm_tuning",
+                                          "lora", "save_every") if k in section}
+        try:
+            return cls(stage=stage, **{**shared, **section["stages"][f"stage{stage}"]})
+        except (KeyError, TypeError) as e:
+            raise InputError(f"opal.stages.stage{stage}: {e}") from None
+
+
+def lr_factor(step: int, total: int, warmup_ratio: float) -> float:
+    """Linear warm-up over the first warmup_ratio of the steps, then cosine decay to 0."""
+    warmup = max(1, math.ceil(total * warmup_ratio))
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def world() -> tuple[int, int]:
+    """(rank, world size) of this process."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _set_trainable(model: OpalForCausalLM, stage: int, llm_tuning: str) -> None:
+    prefixes = TRAINABLE[stage]
+    for name, p in model.named_parameters():
+        trainable = name.startswith(prefixes)
+        if stage == 3 and llm_tuning == "full":
+            trainable = trainable or (name.startswith(("model.", "lm_head.")) and ".vision_tower." not in name)
+        if stage == 3 and llm_tuning == "lora":
+            trainable = trainable or "lora_" in name
+        p.requires_grad_(trainable)
+
+
+def _add_lora(model: OpalForCausalLM, lora: dict):
+    from peft import LoraConfig, get_peft_model
+
+    return get_peft_model(model, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+                                            target_modules=LORA_TARGETS, bias="none"))
+
+
+def step_losses(model: OpalForCausalLM, batch: dict, weights: LossWeights, step: int) -> dict[str, torch.Tensor]:
+    """The losses of one micro-batch at an optimizer step: `loss` (what is minimised) and its terms."""
+    use_gen, use_con = weights.terms(step)
+    has_regions = any(len(m) for m in batch["masks"])
+    use_con = use_con and has_regions
+    dev = next(model.parameters()).device
+    ids, attn = batch["input_ids"].to(dev), batch["attention_mask"].to(dev)
+    out = {}
+    mask_tokens = None
+    if use_gen:
+        mm = model.forward_multimodal(ids, attn, batch["images"].to(dev), [m.to(dev) for m in batch["masks"]],
+                                      batch["labels"].to(dev))
+        out["generative"], mask_tokens = mm.loss, mm.mask_tokens
+    if use_con:
+        if mask_tokens is None:
+            _, feats = model.encode_images(batch["images"].to(dev))
+            mask_tokens = torch.cat(model.mask_extractor(feats, [m.to(dev) for m in batch["masks"]])[0])
+        text = model.text_embeddings(batch["text_ids"].to(dev), batch["text_attention_mask"].to(dev))
+        out["contrastive"] = contrastive_loss(mask_tokens, text, text_ids(batch["texts"]),
+                                              model.contrastive_temperature.clamp(min=0.01))
+    out["loss"] = out.get("generative", 0.0) + weights.contrastive * out.get("contrastive", 0.0)
+    return out
+
+
+def _batches(dataset: RegionDataset, settings: StageSettings, step: int, accum: int, collate: Collator):
+    """Micro-batches of optimizer step `step` for this process: a seeded permutation per epoch."""
+    rank, size = world()
+    per_step = settings.micro_batch * accum * size
+    steps_per_epoch = max(1, len(dataset) // per_step)
+    epoch, pos = divmod(step, steps_per_epoch)
+    dataset.epoch = epoch
+    order = list(range(len(dataset)))
+    random.Random(settings.seed * 100003 + epoch).shuffle(order)
+    chunk = order[pos * per_step:(pos + 1) * per_step]
+    mine = chunk[rank::size] if len(chunk) >= size else chunk
+    for i in range(0, len(mine), settings.micro_batch):
+        yield collate([dataset[j] for j in mine[i:i + settings.micro_batch]])
+
+
+def total_steps(n: int, settings: StageSettings, accum: int) -> int:
+    """Optimizer steps of a stage: epochs over n samples at the global batch (or max_steps)."""
+    if settings.max_steps:
+        return settings.max_steps
+    return settings.epochs * max(1, n // (settings.micro_batch * accum * world()[1]))
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, settings: StageSettings,
+                weights: LossWeights, checkpoint_dir: str | os.PathLike, deepspeed_config: str | None = None,
+                stop_after: int | None = None, use_deepspeed: bool | None = None) -> tuple[OpalForCausalLM, list[dict]]:
+    """Train one stage; returns the trained model (LoRA merged) and the per-step loss log.
+
+    DeepSpeed (with `deepspeed_config`) runs when `use_deepspeed`, by default when CUDA is there;
+    otherwise a plain torch loop. Resumes from `checkpoint_dir/last.pt` (or DeepSpeed's
+    `checkpoint_dir/last`) when present; `stop_after` ends early after that many steps."""
+    rank, size = world()
+    if len(records) == 0:
+        raise InputError(f"opal stage {settings.stage}: no training samples")
+    peft_model = None
+    if settings.stage == 3 and settings.llm_tuning == "lora":
+        peft_model = _add_lora(model, settings.lora)
+    _set_trainable(model, settings.stage, settings.llm_tuning)
+    params = [p for p in model.parameters() if p.requires_grad]
+    accum = max(1, settings.global_batch // (settings.micro_batch * size))
+    dataset = RegionDataset(records, model.config.image_size, settings.seed)
+    collate = Collator(tokenizer, model.config.image_tokens, settings.max_length)
+    steps = total_steps(len(dataset), settings, accum)
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps, settings.warmup_ratio))
+    engine = None
+    checkpoint_dir = Path(checkpoint_dir)
+    step, history = 0, []
+    if use_deepspeed is None:
+        use_deepspeed = bool(deepspeed_config) and torch.cuda.is_available()
+    if use_deepspeed:
+        import deepspeed
+
+        ds = json.loads(Path(deepspeed_config).read_text())
+        ds.update(train_micro_batch_size_per_gpu=settings.micro_batch, gradient_accumulation_steps=accum,
+                  gradient_clipping=settings.grad_clip)
+        ds.pop("train_batch_size", None)
+        engine, optimizer, _, scheduler = deepspeed.initialize(model=model, model_parameters=params, config=ds,
+                                                               optimizer=optimizer, lr_scheduler=scheduler)
+        if (checkpoint_dir / "last").exists():
+            _, client = engine.load_checkpoint(str(checkpoint_dir), tag="last")
+            step, history = client["step"], client["history"]
+    elif (checkpoint_dir / "last.pt").exists():
+        state = torch.load(checkpoint_dir / "last.pt", map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])
+        step, history = state["step"], state["history"]
+        log.info("stage %d: resumed at step %d from %s", settings.stage, step, checkpoint_dir)
+    model.train()
+    end = steps if stop_after is None else min(steps, step + stop_after)
+    while step < end:
+        sums: dict[str, float] = {}
+        for batch in _batches(dataset, settings, step, accum, collate):
+            losses = step_losses(model, batch, weights, step)
+            if engine is not None:
+                engine.backward(losses["loss"])
+                engine.step()
+            else:
+                (losses["loss"] / accum).backward()
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach() if torch.is_tensor(v) else v) / accum
+        if engine is None:
+            torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+        history.append({"step": step, "lr": scheduler.get_last_lr()[0], **sums})
+        step += 1
+        if step % settings.save_every == 0 or step == end:
+            if engine is not None:
+                engine.save_checkpoint(str(checkpoint_dir), tag="last", client_state={"step": step, "history": history})
+            elif rank == 0:
+                _save_checkpoint(checkpoint_dir / "last.pt", {
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(), "step": step,
+                    "history": history})
+        if rank == 0 and (step % 10 == 0 or step == end):
+            log.info("stage %d step %d/%d %s", settings.stage, step, steps, history[-1])
+    model.eval()
+    if peft_model is not None and step >= steps:
+        model = peft_model.merge_and_unload()
+    return model, history
+
+
+# --- building, saving and loading models ----------------------------------------------------
+def initial_model(section: dict, texts: list[str]) -> tuple[OpalForCausalLM, object]:
+    """The model before stage 1: tokenizer (Vicuna's or a demo one built from `texts`), random
+    weights, then the LLM weights (`opal.llm_weights`) and CLIP weights (`opal.vision_weights`)."""
+    tok_path = section["model"].get("tokenizer_path")
+    tokenizer = load_tokenizer(tok_path) if tok_path else build_demo_tokenizer(texts)
+    mask_id, pos_id = region_token_ids(tokenizer)
+    config = config_from_section(section["model"], vocab_size=None if tok_path else len(tokenizer))
+    torch.manual_seed(section.get("seed", 0))
+    model = build_model(config, mask_id, pos_id)
+    if section.get("llm_weights"):
+        from transformers import LlamaForCausalLM
+
+        llm = LlamaForCausalLM.from_pretrained(section["llm_weights"], dtype=torch.float32)
+        missing, unexpected = model.load_state_dict(llm.state_dict(), strict=False)
+        if unexpected:
+            raise InputError(f"{section['llm_weights']}: tensors not in the model, e.g. {unexpected[:3]}")
+    if section.get("vision_weights"):
+        model.model.vision_tower.load_open_clip_weights(section["vision_weights"])
+    return model, tokenizer
+
+
+def save_model(model: OpalForCausalLM, tokenizer, out_dir: str | os.PathLike, history: list[dict]) -> None:
+    """Write the model (safetensors, Osprey key names), its config, tokenizer (in `tokenizer/`)
+    and loss log."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir / "tokenizer")
+    atomic_write_jsonl(out_dir / "train_log.jsonl", history)
+
+
+def load_model(model_dir: str | os.PathLike) -> tuple[OpalForCausalLM, object]:
+    """A saved stage's model and tokenizer (also a released Osprey checkpoint folder)."""
+    if not (Path(model_dir) / "config.json").exists():
+        raise InputError(f"{model_dir}: no saved OPAL model (config.json missing)")
+    own = Path(model_dir) / "tokenizer"  # ours; a released Osprey folder holds it at the top
+    tokenizer = load_tokenizer(own if own.is_dir() else model_dir)
+    model = OpalForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+    if getattr(model.config, "mask_token_id", None) is None:  # a released Osprey folder
+        model.config.mask_token_id, model.config.pos_token_id = region_token_ids(tokenizer)
+    return model.eval(), tokenizer
+
+
+def stage_records(section: dict, stage: int, train_split_dirs: list[str]) -> list[RegionRecord]:
+    """Training records of a stage: `opal.data.stage<N>` sources when configured (Osprey's
+    formats), else the demo splits (captions for stage 1, regions for stages 2-3)."""
+    from oeseg.models.data import records_from_source
+
+    sources = (section.get("data") or {}).get(f"stage{stage}")
+    if not sources:
+        fmt = "demo_captions" if stage == 1 else "demo_regions"
+        sources = [{"format": fmt, "split_dir": d} for d in train_split_dirs]
+    return [r for s in sources for r in records_from_source(s)]
+
+
+def _init_distributed() -> None:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+
+
+def run_stage(section: dict, stage: int, train_split_dirs: list[str], init_dir: str | None, out_dir: str,
+              checkpoint_dir: str, contrastive_weight: float, deepspeed_config: str | None = None) -> list[dict]:
+    """Train stage `stage` from `init_dir` (None: a fresh model) and save it to `out_dir`."""
+    _init_distributed()
+    records = stage_records(section, stage, train_split_dirs)
+    if init_dir is None:
+        texts = [t for d in train_split_dirs for r in stage_records(section, 2, [d]) for t in r.descriptions]
+        model, tokenizer = initial_model(section, texts)
+    else:
+        model, tokenizer = load_model(init_dir)
+    if torch.cuda.is_available():
+        model.to(f"cuda:{torch.cuda.current_device()}")
+    settings = StageSettings.from_section(section, stage)
+    weights = LossWeights(contrastive_weight if stage >= 2 else 0.0, section.get("loss", {}).get("combination", "sum"))
+    model, history = train_stage(model, records, tokenizer, settings, weights, checkpoint_dir, deepspeed_config)
+    if world()[0] == 0:
+        save_model(model.to("cpu"), tokenizer, out_dir, history)
+    return history
+
+
+def launch_stage(job: dict, gpus: int) -> None:
+    """Run `run_stage(**job)` here (CPU, one GPU) or, for several GPUs, as one torchrun step with
+    one process per GPU (inside the SLURM job that holds them)."""
+    import subprocess
+    import sys
+    import tempfile
+
+    if gpus <= 1:
+        run_stage(**job)
+        return
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(job, f)
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}",
+                    "-m", "oeseg.models.train", f.name], check=True)
+
+
+if __name__ == "__main__":  # the per-GPU process of launch_stage
+    import sys
+
+    logging.basicConfig(level=logging.INFO)
+    run_stage(**json.loads(Path(sys.argv[1]).read_text()))

@@ -1,0 +1,25 @@
+"""The OPAL throughput benchmark runs end to end (tiny model, CPU) and prints its ratios."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_benchmark_tiny_prints_both_modes_and_overhead():
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks/opal_throughput.py"), "--tiny"], env=env,
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    for tuning in ("lora", "full"):
+        assert re.search(rf"^{tuning} generative\s+step\s+[\d.]+ ms", out, re.M), out
+        assert re.search(rf"^{tuning} opal\s+step\s+[\d.]+ ms", out, re.M), out
+        ratio = float(re.search(rf"^{tuning}\s+OPAL overhead: FLOPs x([\d.]+)", out, re.M).group(1))
+        assert ratio > 1.0  # the contrastive pass adds FLOPs

@@ -1,0 +1,113 @@
+"""OPAL's contrastive loss: multi-positive targets, symmetry, temperature, and its cross-process
+gathering (issue 9 point 1: two gloo processes equal one process on the same global batch)."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from oeseg.io import InputError
+from oeseg.models.losses import LossWeights, contrastive_loss, text_ids
+
+
+def _reference_loss(region, text, labels, tau):
+    """The loss written out row by row, as in Figure 6 with multi-positive targets."""
+    r = torch.nn.functional.normalize(region, dim=-1)
+    t = torch.nn.functional.normalize(text, dim=-1)
+    total = 0.0
+    for a, b in ((r, t), (t, r)):
+        logits = a @ b.T / tau
+        for i in range(len(a)):
+            pos = [j for j in range(len(a)) if labels[j] == labels[i]]
+            logp = logits[i] - torch.logsumexp(logits[i], 0)
+            total = total - sum(logp[j] for j in pos) / len(pos) / len(a)
+    return total / 2
+
+
+def test_matches_the_row_by_row_definition_with_equal_texts_as_positives():
+    g = torch.Generator().manual_seed(0)
+    region, text = torch.randn(6, 8, generator=g), torch.randn(6, 8, generator=g)
+    labels = ["car", "sky", "car", "road", "sky", "tree"]
+    tau = torch.tensor(0.1)
+    got = contrastive_loss(region, text, text_ids(labels), tau)
+    assert torch.allclose(got, _reference_loss(region, text, labels, 0.1), atol=1e-5)
+    # with all-distinct ids it differs: the duplicates really count as positives
+    other = contrastive_loss(region, text, text_ids([f"t{i}" for i in range(6)]), tau)
+    assert not torch.allclose(got, other)
+
+
+def test_aligned_pairs_give_low_loss_and_temperature_gets_gradient():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(5, 16, generator=g)
+    tau = torch.tensor(0.1, requires_grad=True)
+    aligned = contrastive_loss(x, x.clone(), text_ids(list("abcde")), tau)
+    shuffled = contrastive_loss(x, x.roll(1, 0), text_ids(list("abcde")), tau)
+    assert aligned < 0.5 < math.log(5) < shuffled
+    aligned.backward()
+    assert tau.grad is not None and tau.grad.abs() > 0
+
+
+def test_loss_weights_sum_alternate_and_baseline():
+    assert LossWeights(0.0, "sum").terms(1) == (True, False)
+    assert LossWeights(0.0, "alternate").terms(1) == (True, False)
+    assert LossWeights(0.5, "sum").terms(3) == (True, True)
+    alt = LossWeights(0.5, "alternate")
+    assert [alt.terms(s) for s in range(2)] == [(True, False), (False, True)]
+    with pytest.raises(InputError):
+        LossWeights(1.0, "product")
+
+
+# --- two processes (gloo) -------------------------------------------------------------------
+GLOBAL = 8
+LABELS = ["car", "sky", "car", "road", "tree", "sky", "bus", "road"]
+
+
+def _problem():
+    """A shared linear layer maps fixed inputs to region and text embeddings."""
+    torch.manual_seed(0)
+    proj = torch.nn.Linear(12, 6)
+    g = torch.Generator().manual_seed(3)
+    return proj, torch.randn(GLOBAL, 12, generator=g), torch.randn(GLOBAL, 12, generator=g)
+
+
+def _grads(proj, tau):
+    return [p.grad.clone() for p in proj.parameters()] + [tau.grad.clone()]
+
+
+def _worker(rank: int, port: int, out: dict) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    proj, a, b = _problem()
+    tau = torch.tensor(0.1, requires_grad=True)
+    local = slice(rank * GLOBAL // 2, (rank + 1) * GLOBAL // 2)
+    loss = contrastive_loss(proj(a[local]), proj(b[local]), text_ids(LABELS[local]), tau)
+    loss.backward()
+    # what data-parallel training does: average losses (for logging) and gradients over processes
+    for t in [loss.detach()] + [p.grad for p in proj.parameters()] + [tau.grad]:
+        dist.all_reduce(t)
+        t /= 2
+    if rank == 0:
+        out["loss"] = loss.detach().clone()
+        out["grads"] = _grads(proj, tau)
+    dist.destroy_process_group()
+
+
+def test_gathered_loss_and_gradients_equal_single_process():
+    proj, a, b = _problem()
+    tau = torch.tensor(0.1, requires_grad=True)
+    single = contrastive_loss(proj(a), proj(b), text_ids(LABELS), tau)
+    single.backward()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = mp.Manager().dict()
+    mp.spawn(_worker, args=(port, out), nprocs=2, join=True)
+    assert torch.allclose(out["loss"], single.detach(), atol=1e-6)
+    for got, want in zip(out["grads"], _grads(proj, tau)):
+        assert torch.allclose(got, want, atol=1e-6), (got, want)

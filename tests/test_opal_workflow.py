@@ -1,0 +1,79 @@
+"""rules/opal.smk and its helpers: variants by method kind, inputs per stage, run settings, a
+dry run of the rules, and initialisation from user-provided LLM, CLIP and tokenizer files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from oeseg.io import InputError
+from oeseg.models.train import initial_model
+from oeseg.models.tokenization import build_demo_tokenizer
+from oeseg.models.vision import ClipConvNeXt
+from oeseg.models.workflow import contrastive_weight, inference_settings, opal_methods, train_inputs
+from opal_synthetic import make_split
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = {"methods": {"opal": {"kind": "opal"}, "osprey": {"kind": "osprey"}, "x": {"kind": "ovseg"}},
+          "opal": {"loss": {"contrastive_weight": 0.7}, "inference": {"seed": 0, "temperature": 0.2, "top_p": 1.0,
+                                                                     "batch_size": 8, "max_new_tokens": 9},
+                   "data": {"stage2": [{"format": "coco_instances", "ann_file": "a.json", "image_root": "im"}]}}}
+
+
+def test_variants_weights_inputs_and_run_settings():
+    assert opal_methods(CONFIG) == ["opal", "osprey"]
+    assert contrastive_weight(CONFIG, "opal") == 0.7 and contrastive_weight(CONFIG, "osprey") == 0.0
+    assert train_inputs(CONFIG, "out", "opal", 1, ["d/train"]) == ["d/train/panoptic.json"]
+    assert train_inputs(CONFIG, "out", "opal", 2, ["d/train"]) == ["d/train/panoptic.json", "a.json", "out/models/opal/stage1"]
+    s = inference_settings(CONFIG, {"name": "s2-t0.5", "seed": 2, "temperature": 0.5, "top_p": 0.9})
+    assert (s["seed"], s["temperature"], s["top_p"], s["max_new_tokens"]) == (2, 0.5, 0.9, 9)
+    assert inference_settings(CONFIG, {"name": "main", "seed": 0})["temperature"] == 0.2
+
+
+def test_dry_run_plans_three_stages_per_variant_and_describes(tmp_path):
+    for d in ("demo-city", "demo-ade"):
+        make_split(tmp_path / "data" / d / "train", 2, 0, size=32)
+        make_split(tmp_path / "data" / d / "val", 1, 1, size=32)
+    out = tmp_path / "out"
+    targets = [f"{out}/predictions/{m}/demo-city/s0-t0.2.jsonl" for m in ("opal", "osprey")]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    snakemake = shutil.which("snakemake") or str(Path(sys.executable).parent / "snakemake")
+    res = subprocess.run([snakemake, "-n", "--quiet", "rules", "--cores", "1", "--config", f"data_root={tmp_path / 'data'}",
+                          f"out={out}", "--", *targets], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    counts = {line.split()[0]: int(line.split()[1]) for line in res.stdout.splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert counts["opal_train"] == 6 and counts["opal_describe"] == 2, res.stdout
+
+
+def test_initial_model_loads_user_llm_clip_and_tokenizer(tmp_path):
+    tok = build_demo_tokenizer(["a red car"])
+    tok.save_pretrained(tmp_path / "tok")
+    llm_cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                          num_attention_heads=4, num_key_value_heads=4)
+    torch.manual_seed(5)
+    LlamaForCausalLM(llm_cfg).save_pretrained(tmp_path / "llm")
+    model_section = {"size": "custom", "vision_depths": [1, 1, 1, 1], "vision_dims": [8, 16, 32, 64],
+                     "vision_embed_dim": 16, "image_size": 64, "hidden_size": 32, "intermediate_size": 64,
+                     "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 4,
+                     "mask_shape": 8, "mask_embed_dim": 16, "vocab_size": len(tok), "tokenizer_path": str(tmp_path / "tok")}
+    clip = ClipConvNeXt([1, 1, 1, 1], [8, 16, 32, 64], 16)
+    torch.save({f"visual.{k}": v for k, v in clip.visual.state_dict().items()} | {"text.x": torch.zeros(1)},
+               tmp_path / "clip.bin")
+    section = {"model": model_section, "llm_weights": str(tmp_path / "llm"), "vision_weights": str(tmp_path / "clip.bin")}
+    model, tokenizer = initial_model(section, [])
+    llm = LlamaForCausalLM.from_pretrained(tmp_path / "llm")
+    assert torch.equal(model.model.layers[0].mlp.up_proj.weight, llm.model.layers[0].mlp.up_proj.weight)
+    assert torch.equal(model.lm_head.weight, llm.lm_head.weight)
+    assert torch.equal(model.model.vision_tower.vision_tower.visual.trunk.stem[0].weight, clip.visual.trunk.stem[0].weight)
+    assert tokenizer.get_vocab() == tok.get_vocab()
+    torch.save({"text.x": torch.zeros(1)}, tmp_path / "notclip.bin")
+    with pytest.raises(InputError, match="notclip.bin"):
+        initial_model({**section, "vision_weights": str(tmp_path / "notclip.bin")}, [])

@@ -3,6 +3,8 @@
 Targets: all, table1, one per figure (fig1 ... fig12), human_study, demo_data; or any file.
 """
 
+import re
+
 from snakemake.utils import min_version, validate
 
 min_version("9.20")
@@ -29,6 +31,7 @@ include: "rules/baselines.smk"
 include: "rules/evaluate.smk"
 include: "rules/figures.smk"
 include: "rules/provenance.smk"
+include: "rules/user_provided.smk"
 
 
 rule all:

@@ -27,6 +27,10 @@ def split_json(dataset, split):
     return f"{DATA}/{dataset}/{split}/panoptic.json"
 
 
+#: inputs the user provides (training annotations, annotation CSVs) -> what each one is; each
+#: stage adds its own, and rule user_provided_file stops with that text while one is missing
+USER_PROVIDED = {}
+
 NOUNS = f"{OUT}/nouns/nouns.txt"
 LEXICON = f"{OUT}/lexicons/{{vocabulary}}.json"
 PREDICTIONS = f"{OUT}/predictions/{{method}}/{{dataset}}/{{run}}.jsonl"

@@ -11,7 +11,7 @@ rule evaluations:
 
 rule evaluate:
     input:
-        unpack(sbert_class_list),
+        unpack(evaluation_sbert_classes),
         predictions=PREDICTIONS,
         panoptic=lambda w: split_json(w.dataset, "val"),
         lexicon=lambda w: LEXICON.format(vocabulary=vocabulary_of(w.dataset)),

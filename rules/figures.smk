@@ -3,6 +3,8 @@
 
 include: "figures_common.smk"
 
+USER_PROVIDED.update(annotation_hints())
+
 
 report: "../report/workflow.rst"
 

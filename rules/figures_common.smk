@@ -36,7 +36,7 @@ def study_predictions(methods, dataset):
 
 
 def annotation_files(keys):
-    """The annotation CSVs named in the config; a clear stop while any of them is missing."""
+    """The annotation CSVs named in the config (rule user_provided_file stops while one is missing)."""
 
     def inputs(wildcards):
         paths = {k: HS[k] for k in keys}
@@ -46,13 +46,6 @@ def annotation_files(keys):
                                 f"{HUMAN_STUDY_PAGE} (human_study.reference is 'annotators').")
         if "resolved" in keys and not paths["resolved"]:
             raise WorkflowError("human_study.resolved: name the CSV of resolved disagreements.")
-        missing = [p for p in listed if not os.path.exists(p)]
-        if missing:
-            hint = (f"annotate with {HUMAN_STUDY_PAGE} (snakemake human_study_page) and export each annotator's CSV"
-                    if "resolved" not in keys or any(p in missing for p in paths["annotators"]) else
-                    f"run `snakemake human_study_agreement`, fill in the 'answer' column of "
-                    f"{HUMAN_STUDY}/disagreements.csv in a second stage and save it")
-            raise WorkflowError(f"human study: missing annotation file(s) {missing}: {hint}.")
         return paths
 
     return inputs
@@ -70,3 +63,14 @@ def sbert_class_input(vocabulary):
     """{"sbert_class_names": the class list of the Sentence-BERT mapping} or {} for plain names."""
     path = sbert_class_list(vocabulary)
     return {"sbert_class_names": path} if path else {}
+
+
+def annotation_hints():
+    """What each annotation CSV of the config is, for the message that names a missing one."""
+    annotate = f"an annotator's CSV exported from {HUMAN_STUDY_PAGE} (snakemake human_study_page)"
+    resolve = (f"the CSV of resolved disagreements: run `snakemake human_study_agreement`, fill in the "
+               f"'answer' column of {HUMAN_STUDY}/disagreements.csv in a second stage and save it")
+    hints = {p: annotate for p in HS.get("annotators") or []}
+    if HS.get("resolved"):
+        hints[HS["resolved"]] = resolve
+    return hints if HS.get("reference") == "annotators" else {}

@@ -2,11 +2,13 @@
 # Variants are the config methods of kind `opal` (contrastive weight from opal.loss) and `osprey`
 # (weight 0); both train on the train splits of training_datasets (or opal.data's sources).
 
-from oeseg.models.workflow import contrastive_weight, inference_settings, opal_methods, train_inputs
+from oeseg.models.workflow import (contrastive_weight, inference_settings, opal_methods, train_inputs,
+                                   user_provided_files)
 
 OPAL = config["opal"]
 OPAL_METHODS = "|".join(opal_methods(config)) or "^$"
 TRAIN_SPLIT_DIRS = [split_dir(d, "train") for d in TRAIN_DATASETS]
+USER_PROVIDED.update({f: "a training annotation file named in opal.data" for f in user_provided_files(config)})
 
 
 rule opal_train:
@@ -66,3 +68,4 @@ rule opal_describe:
         "../envs/opal.yaml"
     script:
         "../scripts/opal_describe.py"
+

@@ -31,3 +31,10 @@ def rule_step(snakemake: Any) -> Iterator[logging.Logger]:
         for h in handlers:
             logger.removeHandler(h)
             h.close()
+
+
+def require_user_file(path: str, what: str) -> None:
+    """Stop with a clear message: `path` is an input the user provides, not one the workflow makes."""
+    from oeseg.io import InputError
+
+    raise InputError(f"{path}: missing; it is {what}, provided by you (see the README), not made by the workflow")

@@ -99,11 +99,16 @@ for _kind in (
     METHOD_KINDS.register(_kind.name, _kind)
 
 
-def methods_of_kinds(methods: dict[str, dict], kinds: set[str] | frozenset[str]) -> list[str]:
-    """Names of the config methods whose kind is one of `kinds` (unknown kinds raise)."""
+def effective_kind(entry: dict) -> str:
+    """The kind that makes a method's predictions: `published` where the entry says `published: true`."""
+    return "published" if entry.get("published") else entry["kind"]
+
+
+def methods_of_kinds(methods: dict[str, dict], kinds: set[str] | frozenset[str] | tuple[str, ...]) -> list[str]:
+    """Names of the config methods whose effective kind is one of `kinds` (unknown kinds raise)."""
     for name, entry in methods.items():
         METHOD_KINDS.get(entry["kind"])
-    return [name for name, entry in methods.items() if entry["kind"] in kinds]
+    return [name for name, entry in methods.items() if effective_kind(entry) in kinds]
 
 
 def methods_regex(methods: dict[str, dict], kinds: set[str] | frozenset[str]) -> str:

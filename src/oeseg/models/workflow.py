@@ -6,8 +6,10 @@ OPAL_KINDS = ("opal", "osprey")
 
 
 def opal_methods(config: dict) -> list[str]:
-    """Config methods made by rules/opal.smk (kinds opal and osprey)."""
-    return [m for m, e in config["methods"].items() if e["kind"] in OPAL_KINDS]
+    """Config methods made by rules/opal.smk (kinds opal and osprey, unless taken as published)."""
+    from oeseg.baselines.registry import methods_of_kinds
+
+    return methods_of_kinds(config["methods"], OPAL_KINDS)
 
 
 def contrastive_weight(config: dict, method: str) -> float:
@@ -23,6 +25,12 @@ def train_inputs(config: dict, out: str, method: str, stage: int, train_split_di
     if stage > 1:
         files.append(f"{out}/models/{method}/stage{stage - 1}")
     return files
+
+
+def user_provided_files(config: dict) -> list[str]:
+    """Training annotation files that the user provides (opal.data), for the rule that names them."""
+    stages = (config["opal"].get("data") or {}).values() if opal_methods(config) else []
+    return sorted({source["ann_file"] for sources in stages for source in sources})
 
 
 def inference_settings(config: dict, run: dict) -> dict:

@@ -1,0 +1,17 @@
+# Inputs that the user provides (USER_PROVIDED, filled by each stage): the DAG lists them, and a
+# run stops here with a message naming the missing file and what it is.
+
+
+rule user_provided_file:
+    output:
+        "{user_file}",
+    wildcard_constraints:
+        user_file="|".join(re.escape(f) for f in USER_PROVIDED) or "(?!)",
+    params:
+        what=lambda w: USER_PROVIDED[w.user_file],
+    log:
+        f"{LOGS}/user_provided/{{user_file}}.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/user_provided_file.py"

@@ -1,5 +1,5 @@
 """What every `scripts/` entry point does around its one library call: logging to the rule's log
-(and, for tracked artifacts, provenance records: see oeseg.provenance)."""
+and, when the call succeeds, provenance records of the tracked artifacts it made (oeseg.provenance)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from oeseg.provenance.record import record_rule
+
 
 @contextlib.contextmanager
 def rule_step(snakemake: Any) -> Iterator[logging.Logger]:
-    """Run a rule's body: the `oeseg` logger (and any uncaught error) goes to the rule's log."""
+    """Run a rule's body: the `oeseg` logger (and any uncaught error) goes to the rule's log; on
+    success, the rule's outputs under config["results"] are recorded in the provenance manifest."""
     logger = logging.getLogger("oeseg")
     logger.setLevel(logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -24,6 +27,9 @@ def rule_step(snakemake: Any) -> Iterator[logging.Logger]:
         logger.addHandler(h)
     try:
         yield logger
+        recorded = record_rule(snakemake)
+        if recorded:
+            logger.info("provenance recorded for %s", ", ".join(recorded))
     except Exception:
         logger.exception("rule %s failed", getattr(snakemake, "rule", "?"))
         raise

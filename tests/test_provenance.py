@@ -200,7 +200,14 @@ def test_audit_finds_dirty_and_different_code(repo, tmp_path, capsys):
     code, lines = run_audit(copy, capsys)
     assert code == 1
     assert lines == [f"{copy}/results/{key}: different code: made by commit {recorded[:12]}, "
-                     f"code is now at {now[:12]}" for key in ("figures/fig1.png", "table1.csv")]
+                     f"code is now at {now[:12]} (changed: src/code.py)"
+                     for key in ("figures/fig1.png", "table1.csv")]
+
+
+def test_committing_the_results_themselves_is_not_a_code_change(repo, capsys):
+    git(repo, "add", "results")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results")
+    assert run_audit(repo, capsys)[0] == 0
 
 
 def test_artifact_made_from_a_dirty_tree_is_flagged(repo, tmp_path, capsys, monkeypatch):

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from oeseg.provenance.record import (LOCK_NAME, MANIFEST_NAME, code_state, load_manifest,
-                                     manifest_path, sha256_path)
+from oeseg.provenance.record import (LOCK_NAME, MANIFEST_NAME, code_pathspec, code_state, git,
+                                     load_manifest, manifest_path, sha256_path)
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,25 @@ def _short(commit: str | None) -> str:
     return commit[:12] if commit else "none"
 
 
+def code_changes(workdir: Path, results_dir: Path, commit: str | None,
+                 now: str | None) -> str | None:
+    """How the code at `now` differs from `commit` (None when only the results folder does)."""
+    if commit == now:
+        return None
+    if commit is None or now is None:
+        return f"made by commit {_short(commit)}, code is now at {_short(now)}"
+    changed = git(workdir, "diff", "--name-only", commit, now, "--",
+                  *code_pathspec(workdir, results_dir))
+    if changed is None:
+        return f"made by commit {_short(commit)}, which this repository does not have"
+    files = changed.split()
+    if not files:
+        return None
+    listed = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    return (f"made by commit {_short(commit)}, code is now at {_short(now)} "
+            f"(changed: {listed})")
+
+
 def audit(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".") -> list[Problem]:
     """Every problem found: artifacts, their inputs (paths relative to `workdir`) and the code."""
     results_dir, workdir = Path(results_dir), Path(workdir)
@@ -42,6 +61,7 @@ def audit(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".") -> l
             problems.append(Problem(os.fspath(results_dir / key), "untracked artifact",
                                     "missing record: no entry in the provenance manifest"))
     now = code_state(workdir, results_dir)
+    differences: dict[str | None, str | None] = {}
     for key, record in sorted(records.items()):
         artifact = results_dir / key
         name = os.fspath(artifact)
@@ -62,10 +82,11 @@ def audit(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".") -> l
         if made_by.get("dirty"):
             problems.append(Problem(name, "dirty code", "made from a tree with uncommitted "
                                     f"changes (commit {_short(made_by.get('commit'))})"))
-        if made_by.get("commit") != now["commit"]:
-            problems.append(Problem(name, "different code", f"made by commit "
-                                    f"{_short(made_by.get('commit'))}, code is now at "
-                                    f"{_short(now['commit'])}"))
+        commit = made_by.get("commit")
+        if commit not in differences:
+            differences[commit] = code_changes(workdir, results_dir, commit, now["commit"])
+        if difference := differences[commit]:
+            problems.append(Problem(name, "different code", difference))
     if now["dirty"]:
         problems.append(Problem(os.fspath(workdir), "dirty code",
                                 "the working tree has uncommitted changes to tracked files"))

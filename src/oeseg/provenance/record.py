@@ -93,7 +93,8 @@ def config_sha256(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _git(workdir: Path, *args: str) -> str | None:
+def git(workdir: str | os.PathLike, *args: str) -> str | None:
+    """Output of a git command run in `workdir`, None if it fails (or git or the repo is absent)."""
     try:
         done = subprocess.run(["git", *args], cwd=workdir, capture_output=True, text=True,
                               check=True)
@@ -109,17 +110,21 @@ def code_state(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> di
     themselves, committed to the repository) and untracked files do not count.
     """
     workdir = Path(workdir).resolve()
-    commit = _git(workdir, "rev-parse", "HEAD")
+    commit = git(workdir, "rev-parse", "HEAD")
     if commit is None:
         return {"commit": None, "dirty": None}
-    pathspec = ["."]
-    try:
-        results_rel = Path(results_dir).resolve().relative_to(workdir)
-        pathspec.append(f":(exclude){results_rel.as_posix()}")
-    except ValueError:
-        pass  # results outside the working tree: nothing to exclude
-    status = _git(workdir, "status", "--porcelain", "--untracked-files=no", "--", *pathspec)
+    status = git(workdir, "status", "--porcelain", "--untracked-files=no", "--",
+                 *code_pathspec(workdir, results_dir))
     return {"commit": commit.strip(), "dirty": bool(status and status.strip())}
+
+
+def code_pathspec(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> list[str]:
+    """git pathspec of the code: the whole tree of `workdir` except the results folder."""
+    pathspec = ["."]
+    with contextlib.suppress(ValueError):  # results outside the tree: nothing to exclude
+        results_rel = Path(results_dir).resolve().relative_to(Path(workdir).resolve())
+        pathspec.append(f":(exclude){results_rel.as_posix()}")
+    return pathspec
 
 
 def package_versions() -> dict[str, str]:

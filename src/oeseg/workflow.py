@@ -37,3 +37,25 @@ def rule_step(snakemake: Any) -> Iterator[logging.Logger]:
         for h in handlers:
             logger.removeHandler(h)
             h.close()
+
+
+def gpu_job_resources(gpus_per_node: int, nodes: int = 1, cpus_per_gpu: int = 8) -> dict[str, Any]:
+    """Snakemake resources of a (multi-)GPU job, for `resources: **gpu_job_resources(...)`.
+
+    One node: one SLURM task holding every GPU and their CPUs; the job's one step starts the
+    launcher (torchrun / deepspeed), which starts one process per GPU. Several nodes: the `mpi`
+    resource with one task per node, each running the launcher (`{resources.mpi}` in the rule),
+    `gres` giving each node its GPUs. No GPU: a plain CPU job (the demo).
+    """
+    if gpus_per_node < 0 or nodes < 1 or cpus_per_gpu < 1:
+        raise ValueError(f"invalid GPU job shape: {gpus_per_node} GPUs x {nodes} nodes, "
+                         f"{cpus_per_gpu} CPUs per GPU")
+    if gpus_per_node == 0:
+        if nodes > 1:
+            raise ValueError("several nodes need GPUs (gpus_per_node > 0)")
+        return {}
+    resources: dict[str, Any] = {"cpus_per_task": cpus_per_gpu * gpus_per_node, "tasks_per_gpu": 0}
+    if nodes == 1:
+        return {**resources, "gpu": gpus_per_node}
+    return {**resources, "nodes": nodes, "tasks": nodes, "mpi": "srun",
+            "gres": f"gpu:{gpus_per_node}"}

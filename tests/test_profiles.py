@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import yaml
-from small_workflow import REPO, repo_copy, small
+from small_workflow import REPO, repo_copy, small, snakemake
 
 
 def job_resources(dry_run_log: str, rule: str) -> dict[str, str]:
@@ -44,3 +44,11 @@ def test_profiles_keep_site_settings_out_of_the_workflow_profile():
         assert re.fullmatch(r"\d+[mhd]", runtime), f"runtime {runtime} without a unit"
     assert "executor: slurm" in cluster and "SBATCH_PARTITION" in cluster
     assert (REPO / "slurm").resolve() == (REPO / "profiles" / "slurm").resolve()
+
+
+def test_every_rule_of_the_workflow_profile_exists(tmp_path):
+    workflow = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())
+    root = repo_copy(tmp_path / "repo", small=False)
+    listed = snakemake(root, "--list-rules")
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert set(workflow["set-resources"]) <= set(listed.stdout.split())

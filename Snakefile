@@ -8,7 +8,12 @@ from snakemake.utils import min_version, validate
 min_version("9.20")
 
 
-configfile: "config.yaml"
+# config.yaml is the embedded default; a config given with --configfile (configs/paper.yaml)
+# replaces it rather than being merged into it, so no demo dataset or method leaks in.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config.yaml"
+
 
 
 validate(config, "schemas/config.schema.yaml")

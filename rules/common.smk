@@ -63,3 +63,15 @@ def run_settings(run):
         if r["name"] == run:
             return r
     return {"name": run, "seed": 0}
+
+
+def datasets_of(source):
+    """The config's datasets of one source (synthetic, ade20k, cityscapes)."""
+    return [d for d, e in config["datasets"].items() if e["source"] == source]
+
+
+def only(names):
+    """A wildcard regex matching exactly these names (none: a regex that never matches)."""
+    import re
+
+    return "|".join(re.escape(n) for n in names) or "(?!)"

@@ -1,1 +1,140 @@
-# data stage: filled in by its issue
+# data stage: synthetic demo datasets, downloads, ADE20K and Cityscapes conversion.
+
+SYNTHETIC_DATASETS = datasets_of("synthetic")
+DOWNLOADS = config.get("downloads", {})
+CITYSCAPES_PACKAGES = {
+    package: sha256
+    for d in datasets_of("cityscapes")
+    for package, sha256 in config["datasets"][d].get("packages", {}).items()
+}
+ADE20K_ARCHIVES = {
+    "scene_parsing": f"{OUT}/downloads/ade20k/ADEChallengeData2016.zip",
+    "instances": f"{OUT}/downloads/ade20k/annotations_instance.tar",
+}
+CITYSCAPES_ARCHIVES = {
+    "gtfine": f"{OUT}/downloads/cityscapes/gtFine_trainvaltest.zip",
+    "images": f"{OUT}/downloads/cityscapes/leftImg8bit_trainvaltest.zip",
+}
+SPLIT_OUTPUTS = {
+    "json": f"{DATA}/{{dataset}}/{{split}}/panoptic.json",
+    "panoptic": directory(f"{DATA}/{{dataset}}/{{split}}/panoptic"),
+    "images": directory(f"{DATA}/{{dataset}}/{{split}}/images"),
+}
+
+
+rule demo_data:
+    input:
+        [split_json(d, s) for d in SYNTHETIC_DATASETS for s in config["datasets"][d]["splits"]],
+
+
+rule generate_synthetic:
+    output:
+        **SPLIT_OUTPUTS,
+        regions=f"{DATA}/{{dataset}}/{{split}}/regions.jsonl",
+    wildcard_constraints:
+        dataset=only(SYNTHETIC_DATASETS),
+        split=only(sorted({s for d in SYNTHETIC_DATASETS for s in config["datasets"][d]["splits"]})),
+    params:
+        vocabulary=lambda w: vocabulary_of(w.dataset),
+        n_images=lambda w: config["datasets"][w.dataset]["splits"][w.split],
+        image_size=lambda w: config["datasets"][w.dataset]["image_size"],
+        seed=lambda w: config["datasets"][w.dataset]["seed"],
+        descriptions=lambda w: config["datasets"][w.dataset].get("descriptions_per_region", 4),
+    log:
+        f"{LOGS}/generate_synthetic/{{dataset}}/{{split}}.log",
+    benchmark:
+        f"{BENCH}/generate_synthetic/{{dataset}}/{{split}}.tsv"
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=2000,
+        runtime="30m",
+    script:
+        "../scripts/generate_synthetic.py"
+
+
+rule download:
+    output:
+        f"{OUT}/downloads/{{name}}",
+    wildcard_constraints:
+        name=only(DOWNLOADS),
+    params:
+        url=lambda w: DOWNLOADS[w.name]["url"],
+        sha256=lambda w: DOWNLOADS[w.name]["sha256"],
+    log:
+        f"{LOGS}/download/{{name}}.log",
+    benchmark:
+        f"{BENCH}/download/{{name}}.tsv"
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=1000,
+        runtime="6h",
+    retries: 2
+    script:
+        "../scripts/download.py"
+
+
+rule download_cityscapes:
+    output:
+        f"{OUT}/downloads/cityscapes/{{package}}",
+    wildcard_constraints:
+        package=only(CITYSCAPES_PACKAGES),
+    params:
+        sha256=lambda w: CITYSCAPES_PACKAGES[w.package],
+    log:
+        f"{LOGS}/download_cityscapes/{{package}}.log",
+    benchmark:
+        f"{BENCH}/download_cityscapes/{{package}}.tsv"
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=1000,
+        runtime="6h",
+    retries: 2
+    script:
+        "../scripts/download_cityscapes.py"
+
+
+rule convert_ade20k:
+    input:
+        **ADE20K_ARCHIVES,
+    output:
+        **SPLIT_OUTPUTS,
+    wildcard_constraints:
+        dataset=only(datasets_of("ade20k")),
+    params:
+        max_images=lambda w: config["datasets"][w.dataset].get("max_images"),
+    log:
+        f"{LOGS}/convert_ade20k/{{dataset}}/{{split}}.log",
+    benchmark:
+        f"{BENCH}/convert_ade20k/{{dataset}}/{{split}}.tsv"
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=4000,
+        runtime="3h",
+    script:
+        "../scripts/convert_ade20k.py"
+
+
+rule convert_cityscapes:
+    input:
+        **CITYSCAPES_ARCHIVES,
+    output:
+        **SPLIT_OUTPUTS,
+    wildcard_constraints:
+        dataset=only(datasets_of("cityscapes")),
+    params:
+        max_images=lambda w: config["datasets"][w.dataset].get("max_images"),
+    log:
+        f"{LOGS}/convert_cityscapes/{{dataset}}/{{split}}.log",
+    benchmark:
+        f"{BENCH}/convert_cityscapes/{{dataset}}/{{split}}.tsv"
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=4000,
+        runtime="3h",
+    script:
+        "../scripts/convert_cityscapes.py"

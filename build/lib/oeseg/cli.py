@@ -1,0 +1,43 @@
+"""The `oeseg` command line: one sub-command per module (each module's `command` defines it)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from oeseg.io import InputError
+
+#: sub-command -> module that defines `HELP`, `add_arguments(parser)` and `run(args) -> int`
+COMMANDS: dict[str, str] = {
+    "map": "oeseg.mapping.command",
+    "evaluate": "oeseg.metrics.command",
+    "import": "oeseg.baselines.command",
+    "audit": "oeseg.provenance.command",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(prog="oeseg", description="Open-ended segmentation benchmark")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; bad input exits 2 with the message on stderr."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except InputError as e:
+        print(f"oeseg {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

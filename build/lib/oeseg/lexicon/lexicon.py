@@ -1,0 +1,115 @@
+"""The lexicon file format (DESIGN.md, "Lexicon") and its reader for the paper's GPT-4 files."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from oeseg.data.vocabularies import Vocabulary
+from oeseg.io import InputError, atomic_write_json, read_json
+
+#: Lexical levels, from the strictest to the most flexible; used cumulatively.
+LEVELS: tuple[str, ...] = ("exact", "synonym", "hyponym", "meronym")
+
+#: Field names of the paper's published GPT-4 lexicons for each of our relation levels.
+_PAPER_FIELDS = {"exact": "exact", "synonym": "synonyms", "hyponym": "hyponyms", "meronym": "meronyms"}
+
+
+def normalize_term(term: str) -> str:
+    """Lower case, single spaces; plural handling belongs to the mapping's normaliser."""
+    return " ".join(term.strip().lower().replace("_", " ").split())
+
+
+@dataclass
+class LexiconEntry:
+    """The related terms of one category; `exact` holds the category's own names."""
+
+    id: int
+    name: str
+    exact: list[str] = field(default_factory=list)
+    synonym: list[str] = field(default_factory=list)
+    hyponym: list[str] = field(default_factory=list)
+    meronym: list[str] = field(default_factory=list)
+
+    def terms(self, level: str) -> list[str]:
+        """The terms of exactly this level."""
+        return getattr(self, level)
+
+
+@dataclass
+class Lexicon:
+    """One lexicon per vocabulary, with how it was built."""
+
+    vocabulary: str
+    builder: dict
+    entries: list[LexiconEntry]
+
+    def term_index(self) -> dict[str, dict[int, int]]:
+        """term -> {category id: index of the strongest level relating them}."""
+        index: dict[str, dict[int, int]] = defaultdict(dict)
+        for e in self.entries:
+            for li, level in enumerate(LEVELS):
+                for t in e.terms(level):
+                    prev = index[t].get(e.id)
+                    if prev is None or li < prev:
+                        index[t][e.id] = li
+        return dict(index)
+
+    def to_json(self) -> dict:
+        return {
+            "vocabulary": self.vocabulary,
+            "builder": self.builder,
+            "categories": [{"id": e.id, "name": e.name, "exact": e.exact, "synonym": e.synonym,
+                            "hyponym": e.hyponym, "meronym": e.meronym} for e in self.entries],
+        }
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the lexicon JSON atomically."""
+        atomic_write_json(path, self.to_json())
+
+
+def _terms(value, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise InputError(f"{where}: expected a list of strings")
+    out: list[str] = []
+    for t in value:
+        n = normalize_term(t)
+        if n and n not in out:
+            out.append(n)
+    return out
+
+
+def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) -> Lexicon:
+    """Read a lexicon in our format or in the paper's GPT-4 format (keyed by category name)."""
+    path = Path(path)
+    obj = read_json(path)
+    if isinstance(obj, dict) and "categories" in obj:
+        entries = []
+        for i, c in enumerate(obj["categories"]):
+            where = f"{path}: categories[{i}]"
+            try:
+                cid, name = int(c["id"]), str(c["name"])
+            except (KeyError, TypeError, ValueError):
+                raise InputError(f"{where}: needs 'id' and 'name'") from None
+            exact = _terms(c.get("exact", []), f"{where}.exact")
+            for n in name.split(","):
+                if normalize_term(n) and normalize_term(n) not in exact:
+                    exact.append(normalize_term(n))
+            entries.append(LexiconEntry(cid, name, exact, *(
+                _terms(c.get(level, []), f"{where}.{level}") for level in LEVELS[1:])))
+        return Lexicon(str(obj.get("vocabulary", path.stem)), dict(obj.get("builder", {})), entries)
+    if isinstance(obj, dict) and all(isinstance(v, dict) and "id" in v for v in obj.values()):
+        entries = []
+        for name, c in obj.items():
+            where = f"{path}: [{name!r}]"
+            fields = {level: _terms(c.get(key, []), f"{where}.{key}") for level, key in _PAPER_FIELDS.items()}
+            for n in name.split(","):
+                if normalize_term(n) and normalize_term(n) not in fields["exact"]:
+                    fields["exact"].insert(0, normalize_term(n))
+            entries.append(LexiconEntry(int(c["id"]), name, **fields))
+        entries.sort(key=lambda e: e.id)
+        vocab_name = vocabulary.name if vocabulary else path.stem
+        return Lexicon(vocab_name, {"kind": "paper", "source": path.name}, entries)
+    raise InputError(f"{path}: neither an oeseg lexicon (with 'categories') nor a paper GPT-4 lexicon")

@@ -1,0 +1,99 @@
+"""ADE20K-150 in the panoptic format, as Mask2Former/detectron2 prepare it.
+
+Inputs: `ADEChallengeData2016.zip` (images/{training,validation}/*.jpg; annotations/.../*.png
+with the 150 semantic classes as 1..150, 0 = other) and the instance annotations of the 2017
+Places challenge (`annotations_instance.tar`: annotations_instance/{training,validation}/*.png,
+RGB with R = instance class 1..100, G = instance number, 0 = none). Instance class k is the
+k-th thing category of ADE20K-150 in id order (Mask2Former's ade20k_instance_catid_mapping.txt).
+Stuff segments come from the semantic map, one per class; thing segments from the instance map,
+painted over the stuff (the two annotations overlap slightly); thing pixels of the semantic map
+without an instance are void. Category ids are the ADE20K vocabulary ids 0..149.
+Segments are numbered 1, 2, ... in that order: stuff by class id, then instances by number.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from oeseg.data.archives import Archive
+from oeseg.data.convert import SplitWriter
+from oeseg.data.vocabularies import ADE20K
+from oeseg.io import InputError
+
+log = logging.getLogger(__name__)
+
+SPLIT_FOLDERS = {"train": "training", "val": "validation"}
+
+
+def instance_class_categories() -> list[int]:
+    """ADE20K-150 category id of each instance class 1..100 (index 0 = class 1)."""
+    return [c.id for c in ADE20K if c.isthing]
+
+
+def _png(archive: Archive, name: str) -> np.ndarray:
+    with Image.open(io.BytesIO(archive.read(name))) as im:
+        return np.asarray(im)
+
+
+def ade20k_segments(semantic: np.ndarray, instances: np.ndarray, where: str
+                    ) -> tuple[np.ndarray, dict[int, int]]:
+    """Segment-id map and segment id -> category id from a semantic and an instance PNG array."""
+    if instances.ndim != 3 or instances.shape[:2] != semantic.shape:
+        raise InputError(f"{where}: instance PNG must be RGB of the semantic map's size {semantic.shape}")
+    things = instance_class_categories()
+    ids = np.zeros(semantic.shape, np.uint32)
+    categories: dict[int, int] = {}
+    for value in np.unique(semantic):
+        if value == 0:
+            continue
+        if value > len(ADE20K):
+            raise InputError(f"{where}: semantic class {value} outside 1..{len(ADE20K)}")
+        category = ADE20K.by_id(int(value) - 1)
+        if category.isthing:
+            continue
+        sid = len(categories) + 1
+        ids[semantic == value] = sid
+        categories[sid] = category.id
+    classes, numbers = instances[..., 0], instances[..., 1]
+    for number in np.unique(numbers):
+        if number == 0:
+            continue
+        mask = numbers == number
+        cls = np.unique(classes[mask])
+        if len(cls) != 1 or not 1 <= cls[0] <= len(things):
+            raise InputError(f"{where}: instance {number} has instance class(es) {cls.tolist()}, "
+                             f"expected one in 1..{len(things)}")
+        sid = len(categories) + 1
+        ids[mask] = sid
+        categories[sid] = things[int(cls[0]) - 1]
+    return ids, categories
+
+
+def convert_ade20k(scene_parsing: str | Path, instances: str | Path, split: str, out_dir: str | Path,
+                   limit: int | None = None) -> int:
+    """Convert one split (train | val) of ADE20K to the panoptic format; returns the image count."""
+    if split not in SPLIT_FOLDERS:
+        raise InputError(f"ADE20K split {split!r}: expected one of {sorted(SPLIT_FOLDERS)}")
+    folder = SPLIT_FOLDERS[split]
+    with Archive(scene_parsing) as sp, Archive(instances) as inst:
+        images = sp.match(rf"(?:^|/)images/{folder}/([^/]+)\.jpg$")
+        semantics = sp.match(rf"(?:^|/)annotations/{folder}/([^/]+)\.png$")
+        instance_pngs = inst.match(rf"(?:^|/)annotations_instance/{folder}/([^/]+)\.png$")
+        if not images:
+            raise InputError(f"{scene_parsing}: no images/{folder}/*.jpg (is it ADEChallengeData2016.zip?)")
+        writer = SplitWriter(out_dir, ADE20K)
+        for image_id in sorted(images)[:limit]:
+            for table, source in ((semantics, scene_parsing), (instance_pngs, instances)):
+                if image_id not in table:
+                    raise InputError(f"{source}: no annotation PNG for image {image_id}")
+            ids, categories = ade20k_segments(_png(sp, semantics[image_id]), _png(inst, instance_pngs[image_id]),
+                                              f"{instances}:{instance_pngs[image_id]}")
+            writer.add(image_id, f"{image_id}.jpg", sp.read(images[image_id]), ids, categories)
+        writer.finish({"source": "ADE20K (ADEChallengeData2016 + annotations_instance)", "split": split})
+    log.info("ADE20K %s: %d images converted to %s", split, len(writer.images), out_dir)
+    return len(writer.images)

@@ -1,0 +1,61 @@
+"""Read dataset archives in place: a zip, a tar (any compression) or an already extracted folder."""
+
+from __future__ import annotations
+
+import re
+import tarfile
+import zipfile
+from pathlib import Path
+
+from oeseg.io import InputError
+
+
+class Archive:
+    """The members of a zip, tar or folder by their '/'-separated names; `read` returns bytes."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._zip: zipfile.ZipFile | None = None
+        self._tar: tarfile.TarFile | None = None
+        if self.path.is_dir():
+            self.names = sorted(str(p.relative_to(self.path)).replace("\\", "/")
+                                for p in self.path.rglob("*") if p.is_file())
+        elif zipfile.is_zipfile(self.path):
+            self._zip = zipfile.ZipFile(self.path)
+            self.names = sorted(n for n in self._zip.namelist() if not n.endswith("/"))
+        elif self.path.is_file() and tarfile.is_tarfile(self.path):
+            self._tar = tarfile.open(self.path)
+            self._members = {m.name: m for m in self._tar.getmembers() if m.isfile()}
+            self.names = sorted(self._members)
+        else:
+            raise InputError(f"{self.path}: not a zip or tar archive nor a folder")
+
+    def read(self, name: str) -> bytes:
+        """The bytes of one member."""
+        if self._zip is not None:
+            return self._zip.read(name)
+        if self._tar is not None:
+            return self._tar.extractfile(self._members[name]).read()
+        return (self.path / name).read_bytes()
+
+    def match(self, pattern: str) -> dict[str, str]:
+        """{first group of `pattern`: member name} for the members whose name the regex matches."""
+        regex = re.compile(pattern)
+        out = {}
+        for name in self.names:
+            m = regex.search(name)
+            if m:
+                out[m.group(1)] = name
+        return out
+
+    def close(self) -> None:
+        """Close the underlying archive file."""
+        for f in (self._zip, self._tar):
+            if f is not None:
+                f.close()
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,129 @@
+"""Cityscapes in the panoptic format: download through cityscapesscripts, convert gtFine.
+
+Download: the packages (gtFine_trainvaltest.zip, leftImg8bit_trainvaltest.zip) come from the
+Cityscapes server through `cityscapesscripts.download.downloader.download_packages` (which
+resumes and checks the server's md5), logged in with CITYSCAPES_USERNAME / CITYSCAPES_PASSWORD
+from the environment (never written anywhere), and are then checked against the sha256 pinned
+in the config.
+
+Conversion: gtFine/<split>/<city>/<name>_gtFine_instanceIds.png holds, per pixel, the label id
+(< 1000) or label id * 1000 + instance number. Segment ids are those values (as the panoptic
+PNGs of cityscapesscripts), category ids are the trainIds 0..18: things with an instance number
+are instances, thing pixels without one are crowd segments (iscrowd=1), stuff classes give one
+segment each, labels outside the 19 train classes are void.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import requests
+from PIL import Image
+
+from oeseg.data.archives import Archive
+from oeseg.data.convert import SplitWriter
+from oeseg.data.download import credentials_from_env, verify_sha256
+from oeseg.data.vocabularies import CITYSCAPES, CITYSCAPES_LABEL_IDS
+from oeseg.io import InputError, sha256_file
+
+log = logging.getLogger(__name__)
+
+USERNAME_ENV, PASSWORD_ENV = "CITYSCAPES_USERNAME", "CITYSCAPES_PASSWORD"
+LOGIN_URL = "https://www.cityscapes-dataset.com/login"
+SPLITS = ("train", "val", "test")
+
+
+def cityscapes_session(session: requests.Session | None = None) -> requests.Session:
+    """A session (new or given) logged in to the Cityscapes server with the environment's credentials."""
+    credentials = credentials_from_env(USERNAME_ENV, PASSWORD_ENV)
+    if credentials is None:
+        raise InputError(f"Cityscapes download needs the environment variables {USERNAME_ENV} and "
+                         f"{PASSWORD_ENV} (an account of www.cityscapes-dataset.com)")
+    session = session or requests.Session()
+    session.get(LOGIN_URL, allow_redirects=False).raise_for_status()
+    r = session.post(LOGIN_URL, data={"username": credentials[0], "password": credentials[1], "submit": "Login"},
+                     allow_redirects=False)
+    r.raise_for_status()
+    if r.status_code != 302:  # the server redirects after a successful login
+        raise InputError(f"Cityscapes login refused for the account in {USERNAME_ENV}")
+    return session
+
+
+def download_cityscapes_package(package: str, dest: str | Path, sha256: str | None,
+                                session: requests.Session | None = None) -> Path:
+    """Download one Cityscapes package to `dest` (resuming in `<dest>.part/`), checking sha256."""
+    from cityscapesscripts.download.downloader import download_packages
+
+    dest = Path(dest)
+    if dest.exists():
+        if sha256 is None or sha256_file(dest) == sha256.lower():
+            return dest
+        log.warning("%s: sha256 differs from the pinned one; downloading again", dest)
+        dest.unlink()
+    staging = dest.with_name(dest.name + ".part")
+    staging.mkdir(parents=True, exist_ok=True)
+    partial = staging / package
+    if not (partial.exists() and sha256 is not None and sha256_file(partial) == sha256.lower()):
+        session = session or cityscapes_session()
+        log.info("cityscapes package %s: downloading into %s", package, staging)
+        try:
+            download_packages(session=session, package_names=[package], destination_path=str(staging),
+                              resume=partial.exists())
+        except Exception as e:  # cityscapesscripts raises bare Exception (unknown package, md5 mismatch)
+            raise InputError(f"{dest}: download of cityscapes package {package} failed: {e}") from e
+    verify_sha256(staging / package, sha256, f"cityscapes package {package}", name=dest)
+    os.replace(staging / package, dest)
+    shutil.rmtree(staging)
+    return dest
+
+
+def cityscapes_segments(instance_ids: np.ndarray) -> tuple[np.ndarray, dict[int, int], set[int]]:
+    """Segment-id map, segment id -> trainId and crowd ids from an instanceIds array."""
+    train_id = {label: t for t, label in enumerate(CITYSCAPES_LABEL_IDS)}
+    ids = instance_ids.astype(np.uint32)
+    categories: dict[int, int] = {}
+    crowd: set[int] = set()
+    for value in np.unique(ids):
+        value = int(value)
+        label = value // 1000 if value >= 1000 else value
+        if label not in train_id:
+            ids[ids == value] = 0
+            continue
+        category = CITYSCAPES.by_id(train_id[label])
+        if value < 1000 and category.isthing:
+            crowd.add(value)
+        elif value >= 1000 and not category.isthing:  # instance numbers on a stuff class: one segment
+            ids[ids == value] = label
+            value = label
+        categories[value] = category.id
+    return ids, categories, crowd
+
+
+def convert_cityscapes(gtfine: str | Path, images: str | Path, split: str, out_dir: str | Path,
+                       limit: int | None = None) -> int:
+    """Convert one split of Cityscapes (gtFine + leftImg8bit archives or folders); returns the image count."""
+    if split not in SPLITS:
+        raise InputError(f"Cityscapes split {split!r}: expected one of {list(SPLITS)}")
+    with Archive(gtfine) as gt, Archive(images) as im:
+        annotations = gt.match(rf"(?:^|/)gtFine/{split}/[^/]+/([^/]+)_gtFine_instanceIds\.png$")
+        frames = im.match(rf"(?:^|/)leftImg8bit/{split}/[^/]+/([^/]+)_leftImg8bit\.png$")
+        if not annotations:
+            raise InputError(f"{gtfine}: no gtFine/{split}/*/*_gtFine_instanceIds.png (is it gtFine_trainvaltest.zip?)")
+        writer = SplitWriter(out_dir, CITYSCAPES)
+        for image_id in sorted(annotations)[:limit]:
+            if image_id not in frames:
+                raise InputError(f"{images}: no leftImg8bit image for {image_id}")
+            with Image.open(io.BytesIO(gt.read(annotations[image_id]))) as png:
+                instance_ids = np.asarray(png).astype(np.int64)
+            if instance_ids.ndim != 2:
+                raise InputError(f"{gtfine}:{annotations[image_id]}: expected a one-channel instanceIds PNG")
+            ids, categories, crowd = cityscapes_segments(instance_ids)
+            writer.add(image_id, f"{image_id}_leftImg8bit.png", im.read(frames[image_id]), ids, categories, crowd)
+        writer.finish({"source": "Cityscapes (gtFine + leftImg8bit)", "split": split})
+    log.info("Cityscapes %s: %d images converted to %s", split, len(writer.images), out_dir)
+    return len(writer.images)

@@ -1,0 +1,41 @@
+"""What the real-dataset converters share: writing a split folder in the panoptic format."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from oeseg.data.panoptic import PanopticImage, panoptic_json, segments_from_ids, write_segment_ids
+from oeseg.data.vocabularies import Vocabulary
+from oeseg.io import InputError, atomic_write_bytes, atomic_write_json
+
+
+class SplitWriter:
+    """Collects converted images into `out_dir` (images/, panoptic/); `finish` writes panoptic.json."""
+
+    def __init__(self, out_dir: str | Path, vocabulary: Vocabulary):
+        self.out_dir = Path(out_dir)
+        self.vocabulary = vocabulary
+        self.images: list[PanopticImage] = []
+        for sub in ("images", "panoptic"):  # the converter owns these folders: no stale files
+            shutil.rmtree(self.out_dir / sub, ignore_errors=True)
+
+    def add(self, image_id: str, image_name: str, image_bytes: bytes, ids: np.ndarray,
+            categories: dict[int, int], crowd: set[int] = frozenset()) -> None:
+        """Copy the image, write its panoptic PNG and record its segments."""
+        with Image.open(io.BytesIO(image_bytes)) as im:
+            width, height = im.size
+        if (height, width) != ids.shape:
+            raise InputError(f"{image_name}: image is {width}x{height} but its annotation {ids.shape[1]}x{ids.shape[0]}")
+        atomic_write_bytes(self.out_dir / "images" / image_name, image_bytes)
+        write_segment_ids(self.out_dir / "panoptic" / f"{image_id}.png", ids)
+        segments = segments_from_ids(ids, categories, set(crowd))
+        self.images.append(PanopticImage(image_id, image_name, f"{image_id}.png", width, height, segments))
+
+    def finish(self, info: dict) -> None:
+        """Write panoptic.json (last, so that its presence means the split is complete)."""
+        atomic_write_json(self.out_dir / "panoptic.json", panoptic_json(self.vocabulary, self.images, info))

@@ -1,0 +1,283 @@
+"""ADE20K and Cityscapes converters on tiny archives built in the real layouts; the Cityscapes
+download through cityscapesscripts against a local server."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from oeseg.data.ade20k import convert_ade20k, instance_class_categories
+from oeseg.data.cityscapes import cityscapes_session, convert_cityscapes, download_cityscapes_package
+from oeseg.data.panoptic import PanopticSplit, bbox_of
+from oeseg.data.vocabularies import ADE20K, CITYSCAPES
+from oeseg.io import InputError
+
+
+def _png(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _jpg(h: int, w: int) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.full((h, w, 3), 128, np.uint8)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def _check_split(root: Path) -> PanopticSplit:
+    """Every PNG id is in the JSON and vice versa; areas and boxes match the PNGs."""
+    split = PanopticSplit.load(root)
+    for im in split.images:
+        ids = split.segment_ids(im)
+        assert set(np.unique(ids).tolist()) - {0} == {s.id for s in im.segments}
+        for s in im.segments:
+            assert s.area == int((ids == s.id).sum()) and s.bbox == bbox_of(ids == s.id)
+        assert (split.image_dir / im.file_name).exists()
+    return split
+
+
+# --- ADE20K --------------------------------------------------------------------------------
+
+H, W = 12, 16
+WALL, FLOOR, BED, PERSON = (ADE20K.by_name(n).id for n in ("wall", "floor", "bed", "person"))
+
+
+def _ade_archives(tmp_path: Path) -> tuple[Path, Path]:
+    semantic = np.zeros((H, W), np.uint8)  # 0 = other (void)
+    semantic[:6] = WALL + 1
+    semantic[6:] = FLOOR + 1
+    semantic[7:11, 1:7] = BED + 1
+    semantic[2:10, 9:11] = PERSON + 1
+    semantic[2:10, 12:14] = PERSON + 1
+    semantic[0, 15] = 0
+    semantic[11, 10:12] = PERSON + 1  # thing pixels without an instance: void
+    instance = np.zeros((H, W, 3), np.uint8)
+    things = instance_class_categories()
+    instance[2:10, 9:11] = (things.index(PERSON) + 1, 1, 0)
+    instance[2:10, 12:14] = (things.index(PERSON) + 1, 2, 0)
+    instance[7:11, 1:8] = (things.index(BED) + 1, 3, 0)  # overlaps a floor column: the thing wins
+    scene_zip = tmp_path / "ADEChallengeData2016.zip"
+    with zipfile.ZipFile(scene_zip, "w") as z:
+        z.writestr("ADEChallengeData2016/objectInfo150.txt", "Idx\tRatio\tTrain\tVal\tName\n")
+        for folder, name in (("validation", "ADE_val_00000001"), ("training", "ADE_train_00000001")):
+            z.writestr(f"ADEChallengeData2016/images/{folder}/{name}.jpg", _jpg(H, W))
+            z.writestr(f"ADEChallengeData2016/annotations/{folder}/{name}.png", _png(semantic))
+    inst_tar = tmp_path / "annotations_instance.tar"
+    with tarfile.open(inst_tar, "w") as tar:
+        for folder, name in (("validation", "ADE_val_00000001"), ("training", "ADE_train_00000001")):
+            data = _png(instance)
+            info = tarfile.TarInfo(f"annotations_instance/{folder}/{name}.png")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return scene_zip, inst_tar
+
+
+def test_ade20k_instance_classes_are_the_things_in_id_order():
+    things = instance_class_categories()
+    assert len(things) == 100 and things == sorted(things)
+    assert things[0] == ADE20K.by_name("bed").id and things[-1] == ADE20K.by_name("flag").id
+
+
+def test_ade20k_conversion(tmp_path):
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    assert convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "val") == 1
+    split = _check_split(tmp_path / "val")
+    assert split.vocabulary.name == "ade20k" and len(split.vocabulary) == 150
+    (im,) = split.images
+    assert (im.id, im.file_name, im.width, im.height) == ("ADE_val_00000001", "ADE_val_00000001.jpg", W, H)
+    segs = [(s.id, s.category_id, s.area, s.iscrowd) for s in im.segments]
+    # the bottom 6 rows minus semantic bed (24) and people (16), void people (2), the bed's extra column (4)
+    floor_area = 6 * W - 24 - 16 - 2 - 4
+    assert segs == [(1, WALL, 6 * W - 2 * 4 * 2 - 1, 0), (2, FLOOR, floor_area, 0),
+                    (3, PERSON, 16, 0), (4, PERSON, 16, 0), (5, BED, 28, 0)]
+    ids = split.segment_ids(im)
+    assert ids[0, 15] == 0 and (ids[11, 10:12] == 0).all() and ids[8, 7] == 5
+
+
+def test_ade20k_missing_instance_png_names_the_archive(tmp_path):
+    scene_zip, _ = _ade_archives(tmp_path)
+    empty = tmp_path / "empty.tar"
+    with tarfile.open(empty, "w"):
+        pass
+    with pytest.raises(InputError, match=r"empty.tar: no annotation PNG for image ADE_val_00000001"):
+        convert_ade20k(scene_zip, empty, "val", tmp_path / "out")
+
+
+def test_ade20k_reads_extracted_folders(tmp_path):
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    zipfile.ZipFile(scene_zip).extractall(tmp_path / "x")
+    with tarfile.open(inst_tar) as tar:
+        tar.extractall(tmp_path / "x" / "ADEChallengeData2016", filter="data")
+    root = tmp_path / "x" / "ADEChallengeData2016"
+    assert convert_ade20k(root, root, "train", tmp_path / "train") == 1
+    assert _check_split(tmp_path / "train").images[0].id == "ADE_train_00000001"
+
+
+# --- Cityscapes ----------------------------------------------------------------------------
+
+def _cityscapes_archives(tmp_path: Path) -> tuple[Path, Path]:
+    ids = np.zeros((H, W), np.uint16)  # 0 unlabeled: void
+    ids[:4] = 23  # sky
+    ids[4:8] = 11  # building
+    ids[8:] = 7  # road
+    ids[8:, :3] = 8  # sidewalk
+    ids[9:11, 4:7] = 26000  # car instance 0
+    ids[9:11, 8:10] = 26001  # car instance 1
+    ids[9:11, 11:13] = 26  # cars without instance ids (a group): crowd
+    ids[5:8, 14] = 24000  # a person
+    ids[11, 15] = 1  # ego vehicle: void
+    ids[4, 0:2] = 29000  # caravan (not a train class): void
+    gt_zip = tmp_path / "gtFine_trainvaltest.zip"
+    img_zip = tmp_path / "leftImg8bit_trainvaltest.zip"
+    with zipfile.ZipFile(gt_zip, "w") as z, zipfile.ZipFile(img_zip, "w") as zi:
+        z.writestr("README", "gtFine")
+        for split, name in (("val", "frankfurt_000000_000294"), ("train", "aachen_000000_000019")):
+            city = name.split("_")[0]
+            labels = np.where(ids >= 1000, ids // 1000, ids).astype(np.uint8)
+            z.writestr(f"gtFine/{split}/{city}/{name}_gtFine_instanceIds.png", _png(ids))
+            z.writestr(f"gtFine/{split}/{city}/{name}_gtFine_labelIds.png", _png(labels))
+            z.writestr(f"gtFine/{split}/{city}/{name}_gtFine_polygons.json", "{}")
+            zi.writestr(f"leftImg8bit/{split}/{city}/{name}_leftImg8bit.png", _png(np.zeros((H, W, 3), np.uint8)))
+    return gt_zip, img_zip
+
+
+def test_cityscapes_conversion(tmp_path):
+    gt_zip, img_zip = _cityscapes_archives(tmp_path)
+    assert convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "val") == 1
+    split = _check_split(tmp_path / "val")
+    assert split.vocabulary.name == "cityscapes"
+    (im,) = split.images
+    assert (im.id, im.file_name) == ("frankfurt_000000_000294", "frankfurt_000000_000294_leftImg8bit.png")
+    by_name = {(CITYSCAPES.by_id(s.category_id).name, s.id): (s.area, s.iscrowd) for s in im.segments}
+    assert by_name == {
+        ("road", 7): (4 * W - 4 * 3 - 6 - 4 - 4 - 1, 0), ("sidewalk", 8): (12, 0), ("building", 11): (4 * W - 2 - 3, 0),
+        ("sky", 23): (4 * W, 0), ("person", 24000): (3, 0), ("car", 26): (4, 1), ("car", 26000): (6, 0),
+        ("car", 26001): (4, 0)}
+    ids = split.segment_ids(im)
+    assert ids[11, 15] == 0 and (ids[4, 0:2] == 0).all()
+
+
+def test_cityscapes_missing_image_names_the_archive(tmp_path):
+    gt_zip, _ = _cityscapes_archives(tmp_path)
+    empty = tmp_path / "leftImg8bit_empty.zip"
+    zipfile.ZipFile(empty, "w").close()
+    with pytest.raises(InputError, match="leftImg8bit_empty.zip: no leftImg8bit image for frankfurt_000000_000294"):
+        convert_cityscapes(gt_zip, empty, "val", tmp_path / "out")
+
+
+PACKAGE = b"cityscapes package bytes " * 4000
+
+
+class _CityscapesServer(BaseHTTPRequestHandler):
+    """The endpoints that cityscapesscripts' downloader and our login use."""
+
+    logins: list[dict] = []
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, code: int, body: bytes = b"", headers: dict | None = None) -> None:
+        self.send_response(code)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        type(self).logins.append(form)
+        ok = form.get("username") == ["alice"] and form.get("password") == ["s3cret"]
+        self._send(302 if ok else 200, headers={"Location": "/"} if ok else {})
+
+    def do_GET(self):
+        if self.path.startswith("/login"):
+            self._send(200, b"login page")
+        elif self.path == "/downloads/?list":
+            listing = [{"name": "gtFine_trainvaltest.zip", "packageID": "1", "size": "98KB", "thirdparty": "0"}]
+            self._send(200, json.dumps(listing).encode())
+        elif self.path == "/md5-sum/?packageID=1":
+            self._send(200, f"{hashlib.md5(PACKAGE).hexdigest()}  gtFine_trainvaltest.zip".encode())
+        elif self.path == "/file-handling/?packageID=1":
+            start = int(self.headers.get("Range", "bytes=0-")[6:].split("-")[0])
+            self._send(206 if start else 200, PACKAGE[start:])
+        else:
+            self._send(404)
+
+
+class _ToLocal(requests.adapters.HTTPAdapter):
+    """Send requests for the Cityscapes server to the local test server instead."""
+
+    def __init__(self, base: str):
+        super().__init__()
+        self.base = base
+
+    def send(self, request, **kwargs):
+        request.url = request.url.replace("https://www.cityscapes-dataset.com", self.base)
+        return super().send(request, **kwargs)
+
+
+@pytest.fixture()
+def local_cityscapes():
+    _CityscapesServer.logins = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _CityscapesServer)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    session = requests.Session()
+    session.mount("https://www.cityscapes-dataset.com", _ToLocal(f"http://127.0.0.1:{httpd.server_address[1]}"))
+    yield session
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_cityscapes_download_through_cityscapesscripts(local_cityscapes, tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYSCAPES_USERNAME", "alice")
+    monkeypatch.setenv("CITYSCAPES_PASSWORD", "s3cret")
+    session = cityscapes_session(local_cityscapes)
+    dest = tmp_path / "downloads" / "gtFine_trainvaltest.zip"
+    # a partial package from an interrupted run is resumed
+    (tmp_path / "downloads" / "gtFine_trainvaltest.zip.part").mkdir(parents=True)
+    (tmp_path / "downloads" / "gtFine_trainvaltest.zip.part" / "gtFine_trainvaltest.zip").write_bytes(PACKAGE[:5000])
+    download_cityscapes_package("gtFine_trainvaltest.zip", dest, hashlib.sha256(PACKAGE).hexdigest(), session=session)
+    assert dest.read_bytes() == PACKAGE and not (tmp_path / "downloads" / "gtFine_trainvaltest.zip.part").exists()
+
+
+def test_cityscapes_download_refuses_a_wrong_checksum(local_cityscapes, tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYSCAPES_USERNAME", "alice")
+    monkeypatch.setenv("CITYSCAPES_PASSWORD", "s3cret")
+    dest = tmp_path / "gtFine_trainvaltest.zip"
+    with pytest.raises(InputError, match=r"gtFine_trainvaltest.zip: sha256 mismatch .* expected 0{64}, got [0-9a-f]{64}"):
+        download_cityscapes_package("gtFine_trainvaltest.zip", dest, "0" * 64,
+                                    session=cityscapes_session(local_cityscapes))
+    assert not dest.exists()
+
+
+def test_cityscapes_credentials_come_from_the_environment(local_cityscapes, monkeypatch):
+    monkeypatch.delenv("CITYSCAPES_USERNAME", raising=False)
+    monkeypatch.delenv("CITYSCAPES_PASSWORD", raising=False)
+    with pytest.raises(InputError, match="CITYSCAPES_USERNAME and CITYSCAPES_PASSWORD"):
+        cityscapes_session(local_cityscapes)
+    monkeypatch.setenv("CITYSCAPES_USERNAME", "alice")
+    monkeypatch.setenv("CITYSCAPES_PASSWORD", "wrong")
+    with pytest.raises(InputError, match="login refused") as err:
+        cityscapes_session(local_cityscapes)
+    assert "wrong" not in str(err.value)
+
+
+def test_cityscapes_unknown_package_is_a_clear_error(local_cityscapes, tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYSCAPES_USERNAME", "alice")
+    monkeypatch.setenv("CITYSCAPES_PASSWORD", "s3cret")
+    with pytest.raises(InputError, match=r"nope.zip: download of cityscapes package nope.zip failed: .*do not exist"):
+        download_cityscapes_package("nope.zip", tmp_path / "nope.zip", None, session=cityscapes_session(local_cityscapes))

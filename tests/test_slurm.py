@@ -35,9 +35,9 @@ def cluster() -> str:
     return done.stdout
 
 
-def tracked(root: Path) -> dict[str, str]:
-    """sha256 of every tracked artifact (the manifest itself aside)."""
-    results = root / "results"
+def tracked(root: Path, folder: str = "results") -> dict[str, str]:
+    """sha256 of every file in a folder of the run (provenance.json and dot files aside)."""
+    results = root / folder
     return {p.relative_to(results).as_posix(): sha256_file(p) for p in sorted(results.rglob("*"))
             if p.is_file() and not p.name.startswith(".") and p.name != "provenance.json"}
 
@@ -66,6 +66,24 @@ def test_small_dag_on_slurm_equals_local_run(cluster, tmp_path):
     assert submitted_rules(done.stderr) == sorted(
         ["scores", "scores", "table1", "small_figure", "small_figure", "human_study", "provenance"])
     assert_same_results(local, on_slurm)
+
+
+def test_demo_data_rules_on_slurm_equal_local_run(cluster, tmp_path):
+    """The data stage's real rules (generate_synthetic, via demo_data) on SLURM and locally."""
+    roots = {}
+    for name in ("local", "slurm"):
+        roots[name] = repo_copy(tmp_path / name, small=False)
+        (roots[name] / "reduced.yaml").write_text(REDUCED_DEMO)
+    config = ("--configfile", "config.yaml", "reduced.yaml")
+    done = snakemake(roots["local"], "demo_data", "--cores", "2", *config)
+    assert done.returncode == 0, done.stderr[-3000:]
+    done = snakemake(roots["slurm"], "demo_data", "--profile", "slurm", *FAST_STATUS, *config,
+                     timeout=280)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert submitted_rules(done.stderr) == ["generate_synthetic"] * 4
+    made = tracked(roots["local"], "data")
+    assert len([f for f in made if f.endswith("panoptic.json")]) == 4
+    assert made == tracked(roots["slurm"], "data")
 
 
 def test_demo_all_on_slurm_equals_local_run(cluster, tmp_path):

@@ -18,11 +18,22 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 #: the plugin waits this long before its first status check (default 40 s)
 FAST_STATUS = ("--slurm-init-seconds-before-status-checks", "2")
-#: reduced demo: a few images per split, so the full DAG stays within minutes
-REDUCED_DEMO = """\
+#: the demo with a few images per split (valid against this branch's schemas)
+REDUCED_DATA = """\
 datasets:
   demo-city: {splits: {train: 6, val: 3}}
   demo-ade: {splits: {train: 6, val: 3}}
+"""
+#: ... and few training steps (keys of the data, baselines and OPAL stages), for the whole DAG
+REDUCED_DEMO = REDUCED_DATA + """\
+methods:
+  ovclassifier: {epochs: 2}
+  tags: {epochs: 2}
+opal:
+  stages:
+    stage1: {max_steps: 2}
+    stage2: {max_steps: 2}
+    stage3: {max_steps: 2}
 """
 
 
@@ -73,7 +84,7 @@ def test_demo_data_rules_on_slurm_equal_local_run(cluster, tmp_path):
     roots = {}
     for name in ("local", "slurm"):
         roots[name] = repo_copy(tmp_path / name, small=False)
-        (roots[name] / "reduced.yaml").write_text(REDUCED_DEMO)
+        (roots[name] / "reduced.yaml").write_text(REDUCED_DATA)
     config = ("--configfile", "config.yaml", "reduced.yaml")
     done = snakemake(roots["local"], "demo_data", "--cores", "2", *config)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -93,16 +104,18 @@ def test_demo_all_on_slurm_equals_local_run(cluster, tmp_path):
         repo_copy(root, small=False)
         (root / "reduced.yaml").write_text(REDUCED_DEMO)
     config = ("--configfile", "config.yaml", "reduced.yaml")
-    dry = snakemake(local, "all", "-n", *config)
+    dry = snakemake(local, "all", "-n")  # the embedded config: the overlay needs every stage
     if "MissingInputException" in dry.stdout + dry.stderr:  # a stage whose rules are not merged yet
         missing = re.findall(r"^ {8}(\S+)$", dry.stdout + dry.stderr, flags=re.MULTILINE)
         pytest.skip(f"the demo DAG is incomplete: no rule makes {', '.join(missing[:5])} ...")
     assert dry.returncode == 0, (dry.stdout + dry.stderr)[-3000:]
+    dry = snakemake(local, "all", "-n", *config)
+    assert dry.returncode == 0, (dry.stdout + dry.stderr)[-3000:]
     env = {"SOURCE_DATE_EPOCH": "1767225600"}  # matplotlib's PDFs carry no wall-clock date
-    done = snakemake(local, "all", "--cores", "2", *config, env=env, timeout=600)
+    done = snakemake(local, "all", "--cores", "2", *config, env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     done = snakemake(on_slurm, "all", "--profile", "slurm", *FAST_STATUS, *config, env=env,
-                     timeout=600)
+                     timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "provenance" in submitted_rules(done.stderr)
     assert_same_results(local, on_slurm)

@@ -9,6 +9,7 @@ need only this shape run it; the ones that need the real DAG run the real Snakef
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -183,3 +184,9 @@ def small(root: Path, *args: str, timeout: int = 600) -> subprocess.CompletedPro
     """Run the small workflow (its config on top of the repository's config.yaml)."""
     return snakemake(root, "-s", "small.smk", "--configfile", "config.yaml", "small.yaml", *args,
                      timeout=timeout)
+
+
+def planned_jobs(dry_run_log: str) -> dict[str, int]:
+    """Rule -> job count from the "Job stats" table of a dry run."""
+    table = dry_run_log.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.MULTILINE)}

@@ -7,16 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-from small_workflow import git, repo_copy, small
+from small_workflow import git, planned_jobs, repo_copy, small
 
 from oeseg.io import read_json
 from oeseg.provenance import audit
-
-
-def planned_jobs(dry_run_log: str) -> dict[str, int]:
-    """Rule -> job count from the "Job stats" table of a dry run."""
-    table = dry_run_log.split("Job stats:", 1)[1].split("total", 1)[0]
-    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.MULTILINE)}
 
 
 def outputs(root: Path) -> dict[str, int]:

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from small_workflow import REPO, repo_copy, small, snakemake
+from small_workflow import REPO, planned_jobs, repo_copy, small, snakemake
 
 from oeseg.io import read_json, sha256_file
 from oeseg.provenance import audit
@@ -35,6 +35,8 @@ opal:
     stage2: {max_steps: 2}
     stage3: {max_steps: 2}
 """
+#: a figure's style edit (config overlay) and the one figure rule it must rerun
+FIGURE_EDIT = ("fig11", "figures:\n  fig11: {metric: mIoU}\n")
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +121,9 @@ def test_demo_all_on_slurm_equals_local_run(cluster, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "provenance" in submitted_rules(done.stderr)
     assert_same_results(local, on_slurm)
+    # a figure's style edit plans that figure (and the provenance check) only
+    rule, edit = FIGURE_EDIT
+    (local / "edit.yaml").write_text(edit)
+    dry = snakemake(local, "all", "-n", *config, "edit.yaml")
+    assert dry.returncode == 0, (dry.stdout + dry.stderr)[-3000:]
+    assert planned_jobs(dry.stdout + dry.stderr) == {rule: 1, "provenance": 1, "all": 1}

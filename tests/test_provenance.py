@@ -14,7 +14,7 @@ from snakemake.iocontainers import Namedlist
 
 from oeseg.cli import main
 from oeseg.io import InputError, sha256_file
-from oeseg.provenance import audit, finalize_manifest, load_manifest, scrub
+from oeseg.provenance import finalize_manifest, load_manifest, scrub
 from oeseg.workflow import rule_step
 
 SECRET = "sk-test-0123456789abcdef"

@@ -1,5 +1,5 @@
 """What every `scripts/` entry point does around its one library call: logging to the rule's log
-(and, for tracked artifacts, provenance records: see oeseg.provenance)."""
+and, when the call succeeds, provenance records of the tracked artifacts it made (oeseg.provenance)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from oeseg.provenance.record import record_rule
+
 
 @contextlib.contextmanager
 def rule_step(snakemake: Any) -> Iterator[logging.Logger]:
-    """Run a rule's body: the `oeseg` logger (and any uncaught error) goes to the rule's log."""
+    """Run a rule's body: the `oeseg` logger (and any uncaught error) goes to the rule's log; on
+    success, the rule's outputs under config["results"] are recorded in the provenance manifest."""
     logger = logging.getLogger("oeseg")
     logger.setLevel(logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -24,6 +27,9 @@ def rule_step(snakemake: Any) -> Iterator[logging.Logger]:
         logger.addHandler(h)
     try:
         yield logger
+        recorded = record_rule(snakemake)
+        if recorded:
+            logger.info("provenance recorded for %s", ", ".join(recorded))
     except Exception:
         logger.exception("rule %s failed", getattr(snakemake, "rule", "?"))
         raise
@@ -38,3 +44,25 @@ def require_user_file(path: str, what: str) -> None:
     from oeseg.io import InputError
 
     raise InputError(f"{path}: missing; it is {what}, provided by you (see the README), not made by the workflow")
+
+
+def gpu_job_resources(gpus_per_node: int, nodes: int = 1, cpus_per_gpu: int = 8) -> dict[str, Any]:
+    """Snakemake resources of a (multi-)GPU job, for `resources: **gpu_job_resources(...)`.
+
+    One node: one SLURM task holding every GPU and their CPUs; the job's one step starts the
+    launcher (torchrun / deepspeed), which starts one process per GPU. Several nodes: the `mpi`
+    resource with one task per node, each running the launcher (`{resources.mpi}` in the rule),
+    `gres` giving each node its GPUs. No GPU: a plain CPU job (the demo).
+    """
+    if gpus_per_node < 0 or nodes < 1 or cpus_per_gpu < 1:
+        raise ValueError(f"invalid GPU job shape: {gpus_per_node} GPUs x {nodes} nodes, "
+                         f"{cpus_per_gpu} CPUs per GPU")
+    if gpus_per_node == 0:
+        if nodes > 1:
+            raise ValueError("several nodes need GPUs (gpus_per_node > 0)")
+        return {}
+    resources: dict[str, Any] = {"cpus_per_task": cpus_per_gpu * gpus_per_node, "tasks_per_gpu": 0}
+    if nodes == 1:
+        return {**resources, "gpu": gpus_per_node}
+    return {**resources, "nodes": nodes, "tasks": nodes, "mpi": "srun",
+            "gres": f"gpu:{gpus_per_node}"}

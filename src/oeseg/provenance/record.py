@@ -1,0 +1,252 @@
+"""Recording provenance: one entry per tracked artifact in `<results>/provenance.json`.
+
+A rule's script runs inside `oeseg.workflow.rule_step`; when its body succeeds, every output that
+lies under the config's `results` folder is recorded here: its sha256, the rule, the sha256 of each
+input, the parameters and wildcards (secrets scrubbed), the config's sha256, the code's git commit
+and whether the tree was dirty, the versions of the packages the job imported, and when. The
+manifest is updated under a file lock and replaced atomically, so jobs finishing at once on a
+cluster (shared file system) never lose each other's entries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import oeseg
+from oeseg.io import InputError, atomic_write_json, read_json, sha256_file
+
+MANIFEST_NAME = "provenance.json"
+LOCK_NAME = ".provenance.lock"
+FORMAT_VERSION = 1
+REDACTED = "<redacted>"
+
+#: keys whose values are never written (matched anywhere in the key, case-insensitive)
+SECRET_KEY_PATTERN = re.compile(r"key|token|passw|secret|credential|netrc|cookie", re.IGNORECASE)
+#: environment values shorter than this are not searched for inside recorded strings
+_MIN_SECRET_LENGTH = 6
+
+
+def manifest_path(results_dir: str | os.PathLike) -> Path:
+    """The provenance manifest of a results folder."""
+    return Path(results_dir) / MANIFEST_NAME
+
+
+def _secret_env_values() -> list[str]:
+    return sorted(
+        (v for k, v in os.environ.items()
+         if SECRET_KEY_PATTERN.search(k) and len(v) >= _MIN_SECRET_LENGTH),
+        key=len, reverse=True,
+    )
+
+
+def scrub(obj: Any, secret_values: Iterable[str] | None = None) -> Any:
+    """A JSON-ready copy of `obj` with every secret replaced by "<redacted>".
+
+    Secrets are the values of keys named like key/token/password/secret/credential, and any
+    occurrence of the value of an environment variable so named (e.g. OPENAI_API_KEY).
+    """
+    values = list(_secret_env_values() if secret_values is None else secret_values)
+
+    def walk(o: Any) -> Any:
+        if isinstance(o, Mapping):
+            return {str(k): REDACTED if SECRET_KEY_PATTERN.search(str(k)) else walk(v)
+                    for k, v in o.items()}
+        if isinstance(o, (list, tuple, set, frozenset)):
+            return [walk(v) for v in o]
+        if o is None or isinstance(o, (bool, int, float)):
+            return o
+        text = o if isinstance(o, str) else (os.fspath(o) if isinstance(o, os.PathLike) else str(o))
+        for secret in values:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    return walk(obj)
+
+
+def sha256_path(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, or of a folder (its files' relative paths and sha256s, sorted)."""
+    path = Path(path)
+    if not path.is_dir():
+        return sha256_file(path)
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f"{f.relative_to(path).as_posix()}\0{sha256_file(f)}\n".encode())
+    return h.hexdigest()
+
+
+def config_sha256(config: Mapping[str, Any]) -> str:
+    """sha256 of the effective config (canonical JSON: sorted keys, no whitespace)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def git(workdir: str | os.PathLike, *args: str) -> str | None:
+    """Output of a git command run in `workdir`, None if it fails (or git or the repo is absent)."""
+    try:
+        done = subprocess.run(["git", *args], cwd=workdir, capture_output=True, text=True,
+                              check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout
+
+
+def code_state(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> dict[str, Any]:
+    """{"commit", "dirty"} of the git tree holding `workdir` (None, None outside git).
+
+    Dirty means a tracked file differs from the commit; the results folder (the artifacts
+    themselves, committed to the repository) and untracked files do not count.
+    """
+    workdir = Path(workdir).resolve()
+    commit = git(workdir, "rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": None, "dirty": None}
+    status = git(workdir, "status", "--porcelain", "--untracked-files=no", "--",
+                 *code_pathspec(workdir, results_dir))
+    return {"commit": commit.strip(), "dirty": bool(status and status.strip())}
+
+
+def code_pathspec(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> list[str]:
+    """git pathspec of the code: the whole tree of `workdir` except the results folder."""
+    pathspec = ["."]
+    with contextlib.suppress(ValueError):  # results outside the tree: nothing to exclude
+        results_rel = Path(results_dir).resolve().relative_to(Path(workdir).resolve())
+        pathspec.append(f":(exclude){results_rel.as_posix()}")
+    return pathspec
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python, oeseg and every installed distribution this process has imported."""
+    imported = {name.partition(".")[0] for name in list(sys.modules)}
+    dists = {d for module, names in importlib.metadata.packages_distributions().items()
+             if module in imported for d in names}
+    versions = {"python": platform.python_version(), "oeseg": oeseg.__version__}
+    for d in sorted(dists, key=str.lower):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[d] = importlib.metadata.version(d)
+    return versions
+
+
+@contextlib.contextmanager
+def locked_manifest(results_dir: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    """Hold the manifest's lock; yield its content, written back atomically on success.
+
+    POSIX record locks (fcntl.lockf) also work across the nodes of a cluster on NFS.
+    """
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = manifest_path(results_dir)
+    with open(results_dir / LOCK_NAME, "a+b") as lock:
+        fcntl.lockf(lock, fcntl.LOCK_EX)
+        try:
+            manifest = load_manifest(path) if path.exists() else new_manifest()
+            yield manifest
+            atomic_write_json(path, manifest)
+        finally:
+            fcntl.lockf(lock, fcntl.LOCK_UN)
+
+
+def new_manifest() -> dict[str, Any]:
+    """An empty manifest."""
+    return {"format": FORMAT_VERSION, "artifacts": {}}
+
+
+def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and check a manifest; a malformed one is an InputError naming the field."""
+    manifest = read_json(path)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
+        raise InputError(f"{path}: not a provenance manifest of format {FORMAT_VERSION}")
+    artifacts = manifest.get("artifacts")
+    if not isinstance(artifacts, dict):
+        raise InputError(f"{path}: field 'artifacts' must be an object")
+    for name, entry in artifacts.items():
+        for field in ("sha256", "rule", "inputs", "code"):
+            if not isinstance(entry, dict) or field not in entry:
+                raise InputError(f"{path}: artifacts.{name}: missing field '{field}'")
+    return manifest
+
+
+def artifact_key(path: str | os.PathLike, results_dir: str | os.PathLike) -> str | None:
+    """The manifest key (path relative to the results folder) of a file, None if outside it."""
+    try:
+        rel = Path(path).resolve().relative_to(Path(results_dir).resolve())
+    except ValueError:
+        return None
+    key = rel.as_posix()
+    return None if key in (".", MANIFEST_NAME, LOCK_NAME) else key
+
+
+def _named(values: Any) -> Any:
+    """A snakemake Namedlist (params, wildcards) as a dict, or a list when nothing is named."""
+    named = dict(values.items()) if hasattr(values, "items") else {}
+    return named if named or not values else list(values)
+
+
+def record_rule(snakemake: Any, workdir: str | os.PathLike = ".") -> list[str]:
+    """Record every output of the finished rule that lies under config["results"].
+
+    Returns the manifest keys recorded (none when the rule makes no tracked artifact).
+    """
+    config = getattr(snakemake, "config", None) or {}
+    if "results" not in config:
+        return []
+    results_dir = Path(workdir) / config["results"]
+    outputs = {}
+    for out in snakemake.output:
+        key = artifact_key(Path(workdir) / out, results_dir)
+        if key is not None:
+            outputs[key] = Path(workdir) / out
+    if not outputs:
+        return []
+    common = {
+        "rule": snakemake.rule,
+        "inputs": {os.fspath(i): sha256_path(Path(workdir) / i) for i in snakemake.input},
+        "params": scrub(_named(snakemake.params)),
+        "wildcards": scrub(_named(snakemake.wildcards)),
+        "config_sha256": config_sha256(config),
+        "code": code_state(workdir, results_dir),
+        "packages": package_versions(),
+    }
+    created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    entries = {key: {"sha256": sha256_path(path), **common, "created": created}
+               for key, path in outputs.items()}
+    with locked_manifest(results_dir) as manifest:
+        manifest["artifacts"].update(entries)
+        manifest["artifacts"] = dict(sorted(manifest["artifacts"].items()))
+    return sorted(entries)
+
+
+def finalize_manifest(results_dir: str | os.PathLike, artifacts: Iterable[str | os.PathLike]) -> None:
+    """Check that each artifact is recorded with its current sha256; drop records of vanished files.
+
+    Run by the workflow's last rule (`provenance`) once every tracked artifact exists; an artifact
+    made outside `rule_step`, or changed after its rule finished, is an InputError.
+    """
+    results_dir = Path(results_dir)
+    with locked_manifest(results_dir) as manifest:
+        records = manifest["artifacts"]
+        for key in [k for k in records if not (results_dir / k).exists()]:
+            del records[key]
+        problems = []
+        for artifact in artifacts:
+            key = artifact_key(artifact, results_dir)
+            if key is None:
+                raise InputError(f"{artifact}: not under the results folder {results_dir}")
+            if key not in records:
+                problems.append(f"{artifact}: no provenance record (not made through rule_step?)")
+            elif records[key]["sha256"] != sha256_path(artifact):
+                problems.append(f"{artifact}: changed after its rule recorded it")
+        if problems:
+            raise InputError(f"{manifest_path(results_dir)}: " + "; ".join(problems))

@@ -1,0 +1,54 @@
+"""Multi-GPU jobs: the resources of oeseg.workflow.gpu_job_resources become the sbatch flags and
+job step that run one launcher per node and one process per GPU (SLURM plugin 2.8)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+from snakemake_executor_plugin_slurm.utils import set_gres_string
+from snakemake_executor_plugin_slurm_jobstep import get_cpu_setting, get_gpu_setting
+
+from oeseg.workflow import gpu_job_resources
+
+PARAMS = {"run_uuid": "u", "slurm_logfile": "log", "comment_str": "rule_train", "account": "",
+          "partition": "", "workdir": ""}
+
+
+class Resources(dict):
+    """A job's resources: mapping and attribute access, as Snakemake's."""
+
+    __getattr__ = dict.__getitem__
+
+
+def sbatch_flags(resources: dict) -> set[str]:
+    job = SimpleNamespace(resources=Resources({"mem_mb": 1000, **resources}), threads=1)
+    call = get_submit_command(job, PARAMS) + set_gres_string(job)
+    return {f for f in call.split() if f.startswith("--") and f != "--parsable"}
+
+
+def test_one_node_several_gpus_is_one_task_with_every_gpu():
+    resources = gpu_job_resources(gpus_per_node=4, nodes=1, cpus_per_gpu=8)
+    flags = sbatch_flags(resources)
+    assert {"--gpus=4", "--cpus-per-task=32"} <= flags
+    assert not [f for f in flags if f.startswith(("--ntasks", "--nodes"))]  # one task
+    job = SimpleNamespace(resources=Resources(resources), threads=1)
+    # the job's one step (srun -n1) gets every GPU and CPU: the launcher starts 4 processes
+    assert (get_gpu_setting(job), get_cpu_setting(job, True)) == ("--gpus=4", "--cpus-per-task=32")
+    assert "mpi" not in resources
+
+
+def test_several_nodes_run_one_launcher_task_per_node_through_srun():
+    resources = gpu_job_resources(gpus_per_node=8, nodes=2, cpus_per_gpu=4)
+    flags = sbatch_flags(resources)
+    assert {"--nodes=2", "--ntasks=2", "--gres=gpu:8", "--cpus-per-task=32"} <= flags
+    assert not [f for f in flags if f.startswith(("--ntasks-per-gpu", "--gpus"))]
+    assert resources["mpi"] == "srun"  # the rule's shell: {resources.mpi} torchrun --nnodes=2 ...
+
+
+def test_cpu_only_jobs_ask_for_no_gpu():
+    assert gpu_job_resources(gpus_per_node=0) == {}
+    assert "--gpus" not in " ".join(sbatch_flags(gpu_job_resources(0)))
+    with pytest.raises(ValueError, match="several nodes need GPUs"):
+        gpu_job_resources(gpus_per_node=0, nodes=2)

@@ -1,0 +1,249 @@
+"""Provenance: records made by rule_step, secrets scrubbed, concurrent jobs, and `oeseg audit`."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import shutil
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from snakemake.iocontainers import Namedlist
+
+from oeseg.cli import main
+from oeseg.io import InputError, sha256_file
+from oeseg.provenance import finalize_manifest, load_manifest, scrub
+from oeseg.workflow import rule_step
+
+SECRET = "sk-test-0123456789abcdef"
+CONFIG = {"out": "work", "results": "results", "lexicon": {"openai": {"api_key_env": "X"}}}
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def fake_snakemake(rule: str, inputs: list[str], outputs: list[str], params: dict | None = None,
+                   config: dict | None = None, log: str | None = None) -> SimpleNamespace:
+    """What Snakemake hands a script: named lists of input/output/params/wildcards, log, config."""
+    return SimpleNamespace(rule=rule, input=Namedlist(inputs), output=Namedlist(outputs),
+                           params=Namedlist(fromdict=params or {}),
+                           wildcards=Namedlist(fromdict={"fig": "fig1"}),
+                           log=Namedlist([log] if log else []), config=config or CONFIG)
+
+
+def make_table(snakemake: SimpleNamespace) -> None:
+    """A fake rule body: the output is the upper-cased input."""
+    with rule_step(snakemake):
+        for out in snakemake.output:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text(Path(snakemake.input[0]).read_text().upper())
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch) -> Path:
+    """A tiny committed git repo (code + an input), after one fake rule made two tracked artifacts."""
+    root = tmp_path / "repo"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "code.py").write_text("print('v1')\n")
+    (root / ".gitignore").write_text("work/\n")
+    (root / "work").mkdir()
+    (root / "work" / "scores.txt").write_text("pq 41.2\n")
+    git(root, "init", "-q")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "init", "--allow-empty")
+    git(root, "add", ".")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "code")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    make_table(fake_snakemake(
+        "table1", ["work/scores.txt"], ["results/table1.csv", "work/not-tracked.csv"],
+        params={"style": {"dpi": 100}, "api_key": SECRET, "prompt": f"use {SECRET} please"},
+        log="work/table1.log"))
+    make_table(fake_snakemake("fig1", ["work/scores.txt"], ["results/figures/fig1.png"]))
+    return root
+
+
+def test_rule_step_records_every_field_of_each_tracked_artifact(repo):
+    manifest = load_manifest(repo / "results" / "provenance.json")
+    assert sorted(manifest["artifacts"]) == ["figures/fig1.png", "table1.csv"]  # not work/...
+    entry = manifest["artifacts"]["table1.csv"]
+    assert entry["sha256"] == sha256_file(repo / "results" / "table1.csv")
+    assert entry["rule"] == "table1"
+    assert entry["inputs"] == {"work/scores.txt": sha256_file(repo / "work" / "scores.txt")}
+    assert entry["params"]["style"] == {"dpi": 100}
+    assert entry["wildcards"] == {"fig": "fig1"}
+    assert len(entry["config_sha256"]) == 64
+    assert entry["code"] == {"commit": git(repo, "rev-parse", "HEAD").strip(), "dirty": False}
+    assert entry["packages"]["python"].startswith("3.")
+    assert "snakemake" in entry["packages"] and "oeseg" in entry["packages"]
+    assert entry["created"].endswith("+00:00")
+    assert "provenance recorded for table1.csv" in (repo / "work" / "table1.log").read_text()
+
+
+def test_no_secret_is_ever_written(repo):
+    text = (repo / "results" / "provenance.json").read_text()
+    assert SECRET not in text
+    entry = json.loads(text)["artifacts"]["table1.csv"]
+    assert entry["params"]["api_key"] == "<redacted>"
+    assert entry["params"]["prompt"] == "use <redacted> please"
+    nested = scrub({"openai": {"Token": "t0k3n-value", "model": "gpt-4"}, "auth_password": "pw"})
+    assert nested == {"openai": {"Token": "<redacted>", "model": "gpt-4"},
+                      "auth_password": "<redacted>"}
+
+
+def test_a_failed_rule_records_nothing(repo):
+    before = (repo / "results" / "provenance.json").read_text()
+    snakemake = fake_snakemake("fig2", ["work/scores.txt"], ["results/figures/fig2.png"])
+    with pytest.raises(RuntimeError), rule_step(snakemake):
+        Path("results/figures/fig2.png").write_text("half-written")
+        raise RuntimeError("boom")
+    assert (repo / "results" / "provenance.json").read_text() == before
+
+
+def _record_many(worker: int, root: str, barrier) -> None:
+    import os
+    os.chdir(root)
+    barrier.wait()
+    for i in range(3):
+        make_table(fake_snakemake(f"w{worker}", ["work/scores.txt"],
+                                  [f"results/figures/w{worker}-{i}.png"]))
+
+
+def test_jobs_finishing_at_once_lose_no_record(repo):
+    workers = 8
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(workers)
+    procs = [ctx.Process(target=_record_many, args=(w, str(repo), barrier)) for w in range(workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * workers
+    artifacts = load_manifest(repo / "results" / "provenance.json")["artifacts"]
+    expected = {f"figures/w{w}-{i}.png" for w in range(workers) for i in range(3)}
+    assert expected <= set(artifacts)
+    assert len(artifacts) == len(expected) + 2
+    assert not list((repo / "results").glob(".provenance.json.*"))  # no temporary left behind
+
+
+@pytest.fixture(autouse=True)
+def audit_command_only(monkeypatch):
+    """`oeseg` with only the audit sub-command (other stages' commands live on other branches)."""
+    monkeypatch.setattr("oeseg.cli.COMMANDS", {"audit": "oeseg.provenance.command"})
+
+
+def run_audit(root: Path, capsys) -> tuple[int, list[str]]:
+    code = main(["audit", str(root / "results"), "--workdir", str(root)])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_audit_of_untouched_results_passes(repo, capsys):
+    code, lines = run_audit(repo, capsys)
+    assert (code, len(lines)) == (0, 1) and "matches" in lines[0]
+
+
+def tampered_copy(repo: Path, tmp_path: Path, name: str) -> Path:
+    copy = tmp_path / name
+    shutil.copytree(repo, copy)
+    return copy
+
+
+def test_audit_finds_a_changed_artifact(repo, tmp_path, capsys):
+    copy = tampered_copy(repo, tmp_path, "changed-artifact")
+    (copy / "results" / "table1.csv").write_text("PQ 99.9\n")
+    code, lines = run_audit(copy, capsys)
+    assert code == 1
+    assert lines == [f"{copy}/results/table1.csv: changed artifact: sha256 differs from the "
+                     "record made by rule table1"]
+
+
+def test_audit_finds_a_changed_input(repo, tmp_path, capsys):
+    copy = tampered_copy(repo, tmp_path, "changed-input")
+    (copy / "work" / "scores.txt").write_text("pq 12.0\n")
+    code, lines = run_audit(copy, capsys)
+    assert code == 1
+    assert sorted(lines) == [
+        f"{copy}/results/figures/fig1.png: changed input: work/scores.txt differs from the "
+        "version it was made from",
+        f"{copy}/results/table1.csv: changed input: work/scores.txt differs from the version it "
+        "was made from"]
+
+
+def test_audit_finds_missing_records_and_missing_artifacts(repo, tmp_path, capsys):
+    copy = tampered_copy(repo, tmp_path, "records")
+    (copy / "results" / "figures" / "fig9.png").write_text("made by hand")
+    (copy / "results" / "figures" / "fig1.png").unlink()
+    code, lines = run_audit(copy, capsys)
+    assert code == 1
+    assert lines == [
+        f"{copy}/results/figures/fig9.png: untracked artifact: missing record: no entry in the "
+        "provenance manifest",
+        f"{copy}/results/figures/fig1.png: missing artifact: recorded (rule fig1) but not found"]
+    (copy / "results" / "provenance.json").unlink()
+    code, lines = run_audit(copy, capsys)
+    assert (code, lines) == (1, [f"{copy}/results/provenance.json: missing manifest: "
+                                 "no provenance manifest"])
+
+
+def test_audit_finds_dirty_and_different_code(repo, tmp_path, capsys):
+    copy = tampered_copy(repo, tmp_path, "code")
+    recorded = git(copy, "rev-parse", "HEAD").strip()
+    (copy / "src" / "code.py").write_text("print('v2')\n")
+    code, lines = run_audit(copy, capsys)
+    assert (code, lines) == (1, [f"{copy}: dirty code: the working tree has uncommitted changes "
+                                 "to tracked files"])
+    git(copy, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "v2")
+    now = git(copy, "rev-parse", "HEAD").strip()
+    code, lines = run_audit(copy, capsys)
+    assert code == 1
+    assert lines == [f"{copy}/results/{key}: different code: made by commit {recorded[:12]}, "
+                     f"code is now at {now[:12]} (changed: src/code.py)"
+                     for key in ("figures/fig1.png", "table1.csv")]
+
+
+def test_committing_the_results_themselves_is_not_a_code_change(repo, capsys):
+    git(repo, "add", "results")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results")
+    assert run_audit(repo, capsys)[0] == 0
+
+
+def test_artifact_made_from_a_dirty_tree_is_flagged(repo, tmp_path, capsys, monkeypatch):
+    copy = tampered_copy(repo, tmp_path, "dirty-made")
+    monkeypatch.chdir(copy)
+    (copy / "src" / "code.py").write_text("print('uncommitted')\n")
+    make_table(fake_snakemake("fig1", ["work/scores.txt"], ["results/figures/fig1.png"]))
+    (copy / "src" / "code.py").write_text("print('v1')\n")  # the tree is clean again
+    code, lines = run_audit(copy, capsys)
+    assert code == 1
+    assert lines == [f"{copy}/results/figures/fig1.png: dirty code: made from a tree with "
+                     f"uncommitted changes (commit {git(copy, 'rev-parse', 'HEAD')[:12]})"]
+
+
+def test_results_folder_changes_do_not_make_the_tree_dirty(repo, capsys):
+    git(repo, "add", "results")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results")
+    (repo / "results" / "table1.csv").write_text("regenerated\n")
+    make_table(fake_snakemake("fig1", ["work/scores.txt"], ["results/figures/fig1.png"]))
+    entry = load_manifest(repo / "results" / "provenance.json")["artifacts"]["figures/fig1.png"]
+    assert entry["code"]["dirty"] is False
+
+
+def test_finalize_demands_a_current_record_for_every_tracked_artifact(repo):
+    finalize_manifest("results", ["results/table1.csv", "results/figures/fig1.png"])
+    (repo / "results" / "figures" / "fig1.png").write_text("edited after the rule")
+    with pytest.raises(InputError, match="fig1.png: changed after its rule recorded it"):
+        finalize_manifest("results", ["results/table1.csv", "results/figures/fig1.png"])
+    (repo / "results" / "figures" / "fig1.png").unlink()
+    with pytest.raises(InputError, match="fig1.png: no provenance record"):
+        finalize_manifest("results", ["results/figures/fig1.png"])
+    finalize_manifest("results", ["results/table1.csv"])  # drops the vanished fig1 record
+    assert list(load_manifest("results/provenance.json")["artifacts"]) == ["table1.csv"]
+
+
+def test_a_malformed_manifest_is_an_input_error(repo, capsys):
+    (repo / "results" / "provenance.json").write_text('{"format": 1, "artifacts": {"a": {}}}')
+    assert main(["audit", str(repo / "results")]) == 2
+    assert "artifacts.a: missing field 'sha256'" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 # Variants are the config methods of kind `opal` (contrastive weight from opal.loss) and `osprey`
 # (weight 0); both train on the train splits of training_datasets (or opal.data's sources).
 
+from oeseg.workflow import gpu_job_resources
 from oeseg.models.workflow import (contrastive_weight, inference_settings, opal_methods, train_inputs,
                                    user_provided_files)
 
@@ -27,10 +28,8 @@ rule opal_train:
         method=OPAL_METHODS,
         stage="[123]",
     resources:
-        gpu=OPAL["resources"]["gpus"],
-        nodes=1,
-        tasks=1,
-        cpus_per_task=OPAL["resources"]["cpus_per_task"],
+        # one SLURM task holding every GPU; torchrun inside it starts one process per GPU
+        **gpu_job_resources(OPAL["resources"]["gpus"], 1, max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL["resources"]["gpus"]))),
         mem_mb=OPAL["resources"]["mem_mb"],
         runtime=OPAL["resources"]["runtime"],
     threads: OPAL["resources"]["cpus_per_task"]

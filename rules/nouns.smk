@@ -16,6 +16,7 @@ rule nouns:
         NOUNS,
     params:
         source=config["nouns"]["source"],
+        min_wordnet_count=config["nouns"].get("min_wordnet_count", 0),
     log:
         f"{LOGS}/nouns/nouns.log",
     benchmark:

@@ -5,4 +5,5 @@ from oeseg.workflow import rule_step
 
 with rule_step(snakemake):  # noqa: F821 (snakemake is injected)
     write_noun_list(snakemake.params.source, snakemake.output[0],  # noqa: F821
-                    tag_list=snakemake.input[0] if snakemake.input else None)  # noqa: F821
+                    tag_list=snakemake.input[0] if snakemake.input else None,  # noqa: F821
+                    min_wordnet_count=snakemake.params.min_wordnet_count)  # noqa: F821

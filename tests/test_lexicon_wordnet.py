@@ -72,6 +72,12 @@ def test_wordnet_nouns():
     assert all(n == n.lower() and "_" not in n for n in nouns)
 
 
+def test_wordnet_nouns_by_sense_count():
+    frequent = wordnet_nouns(min_count=1)
+    assert len(frequent) == 11846 and {"car", "sidewalk", "sedan"} <= set(frequent)
+    assert not {"hatchback", "bumper"} & set(frequent) and set(frequent) <= set(wordnet_nouns())
+
+
 def test_synset_files_are_valid_for_their_vocabularies():
     wn = open_wordnet()
     served = {}

@@ -52,10 +52,14 @@ def nouns_from_tags(path: str | os.PathLike) -> list[str]:
     return list(nouns)
 
 
-def wordnet_nouns() -> list[str]:
-    """Every WordNet noun lemma (lower case, multi-word joined by spaces): the offline noun list."""
+def wordnet_nouns(min_count: int = 0) -> list[str]:
+    """WordNet noun lemmas (lower case, multi-word joined by spaces): the offline noun list; with
+    `min_count` > 0 only those whose senses are tagged at least that often in WordNet's sense counts."""
+    wordnet = open_wordnet()
     nouns: dict[str, None] = {}
-    for lemma in open_wordnet().all_lemma_names(pos="n"):
+    for lemma in wordnet.all_lemma_names(pos="n"):
+        if min_count and sum(lem.count() for lem in wordnet.lemmas(lemma, pos="n")) < min_count:
+            continue
         nouns.setdefault(normalize_term(lemma))
     return list(nouns)
 
@@ -77,10 +81,11 @@ def read_nouns(path: str | os.PathLike) -> list[str]:
     return nouns
 
 
-def write_noun_list(source: str, output: str | os.PathLike, tag_list: str | os.PathLike | None = None) -> list[str]:
+def write_noun_list(source: str, output: str | os.PathLike, tag_list: str | os.PathLike | None = None,
+                    min_wordnet_count: int = 0) -> list[str]:
     """Make `nouns.txt` from the configured source: "wordnet" or "tag2text" (the tag list file)."""
     if source == "wordnet":
-        nouns = wordnet_nouns()
+        nouns = wordnet_nouns(min_wordnet_count)
     elif source == "tag2text":
         if tag_list is None:
             raise InputError("nouns.source tag2text needs the tag list (nouns.tag_list)")

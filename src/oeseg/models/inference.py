@@ -72,7 +72,10 @@ def sample_descriptions(model: OpalForCausalLM, tokenizer, batch: dict, temperat
 def describe_split(model_dir: str | os.PathLike, split_dir: str | os.PathLike, out_path: str | os.PathLike,
                    seed: int = 0, temperature: float = 0.2, top_p: float = 1.0, batch_size: int = 8,
                    max_new_tokens: int = 32) -> list[RegionPrediction]:
-    """Describe every ground-truth region of a split; write and return the predictions."""
+    """Describe every ground-truth region of a split; write and return the predictions.
+
+    A region for which the model generates no text gets no prediction line: the evaluation counts
+    it among the regions without a prediction (`regions.missing`, background by default)."""
     model, tokenizer = load_model(model_dir)
     records = split_region_records(split_dir)
     if not records:
@@ -81,11 +84,15 @@ def describe_split(model_dir: str | os.PathLike, split_dir: str | os.PathLike, o
     collate = Collator(tokenizer, model.config.image_tokens, max_length=10**9, with_answers=False)
     generator = torch.Generator().manual_seed(seed)
     predictions = []
+    silent = 0
     for start in range(0, len(dataset), batch_size):
         batch = collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
         answers = sample_descriptions(model, tokenizer, batch, temperature, top_p, max_new_tokens, generator)
         for image_id, segment_id, (text, score) in zip(batch["image_ids"], batch["segment_ids"], answers):
-            predictions.append(RegionPrediction(image_id, segment_id, text, score))
+            if text:
+                predictions.append(RegionPrediction(image_id, segment_id, text, score))
+            else:
+                silent += 1
     write_predictions(out_path, predictions)
-    log.info("described %d regions of %s", len(predictions), split_dir)
+    log.info("described %d regions of %s; %d got no text (no prediction line)", len(predictions), split_dir, silent)
     return predictions

@@ -118,7 +118,7 @@ def test_bad_paper_study_names_the_field(tmp_path):
     path = tmp_path / "u.json"
     path.write_text(json.dumps([{"description": "x", "human_label": 42, "sentence_bert": 0,
                                  "our_mapping": {"exact": 0, "synonyms": 0, "hyponyms": 0, "meronyms": 0}}]))
-    with pytest.raises(InputError, match=r"u.json: \[0\].human_label: 42 is not a category id"):
+    with pytest.raises(InputError, match=r"u.json: \[0\].human_label: 42 is neither a category id"):
         paper_study_rows(path, CITYSCAPES)
 
 
@@ -147,7 +147,7 @@ def test_study_figures_from_paper_and_our_mappings(tmp_path, shared_data):
     assert round(acc["ours"]["sbert"]["all"], 1) == round(100 * sum(r.reference == 0 for r in paper) / 1181, 1)
     with open(tmp_path / "bad.csv", "w") as f:
         f.write("description,human\nx,1\n")
-    with pytest.raises(InputError, match="bad.csv: missing columns"):
+    with pytest.raises(InputError, match="bad.csv:1: missing columns"):
         write_our_paper_study(str(tmp_path / "bad.csv"), tmp_path / "o.csv")
 
 

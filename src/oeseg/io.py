@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,29 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
             if not isinstance(obj, dict):
                 raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
             yield lineno, obj
+
+
+def read_csv_rows(path: str | os.PathLike, required: Sequence[str] = ()) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """A CSV's header and its (line number, row) pairs; a missing file, column or field names the file and line."""
+    import csv
+    import io
+
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = list(reader.fieldnames or [])
+    missing = [k for k in required if k not in header]
+    if missing:
+        named = f"column {missing[0]!r}" if len(missing) == 1 else f"columns {missing}"
+        raise InputError(f"{path}:1: missing {named} (columns: {header})")
+    rows = []
+    for row in reader:
+        if None in row or None in row.values():
+            raise InputError(f"{path}:{reader.line_num}: expected {len(header)} fields")
+        rows.append((reader.line_num, row))
+    return header, rows
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -25,7 +25,7 @@ from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import read_predictions
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.figures.study import StudyRow, write_study
-from oeseg.io import InputError, atomic_write_json, atomic_write_text
+from oeseg.io import InputError, atomic_write_json, atomic_write_text, read_csv_rows
 from oeseg.lexicon.lexicon import LEVELS
 from oeseg.mapping import BACKGROUND
 
@@ -66,17 +66,12 @@ def write_selection(path: str | os.PathLike, items: list[StudyItem]) -> None:
 def read_selection(path: str | os.PathLike) -> list[StudyItem]:
     """Read selected descriptions; a bad row names the file and line."""
     items = []
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [k for k in SELECTION_FIELDS if k not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(f"{path}: missing columns {missing}")
-        for lineno, r in enumerate(reader, start=2):
-            try:
-                items.append(StudyItem(r["id"], r["method"], r["image_id"], int(r["segment_id"]), r["description"],
-                                       int(r["gt"]), int(r["sbert"]), {lv: int(r[lv]) for lv in LEVELS}))
-            except (TypeError, ValueError):
-                raise InputError(f"{path}:{lineno}: segment and category ids must be integers") from None
+    for lineno, r in read_csv_rows(path, SELECTION_FIELDS)[1]:
+        try:
+            items.append(StudyItem(r["id"], r["method"], r["image_id"], int(r["segment_id"]), r["description"],
+                                   int(r["gt"]), int(r["sbert"]), {lv: int(r[lv]) for lv in LEVELS}))
+        except ValueError:
+            raise InputError(f"{path}:{lineno}: segment and category ids must be integers") from None
     return items
 
 
@@ -280,19 +275,14 @@ def write_annotation_page(selection_csv: str, vocabulary: str, examples: list[tu
 def read_annotations(path: str | os.PathLike, vocabulary: Vocabulary) -> dict[str, tuple[str, str]]:
     """An exported CSV: id -> (description, answer); every answer must be given and valid."""
     out: dict[str, tuple[str, str]] = {}
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [k for k in ANNOTATION_FIELDS if k not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(f"{path}: missing columns {missing}")
-        for lineno, r in enumerate(reader, start=2):
-            where = f"{path}:{lineno}"
-            if not r["answer"]:
-                raise InputError(f"{where}: description {r['id']!r} has no answer: finish the annotation first")
-            answer_to_category(r["answer"], vocabulary, where)
-            if r["id"] in out:
-                raise InputError(f"{where}: id {r['id']!r} appears twice")
-            out[r["id"]] = (r["description"], r["answer"])
+    for lineno, r in read_csv_rows(path, ANNOTATION_FIELDS)[1]:
+        where = f"{path}:{lineno}"
+        if not r["answer"]:
+            raise InputError(f"{where}: description {r['id']!r} has no answer: finish the annotation first")
+        answer_to_category(r["answer"], vocabulary, where)
+        if r["id"] in out:
+            raise InputError(f"{where}: id {r['id']!r} appears twice")
+        out[r["id"]] = (r["description"], r["answer"])
     return out
 
 

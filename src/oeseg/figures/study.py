@@ -20,13 +20,13 @@ import numpy as np
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.figures.style import LEVEL_LABELS, add_note, save_figure, wrap
-from oeseg.io import InputError, atomic_write_json, atomic_write_text, read_json
+from oeseg.io import InputError, atomic_write_json, atomic_write_text, read_csv_rows
 from oeseg.lexicon.lexicon import LEVELS
 from oeseg.mapping import BACKGROUND
+from oeseg.mapping.study import load_user_study
 
 STUDY_FIELDS = ("id", "description", "reference", "sbert") + LEVELS
 GROUPS = ("all", "things", "stuff")
-PAPER_LEVEL_KEYS = {"exact": "exact", "synonym": "synonyms", "hyponym": "hyponyms", "meronym": "meronyms"}
 
 
 @dataclass(frozen=True)
@@ -53,47 +53,20 @@ def write_study(path: str | os.PathLike, rows: list[StudyRow]) -> None:
 def read_study(path: str | os.PathLike) -> list[StudyRow]:
     """Read a study table; a bad row names the file and line."""
     rows = []
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [k for k in STUDY_FIELDS if k not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(f"{path}: missing columns {missing}")
-        for lineno, rec in enumerate(reader, start=2):
-            try:
-                rows.append(StudyRow(rec["id"], rec["description"], int(rec["reference"]), int(rec["sbert"]),
-                                     {lv: int(rec[lv]) for lv in LEVELS}))
-            except (TypeError, ValueError):
-                raise InputError(f"{path}:{lineno}: category ids must be integers") from None
+    for lineno, rec in read_csv_rows(path, STUDY_FIELDS)[1]:
+        try:
+            rows.append(StudyRow(rec["id"], rec["description"], int(rec["reference"]), int(rec["sbert"]),
+                                 {lv: int(rec[lv]) for lv in LEVELS}))
+        except ValueError:
+            raise InputError(f"{path}:{lineno}: category ids must be integers") from None
     return rows
 
 
 def paper_study_rows(path: str | os.PathLike, vocabulary: Vocabulary) -> list[StudyRow]:
-    """The paper's published user study (user_study_results.json) with its own mapping columns.
-
-    Its label ids are the vocabulary's; the id one past the last category means "none of the above"
-    (human) or background (lexical mapping), both read as BACKGROUND."""
-    obj = read_json(path)
-    if not isinstance(obj, list):
-        raise InputError(f"{path}: expected a list of descriptions")
-    ids = {c.id for c in vocabulary}
-    none_id = len(vocabulary)
-
-    def category(value, where: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or (value not in ids and value != none_id):
-            raise InputError(f"{where}: {value!r} is not a category id of {vocabulary.name} or {none_id} (none)")
-        return BACKGROUND if value == none_id else value
-
-    rows = []
-    for i, rec in enumerate(obj):
-        where = f"{path}: [{i}]"
-        try:
-            rows.append(StudyRow(str(i), str(rec["description"]), category(rec["human_label"], f"{where}.human_label"),
-                                 category(rec["sentence_bert"], f"{where}.sentence_bert"),
-                                 {lv: category(rec["our_mapping"][key], f"{where}.our_mapping.{key}")
-                                  for lv, key in PAPER_LEVEL_KEYS.items()}))
-        except (KeyError, TypeError) as e:
-            raise InputError(f"{where}: missing field {e}") from None
-    return rows
+    """The paper's published user study (user_study_results.json) with its own mapping columns
+    ("none of the above" and the paper's background read as BACKGROUND)."""
+    return [StudyRow(str(i), item.description, item.human, item.paper_sbert, item.paper_lexical)
+            for i, item in enumerate(load_user_study(path, vocabulary))]
 
 
 def _group_of(row: StudyRow, vocabulary: Vocabulary) -> str | None:
@@ -342,18 +315,13 @@ def user_study_mapping_rows(path: str | os.PathLike) -> list[StudyRow]:
     """Our mappings of the published study's descriptions, from the mapping stage's CSV
     (rule map_user_study: `description, human, sbert, lexical_<level>`, category ids)."""
     rows = []
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        needed = ["description", "human", "sbert"] + [f"lexical_{lv}" for lv in LEVELS]
-        missing = [k for k in needed if k not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(f"{path}: missing columns {missing}")
-        for i, rec in enumerate(reader):
-            try:
-                rows.append(StudyRow(str(i), rec["description"], int(rec["human"]), int(rec["sbert"]),
-                                     {lv: int(rec[f"lexical_{lv}"]) for lv in LEVELS}))
-            except (TypeError, ValueError):
-                raise InputError(f"{path}:{i + 2}: category ids must be integers") from None
+    needed = ["description", "human", "sbert"] + [f"lexical_{lv}" for lv in LEVELS]
+    for i, (lineno, rec) in enumerate(read_csv_rows(path, needed)[1]):
+        try:
+            rows.append(StudyRow(str(i), rec["description"], int(rec["human"]), int(rec["sbert"]),
+                                 {lv: int(rec[f"lexical_{lv}"]) for lv in LEVELS}))
+        except ValueError:
+            raise InputError(f"{path}:{lineno}: category ids must be integers") from None
     return rows
 
 

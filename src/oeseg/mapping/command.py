@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
-from oeseg.io import InputError, atomic_write_text
+from oeseg.io import InputError, atomic_write_text, read_csv_rows
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_lexicon
 from oeseg.mapping import BACKGROUND, METHODS, map_regions
 
@@ -34,21 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_descriptions(path: Path, vocabulary: Vocabulary) -> tuple[list[str], list[dict], list[int | None]]:
     """The CSV's header, rows and ground-truth category ids (None where `gt` is absent or empty)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = list(reader.fieldnames or [])
-    if "description" not in header:
-        raise InputError(f"{path}:1: missing column 'description' (columns: {header})")
-    rows, gts = [], []
-    for row in reader:
-        line = reader.line_num
-        if row.get("description") is None or None in row:
-            raise InputError(f"{path}:{line}: expected {len(header)} fields")
-        gts.append(_ground_truth(row.get("gt"), vocabulary, f"{path}:{line}: field 'gt'"))
-        rows.append(row)
+    header, lines = read_csv_rows(path, ["description"])
+    rows = [row for _, row in lines]
+    gts = [_ground_truth(row.get("gt"), vocabulary, f"{path}:{line}: field 'gt'") for line, row in lines]
     return header, rows, gts
 
 

@@ -4,6 +4,7 @@ import torch
 
 from oeseg.models.train import launch_stage
 from oeseg.workflow import rule_step
+
 with rule_step(snakemake):
     torch.set_num_threads(snakemake.threads)
     launch_stage(dict(section=snakemake.params.section, stage=int(snakemake.wildcards.stage),
@@ -11,4 +12,4 @@ with rule_step(snakemake):
                       out_dir=snakemake.output[0], checkpoint_dir=snakemake.params.checkpoint_dir,
                       contrastive_weight=snakemake.params.contrastive_weight,
                       deepspeed_config=snakemake.params.deepspeed),
-                 gpus=int(snakemake.resources.gpu))
+                 gpus=int(getattr(snakemake.resources, "gpu", 0)))  # a CPU job has no gpu resource

@@ -149,11 +149,14 @@ def git(root: Path, *args: str) -> str:
 
 def repo_copy(dest: Path, small: bool = True) -> Path:
     """Copy the repository's files (tracked and untracked, not ignored) to a new folder `dest`
-    as a new committed git repo, with the small workflow added when `small`."""
+    as a new committed git repo, with the small workflow added when `small`. The demo's tracked
+    artifacts (results/) stay behind: every test run makes and records its own."""
     dest.mkdir(parents=True)
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
                             check=True, capture_output=True, text=True).stdout.split("\0")
     for name in filter(None, listed):
+        if name.startswith("results/"):
+            continue
         source = REPO / name
         if source.is_symlink() or source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)

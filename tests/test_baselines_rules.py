@@ -15,7 +15,7 @@ import pytest
 import yaml
 from baselines_demo_split import NOUNS, make_split
 
-from oeseg.baselines.registry import METHOD_KINDS, check_methods, methods_regex
+from oeseg.baselines.registry import METHOD_KINDS, check_methods, methods_of_kinds, methods_regex
 from oeseg.data.predictions import read_predictions
 from oeseg.io import InputError
 
@@ -93,7 +93,16 @@ def test_paper_config_methods_and_registry():
     assert sorted(methods) == sorted(["ovseg", "maskclip", "masqclip", "masqclip_tags", "shikra", "ferret",
                                       "gpt4roi", "osprey-7b", "opal"])
     check_methods(methods)
-    assert methods_regex(methods, {"published"}).split("|") == [re.escape(m) for m in methods]
+    published = ["ovseg", "maskclip", "masqclip", "masqclip_tags", "shikra", "ferret", "gpt4roi"]
+    assert methods_regex(methods, {"published"}).split("|") == published
+    assert methods_of_kinds(methods, {"opal"}) == ["opal"] and methods_of_kinds(methods, {"external"}) == ["osprey-7b"]
+    # the overlay takes OPAL and Osprey-7B from their published outputs too, and stays valid
+    overlay = yaml.safe_load((REPO / "configs" / "paper-published.yaml").read_text())
+    merged = {name: {**entry, **overlay["methods"].get(name, {})} for name, entry in methods.items()}
+    validate({**paper, "methods": merged, "variance": {**paper["variance"], **overlay["variance"]}},
+             str(REPO / "schemas" / "config.schema.yaml"))
+    assert methods_regex(merged, {"published"}).split("|") == [re.escape(m) for m in methods]
+    assert methods_of_kinds(merged, {"opal", "osprey", "external"}) == []
     assert methods_regex(methods, {"tags"}) == "(?!)"
     assert set(METHOD_KINDS.names()) == {"opal", "osprey", "ovclassifier", "tags", "external", "published"}
     with pytest.raises(InputError, match=r"methods.b.classifier: 'x' is not a method of kind ovclassifier"):

@@ -17,18 +17,21 @@ from oeseg.io import InputError
 from oeseg.models.train import initial_model
 from oeseg.models.tokenization import build_demo_tokenizer
 from oeseg.models.vision import ClipConvNeXt
-from oeseg.models.workflow import contrastive_weight, inference_settings, opal_methods, train_inputs
+from oeseg.models.workflow import (contrastive_weight, inference_settings, opal_methods, train_inputs,
+                                   user_provided_files)
 from opal_synthetic import make_split
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIG = {"methods": {"opal": {"kind": "opal"}, "osprey": {"kind": "osprey"}, "x": {"kind": "ovseg"}},
+CONFIG = {"methods": {"opal": {"kind": "opal"}, "osprey": {"kind": "osprey"}, "x": {"kind": "published"},
+                      "y": {"kind": "opal", "published": True}},
           "opal": {"loss": {"contrastive_weight": 0.7}, "inference": {"seed": 0, "temperature": 0.2, "top_p": 1.0,
                                                                      "batch_size": 8, "max_new_tokens": 9},
                    "data": {"stage2": [{"format": "coco_instances", "ann_file": "a.json", "image_root": "im"}]}}}
 
 
 def test_variants_weights_inputs_and_run_settings():
-    assert opal_methods(CONFIG) == ["opal", "osprey"]
+    assert opal_methods(CONFIG) == ["opal", "osprey"]  # y is taken from its published outputs
+    assert user_provided_files(CONFIG) == ["a.json"]
     assert contrastive_weight(CONFIG, "opal") == 0.7 and contrastive_weight(CONFIG, "osprey") == 0.0
     assert train_inputs(CONFIG, "out", "opal", 1, ["d/train"]) == ["d/train/panoptic.json"]
     assert train_inputs(CONFIG, "out", "opal", 2, ["d/train"]) == ["d/train/panoptic.json", "a.json", "out/models/opal/stage1"]

@@ -247,3 +247,19 @@ def test_a_malformed_manifest_is_an_input_error(repo, capsys):
     (repo / "results" / "provenance.json").write_text('{"format": 1, "artifacts": {"a": {}}}')
     assert main(["audit", str(repo / "results")]) == 2
     assert "artifacts.a: missing field 'sha256'" in capsys.readouterr().err
+
+
+def test_documentation_and_tests_are_not_code(repo, capsys):
+    git(repo, "add", "results")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results")
+    (repo / "README.md").write_text("# a manual that changed\n")
+    (repo / "tests").mkdir(exist_ok=True)
+    (repo / "tests" / "test_x.py").write_text("def test_x():\n    pass\n")
+    git(repo, "add", "README.md", "tests")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "docs and tests")
+    assert run_audit(repo, capsys)[0] == 0
+    (repo / "src" / "code.py").write_text("print('v2')\n")  # a code change still counts
+    git(repo, "add", "src")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "code")
+    code, lines = run_audit(repo, capsys)
+    assert code == 1 and all("different code" in line and "src/code.py" in line for line in lines)

@@ -118,9 +118,14 @@ def code_state(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> di
     return {"commit": commit.strip(), "dirty": bool(status and status.strip())}
 
 
+#: paths (git globs) that cannot change an artifact: not code for the audit
+NOT_CODE = ("**/*.md", "tests/**", "benchmarks/**", ".ci/**")
+
+
 def code_pathspec(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> list[str]:
-    """git pathspec of the code: the whole tree of `workdir` except the results folder."""
-    pathspec = ["."]
+    """git pathspec of the code: the tree of `workdir` except the results folder and what cannot
+    change an artifact (documentation, tests, benchmarks, CI scripts)."""
+    pathspec = [".", *(f":(exclude,glob){p}" for p in NOT_CODE)]
     with contextlib.suppress(ValueError):  # results outside the tree: nothing to exclude
         results_rel = Path(results_dir).resolve().relative_to(Path(workdir).resolve())
         pathspec.append(f":(exclude){results_rel.as_posix()}")

@@ -27,7 +27,7 @@ from PIL import Image
 
 from oeseg.data.archives import Archive
 from oeseg.data.convert import SplitWriter
-from oeseg.data.download import credentials_from_env, verify_sha256
+from oeseg.data.download import credentials_from_env, keep_existing, verify_sha256
 from oeseg.data.vocabularies import CITYSCAPES, CITYSCAPES_LABEL_IDS
 from oeseg.io import InputError, sha256_file
 
@@ -60,11 +60,8 @@ def download_cityscapes_package(package: str, dest: str | Path, sha256: str | No
     from cityscapesscripts.download.downloader import download_packages
 
     dest = Path(dest)
-    if dest.exists():
-        if sha256 is None or sha256_file(dest) == sha256.lower():
-            return dest
-        log.warning("%s: sha256 differs from the pinned one; downloading again", dest)
-        dest.unlink()
+    if keep_existing(dest, sha256):
+        return dest
     staging = dest.with_name(dest.name + ".part")
     staging.mkdir(parents=True, exist_ok=True)
     partial = staging / package

@@ -57,6 +57,18 @@ def verify_sha256(path: Path, sha256: str | None, source: str, name: Path | None
                          f"got {actual}; the file was removed")
 
 
+def keep_existing(dest: Path, sha256: str | None) -> bool:
+    """True when `dest` is already downloaded with its pinned sha256 (or none is pinned); a stale
+    file is removed so that it is downloaded again."""
+    if not dest.exists():
+        return False
+    if sha256 is None or sha256_file(dest) == sha256.lower():
+        return True
+    log.warning("%s: sha256 differs from the pinned one; downloading again", dest)
+    dest.unlink()
+    return False
+
+
 def _fetch_into(url: str, part: Path, auth, timeout: float) -> bool:
     """Append the rest of `url` to `part` (Range from its size); True when the server sent it all."""
     offset = part.stat().st_size if part.exists() else 0
@@ -81,11 +93,8 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth
     """Download `url` to `dest` through `<dest>.part`, resuming partial transfers and checking sha256."""
     dest = Path(dest)
     source = redact_url(url)
-    if dest.exists():
-        if sha256 is None or sha256_file(dest) == sha256.lower():
-            return dest
-        log.warning("%s: sha256 differs from the pinned one; downloading again", dest)
-        dest.unlink()
+    if keep_existing(dest, sha256):
+        return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     for attempt in range(1, max_attempts + 1):

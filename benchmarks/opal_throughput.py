@@ -7,6 +7,8 @@ torch.utils.flop_counter) and model FLOPs utilisation; then the OPAL overhead ra
 time, OPAL / generative-only), to compare with the paper's claim of about 1 % more FLOPs.
 
     python benchmarks/opal_throughput.py                     # one GPU, LoRA and full (full: ZeRO-2 CPU offload)
+    python benchmarks/opal_throughput.py --tuning full --micro-batch 2 --no-offload \
+        --gradient-checkpointing --zero-stage 0              # full on one 141 GB GPU (H200)
     torchrun --nproc_per_node 4 benchmarks/opal_throughput.py --tuning full   # full, optimizer sharded
     python benchmarks/opal_throughput.py --tiny              # CPU (gloo, fp32) smoke run of the same code
 """
@@ -84,12 +86,20 @@ def engine_for(args, model, params, offload: bool):
     states live on the CPU."""
     import deepspeed
 
-    optimizer = torch.optim.AdamW(params, lr=1e-5)
+    # fused on the GPU: the foreach kernel's temporaries would add a copy of the flat fp32 partition
+    optimizer = torch.optim.AdamW(params, lr=1e-5, fused=not args.tiny)
     ds = json.loads((REPO / "configs/deepspeed/zero2.json").read_text())
     ds.update(train_micro_batch_size_per_gpu=args.micro_batch, gradient_accumulation_steps=1)
     ds["bf16"]["enabled"] = not args.tiny
+    if args.zero_stage is not None:
+        ds["zero_optimization"]["stage"] = args.zero_stage
+    if args.bucket_size:  # smaller ZeRO buckets: less GPU memory, e.g. to fit 7B full fine-tuning on one card
+        ds["zero_optimization"].update(reduce_bucket_size=args.bucket_size, allgather_bucket_size=args.bucket_size)
+    if args.overlap_comm is not None:
+        ds["zero_optimization"]["overlap_comm"] = args.overlap_comm
     if offload:  # DeepSpeed's CPU Adam holds the fp32 master weights and Adam states
-        ds["zero_optimization"]["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
+        # unpinned: pinning copies each 27 GB fp32 buffer of a 7B model once more in host memory
+        ds["zero_optimization"]["offload_optimizer"] = {"device": "cpu", "pin_memory": False}
         ds["optimizer"] = {"type": "AdamW", "params": {"lr": 1e-5, "weight_decay": 0.0}}
         optimizer = None
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=ds, optimizer=optimizer)
@@ -107,6 +117,9 @@ def measure(args, tuning: str, device: torch.device, offload: bool) -> dict[str,
     model, config = make_model(args, tuning, device)
     params = [p for p in model.parameters() if p.requires_grad]
     engine = engine_for(args, model, params, offload)
+    if device.type == "cuda" and int(os.environ.get("RANK", "0")) == 0:
+        print(f"{tuning}: {sum(p.numel() for p in params) / 1e9:.2f} B trainable parameters; GPU memory after "
+              f"DeepSpeed's set-up {torch.cuda.memory_allocated() / 2**30:.1f} GiB", flush=True)
     model.train()
     g = torch.Generator().manual_seed(0)
     batch = synthetic_batch(config, args.micro_batch, args.prompt_tokens, args.answer_tokens, args.text_tokens, g)
@@ -152,6 +165,14 @@ def main() -> None:
     parser.add_argument("--offload", action=argparse.BooleanOptionalAction, default=None,
                         help="ZeRO-2 optimizer offload to CPU (default: on for full tuning on one GPU)")
     parser.add_argument("--gradient-checkpointing", action="store_true")
+    parser.add_argument("--zero-stage", type=int, choices=[0, 1, 2], default=None,
+                        help="ZeRO stage (default: configs/deepspeed/zero2.json's 2; 0 with bf16 is DeepSpeed's "
+                             "BF16 optimizer, whose fp32 gradient buffer is the only copy: 7B full fine-tuning fits "
+                             "one 141 GB card)")
+    parser.add_argument("--bucket-size", type=int, default=None,
+                        help="ZeRO reduce/allgather bucket size in elements (default: configs/deepspeed/zero2.json)")
+    parser.add_argument("--overlap-comm", action=argparse.BooleanOptionalAction, default=None,
+                        help="ZeRO overlap_comm (default: configs/deepspeed/zero2.json)")
     args = parser.parse_args()
     import deepspeed
 
@@ -170,6 +191,10 @@ def main() -> None:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
     rank = int(os.environ.get("RANK", "0"))
+    if rank == 0 and device.type == "cuda":
+        print(f"{torch.cuda.get_device_name(device)}, {torch.cuda.get_device_properties(device).total_memory / 2**30:.1f} GiB; "
+              f"torch {torch.__version__}, DeepSpeed {deepspeed.__version__}; gradient checkpointing "
+              f"{'on' if args.gradient_checkpointing else 'off'}", flush=True)
     tunings = ["lora", "full"] if args.tuning == "both" else [args.tuning]
     for tuning in tunings:
         offload = args.offload

@@ -168,7 +168,9 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
     dataset = RegionDataset(records, model.config.image_size, settings.seed)
     collate = Collator(tokenizer, model.config.image_tokens, settings.max_length)
     steps = total_steps(len(dataset), settings, accum)
-    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    # fused on GPUs: the foreach kernel's temporaries would add a copy of the fp32 master weights
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay,
+                                  fused=all(p.is_cuda for p in params))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps, settings.warmup_ratio))
     engine = None
     checkpoint_dir = Path(checkpoint_dir)

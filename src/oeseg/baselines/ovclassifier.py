@@ -15,7 +15,7 @@ import functools
 import io
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -184,6 +184,33 @@ def training_regions(split_dirs: Sequence[str | os.PathLike], crop_size: int
     return torch.cat(crops), texts, owners
 
 
+def fit_flip_augmented(model: nn.Module, inputs: torch.Tensor,
+                       loss_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *, epochs: int,
+                       batch_size: int, lr: float, seed: int, one_cycle: bool, what: str) -> None:
+    """Train `model` on images (N,C,H,W) with AdamW (and a one-cycle schedule), seeded shuffled
+    batches and random horizontal flips; `loss_of(outputs, batch_indices)` is the batch loss."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    steps = epochs * max(1, -(-len(inputs) // batch_size))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps) if one_cycle else None
+    gen = torch.Generator().manual_seed(seed)
+    model.train()
+    for epoch in range(epochs):
+        order = torch.randperm(len(inputs), generator=gen)
+        total = 0.0
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            flip = torch.rand(len(idx), generator=gen) < 0.5
+            batch = torch.where(flip[:, None, None, None], inputs[idx].flip(-1), inputs[idx])
+            loss = loss_of(model(batch), idx)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            total += loss.item() * len(idx)
+        log.info("epoch %d: %s %.4f", epoch + 1, what, total / len(inputs))
+
+
 @single_thread()
 def train_region_encoder(train_split_dirs: Sequence[str | os.PathLike], output: str | os.PathLike,
                          config: RegionEncoderConfig | None = None) -> RegionEncoder:
@@ -199,28 +226,13 @@ def train_region_encoder(train_split_dirs: Sequence[str | os.PathLike], output: 
         positives[i, [index[t] for t in ts]] = 1.0
     log.info("training the region encoder on %d regions, %d distinct descriptions", len(texts), len(vocab))
     model = RegionEncoder(config)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
-    steps = config.epochs * max(1, -(-len(texts) // config.batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=steps)
-    gen = torch.Generator().manual_seed(config.seed)
-    model.train()
-    for epoch in range(config.epochs):
-        order = torch.randperm(len(texts), generator=gen)
-        total = 0.0
-        for start in range(0, len(order), config.batch_size):
-            idx = order[start:start + config.batch_size]
-            batch = crops[idx]
-            flip = torch.rand(len(idx), generator=gen) < 0.5
-            batch = torch.where(flip[:, None, None, None], batch.flip(-1), batch)
-            logits = model(batch) @ text_emb.T / config.temperature
-            target = positives[idx] / positives[idx].sum(1, keepdim=True)
-            loss = -(target * F.log_softmax(logits, dim=-1)).sum(1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(idx)
-        log.info("epoch %d: contrastive loss %.4f", epoch + 1, total / len(texts))
+
+    def loss_of(out: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        target = positives[idx] / positives[idx].sum(1, keepdim=True)
+        return -(target * F.log_softmax(out @ text_emb.T / config.temperature, dim=-1)).sum(1).mean()
+
+    fit_flip_augmented(model, crops, loss_of, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                       seed=config.seed, one_cycle=True, what="contrastive loss")
     model.eval()
     model.save(output)
     return model

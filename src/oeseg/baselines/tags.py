@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from oeseg.baselines.importers import read_nouns
-from oeseg.baselines.ovclassifier import (OpenVocabularyClassifier, RegionEncoder, conv_encoder, image_path,
-                                          read_region_descriptions, read_rgb, single_thread)
+from oeseg.baselines.ovclassifier import (OpenVocabularyClassifier, RegionEncoder, conv_encoder, fit_flip_augmented,
+                                          image_path, read_region_descriptions, read_rgb, single_thread)
 from oeseg.data.panoptic import PanopticImage, PanopticSplit
 from oeseg.data.predictions import write_predictions
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_json
@@ -135,23 +135,9 @@ def train_tagger(train_split_dirs: Sequence[str | os.PathLike], nouns: str | os.
         y[i, [index[t] for t in tags]] = 1.0
     log.info("training the tagger on %d images, %d tags", len(images), len(vocab))
     model = ImageTagger(vocab, config)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
-    gen = torch.Generator().manual_seed(config.seed)
-    model.train()
-    for epoch in range(config.epochs):
-        order = torch.randperm(len(images), generator=gen)
-        total = 0.0
-        for start in range(0, len(order), config.batch_size):
-            idx = order[start:start + config.batch_size]
-            batch = x[idx]
-            flip = torch.rand(len(idx), generator=gen) < 0.5
-            batch = torch.where(flip[:, None, None, None], batch.flip(-1), batch)
-            loss = F.binary_cross_entropy_with_logits(model(batch), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        log.info("epoch %d: tag loss %.4f", epoch + 1, total / len(images))
+    fit_flip_augmented(model, x, lambda out, idx: F.binary_cross_entropy_with_logits(out, y[idx]),
+                       epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed,
+                       one_cycle=False, what="tag loss")
     model.eval()
     model.save(output)
     return model

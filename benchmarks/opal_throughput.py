@@ -59,7 +59,7 @@ def synthetic_batch(config: OpalConfig, batch: int, prompt_tokens: int, answer_t
             "images": torch.randn(batch, 3, size, size, generator=generator), "masks": masks,
             "text_ids": torch.randint(3, vocab, (batch, text_tokens), generator=generator),
             "text_attention_mask": torch.ones(batch, text_tokens, dtype=torch.long),
-            "texts": [f"region {i}" for i in range(batch)]}
+            "texts": [f"region {i}" for i in range(batch)], "has_text": torch.ones(batch, dtype=torch.bool)}
 
 
 def make_model(args, tuning: str, device: torch.device):

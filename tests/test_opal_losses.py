@@ -53,6 +53,23 @@ def test_aligned_pairs_give_low_loss_and_temperature_gets_gradient():
     assert tau.grad is not None and tau.grad.abs() > 0
 
 
+def test_invalid_rows_are_neither_scored_nor_candidates():
+    g = torch.Generator().manual_seed(2)
+    region = torch.randn(6, 8, generator=g, requires_grad=True)
+    text = torch.randn(6, 8, generator=g)
+    labels = ["car", "sky", "car", "road", "sky", "tree"]
+    valid = torch.tensor([True, False, True, True, False, True])
+    tau = torch.tensor(0.1)
+    got = contrastive_loss(region, text, text_ids(labels), tau, valid)
+    keep = [i for i in range(6) if valid[i]]
+    want = _reference_loss(region[keep], text[keep], [labels[i] for i in keep], 0.1)
+    assert torch.allclose(got, want, atol=1e-5)
+    got.backward()
+    assert region.grad[~valid].abs().max() == 0 and region.grad[valid].abs().max() > 0
+    none = contrastive_loss(region, text, text_ids(labels), tau, torch.zeros(6, dtype=torch.bool))
+    assert none.item() == 0.0
+
+
 def test_loss_weights_sum_alternate_and_baseline():
     assert LossWeights(0.0, "sum").terms(1) == (True, False)
     assert LossWeights(0.0, "alternate").terms(1) == (True, False)
@@ -80,13 +97,13 @@ def _grads(proj, tau):
     return [p.grad.clone() for p in proj.parameters()] + [tau.grad.clone()]
 
 
-def _worker(rank: int, port: int, out: dict) -> None:
+def _worker(rank: int, port: int, out: dict, valid: torch.Tensor) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2)
     proj, a, b = _problem()
     tau = torch.tensor(0.1, requires_grad=True)
     local = slice(rank * GLOBAL // 2, (rank + 1) * GLOBAL // 2)
-    loss = contrastive_loss(proj(a[local]), proj(b[local]), text_ids(LABELS[local]), tau)
+    loss = contrastive_loss(proj(a[local]), proj(b[local]), text_ids(LABELS[local]), tau, valid[local])
     loss.backward()
     # what data-parallel training does: average losses (for logging) and gradients over processes
     for t in [loss.detach()] + [p.grad for p in proj.parameters()] + [tau.grad]:
@@ -98,16 +115,18 @@ def _worker(rank: int, port: int, out: dict) -> None:
     dist.destroy_process_group()
 
 
-def test_gathered_loss_and_gradients_equal_single_process():
+@pytest.mark.parametrize("valid", [[1] * GLOBAL, [1, 0, 1, 1, 0, 1, 1, 1]], ids=["all-valid", "two-invalid"])
+def test_gathered_loss_and_gradients_equal_single_process(valid):
+    valid = torch.tensor(valid, dtype=torch.bool)  # process 0's rows 1 and process 1's row 0 invalid
     proj, a, b = _problem()
     tau = torch.tensor(0.1, requires_grad=True)
-    single = contrastive_loss(proj(a), proj(b), text_ids(LABELS), tau)
+    single = contrastive_loss(proj(a), proj(b), text_ids(LABELS), tau, valid)
     single.backward()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = mp.Manager().dict()
-    mp.spawn(_worker, args=(port, out), nprocs=2, join=True)
+    mp.spawn(_worker, args=(port, out, valid), nprocs=2, join=True)
     assert torch.allclose(out["loss"], single.detach(), atol=1e-6)
     for got, want in zip(out["grads"], _grads(proj, tau)):
         assert torch.allclose(got, want, atol=1e-6), (got, want)

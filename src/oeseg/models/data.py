@@ -1,13 +1,18 @@
-"""Training and inference data: region samples (image + one region mask + a description).
+"""Training and inference data: image samples with their regions (masks) and texts.
 
-Sources: the demo's synthetic splits (regions.jsonl + images/ + panoptic/, DESIGN.md), and
-Osprey's annotation formats: COCO instance JSON (the category name describes each region),
-Osprey-724K detailed-description JSON (`annotation[i].segmentation` with `description[i]` =
-"<region{i+1}>: text") and LLaVA image-text JSON (`image`, `conversations`) for stage 1.
+Sources: the demo's synthetic splits (regions.jsonl + images/ + panoptic/, DESIGN.md), and the
+annotation files Osprey trains on. Stage 1: LLaVA image-text JSON (`image`, `conversations`).
+Stage 2: COCO-format files whose regions are described by the category name (COCO instances,
+PartImageNet, Pascal-Part), by the annotation's `caption` (Visual Genome) or by the image's
+`caption` (RefCOCO/RefCOCO+, one referred region per image entry). Stage 3, Osprey-724K: detailed
+descriptions (`annotation[i].segmentation` with `description[i]` = "<region{i+1}>: text") and the
+multi-region conversations (conversation, short-form, part-level and LVIS positive/negative files:
+`annotation`, `conversations` turns naming `<region{k}>`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import re
@@ -23,13 +28,20 @@ from transformers import PreTrainedTokenizerBase
 from oeseg.data.panoptic import PanopticSplit, read_segment_ids
 from oeseg.io import InputError, iter_jsonl, read_json
 from oeseg.models import conversation as conv
-from oeseg.models.tokenization import IGNORE_INDEX, encode_conversation, encode_description
+from oeseg.models.tokenization import IGNORE_INDEX, encode_conversation, encode_description, region_token_ids
 from oeseg.models.vision import CLIP_MEAN, CLIP_STD
 
 
 @dataclass(frozen=True)
 class RegionRecord:
-    """One training/inference item: an image, a region (None for image-text pairs) and its texts."""
+    """One training/inference item: an image, its region(s) and the texts about them.
+
+    Most sources give one region (a panoptic segment or a COCO segmentation) and its reference
+    descriptions: the item asks `question` (empty: the evaluation prompt) and answers with one of
+    the descriptions, which is also the region's text for the contrastive loss. Osprey-724K's
+    conversations give fixed `turns` instead, whose questions hold one `<mask><pos>` per entry of
+    `regions` (COCO segmentations, in reading order); they have no contrastive text. Image-text
+    pairs (stage 1) have no region."""
 
     image_path: str
     descriptions: tuple[str, ...]
@@ -39,6 +51,9 @@ class RegionRecord:
     height: int = 0
     width: int = 0
     image_id: str = ""
+    question: str = ""
+    turns: tuple[tuple[str, str], ...] = ()
+    regions: tuple[object, ...] = ()
 
 
 def load_image(path: str, size: int) -> torch.Tensor:
@@ -72,10 +87,19 @@ def _coco_mask(segmentation: object, height: int, width: int) -> np.ndarray:
 
 
 def region_mask(record: RegionRecord) -> np.ndarray:
-    """The record's region as a boolean HxW mask."""
+    """The record's (single) region as a boolean HxW mask."""
     if record.segments_path is not None:
         return read_segment_ids(record.segments_path) == record.segment_id
     return _coco_mask(record.polygons, record.height, record.width)
+
+
+def record_masks(record: RegionRecord) -> list[np.ndarray]:
+    """Every region of the record as boolean HxW masks, in the order of its `<mask>` placeholders."""
+    if record.turns:
+        return [_coco_mask(r, record.height, record.width) for r in record.regions]
+    if record.segments_path is not None or record.polygons is not None:
+        return [region_mask(record)]
+    return []
 
 
 # --- record readers -------------------------------------------------------------------------
@@ -118,19 +142,54 @@ def demo_caption_records(split_dir: str | os.PathLike) -> list[RegionRecord]:
     return [RegionRecord(paths[i], (", ".join(texts),), image_id=i) for i, texts in by_image.items()]
 
 
-def coco_instance_records(ann_file: str, image_root: str) -> list[RegionRecord]:
-    """COCO instance annotations: each instance a region described by its category name."""
+DETAIL_QUESTION = conv.IMAGE_INTRO + "Describe the region <mask><pos> of the image in detail."
+REFER_QUESTION = (conv.IMAGE_INTRO + "Describe the object in <mask><pos> so that it can be told apart from the "
+                  "other objects of the image.")
+SHORT_ANSWER = " Answer the question using a single word or phrase."
+_REGION_NAME = re.compile(r"<region(\d+)>")
+
+
+def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[RegionRecord]:
+    """A COCO-format file, one record per annotation, described by `text`: the category name
+    (`category`), the annotation's `caption` (`caption`) or the image's `caption` (`image_caption`,
+    RefCOCO's files, whose image file names carry a prefix before the last '_')."""
     obj = read_json(ann_file)
     try:
-        cats = {c["id"]: c["name"] for c in obj["categories"]}
+        cats = {c["id"]: c["name"] for c in obj.get("categories", [])}
         images = {im["id"]: im for im in obj["images"]}
-        return [RegionRecord(os.path.join(image_root, images[a["image_id"]]["file_name"]),
-                             (cats[a["category_id"]],), polygons=a["segmentation"],
-                             height=int(images[a["image_id"]]["height"]), width=int(images[a["image_id"]]["width"]),
-                             image_id=str(a["image_id"]))
-                for a in obj["annotations"]]
+        records = []
+        for n, a in enumerate(obj["annotations"]):
+            if a.get("ignore", False):
+                continue
+            im = images[a["image_id"]]
+            if text == "category":
+                description, question, name = cats[a["category_id"]], "", im["file_name"]
+            elif text == "caption":
+                description, question, name = a["caption"], "", im["file_name"]
+            else:
+                description, question, name = im["caption"], REFER_QUESTION, im["file_name"].split("_")[-1]
+            records.append(RegionRecord(os.path.join(image_root, name), (description,), polygons=a["segmentation"],
+                                        height=int(im["height"]), width=int(im["width"]), image_id=str(a["image_id"]),
+                                        question=question))
+        return records
     except KeyError as e:
-        raise InputError(f"{ann_file}: missing field {e}") from None
+        raise InputError(f"{ann_file}: annotation {n}: missing field or unknown id {e}") from None
+
+
+def coco_instance_records(ann_file: str, image_root: str) -> list[RegionRecord]:
+    """COCO instance annotations (also PartImageNet, Pascal-Part): each instance a region
+    described by its category name."""
+    return _coco_region_records(ann_file, image_root, "category")
+
+
+def vg_region_records(ann_file: str, image_root: str) -> list[RegionRecord]:
+    """Visual Genome regions in COCO format: each annotation's `caption` describes it."""
+    return _coco_region_records(ann_file, image_root, "caption")
+
+
+def refcoco_records(ann_file: str, image_root: str) -> list[RegionRecord]:
+    """RefCOCO/RefCOCO+ in COCO format: each image entry's `caption` refers to its region."""
+    return _coco_region_records(ann_file, image_root, "image_caption")
 
 
 _REGION_PREFIX = re.compile(r"^<[^>]*>:\s*(.*)$", re.S)
@@ -146,7 +205,57 @@ def osprey_description_records(ann_file: str, image_root: str) -> list[RegionRec
                 m = _REGION_PREFIX.match(text)
                 records.append(RegionRecord(path, ((m.group(1) if m else text).strip(),),
                                             polygons=region["segmentation"], height=int(ann["height"]),
-                                            width=int(ann["width"]), image_id=str(ann.get("id", n))))
+                                            width=int(ann["width"]), image_id=str(ann.get("id", n)),
+                                            question=DETAIL_QUESTION))
+        except KeyError as e:
+            raise InputError(f"{ann_file}: entry {n}: missing field {e}") from None
+    return records
+
+
+def _conversation_turns(ann_file: str, n: int, turns: list) -> list[tuple[str, str]]:
+    """(question, answer) pairs of an alternating human/gpt `conversations` list."""
+    pairs = []
+    for k in range(0, len(turns) - 1, 2):
+        q, a = turns[k], turns[k + 1]
+        if q.get("from") != "human" or a.get("from") != "gpt":
+            raise InputError(f"{ann_file}: entry {n}: conversations[{k}:{k + 2}] is not a human/gpt pair")
+        pairs.append((q["value"], a["value"]))
+    return pairs
+
+
+def osprey_conversation_records(ann_file: str, image_root: str, *, short_answers: bool = False,
+                                regions_inline: bool = False) -> list[RegionRecord]:
+    """Osprey-724K conversations: one record per image entry with all its regions.
+
+    By default (conversation, short-form and part-level files) the first question lists the
+    regions ("region1<mask><pos>, ...") and the turns name them as plain `region{k}`;
+    `short_answers` asks for a word or phrase. With `regions_inline` (the LVIS positive/negative
+    file) each `<region{k}>` in a question is replaced by that region's `<mask><pos>`."""
+    records = []
+    for n, ann in enumerate(read_json(ann_file)):
+        try:
+            segs = [a["segmentation"] for a in ann["annotation"]]
+            pairs = _conversation_turns(ann_file, n, ann["conversations"])
+            if not pairs or not segs:
+                continue
+            name = ann["file_name"] if regions_inline else ann["file_name"].split("_")[-1]
+            if regions_inline:
+                order = [int(k) for q, _ in pairs for k in _REGION_NAME.findall(q)]
+                if any(not 1 <= k <= len(segs) for k in order):
+                    raise InputError(f"{ann_file}: entry {n}: a question names a region beyond its {len(segs)}")
+                regions = tuple(segs[k - 1] for k in order)
+                turns = [(_REGION_NAME.sub(conv.REGION_PLACEHOLDER, q), a) for q, a in pairs]
+            else:
+                regions = tuple(segs)
+                listing = ", ".join(f"region{k + 1}{conv.REGION_PLACEHOLDER}" for k in range(len(segs)))
+                plural = "region" if len(segs) == 1 else "regions"
+                turns = [(re.sub(r"[<>]", "", q) + (SHORT_ANSWER if short_answers else ""), re.sub(r"[<>]", "", a))
+                         for q, a in pairs]
+                turns[0] = (f"There are {len(segs)} {plural} in the picture: {listing}. " + turns[0][0], turns[0][1])
+            turns[0] = (conv.IMAGE_INTRO + turns[0][0], turns[0][1])
+            records.append(RegionRecord(os.path.join(image_root, name), (), height=int(ann["height"]),
+                                        width=int(ann["width"]), image_id=str(ann.get("id", n)),
+                                        turns=tuple(turns), regions=regions))
         except KeyError as e:
             raise InputError(f"{ann_file}: entry {n}: missing field {e}") from None
     return records
@@ -164,13 +273,22 @@ def llava_caption_records(ann_file: str, image_root: str) -> list[RegionRecord]:
     return records
 
 
-READERS = {"coco_instances": coco_instance_records, "osprey_description": osprey_description_records,
-           "llava_captions": llava_caption_records}
+READERS = {
+    "coco_instances": coco_instance_records,
+    "vg_regions": vg_region_records,
+    "refcoco": refcoco_records,
+    "osprey_description": osprey_description_records,
+    "osprey_conversation": osprey_conversation_records,
+    "osprey_short_form": functools.partial(osprey_conversation_records, short_answers=True),
+    "osprey_part_level": functools.partial(osprey_conversation_records, short_answers=True),
+    "osprey_lvis_posneg": functools.partial(osprey_conversation_records, regions_inline=True),
+    "llava_captions": llava_caption_records,
+}
 
 
 def records_from_source(source: dict) -> list[RegionRecord]:
-    """Records of one configured source: {format: demo_regions|demo_captions|coco_instances|
-    osprey_description|llava_captions, split_dir | ann_file + image_root}."""
+    """Records of one configured source: {format: demo_regions | demo_captions | one of READERS,
+    split_dir | ann_file + image_root}."""
     kind = source.get("format")
     if kind == "demo_regions":
         return demo_region_records(source["split_dir"])
@@ -178,7 +296,8 @@ def records_from_source(source: dict) -> list[RegionRecord]:
         return demo_caption_records(source["split_dir"])
     if kind in READERS:
         return READERS[kind](source["ann_file"], source["image_root"])
-    raise InputError(f"opal data source: unknown format {kind!r}")
+    raise InputError(f"opal data source: unknown format {kind!r} (known: demo_regions, demo_captions, "
+                     f"{', '.join(READERS)})")
 
 
 # --- samples and batches --------------------------------------------------------------------
@@ -200,11 +319,15 @@ class RegionDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict:
         r = self.records[index]
-        text = random.Random(f"{self.seed}/{self.epoch}/{index}").choice(r.descriptions) if r.descriptions else ""
-        has_region = r.segments_path is not None or r.polygons is not None
-        masks = resize_mask(region_mask(r), self.image_size)[None] if has_region else torch.zeros(0, self.image_size, self.image_size)
-        question = conv.region_question() if has_region else conv.IMAGE_PLACEHOLDER + "\n"
-        return {"image": self._image(r.image_path), "masks": masks, "question": question, "text": text,
+        masks = [resize_mask(m, self.image_size) for m in record_masks(r)]
+        masks = torch.stack(masks) if masks else torch.zeros(0, self.image_size, self.image_size)
+        if r.turns:
+            turns, text = [conv.Turn(q, a) for q, a in r.turns], ""
+        else:
+            text = random.Random(f"{self.seed}/{self.epoch}/{index}").choice(r.descriptions) if r.descriptions else ""
+            question = (r.question or conv.region_question()) if len(masks) else conv.IMAGE_PLACEHOLDER + "\n"
+            turns = [conv.Turn(question, text)]
+        return {"image": self._image(r.image_path), "masks": masks, "turns": turns, "text": text,
                 "image_id": r.image_id, "segment_id": r.segment_id}
 
 
@@ -219,10 +342,18 @@ class Collator:
     def _pad(self, seqs: list[torch.Tensor], value: int) -> torch.Tensor:
         return torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=value)
 
+    def _turns(self, item: dict) -> list[conv.Turn]:
+        if self.with_answers:
+            return item["turns"]
+        return [*item["turns"][:-1], conv.Turn(item["turns"][-1].question, None)]
+
     def __call__(self, items: list[dict]) -> dict:
         pad = self.tokenizer.pad_token_id
-        ids, labels = zip(*(encode_conversation(self.tokenizer, [conv.Turn(it["question"], it["text"] if self.with_answers else None)],
-                                                self.image_tokens, self.max_length) for it in items))
+        ids, labels = zip(*(encode_conversation(self.tokenizer, self._turns(it), self.image_tokens, self.max_length)
+                            for it in items))
+        # a conversation cut at max_length keeps the regions whose <mask> survived
+        mask_id = region_token_ids(self.tokenizer)[0]
+        masks = [it["masks"][:int((x == mask_id).sum())] for it, x in zip(items, ids)]
         texts = [encode_description(self.tokenizer, it["text"], self.max_length) for it in items]
         lengths = torch.tensor([len(x) for x in ids])
         text_lengths = torch.tensor([len(x) for x in texts])
@@ -233,8 +364,10 @@ class Collator:
             "text_ids": self._pad(texts, pad),
             "text_attention_mask": (torch.arange(int(text_lengths.max()))[None] < text_lengths[:, None]).long(),
             "texts": [it["text"] for it in items],
+            # the contrastive pair of an item: its first region and its description, if both exist
+            "has_text": torch.tensor([bool(it["text"]) and len(m) > 0 for it, m in zip(items, masks)]),
             "images": torch.stack([it["image"] for it in items]),
-            "masks": [it["masks"] for it in items],
+            "masks": masks,
             "image_ids": [it["image_id"] for it in items],
             "segment_ids": [it["segment_id"] for it in items],
         }

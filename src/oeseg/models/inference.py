@@ -3,10 +3,12 @@ ground-truth masks, ascending segment id), writing region predictions (DESIGN.md
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 
 import torch
+from transformers import LlamaModel
 
 from oeseg.data.predictions import RegionPrediction, write_predictions
 from oeseg.io import InputError
@@ -15,17 +17,26 @@ from oeseg.models.osprey import OpalForCausalLM
 from oeseg.models.train import load_model
 
 log = logging.getLogger("oeseg.opal")
+# the key/value cache's name: `cache` in recent transformers, `past_key_values` before
+CACHE_ARGUMENT = "cache" if "cache" in inspect.signature(LlamaModel.forward).parameters else "past_key_values"
+
+
+def _cache_of(output: object) -> object:
+    """The key/value cache of a decoder output (either name)."""
+    return getattr(output, CACHE_ARGUMENT)
 
 
 @torch.no_grad()
 def sample_descriptions(model: OpalForCausalLM, tokenizer, batch: dict, temperature: float, top_p: float,
                         max_new_tokens: int, generator: torch.Generator) -> list[tuple[str, float]]:
     """Sample one answer per row (prompts of equal length), stopping at `</s>` or a newline;
-    returns (text, mean log-probability of its tokens under the model)."""
+    returns (text, mean log-probability of its tokens under the model). The model runs where its
+    weights are; sampling runs on the CPU with `generator`, so a seed gives the same draws anywhere."""
     ids, attn = batch["input_ids"], batch["attention_mask"]
     if not bool(attn.all()):
         raise ValueError("sample_descriptions: prompts must have equal lengths")
-    embeds, _ = model.embed_multimodal(ids, batch["images"], batch["masks"])
+    dev = next(model.parameters()).device
+    embeds, _ = model.embed_multimodal(ids.to(dev), batch["images"].to(dev), [m.to(dev) for m in batch["masks"]])
     vocab = model.config.vocab_size
     stops = torch.zeros(vocab, dtype=torch.bool)
     stops[tokenizer.eos_token_id] = True
@@ -38,12 +49,12 @@ def sample_descriptions(model: OpalForCausalLM, tokenizer, batch: dict, temperat
             stops[i] = True
     rows = len(ids)
     out = model.model(inputs_embeds=embeds, use_cache=True)
-    cache, hidden = out.cache, out.last_hidden_state[:, -1]
+    cache, hidden = _cache_of(out), out.last_hidden_state[:, -1]
     tokens: list[list[int]] = [[] for _ in range(rows)]
     logps: list[list[float]] = [[] for _ in range(rows)]
     done = torch.zeros(rows, dtype=torch.bool)
     for t in range(max_new_tokens):
-        logits = model.lm_head(hidden).float()
+        logits = model.lm_head(hidden).float().cpu()
         logits[:, banned] = -float("inf")
         if t == 0:
             logits[:, stops] = -float("inf")
@@ -63,8 +74,9 @@ def sample_descriptions(model: OpalForCausalLM, tokenizer, batch: dict, temperat
                     logps[r].append(float(logprobs[r, nxt[r]]))
         if bool(done.all()):
             break
-        step = model.model(inputs_embeds=model.model.embed_tokens(nxt[:, None]), cache=cache, use_cache=True)
-        cache, hidden = step.cache, step.last_hidden_state[:, -1]
+        step = model.model(inputs_embeds=model.model.embed_tokens(nxt[:, None].to(dev)), use_cache=True,
+                           **{CACHE_ARGUMENT: cache})
+        cache, hidden = _cache_of(step), step.last_hidden_state[:, -1]
     return [(tokenizer.decode(tk, skip_special_tokens=True).strip(), sum(lp) / len(lp))
             for tk, lp in zip(tokens, logps)]
 
@@ -75,8 +87,11 @@ def describe_split(model_dir: str | os.PathLike, split_dir: str | os.PathLike, o
     """Describe every ground-truth region of a split; write and return the predictions.
 
     A region for which the model generates no text gets no prediction line: the evaluation counts
-    it among the regions without a prediction (`regions.missing`, background by default)."""
+    it among the regions without a prediction (`regions.missing`, background by default). The
+    model runs on the GPU in bf16 when there is one."""
     model, tokenizer = load_model(model_dir)
+    if torch.cuda.is_available():
+        model.to(f"cuda:{torch.cuda.current_device()}", torch.bfloat16)
     records = split_region_records(split_dir)
     if not records:
         raise InputError(f"{split_dir}: split has no segments to describe")

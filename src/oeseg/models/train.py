@@ -97,25 +97,33 @@ def _add_lora(model: OpalForCausalLM, lora: dict):
 
 
 def step_losses(model: OpalForCausalLM, batch: dict, weights: LossWeights, step: int) -> dict[str, torch.Tensor]:
-    """The losses of one micro-batch at an optimizer step: `loss` (what is minimised) and its terms."""
+    """The losses of one micro-batch at an optimizer step: `loss` (what is minimised) and its terms.
+
+    The contrastive pair of each sample is its first region's mask token and its description;
+    samples without one (conversations, image-text pairs) take part as invalid rows, so that
+    every process gathers the same number of rows."""
     use_gen, use_con = weights.terms(step)
-    has_regions = any(len(m) for m in batch["masks"])
-    use_con = use_con and has_regions
     dev = next(model.parameters()).device
     ids, attn = batch["input_ids"].to(dev), batch["attention_mask"].to(dev)
+    masks = [m.to(dev) for m in batch["masks"]]
     out = {}
     mask_tokens = None
     if use_gen:
-        mm = model.forward_multimodal(ids, attn, batch["images"].to(dev), [m.to(dev) for m in batch["masks"]],
-                                      batch["labels"].to(dev))
+        mm = model.forward_multimodal(ids, attn, batch["images"].to(dev), masks, batch["labels"].to(dev))
         out["generative"], mask_tokens = mm.loss, mm.mask_tokens
     if use_con:
-        if mask_tokens is None:
+        counts = [len(m) for m in masks]
+        if mask_tokens is None and sum(counts):
             _, feats = model.encode_images(batch["images"].to(dev))
-            mask_tokens = torch.cat(model.mask_extractor(feats, [m.to(dev) for m in batch["masks"]])[0])
+            mask_tokens = torch.cat(model.mask_extractor(feats, masks)[0])
         text = model.text_embeddings(batch["text_ids"].to(dev), batch["text_attention_mask"].to(dev))
-        out["contrastive"] = contrastive_loss(mask_tokens, text, text_ids(batch["texts"]),
-                                              model.contrastive_temperature.clamp(min=0.01))
+        valid = batch["has_text"].to(dev)
+        region = torch.zeros_like(text)
+        if sum(counts):
+            first = torch.tensor([sum(counts[:i]) for i in range(len(counts))], device=dev).clamp(max=sum(counts) - 1)
+            region = torch.where(valid[:, None], mask_tokens[first].to(text.dtype), region)
+        out["contrastive"] = contrastive_loss(region, text, text_ids(batch["texts"]),
+                                              model.contrastive_temperature.clamp(min=0.01), valid)
     out["loss"] = out.get("generative", 0.0) + weights.contrastive * out.get("contrastive", 0.0)
     return out
 

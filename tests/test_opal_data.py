@@ -1,0 +1,131 @@
+"""Osprey's training files beyond the basic three: Visual Genome and RefCOCO regions, the
+Osprey-724K conversations (regions listed or inline), truncation, and a training step on a mixture
+of described regions and conversations (conversations take no part in the contrastive loss)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from PIL import Image
+
+from oeseg.io import InputError
+from oeseg.models import conversation as conv
+from oeseg.models.data import Collator, RegionDataset, record_masks, records_from_source
+from oeseg.models.losses import LossWeights
+from oeseg.models.train import StageSettings, initial_model, train_stage
+
+SQUARE = [[2, 2, 8, 2, 8, 6, 2, 6]]          # 6 x 4 px
+STRIP = [[0, 8, 20, 8, 20, 10, 0, 10]]       # 20 x 2 px
+MODEL = {"size": "custom", "vision_depths": [1, 1, 1, 1], "vision_dims": [8, 16, 32, 64], "vision_embed_dim": 32,
+         "image_size": 64, "hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "num_key_value_heads": 4, "mask_shape": 16, "mask_embed_dim": 32,
+         "max_position_embeddings": 512}
+
+
+def _write(root, name, obj):
+    (root / name).write_text(json.dumps(obj))
+    return {"ann_file": str(root / name), "image_root": str(root)}
+
+
+@pytest.fixture()
+def root(tmp_path):
+    Image.new("RGB", (20, 10), (200, 30, 30)).save(tmp_path / "000000000009.jpg")
+    return tmp_path
+
+
+def _conversations(n_regions=2):
+    return [{"id": 7, "file_name": "COCO_train2014_000000000009.jpg", "height": 10, "width": 20,
+             "annotation": [{"segmentation": SQUARE}, {"segmentation": STRIP}][:n_regions],
+             "conversations": [{"from": "human", "value": "What is <region1> next to?"},
+                               {"from": "gpt", "value": "It is above <region2>, a curb."},
+                               {"from": "human", "value": "Colour of region1?"},
+                               {"from": "gpt", "value": "Red."}]}]
+
+
+def test_vg_and_refcoco_regions(root):
+    coco = {"images": [{"id": 9, "file_name": "000000000009.jpg", "height": 10, "width": 20}],
+            "annotations": [{"id": 1, "image_id": 9, "segmentation": SQUARE, "caption": "a red box"},
+                            {"id": 2, "image_id": 9, "segmentation": STRIP, "caption": "ignored", "ignore": True}]}
+    (vg,) = records_from_source({"format": "vg_regions", **_write(root, "vg.json", coco)})
+    assert vg.descriptions == ("a red box",) and vg.question == "" and int(record_masks(vg)[0].sum()) == 24
+    ref = {"images": [{"id": 9, "file_name": "COCO_train2014_000000000009.jpg", "height": 10, "width": 20,
+                       "caption": "the box on the left"}],
+           "annotations": [{"id": 1, "image_id": 9, "segmentation": STRIP, "category_id": 1}]}
+    (rc,) = records_from_source({"format": "refcoco", **_write(root, "ref.json", ref)})
+    assert rc.descriptions == ("the box on the left",) and rc.image_path == str(root / "000000000009.jpg")
+    assert rc.question.startswith(conv.IMAGE_INTRO) and rc.question.count(conv.REGION_PLACEHOLDER) == 1
+    del coco["annotations"][0]["caption"]
+    with pytest.raises(InputError, match=r"vg.json: annotation 0: .*caption"):
+        records_from_source({"format": "vg_regions", **_write(root, "vg.json", coco)})
+
+
+def test_listed_region_conversations(root):
+    src = _write(root, "conv.json", _conversations() + [{**_conversations()[0], "conversations": []}])
+    (plain,) = records_from_source({"format": "osprey_conversation", **src})  # the empty entry is skipped
+    (short,) = records_from_source({"format": "osprey_short_form", **src})
+    assert plain.descriptions == () and len(plain.regions) == 2 and len(plain.turns) == 2
+    first_q, first_a = plain.turns[0]
+    assert first_q.startswith(conv.IMAGE_INTRO + "There are 2 regions in the picture: region1<mask><pos>, "
+                              "region2<mask><pos>. ")
+    assert first_q.endswith("What is region1 next to?") and first_a == "It is above region2, a curb."
+    assert sum(q.count("<mask>") for q, _ in plain.turns) == len(plain.regions)
+    assert all(q.endswith("Answer the question using a single word or phrase.") for q, _ in short.turns)
+    masks = record_masks(plain)
+    assert [int(m.sum()) for m in masks] == [24, 40]
+
+
+def test_inline_region_conversations_follow_the_order_of_mention(root):
+    ann = _conversations()
+    ann[0]["file_name"] = "000000000009.jpg"
+    ann[0]["conversations"][0]["value"] = "Is <region2> the same object as <region1>?"
+    (rec,) = records_from_source({"format": "osprey_lvis_posneg", **_write(root, "lvis.json", ann)})
+    assert rec.turns[0][0] == conv.IMAGE_INTRO + "Is <mask><pos> the same object as <mask><pos>?"
+    assert rec.regions == (STRIP, SQUARE)
+    ann[0]["conversations"][0]["value"] = "And <region3>?"
+    with pytest.raises(InputError, match=r"lvis.json: entry 0: .*region beyond its 2"):
+        records_from_source({"format": "osprey_lvis_posneg", **_write(root, "lvis.json", ann)})
+    ann[0]["conversations"][1]["from"] = "human"
+    with pytest.raises(InputError, match=r"lvis.json: entry 0: conversations\[0:2\]"):
+        records_from_source({"format": "osprey_lvis_posneg", **_write(root, "lvis.json", ann)})
+
+
+def _mixture(root):
+    conversations = records_from_source({"format": "osprey_conversation", **_write(root, "c.json", _conversations())})
+    described = records_from_source({"format": "osprey_description", **_write(root, "d.json", [
+        {"id": 8, "file_name": "COCO_train2014_000000000009.jpg", "height": 10, "width": 20,
+         "annotation": [{"segmentation": SQUARE}, {"segmentation": STRIP}],
+         "description": ["<region1>: A red box.", "<region2>: A long red strip."]}])})
+    return conversations * 2 + described
+
+
+def test_collator_pairs_only_described_regions_and_truncation_drops_cut_regions(root):
+    records = _mixture(root)
+    sec = {"model": MODEL, "seed": 0}
+    _, tok = initial_model(sec, [t for r in records for t in r.descriptions])
+    data = RegionDataset(records, MODEL["image_size"])
+    batch = Collator(tok, 16, 2048)([data[i] for i in range(len(data))])
+    assert batch["has_text"].tolist() == [False, False, True, True]
+    assert [len(m) for m in batch["masks"]] == [2, 2, 1, 1]
+    assert ((batch["input_ids"] == tok.convert_tokens_to_ids("<mask>")).sum(1) == torch.tensor([2, 2, 1, 1])).all()
+    # cut right after the first <mask>: the second region goes with its placeholder
+    ids = Collator(tok, 16, 2048)([data[0]])["input_ids"][0].tolist()
+    cut = ids.index(tok.convert_tokens_to_ids("<mask>")) + 2
+    short = Collator(tok, 16, cut)([data[0], data[2]])
+    assert [len(m) for m in short["masks"]] == [1, 1] and short["input_ids"].shape[1] <= cut
+
+
+def test_training_on_a_mixture_of_conversations_and_descriptions(root, tmp_path):
+    records = _mixture(root) * 2
+    sec = {"model": MODEL, "seed": 0, "llm_tuning": "full",
+           "stages": {"stage3": {"lr": 3e-3, "global_batch": 4, "micro_batch": 4, "epochs": 1, "max_steps": 3}}}
+    model, tok = initial_model(sec, [t for r in records for t in r.descriptions])
+    extractor = [p.detach().clone() for p in model.mask_extractor.parameters()]
+    _, history = train_stage(model, records, tok, StageSettings.from_section(sec, 3), LossWeights(1.0, "sum"),
+                             tmp_path / "ckpt")
+    assert len(history) == 3
+    assert all(math.isfinite(h["generative"]) and math.isfinite(h["contrastive"]) for h in history), history
+    assert any(h["contrastive"] > 0 for h in history), history
+    assert any(not torch.equal(a, b) for a, b in zip(extractor, model.mask_extractor.parameters()))

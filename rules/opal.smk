@@ -24,12 +24,16 @@ rule opal_train:
         checkpoint_dir=lambda w: f"{OUT}/models/{w.method}/stage{w.stage}.checkpoints",
         contrastive_weight=lambda w: contrastive_weight(config, w.method),
         deepspeed=OPAL["deepspeed"],
+        gpus=OPAL["resources"]["gpus"],
+        nodes=OPAL["resources"].get("nodes", 1),
     wildcard_constraints:
         method=OPAL_METHODS,
         stage="[123]",
     resources:
-        # one SLURM task holding every GPU; torchrun inside it starts one process per GPU
-        **gpu_job_resources(OPAL["resources"]["gpus"], 1, max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL["resources"]["gpus"]))),
+        # one node: one SLURM task holding every GPU, torchrun in it starts one process per GPU;
+        # several: one task per node, each a torchrun (srun starts them; see launch_stage)
+        **gpu_job_resources(OPAL["resources"]["gpus"], OPAL["resources"].get("nodes", 1),
+                            max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL["resources"]["gpus"]))),
         mem_mb=OPAL["resources"]["mem_mb"],
         runtime=OPAL["resources"]["runtime"],
     threads: OPAL["resources"]["cpus_per_task"]

@@ -12,4 +12,4 @@ with rule_step(snakemake):
                       out_dir=snakemake.output[0], checkpoint_dir=snakemake.params.checkpoint_dir,
                       contrastive_weight=snakemake.params.contrastive_weight,
                       deepspeed_config=snakemake.params.deepspeed),
-                 gpus=int(getattr(snakemake.resources, "gpu", 0)))  # a CPU job has no gpu resource
+                 gpus=int(snakemake.params.gpus), nodes=int(snakemake.params.nodes))

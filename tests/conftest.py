@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,3 +17,12 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").exists():
         raise RuntimeError(f"reference data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def cluster() -> str:
+    """Start (or find running) the single-node SLURM cluster of tools/start-slurm.sh; its `sinfo` line."""
+    done = subprocess.run(["bash", str(REPO / "tools" / "start-slurm.sh")], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, f"tools/start-slurm.sh failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout

@@ -44,7 +44,7 @@ def test_several_nodes_run_one_launcher_task_per_node_through_srun():
     flags = sbatch_flags(resources)
     assert {"--nodes=2", "--ntasks=2", "--gres=gpu:8", "--cpus-per-task=32"} <= flags
     assert not [f for f in flags if f.startswith(("--ntasks-per-gpu", "--gpus"))]
-    assert resources["mpi"] == "srun"  # the rule's shell: {resources.mpi} torchrun --nnodes=2 ...
+    assert resources["mpi"] == "srun"  # the job runs in the batch shell; launch_stage's srun starts the tasks
 
 
 def test_cpu_only_jobs_ask_for_no_gpu():

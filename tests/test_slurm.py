@@ -5,7 +5,6 @@ local run's. Needs root (the cluster's daemons run as root); CI runs it."""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -34,15 +33,6 @@ methods:
 """
 #: a figure's style edit (config overlay) and the one figure rule it must rerun
 FIGURE_EDIT = ("fig11", "figures:\n  fig11: {metric: mIoU}\n")
-
-
-@pytest.fixture(scope="module")
-def cluster() -> str:
-    """Start (or find running) the single-node cluster; its `sinfo` line."""
-    done = subprocess.run(["bash", str(REPO / "tools" / "start-slurm.sh")], capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, f"tools/start-slurm.sh failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
 
 
 def tracked(root: Path, folder: str = "results") -> dict[str, str]:

@@ -50,9 +50,10 @@ def gpu_job_resources(gpus_per_node: int, nodes: int = 1, cpus_per_gpu: int = 8)
     """Snakemake resources of a (multi-)GPU job, for `resources: **gpu_job_resources(...)`.
 
     One node: one SLURM task holding every GPU and their CPUs; the job's one step starts the
-    launcher (torchrun / deepspeed), which starts one process per GPU. Several nodes: the `mpi`
-    resource with one task per node, each running the launcher (`{resources.mpi}` in the rule),
-    `gres` giving each node its GPUs. No GPU: a plain CPU job (the demo).
+    launcher (torchrun), which starts one process per GPU. Several nodes: one task per node and
+    `gres` giving each node its GPUs; the `mpi` resource makes the job run in the batch shell (not
+    in an `srun -n1` step), where `srun` starts the launcher of each task (as
+    oeseg.models.train.launch_stage does). No GPU: a plain CPU job (the demo).
     """
     if gpus_per_node < 0 or nodes < 1 or cpus_per_gpu < 1:
         raise ValueError(f"invalid GPU job shape: {gpus_per_node} GPUs x {nodes} nodes, "

@@ -14,6 +14,9 @@ import logging
 import math
 import os
 import random
+import socket
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,7 +141,8 @@ def _batches(dataset: RegionDataset, settings: StageSettings, step: int, accum: 
     order = list(range(len(dataset)))
     random.Random(settings.seed * 100003 + epoch).shuffle(order)
     chunk = order[pos * per_step:(pos + 1) * per_step]
-    mine = chunk[rank::size] if len(chunk) >= size else chunk
+    share = len(chunk) // size  # contiguous shares: process r takes the micro-batches one process would take r-th
+    mine = chunk[rank * share:(rank + 1) * share] if share else chunk
     for i in range(0, len(mine), settings.micro_batch):
         yield collate([dataset[j] for j in mine[i:i + settings.micro_batch]])
 
@@ -219,6 +223,11 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach() if torch.is_tensor(v) else v) / accum
         if engine is None:
+            if size > 1:  # data parallel without DeepSpeed (CPU processes): average the gradients
+                for p in params:
+                    if p.grad is not None:
+                        dist.all_reduce(p.grad)
+                        p.grad /= size
             torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
             optimizer.step()
             scheduler.step()
@@ -324,20 +333,32 @@ def run_stage(section: dict, stage: int, train_split_dirs: list[str], init_dir: 
     return history
 
 
-def launch_stage(job: dict, gpus: int) -> None:
-    """Run `run_stage(**job)` here (CPU, one GPU) or, for several GPUs, as one torchrun step with
-    one process per GPU (inside the SLURM job that holds them)."""
-    import subprocess
-    import sys
-    import tempfile
+def launch_command(job_file: str, processes_per_node: int, nodes: int, job_id: str = "0") -> list[str]:
+    """The command starting a stage's processes (`python -m oeseg.models.train job_file` each):
+    torchrun on this node; with several nodes, srun starts one torchrun per node (the SLURM job's
+    tasks) and they meet at a c10d rendezvous on this, the job's first node."""
+    torchrun = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes_per_node}"]
+    program = ["-m", "oeseg.models.train", job_file]
+    if nodes <= 1:
+        return [*torchrun, "--standalone", *program]
+    endpoint = f"{socket.gethostname()}:{29400 + int(job_id) % 1000}"
+    return ["srun", f"--ntasks={nodes}", "--kill-on-bad-exit=1", *torchrun, f"--nnodes={nodes}",
+            "--rdzv_backend=c10d", f"--rdzv_endpoint={endpoint}", f"--rdzv_id=oeseg-{job_id}", *program]
 
-    if gpus <= 1:
+
+def launch_stage(job: dict, gpus: int, nodes: int = 1) -> None:
+    """Run `run_stage(**job)` here (CPU, one GPU) or as one process per GPU (one process on a
+    node without GPUs) on each of `nodes` nodes of the SLURM job that holds them. The job
+    description goes to the checkpoint folder, which every node sees."""
+    if gpus <= 1 and nodes <= 1:
         run_stage(**job)
         return
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(job, f)
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}",
-                    "-m", "oeseg.models.train", f.name], check=True)
+    job_file = Path(job["checkpoint_dir"]) / "launch.json"
+    job_file.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(job_file, json.dumps(job).encode())
+    command = launch_command(str(job_file), max(1, gpus), nodes, os.environ.get("SLURM_JOB_ID", "0"))
+    log.info("stage %d: %s", job["stage"], " ".join(command))
+    subprocess.run(command, check=True)
 
 
 if __name__ == "__main__":  # the per-GPU process of launch_stage

@@ -1,0 +1,87 @@
+"""Launching a training stage as several processes: torchrun on one node, and srun + torchrun
+with a c10d rendezvous on several (tested on the local SLURM cluster with two tasks on its one
+node, see tests/test_slurm.py). Several processes with the same global batch train the same model
+as one process (gradients averaged; each process's micro-batches are the ones one process would
+take in turn)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from oeseg.models.train import launch_command, launch_stage
+from opal_synthetic import make_split
+
+MODEL = {"size": "custom", "vision_depths": [1, 1, 1, 1], "vision_dims": [8, 16, 32, 64], "vision_embed_dim": 32,
+         "image_size": 64, "hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "num_key_value_heads": 4, "mask_shape": 16, "mask_embed_dim": 32,
+         "max_position_embeddings": 256}
+
+
+def stage_job(root, name: str, train_dir) -> dict:
+    """A stage-1 job (projector, generative loss) of 3 steps at global batch 16, micro-batch 8."""
+    section = {"model": MODEL, "seed": 0, "save_every": 10, "llm_tuning": "full",
+               "stages": {"stage1": {"lr": 3e-3, "global_batch": 16, "micro_batch": 8, "epochs": 1, "max_steps": 3}}}
+    return {"section": section, "stage": 1, "train_split_dirs": [str(train_dir)], "init_dir": None,
+            "out_dir": str(root / name / "model"), "checkpoint_dir": str(root / name / "ckpt"),
+            "contrastive_weight": 0.0, "deepspeed_config": None}
+
+
+def assert_same_weights(a, b) -> None:
+    wa, wb = load_file(f"{a}/model.safetensors"), load_file(f"{b}/model.safetensors")
+    assert wa.keys() == wb.keys()
+    moved = [k for k in wa if k.startswith("model.mm_projector.")]
+    assert moved
+    for k in wa:
+        assert torch.allclose(wa[k], wb[k], rtol=1e-4, atol=1e-6), k
+
+
+@pytest.fixture(scope="module")
+def train_dir(tmp_path_factory):
+    return make_split(tmp_path_factory.mktemp("launch") / "train", 16, seed=0)
+
+
+def test_launch_commands():
+    one = launch_command("job.json", 4, 1)
+    assert one[:4] == [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=4"]
+    assert "--standalone" in one and one[-3:] == ["-m", "oeseg.models.train", "job.json"]
+    many = launch_command("job.json", 8, 2, job_id="1234")
+    assert many[:3] == ["srun", "--ntasks=2", "--kill-on-bad-exit=1"]
+    assert {"--nnodes=2", "--nproc_per_node=8", "--rdzv_backend=c10d", "--rdzv_id=oeseg-1234",
+            f"--rdzv_endpoint={socket.gethostname()}:29634"} <= set(many)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(0 < torch.cuda.device_count() < 2, reason="two processes take two GPUs where there are GPUs")
+def test_two_processes_train_the_model_of_one(train_dir, tmp_path):
+    launch_stage(stage_job(tmp_path, "one", train_dir), gpus=0)
+    launch_stage(stage_job(tmp_path, "two", train_dir), gpus=2)  # torchrun: two CPU processes (gloo)
+    assert (tmp_path / "two" / "ckpt" / "launch.json").exists()
+    assert_same_weights(tmp_path / "one" / "model", tmp_path / "two" / "model")
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_two_slurm_tasks_train_the_model_of_one_process(cluster, train_dir, tmp_path):
+    """launch_stage for 2 nodes inside a SLURM job of two tasks (both on the test cluster's one
+    node): srun starts two torchruns that meet at the rendezvous, world size 2."""
+    launch_stage(stage_job(tmp_path, "one", train_dir), gpus=0)
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps(stage_job(tmp_path, "slurm", train_dir)))
+    code = ("import json, logging; from oeseg.models.train import launch_stage; logging.basicConfig(level=logging.INFO); "
+            f"launch_stage(json.load(open({str(job)!r})), 0, 2)")
+    log = tmp_path / "slurm.log"
+    done = subprocess.run(["sbatch", "--wait", "--ntasks=2", "--cpus-per-task=1", "--mem-per-cpu=1500",
+                           f"--output={log}", "--wrap", f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    output = log.read_text() if log.exists() else ""
+    assert done.returncode == 0, (done.stdout, done.stderr, output[-3000:])
+    assert "srun --ntasks=2" in output and "--nnodes=2" in output
+    assert_same_weights(tmp_path / "one" / "model", tmp_path / "slurm" / "model")

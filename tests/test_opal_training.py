@@ -179,6 +179,7 @@ def test_osprey_annotation_formats(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU, tests/test_opal_gpu.py runs this path in bf16")
 def test_deepspeed_zero2_path_matches_plain_loop_and_resumes(splits, tmp_path, monkeypatch):
     """The GPU code path (DeepSpeed ZeRO-2 engine, its checkpoints) run on the CPU in fp32."""
     import torch.distributed as dist

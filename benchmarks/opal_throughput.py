@@ -166,9 +166,8 @@ def main() -> None:
                         help="ZeRO-2 optimizer offload to CPU (default: on for full tuning on one GPU)")
     parser.add_argument("--gradient-checkpointing", action="store_true")
     parser.add_argument("--zero-stage", type=int, choices=[0, 1, 2], default=None,
-                        help="ZeRO stage (default: configs/deepspeed/zero2.json's 2; 0 with bf16 is DeepSpeed's "
-                             "BF16 optimizer, whose fp32 gradient buffer is the only copy: 7B full fine-tuning fits "
-                             "one 141 GB card)")
+                        help="ZeRO stage (default: configs/deepspeed/zero2.json's 2; with 0, whose step casts "
+                             "the gradients to fp32 parameter by parameter, 7B full fine-tuning fits one 141 GB card)")
     parser.add_argument("--bucket-size", type=int, default=None,
                         help="ZeRO reduce/allgather bucket size in elements (default: configs/deepspeed/zero2.json)")
     parser.add_argument("--overlap-comm", action=argparse.BooleanOptionalAction, default=None,

@@ -57,6 +57,8 @@ def test_vg_and_refcoco_regions(root):
     (rc,) = records_from_source({"format": "refcoco", **_write(root, "ref.json", ref)})
     assert rc.descriptions == ("the box on the left",) and rc.image_path == str(root / "000000000009.jpg")
     assert rc.question.startswith(conv.IMAGE_INTRO) and rc.question.count(conv.REGION_PLACEHOLDER) == 1
+    with pytest.raises(InputError, match=r"list.json: not a COCO-format file"):
+        records_from_source({"format": "refcoco", **_write(root, "list.json", [ref])})
     del coco["annotations"][0]["caption"]
     with pytest.raises(InputError, match=r"vg.json: annotation 0: .*caption"):
         records_from_source({"format": "vg_regions", **_write(root, "vg.json", coco)})

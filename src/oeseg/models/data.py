@@ -157,8 +157,13 @@ def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[Regi
     try:
         cats = {c["id"]: c["name"] for c in obj.get("categories", [])}
         images = {im["id"]: im for im in obj["images"]}
-        records = []
-        for n, a in enumerate(obj["annotations"]):
+        annotations = obj["annotations"]
+    except (KeyError, TypeError, AttributeError):
+        raise InputError(f"{ann_file}: not a COCO-format file (an object with images, annotations, "
+                         "categories)") from None
+    records = []
+    try:
+        for n, a in enumerate(annotations):
             if a.get("ignore", False):
                 continue
             im = images[a["image_id"]]
@@ -171,9 +176,9 @@ def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[Regi
             records.append(RegionRecord(os.path.join(image_root, name), (description,), polygons=a["segmentation"],
                                         height=int(im["height"]), width=int(im["width"]), image_id=str(a["image_id"]),
                                         question=question))
-        return records
     except KeyError as e:
         raise InputError(f"{ann_file}: annotation {n}: missing field or unknown id {e}") from None
+    return records
 
 
 def coco_instance_records(ann_file: str, image_root: str) -> list[RegionRecord]:

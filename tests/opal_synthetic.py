@@ -12,6 +12,12 @@ from PIL import Image
 from oeseg.data.panoptic import PanopticImage, panoptic_json, segments_from_ids, write_segment_ids
 from oeseg.data.vocabularies import DEMO_CITY
 
+#: the tiny random-initialised model of the OPAL tests (opal.model keys)
+TINY_MODEL = {"size": "custom", "vision_depths": [1, 1, 1, 1], "vision_dims": [8, 16, 32, 64], "vision_embed_dim": 32,
+              "image_size": 64, "hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 2,
+              "num_attention_heads": 4, "num_key_value_heads": 4, "mask_shape": 16, "mask_embed_dim": 32,
+              "max_position_embeddings": 512}
+
 # (cityscapes train id, colour, descriptions)
 CATEGORIES = [
     (0, (128, 64, 128), ["road", "street"]),

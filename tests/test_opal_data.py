@@ -16,13 +16,10 @@ from oeseg.models import conversation as conv
 from oeseg.models.data import Collator, RegionDataset, record_masks, records_from_source
 from oeseg.models.losses import LossWeights
 from oeseg.models.train import StageSettings, initial_model, train_stage
+from opal_synthetic import TINY_MODEL
 
 SQUARE = [[2, 2, 8, 2, 8, 6, 2, 6]]          # 6 x 4 px
 STRIP = [[0, 8, 20, 8, 20, 10, 0, 10]]       # 20 x 2 px
-MODEL = {"size": "custom", "vision_depths": [1, 1, 1, 1], "vision_dims": [8, 16, 32, 64], "vision_embed_dim": 32,
-         "image_size": 64, "hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 2,
-         "num_attention_heads": 4, "num_key_value_heads": 4, "mask_shape": 16, "mask_embed_dim": 32,
-         "max_position_embeddings": 512}
 
 
 def _write(root, name, obj):
@@ -105,9 +102,9 @@ def _mixture(root):
 
 def test_collator_pairs_only_described_regions_and_truncation_drops_cut_regions(root):
     records = _mixture(root)
-    sec = {"model": MODEL, "seed": 0}
+    sec = {"model": TINY_MODEL, "seed": 0}
     _, tok = initial_model(sec, [t for r in records for t in r.descriptions])
-    data = RegionDataset(records, MODEL["image_size"])
+    data = RegionDataset(records, TINY_MODEL["image_size"])
     batch = Collator(tok, 16, 2048)([data[i] for i in range(len(data))])
     assert batch["has_text"].tolist() == [False, False, True, True]
     assert [len(m) for m in batch["masks"]] == [2, 2, 1, 1]
@@ -121,7 +118,7 @@ def test_collator_pairs_only_described_regions_and_truncation_drops_cut_regions(
 
 def test_training_on_a_mixture_of_conversations_and_descriptions(root, tmp_path):
     records = _mixture(root) * 2
-    sec = {"model": MODEL, "seed": 0, "llm_tuning": "full",
+    sec = {"model": TINY_MODEL, "seed": 0, "llm_tuning": "full",
            "stages": {"stage3": {"lr": 3e-3, "global_batch": 4, "micro_batch": 4, "epochs": 1, "max_steps": 3}}}
     model, tok = initial_model(sec, [t for r in records for t in r.descriptions])
     extractor = [p.detach().clone() for p in model.mask_extractor.parameters()]

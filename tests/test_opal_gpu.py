@@ -17,14 +17,11 @@ from oeseg.data.predictions import read_predictions
 from oeseg.models.inference import describe_split
 from oeseg.models.losses import LossWeights
 from oeseg.models.train import StageSettings, load_model, run_stage, save_model, stage_records, train_stage
-from opal_synthetic import make_split
+from opal_synthetic import TINY_MODEL, make_split
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 ZERO2 = str(Path(__file__).resolve().parents[1] / "configs/deepspeed/zero2.json")
-MODEL = {"size": "custom", "vision_depths": [1, 1, 1, 1], "vision_dims": [8, 16, 32, 64], "vision_embed_dim": 32,
-         "image_size": 64, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-         "num_attention_heads": 4, "num_key_value_heads": 4, "mask_shape": 16, "mask_embed_dim": 32,
-         "max_position_embeddings": 256}
+MODEL = {**TINY_MODEL, "hidden_size": 64, "intermediate_size": 128}
 
 
 def _section(steps: int) -> dict:

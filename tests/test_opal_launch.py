@@ -17,17 +17,13 @@ import torch
 from safetensors.torch import load_file
 
 from oeseg.models.train import launch_command, launch_stage
-from opal_synthetic import make_split
+from opal_synthetic import TINY_MODEL, make_split
 
-MODEL = {"size": "custom", "vision_depths": [1, 1, 1, 1], "vision_dims": [8, 16, 32, 64], "vision_embed_dim": 32,
-         "image_size": 64, "hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 2,
-         "num_attention_heads": 4, "num_key_value_heads": 4, "mask_shape": 16, "mask_embed_dim": 32,
-         "max_position_embeddings": 256}
 
 
 def stage_job(root, name: str, train_dir) -> dict:
     """A stage-1 job (projector, generative loss) of 3 steps at global batch 16, micro-batch 8."""
-    section = {"model": MODEL, "seed": 0, "save_every": 10, "llm_tuning": "full",
+    section = {"model": TINY_MODEL, "seed": 0, "save_every": 10, "llm_tuning": "full",
                "stages": {"stage1": {"lr": 3e-3, "global_batch": 16, "micro_batch": 8, "epochs": 1, "max_steps": 3}}}
     return {"section": section, "stage": 1, "train_split_dirs": [str(train_dir)], "init_dir": None,
             "out_dir": str(root / name / "model"), "checkpoint_dir": str(root / name / "ckpt"),

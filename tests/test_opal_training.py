@@ -20,17 +20,13 @@ from oeseg.models.inference import describe_split
 from oeseg.models.losses import LossWeights
 from oeseg.models.retrieval import region_text_retrieval
 from oeseg.models.train import StageSettings, initial_model, lr_factor, run_stage, train_stage, stage_records
-from opal_synthetic import make_split
+from opal_synthetic import TINY_MODEL, make_split
 
-MODEL = {"size": "custom", "vision_depths": [1, 1, 1, 1], "vision_dims": [8, 16, 32, 64], "vision_embed_dim": 32,
-         "image_size": 64, "hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 2,
-         "num_attention_heads": 4, "num_key_value_heads": 4, "mask_shape": 16, "mask_embed_dim": 32,
-         "max_position_embeddings": 256}
 
 
 def section(**stages):
     base = {"lr": 3e-3, "global_batch": 16, "micro_batch": 8, "epochs": 1}
-    return {"model": MODEL, "llm_tuning": "full", "lora": {"r": 4, "alpha": 8, "dropout": 0.0}, "seed": 0,
+    return {"model": TINY_MODEL, "llm_tuning": "full", "lora": {"r": 4, "alpha": 8, "dropout": 0.0}, "seed": 0,
             "save_every": 3, "stages": {f"stage{s}": {**base, **stages.get(f"stage{s}", {})} for s in (1, 2, 3)}}
 
 

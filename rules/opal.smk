@@ -9,6 +9,7 @@ from oeseg.models.workflow import (contrastive_weight, inference_settings, opal_
 OPAL = config["opal"]
 OPAL_METHODS = "|".join(opal_methods(config)) or "^$"
 TRAIN_SPLIT_DIRS = [split_dir(d, "train") for d in TRAIN_DATASETS]
+CPUS_PER_GPU = max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL["resources"]["gpus"]))
 USER_PROVIDED.update({f: "a training annotation file named in opal.data" for f in user_provided_files(config)})
 
 
@@ -26,14 +27,13 @@ rule opal_train:
         deepspeed=OPAL["deepspeed"],
         gpus=OPAL["resources"]["gpus"],
         nodes=OPAL["resources"].get("nodes", 1),
+        cpus_per_gpu=CPUS_PER_GPU,
     wildcard_constraints:
         method=OPAL_METHODS,
         stage="[123]",
     resources:
-        # one node: one SLURM task holding every GPU, torchrun in it starts one process per GPU;
-        # several: one task per node, each a torchrun (srun starts them; see launch_stage)
-        **gpu_job_resources(OPAL["resources"]["gpus"], OPAL["resources"].get("nodes", 1),
-                            max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL["resources"]["gpus"]))),
+        # one SLURM task per GPU (srun starts them; see launch_stage), the node's CPUs shared out
+        **gpu_job_resources(OPAL["resources"]["gpus"], OPAL["resources"].get("nodes", 1), CPUS_PER_GPU),
         mem_mb=OPAL["resources"]["mem_mb"],
         runtime=OPAL["resources"]["runtime"],
     threads: OPAL["resources"]["cpus_per_task"]

@@ -12,4 +12,5 @@ with rule_step(snakemake):
                       out_dir=snakemake.output[0], checkpoint_dir=snakemake.params.checkpoint_dir,
                       contrastive_weight=snakemake.params.contrastive_weight,
                       deepspeed_config=snakemake.params.deepspeed),
-                 gpus=int(snakemake.params.gpus), nodes=int(snakemake.params.nodes))
+                 gpus=int(snakemake.params.gpus), nodes=int(snakemake.params.nodes),
+                 cpus_per_process=int(snakemake.params.cpus_per_gpu))

@@ -1,5 +1,5 @@
-"""Multi-GPU jobs: the resources of oeseg.workflow.gpu_job_resources become the sbatch flags and
-job step that run one launcher per node and one process per GPU (SLURM plugin 2.8)."""
+"""Multi-GPU jobs: the resources of oeseg.workflow.gpu_job_resources become the sbatch flags of
+one SLURM task per GPU on every node (SLURM plugin 2.8)."""
 
 from __future__ import annotations
 
@@ -28,23 +28,26 @@ def sbatch_flags(resources: dict) -> set[str]:
     return {f for f in call.split() if f.startswith("--") and f != "--parsable"}
 
 
-def test_one_node_several_gpus_is_one_task_with_every_gpu():
+def test_one_node_several_gpus_is_one_task_per_gpu():
     resources = gpu_job_resources(gpus_per_node=4, nodes=1, cpus_per_gpu=8)
     flags = sbatch_flags(resources)
-    assert {"--gpus=4", "--cpus-per-task=32"} <= flags
-    assert not [f for f in flags if f.startswith(("--ntasks", "--nodes"))]  # one task
-    job = SimpleNamespace(resources=Resources(resources), threads=1)
-    # the job's one step (srun -n1) gets every GPU and CPU: the launcher starts 4 processes
-    assert (get_gpu_setting(job), get_cpu_setting(job, True)) == ("--gpus=4", "--cpus-per-task=32")
-    assert "mpi" not in resources
-
-
-def test_several_nodes_run_one_launcher_task_per_node_through_srun():
-    resources = gpu_job_resources(gpus_per_node=8, nodes=2, cpus_per_gpu=4)
-    flags = sbatch_flags(resources)
-    assert {"--nodes=2", "--ntasks=2", "--gres=gpu:8", "--cpus-per-task=32"} <= flags
-    assert not [f for f in flags if f.startswith(("--ntasks-per-gpu", "--gpus"))]
+    assert {"--nodes=1", "--gres=gpu:4", "--ntasks-per-node=4", "--cpus-per-task=8"} <= flags
+    assert not [f for f in flags if f.startswith(("--ntasks-per-gpu", "--gpus", "--ntasks="))]
     assert resources["mpi"] == "srun"  # the job runs in the batch shell; launch_stage's srun starts the tasks
+
+
+def test_several_nodes_run_one_task_per_gpu_on_each():
+    flags = sbatch_flags(gpu_job_resources(gpus_per_node=8, nodes=2, cpus_per_gpu=4))
+    assert {"--nodes=2", "--gres=gpu:8", "--ntasks-per-node=8", "--cpus-per-task=4"} <= flags
+    flags = sbatch_flags(gpu_job_resources(gpus_per_node=1, nodes=3, cpus_per_gpu=4))
+    assert {"--nodes=3", "--gres=gpu:1", "--ntasks=3", "--cpus-per-task=4"} <= flags
+
+
+def test_one_gpu_is_a_plain_job_whose_step_holds_it():
+    resources = gpu_job_resources(gpus_per_node=1, cpus_per_gpu=6)
+    assert {"--gpus=1", "--cpus-per-task=6"} <= sbatch_flags(resources) and "mpi" not in resources
+    job = SimpleNamespace(resources=Resources(resources), threads=1)
+    assert (get_gpu_setting(job), get_cpu_setting(job, True)) == ("--gpus=1", "--cpus-per-task=6")
 
 
 def test_cpu_only_jobs_ask_for_no_gpu():

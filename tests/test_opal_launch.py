@@ -1,14 +1,12 @@
-"""Launching a training stage as several processes: torchrun on one node, and srun + torchrun
-with a c10d rendezvous on several (tested on the local SLURM cluster with two tasks on its one
-node, see tests/test_slurm.py). Several processes with the same global batch train the same model
-as one process (gradients averaged; each process's micro-batches are the ones one process would
-take in turn)."""
+"""Launching a training stage as several processes: one SLURM task each, started by srun inside
+a SLURM job (tested on the local SLURM cluster, tools/start-slurm.sh), or torchrun elsewhere.
+Several processes with the same global batch train the same model as one process (gradients
+averaged; each process's micro-batches are the ones one process would take in turn)."""
 
 from __future__ import annotations
 
 import json
 import shlex
-import socket
 import subprocess
 import sys
 
@@ -16,7 +14,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from oeseg.models.train import launch_command, launch_stage
+from oeseg.io import InputError
+from oeseg.models.train import launch_command, launch_stage, rank_from_slurm
 from opal_synthetic import TINY_MODEL, make_split
 
 
@@ -45,18 +44,29 @@ def train_dir(tmp_path_factory):
 
 
 def test_launch_commands():
-    one = launch_command("job.json", 4, 1)
-    assert one[:4] == [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=4"]
-    assert "--standalone" in one and one[-3:] == ["-m", "oeseg.models.train", "job.json"]
-    many = launch_command("job.json", 8, 2, job_id="1234")
-    assert many[:3] == ["srun", "--ntasks=2", "--kill-on-bad-exit=1"]
-    assert {"--nnodes=2", "--nproc_per_node=8", "--rdzv_backend=c10d", "--rdzv_id=oeseg-1234",
-            f"--rdzv_endpoint={socket.gethostname()}:29634"} <= set(many)
+    here = launch_command("job.json", 4, 1, None)
+    assert here == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4",
+                    "-m", "oeseg.models.train", "job.json"]
+    slurm = launch_command("job.json", 8, 2, "1234", cpus_per_process=6)
+    assert slurm == ["srun", "--nodes=2", "--ntasks=16", "--ntasks-per-node=8", "--cpus-per-task=6",
+                     "--kill-on-bad-exit=1", sys.executable, "-m", "oeseg.models.train", "job.json"]
+    with pytest.raises(InputError, match="2 nodes runs inside a SLURM job"):
+        launch_command("job.json", 8, 2, None)
+
+
+def test_tasks_take_their_rank_from_slurm():
+    env = {"SLURM_PROCID": "5", "SLURM_NTASKS": "8", "SLURM_LOCALID": "1"}
+    rank_from_slurm(env)
+    assert (env["RANK"], env["WORLD_SIZE"], env["LOCAL_RANK"]) == ("5", "8", "1")
+    env = {"RANK": "0", "SLURM_PROCID": "5", "SLURM_NTASKS": "8", "SLURM_LOCALID": "1"}  # torchrun's win
+    rank_from_slurm(env)
+    assert env["RANK"] == "0" and "WORLD_SIZE" not in env
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(0 < torch.cuda.device_count() < 2, reason="two processes take two GPUs where there are GPUs")
-def test_two_processes_train_the_model_of_one(train_dir, tmp_path):
+def test_two_processes_train_the_model_of_one(train_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
     launch_stage(stage_job(tmp_path, "one", train_dir), gpus=0)
     launch_stage(stage_job(tmp_path, "two", train_dir), gpus=2)  # torchrun: two CPU processes (gloo)
     assert (tmp_path / "two" / "ckpt" / "launch.json").exists()
@@ -66,18 +76,18 @@ def test_two_processes_train_the_model_of_one(train_dir, tmp_path):
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_two_slurm_tasks_train_the_model_of_one_process(cluster, train_dir, tmp_path):
-    """launch_stage for 2 nodes inside a SLURM job of two tasks (both on the test cluster's one
-    node): srun starts two torchruns that meet at the rendezvous, world size 2."""
+    """launch_stage inside a SLURM job of two tasks (on the test cluster's one node, without
+    GPUs): srun starts two tasks, whose ranks come from SLURM, world size 2."""
     launch_stage(stage_job(tmp_path, "one", train_dir), gpus=0)
     job = tmp_path / "job.json"
     job.write_text(json.dumps(stage_job(tmp_path, "slurm", train_dir)))
     code = ("import json, logging; from oeseg.models.train import launch_stage; logging.basicConfig(level=logging.INFO); "
-            f"launch_stage(json.load(open({str(job)!r})), 0, 2)")
+            f"launch_stage(json.load(open({str(job)!r})), gpus=2)")
     log = tmp_path / "slurm.log"
     done = subprocess.run(["sbatch", "--wait", "--ntasks=2", "--cpus-per-task=1", "--mem-per-cpu=1500",
                            f"--output={log}", "--wrap", f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
     output = log.read_text() if log.exists() else ""
     assert done.returncode == 0, (done.stdout, done.stderr, output[-3000:])
-    assert "srun --ntasks=2" in output and "--nnodes=2" in output
+    assert "srun --nodes=1 --ntasks=2 --ntasks-per-node=2" in output
     assert_same_weights(tmp_path / "one" / "model", tmp_path / "slurm" / "model")

@@ -49,11 +49,11 @@ def require_user_file(path: str, what: str) -> None:
 def gpu_job_resources(gpus_per_node: int, nodes: int = 1, cpus_per_gpu: int = 8) -> dict[str, Any]:
     """Snakemake resources of a (multi-)GPU job, for `resources: **gpu_job_resources(...)`.
 
-    One node: one SLURM task holding every GPU and their CPUs; the job's one step starts the
-    launcher (torchrun), which starts one process per GPU. Several nodes: one task per node and
-    `gres` giving each node its GPUs; the `mpi` resource makes the job run in the batch shell (not
-    in an `srun -n1` step), where `srun` starts the launcher of each task (as
-    oeseg.models.train.launch_stage does). No GPU: a plain CPU job (the demo).
+    One SLURM task per GPU: `--nodes=N --gres=gpu:K --ntasks-per-node=K --cpus-per-task=C` (or
+    `--ntasks=N` for one GPU a node). The `mpi` resource makes the job run in the batch shell (not
+    in an `srun -n1` step), where `srun` starts the tasks, one process each (as
+    oeseg.models.train.launch_stage does). One GPU: a plain one-task job. No GPU: a plain CPU job
+    (the demo).
     """
     if gpus_per_node < 0 or nodes < 1 or cpus_per_gpu < 1:
         raise ValueError(f"invalid GPU job shape: {gpus_per_node} GPUs x {nodes} nodes, "
@@ -62,8 +62,8 @@ def gpu_job_resources(gpus_per_node: int, nodes: int = 1, cpus_per_gpu: int = 8)
         if nodes > 1:
             raise ValueError("several nodes need GPUs (gpus_per_node > 0)")
         return {}
-    resources: dict[str, Any] = {"cpus_per_task": cpus_per_gpu * gpus_per_node, "tasks_per_gpu": 0}
-    if nodes == 1:
-        return {**resources, "gpu": gpus_per_node}
-    return {**resources, "nodes": nodes, "tasks": nodes, "mpi": "srun",
-            "gres": f"gpu:{gpus_per_node}"}
+    resources: dict[str, Any] = {"cpus_per_task": cpus_per_gpu, "tasks_per_gpu": 0}  # 0: no --ntasks-per-gpu
+    if gpus_per_node == 1 and nodes == 1:
+        return {**resources, "gpu": 1}
+    tasks = {"tasks_per_node": gpus_per_node} if gpus_per_node > 1 else {"tasks": nodes}
+    return {**resources, **tasks, "nodes": nodes, "gres": f"gpu:{gpus_per_node}", "mpi": "srun"}

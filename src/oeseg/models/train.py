@@ -17,6 +17,7 @@ import random
 import socket
 import subprocess
 import sys
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -308,8 +309,8 @@ def stage_records(section: dict, stage: int, train_split_dirs: list[str]) -> lis
 
 def _init_distributed() -> None:
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        if torch.cuda.is_available():
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        if torch.cuda.is_available():  # a task bound to its one GPU sees it as device 0
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
 
 
@@ -333,36 +334,50 @@ def run_stage(section: dict, stage: int, train_split_dirs: list[str], init_dir: 
     return history
 
 
-def launch_command(job_file: str, processes_per_node: int, nodes: int, job_id: str = "0") -> list[str]:
-    """The command starting a stage's processes (`python -m oeseg.models.train job_file` each):
-    torchrun on this node; with several nodes, srun starts one torchrun per node (the SLURM job's
-    tasks) and they meet at a c10d rendezvous on this, the job's first node."""
-    torchrun = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes_per_node}"]
+def launch_command(job_file: str, processes_per_node: int, nodes: int, slurm_job: str | None,
+                   cpus_per_process: int = 1) -> list[str]:
+    """The command starting a stage's processes, each `python -m oeseg.models.train job_file`:
+    inside a SLURM job, srun starts one task per process (per GPU) on each of `nodes` nodes;
+    elsewhere torchrun starts them on this machine."""
     program = ["-m", "oeseg.models.train", job_file]
-    if nodes <= 1:
-        return [*torchrun, "--standalone", *program]
-    endpoint = f"{socket.gethostname()}:{29400 + int(job_id) % 1000}"
-    return ["srun", f"--ntasks={nodes}", "--kill-on-bad-exit=1", *torchrun, f"--nnodes={nodes}",
-            "--rdzv_backend=c10d", f"--rdzv_endpoint={endpoint}", f"--rdzv_id=oeseg-{job_id}", *program]
+    if slurm_job:
+        return ["srun", f"--nodes={nodes}", f"--ntasks={nodes * processes_per_node}",
+                f"--ntasks-per-node={processes_per_node}", f"--cpus-per-task={cpus_per_process}",
+                "--kill-on-bad-exit=1", sys.executable, *program]
+    if nodes > 1:
+        raise InputError(f"opal: training on {nodes} nodes runs inside a SLURM job (--profile slurm)")
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes_per_node}",
+            *program]
 
 
-def launch_stage(job: dict, gpus: int, nodes: int = 1) -> None:
-    """Run `run_stage(**job)` here (CPU, one GPU) or as one process per GPU (one process on a
-    node without GPUs) on each of `nodes` nodes of the SLURM job that holds them. The job
-    description goes to the checkpoint folder, which every node sees."""
+def launch_stage(job: dict, gpus: int, nodes: int = 1, cpus_per_process: int = 1) -> None:
+    """Run `run_stage(**job)` here (CPU, one GPU) or as one process per GPU (one per node without
+    GPUs) on each of `nodes` nodes: SLURM tasks started by srun in a SLURM job (ranks from
+    SLURM_PROCID, meeting at this, the job's first node), torchrun elsewhere. The job description
+    goes to the checkpoint folder, which every node sees."""
     if gpus <= 1 and nodes <= 1:
         run_stage(**job)
         return
     job_file = Path(job["checkpoint_dir"]) / "launch.json"
     job_file.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(job_file, json.dumps(job).encode())
-    command = launch_command(str(job_file), max(1, gpus), nodes, os.environ.get("SLURM_JOB_ID", "0"))
+    slurm_job = os.environ.get("SLURM_JOB_ID")
+    command = launch_command(str(job_file), max(1, gpus), nodes, slurm_job, cpus_per_process)
+    env = dict(os.environ)
+    if slurm_job:  # the rendezvous of the tasks' process group
+        env.update(MASTER_ADDR=socket.gethostname(), MASTER_PORT=str(29400 + int(slurm_job) % 1000))
     log.info("stage %d: %s", job["stage"], " ".join(command))
-    subprocess.run(command, check=True)
+    subprocess.run(command, check=True, env=env)
+
+
+def rank_from_slurm(env: MutableMapping[str, str]) -> None:
+    """In a task that srun started: RANK, WORLD_SIZE and LOCAL_RANK from SLURM's task variables
+    (torchrun sets them itself)."""
+    if "RANK" not in env and "SLURM_PROCID" in env:
+        env.update(RANK=env["SLURM_PROCID"], WORLD_SIZE=env["SLURM_NTASKS"], LOCAL_RANK=env["SLURM_LOCALID"])
 
 
 if __name__ == "__main__":  # the per-GPU process of launch_stage
-    import sys
-
     logging.basicConfig(level=logging.INFO)
+    rank_from_slurm(os.environ)
     run_stage(**json.loads(Path(sys.argv[1]).read_text()))

@@ -29,7 +29,7 @@ from oeseg.models.config import OpalConfig, paper_config
 from oeseg.models.losses import LossWeights
 from oeseg.models.osprey import build_model
 from oeseg.models.tokenization import IGNORE_INDEX, IMAGE_TOKEN_INDEX
-from oeseg.models.train import LORA_TARGETS, _set_trainable, step_losses
+from oeseg.models.train import StageSettings, _add_lora, _set_trainable, step_losses
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(vision_depths=[1, 1, 1, 1], vision_dims=[8, 16, 32, 64], vision_embed_dim=32, image_size=64,
@@ -70,10 +70,8 @@ def make_model(args, tuning: str, device: torch.device):
     with device:
         model = build_model(config, config.vocab_size, config.vocab_size + 1)
     torch.set_default_dtype(previous)
-    if tuning == "lora":
-        from peft import LoraConfig, get_peft_model
-
-        get_peft_model(model, LoraConfig(r=64, lora_alpha=16, lora_dropout=0.05, target_modules=LORA_TARGETS))
+    if tuning == "lora":  # the paper's LoRA (StageSettings' default: r 64, alpha 16, dropout 0.05)
+        _add_lora(model, StageSettings(stage=3, lr=1e-5, global_batch=64, epochs=4).lora)
     _set_trainable(model, 3, tuning)
     if args.gradient_checkpointing:
         model.gradient_checkpointing_enable()

@@ -9,7 +9,8 @@ from oeseg.models.workflow import (contrastive_weight, inference_settings, opal_
 OPAL = config["opal"]
 OPAL_METHODS = "|".join(opal_methods(config)) or "^$"
 TRAIN_SPLIT_DIRS = [split_dir(d, "train") for d in TRAIN_DATASETS]
-CPUS_PER_GPU = max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL["resources"]["gpus"]))
+OPAL_GPUS, OPAL_NODES = OPAL["resources"]["gpus"], OPAL["resources"].get("nodes", 1)  # GPUs per node, nodes
+CPUS_PER_GPU = max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL_GPUS))
 USER_PROVIDED.update({f: "a training annotation file named in opal.data" for f in user_provided_files(config)})
 
 
@@ -25,15 +26,15 @@ rule opal_train:
         checkpoint_dir=lambda w: f"{OUT}/models/{w.method}/stage{w.stage}.checkpoints",
         contrastive_weight=lambda w: contrastive_weight(config, w.method),
         deepspeed=OPAL["deepspeed"],
-        gpus=OPAL["resources"]["gpus"],
-        nodes=OPAL["resources"].get("nodes", 1),
+        gpus=OPAL_GPUS,
+        nodes=OPAL_NODES,
         cpus_per_gpu=CPUS_PER_GPU,
     wildcard_constraints:
         method=OPAL_METHODS,
         stage="[123]",
     resources:
         # one SLURM task per GPU (srun starts them; see launch_stage), the node's CPUs shared out
-        **gpu_job_resources(OPAL["resources"]["gpus"], OPAL["resources"].get("nodes", 1), CPUS_PER_GPU),
+        **gpu_job_resources(OPAL_GPUS, OPAL_NODES, CPUS_PER_GPU),
         mem_mb=OPAL["resources"]["mem_mb"],
         runtime=OPAL["resources"]["runtime"],
     threads: OPAL["resources"]["cpus_per_task"]
@@ -59,7 +60,7 @@ rule opal_describe:
     wildcard_constraints:
         method=OPAL_METHODS,
     resources:
-        gpu=min(1, OPAL["resources"]["gpus"]),
+        gpu=min(1, OPAL_GPUS),
         mem_mb=OPAL["resources"]["mem_mb"],
         runtime=OPAL["resources"]["describe_runtime"],
     threads: 1

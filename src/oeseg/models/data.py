@@ -12,10 +12,12 @@ multi-region conversations (conversation, short-form, part-level and LVIS positi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,11 +202,20 @@ def refcoco_records(ann_file: str, image_root: str) -> list[RegionRecord]:
 _REGION_PREFIX = re.compile(r"^<[^>]*>:\s*(.*)$", re.S)
 
 
+@contextlib.contextmanager
+def _entry(ann_file: str, n: int) -> Iterator[None]:
+    """Reading entry `n` of an annotation list: a missing field becomes an error naming both."""
+    try:
+        yield
+    except KeyError as e:
+        raise InputError(f"{ann_file}: entry {n}: missing field {e}") from None
+
+
 def osprey_description_records(ann_file: str, image_root: str) -> list[RegionRecord]:
     """Osprey-724K detailed descriptions: `annotation[i].segmentation` with `description[i]`."""
     records = []
     for n, ann in enumerate(read_json(ann_file)):
-        try:
+        with _entry(ann_file, n):
             path = os.path.join(image_root, ann["file_name"].split("_")[-1])
             for region, text in zip(ann["annotation"], ann["description"]):
                 m = _REGION_PREFIX.match(text)
@@ -212,8 +223,6 @@ def osprey_description_records(ann_file: str, image_root: str) -> list[RegionRec
                                             polygons=region["segmentation"], height=int(ann["height"]),
                                             width=int(ann["width"]), image_id=str(ann.get("id", n)),
                                             question=DETAIL_QUESTION))
-        except KeyError as e:
-            raise InputError(f"{ann_file}: entry {n}: missing field {e}") from None
     return records
 
 
@@ -238,7 +247,7 @@ def osprey_conversation_records(ann_file: str, image_root: str, *, short_answers
     file) each `<region{k}>` in a question is replaced by that region's `<mask><pos>`."""
     records = []
     for n, ann in enumerate(read_json(ann_file)):
-        try:
+        with _entry(ann_file, n):
             segs = [a["segmentation"] for a in ann["annotation"]]
             pairs = _conversation_turns(ann_file, n, ann["conversations"])
             if not pairs or not segs:
@@ -261,8 +270,6 @@ def osprey_conversation_records(ann_file: str, image_root: str, *, short_answers
             records.append(RegionRecord(os.path.join(image_root, name), (), height=int(ann["height"]),
                                         width=int(ann["width"]), image_id=str(ann.get("id", n)),
                                         turns=tuple(turns), regions=regions))
-        except KeyError as e:
-            raise InputError(f"{ann_file}: entry {n}: missing field {e}") from None
     return records
 
 
@@ -343,6 +350,7 @@ class Collator:
                  with_answers: bool = True) -> None:
         self.tokenizer, self.image_tokens, self.max_length = tokenizer, image_tokens, max_length
         self.with_answers = with_answers
+        self.mask_id = region_token_ids(tokenizer)[0]
 
     def _pad(self, seqs: list[torch.Tensor], value: int) -> torch.Tensor:
         return torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=value)
@@ -357,8 +365,7 @@ class Collator:
         ids, labels = zip(*(encode_conversation(self.tokenizer, self._turns(it), self.image_tokens, self.max_length)
                             for it in items))
         # a conversation cut at max_length keeps the regions whose <mask> survived
-        mask_id = region_token_ids(self.tokenizer)[0]
-        masks = [it["masks"][:int((x == mask_id).sum())] for it, x in zip(items, ids)]
+        masks = [it["masks"][:int((x == self.mask_id).sum())] for it, x in zip(items, ids)]
         texts = [encode_description(self.tokenizer, it["text"], self.max_length) for it in items]
         lengths = torch.tensor([len(x) for x in ids])
         text_lengths = torch.tensor([len(x) for x in texts])

@@ -9,6 +9,7 @@ the last checkpoint in its checkpoint folder.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 import math
@@ -117,14 +118,15 @@ def step_losses(model: OpalForCausalLM, batch: dict, weights: LossWeights, step:
         out["generative"], mask_tokens = mm.loss, mm.mask_tokens
     if use_con:
         counts = [len(m) for m in masks]
-        if mask_tokens is None and sum(counts):
+        n_masks = sum(counts)
+        if mask_tokens is None and n_masks:
             _, feats = model.encode_images(batch["images"].to(dev))
             mask_tokens = torch.cat(model.mask_extractor(feats, masks)[0])
         text = model.text_embeddings(batch["text_ids"].to(dev), batch["text_attention_mask"].to(dev))
         valid = batch["has_text"].to(dev)
         region = torch.zeros_like(text)
-        if sum(counts):
-            first = torch.tensor([sum(counts[:i]) for i in range(len(counts))], device=dev).clamp(max=sum(counts) - 1)
+        if n_masks:  # each sample's first mask token (samples without one: masked by `valid`)
+            first = torch.tensor(list(itertools.accumulate(counts[:-1], initial=0)), device=dev).clamp(max=n_masks - 1)
             region = torch.where(valid[:, None], mask_tokens[first].to(text.dtype), region)
         out["contrastive"] = contrastive_loss(region, text, text_ids(batch["texts"]),
                                               model.contrastive_temperature.clamp(min=0.01), valid)

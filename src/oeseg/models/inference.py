@@ -1,24 +1,43 @@
 """Describe every region of a split with a trained Osprey/OPAL model (the protocol of the paper:
-ground-truth masks, ascending segment id), writing region predictions (DESIGN.md)."""
+ground-truth masks, ascending segment id), writing region predictions (DESIGN.md).
+
+Every region of an image gets the same prompt up to its `<mask><pos>`: the system prompt, the
+image tokens and the question's first words. `describe_images` therefore encodes each image once
+(tower, projector, mask extractor for all its regions), runs that shared prefix through the LLM
+once per image and keeps its key/value cache; each region then prefills only its suffix
+(`<mask><pos>` onwards) and decodes, all regions of a batch of images together. A 4-D attention
+mask lets a region's tokens see its image's prefix and its own tokens only, at the positions the
+full prompt would give them, so the answers are those of describing each region alone
+(`sample_descriptions`, the plain path, kept as the reference).
+"""
 
 from __future__ import annotations
 
 import inspect
 import logging
 import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 from transformers import LlamaModel
 
+from oeseg.data.panoptic import PanopticSplit, read_segment_ids
 from oeseg.data.predictions import RegionPrediction, write_predictions
 from oeseg.io import InputError
-from oeseg.models.data import Collator, RegionDataset, split_region_records
+from oeseg.models import conversation as conv
+from oeseg.models.data import load_image, resize_mask
 from oeseg.models.osprey import OpalForCausalLM
+from oeseg.models.tokenization import IMAGE_TOKEN_INDEX, encode_conversation, region_token_ids
 from oeseg.models.train import load_model
 
 log = logging.getLogger("oeseg.opal")
 # the key/value cache's name: `cache` in recent transformers, `past_key_values` before
 CACHE_ARGUMENT = "cache" if "cache" in inspect.signature(LlamaModel.forward).parameters else "past_key_values"
+T = TypeVar("T")
 
 
 def _cache_of(output: object) -> object:
@@ -26,86 +45,294 @@ def _cache_of(output: object) -> object:
     return getattr(output, CACHE_ARGUMENT)
 
 
+# --- sampling ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sampling:
+    """How answers are drawn: `temperature` (0: greedy), nucleus `top_p`, at most `max_new_tokens`,
+    draws from `generator` on its own device (where the logits go); `stops` (`</s>` and every
+    token holding a newline) end an answer and are never its first token; `banned` (the other
+    special tokens) are never drawn."""
+
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+    generator: torch.Generator
+    stops: torch.Tensor
+    banned: torch.Tensor
+
+
+def make_sampling(tokenizer, vocab_size: int, temperature: float, top_p: float, max_new_tokens: int,
+                  generator: torch.Generator) -> Sampling:
+    """The stop and banned tokens of `tokenizer` (ids below `vocab_size`) with the draw settings."""
+    stops = torch.zeros(vocab_size, dtype=torch.bool)
+    stops[tokenizer.eos_token_id] = True
+    banned = torch.zeros(vocab_size, dtype=torch.bool)
+    for i in tokenizer.all_special_ids:
+        if i < vocab_size and i != tokenizer.eos_token_id:
+            banned[i] = True
+    for tok, i in tokenizer.get_vocab().items():
+        if i < vocab_size and "\n" in tokenizer.convert_tokens_to_string([tok]):
+            stops[i] = True
+    dev = generator.device
+    return Sampling(temperature, top_p, max_new_tokens, generator, stops.to(dev), banned.to(dev))
+
+
+def choose_tokens(logits: torch.Tensor, first: bool, s: Sampling) -> tuple[torch.Tensor, torch.Tensor]:
+    """Next token of each row of `logits` (R,V) and its log-probability under the model (before
+    temperature and top-p), computed on the generator's device."""
+    logits = logits.float().to(s.generator.device)
+    logits = logits.masked_fill(s.banned | s.stops if first else s.banned, -float("inf"))
+    logprobs = torch.log_softmax(logits, -1)
+    if s.temperature > 0:
+        probs = torch.softmax(logits / s.temperature, -1)
+        if s.top_p < 1.0:
+            sorted_p, order = probs.sort(-1, descending=True)
+            drop = sorted_p.cumsum(-1) - sorted_p > s.top_p
+            probs = probs.scatter(-1, order, sorted_p.masked_fill(drop, 0.0))
+        nxt = torch.multinomial(probs, 1, generator=s.generator)[:, 0]
+    else:
+        nxt = logits.argmax(-1)
+    return nxt, logprobs.gather(1, nxt[:, None])[:, 0]
+
+
+def _generate(model: OpalForCausalLM, hidden: torch.Tensor, step: Callable[[torch.Tensor], torch.Tensor],
+              s: Sampling) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Draw up to `max_new_tokens` per row from the final hidden states (R,D), `step` giving the
+    next ones for the drawn tokens; returns tokens (R,T), their log-probabilities (R,T) and the
+    number kept per row (those before its first stop token), on the generator's device."""
+    rows, steps, dev = len(hidden), s.max_new_tokens, s.generator.device
+    tokens = torch.zeros(rows, steps, dtype=torch.long, device=dev)
+    logps = torch.zeros(rows, steps, dtype=torch.float32, device=dev)
+    kept = torch.zeros(rows, dtype=torch.long, device=dev)
+    done = torch.zeros(rows, dtype=torch.bool, device=dev)
+    for t in range(steps):
+        nxt, lp = choose_tokens(model.lm_head(hidden), t == 0, s)
+        done |= s.stops[nxt]
+        tokens[:, t], logps[:, t] = nxt, lp
+        kept += (~done).long()
+        if t + 1 == steps or bool(done.all()):
+            break
+        hidden = step(nxt.to(hidden.device))
+    return tokens, logps, kept
+
+
+def _answers(tokenizer, tokens: torch.Tensor, logps: torch.Tensor, kept: torch.Tensor,
+             rows: Iterable[int]) -> list[tuple[str, float]]:
+    """(text, mean token log-probability) of the given rows."""
+    tokens, logps, kept = tokens.cpu(), logps.cpu().double(), kept.cpu()
+    out = []
+    for r in rows:
+        n = int(kept[r])
+        out.append((tokenizer.decode(tokens[r, :n].tolist(), skip_special_tokens=True).strip(),
+                    float(logps[r, :n].mean()) if n else float("nan")))
+    return out
+
+
 @torch.no_grad()
 def sample_descriptions(model: OpalForCausalLM, tokenizer, batch: dict, temperature: float, top_p: float,
                         max_new_tokens: int, generator: torch.Generator) -> list[tuple[str, float]]:
-    """Sample one answer per row (prompts of equal length), stopping at `</s>` or a newline;
-    returns (text, mean log-probability of its tokens under the model). The model runs where its
-    weights are; sampling runs on the CPU with `generator`, so a seed gives the same draws anywhere."""
+    """The plain path: one full prompt per row (prompts of equal length), each run through the
+    model whole. Returns (text, mean log-probability of its tokens) per row, stopping at `</s>`
+    or a newline; draws on `generator`'s device. The reference of `describe_images`."""
     ids, attn = batch["input_ids"], batch["attention_mask"]
     if not bool(attn.all()):
         raise ValueError("sample_descriptions: prompts must have equal lengths")
     dev = next(model.parameters()).device
+    s = make_sampling(tokenizer, model.config.vocab_size, temperature, top_p, max_new_tokens, generator)
     embeds, _ = model.embed_multimodal(ids.to(dev), batch["images"].to(dev), [m.to(dev) for m in batch["masks"]])
-    vocab = model.config.vocab_size
-    stops = torch.zeros(vocab, dtype=torch.bool)
-    stops[tokenizer.eos_token_id] = True
-    banned = torch.zeros(vocab, dtype=torch.bool)
-    for i in tokenizer.all_special_ids:
-        if i < vocab and i != tokenizer.eos_token_id:
-            banned[i] = True
-    for tok, i in tokenizer.get_vocab().items():
-        if i < vocab and "\n" in tokenizer.convert_tokens_to_string([tok]):
-            stops[i] = True
-    rows = len(ids)
     out = model.model(inputs_embeds=embeds, use_cache=True)
-    cache, hidden = _cache_of(out), out.last_hidden_state[:, -1]
-    tokens: list[list[int]] = [[] for _ in range(rows)]
-    logps: list[list[float]] = [[] for _ in range(rows)]
-    done = torch.zeros(rows, dtype=torch.bool)
-    for t in range(max_new_tokens):
-        logits = model.lm_head(hidden).float().cpu()
-        logits[:, banned] = -float("inf")
-        if t == 0:
-            logits[:, stops] = -float("inf")
-        logprobs = torch.log_softmax(logits, -1)
-        probs = torch.softmax(logits / max(temperature, 1e-5), -1)
-        if top_p < 1.0:
-            sorted_p, order = probs.sort(-1, descending=True)
-            drop = sorted_p.cumsum(-1) - sorted_p > top_p
-            probs = probs.scatter(-1, order, sorted_p.masked_fill(drop, 0.0))
-        nxt = torch.multinomial(probs, 1, generator=generator)[:, 0] if temperature > 0 else logits.argmax(-1)
-        for r in range(rows):
-            if not done[r]:
-                if stops[nxt[r]]:
-                    done[r] = True
-                else:
-                    tokens[r].append(int(nxt[r]))
-                    logps[r].append(float(logprobs[r, nxt[r]]))
-        if bool(done.all()):
-            break
-        step = model.model(inputs_embeds=model.model.embed_tokens(nxt[:, None].to(dev)), use_cache=True,
-                           **{CACHE_ARGUMENT: cache})
-        cache, hidden = _cache_of(step), step.last_hidden_state[:, -1]
-    return [(tokenizer.decode(tk, skip_special_tokens=True).strip(), sum(lp) / len(lp))
-            for tk, lp in zip(tokens, logps)]
+    cache = _cache_of(out)
+
+    def step(nxt: torch.Tensor) -> torch.Tensor:
+        nonlocal cache
+        o = model.model(inputs_embeds=model.model.embed_tokens(nxt[:, None]), use_cache=True, **{CACHE_ARGUMENT: cache})
+        cache = _cache_of(o)
+        return o.last_hidden_state[:, -1]
+
+    tokens, logps, kept = _generate(model, out.last_hidden_state[:, -1], step, s)
+    return _answers(tokenizer, tokens, logps, kept, range(len(ids)))
+
+
+# --- shared-prefix path -----------------------------------------------------------------------
+def prompt_parts(tokenizer, image_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The evaluation prompt's token ids split before its `<mask>`: the prefix shared by all regions
+    of an image (system prompt, image placeholders, the question's first words) and the region's
+    suffix (`<mask><pos>` to `ASSISTANT:`)."""
+    ids, _ = encode_conversation(tokenizer, [conv.Turn(conv.region_question())], image_tokens, 10**9)
+    mask_id, pos_id = region_token_ids(tokenizer)
+    at = (ids == mask_id).nonzero()
+    if len(at) != 1 or int((ids == pos_id).sum()) != 1:
+        raise ValueError("the evaluation prompt needs exactly one <mask><pos>")
+    cut = int(at[0, 0])
+    if bool((ids[cut:] == IMAGE_TOKEN_INDEX).any()):
+        raise ValueError("the evaluation prompt must show the image before <mask><pos>")
+    return ids[:cut], ids[cut:]
+
+
+def _embed_text(model: OpalForCausalLM, ids: torch.Tensor) -> torch.Tensor:
+    """Token embeddings of a 1-d id sequence; placeholders (image, `<mask>`, `<pos>`, ids beyond
+    the table) get token 0's, to be replaced."""
+    embed = model.model.embed_tokens
+    special = ((ids == IMAGE_TOKEN_INDEX) | (ids == model.config.mask_token_id) | (ids == model.config.pos_token_id)
+               | (ids >= embed.num_embeddings))
+    return embed(torch.where(special, 0, ids))
+
+
+@torch.no_grad()
+def describe_images(model: OpalForCausalLM, tokenizer, images: torch.Tensor, masks: list[torch.Tensor],
+                    sampling: Sampling, prompt: tuple[torch.Tensor, torch.Tensor] | None = None
+                    ) -> list[list[tuple[str, float]]]:
+    """Describe every region of a batch of images: images (I,3,S,S), masks[i] (Q_i,S,S) with
+    Q_i >= 1; returns per image, per region, (text, mean token log-probability).
+
+    Each image is encoded once and its prompt prefix (`prompt_parts`, or `prompt` given as such)
+    runs through the LLM once; its cache serves all its regions, whose suffixes are prefilled and
+    decoded together, padded to the most regions of an image of the batch."""
+    counts = [len(m) for m in masks]
+    if not counts or min(counts) < 1 or len(images) != len(counts):
+        raise ValueError(f"describe_images: one image per mask stack, each with >= 1 region (got {counts})")
+    dev = next(model.parameters()).device
+    prefix, suffix = (p.to(dev) for p in (prompt or prompt_parts(tokenizer, model.config.image_tokens)))
+    n_img, slots, n_pre, n_suf = len(counts), max(counts), len(prefix), len(suffix)
+    image_tokens, feats = model.encode_images(images.to(dev))
+    mask_tokens, pos_tokens = model.mask_extractor(feats, [m.to(dev) for m in masks])
+    dtype = model.model.embed_tokens.weight.dtype
+
+    pre = _embed_text(model, prefix).expand(n_img, -1, -1).clone()
+    pre[:, prefix == IMAGE_TOKEN_INDEX] = image_tokens.to(dtype)
+    out = model.model(inputs_embeds=pre, use_cache=True)
+    cache = _cache_of(out)
+
+    suf = _embed_text(model, suffix).expand(n_img, slots, -1, -1).clone()  # (I, slots, S, D)
+    pad = torch.nn.utils.rnn.pad_sequence
+    suf[:, :, suffix == model.config.mask_token_id] = pad(mask_tokens, batch_first=True).to(dtype)[:, :, None]
+    suf[:, :, suffix == model.config.pos_token_id] = pad(pos_tokens, batch_first=True).to(dtype)[:, :, None]
+
+    # every cached key's owner (-1: the image's prefix, else the region slot) and position; a query
+    # of slot r at position p sees the prefix and slot r's own keys up to p
+    key_slot = torch.full((n_pre,), -1, device=dev)
+    key_pos = torch.arange(n_pre, device=dev)
+    lowest = torch.finfo(dtype).min
+
+    def run(embeds: torch.Tensor, q_slot: torch.Tensor, q_pos: torch.Tensor) -> torch.Tensor:
+        nonlocal cache, key_slot, key_pos
+        key_slot, key_pos = torch.cat([key_slot, q_slot]), torch.cat([key_pos, q_pos])
+        seen = (((key_slot[None] == -1) | (key_slot[None] == q_slot[:, None])) & (key_pos[None] <= q_pos[:, None]))
+        mask = torch.zeros(seen.shape, dtype=dtype, device=dev).masked_fill_(~seen, lowest)
+        o = model.model(inputs_embeds=embeds, attention_mask=mask[None, None],
+                        position_ids=q_pos[None].expand(n_img, -1), use_cache=True, **{CACHE_ARGUMENT: cache})
+        cache = _cache_of(o)
+        return o.last_hidden_state
+
+    slot_ids = torch.arange(slots, device=dev)
+    hidden = run(suf.reshape(n_img, slots * n_suf, -1), slot_ids.repeat_interleave(n_suf),
+                 (n_pre + torch.arange(n_suf, device=dev)).repeat(slots))
+    hidden = hidden.view(n_img, slots, n_suf, -1)[:, :, -1].reshape(n_img * slots, -1)
+    position = n_pre + n_suf
+
+    def step(nxt: torch.Tensor) -> torch.Tensor:
+        nonlocal position
+        h = run(model.model.embed_tokens(nxt).view(n_img, slots, -1), slot_ids,
+                torch.full((slots,), position, device=dev))
+        position += 1
+        return h.reshape(n_img * slots, -1)
+
+    tokens, logps, kept = _generate(model, hidden, step, sampling)
+    answers = _answers(tokenizer, tokens, logps, kept, [i * slots + r for i, n in enumerate(counts) for r in range(n)])
+    it = iter(answers)
+    return [[next(it) for _ in range(n)] for n in counts]
+
+
+# --- a split ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImageRegions:
+    """An image of a split and its segments to describe, in ascending id."""
+
+    image_id: str
+    image_path: str
+    panoptic_path: str
+    segment_ids: tuple[int, ...]
+
+
+def split_images(split_dir: str | os.PathLike) -> list[ImageRegions]:
+    """The images of a panoptic split with at least one segment, in split order."""
+    split = PanopticSplit.load(split_dir)
+    return [ImageRegions(im.id, str(split.image_dir / im.file_name), str(split.panoptic_dir / im.panoptic_file),
+                         tuple(sorted(s.id for s in im.segments)))
+            for im in split.images if im.segments]
+
+
+def load_regions(image: ImageRegions, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The image (3,S,S) and its segments' masks (Q,S,S), as training prepares them."""
+    ids = read_segment_ids(image.panoptic_path)
+    return load_image(image.image_path, size), torch.stack([resize_mask(ids == s, size) for s in image.segment_ids])
+
+
+def image_batches(counts: list[int], batch_size: int, images_per_batch: int) -> list[list[int]]:
+    """Group images (by index) into batches of at most `images_per_batch` images whose region slots
+    (images x most regions of one of them) stay within `batch_size`, an image with more regions
+    alone; images go by region count, most first, so that little padding is decoded."""
+    batches: list[list[int]] = []
+    for i in sorted(range(len(counts)), key=lambda i: -counts[i]):
+        if batches and len(batches[-1]) < images_per_batch and (len(batches[-1]) + 1) * counts[batches[-1][0]] <= batch_size:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def _ahead(jobs: Iterable[Callable[[], T]]) -> Iterator[T]:
+    """Results of `jobs` in order, each next one run in a thread while the current one is used."""
+    with ThreadPoolExecutor(1) as pool:
+        pending = None
+        for job in jobs:
+            submitted = pool.submit(job)
+            if pending is not None:
+                yield pending.result()
+            pending = submitted
+        if pending is not None:
+            yield pending.result()
 
 
 def describe_split(model_dir: str | os.PathLike, split_dir: str | os.PathLike, out_path: str | os.PathLike,
-                   seed: int = 0, temperature: float = 0.2, top_p: float = 1.0, batch_size: int = 8,
-                   max_new_tokens: int = 32) -> list[RegionPrediction]:
+                   seed: int = 0, temperature: float = 0.2, top_p: float = 1.0, batch_size: int = 256,
+                   max_new_tokens: int = 32, images_per_batch: int = 16) -> list[RegionPrediction]:
     """Describe every ground-truth region of a split; write and return the predictions.
 
-    A region for which the model generates no text gets no prediction line: the evaluation counts
-    it among the regions without a prediction (`regions.missing`, background by default). The
-    model runs on the GPU in bf16 when there is one."""
+    Batches hold up to `images_per_batch` images and `batch_size` region slots (`image_batches`).
+    Sampling draws on the model's device from a generator seeded with `seed`: a run repeats
+    exactly on the same device kind and batch settings. A region for which the model generates
+    no text gets no prediction line: the evaluation counts it among the regions without a
+    prediction (`regions.missing`, background by default). The model runs on the GPU in bf16
+    when there is one."""
     model, tokenizer = load_model(model_dir)
     if torch.cuda.is_available():
         model.to(f"cuda:{torch.cuda.current_device()}", torch.bfloat16)
-    records = split_region_records(split_dir)
-    if not records:
+    images = split_images(split_dir)
+    if not images:
         raise InputError(f"{split_dir}: split has no segments to describe")
-    dataset = RegionDataset(records, model.config.image_size)
-    collate = Collator(tokenizer, model.config.image_tokens, max_length=10**9, with_answers=False)
-    generator = torch.Generator().manual_seed(seed)
+    dev = next(model.parameters()).device
+    sampling = make_sampling(tokenizer, model.config.vocab_size, temperature, top_p, max_new_tokens,
+                             torch.Generator(device=dev).manual_seed(seed))
+    prompt = prompt_parts(tokenizer, model.config.image_tokens)
+    size = model.config.image_size
+    batches = image_batches([len(im.segment_ids) for im in images], batch_size, images_per_batch)
+    answers: dict[int, list[tuple[str, float]]] = {}
+    total, done, start = sum(len(im.segment_ids) for im in images), 0, time.perf_counter()
+    loads = (lambda b=b: [load_regions(images[i], size) for i in b] for b in batches)
+    for k, (batch, loaded) in enumerate(zip(batches, _ahead(loads))):
+        result = describe_images(model, tokenizer, torch.stack([x for x, _ in loaded]), [m for _, m in loaded],
+                                 sampling, prompt)
+        answers.update(zip(batch, result))
+        done += sum(len(images[i].segment_ids) for i in batch)
+        if (k + 1) % 20 == 0 or k + 1 == len(batches):
+            log.info("described %d / %d regions (%.1f regions/s)", done, total, done / (time.perf_counter() - start))
     predictions = []
     silent = 0
-    for start in range(0, len(dataset), batch_size):
-        batch = collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
-        answers = sample_descriptions(model, tokenizer, batch, temperature, top_p, max_new_tokens, generator)
-        for image_id, segment_id, (text, score) in zip(batch["image_ids"], batch["segment_ids"], answers):
+    for i, im in enumerate(images):
+        for segment_id, (text, score) in zip(im.segment_ids, answers[i]):
             if text:
-                predictions.append(RegionPrediction(image_id, segment_id, text, score))
+                predictions.append(RegionPrediction(im.image_id, segment_id, text, score))
             else:
                 silent += 1
     write_predictions(out_path, predictions)

@@ -63,7 +63,7 @@ rule opal_describe:
         gpu=min(1, OPAL_GPUS),
         mem_mb=OPAL["resources"]["mem_mb"],
         runtime=OPAL["resources"]["describe_runtime"],
-    threads: 1
+    threads: max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL_GPUS))  # one GPU's share
     log:
         f"{LOGS}/opal_describe/{{method}}/{{dataset}}/{{run}}.log",
     benchmark:

@@ -10,4 +10,4 @@ with rule_step(snakemake):
     s = snakemake.params.settings
     describe_split(snakemake.input.model, snakemake.params.split_dir, snakemake.output[0], seed=s["seed"],
                    temperature=s["temperature"], top_p=s["top_p"], batch_size=s["batch_size"],
-                   max_new_tokens=s["max_new_tokens"])
+                   max_new_tokens=s["max_new_tokens"], workers=snakemake.threads)

@@ -6,23 +6,34 @@ from __future__ import annotations
 
 import pytest
 import torch
+from opal_synthetic import make_split
 
 from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import read_predictions
 from oeseg.models import conversation as conv
 from oeseg.models.config import OpalConfig
-from oeseg.models.inference import (describe_images, describe_split, image_batches, make_sampling, prompt_parts,
-                                    sample_descriptions, split_images)
+from oeseg.models.inference import (
+    describe_images,
+    describe_split,
+    image_batches,
+    make_sampling,
+    prompt_parts,
+    sample_descriptions,
+    split_images,
+)
 from oeseg.models.osprey import build_model
-from oeseg.models.tokenization import build_demo_tokenizer, encode_conversation, region_token_ids
+from oeseg.models.tokenization import (
+    build_demo_tokenizer,
+    encode_conversation,
+    region_token_ids,
+)
 from oeseg.models.train import save_model
-from opal_synthetic import make_split
 
 # larger initial weights than training's 0.02, so that a random model's answers depend on the region
-TINY = dict(vision_depths=[1, 1, 1, 1], vision_dims=[8, 16, 32, 64], vision_embed_dim=32, image_size=64,
-            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=4, mask_shape=16, mask_embed_dim=24, max_position_embeddings=256,
-            initializer_range=0.3)
+TINY = {"vision_depths": [1, 1, 1, 1], "vision_dims": [8, 16, 32, 64], "vision_embed_dim": 32, "image_size": 64,
+        "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "num_key_value_heads": 4, "mask_shape": 16, "mask_embed_dim": 24, "max_position_embeddings": 256,
+        "initializer_range": 0.3}
 COUNTS = (2, 5, 1)
 
 

@@ -31,7 +31,11 @@ from oeseg.io import InputError
 from oeseg.models import conversation as conv
 from oeseg.models.data import load_image, resize_mask
 from oeseg.models.osprey import OpalForCausalLM
-from oeseg.models.tokenization import IMAGE_TOKEN_INDEX, encode_conversation, region_token_ids
+from oeseg.models.tokenization import (
+    IMAGE_TOKEN_INDEX,
+    encode_conversation,
+    region_token_ids,
+)
 from oeseg.models.train import load_model
 
 log = logging.getLogger("oeseg.opal")
@@ -281,25 +285,27 @@ def image_batches(counts: list[int], batch_size: int, images_per_batch: int) -> 
     return batches
 
 
-def _ahead(jobs: Iterable[Callable[[], T]]) -> Iterator[T]:
-    """Results of `jobs` in order, each next one run in a thread while the current one is used."""
-    with ThreadPoolExecutor(1) as pool:
+def _ahead(batches: Iterable[list[Callable[[], T]]], workers: int) -> Iterator[list[T]]:
+    """Results of each batch of jobs in order, the next batch's jobs run by `workers` threads
+    while the current batch's results are used."""
+    with ThreadPoolExecutor(max(1, workers)) as pool:
         pending = None
-        for job in jobs:
-            submitted = pool.submit(job)
+        for jobs in batches:
+            submitted = [pool.submit(job) for job in jobs]
             if pending is not None:
-                yield pending.result()
+                yield [f.result() for f in pending]
             pending = submitted
         if pending is not None:
-            yield pending.result()
+            yield [f.result() for f in pending]
 
 
 def describe_split(model_dir: str | os.PathLike, split_dir: str | os.PathLike, out_path: str | os.PathLike,
                    seed: int = 0, temperature: float = 0.2, top_p: float = 1.0, batch_size: int = 256,
-                   max_new_tokens: int = 32, images_per_batch: int = 16) -> list[RegionPrediction]:
+                   max_new_tokens: int = 32, images_per_batch: int = 16, workers: int = 1) -> list[RegionPrediction]:
     """Describe every ground-truth region of a split; write and return the predictions.
 
-    Batches hold up to `images_per_batch` images and `batch_size` region slots (`image_batches`).
+    Batches hold up to `images_per_batch` images and `batch_size` region slots (`image_batches`);
+    `workers` threads load the next batch's images and masks while the model describes one.
     Sampling draws on the model's device from a generator seeded with `seed`: a run repeats
     exactly on the same device kind and batch settings. A region for which the model generates
     no text gets no prediction line: the evaluation counts it among the regions without a
@@ -319,8 +325,8 @@ def describe_split(model_dir: str | os.PathLike, split_dir: str | os.PathLike, o
     batches = image_batches([len(im.segment_ids) for im in images], batch_size, images_per_batch)
     answers: dict[int, list[tuple[str, float]]] = {}
     total, done, start = sum(len(im.segment_ids) for im in images), 0, time.perf_counter()
-    loads = (lambda b=b: [load_regions(images[i], size) for i in b] for b in batches)
-    for k, (batch, loaded) in enumerate(zip(batches, _ahead(loads))):
+    loads = ([lambda i=i: load_regions(images[i], size) for i in b] for b in batches)
+    for k, (batch, loaded) in enumerate(zip(batches, _ahead(loads, workers))):
         result = describe_images(model, tokenizer, torch.stack([x for x, _ in loaded]), [m for _, m in loaded],
                                  sampling, prompt)
         answers.update(zip(batch, result))

@@ -1,4 +1,4 @@
-"""The OPAL throughput benchmark runs end to end (tiny model, CPU) and prints its ratios."""
+"""The OPAL benchmarks run end to end (tiny model, CPU) and print their ratios."""
 
 from __future__ import annotations
 
@@ -23,3 +23,16 @@ def test_benchmark_tiny_prints_both_modes_and_overhead():
         assert re.search(rf"^{tuning} opal\s+step\s+[\d.]+ ms", out, re.M), out
         ratio = float(re.search(rf"^{tuning}\s+OPAL overhead: FLOPs x([\d.]+)", out, re.M).group(1))
         assert ratio > 1.0  # the contrastive pass adds FLOPs
+
+
+@pytest.mark.slow
+def test_inference_benchmark_tiny_prints_rates_ratio_and_phases():
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks/opal_inference.py"), "--tiny", "--images", "4",
+                          "--new-tokens", "3", "--worst-case-tokens", "0", "--datasets", "ade20k"], env=env,
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    assert re.search(r"^reference \(plain path, batch 8\):\s+[\d.]+ regions/s", out, re.MULTILINE), out
+    rate = re.search(r"^ade20k\s+3 new tokens\s+slots\s+16 .* ([\d.]+) regions/s .* x\s*([\d.]+) vs reference", out,
+                     re.MULTILINE)
+    assert rate and float(rate.group(1)) > 0 and float(rate.group(2)) > 0, out
+    assert re.search(r"^one ade20k batch .* prefix prefill [\d.]+ ms", out, re.MULTILINE), out

@@ -1,5 +1,5 @@
 """Describe every region of a split with a trained Osprey/OPAL model (the protocol of the paper:
-ground-truth masks, ascending segment id), writing region predictions (DESIGN.md).
+ground-truth masks, ascending segment id), writing region predictions.
 
 Every region of an image gets the same prompt up to its `<mask><pos>`: the system prompt, the
 image tokens and the question's first words. `describe_images` therefore encodes each image once
@@ -300,8 +300,8 @@ def _ahead(batches: Iterable[list[Callable[[], T]]], workers: int) -> Iterator[l
 
 
 def describe_split(model_dir: str | os.PathLike, split_dir: str | os.PathLike, out_path: str | os.PathLike,
-                   seed: int = 0, temperature: float = 0.2, top_p: float = 1.0, batch_size: int = 256,
-                   max_new_tokens: int = 32, images_per_batch: int = 16, workers: int = 1) -> list[RegionPrediction]:
+                   seed: int = 0, temperature: float = 0.2, top_p: float = 1.0, batch_size: int = 512,
+                   max_new_tokens: int = 32, images_per_batch: int = 32, workers: int = 1) -> list[RegionPrediction]:
     """Describe every ground-truth region of a split; write and return the predictions.
 
     Batches hold up to `images_per_batch` images and `batch_size` region slots (`image_batches`);

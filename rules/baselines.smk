@@ -3,6 +3,7 @@
 
 
 from oeseg.baselines.registry import check_methods, methods_regex
+from oeseg.models.workflow import inference_settings
 
 check_methods(config["methods"])
 
@@ -136,7 +137,7 @@ rule run_external:
         method=methods_regex(config["methods"], {"external"}),
     params:
         entry=lambda wc: config["methods"][wc.method],
-        settings=lambda wc: run_settings(wc.run),
+        settings=lambda wc: inference_settings(config, run_settings(wc.run)),
     log:
         f"{LOGS}/run_external/{{method}}/{{dataset}}/{{run}}.log",
     benchmark:

@@ -95,6 +95,6 @@ def test_osprey_weights_run_through_our_model_code(split, tmp_path, monkeypatch)
     inference.describe_split = lambda *args, **kwargs: calls.append((args, kwargs))
     monkeypatch.setitem(sys.modules, "oeseg.models.inference", inference)
     run_external("osprey-7b", {"weights": str(tmp_path / "ckpt")}, val, nouns, tmp_path / "raw", tmp_path / "p.jsonl",
-                 settings={"seed": 2, "temperature": 0.5, "top_p": 0.9})
+                 settings={"seed": 2, "temperature": 0.5, "top_p": 0.9, "batch_size": 64, "max_new_tokens": 48})
     assert calls == [((str(tmp_path / "ckpt"), val.resolve(), tmp_path / "p.jsonl"),
-                      {"seed": 2, "temperature": 0.5, "top_p": 0.9})]
+                      {"seed": 2, "temperature": 0.5, "top_p": 0.9, "batch_size": 64, "max_new_tokens": 48})]

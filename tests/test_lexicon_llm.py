@@ -131,10 +131,12 @@ def test_lexicon_counts_retries_and_cache(server, config, tmp_path, caplog):
     assert request["messages"][0] == {"role": "system", "content": system_prompt(VOCAB)}
     assert '["road", "sidewalk", "building"' in request["messages"][0]["content"]
     assert lexicon.builder["prompt_sha256"] == prompt_sha256(VOCAB) and lexicon.builder["kind"] == "openai"
-    # a second build asks nothing: every answer, malformed ones included, comes from the cache
+    # a second build asks nothing: every answer, malformed ones included, comes from the cache;
+    # its summary still reports the whole build's calls and tokens
     before = len(server.requests)
     again, summary2 = build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
-    assert len(server.requests) == before and summary2.cache_hits == 6 and summary2.calls == 0
+    assert len(server.requests) == before and summary2.cache_hits == 6 and summary2.run_calls == 0
+    assert (summary2.calls, summary2.retries, summary2.prompt_tokens) == (9, 3, 600)
     assert again.to_json() == lexicon.to_json()
     # the key appears in no file and no log line
     lexicon.save(tmp_path / "lexicon.json")
@@ -154,7 +156,9 @@ def test_resume_after_interruption(server, config, tmp_path):
     server.requests.clear()
     lexicon, summary = build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
     assert [r["noun"] for r in server.requests] == ["pavement"]  # only the missing noun is asked
-    assert summary.cache_hits == 5 and summary.calls == 1
+    assert summary.cache_hits == 5 and summary.run_calls == 1
+    # the whole build: 6 first calls, automobile's retry, pavement's 3 retries and its rerun call
+    assert summary.calls == 6 + 1 + config.max_retries + 1 and summary.prompt_tokens == 600
     assert next(e for e in lexicon.entries if e.name == "sidewalk").synonym == ["pavement"]
 
 
@@ -180,9 +184,9 @@ def test_missing_key_and_bad_status(server, config, tmp_path, monkeypatch):
 
 def test_parse_answer_validation():
     assert parse_answer(_answer(synonyms=["Car", "car"], hyponyms=["building, edifice"]), VOCAB) == (
-        {"synonym": [13], "hyponym": [], "meronym": []}, 1)
-    assert parse_answer("[1, 2]", VOCAB) == (None, 0)
-    assert parse_answer('{"synonyms": "car", "hyponyms": [], "meronyms": []}', VOCAB) == (None, 0)
+        {"synonym": [13], "hyponym": [], "meronym": []}, 1, [])
+    assert parse_answer("[1, 2]", VOCAB) == (None, 0, [])
+    assert parse_answer('{"synonyms": "car", "hyponyms": [], "meronyms": []}', VOCAB) == (None, 0, [])
     assert USER_PROMPT.format(noun="dog") == ("Please identify synonyms, hyponyms, and meronyms of the "
                                               "noun dog from the predefined list of categories.")
 
@@ -229,5 +233,5 @@ def test_resume_after_a_killed_run(server, config, tmp_path):
     server.requests.clear()
     _, summary = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
     asked = [r["noun"] for r in server.requests]
-    assert summary.cache_hits == len(cached) and summary.calls == len(asked)
+    assert summary.cache_hits == len(cached) and summary.run_calls == len(asked)
     assert sorted(asked) == sorted(set(nouns) - answered)  # exactly the unanswered nouns, once each

@@ -28,14 +28,45 @@ def id2rgb(ids: np.ndarray) -> np.ndarray:
     return np.stack([ids % 256, (ids // 256) % 256, (ids // 65536) % 256], axis=-1).astype(np.uint8)
 
 
+#: What PIL raises for a file that is not a (complete, decodable) image.
+_UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
 def read_segment_ids(path: str | Path) -> np.ndarray:
-    """Read a panoptic PNG into an HxW uint32 array of segment ids."""
+    """Read a panoptic PNG into an HxW uint32 array of segment ids; a missing, empty, truncated or
+    non-PNG file raises InputError naming it."""
     try:
         with Image.open(path) as im:  # RGBA bytes read as little-endian R + 256 G + 256^2 B + 256^3 A
+            _check_png(path, im)
             rgba = np.ascontiguousarray(np.asarray(im.convert("RGBA")))
             return rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
     except FileNotFoundError:
         raise InputError(f"{path}: panoptic PNG not found") from None
+    except _UNREADABLE as e:
+        raise InputError(f"{path}: not a readable PNG image ({_describe(path, e)})") from None
+
+
+def png_shape(path: str | Path) -> tuple[int, int]:
+    """(height, width) of a panoptic PNG, from its header alone; a bad file raises as read_segment_ids."""
+    try:
+        with Image.open(path) as im:
+            _check_png(path, im)
+            return im.height, im.width
+    except FileNotFoundError:
+        raise InputError(f"{path}: panoptic PNG not found") from None
+    except _UNREADABLE as e:
+        raise InputError(f"{path}: not a readable PNG image ({_describe(path, e)})") from None
+
+
+def _check_png(path: str | Path, im: Image.Image) -> None:
+    if im.format != "PNG":
+        raise InputError(f"{path}: not a PNG image (a {im.format or 'unknown'} file)")
+
+
+def _describe(path: str | Path, error: Exception) -> str:
+    if Path(path).is_file() and Path(path).stat().st_size == 0:
+        return "the file is empty"
+    return str(error).replace(str(path), "").strip(" '") or type(error).__name__
 
 
 def write_segment_ids(path: str | Path, ids: np.ndarray) -> None:

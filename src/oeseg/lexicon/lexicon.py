@@ -70,6 +70,32 @@ class Lexicon:
         atomic_write_json(path, self.to_json())
 
 
+def check_lexicon(lexicon: Lexicon, vocabulary: Vocabulary, where: str | os.PathLike) -> None:
+    """Raise InputError (naming `where`) unless the lexicon is one of this vocabulary: every category
+    id known, none twice, each category under the vocabulary's own name(s), the same vocabulary name."""
+    by_id = {c.id: c for c in vocabulary}
+    seen: set[int] = set()
+    for e in lexicon.entries:
+        if e.id not in by_id:
+            raise InputError(f"{where}: category id {e.id} is not in the dataset's vocabulary "
+                             f"{vocabulary.name!r}: a lexicon of another vocabulary?")
+        if e.id in seen:
+            raise InputError(f"{where}: category id {e.id} is listed twice")
+        seen.add(e.id)
+    if lexicon.vocabulary != vocabulary.name:
+        raise InputError(f"{where}: a lexicon of vocabulary {lexicon.vocabulary!r}, the dataset's vocabulary "
+                         f"is {vocabulary.name!r}")
+    for e in lexicon.entries:
+        expected = by_id[e.id].name
+        if _names(e.name) != _names(expected):
+            raise InputError(f"{where}: category id {e.id} is named {e.name!r}, in vocabulary "
+                             f"{vocabulary.name!r} it is {expected!r}")
+
+
+def _names(name: str) -> list[str]:
+    return [normalize_term(n) for n in name.split(",") if normalize_term(n)]
+
+
 def _terms(value, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise InputError(f"{where}: expected a list of strings")

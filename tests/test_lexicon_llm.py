@@ -55,14 +55,16 @@ class FakeOpenAI:
                     fake.auth.add(self.headers.get("Authorization", ""))
                     script = fake.scripts.get(noun, [])
                     status, content, headers = script.pop(0) if len(script) > 1 else (script or [(200, "{}", {})])[0]
-                if status == 200:
+                if isinstance(content, bytes):  # a verbatim body (e.g. not JSON) with this status
+                    payload = None
+                elif status == 200:
                     payload = {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
                                "choices": [{"index": 0, "finish_reason": "stop",
                                             "message": {"role": "assistant", "content": content}}],
                                "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}}
                 else:
                     payload = {"error": {"message": content, "type": "server_error"}}
-                data = json.dumps(payload).encode()
+                data = content if payload is None else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -235,3 +237,64 @@ def test_resume_after_a_killed_run(server, config, tmp_path):
     asked = [r["noun"] for r in server.requests]
     assert summary.cache_hits == len(cached) and summary.run_calls == len(asked)
     assert sorted(asked) == sorted(set(nouns) - answered)  # exactly the unanswered nouns, once each
+
+
+NO_CHOICES = json.dumps({"id": "c1", "object": "chat.completion", "created": 0, "model": "gpt-test",
+                         "choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 0}}).encode()
+
+
+def test_malformed_replies_are_retried_then_failed_and_resumed(server, config, tmp_path):
+    """A 200 whose body is not JSON, or has no choice, is retried like a server error; a noun still
+    unanswered is recorded as failed while the others go on; a rerun asks only the failed noun and
+    its summary counts the whole build."""
+    server.scripts.update({
+        "sedan": [(200, b"<html>proxy error</html>", {}), (200, _answer(hyponyms=["car"]), {})],
+        "wheel": [(200, NO_CHOICES, {})],  # every time
+        "pavement": [(200, _answer(synonyms=["sidewalk"]), {})],
+    })
+    nouns = ["sedan", "wheel", "pavement"]
+    with pytest.raises(LLMError, match=r"1 noun\(s\) unanswered .*'wheel'"):
+        build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
+    assert server.asked("sedan") == 2 and server.asked("wheel") == config.max_retries + 1
+    assert server.asked("pavement") == 1
+    server.scripts["wheel"] = [(200, _answer(meronyms=["car"]), {})]
+    server.requests.clear()
+    lexicon, summary = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
+    assert [r["noun"] for r in server.requests] == ["wheel"]  # the minimal rerun: one request
+    assert summary.run_calls == 1 and summary.cache_hits == 2 and not summary.failed_nouns
+    assert summary.calls == 2 + (config.max_retries + 1) + 1 + 1
+    assert summary.retries == 1 + config.max_retries + 1
+    # tokens: sedan's and pavement's answers, wheel's 4 empty replies (7 each) and its answer
+    assert summary.prompt_tokens == 100 + 100 + 4 * 7 + 100
+    car = next(e for e in lexicon.entries if e.name == "car")
+    assert car.hyponym == ["sedan"] and car.meronym == ["wheel"]
+    # a third build asks nothing and reports the same whole-build totals
+    server.requests.clear()
+    _, again = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
+    assert not server.requests and again.run_calls == 0
+    assert (again.calls, again.retries, again.prompt_tokens) == (summary.calls, summary.retries, summary.prompt_tokens)
+
+
+@pytest.mark.parametrize("retry_after", ["3600", "inf", "1e400", "nan", "Wed, 21 Oct 2099 07:28:00 GMT"])
+def test_retry_after_is_capped(server, config, tmp_path, retry_after):
+    server.scripts["sedan"] = [(429, "slow down", {"retry-after": retry_after}), (200, _answer(hyponyms=["car"]), {})]
+    capped = LLMConfig(**{**config.__dict__, "max_retry_wait_s": 0.2})
+    start = time.monotonic()
+    lexicon, summary = build_llm_lexicon(VOCAB, ["sedan"], capped, tmp_path)
+    assert time.monotonic() - start < 5 and summary.calls == 2 and summary.retries == 1
+    assert next(e for e in lexicon.entries if e.name == "car").hyponym == ["sedan"]
+    assert LLMConfig.from_dict({"base_url": "x", "model": "m"}).max_retry_wait_s == 60
+
+
+def test_shared_names_exact_full_name_wins_else_counted_drop(server, config, tmp_path):
+    """ADE20K: `pot`, `stool`, `screen` are names of several categories, and one category's full
+    name each; `ground` is only ever one of several names (earth, ground / land, ground, soil)."""
+    ade = get_vocabulary("ade20k")
+    server.scripts["thing"] = [(200, _answer(synonyms=["pot", "stool", "screen", "ground", "Ground", "toilet"]), {})]
+    lexicon, summary = build_llm_lexicon(ade, ["thing"], config, tmp_path)
+    having = sorted(e.name for e in lexicon.entries if "thing" in e.synonym)
+    assert having == ["pot", "screen", "stool", "toilet, can, commode, crapper, pot, potty, stool, throne"]
+    assert summary.dropped_ambiguous == 2 and summary.ambiguous_names == ["ground"]
+    assert summary.dropped_categories == 0
+    assert parse_answer(_answer(synonyms=["ground", "pot"]), ade) == (
+        {"synonym": [125], "hyponym": [], "meronym": []}, 0, ["ground"])  # 125: "pot"

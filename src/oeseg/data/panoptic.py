@@ -42,6 +42,8 @@ def read_segment_ids(path: str | Path) -> np.ndarray:
             return rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
     except FileNotFoundError:
         raise InputError(f"{path}: panoptic PNG not found") from None
+    except InputError:
+        raise
     except _UNREADABLE as e:
         raise InputError(f"{path}: not a readable PNG image ({_describe(path, e)})") from None
 
@@ -54,6 +56,8 @@ def png_shape(path: str | Path) -> tuple[int, int]:
             return im.height, im.width
     except FileNotFoundError:
         raise InputError(f"{path}: panoptic PNG not found") from None
+    except InputError:
+        raise
     except _UNREADABLE as e:
         raise InputError(f"{path}: not a readable PNG image ({_describe(path, e)})") from None
 

@@ -68,7 +68,7 @@ def edit_json(path: Path, edit) -> None:
 
 
 def first_png(root: Path) -> Path:
-    return sorted((root / "split" / "panoptic").glob("*.png"))[0]
+    return min((root / "split" / "panoptic").glob("*.png"))
 
 
 def add_phantom_segment(obj: dict) -> None:
@@ -141,7 +141,7 @@ EVALUATE_CASES = [
 
 @pytest.mark.parametrize("case", EVALUATE_CASES, ids=[c[0] for c in EVALUATE_CASES])
 def test_evaluate_rejects_bad_input(demo, case, capsys):
-    name, breakage, message = case
+    _, breakage, message = case
     out = demo / "RESULTS.json"
     argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "pred.jsonl"),
             "--lexicon", str(demo / "lexicon.json"), "-o", str(out)]
@@ -252,12 +252,12 @@ def run_import(root: Path, fmt: str, source: Path) -> subprocess.CompletedProces
     if fmt == "detectron2-semseg":
         argv += ["--nouns", str(root / "nouns.txt")]
     env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}
-    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(argv, check=False, capture_output=True, text=True, env=env, timeout=120)
 
 
 @pytest.mark.parametrize("case", IMPORT_CASES, ids=[c[0] for c in IMPORT_CASES])
 def test_import_rejects_bad_input(demo, case):
-    name, fmt, write, message = case
+    _, fmt, write, message = case
     source = write(demo)
     done = run_import(demo, fmt, source)
     assert done.returncode == 2, (done.returncode, done.stderr[-2000:])

@@ -23,7 +23,12 @@ import numpy as np
 
 from oeseg.baselines.registry import Registry
 from oeseg.data.panoptic import PanopticSplit, png_shape
-from oeseg.data.predictions import RegionPrediction, check_description, read_split_predictions, write_predictions
+from oeseg.data.predictions import (
+    RegionPrediction,
+    check_description,
+    read_split_predictions,
+    write_predictions,
+)
 from oeseg.io import InputError, read_json, read_text
 
 log = logging.getLogger("oeseg.baselines")

@@ -237,6 +237,10 @@ IMPORT_CASES = [
      r"entry 0 \(img5_000\): bad RLE segmentation: its runs cover \d+ pixels, the image has 6144"),
     ("semseg-counts-garbage", "detectron2-semseg", lambda r: semseg_file(r, counts="\x01\x02"),
      r"entry 0 \(img5_000\): bad RLE segmentation: not a compressed RLE string"),
+    ("semseg-runs-short", "detectron2-semseg", lambda r: semseg_file(r, counts="0i0"),
+     r"bad RLE segmentation: its runs cover 25 pixels, the image has 6144"),
+    ("semseg-counts-not-ascii", "detectron2-semseg", lambda r: semseg_file(r, counts="0\u00e9"),
+     r"bad RLE segmentation: not a compressed RLE string \(a character that is not ASCII\)"),
     ("semseg-size-not-a-pair", "detectron2-semseg", lambda r: semseg_file(r, size=[64]),
      r"entry 0 \(img5_000\): bad RLE segmentation: size \[64\] is not \[height, width\]"),
     ("semseg-nouns-not-utf8", "detectron2-semseg",
@@ -293,3 +297,26 @@ def _search(pattern: str, text: str) -> bool:
     import re
 
     return re.search(pattern, text) is not None
+
+
+def test_rle_runs_match_the_mask():
+    """The pre-decoding check reads a compressed RLE string's runs exactly as pycocotools encodes them."""
+    from pycocotools import mask as mask_util
+
+    from oeseg.baselines.importers import rle_runs
+
+    rng = np.random.default_rng(4)
+    for trial in range(60):
+        h, w = (int(v) for v in rng.integers(1, 200, 2))
+        mask = (rng.random((h, w)) < rng.random()).astype(np.uint8)
+        if trial % 2:
+            mask = np.zeros((h, w), np.uint8)
+            mask[rng.integers(0, h):, rng.integers(0, w):] = 1
+        flat = mask.ravel(order="F")
+        change = np.flatnonzero(np.diff(flat)) + 1
+        edges = np.concatenate([[0], change, [flat.size]])
+        expected = np.diff(edges).tolist()
+        if flat[0] == 1:
+            expected = [0] + expected  # runs start with the zeros
+        counts = mask_util.encode(np.asfortranarray(mask))["counts"].decode()
+        assert rle_runs(counts).tolist() == expected

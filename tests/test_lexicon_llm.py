@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from oeseg.data.vocabularies import get_vocabulary
-from oeseg.lexicon.llm import (USER_PROMPT, LLMConfig, LLMError, build_llm_lexicon, parse_answer,
-                               prompt_sha256, system_prompt)
+from oeseg.lexicon.llm import (USER_PROMPT, AnswerCache, LLMConfig, LLMError, build_llm_lexicon,
+                               parse_answer, prompt_sha256, system_prompt)
 
 API_KEY = "sk-test-0123456789-secret"
 VOCAB = get_vocabulary("cityscapes")
@@ -257,6 +257,9 @@ def test_malformed_replies_are_retried_then_failed_and_resumed(server, config, t
         build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
     assert server.asked("sedan") == 2 and server.asked("wheel") == config.max_retries + 1
     assert server.asked("pavement") == 1
+    failed = AnswerCache(tmp_path / "cache", config.model, prompt_sha256(VOCAB)).get("wheel")
+    assert failed["failed"] is True and failed["error"] == "MalformedReply"
+    assert failed["calls"] == config.max_retries + 1 and "content" not in failed
     server.scripts["wheel"] = [(200, _answer(meronyms=["car"]), {})]
     server.requests.clear()
     lexicon, summary = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")

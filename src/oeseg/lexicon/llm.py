@@ -282,7 +282,9 @@ class _Asker:
                 content = self._content(response)
             except (self.openai.APIError, MalformedReply, ValueError) as error:
                 # ValueError: a 200 whose body is not JSON (json.JSONDecodeError) or not a completion
-                error_name = f"{type(error).__name__}: {error}"[:200]
+                # the type and status only: a server's error text may echo the key
+                status = getattr(error, "status_code", None)
+                error_name = type(error).__name__ + (f" (HTTP {status})" if status else "")
                 retryable = not isinstance(error, self.openai.APIError) or self._retryable(error)
                 if not retryable or attempt == self.config.max_retries:
                     log.warning("noun %r: giving up after %d attempt(s): %s", noun, attempt + 1,

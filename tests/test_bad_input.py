@@ -128,6 +128,15 @@ EVALUATE_CASES = [
      r"img5_000.png: segment 99 is listed in panoptic.json but absent from the PNG"),
     ("gt-area-differs", lambda r: edit_json(r / "split" / "panoptic.json", shift_area),
      r"img5_000.png: segment 1 has area \d+ in panoptic.json, \d+ pixels in the PNG"),
+    ("gt-json-duplicate-segment", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
+        "segments_info"].append(dict(o["annotations"][0]["segments_info"][0]))),
+     r"panoptic.json: annotations\[0\]: segment 1 is listed twice"),
+    ("gt-json-unknown-image", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0].update(
+        image_id="nowhere")), r"panoptic.json: annotations\[0\]: image_id 'nowhere' is not among the images"),
+    ("gt-json-bad-segment-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][1][
+        "segments_info"][0].update(id="one")), r"panoptic.json: annotations\[1\]: a malformed field"),
+    ("gt-json-not-an-object", lambda r: (r / "split" / "panoptic.json").write_text("[]"),
+     r"panoptic.json: expected a JSON object with images, annotations, categories"),
     ("gt-json-not-utf8", lambda r: (r / "split" / "panoptic.json").write_bytes(b'{"info": "\x80"}'),
      r"panoptic.json:1:11: not UTF-8 text"),
     ("gt-png-empty", lambda r: first_png(r).write_bytes(b""), r"img5_000.png: not a readable PNG image \(the file is empty\)"),

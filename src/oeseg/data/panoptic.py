@@ -152,10 +152,15 @@ class PanopticSplit:
         root = Path(root)
         path = root / "panoptic.json"
         obj = read_json(path)
+        if not isinstance(obj, dict):
+            raise InputError(f"{path}: expected a JSON object with images, annotations, categories")
         for key in ("images", "annotations", "categories"):
             if key not in obj:
                 raise InputError(f"{path}: missing top-level field '{key}'")
-        vocab = Vocabulary.from_json(obj.get("info", {}).get("vocabulary", root.name), obj["categories"])
+            if not isinstance(obj[key], list):
+                raise InputError(f"{path}: '{key}' must be a list")
+        info = obj.get("info") if isinstance(obj.get("info"), dict) else {}
+        vocab = Vocabulary.from_json(info.get("vocabulary", root.name), obj["categories"])
         cat_ids = {c.id for c in vocab}
         records = {}
         for i, im in enumerate(obj["images"]):
@@ -167,18 +172,30 @@ class PanopticSplit:
         for i, ann in enumerate(obj["annotations"]):
             where = f"{path}: annotations[{i}]"
             try:
-                image_id = str(ann["image_id"])
-                rec = records[image_id]
+                image_id, panoptic_file = str(ann["image_id"]), str(ann["file_name"])
                 segs = [Segment(int(s["id"]), int(s["category_id"]), int(s.get("iscrowd", 0)),
                                 int(s.get("area", 0)), list(s.get("bbox", [0, 0, 0, 0])))
                         for s in ann["segments_info"]]
+                rec = records.get(image_id)
+                width, height = (int(rec.get("width", 0)), int(rec.get("height", 0))) if rec else (0, 0)
             except KeyError as e:
                 raise InputError(f"{where}: missing field {e}") from None
+            except (TypeError, ValueError, AttributeError) as e:
+                raise InputError(f"{where}: a malformed field ({e})") from None
+            if rec is None:
+                raise InputError(f"{where}: image_id {image_id!r} is not among the images")
+            seen: set[int] = set()
             for s in segs:
                 if s.category_id not in cat_ids:
                     raise InputError(f"{where}: segment {s.id} has unknown category_id {s.category_id}")
-            images.append(PanopticImage(image_id, rec.get("file_name", ""), ann["file_name"],
-                                        int(rec.get("width", 0)), int(rec.get("height", 0)),
+                if not 0 < s.id < 256**3:
+                    raise InputError(f"{where}: segment id {s.id} is not a panoptic id (1 to 256^3 - 1)")
+                if s.id in seen:
+                    raise InputError(f"{where}: segment {s.id} is listed twice")
+                if s.area < 0:
+                    raise InputError(f"{where}: segment {s.id} has a negative area")
+                seen.add(s.id)
+            images.append(PanopticImage(image_id, rec.get("file_name", ""), panoptic_file, width, height,
                                         sorted(segs, key=lambda s: s.id)))
         return cls(root, vocab, images)
 

@@ -124,6 +124,9 @@ EVALUATE_CASES = [
      r"lexicon.json: category id 0 is named 'wall', in vocabulary 'demo-city' it is 'road'"),
     ("lexicon-not-utf8", lambda r: (r / "lexicon.json").write_bytes(b'{"vocabulary": "d\xe9mo"}'),
      r"lexicon.json:1:18: not UTF-8 text \(byte 0xe9\)"),
+    ("lexicon-not-a-lexicon", lambda r: (r / "lexicon.json").write_text('{"vocabulary": "demo-city", "categories": '
+                                                                          '[{"id": "zero", "name": "road"}]}'),
+     r"lexicon.json: categories\[0\]: needs 'id' and 'name'"),
     ("gt-segment-absent-from-png", lambda r: edit_json(r / "split" / "panoptic.json", add_phantom_segment),
      r"img5_000.png: segment 99 is listed in panoptic.json but absent from the PNG"),
     ("gt-area-differs", lambda r: edit_json(r / "split" / "panoptic.json", shift_area),

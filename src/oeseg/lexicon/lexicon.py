@@ -125,7 +125,10 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
                     exact.append(normalize_term(n))
             entries.append(LexiconEntry(cid, name, exact, *(
                 _terms(c.get(level, []), f"{where}.{level}") for level in LEVELS[1:])))
-        return Lexicon(str(obj.get("vocabulary", path.stem)), dict(obj.get("builder", {})), entries)
+        builder = obj.get("builder", {})
+        if not isinstance(builder, dict) or not isinstance(obj["categories"], list):
+            raise InputError(f"{path}: 'builder' must be an object and 'categories' a list")
+        return Lexicon(str(obj.get("vocabulary", path.stem)), dict(builder), entries)
     if isinstance(obj, dict) and all(isinstance(v, dict) and "id" in v for v in obj.values()):
         entries = []
         for name, c in obj.items():
@@ -134,7 +137,11 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
             for n in name.split(","):
                 if normalize_term(n) and normalize_term(n) not in fields["exact"]:
                     fields["exact"].insert(0, normalize_term(n))
-            entries.append(LexiconEntry(int(c["id"]), name, **fields))
+            try:
+                cid = int(c["id"])
+            except (TypeError, ValueError):
+                raise InputError(f"{where}: 'id' must be an integer, got {c['id']!r}") from None
+            entries.append(LexiconEntry(cid, name, **fields))
         entries.sort(key=lambda e: e.id)
         vocab_name = vocabulary.name if vocabulary else path.stem
         return Lexicon(vocab_name, {"kind": "paper", "source": path.name}, entries)

@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from oeseg.data.vocabularies import get_vocabulary
-from oeseg.lexicon.llm import (USER_PROMPT, LLMConfig, LLMError, build_llm_lexicon, parse_answer,
-                               prompt_sha256, system_prompt)
+from oeseg.lexicon.llm import (USER_PROMPT, AnswerCache, LLMConfig, LLMError, build_llm_lexicon,
+                               parse_answer, prompt_sha256, system_prompt)
 
 API_KEY = "sk-test-0123456789-secret"
 VOCAB = get_vocabulary("cityscapes")
@@ -55,14 +55,16 @@ class FakeOpenAI:
                     fake.auth.add(self.headers.get("Authorization", ""))
                     script = fake.scripts.get(noun, [])
                     status, content, headers = script.pop(0) if len(script) > 1 else (script or [(200, "{}", {})])[0]
-                if status == 200:
+                if isinstance(content, bytes):  # a verbatim body (e.g. not JSON) with this status
+                    payload = None
+                elif status == 200:
                     payload = {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
                                "choices": [{"index": 0, "finish_reason": "stop",
                                             "message": {"role": "assistant", "content": content}}],
                                "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}}
                 else:
                     payload = {"error": {"message": content, "type": "server_error"}}
-                data = json.dumps(payload).encode()
+                data = content if payload is None else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -131,10 +133,12 @@ def test_lexicon_counts_retries_and_cache(server, config, tmp_path, caplog):
     assert request["messages"][0] == {"role": "system", "content": system_prompt(VOCAB)}
     assert '["road", "sidewalk", "building"' in request["messages"][0]["content"]
     assert lexicon.builder["prompt_sha256"] == prompt_sha256(VOCAB) and lexicon.builder["kind"] == "openai"
-    # a second build asks nothing: every answer, malformed ones included, comes from the cache
+    # a second build asks nothing: every answer, malformed ones included, comes from the cache;
+    # its summary still reports the whole build's calls and tokens
     before = len(server.requests)
     again, summary2 = build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
-    assert len(server.requests) == before and summary2.cache_hits == 6 and summary2.calls == 0
+    assert len(server.requests) == before and summary2.cache_hits == 6 and summary2.run_calls == 0
+    assert (summary2.calls, summary2.retries, summary2.prompt_tokens) == (9, 3, 600)
     assert again.to_json() == lexicon.to_json()
     # the key appears in no file and no log line
     lexicon.save(tmp_path / "lexicon.json")
@@ -154,7 +158,9 @@ def test_resume_after_interruption(server, config, tmp_path):
     server.requests.clear()
     lexicon, summary = build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
     assert [r["noun"] for r in server.requests] == ["pavement"]  # only the missing noun is asked
-    assert summary.cache_hits == 5 and summary.calls == 1
+    assert summary.cache_hits == 5 and summary.run_calls == 1
+    # the whole build: 6 first calls, automobile's retry, pavement's 3 retries and its rerun call
+    assert summary.calls == 6 + 1 + config.max_retries + 1 and summary.prompt_tokens == 600
     assert next(e for e in lexicon.entries if e.name == "sidewalk").synonym == ["pavement"]
 
 
@@ -180,9 +186,9 @@ def test_missing_key_and_bad_status(server, config, tmp_path, monkeypatch):
 
 def test_parse_answer_validation():
     assert parse_answer(_answer(synonyms=["Car", "car"], hyponyms=["building, edifice"]), VOCAB) == (
-        {"synonym": [13], "hyponym": [], "meronym": []}, 1)
-    assert parse_answer("[1, 2]", VOCAB) == (None, 0)
-    assert parse_answer('{"synonyms": "car", "hyponyms": [], "meronyms": []}', VOCAB) == (None, 0)
+        {"synonym": [13], "hyponym": [], "meronym": []}, 1, [])
+    assert parse_answer("[1, 2]", VOCAB) == (None, 0, [])
+    assert parse_answer('{"synonyms": "car", "hyponyms": [], "meronyms": []}', VOCAB) == (None, 0, [])
     assert USER_PROMPT.format(noun="dog") == ("Please identify synonyms, hyponyms, and meronyms of the "
                                               "noun dog from the predefined list of categories.")
 
@@ -229,5 +235,69 @@ def test_resume_after_a_killed_run(server, config, tmp_path):
     server.requests.clear()
     _, summary = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
     asked = [r["noun"] for r in server.requests]
-    assert summary.cache_hits == len(cached) and summary.calls == len(asked)
+    assert summary.cache_hits == len(cached) and summary.run_calls == len(asked)
     assert sorted(asked) == sorted(set(nouns) - answered)  # exactly the unanswered nouns, once each
+
+
+NO_CHOICES = json.dumps({"id": "c1", "object": "chat.completion", "created": 0, "model": "gpt-test",
+                         "choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 0}}).encode()
+
+
+def test_malformed_replies_are_retried_then_failed_and_resumed(server, config, tmp_path):
+    """A 200 whose body is not JSON, or has no choice, is retried like a server error; a noun still
+    unanswered is recorded as failed while the others go on; a rerun asks only the failed noun and
+    its summary counts the whole build."""
+    server.scripts.update({
+        "sedan": [(200, b"<html>proxy error</html>", {}), (200, _answer(hyponyms=["car"]), {})],
+        "wheel": [(200, NO_CHOICES, {})],  # every time
+        "pavement": [(200, _answer(synonyms=["sidewalk"]), {})],
+    })
+    nouns = ["sedan", "wheel", "pavement"]
+    with pytest.raises(LLMError, match=r"1 noun\(s\) unanswered .*'wheel'"):
+        build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
+    assert server.asked("sedan") == 2 and server.asked("wheel") == config.max_retries + 1
+    assert server.asked("pavement") == 1
+    failed = AnswerCache(tmp_path / "cache", config.model, prompt_sha256(VOCAB)).get("wheel")
+    assert failed["failed"] is True and failed["error"] == "MalformedReply"
+    assert failed["calls"] == config.max_retries + 1 and "content" not in failed
+    server.scripts["wheel"] = [(200, _answer(meronyms=["car"]), {})]
+    server.requests.clear()
+    lexicon, summary = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
+    assert [r["noun"] for r in server.requests] == ["wheel"]  # the minimal rerun: one request
+    assert summary.run_calls == 1 and summary.cache_hits == 2 and not summary.failed_nouns
+    assert summary.calls == 2 + (config.max_retries + 1) + 1 + 1
+    assert summary.retries == 1 + config.max_retries + 1
+    # tokens: sedan's and pavement's answers, wheel's 4 empty replies (7 each) and its answer
+    assert summary.prompt_tokens == 100 + 100 + 4 * 7 + 100
+    car = next(e for e in lexicon.entries if e.name == "car")
+    assert car.hyponym == ["sedan"] and car.meronym == ["wheel"]
+    # a third build asks nothing and reports the same whole-build totals
+    server.requests.clear()
+    _, again = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
+    assert not server.requests and again.run_calls == 0
+    assert (again.calls, again.retries, again.prompt_tokens) == (summary.calls, summary.retries, summary.prompt_tokens)
+
+
+@pytest.mark.parametrize("retry_after", ["3600", "inf", "1e400", "nan", "Wed, 21 Oct 2099 07:28:00 GMT"])
+def test_retry_after_is_capped(server, config, tmp_path, retry_after):
+    server.scripts["sedan"] = [(429, "slow down", {"retry-after": retry_after}), (200, _answer(hyponyms=["car"]), {})]
+    capped = LLMConfig(**{**config.__dict__, "max_retry_wait_s": 0.2})
+    start = time.monotonic()
+    lexicon, summary = build_llm_lexicon(VOCAB, ["sedan"], capped, tmp_path)
+    assert time.monotonic() - start < 5 and summary.calls == 2 and summary.retries == 1
+    assert next(e for e in lexicon.entries if e.name == "car").hyponym == ["sedan"]
+    assert LLMConfig.from_dict({"base_url": "x", "model": "m"}).max_retry_wait_s == 60
+
+
+def test_shared_names_exact_full_name_wins_else_counted_drop(server, config, tmp_path):
+    """ADE20K: `pot`, `stool`, `screen` are names of several categories, and one category's full
+    name each; `ground` is only ever one of several names (earth, ground / land, ground, soil)."""
+    ade = get_vocabulary("ade20k")
+    server.scripts["thing"] = [(200, _answer(synonyms=["pot", "stool", "screen", "ground", "Ground", "toilet"]), {})]
+    lexicon, summary = build_llm_lexicon(ade, ["thing"], config, tmp_path)
+    having = sorted(e.name for e in lexicon.entries if "thing" in e.synonym)
+    assert having == ["pot", "screen", "stool", "toilet, can, commode, crapper, pot, potty, stool, throne"]
+    assert summary.dropped_ambiguous == 2 and summary.ambiguous_names == ["ground"]
+    assert summary.dropped_categories == 0
+    assert parse_answer(_answer(synonyms=["ground", "pot"]), ade) == (
+        {"synonym": [125], "hyponym": [], "meronym": []}, 0, ["ground"])  # 125: "pot"

@@ -80,7 +80,7 @@ def test_paper_builder_converts_the_gpt4_lexicon(shared_data, tmp_path):
     assert again.to_json() == lexicon.to_json() and again.builder["kind"] == "paper"
     assert [e.id for e in again.entries] == [c.id for c in get_vocabulary("cityscapes")]
     assert "automobile" in next(e for e in again.entries if e.name == "car").synonym
-    with pytest.raises(InputError, match="not in vocabulary demo-ade"):
+    with pytest.raises(InputError, match="category id 13 is not in the dataset's vocabulary 'demo-ade'"):
         build_lexicon_file("paper", "demo-ade", tmp_path / "x.json",
                            paper_file=shared_data / "paper" / "output_semantics_gpt4_cityscapes.json")
     with pytest.raises(InputError, match="is not one of"):

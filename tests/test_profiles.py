@@ -37,7 +37,8 @@ def test_profile_slurm_is_found_at_the_repository_root(tmp_path, monkeypatch):
 def test_profiles_keep_site_settings_out_of_the_workflow_profile():
     workflow = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())
     cluster = (REPO / "profiles" / "slurm" / "config.yaml").read_text()
-    assert set(workflow) == {"set-resources"}  # its keys would replace the cluster profile's
+    # its keys would replace the cluster profile's: only per-rule resources and resuming
+    assert set(workflow) == {"set-resources", "rerun-incomplete"} and workflow["rerun-incomplete"] is True
     for resources in workflow["set-resources"].values():
         assert not {"slurm_partition", "slurm_account"} & set(resources)
         runtime = str(resources.get("runtime", "1h"))
@@ -52,3 +53,46 @@ def test_every_rule_of_the_workflow_profile_exists(tmp_path):
     listed = snakemake(root, "--list-rules")
     assert listed.returncode == 0, listed.stderr[-3000:]
     assert set(workflow["set-resources"]) <= set(listed.stdout.split())
+
+
+SLOW_SNAKEFILE = """\
+rule all:
+    input: "out/a.txt"
+
+rule slow:
+    output: "out/a.txt"
+    shell: "echo partial > {output}; sleep ${{SLOW_S:-0}}; echo done >> {output}"
+"""
+
+
+def test_a_killed_run_resumes_after_unlock(tmp_path):
+    """A run killed mid-job: the next run asks for --unlock; after it a plain run (the default
+    profile's rerun-incomplete) redoes the incomplete output instead of stopping."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from small_workflow import SNAKEMAKE
+
+    root = repo_copy(tmp_path / "repo", small=False)
+    (root / "slow.smk").write_text(SLOW_SNAKEFILE)
+    output = root / "out" / "a.txt"
+    running = subprocess.Popen([SNAKEMAKE, "-s", "slow.smk", "--cores", "1"], cwd=root, start_new_session=True,
+                               env={**os.environ, "SLOW_S": "120"}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not output.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert output.exists()
+    os.killpg(running.pid, signal.SIGKILL)
+    running.wait()
+    assert output.read_text() == "partial\n"
+    locked = snakemake(root, "-s", "slow.smk", "--cores", "1")
+    assert locked.returncode != 0 and "--unlock" in locked.stderr
+    assert snakemake(root, "-s", "slow.smk", "--unlock").returncode == 0
+    without = snakemake(root, "-s", "slow.smk", "--cores", "1", "--workflow-profile", "none")
+    assert without.returncode != 0 and "IncompleteFilesException" in without.stderr
+    resumed = snakemake(root, "-s", "slow.smk", "--cores", "1")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert output.read_text() == "partial\ndone\n"

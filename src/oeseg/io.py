@@ -51,31 +51,63 @@ def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file; a syntax error names the file, line and column."""
+def _not_utf8(path: str | os.PathLike, data: bytes, error: UnicodeDecodeError) -> InputError:
+    """The InputError of a UTF-8 decoding failure, naming the line and column of the bad byte."""
+    start = error.start
+    line = data.count(b"\n", 0, start) + 1
+    column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+    return InputError(f"{path}:{line}:{column}: not UTF-8 text (byte 0x{data[start]:02x})")
+
+
+def read_text(path: str | os.PathLike, what: str = "file", encoding: str = "utf-8") -> str:
+    """A UTF-8 text file's contents; a missing file or a byte that is not UTF-8 names the file (and line)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: {what} is a folder, not a file") from None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise _not_utf8(path, data, e) from None
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON file; a syntax error or a byte that is not UTF-8 names the file, line and column."""
+    text = read_text(path)
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
+    except RecursionError:
+        raise InputError(f"{path}: invalid JSON: nested too deeply") from None
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
-    """Yield (line number, object) for each non-blank line; bad lines raise InputError."""
+    """Yield (line number, object) for each non-blank line; bad lines (not UTF-8, not a JSON
+    object) raise InputError."""
     try:
-        f = open(path, encoding="utf-8")
+        f = open(path, "rb")
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: a folder, not a file") from None
     with f:
-        for lineno, line in enumerate(f, start=1):
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                column = e.start + 1
+                raise InputError(f"{path}:{lineno}:{column}: not UTF-8 text (byte 0x{raw[e.start]:02x})") from None
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise InputError(f"{path}:{lineno}: malformed JSON line: {e.msg}") from None
+            except RecursionError:
+                raise InputError(f"{path}:{lineno}: malformed JSON line: nested too deeply") from None
             if not isinstance(obj, dict):
                 raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
             yield lineno, obj
@@ -86,10 +118,7 @@ def read_csv_rows(path: str | os.PathLike, required: Sequence[str] = ()) -> tupl
     import csv
     import io
 
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
+    text = read_text(path, encoding="utf-8-sig")
     reader = csv.DictReader(io.StringIO(text))
     header = list(reader.fieldnames or [])
     missing = [k for k in required if k not in header]

@@ -22,9 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from oeseg.baselines.registry import Registry
-from oeseg.data.panoptic import PanopticSplit
-from oeseg.data.predictions import RegionPrediction, read_predictions, write_predictions
-from oeseg.io import InputError, read_json
+from oeseg.data.panoptic import PanopticSplit, png_shape
+from oeseg.data.predictions import (
+    RegionPrediction,
+    check_description,
+    read_split_predictions,
+    write_predictions,
+)
+from oeseg.io import InputError, read_json, read_text
 
 log = logging.getLogger("oeseg.baselines")
 
@@ -35,12 +40,14 @@ MISMATCH_POLICIES = ("error", "skip")
 class ImportSummary:
     """What an import found: images converted, images of the split without output, images whose
     description count differs from their segment count (image id -> (given, expected)),
-    image ids the split does not know."""
+    image ids the split does not know, empty descriptions dropped (image id -> how many: their
+    regions stay undescribed)."""
 
     converted: int = 0
     missing: list[str] = field(default_factory=list)
     mismatched: dict[str, tuple[int, int]] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
+    empty: dict[str, int] = field(default_factory=dict)
 
     def text(self) -> str:
         """A one-paragraph human summary naming (the first) affected images."""
@@ -54,6 +61,9 @@ class ImportSummary:
             parts.append(f"{len(mm)} images with a count mismatch: {few(mm)}")
         if self.unknown:
             parts.append(f"{len(self.unknown)} images not in the split: {few(self.unknown)}")
+        if self.empty:
+            parts.append(f"{sum(self.empty.values())} empty descriptions dropped (regions left undescribed) "
+                         f"in {len(self.empty)} images: {few([f'{k} ({n})' for k, n in self.empty.items()])}")
         return "; ".join(parts)
 
 
@@ -67,7 +77,8 @@ def import_lac(path: str | os.PathLike, split: PanopticSplit, *, on_mismatch: st
 
     Images of the split missing from the file are counted (their segments stay undescribed);
     image ids the split lacks, and count mismatches under on_mismatch="error", raise InputError;
-    with on_mismatch="skip" a mismatched image is dropped and counted.
+    with on_mismatch="skip" a mismatched image is dropped and counted. An empty description leaves
+    its region undescribed and is counted; one over MAX_DESCRIPTION_CHARS raises.
     """
     if on_mismatch not in MISMATCH_POLICIES:
         raise InputError(f"on_mismatch must be one of {MISMATCH_POLICIES}, got {on_mismatch!r}")
@@ -95,9 +106,12 @@ def import_lac(path: str | os.PathLike, split: PanopticSplit, *, on_mismatch: st
         if len(descriptions) != len(image.segments):
             summary.mismatched[image_id] = (len(descriptions), len(image.segments))
             continue
-        for segment, text in zip(image.segments, descriptions):
+        for n, (segment, text) in enumerate(zip(image.segments, descriptions)):
             if text.strip():
+                check_description(text.strip(), f"{where} ({image_id}): descriptions[{n}]")
                 predictions.append(RegionPrediction(image_id, segment.id, text.strip()))
+            else:
+                summary.empty[image_id] = summary.empty.get(image_id, 0) + 1
         summary.converted += 1
     summary.missing = [k for k in expected if k not in seen]
     if summary.unknown or (summary.mismatched and on_mismatch == "error"):
@@ -108,21 +122,13 @@ def import_lac(path: str | os.PathLike, split: PanopticSplit, *, on_mismatch: st
 
 def import_jsonl(path: str | os.PathLike, split: PanopticSplit, **_: object
                  ) -> tuple[list[RegionPrediction], ImportSummary]:
-    """Validate region predictions in our JSON Lines format against the split's segments."""
-    predictions = read_predictions(path)
-    segments = {im.id: {s.id for s in im.segments} for im in split.images}
-    summary = ImportSummary()
-    described: set[str] = set()
-    for p in predictions:
-        if p.image_id not in segments:
-            if p.image_id not in summary.unknown:
-                summary.unknown.append(p.image_id)
-            continue
-        described.add(p.image_id)
-    if summary.unknown:
-        raise InputError(f"{path}: does not match {split.root / 'panoptic.json'}: {summary.text()}")
-    summary.converted = len(described)
-    summary.missing = [k for k in segments if k not in described]
+    """Validate region predictions in our JSON Lines format against the split as `oeseg evaluate`
+    does: every field, an unknown image, a repeated region or a segment id that is not one of the
+    image's ground-truth segments raises InputError naming the line."""
+    predictions = [p for _, p in read_split_predictions(path, split, gt_segments=True)]
+    described = {p.image_id for p in predictions}
+    summary = ImportSummary(converted=len(described))
+    summary.missing = [im.id for im in split.images if im.id not in described]
     return predictions, summary
 
 
@@ -140,6 +146,9 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
     by_stem.update({im.id: im for im in split.images})
     classes: dict[str, list[tuple[int, np.ndarray]]] = {}
     summary = ImportSummary()
+    for noun in nouns:
+        check_description(noun, "--nouns")
+    shapes: dict[str, tuple[int, int]] = {}
     for i, entry in enumerate(data):
         where = f"{path}: entry {i}"
         try:
@@ -152,11 +161,12 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
             if stem not in summary.unknown:
                 summary.unknown.append(stem)
             continue
-        try:
-            mask = mask_util.decode({"size": rle["size"], "counts": rle["counts"].encode("utf-8")})
-        except (KeyError, TypeError, AttributeError, ValueError) as e:
-            raise InputError(f"{where}: bad RLE segmentation ({e})") from None
-        classes.setdefault(by_stem[stem].id, []).append((cat, mask.astype(bool)))
+        image = by_stem[stem]
+        if image.id not in shapes:
+            shapes[image.id] = png_shape(split.panoptic_dir / image.panoptic_file)
+        counts = check_rle(rle, shapes[image.id], f"{where} ({image.id})")
+        mask = mask_util.decode({"size": list(shapes[image.id]), "counts": counts.encode("ascii")})
+        classes.setdefault(image.id, []).append((cat, mask.astype(bool)))
     if summary.unknown:
         raise InputError(f"{path}: does not match {split.root / 'panoptic.json'}: {summary.text()}")
     predictions = []
@@ -165,9 +175,6 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
             summary.missing.append(image.id)
             continue
         ids = split.segment_ids(image)
-        for cat, mask in classes[image.id]:
-            if mask.shape != ids.shape:
-                raise InputError(f"{path}: mask of {image.id} is {mask.shape}, ground truth is {ids.shape}")
         for segment in image.segments:
             area = ids == segment.id
             total = int(area.sum())
@@ -178,6 +185,60 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
                 predictions.append(RegionPrediction(image.id, segment.id, nouns[cat], overlap / total))
         summary.converted += 1
     return predictions, summary
+
+
+def rle_runs(counts: str) -> np.ndarray:
+    """The run lengths of a compressed COCO RLE string (pycocotools' rleFrString, vectorised);
+    ValueError for a string that is not one."""
+    if not counts.isascii():
+        raise ValueError("a character that is not ASCII")
+    c = np.frombuffer(counts.encode("ascii"), np.uint8).astype(np.int64) - 48
+    if len(c) == 0:
+        return np.zeros(0, np.int64)
+    if ((c < 0) | (c >= 64)).any():
+        bad = int(np.flatnonzero((c < 0) | (c >= 64))[0])
+        raise ValueError(f"character {counts[bad]!r} at {bad}")
+    last = (c & 0x20) == 0  # the last 5-bit chunk of each value
+    if not last[-1]:
+        raise ValueError("the string ends inside a run length")
+    value = np.concatenate([[0], np.cumsum(last)[:-1]])  # value index of each chunk
+    starts = np.flatnonzero(np.concatenate([[True], last[:-1]]))
+    k = np.arange(len(c)) - starts[value]  # chunk position within its value
+    if k.max() > 11:  # more than 60 bits
+        raise ValueError("a run length out of range")
+    x = np.zeros(int(last.sum()), np.int64)
+    np.add.at(x, value, (c & 0x1F) << (5 * k))
+    ends = np.flatnonzero(last)
+    negative = (c[ends] & 0x10) != 0
+    x[negative] -= np.left_shift(np.int64(1), 5 * (k[ends][negative] + 1))
+    runs = x.copy()  # from the fourth value on, each is a delta to the value two before
+    runs[3::2] = np.cumsum(x[1::2])[1:]
+    runs[4::2] = np.cumsum(x[2::2])[1:]
+    return runs
+
+
+def check_rle(rle: object, shape: tuple[int, int], where: str) -> str:
+    """The compressed counts of a COCO RLE checked before any decoding: its size must be the image's
+    (height, width) and its runs non-negative and summing to height x width (pycocotools decodes
+    without bounds checks: a wrong size or run can crash the process). InputError otherwise."""
+    if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
+        raise InputError(f"{where}: bad RLE segmentation (expected an object with 'size' and 'counts')")
+    size, counts = rle["size"], rle["counts"]
+    if not (isinstance(size, list) and len(size) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in size)):
+        raise InputError(f"{where}: bad RLE segmentation: size {size!r} is not [height, width]")
+    if tuple(size) != tuple(shape):
+        raise InputError(f"{where}: RLE size {size} differs from the ground truth's {list(shape)} (height, width)")
+    if not isinstance(counts, str):
+        raise InputError(f"{where}: bad RLE segmentation: 'counts' must be a compressed RLE string")
+    try:
+        runs = rle_runs(counts)
+    except ValueError as e:
+        raise InputError(f"{where}: bad RLE segmentation: not a compressed RLE string ({e})") from None
+    if (runs < 0).any() or int(runs.sum()) != shape[0] * shape[1]:
+        raise InputError(f"{where}: bad RLE segmentation: its runs cover {int(runs.sum())} pixels, the image has "
+                         f"{shape[0] * shape[1]}")
+    return counts
 
 
 IMPORT_FORMATS.register("lac", import_lac)
@@ -204,10 +265,7 @@ def import_predictions(fmt: str, path: str | os.PathLike, split_dir: str | os.Pa
 
 def read_nouns(path: str | os.PathLike) -> list[str]:
     """The noun list of a NOUNS file: one noun per line, blank lines ignored, order kept."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: noun list not found") from None
+    text = read_text(path, "noun list")
     nouns = [line.strip() for line in text.splitlines() if line.strip()]
     if not nouns:
         raise InputError(f"{path}: the noun list is empty")

@@ -28,14 +28,49 @@ def id2rgb(ids: np.ndarray) -> np.ndarray:
     return np.stack([ids % 256, (ids // 256) % 256, (ids // 65536) % 256], axis=-1).astype(np.uint8)
 
 
+#: What PIL raises for a file that is not a (complete, decodable) image.
+_UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
 def read_segment_ids(path: str | Path) -> np.ndarray:
-    """Read a panoptic PNG into an HxW uint32 array of segment ids."""
+    """Read a panoptic PNG into an HxW uint32 array of segment ids; a missing, empty, truncated or
+    non-PNG file raises InputError naming it."""
     try:
         with Image.open(path) as im:  # RGBA bytes read as little-endian R + 256 G + 256^2 B + 256^3 A
+            _check_png(path, im)
             rgba = np.ascontiguousarray(np.asarray(im.convert("RGBA")))
             return rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
     except FileNotFoundError:
         raise InputError(f"{path}: panoptic PNG not found") from None
+    except InputError:
+        raise
+    except _UNREADABLE as e:
+        raise InputError(f"{path}: not a readable PNG image ({_describe(path, e)})") from None
+
+
+def png_shape(path: str | Path) -> tuple[int, int]:
+    """(height, width) of a panoptic PNG, from its header alone; a bad file raises as read_segment_ids."""
+    try:
+        with Image.open(path) as im:
+            _check_png(path, im)
+            return im.height, im.width
+    except FileNotFoundError:
+        raise InputError(f"{path}: panoptic PNG not found") from None
+    except InputError:
+        raise
+    except _UNREADABLE as e:
+        raise InputError(f"{path}: not a readable PNG image ({_describe(path, e)})") from None
+
+
+def _check_png(path: str | Path, im: Image.Image) -> None:
+    if im.format != "PNG":
+        raise InputError(f"{path}: not a PNG image (a {im.format or 'unknown'} file)")
+
+
+def _describe(path: str | Path, error: Exception) -> str:
+    if Path(path).is_file() and Path(path).stat().st_size == 0:
+        return "the file is empty"
+    return str(error).replace(str(path), "").strip(" '") or type(error).__name__
 
 
 def write_segment_ids(path: str | Path, ids: np.ndarray) -> None:
@@ -117,10 +152,15 @@ class PanopticSplit:
         root = Path(root)
         path = root / "panoptic.json"
         obj = read_json(path)
+        if not isinstance(obj, dict):
+            raise InputError(f"{path}: expected a JSON object with images, annotations, categories")
         for key in ("images", "annotations", "categories"):
             if key not in obj:
                 raise InputError(f"{path}: missing top-level field '{key}'")
-        vocab = Vocabulary.from_json(obj.get("info", {}).get("vocabulary", root.name), obj["categories"])
+            if not isinstance(obj[key], list):
+                raise InputError(f"{path}: '{key}' must be a list")
+        info = obj.get("info") if isinstance(obj.get("info"), dict) else {}
+        vocab = Vocabulary.from_json(info.get("vocabulary", root.name), obj["categories"])
         cat_ids = {c.id for c in vocab}
         records = {}
         for i, im in enumerate(obj["images"]):
@@ -132,18 +172,30 @@ class PanopticSplit:
         for i, ann in enumerate(obj["annotations"]):
             where = f"{path}: annotations[{i}]"
             try:
-                image_id = str(ann["image_id"])
-                rec = records[image_id]
+                image_id, panoptic_file = str(ann["image_id"]), str(ann["file_name"])
                 segs = [Segment(int(s["id"]), int(s["category_id"]), int(s.get("iscrowd", 0)),
                                 int(s.get("area", 0)), list(s.get("bbox", [0, 0, 0, 0])))
                         for s in ann["segments_info"]]
+                rec = records.get(image_id)
+                width, height = (int(rec.get("width", 0)), int(rec.get("height", 0))) if rec else (0, 0)
             except KeyError as e:
                 raise InputError(f"{where}: missing field {e}") from None
+            except (TypeError, ValueError, AttributeError) as e:
+                raise InputError(f"{where}: a malformed field ({e})") from None
+            if rec is None:
+                raise InputError(f"{where}: image_id {image_id!r} is not among the images")
+            seen: set[int] = set()
             for s in segs:
                 if s.category_id not in cat_ids:
                     raise InputError(f"{where}: segment {s.id} has unknown category_id {s.category_id}")
-            images.append(PanopticImage(image_id, rec.get("file_name", ""), ann["file_name"],
-                                        int(rec.get("width", 0)), int(rec.get("height", 0)),
+                if not 0 < s.id < 256**3:
+                    raise InputError(f"{where}: segment id {s.id} is not a panoptic id (1 to 256^3 - 1)")
+                if s.id in seen:
+                    raise InputError(f"{where}: segment {s.id} is listed twice")
+                if s.area < 0:
+                    raise InputError(f"{where}: segment {s.id} has a negative area")
+                seen.add(s.id)
+            images.append(PanopticImage(image_id, rec.get("file_name", ""), panoptic_file, width, height,
                                         sorted(segs, key=lambda s: s.id)))
         return cls(root, vocab, images)
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from oeseg.data.panoptic import PanopticSplit
 from oeseg.io import InputError, atomic_write_jsonl, iter_jsonl
+
+#: The longest description accepted, in characters: longer ones are an input error. (The mapping
+#: parses every description; spaCy refuses texts over 1,000,000 characters and a 200,000-character
+#: one already takes seconds and ~1 GB.)
+MAX_DESCRIPTION_CHARS = 10_000
 
 
 @dataclass(frozen=True)
@@ -40,13 +47,55 @@ def iter_predictions(path: str | os.PathLike) -> Iterator[tuple[int, RegionPredi
             raise InputError(f"{where}: 'description' must be a string, got {type(desc).__name__}")
         if not desc.strip():
             raise InputError(f"{where}: 'description' is empty")
+        check_description(desc, where)
         sid = obj["segment_id"]
         if isinstance(sid, bool) or not isinstance(sid, int):
             raise InputError(f"{where}: 'segment_id' must be an integer, got {sid!r}")
-        score = obj.get("score", 1.0)
-        if isinstance(score, bool) or not isinstance(score, (int, float)):
-            raise InputError(f"{where}: 'score' must be a number, got {score!r}")
-        yield lineno, RegionPrediction(str(obj["image_id"]), sid, desc, float(score))
+        yield lineno, RegionPrediction(str(obj["image_id"]), sid, desc, check_score(obj.get("score", 1.0), where))
+
+
+def check_description(text: str, where: str) -> None:
+    """Raise InputError (naming `where`) for a description over MAX_DESCRIPTION_CHARS characters."""
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        raise InputError(f"{where}: description of {len(text):,} characters, over the limit of "
+                         f"{MAX_DESCRIPTION_CHARS:,}")
+
+
+def check_score(value: object, where: str) -> float:
+    """A prediction's score as a float; anything but a finite number (NaN, infinity, an overflowing
+    1e400, a string) raises InputError naming `where`. Negative scores are legal (log-probabilities)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{where}: 'score' must be a number, got {value!r}")
+    try:
+        score = float(value)
+    except OverflowError:
+        score = math.inf
+    if not math.isfinite(score):
+        raise InputError(f"{where}: 'score' must be a finite number, got {value!r}")
+    return score
+
+
+def read_split_predictions(path: str | os.PathLike, split: PanopticSplit, gt_segments: bool = False
+                           ) -> list[tuple[int, RegionPrediction]]:
+    """Read predictions with their line numbers, checked against a split: an unknown image, a repeated
+    region and, with `gt_segments`, a segment id that is not one of the image's ground-truth segments
+    (in panoptic.json) raise InputError naming the line."""
+    segments = {im.id: {s.id for s in im.segments} for im in split.images}
+    seen: dict[tuple[str, int], int] = {}
+    lines = []
+    for lineno, pred in iter_predictions(path):
+        if pred.image_id not in segments:
+            raise InputError(f"{path}:{lineno}: image_id {pred.image_id!r} is not an image of {split.root}")
+        key = (pred.image_id, pred.segment_id)
+        if key in seen:
+            raise InputError(f"{path}:{lineno}: duplicate region (image {pred.image_id!r}, segment "
+                             f"{pred.segment_id}), first given on line {seen[key]}")
+        if gt_segments and pred.segment_id not in segments[pred.image_id]:
+            raise InputError(f"{path}:{lineno}: segment_id {pred.segment_id} is not among the ground-truth "
+                             f"segments of image {pred.image_id!r}")
+        seen[key] = lineno
+        lines.append((lineno, pred))
+    return lines
 
 
 def write_predictions(path: str | os.PathLike, predictions: list[RegionPrediction]) -> None:

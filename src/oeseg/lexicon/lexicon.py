@@ -70,6 +70,32 @@ class Lexicon:
         atomic_write_json(path, self.to_json())
 
 
+def check_lexicon(lexicon: Lexicon, vocabulary: Vocabulary, where: str | os.PathLike) -> None:
+    """Raise InputError (naming `where`) unless the lexicon is one of this vocabulary: every category
+    id known, none twice, each category under the vocabulary's own name(s), the same vocabulary name."""
+    by_id = {c.id: c for c in vocabulary}
+    seen: set[int] = set()
+    for e in lexicon.entries:
+        if e.id not in by_id:
+            raise InputError(f"{where}: category id {e.id} is not in the dataset's vocabulary "
+                             f"{vocabulary.name!r}: a lexicon of another vocabulary?")
+        if e.id in seen:
+            raise InputError(f"{where}: category id {e.id} is listed twice")
+        seen.add(e.id)
+    if lexicon.vocabulary != vocabulary.name:
+        raise InputError(f"{where}: a lexicon of vocabulary {lexicon.vocabulary!r}, the dataset's vocabulary "
+                         f"is {vocabulary.name!r}")
+    for e in lexicon.entries:
+        expected = by_id[e.id].name
+        if _names(e.name) != _names(expected):
+            raise InputError(f"{where}: category id {e.id} is named {e.name!r}, in vocabulary "
+                             f"{vocabulary.name!r} it is {expected!r}")
+
+
+def _names(name: str) -> list[str]:
+    return [normalize_term(n) for n in name.split(",") if normalize_term(n)]
+
+
 def _terms(value, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise InputError(f"{where}: expected a list of strings")
@@ -99,7 +125,10 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
                     exact.append(normalize_term(n))
             entries.append(LexiconEntry(cid, name, exact, *(
                 _terms(c.get(level, []), f"{where}.{level}") for level in LEVELS[1:])))
-        return Lexicon(str(obj.get("vocabulary", path.stem)), dict(obj.get("builder", {})), entries)
+        builder = obj.get("builder", {})
+        if not isinstance(builder, dict) or not isinstance(obj["categories"], list):
+            raise InputError(f"{path}: 'builder' must be an object and 'categories' a list")
+        return Lexicon(str(obj.get("vocabulary", path.stem)), dict(builder), entries)
     if isinstance(obj, dict) and all(isinstance(v, dict) and "id" in v for v in obj.values()):
         entries = []
         for name, c in obj.items():
@@ -108,7 +137,11 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
             for n in name.split(","):
                 if normalize_term(n) and normalize_term(n) not in fields["exact"]:
                     fields["exact"].insert(0, normalize_term(n))
-            entries.append(LexiconEntry(int(c["id"]), name, **fields))
+            try:
+                cid = int(c["id"])
+            except (TypeError, ValueError):
+                raise InputError(f"{where}: 'id' must be an integer, got {c['id']!r}") from None
+            entries.append(LexiconEntry(cid, name, **fields))
         entries.sort(key=lambda e: e.id)
         vocab_name = vocabulary.name if vocabulary else path.stem
         return Lexicon(vocab_name, {"kind": "paper", "source": path.name}, entries)

@@ -5,8 +5,14 @@ model which target categories the noun is a synonym, hyponym or meronym of, then
 Every raw answer is cached on disk per (model, prompt sha256, noun) before it is used, so an
 interrupted run resumes where it stopped and a finished one asks nothing again. Requests run
 concurrently within a rate limit and are retried with exponential backoff on rate limits (429),
-server errors (5xx), time-outs and dropped connections. The API key is read from the environment
-variable that the configuration names and is never logged or written.
+server errors (5xx), time-outs, dropped connections and malformed replies (a 200 whose body is not
+JSON or has no choice); a server's Retry-After is obeyed up to `max_retry_wait_s`. A noun still
+unanswered after the retries is recorded as failed (with the calls it cost) and the others go on;
+the build then fails naming it, and a rerun asks only the failed nouns. The run summary counts the
+whole build's calls and tokens, earlier runs' included. An answer naming a category that the
+vocabulary lacks, or a name that several categories share (none of them by its full name), is
+dropped and counted. The API key is read from the environment variable that the configuration
+names and is never logged or written.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import threading
@@ -62,7 +69,8 @@ class LLMConfig:
     requests_per_minute: float = 500.0
     max_retries: int = 6
     timeout_s: float = 120.0
-    backoff_s: float = 1.0  # first retry delay; doubles per attempt (capped at 60 s)
+    backoff_s: float = 1.0  # first retry delay; doubles per attempt (capped at max_retry_wait_s)
+    max_retry_wait_s: float = 60.0  # the longest wait before a retry, a server's Retry-After included
 
     @classmethod
     def from_dict(cls, obj: dict) -> "LLMConfig":
@@ -81,18 +89,23 @@ class LLMError(RuntimeError):
 
 @dataclass
 class RunSummary:
-    """What one build did: calls made, cache hits, tokens, and what was dropped."""
+    """What a build cost and what it dropped. calls, retries and tokens count the whole build (the
+    requests of earlier, interrupted runs included, from the cache); run_calls the requests of this
+    run alone; ambiguous_names the category names of answers that several categories share."""
 
     model: str
     prompt_sha256: str
     nouns: int = 0
     calls: int = 0
     retries: int = 0
+    run_calls: int = 0
     cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     dropped_answers: int = 0
     dropped_categories: int = 0
+    dropped_ambiguous: int = 0
+    ambiguous_names: list[str] = field(default_factory=list)
     failed_nouns: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -123,12 +136,13 @@ class AnswerCache:
         return self.folder / key[:2] / f"{key}.json"
 
     def get(self, noun: str) -> dict | None:
-        """The cached record of a noun, or None."""
+        """The cached record of a noun (an answer, or a failure: `failed` true), or None."""
         path = self.path(noun)
         if not path.exists():
             return None
         record = read_json(path)
-        if not isinstance(record, dict) or record.get("noun") != noun or "content" not in record:
+        if not isinstance(record, dict) or record.get("noun") != noun or not (
+                isinstance(record.get("content"), str) or record.get("failed") is True):
             raise InputError(f"{path}: not an answer record for {noun!r} (remove it to ask again)")
         return record
 
@@ -155,48 +169,58 @@ class RateLimiter:
             time.sleep(start - now)
 
 
-def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[int]] | None, int]:
-    """Validate one answer: (level -> category ids, number of unlisted categories dropped), or
-    (None, 0) when it is not a JSON object with the three keys, each a list."""
+def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[int]] | None, int, list[str]]:
+    """Validate one answer: (level -> category ids, number of unlisted categories dropped, names
+    dropped as ambiguous), or (None, 0, []) when it is not a JSON object with the three keys, each a
+    list. A name resolves as `Vocabulary.categories_named`: an exact full-name match wins; a name
+    that several categories share otherwise is ambiguous and dropped."""
     text = content.strip()
     fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
     if fenced:
         text = fenced.group(1)
     try:
         obj = json.loads(text)
-    except json.JSONDecodeError:
-        return None, 0
+    except (json.JSONDecodeError, RecursionError):
+        return None, 0, []
     if not isinstance(obj, dict) or not all(isinstance(obj.get(k), list) for k in ANSWER_KEYS):
-        return None, 0
+        return None, 0, []
     related: dict[str, list[int]] = {}
     dropped = 0
+    ambiguous: list[str] = []
     for key, level in ANSWER_KEYS.items():
         ids: list[int] = []
         for item in obj[key]:
-            try:
-                cid = vocabulary.by_name(item).id if isinstance(item, str) else None
-            except KeyError:
-                cid = None
-            if cid is None:
+            found = vocabulary.categories_named(item) if isinstance(item, str) else []
+            if len(found) > 1:
+                ambiguous.append(item)
+            elif not found:
                 dropped += 1
-            elif cid not in ids:
-                ids.append(cid)
+            elif found[0].id not in ids:
+                ids.append(found[0].id)
         related[level] = ids
-    return related, dropped
+    return related, dropped, ambiguous
 
 
-def _retry_delay(error, attempt: int, backoff_s: float) -> float:
-    """The server's retry-after (seconds or ms) when given, else exponential backoff."""
+def _retry_delay(error, attempt: int, backoff_s: float, max_wait_s: float = 60.0) -> float:
+    """The server's retry-after (seconds or ms) when given, else exponential backoff; at most
+    `max_wait_s` either way (an infinite or huge Retry-After waits `max_wait_s`)."""
     response = getattr(error, "response", None)
     headers = getattr(response, "headers", None) or {}
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         value = headers.get(name)
         if value is not None:
             try:
-                return max(0.0, float(value) * scale)
+                seconds = float(value) * scale
             except ValueError:
-                pass
-    return min(60.0, backoff_s * 2**attempt)
+                continue
+            if math.isnan(seconds):
+                continue
+            return min(max_wait_s, max(0.0, seconds))
+    return min(max_wait_s, backoff_s * 2 ** min(attempt, 32))
+
+
+class MalformedReply(Exception):
+    """A 200 reply that is not a chat completion (body not JSON, no choice): retried like a 5xx."""
 
 
 class _Asker:
@@ -223,39 +247,61 @@ class _Asker:
             return True
         return isinstance(error, o.APIStatusError) and error.status_code >= 500
 
-    def ask(self, noun: str) -> dict | None:
-        """The answer record of a noun (cached before it is returned), or None after the retries."""
+    def _content(self, response) -> str:
+        """The answer text of a chat completion; MalformedReply when it has no choice or message."""
+        choices = getattr(response, "choices", None)
+        if not isinstance(choices, list) or not choices:
+            raise MalformedReply("a reply without choices")
+        message = getattr(choices[0], "message", None)
+        content = getattr(message, "content", None) if message is not None else None
+        if message is None or not isinstance(content, (str, type(None))):
+            raise MalformedReply("a choice without a message")
+        return content or ""
+
+    def ask(self, noun: str, earlier: dict | None = None) -> dict:
+        """The record of a noun, cached before it is returned: its answer, or after the retries a
+        failure (`failed` true). Both count the calls and tokens spent on the noun, those of an
+        `earlier` failed record included."""
         messages = [{"role": "system", "content": self.system},
                     {"role": "user", "content": USER_PROMPT.format(noun=noun)}]
+        spent = (earlier or {}).get("usage", {})
+        calls = int((earlier or {}).get("calls", 0))
+        usage = {"prompt_tokens": int(spent.get("prompt_tokens", 0)),
+                 "completion_tokens": int(spent.get("completion_tokens", 0))}
+        error_name = ""
         for attempt in range(self.config.max_retries + 1):
             self.limiter.wait()
+            calls += 1
             with self.lock:
-                self.summary.calls += 1
+                self.summary.run_calls += 1
             try:
                 response = self.client.chat.completions.create(
                     model=self.config.model, messages=messages, temperature=self.config.temperature)
-            except self.openai.APIError as error:
-                if not self._retryable(error) or attempt == self.config.max_retries:
+                for key in usage:
+                    usage[key] += int(getattr(getattr(response, "usage", None), key, 0) or 0)
+                content = self._content(response)
+            except (self.openai.APIError, MalformedReply, ValueError) as error:
+                # ValueError: a 200 whose body is not JSON (json.JSONDecodeError) or not a completion
+                # the type and status only: a server's error text may echo the key
+                status = getattr(error, "status_code", None)
+                error_name = type(error).__name__ + (f" (HTTP {status})" if status else "")
+                retryable = not isinstance(error, self.openai.APIError) or self._retryable(error)
+                if not retryable or attempt == self.config.max_retries:
                     log.warning("noun %r: giving up after %d attempt(s): %s", noun, attempt + 1,
                                 type(error).__name__)
-                    return None
-                delay = _retry_delay(error, attempt, self.config.backoff_s)
+                    break
+                delay = _retry_delay(error, attempt, self.config.backoff_s, self.config.max_retry_wait_s)
                 log.info("noun %r: %s, retrying in %.2f s", noun, type(error).__name__, delay)
-                with self.lock:
-                    self.summary.retries += 1
                 time.sleep(delay)
                 continue
-            usage = response.usage
-            record = {"model": self.config.model, "noun": noun,
-                      "content": response.choices[0].message.content or "",
-                      "usage": {"prompt_tokens": getattr(usage, "prompt_tokens", 0) or 0,
-                                "completion_tokens": getattr(usage, "completion_tokens", 0) or 0}}
+            record = {"model": self.config.model, "noun": noun, "content": content, "usage": usage,
+                      "calls": calls}
             self.cache.put(noun, record)
-            with self.lock:
-                self.summary.prompt_tokens += record["usage"]["prompt_tokens"]
-                self.summary.completion_tokens += record["usage"]["completion_tokens"]
             return record
-        return None
+        record = {"model": self.config.model, "noun": noun, "failed": True, "error": error_name,
+                  "usage": usage, "calls": calls}
+        self.cache.put(noun, record)
+        return record
 
 
 def _without_userinfo(url: str) -> str:
@@ -274,11 +320,11 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
     cache = AnswerCache(cache_dir, config.model, psha)
     summary = RunSummary(model=config.model, prompt_sha256=psha, nouns=len(nouns))
     records: dict[str, dict] = {}
-    todo = []
+    todo: dict[str, dict | None] = {}  # noun -> its earlier failure record, if any
     for noun in dict.fromkeys(nouns):
         record = cache.get(noun)
-        if record is None:
-            todo.append(noun)
+        if record is None or record.get("failed"):
+            todo[noun] = record
         else:
             records[noun] = record
             summary.cache_hits += 1
@@ -286,28 +332,41 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
     if todo:
         asker = _Asker(vocabulary, config, cache, summary)
         with ThreadPoolExecutor(max_workers=config.max_concurrency) as pool:
-            for noun, record in zip(todo, pool.map(asker.ask, todo)):
-                if record is None:
+            for noun, record in zip(todo, pool.map(asker.ask, todo, todo.values())):
+                records[noun] = record
+                if record.get("failed"):
                     summary.failed_nouns.append(noun)
-                else:
-                    records[noun] = record
+    for record in records.values():  # the whole build's cost: earlier runs' requests included
+        calls = int(record.get("calls", 1))  # records of older versions: one call each
+        summary.calls += calls
+        summary.retries += calls - 1
+        summary.prompt_tokens += int(record.get("usage", {}).get("prompt_tokens", 0))
+        summary.completion_tokens += int(record.get("usage", {}).get("completion_tokens", 0))
     if summary.failed_nouns:
+        log.info("summary: %s", json.dumps(summary.to_json()))
         raise LLMError(f"{len(summary.failed_nouns)} noun(s) unanswered after {config.max_retries} "
                        f"retries (e.g. {summary.failed_nouns[:5]}); answers of the others are cached "
                        f"in {cache.folder}: run again to resume")
     related: dict[int, dict[str, list[str]]] = {c.id: {level: [] for level in ANSWER_KEYS.values()}
                                                 for c in vocabulary}
+    ambiguous: set[str] = set()
     for noun in dict.fromkeys(nouns):
-        answer, dropped = parse_answer(records[noun]["content"], vocabulary)
+        answer, dropped, shared = parse_answer(records[noun]["content"], vocabulary)
         if answer is None:
             summary.dropped_answers += 1
             continue
         summary.dropped_categories += dropped
+        summary.dropped_ambiguous += len(shared)
+        ambiguous.update(normalize_term(name) for name in shared)
         term = normalize_term(noun)
         for level, ids in answer.items():
             for cid in ids:
                 if term not in related[cid][level]:
                     related[cid][level].append(term)
+    summary.ambiguous_names = sorted(ambiguous)
+    if ambiguous:
+        log.warning("%d answer item(s) dropped: names that several categories share: %s",
+                    summary.dropped_ambiguous, ", ".join(summary.ambiguous_names))
     entries = [LexiconEntry(c.id, c.name, list(c.names), **related[c.id]) for c in vocabulary]
     builder = {"kind": "openai", "model": config.model, "base_url": _without_userinfo(config.base_url),
                "temperature": config.temperature, "prompt_sha256": psha, "nouns_sha256": nouns_sha256(nouns)}

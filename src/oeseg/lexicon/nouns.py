@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from oeseg.io import InputError, atomic_write_text
+from oeseg.io import InputError, atomic_write_text, read_text
 from oeseg.lexicon.lexicon import normalize_term
 from oeseg.lexicon.wordnet import open_wordnet
 
@@ -35,12 +35,7 @@ def singular_noun(term: str) -> str | None:
 def nouns_from_tags(path: str | os.PathLike) -> list[str]:
     """The nouns of a tag list (one tag per line): lower case, singular, deduplicated, order kept."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: tag list not found") from None
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+    text = read_text(path, "tag list")
     nouns: dict[str, None] = {}
     for lineno, line in enumerate(text.splitlines(), start=1):
         if "\t" in line or any(not (c.isprintable()) for c in line):
@@ -71,11 +66,7 @@ def nouns_sha256(nouns: list[str]) -> str:
 
 def read_nouns(path: str | os.PathLike) -> list[str]:
     """Read `nouns.txt` (one noun per line)."""
-    path = Path(path)
-    try:
-        nouns = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except FileNotFoundError:
-        raise InputError(f"{path}: noun list not found") from None
+    nouns = [line.strip() for line in read_text(path, "noun list").splitlines() if line.strip()]
     if not nouns:
         raise InputError(f"{path}: empty noun list")
     return nouns

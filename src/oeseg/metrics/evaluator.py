@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from oeseg.data.panoptic import PanopticSplit
-from oeseg.data.predictions import RegionPrediction, iter_predictions
+from oeseg.data.predictions import RegionPrediction, read_split_predictions
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon import LEVELS
-from oeseg.lexicon.lexicon import load_lexicon
+from oeseg.lexicon.lexicon import check_lexicon, load_lexicon
 from oeseg.metrics.instance import InstanceMetric
 from oeseg.metrics.lac import lac_score
 from oeseg.metrics.overlaps import OverlapTable, category_positions, compute_overlaps
@@ -51,23 +51,6 @@ class RegionDescriptions:
     descriptions: list[str]
     scores: np.ndarray  # score of every region row (0 where no prediction)
     missing: int  # regions without a prediction
-
-
-def read_region_predictions(path: str | os.PathLike, split: PanopticSplit) -> list[tuple[int, RegionPrediction]]:
-    """Read predictions with their line numbers; an unknown image or a repeated region raises."""
-    known = {im.id for im in split.images}
-    seen: dict[tuple[str, int], int] = {}
-    lines = []
-    for lineno, pred in iter_predictions(path):
-        if pred.image_id not in known:
-            raise InputError(f"{path}:{lineno}: image_id {pred.image_id!r} is not an image of {split.root}")
-        key = (pred.image_id, pred.segment_id)
-        if key in seen:
-            raise InputError(f"{path}:{lineno}: duplicate region (image {pred.image_id!r}, segment "
-                             f"{pred.segment_id}), first given on line {seen[key]}")
-        seen[key] = lineno
-        lines.append((lineno, pred))
-    return lines
 
 
 def assign_predictions(path: str | os.PathLike, lines: list[tuple[int, RegionPrediction]], table: OverlapTable,
@@ -119,14 +102,6 @@ def evaluate_labels(table: OverlapTable, vocabulary: Vocabulary, labels: dict[st
     return {"levels": list(labels), "metrics": values, "lac": lac, "per_category": per_category}
 
 
-def _check_lexicon(lexicon_path: str | os.PathLike, lexicon, vocabulary: Vocabulary) -> None:
-    ids = {c.id for c in vocabulary}
-    unknown = [e.id for e in lexicon.entries if e.id not in ids]
-    if unknown:
-        raise InputError(f"{lexicon_path}: category id {unknown[0]} is not in the dataset's vocabulary "
-                         f"{vocabulary.name!r}: a lexicon of another vocabulary?")
-
-
 def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | os.PathLike,
                          lexicon_path: str | os.PathLike, method: str = "lexical",
                          masks_dir: str | os.PathLike | None = None, workers: int = 1,
@@ -138,10 +113,10 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
     split = PanopticSplit.load(split_dir)
     vocabulary = split.vocabulary
     lexicon = load_lexicon(lexicon_path, vocabulary)
-    _check_lexicon(lexicon_path, lexicon, vocabulary)
+    check_lexicon(lexicon, vocabulary, lexicon_path)
     if masks_dir is not None and not Path(masks_dir).is_dir():
         raise InputError(f"{masks_dir}: mask folder not found")
-    lines = read_region_predictions(predictions_path, split)
+    lines = read_split_predictions(predictions_path, split)
     table = compute_overlaps(split, masks_dir, workers)
     regions = assign_predictions(predictions_path, lines, table, missing_regions)
     gt_positions = table.region_gt_category()[regions.rows]

@@ -89,10 +89,23 @@ def image_overlaps(gt_map: np.ndarray, gt_segment_ids: np.ndarray, region_map: n
                          counts[0, 1:].copy(), pair_gt, pair_region, counts[1:, 1:][pair_gt, pair_region])
 
 
-def _load_image_overlaps(task: tuple[str, np.ndarray, str | None]) -> ImageOverlaps:
-    gt_png, gt_segment_ids, mask_png = task
+def check_gt_areas(gt_png: str, gt_segment_ids: np.ndarray, listed_areas: np.ndarray, pixels: np.ndarray) -> None:
+    """Raise InputError unless the PNG and panoptic.json agree: every listed segment has pixels, and
+    its listed area (where non-zero: the field is optional) is its pixel count, as panopticapi checks."""
+    for sid, listed, count in zip(gt_segment_ids.tolist(), listed_areas.tolist(), pixels.tolist()):
+        if count == 0:
+            raise InputError(f"{gt_png}: segment {sid} is listed in panoptic.json but absent from the PNG")
+        if listed and listed != count:
+            raise InputError(f"{gt_png}: segment {sid} has area {listed} in panoptic.json, {count} pixels in the PNG")
+
+
+def _load_image_overlaps(task: tuple[str, np.ndarray, str | None, np.ndarray]) -> ImageOverlaps:
+    gt_png, gt_segment_ids, mask_png, gt_areas = task
+    gt_map = read_segment_ids(gt_png)
     region_map = read_segment_ids(mask_png) if mask_png is not None else None
-    return image_overlaps(read_segment_ids(gt_png), gt_segment_ids, region_map, where=mask_png or gt_png)
+    overlaps = image_overlaps(gt_map, gt_segment_ids, region_map, where=mask_png or gt_png)
+    check_gt_areas(gt_png, gt_segment_ids, gt_areas, overlaps.gt_area)
+    return overlaps
 
 
 @dataclass(frozen=True)
@@ -159,7 +172,8 @@ def compute_overlaps(split: PanopticSplit, masks_dir: str | os.PathLike | None =
     """Read every image once (in `workers` processes) and collect its overlaps into one table."""
     images = split.images if images is None else images
     tasks = [(str(split.panoptic_dir / im.panoptic_file), np.array([s.id for s in im.segments], np.int64),
-              str(Path(masks_dir) / im.panoptic_file) if masks_dir is not None else None) for im in images]
+              str(Path(masks_dir) / im.panoptic_file) if masks_dir is not None else None,
+              np.array([s.area for s in im.segments], np.int64)) for im in images]
     if workers > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             per_image = list(pool.map(_load_image_overlaps, tasks, chunksize=max(1, len(tasks) // (8 * workers))))

@@ -1,0 +1,334 @@
+"""Bad input never becomes a wrong number: every malformed input of `oeseg evaluate` and `oeseg
+import` is a clear error naming the file (and line or field), exit 2, and no output file."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from baselines_demo_split import make_split
+from PIL import Image
+
+from oeseg import cli
+from oeseg.data.predictions import MAX_DESCRIPTION_CHARS
+from oeseg.data.vocabularies import DEMO_ADE, DEMO_CITY
+from oeseg.io import InputError, read_csv_rows, read_json
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def demo(tmp_path):
+    """A demo-city split (3 images, real PNGs), its lexicon and one prediction per segment."""
+    split = make_split(tmp_path / "split", 3, seed=5)
+    lexicon = {"vocabulary": "demo-city", "builder": {"kind": "test"},
+               "categories": [{"id": c.id, "name": c.name, "synonym": [], "hyponym": [], "meronym": []}
+                              for c in DEMO_CITY]}
+    (tmp_path / "lexicon.json").write_text(json.dumps(lexicon))
+    rows = []
+    for image in read_json(split / "panoptic.json")["annotations"]:
+        for s in image["segments_info"]:
+            name = DEMO_CITY.by_id(s["category_id"]).name
+            rows.append({"image_id": image["image_id"], "segment_id": s["id"], "description": f"a {name}",
+                         "score": 0.5})
+    write_lines(tmp_path / "pred.jsonl", [json.dumps(r) for r in rows])
+    return tmp_path
+
+
+def write_lines(path: Path, lines: list[str | bytes]) -> None:
+    path.write_bytes(b"".join((line if isinstance(line, bytes) else line.encode()) + b"\n" for line in lines))
+
+
+def pred_lines(root: Path) -> list[str]:
+    return (root / "pred.jsonl").read_text().splitlines()
+
+
+def set_line(root: Path, n: int, text: str | bytes) -> None:
+    """Replace line n (1-based) of pred.jsonl."""
+    lines: list[str | bytes] = list(pred_lines(root))
+    lines[n - 1] = text
+    write_lines(root / "pred.jsonl", lines)
+
+
+def score_line(root: Path, n: int, raw: str) -> None:
+    """Line n with its score written verbatim (e.g. NaN, which json.dumps would not write)."""
+    row = json.loads(pred_lines(root)[n - 1])
+    set_line(root, n, json.dumps({**row, "score": 0.0}).replace("0.0}", raw + "}"))
+
+
+def edit_json(path: Path, edit) -> None:
+    obj = read_json(path)
+    edit(obj)
+    path.write_text(json.dumps(obj))
+
+
+def first_png(root: Path) -> Path:
+    return min((root / "split" / "panoptic").glob("*.png"))
+
+
+def add_phantom_segment(obj: dict) -> None:
+    obj["annotations"][0]["segments_info"].append({"id": 99, "category_id": 13, "iscrowd": 0, "area": 10,
+                                                    "bbox": [0, 0, 1, 1]})
+
+
+def shift_area(obj: dict) -> None:
+    obj["annotations"][0]["segments_info"][0]["area"] += 1
+
+
+def demo_ade_cut_to_city(root: Path) -> None:
+    """demo-ade's categories under demo-city's name, ids renumbered into demo-city's 0-18."""
+    cats = [{"id": i, "name": c.name} for i, c in enumerate(DEMO_ADE.categories[:19])]
+    (root / "lexicon.json").write_text(json.dumps({"vocabulary": "demo-city", "categories": cats}))
+
+
+def as_jpeg(path: Path) -> None:
+    buf = io.BytesIO()
+    Image.open(path).convert("RGB").save(buf, format="JPEG")
+    path.write_bytes(buf.getvalue())
+
+
+def with_masks(root: Path) -> None:
+    (root / "split" / "masks").mkdir()
+    for png in (root / "split" / "panoptic").glob("*.png"):
+        (root / "split" / "masks" / png.name).write_bytes(png.read_bytes())
+
+
+def empty_mask(root: Path) -> None:
+    with_masks(root)
+    (root / "split" / "masks" / first_png(root).name).write_bytes(b"")
+
+
+LONG = "a " + "very " * (MAX_DESCRIPTION_CHARS // 5) + "long car"
+
+#: (case id, how the demo input is broken, the error expected on stderr)
+EVALUATE_CASES = [
+    ("score-nan", lambda r: score_line(r, 2, "NaN"), r"pred.jsonl:2: 'score' must be a finite number, got nan"),
+    ("score-inf", lambda r: score_line(r, 3, "Infinity"), r"pred.jsonl:3: 'score' must be a finite number"),
+    ("score-minus-inf", lambda r: score_line(r, 3, "-Infinity"), r"pred.jsonl:3: 'score' must be a finite"),
+    ("score-1e400", lambda r: score_line(r, 1, "1e400"), r"pred.jsonl:1: 'score' must be a finite number"),
+    ("score-huge-int", lambda r: score_line(r, 1, "1" + "0" * 400), r"pred.jsonl:1: 'score' must be a finite"),
+    ("score-string", lambda r: score_line(r, 1, '"0.5"'), r"pred.jsonl:1: 'score' must be a number"),
+    ("not-utf8", lambda r: set_line(r, 4, b'{"image_id": "x\xff"}'), r"pred.jsonl:4:16: not UTF-8 text \(byte 0xff\)"),
+    ("latin1-description", lambda r: set_line(r, 2, pred_lines(r)[1].replace("a ", "a caf\\u00e9 ").encode()
+                                              .replace(b"\\u00e9", b"\xe9")), r"pred.jsonl:2:\d+: not UTF-8"),
+    ("too-long-description", lambda r: set_line(r, 2, json.dumps({**json.loads(pred_lines(r)[1]), "description": LONG})),
+     rf"pred.jsonl:2: description of {len(LONG):,} characters, over the limit of {MAX_DESCRIPTION_CHARS:,}"),
+    ("lexicon-of-another-vocabulary", lambda r: edit_json(r / "lexicon.json", lambda o: o.update(vocabulary="demo-ade")),
+     r"lexicon.json: a lexicon of vocabulary 'demo-ade', the dataset's vocabulary is 'demo-city'"),
+    ("lexicon-with-other-names", demo_ade_cut_to_city,
+     r"lexicon.json: category id 0 is named 'wall', in vocabulary 'demo-city' it is 'road'"),
+    ("lexicon-not-utf8", lambda r: (r / "lexicon.json").write_bytes(b'{"vocabulary": "d\xe9mo"}'),
+     r"lexicon.json:1:18: not UTF-8 text \(byte 0xe9\)"),
+    ("lexicon-not-a-lexicon", lambda r: (r / "lexicon.json").write_text('{"vocabulary": "demo-city", "categories": '
+                                                                          '[{"id": "zero", "name": "road"}]}'),
+     r"lexicon.json: categories\[0\]: needs 'id' and 'name'"),
+    ("gt-segment-absent-from-png", lambda r: edit_json(r / "split" / "panoptic.json", add_phantom_segment),
+     r"img5_000.png: segment 99 is listed in panoptic.json but absent from the PNG"),
+    ("gt-area-differs", lambda r: edit_json(r / "split" / "panoptic.json", shift_area),
+     r"img5_000.png: segment 1 has area \d+ in panoptic.json, \d+ pixels in the PNG"),
+    ("gt-json-duplicate-segment", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
+        "segments_info"].append(dict(o["annotations"][0]["segments_info"][0]))),
+     r"panoptic.json: annotations\[0\]: segment 1 is listed twice"),
+    ("gt-json-unknown-image", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0].update(
+        image_id="nowhere")), r"panoptic.json: annotations\[0\]: image_id 'nowhere' is not among the images"),
+    ("gt-json-bad-segment-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][1][
+        "segments_info"][0].update(id="one")), r"panoptic.json: annotations\[1\]: a malformed field"),
+    ("gt-json-not-an-object", lambda r: (r / "split" / "panoptic.json").write_text("[]"),
+     r"panoptic.json: expected a JSON object with images, annotations, categories"),
+    ("gt-json-not-utf8", lambda r: (r / "split" / "panoptic.json").write_bytes(b'{"info": "\x80"}'),
+     r"panoptic.json:1:11: not UTF-8 text"),
+    ("gt-png-empty", lambda r: first_png(r).write_bytes(b""), r"img5_000.png: not a readable PNG image \(the file is empty\)"),
+    ("gt-png-is-text", lambda r: first_png(r).write_text("not an image"), r"img5_000.png: not a readable PNG image"),
+    ("gt-png-is-jpeg", lambda r: as_jpeg(first_png(r)), r"img5_000.png: not a PNG image \(a JPEG file\)"),
+    ("gt-png-truncated", lambda r: first_png(r).write_bytes(first_png(r).read_bytes()[:120]),
+     r"img5_000.png: not a readable PNG image"),
+    ("mask-png-empty", empty_mask, r"masks/img5_000.png: not a readable PNG image \(the file is empty\)"),
+]
+
+
+@pytest.mark.parametrize("case", EVALUATE_CASES, ids=[c[0] for c in EVALUATE_CASES])
+def test_evaluate_rejects_bad_input(demo, case, capsys):
+    _, breakage, message = case
+    out = demo / "RESULTS.json"
+    argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "pred.jsonl"),
+            "--lexicon", str(demo / "lexicon.json"), "-o", str(out)]
+    assert cli.main(argv) == 0 and out.exists()  # the intact input scores
+    out.unlink()
+    capsys.readouterr()
+    breakage(demo)
+    if (demo / "split" / "masks").exists():
+        argv += ["--masks", str(demo / "split" / "masks")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("oeseg evaluate: error: ") and "Traceback" not in err
+    assert _search(message, err), err
+    assert not out.exists()
+
+
+def test_negative_finite_scores_stay_legal(demo):
+    """Log-probabilities are negative: they score like any other number."""
+    score_line(demo, 1, "-12.75")
+    assert cli.main(["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "pred.jsonl"),
+                     "--lexicon", str(demo / "lexicon.json"), "-o", str(demo / "r.json")]) == 0
+    assert read_json(demo / "r.json")["regions"]["predicted"] == len(pred_lines(demo))
+
+
+# ------------------------------------------------------------------------------------- import
+def lac_file(root: Path, descriptions_of=lambda k, segs: [f"thing {s['id']}" for s in segs]) -> Path:
+    anns = read_json(root / "split" / "panoptic.json")["annotations"]
+    path = root / "descriptions.json"
+    path.write_text(json.dumps([{"image_id": a["image_id"], "descriptions": descriptions_of(k, a["segments_info"])}
+                                for k, a in enumerate(anns)]))
+    return path
+
+
+def semseg_file(root: Path, size=None, counts=None) -> Path:
+    """One detectron2 class mask covering the first image, with its RLE size or counts overridden."""
+    from pycocotools import mask as mask_util
+
+    png = first_png(root)
+    h, w = np.asarray(Image.open(png)).shape[:2]
+    rle = mask_util.encode(np.asfortranarray(np.ones((h, w), np.uint8)))
+    entry = {"file_name": png.name, "category_id": 0,
+             "segmentation": {"size": size or rle["size"], "counts": counts or rle["counts"].decode()}}
+    path = root / "sem_seg_predictions.json"
+    path.write_text(json.dumps([entry]))
+    (root / "nouns.txt").write_text("road\ncar\n")
+    return path
+
+
+def written(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` and return the path."""
+    path.write_bytes(data)
+    return path
+
+
+def semseg_with_nouns(root: Path, nouns: bytes) -> Path:
+    source = semseg_file(root)
+    written(root / "nouns.txt", nouns)
+    return source
+
+
+def jsonl_with(root: Path, edit) -> Path:
+    edit(root)
+    return root / "pred.jsonl"
+
+
+def duplicate_first(root: Path) -> None:
+    lines = pred_lines(root)
+    write_lines(root / "pred.jsonl", lines + [lines[0]])
+
+
+def unknown_segment(root: Path) -> None:
+    row = json.loads(pred_lines(root)[1])
+    set_line(root, 2, json.dumps({**row, "segment_id": 77}))
+
+
+#: (case id, format, write the input (returns its path), the error expected on stderr)
+IMPORT_CASES = [
+    ("jsonl-score-nan", "jsonl", lambda r: jsonl_with(r, lambda r: score_line(r, 2, "NaN")),
+     r"pred.jsonl:2: 'score' must be a finite number"),
+    ("jsonl-unknown-segment", "jsonl", lambda r: jsonl_with(r, unknown_segment),
+     r"pred.jsonl:2: segment_id 77 is not among the ground-truth segments of image 'img5_000'"),
+    ("jsonl-duplicate-region", "jsonl", lambda r: jsonl_with(r, duplicate_first),
+     r"pred.jsonl:\d+: duplicate region \(image 'img5_000', segment \d+\), first given on line 1"),
+    ("jsonl-not-utf8", "jsonl", lambda r: jsonl_with(r, lambda r: set_line(r, 3, b"\xc3(")),
+     r"pred.jsonl:3:1: not UTF-8 text \(byte 0xc3\)"),
+    ("lac-not-utf8", "lac", lambda r: written(r / "d.json", b'[{"image_id": "\xff"}]'),
+     r"d.json:1:16: not UTF-8 text"),
+    ("lac-too-long", "lac", lambda r: lac_file(r, lambda k, segs: [LONG] * len(segs)),
+     r"descriptions.json: entry 0 \(img5_000\): descriptions\[0\]: description of [\d,]+ characters, over the limit"),
+    ("semseg-huge-rle-size", "detectron2-semseg", lambda r: semseg_file(r, size=[999999, 999999]),
+     r"entry 0 \(img5_000\): RLE size \[999999, 999999\] differs from the ground truth's \[64, 96\]"),
+    ("semseg-runs-overflow", "detectron2-semseg", lambda r: semseg_file(r, counts="0" + "ooooo1" * 3),
+     r"entry 0 \(img5_000\): bad RLE segmentation: its runs cover \d+ pixels, the image has 6144"),
+    ("semseg-counts-garbage", "detectron2-semseg", lambda r: semseg_file(r, counts="\x01\x02"),
+     r"entry 0 \(img5_000\): bad RLE segmentation: not a compressed RLE string"),
+    ("semseg-runs-short", "detectron2-semseg", lambda r: semseg_file(r, counts="0i0"),
+     r"bad RLE segmentation: its runs cover 25 pixels, the image has 6144"),
+    ("semseg-counts-not-ascii", "detectron2-semseg", lambda r: semseg_file(r, counts="0\u00e9"),
+     r"bad RLE segmentation: not a compressed RLE string \(a character that is not ASCII\)"),
+    ("semseg-size-not-a-pair", "detectron2-semseg", lambda r: semseg_file(r, size=[64]),
+     r"entry 0 \(img5_000\): bad RLE segmentation: size \[64\] is not \[height, width\]"),
+    ("semseg-nouns-not-utf8", "detectron2-semseg",
+     lambda r: semseg_with_nouns(r, b"road\ncar\xa0s\n"),
+     r"nouns.txt:2:4: not UTF-8 text \(byte 0xa0\)"),
+]
+
+
+def run_import(root: Path, fmt: str, source: Path) -> subprocess.CompletedProcess:
+    """`oeseg import` in a process of its own: a crash (a segfault: rc 139) cannot pass for an error."""
+    argv = [sys.executable, "-m", "oeseg.cli", "import", "--format", fmt, "--dataset", str(root / "split"),
+            str(source), "-o", str(root / "out.jsonl")]
+    if fmt == "detectron2-semseg":
+        argv += ["--nouns", str(root / "nouns.txt")]
+    env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(argv, check=False, capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("case", IMPORT_CASES, ids=[c[0] for c in IMPORT_CASES])
+def test_import_rejects_bad_input(demo, case):
+    _, fmt, write, message = case
+    source = write(demo)
+    done = run_import(demo, fmt, source)
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    assert "Traceback" not in done.stderr and _search(message, done.stderr), done.stderr
+    assert not (demo / "out.jsonl").exists()
+
+
+def test_import_jsonl_validates_like_evaluate_and_writes_json(demo):
+    done = run_import(demo, "jsonl", demo / "pred.jsonl")
+    assert done.returncode == 0, done.stderr
+    assert "3 images converted" in done.stdout
+    assert [json.loads(line) for line in (demo / "out.jsonl").read_text().splitlines()] == \
+        [json.loads(line) for line in pred_lines(demo)]
+
+
+def test_import_lac_counts_empty_descriptions(demo):
+    source = lac_file(demo, lambda k, segs: ["" if k == 1 and j < 2 else f"thing {s['id']}" for j, s in enumerate(segs)])
+    done = run_import(demo, "lac", source)
+    assert done.returncode == 0, done.stderr
+    assert "2 empty descriptions dropped (regions left undescribed) in 1 images: img5_001 (2)" in done.stdout
+    total = sum(len(a["segments_info"]) for a in read_json(demo / "split" / "panoptic.json")["annotations"])
+    assert len((demo / "out.jsonl").read_text().splitlines()) == total - 2
+
+
+def test_csv_not_utf8_names_line_and_column(tmp_path):
+    path = tmp_path / "descriptions.csv"
+    path.write_bytes(b"description,gt\na car,car\na caf\xe9,road\n")
+    with pytest.raises(InputError, match=r"descriptions.csv:3:6: not UTF-8 text \(byte 0xe9\)"):
+        read_csv_rows(path, ["description"])
+
+
+def _search(pattern: str, text: str) -> bool:
+    import re
+
+    return re.search(pattern, text) is not None
+
+
+def test_rle_runs_match_the_mask():
+    """The pre-decoding check reads a compressed RLE string's runs exactly as pycocotools encodes them."""
+    from pycocotools import mask as mask_util
+
+    from oeseg.baselines.importers import rle_runs
+
+    rng = np.random.default_rng(4)
+    for trial in range(60):
+        h, w = (int(v) for v in rng.integers(1, 200, 2))
+        mask = (rng.random((h, w)) < rng.random()).astype(np.uint8)
+        if trial % 2:
+            mask = np.zeros((h, w), np.uint8)
+            mask[rng.integers(0, h):, rng.integers(0, w):] = 1
+        flat = mask.ravel(order="F")
+        change = np.flatnonzero(np.diff(flat)) + 1
+        edges = np.concatenate([[0], change, [flat.size]])
+        expected = np.diff(edges).tolist()
+        if flat[0] == 1:
+            expected = [0] + expected  # runs start with the zeros
+        counts = mask_util.encode(np.asfortranarray(mask))["counts"].decode()
+        assert rle_runs(counts).tolist() == expected

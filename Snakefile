@@ -7,6 +7,8 @@ import re
 
 from snakemake.utils import min_version, validate
 
+from oeseg.registry import check_methods
+
 min_version("9.20")
 
 
@@ -19,6 +21,7 @@ if not workflow.config_settings.configfiles:
 
 
 validate(config, "schemas/config.schema.yaml")
+check_methods(config["methods"])
 
 
 include: "rules/common.smk"

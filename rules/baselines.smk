@@ -1,11 +1,9 @@
-# Baselines stage: region predictions of the methods of kinds ovclassifier, tags, external and
-# published (registry: src/oeseg/baselines/registry.py). Kinds opal/osprey: rules/opal.smk.
+# Baselines stage: training and region predictions of the methods whose kind (src/oeseg/registry.py)
+# names these rules; each rule's `method` constraint is the registry's methods_regex of the rule.
 
 
-from oeseg.baselines.registry import check_methods, methods_regex
+from oeseg.registry import kind_of, methods_regex
 from oeseg.models.workflow import inference_settings
-
-check_methods(config["methods"])
 
 
 rule train_ovclassifier:
@@ -15,7 +13,7 @@ rule train_ovclassifier:
     output:
         f"{OUT}/models/{{method}}/region_encoder.pt",
     wildcard_constraints:
-        method=methods_regex(config["methods"], {"ovclassifier"}),
+        method=methods_regex(config["methods"], "train_ovclassifier"),
     params:
         entry=lambda wc: config["methods"][wc.method],
     log:
@@ -40,7 +38,7 @@ rule train_tagger:
     output:
         f"{OUT}/models/{{method}}/tagger.pt",
     wildcard_constraints:
-        method=methods_regex(config["methods"], {"tags"}),
+        method=methods_regex(config["methods"], "train_tagger"),
     params:
         entry=lambda wc: config["methods"][wc.method],
     log:
@@ -84,7 +82,7 @@ rule predict_ovclassifier:
     output:
         PREDICTIONS,
     wildcard_constraints:
-        method=methods_regex(config["methods"], {"ovclassifier"}),
+        method=methods_regex(config["methods"], "predict_ovclassifier"),
     log:
         f"{LOGS}/predict_ovclassifier/{{method}}/{{dataset}}/{{run}}.log",
     benchmark:
@@ -109,7 +107,7 @@ rule predict_tags:
         predictions=PREDICTIONS,
         tags=f"{OUT}/tags/{{method}}/{{dataset}}/{{run}}.json",
     wildcard_constraints:
-        method=methods_regex(config["methods"], {"tags"}),
+        method=methods_regex(config["methods"], "predict_tags"),
     params:
         entry=lambda wc: config["methods"][wc.method],
     log:
@@ -134,7 +132,7 @@ rule run_external:
         predictions=PREDICTIONS,
         raw=directory(f"{OUT}/external/{{method}}/{{dataset}}/{{run}}"),
     wildcard_constraints:
-        method=methods_regex(config["methods"], {"external"}),
+        method=methods_regex(config["methods"], "run_external"),
     params:
         entry=lambda wc: config["methods"][wc.method],
         settings=lambda wc: inference_settings(config, run_settings(wc.run)),
@@ -145,7 +143,9 @@ rule run_external:
     conda:
         "../envs/baselines.yaml"
     resources:
-        gpu=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("gpu", 1),
+        gpu=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get(
+            "gpu", int(kind_of(config["methods"][wildcards.method]).gpu)
+        ),
         mem_mb=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("mem_mb", 32000),
         runtime=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("runtime", "8h"),
         cpus_per_task=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("cpus_per_task", 8),
@@ -161,7 +161,7 @@ rule import_published:
     output:
         PREDICTIONS,
     wildcard_constraints:
-        method=methods_regex(config["methods"], {"published"}),
+        method=methods_regex(config["methods"], "import_published"),
         run="main",
     params:
         entry=lambda wc: config["methods"][wc.method],

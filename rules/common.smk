@@ -1,3 +1,5 @@
+from oeseg.mapping import METHODS as MAPPING_METHODS
+
 # Path conventions shared by every stage. Intermediate outputs live under config["out"],
 # datasets under config["data_root"], tracked artifacts under config["results"].
 
@@ -48,7 +50,7 @@ wildcard_constraints:
     method="[A-Za-z0-9_.-]+",
     run="[A-Za-z0-9_.-]+",
     vocabulary="[A-Za-z0-9_-]+",
-    mapping="lexical|sbert",
+    mapping="|".join(MAPPING_METHODS),
     fig="fig[0-9]+",
 
 METHODS = list(config["methods"])

@@ -1,13 +1,13 @@
 # OPAL and the Osprey baseline: three training stages per variant, then region descriptions.
-# Variants are the config methods of kind `opal` (contrastive weight from opal.loss) and `osprey`
-# (weight 0); both train on the train splits of training_datasets (or opal.data's sources).
+# Variants are the config methods whose kind (src/oeseg/registry.py) names these rules: `opal`
+# (contrastive weight from opal.loss) and `osprey` (weight 0); both train on the train splits of
+# training_datasets (or opal.data's sources).
 
+from oeseg.registry import methods_regex
 from oeseg.workflow import gpu_job_resources
-from oeseg.models.workflow import (contrastive_weight, inference_settings, opal_methods, train_inputs,
-                                   user_provided_files)
+from oeseg.models.workflow import contrastive_weight, inference_settings, train_inputs, user_provided_files
 
 OPAL = config["opal"]
-OPAL_METHODS = "|".join(opal_methods(config)) or "^$"
 TRAIN_SPLIT_DIRS = [split_dir(d, "train") for d in TRAIN_DATASETS]
 OPAL_GPUS, OPAL_NODES = OPAL["resources"]["gpus"], OPAL["resources"].get("nodes", 1)  # GPUs per node, nodes
 CPUS_PER_GPU = max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL_GPUS))
@@ -30,7 +30,7 @@ rule opal_train:
         nodes=OPAL_NODES,
         cpus_per_gpu=CPUS_PER_GPU,
     wildcard_constraints:
-        method=OPAL_METHODS,
+        method=methods_regex(config["methods"], "opal_train"),
         stage="[123]",
     resources:
         # one SLURM task per GPU (srun starts them; see launch_stage), the node's CPUs shared out
@@ -58,7 +58,7 @@ rule opal_describe:
         split_dir=lambda w: split_dir(w.dataset, "val"),
         settings=lambda w: inference_settings(config, run_settings(w.run)),
     wildcard_constraints:
-        method=OPAL_METHODS,
+        method=methods_regex(config["methods"], "opal_describe"),
     resources:
         gpu=min(1, OPAL_GPUS),
         mem_mb=OPAL["resources"]["mem_mb"],

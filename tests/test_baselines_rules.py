@@ -1,5 +1,5 @@
 """rules/baselines.smk: the published and external rules write PREDICTIONS; each rule only claims the
-methods of its own kinds; the paper config's methods validate."""
+methods whose kind (oeseg.registry) names it; the paper config's methods validate."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 import yaml
 from baselines_demo_split import NOUNS, make_split
 
-from oeseg.baselines.registry import METHOD_KINDS, check_methods, methods_of_kinds, methods_regex
+from oeseg.registry import COMMON_KEYS, METHOD_KINDS, check_methods, kind_of, methods_of_kinds, methods_regex
 from oeseg.data.predictions import read_predictions
 from oeseg.io import InputError
 
@@ -72,13 +72,26 @@ def test_published_rule_makes_only_the_main_run(workdir):
     assert proc.returncode != 0 and "MissingRuleException" in message and target in message
 
 
-def test_baseline_rules_leave_opal_and_osprey_to_their_stage():
+def test_each_rule_claims_exactly_the_methods_whose_kind_names_it():
     methods = yaml.safe_load((REPO / "config.yaml").read_text())["methods"]
-    claimed = set()
-    for kinds in ({"ovclassifier"}, {"tags"}, {"external"}, {"published"}):
-        claimed |= {m for m in methods if re.fullmatch(methods_regex(methods, kinds), m)}
-    assert claimed == {m for m, e in methods.items() if e["kind"] not in ("opal", "osprey")}
-    assert {"opal", "osprey", "ovclassifier", "tags"} <= set(methods)
+    rules = {r for name in METHOD_KINDS for r in (METHOD_KINDS.get(name).predict_rule, METHOD_KINDS.get(name).train_rule)}
+    claimed = {rule: {m for m in methods if re.fullmatch(methods_regex(methods, rule), m)} for rule in rules - {None}}
+    assert claimed["predict_tags"] == claimed["train_tagger"] == {"tags"}
+    assert claimed["predict_ovclassifier"] == claimed["train_ovclassifier"] == {"ovclassifier"}
+    assert claimed["opal_train"] == claimed["opal_describe"] == {"opal", "osprey"}
+    assert claimed["run_external"] == claimed["import_published"] == set()
+    # every method's predictions come from exactly one rule
+    predict_rules = {METHOD_KINDS.get(name).predict_rule for name in METHOD_KINDS}
+    assert all(sum(m in claimed[r] for r in predict_rules) == 1 for m in methods)
+    assert methods_regex(methods, "no_such_rule") == "(?!)"
+    assert not re.fullmatch(methods_regex(methods, "run_external"), "")
+
+
+def test_registry_rules_exist_in_the_workflow():
+    defined = {m.group(1) for f in (REPO / "rules").glob("*.smk") for m in re.finditer(r"^rule (\w+):", f.read_text(), re.M)}
+    for name in METHOD_KINDS:
+        kind = METHOD_KINDS.get(name)
+        assert {kind.predict_rule, kind.train_rule} - {None} <= defined, name
 
 
 def test_paper_config_methods_and_registry():
@@ -87,41 +100,51 @@ def test_paper_config_methods_and_registry():
     paper = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
     validate(paper, str(REPO / "schemas" / "config.schema.yaml"))
     methods = paper["methods"]
-    bad = {**paper, "methods": {"x": {"kind": "external", "label": "X"}}}
-    with pytest.raises(Exception, match=r"\{.kind.: .external., .label.: .X.\} is not valid under any of the given"):
-        validate(bad, str(REPO / "schemas" / "config.schema.yaml"))
     assert sorted(methods) == sorted(["ovseg", "maskclip", "masqclip", "masqclip_tags", "shikra", "ferret",
                                       "gpt4roi", "osprey-7b", "opal"])
     check_methods(methods)
     published = ["ovseg", "maskclip", "masqclip", "masqclip_tags", "shikra", "ferret", "gpt4roi"]
-    assert methods_regex(methods, {"published"}).split("|") == published
+    assert methods_regex(methods, "import_published").split("|") == published
     assert methods_of_kinds(methods, {"opal"}) == ["opal"] and methods_of_kinds(methods, {"external"}) == ["osprey-7b"]
+    assert kind_of(methods["osprey-7b"]).gpu and not kind_of(methods["ovseg"]).gpu
     # the overlay takes OPAL and Osprey-7B from their published outputs too, and stays valid
     overlay = yaml.safe_load((REPO / "configs" / "paper-published.yaml").read_text())
     merged = {name: {**entry, **overlay["methods"].get(name, {})} for name, entry in methods.items()}
     validate({**paper, "methods": merged, "variance": {**paper["variance"], **overlay["variance"]}},
              str(REPO / "schemas" / "config.schema.yaml"))
-    assert methods_regex(merged, {"published"}).split("|") == [re.escape(m) for m in methods]
+    check_methods(merged)
+    assert methods_regex(merged, "import_published").split("|") == [re.escape(m) for m in methods]
     assert methods_of_kinds(merged, {"opal", "osprey", "external"}) == []
-    assert methods_regex(methods, {"tags"}) == "(?!)"
+    assert methods_regex(methods, "predict_tags") == "(?!)"
     assert set(METHOD_KINDS.names()) == {"opal", "osprey", "ovclassifier", "tags", "external", "published"}
+
+
+def test_check_methods_reads_each_kinds_keys():
+    with pytest.raises(InputError, match=r"methods.x: kind external needs command or weights"):
+        check_methods({"x": {"kind": "external", "label": "X"}})
+    with pytest.raises(InputError, match=r"methods.t: kind tags needs classifier"):
+        check_methods({"t": {"kind": "tags", "label": "T"}})
+    with pytest.raises(InputError, match=r"methods.o.epochs: not a key of kind opal"):
+        check_methods({"o": {"kind": "opal", "label": "O", "epochs": 2}})
+    with pytest.raises(InputError, match=r"methods.p.command: not a key of kind published"):
+        check_methods({"p": {"kind": "published", "label": "P", "command": "x"}})
     with pytest.raises(InputError, match=r"methods.b.classifier: 'x' is not a method of kind ovclassifier"):
         check_methods({"x": {"kind": "published"}, "b": {"kind": "tags", "classifier": "x"}})
     with pytest.raises(InputError, match=r"unknown method kind 'magic'"):
         check_methods({"m": {"kind": "magic"}})
+    check_methods({"x": {"kind": "external", "label": "X", "weights": "ckpt", "published": True, "source": "s"}})
 
 
-def test_registry_entries_name_real_functions_and_schema_options():
-    import importlib
-
+def test_schema_documents_exactly_the_registrys_keys():
     schema = yaml.safe_load((REPO / "schemas" / "baselines.schema.yaml").read_text())
-    allowed = {rule["if"]["properties"]["kind"]["const"]: set(rule["then"]["propertyNames"]["enum"])
-               for rule in schema["additionalProperties"]["allOf"]}
-    for name in METHOD_KINDS:
-        kind = METHOD_KINDS.get(name)
-        for ref in filter(None, (kind.runner, kind.trained_by)):
-            module, function = ref.split(":")
-            assert callable(getattr(importlib.import_module(module), function))
-        assert (kind.runner is None) == (kind.rules == "opal")
-        if name in allowed:
-            assert set(kind.options) <= allowed[name]
+    documented = set(schema["additionalProperties"]["properties"])
+    options = {key for name in METHOD_KINDS for key in (*METHOD_KINDS.get(name).options, *COMMON_KEYS)}
+    assert documented == options
+
+
+def test_config_check_runs_before_the_rules(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    (tmp_path / "overrides.yaml").write_text(yaml.safe_dump(
+        {"methods": {"o": {"kind": "opal", "label": "O", "top_k": 3}}}))
+    proc = snakemake(tmp_path, "-n", "all")
+    assert proc.returncode != 0 and "methods.o.top_k: not a key of kind opal" in proc.stdout + proc.stderr

@@ -10,7 +10,8 @@ import pytest
 from oeseg.data.vocabularies import get_vocabulary
 from oeseg.io import InputError
 from oeseg.lexicon import LEVELS, load_lexicon
-from oeseg.lexicon.nouns import nouns_from_tags, nouns_sha256, singular_noun, wordnet_nouns
+from oeseg.lexicon.lexicon import nouns_sha256
+from oeseg.lexicon.nouns import nouns_from_tags, singular_noun, wordnet_nouns
 from oeseg.lexicon.wordnet import (LEXNAMES_MANPAGE, SYNSET_FILES, WORDNET_DIR, _lexnames_from_data,
                                    _lexnames_from_manpage, build_wordnet_lexicon, load_synset_choices,
                                    open_wordnet, synset_choices)

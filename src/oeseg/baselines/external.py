@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oeseg.baselines.importers import ImportSummary, import_predictions, read_nouns
-from oeseg.baselines.registry import Registry
+from oeseg.registry import Registry
 from oeseg.io import InputError
 
 log = logging.getLogger("oeseg.baselines")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oeseg.baselines.registry import Registry
+from oeseg.registry import Registry
 from oeseg.data.panoptic import PanopticSplit, png_shape
 from oeseg.data.predictions import (
     RegionPrediction,

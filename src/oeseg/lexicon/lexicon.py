@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,6 +21,11 @@ _PAPER_FIELDS = {"exact": "exact", "synonym": "synonyms", "hyponym": "hyponyms",
 def normalize_term(term: str) -> str:
     """Lower case, single spaces; plural handling belongs to the mapping's normaliser."""
     return " ".join(term.strip().lower().replace("_", " ").split())
+
+
+def nouns_sha256(nouns: list[str]) -> str:
+    """The sha256 of a noun list as `nouns.txt` holds it (one noun per line): builders record it."""
+    return hashlib.sha256("".join(f"{n}\n" for n in nouns).encode("utf-8")).hexdigest()
 
 
 @dataclass

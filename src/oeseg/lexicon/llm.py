@@ -32,8 +32,7 @@ from pathlib import Path
 
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError, atomic_write_json, read_json
-from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term
-from oeseg.lexicon.nouns import nouns_sha256
+from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term, nouns_sha256
 
 log = logging.getLogger(__name__)
 

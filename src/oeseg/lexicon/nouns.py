@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
@@ -57,11 +56,6 @@ def wordnet_nouns(min_count: int = 0) -> list[str]:
             continue
         nouns.setdefault(normalize_term(lemma))
     return list(nouns)
-
-
-def nouns_sha256(nouns: list[str]) -> str:
-    """The sha256 of a noun list as `nouns.txt` holds it (one noun per line): builders record it."""
-    return hashlib.sha256("".join(f"{n}\n" for n in nouns).encode("utf-8")).hexdigest()
 
 
 def read_nouns(path: str | os.PathLike) -> list[str]:

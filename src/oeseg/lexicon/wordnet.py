@@ -24,7 +24,7 @@ import yaml
 
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError
-from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term
+from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term, nouns_sha256
 
 log = logging.getLogger(__name__)
 
@@ -283,8 +283,6 @@ def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str]) -> Lexicon:
                     seen.add(noun)
                     levels[level].append(noun)
         entries.append(LexiconEntry(category.id, category.name, **levels))
-    from oeseg.lexicon.nouns import nouns_sha256
-
     builder = {"kind": "wordnet", "wordnet_version": wn.get_version(), "nouns_sha256": nouns_sha256(nouns),
                "synsets": used}
     return Lexicon(vocabulary.name, builder, entries)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from oeseg.mapping import METHODS as MAPPING_METHODS
 from oeseg.metrics.evaluator import MISSING_POLICIES, write_evaluation
 
 HELP = "score region predictions: PQ, mIoU and mask AP at every lexical level, and their LAC"
@@ -15,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="split folder with panoptic.json and panoptic/")
     parser.add_argument("--predictions", required=True, metavar="PRED.jsonl", help="region predictions (JSON Lines)")
     parser.add_argument("--lexicon", required=True, metavar="LEX.json", help="lexicon of the dataset's vocabulary")
-    parser.add_argument("--method", choices=["lexical", "sbert"], default="lexical",
+    parser.add_argument("--method", choices=MAPPING_METHODS, default="lexical",
                         help="mapping of descriptions to categories (default: lexical)")
     parser.add_argument("--masks", metavar="DIR", default=None,
                         help="the model's own panoptic PNGs, named like the ground truth's "

@@ -27,6 +27,7 @@ from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon import LEVELS
 from oeseg.lexicon.lexicon import check_lexicon, load_lexicon
+from oeseg.mapping import METHODS as MAPPING_METHODS
 from oeseg.metrics.instance import InstanceMetric
 from oeseg.metrics.lac import lac_score
 from oeseg.metrics.overlaps import OverlapTable, category_positions, compute_overlaps
@@ -121,8 +122,8 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
     regions = assign_predictions(predictions_path, lines, table, missing_regions)
     gt_positions = table.region_gt_category()[regions.rows]
     gt_ids = [vocabulary.categories[p].id if p >= 0 else None for p in gt_positions.tolist()]
-    if method not in ("lexical", "sbert"):
-        raise InputError(f"mapping method must be 'lexical' or 'sbert', got {method!r}")
+    if method not in MAPPING_METHODS:
+        raise InputError(f"mapping method must be one of {', '.join(MAPPING_METHODS)}, got {method!r}")
     log.info("mapping %d descriptions (%s)", len(regions.descriptions), method)
     mapped = map_regions(regions.descriptions, gt_ids, vocabulary, method, lexicon, levels=levels,
                          sbert_class_names=sbert_class_names, sbert_template=sbert_template)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-OPAL_KINDS = ("opal", "osprey")
+from oeseg.registry import methods_of_rule
 
 
 def opal_methods(config: dict) -> list[str]:
-    """Config methods made by rules/opal.smk (kinds opal and osprey, unless taken as published)."""
-    from oeseg.baselines.registry import methods_of_kinds
-
-    return methods_of_kinds(config["methods"], OPAL_KINDS)
+    """Config methods that rules/opal.smk trains: those whose kind's train rule is opal_train
+    (kinds opal and osprey, unless taken as published)."""
+    return methods_of_rule(config["methods"], "opal_train")
 
 
 def contrastive_weight(config: dict, method: str) -> float:

@@ -1,0 +1,143 @@
+"""The registry of method kinds: the one place that says what each kind of Table 1 method is, which
+workflow rule trains it, which rule makes its predictions, whether it needs a GPU and which config
+keys it takes. Rules take their `method` wildcard constraint from here (`methods_regex`), the
+config check reads it (`check_methods`) and the OPAL stage asks it which methods it trains.
+
+A method is a `methods:` entry of the config, `{kind, label, group, ...}`; its `kind` names an
+entry of METHOD_KINDS, and `published: true` makes any method a `published` one. Adding a kind is
+one library module (its train/predict functions, called by its rules' scripts) plus one
+`METHOD_KINDS.register` here naming those rules. This module imports nothing of oeseg but io.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from oeseg.io import InputError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A named table of objects, filled by `register(name, obj)`; unknown names raise InputError."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str, obj: T) -> T:
+        """Add `obj` under `name` (a name may be registered once)."""
+        if name in self._entries:
+            raise ValueError(f"{self.what} '{name}' is already registered")
+        self._entries[name] = obj
+        return obj
+
+    def get(self, name: str) -> T:
+        """The entry registered under `name`."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise InputError(f"unknown {self.what} '{name}' (known: {', '.join(self._entries)})") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def names(self) -> list[str]:
+        """Registered names in registration order."""
+        return list(self._entries)
+
+
+# Keys every method entry may have, whatever its kind (`published`, `source` and `on_mismatch`
+# because any method may be taken from its published outputs).
+COMMON_KEYS = ("kind", "label", "group", "published", "source", "on_mismatch")
+
+
+@dataclass(frozen=True)
+class MethodKind:
+    """What a kind of method is and how the workflow runs it.
+
+    predict_rule: the rule that writes the method's predictions; train_rule: the rule that trains
+    its own model in the workflow (None: nothing to train). gpu: its prediction job asks for a GPU
+    by default. options: the config keys it takes beyond COMMON_KEYS; required: groups of keys of
+    which the entry must name at least one each.
+    """
+
+    name: str
+    description: str
+    predict_rule: str
+    train_rule: str | None = None
+    gpu: bool = False
+    options: tuple[str, ...] = ()
+    required: tuple[tuple[str, ...], ...] = ()
+
+
+METHOD_KINDS: Registry[MethodKind] = Registry("method kind")
+
+for _kind in (
+    MethodKind("opal", "OPAL: region MLLM trained with the contrastive region-text loss",
+               predict_rule="opal_describe", train_rule="opal_train", gpu=True),
+    MethodKind("osprey", "the Osprey baseline: OPAL's architecture trained with contrastive weight 0",
+               predict_rule="opal_describe", train_rule="opal_train", gpu=True),
+    MethodKind("ovclassifier", "open-vocabulary region classifier (MaskCLIP/MasQCLIP style): masked-crop "
+               "embeddings scored against text embeddings of the mined nouns; best noun = description",
+               predict_rule="predict_ovclassifier", train_rule="train_ovclassifier", options=("epochs", "seed")),
+    MethodKind("tags", "the paper's Baseline: an image tagger lists each image's nouns and the "
+               "open-vocabulary classifier chooses among those tags only",
+               predict_rule="predict_tags", train_rule="train_tagger",
+               options=("classifier", "top_k", "threshold", "epochs", "seed"), required=(("classifier",),)),
+    MethodKind("external", "a method's own inference through a command template (the user's checkout "
+               "and environment), or a released Osprey-architecture checkpoint (`weights`), its "
+               "output converted by the method's format",
+               predict_rule="run_external", gpu=True,
+               options=("command", "format", "output", "resources", "weights"), required=(("command", "weights"),)),
+    MethodKind("published", "the paper's published descriptions (downloaded, sha256-pinned) converted "
+               "against the split's panoptic.json",
+               predict_rule="import_published"),
+):
+    METHOD_KINDS.register(_kind.name, _kind)
+
+
+def kind_of(entry: dict) -> MethodKind:
+    """The kind that makes a method's predictions: `published` where the entry says `published: true`."""
+    return METHOD_KINDS.get("published" if entry.get("published") else entry["kind"])
+
+
+def methods_of_kinds(methods: dict[str, dict], kinds: Iterable[str]) -> list[str]:
+    """Names of the config methods whose effective kind is one of `kinds` (unknown kinds raise)."""
+    kinds = set(kinds)
+    return [name for name, entry in methods.items() if kind_of(entry).name in kinds]
+
+
+def methods_of_rule(methods: dict[str, dict], rule: str) -> list[str]:
+    """Names of the config methods that `rule` trains or predicts for, by their effective kind."""
+    return [name for name, entry in methods.items() if rule in (kind_of(entry).predict_rule, kind_of(entry).train_rule)]
+
+
+def methods_regex(methods: dict[str, dict], rule: str) -> str:
+    """The `method` wildcard constraint of `rule`: exactly its config methods (never matches if none)."""
+    names = [re.escape(m) for m in methods_of_rule(methods, rule)]
+    return "|".join(names) if names else "(?!)"
+
+
+def check_methods(methods: dict[str, dict]) -> None:
+    """Check the config's methods against the registry: known kinds, each kind's keys and required
+    keys, and a tags method's classifier being an ovclassifier method."""
+    for name, entry in methods.items():
+        kind = METHOD_KINDS.get(entry["kind"])
+        allowed = COMMON_KEYS + kind.options
+        for key in entry:
+            if key not in allowed:
+                raise InputError(f"methods.{name}.{key}: not a key of kind {kind.name} (keys: {', '.join(allowed)})")
+        for group in kind.required:
+            if not any(key in entry for key in group):
+                raise InputError(f"methods.{name}: kind {kind.name} needs {' or '.join(group)}")
+        if kind.name == "tags":
+            target = methods.get(entry["classifier"], {})
+            if target.get("kind") != "ovclassifier":
+                raise InputError(f"methods.{name}.classifier: {entry['classifier']!r} is not a method of kind ovclassifier")

@@ -15,9 +15,9 @@ import pytest
 import yaml
 from baselines_demo_split import NOUNS, make_split
 
-from oeseg.registry import COMMON_KEYS, METHOD_KINDS, check_methods, kind_of, methods_of_kinds, methods_regex
 from oeseg.data.predictions import read_predictions
 from oeseg.io import InputError
+from oeseg.registry import COMMON_KEYS, METHOD_KINDS, check_methods, kind_of, methods_of_kinds, methods_regex
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -88,7 +88,8 @@ def test_each_rule_claims_exactly_the_methods_whose_kind_names_it():
 
 
 def test_registry_rules_exist_in_the_workflow():
-    defined = {m.group(1) for f in (REPO / "rules").glob("*.smk") for m in re.finditer(r"^rule (\w+):", f.read_text(), re.M)}
+    defined = {m.group(1) for f in (REPO / "rules").glob("*.smk")
+               for m in re.finditer(r"^rule (\w+):", f.read_text(), re.MULTILINE)}
     for name in METHOD_KINDS:
         kind = METHOD_KINDS.get(name)
         assert {kind.predict_rule, kind.train_rule} - {None} <= defined, name

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from metrics_cases import VOCAB, write_case
 
 from oeseg import cli
 from oeseg.data.panoptic import PanopticSplit
 from oeseg.io import InputError, read_json
+from oeseg.mapping import METHODS
+from oeseg.metrics.command import add_arguments
 from oeseg.metrics.evaluator import evaluate_labels, evaluate_predictions
 from oeseg.metrics.overlaps import compute_overlaps
 
@@ -142,3 +147,15 @@ def test_gt_png_id_missing_from_json_is_named(dataset):
     (root / "split" / "panoptic.json").write_text(json.dumps(obj))
     with pytest.raises(InputError, match=rf"im000.png: segment id {dropped['id']} is in the PNG but not in panoptic"):
         compute_overlaps(PanopticSplit.load(root / "split"))
+
+
+
+def test_schemas_and_cli_offer_exactly_the_mapping_methods():
+    schemas = Path(__file__).resolve().parents[1] / "schemas"
+    evaluate = yaml.safe_load((schemas / "evaluate.schema.yaml").read_text())
+    figures = yaml.safe_load((schemas / "figures.schema.yaml").read_text())
+    assert evaluate["properties"]["mappings"]["items"]["enum"] == list(METHODS)
+    assert figures["properties"]["mapping"]["enum"] == list(METHODS)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert next(a.choices for a in parser._actions if a.dest == "method") == METHODS

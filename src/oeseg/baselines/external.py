@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oeseg.baselines.importers import ImportSummary, import_predictions, read_nouns
-from oeseg.registry import Registry
 from oeseg.io import InputError
+from oeseg.registry import Registry
 
 log = logging.getLogger("oeseg.baselines")
 

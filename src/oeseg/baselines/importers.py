@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from oeseg.registry import Registry
 from oeseg.data.panoptic import PanopticSplit, png_shape
 from oeseg.data.predictions import (
     RegionPrediction,
@@ -30,6 +29,7 @@ from oeseg.data.predictions import (
     write_predictions,
 )
 from oeseg.io import InputError, read_json, read_text
+from oeseg.registry import Registry
 
 log = logging.getLogger("oeseg.baselines")
 

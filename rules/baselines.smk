@@ -22,7 +22,7 @@ rule train_ovclassifier:
     benchmark:
         f"{BENCH}/train_ovclassifier/{{method}}.tsv"
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=4000,
         runtime="1h",
@@ -47,7 +47,7 @@ rule train_tagger:
     benchmark:
         f"{BENCH}/train_tagger/{{method}}.tsv"
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=4000,
         runtime="1h",
@@ -66,7 +66,7 @@ rule embed_nouns:
     benchmark:
         f"{BENCH}/embed_nouns.tsv"
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=4000,
         runtime="1h",
@@ -89,7 +89,7 @@ rule predict_ovclassifier:
     benchmark:
         f"{BENCH}/predict_ovclassifier/{{method}}/{{dataset}}/{{run}}.tsv"
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=6000,
         runtime="1h",
@@ -116,7 +116,7 @@ rule predict_tags:
     benchmark:
         f"{BENCH}/predict_tags/{{method}}/{{dataset}}/{{run}}.tsv"
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=6000,
         runtime="1h",
@@ -142,7 +142,7 @@ rule run_external:
     benchmark:
         f"{BENCH}/run_external/{{method}}/{{dataset}}/{{run}}.tsv"
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
         gpu=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("gpu", 1),
         mem_mb=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("mem_mb", 32000),
@@ -167,7 +167,7 @@ rule import_published:
     log:
         f"{LOGS}/import_published/{{method}}/{{dataset}}/{{run}}.log",
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=2000,
         runtime="10m",

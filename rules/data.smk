@@ -45,7 +45,7 @@ rule generate_synthetic:
     benchmark:
         f"{BENCH}/generate_synthetic/{{dataset}}/{{split}}.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=2000,
         runtime="30m",
@@ -66,7 +66,7 @@ rule download:
     benchmark:
         f"{BENCH}/download/{{name}}.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=1000,
         runtime="6h",
@@ -87,7 +87,7 @@ rule download_cityscapes:
     benchmark:
         f"{BENCH}/download_cityscapes/{{package}}.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=1000,
         runtime="6h",
@@ -110,7 +110,7 @@ rule convert_ade20k:
     benchmark:
         f"{BENCH}/convert_ade20k/{{dataset}}/{{split}}.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=4000,
         runtime="3h",
@@ -132,7 +132,7 @@ rule convert_cityscapes:
     benchmark:
         f"{BENCH}/convert_cityscapes/{{dataset}}/{{split}}.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=4000,
         runtime="3h",

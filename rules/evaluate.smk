@@ -30,6 +30,6 @@ rule evaluate:
     benchmark:
         f"{BENCH}/evaluate/{{method}}/{{dataset}}/{{run}}.{{mapping}}.tsv"
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/evaluate.py"

@@ -33,7 +33,7 @@ rule table1:
     log:
         f"{LOGS}/figures/table1.log",
     conda:
-        "../envs/figures.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/table1.py"
 
@@ -52,7 +52,7 @@ rule fig4:
     log:
         f"{LOGS}/figures/fig4.log",
     conda:
-        "../envs/figures.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/lac_curves.py"
 
@@ -84,7 +84,7 @@ rule fig11:
     log:
         f"{LOGS}/figures/fig11.log",
     conda:
-        "../envs/figures.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/fig11.py"
 
@@ -104,7 +104,7 @@ rule fig2:
     log:
         f"{LOGS}/figures/fig2.log",
     conda:
-        "../envs/figures.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/fig2.py"
 
@@ -125,7 +125,7 @@ rule fig10:
     log:
         f"{LOGS}/figures/fig10.log",
     conda:
-        "../envs/figures.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/fig10.py"
 
@@ -155,7 +155,7 @@ rule human_study_select:
         mem_mb=4000,
         runtime="30m",
     conda:
-        "../envs/figures.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/human_study_select.py"
 
@@ -173,7 +173,7 @@ rule human_study_page:
     log:
         f"{LOGS}/figures/human_study_page.log",
     conda:
-        "../envs/figures.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/human_study_page.py"
 
@@ -189,7 +189,7 @@ rule human_study_agreement:
     log:
         f"{LOGS}/figures/human_study_agreement.log",
     conda:
-        "../envs/figures.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/human_study_agreement.py"
 
@@ -208,7 +208,7 @@ if HS["reference"] == "annotators":
         log:
             f"{LOGS}/figures/human_study_table.log",
         conda:
-            "../envs/figures.yaml"
+            "../envs/oeseg.yaml"
         script:
             "../scripts/human_study_table.py"
 
@@ -222,7 +222,7 @@ else:
         log:
             f"{LOGS}/figures/human_study_table.log",
         conda:
-            "../envs/figures.yaml"
+            "../envs/oeseg.yaml"
         script:
             "../scripts/human_study_reference.py"
 
@@ -242,7 +242,7 @@ rule fig1:
     log:
         f"{LOGS}/figures/fig1.log",
     conda:
-        "../envs/figures.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/fig1.py"
 
@@ -259,7 +259,7 @@ rule fig3:
     log:
         f"{LOGS}/figures/fig3.log",
     conda:
-        "../envs/figures.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/fig3.py"
 
@@ -275,7 +275,7 @@ rule fig8:
     log:
         f"{LOGS}/figures/fig8.log",
     conda:
-        "../envs/figures.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/fig8.py"
 
@@ -303,7 +303,7 @@ rule paper_study_table:
     log:
         f"{LOGS}/figures/paper_study_table.log",
     conda:
-        "../envs/figures.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/paper_study_table.py"
 
@@ -316,7 +316,7 @@ rule paper_study_ours:
     log:
         f"{LOGS}/figures/paper_study_ours.log",
     conda:
-        "../envs/figures.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/paper_study_ours.py"
 

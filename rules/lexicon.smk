@@ -25,7 +25,7 @@ if LEXICON_BUILDER == "wordnet":
             mem_mb=3000,
             runtime="20m",
         conda:
-            "../envs/lexicon.yaml"
+            "../envs/oeseg.yaml"
         script:
             "../scripts/lexicon.py"
 
@@ -51,7 +51,7 @@ if LEXICON_BUILDER == "openai":
             mem_mb=2000,
             runtime="12h",
         conda:
-            "../envs/lexicon.yaml"
+            "../envs/oeseg.yaml"
         script:
             "../scripts/lexicon.py"
 
@@ -73,6 +73,6 @@ if LEXICON_BUILDER == "paper":
             mem_mb=1000,
             runtime="5m",
         conda:
-            "../envs/lexicon.yaml"
+            "../envs/oeseg.yaml"
         script:
             "../scripts/lexicon.py"

@@ -18,7 +18,7 @@ rule map_user_study:
     benchmark:
         f"{BENCH}/mapping/map_user_study.tsv"
     conda:
-        "../envs/mapping.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=4000,
         runtime="20m",

@@ -25,6 +25,6 @@ rule nouns:
         mem_mb=2000,
         runtime="10m",
     conda:
-        "../envs/nouns.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/nouns.py"

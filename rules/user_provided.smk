@@ -12,6 +12,6 @@ rule user_provided_file:
     log:
         f"{LOGS}/user_provided/{{user_file}}.log",
     conda:
-        "../envs/data.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/user_provided_file.py"

@@ -43,7 +43,7 @@ rule opal_train:
     benchmark:
         f"{BENCH}/opal_train/{{method}}.stage{{stage}}.tsv"
     conda:
-        "../envs/opal.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/opal_train.py"
 
@@ -69,7 +69,7 @@ rule opal_describe:
     benchmark:
         f"{BENCH}/opal_describe/{{method}}/{{dataset}}/{{run}}.tsv"
     conda:
-        "../envs/opal.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/opal_describe.py"
 

@@ -82,8 +82,9 @@ def only(names):
 
 
 # --- mapping stage (rules/mapping.smk): the SBERT class lists and the human-study remapping ---
-MAPPING_CONFIG = config.get("mapping", {})
-SBERT_CONFIG = MAPPING_CONFIG.get("sbert", {})
+MAPPING_CONFIG = config["mapping"]
+SBERT_CONFIG = MAPPING_CONFIG["sbert"]
+SBERT_TEMPLATE = SBERT_CONFIG["template"]  # the schema's default unless the config names one
 USER_STUDY_CONFIG = MAPPING_CONFIG.get("user_study", {})
 USER_STUDY_VOCABULARY = USER_STUDY_CONFIG.get("vocabulary", "cityscapes")
 HUMAN_STUDY_MAPPINGS = f"{OUT}/human_study/mappings.csv"
@@ -92,7 +93,7 @@ HUMAN_STUDY_MAPPINGS = f"{OUT}/human_study/mappings.csv"
 def sbert_class_list(vocabulary):
     """The prompt-engineered class list (a download) of a vocabulary for the SBERT mapping, or None
     for the vocabulary's plain category names (mapping.sbert.class_names: plain)."""
-    if SBERT_CONFIG.get("class_names", "prompt") == "plain":
+    if SBERT_CONFIG["class_names"] == "plain":
         return None
     name = SBERT_CONFIG.get("class_lists", {}).get(vocabulary)
     if name is None:

@@ -1,4 +1,4 @@
-# evaluate stage: PQ, mIoU and mask AP at every lexical level, and the LAC score of each (issue 4).
+# evaluate stage: PQ, mIoU and mask AP at every lexical level, and the LAC score of each.
 
 include: "evaluate_common.smk"
 
@@ -20,7 +20,7 @@ rule evaluate:
     params:
         split_dir=lambda w: split_dir(w.dataset, "val"),
         missing_regions=EVAL["missing_regions"],
-        sbert_template=config["mapping"]["sbert"]["template"],
+        sbert_template=SBERT_TEMPLATE,
     threads: EVAL["workers"]
     resources:
         mem_mb=EVAL["mem_mb"],

@@ -11,7 +11,7 @@ rule map_user_study:
         HUMAN_STUDY_MAPPINGS,
     params:
         vocabulary=USER_STUDY_VOCABULARY,
-        template=SBERT_CONFIG.get("template", "There is a {} in the scene."),
+        template=SBERT_TEMPLATE,
         ground_truth=USER_STUDY_CONFIG.get("ground_truth", "human"),
     log:
         f"{LOGS}/mapping/map_user_study.log",

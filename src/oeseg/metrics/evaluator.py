@@ -28,7 +28,7 @@ from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon import LEVELS
 from oeseg.lexicon.lexicon import load_lexicon
 from oeseg.metrics.instance import InstanceMetric
-from oeseg.metrics.lac import lac_score
+from oeseg.metrics.lac import LAC_METRICS, lac_score
 from oeseg.metrics.overlaps import OverlapTable, category_positions, compute_overlaps
 from oeseg.metrics.panoptic import PanopticMetric
 from oeseg.metrics.semantic import SemanticMetric
@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 
 #: the metrics computed at every level; each maps (table, labels, scores) to (summary, per-category rows)
 METRICS = (PanopticMetric, SemanticMetric, InstanceMetric)
-#: the metrics whose Lexical Alignment Curve is scored
-LAC_METRICS = ("PQ", "mIoU", "AP")
 #: what happens to regions without a prediction
 MISSING_POLICIES = ("background", "error")
 

@@ -200,15 +200,3 @@ def import_predictions(fmt: str, path: str | os.PathLike, split_dir: str | os.Pa
     predictions, summary = convert(fmt, path, split_dir, nouns=nouns, on_mismatch=on_mismatch)
     write_predictions(output, predictions)
     return summary
-
-
-def read_nouns(path: str | os.PathLike) -> list[str]:
-    """The noun list of a NOUNS file: one noun per line, blank lines ignored, order kept."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: noun list not found") from None
-    nouns = [line.strip() for line in text.splitlines() if line.strip()]
-    if not nouns:
-        raise InputError(f"{path}: the noun list is empty")
-    return nouns

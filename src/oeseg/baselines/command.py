@@ -1,4 +1,4 @@
-"""`oeseg import`: convert predictions produced elsewhere into region predictions (DESIGN.md)."""
+"""`oeseg import`: convert predictions produced elsewhere into region predictions (docs/cli.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading the evaluate stage's RESULTS.json files (DESIGN.md, "Command line": `oeseg evaluate`)."""
+"""Reading the evaluate stage's RESULTS.json files (docs/formats.md, "Evaluation results")."""
 
 from __future__ import annotations
 

@@ -130,7 +130,7 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
                          masks_dir: str | os.PathLike | None = None, workers: int = 1,
                          missing_regions: str = "background", levels: tuple[str, ...] = LEVELS,
                          sbert_class_names: str | os.PathLike | None = None, sbert_template: str | None = None) -> dict:
-    """The RESULTS.json object of one predictions file (DESIGN.md, `oeseg evaluate`)."""
+    """The RESULTS.json object of one predictions file (docs/formats.md, "Evaluation results")."""
     from oeseg.mapping import map_regions
 
     split = PanopticSplit.load(split_dir)

@@ -1,4 +1,4 @@
-"""Converters from what other projects write to region predictions (DESIGN.md), one per format.
+"""Converters from what other projects write to region predictions (docs/formats.md), one per format.
 
 - `lac`: the format of the paper's published outputs and of its re-benchmarking harness: a JSON
   list of `{"image_id", "descriptions": [...]}`, one description per ground-truth panoptic

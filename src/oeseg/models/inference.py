@@ -1,5 +1,5 @@
 """Describe every region of a split with a trained Osprey/OPAL model (the protocol of the paper:
-ground-truth masks, ascending segment id), writing region predictions (DESIGN.md)."""
+ground-truth masks, ascending segment id), writing region predictions (docs/formats.md)."""
 
 from __future__ import annotations
 

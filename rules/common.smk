@@ -11,7 +11,6 @@ DATASETS = list(config["datasets"])
 EVAL_DATASETS = config["evaluation_datasets"]
 TRAIN_DATASETS = config["training_datasets"]
 LEVELS = ["exact", "synonym", "hyponym", "meronym"]
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig8", "fig10", "fig11", "fig12"]
 
 
 def vocabulary_of(dataset):
@@ -37,7 +36,6 @@ PREDICTIONS = f"{OUT}/predictions/{{method}}/{{dataset}}/{{run}}.jsonl"
 EVALUATION = f"{OUT}/evaluations/{{method}}/{{dataset}}/{{run}}.{{mapping}}.json"
 
 TABLE1_FILES = expand(f"{RESULTS}/table1.{{ext}}", ext=["csv", "md", "tex"])
-FIGURE_FILES = expand(f"{RESULTS}/figures/{{fig}}.{{ext}}", fig=FIGURES, ext=["pdf", "png"])
 HUMAN_STUDY_PAGE = f"{RESULTS}/human_study/annotation.html"
 PROVENANCE = f"{RESULTS}/provenance.json"
 

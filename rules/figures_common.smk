@@ -18,10 +18,19 @@ def report_outputs(stem, caption, category, formats, **labels):
     return {ext: report_file(f"{stem}.{ext}", caption, category, **labels) for ext in formats}
 
 
+#: the paper's figures under results/figures/ (targets of `all`, tracked artifacts): each rule that
+#: declares its outputs with figure_outputs adds its files
+FIGURE_FILES = []
+
+
 def figure_outputs(name, folder=f"{RESULTS}/figures", caption=None, category="Figures"):
-    """A figure's outputs pdf and png (folder/name.{pdf,png}), in the report with its number as label."""
-    return report_outputs(f"{folder}/{name}", caption or name, category, ("pdf", "png"),
-                          figure=name.removeprefix("fig"))
+    """A figure's outputs pdf and png (folder/name.{pdf,png}), in the report with its number as label;
+    those under results/figures/ join FIGURE_FILES."""
+    outputs = report_outputs(f"{folder}/{name}", caption or name, category, ("pdf", "png"),
+                             figure=name.removeprefix("fig"))
+    if folder == f"{RESULTS}/figures":
+        FIGURE_FILES.extend(str(path) for path in outputs.values())
+    return outputs
 
 
 def paper_study_outputs(name):

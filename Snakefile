@@ -17,7 +17,6 @@ if not workflow.config_settings.configfiles:
     configfile: "config.yaml"
 
 
-
 validate(config, "schemas/config.schema.yaml")
 # Defaults apply within one schema file only: the mapping section's own pass fills in its defaults
 # (e.g. the Sentence-BERT template), which the rules then read instead of restating them.

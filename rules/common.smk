@@ -49,6 +49,7 @@ wildcard_constraints:
     mapping="lexical|sbert",
     fig="fig[0-9]+",
 
+
 METHODS = list(config["methods"])
 
 
@@ -95,7 +96,5 @@ def sbert_class_list(vocabulary):
         return None
     name = SBERT_CONFIG.get("class_lists", {}).get(vocabulary)
     if name is None:
-        raise ValueError(
-            f"mapping.sbert.class_names is 'prompt' but mapping.sbert.class_lists has no {vocabulary!r}"
-        )
+        raise ValueError(f"mapping.sbert.class_names is 'prompt' but mapping.sbert.class_lists has no {vocabulary!r}")
     return f"{OUT}/downloads/{name}"

@@ -1,7 +1,9 @@
 # figures stage: Table 1 and the paper's figures (oeseg.figures); Figures 1, 3 and 8 plot the study
 # tables of rules/human_study.smk. Every rule calls one library function through scripts/<rule>.py.
 
+
 include: "figures_common.smk"
+
 
 report: "../report/workflow.rst"
 
@@ -18,16 +20,16 @@ rule table1:
         evaluations(METHODS, EVAL_DATASETS),
     output:
         **report_outputs(f"{RESULTS}/table1", "table1", "Table 1", ("csv", "md", "tex")),
+    log:
+        f"{LOGS}/figures/table1.log",
+    conda:
+        "../envs/oeseg.yaml"
     params:
         methods=method_labels(METHODS),
         datasets=dataset_labels(EVAL_DATASETS),
         mapping=MAPPING_OF_TABLE,
         caption=FIG["table1_caption"],
         note=NOTE,
-    log:
-        f"{LOGS}/figures/table1.log",
-    conda:
-        "../envs/oeseg.yaml"
     script:
         "../scripts/table1.py"
 
@@ -37,15 +39,15 @@ rule fig4:
         evaluations(METHODS, EVAL_DATASETS),
     output:
         **figure_outputs("fig4"),
+    log:
+        f"{LOGS}/figures/fig4.log",
+    conda:
+        "../envs/oeseg.yaml"
     params:
         methods=method_labels(METHODS),
         datasets=dataset_labels(EVAL_DATASETS),
         metrics=["PQ"],
         note=NOTE,
-    log:
-        f"{LOGS}/figures/fig4.log",
-    conda:
-        "../envs/oeseg.yaml"
     script:
         "../scripts/lac_curves.py"
 
@@ -53,13 +55,13 @@ rule fig4:
 use rule fig4 as fig12 with:
     output:
         **figure_outputs("fig12"),
+    log:
+        f"{LOGS}/figures/fig12.log",
     params:
         methods=method_labels(METHODS),
         datasets=dataset_labels(EVAL_DATASETS),
         metrics=["AP", "mIoU"],
         note=NOTE,
-    log:
-        f"{LOGS}/figures/fig12.log",
 
 
 rule fig11:
@@ -67,15 +69,15 @@ rule fig11:
         evaluations(VARIANCE_METHODS, EVAL_DATASETS),
     output:
         **figure_outputs("fig11"),
+    log:
+        f"{LOGS}/figures/fig11.log",
+    conda:
+        "../envs/oeseg.yaml"
     params:
         methods=method_labels(VARIANCE_METHODS),
         datasets=dataset_labels(EVAL_DATASETS),
         metric=FIG["fig11"]["metric"],
         note=NOTE,
-    log:
-        f"{LOGS}/figures/fig11.log",
-    conda:
-        "../envs/oeseg.yaml"
     script:
         "../scripts/fig11.py"
 
@@ -85,16 +87,16 @@ rule fig2:
         lexicon=LEXICON.format(vocabulary=FIG["fig2"]["vocabulary"]),
     output:
         **figure_outputs("fig2"),
+    log:
+        f"{LOGS}/figures/fig2.log",
+    conda:
+        "../envs/oeseg.yaml"
     params:
         vocabulary=FIG["fig2"]["vocabulary"],
         category=FIG["fig2"]["category"],
         descriptions=FIG["fig2"]["descriptions"],
         max_terms=FIG["fig2"]["max_terms"],
         note=NOTE,
-    log:
-        f"{LOGS}/figures/fig2.log",
-    conda:
-        "../envs/oeseg.yaml"
     script:
         "../scripts/fig2.py"
 
@@ -105,22 +107,27 @@ rule fig10:
         predictions=list(study_predictions(FIG["fig10"]["methods"], FIG["fig10"]["dataset"]).values()),
     output:
         **figure_outputs("fig10"),
+    log:
+        f"{LOGS}/figures/fig10.log",
+    conda:
+        "../envs/oeseg.yaml"
     params:
         split_dir=lambda w, input: os.path.dirname(input.split),
         labels=[config["methods"][m]["label"] for m in FIG["fig10"]["methods"]],
         n_regions=FIG["fig10"]["n_regions"],
         min_area=FIG["fig10"]["min_area"],
         note=NOTE,
-    log:
-        f"{LOGS}/figures/fig10.log",
-    conda:
-        "../envs/oeseg.yaml"
     script:
         "../scripts/fig10.py"
 
 
-STUDY_PARAMS = dict(vocabulary=vocabulary_of(HS["dataset"]), reference_label=HS["reference_label"],
-                    n_examples=FIG["examples"]["n"], seed=FIG["examples"]["seed"], note=STUDY_NOTE)
+STUDY_PARAMS = dict(
+    vocabulary=vocabulary_of(HS["dataset"]),
+    reference_label=HS["reference_label"],
+    n_examples=FIG["examples"]["n"],
+    seed=FIG["examples"]["seed"],
+    note=STUDY_NOTE,
+)
 
 
 rule fig1:
@@ -128,12 +135,12 @@ rule fig1:
         ours=f"{HUMAN_STUDY}/study.csv",
     output:
         **figure_outputs("fig1"),
-    params:
-        **STUDY_PARAMS,
     log:
         f"{LOGS}/figures/fig1.log",
     conda:
         "../envs/oeseg.yaml"
+    params:
+        **STUDY_PARAMS,
     script:
         "../scripts/fig1.py"
 
@@ -144,12 +151,12 @@ rule fig3:
     output:
         **figure_outputs("fig3"),
         accuracy=f"{HUMAN_STUDY}/accuracy.json",
-    params:
-        **STUDY_PARAMS,
     log:
         f"{LOGS}/figures/fig3.log",
     conda:
         "../envs/oeseg.yaml"
+    params:
+        **STUDY_PARAMS,
     script:
         "../scripts/fig3.py"
 
@@ -159,20 +166,25 @@ rule fig8:
         ours=f"{HUMAN_STUDY}/study.csv",
     output:
         **figure_outputs("fig8"),
-    params:
-        **STUDY_PARAMS,
     log:
         f"{LOGS}/figures/fig8.log",
     conda:
         "../envs/oeseg.yaml"
+    params:
+        **STUDY_PARAMS,
     script:
         "../scripts/fig8.py"
 
 
 # --- the paper's published human study: Figures 1, 3 and 8 from user_study_results.json ----------
 
-PAPER_STUDY_PARAMS = dict(vocabulary=PS["vocabulary"], reference_label="Human", n_examples=FIG["examples"]["n"],
-                          seed=FIG["examples"]["seed"], note=f"{PS.get('note', '')} {USER_STUDY_GT_NOTE}".strip())
+PAPER_STUDY_PARAMS = dict(
+    vocabulary=PS["vocabulary"],
+    reference_label="Human",
+    n_examples=FIG["examples"]["n"],
+    seed=FIG["examples"]["seed"],
+    note=f"{PS.get('note', '')} {USER_STUDY_GT_NOTE}".strip(),
+)
 
 
 use rule fig1 as paper_study_fig1 with:
@@ -181,10 +193,10 @@ use rule fig1 as paper_study_fig1 with:
         ours=f"{PAPER_STUDY}/our_mappings.csv",
     output:
         **paper_study_outputs("fig1"),
-    params:
-        **PAPER_STUDY_PARAMS,
     log:
         f"{LOGS}/figures/paper_study_fig1.log",
+    params:
+        **PAPER_STUDY_PARAMS,
 
 
 use rule fig3 as paper_study_fig3 with:
@@ -194,10 +206,10 @@ use rule fig3 as paper_study_fig3 with:
     output:
         **paper_study_outputs("fig3"),
         accuracy=report_file(f"{RESULTS}/paper_study/accuracy.json", "paper_fig3", "Paper's human study", figure="3"),
-    params:
-        **PAPER_STUDY_PARAMS,
     log:
         f"{LOGS}/figures/paper_study_fig3.log",
+    params:
+        **PAPER_STUDY_PARAMS,
 
 
 use rule fig8 as paper_study_fig8 with:
@@ -206,10 +218,10 @@ use rule fig8 as paper_study_fig8 with:
         ours=f"{PAPER_STUDY}/our_mappings.csv",
     output:
         **paper_study_outputs("fig8"),
-    params:
-        **PAPER_STUDY_PARAMS,
     log:
         f"{LOGS}/figures/paper_study_fig8.log",
+    params:
+        **PAPER_STUDY_PARAMS,
 
 
 rule paper_study:

@@ -26,8 +26,9 @@ FIGURE_FILES = []
 def figure_outputs(name, folder=f"{RESULTS}/figures", caption=None, category="Figures"):
     """A figure's outputs pdf and png (folder/name.{pdf,png}), in the report with its number as label;
     those under results/figures/ join FIGURE_FILES."""
-    outputs = report_outputs(f"{folder}/{name}", caption or name, category, ("pdf", "png"),
-                             figure=name.removeprefix("fig"))
+    outputs = report_outputs(
+        f"{folder}/{name}", caption or name, category, ("pdf", "png"), figure=name.removeprefix("fig")
+    )
     if folder == f"{RESULTS}/figures":
         FIGURE_FILES.extend(str(path) for path in outputs.values())
     return outputs
@@ -50,7 +51,9 @@ def dataset_labels(datasets):
 
 def evaluations(methods, datasets, mapping=MAPPING_OF_TABLE):
     """EVALUATION files of every run of the methods on the datasets."""
-    return [EVALUATION.format(method=m, dataset=d, run=r, mapping=mapping)
-            for m in methods for d in datasets for r in runs_of(m)]
-
-
+    return [
+        EVALUATION.format(method=m, dataset=d, run=r, mapping=mapping)
+        for m in methods
+        for d in datasets
+        for r in runs_of(m)
+    ]

@@ -3,7 +3,9 @@
 # and 8 plot; also the study tables of the paper's published study. Every rule calls one library
 # function through scripts/<rule>.py.
 
+
 include: "human_study_common.smk"
+
 
 USER_PROVIDED.update(annotation_hints())
 
@@ -16,6 +18,15 @@ rule human_study_select:
         predictions=list(study_predictions(HS["methods"], HS["dataset"]).values()),
     output:
         f"{HUMAN_STUDY}/selection.csv",
+    log:
+        f"{LOGS}/human_study/select.log",
+    benchmark:
+        f"{BENCH}/human_study/select.tsv"
+    conda:
+        "../envs/oeseg.yaml"
+    resources:
+        mem_mb=4000,
+        runtime="30m",
     params:
         methods=HS["methods"],
         split_dir=lambda w, input: os.path.dirname(input.split),
@@ -23,15 +34,6 @@ rule human_study_select:
         max_descriptions=HS["max_descriptions"],
         seed=HS["seed"],
         sbert_template=SBERT_TEMPLATE,
-    log:
-        f"{LOGS}/human_study/select.log",
-    benchmark:
-        f"{BENCH}/human_study/select.tsv"
-    resources:
-        mem_mb=4000,
-        runtime="30m",
-    conda:
-        "../envs/oeseg.yaml"
     script:
         "../scripts/human_study_select.py"
 
@@ -41,15 +43,15 @@ rule human_study_page:
         f"{HUMAN_STUDY}/selection.csv",
     output:
         report(HUMAN_STUDY_PAGE, caption="../report/annotation.rst", category="Human study"),
+    log:
+        f"{LOGS}/human_study/page.log",
+    conda:
+        "../envs/oeseg.yaml"
     params:
         vocabulary=vocabulary_of(HS["dataset"]),
         examples=HS["examples"],
         title=HS["title"],
         note=STUDY_NOTE,
-    log:
-        f"{LOGS}/human_study/page.log",
-    conda:
-        "../envs/oeseg.yaml"
     script:
         "../scripts/human_study_page.py"
 
@@ -60,12 +62,12 @@ rule human_study_agreement:
     output:
         report=report(f"{HUMAN_STUDY}/agreement.json", caption="../report/agreement.rst", category="Human study"),
         disagreements=f"{HUMAN_STUDY}/disagreements.csv",
-    params:
-        vocabulary=vocabulary_of(HS["dataset"]),
     log:
         f"{LOGS}/human_study/agreement.log",
     conda:
         "../envs/oeseg.yaml"
+    params:
+        vocabulary=vocabulary_of(HS["dataset"]),
     script:
         "../scripts/human_study_agreement.py"
 
@@ -79,12 +81,12 @@ if HS["reference"] == "annotators":
             agreement=f"{HUMAN_STUDY}/agreement.json",
         output:
             f"{HUMAN_STUDY}/study.csv",
-        params:
-            vocabulary=vocabulary_of(HS["dataset"]),
         log:
             f"{LOGS}/human_study/table.log",
         conda:
             "../envs/oeseg.yaml"
+        params:
+            vocabulary=vocabulary_of(HS["dataset"]),
         script:
             "../scripts/human_study_table.py"
 
@@ -114,12 +116,12 @@ rule paper_study_table:
         PAPER_STUDY_JSON,
     output:
         f"{PAPER_STUDY}/paper_mappings.csv",
-    params:
-        vocabulary=PS["vocabulary"],
     log:
         f"{LOGS}/human_study/paper_study_table.log",
     conda:
         "../envs/oeseg.yaml"
+    params:
+        vocabulary=PS["vocabulary"],
     script:
         "../scripts/paper_study_table.py"
 

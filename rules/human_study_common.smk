@@ -8,7 +8,9 @@ HS = config["human_study"]
 HUMAN_STUDY = f"{OUT}/human_study"
 STUDY_NOTE = HS.get("note", "")
 PS = HS["paper_study"]
-PAPER_STUDY_JSON = PS.get("results") or f"{OUT}/downloads/{USER_STUDY_CONFIG.get('results', 'paper/user_study_results.json')}"
+PAPER_STUDY_JSON = (
+    PS.get("results") or f"{OUT}/downloads/{USER_STUDY_CONFIG.get('results', 'paper/user_study_results.json')}"
+)
 PAPER_STUDY = f"{OUT}/paper_study"
 
 
@@ -28,8 +30,10 @@ def annotation_files(keys):
     def inputs(wildcards):
         paths = {k: HS[k] for k in keys}
         if "annotators" in keys and len(paths["annotators"] or []) != 2:
-            raise WorkflowError("human_study.annotators: list the two annotators' CSVs exported from "
-                                f"{HUMAN_STUDY_PAGE} (human_study.reference is 'annotators').")
+            raise WorkflowError(
+                "human_study.annotators: list the two annotators' CSVs exported from "
+                f"{HUMAN_STUDY_PAGE} (human_study.reference is 'annotators')."
+            )
         if "resolved" in keys and not paths["resolved"]:
             raise WorkflowError("human_study.resolved: name the CSV of resolved disagreements.")
         return paths
@@ -53,8 +57,10 @@ def sbert_class_input(vocabulary):
 def annotation_hints():
     """What each annotation CSV of the config is, for the message that names a missing one."""
     annotate = f"an annotator's CSV exported from {HUMAN_STUDY_PAGE} (snakemake human_study_page)"
-    resolve = (f"the CSV of resolved disagreements: run `snakemake human_study_agreement`, fill in the "
-               f"'answer' column of {HUMAN_STUDY}/disagreements.csv in a second stage and save it")
+    resolve = (
+        f"the CSV of resolved disagreements: run `snakemake human_study_agreement`, fill in the "
+        f"'answer' column of {HUMAN_STUDY}/disagreements.csv in a second stage and save it"
+    )
     hints = {p: annotate for p in HS.get("annotators") or []}
     if HS.get("resolved"):
         hints[HS["resolved"]] = resolve

@@ -9,10 +9,6 @@ rule map_user_study:
         classes=lambda wildcards: sbert_class_list(USER_STUDY_VOCABULARY) or [],
     output:
         HUMAN_STUDY_MAPPINGS,
-    params:
-        vocabulary=USER_STUDY_VOCABULARY,
-        template=SBERT_TEMPLATE,
-        ground_truth=USER_STUDY_CONFIG.get("ground_truth", "human"),
     log:
         f"{LOGS}/mapping/map_user_study.log",
     benchmark:
@@ -23,5 +19,9 @@ rule map_user_study:
         mem_mb=4000,
         runtime="20m",
         cpus_per_task=2,
+    params:
+        vocabulary=USER_STUDY_VOCABULARY,
+        template=SBERT_TEMPLATE,
+        ground_truth=USER_STUDY_CONFIG.get("ground_truth", "human"),
     script:
         "../scripts/map_user_study.py"

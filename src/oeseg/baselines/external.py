@@ -26,7 +26,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from oeseg.baselines.importers import ImportSummary, import_predictions, read_nouns
+from oeseg.baselines.importers import ImportSummary, import_predictions
+from oeseg.lexicon.nouns import read_nouns
 from oeseg.baselines.registry import Registry
 from oeseg.io import InputError
 

@@ -1,13 +1,13 @@
 # The two set-up commands: `make demo` and `make test`. Each creates .venv, installs everything
 # (Debian packages through tools/install-debian-packages.sh, Python packages from pyproject.toml)
-# and then runs the workflow on the embedded offline default / the test suite.
+# and then runs the workflow on the embedded offline default / the linters and the test suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test deps clean-demo
+.PHONY: demo test lint deps clean-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,5 +23,11 @@ deps: $(VENV)/.installed
 demo: deps
 	$(BIN)/snakemake --cores $(CORES) all
 
-test: deps
+# ruff (pyproject.toml [tool.ruff]), snakefmt (pyproject.toml [tool.snakefmt]), Snakemake's linter
+lint: deps
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile rules/
+	$(BIN)/snakemake --lint
+
+test: deps lint
 	$(BIN)/python -m pytest

@@ -19,9 +19,11 @@ if not workflow.config_settings.configfiles:
     configfile: "config.yaml"
 
 
-
 validate(config, "schemas/config.schema.yaml")
 check_methods(config["methods"])
+# Defaults apply within one schema file only: the mapping section's own pass fills in its defaults
+# (e.g. the Sentence-BERT template), which the rules then read instead of restating them.
+validate(config.setdefault("mapping", {}), "schemas/mapping.schema.yaml")
 
 
 include: "rules/common.smk"
@@ -32,6 +34,7 @@ include: "rules/mapping.smk"
 include: "rules/opal.smk"
 include: "rules/baselines.smk"
 include: "rules/evaluate.smk"
+include: "rules/human_study.smk"
 include: "rules/figures.smk"
 include: "rules/provenance.smk"
 include: "rules/user_provided.smk"

@@ -36,10 +36,10 @@ from oeseg.data.vocabularies import ADE20K
 from oeseg.io import atomic_write_json
 from oeseg.metrics.evaluator import evaluate_labels
 from oeseg.metrics.overlaps import compute_overlaps
+from oeseg.metrics.reference import pq_counts
 
 LEVELS = ("exact", "synonym", "hyponym", "meronym")
 HEIGHT, WIDTH, CELL = 512, 683, 8
-OFFSET = 256**3
 ISTHING = np.array([c.isthing for c in ADE20K])
 
 
@@ -117,42 +117,9 @@ def _reference_image(task):
         if not ISTHING[label]:
             stuff_ids[label] = pid
     gt_segms = {s.id: {"category_id": s.category_id, "iscrowd": s.iscrowd, "area": s.area} for s in segments}
-    ids, counts = np.unique(pan_pred, return_counts=True)
-    for pid, cnt in zip(ids.tolist(), counts.tolist()):
-        if pid:
-            pred_segms[pid]["area"] = cnt
-    inter = {}
-    ids, counts = np.unique(pan_gt.astype(np.uint64) * OFFSET + pan_pred, return_counts=True)
-    for label, cnt in zip(ids.tolist(), counts.tolist()):
-        inter[(label // OFFSET, label % OFFSET)] = cnt
     tp, fp, fn, iou = np.zeros(k), np.zeros(k), np.zeros(k), np.zeros(k)
-    gt_matched, pred_matched = set(), set()
-    for (g, p), cnt in inter.items():
-        if g not in gt_segms or p not in pred_segms or gt_segms[g]["iscrowd"]:
-            continue
-        if gt_segms[g]["category_id"] != pred_segms[p]["category_id"]:
-            continue
-        v = cnt / (pred_segms[p]["area"] + gt_segms[g]["area"] - cnt - inter.get((0, p), 0))
-        if v > 0.5:
-            tp[gt_segms[g]["category_id"]] += 1
-            iou[gt_segms[g]["category_id"]] += v
-            gt_matched.add(g)
-            pred_matched.add(p)
-    crowd = {}
-    for g, info in gt_segms.items():
-        if g in gt_matched:
-            continue
-        if info["iscrowd"]:
-            crowd[info["category_id"]] = g
-            continue
-        fn[info["category_id"]] += 1
-    for p, info in pred_segms.items():
-        if p in pred_matched:
-            continue
-        ignored = inter.get((0, p), 0) + (inter.get((crowd[info["category_id"]], p), 0)
-                                          if info["category_id"] in crowd else 0)
-        if ignored / info["area"] <= 0.5:
-            fp[info["category_id"]] += 1
+    for category, c in pq_counts(pan_gt, gt_segms, pan_pred, pred_segms).items():
+        tp[category], fp[category], fn[category], iou[category] = c["tp"], c["fp"], c["fn"], c["iou"]
     # semantic maps and the confusion matrix over non-void pixels
     lut_gt = {s.id: s.category_id for s in segments}
     sem_gt = np.full(pan_gt.shape, -1, np.int64)
@@ -236,7 +203,7 @@ def main() -> None:
         base_self = peak_mb(resource.RUSAGE_SELF)
 
         t = time.perf_counter()
-        one = ours(split, {"exact": labels["exact"]}, scores, args.workers)
+        ours(split, {"exact": labels["exact"]}, scores, args.workers)
         t_one = time.perf_counter() - t
         t = time.perf_counter()
         four = ours(split, labels, scores, args.workers)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from oeseg.data.vocabularies import get_vocabulary
 from oeseg.lexicon.lexicon import load_lexicon
-from oeseg.mapping.study import agreement_table, load_user_study, map_user_study
+from oeseg.human_study.published import agreement_table, load_user_study, map_user_study
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

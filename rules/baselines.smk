@@ -2,7 +2,7 @@
 # names these rules; each rule's `method` constraint is the registry's methods_regex of the rule.
 
 
-from oeseg.registry import kind_of, methods_regex
+from oeseg.registry import method_gpus, methods_regex
 from oeseg.models.workflow import inference_settings
 
 
@@ -12,20 +12,20 @@ rule train_ovclassifier:
         regions=[f"{split_dir(d, 'train')}/regions.jsonl" for d in TRAIN_DATASETS],
     output:
         f"{OUT}/models/{{method}}/region_encoder.pt",
-    wildcard_constraints:
-        method=methods_regex(config["methods"], "train_ovclassifier"),
-    params:
-        entry=lambda wc: config["methods"][wc.method],
     log:
         f"{LOGS}/train_ovclassifier/{{method}}.log",
     benchmark:
         f"{BENCH}/train_ovclassifier/{{method}}.tsv"
+    wildcard_constraints:
+        method=methods_regex(config["methods"], "train_ovclassifier"),
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=4000,
         runtime="1h",
         cpus_per_task=1,
+    params:
+        entry=lambda wc: config["methods"][wc.method],
     script:
         "../scripts/train_ovclassifier.py"
 
@@ -37,20 +37,20 @@ rule train_tagger:
         nouns=NOUNS,
     output:
         f"{OUT}/models/{{method}}/tagger.pt",
-    wildcard_constraints:
-        method=methods_regex(config["methods"], "train_tagger"),
-    params:
-        entry=lambda wc: config["methods"][wc.method],
     log:
         f"{LOGS}/train_tagger/{{method}}.log",
     benchmark:
         f"{BENCH}/train_tagger/{{method}}.tsv"
+    wildcard_constraints:
+        method=methods_regex(config["methods"], "train_tagger"),
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=4000,
         runtime="1h",
         cpus_per_task=1,
+    params:
+        entry=lambda wc: config["methods"][wc.method],
     script:
         "../scripts/train_tagger.py"
 
@@ -65,7 +65,7 @@ rule embed_nouns:
     benchmark:
         f"{BENCH}/embed_nouns.tsv"
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=4000,
         runtime="1h",
@@ -81,14 +81,14 @@ rule predict_ovclassifier:
         split=lambda wc: split_json(wc.dataset, "val"),
     output:
         PREDICTIONS,
-    wildcard_constraints:
-        method=methods_regex(config["methods"], "predict_ovclassifier"),
     log:
         f"{LOGS}/predict_ovclassifier/{{method}}/{{dataset}}/{{run}}.log",
     benchmark:
         f"{BENCH}/predict_ovclassifier/{{method}}/{{dataset}}/{{run}}.tsv"
+    wildcard_constraints:
+        method=methods_regex(config["methods"], "predict_ovclassifier"),
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=6000,
         runtime="1h",
@@ -106,20 +106,20 @@ rule predict_tags:
     output:
         predictions=PREDICTIONS,
         tags=f"{OUT}/tags/{{method}}/{{dataset}}/{{run}}.json",
-    wildcard_constraints:
-        method=methods_regex(config["methods"], "predict_tags"),
-    params:
-        entry=lambda wc: config["methods"][wc.method],
     log:
         f"{LOGS}/predict_tags/{{method}}/{{dataset}}/{{run}}.log",
     benchmark:
         f"{BENCH}/predict_tags/{{method}}/{{dataset}}/{{run}}.tsv"
+    wildcard_constraints:
+        method=methods_regex(config["methods"], "predict_tags"),
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=6000,
         runtime="1h",
         cpus_per_task=1,
+    params:
+        entry=lambda wc: config["methods"][wc.method],
     script:
         "../scripts/predict_tags.py"
 
@@ -131,46 +131,46 @@ rule run_external:
     output:
         predictions=PREDICTIONS,
         raw=directory(f"{OUT}/external/{{method}}/{{dataset}}/{{run}}"),
-    wildcard_constraints:
-        method=methods_regex(config["methods"], "run_external"),
-    params:
-        entry=lambda wc: config["methods"][wc.method],
-        settings=lambda wc: inference_settings(config, run_settings(wc.run)),
     log:
         f"{LOGS}/run_external/{{method}}/{{dataset}}/{{run}}.log",
     benchmark:
         f"{BENCH}/run_external/{{method}}/{{dataset}}/{{run}}.tsv"
+    wildcard_constraints:
+        method=methods_regex(config["methods"], "run_external"),
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
-        gpu=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get(
-            "gpu", int(kind_of(config["methods"][wildcards.method]).gpu)
-        ),
+        gpu=lambda wildcards: method_gpus(config["methods"][wildcards.method]),
         mem_mb=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("mem_mb", 32000),
         runtime=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("runtime", "8h"),
         cpus_per_task=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("cpus_per_task", 8),
+    params:
+        entry=lambda wc: config["methods"][wc.method],
+        settings=lambda wc: inference_settings(config, run_settings(wc.run)),
     script:
         "../scripts/run_external.py"
 
 
 rule import_published:
     input:
-        descriptions=lambda wc: (f"{OUT}/downloads/paper/outputs/"
-        f"{config['methods'][wc.method].get('source', wc.method)}/{wc.dataset}/descriptions.json"),
+        descriptions=lambda wc: (
+            f"{OUT}/downloads/paper/outputs/"
+            f"{config['methods'][wc.method].get('source', wc.method)}/{wc.dataset}/descriptions.json"
+        ),
         split=lambda wc: split_json(wc.dataset, "val"),
     output:
         PREDICTIONS,
+    log:
+        f"{LOGS}/import_published/{{method}}/{{dataset}}/{{run}}.log",
     wildcard_constraints:
         method=methods_regex(config["methods"], "import_published"),
         run="main",
-    params:
-        entry=lambda wc: config["methods"][wc.method],
-    log:
-        f"{LOGS}/import_published/{{method}}/{{dataset}}/{{run}}.log",
     conda:
-        "../envs/baselines.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=2000,
         runtime="10m",
+    params:
+        entry=lambda wc: config["methods"][wc.method],
     script:
         "../scripts/import_published.py"

@@ -13,7 +13,6 @@ DATASETS = list(config["datasets"])
 EVAL_DATASETS = config["evaluation_datasets"]
 TRAIN_DATASETS = config["training_datasets"]
 LEVELS = ["exact", "synonym", "hyponym", "meronym"]
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig8", "fig10", "fig11", "fig12"]
 
 
 def vocabulary_of(dataset):
@@ -39,7 +38,6 @@ PREDICTIONS = f"{OUT}/predictions/{{method}}/{{dataset}}/{{run}}.jsonl"
 EVALUATION = f"{OUT}/evaluations/{{method}}/{{dataset}}/{{run}}.{{mapping}}.json"
 
 TABLE1_FILES = expand(f"{RESULTS}/table1.{{ext}}", ext=["csv", "md", "tex"])
-FIGURE_FILES = expand(f"{RESULTS}/figures/{{fig}}.{{ext}}", fig=FIGURES, ext=["pdf", "png"])
 HUMAN_STUDY_PAGE = f"{RESULTS}/human_study/annotation.html"
 PROVENANCE = f"{RESULTS}/provenance.json"
 
@@ -52,6 +50,7 @@ wildcard_constraints:
     vocabulary="[A-Za-z0-9_-]+",
     mapping="|".join(MAPPING_METHODS),
     fig="fig[0-9]+",
+
 
 METHODS = list(config["methods"])
 
@@ -84,8 +83,9 @@ def only(names):
 
 
 # --- mapping stage (rules/mapping.smk): the SBERT class lists and the human-study remapping ---
-MAPPING_CONFIG = config.get("mapping", {})
-SBERT_CONFIG = MAPPING_CONFIG.get("sbert", {})
+MAPPING_CONFIG = config["mapping"]
+SBERT_CONFIG = MAPPING_CONFIG["sbert"]
+SBERT_TEMPLATE = SBERT_CONFIG["template"]  # the schema's default unless the config names one
 USER_STUDY_CONFIG = MAPPING_CONFIG.get("user_study", {})
 USER_STUDY_VOCABULARY = USER_STUDY_CONFIG.get("vocabulary", "cityscapes")
 HUMAN_STUDY_MAPPINGS = f"{OUT}/human_study/mappings.csv"
@@ -94,11 +94,9 @@ HUMAN_STUDY_MAPPINGS = f"{OUT}/human_study/mappings.csv"
 def sbert_class_list(vocabulary):
     """The prompt-engineered class list (a download) of a vocabulary for the SBERT mapping, or None
     for the vocabulary's plain category names (mapping.sbert.class_names: plain)."""
-    if SBERT_CONFIG.get("class_names", "prompt") == "plain":
+    if SBERT_CONFIG["class_names"] == "plain":
         return None
     name = SBERT_CONFIG.get("class_lists", {}).get(vocabulary)
     if name is None:
-        raise ValueError(
-            f"mapping.sbert.class_names is 'prompt' but mapping.sbert.class_lists has no {vocabulary!r}"
-        )
+        raise ValueError(f"mapping.sbert.class_names is 'prompt' but mapping.sbert.class_lists has no {vocabulary!r}")
     return f"{OUT}/downloads/{name}"

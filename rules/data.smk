@@ -31,24 +31,24 @@ rule generate_synthetic:
     output:
         **SPLIT_OUTPUTS,
         regions=f"{DATA}/{{dataset}}/{{split}}/regions.jsonl",
+    log:
+        f"{LOGS}/generate_synthetic/{{dataset}}/{{split}}.log",
+    benchmark:
+        f"{BENCH}/generate_synthetic/{{dataset}}/{{split}}.tsv"
     wildcard_constraints:
         dataset=only(SYNTHETIC_DATASETS),
         split=only(sorted({s for d in SYNTHETIC_DATASETS for s in config["datasets"][d]["splits"]})),
+    conda:
+        "../envs/oeseg.yaml"
+    resources:
+        mem_mb=2000,
+        runtime="30m",
     params:
         vocabulary=lambda w: vocabulary_of(w.dataset),
         n_images=lambda w: config["datasets"][w.dataset]["splits"][w.split],
         image_size=lambda w: config["datasets"][w.dataset]["image_size"],
         seed=lambda w: config["datasets"][w.dataset]["seed"],
         descriptions=lambda w: config["datasets"][w.dataset].get("descriptions_per_region", 4),
-    log:
-        f"{LOGS}/generate_synthetic/{{dataset}}/{{split}}.log",
-    benchmark:
-        f"{BENCH}/generate_synthetic/{{dataset}}/{{split}}.tsv"
-    conda:
-        "../envs/data.yaml"
-    resources:
-        mem_mb=2000,
-        runtime="30m",
     script:
         "../scripts/generate_synthetic.py"
 
@@ -56,21 +56,21 @@ rule generate_synthetic:
 rule download:
     output:
         f"{OUT}/downloads/{{name}}",
-    wildcard_constraints:
-        name=only(DOWNLOADS),
-    params:
-        url=lambda w: DOWNLOADS[w.name]["url"],
-        sha256=lambda w: DOWNLOADS[w.name]["sha256"],
     log:
         f"{LOGS}/download/{{name}}.log",
     benchmark:
         f"{BENCH}/download/{{name}}.tsv"
+    wildcard_constraints:
+        name=only(DOWNLOADS),
+    retries: 2
     conda:
-        "../envs/data.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=1000,
         runtime="6h",
-    retries: 2
+    params:
+        url=lambda w: DOWNLOADS[w.name]["url"],
+        sha256=lambda w: DOWNLOADS[w.name]["sha256"],
     script:
         "../scripts/download.py"
 
@@ -78,20 +78,20 @@ rule download:
 rule download_cityscapes:
     output:
         f"{OUT}/downloads/cityscapes/{{package}}",
-    wildcard_constraints:
-        package=only(CITYSCAPES_PACKAGES),
-    params:
-        sha256=lambda w: CITYSCAPES_PACKAGES[w.package],
     log:
         f"{LOGS}/download_cityscapes/{{package}}.log",
     benchmark:
         f"{BENCH}/download_cityscapes/{{package}}.tsv"
+    wildcard_constraints:
+        package=only(CITYSCAPES_PACKAGES),
+    retries: 2
     conda:
-        "../envs/data.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=1000,
         runtime="6h",
-    retries: 2
+    params:
+        sha256=lambda w: CITYSCAPES_PACKAGES[w.package],
     script:
         "../scripts/download_cityscapes.py"
 
@@ -101,19 +101,19 @@ rule convert_ade20k:
         **ADE20K_ARCHIVES,
     output:
         **SPLIT_OUTPUTS,
-    wildcard_constraints:
-        dataset=only(datasets_of("ade20k")),
-    params:
-        max_images=lambda w: config["datasets"][w.dataset].get("max_images"),
     log:
         f"{LOGS}/convert_ade20k/{{dataset}}/{{split}}.log",
     benchmark:
         f"{BENCH}/convert_ade20k/{{dataset}}/{{split}}.tsv"
+    wildcard_constraints:
+        dataset=only(datasets_of("ade20k")),
     conda:
-        "../envs/data.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=4000,
         runtime="3h",
+    params:
+        max_images=lambda w: config["datasets"][w.dataset].get("max_images"),
     script:
         "../scripts/convert_ade20k.py"
 
@@ -123,18 +123,18 @@ rule convert_cityscapes:
         **CITYSCAPES_ARCHIVES,
     output:
         **SPLIT_OUTPUTS,
-    wildcard_constraints:
-        dataset=only(datasets_of("cityscapes")),
-    params:
-        max_images=lambda w: config["datasets"][w.dataset].get("max_images"),
     log:
         f"{LOGS}/convert_cityscapes/{{dataset}}/{{split}}.log",
     benchmark:
         f"{BENCH}/convert_cityscapes/{{dataset}}/{{split}}.tsv"
+    wildcard_constraints:
+        dataset=only(datasets_of("cityscapes")),
     conda:
-        "../envs/data.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=4000,
         runtime="3h",
+    params:
+        max_images=lambda w: config["datasets"][w.dataset].get("max_images"),
     script:
         "../scripts/convert_cityscapes.py"

@@ -1,12 +1,18 @@
-# evaluate stage: PQ, mIoU and mask AP at every lexical level, and the LAC score of each (issue 4).
+# evaluate stage: PQ, mIoU and mask AP at every lexical level, and the LAC score of each.
+
 
 include: "evaluate_common.smk"
 
 
 rule evaluations:
     input:
-        [EVALUATION.format(method=m, dataset=d, run=r, mapping=mapping)
-         for m in METHODS for d in EVAL_DATASETS for r in runs_of(m) for mapping in EVAL["mappings"]],
+        [
+            EVALUATION.format(method=m, dataset=d, run=r, mapping=mapping)
+            for m in METHODS
+            for d in EVAL_DATASETS
+            for r in runs_of(m)
+            for mapping in EVAL["mappings"]
+        ],
 
 
 rule evaluate:
@@ -17,19 +23,19 @@ rule evaluate:
         lexicon=lambda w: LEXICON.format(vocabulary=vocabulary_of(w.dataset)),
     output:
         EVALUATION,
-    params:
-        split_dir=lambda w: split_dir(w.dataset, "val"),
-        missing_regions=EVAL["missing_regions"],
-        sbert_template=config["mapping"]["sbert"]["template"],
-    threads: EVAL["workers"]
-    resources:
-        mem_mb=EVAL["mem_mb"],
-        runtime=EVAL["runtime"],
     log:
         f"{LOGS}/evaluate/{{method}}/{{dataset}}/{{run}}.{{mapping}}.log",
     benchmark:
         f"{BENCH}/evaluate/{{method}}/{{dataset}}/{{run}}.{{mapping}}.tsv"
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/oeseg.yaml"
+    threads: EVAL["workers"]
+    resources:
+        mem_mb=EVAL["mem_mb"],
+        runtime=EVAL["runtime"],
+    params:
+        split_dir=lambda w: split_dir(w.dataset, "val"),
+        missing_regions=EVAL["missing_regions"],
+        sbert_template=SBERT_TEMPLATE,
     script:
         "../scripts/evaluate.py"

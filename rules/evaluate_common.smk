@@ -2,6 +2,7 @@
 
 EVAL = config["evaluation"]
 
+
 def evaluation_sbert_classes(wildcards):
     """{"sbert_classes": the vocabulary's prompt-engineered class list} for an SBERT evaluation that
     uses one (mapping.sbert.class_names: prompt), else {} (the category names)."""

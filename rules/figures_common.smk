@@ -2,12 +2,41 @@
 
 import os
 
-from snakemake.exceptions import WorkflowError
-
 FIG = config["figures"]
-HS = config["human_study"]
-HUMAN_STUDY = f"{OUT}/human_study"
 MAPPING_OF_TABLE = FIG["mapping"]
+
+
+def report_file(path, caption, category, **labels):
+    """path as a report() output captioned by report/<caption>.rst; labels, if any, plus its format."""
+    if labels:
+        labels["format"] = path.rsplit(".", 1)[1].upper()
+    return report(path, caption=f"../report/{caption}.rst", category=category, labels=labels or None)
+
+
+def report_outputs(stem, caption, category, formats, **labels):
+    """The named outputs {format: stem.format} of a table or figure rule, each a report_file."""
+    return {ext: report_file(f"{stem}.{ext}", caption, category, **labels) for ext in formats}
+
+
+#: the paper's figures under results/figures/ (targets of `all`, tracked artifacts): each rule that
+#: declares its outputs with figure_outputs adds its files
+FIGURE_FILES = []
+
+
+def figure_outputs(name, folder=f"{RESULTS}/figures", caption=None, category="Figures"):
+    """A figure's outputs pdf and png (folder/name.{pdf,png}), in the report with its number as label;
+    those under results/figures/ join FIGURE_FILES."""
+    outputs = report_outputs(
+        f"{folder}/{name}", caption or name, category, ("pdf", "png"), figure=name.removeprefix("fig")
+    )
+    if folder == f"{RESULTS}/figures":
+        FIGURE_FILES.extend(str(path) for path in outputs.values())
+    return outputs
+
+
+def paper_study_outputs(name):
+    """A figure's outputs from the paper's published human study (results/paper_study/)."""
+    return figure_outputs(name, f"{RESULTS}/paper_study", f"paper_{name}", "Paper's human study")
 
 
 def method_labels(methods):
@@ -22,55 +51,9 @@ def dataset_labels(datasets):
 
 def evaluations(methods, datasets, mapping=MAPPING_OF_TABLE):
     """EVALUATION files of every run of the methods on the datasets."""
-    return [EVALUATION.format(method=m, dataset=d, run=r, mapping=mapping)
-            for m in methods for d in datasets for r in runs_of(m)]
-
-
-def study_run(method):
-    """The run whose predictions the human study (and Figure 10) describe."""
-    return HS.get("run") or runs_of(method)[0]
-
-
-def study_predictions(methods, dataset):
-    return {m: PREDICTIONS.format(method=m, dataset=dataset, run=study_run(m)) for m in methods}
-
-
-def annotation_files(keys):
-    """The annotation CSVs named in the config (rule user_provided_file stops while one is missing)."""
-
-    def inputs(wildcards):
-        paths = {k: HS[k] for k in keys}
-        listed = [p for k in keys for p in ([paths[k]] if isinstance(paths[k], str) else paths[k] or [])]
-        if "annotators" in keys and len(paths["annotators"] or []) != 2:
-            raise WorkflowError("human_study.annotators: list the two annotators' CSVs exported from "
-                                f"{HUMAN_STUDY_PAGE} (human_study.reference is 'annotators').")
-        if "resolved" in keys and not paths["resolved"]:
-            raise WorkflowError("human_study.resolved: name the CSV of resolved disagreements.")
-        return paths
-
-    return inputs
-
-
-SBERT_TEMPLATE = SBERT_CONFIG.get("template")
-USER_STUDY_GT_NOTE = {
-    "human": "In our lexical mapping the human label stands in for the region's ground truth in the "
-    "ground-truth priority (the published study has no region labels).",
-    "none": "Our lexical mapping runs without ground-truth priority (the published study has no region labels).",
-}[USER_STUDY_CONFIG.get("ground_truth", "human")]
-
-
-def sbert_class_input(vocabulary):
-    """{"sbert_class_names": the class list of the Sentence-BERT mapping} or {} for plain names."""
-    path = sbert_class_list(vocabulary)
-    return {"sbert_class_names": path} if path else {}
-
-
-def annotation_hints():
-    """What each annotation CSV of the config is, for the message that names a missing one."""
-    annotate = f"an annotator's CSV exported from {HUMAN_STUDY_PAGE} (snakemake human_study_page)"
-    resolve = (f"the CSV of resolved disagreements: run `snakemake human_study_agreement`, fill in the "
-               f"'answer' column of {HUMAN_STUDY}/disagreements.csv in a second stage and save it")
-    hints = {p: annotate for p in HS.get("annotators") or []}
-    if HS.get("resolved"):
-        hints[HS["resolved"]] = resolve
-    return hints if HS.get("reference") == "annotators" else {}
+    return [
+        EVALUATION.format(method=m, dataset=d, run=r, mapping=mapping)
+        for m in methods
+        for d in datasets
+        for r in runs_of(m)
+    ]

@@ -15,17 +15,17 @@ if LEXICON_BUILDER == "wordnet":
             nouns=NOUNS,
         output:
             LEXICON,
-        params:
-            builder="wordnet",
         log:
             f"{LOGS}/lexicon/{{vocabulary}}.log",
         benchmark:
             f"{BENCH}/lexicon/{{vocabulary}}.tsv"
+        conda:
+            "../envs/oeseg.yaml"
         resources:
             mem_mb=3000,
             runtime="20m",
-        conda:
-            "../envs/lexicon.yaml"
+        params:
+            builder="wordnet",
         script:
             "../scripts/lexicon.py"
 
@@ -38,20 +38,20 @@ if LEXICON_BUILDER == "openai":
         output:
             lexicon=LEXICON,
             summary=f"{OUT}/lexicons/{{vocabulary}}.openai-summary.json",
-        params:
-            builder="openai",
-            openai={k: v for k, v in config["lexicon"]["openai"].items() if k != "cache_dir"},
-            cache_dir=config["lexicon"]["openai"]["cache_dir"],
         log:
             f"{LOGS}/lexicon/{{vocabulary}}.log",
         benchmark:
             f"{BENCH}/lexicon/{{vocabulary}}.tsv"
+        conda:
+            "../envs/oeseg.yaml"
         resources:
             llm_api=1,
             mem_mb=2000,
             runtime="12h",
-        conda:
-            "../envs/lexicon.yaml"
+        params:
+            builder="openai",
+            openai={k: v for k, v in config["lexicon"]["openai"].items() if k != "cache_dir"},
+            cache_dir=config["lexicon"]["openai"]["cache_dir"],
         script:
             "../scripts/lexicon.py"
 
@@ -63,16 +63,16 @@ if LEXICON_BUILDER == "paper":
             paper_file=f"{OUT}/downloads/paper/output_semantics_gpt4_{{vocabulary}}.json",
         output:
             LEXICON,
-        params:
-            builder="paper",
-        wildcard_constraints:
-            vocabulary="cityscapes|ade20k",
         log:
             f"{LOGS}/lexicon/{{vocabulary}}.log",
+        wildcard_constraints:
+            vocabulary="cityscapes|ade20k",
+        conda:
+            "../envs/oeseg.yaml"
         resources:
             mem_mb=1000,
             runtime="5m",
-        conda:
-            "../envs/lexicon.yaml"
+        params:
+            builder="paper",
         script:
             "../scripts/lexicon.py"

@@ -9,19 +9,19 @@ rule map_user_study:
         classes=lambda wildcards: sbert_class_list(USER_STUDY_VOCABULARY) or [],
     output:
         HUMAN_STUDY_MAPPINGS,
-    params:
-        vocabulary=USER_STUDY_VOCABULARY,
-        template=SBERT_CONFIG.get("template", "There is a {} in the scene."),
-        ground_truth=USER_STUDY_CONFIG.get("ground_truth", "human"),
     log:
         f"{LOGS}/mapping/map_user_study.log",
     benchmark:
         f"{BENCH}/mapping/map_user_study.tsv"
     conda:
-        "../envs/mapping.yaml"
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=4000,
         runtime="20m",
         cpus_per_task=2,
+    params:
+        vocabulary=USER_STUDY_VOCABULARY,
+        template=SBERT_TEMPLATE,
+        ground_truth=USER_STUDY_CONFIG.get("ground_truth", "human"),
     script:
         "../scripts/map_user_study.py"

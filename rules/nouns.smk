@@ -2,11 +2,7 @@
 # nouns.source: wordnet (WordNet noun lemmas, offline) | tag2text (the Tag2Text tag list, downloaded
 # by the data stage's generic `download` rule to {OUT}/downloads/<nouns.tag_list>).
 
-NOUNS_TAG_LIST = (
-    [f"{OUT}/downloads/{config['nouns']['tag_list']}"]
-    if config["nouns"]["source"] == "tag2text"
-    else []
-)
+NOUNS_TAG_LIST = [f"{OUT}/downloads/{config['nouns']['tag_list']}"] if config["nouns"]["source"] == "tag2text" else []
 
 
 rule nouns:
@@ -14,17 +10,17 @@ rule nouns:
         NOUNS_TAG_LIST,
     output:
         NOUNS,
-    params:
-        source=config["nouns"]["source"],
-        min_wordnet_count=config["nouns"].get("min_wordnet_count", 0),
     log:
         f"{LOGS}/nouns/nouns.log",
     benchmark:
         f"{BENCH}/nouns/nouns.tsv"
+    conda:
+        "../envs/oeseg.yaml"
     resources:
         mem_mb=2000,
         runtime="10m",
-    conda:
-        "../envs/nouns.yaml"
+    params:
+        source=config["nouns"]["source"],
+        min_wordnet_count=config["nouns"].get("min_wordnet_count", 0),
     script:
         "../scripts/nouns.py"

@@ -5,7 +5,12 @@
 
 from oeseg.registry import methods_regex
 from oeseg.workflow import gpu_job_resources
-from oeseg.models.workflow import contrastive_weight, inference_settings, train_inputs, user_provided_files
+from oeseg.models.workflow import (
+    contrastive_weight,
+    inference_settings,
+    train_inputs,
+    user_provided_files,
+)
 
 OPAL = config["opal"]
 TRAIN_SPLIT_DIRS = [split_dir(d, "train") for d in TRAIN_DATASETS]
@@ -19,6 +24,21 @@ rule opal_train:
         lambda w: train_inputs(config, OUT, w.method, int(w.stage), TRAIN_SPLIT_DIRS),
     output:
         directory(f"{OUT}/models/{{method}}/stage{{stage}}"),
+    log:
+        f"{LOGS}/opal_train/{{method}}.stage{{stage}}.log",
+    benchmark:
+        f"{BENCH}/opal_train/{{method}}.stage{{stage}}.tsv"
+    wildcard_constraints:
+        method=methods_regex(config["methods"], "opal_train"),
+        stage="[123]",
+    conda:
+        "../envs/oeseg.yaml"
+    threads: OPAL["resources"]["cpus_per_task"]
+    resources:
+        # one SLURM task per GPU (srun starts them; see launch_stage), the node's CPUs shared out
+        **gpu_job_resources(OPAL_GPUS, OPAL_NODES, CPUS_PER_GPU),
+        mem_mb=OPAL["resources"]["mem_mb"],
+        runtime=OPAL["resources"]["runtime"],
     params:
         section=OPAL,
         split_dirs=TRAIN_SPLIT_DIRS,
@@ -29,21 +49,6 @@ rule opal_train:
         gpus=OPAL_GPUS,
         nodes=OPAL_NODES,
         cpus_per_gpu=CPUS_PER_GPU,
-    wildcard_constraints:
-        method=methods_regex(config["methods"], "opal_train"),
-        stage="[123]",
-    resources:
-        # one SLURM task per GPU (srun starts them; see launch_stage), the node's CPUs shared out
-        **gpu_job_resources(OPAL_GPUS, OPAL_NODES, CPUS_PER_GPU),
-        mem_mb=OPAL["resources"]["mem_mb"],
-        runtime=OPAL["resources"]["runtime"],
-    threads: OPAL["resources"]["cpus_per_task"]
-    log:
-        f"{LOGS}/opal_train/{{method}}.stage{{stage}}.log",
-    benchmark:
-        f"{BENCH}/opal_train/{{method}}.stage{{stage}}.tsv"
-    conda:
-        "../envs/opal.yaml"
     script:
         "../scripts/opal_train.py"
 
@@ -54,22 +59,21 @@ rule opal_describe:
         split=lambda w: split_json(w.dataset, "val"),
     output:
         PREDICTIONS,
-    params:
-        split_dir=lambda w: split_dir(w.dataset, "val"),
-        settings=lambda w: inference_settings(config, run_settings(w.run)),
-    wildcard_constraints:
-        method=methods_regex(config["methods"], "opal_describe"),
-    resources:
-        gpu=min(1, OPAL_GPUS),
-        mem_mb=OPAL["resources"]["mem_mb"],
-        runtime=OPAL["resources"]["describe_runtime"],
-    threads: max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL_GPUS))  # one GPU's share
     log:
         f"{LOGS}/opal_describe/{{method}}/{{dataset}}/{{run}}.log",
     benchmark:
         f"{BENCH}/opal_describe/{{method}}/{{dataset}}/{{run}}.tsv"
+    wildcard_constraints:
+        method=methods_regex(config["methods"], "opal_describe"),
     conda:
-        "../envs/opal.yaml"
+        "../envs/oeseg.yaml"
+    threads: max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL_GPUS))  # one GPU's share
+    resources:
+        gpu=min(1, OPAL_GPUS),
+        mem_mb=OPAL["resources"]["mem_mb"],
+        runtime=OPAL["resources"]["describe_runtime"],
+    params:
+        split_dir=lambda w: split_dir(w.dataset, "val"),
+        settings=lambda w: inference_settings(config, run_settings(w.run)),
     script:
         "../scripts/opal_describe.py"
-

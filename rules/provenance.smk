@@ -15,6 +15,6 @@ rule provenance:
     log:
         f"{LOGS}/provenance.log",
     conda:
-        "../envs/provenance.yaml"
+        "../envs/oeseg.yaml"
     script:
         "../scripts/provenance.py"

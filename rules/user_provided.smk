@@ -5,13 +5,13 @@
 rule user_provided_file:
     output:
         "{user_file}",
-    wildcard_constraints:
-        user_file="|".join(re.escape(f) for f in USER_PROVIDED) or "(?!)",
-    params:
-        what=lambda w: USER_PROVIDED[w.user_file],
     log:
         f"{LOGS}/user_provided/{{user_file}}.log",
+    wildcard_constraints:
+        user_file="|".join(re.escape(f) for f in USER_PROVIDED) or "(?!)",
     conda:
-        "../envs/data.yaml"
+        "../envs/oeseg.yaml"
+    params:
+        what=lambda w: USER_PROVIDED[w.user_file],
     script:
         "../scripts/user_provided_file.py"

@@ -5,6 +5,6 @@ from pathlib import Path
 from oeseg.data.ade20k import convert_ade20k
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821 (injected by Snakemake)
+with rule_step(snakemake):
     convert_ade20k(snakemake.input.scene_parsing, snakemake.input.instances, snakemake.wildcards.split,
                    Path(snakemake.output.json).parent, snakemake.params.max_images)

@@ -5,6 +5,6 @@ from pathlib import Path
 from oeseg.data.cityscapes import convert_cityscapes
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821 (injected by Snakemake)
+with rule_step(snakemake):
     convert_cityscapes(snakemake.input.gtfine, snakemake.input.images, snakemake.wildcards.split,
                        Path(snakemake.output.json).parent, snakemake.params.max_images)

@@ -3,5 +3,5 @@
 from oeseg.data.download import download_file
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821 (injected by Snakemake)
+with rule_step(snakemake):
     download_file(snakemake.params.url, snakemake.output[0], snakemake.params.sha256)

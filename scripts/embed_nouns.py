@@ -3,5 +3,5 @@
 from oeseg.baselines.ovclassifier import embed_nouns
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821
-    embed_nouns(snakemake.input[0], snakemake.output[0])  # noqa: F821
+with rule_step(snakemake):
+    embed_nouns(snakemake.input[0], snakemake.output[0])

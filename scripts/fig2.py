@@ -3,7 +3,7 @@
 from oeseg.figures.lexicon_levels import write_fig2
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821
-    p = snakemake.params  # noqa: F821
-    write_fig2(snakemake.input.lexicon, p.vocabulary, p.category, list(p.descriptions),  # noqa: F821
-               snakemake.output.pdf, snakemake.output.png, p.max_terms)  # noqa: F821
+with rule_step(snakemake):
+    p = snakemake.params
+    write_fig2(snakemake.input.lexicon, p.vocabulary, p.category, list(p.descriptions),
+               snakemake.output.pdf, snakemake.output.png, p.max_terms, p.note)

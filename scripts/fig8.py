@@ -1,9 +1,9 @@
 """Rule fig8 (and paper_study_fig8): Figure 8 from study tables, one per input (source of mappings)."""
 
-from oeseg.figures.study import write_fig8
+from oeseg.figures.accuracy import write_fig8
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821
-    p = snakemake.params  # noqa: F821
-    write_fig8(dict(snakemake.input.items()), p.vocabulary, snakemake.output.pdf, snakemake.output.png,  # noqa: F821
+with rule_step(snakemake):
+    p = snakemake.params
+    write_fig8(dict(snakemake.input.items()), p.vocabulary, snakemake.output.pdf, snakemake.output.png,
                p.n_examples, p.seed, p.reference_label, p.note)

@@ -3,6 +3,7 @@
 from oeseg.figures.curves import write_lac_curves
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821
-    write_lac_curves(list(snakemake.input), snakemake.params.methods, snakemake.params.datasets,  # noqa: F821
-                     snakemake.params.metrics, snakemake.output.pdf, snakemake.output.png)  # noqa: F821
+with rule_step(snakemake):
+    write_lac_curves(list(snakemake.input), snakemake.params.methods, snakemake.params.datasets,
+                     snakemake.params.metrics, snakemake.output.pdf, snakemake.output.png,
+                     note=snakemake.params.note)

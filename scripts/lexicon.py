@@ -3,8 +3,8 @@
 from oeseg.lexicon.build import build_lexicon_file
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821 (snakemake is injected)
-    sm = snakemake  # noqa: F821
+with rule_step(snakemake):
+    sm = snakemake
     build_lexicon_file(sm.params.builder, sm.wildcards.vocabulary, sm.output[0],
                        nouns=sm.input.get("nouns"), paper_file=sm.input.get("paper_file"),
                        openai=sm.params.get("openai"), cache_dir=sm.params.get("cache_dir"),

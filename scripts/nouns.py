@@ -3,7 +3,7 @@
 from oeseg.lexicon.nouns import write_noun_list
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821 (snakemake is injected)
-    write_noun_list(snakemake.params.source, snakemake.output[0],  # noqa: F821
-                    tag_list=snakemake.input[0] if snakemake.input else None,  # noqa: F821
-                    min_wordnet_count=snakemake.params.min_wordnet_count)  # noqa: F821
+with rule_step(snakemake):
+    write_noun_list(snakemake.params.source, snakemake.output[0],
+                    tag_list=snakemake.input[0] if snakemake.input else None,
+                    min_wordnet_count=snakemake.params.min_wordnet_count)

@@ -1,7 +1,7 @@
 """Rule paper_study_ours: our mappings of the published study (from rule map_user_study) as a study table."""
 
-from oeseg.figures.study import write_our_paper_study
+from oeseg.human_study.published import write_our_paper_study
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821
-    write_our_paper_study(snakemake.input[0], snakemake.output[0])  # noqa: F821
+with rule_step(snakemake):
+    write_our_paper_study(snakemake.input[0], snakemake.output[0])

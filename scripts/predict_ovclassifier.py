@@ -5,6 +5,6 @@ import os
 from oeseg.baselines.ovclassifier import predict_regions
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821
-    predict_regions(snakemake.input.model, snakemake.input.nouns,  # noqa: F821
-                    os.path.dirname(snakemake.input.split), snakemake.output[0])  # noqa: F821
+with rule_step(snakemake):
+    predict_regions(snakemake.input.model, snakemake.input.nouns,
+                    os.path.dirname(snakemake.input.split), snakemake.output[0])

@@ -5,9 +5,9 @@ import os
 from oeseg.baselines.tags import predict_with_tags
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821
-    entry = snakemake.params.entry  # noqa: F821
-    predict_with_tags(snakemake.input.classifier, snakemake.input.tagger, snakemake.input.nouns,  # noqa: F821
-                      os.path.dirname(snakemake.input.split), snakemake.output.predictions,  # noqa: F821
+with rule_step(snakemake):
+    entry = snakemake.params.entry
+    predict_with_tags(snakemake.input.classifier, snakemake.input.tagger, snakemake.input.nouns,
+                      os.path.dirname(snakemake.input.split), snakemake.output.predictions,
                       top_k=entry.get("top_k", 8), threshold=entry.get("threshold", 0.3),
-                      tags_output=snakemake.output.tags)  # noqa: F821
+                      tags_output=snakemake.output.tags)

@@ -3,5 +3,5 @@
 from oeseg.provenance import finalize_manifest
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821 (injected by Snakemake)
-    finalize_manifest(snakemake.config["results"], snakemake.input)  # noqa: F821
+with rule_step(snakemake):
+    finalize_manifest(snakemake.config["results"], snakemake.input)

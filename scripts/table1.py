@@ -3,7 +3,7 @@
 from oeseg.figures.table import write_table1
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):  # noqa: F821
-    write_table1(list(snakemake.input), snakemake.params.methods, snakemake.params.datasets,  # noqa: F821
-                 snakemake.output.csv, snakemake.output.md, snakemake.output.tex,  # noqa: F821
-                 snakemake.params.caption, snakemake.params.mapping)  # noqa: F821
+with rule_step(snakemake):
+    write_table1(list(snakemake.input), snakemake.params.methods, snakemake.params.datasets,
+                 snakemake.output.csv, snakemake.output.md, snakemake.output.tex,
+                 snakemake.params.caption, snakemake.params.mapping, snakemake.params.note)

@@ -17,7 +17,8 @@ from baselines_demo_split import NOUNS, make_split
 
 from oeseg.data.predictions import read_predictions
 from oeseg.io import InputError
-from oeseg.registry import COMMON_KEYS, METHOD_KINDS, check_methods, kind_of, methods_of_kinds, methods_regex
+from oeseg.registry import (COMMON_KEYS, METHOD_KINDS, check_methods, kind_of, method_gpus, methods_of_kinds,
+                            methods_regex)
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -108,6 +109,8 @@ def test_paper_config_methods_and_registry():
     assert methods_regex(methods, "import_published").split("|") == published
     assert methods_of_kinds(methods, {"opal"}) == ["opal"] and methods_of_kinds(methods, {"external"}) == ["osprey-7b"]
     assert kind_of(methods["osprey-7b"]).gpu and not kind_of(methods["ovseg"]).gpu
+    assert method_gpus(methods["osprey-7b"]) == 1 and method_gpus(methods["ovseg"]) == 0
+    assert method_gpus({**methods["osprey-7b"], "resources": {"gpu": 0}}) == 0
     # the overlay takes OPAL and Osprey-7B from their published outputs too, and stays valid
     overlay = yaml.safe_load((REPO / "configs" / "paper-published.yaml").read_text())
     merged = {name: {**entry, **overlay["methods"].get(name, {})} for name, entry in methods.items()}

@@ -14,8 +14,9 @@ from oeseg.data.vocabularies import CITYSCAPES, DEMO_CITY
 from oeseg.figures.curves import write_lac_boxplots, write_lac_curves
 from oeseg.figures.lexicon_levels import write_fig2
 from oeseg.figures.qualitative import choose_regions, write_fig10
-from oeseg.figures.study import (StudyRow, paper_study_rows, read_study, study_accuracy, write_fig1, write_fig3,
-                                 write_fig8, write_our_paper_study, write_paper_study, write_study)
+from oeseg.figures.accuracy import write_fig1, write_fig3, write_fig8
+from oeseg.human_study.published import paper_study_rows, write_our_paper_study, write_paper_study
+from oeseg.human_study.table import StudyRow, read_study, study_accuracy, write_study
 from oeseg.io import InputError
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, LexiconEntry
 from oeseg.mapping import BACKGROUND

@@ -44,6 +44,7 @@ def test_table_and_curves_rules_and_report(tmp_path):
     results = tmp_path / "results"
     md = (results / "table1.md").read_text()
     assert "| OPAL (ours) | **48.8 ± 1.5** |" in md
+    assert md.rstrip().endswith("the numbers exercise the workflow and are not the paper's.*")  # figures.note
     for fig in ("fig4", "fig11", "fig12"):
         assert (results / "figures" / f"{fig}.png").stat().st_size > 10_000
     snakemake("table1", "fig4", "fig11", "fig12", *config, "--report", str(tmp_path / "report.zip"),

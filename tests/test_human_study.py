@@ -14,10 +14,10 @@ from figure_fakes import fake_map_regions, make_split, write_region_predictions
 
 from oeseg import mapping
 from oeseg.data.vocabularies import DEMO_CITY
-from oeseg.figures.human_study import (NONE_OF_THE_ABOVE, annotation_page, read_selection,
-                                       select_study_descriptions, write_agreement, write_annotated_study,
-                                       write_annotation_page, write_reference_study)
-from oeseg.figures.study import read_study
+from oeseg.human_study.agreement import write_agreement, write_annotated_study, write_reference_study
+from oeseg.human_study.annotation import NONE_OF_THE_ABOVE, annotation_page, write_annotation_page
+from oeseg.human_study.selection import read_selection, select_study_descriptions
+from oeseg.human_study.table import read_study
 from oeseg.io import InputError
 from oeseg.mapping import BACKGROUND
 

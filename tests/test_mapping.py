@@ -17,7 +17,7 @@ from oeseg.mapping import BACKGROUND, map_regions
 from oeseg.mapping import command as map_command
 from oeseg.mapping import subject as subject_module
 from oeseg.mapping.sbert import read_class_names
-from oeseg.mapping.study import agreement_table, load_user_study, map_user_study, remap_user_study
+from oeseg.human_study.published import agreement_table, load_user_study, map_user_study, remap_user_study
 from oeseg.mapping.subject import extract_subjects, parse_subjects
 
 CAR, BICYCLE, ROAD, SIDEWALK, PERSON = 13, 18, 0, 1, 11

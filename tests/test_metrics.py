@@ -1,7 +1,7 @@
 """PQ, mIoU, mask AP and the LAC against independent, straightforward implementations.
 
 The references below work on the pixel maps directly, as the original tools do: a literal
-panopticapi-style `pq_compute` loop over np.unique of combined ids, a per-pixel confusion-matrix
+panopticapi-style `pq_compute` loop over np.unique of combined ids (oeseg.metrics.reference), a per-pixel confusion-matrix
 loop, and pycocotools' COCOeval run on RLE masks made with `pycocotools.mask.encode`.
 """
 
@@ -23,8 +23,8 @@ from oeseg.io import atomic_write_json
 from oeseg.metrics.evaluator import evaluate_labels
 from oeseg.metrics.lac import lac_score
 from oeseg.metrics.overlaps import category_positions, compute_overlaps
+from oeseg.metrics.reference import pq_counts
 
-OFFSET = 256 * 256 * 256
 K = len(VOCAB)
 
 
@@ -50,53 +50,15 @@ def predicted_panoptic(region_map, labels):
 
 
 def reference_pq(gt_maps, gt_segments, region_maps, labels):
-    """panopticapi's pq_compute_single_core + pq_average, written out literally."""
+    """panopticapi's pq_compute_single_core (oeseg.metrics.reference) + pq_average."""
     stat = {c.id: {"tp": 0, "fp": 0, "fn": 0, "iou": 0.0} for c in VOCAB}
     for n, (pan_gt, segs) in enumerate(zip(gt_maps, gt_segments)):
         pan_pred, pred_info = predicted_panoptic(region_maps[n], labels[n])
         gt_segms = {s.id: {"category_id": s.category_id, "iscrowd": s.iscrowd, "area": s.area} for s in segs}
-        pred_segms = {s["id"]: dict(s) for s in pred_info}
-        ids, counts = np.unique(pan_pred, return_counts=True)
-        for label, cnt in zip(ids, counts):
-            if label != 0:
-                pred_segms[int(label)]["area"] = int(cnt)
-        gt_pred_map = {}
-        ids, counts = np.unique(pan_gt.astype(np.uint64) * OFFSET + pan_pred, return_counts=True)
-        for label, inter in zip(ids, counts):
-            gt_pred_map[(int(label // OFFSET), int(label % OFFSET))] = int(inter)
-        gt_matched, pred_matched = set(), set()
-        for (gt_label, pred_label), inter in gt_pred_map.items():
-            if gt_label not in gt_segms or pred_label not in pred_segms:
-                continue
-            if gt_segms[gt_label]["iscrowd"] == 1:
-                continue
-            if gt_segms[gt_label]["category_id"] != pred_segms[pred_label]["category_id"]:
-                continue
-            union = (pred_segms[pred_label]["area"] + gt_segms[gt_label]["area"] - inter
-                     - gt_pred_map.get((0, pred_label), 0))
-            iou = inter / union
-            if iou > 0.5:
-                stat[gt_segms[gt_label]["category_id"]]["tp"] += 1
-                stat[gt_segms[gt_label]["category_id"]]["iou"] += iou
-                gt_matched.add(gt_label)
-                pred_matched.add(pred_label)
-        crowd_labels = {}
-        for gt_label, info in gt_segms.items():
-            if gt_label in gt_matched:
-                continue
-            if info["iscrowd"] == 1:
-                crowd_labels[info["category_id"]] = gt_label
-                continue
-            stat[info["category_id"]]["fn"] += 1
-        for pred_label, info in pred_segms.items():
-            if pred_label in pred_matched:
-                continue
-            inter = gt_pred_map.get((0, pred_label), 0)
-            if info["category_id"] in crowd_labels:
-                inter += gt_pred_map.get((crowd_labels[info["category_id"]], pred_label), 0)
-            if inter / info["area"] > 0.5:
-                continue
-            stat[info["category_id"]]["fp"] += 1
+        counts = pq_counts(pan_gt, gt_segms, pan_pred, {s["id"]: dict(s) for s in pred_info})
+        for category, image_counts in counts.items():
+            for key, value in image_counts.items():
+                stat[category][key] += value
     out = {}
     for name, isthing in (("", None), ("_th", True), ("_st", False)):
         pq = sq = rq = 0.0

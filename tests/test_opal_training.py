@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 import math
 
-import numpy as np
 import pytest
 import torch
 
@@ -164,8 +163,8 @@ def test_osprey_annotation_formats(tmp_path):
     root = str(tmp_path)
     (c,) = records_from_source({"format": "coco_instances", "ann_file": root + "/coco.json", "image_root": root})
     (o,) = records_from_source({"format": "osprey_description", "ann_file": root + "/osprey.json", "image_root": root})
-    (l,) = records_from_source({"format": "llava_captions", "ann_file": root + "/llava.json", "image_root": root})
-    assert c.descriptions == ("car",) and o.descriptions == ("A small red car parked.",) and l.descriptions == ("a street",)
+    (llava,) = records_from_source({"format": "llava_captions", "ann_file": root + "/llava.json", "image_root": root})
+    assert c.descriptions == ("car",) and o.descriptions == ("A small red car parked.",) and llava.descriptions == ("a street",)
     assert o.image_path == c.image_path
     m = region_mask(o)
     assert m.shape == (10, 20) and m[3:6, 3:8].all() and not m[8:].any() and int(m.sum()) == int(region_mask(c).sum())

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from small_workflow import REPO, planned_jobs, repo_copy, small, snakemake
+from small_workflow import planned_jobs, repo_copy, small, snakemake
 
 from oeseg.io import read_json, sha256_file
 from oeseg.provenance import audit

@@ -113,6 +113,18 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
             yield lineno, obj
 
 
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text (comma-separated, "\\n" line ends) of a header and rows, for an atomic write."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
 def read_csv_rows(path: str | os.PathLike, required: Sequence[str] = ()) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """A CSV's header and its (line number, row) pairs; a missing file, column or field names the file and line."""
     import csv

@@ -108,6 +108,11 @@ def kind_of(entry: dict) -> MethodKind:
     return METHOD_KINDS.get("published" if entry.get("published") else entry["kind"])
 
 
+def method_gpus(entry: dict) -> int:
+    """GPUs of a method's prediction job: its `resources.gpu`, else 1 where its kind needs a GPU."""
+    return int(entry.get("resources", {}).get("gpu", int(kind_of(entry).gpu)))
+
+
 def methods_of_kinds(methods: dict[str, dict], kinds: Iterable[str]) -> list[str]:
     """Names of the config methods whose effective kind is one of `kinds` (unknown kinds raise)."""
     kinds = set(kinds)

@@ -1,10 +1,11 @@
-"""`oeseg import`: convert predictions produced elsewhere into region predictions (DESIGN.md)."""
+"""`oeseg import`: convert predictions produced elsewhere into region predictions (docs/cli.md)."""
 
 from __future__ import annotations
 
 import argparse
 
-from oeseg.baselines.importers import IMPORT_FORMATS, MISMATCH_POLICIES, import_predictions, read_nouns
+from oeseg.baselines.importers import IMPORT_FORMATS, MISMATCH_POLICIES, import_predictions
+from oeseg.lexicon.nouns import read_nouns
 
 HELP = "convert another project's output (published descriptions, detectron2, ...) to region predictions"
 

@@ -26,8 +26,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from oeseg.baselines.importers import ImportSummary, import_predictions, read_nouns
+from oeseg.baselines.importers import ImportSummary, import_predictions
 from oeseg.io import InputError
+from oeseg.lexicon.nouns import read_nouns
 from oeseg.registry import Registry
 
 log = logging.getLogger("oeseg.baselines")

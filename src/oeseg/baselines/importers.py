@@ -1,4 +1,4 @@
-"""Converters from what other projects write to region predictions (DESIGN.md), one per format.
+"""Converters from what other projects write to region predictions (docs/formats.md), one per format.
 
 - `lac`: the format of the paper's published outputs and of its re-benchmarking harness: a JSON
   list of `{"image_id", "descriptions": [...]}`, one description per ground-truth panoptic
@@ -28,7 +28,7 @@ from oeseg.data.predictions import (
     read_split_predictions,
     write_predictions,
 )
-from oeseg.io import InputError, read_json, read_text
+from oeseg.io import InputError, read_json
 from oeseg.registry import Registry
 
 log = logging.getLogger("oeseg.baselines")
@@ -261,12 +261,3 @@ def import_predictions(fmt: str, path: str | os.PathLike, split_dir: str | os.Pa
     predictions, summary = convert(fmt, path, split_dir, nouns=nouns, on_mismatch=on_mismatch)
     write_predictions(output, predictions)
     return summary
-
-
-def read_nouns(path: str | os.PathLike) -> list[str]:
-    """The noun list of a NOUNS file: one noun per line, blank lines ignored, order kept."""
-    text = read_text(path, "noun list")
-    nouns = [line.strip() for line in text.splitlines() if line.strip()]
-    if not nouns:
-        raise InputError(f"{path}: the noun list is empty")
-    return nouns

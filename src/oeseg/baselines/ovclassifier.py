@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from oeseg.baselines.importers import read_nouns
+from oeseg.lexicon.nouns import read_nouns
 from oeseg.data.panoptic import PanopticImage, PanopticSplit, bbox_of
 from oeseg.data.predictions import RegionPrediction, write_predictions
 from oeseg.io import InputError, atomic_write_bytes, iter_jsonl

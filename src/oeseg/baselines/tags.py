@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from oeseg.baselines.importers import read_nouns
+from oeseg.lexicon.nouns import read_nouns
 from oeseg.baselines.ovclassifier import (OpenVocabularyClassifier, RegionEncoder, conv_encoder, fit_flip_augmented,
                                           image_path, read_region_descriptions, read_rgb, single_thread)
 from oeseg.data.panoptic import PanopticImage, PanopticSplit

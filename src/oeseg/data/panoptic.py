@@ -1,4 +1,4 @@
-"""The COCO panoptic dataset format every dataset is converted to (DESIGN.md, "Dataset format").
+"""The COCO panoptic dataset format every dataset is converted to (docs/formats.md, "Datasets").
 
 A split folder holds `panoptic.json` and `panoptic/<name>.png` (segment id = R + 256 G + 256^2 B,
 void = 0); semantic and instance ground truth are derived from it.

@@ -1,4 +1,4 @@
-"""Region predictions: what a model hands the evaluation (DESIGN.md, "Region predictions")."""
+"""Region predictions: what a model hands the evaluation (docs/formats.md, "Region predictions")."""
 
 from __future__ import annotations
 

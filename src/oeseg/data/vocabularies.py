@@ -1,4 +1,4 @@
-"""Target vocabularies: ordered category lists `{id, name, isthing}` (DESIGN.md, "Vocabularies").
+"""Target vocabularies: ordered category lists `{id, name, isthing}` (docs/formats.md, "Vocabularies").
 
 Ids are the contiguous ids that detectron2/Mask2Former use for training and evaluation:
 Cityscapes trainIds 0-18 (detectron2's `trainId`), ADE20K-150 panoptic ids 0-149

@@ -1,4 +1,4 @@
-"""Reading the evaluate stage's RESULTS.json files (DESIGN.md, "Command line": `oeseg evaluate`)."""
+"""Reading the evaluate stage's RESULTS.json files (docs/formats.md, "Evaluation results")."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from pathlib import Path
 
 from oeseg.io import InputError, read_json
 from oeseg.lexicon.lexicon import LEVELS
-
-LAC_METRICS = ("PQ", "mIoU", "AP")
+from oeseg.metrics.lac import LAC_METRICS
 
 
 @dataclass(frozen=True)

@@ -80,8 +80,8 @@ def table1_csv(table: Table1) -> str:
     return buf.getvalue()
 
 
-def table1_markdown(table: Table1) -> str:
-    """A GitHub Markdown table; best values in bold."""
+def table1_markdown(table: Table1, note: str | None = None) -> str:
+    """A GitHub Markdown table; best values in bold; the note, if any, in italics below."""
     header = ["Method"] + [f"{dl} {m}" for _, dl in table.datasets for m in table.metrics]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join([":--"] + ["--:"] * (len(header) - 1)) + "|"]
     for method, label in table.methods:
@@ -91,6 +91,8 @@ def table1_markdown(table: Table1) -> str:
                 c = table.cells[(method, dataset, metric)]
                 row.append(f"**{c.text()}**" if c.best else c.text())
         lines.append("| " + " | ".join(row) + " |")
+    if note:
+        lines += ["", f"*{note}*"]
     return "\n".join(lines) + "\n"
 
 
@@ -103,8 +105,9 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
-def table1_latex(table: Table1, caption: str) -> str:
-    """A booktabs `table` environment (needs \\usepackage{booktabs}); best values in bold."""
+def table1_latex(table: Table1, caption: str, note: str | None = None) -> str:
+    """A booktabs `table` environment (needs \\usepackage{booktabs}); best values in bold; the note,
+    if any, in small italics under the tabular."""
     n = len(table.metrics)
     cols = "l" + "c" * (n * len(table.datasets))
     out = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}", r"\label{tab:table1}",
@@ -123,16 +126,19 @@ def table1_latex(table: Table1, caption: str) -> str:
                 row.append(bf(f"{c.mean:.1f}") if c.std is None
                            else bf(f"{c.mean:.1f}") + r" $\pm$ " + bf(f"{c.std:.1f}"))
         out.append(" & ".join(row) + r" \\")
-    out += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    out += [r"\bottomrule", r"\end{tabular}"]
+    if note:
+        out += [r"\par\smallskip", rf"{{\footnotesize\emph{{{latex_escape(note)}}}}}"]
+    out.append(r"\end{table}")
     return "\n".join(out) + "\n"
 
 
 def write_table1(evaluation_paths: list[str], methods: list[tuple[str, str]], datasets: list[tuple[str, str]],
                  csv_path: str | os.PathLike, md_path: str | os.PathLike, tex_path: str | os.PathLike,
-                 caption: str, mapping: str = "lexical") -> Table1:
-    """Read the evaluations and write Table 1 as CSV, Markdown and LaTeX."""
+                 caption: str, mapping: str = "lexical", note: str | None = None) -> Table1:
+    """Read the evaluations and write Table 1 as CSV, Markdown and LaTeX (the note under the last two)."""
     table = build_table1([load_evaluation(p) for p in evaluation_paths], methods, datasets, mapping)
     atomic_write_text(csv_path, table1_csv(table))
-    atomic_write_text(md_path, table1_markdown(table))
-    atomic_write_text(tex_path, table1_latex(table, caption))
+    atomic_write_text(md_path, table1_markdown(table, note))
+    atomic_write_text(tex_path, table1_latex(table, caption, note))
     return table

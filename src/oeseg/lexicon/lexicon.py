@@ -1,4 +1,4 @@
-"""The lexicon file format (DESIGN.md, "Lexicon") and its reader for the paper's GPT-4 files."""
+"""The lexicon file format (docs/formats.md, "Lexicon") and its reader for the paper's GPT-4 files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The lexical mapping (DESIGN.md, "Lexical mapping"; the paper's Section 3).
+"""The lexical mapping (docs/formats.md, "Lexical mapping"; the paper's Section 3).
 
 For a description, take its subject (oeseg.mapping.subject) and, at level L, collect every
 category related to it at a level at or below L. If the ground-truth category is among them the

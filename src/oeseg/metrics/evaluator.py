@@ -29,7 +29,7 @@ from oeseg.lexicon import LEVELS
 from oeseg.lexicon.lexicon import check_lexicon, load_lexicon
 from oeseg.mapping import METHODS as MAPPING_METHODS
 from oeseg.metrics.instance import InstanceMetric
-from oeseg.metrics.lac import lac_score
+from oeseg.metrics.lac import LAC_METRICS, lac_score
 from oeseg.metrics.overlaps import OverlapTable, category_positions, compute_overlaps
 from oeseg.metrics.panoptic import PanopticMetric
 from oeseg.metrics.semantic import SemanticMetric
@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 
 #: the metrics computed at every level; each maps (table, labels, scores) to (summary, per-category rows)
 METRICS = (PanopticMetric, SemanticMetric, InstanceMetric)
-#: the metrics whose Lexical Alignment Curve is scored
-LAC_METRICS = ("PQ", "mIoU", "AP")
 #: what happens to regions without a prediction
 MISSING_POLICIES = ("background", "error")
 
@@ -108,7 +106,7 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
                          masks_dir: str | os.PathLike | None = None, workers: int = 1,
                          missing_regions: str = "background", levels: tuple[str, ...] = LEVELS,
                          sbert_class_names: str | os.PathLike | None = None, sbert_template: str | None = None) -> dict:
-    """The RESULTS.json object of one predictions file (DESIGN.md, `oeseg evaluate`)."""
+    """The RESULTS.json object of one predictions file (docs/formats.md, "Evaluation results")."""
     from oeseg.mapping import map_regions
 
     split = PanopticSplit.load(split_dir)

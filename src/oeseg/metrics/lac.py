@@ -11,6 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+#: the metrics whose Lexical Alignment Curve is scored (RESULTS.json `lac`, Table 1's columns)
+LAC_METRICS = ("PQ", "mIoU", "AP")
+
 
 def lac_positions(num_levels: int) -> np.ndarray:
     """Positions of the levels on the x axis: evenly spaced on [0, 1]."""

@@ -1,6 +1,6 @@
 """Training and inference data: image samples with their regions (masks) and texts.
 
-Sources: the demo's synthetic splits (regions.jsonl + images/ + panoptic/, DESIGN.md), and the
+Sources: the demo's synthetic splits (regions.jsonl + images/ + panoptic/, docs/formats.md), and the
 annotation files Osprey trains on. Stage 1: LLaVA image-text JSON (`image`, `conversations`).
 Stage 2: COCO-format files whose regions are described by the category name (COCO instances,
 PartImageNet, Pascal-Part), by the annotation's `caption` (Visual Genome) or by the image's

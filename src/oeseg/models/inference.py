@@ -1,5 +1,5 @@
 """Describe every region of a split with a trained Osprey/OPAL model (the protocol of the paper:
-ground-truth masks, ascending segment id), writing region predictions.
+ground-truth masks, ascending segment id), writing region predictions (docs/formats.md).
 
 Every region of an image gets the same prompt up to its `<mask><pos>`: the system prompt, the
 image tokens and the question's first words. `describe_images` therefore encodes each image once

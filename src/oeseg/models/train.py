@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_jsonl
-from oeseg.models.config import OpalConfig, config_from_section
+from oeseg.models.config import config_from_section
 from oeseg.models.data import Collator, RegionDataset, RegionRecord
 from oeseg.models.losses import LossWeights, contrastive_loss, text_ids
 from oeseg.models.osprey import OpalForCausalLM, build_model

@@ -1,106 +1,23 @@
-"""Mappings against reference (human) labels: accuracies and Figures 1, 3 and 8.
+"""Figures 1, 3 and 8: the mappings against reference (human) labels, from study tables.
 
-A study is a list of StudyRow: a description, its reference category (BACKGROUND = none of the
-categories), the Sentence-BERT mapping and the lexical mapping at each level. Study tables are CSV
-files (`id, description, reference, sbert, exact, synonym, hyponym, meronym`, category ids, -1 for
-background / none), made from annotations, from the synthetic generator's knowledge (the demo), or
-from the paper's published user study.
+Each figure takes one or more sources of mappings (a study table each, `oeseg.human_study.table`):
+the demo's or the annotators' study, or the paper's published study with the paper's mappings and
+ours.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import os
 import random
-from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.figures.style import LEVEL_LABELS, add_note, save_figure, wrap
-from oeseg.io import InputError, atomic_write_json, atomic_write_text, read_csv_rows
+from oeseg.human_study.table import GROUPS, StudyRow, read_study, study_accuracy
+from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon.lexicon import LEVELS
 from oeseg.mapping import BACKGROUND
-from oeseg.mapping.study import load_user_study
-
-STUDY_FIELDS = ("id", "description", "reference", "sbert") + LEVELS
-GROUPS = ("all", "things", "stuff")
-
-
-@dataclass(frozen=True)
-class StudyRow:
-    """One description with its reference category and both mappings (category ids)."""
-
-    id: str
-    description: str
-    reference: int
-    sbert: int
-    lexical: dict[str, int]
-
-
-def write_study(path: str | os.PathLike, rows: list[StudyRow]) -> None:
-    """Write a study table (CSV) atomically."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(STUDY_FIELDS)
-    for r in rows:
-        w.writerow([r.id, r.description, r.reference, r.sbert] + [r.lexical[lv] for lv in LEVELS])
-    atomic_write_text(path, buf.getvalue())
-
-
-def read_study(path: str | os.PathLike) -> list[StudyRow]:
-    """Read a study table; a bad row names the file and line."""
-    rows = []
-    for lineno, rec in read_csv_rows(path, STUDY_FIELDS)[1]:
-        try:
-            rows.append(StudyRow(rec["id"], rec["description"], int(rec["reference"]), int(rec["sbert"]),
-                                 {lv: int(rec[lv]) for lv in LEVELS}))
-        except ValueError:
-            raise InputError(f"{path}:{lineno}: category ids must be integers") from None
-    return rows
-
-
-def paper_study_rows(path: str | os.PathLike, vocabulary: Vocabulary) -> list[StudyRow]:
-    """The paper's published user study (user_study_results.json) with its own mapping columns
-    ("none of the above" and the paper's background read as BACKGROUND)."""
-    return [StudyRow(str(i), item.description, item.human, item.paper_sbert, item.paper_lexical)
-            for i, item in enumerate(load_user_study(path, vocabulary))]
-
-
-def _group_of(row: StudyRow, vocabulary: Vocabulary) -> str | None:
-    if row.reference == BACKGROUND:
-        return None
-    return "things" if vocabulary.by_id(row.reference).isthing else "stuff"
-
-
-def _percent(hits: int, n: int) -> float | None:
-    return 100.0 * hits / n if n else None
-
-
-def study_accuracy(rows: list[StudyRow], vocabulary: Vocabulary) -> dict:
-    """Accuracies (%) against the reference labels.
-
-    `sbert[group]`, `lexical[level][group]` for groups all/things/stuff (things/stuff by the
-    reference category; "none" references count in `all` only); `differ[level]`: on the rows where
-    the lexical mapping at that level and Sentence-BERT differ, `n` and both accuracies."""
-    groups = {"all": rows, "things": [], "stuff": []}
-    for r in rows:
-        g = _group_of(r, vocabulary)
-        if g:
-            groups[g].append(r)
-    out: dict = {"n": {g: len(v) for g, v in groups.items()},
-                 "sbert": {g: _percent(sum(r.sbert == r.reference for r in v), len(v)) for g, v in groups.items()},
-                 "lexical": {lv: {g: _percent(sum(r.lexical[lv] == r.reference for r in v), len(v))
-                                  for g, v in groups.items()} for lv in LEVELS},
-                 "differ": {}}
-    for lv in LEVELS:
-        diff = [r for r in rows if r.lexical[lv] != r.sbert]
-        out["differ"][lv] = {"n": len(diff),
-                             "sbert": _percent(sum(r.sbert == r.reference for r in diff), len(diff)),
-                             "lexical": _percent(sum(r.lexical[lv] == r.reference for r in diff), len(diff))}
-    return out
 
 
 def _name(category_id: int, vocabulary: Vocabulary, none: str = "bg") -> str:
@@ -303,28 +220,3 @@ def write_fig8(study_paths: dict[str, str], vocabulary: str, pdf: str, png: str,
     save_figure(plot_fig8(_load_sources(study_paths), get_vocabulary(vocabulary), n_examples, seed,
                           reference_label, note), pdf, png)
 
-
-def write_paper_study(user_study_json: str, vocabulary: str, out_csv: str) -> list[StudyRow]:
-    """The paper's published study with the file's own mapping columns, as a study table."""
-    rows = paper_study_rows(user_study_json, get_vocabulary(vocabulary))
-    write_study(out_csv, rows)
-    return rows
-
-
-def user_study_mapping_rows(path: str | os.PathLike) -> list[StudyRow]:
-    """Our mappings of the published study's descriptions, from the mapping stage's CSV
-    (rule map_user_study: `description, human, sbert, lexical_<level>`, category ids)."""
-    rows = []
-    needed = ["description", "human", "sbert"] + [f"lexical_{lv}" for lv in LEVELS]
-    for i, (lineno, rec) in enumerate(read_csv_rows(path, needed)[1]):
-        try:
-            rows.append(StudyRow(str(i), rec["description"], int(rec["human"]), int(rec["sbert"]),
-                                 {lv: int(rec[f"lexical_{lv}"]) for lv in LEVELS}))
-        except ValueError:
-            raise InputError(f"{path}:{lineno}: category ids must be integers") from None
-    return rows
-
-
-def write_our_paper_study(mappings_csv: str, out_csv: str) -> None:
-    """Our mappings of the published study (the mapping stage's CSV) as a study table."""
-    write_study(out_csv, user_study_mapping_rows(mappings_csv))

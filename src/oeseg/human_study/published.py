@@ -1,10 +1,11 @@
-"""The paper's human study (Section 5.1) remapped with our mappings, and how well they agree.
+"""The paper's published human study (Section 5.1): read, remapped with our mappings, as study tables.
 
 The paper publishes `user_study_results.json`: Cityscapes region descriptions, each with the
 human label (trainId, 19 = none of the above), the paper's Sentence-BERT mapping and the paper's
 lexical mapping per level. The file lacks each region's ground-truth category, which the lexical
 mapping's ground-truth priority needs; the human label stands in for it (None where the human
-chose "none"), unless `ground_truth="none"` maps without any priority.
+chose "none"), unless `ground_truth="none"` maps without any priority. `write_paper_study` and
+`write_our_paper_study` turn the paper's mappings and ours into study tables for Figures 1, 3, 8.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
-from oeseg.io import InputError, atomic_write_text, read_json
+from oeseg.human_study.table import StudyRow, write_study
+from oeseg.io import InputError, atomic_write_text, read_csv_rows, read_json
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_lexicon
 from oeseg.mapping import BACKGROUND, map_regions
 
@@ -27,7 +29,7 @@ GROUND_TRUTHS = ("human", "none")
 
 
 @dataclass(frozen=True)
-class StudyItem:
+class PublishedItem:
     """One human-labelled description with the paper's mappings (category ids, BACKGROUND = none)."""
 
     description: str
@@ -36,7 +38,7 @@ class StudyItem:
     paper_lexical: dict[str, int]
 
 
-def load_user_study(path: str | os.PathLike, vocabulary: Vocabulary) -> list[StudyItem]:
+def load_user_study(path: str | os.PathLike, vocabulary: Vocabulary) -> list[PublishedItem]:
     """Read the paper's user_study_results.json; label len(vocabulary) ("none") becomes BACKGROUND."""
     obj = read_json(path)
     if not isinstance(obj, list):
@@ -64,7 +66,7 @@ def load_user_study(path: str | os.PathLike, vocabulary: Vocabulary) -> list[Stu
             if key not in ours:
                 raise InputError(f"{where}.our_mapping: missing {key!r}")
             paper[level] = label(ours[key], f"{where}.our_mapping.{key}")
-        items.append(StudyItem(description, label(human, f"{where}.human_label"),
+        items.append(PublishedItem(description, label(human, f"{where}.human_label"),
                                label(sbert, f"{where}.sentence_bert"), paper))
     return items
 
@@ -74,7 +76,7 @@ def held_out(description: str) -> bool:
     return hashlib.sha256(description.encode("utf-8")).digest()[0] % 2 == 1
 
 
-def map_user_study(items: Sequence[StudyItem], vocabulary: Vocabulary, lexicon: Lexicon,
+def map_user_study(items: Sequence[PublishedItem], vocabulary: Vocabulary, lexicon: Lexicon,
                    sbert_class_names: str | os.PathLike | None = None, sbert_template: str | None = None,
                    ground_truth: str = "human") -> list[dict]:
     """One row per description: the human label, the paper's mappings and ours (category ids)."""
@@ -140,3 +142,37 @@ def remap_user_study(study: str | os.PathLike, lexicon: str | os.PathLike, outpu
                           sbert_class_names, sbert_template, ground_truth)
     write_rows_csv(rows, output)
     return agreement_table(rows)
+
+
+def paper_study_rows(path: str | os.PathLike, vocabulary: Vocabulary) -> list[StudyRow]:
+    """The paper's published user study (user_study_results.json) with its own mapping columns
+    ("none of the above" and the paper's background read as BACKGROUND)."""
+    return [StudyRow(str(i), item.description, item.human, item.paper_sbert, item.paper_lexical)
+            for i, item in enumerate(load_user_study(path, vocabulary))]
+
+
+def write_paper_study(user_study_json: str, vocabulary: str, out_csv: str) -> list[StudyRow]:
+    """The paper's published study with the file's own mapping columns, as a study table."""
+    rows = paper_study_rows(user_study_json, get_vocabulary(vocabulary))
+    write_study(out_csv, rows)
+    return rows
+
+
+def user_study_mapping_rows(path: str | os.PathLike) -> list[StudyRow]:
+    """Our mappings of the published study's descriptions, from the mapping stage's CSV
+    (rule map_user_study: `description, human, sbert, lexical_<level>`, category ids)."""
+    rows = []
+    needed = ["description", "human", "sbert"] + [f"lexical_{lv}" for lv in LEVELS]
+    for i, (lineno, rec) in enumerate(read_csv_rows(path, needed)[1]):
+        try:
+            rows.append(StudyRow(str(i), rec["description"], int(rec["human"]), int(rec["sbert"]),
+                                 {lv: int(rec[f"lexical_{lv}"]) for lv in LEVELS}))
+        except ValueError:
+            raise InputError(f"{path}:{lineno}: category ids must be integers") from None
+    return rows
+
+
+def write_our_paper_study(mappings_csv: str, out_csv: str) -> None:
+    """Our mappings of the published study (the mapping stage's CSV) as a study table."""
+    write_study(out_csv, user_study_mapping_rows(mappings_csv))
+

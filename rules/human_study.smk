@@ -1,0 +1,139 @@
+# human study stage: the human verification study (oeseg.human_study): the descriptions to
+# annotate, the annotation page, the annotators' agreement and the study tables that Figures 1, 3
+# and 8 plot; also the study tables of the paper's published study. Every rule calls one library
+# function through scripts/<rule>.py.
+
+
+include: "human_study_common.smk"
+
+
+USER_PROVIDED.update(annotation_hints())
+
+
+rule human_study_select:
+    input:
+        unpack(lambda w: sbert_class_input(vocabulary_of(HS["dataset"]))),
+        split=split_json(HS["dataset"], "val"),
+        lexicon=LEXICON.format(vocabulary=vocabulary_of(HS["dataset"])),
+        predictions=list(study_predictions(HS["methods"], HS["dataset"]).values()),
+    output:
+        f"{HUMAN_STUDY}/selection.csv",
+    log:
+        f"{LOGS}/human_study/select.log",
+    benchmark:
+        f"{BENCH}/human_study/select.tsv"
+    conda:
+        "../envs/oeseg.yaml"
+    resources:
+        mem_mb=4000,
+        runtime="30m",
+    params:
+        methods=HS["methods"],
+        split_dir=lambda w, input: os.path.dirname(input.split),
+        vocabulary=vocabulary_of(HS["dataset"]),
+        max_descriptions=HS["max_descriptions"],
+        seed=HS["seed"],
+        sbert_template=SBERT_TEMPLATE,
+    script:
+        "../scripts/human_study_select.py"
+
+
+rule human_study_page:
+    input:
+        f"{HUMAN_STUDY}/selection.csv",
+    output:
+        report(HUMAN_STUDY_PAGE, caption="../report/annotation.rst", category="Human study"),
+    log:
+        f"{LOGS}/human_study/page.log",
+    conda:
+        "../envs/oeseg.yaml"
+    params:
+        vocabulary=vocabulary_of(HS["dataset"]),
+        examples=HS["examples"],
+        title=HS["title"],
+        note=STUDY_NOTE,
+    script:
+        "../scripts/human_study_page.py"
+
+
+rule human_study_agreement:
+    input:
+        unpack(annotation_files(["annotators"])),
+    output:
+        report=report(f"{HUMAN_STUDY}/agreement.json", caption="../report/agreement.rst", category="Human study"),
+        disagreements=f"{HUMAN_STUDY}/disagreements.csv",
+    log:
+        f"{LOGS}/human_study/agreement.log",
+    conda:
+        "../envs/oeseg.yaml"
+    params:
+        vocabulary=vocabulary_of(HS["dataset"]),
+    script:
+        "../scripts/human_study_agreement.py"
+
+
+if HS["reference"] == "annotators":
+
+    rule human_study_table:
+        input:
+            unpack(annotation_files(["annotators", "resolved"])),
+            selection=f"{HUMAN_STUDY}/selection.csv",
+            agreement=f"{HUMAN_STUDY}/agreement.json",
+        output:
+            f"{HUMAN_STUDY}/study.csv",
+        log:
+            f"{LOGS}/human_study/table.log",
+        conda:
+            "../envs/oeseg.yaml"
+        params:
+            vocabulary=vocabulary_of(HS["dataset"]),
+        script:
+            "../scripts/human_study_table.py"
+
+else:
+
+    rule human_study_table:
+        input:
+            selection=f"{HUMAN_STUDY}/selection.csv",
+        output:
+            f"{HUMAN_STUDY}/study.csv",
+        log:
+            f"{LOGS}/human_study/table.log",
+        conda:
+            "../envs/oeseg.yaml"
+        script:
+            "../scripts/human_study_reference.py"
+
+
+rule human_study:
+    input:
+        HUMAN_STUDY_PAGE,
+        f"{HUMAN_STUDY}/study.csv",
+
+
+rule paper_study_table:
+    input:
+        PAPER_STUDY_JSON,
+    output:
+        f"{PAPER_STUDY}/paper_mappings.csv",
+    log:
+        f"{LOGS}/human_study/paper_study_table.log",
+    conda:
+        "../envs/oeseg.yaml"
+    params:
+        vocabulary=PS["vocabulary"],
+    script:
+        "../scripts/paper_study_table.py"
+
+
+rule paper_study_ours:
+    input:
+        HUMAN_STUDY_MAPPINGS,
+    output:
+        f"{PAPER_STUDY}/our_mappings.csv",
+    log:
+        f"{LOGS}/human_study/paper_study_ours.log",
+    conda:
+        "../envs/oeseg.yaml"
+    script:
+        "../scripts/paper_study_ours.py"

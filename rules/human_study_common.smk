@@ -1,0 +1,67 @@
+# human study stage: helper functions of rules/human_study.smk (config lookups and input functions).
+
+import os
+
+from snakemake.exceptions import WorkflowError
+
+HS = config["human_study"]
+HUMAN_STUDY = f"{OUT}/human_study"
+STUDY_NOTE = HS.get("note", "")
+PS = HS["paper_study"]
+PAPER_STUDY_JSON = (
+    PS.get("results") or f"{OUT}/downloads/{USER_STUDY_CONFIG.get('results', 'paper/user_study_results.json')}"
+)
+PAPER_STUDY = f"{OUT}/paper_study"
+
+
+def study_run(method):
+    """The run whose predictions the human study (and Figure 10) describe."""
+    return HS.get("run") or runs_of(method)[0]
+
+
+def study_predictions(methods, dataset):
+    """method -> the PREDICTIONS file of its study run on the dataset."""
+    return {m: PREDICTIONS.format(method=m, dataset=dataset, run=study_run(m)) for m in methods}
+
+
+def annotation_files(keys):
+    """The annotation CSVs named in the config (rule user_provided_file stops while one is missing)."""
+
+    def inputs(wildcards):
+        paths = {k: HS[k] for k in keys}
+        if "annotators" in keys and len(paths["annotators"] or []) != 2:
+            raise WorkflowError(
+                "human_study.annotators: list the two annotators' CSVs exported from "
+                f"{HUMAN_STUDY_PAGE} (human_study.reference is 'annotators')."
+            )
+        if "resolved" in keys and not paths["resolved"]:
+            raise WorkflowError("human_study.resolved: name the CSV of resolved disagreements.")
+        return paths
+
+    return inputs
+
+
+USER_STUDY_GT_NOTE = {
+    "human": "In our lexical mapping the human label stands in for the region's ground truth in the "
+    "ground-truth priority (the published study has no region labels).",
+    "none": "Our lexical mapping runs without ground-truth priority (the published study has no region labels).",
+}[USER_STUDY_CONFIG.get("ground_truth", "human")]
+
+
+def sbert_class_input(vocabulary):
+    """{"sbert_class_names": the class list of the Sentence-BERT mapping} or {} for plain names."""
+    path = sbert_class_list(vocabulary)
+    return {"sbert_class_names": path} if path else {}
+
+
+def annotation_hints():
+    """What each annotation CSV of the config is, for the message that names a missing one."""
+    annotate = f"an annotator's CSV exported from {HUMAN_STUDY_PAGE} (snakemake human_study_page)"
+    resolve = (
+        f"the CSV of resolved disagreements: run `snakemake human_study_agreement`, fill in the "
+        f"'answer' column of {HUMAN_STUDY}/disagreements.csv in a second stage and save it"
+    )
+    hints = {p: annotate for p in HS.get("annotators") or []}
+    if HS.get("resolved"):
+        hints[HS["resolved"]] = resolve
+    return hints if HS.get("reference") == "annotators" else {}

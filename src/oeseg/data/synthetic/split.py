@@ -1,0 +1,70 @@
+"""The split writer: one scene per image, written as a panoptic split with reference descriptions."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from oeseg.data.panoptic import PanopticImage, panoptic_json, segments_from_ids, write_segment_ids
+from oeseg.data.synthetic.compositions import SCENES
+from oeseg.data.synthetic.scene import Scene
+from oeseg.data.vocabularies import Vocabulary
+from oeseg.data.wordings import describe
+from oeseg.io import InputError, atomic_write_bytes, atomic_write_json, atomic_write_jsonl
+
+
+def split_seed(seed: int, split: str) -> np.random.SeedSequence:
+    """The seed sequence of one split: derived from the dataset seed and the split name."""
+    return np.random.SeedSequence([seed, zlib.crc32(split.encode("utf-8"))])
+
+
+def render_image(vocabulary: Vocabulary, height: int, width: int, seed: np.random.SeedSequence
+                 ) -> tuple[np.ndarray, np.ndarray, dict[int, int], set[int]]:
+    """One scene: (RGB image, segment-id map, segment id -> category id, crowd segment ids)."""
+    rng = np.random.default_rng(seed)
+    scenes = SCENES[vocabulary.name]
+    scene = Scene(vocabulary, height, width, rng)
+    scenes[rng.integers(len(scenes))](scene, rng)
+    scene.drop_small_segments()
+    present = set(np.unique(scene.ids).tolist()) - {0}
+    categories = {sid: c for sid, c in scene.categories.items() if sid in present}
+    return scene.image(), scene.ids, categories, scene.crowd & present
+
+
+def _png_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def generate_split(split_dir: str | Path, vocabulary: Vocabulary, split: str, n_images: int,
+                   image_size: tuple[int, int], seed: int, n_descriptions: int = 4) -> None:
+    """Draw `n_images` scenes and write the split: images/, panoptic/, panoptic.json, regions.jsonl."""
+    if vocabulary.name not in SCENES:
+        raise InputError(f"vocabulary {vocabulary.name!r}: no synthetic scenes; choose one of {sorted(SCENES)}")
+    height, width = image_size
+    split_dir = Path(split_dir)
+    for sub in ("images", "panoptic"):  # the generator owns these folders: no stale files
+        shutil.rmtree(split_dir / sub, ignore_errors=True)
+    image_seeds = split_seed(seed, split).spawn(n_images)
+    records, regions = [], []
+    for index, image_seed in enumerate(image_seeds):
+        image_id = f"{split}_{index:05d}"
+        rgb, ids, categories, crowd = render_image(vocabulary, height, width, image_seed)
+        atomic_write_bytes(split_dir / "images" / f"{image_id}.png", _png_bytes(rgb))
+        write_segment_ids(split_dir / "panoptic" / f"{image_id}.png", ids)
+        segments = segments_from_ids(ids, categories, crowd)
+        records.append(PanopticImage(image_id, f"{image_id}.png", f"{image_id}.png", width, height, segments))
+        text_rng = np.random.default_rng(image_seed.spawn(1)[0])
+        for s in segments:
+            name = vocabulary.by_id(s.category_id).display_name
+            regions.append({"image_id": image_id, "segment_id": s.id, "category_id": s.category_id,
+                            "descriptions": describe(name, text_rng, n_descriptions)})
+    atomic_write_jsonl(split_dir / "regions.jsonl", regions)
+    info = {"split": split, "generator": "oeseg.data.synthetic", "seed": seed}
+    atomic_write_json(split_dir / "panoptic.json", panoptic_json(vocabulary, records, info))

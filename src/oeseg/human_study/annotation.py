@@ -1,0 +1,191 @@
+"""The annotation page and the annotators' answers (paper Appendix C.1, Figure 7).
+
+`annotation_page`: one self-contained HTML page (inline JS/CSS) to label the selected descriptions:
+instructions and examples as in the paper's Figure 7, a drop-down of the categories plus "None of
+the above", progress, answers kept in the browser's localStorage, export as CSV
+(`id, description, answer`), which `read_annotations` reads back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+
+from oeseg.data.vocabularies import Vocabulary, get_vocabulary
+from oeseg.human_study.selection import read_selection
+from oeseg.io import InputError, atomic_write_text, read_csv_rows
+from oeseg.mapping import BACKGROUND
+
+
+NONE_OF_THE_ABOVE = "None of the above"
+
+
+ANNOTATION_FIELDS = ("id", "description", "answer")
+
+
+def answer_options(vocabulary: Vocabulary) -> list[str]:
+    """The drop-down's answers: each category's display name, then "None of the above"."""
+    return [c.display_name for c in vocabulary] + [NONE_OF_THE_ABOVE]
+
+
+def answer_to_category(answer: str, vocabulary: Vocabulary, where: str) -> int:
+    """A category id for an answer; BACKGROUND for "None of the above"."""
+    if answer == NONE_OF_THE_ABOVE:
+        return BACKGROUND
+    for c in vocabulary:
+        if c.display_name == answer:
+            return c.id
+    raise InputError(f"{where}: answer {answer!r} is neither a category of {vocabulary.name} nor "
+                     f"{NONE_OF_THE_ABOVE!r}")
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<title>__TITLE__</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;padding:0 1em;color:#222}
+.instructions{background:#f5f7fa;border:1px solid #d0d7de;border-radius:6px;padding:1em 1.5em}
+.examples td{padding:.1em 1em .1em 0}
+#progress-bar{width:100%;height:1em}
+.sticky{position:sticky;top:0;background:#fff;padding:.5em 0;border-bottom:1px solid #ddd;z-index:1}
+table.items{border-collapse:collapse;width:100%;margin-top:1em}
+table.items td,table.items th{border-bottom:1px solid #eee;padding:.4em;text-align:left}
+tr.done td{background:#eefaf0}
+textarea{width:100%;height:8em;font-family:monospace}
+</style></head><body>
+<h1>__TITLE__</h1>
+<div class="instructions">
+<p>You will see a sentence describing a visual entity (such as an object, animal, body part, etc.). You must
+select from the dropdown menu the semantic category from the list that best describes the subject of the
+sentence. The list of possible semantic categories is as follows:</p>
+<p><b>__CATEGORIES__</b></p>
+<p>The subject described may not always match the categories exactly, so you should choose the category that
+most closely corresponds to it. You may consider synonyms (e.g., if the subject is "automobile", select car),
+hyponyms (e.g., if the subject is "sedan", select car, since it is a type of car), or meronyms (e.g., if the
+subject is "wheel" and it is part of a bicycle, select bicycle) to identify the underlying concept. If the
+subject does not fit any of the __N__ listed categories, select "None of the above".</p>
+<p>Below are some examples of how categories should be assigned to different descriptions:</p>
+<table class="examples">__EXAMPLES__</table>
+<p>Finally, keep the following considerations in mind:</p>
+<ol><li>If multiple objects are mentioned, select only the most relevant category.</li>
+<li>If the description does not match any category, select "None of the above."</li>
+<li>If you're unsure, ask yourself: What object or entity is the subject of the description?</li>
+<li>Which semantic category best describes that object or entity?</li>
+<li>Is any of the listed categories explicitly mentioned?</li></ol>
+<p>Your answers are saved in this browser as you go; come back to this page to continue. When done, press
+<i>Export CSV</i> and send the downloaded file.</p>
+</div>
+<div class="sticky"><label for="progress-bar">Progress: <span id="progress-text"></span></label>
+<progress id="progress-bar" value="0" max="1"></progress>
+<button id="export">Export CSV</button></div>
+<table class="items"><thead><tr><th>#</th><th>Description</th><th>Category</th></tr></thead>
+<tbody id="items"></tbody></table>
+<h2>Exported CSV</h2><textarea id="export-csv" readonly></textarea>
+<script type="application/json" id="study-data">__DATA__</script>
+<script>
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("study-data").textContent);
+  var key = data.storage_key;
+  function load() {
+    try { return JSON.parse(window.localStorage.getItem(key)) || {}; } catch (e) { return {}; }
+  }
+  var answers = load();
+  function save() { window.localStorage.setItem(key, JSON.stringify(answers)); }
+  function progress() {
+    var done = data.items.filter(function (it) { return answers[it.id]; }).length;
+    document.getElementById("progress-text").textContent =
+      done + " / " + data.items.length + " annotated (" + Math.round(100 * done / data.items.length) + " %)";
+    var bar = document.getElementById("progress-bar");
+    bar.max = data.items.length; bar.value = done;
+  }
+  var body = document.getElementById("items");
+  data.items.forEach(function (it, i) {
+    var tr = document.createElement("tr");
+    var n = document.createElement("td"); n.textContent = i + 1;
+    var d = document.createElement("td"); d.textContent = it.description;
+    var c = document.createElement("td");
+    var sel = document.createElement("select");
+    sel.setAttribute("data-id", it.id);
+    sel.setAttribute("aria-label", "Category of: " + it.description);
+    var blank = document.createElement("option"); blank.value = ""; blank.textContent = "-- choose --";
+    sel.appendChild(blank);
+    data.options.forEach(function (o) {
+      var opt = document.createElement("option"); opt.value = o; opt.textContent = o; sel.appendChild(opt);
+    });
+    if (answers[it.id] && data.options.indexOf(answers[it.id]) >= 0) { sel.value = answers[it.id]; tr.className = "done"; }
+    sel.addEventListener("change", function () {
+      if (sel.value) { answers[it.id] = sel.value; tr.className = "done"; }
+      else { delete answers[it.id]; tr.className = ""; }
+      save(); progress();
+    });
+    c.appendChild(sel);
+    tr.appendChild(n); tr.appendChild(d); tr.appendChild(c);
+    body.appendChild(tr);
+  });
+  function field(s) { s = String(s); return /[",\\r\\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; }
+  function csv() {
+    var lines = ["id,description,answer"];
+    data.items.forEach(function (it) {
+      lines.push([it.id, it.description, answers[it.id] || ""].map(field).join(","));
+    });
+    return lines.join("\\n") + "\\n";
+  }
+  document.getElementById("export").addEventListener("click", function () {
+    var text = csv();
+    document.getElementById("export-csv").value = text;
+    var a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob([text], {type: "text/csv"}));
+    a.download = data.storage_key.replace(/[^A-Za-z0-9_.-]/g, "_") + ".csv";
+    document.body.appendChild(a); a.click(); a.remove();
+  });
+  progress();
+})();
+</script></body></html>
+"""
+
+
+def annotation_page(items: list[tuple[str, str]], vocabulary: Vocabulary, examples: list[tuple[str, str]],
+                    title: str, storage_key: str) -> str:
+    """The annotation page (HTML) for (id, description) items: no network, everything inline."""
+    options = answer_options(vocabulary)
+    for desc, answer in examples:
+        if answer not in options:
+            raise InputError(f"human_study.examples: answer {answer!r} of {desc!r} is not one of {options}")
+    example_rows = "".join(f"<tr><td>&ldquo;{html.escape(d)}&rdquo;</td><td>&rarr; <b>{html.escape(a)}</b></td></tr>"
+                           for d, a in examples)
+    payload = json.dumps({"storage_key": storage_key, "options": options,
+                          "items": [{"id": i, "description": d} for i, d in items]}, ensure_ascii=False)
+    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return (_PAGE.replace("__TITLE__", html.escape(title))
+            .replace("__CATEGORIES__", html.escape(", ".join(options)))
+            .replace("__N__", str(len(vocabulary)))
+            .replace("__EXAMPLES__", example_rows)
+            .replace("__DATA__", payload))
+
+
+def write_annotation_page(selection_csv: str, vocabulary: str, examples: list[tuple[str, str]], title: str,
+                          out_html: str) -> None:
+    """The annotation page for the selected descriptions (the storage key names the selection)."""
+    items = read_selection(selection_csv)
+    key = "oeseg-human-study-" + hashlib.sha256("\n".join(i.id for i in items).encode()).hexdigest()[:12]
+    atomic_write_text(out_html, annotation_page([(i.id, i.description) for i in items], get_vocabulary(vocabulary),
+                                                [tuple(e) for e in examples], title, key))
+
+
+def read_annotations(path: str | os.PathLike, vocabulary: Vocabulary) -> dict[str, tuple[str, str]]:
+    """An exported CSV: id -> (description, answer); every answer must be given and valid."""
+    out: dict[str, tuple[str, str]] = {}
+    for lineno, r in read_csv_rows(path, ANNOTATION_FIELDS)[1]:
+        where = f"{path}:{lineno}"
+        if not r["answer"]:
+            raise InputError(f"{where}: description {r['id']!r} has no answer: finish the annotation first")
+        answer_to_category(r["answer"], vocabulary, where)
+        if r["id"] in out:
+            raise InputError(f"{where}: id {r['id']!r} appears twice")
+        out[r["id"]] = (r["description"], r["answer"])
+    return out
+

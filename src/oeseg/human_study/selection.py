@@ -1,0 +1,101 @@
+"""Selecting the descriptions to annotate (paper Section 5.1, Appendix C.1).
+
+`select_study_descriptions`: region descriptions of chosen methods on a dataset, mapped by both
+mappings; those where Sentence-BERT and the lexical mapping disagree at one or more levels, written
+as a selection CSV (`id, method, image_id, segment_id, description, gt, sbert, <levels>`).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+
+from oeseg.data.panoptic import PanopticSplit
+from oeseg.data.predictions import read_predictions
+from oeseg.data.vocabularies import get_vocabulary
+from oeseg.io import InputError, atomic_write_text, csv_text, read_csv_rows
+from oeseg.lexicon.lexicon import LEVELS
+
+
+SELECTION_FIELDS = ("id", "method", "image_id", "segment_id", "description", "gt", "sbert") + LEVELS
+
+
+@dataclass(frozen=True)
+class StudyItem:
+    """A region description selected for annotation, with its ground truth and both mappings."""
+
+    id: str
+    method: str
+    image_id: str
+    segment_id: int
+    description: str
+    gt: int
+    sbert: int
+    lexical: dict[str, int]
+
+
+def write_selection(path: str | os.PathLike, items: list[StudyItem]) -> None:
+    """Write selected descriptions (CSV) atomically."""
+    atomic_write_text(path, csv_text(SELECTION_FIELDS, (
+        [i.id, i.method, i.image_id, i.segment_id, i.description, i.gt, i.sbert] + [i.lexical[lv] for lv in LEVELS]
+        for i in items)))
+
+
+def read_selection(path: str | os.PathLike) -> list[StudyItem]:
+    """Read selected descriptions; a bad row names the file and line."""
+    items = []
+    for lineno, r in read_csv_rows(path, SELECTION_FIELDS)[1]:
+        try:
+            items.append(StudyItem(r["id"], r["method"], r["image_id"], int(r["segment_id"]), r["description"],
+                                   int(r["gt"]), int(r["sbert"]), {lv: int(r[lv]) for lv in LEVELS}))
+        except ValueError:
+            raise InputError(f"{path}:{lineno}: segment and category ids must be integers") from None
+    return items
+
+
+def disagreeing_items(candidates: list[StudyItem]) -> list[StudyItem]:
+    """The items where Sentence-BERT and the lexical mapping differ at one or more levels."""
+    return [i for i in candidates if any(i.lexical[lv] != i.sbert for lv in LEVELS)]
+
+
+def select_study_descriptions(predictions: dict[str, str], split_dir: str, vocabulary: str, lexicon_path: str | None,
+                              out_csv: str, max_descriptions: int = 0, seed: int = 0,
+                              sbert_class_names: str | None = None, sbert_template: str | None = None
+                              ) -> list[StudyItem]:
+    """Map the methods' descriptions of ground-truth regions both ways and keep the disagreements.
+
+    `predictions`: method -> region predictions (JSONL) on the split; `max_descriptions` > 0 keeps
+    a reproducible random sample of that many; `sbert_class_names`: the Sentence-BERT mapping's
+    class list (None: the category names)."""
+    from oeseg import mapping
+    from oeseg.lexicon.lexicon import load_lexicon
+
+    vocab = get_vocabulary(vocabulary)
+    split = PanopticSplit.load(split_dir)
+    gt = {(im.id, s.id): s.category_id for im in split.images for s in im.segments}
+    rows = []
+    for method, path in predictions.items():
+        for p in read_predictions(path):
+            if (p.image_id, p.segment_id) not in gt:
+                raise InputError(f"{path}: region ({p.image_id!r}, {p.segment_id}) is not a ground-truth segment "
+                                 f"of {split_dir}")
+            rows.append((method, p))
+    descriptions = [p.description for _, p in rows]
+    gts = [gt[(p.image_id, p.segment_id)] for _, p in rows]
+    lexicon = load_lexicon(lexicon_path, vocab) if lexicon_path else None
+    lexical = mapping.map_regions(descriptions, gts, vocab, "lexical", lexicon=lexicon)
+    sbert = mapping.map_regions(descriptions, gts, vocab, "sbert", sbert_class_names=sbert_class_names,
+                                sbert_template=sbert_template)
+    candidates = [StudyItem(f"{m}/{p.image_id}/{p.segment_id}", m, p.image_id, p.segment_id, p.description, gts[i],
+                            sbert[LEVELS[0]][i], {lv: lexical[lv][i] for lv in LEVELS})
+                  for i, (m, p) in enumerate(rows)]
+    items = disagreeing_items(candidates)
+    if max_descriptions and len(items) > max_descriptions:
+        items = sorted(random.Random(seed).sample(items, max_descriptions), key=lambda i: i.id)
+    if not items:
+        raise InputError(f"no description of {sorted(predictions)} on {split_dir} is mapped differently by the "
+                         "two mappings: nothing to annotate")
+    write_selection(out_csv, items)
+    return items
+

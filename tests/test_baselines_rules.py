@@ -17,7 +17,7 @@ from baselines_demo_split import NOUNS, make_split
 
 from oeseg.data.predictions import read_predictions
 from oeseg.io import InputError
-from oeseg.registry import (COMMON_KEYS, METHOD_KINDS, check_methods, kind_of, method_gpus, methods_of_kinds,
+from oeseg.registry import (COMMON_KEYS, METHOD_KINDS, check_methods, kind_of, method_gpus, methods_of_rule,
                             methods_regex)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -107,7 +107,7 @@ def test_paper_config_methods_and_registry():
     check_methods(methods)
     published = ["ovseg", "maskclip", "masqclip", "masqclip_tags", "shikra", "ferret", "gpt4roi"]
     assert methods_regex(methods, "import_published").split("|") == published
-    assert methods_of_kinds(methods, {"opal"}) == ["opal"] and methods_of_kinds(methods, {"external"}) == ["osprey-7b"]
+    assert methods_of_rule(methods, "opal_train") == ["opal"] and methods_of_rule(methods, "run_external") == ["osprey-7b"]
     assert kind_of(methods["osprey-7b"]).gpu and not kind_of(methods["ovseg"]).gpu
     assert method_gpus(methods["osprey-7b"]) == 1 and method_gpus(methods["ovseg"]) == 0
     assert method_gpus({**methods["osprey-7b"], "resources": {"gpu": 0}}) == 0
@@ -118,7 +118,7 @@ def test_paper_config_methods_and_registry():
              str(REPO / "schemas" / "config.schema.yaml"))
     check_methods(merged)
     assert methods_regex(merged, "import_published").split("|") == [re.escape(m) for m in methods]
-    assert methods_of_kinds(merged, {"opal", "osprey", "external"}) == []
+    assert methods_of_rule(merged, "opal_describe") == methods_of_rule(merged, "run_external") == []
     assert methods_regex(methods, "predict_tags") == "(?!)"
     assert set(METHOD_KINDS.names()) == {"opal", "osprey", "ovclassifier", "tags", "external", "published"}
 

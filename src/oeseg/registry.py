@@ -6,13 +6,13 @@ config check reads it (`check_methods`) and the OPAL stage asks it which methods
 A method is a `methods:` entry of the config, `{kind, label, group, ...}`; its `kind` names an
 entry of METHOD_KINDS, and `published: true` makes any method a `published` one. Adding a kind is
 one library module (its train/predict functions, called by its rules' scripts) plus one
-`METHOD_KINDS.register` here naming those rules. This module imports nothing of oeseg but io.
+`MethodKind` entry below naming those rules (README, Layout). This module imports nothing of oeseg but io.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -69,7 +69,6 @@ class MethodKind:
     """
 
     name: str
-    description: str
     predict_rule: str
     train_rule: str | None = None
     gpu: bool = False
@@ -80,25 +79,20 @@ class MethodKind:
 METHOD_KINDS: Registry[MethodKind] = Registry("method kind")
 
 for _kind in (
-    MethodKind("opal", "OPAL: region MLLM trained with the contrastive region-text loss",
-               predict_rule="opal_describe", train_rule="opal_train", gpu=True),
-    MethodKind("osprey", "the Osprey baseline: OPAL's architecture trained with contrastive weight 0",
-               predict_rule="opal_describe", train_rule="opal_train", gpu=True),
-    MethodKind("ovclassifier", "open-vocabulary region classifier (MaskCLIP/MasQCLIP style): masked-crop "
-               "embeddings scored against text embeddings of the mined nouns; best noun = description",
-               predict_rule="predict_ovclassifier", train_rule="train_ovclassifier", options=("epochs", "seed")),
-    MethodKind("tags", "the paper's Baseline: an image tagger lists each image's nouns and the "
-               "open-vocabulary classifier chooses among those tags only",
-               predict_rule="predict_tags", train_rule="train_tagger",
+    # OPAL (contrastive region-text loss) and the Osprey baseline (the same model, contrastive weight 0)
+    MethodKind("opal", predict_rule="opal_describe", train_rule="opal_train", gpu=True),
+    MethodKind("osprey", predict_rule="opal_describe", train_rule="opal_train", gpu=True),
+    # open-vocabulary region classifier: masked-crop embeddings scored against the mined nouns
+    MethodKind("ovclassifier", predict_rule="predict_ovclassifier", train_rule="train_ovclassifier",
+               options=("epochs", "seed")),
+    # the paper's Baseline: an image tagger's nouns, chosen among by an ovclassifier method
+    MethodKind("tags", predict_rule="predict_tags", train_rule="train_tagger",
                options=("classifier", "top_k", "threshold", "epochs", "seed"), required=(("classifier",),)),
-    MethodKind("external", "a method's own inference through a command template (the user's checkout "
-               "and environment), or a released Osprey-architecture checkpoint (`weights`), its "
-               "output converted by the method's format",
-               predict_rule="run_external", gpu=True,
+    # a method's own inference (command template) or a released Osprey-architecture checkpoint
+    MethodKind("external", predict_rule="run_external", gpu=True,
                options=("command", "format", "output", "resources", "weights"), required=(("command", "weights"),)),
-    MethodKind("published", "the paper's published descriptions (downloaded, sha256-pinned) converted "
-               "against the split's panoptic.json",
-               predict_rule="import_published"),
+    # the paper's published descriptions, converted against the split
+    MethodKind("published", predict_rule="import_published"),
 ):
     METHOD_KINDS.register(_kind.name, _kind)
 
@@ -111,12 +105,6 @@ def kind_of(entry: dict) -> MethodKind:
 def method_gpus(entry: dict) -> int:
     """GPUs of a method's prediction job: its `resources.gpu`, else 1 where its kind needs a GPU."""
     return int(entry.get("resources", {}).get("gpu", int(kind_of(entry).gpu)))
-
-
-def methods_of_kinds(methods: dict[str, dict], kinds: Iterable[str]) -> list[str]:
-    """Names of the config methods whose effective kind is one of `kinds` (unknown kinds raise)."""
-    kinds = set(kinds)
-    return [name for name, entry in methods.items() if kind_of(entry).name in kinds]
 
 
 def methods_of_rule(methods: dict[str, dict], rule: str) -> list[str]:

@@ -1,10 +1,11 @@
 # OPAL and the Osprey baseline: three training stages per variant, then region descriptions.
 # Variants are the config methods of kind `opal` (contrastive weight from opal.loss) and `osprey`
-# (weight 0); both train on the train splits of training_datasets (or opal.data's sources).
+# (weight 0); both train on the train splits of training_datasets (or opal.data's sources) from
+# the CLIP tower opal.vision_weights, which the demo pretrains itself (opal.tower_pretraining).
 
 from oeseg.workflow import gpu_job_resources
-from oeseg.models.workflow import (contrastive_weight, inference_settings, opal_methods, train_inputs,
-                                   user_provided_files)
+from oeseg.models.workflow import (contrastive_weight, inference_settings, opal_methods, pretrains_tower,
+                                   train_inputs, user_provided_files)
 
 OPAL = config["opal"]
 OPAL_METHODS = "|".join(opal_methods(config)) or "^$"
@@ -73,3 +74,27 @@ rule opal_describe:
     script:
         "../scripts/opal_describe.py"
 
+
+
+if pretrains_tower(config):
+
+    rule pretrain_tower:
+        """Demo only: the tiny tower of opal.model pretrained CLIP-style into opal.vision_weights."""
+        input:
+            [f"{d}/panoptic.json" for d in TRAIN_SPLIT_DIRS],
+        output:
+            weights=OPAL["vision_weights"],
+            loss_log=f"{OUT}/models/pretrain_tower.loss.jsonl",
+        params:
+            split_dirs=TRAIN_SPLIT_DIRS,
+            model=OPAL["model"],
+            section=OPAL["tower_pretraining"],
+        threads: 1
+        log:
+            f"{LOGS}/pretrain_tower.log",
+        benchmark:
+            f"{BENCH}/pretrain_tower.tsv"
+        conda:
+            "../envs/opal.yaml"
+        script:
+            "../scripts/pretrain_tower.py"

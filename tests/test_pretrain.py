@@ -10,14 +10,20 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from opal_synthetic import CATEGORIES, TINY_MODEL, make_split
 
 from oeseg.io import InputError
-from oeseg.models.pretrain import (PretrainSettings, RegionClip, _load, image_regions, pretrain_tower,
-                                   run_pretraining)
+from oeseg.models.pretrain import (
+    PretrainSettings,
+    RegionClip,
+    image_regions,
+    load_image_regions,
+    pretrain_tower,
+    run_pretraining,
+)
 from oeseg.models.tokenization import build_demo_tokenizer
 from oeseg.models.train import initial_model
 from oeseg.models.workflow import pretrains_tower, train_inputs, user_provided_files
-from opal_synthetic import CATEGORIES, TINY_MODEL, make_split
 
 SETTINGS = {"steps": 60, "images_per_step": 4, "lr": 3e-3, "seed": 0, "text_width": 32}
 #: the test tower at 128 px: its last map (res5, 1/32) has 4x4 cells for the shapes of 48 px images
@@ -39,7 +45,7 @@ def name_retrieval(model: RegionClip, split_dir: str, texts: list[str]) -> float
     with torch.no_grad():
         text = F.normalize(model.text(enc["input_ids"], enc["attention_mask"]), dim=-1)
         for item in image_regions(split_dir):
-            image, masks = _load(item, TOWER["image_size"])
+            image, masks = load_image_regions(item, TOWER["image_size"])
             region = F.normalize(model.region_embeddings(image[None], [masks]), dim=-1)
             for (_, descriptions), best in zip(item.regions, (region @ text.T).argmax(1)):
                 hits += int(descriptions[0] == names[best])

@@ -53,7 +53,7 @@ class PretrainSettings:
     context_length: int = 16
 
     @classmethod
-    def from_section(cls, section: dict) -> "PretrainSettings":
+    def from_section(cls, section: dict) -> PretrainSettings:
         """Settings from the config section (unknown keys are an InputError naming them)."""
         try:
             return cls(**section)
@@ -154,7 +154,8 @@ def _lr_factor(step: int, total: int, warmup_ratio: float) -> float:
     return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
-def _load(item: ImageRegions, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def load_image_regions(item: ImageRegions, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The image (3,S,S), CLIP-normalised, and its regions' masks (Q,S,S), resized to S = `size`."""
     ids = read_segment_ids(item.segments_path)
     masks = [resize_mask(np.asarray(ids == seg), size) for seg, _ in item.regions]
     return load_image(item.image_path, size), torch.stack(masks)
@@ -174,7 +175,7 @@ def pretrain_tower(split_dirs: list[str], model_section: dict, settings: Pretrai
     torch.manual_seed(settings.seed)
     rng = random.Random(settings.seed)
     model = RegionClip(tower.vision_depths, tower.vision_dims, tower.vision_embed_dim, len(tokenizer), settings)
-    data = [_load(it, size) for it in items]
+    data = [load_image_regions(it, size) for it in items]
     params = list(model.parameters())
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(

@@ -177,7 +177,7 @@ def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: 
     state = "clean"
     if now["dirty"]:
         files = uncommitted_files(workdir, results_dir)
-        state = f"uncommitted changes in {len(files)} files"
+        state = f"uncommitted changes in {len(files)} file{'' if len(files) == 1 else 's'}"
         report.problems.append(Problem(os.fspath(workdir), "dirty code", "uncommitted changes to "
                                        f"tracked files: {_listed(files, limit=10)}"))
     report.code = (f"commit {_short(now['commit'])} ({state}): {current} of {len(records)} records "

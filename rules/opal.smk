@@ -1,13 +1,15 @@
 # OPAL and the Osprey baseline: three training stages per variant, then region descriptions.
 # Variants are the config methods whose kind (src/oeseg/registry.py) names these rules: `opal`
 # (contrastive weight from opal.loss) and `osprey` (weight 0); both train on the train splits of
-# training_datasets (or opal.data's sources).
+# training_datasets (or opal.data's sources) from the CLIP tower opal.vision_weights, which the
+# demo pretrains itself (opal.tower_pretraining).
 
 from oeseg.registry import methods_regex
 from oeseg.workflow import gpu_job_resources
 from oeseg.models.workflow import (
     contrastive_weight,
     inference_settings,
+    pretrains_tower,
     train_inputs,
     user_provided_files,
 )
@@ -77,3 +79,27 @@ rule opal_describe:
         settings=lambda w: inference_settings(config, run_settings(w.run)),
     script:
         "../scripts/opal_describe.py"
+
+
+if pretrains_tower(config):
+
+    rule pretrain_tower:
+        """Demo only: the tiny tower of opal.model pretrained CLIP-style into opal.vision_weights."""
+        input:
+            [f"{d}/panoptic.json" for d in TRAIN_SPLIT_DIRS],
+        output:
+            weights=OPAL["vision_weights"],
+            loss_log=f"{OUT}/models/pretrain_tower.loss.jsonl",
+        log:
+            f"{LOGS}/pretrain_tower.log",
+        benchmark:
+            f"{BENCH}/pretrain_tower.tsv"
+        conda:
+            "../envs/oeseg.yaml"
+        threads: 1
+        params:
+            split_dirs=TRAIN_SPLIT_DIRS,
+            model=OPAL["model"],
+            section=OPAL["tower_pretraining"],
+        script:
+            "../scripts/pretrain_tower.py"

@@ -15,10 +15,17 @@ from snakemake.iocontainers import Namedlist
 from oeseg.cli import main
 from oeseg.io import InputError, sha256_file
 from oeseg.provenance import finalize_manifest, load_manifest, scrub
+from oeseg.provenance.record import config_sha256
 from oeseg.workflow import rule_step
 
 SECRET = "sk-test-0123456789abcdef"
-CONFIG = {"out": "work", "results": "results", "lexicon": {"openai": {"api_key_env": "X"}}}
+CONFIG = {"out": "work", "results": "results", "lexicon": {"openai": {"api_key_env": "X"}}, "seed": 0}
+# the repository's config.yaml leaves `seed` to the schema's default, as the workflow sees it
+CONFIG_YAML = "out: work\nresults: results\nlexicon: {openai: {api_key_env: X}}\n"
+SCHEMA_YAML = ('$schema: "https://json-schema.org/draft/2020-12/schema"\n'
+               "type: object\nrequired: [out, results]\n"
+               "properties: {out: {type: string}, results: {type: string}, lexicon: {type: object},\n"
+               "             seed: {type: integer, default: 0}}\n")
 
 
 def git(repo: Path, *args: str) -> str:
@@ -50,6 +57,9 @@ def repo(tmp_path, monkeypatch) -> Path:
     (root / "src").mkdir(parents=True)
     (root / "src" / "code.py").write_text("print('v1')\n")
     (root / ".gitignore").write_text("work/\n")
+    (root / "config.yaml").write_text(CONFIG_YAML)
+    (root / "schemas").mkdir()
+    (root / "schemas" / "config.schema.yaml").write_text(SCHEMA_YAML)
     (root / "work").mkdir()
     (root / "work" / "scores.txt").write_text("pq 41.2\n")
     git(root, "init", "-q")
@@ -135,14 +145,98 @@ def audit_command_only(monkeypatch):
     monkeypatch.setattr("oeseg.cli.COMMANDS", {"audit": "oeseg.provenance.command"})
 
 
-def run_audit(root: Path, capsys) -> tuple[int, list[str]]:
-    code = main(["audit", str(root / "results"), "--workdir", str(root)])
+def run_audit(root: Path, capsys, *options: str) -> tuple[int, list[str]]:
+    """Exit code and the problem lines of `oeseg audit` (the report without its summary)."""
+    code, lines = run_audit_report(root, capsys, *options)
+    start = next(i for i, line in enumerate(lines) if line.startswith("problems:"))
+    end = next((i for i, line in enumerate(lines) if line.startswith("inputs not present")), len(lines))
+    return code, lines[start + 1:end]
+
+
+def run_audit_report(root: Path, capsys, *options: str) -> tuple[int, list[str]]:
+    """Exit code and every line of `oeseg audit` run on the repository `root`."""
+    code = main(["audit", str(root / "results"), "--workdir", str(root), *options])
     return code, capsys.readouterr().out.splitlines()
 
 
 def test_audit_of_untouched_results_passes(repo, capsys):
+    code, lines = run_audit_report(repo, capsys)
+    commit = git(repo, "rev-parse", "HEAD")[:12]
+    assert code == 0
+    assert lines[:6] == [
+        f"audit of {repo}/results: OK",
+        "  artifacts: 2 (2 verified, 0 changed, 0 missing, 0 untracked)",
+        "  inputs: 1 (1 verified, 0 changed, 0 not present)",
+        f"  config: config.yaml (sha256 {config_sha256(CONFIG)[:12]}): 2 of 2 records made with it",
+        f"  code: commit {commit} (clean): 2 of 2 records made by the same code",
+        "problems: none"]
+    assert len(lines) == 6
+
+
+def fresh_clone(repo: Path, tmp_path: Path) -> Path:
+    """A clone of the repository with its results committed: no work/ (the intermediates)."""
+    git(repo, "add", "results")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    assert not (clone / "work").exists()
+    return clone
+
+
+def test_a_fresh_clone_verifies_what_it_has_and_lists_inputs_not_present(repo, tmp_path, capsys):
+    clone = fresh_clone(repo, tmp_path)
+    code, lines = run_audit_report(clone, capsys)
+    assert code == 0
+    assert lines[0] == f"audit of {clone}/results: OK"
+    assert lines[1] == "  artifacts: 2 (2 verified, 0 changed, 0 missing, 0 untracked)"
+    assert lines[2] == "  inputs: 1 (0 verified, 0 changed, 1 not present)"
+    assert "2 of 2 records made with it" in lines[3] and "2 of 2 records made by the same" in lines[4]
+    assert lines[5:] == ["problems: none",
+                         "inputs not present (not checked; --strict requires them): 1",
+                         "  work/scores.txt"]
+    code, problems = run_audit(clone, capsys, "--strict")
+    assert (code, problems) == (1, [(f"{clone}/work/scores.txt: missing input: not present "
+                                    "(--strict requires every input)")])
+
+
+def test_a_fresh_clone_still_fails_on_changed_missing_or_untracked_artifacts(repo, tmp_path, capsys):
+    clone = fresh_clone(repo, tmp_path)
+    (clone / "results" / "table1.csv").write_text("PQ 99.9\n")
+    (clone / "results" / "figures" / "fig1.png").unlink()
+    (clone / "results" / "figures" / ".fig9.png").write_text("a hidden file")
+    code, lines = run_audit_report(clone, capsys)
+    assert code == 1
+    assert lines[:3] == [f"audit of {clone}/results: FAILED",
+                         "  artifacts: 3 (0 verified, 1 changed, 1 missing, 1 untracked)",
+                         "  inputs: 1 (0 verified, 0 changed, 1 not present)"]
+    assert run_audit(clone, capsys)[1] == [
+        (f"{clone}/results/figures/.fig9.png: untracked artifact: missing record: no entry in the "
+        "provenance manifest"),
+        f"{clone}/results/figures/fig1.png: missing artifact: recorded (rule fig1) but not found",
+        (f"{clone}/results/table1.csv: changed artifact: sha256 differs from the record made by rule "
+        "table1")]
+
+
+def test_audit_finds_a_changed_config(repo, capsys):
+    (repo / "config.yaml").write_text(CONFIG_YAML + "seed: 1\n")
     code, lines = run_audit(repo, capsys)
-    assert (code, len(lines)) == (0, 1) and "matches" in lines[0]
+    assert code == 1
+    assert [line for line in lines if "different config" in line] == [f"{repo}/results/{key}: different config: made with config sha256 "
+                          f"{config_sha256(CONFIG)[:12]}, config.yaml now gives "
+                          f"{config_sha256({**CONFIG, 'seed': 1})[:12]}"
+                          for key in ("figures/fig1.png", "table1.csv")]
+    (repo / "config.yaml").write_text("seed: [1\n")
+    assert main(["audit", str(repo / "results"), "--workdir", str(repo)]) == 2
+    assert "config.yaml: not valid YAML" in capsys.readouterr().err
+    (repo / "config.yaml").write_text("out: work\n")  # `results` is required by the schema
+    assert main(["audit", str(repo / "results"), "--workdir", str(repo)]) == 2
+    assert "config.yaml: does not match" in capsys.readouterr().err
+    (repo / "config.yaml").write_text(CONFIG_YAML)
+    code, report = run_audit_report(repo, capsys, "--configfile", "configs/absent.yaml")
+    assert code == 0 and report[3] == "  config: configs/absent.yaml not present (not checked)"
+    code, problems = run_audit(repo, capsys, "--configfile", "configs/absent.yaml", "--strict")
+    assert (code, problems) == (1, [(f"{repo}/configs/absent.yaml: missing config: not present "
+                                    "(--strict requires it)")])
 
 
 def tampered_copy(repo: Path, tmp_path: Path, name: str) -> Path:
@@ -156,8 +250,8 @@ def test_audit_finds_a_changed_artifact(repo, tmp_path, capsys):
     (copy / "results" / "table1.csv").write_text("PQ 99.9\n")
     code, lines = run_audit(copy, capsys)
     assert code == 1
-    assert lines == [f"{copy}/results/table1.csv: changed artifact: sha256 differs from the "
-                     "record made by rule table1"]
+    assert lines == [(f"{copy}/results/table1.csv: changed artifact: sha256 differs from the "
+                     "record made by rule table1")]
 
 
 def test_audit_finds_a_changed_input(repo, tmp_path, capsys):
@@ -166,10 +260,10 @@ def test_audit_finds_a_changed_input(repo, tmp_path, capsys):
     code, lines = run_audit(copy, capsys)
     assert code == 1
     assert sorted(lines) == [
-        f"{copy}/results/figures/fig1.png: changed input: work/scores.txt differs from the "
-        "version it was made from",
-        f"{copy}/results/table1.csv: changed input: work/scores.txt differs from the version it "
-        "was made from"]
+        (f"{copy}/results/figures/fig1.png: changed input: work/scores.txt differs from the "
+        "version it was made from"),
+        (f"{copy}/results/table1.csv: changed input: work/scores.txt differs from the version it "
+        "was made from")]
 
 
 def test_audit_finds_missing_records_and_missing_artifacts(repo, tmp_path, capsys):
@@ -179,22 +273,24 @@ def test_audit_finds_missing_records_and_missing_artifacts(repo, tmp_path, capsy
     code, lines = run_audit(copy, capsys)
     assert code == 1
     assert lines == [
-        f"{copy}/results/figures/fig9.png: untracked artifact: missing record: no entry in the "
-        "provenance manifest",
+        (f"{copy}/results/figures/fig9.png: untracked artifact: missing record: no entry in the "
+        "provenance manifest"),
         f"{copy}/results/figures/fig1.png: missing artifact: recorded (rule fig1) but not found"]
     (copy / "results" / "provenance.json").unlink()
     code, lines = run_audit(copy, capsys)
-    assert (code, lines) == (1, [f"{copy}/results/provenance.json: missing manifest: "
-                                 "no provenance manifest"])
+    assert (code, lines) == (1, [(f"{copy}/results/provenance.json: missing manifest: "
+                                 "no provenance manifest")])
 
 
 def test_audit_finds_dirty_and_different_code(repo, tmp_path, capsys):
     copy = tampered_copy(repo, tmp_path, "code")
     recorded = git(copy, "rev-parse", "HEAD").strip()
     (copy / "src" / "code.py").write_text("print('v2')\n")
+    (copy / "schemas" / "config.schema.yaml").write_text(SCHEMA_YAML + "# a comment\n")
     code, lines = run_audit(copy, capsys)
-    assert (code, lines) == (1, [f"{copy}: dirty code: the working tree has uncommitted changes "
-                                 "to tracked files"])
+    assert (code, lines) == (1, [(f"{copy}: dirty code: uncommitted changes to tracked files: "
+                                 "schemas/config.schema.yaml, src/code.py")])
+    (copy / "schemas" / "config.schema.yaml").write_text(SCHEMA_YAML)
     git(copy, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "v2")
     now = git(copy, "rev-parse", "HEAD").strip()
     code, lines = run_audit(copy, capsys)
@@ -218,8 +314,8 @@ def test_artifact_made_from_a_dirty_tree_is_flagged(repo, tmp_path, capsys, monk
     (copy / "src" / "code.py").write_text("print('v1')\n")  # the tree is clean again
     code, lines = run_audit(copy, capsys)
     assert code == 1
-    assert lines == [f"{copy}/results/figures/fig1.png: dirty code: made from a tree with "
-                     f"uncommitted changes (commit {git(copy, 'rev-parse', 'HEAD')[:12]})"]
+    assert lines == [(f"{copy}/results/figures/fig1.png: dirty code: made from a tree with "
+                     f"uncommitted changes (commit {git(copy, 'rev-parse', 'HEAD')[:12]})")]
 
 
 def test_results_folder_changes_do_not_make_the_tree_dirty(repo, capsys):

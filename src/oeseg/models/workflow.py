@@ -18,18 +18,39 @@ def contrastive_weight(config: dict, method: str) -> float:
 
 def train_inputs(config: dict, out: str, method: str, stage: int, train_split_dirs: list[str]) -> list[str]:
     """Inputs of a training stage: the demo splits (their panoptic.json, written with regions.jsonl
-    by the data stage), opal.data's annotation files for the stage, and the previous stage's model."""
+    by the data stage), opal.data's annotation files for the stage, the CLIP tower checkpoint
+    (opal.vision_weights, stage 1) and the previous stage's model."""
     files = [f"{d}/panoptic.json" for d in train_split_dirs]
     files += [s["ann_file"] for s in (config["opal"].get("data") or {}).get(f"stage{stage}", [])]
+    if stage == 1 and config["opal"].get("vision_weights"):
+        files.append(config["opal"]["vision_weights"])
     if stage > 1:
         files.append(f"{out}/models/{method}/stage{stage - 1}")
     return files
 
 
 def user_provided_files(config: dict) -> list[str]:
-    """Training annotation files that the user provides (opal.data), for the rule that names them."""
-    stages = (config["opal"].get("data") or {}).values() if opal_methods(config) else []
-    return sorted({source["ann_file"] for sources in stages for source in sources})
+    """Training files that the user provides (opal.data's annotation files, and opal.vision_weights
+    unless the demo's tower pretraining makes it), for the rule that names them."""
+    if not opal_methods(config):
+        return []
+    stages = (config["opal"].get("data") or {}).values()
+    files = {source["ann_file"] for sources in stages for source in sources}
+    if config["opal"].get("vision_weights") and not pretrains_tower(config):
+        files.add(config["opal"]["vision_weights"])
+    return sorted(files)
+
+
+def pretrains_tower(config: dict) -> bool:
+    """Whether the workflow pretrains the vision tower (opal.tower_pretraining, the demo) into
+    opal.vision_weights; a config with tower_pretraining must name that file."""
+    from oeseg.io import InputError
+
+    if config["opal"].get("tower_pretraining") is None:
+        return False
+    if not config["opal"].get("vision_weights"):
+        raise InputError("opal.tower_pretraining: opal.vision_weights must name the checkpoint it writes")
+    return True
 
 
 def inference_settings(config: dict, run: dict) -> dict:

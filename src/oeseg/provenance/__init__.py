@@ -1,9 +1,14 @@
 """Provenance of tracked artifacts: recorded by every rule (through oeseg.workflow.rule_step) in
 `<results>/provenance.json`, audited by `oeseg audit`."""
 
-from oeseg.provenance.audit import Problem, audit
-from oeseg.provenance.record import (finalize_manifest, load_manifest, manifest_path, record_rule,
-                                     scrub)
+from oeseg.provenance.audit import AuditReport, Problem, audit, audit_report
+from oeseg.provenance.record import (
+                                     finalize_manifest,
+                                     load_manifest,
+                                     manifest_path,
+                                     record_rule,
+                                     scrub,
+)
 
-__all__ = ["Problem", "audit", "finalize_manifest", "load_manifest", "manifest_path", "record_rule",
-           "scrub"]
+__all__ = ["AuditReport", "Problem", "audit", "audit_report", "finalize_manifest", "load_manifest",
+           "manifest_path", "record_rule", "scrub"]

@@ -1,18 +1,37 @@
-"""Auditing a results folder against its provenance manifest."""
+"""Auditing a results folder against its provenance manifest.
+
+What a fresh clone holds (the artifacts, the manifest, the code and the config) is verified; the
+recorded inputs (intermediates under `work/`, datasets) are verified where present and otherwise
+listed as not present, which is no problem unless the audit is strict.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from oeseg.provenance.record import (LOCK_NAME, MANIFEST_NAME, code_pathspec, code_state, git,
-                                     load_manifest, manifest_path, sha256_path)
+from oeseg.provenance.record import (
+    LOCK_NAME,
+    MANIFEST_NAME,
+    code_pathspec,
+    code_state,
+    config_sha256,
+    git,
+    load_manifest,
+    manifest_path,
+    sha256_path,
+)
+
+#: artifact outcomes, in the order the summary lists them
+ARTIFACT_STATES = ("verified", "changed", "missing", "untracked")
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One mismatch between the results, the manifest and the code."""
+    """One mismatch between the results, the manifest, the inputs, the config and the code."""
 
     path: str
     kind: str
@@ -22,8 +41,48 @@ class Problem:
         return f"{self.path}: {self.kind}: {self.detail}"
 
 
+@dataclass
+class AuditReport:
+    """The outcome of an audit: counts for the summary, the problems, the inputs not present."""
+
+    results_dir: str
+    artifacts: Counter = field(default_factory=Counter)   # ARTIFACT_STATES -> count
+    inputs: Counter = field(default_factory=Counter)      # verified / changed / not present
+    not_present: list[str] = field(default_factory=list)  # input paths that could not be checked
+    config: str = "not checked"
+    code: str = "not checked"
+    problems: list[Problem] = field(default_factory=list)
+    strict: bool = False                                  # inputs not present are problems
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no problem."""
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        """The report: the summary, then one line per problem, then the inputs not present."""
+        arts = ", ".join(f"{self.artifacts[s]} {s}" for s in ARTIFACT_STATES)
+        ins = ", ".join(f"{self.inputs[s]} {s}" for s in ("verified", "changed", "not present"))
+        verdict = "OK" if self.ok else "FAILED"
+        out = [f"audit of {self.results_dir}: {verdict}",
+               f"  artifacts: {sum(self.artifacts.values())} ({arts})",
+               f"  inputs: {sum(self.inputs.values())} ({ins})",
+               f"  config: {self.config}",
+               f"  code: {self.code}"]
+        out.append(f"problems: {len(self.problems)}" if self.problems else "problems: none")
+        out += [str(p) for p in self.problems]
+        if self.not_present and not self.strict:
+            out.append(f"inputs not present (not checked; --strict requires them): {len(self.not_present)}")
+            out += [f"  {p}" for p in self.not_present]
+        return out
+
+
 def _short(commit: str | None) -> str:
     return commit[:12] if commit else "none"
+
+
+def _listed(files: list[str], limit: int = 3) -> str:
+    return ", ".join(files[:limit]) + (f" and {len(files) - limit} more" if len(files) > limit else "")
 
 
 def code_changes(workdir: Path, results_dir: Path, commit: str | None,
@@ -40,54 +99,143 @@ def code_changes(workdir: Path, results_dir: Path, commit: str | None,
     files = changed.split()
     if not files:
         return None
-    listed = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
     return (f"made by commit {_short(commit)}, code is now at {_short(now)} "
-            f"(changed: {listed})")
+            f"(changed: {_listed(files)})")
 
 
-def audit(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".") -> list[Problem]:
-    """Every problem found: artifacts, their inputs (paths relative to `workdir`) and the code."""
-    results_dir, workdir = Path(results_dir), Path(workdir)
-    path = manifest_path(results_dir)
+def uncommitted_files(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> list[str]:
+    """Tracked code files (code_pathspec) whose working-tree or staged content differs from HEAD."""
+    changed = git(workdir, "diff", "--name-only", "HEAD", "--", *code_pathspec(workdir, results_dir))
+    return sorted(set((changed or "").split()))
+
+
+def effective_config(configfile: str | os.PathLike, schema: str | os.PathLike) -> dict[str, Any]:
+    """The config a workflow run sees: `configfile` read and validated against `schema`, with the
+    schema's defaults filled in (as the Snakefile's validate() does); bad config is an InputError."""
+    import yaml
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    from oeseg.io import InputError
+
+    try:
+        config = yaml.safe_load(Path(configfile).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise InputError(f"{configfile}: not valid YAML: {e}") from None
+    try:
+        validate(config, os.fspath(Path(schema).resolve()))
+    except WorkflowError as e:
+        raise InputError(f"{configfile}: does not match {schema}: {e}") from None
+    return config
+
+
+def _on_disk(results_dir: Path) -> list[str]:
+    """Every file under the results folder (dot-files too) but the manifest and its lock."""
+    return sorted(key for p in results_dir.rglob("*") if p.is_file()
+                  and (key := p.relative_to(results_dir).as_posix()) not in (MANIFEST_NAME, LOCK_NAME))
+
+
+def _check_config(report: AuditReport, records: dict, workdir: Path,
+                  configfile: str | os.PathLike | None, strict: bool) -> None:
+    if configfile is None:
+        report.config = "not checked (no config file given)"
+        return
+    path = workdir / configfile
     if not path.exists():
-        return [Problem(os.fspath(path), "missing manifest", "no provenance manifest")]
-    records = load_manifest(path)["artifacts"]
-    problems = []
-    on_disk = sorted(p.relative_to(results_dir).as_posix() for p in results_dir.rglob("*")
-                     if p.is_file() and p.name not in (MANIFEST_NAME, LOCK_NAME)
-                     and not p.name.startswith("."))
-    for key in on_disk:
-        if key not in records:
-            problems.append(Problem(os.fspath(results_dir / key), "untracked artifact",
-                                    "missing record: no entry in the provenance manifest"))
+        report.config = f"{configfile} not present (not checked)"
+        if strict:
+            report.problems.append(Problem(os.fspath(path), "missing config", "not present "
+                                           "(--strict requires it)"))
+        return
+    digest = config_sha256(effective_config(path, workdir / "schemas" / "config.schema.yaml"))
+    others = {k: r["config_sha256"] for k, r in records.items() if r.get("config_sha256") != digest}
+    for key, made_with in sorted(others.items()):
+        report.problems.append(Problem(os.fspath(Path(report.results_dir) / key), "different config",
+                                       f"made with config sha256 {_short(made_with)}, {configfile} "
+                                       f"now gives {_short(digest)}"))
+    report.config = (f"{configfile} (sha256 {_short(digest)}): "
+                     f"{len(records) - len(others)} of {len(records)} records made with it")
+
+
+def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: Path) -> None:
     now = code_state(workdir, results_dir)
     differences: dict[str | None, str | None] = {}
+    current = 0
     for key, record in sorted(records.items()):
-        artifact = results_dir / key
-        name = os.fspath(artifact)
-        if not artifact.exists():
-            problems.append(Problem(name, "missing artifact", f"recorded (rule {record['rule']}) "
-                                    "but not found"))
-        elif sha256_path(artifact) != record["sha256"]:
-            problems.append(Problem(name, "changed artifact", "sha256 differs from the record "
-                                    f"made by rule {record['rule']}"))
-        for input_path, digest in sorted(record["inputs"].items()):
-            source = workdir / input_path
-            if not source.exists():
-                problems.append(Problem(name, "missing input", f"{input_path} not found"))
-            elif sha256_path(source) != digest:
-                problems.append(Problem(name, "changed input", f"{input_path} differs from the "
-                                        "version it was made from"))
+        name = os.fspath(results_dir / key)
         made_by = record["code"]
         if made_by.get("dirty"):
-            problems.append(Problem(name, "dirty code", "made from a tree with uncommitted "
-                                    f"changes (commit {_short(made_by.get('commit'))})"))
+            report.problems.append(Problem(name, "dirty code", "made from a tree with uncommitted "
+                                           f"changes (commit {_short(made_by.get('commit'))})"))
         commit = made_by.get("commit")
         if commit not in differences:
             differences[commit] = code_changes(workdir, results_dir, commit, now["commit"])
         if difference := differences[commit]:
-            problems.append(Problem(name, "different code", difference))
+            report.problems.append(Problem(name, "different code", difference))
+        elif not made_by.get("dirty"):
+            current += 1
+    state = "clean"
     if now["dirty"]:
-        problems.append(Problem(os.fspath(workdir), "dirty code",
-                                "the working tree has uncommitted changes to tracked files"))
-    return problems
+        files = uncommitted_files(workdir, results_dir)
+        state = f"uncommitted changes in {len(files)} file{'' if len(files) == 1 else 's'}"
+        report.problems.append(Problem(os.fspath(workdir), "dirty code", "uncommitted changes to "
+                                       f"tracked files: {_listed(files, limit=10)}"))
+    report.code = (f"commit {_short(now['commit'])} ({state}): {current} of {len(records)} records "
+                   "made by the same code")
+
+
+def audit_report(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".",
+                 configfile: str | os.PathLike | None = "config.yaml", strict: bool = False) -> AuditReport:
+    """Audit the artifacts, their inputs (paths relative to `workdir`), the config (`configfile`,
+    relative to `workdir`; None: not checked) and the code. Missing inputs fail only when `strict`."""
+    results_dir, workdir = Path(results_dir), Path(workdir)
+    report = AuditReport(os.fspath(results_dir), strict=strict)
+    path = manifest_path(results_dir)
+    if not path.exists():
+        report.problems.append(Problem(os.fspath(path), "missing manifest", "no provenance manifest"))
+        return report
+    records = load_manifest(path)["artifacts"]
+    for key in _on_disk(results_dir):
+        if key not in records:
+            report.artifacts["untracked"] += 1
+            report.problems.append(Problem(os.fspath(results_dir / key), "untracked artifact",
+                                           "missing record: no entry in the provenance manifest"))
+    input_state: dict[str, str] = {}
+    for key, record in sorted(records.items()):
+        artifact = results_dir / key
+        name = os.fspath(artifact)
+        if not artifact.exists():
+            report.artifacts["missing"] += 1
+            report.problems.append(Problem(name, "missing artifact", f"recorded (rule {record['rule']}) "
+                                           "but not found"))
+        elif sha256_path(artifact) != record["sha256"]:
+            report.artifacts["changed"] += 1
+            report.problems.append(Problem(name, "changed artifact", "sha256 differs from the record "
+                                           f"made by rule {record['rule']}"))
+        else:
+            report.artifacts["verified"] += 1
+        for input_path, digest in sorted(record["inputs"].items()):
+            source = workdir / input_path
+            if not source.exists():
+                input_state[input_path] = "not present"
+            elif sha256_path(source) != digest:
+                input_state[input_path] = "changed"
+                report.problems.append(Problem(name, "changed input", f"{input_path} differs from the "
+                                               "version it was made from"))
+            else:
+                input_state.setdefault(input_path, "verified")
+    report.inputs.update(input_state.values())
+    report.not_present = sorted(p for p, s in input_state.items() if s == "not present")
+    if strict:
+        report.problems += [Problem(os.fspath(workdir / p), "missing input",
+                                    "not present (--strict requires every input)")
+                            for p in report.not_present]
+    _check_config(report, records, workdir, configfile, strict)
+    _check_code(report, records, workdir, results_dir)
+    return report
+
+
+def audit(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".",
+          configfile: str | os.PathLike | None = "config.yaml", strict: bool = False) -> list[Problem]:
+    """Every problem found (see audit_report); under `strict`, each input not present is one too."""
+    return audit_report(results_dir, workdir, configfile, strict).problems

@@ -1,12 +1,13 @@
-"""`oeseg audit [PATH]`: check every tracked artifact, its inputs and the code against the manifest."""
+"""`oeseg audit [PATH]`: check every tracked artifact, its inputs, the config and the code against
+the manifest."""
 
 from __future__ import annotations
 
 import argparse
 
-from oeseg.provenance.audit import audit
+from oeseg.provenance.audit import audit_report
 
-HELP = "check tracked artifacts, their inputs and the code against results/provenance.json"
+HELP = "check tracked artifacts, their inputs, the config and the code against results/provenance.json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,13 +17,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", default=".",
                         help="the workflow's working directory, against which recorded input "
                              "paths resolve and whose git tree is the code (default: .)")
+    parser.add_argument("--configfile", default="config.yaml",
+                        help="the config the artifacts were made with, relative to --workdir "
+                             "(default: config.yaml, the demo; configs/paper.yaml for the paper)")
+    parser.add_argument("--strict", action="store_true",
+                        help="also require every recorded input (the intermediates under the "
+                             "config's `out` folder, the datasets) to be present and unchanged")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one line per problem; 1 when there is any, else 0."""
-    problems = audit(args.path, args.workdir)
-    for problem in problems:
-        print(problem)
-    if not problems:
-        print(f"{args.path}: every tracked artifact matches its provenance record")
-    return 1 if problems else 0
+    """Print the report (summary, then one line per problem); 1 when there is any problem, else 0."""
+    report = audit_report(args.path, args.workdir, args.configfile, args.strict)
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1

@@ -224,7 +224,7 @@ def record_rule(snakemake: Any, workdir: str | os.PathLike = ".") -> list[str]:
         "code": code_state(workdir, results_dir),
         "packages": package_versions(),
     }
-    created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     entries = {key: {"sha256": sha256_path(path), **common, "created": created}
                for key, path in outputs.items()}
     with locked_manifest(results_dir) as manifest:

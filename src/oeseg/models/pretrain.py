@@ -1,0 +1,229 @@
+"""CLIP-style pretraining of a small ConvNeXt vision tower, for the offline demo.
+
+The paper's OPAL and Osprey start from a pretrained CLIP ConvNeXt tower that stays frozen. The
+demo has no such checkpoint for its tiny tower, so this stage makes one: the tower and a small
+text encoder are trained contrastively on the synthetic train splits, each region of an image
+paired with one of its reference descriptions. A region's image embedding is the tower's last
+feature map (after the trunk's head norm) averaged inside the region (area weights, so that thin
+regions keep their cells) and projected by the tower's MLP head, as CLIP embeds an image. The
+result is written as an open_clip-format state dict (`visual.trunk.*`, `visual.head.mlp.*`, the
+text tower's `token_embedding.*`, `positional_embedding`, `transformer.*`, `ln_final.*`,
+`text_projection`, `logit_scale`), which OPAL and Osprey load through `opal.vision_weights`.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from oeseg.data.panoptic import PanopticSplit, read_segment_ids
+from oeseg.io import InputError, atomic_write_bytes, atomic_write_jsonl, iter_jsonl
+from oeseg.models.config import config_from_section
+from oeseg.models.data import load_image, resize_mask
+from oeseg.models.losses import contrastive_loss, text_ids
+from oeseg.models.tokenization import build_demo_tokenizer
+from oeseg.models.vision import ClipVisual
+
+log = logging.getLogger("oeseg.pretrain")
+
+
+@dataclass
+class PretrainSettings:
+    """The `opal.tower_pretraining` config section (the tower's sizes come from `opal.model`)."""
+
+    steps: int = 300
+    images_per_step: int = 8
+    lr: float = 3.0e-3
+    weight_decay: float = 0.05
+    warmup_ratio: float = 0.1
+    seed: int = 0
+    text_width: int = 64
+    text_layers: int = 1
+    text_heads: int = 4
+    context_length: int = 16
+
+    @classmethod
+    def from_section(cls, section: dict) -> PretrainSettings:
+        """Settings from the config section (unknown keys are an InputError naming them)."""
+        try:
+            return cls(**section)
+        except TypeError as e:
+            raise InputError(f"opal.tower_pretraining: {e}") from None
+
+
+@dataclass(frozen=True)
+class ImageRegions:
+    """One training image: its path, its panoptic PNG, and (segment id, descriptions) per region."""
+
+    image_path: str
+    segments_path: str
+    regions: tuple[tuple[int, tuple[str, ...]], ...]
+
+
+def image_regions(split_dir: str | os.PathLike) -> list[ImageRegions]:
+    """The images of a synthetic split with their described regions (regions.jsonl)."""
+    split = PanopticSplit.load(split_dir)
+    path = Path(split_dir) / "regions.jsonl"
+    by_image: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+    for lineno, row in iter_jsonl(path):
+        try:
+            texts = tuple(d["text"] for d in row["descriptions"])
+            by_image.setdefault(str(row["image_id"]), []).append((int(row["segment_id"]), texts))
+        except (KeyError, TypeError, ValueError) as e:
+            raise InputError(f"{path}:{lineno}: missing or malformed field {e}") from None
+        if not texts:
+            raise InputError(f"{path}:{lineno}: region has no descriptions")
+    out = []
+    for image_id, regions in by_image.items():
+        try:
+            image = split.image(image_id)
+        except KeyError:
+            raise InputError(f"{path}: image_id {image_id!r} is not an image of {split_dir}") from None
+        out.append(ImageRegions(str(split.image_dir / image.file_name),
+                                str(split.panoptic_dir / image.panoptic_file), tuple(regions)))
+    return out
+
+
+class TextTower(nn.Module):
+    """A small CLIP text encoder: token + position embeddings, a transformer, the final LayerNorm,
+    the mean over the text's tokens, a linear projection (open_clip's top-level names)."""
+
+    def __init__(self, vocab_size: int, width: int, layers: int, heads: int, context_length: int,
+                 embed_dim: int) -> None:
+        super().__init__()
+        self.token_embedding = nn.Embedding(vocab_size, width)
+        self.positional_embedding = nn.Parameter(torch.randn(context_length, width) * 0.01)
+        layer = nn.TransformerEncoderLayer(width, heads, 4 * width, dropout=0.0, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.ln_final = nn.LayerNorm(width)
+        self.text_projection = nn.Parameter(torch.randn(width, embed_dim) * width ** -0.5)
+
+    def forward(self, ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Token ids (N,L) and their mask -> text embeddings (N,E)."""
+        x = self.token_embedding(ids) + self.positional_embedding[: ids.shape[1]]
+        x = self.ln_final(self.transformer(x, src_key_padding_mask=~attention_mask.bool()))
+        keep = attention_mask[..., None].to(x.dtype)
+        return (x * keep).sum(1) / keep.sum(1).clamp(min=1) @ self.text_projection
+
+
+class RegionClip(nn.Module):
+    """The tower (open_clip's `visual`) and the text tower, embedding regions and descriptions."""
+
+    def __init__(self, depths: list[int], dims: list[int], embed_dim: int, vocab_size: int,
+                 settings: PretrainSettings) -> None:
+        super().__init__()
+        self.visual = ClipVisual(depths, dims, embed_dim)
+        self.text = TextTower(vocab_size, settings.text_width, settings.text_layers, settings.text_heads,
+                              settings.context_length, embed_dim)
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+
+    def region_embeddings(self, images: torch.Tensor, masks: list[torch.Tensor]) -> torch.Tensor:
+        """Images (B,3,S,S) and per image its region masks (Q_b,S,S) -> (sum Q_b, E)."""
+        trunk = self.visual.trunk
+        top = trunk.head.norm(trunk(images)["res5"])
+        pooled = []
+        for b, m in enumerate(masks):
+            weights = F.interpolate(m[None], size=top.shape[-2:], mode="area")[0]
+            weights = weights / weights.sum(dim=(-1, -2), keepdim=True).clamp(min=1e-8)
+            pooled.append(torch.einsum("chw,qhw->qc", top[b], weights))
+        return self.visual.head.mlp(torch.cat(pooled))
+
+    def open_clip_state_dict(self) -> dict[str, torch.Tensor]:
+        """The weights under open_clip's key names (`visual.*` and the text tower's top-level keys)."""
+        state = {f"visual.{k}": v for k, v in self.visual.state_dict().items()}
+        state.update(self.text.state_dict())
+        state["logit_scale"] = self.logit_scale.detach()
+        return {k: v.detach().clone().contiguous() for k, v in state.items()}
+
+
+def _lr_factor(step: int, total: int, warmup_ratio: float) -> float:
+    warmup = max(1, math.ceil(total * warmup_ratio))
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def load_image_regions(item: ImageRegions, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The image (3,S,S), CLIP-normalised, and its regions' masks (Q,S,S), resized to S = `size`."""
+    ids = read_segment_ids(item.segments_path)
+    masks = [resize_mask(np.asarray(ids == seg), size) for seg, _ in item.regions]
+    return load_image(item.image_path, size), torch.stack(masks)
+
+
+def pretrain_tower(split_dirs: list[str], model_section: dict, settings: PretrainSettings
+                   ) -> tuple[RegionClip, list[dict]]:
+    """Train the tower of the `opal.model` section (its vision depths, dims, embed dim and image
+    size) and a text tower on the regions of `split_dirs`; returns the model and the per-step loss log."""
+    items = [it for d in split_dirs for it in image_regions(d)]
+    if not items:
+        raise InputError(f"tower pretraining: no described regions in {', '.join(split_dirs)}")
+    texts = sorted({t for it in items for _, ts in it.regions for t in ts})
+    tokenizer = build_demo_tokenizer(texts)
+    tower = config_from_section(model_section)
+    size = tower.image_size
+    torch.manual_seed(settings.seed)
+    rng = random.Random(settings.seed)
+    model = RegionClip(tower.vision_depths, tower.vision_dims, tower.vision_embed_dim, len(tokenizer), settings)
+    data = [load_image_regions(it, size) for it in items]
+    params = list(model.parameters())
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: _lr_factor(s, settings.steps, settings.warmup_ratio))
+    order: list[int] = []
+    history = []
+    model.train()
+    for step in range(settings.steps):
+        batch = []
+        while len(batch) < min(settings.images_per_step, len(items)):
+            if not order:
+                order = list(range(len(items)))
+                rng.shuffle(order)
+            batch.append(order.pop())
+        chosen = [rng.choice(ts) for i in batch for _, ts in items[i].regions]
+        enc = tokenizer(chosen, padding=True, truncation=True, max_length=settings.context_length,
+                        return_tensors="pt", add_special_tokens=False)
+        images = torch.stack([data[i][0] for i in batch])
+        region = model.region_embeddings(images, [data[i][1] for i in batch])
+        text = model.text(enc["input_ids"], enc["attention_mask"])
+        temperature = (1 / model.logit_scale.exp()).clamp(min=0.01)
+        loss = contrastive_loss(region, text, text_ids(chosen), temperature)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        scheduler.step()
+        history.append({"step": step, "lr": scheduler.get_last_lr()[0], "loss": float(loss.detach()),
+                        "regions": len(chosen)})
+        if (step + 1) % 25 == 0 or step + 1 == settings.steps:
+            log.info("tower pretraining step %d/%d loss %.4f", step + 1, settings.steps, float(loss.detach()))
+    model.eval()
+    return model, history
+
+
+def save_open_clip(model: RegionClip, path: str | os.PathLike) -> None:
+    """Write the model's open_clip-format state dict to `path` (atomically; same weights, same bytes)."""
+    buf = io.BytesIO()
+    torch.save(model.open_clip_state_dict(), buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def run_pretraining(split_dirs: list[str], model_section: dict, section: dict, out_path: str | os.PathLike,
+                    log_path: str | os.PathLike | None = None) -> list[dict]:
+    """Pretrain the tower on `split_dirs` and write its open_clip checkpoint to `out_path` (and the
+    loss log, one JSON line per step, to `log_path`)."""
+    model, history = pretrain_tower(split_dirs, model_section, PretrainSettings.from_section(section))
+    save_open_clip(model, out_path)
+    if log_path:
+        atomic_write_jsonl(log_path, history)
+    return history

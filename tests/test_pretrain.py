@@ -1,0 +1,111 @@
+"""The demo's CLIP-style tower pretraining: it learns (region-to-name retrieval rises), writes an
+open_clip checkpoint that OPAL loads through opal.vision_weights, the same bytes on a rerun, and
+the workflow makes that checkpoint an input of stage 1 (the paper's is user-provided)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from opal_synthetic import CATEGORIES, TINY_MODEL, make_split
+
+from oeseg.io import InputError
+from oeseg.models.pretrain import (
+    PretrainSettings,
+    RegionClip,
+    image_regions,
+    load_image_regions,
+    pretrain_tower,
+    run_pretraining,
+)
+from oeseg.models.tokenization import build_demo_tokenizer
+from oeseg.models.train import initial_model
+from oeseg.models.workflow import pretrains_tower, train_inputs, user_provided_files
+
+SETTINGS = {"steps": 60, "images_per_step": 4, "lr": 3e-3, "seed": 0, "text_width": 32}
+#: the test tower at 128 px: its last map (res5, 1/32) has 4x4 cells for the shapes of 48 px images
+TOWER = {**TINY_MODEL, "image_size": 128}
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pretrain-data")
+    return str(make_split(root / "train", 12, seed=0)), str(make_split(root / "val", 6, seed=1))
+
+
+def name_retrieval(model: RegionClip, split_dir: str, texts: list[str]) -> float:
+    """Share of the split's regions whose nearest category name (text tower) is their own."""
+    tokenizer = build_demo_tokenizer(texts)
+    names = [c[2][0] for c in CATEGORIES]
+    enc = tokenizer(names, padding=True, return_tensors="pt", add_special_tokens=False)
+    hits = total = 0
+    with torch.no_grad():
+        text = F.normalize(model.text(enc["input_ids"], enc["attention_mask"]), dim=-1)
+        for item in image_regions(split_dir):
+            image, masks = load_image_regions(item, TOWER["image_size"])
+            region = F.normalize(model.region_embeddings(image[None], [masks]), dim=-1)
+            for (_, descriptions), best in zip(item.regions, (region @ text.T).argmax(1)):
+                hits += int(descriptions[0] == names[best])
+                total += 1
+    return hits / total
+
+
+def test_pretraining_learns_region_to_name_retrieval(splits):
+    train, val = splits
+    texts = sorted({t for it in image_regions(train) for _, ts in it.regions for t in ts})
+    untrained, _ = pretrain_tower([train], TOWER, PretrainSettings(**{**SETTINGS, "steps": 1, "lr": 1e-9}))
+    model, history = pretrain_tower([train], TOWER, PretrainSettings(**SETTINGS))
+    assert len(history) == 60
+    assert sum(h["loss"] for h in history[-5:]) < 0.7 * sum(h["loss"] for h in history[:5])
+    before, after = name_retrieval(untrained, val, texts), name_retrieval(model, val, texts)
+    assert after >= 0.75 and after > before + 0.25, (before, after)
+
+
+def test_checkpoint_is_open_clip_format_loaded_by_opal_and_deterministic(splits, tmp_path):
+    train, _ = splits
+    settings = {**SETTINGS, "steps": 3}
+    run_pretraining([train], TINY_MODEL, settings, tmp_path / "a.bin", tmp_path / "a.jsonl")
+    run_pretraining([train], TINY_MODEL, settings, tmp_path / "b.bin")
+    assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes()
+    assert len((tmp_path / "a.jsonl").read_text().splitlines()) == 3
+    state = torch.load(tmp_path / "a.bin", weights_only=True)
+    assert {"visual.trunk.stem.0.weight", "visual.head.mlp.fc1.weight", "token_embedding.weight",
+            "positional_embedding", "text_projection", "ln_final.weight", "logit_scale"} <= set(state)
+    section = {"model": TINY_MODEL, "seed": 0, "vision_weights": str(tmp_path / "a.bin")}
+    model, _ = initial_model(section, ["a road", "the sky"])
+    tower = model.model.vision_tower.vision_tower.state_dict()
+    assert set(tower) == {k for k in state if k.startswith("visual.")}
+    for key, value in tower.items():
+        assert torch.equal(value, state[key]), key
+    assert not any(p.requires_grad for p in model.model.vision_tower.parameters())  # stays frozen
+
+
+def test_bad_settings_and_regions_are_input_errors(splits, tmp_path):
+    with pytest.raises(InputError, match="opal.tower_pretraining: .*'step'"):
+        PretrainSettings.from_section({"step": 3})
+    train, _ = splits
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in ("panoptic.json", "images", "panoptic"):
+        (bad / name).symlink_to(f"{train}/{name}")
+    rows = (Path(train) / "regions.jsonl").read_text().splitlines()
+    row = json.loads(rows[1])
+    del row["descriptions"]
+    (bad / "regions.jsonl").write_text("\n".join([rows[0], json.dumps(row)]) + "\n")
+    with pytest.raises(InputError, match=r"regions.jsonl:2: missing or malformed field 'descriptions'"):
+        image_regions(bad)
+
+
+def test_the_pretrained_tower_is_an_input_of_stage_1():
+    demo = {"methods": {"opal": {"kind": "opal"}},
+            "opal": {"vision_weights": "out/clip.bin", "tower_pretraining": {"steps": 5}}}
+    paper = {"methods": {"opal": {"kind": "opal"}}, "opal": {"vision_weights": "models/clip.bin"}}
+    assert pretrains_tower(demo) and not pretrains_tower(paper)
+    assert train_inputs(demo, "out", "opal", 1, ["d"]) == ["d/panoptic.json", "out/clip.bin"]
+    assert train_inputs(demo, "out", "opal", 2, ["d"]) == ["d/panoptic.json", "out/models/opal/stage1"]
+    assert user_provided_files(demo) == [] and user_provided_files(paper) == ["models/clip.bin"]
+    with pytest.raises(InputError, match="opal.vision_weights must name"):
+        pretrains_tower({"opal": {"vision_weights": None, "tower_pretraining": {}}})

@@ -8,7 +8,8 @@ none: BACKGROUND.
 
 What "related to the subject" means, in order:
 1. the subject phrase with its compounds ("traffic light", "taxi cab"): it alone can choose a
-   category other than the ground truth;
+   category other than the ground truth. Its most specific form that the lexicon knows counts:
+   a whole bare phrase ("crt screen"), then the head as written ("falls"), then in singular form;
 2. nouns that can only confirm the ground-truth category, never choose another one (as in the
    paper's own mapping): the head noun alone when the phrase does not relate to the ground
    truth ("street light" -> light, at the head's own relation level); from the hyponym level, the complement of a leading
@@ -17,7 +18,8 @@ What "related to the subject" means, in order:
    ("a yellow taxi cab" -> taxi).
 
 Lexicon terms are normalised as subjects are (lower case, the last word singular), and indexed
-under both their written and their normal form. Categories of the lexicon that the vocabulary
+under both their written and their normal form; between equally strong relations, a term as
+written wins over a normal form ("stair" is ADE20K's "step, stair", not "stairs, steps"). Categories of the lexicon that the vocabulary
 lacks are left out (a lexicon of ADE20K serves the demo's ADE20K subset).
 """
 
@@ -28,9 +30,8 @@ from collections.abc import Sequence
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError
 from oeseg.lexicon.lexicon import LEVELS, Lexicon
-from oeseg.mapping.subject import Subject, normalize_terms, parse_subjects
-
 from oeseg.mapping import BACKGROUND
+from oeseg.mapping.subject import Subject, normalize_terms, parse_subjects
 
 #: Level index from which each kind of context noun may confirm the ground truth.
 _OF_COMPLEMENT_LEVEL = LEVELS.index("hyponym")
@@ -49,25 +50,45 @@ class LexicalMapper:
             lexicon = Lexicon(lexicon.vocabulary, lexicon.builder, entries)
         raw = lexicon.term_index()
         normal = normalize_terms(raw)
-        index: dict[str, dict[int, int]] = {}
+        # term -> {category: (level, whether only through a normal form)}
+        index: dict[str, dict[int, tuple[int, bool]]] = {}
         for term, relations in raw.items():
             for key in {term, normal[term]}:
                 slot = index.setdefault(key, {})
                 for cid, level in relations.items():
-                    if level < slot.get(cid, len(LEVELS)):
-                        slot[cid] = level
-        # relations sorted strongest first, ties in vocabulary order
-        self.index = {t: sorted(r.items(), key=lambda kv: (kv[1], order[kv[0]]))
+                    rank = (level, key != term)
+                    if rank < slot.get(cid, (len(LEVELS), True)):
+                        slot[cid] = rank
+        # relations sorted strongest first; between equally strong ones a term as the lexicon
+        # writes it before one only its normal form matches ("stair" vs "stairs"), then
+        # vocabulary order
+        self.index = {t: [(cid, rank[0]) for cid, rank in sorted(r.items(), key=lambda kv: (kv[1], order[kv[0]]))]
                       for t, r in index.items()}
         self.vocabulary = vocabulary
+        self.order = order
 
     def relations(self, term: str) -> list[tuple[int, int]]:
         """(category id, level index) pairs relating `term`, strongest first."""
         return self.index.get(term, [])
 
+    def subject_relations(self, subject: Subject) -> list[tuple[int, int]]:
+        """(category id, level index) pairs relating any form of the subject phrase, strongest
+        first; between equally strong ones the more specific form (whole phrase, as written,
+        singular), then vocabulary order."""
+        terms = subject.terms
+        if len(terms) == 1:
+            return self.relations(terms[0])
+        best: dict[int, tuple[int, int]] = {}
+        for rank, term in enumerate(terms):
+            for cid, level in self.relations(term):
+                if (level, rank) < best.get(cid, (len(LEVELS), rank)):
+                    best[cid] = (level, rank)
+        return [(cid, level) for cid, (level, _) in
+                sorted(best.items(), key=lambda kv: (kv[1], self.order[kv[0]]))]
+
     def map_subject(self, subject: Subject, gt: int | None, levels: Sequence[int]) -> list[int]:
         """The category at each level index of `levels` for one parsed description."""
-        rel = self.relations(subject.phrase)
+        rel = self.subject_relations(subject)
         gt_level = len(LEVELS)
         if gt is not None:
             gt_level = next((lv for cid, lv in rel if cid == gt), len(LEVELS))

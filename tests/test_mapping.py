@@ -91,6 +91,24 @@ def test_subject_term_groups(description: str, groups: tuple) -> None:
     assert parse_subjects([description])[0].term_groups == groups
 
 
+def test_parse_subjects_context_nouns() -> None:
+    row, sign, taxi = parse_subjects(["a row of cars", "a sign on a building", "a yellow taxi cab"])
+    assert (row.phrase, row.of_complement) == ("row", "car")
+    assert sign.attachments == ("building",)
+    assert (taxi.phrase, taxi.head, taxi.parts) == ("taxi cab", "cab", ("taxi", "cab"))
+
+
+def test_parse_subjects_caches_unique_descriptions(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = parse_subjects(["a parked scooter", "a parked scooter", "an old tram"])
+    assert [s.phrase for s in first] == ["scooter", "scooter", "tram"]
+
+    def no_parser():
+        raise AssertionError("cached descriptions must not be parsed again")
+
+    monkeypatch.setattr(subject_module, "load_spacy", no_parser)
+    assert parse_subjects(["an old tram", "a parked scooter"]) == [first[2], first[0]]
+
+
 def _lexical(descriptions, gts, lexicon):
     return map_regions(descriptions, gts, CITYSCAPES, "lexical", lexicon)
 
@@ -125,6 +143,14 @@ def test_lexical_context_nouns_only_confirm_the_ground_truth(toy_lexicon: Lexico
     assert [out[level][3] for level in LEVELS] == [BACKGROUND] * 4
     # the lexicon's plural term "bikes" is normalised like subjects are
     assert out["synonym"][4] == BICYCLE
+
+
+def test_lexical_of_complement_chooses_at_meronym_level(toy_lexicon: Lexicon) -> None:
+    # "wheel" is a meronym of car and bicycle (car first); the complement "bicycle" relates more strongly
+    out = _lexical(["a wheel of a bicycle", "a row of bicycles", "the wheel"], None, toy_lexicon)
+    assert [out[level][0] for level in LEVELS] == [BACKGROUND, BACKGROUND, BACKGROUND, BICYCLE]
+    assert [out[level][1] for level in LEVELS] == [BACKGROUND] * 4   # "row" relates to nothing
+    assert out["meronym"][2] == CAR
 
 
 def test_lexical_levels_subset_and_errors(toy_lexicon: Lexicon) -> None:

@@ -17,7 +17,8 @@ evaluation script:
   adjectives dropped from several words; and the complement of a leading "a <noun> of <noun>",
   which at the meronym level replaces the noun when it relates more strongly;
 - singular form: each word that the tagger marks plural (NNS, NNPS), tagged on its own, is made
-  singular with `inflect`;
+  singular with `inflect` (a last word tagged VBZ counts as plural: spaCy's tagger takes a lone
+  "curtains" for a verb where NLTK's says NNS);
 - mapping: the category of the strongest relation in the lexicon (exact = a category's names),
   ties in vocabulary order; none: background.
 
@@ -80,8 +81,12 @@ class PaperNouns:
                     out.append(phrase)
                     continue
                 words = []
-                for token in next(tagged):
-                    s = self.inflect.singular_noun(token.text) if token.tag_ in _PLURAL else False
+                tokens = list(next(tagged))
+                for token in tokens:
+                    # spaCy tags a lone or final plural noun as a verb ("curtains", "bushes": VBZ)
+                    # where NLTK's tagger says NNS
+                    plural = token.tag_ in _PLURAL or (token.tag_ == "VBZ" and token.i == len(tokens) - 1)
+                    s = self.inflect.singular_noun(token.text) if plural else False
                     words.append(s if isinstance(s, str) and s else token.text)
                 out.append(" ".join(words))
         return out
@@ -148,7 +153,7 @@ def reference_mapping(noun: str, complement: str, index: dict[str, tuple[int, in
     level, cid = index.get(noun.strip().lower(), (len(LEVELS), BACKGROUND))
     out = []
     for li in range(len(LEVELS)):
-        if li >= MERONYM and complement:
+        if li >= MERONYM and complement and level < len(LEVELS):  # only a noun that relates gives way
             c_level, c_cid = index.get(complement.strip().lower(), (len(LEVELS), BACKGROUND))
             if c_level < level:
                 level, cid = c_level, c_cid
@@ -158,23 +163,26 @@ def reference_mapping(noun: str, complement: str, index: dict[str, tuple[int, in
 
 # ---- the comparison --------------------------------------------------------------------------
 
-def kind_of(description: str, ours_phrase: str, ours_map: list[int], noun: str, ref: list[int],
-            index: dict[str, tuple[int, int]]) -> str:
+def kind_of(ours_phrase: str, ours_map: list[int], noun: str, ref: list[int],
+            index: dict[str, tuple[int, int]], ours_index: dict) -> str:
     """A short name for why our mapping differs from the reference on one description."""
-    noun_l = noun.strip().lower()
+    noun_l = " ".join(noun.lower().split())
     if not ours_phrase:
         return "our subject empty"
-    if ref == [BACKGROUND] * len(LEVELS) and noun_l not in index:
-        words = noun_l.split()
-        if len(words) > 1 and ours_phrase == words[-1]:
-            return "modifier dropped: the paper keeps it and finds no term"
-        if ours_phrase.replace(" ", "") != noun_l.replace(" ", "") and noun_l.rstrip("s") == ours_phrase.rstrip("s"):
-            return "plural term: the paper singularises it away"
+    if noun_l not in index:
+        if noun_l in ours_index:
+            return "the lexicon writes the term in plural: only ours finds it"
+        if ours_phrase.replace(" ", "") != noun_l.replace(" ", "") and noun_l.split()[-1:] == ours_phrase.split()[-1:]:
+            return "modifier dropped by ours; the paper keeps it and finds no term"
+        if ours_phrase.split()[-1:] != noun_l.split()[-1:] and ours_phrase.rstrip("s") in noun_l:
+            return "the paper singularises a word that the term keeps plural"
         return "the paper's noun is not a lexicon term"
     if ours_map == [BACKGROUND] * len(LEVELS):
         return "ours background, the paper maps"
     if ours_phrase != noun_l:
         return "different subject"
+    if noun_l in ours_index and ours_index[noun_l] and ours_index[noun_l][0][1] < index[noun_l][0]:
+        return "the lexicon writes the term in plural: ours finds the stronger relation"
     return "same subject, different category"
 
 
@@ -186,7 +194,8 @@ def compare(data: Path, method: str, dataset: str, paper: PaperNouns, examples: 
                      for d in image["descriptions"])
     unique = list(counts)
     ours_subjects = parse_subjects(unique)
-    ours = lexical_mapper(lexicon, vocabulary).map(unique, None)
+    mapper = lexical_mapper(lexicon, vocabulary)
+    ours = mapper.map(unique, None)
     index = reference_index(lexicon, vocabulary)
     refs = paper.nouns(unique, sentences=method not in NOUN_METHODS)
     n_regions = sum(counts.values())
@@ -206,7 +215,7 @@ def compare(data: Path, method: str, dataset: str, paper: PaperNouns, examples: 
             stats["map_unique"] += 1
             stats["map_regions"] += n
         else:
-            kind = kind_of(description, ours_subjects[i].phrase, ours_map, noun, ref, index)
+            kind = kind_of(ours_subjects[i].phrase, ours_map, noun, ref, index, mapper.index)
             kinds[kind].append((n, description, ours_subjects[i].phrase, noun, ours_map, ref))
     return {"method": method, "dataset": dataset, "unique": len(unique), "regions": n_regions,
             "stats": stats, "kinds": kinds}

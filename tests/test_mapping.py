@@ -84,8 +84,9 @@ def test_extract_subjects(description: str, subject: str) -> None:
     ("the clothes.", (("clothes", "clothe"),)),
     ("crt screen", (("crt screen",), ("screen",))),         # the whole description, then the subject
     ("the trash cans", (("trash cans", "trash can"),)),
+    ("a hardwood floor", (("hardwood floor", "floor"),)),   # with an article: one group, strongest wins
     ("people walking on the sidewalk", (("people walking on the sidewalk",), ("people", "person"))),
-    ("The answer is pillow.", (("answer is pillow",), ("pillow",))),  # meta noun: the attribute, any tag
+    ("The answer is pillow.", (("answer is pillow", "pillow"),)),  # meta noun: the attribute, any tag
 ])
 def test_subject_term_groups(description: str, groups: tuple) -> None:
     assert parse_subjects([description])[0].term_groups == groups

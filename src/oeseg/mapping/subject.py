@@ -16,8 +16,8 @@ Rules (spaCy `en_core_web_sm`, dependency parse), applied to the lower-cased des
 - a description with no noun at all takes its root as the head, whatever its tag (as the paper).
 
 Every subject keeps the whole description in `whole` (lower case, without a leading article and
-final period), which the mapping looks up before the subject phrase ("crt screen", "falls",
-"chest of drawers"). Bare noun phrases ("building", "stop sign", "blue sky": at most four words,
+final period), which the mapping looks up with the subject phrase ("a crt screen", "the falls"),
+and before it when the description has no article ("crt screen", "parked car": noun outputs). Bare noun phrases ("building", "stop sign", "blue sky": at most four words,
 none of them a preposition, conjunction, auxiliary, pronoun or determiner) without an article
 (the outputs of classifiers and taggers) whose own parse does not read the last word as the
 noun it heads (the tagger takes a lone "building" or "painting" for a verb, "can" for a modal)
@@ -66,19 +66,23 @@ class Subject:
     attachments: tuple[str, ...] = ()
     written: str = ""
     whole: str = ""
+    whole_first: bool = False
 
     @property
     def term_groups(self) -> tuple[tuple[str, ...], ...]:
-        """The forms of the subject to look up, most specific group first: the whole description
-        (as written, then with its last word singular), then the subject phrase (its head as
-        written, then singular); empty groups left out."""
+        """The forms of the subject to look up, as groups whose strongest relation counts, the
+        first group that relates at all winning: the whole description (as written, then with
+        its last word singular) and the subject phrase (its head as written, then singular); the
+        whole description is a group of its own, looked up first, when it has no article (a
+        noun output: "parked car" is what the model said), else it joins the phrase's group."""
         whole_singular = ""
         if self.whole:
             *rest, last = self.whole.split(" ")
             whole_singular = " ".join([*rest, singular(last)])
-        first = tuple(dict.fromkeys(t for t in (self.whole, whole_singular) if t))
-        second = tuple(dict.fromkeys(t for t in (self.written, self.phrase) if t and t not in first))
-        return tuple(g for g in (first, second) if g)
+        whole = tuple(dict.fromkeys(t for t in (self.whole, whole_singular) if t))
+        phrase = tuple(dict.fromkeys(t for t in (self.written, self.phrase) if t and t not in whole))
+        groups = (whole, phrase) if self.whole_first else ((*whole, *phrase),)
+        return tuple(g for g in groups if g)
 
 
 @functools.lru_cache(maxsize=1)
@@ -263,7 +267,8 @@ def parse_subjects(descriptions: Sequence[str]) -> list[Subject]:
         texts = [" ".join(d.lower().split()) for d in todo]
         retry: dict[str, str] = {}
         for description, text, doc in zip(todo, texts, nlp.pipe(texts, batch_size=_BATCH)):
-            subject = replace(_subject(doc), whole=whole_phrase(text))
+            subject = replace(_subject(doc), whole=whole_phrase(text),
+                              whole_first=text.split(" ", 1)[0] not in _ARTICLES)
             phrase = bare_phrase(text)
             if phrase and phrase == text.rstrip(".") and not _reads_as_noun_phrase(doc, subject):
                 retry[description] = phrase  # a noun output misread ("building", "stop sign")

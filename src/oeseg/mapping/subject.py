@@ -17,12 +17,13 @@ Rules (spaCy `en_core_web_sm`, dependency parse), applied to the lower-cased des
 
 Every subject keeps the whole description in `whole` (lower case, without a leading article and
 final period), which the mapping looks up with the subject phrase ("a crt screen", "the falls"),
-and before it when the description has no article ("crt screen", "parked car": noun outputs). Bare noun phrases ("building", "stop sign", "blue sky": at most four words,
-none of them a preposition, conjunction, auxiliary, pronoun or determiner) without an article
-(the outputs of classifiers and taggers) whose own parse does not read the last word as the
-noun it heads (the tagger takes a lone "building" or "painting" for a verb, "can" for a modal)
-are parsed again inside a carrier sentence ("a picture of the ..."); if it reads them as one
-noun phrase, its last word with its compounds is the subject ("stop sign", "trash can").
+and before it when the description has no article ("crt screen", "parked car": noun outputs).
+Bare noun phrases ("building", "stop sign", "blue sky": at most four words, none of them a
+preposition, conjunction, auxiliary, pronoun or determiner) without an article (the outputs of
+classifiers and taggers) whose own parse does not read the last word as the noun it heads (the
+tagger takes a lone "building" or "painting" for a verb, "can" for a modal) are parsed again
+inside a carrier sentence ("a picture of the ..."); if it reads them as one noun phrase, its
+last word with its compounds is the subject ("stop sign", "trash can").
 
 Besides the subject phrase, `parse_subjects` keeps context nouns that the lexical mapping uses to
 confirm a ground-truth category: the complement of a leading "a <noun> of <noun>" ("a row of
@@ -49,7 +50,17 @@ _CONTEXT_PREPOSITIONS = ("of", "on")
 _BATCH = 512
 _ARTICLES = ("a", "an", "the")
 #: Words that make a description more than a bare noun phrase.
-_FUNCTION_WORDS = frozenset(["a", "an", "the", "this", "that", "these", "those", "some", "any", "each", "every", "no", "not", "its", "it", "their", "his", "her", "my", "your", "our", "there", "of", "on", "in", "at", "with", "by", "for", "from", "to", "into", "onto", "near", "under", "over", "above", "below", "behind", "beside", "besides", "between", "beneath", "next", "along", "across", "around", "through", "against", "toward", "towards", "via", "like", "without", "within", "and", "or", "but", "nor", "as", "than", "while", "which", "who", "whom", "whose", "what", "where", "when", "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do", "does", "did", "could", "would", "shall", "should", "might", "must", "i", "you", "he", "she", "we", "they", "me", "him", "us", "them"])
+_FUNCTION_WORDS = frozenset([
+    "a", "an", "the", "this", "that", "these", "those", "some", "any", "each", "every", "no",
+    "not", "its", "it", "their", "his", "her", "my", "your", "our", "there", "of", "on", "in",
+    "at", "with", "by", "for", "from", "to", "into", "onto", "near", "under", "over", "above",
+    "below", "behind", "beside", "besides", "between", "beneath", "next", "along", "across",
+    "around", "through", "against", "toward", "towards", "via", "like", "without", "within", "and",
+    "or", "but", "nor", "as", "than", "while", "which", "who", "whom", "whose", "what", "where",
+    "when", "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do",
+    "does", "did", "could", "would", "shall", "should", "might", "must", "i", "you", "he", "she",
+    "we", "they", "me", "him", "us", "them",
+])
 _BARE_MAX_WORDS = 4
 #: Carrier sentence for bare noun phrases; the phrase starts at character len(_CARRIER_PREFIX).
 _CARRIER_PREFIX = "a picture of the "
@@ -228,7 +239,7 @@ def _bare_subject(doc, phrase: str) -> Subject | None:
         return None
     tokens = [t for t in _compounds(head) if t.i >= span.start]
     text, parts = _phrase(tokens)
-    return Subject(text, _word(head), parts, written=_written(tokens), whole=phrase)
+    return Subject(text, _word(head), parts, written=_written(tokens), whole=phrase, whole_first=True)
 
 
 def _reads_as_noun_phrase(doc, subject: Subject) -> bool:

@@ -59,9 +59,32 @@ def gpt4_cityscapes(paper_files: Path) -> Lexicon:
     ("two men standing", "man"),
     ("Trees.", "tree"),
     ("", ""),
+    # bare noun outputs of classifiers and taggers, whatever the tagger makes of them alone
+    ("building", "building"),                               # a lone "building" is tagged VBG
+    ("painting", "painting"),
+    ("bookshelf", "bookshelf"),                             # tagged PRP alone
+    ("streetlight", "streetlight"),                         # tagged JJ alone
+    ("stop sign", "stop sign"),                             # compound kept ("stop" is not a verb)
+    ("trash can", "trash can"),                             # "can" is not a modal
+    ("blue sky", "sky"),                                    # adjective dropped
+    ("parked cars", "car"),
+    ("sitting on a bench", "bench"),                        # not a bare phrase: the noun
 ])
 def test_extract_subjects(description: str, subject: str) -> None:
     assert extract_subjects([description]) == [subject]
+
+
+@pytest.mark.parametrize("description, groups", [
+    ("falls", (("falls", "fall"),)),                        # the written form too: plural-only names
+    ("the clothes.", (("clothes", "clothe"),)),
+    ("crt screen", (("crt screen",), ("screen",))),         # the whole description, then the subject
+    ("the trash cans", (("trash cans", "trash can"),)),
+    ("a hardwood floor", (("hardwood floor", "floor"),)),   # with an article: one group, strongest wins
+    ("people walking on the sidewalk", (("people walking on the sidewalk",), ("people", "person"))),
+    ("The answer is pillow.", (("answer is pillow", "pillow"),)),  # meta noun: the attribute, any tag
+])
+def test_subject_term_groups(description: str, groups: tuple) -> None:
+    assert parse_subjects([description])[0].term_groups == groups
 
 
 def test_parse_subjects_context_nouns() -> None:
@@ -118,6 +141,14 @@ def test_lexical_context_nouns_only_confirm_the_ground_truth(toy_lexicon: Lexico
     assert out["synonym"][4] == BICYCLE
 
 
+def test_lexical_of_complement_chooses_at_meronym_level(toy_lexicon: Lexicon) -> None:
+    # "wheel" is a meronym of car and bicycle (car first); the complement "bicycle" relates more strongly
+    out = _lexical(["a wheel of a bicycle", "a row of bicycles", "the wheel"], None, toy_lexicon)
+    assert [out[level][0] for level in LEVELS] == [BACKGROUND, BACKGROUND, BACKGROUND, BICYCLE]
+    assert [out[level][1] for level in LEVELS] == [BACKGROUND] * 4   # "row" relates to nothing
+    assert out["meronym"][2] == CAR
+
+
 def test_lexical_levels_subset_and_errors(toy_lexicon: Lexicon) -> None:
     out = map_regions(["a sedan"], [None], CITYSCAPES, "lexical", toy_lexicon, levels=["hyponym"])
     assert out == {"hyponym": [CAR]}
@@ -129,6 +160,54 @@ def test_lexical_levels_subset_and_errors(toy_lexicon: Lexicon) -> None:
         map_regions(["a sedan"], None, CITYSCAPES, "clip", toy_lexicon)
     with pytest.raises(ValueError, match="ground-truth ids"):
         map_regions(["a sedan", "a bus"], [None], CITYSCAPES, "lexical", toy_lexicon)
+
+
+@pytest.mark.parametrize("vocabulary, lexicon_file", [
+    (CITYSCAPES, "output_semantics_gpt4_cityscapes.json"), (ADE20K, "output_semantics_gpt4_ade20k.json")])
+def test_every_category_name_maps_to_its_category(paper_files: Path, vocabulary, lexicon_file: str) -> None:
+    """Each comma-separated name, bare, plural, with "a"/"the": its category at the exact level,
+    with the ground-truth priority, and without it where the form names one category only."""
+    import inflect
+
+    engine = inflect.engine()
+    lexicon = load_lexicon(paper_files / lexicon_file, vocabulary)
+    owners: dict[str, set[int]] = {}
+    for c in vocabulary:
+        for n in c.names:
+            owners.setdefault(n, set()).add(c.id)
+    forms, gts, unique = [], [], []
+    for c in vocabulary:
+        for n in c.names:
+            plural = n if engine.singular_noun(n.split()[-1]) else engine.plural_noun(n)  # "falls" stays
+            for form, bare in ((n, n), (plural, plural), (engine.a(n), n), (f"the {n}", n),
+                               (f"the {plural}", plural)):
+                forms.append(form)
+                gts.append(c.id)
+                # one category only: its name is no other's, nor is the form ("stairs" of "step, stair")
+                unique.append(owners[n] == {c.id} and owners.get(bare, {c.id}) == {c.id})
+    assert len(forms) == 5 * sum(len(c.names) for c in vocabulary)
+    with_gt = map_regions(forms, gts, vocabulary, "lexical", lexicon, levels=["exact"])["exact"]
+    assert [(f, m) for f, g, m in zip(forms, gts, with_gt) if m != g] == []
+    without = map_regions(forms, None, vocabulary, "lexical", lexicon, levels=["exact"])["exact"]
+    assert sum(unique) > 0.9 * len(forms)
+    assert [(f, m) for f, g, m, u in zip(forms, gts, without, unique) if u and m != g] == []
+
+
+def test_noun_outputs_keep_their_regions(paper_files: Path) -> None:
+    """Nouns that classifiers output map without ground truth (none is lost to an empty subject)."""
+    lexicon = load_lexicon(paper_files / "output_semantics_gpt4_ade20k.json", ADE20K)
+    nouns = ["building", "painting", "railing", "bookshelf", "seating", "bedding", "tub", "blind",
+             "plaything", "trash can", "falls", "crt screen", "stairs", "clothes"]
+    assert all(extract_subjects(nouns))
+    exact = map_regions(nouns, None, ADE20K, "lexical", lexicon, levels=["exact"])["exact"]
+    names = [noun for noun in nouns if ADE20K.named(noun)]  # all but railing, bookshelf, seating, bedding
+    assert len(names) == 10
+    assert [cid for noun, cid in zip(nouns, exact) if noun in names] == [ADE20K.by_name(n).id for n in names]
+    meronym = map_regions(nouns, None, ADE20K, "lexical", lexicon, levels=["meronym"])["meronym"]
+    assert BACKGROUND not in meronym
+    city = load_lexicon(paper_files / "output_semantics_gpt4_cityscapes.json", CITYSCAPES)
+    assert map_regions(["building", "stop sign"], None, CITYSCAPES, "lexical", city,
+                       levels=["exact", "hyponym"]) == {"exact": [2, BACKGROUND], "hyponym": [2, 7]}
 
 
 def test_read_class_names(paper_files: Path, tmp_path: Path) -> None:
@@ -187,6 +266,19 @@ def test_map_command(tmp_path: Path, paper_files: Path) -> None:
     assert sbert[0]["category"] == "vegetation" and sbert[1]["category"] != "background"
 
 
+def test_map_command_ground_truth_names(tmp_path: Path, paper_files: Path) -> None:
+    """A full name wins over a category that lists it among others; ids always work."""
+    rows = [{"description": "a screen", "gt": gt} for gt in ("screen", "Screen Door, Screen", "58", "63", "pot")]
+    out = _run_map(tmp_path, rows, "--vocabulary", "ade20k", "--method", "lexical", "--level", "exact",
+                   "--lexicon", str(paper_files / "output_semantics_gpt4_ade20k.json"))
+    assert [r["category"] for r in out] == ["screen", "screen door, screen", "screen door, screen",
+                                            "blind, screen", "screen door, screen"]  # pot: unrelated
+    assert ADE20K.by_name("pot").id == 125 and ADE20K.by_name("toilet").id == 65
+    assert [c.id for c in ADE20K.named("ground")] == [13, 94]
+    with pytest.raises(KeyError, match="13 'earth, ground'; 94 'land, ground, soil'"):
+        ADE20K.by_name("ground")
+
+
 def test_map_command_ade_lexicon_serves_demo_ade(tmp_path: Path, paper_files: Path) -> None:
     rows = [{"description": d} for d in ("a double bed", "a palm tree", "a wooden armchair")]
     lexicon = str(paper_files / "output_semantics_gpt4_ade20k.json")
@@ -211,6 +303,10 @@ def test_map_command_uses_the_workflow_lexicon(tmp_path: Path, toy_lexicon: Lexi
     ("text\nsedan\n", ["--vocabulary", "cityscapes"], r"in.csv:1: missing column 'description'"),
     ("description,gt\na sedan,car\na bus,zebra\n", ["--vocabulary", "cityscapes"],
      r"in.csv:3: field 'gt': 'zebra' is not a category"),
+    ("description,gt\na sedan,42\n", ["--vocabulary", "cityscapes"], r"in.csv:2: field 'gt': '42' is not a category id"),
+    ("description,gt\nmud,earth\nmud,ground\n", ["--vocabulary", "ade20k"],
+     (r"in.csv:3: field 'gt': 'ground' names several categories of vocabulary ade20k "
+     r"\(13 'earth, ground'; 94 'land, ground, soil'\): give the full name or the id")),
     ("description\na sedan\n", ["--vocabulary", "no-such-vocabulary"], "unknown vocabulary"),
     ("description\na sedan\n", ["--vocabulary", "cityscapes", "--level", "hypernym"], "--level 'hypernym'"),
 ])

@@ -59,13 +59,24 @@ class Vocabulary:
                 return c
         raise KeyError(f"vocabulary {self.name} has no category id {category_id}")
 
+    def named(self, name: str) -> list[Category]:
+        """The categories `name` may mean: the one whose full name it is, else every category that
+        lists it among its comma-separated names (case-insensitive; [] when none does)."""
+        key = " ".join(name.strip().lower().split())
+        full = [c for c in self.categories if key == " ".join(c.name.strip().lower().split())]
+        return full[:1] or [c for c in self.categories if key in c.names]
+
     def by_name(self, name: str) -> Category:
-        """The category one of whose names (or whose full name) is `name`."""
-        key = name.strip().lower()
-        for c in self.categories:
-            if key == c.name.strip().lower() or key in c.names:
-                return c
-        raise KeyError(f"vocabulary {self.name} has no category named {name!r}")
+        """The category named `name`: an exact full-name match wins, else the only category that
+        lists it; KeyError when none does or when several do (naming them)."""
+        found = self.named(name)
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise KeyError(f"vocabulary {self.name} has no category named {name!r}")
+        candidates = "; ".join(f"{c.id} {c.name!r}" for c in found)
+        raise KeyError(f"{name!r} names several categories of vocabulary {self.name} ({candidates}): "
+                       "give a full name or an id")
 
     def categories_named(self, name: str) -> list[Category]:
         """The categories a name denotes: the one whose full name it is (an exact full-name match
@@ -80,7 +91,7 @@ class Vocabulary:
                 for c in self.categories]
 
     @classmethod
-    def from_json(cls, name: str, categories: list[dict]) -> "Vocabulary":
+    def from_json(cls, name: str, categories: list[dict]) -> Vocabulary:
         """Build from a COCO-style `categories` list (as in panoptic.json)."""
         try:
             cats = tuple(Category(int(c["id"]), str(c["name"]).strip(), bool(c.get("isthing", 0)),

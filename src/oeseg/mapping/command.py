@@ -44,12 +44,19 @@ def _ground_truth(value: str | None, vocabulary: Vocabulary, where: str) -> int 
     if value is None or not value.strip():
         return None
     value = value.strip()
-    try:
-        if value.lstrip("-").isdigit():
+    if value.lstrip("-").isdigit():
+        try:
             return vocabulary.by_id(int(value)).id
-        return vocabulary.by_name(value).id
-    except KeyError:
-        raise InputError(f"{where}: {value!r} is not a category of vocabulary {vocabulary.name}") from None
+        except KeyError:
+            raise InputError(f"{where}: {value!r} is not a category id of vocabulary {vocabulary.name}") from None
+    found = vocabulary.named(value)
+    if not found:
+        raise InputError(f"{where}: {value!r} is not a category of vocabulary {vocabulary.name}")
+    if len(found) > 1:
+        candidates = "; ".join(f"{c.id} {c.name!r}" for c in found)
+        raise InputError(f"{where}: {value!r} names several categories of vocabulary {vocabulary.name} "
+                         f"({candidates}): give the full name or the id")
+    return found[0].id
 
 
 def workflow_lexicon_path(vocabulary: Vocabulary, config: Path = WORKFLOW_CONFIG) -> Path | None:

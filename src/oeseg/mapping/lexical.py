@@ -8,7 +8,11 @@ none: BACKGROUND.
 
 What "related to the subject" means, in order:
 1. the subject phrase with its compounds ("traffic light", "taxi cab"): it alone can choose a
-   category other than the ground truth;
+   category other than the ground truth. The whole description (without article) counts first
+   when the lexicon knows it ("crt screen", "parked car", "chest of drawers"); forms as written
+   ("falls", "people") and in singular form count alike, the stronger relation winning. At the
+   meronym level the complement of a leading "a <noun> of <noun>" chooses instead when it
+   relates more strongly ("a body of water"), as in the paper;
 2. nouns that can only confirm the ground-truth category, never choose another one (as in the
    paper's own mapping): the head noun alone when the phrase does not relate to the ground
    truth ("street light" -> light, at the head's own relation level); from the hyponym level, the complement of a leading
@@ -17,7 +21,8 @@ What "related to the subject" means, in order:
    ("a yellow taxi cab" -> taxi).
 
 Lexicon terms are normalised as subjects are (lower case, the last word singular), and indexed
-under both their written and their normal form. Categories of the lexicon that the vocabulary
+under both their written and their normal form; between equally strong relations, a term as
+written wins over a normal form ("stair" is ADE20K's "step, stair", not "stairs, steps"). Categories of the lexicon that the vocabulary
 lacks are left out (a lexicon of ADE20K serves the demo's ADE20K subset).
 """
 
@@ -28,9 +33,8 @@ from collections.abc import Sequence
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError
 from oeseg.lexicon.lexicon import LEVELS, Lexicon
-from oeseg.mapping.subject import Subject, normalize_terms, parse_subjects
-
 from oeseg.mapping import BACKGROUND
+from oeseg.mapping.subject import Subject, normalize_terms, parse_subjects
 
 #: Level index from which each kind of context noun may confirm the ground truth.
 _OF_COMPLEMENT_LEVEL = LEVELS.index("hyponym")
@@ -49,28 +53,52 @@ class LexicalMapper:
             lexicon = Lexicon(lexicon.vocabulary, lexicon.builder, entries)
         raw = lexicon.term_index()
         normal = normalize_terms(raw)
-        index: dict[str, dict[int, int]] = {}
+        # term -> {category: (level, whether only through a normal form)}
+        index: dict[str, dict[int, tuple[int, bool]]] = {}
         for term, relations in raw.items():
             for key in {term, normal[term]}:
                 slot = index.setdefault(key, {})
                 for cid, level in relations.items():
-                    if level < slot.get(cid, len(LEVELS)):
-                        slot[cid] = level
-        # relations sorted strongest first, ties in vocabulary order
-        self.index = {t: sorted(r.items(), key=lambda kv: (kv[1], order[kv[0]]))
+                    rank = (level, key != term)
+                    if rank < slot.get(cid, (len(LEVELS), True)):
+                        slot[cid] = rank
+        # relations sorted strongest first; between equally strong ones a term as the lexicon
+        # writes it before one only its normal form matches ("stair" vs "stairs"), then
+        # vocabulary order
+        self.index = {t: [(cid, rank[0]) for cid, rank in sorted(r.items(), key=lambda kv: (kv[1], order[kv[0]]))]
                       for t, r in index.items()}
         self.vocabulary = vocabulary
+        self.order = order
 
     def relations(self, term: str) -> list[tuple[int, int]]:
         """(category id, level index) pairs relating `term`, strongest first."""
         return self.index.get(term, [])
 
+    def _group_relations(self, terms: tuple[str, ...]) -> list[tuple[int, int]]:
+        """Relations of several forms of one term, strongest first; between equally strong ones
+        the earlier form, then vocabulary order."""
+        if len(terms) == 1:
+            return self.relations(terms[0])
+        best: dict[int, tuple[int, int]] = {}
+        for rank, term in enumerate(terms):
+            for cid, level in self.relations(term):
+                if (level, rank) < best.get(cid, (len(LEVELS), rank)):
+                    best[cid] = (level, rank)
+        return [(cid, level) for cid, (level, _) in
+                sorted(best.items(), key=lambda kv: (kv[1], self.order[kv[0]]))]
+
+    def subject_relations(self, subject: Subject) -> list[tuple[int, int]]:
+        """(category id, level index) pairs relating the subject, strongest first: those of the
+        whole description when the lexicon knows it, else those of the subject phrase."""
+        return next((r for r in map(self._group_relations, subject.term_groups) if r), [])
+
     def map_subject(self, subject: Subject, gt: int | None, levels: Sequence[int]) -> list[int]:
         """The category at each level index of `levels` for one parsed description."""
-        rel = self.relations(subject.phrase)
+        rel = self.subject_relations(subject)
         gt_level = len(LEVELS)
         if gt is not None:
-            gt_level = next((lv for cid, lv in rel if cid == gt), len(LEVELS))
+            gt_level = min((lv for group in subject.term_groups for cid, lv in self._group_relations(group)
+                            if cid == gt), default=len(LEVELS))
             candidates = [(subject.head, 0)] if gt_level == len(LEVELS) else []
             if subject.of_complement:
                 candidates.append((subject.of_complement, _OF_COMPLEMENT_LEVEL))
@@ -81,10 +109,15 @@ class LexicalMapper:
                 for cid, lv in self.relations(term):
                     if cid == gt:
                         gt_level = min(gt_level, max(lv, min_level))
+        # at the meronym level, the complement of "a <noun> of <noun>" chooses when it relates
+        # more strongly than the subject ("a body of water" -> water), as in the paper
+        complement = self.relations(subject.of_complement) if subject.of_complement and rel else []
         out = []
         for level in levels:
             if level >= gt_level:
                 out.append(gt)
+            elif level >= _CONTEXT_LEVEL and complement and complement[0][1] < rel[0][1]:
+                out.append(complement[0][0])
             else:
                 out.append(next((cid for cid, lv in rel if lv <= level), BACKGROUND))
         return out

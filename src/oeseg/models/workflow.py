@@ -20,17 +20,26 @@ def contrastive_weight(config: dict, method: str) -> float:
 def train_inputs(config: dict, out: str, method: str, stage: int, train_split_dirs: list[str]) -> list[str]:
     """Inputs of a training stage: the demo splits (their panoptic.json, written with regions.jsonl
     by the data stage), opal.data's annotation files for the stage, and the previous stage's model."""
+    opal = config["opal"]
     files = [f"{d}/panoptic.json" for d in train_split_dirs]
-    files += [s["ann_file"] for s in (config["opal"].get("data") or {}).get(f"stage{stage}", [])]
+    if stage > 1 or opal.get("train_stage1", True):
+        files += [s["ann_file"] for s in (opal.get("data") or {}).get(f"stage{stage}", [])]
+    if stage == 1 and opal.get("projector_weights"):
+        files.append(opal["projector_weights"])
     if stage > 1:
         files.append(f"{out}/models/{method}/stage{stage - 1}")
     return files
 
 
 def user_provided_files(config: dict) -> list[str]:
-    """Training annotation files that the user provides (opal.data), for the rule that names them."""
-    stages = (config["opal"].get("data") or {}).values() if opal_methods(config) else []
-    return sorted({source["ann_file"] for sources in stages for source in sources})
+    """Training files that the user provides (opal.data's annotation files, the stage-1 projector
+    opal.projector_weights), for the rule that names them."""
+    if not opal_methods(config):
+        return []
+    opal = config["opal"]
+    files = {s["ann_file"] for stage, sources in (opal.get("data") or {}).items() for s in sources
+             if stage != "stage1" or opal.get("train_stage1", True)}
+    return sorted(files | ({opal["projector_weights"]} if opal.get("projector_weights") else set()))
 
 
 def inference_settings(config: dict, run: dict) -> dict:

@@ -16,9 +16,9 @@ from oeseg.models.osprey import build_model
 from oeseg.models.tokenization import build_demo_tokenizer, region_token_ids
 from oeseg.models.train import contrastive_rows, step_losses
 
-TINY = dict(vision_depths=[1, 1, 1, 1], vision_dims=[8, 16, 32, 64], vision_embed_dim=32, image_size=64,
-            hidden_size=48, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
-            mask_shape=16, mask_embed_dim=32, max_position_embeddings=512)
+TINY = {"vision_depths": [1, 1, 1, 1], "vision_dims": [8, 16, 32, 64], "vision_embed_dim": 32, "image_size": 64,
+            "hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4,
+            "mask_shape": 16, "mask_embed_dim": 32, "max_position_embeddings": 512}
 ANSWERS = [["a red car", "the sky"], ["a taxi"], [], ["green tree", "wet road", "a red car"]]
 CLASSES = {"a red car": "car", "a taxi": "car", "the sky": "sky", "green tree": "tree", "wet road": None}
 
@@ -51,8 +51,8 @@ def _losses_and_grads(model, batch, weights, packed):
     return {k: v.detach() for k, v in out.items()}, grads
 
 
-@pytest.mark.parametrize("options", [dict(pairs="all", positives="class", symmetric=False, detach_text_embeddings=True),
-                                     dict(pairs="first", positives="text", symmetric=True)], ids=["released", "first"])
+@pytest.mark.parametrize("options", [{"pairs": "all", "positives": "class", "symmetric": False, "detach_text_embeddings": True},
+                                     {"pairs": "first", "positives": "text", "symmetric": True}], ids=["released", "first"])
 def test_packed_step_equals_two_passes(options):
     model, batch = _setup()
     weights = LossWeights(1.0, "sum", **options)

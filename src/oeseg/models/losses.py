@@ -151,7 +151,7 @@ class LossWeights:
             raise InputError("opal: contrastive weight must be >= 0")
 
     @classmethod
-    def from_section(cls, loss: dict, contrastive: float) -> "LossWeights":
+    def from_section(cls, loss: dict, contrastive: float) -> LossWeights:
         """The options of an `opal.loss` config section with the given contrastive weight."""
         keys = ("combination", "pairs", "positives", "symmetric", "detach_text_embeddings")
         return cls(contrastive, **{k: loss[k] for k in keys if k in loss})

@@ -38,7 +38,7 @@ class MultimodalOutput:
     """Generative loss (None without labels), logits and the region (mask) tokens of the batch."""
 
     loss: torch.Tensor | None
-    logits: torch.Tensor
+    logits: torch.Tensor | None
     mask_tokens: torch.Tensor
 
 
@@ -102,15 +102,16 @@ class OpalForCausalLM(LlamaForCausalLM):
         return embeds, all_masks
 
     def forward_multimodal(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, images: torch.Tensor,
-                           masks: list[torch.Tensor], labels: torch.Tensor | None = None) -> MultimodalOutput:
-        """Generative pass: next-token loss over the labelled (answer) tokens."""
+                           masks: list[torch.Tensor], labels: torch.Tensor | None = None,
+                           return_logits: bool = True) -> MultimodalOutput:
+        """Generative pass: next-token loss over the labelled (answer) tokens; without
+        `return_logits` only the labelled positions go through the vocabulary projection."""
         embeds, mask_tokens = self.embed_multimodal(input_ids, images, masks)
-        hidden = self.model(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
-        logits = self.lm_head(hidden)
+        hidden = self.model(inputs_embeds=embeds, attention_mask=attention_mask, use_cache=False).last_hidden_state
+        logits = self.lm_head(hidden) if return_logits or labels is None else None
         loss = None
         if labels is not None:
-            loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
-                                   ignore_index=IGNORE_INDEX)
+            loss = self.generative_loss(hidden, labels)
         return MultimodalOutput(loss, logits, mask_tokens)
 
     def text_embeddings(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,

@@ -143,7 +143,7 @@ def step_losses(model: OpalForCausalLM, batch: dict, weights: LossWeights, step:
                                   batch["pair_sample"][rows], weights.detach_text_embeddings)
         out["generative"], mask_tokens, text = po.loss, po.mask_tokens, po.text_embeddings
     elif use_gen:
-        mm = model.forward_multimodal(ids, attn, images, masks, batch["labels"].to(dev))
+        mm = model.forward_multimodal(ids, attn, images, masks, batch["labels"].to(dev), return_logits=False)
         out["generative"], mask_tokens = mm.loss, mm.mask_tokens
     n_masks = sum(len(m) for m in masks)
     if use_con:

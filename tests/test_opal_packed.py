@@ -53,8 +53,12 @@ def _losses_and_grads(model, batch, weights, packed):
 
 @pytest.mark.parametrize("options", [{"pairs": "all", "positives": "class", "symmetric": False, "detach_text_embeddings": True},
                                      {"pairs": "first", "positives": "text", "symmetric": True}], ids=["released", "first"])
-def test_packed_step_equals_two_passes(options):
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_packed_step_equals_two_passes(options, attention):
+    """sdpa: the slot layout without a mask (`packed_attention`); eager: documents packed end to
+    end, the block-causal mask built from where the positions restart."""
     model, batch = _setup()
+    model.config._attn_implementation = attention
     weights = LossWeights(1.0, "sum", **options)
     assert len(contrastive_rows(batch, weights.pairs)) == (6 if options["pairs"] == "all" else 3)
     two, g_two = _losses_and_grads(model, batch, weights, packed=False)

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import LlamaForCausalLM, LlamaModel
+from transformers import AttentionInterface, LlamaForCausalLM, LlamaModel
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 from transformers.models.llama.modeling_llama import LlamaPreTrainedModel
 
 from oeseg.models.config import OpalConfig
@@ -40,6 +42,41 @@ class MultimodalOutput:
     loss: torch.Tensor | None
     logits: torch.Tensor | None
     mask_tokens: torch.Tensor
+
+
+PACKED_ATTENTION = "opal_packed"
+
+
+def packed_attention(module: nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                     attention_mask: torch.Tensor | None, dropout: float = 0.0, scaling: float | None = None,
+                     opal_layout: tuple[int, int, int] | None = None, **kwargs) -> tuple[torch.Tensor, None]:
+    """Attention of the packed layout without a mask: with `opal_layout` (L, K, T) each row is a
+    multimodal document of L tokens, then K description slots of T tokens, each slot its own
+    document; both parts take causal SDPA (flash / memory-efficient kernels) on their own. Every
+    document is right-padded, so causal attention never lets a real token see padding. Without
+    `opal_layout`: transformers' SDPA attention."""
+    if opal_layout is None:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
+                                      **kwargs)
+    length, slots, width = opal_layout
+    b, h, _, d = query.shape
+    gqa = key.shape[1] != h
+
+    def causal(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout if module.training else 0.0, is_causal=True,
+                                              scale=scaling, enable_gqa=gqa)
+
+    def as_slots(x: torch.Tensor) -> torch.Tensor:  # (B,H,K*T,D) -> (B*K,H,T,D)
+        return x[:, :, length:].reshape(b, x.shape[1], slots, width, d).transpose(1, 2).flatten(0, 1)
+
+    mm = causal(query[:, :, :length], key[:, :, :length], value[:, :, :length])
+    text = causal(as_slots(query), as_slots(key), as_slots(value))
+    text = text.reshape(b, slots, h, width, d).transpose(1, 2).flatten(2, 3)
+    return torch.cat([mm, text], dim=2).transpose(1, 2).contiguous(), None
+
+
+AttentionInterface.register(PACKED_ATTENTION, packed_attention)
+AttentionMaskInterface.register(PACKED_ATTENTION, sdpa_mask)
 
 
 @dataclass
@@ -146,6 +183,8 @@ class OpalForCausalLM(LlamaForCausalLM):
         text_embeds = self.model.embed_tokens(text_ids).to(embeds.dtype)
         if detach_text_embeddings:
             text_embeds = text_embeds.detach()
+        if self.config._attn_implementation in ("sdpa", PACKED_ATTENTION):
+            return self._forward_slots(embeds, mask_tokens, labels, text_embeds, text_attention_mask, text_sample)
         mm_len = attention_mask.long().sum(1).tolist()
         text_len = text_attention_mask.long().sum(1).tolist()
         docs: list[list[int]] = [[] for _ in mm_len]
@@ -175,6 +214,31 @@ class OpalForCausalLM(LlamaForCausalLM):
         sample_of_text = text_sample.to(dev)
         text = hidden[sample_of_text, torch.tensor(ends, device=dev)]
         return PackedOutput(self.generative_loss(hidden, packed_labels), mask_tokens, text)
+
+    def _forward_slots(self, embeds: torch.Tensor, mask_tokens: torch.Tensor, labels: torch.Tensor,
+                       text_embeds: torch.Tensor, text_attention_mask: torch.Tensor,
+                       text_sample: torch.Tensor) -> PackedOutput:
+        """`forward_packed` in a fixed layout that needs no attention mask (`packed_attention`):
+        row i is sample i's padded multimodal sequence (L tokens), then K slots of T tokens, slot k
+        holding the k-th description of sample i (right-padded; empty slots are padding)."""
+        b, length, width = len(embeds), embeds.shape[1], text_embeds.shape[1]
+        dev = embeds.device
+        sample = text_sample.to(dev)
+        # k: each description's slot within its sample (descriptions of a sample are consecutive)
+        first = torch.searchsorted(sample, sample, right=False) if len(sample) else sample
+        slot = torch.arange(len(sample), device=dev) - first
+        slots = int(slot.max()) + 1 if len(sample) else 0
+        text = text_embeds.new_zeros(b, slots, width, text_embeds.shape[-1])
+        text[sample, slot] = text_embeds
+        packed = torch.cat([embeds, text.flatten(1, 2)], dim=1)
+        positions = torch.cat([torch.arange(length, device=dev), torch.arange(width, device=dev).repeat(slots)])
+        packed_labels = F.pad(labels, (0, slots * width), value=IGNORE_INDEX)
+        if self.config._attn_implementation != PACKED_ATTENTION:
+            self.config._attn_implementation = PACKED_ATTENTION  # plain SDPA for calls without a layout
+        hidden = self.model(inputs_embeds=packed, position_ids=positions[None].expand(b, -1), use_cache=False,
+                            opal_layout=(length, slots, width)).last_hidden_state
+        ends = length + slot * width + text_attention_mask.long().sum(1).to(dev) - 1
+        return PackedOutput(self.generative_loss(hidden, packed_labels), mask_tokens, hidden[sample, ends])
 
 
 def build_model(config: OpalConfig, mask_token_id: int, pos_token_id: int) -> OpalForCausalLM:

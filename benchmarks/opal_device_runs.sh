@@ -25,6 +25,11 @@ elif [ "$phase" = again ]; then  # after the mask-free packed attention: LoRA an
   CUDA_VISIBLE_DEVICES=0 run lora1p4 "${bench[@]}" --tuning lora --micro-batch 8 --pairs 4 --json "$out/lora1p4.json"
   CUDA_VISIBLE_DEVICES=0 run full1 "${bench[@]}" --tuning full --micro-batch 4 --no-offload --gradient-checkpointing \
     --zero-stage 0 --json "$out/full1.json"
+elif [ "$phase" = zero2 ]; then  # where ZeRO-2's time on two GPUs goes: its communication settings varied
+  for opts in "--overlap-comm" "--no-overlap-comm" "--bucket-size 50000000"; do
+    run "full2 $opts" torchrun --standalone --nproc_per_node 2 "${bench[@]:1}" --tuning full --micro-batch 4 --no-offload \
+      --gradient-checkpointing --generative-only --steps 3 --warmup 1 $opts
+  done
 elif [ "$phase" = one ]; then
   CUDA_VISIBLE_DEVICES=0 run lora1 "${bench[@]}" --tuning lora --micro-batch 8 --pairs 1 --two-pass --json "$out/lora1.json"
   CUDA_VISIBLE_DEVICES=0 run full1 "${bench[@]}" --tuning full --micro-batch 4 --no-offload --gradient-checkpointing \

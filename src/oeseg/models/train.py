@@ -381,6 +381,7 @@ def run_stage(section: dict, stage: int, train_split_dirs: list[str], init_dir: 
         model, tokenizer = load_model(init_dir)
     if torch.cuda.is_available():
         model.to(f"cuda:{torch.cuda.current_device()}")
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True  # fp32 matmuls in TF32, as released
     settings = StageSettings.from_section(section, stage)
     weights = LossWeights.from_section(section.get("loss", {}), contrastive_weight if stage >= 2 else 0.0)
     if stage == 1 and not section.get("train_stage1", True):  # the projector as given (opal.projector_weights)

@@ -265,3 +265,27 @@ def test_demo_trains_with_the_released_objective(splits, tmp_path):
     gen0, gen1 = _first_last(history, "generative")
     con0, con1 = _first_last(history, "contrastive")
     assert gen1 < 0.9 * gen0 and con1 < con0, history
+
+
+def test_stage1_from_a_released_projector_file_untrained_or_trained(splits, tmp_path):
+    from oeseg.models.train import load_model
+
+    train, _ = splits
+    torch.manual_seed(5)
+    sec = section(stage1={"max_steps": 2})
+    donor, _ = initial_model(sec, ["x"])
+    released = {f"model.mm_projector.{k}": torch.randn_like(v) for k, v in donor.model.mm_projector.state_dict().items()}
+    torch.save(released, tmp_path / "mm_projector.bin")
+    sec.update(projector_weights=str(tmp_path / "mm_projector.bin"), train_stage1=False)
+    history = run_stage(sec, 1, [str(train)], None, str(tmp_path / "s1"), str(tmp_path / "c1"), 0.0)
+    model, _ = load_model(tmp_path / "s1")
+    assert history == []
+    for k, v in model.model.mm_projector.state_dict().items():
+        assert torch.equal(v, released[f"model.mm_projector.{k}"]), k
+    sec["train_stage1"] = True  # trained from the released projector
+    history = run_stage(sec, 1, [str(train)], None, str(tmp_path / "t1"), str(tmp_path / "ct1"), 0.0)
+    trained, _ = load_model(tmp_path / "t1")
+    assert len(history) == 2 and not torch.equal(trained.model.mm_projector[0].weight, model.model.mm_projector[0].weight)
+    sec.update(projector_weights=str(tmp_path / "missing.bin"), train_stage1=False)
+    with pytest.raises(InputError, match="missing.bin: projector weights not found"):
+        run_stage(sec, 1, [str(train)], None, str(tmp_path / "m1"), str(tmp_path / "cm1"), 0.0)

@@ -1,15 +1,20 @@
 """OPAL training throughput: generative-only (the Osprey baseline) against OPAL (generative +
 contrastive), at the paper's size (ConvNeXt-L CLIP tower at 512 px + a LLaMA-7B-shaped LLM, random
-weights, bf16, DeepSpeed ZeRO-2), with LoRA and with full fine-tuning of the LLM (stage 3).
+weights, bf16, DeepSpeed), with LoRA and with full fine-tuning of the LLM (stage 3).
 
-Prints, per tuning and mode: step time, tokens/s, peak GPU memory, FLOPs per step (counted with
-torch.utils.flop_counter) and model FLOPs utilisation; then the OPAL overhead ratios (FLOPs and
-time, OPAL / generative-only), to compare with the paper's claim of about 1 % more FLOPs.
+Modes: `generative` (contrastive weight 0); `opal` (both losses every step, one packed LLM call);
+`opal-two-pass` (the same losses with a separate text-only pass, the reference); `alternate`
+(the released OPAL schedule: generative and contrastive steps in turn; its time is reported per
+two steps against two generative steps). Prints step time, tokens/s, peak GPU memory, model
+FLOPs per step and MFU, then the overhead ratios (OPAL / generative-only). Model FLOPs are
+counted by torch.utils.flop_counter on a one-sample step without gradient checkpointing (no
+recomputation), times the micro-batch.
 
-    python benchmarks/opal_throughput.py                     # one GPU, LoRA and full (full: ZeRO-2 CPU offload)
-    python benchmarks/opal_throughput.py --tuning full --micro-batch 2 --no-offload \
+    python benchmarks/opal_throughput.py --tuning lora --micro-batch 8                 # one GPU
+    python benchmarks/opal_throughput.py --tuning full --micro-batch 4 --no-offload \
         --gradient-checkpointing --zero-stage 0              # full on one 141 GB GPU (H200)
-    torchrun --nproc_per_node 4 benchmarks/opal_throughput.py --tuning full   # full, optimizer sharded
+    torchrun --nproc_per_node 2 benchmarks/opal_throughput.py --tuning full --micro-batch 4 \
+        --no-offload --gradient-checkpointing               # full, ZeRO-2 optimizer sharded
     python benchmarks/opal_throughput.py --tiny              # CPU (gloo, fp32) smoke run of the same code
 """
 
@@ -38,28 +43,33 @@ TINY = dict(vision_depths=[1, 1, 1, 1], vision_dims=[8, 16, 32, 64], vision_embe
 
 
 def synthetic_batch(config: OpalConfig, batch: int, prompt_tokens: int, answer_tokens: int, text_tokens: int,
-                    generator: torch.Generator) -> dict:
-    """A stage-3 batch: osprey_v1-like prompt (text, image tokens, <mask><pos>) and an answer, one
-    region mask per sample, and the region's description alone for the contrastive pass."""
+                    generator: torch.Generator, pairs: int = 1) -> dict:
+    """A stage-3 batch in the collator's layout: osprey_v1-like prompt (text, image tokens,
+    `pairs` x <mask><pos>) and an answer, `pairs` region masks per sample, and one
+    `text_tokens`-token description per region for the contrastive loss."""
     vocab, n_image = config.vocab_size, config.image_tokens
     rows, labels = [], []
+    region = torch.tensor([config.mask_token_id, config.pos_token_id] * pairs)
     for _ in range(batch):
         text = torch.randint(3, vocab, (prompt_tokens + answer_tokens,), generator=generator)
         ids = torch.cat([text[:prompt_tokens // 2], torch.full((n_image,), IMAGE_TOKEN_INDEX),
-                         text[prompt_tokens // 2:prompt_tokens],
-                         torch.tensor([config.mask_token_id, config.pos_token_id]), text[prompt_tokens:]])
+                         text[prompt_tokens // 2:prompt_tokens], region, text[prompt_tokens:]])
         lab = torch.full_like(ids, IGNORE_INDEX)
         lab[-answer_tokens:] = ids[-answer_tokens:]
         rows.append(ids)
         labels.append(lab)
     size = config.image_size
-    masks = [(torch.rand(1, size, size, generator=generator) > 0.7).float() for _ in range(batch)]
+    masks = [(torch.rand(pairs, size, size, generator=generator) > 0.7).float() for _ in range(batch)]
+    n = batch * pairs
+    sample = torch.arange(batch).repeat_interleave(pairs)
     return {"input_ids": torch.stack(rows), "labels": torch.stack(labels),
             "attention_mask": torch.ones(batch, rows[0].numel(), dtype=torch.long),
             "images": torch.randn(batch, 3, size, size, generator=generator), "masks": masks,
-            "text_ids": torch.randint(3, vocab, (batch, text_tokens), generator=generator),
-            "text_attention_mask": torch.ones(batch, text_tokens, dtype=torch.long),
-            "texts": [f"region {i}" for i in range(batch)], "has_text": torch.ones(batch, dtype=torch.bool)}
+            "text_ids": torch.randint(3, vocab, (n, text_tokens), generator=generator),
+            "text_attention_mask": torch.ones(n, text_tokens, dtype=torch.long),
+            "texts": [f"region {i}" for i in range(n)], "classes": [f"class {i % 7}" for i in range(n)],
+            "pair_sample": sample, "pair_region": torch.arange(n), "pair_valid": torch.ones(n, dtype=torch.bool),
+            "pair_first": torch.arange(n) % pairs == 0, "has_text": torch.ones(batch, dtype=torch.bool)}
 
 
 def make_model(args, tuning: str, device: torch.device):
@@ -74,8 +84,7 @@ def make_model(args, tuning: str, device: torch.device):
         _add_lora(model, StageSettings(stage=3, lr=1e-5, global_batch=64, epochs=4).lora)
     _set_trainable(model, 3, tuning)
     if args.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
-        model.enable_input_require_grads()
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     return model, config
 
 
@@ -104,14 +113,44 @@ def engine_for(args, model, params, offload: bool):
     return engine
 
 
-def train_step(model, engine, batch, weights) -> None:
-    losses = step_losses(model, batch, weights, step=0)
+def train_step(model, engine, batch, weights, step: int = 0, packed: bool = True) -> None:
+    losses = step_losses(model, batch, weights, step=step, packed=packed)
     engine.backward(losses["loss"])
     engine.step()
 
 
+def model_flops(args, model, engine, config, mode) -> float:
+    """Model FLOPs of one training step at the micro-batch: a one-sample step counted without
+    gradient checkpointing (no recomputation), times the micro-batch."""
+    weights, step, packed = mode
+    g = torch.Generator().manual_seed(1)
+    one = synthetic_batch(config, 1, args.prompt_tokens, args.answer_tokens, args.text_tokens, g, args.pairs)
+    checkpointing = model.is_gradient_checkpointing
+    if checkpointing:
+        model.gradient_checkpointing_disable()
+    with FlopCounterMode(display=False) as counter:
+        train_step(model, engine, one, weights, step, packed)
+    if checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return counter.get_total_flops() * args.micro_batch
+
+
+def modes(args) -> dict[str, list[tuple[LossWeights, int, bool]]]:
+    """Each mode's steps in one timed round: (loss weights, step number, packed)."""
+    opal = LossWeights(1.0, "sum", pairs=args.pairs_option)
+    alternate = LossWeights(1.0, "alternate", pairs=args.pairs_option)
+    out = {"generative": [(LossWeights(0.0), 0, True)]}
+    if args.generative_only:
+        return out
+    out["opal"] = [(opal, 0, True)]
+    if args.two_pass:
+        out["opal-two-pass"] = [(opal, 0, False)]
+    out["alternate-x2"] = [(alternate, 0, True), (alternate, 1, True)]
+    return out
+
+
 def measure(args, tuning: str, device: torch.device, offload: bool) -> dict[str, dict]:
-    """Both modes for one tuning: the same model and optimizer, generative-only then OPAL."""
+    """All modes for one tuning on the same model and optimizer."""
     model, config = make_model(args, tuning, device)
     params = [p for p in model.parameters() if p.requires_grad]
     engine = engine_for(args, model, params, offload)
@@ -120,32 +159,35 @@ def measure(args, tuning: str, device: torch.device, offload: bool) -> dict[str,
               f"DeepSpeed's set-up {torch.cuda.memory_allocated() / 2**30:.1f} GiB", flush=True)
     model.train()
     g = torch.Generator().manual_seed(0)
-    batch = synthetic_batch(config, args.micro_batch, args.prompt_tokens, args.answer_tokens, args.text_tokens, g)
+    batch = synthetic_batch(config, args.micro_batch, args.prompt_tokens, args.answer_tokens, args.text_tokens, g,
+                            args.pairs)
     seq = batch["input_ids"].shape[1]
+    world = int(os.environ.get("WORLD_SIZE", "1"))
     results = {}
-    for mode, weights in (("generative", LossWeights(0.0)), ("opal", LossWeights(1.0, "sum"))):
+    for mode, steps in modes(args).items():
+        flops = sum(model_flops(args, model, engine, config, s) for s in steps)
         for _ in range(args.warmup):
-            train_step(model, engine, batch, weights)
-        with FlopCounterMode(display=False) as counter:
-            train_step(model, engine, batch, weights)
+            for s in steps:
+                train_step(model, engine, batch, *s)
         if device.type == "cuda":
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
         for _ in range(args.steps):
-            train_step(model, engine, batch, weights)
+            for s in steps:
+                train_step(model, engine, batch, *s)
         if device.type == "cuda":
             torch.cuda.synchronize()
         step_s = (time.perf_counter() - start) / args.steps
-        flops = counter.get_total_flops()
-        world = int(os.environ.get("WORLD_SIZE", "1"))
         results[mode] = {
             "step_s": step_s,
-            "tokens_per_s": world * args.micro_batch * seq / step_s,  # multimodal sequence tokens
+            "tokens_per_s": world * len(steps) * args.micro_batch * seq / step_s,  # multimodal sequence tokens
+            "tokens_per_s_per_gpu": len(steps) * args.micro_batch * seq / step_s,
             "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan"),
             "tflops_per_step": flops / 1e12,
             "mfu": flops / step_s / (args.peak_tflops * 1e12),
         }
+    del engine, model
     return results
 
 
@@ -156,7 +198,12 @@ def main() -> None:
     parser.add_argument("--micro-batch", type=int, default=4)
     parser.add_argument("--prompt-tokens", type=int, default=60, help="text tokens of the prompt (besides the image)")
     parser.add_argument("--answer-tokens", type=int, default=16)
-    parser.add_argument("--text-tokens", type=int, default=16, help="tokens of the contrastive text-only pass")
+    parser.add_argument("--text-tokens", type=int, default=16, help="tokens of each contrastive description")
+    parser.add_argument("--pairs", type=int, default=1, help="regions (description rows) per sample")
+    parser.add_argument("--pairs-option", choices=["first", "all"], default="all", help="opal.loss.pairs")
+    parser.add_argument("--two-pass", action="store_true", help="also time the two-pass OPAL step (the reference)")
+    parser.add_argument("--generative-only", action="store_true", help="time the generative step alone")
+    parser.add_argument("--json", default=None, help="write the results to this JSON file")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak (H100 SXM: 989)")
@@ -193,21 +240,33 @@ def main() -> None:
               f"torch {torch.__version__}, DeepSpeed {deepspeed.__version__}; gradient checkpointing "
               f"{'on' if args.gradient_checkpointing else 'off'}", flush=True)
     tunings = ["lora", "full"] if args.tuning == "both" else [args.tuning]
+    everything: dict[str, dict] = {}
     for tuning in tunings:
         offload = args.offload
         if offload is None:  # 7B full fine-tuning's Adam states do not fit one 80 GB GPU
             offload = tuning == "full" and int(os.environ.get("WORLD_SIZE", "1")) == 1 and not args.tiny
         results = measure(args, tuning, device, offload)
+        everything[tuning] = results
         if rank == 0:
             for mode, r in results.items():
-                print(f"{tuning:4s} {mode:10s} step {r['step_s']*1e3:9.1f} ms  {r['tokens_per_s']:10.0f} tokens/s  "
-                      f"peak {r['peak_mem_gib']:6.1f} GiB  {r['tflops_per_step']:8.2f} TFLOP/step  MFU {100*r['mfu']:5.1f} %"
-                      + ("  (optimizer offloaded to CPU)" if offload else ""))
+                print(f"{tuning:4s} {mode:14s} step {r['step_s']*1e3:9.1f} ms  {r['tokens_per_s']:10.0f} tokens/s  "
+                      f"({r['tokens_per_s_per_gpu']:.0f} a GPU)  peak {r['peak_mem_gib']:6.1f} GiB  "
+                      f"{r['tflops_per_step']:8.2f} model TFLOP  MFU {100*r['mfu']:5.1f} %"
+                      + ("  (optimizer offloaded to CPU)" if offload else ""), flush=True)
+            if args.generative_only:
+                continue
             gen, opal = results["generative"], results["opal"]
             print(f"{tuning:4s} OPAL overhead: FLOPs x{opal['tflops_per_step'] / gen['tflops_per_step']:.4f}, "
                   f"step time x{opal['step_s'] / gen['step_s']:.4f} (ratio OPAL / generative-only; paper: ~1.01 FLOPs)")
+            alt = results["alternate-x2"]
+            print(f"{tuning:4s} released schedule: two steps x{alt['step_s'] / (2 * gen['step_s']):.4f} "
+                  "(generative + contrastive step / two generative steps)")
+            if "opal-two-pass" in results:
+                print(f"{tuning:4s} two-pass OPAL step time x{results['opal-two-pass']['step_s'] / gen['step_s']:.4f}")
         if device.type == "cuda":
             torch.cuda.empty_cache()
+    if args.json and rank == 0:
+        Path(args.json).write_text(json.dumps({"args": vars(args), "results": everything}, indent=1))
 
 
 if __name__ == "__main__":

@@ -128,3 +128,36 @@ def test_training_on_a_mixture_of_conversations_and_descriptions(root, tmp_path)
     assert all(math.isfinite(h["generative"]) and math.isfinite(h["contrastive"]) for h in history), history
     assert any(h["contrastive"] > 0 for h in history), history
     assert any(not torch.equal(a, b) for a, b in zip(extractor, model.mask_extractor.parameters()))
+
+
+def test_coco_regions_carry_their_class_and_group_per_image_into_one_pair_per_turn(root):
+    coco = {"images": [{"id": 9, "file_name": "000000000009.jpg", "height": 10, "width": 20}],
+            "categories": [{"id": 1, "name": "box"}, {"id": 2, "name": "curb"}],
+            "annotations": [{"id": 1, "image_id": 9, "segmentation": SQUARE, "category_id": 1},
+                            {"id": 2, "image_id": 9, "segmentation": STRIP, "category_id": 2},
+                            {"id": 3, "image_id": 9, "segmentation": SQUARE, "category_id": 1}]}
+    files = _write(root, "coco.json", coco)
+    single = records_from_source({"format": "coco_instances", **files})
+    assert [(r.descriptions, r.category) for r in single] == [(("box",), "box"), (("curb",), "curb"), (("box",), "box")]
+    (grouped,) = records_from_source({"format": "coco_instances", "regions_per_sample": 2, **files})
+    assert grouped.turn_per_region and grouped.region_categories == ("box", "curb")
+    assert [a for _, a in grouped.turns] == ["box", "curb"] and len(record_masks(grouped)) == 2
+    assert grouped.turns[0][0].startswith(conv.IMAGE_INTRO) and not grouped.turns[1][0].startswith(conv.IMAGE_INTRO)
+    assert all(q.count(conv.REGION_PLACEHOLDER) == 1 for q, _ in grouped.turns)
+    item = RegionDataset([grouped], TINY_MODEL["image_size"])[0]
+    assert item["pairs"] == [(0, "box", "box"), (1, "curb", "curb")]
+    _, tok = initial_model({"model": TINY_MODEL, "seed": 0}, ["box", "curb"])
+    batch = Collator(tok, 16, 2048)([item, item])
+    assert batch["pair_sample"].tolist() == [0, 0, 1, 1] and batch["pair_region"].tolist() == [0, 1, 2, 3]
+    assert batch["pair_first"].tolist() == [True, False, True, False] and batch["classes"] == ["box", "curb"] * 2
+    with pytest.raises(InputError, match="regions_per_sample"):
+        records_from_source({"format": "osprey_description", "regions_per_sample": 2, **files})
+
+
+def test_demo_regions_carry_their_panoptic_category(tmp_path):
+    from opal_synthetic import make_split
+
+    from oeseg.models.data import demo_region_records
+
+    records = demo_region_records(make_split(tmp_path / "s", 2, seed=0))
+    assert records and all(r.category in {"0", "10", "13", "8"} for r in records)

@@ -13,7 +13,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from oeseg.io import InputError
-from oeseg.models.losses import LossWeights, contrastive_loss, text_ids
+from oeseg.models.losses import LossWeights, contrastive_loss, positive_keys, text_ids
 
 
 def _reference_loss(region, text, labels, tau):
@@ -70,6 +70,54 @@ def test_invalid_rows_are_neither_scored_nor_candidates():
     assert none.item() == 0.0
 
 
+# --- the options of the released code, each against a case worked out by hand ---------------
+def test_asymmetric_is_region_to_text_only_and_symmetric_the_mean_of_both():
+    # regions e1, e2; texts e1 and (e1+e2)/sqrt2; temperature 1; distinct texts
+    region = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    text = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    ids, tau = text_ids(["a", "b"]), torch.tensor(1.0)
+    c = 1 / math.sqrt(2)
+    region_to_text = 0.5 * (math.log(1 + math.exp(c - 1)) + math.log(1 + math.exp(-c)))
+    text_to_region = 0.5 * (math.log(1 + math.exp(-1)) + math.log(2))
+    asym = contrastive_loss(region, text, ids, tau, symmetric=False)
+    sym = contrastive_loss(region, text, ids, tau, symmetric=True)
+    assert asym.item() == pytest.approx(region_to_text, abs=1e-6)
+    assert sym.item() == pytest.approx(0.5 * (region_to_text + text_to_region), abs=1e-6)
+
+
+def test_class_positives_join_different_texts_of_one_class():
+    # three orthonormal pairs, temperature 1: row i's logits are e_i
+    x = torch.eye(3)
+    texts, classes = ["a red car", "a taxi", "the sky"], ["car", "car", "sky"]
+    tau = torch.tensor(1.0)
+    by_class = contrastive_loss(x, x, positive_keys(texts, classes, "class"), tau, symmetric=False)
+    by_text = contrastive_loss(x, x, positive_keys(texts, classes, "text"), tau, symmetric=False)
+    e = math.e
+    # rows 0, 1: half the target on each car column, -(0.5*1 - log(e+2)); row 2: -(1 - log(e+2))
+    assert by_class.item() == pytest.approx(math.log(e + 2) - 2 / 3, abs=1e-6)
+    assert by_text.item() == pytest.approx(math.log(e + 2) - 1, abs=1e-6)
+
+
+def test_class_positives_fall_back_to_the_text_where_the_class_is_unknown():
+    keys = positive_keys(["x", "sky", "sky", "car"], ["car", None, None, "car"], "class")
+    assert keys[1] == keys[2] and keys[0] == keys[3] and keys[0] != keys[1]
+    # a class named like a text is not that text
+    assert positive_keys(["car"], [None], "class")[0] != positive_keys(["y"], ["car"], "class")[0]
+    with pytest.raises(InputError):
+        positive_keys(["x"], [None], "label")
+
+
+def test_loss_options_from_the_config_section():
+    w = LossWeights.from_section({"contrastive_weight": 1.0, "combination": "alternate", "pairs": "all",
+                                  "positives": "class", "symmetric": False, "detach_text_embeddings": True}, 0.5)
+    assert (w.contrastive, w.combination, w.pairs, w.positives, w.symmetric, w.detach_text_embeddings) == \
+        (0.5, "alternate", "all", "class", False, True)
+    assert LossWeights.from_section({}, 1.0) == LossWeights(1.0)
+    for bad in ({"pairs": "some"}, {"positives": "label"}):
+        with pytest.raises(InputError):
+            LossWeights.from_section(bad, 1.0)
+
+
 def test_loss_weights_sum_alternate_and_baseline():
     assert LossWeights(0.0, "sum").terms(1) == (True, False)
     assert LossWeights(0.0, "alternate").terms(1) == (True, False)
@@ -97,13 +145,14 @@ def _grads(proj, tau):
     return [p.grad.clone() for p in proj.parameters()] + [tau.grad.clone()]
 
 
-def _worker(rank: int, port: int, out: dict, valid: torch.Tensor) -> None:
+def _worker(rank: int, port: int, out: dict, valid: torch.Tensor, split: int, symmetric: bool) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2)
     proj, a, b = _problem()
     tau = torch.tensor(0.1, requires_grad=True)
-    local = slice(rank * GLOBAL // 2, (rank + 1) * GLOBAL // 2)
-    loss = contrastive_loss(proj(a[local]), proj(b[local]), text_ids(LABELS[local]), tau, valid[local])
+    local = slice(0, split) if rank == 0 else slice(split, GLOBAL)  # processes may hold different row counts
+    loss = contrastive_loss(proj(a[local]), proj(b[local]), text_ids(LABELS[local]), tau, valid[local],
+                            symmetric=symmetric)
     loss.backward()
     # what data-parallel training does: average losses (for logging) and gradients over processes
     for t in [loss.detach()] + [p.grad for p in proj.parameters()] + [tau.grad]:
@@ -115,18 +164,20 @@ def _worker(rank: int, port: int, out: dict, valid: torch.Tensor) -> None:
     dist.destroy_process_group()
 
 
-@pytest.mark.parametrize("valid", [[1] * GLOBAL, [1, 0, 1, 1, 0, 1, 1, 1]], ids=["all-valid", "two-invalid"])
-def test_gathered_loss_and_gradients_equal_single_process(valid):
-    valid = torch.tensor(valid, dtype=torch.bool)  # process 0's rows 1 and process 1's row 0 invalid
+@pytest.mark.parametrize("valid,split,symmetric", [([1] * GLOBAL, 4, True), ([1, 0, 1, 1, 0, 1, 1, 1], 4, True),
+                                                   ([1, 0, 1, 1, 0, 1, 1, 1], 3, False)],
+                         ids=["all-valid", "two-invalid", "unequal-rows-asymmetric"])
+def test_gathered_loss_and_gradients_equal_single_process(valid, split, symmetric):
+    valid = torch.tensor(valid, dtype=torch.bool)
     proj, a, b = _problem()
     tau = torch.tensor(0.1, requires_grad=True)
-    single = contrastive_loss(proj(a), proj(b), text_ids(LABELS), tau, valid)
+    single = contrastive_loss(proj(a), proj(b), text_ids(LABELS), tau, valid, symmetric=symmetric)
     single.backward()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = mp.Manager().dict()
-    mp.spawn(_worker, args=(port, out, valid), nprocs=2, join=True)
+    mp.spawn(_worker, args=(port, out, valid, split, symmetric), nprocs=2, join=True)
     assert torch.allclose(out["loss"], single.detach(), atol=1e-6)
     for got, want in zip(out["grads"], _grads(proj, tau)):
         assert torch.allclose(got, want, atol=1e-6), (got, want)

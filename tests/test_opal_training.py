@@ -211,3 +211,80 @@ def test_deepspeed_zero2_path_matches_plain_loop_and_resumes(splits, tmp_path, m
     for a, b in zip(plain, ds):
         assert a["lr"] == pytest.approx(b["lr"])
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-4), (plain, ds)
+
+
+@pytest.mark.parametrize("stage,global_batch,micro", [(2, 128, 32), (3, 64, 16)])
+def test_paper_global_batches_on_any_gpu_count(stage, global_batch, micro):
+    from oeseg.models.train import accumulation
+
+    for gpus in (1, 2, 4, 8, 16):
+        m, accum = accumulation(global_batch, micro, gpus)
+        assert m * accum * gpus == global_batch and m <= micro
+    assert accumulation(global_batch, micro, 2) == (micro, global_batch // micro // 2)
+    assert accumulation(64, 16, 8) == (8, 1)  # the micro-batch lowered to each GPU's share
+    assert accumulation(48, 16, 2) == (12, 2)  # the largest micro-batch dividing the share of 24
+    with pytest.raises(InputError, match="multiple of the 3 processes"):
+        accumulation(64, 16, 3)
+
+
+def test_each_process_takes_its_share_of_the_global_batch(monkeypatch):
+    from oeseg.models import train
+
+    class Items(list):
+        epoch = 0
+
+    settings = StageSettings(stage=3, lr=1e-3, global_batch=12, epochs=1, micro_batch=4)
+    for gpus in (1, 2, 3):
+        micro, accum = train.accumulation(12, 4, gpus)
+        step_settings = StageSettings(stage=3, lr=1e-3, global_batch=12, epochs=1, micro_batch=micro)
+        taken = []
+        for rank in range(gpus):
+            monkeypatch.setattr(train, "world", lambda r=rank, n=gpus: (r, n))
+            batches = list(train._batches(Items(range(40)), step_settings, 1, accum, lambda items: items))
+            assert len(batches) == accum and all(len(b) == micro for b in batches)
+            taken += [i for b in batches for i in b]
+        assert len(taken) == len(set(taken)) == settings.global_batch  # one step: the global batch, no repeats
+
+
+def test_demo_trains_with_the_released_objective(splits, tmp_path):
+    """The paper config's loss options (alternate, all pairs, class positives, region-to-text,
+    detached text embeddings) end to end on the demo data."""
+    import yaml
+
+    paper_loss = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs/paper.yaml").read_text())["opal"]["loss"]
+    weights = LossWeights.from_section(paper_loss, 1.0)
+    assert (weights.combination, weights.pairs, weights.positives, weights.symmetric,
+            weights.detach_text_embeddings) == ("alternate", "all", "class", False, True)
+    train, _ = splits
+    sec = section(stage3={"max_steps": 16})
+    model, tok = initial_model(sec, [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions])
+    _, history = train_stage(model, stage_records(sec, 3, [str(train)]), tok, StageSettings.from_section(sec, 3),
+                             weights, tmp_path / "ckpt")
+    assert [("generative" in h, "contrastive" in h) for h in history] == [(True, False), (False, True)] * 8
+    gen0, gen1 = _first_last(history, "generative")
+    con0, con1 = _first_last(history, "contrastive")
+    assert gen1 < 0.9 * gen0 and con1 < con0, history
+
+
+def test_stage1_from_a_released_projector_file_untrained_or_trained(splits, tmp_path):
+    from oeseg.models.train import load_model
+
+    train, _ = splits
+    torch.manual_seed(5)
+    sec = section(stage1={"max_steps": 2})
+    donor, _ = initial_model(sec, ["x"])
+    released = {f"model.mm_projector.{k}": torch.randn_like(v) for k, v in donor.model.mm_projector.state_dict().items()}
+    torch.save(released, tmp_path / "mm_projector.bin")
+    sec.update(projector_weights=str(tmp_path / "mm_projector.bin"), train_stage1=False)
+    history = run_stage(sec, 1, [str(train)], None, str(tmp_path / "s1"), str(tmp_path / "c1"), 0.0)
+    model, _ = load_model(tmp_path / "s1")
+    assert history == []
+    for k, v in model.model.mm_projector.state_dict().items():
+        assert torch.equal(v, released[f"model.mm_projector.{k}"]), k
+    sec["train_stage1"] = True  # trained from the released projector
+    history = run_stage(sec, 1, [str(train)], None, str(tmp_path / "t1"), str(tmp_path / "ct1"), 0.0)
+    trained, _ = load_model(tmp_path / "t1")
+    assert len(history) == 2 and not torch.equal(trained.model.mm_projector[0].weight, model.model.mm_projector[0].weight)
+    sec.update(projector_weights=str(tmp_path / "missing.bin"), train_stage1=False)
+    with pytest.raises(InputError, match="missing.bin: projector weights not found"):
+        run_stage(sec, 1, [str(train)], None, str(tmp_path / "m1"), str(tmp_path / "cm1"), 0.0)

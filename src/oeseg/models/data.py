@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import random
 import re
@@ -43,7 +44,12 @@ class RegionRecord:
     the descriptions, which is also the region's text for the contrastive loss. Osprey-724K's
     conversations give fixed `turns` instead, whose questions hold one `<mask><pos>` per entry of
     `regions` (COCO segmentations, in reading order); they have no contrastive text. Image-text
-    pairs (stage 1) have no region."""
+    pairs (stage 1) have no region.
+
+    `category` (one region) or `region_categories` (per region) carry the ground-truth class
+    where the source has one (the demo's panoptic category, a COCO-format category); the
+    contrastive loss may use it for positives. Records with `turn_per_region` (an image's regions
+    asked one by one) give one contrastive pair per turn: its answer and its region."""
 
     image_path: str
     descriptions: tuple[str, ...]
@@ -56,6 +62,9 @@ class RegionRecord:
     question: str = ""
     turns: tuple[tuple[str, str], ...] = ()
     regions: tuple[object, ...] = ()
+    category: str | None = None         # the region's ground-truth class, where the source knows it
+    region_categories: tuple[str | None, ...] = ()  # per entry of `regions`, where known
+    turn_per_region: bool = False       # turn k asks about region k alone and its answer describes it
 
 
 def load_image(path: str, size: int) -> torch.Tensor:
@@ -115,13 +124,14 @@ def demo_region_records(split_dir: str | os.PathLike) -> list[RegionRecord]:
             image = split.image(str(row["image_id"]))
             texts = tuple(d["text"] for d in row["descriptions"])
             segment_id = int(row["segment_id"])
+            category = str(row["category_id"]) if row.get("category_id") is not None else None
         except KeyError as e:
             raise InputError(f"{path}:{lineno}: missing field or unknown image {e}") from None
         if not texts:
             raise InputError(f"{path}:{lineno}: region has no descriptions")
         records.append(RegionRecord(str(split.image_dir / image.file_name), texts,
                                     str(split.panoptic_dir / image.panoptic_file), segment_id,
-                                    image_id=image.id))
+                                    image_id=image.id, category=category))
     return records
 
 
@@ -151,10 +161,15 @@ SHORT_ANSWER = " Answer the question using a single word or phrase."
 _REGION_NAME = re.compile(r"<region(\d+)>")
 
 
-def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[RegionRecord]:
-    """A COCO-format file, one record per annotation, described by `text`: the category name
-    (`category`), the annotation's `caption` (`caption`) or the image's `caption` (`image_caption`,
-    RefCOCO's files, whose image file names carry a prefix before the last '_')."""
+def _coco_region_records(ann_file: str, image_root: str, text: str, regions_per_sample: int = 0) -> list[RegionRecord]:
+    """A COCO-format file described by `text`: the category name (`category`), the annotation's
+    `caption` (`caption`) or the image's `caption` (`image_caption`, RefCOCO's files, whose image
+    file names carry a prefix before the last '_'). Each region carries its category name when
+    the file has categories.
+
+    One record per annotation; with `regions_per_sample` > 0, one record per image holding its
+    first that many regions, asked one by one (one question with `<mask><pos>` per region, its
+    description the answer), the layout the released OPAL code trains stage 2 on."""
     obj = read_json(ann_file)
     try:
         cats = {c["id"]: c["name"] for c in obj.get("categories", [])}
@@ -169,6 +184,7 @@ def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[Regi
             if a.get("ignore", False):
                 continue
             im = images[a["image_id"]]
+            category = cats.get(a.get("category_id"))
             if text == "category":
                 description, question, name = cats[a["category_id"]], "", im["file_name"]
             elif text == "caption":
@@ -177,26 +193,46 @@ def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[Regi
                 description, question, name = im["caption"], REFER_QUESTION, im["file_name"].split("_")[-1]
             records.append(RegionRecord(os.path.join(image_root, name), (description,), polygons=a["segmentation"],
                                         height=int(im["height"]), width=int(im["width"]), image_id=str(a["image_id"]),
-                                        question=question))
+                                        question=question, category=category))
     except KeyError as e:
         raise InputError(f"{ann_file}: annotation {n}: missing field or unknown id {e}") from None
-    return records
+    return _group_by_image(records, regions_per_sample) if regions_per_sample > 0 else records
 
 
-def coco_instance_records(ann_file: str, image_root: str) -> list[RegionRecord]:
+def _group_by_image(records: list[RegionRecord], limit: int) -> list[RegionRecord]:
+    """One record per image of one-region `records`: up to `limit` regions, one turn each."""
+    by_image: dict[str, list[RegionRecord]] = {}
+    for r in records:
+        by_image.setdefault(r.image_id, []).append(r)
+    grouped = []
+    for rs in by_image.values():
+        rs = rs[:limit]
+        # each question names its one region (the record's own question, or the evaluation one)
+        questions = [r.question.removeprefix(conv.IMAGE_INTRO) or conv.EVAL_QUESTION for r in rs]
+        turns = [((conv.IMAGE_INTRO if k == 0 else "") + q, r.descriptions[0])
+                 for k, (q, r) in enumerate(zip(questions, rs))]
+        grouped.append(RegionRecord(rs[0].image_path, (), height=rs[0].height, width=rs[0].width,
+                                    image_id=rs[0].image_id, turns=tuple(turns),
+                                    regions=tuple(r.polygons for r in rs),
+                                    region_categories=tuple(r.category for r in rs), turn_per_region=True))
+    return grouped
+
+
+def coco_instance_records(ann_file: str, image_root: str, regions_per_sample: int = 0) -> list[RegionRecord]:
     """COCO instance annotations (also PartImageNet, Pascal-Part): each instance a region
-    described by its category name."""
-    return _coco_region_records(ann_file, image_root, "category")
+    described by its category name (grouped per image with `regions_per_sample` > 0)."""
+    return _coco_region_records(ann_file, image_root, "category", regions_per_sample)
 
 
-def vg_region_records(ann_file: str, image_root: str) -> list[RegionRecord]:
+def vg_region_records(ann_file: str, image_root: str, regions_per_sample: int = 0) -> list[RegionRecord]:
     """Visual Genome regions in COCO format: each annotation's `caption` describes it."""
-    return _coco_region_records(ann_file, image_root, "caption")
+    return _coco_region_records(ann_file, image_root, "caption", regions_per_sample)
 
 
-def refcoco_records(ann_file: str, image_root: str) -> list[RegionRecord]:
-    """RefCOCO/RefCOCO+ in COCO format: each image entry's `caption` refers to its region."""
-    return _coco_region_records(ann_file, image_root, "image_caption")
+def refcoco_records(ann_file: str, image_root: str, regions_per_sample: int = 0) -> list[RegionRecord]:
+    """RefCOCO/RefCOCO+ in COCO format: each image entry's `caption` refers to its region (its
+    class: the annotation's category)."""
+    return _coco_region_records(ann_file, image_root, "image_caption", regions_per_sample)
 
 
 _REGION_PREFIX = re.compile(r"^<[^>]*>:\s*(.*)$", re.S)
@@ -298,15 +334,24 @@ READERS = {
 }
 
 
+GROUPABLE = ("coco_instances", "vg_regions", "refcoco")
+
+
 def records_from_source(source: dict) -> list[RegionRecord]:
     """Records of one configured source: {format: demo_regions | demo_captions | one of READERS,
-    split_dir | ann_file + image_root}."""
+    split_dir | ann_file + image_root, regions_per_sample (COCO-format files: an image's regions
+    in one sample)}."""
     kind = source.get("format")
     if kind == "demo_regions":
         return demo_region_records(source["split_dir"])
     if kind == "demo_captions":
         return demo_caption_records(source["split_dir"])
     if kind in READERS:
+        if "regions_per_sample" in source:
+            if kind not in GROUPABLE:
+                raise InputError(f"opal data source {kind}: regions_per_sample applies to {', '.join(GROUPABLE)} only")
+            return READERS[kind](source["ann_file"], source["image_root"],
+                                 regions_per_sample=int(source["regions_per_sample"]))
         return READERS[kind](source["ann_file"], source["image_root"])
     raise InputError(f"opal data source: unknown format {kind!r} (known: demo_regions, demo_captions, "
                      f"{', '.join(READERS)})")
@@ -335,11 +380,14 @@ class RegionDataset(torch.utils.data.Dataset):
         masks = torch.stack(masks) if masks else torch.zeros(0, self.image_size, self.image_size)
         if r.turns:
             turns, text = [conv.Turn(q, a) for q, a in r.turns], ""
+            pairs = [(k, a, r.region_categories[k] if k < len(r.region_categories) else None)
+                     for k, (_, a) in enumerate(r.turns)] if r.turn_per_region else []
         else:
             text = random.Random(f"{self.seed}/{self.epoch}/{index}").choice(r.descriptions) if r.descriptions else ""
             question = (r.question or conv.region_question()) if len(masks) else conv.IMAGE_PLACEHOLDER + "\n"
             turns = [conv.Turn(question, text)]
-        return {"image": self._image(r.image_path), "masks": masks, "turns": turns, "text": text,
+            pairs = [(0, text, r.category)] if text and len(masks) else []
+        return {"image": self._image(r.image_path), "masks": masks, "turns": turns, "text": text, "pairs": pairs,
                 "image_id": r.image_id, "segment_id": r.segment_id}
 
 
@@ -366,18 +414,33 @@ class Collator:
                             for it in items))
         # a conversation cut at max_length keeps the regions whose <mask> survived
         masks = [it["masks"][:int((x == self.mask_id).sum())] for it, x in zip(items, ids)]
-        texts = [encode_description(self.tokenizer, it["text"], self.max_length) for it in items]
+        # contrastive pairs (region, description) whose region survived the cut
+        pairs = [(i, k, t, c) for i, (it, m) in enumerate(zip(items, masks))
+                 for k, t, c in it.get("pairs", []) if k < len(m) and t]
+        if not pairs:  # one invalid row keeps the text pass (and every process's graph) the same
+            pairs_valid = [False]
+            pairs = [(0, 0, "", None)]
+        else:
+            pairs_valid = [True] * len(pairs)
+        offsets = [0, *itertools.accumulate(len(m) for m in masks)]
+        texts = [encode_description(self.tokenizer, t, self.max_length) for _, _, t, _ in pairs]
         lengths = torch.tensor([len(x) for x in ids])
         text_lengths = torch.tensor([len(x) for x in texts])
+        sample = [i for i, _, _, _ in pairs]
         return {
             "input_ids": self._pad(list(ids), pad),
             "labels": self._pad(list(labels), IGNORE_INDEX),
             "attention_mask": (torch.arange(int(lengths.max()))[None] < lengths[:, None]).long(),
+            # contrastive rows, one per pair (samples in order, regions in order within a sample)
             "text_ids": self._pad(texts, pad),
             "text_attention_mask": (torch.arange(int(text_lengths.max()))[None] < text_lengths[:, None]).long(),
-            "texts": [it["text"] for it in items],
-            # the contrastive pair of an item: its first region and its description, if both exist
-            "has_text": torch.tensor([bool(it["text"]) and len(m) > 0 for it, m in zip(items, masks)]),
+            "texts": [t for _, _, t, _ in pairs],
+            "classes": [c for _, _, _, c in pairs],
+            "pair_sample": torch.tensor(sample),
+            "pair_region": torch.tensor([offsets[i] + k for i, k, _, _ in pairs]),  # row of the batch's mask tokens
+            "pair_first": torch.tensor([v and (j == 0 or sample[j - 1] != sample[j]) for j, v in enumerate(pairs_valid)]),
+            "pair_valid": torch.tensor(pairs_valid),
+            "has_text": torch.tensor([any(v and s == i for s, v in zip(sample, pairs_valid)) for i in range(len(items))]),
             "images": torch.stack([it["image"] for it in items]),
             "masks": masks,
             "image_ids": [it["image_id"] for it in items],

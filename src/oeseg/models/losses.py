@@ -1,5 +1,12 @@
 """OPAL's losses: the generative next-token loss (computed by the model) and the region-text
-contrastive loss of Figure 6, and how the two combine."""
+contrastive loss of Figure 6, and how the two combine.
+
+The contrastive loss has the options of the paper's released code (`LossWeights`): which
+region-text pairs a sample gives (`pairs`), which rows count as positives (`positives`), one or
+both directions (`symmetric`) and whether the token embeddings of the text pass get gradient
+(`detach_text_embeddings`); the schedule (`combination`) sums the losses every step or
+alternates them step by step.
+"""
 
 from __future__ import annotations
 
@@ -14,27 +21,59 @@ from torch.distributed.nn.functional import all_gather as all_gather_with_grad
 from oeseg.io import InputError
 
 COMBINATIONS = ("sum", "alternate")
+PAIRS = ("first", "all")
+POSITIVES = ("text", "class")
 
 
 def text_ids(texts: list[str]) -> torch.Tensor:
     """A 63-bit id per text (equal texts, equal ids), to find positives across processes."""
-    return torch.tensor([int.from_bytes(hashlib.sha1(t.encode()).digest()[:8], "big") >> 1 for t in texts])
+    return torch.tensor([int.from_bytes(hashlib.sha1(t.encode()).digest()[:8], "big") >> 1 for t in texts],
+                        dtype=torch.long)
 
 
-def _gather(x: torch.Tensor) -> torch.Tensor:
-    """Concatenate `x` over the processes; gradients reach every process's own rows."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+def positive_keys(texts: list[str], classes: list[str | None], positives: str) -> torch.Tensor:
+    """The id of each contrastive row: equal ids are positives. `text`: the description text;
+    `class`: the region's class, or its text where the source gives no class (then only identical
+    descriptions are positives, as with `text`)."""
+    if positives not in POSITIVES:
+        raise InputError(f"opal: loss positives {positives!r} not in {POSITIVES}")
+    if positives == "text":
+        return text_ids(texts)
+    return text_ids([f"class\0{c}" if c is not None else f"text\0{t}" for t, c in zip(texts, classes)])
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def _gather(x: torch.Tensor, counts: list[int]) -> torch.Tensor:
+    """Concatenate `x` (this process's counts[rank] rows) over the processes; gradients reach
+    every process's own rows. Processes may hold different row counts."""
+    if not _distributed():
         return x
-    return torch.cat(all_gather_with_grad(x))
+    most = max(counts)
+    padded = F.pad(x, (0, 0) * (x.dim() - 1) + (0, most - len(x)))
+    parts = all_gather_with_grad(padded)
+    return torch.cat([p[:n] for p, n in zip(parts, counts)])
 
 
-def _gather_plain(x: torch.Tensor) -> torch.Tensor:
-    """Concatenate `x` (no gradient) over the processes."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+def _gather_plain(x: torch.Tensor, counts: list[int]) -> torch.Tensor:
+    """Concatenate `x` (no gradient) over the processes (row counts as in `_gather`)."""
+    if not _distributed():
         return x
-    out = [torch.empty_like(x) for _ in range(dist.get_world_size())]
-    dist.all_gather(out, x)
-    return torch.cat(out)
+    most = max(counts)
+    padded = torch.cat([x, x.new_zeros((most - len(x), *x.shape[1:]))])
+    out = [torch.empty_like(padded) for _ in range(dist.get_world_size())]
+    dist.all_gather(out, padded)
+    return torch.cat([p[:n] for p, n in zip(out, counts)])
+
+
+def _row_counts(n: int, device: torch.device) -> list[int]:
+    if not _distributed():
+        return [n]
+    counts = [torch.zeros(1, dtype=torch.long, device=device) for _ in range(dist.get_world_size())]
+    dist.all_gather(counts, torch.tensor([n], dtype=torch.long, device=device))
+    return [int(c) for c in counts]
 
 
 def _multi_positive_ce(logits: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
@@ -45,50 +84,77 @@ def _multi_positive_ce(logits: torch.Tensor, positives: torch.Tensor) -> torch.T
 
 
 def contrastive_loss(region: torch.Tensor, text: torch.Tensor, ids: torch.Tensor,
-                     temperature: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-    """Symmetric multi-positive InfoNCE between region (mask) tokens and text embeddings.
+                     temperature: torch.Tensor, valid: torch.Tensor | None = None,
+                     symmetric: bool = True) -> torch.Tensor:
+    """Multi-positive InfoNCE between region (mask) tokens and text embeddings.
 
     Both sides are L2-normalised; logits are cosine similarities over `temperature`; candidates are
-    the whole batch gathered over processes; rows whose description texts are equal (`ids`) are
-    positives. Rows with `valid` False (samples without a region description, e.g. Osprey's
-    conversations) are neither scored nor candidates. The loss is the mean over the valid rows of
-    all processes, scaled so that the mean over processes (what data-parallel gradient averaging
-    optimises) equals the loss of one process holding the whole batch (equal local row counts
-    required: one row per sample, padded with invalid rows).
+    the rows of all processes; rows with equal `ids` are positives. `symmetric`: the mean of the
+    region-to-text and text-to-region losses; otherwise region-to-text only (each region scores
+    every text). Rows with `valid` False (samples without a region description) are neither
+    scored nor candidates. The loss is the mean over the valid rows of all processes, scaled so
+    that the mean over processes (what data-parallel gradient averaging optimises) equals the
+    loss of one process holding all rows; processes may hold different row counts.
     """
     if region.shape != text.shape or len(ids) != len(region):
         raise ValueError(f"contrastive_loss: shapes {tuple(region.shape)}, {tuple(text.shape)}, {len(ids)} ids")
     valid = torch.ones(len(region), dtype=torch.bool) if valid is None else valid.bool()
-    valid = valid.to(region.device)
+    valid, ids = valid.to(region.device), ids.to(region.device)
     region = F.normalize(region.float(), dim=-1)
     text = F.normalize(text.float(), dim=-1)
-    all_region, all_text = _gather(region), _gather(text)
-    all_ids, all_valid = _gather_plain(ids.to(region.device)), _gather_plain(valid)
-    positives = (ids.to(region.device)[:, None] == all_ids[None, :]) & all_valid[None, :] & valid[:, None]
+    counts = _row_counts(len(region), region.device)
+    all_region, all_text = _gather(region, counts), _gather(text, counts)
+    all_ids, all_valid = _gather_plain(ids, counts), _gather_plain(valid, counts)
+    positives = (ids[:, None] == all_ids[None, :]) & all_valid[None, :] & valid[:, None]
     scale = 1.0 / temperature.float()
     excluded = torch.finfo(torch.float32).min / 4  # invalid candidates: zero probability, finite logits
 
     def ce(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return _multi_positive_ce((a @ b.T * scale).masked_fill(~all_valid[None, :], excluded), positives)
 
-    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    world = len(counts)
     n_valid = max(1, int(all_valid.sum()))
-    return 0.5 * (ce(region, all_text).sum() + ce(text, all_region).sum()) * world / n_valid
+    total = ce(region, all_text).sum()
+    if symmetric:
+        total = 0.5 * (total + ce(text, all_region).sum())
+    return total * world / n_valid
 
 
 @dataclass(frozen=True)
 class LossWeights:
-    """How the losses combine: `sum` (gen + w*con every step) or `alternate` (generative on even
-    steps, w*contrastive on odd steps). w = 0 is the Osprey baseline (generative only)."""
+    """How the losses are computed and combined.
+
+    `combination`: `sum` (gen + w*con every step) or `alternate` (generative on even steps,
+    w*contrastive on odd steps, as the released OPAL code). w = 0 is the Osprey baseline
+    (generative only). `pairs`: `first` (each sample's first region and its description) or
+    `all` (every answer of the sample's conversation with its own region). `positives`: `text`
+    (identical description texts) or `class` (the same ground-truth class; the text where the
+    class is unknown). `symmetric`: both directions, or region-to-text only.
+    `detach_text_embeddings`: the text pass's input embeddings carry no gradient (the token
+    embedding table learns from the generative loss only)."""
 
     contrastive: float = 0.0
     combination: str = "sum"
+    pairs: str = "first"
+    positives: str = "text"
+    symmetric: bool = True
+    detach_text_embeddings: bool = False
 
     def __post_init__(self) -> None:
         if self.combination not in COMBINATIONS:
             raise InputError(f"opal: loss combination {self.combination!r} not in {COMBINATIONS}")
+        if self.pairs not in PAIRS:
+            raise InputError(f"opal: loss pairs {self.pairs!r} not in {PAIRS}")
+        if self.positives not in POSITIVES:
+            raise InputError(f"opal: loss positives {self.positives!r} not in {POSITIVES}")
         if self.contrastive < 0:
             raise InputError("opal: contrastive weight must be >= 0")
+
+    @classmethod
+    def from_section(cls, loss: dict, contrastive: float) -> LossWeights:
+        """The options of an `opal.loss` config section with the given contrastive weight."""
+        keys = ("combination", "pairs", "positives", "symmetric", "detach_text_embeddings")
+        return cls(contrastive, **{k: loss[k] for k in keys if k in loss})
 
     def terms(self, step: int) -> tuple[bool, bool]:
         """(use generative, use contrastive) at an optimizer step."""

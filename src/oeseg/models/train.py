@@ -8,8 +8,8 @@ the last checkpoint in its checkpoint folder.
 
 from __future__ import annotations
 
+import dataclasses
 import io
-import itertools
 import json
 import logging
 import math
@@ -28,7 +28,7 @@ import torch.distributed as dist
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_jsonl
 from oeseg.models.config import config_from_section
 from oeseg.models.data import Collator, RegionDataset, RegionRecord
-from oeseg.models.losses import LossWeights, contrastive_loss, text_ids
+from oeseg.models.losses import LossWeights, contrastive_loss, positive_keys
 from oeseg.models.osprey import OpalForCausalLM, build_model
 from oeseg.models.tokenization import build_demo_tokenizer, load_tokenizer, region_token_ids
 
@@ -54,6 +54,7 @@ class StageSettings:
     max_length: int = 2048
     save_every: int = 50
     seed: int = 0
+    gradient_checkpointing: bool = False
     llm_tuning: str = "lora"          # stage 3: lora | full
     lora: dict = field(default_factory=lambda: {"r": 64, "alpha": 16, "dropout": 0.05})
 
@@ -61,11 +62,22 @@ class StageSettings:
     def from_section(cls, section: dict, stage: int) -> "StageSettings":
         """Settings of `stage` from the `opal` config section (stage keys override shared ones)."""
         shared = {k: section[k] for k in ("max_length", "warmup_ratio", "grad_clip", "seed", "llm_tuning",
-                                          "lora", "save_every") if k in section}
+                                          "lora", "save_every", "gradient_checkpointing") if k in section}
         try:
             return cls(stage=stage, **{**shared, **section["stages"][f"stage{stage}"]})
         except (KeyError, TypeError) as e:
             raise InputError(f"opal.stages.stage{stage}: {e}") from None
+
+
+def accumulation(global_batch: int, micro_batch: int, processes: int) -> tuple[int, int]:
+    """(micro-batch, accumulation steps) giving exactly `global_batch` samples per optimizer step
+    on `processes` processes: the configured micro-batch, lowered where needed to the largest
+    that divides each process's share."""
+    if global_batch % processes:
+        raise InputError(f"opal: global batch {global_batch} is not a multiple of the {processes} processes")
+    share = global_batch // processes
+    micro = max(m for m in range(1, min(micro_batch, share) + 1) if share % m == 0)
+    return micro, share // micro
 
 
 def lr_factor(step: int, total: int, warmup_ratio: float) -> float:
@@ -101,35 +113,54 @@ def _add_lora(model: OpalForCausalLM, lora: dict):
                                             target_modules=LORA_TARGETS, bias="none"))
 
 
-def step_losses(model: OpalForCausalLM, batch: dict, weights: LossWeights, step: int) -> dict[str, torch.Tensor]:
+def contrastive_rows(batch: dict, pairs: str) -> torch.Tensor:
+    """Indices of the batch's contrastive rows that take part: every valid pair (`all`) or each
+    sample's first (`first`); one invalid row where none is valid, so that the text pass runs."""
+    chosen = batch["pair_first"] if pairs == "first" else batch["pair_valid"]
+    rows = torch.nonzero(chosen).flatten()
+    return rows if len(rows) else torch.zeros(1, dtype=torch.long)
+
+
+def step_losses(model: OpalForCausalLM, batch: dict, weights: LossWeights, step: int,
+                packed: bool = True) -> dict[str, torch.Tensor]:
     """The losses of one micro-batch at an optimizer step: `loss` (what is minimised) and its terms.
 
-    The contrastive pair of each sample is its first region's mask token and its description;
-    samples without one (conversations, image-text pairs) take part as invalid rows, so that
-    every process gathers the same number of rows."""
+    Each contrastive pair is a region's mask token and its description (`weights.pairs`: each
+    sample's first pair or all of them). When both losses are due and `packed`, one LLM call
+    computes both (`OpalForCausalLM.forward_packed`); otherwise the generative pass and the
+    text-only pass run separately (the same losses and gradients)."""
     use_gen, use_con = weights.terms(step)
     dev = next(model.parameters()).device
     ids, attn = batch["input_ids"].to(dev), batch["attention_mask"].to(dev)
     masks = [m.to(dev) for m in batch["masks"]]
-    out = {}
-    mask_tokens = None
-    if use_gen:
-        mm = model.forward_multimodal(ids, attn, batch["images"].to(dev), masks, batch["labels"].to(dev))
+    images = batch["images"].to(dev)
+    out: dict[str, torch.Tensor] = {}
+    mask_tokens = text = None
+    rows = contrastive_rows(batch, weights.pairs)
+    t_ids, t_attn = batch["text_ids"][rows].to(dev), batch["text_attention_mask"][rows].to(dev)
+    if use_gen and use_con and packed:
+        po = model.forward_packed(ids, attn, images, masks, batch["labels"].to(dev), t_ids, t_attn,
+                                  batch["pair_sample"][rows], weights.detach_text_embeddings)
+        out["generative"], mask_tokens, text = po.loss, po.mask_tokens, po.text_embeddings
+    elif use_gen:
+        mm = model.forward_multimodal(ids, attn, images, masks, batch["labels"].to(dev), return_logits=False)
         out["generative"], mask_tokens = mm.loss, mm.mask_tokens
+    n_masks = sum(len(m) for m in masks)
     if use_con:
-        counts = [len(m) for m in masks]
-        n_masks = sum(counts)
         if mask_tokens is None and n_masks:
-            _, feats = model.encode_images(batch["images"].to(dev))
+            _, feats = model.encode_images(images)
             mask_tokens = torch.cat(model.mask_extractor(feats, masks)[0])
-        text = model.text_embeddings(batch["text_ids"].to(dev), batch["text_attention_mask"].to(dev))
-        valid = batch["has_text"].to(dev)
+        if text is None:
+            text = model.text_embeddings(t_ids, t_attn, weights.detach_text_embeddings)
+        valid = batch["pair_valid"][rows].to(dev)
         region = torch.zeros_like(text)
-        if n_masks:  # each sample's first mask token (samples without one: masked by `valid`)
-            first = torch.tensor(list(itertools.accumulate(counts[:-1], initial=0)), device=dev).clamp(max=n_masks - 1)
-            region = torch.where(valid[:, None], mask_tokens[first].to(text.dtype), region)
-        out["contrastive"] = contrastive_loss(region, text, text_ids(batch["texts"]),
-                                              model.contrastive_temperature.clamp(min=0.01), valid)
+        if n_masks:
+            where = batch["pair_region"][rows].to(dev).clamp(max=n_masks - 1)
+            region = torch.where(valid[:, None], mask_tokens[where].to(text.dtype), region)
+        keys = positive_keys([batch["texts"][r] for r in rows.tolist()], [batch["classes"][r] for r in rows.tolist()],
+                             weights.positives)
+        out["contrastive"] = contrastive_loss(region, text, keys, model.contrastive_temperature.clamp(min=0.01),
+                                              valid, weights.symmetric)
     out["loss"] = out.get("generative", 0.0) + weights.contrastive * out.get("contrastive", 0.0)
     return out
 
@@ -178,8 +209,11 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
     if settings.stage == 3 and settings.llm_tuning == "lora":
         peft_model = _add_lora(model, settings.lora)
     _set_trainable(model, settings.stage, settings.llm_tuning)
+    if settings.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     params = [p for p in model.parameters() if p.requires_grad]
-    accum = max(1, settings.global_batch // (settings.micro_batch * size))
+    micro, accum = accumulation(settings.global_batch, settings.micro_batch, size)
+    settings = dataclasses.replace(settings, micro_batch=micro)
     dataset = RegionDataset(records, model.config.image_size, settings.seed)
     collate = Collator(tokenizer, model.config.image_tokens, settings.max_length)
     steps = total_steps(len(dataset), settings, accum)
@@ -272,7 +306,24 @@ def initial_model(section: dict, texts: list[str]) -> tuple[OpalForCausalLM, obj
             raise InputError(f"{section['llm_weights']}: tensors not in the model, e.g. {unexpected[:3]}")
     if section.get("vision_weights"):
         model.model.vision_tower.load_open_clip_weights(section["vision_weights"])
+    if section.get("projector_weights"):
+        load_projector(model, section["projector_weights"])
     return model, tokenizer
+
+
+def load_projector(model: OpalForCausalLM, path: str | os.PathLike) -> None:
+    """Load a released stage-1 projector file (Osprey's `mm_projector.bin`: tensors named
+    `...mm_projector.<i>.weight|bias`) into the model's projector."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError(f"{path}: projector weights not found (opal.projector_weights)") from None
+    own = {k.split("mm_projector.", 1)[1]: v for k, v in state.items() if "mm_projector." in k}
+    projector = model.model.mm_projector
+    try:
+        projector.load_state_dict(own)
+    except RuntimeError as e:
+        raise InputError(f"{path}: not a projector of this model ({str(e).splitlines()[0]})") from None
 
 
 def save_model(model: OpalForCausalLM, tokenizer, out_dir: str | os.PathLike, history: list[dict]) -> None:
@@ -320,7 +371,9 @@ def run_stage(section: dict, stage: int, train_split_dirs: list[str], init_dir: 
               checkpoint_dir: str, contrastive_weight: float, deepspeed_config: str | None = None) -> list[dict]:
     """Train stage `stage` from `init_dir` (None: a fresh model) and save it to `out_dir`."""
     _init_distributed()
-    records = stage_records(section, stage, train_split_dirs)
+    if stage == 1 and not section.get("train_stage1", True) and not section.get("projector_weights"):
+        raise InputError("opal: train_stage1 false needs opal.projector_weights (a released stage-1 projector)")
+    records = stage_records(section, stage, train_split_dirs) if stage > 1 or section.get("train_stage1", True) else []
     if init_dir is None:
         texts = [t for d in train_split_dirs for r in stage_records(section, 2, [d]) for t in r.descriptions]
         model, tokenizer = initial_model(section, texts)
@@ -328,9 +381,13 @@ def run_stage(section: dict, stage: int, train_split_dirs: list[str], init_dir: 
         model, tokenizer = load_model(init_dir)
     if torch.cuda.is_available():
         model.to(f"cuda:{torch.cuda.current_device()}")
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True  # fp32 matmuls in TF32, as released
     settings = StageSettings.from_section(section, stage)
-    weights = LossWeights(contrastive_weight if stage >= 2 else 0.0, section.get("loss", {}).get("combination", "sum"))
-    model, history = train_stage(model, records, tokenizer, settings, weights, checkpoint_dir, deepspeed_config)
+    weights = LossWeights.from_section(section.get("loss", {}), contrastive_weight if stage >= 2 else 0.0)
+    if stage == 1 and not section.get("train_stage1", True):  # the projector as given (opal.projector_weights)
+        history: list[dict] = []
+    else:
+        model, history = train_stage(model, records, tokenizer, settings, weights, checkpoint_dir, deepspeed_config)
     if world()[0] == 0:
         save_model(model.to("cpu"), tokenizer, out_dir, history)
     return history

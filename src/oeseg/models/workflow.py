@@ -18,26 +18,33 @@ def contrastive_weight(config: dict, method: str) -> float:
 
 def train_inputs(config: dict, out: str, method: str, stage: int, train_split_dirs: list[str]) -> list[str]:
     """Inputs of a training stage: the demo splits (their panoptic.json, written with regions.jsonl
-    by the data stage), opal.data's annotation files for the stage, the CLIP tower checkpoint
-    (opal.vision_weights, stage 1) and the previous stage's model."""
+    by the data stage), opal.data's annotation files for the stage, the stage-1 inputs (the CLIP
+    tower checkpoint opal.vision_weights, Osprey's projector opal.projector_weights) and the
+    previous stage's model."""
+    opal = config["opal"]
     files = [f"{d}/panoptic.json" for d in train_split_dirs]
-    files += [s["ann_file"] for s in (config["opal"].get("data") or {}).get(f"stage{stage}", [])]
-    if stage == 1 and config["opal"].get("vision_weights"):
-        files.append(config["opal"]["vision_weights"])
+    if stage > 1 or opal.get("train_stage1", True):
+        files += [s["ann_file"] for s in (opal.get("data") or {}).get(f"stage{stage}", [])]
+    if stage == 1:
+        files += [opal[key] for key in ("vision_weights", "projector_weights") if opal.get(key)]
     if stage > 1:
         files.append(f"{out}/models/{method}/stage{stage - 1}")
     return files
 
 
 def user_provided_files(config: dict) -> list[str]:
-    """Training files that the user provides (opal.data's annotation files, and opal.vision_weights
-    unless the demo's tower pretraining makes it), for the rule that names them."""
+    """Training files that the user provides (opal.data's annotation files, the stage-1 projector
+    opal.projector_weights, and opal.vision_weights unless the demo's tower pretraining makes it),
+    for the rule that names them."""
     if not opal_methods(config):
         return []
-    stages = (config["opal"].get("data") or {}).values()
-    files = {source["ann_file"] for sources in stages for source in sources}
-    if config["opal"].get("vision_weights") and not pretrains_tower(config):
-        files.add(config["opal"]["vision_weights"])
+    opal = config["opal"]
+    files = {s["ann_file"] for stage, sources in (opal.get("data") or {}).items() for s in sources
+             if stage != "stage1" or opal.get("train_stage1", True)}
+    if opal.get("projector_weights"):
+        files.add(opal["projector_weights"])
+    if opal.get("vision_weights") and not pretrains_tower(config):
+        files.add(opal["vision_weights"])
     return sorted(files)
 
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# All OPAL throughput measurements of benchmarks/README.md on a machine with two H200s:
+#   benchmarks/opal_device_runs.sh one OUTDIR   # one GPU: LoRA r64 and full fine-tuning
+#   benchmarks/opal_device_runs.sh two OUTDIR   # two GPUs: full fine-tuning (ZeRO-2), LoRA, the 2-GPU test
+#   benchmarks/opal_device_runs.sh all OUTDIR   # the main runs of both in one go
+# Each run's log and JSON go to OUTDIR. PYTHONPATH must reach src/ (and DeepSpeed).
+set -uo pipefail
+phase=$1; out=$2
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0
+bench=(python benchmarks/opal_throughput.py --steps 5 --warmup 2)
+run() { local name=$1; shift; echo "== $name: $*"; "$@" 2>&1 | grep -v -i warn; }
+if [ "$phase" = all ]; then  # the most needed first, to fit one call
+  CUDA_VISIBLE_DEVICES=0 run lora1 "${bench[@]}" --tuning lora --micro-batch 8 --two-pass --json "$out/lora1.json"
+  CUDA_VISIBLE_DEVICES=0 run full1 "${bench[@]}" --tuning full --micro-batch 4 --no-offload --gradient-checkpointing \
+    --zero-stage 0 --json "$out/full1.json"
+  run full2 torchrun --standalone --nproc_per_node 2 "${bench[@]:1}" --tuning full --micro-batch 4 --no-offload \
+    --gradient-checkpointing --json "$out/full2.json"
+  run gputest python -m pytest -q -m gpu tests/test_opal_gpu2.py
+  CUDA_VISIBLE_DEVICES=0 run lora1p4 "${bench[@]}" --tuning lora --micro-batch 8 --pairs 4 --json "$out/lora1p4.json"
+elif [ "$phase" = again ]; then  # after the mask-free packed attention: LoRA and full on one GPU, the links
+  nvidia-smi topo -m
+  run nccl torchrun --standalone --nproc_per_node 2 benchmarks/nccl_bandwidth.py
+  CUDA_VISIBLE_DEVICES=0 run lora1 "${bench[@]}" --tuning lora --micro-batch 8 --two-pass --json "$out/lora1.json"
+  CUDA_VISIBLE_DEVICES=0 run lora1p4 "${bench[@]}" --tuning lora --micro-batch 8 --pairs 4 --json "$out/lora1p4.json"
+  CUDA_VISIBLE_DEVICES=0 run full1 "${bench[@]}" --tuning full --micro-batch 4 --no-offload --gradient-checkpointing \
+    --zero-stage 0 --json "$out/full1.json"
+elif [ "$phase" = zero2 ]; then  # where ZeRO-2's time on two GPUs goes: its communication settings varied
+  for opts in "--overlap-comm" "--no-overlap-comm" "--bucket-size 50000000"; do
+    run "full2 $opts" torchrun --standalone --nproc_per_node 2 "${bench[@]:1}" --tuning full --micro-batch 4 --no-offload \
+      --gradient-checkpointing --generative-only --steps 3 --warmup 1 $opts
+  done
+elif [ "$phase" = one ]; then
+  CUDA_VISIBLE_DEVICES=0 run lora1 "${bench[@]}" --tuning lora --micro-batch 8 --pairs 1 --two-pass --json "$out/lora1.json"
+  CUDA_VISIBLE_DEVICES=0 run full1 "${bench[@]}" --tuning full --micro-batch 4 --no-offload --gradient-checkpointing \
+    --zero-stage 0 --json "$out/full1.json"
+  CUDA_VISIBLE_DEVICES=0 run lora1-pairs4 "${bench[@]}" --tuning lora --micro-batch 8 --pairs 4 --json "$out/lora1p4.json"
+else
+  run full2 torchrun --standalone --nproc_per_node 2 "${bench[@]:1}" --tuning full --micro-batch 4 --no-offload \
+    --gradient-checkpointing --json "$out/full2.json"
+  run lora2 torchrun --standalone --nproc_per_node 2 "${bench[@]:1}" --tuning lora --micro-batch 8 --json "$out/lora2.json"
+  run gputest python -m pytest -q -m gpu tests/test_opal_gpu2.py
+fi

@@ -1,4 +1,4 @@
-"""Speed and memory of the evaluation on an ADE20K-val-scale synthetic set (issue 4, point 4).
+"""Speed and memory of the evaluation on an ADE20K-val-scale synthetic set.
 
 Generates, in a temporary folder, a split in the panoptic format with the ADE20K vocabulary
 (default 2,000 images of 512x683 pixels, 15-30 segments each, some void, some crowd) and region

@@ -1,5 +1,5 @@
 """OPAL's contrastive loss: multi-positive targets, symmetry, temperature, and its cross-process
-gathering (issue 9 point 1: two gloo processes equal one process on the same global batch)."""
+gathering (two gloo processes equal one process on the same global batch)."""
 
 from __future__ import annotations
 

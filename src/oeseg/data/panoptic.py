@@ -6,6 +6,8 @@ void = 0); semantic and instance ground truth are derived from it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,34 +34,33 @@ def id2rgb(ids: np.ndarray) -> np.ndarray:
 _UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 
-def read_segment_ids(path: str | Path) -> np.ndarray:
-    """Read a panoptic PNG into an HxW uint32 array of segment ids; a missing, empty, truncated or
-    non-PNG file raises InputError naming it."""
+@contextlib.contextmanager
+def _open_png(path: str | Path) -> Iterator[Image.Image]:
+    """Open a panoptic PNG; a missing, empty, truncated or non-PNG file raises InputError naming it."""
     try:
-        with Image.open(path) as im:  # RGBA bytes read as little-endian R + 256 G + 256^2 B + 256^3 A
+        with Image.open(path) as im:
             _check_png(path, im)
-            rgba = np.ascontiguousarray(np.asarray(im.convert("RGBA")))
-            return rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
+            yield im
     except FileNotFoundError:
         raise InputError(f"{path}: panoptic PNG not found") from None
     except InputError:
         raise
     except _UNREADABLE as e:
         raise InputError(f"{path}: not a readable PNG image ({_describe(path, e)})") from None
+
+
+def read_segment_ids(path: str | Path) -> np.ndarray:
+    """Read a panoptic PNG into an HxW uint32 array of segment ids; a missing, empty, truncated or
+    non-PNG file raises InputError naming it."""
+    with _open_png(path) as im:  # RGBA bytes read as little-endian R + 256 G + 256^2 B + 256^3 A
+        rgba = np.ascontiguousarray(np.asarray(im.convert("RGBA")))
+        return rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
 
 
 def png_shape(path: str | Path) -> tuple[int, int]:
     """(height, width) of a panoptic PNG, from its header alone; a bad file raises as read_segment_ids."""
-    try:
-        with Image.open(path) as im:
-            _check_png(path, im)
-            return im.height, im.width
-    except FileNotFoundError:
-        raise InputError(f"{path}: panoptic PNG not found") from None
-    except InputError:
-        raise
-    except _UNREADABLE as e:
-        raise InputError(f"{path}: not a readable PNG image ({_describe(path, e)})") from None
+    with _open_png(path) as im:
+        return im.height, im.width
 
 
 def _check_png(path: str | Path, im: Image.Image) -> None:

@@ -18,7 +18,9 @@ OPAL = config["opal"]
 TRAIN_SPLIT_DIRS = [split_dir(d, "train") for d in TRAIN_DATASETS]
 OPAL_GPUS, OPAL_NODES = OPAL["resources"]["gpus"], OPAL["resources"].get("nodes", 1)  # GPUs per node, nodes
 CPUS_PER_GPU = max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL_GPUS))
-USER_PROVIDED.update({f: "a training file named in opal (data, projector_weights)" for f in user_provided_files(config)})
+USER_PROVIDED.update(
+    {f: "a training file named in opal (data, projector_weights)" for f in user_provided_files(config)}
+)
 
 
 rule opal_train:

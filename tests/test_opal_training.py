@@ -86,6 +86,38 @@ def test_resumed_training_equals_uninterrupted(splits, tmp_path):
         assert torch.allclose(sw[k], sr[k], atol=1e-6), k
 
 
+def test_checkpoints_of_another_job_are_not_resumed(splits, tmp_path):
+    """A checkpoint folder left by a run with other initial weights (e.g. another vision tower)
+    or other settings is not resumed: the stage trains from step 0, as in an empty folder."""
+    train, _ = splits
+    sec = section(stage2={"max_steps": 4})
+    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
+    records, settings = stage_records(sec, 2, [str(train)]), StageSettings.from_section(sec, 2)
+
+    def other_tower():
+        model, tok = initial_model(sec, texts)
+        with torch.no_grad():
+            for p in model.model.vision_tower.parameters():
+                p.mul_(0.5)
+        return model, tok
+
+    model, tok = other_tower()
+    _, earlier = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ckpt")
+    stale = [d for d in (tmp_path / "ckpt").iterdir() if d.is_dir()]
+    assert len(earlier) == 4 and len(stale) == 1 and (stale[0] / "last.pt").exists()
+    model, tok = initial_model(sec, texts)
+    _, again = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ckpt")
+    model, tok = initial_model(sec, texts)
+    _, fresh = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "empty")
+    assert [h["step"] for h in again] == [0, 1, 2, 3] and again == fresh
+    assert again[0]["loss"] != pytest.approx(earlier[0]["loss"], rel=1e-6)
+    assert not stale[0].exists()  # the other job's checkpoints are removed
+    model, tok = initial_model(sec, texts)
+    _, lr_changed = train_stage(model, records, tok, StageSettings.from_section(section(stage2={"max_steps": 4, "lr": 1e-3}), 2),
+                                LossWeights(1.0), tmp_path / "ckpt")
+    assert [h["step"] for h in lr_changed] == [0, 1, 2, 3]
+
+
 def test_three_stages_then_inference_writes_valid_predictions(splits, tmp_path):
     train, val = splits
     sec = section(stage1={"max_steps": 2}, stage2={"max_steps": 2}, stage3={"max_steps": 2})

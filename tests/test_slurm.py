@@ -86,8 +86,6 @@ def test_demo_data_rules_on_slurm_equal_local_run(cluster, tmp_path):
     assert made == tracked(roots["slurm"], "data")
 
 
-@pytest.mark.xfail(reason="the demo's OPAL training is not yet reproducible run to run (README, OPAL "
-                   "section): the local and the SLURM run's artifacts can differ", strict=False)
 def test_demo_all_on_slurm_equals_local_run(cluster, tmp_path):
     """The real `all` target of the demo (reduced in size) on SLURM and locally."""
     local, on_slurm = tmp_path / "local", tmp_path / "slurm"

@@ -9,12 +9,15 @@ the last checkpoint in its checkpoint folder.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 import logging
 import math
 import os
 import random
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -194,17 +197,48 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], tokenizer, settings: StageSettings,
+                      weights: LossWeights) -> str:
+    """sha256 naming a stage's training job: its initial weights, its samples (annotations and
+    texts; images by path), the tokenizer's vocabulary and its settings. Checkpoints are kept
+    under it, so that only the same job resumes them."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+        h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    h.update(json.dumps([dataclasses.asdict(r) for r in records], sort_keys=True, default=str).encode())
+    h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
+    settings = dataclasses.replace(settings, save_every=0)  # when checkpoints are written does not matter
+    h.update(json.dumps([dataclasses.asdict(settings), dataclasses.asdict(weights)], sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def job_checkpoint_dir(checkpoint_dir: Path, fingerprint: str) -> Path:
+    """The folder of this job's checkpoints, `checkpoint_dir/<fingerprint[:16]>`; rank 0 removes
+    the checkpoints of other jobs (an earlier config, code or input) kept there."""
+    own = checkpoint_dir / fingerprint[:16]
+    if world()[0] == 0:
+        for other in checkpoint_dir.glob("*"):
+            if other != own and other.is_dir() and re.fullmatch(r"[0-9a-f]{16}", other.name):
+                log.warning("%s: removing the checkpoints of another training job", other)
+                shutil.rmtree(other)
+    return own
+
+
 def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, settings: StageSettings,
                 weights: LossWeights, checkpoint_dir: str | os.PathLike, deepspeed_config: str | None = None,
                 stop_after: int | None = None, use_deepspeed: bool | None = None) -> tuple[OpalForCausalLM, list[dict]]:
     """Train one stage; returns the trained model (LoRA merged) and the per-step loss log.
 
     DeepSpeed (with `deepspeed_config`) runs when `use_deepspeed`, by default when CUDA is there;
-    otherwise a plain torch loop. Resumes from `checkpoint_dir/last.pt` (or DeepSpeed's
-    `checkpoint_dir/last`) when present; `stop_after` ends early after that many steps."""
+    otherwise a plain torch loop. Resumes from the checkpoint of the same job (`last.pt`, or
+    DeepSpeed's `last`, in `checkpoint_dir/<stage_fingerprint[:16]>`) when present; `stop_after`
+    ends early after that many steps."""
     rank, size = world()
     if len(records) == 0:
         raise InputError(f"opal stage {settings.stage}: no training samples")
+    checkpoint_dir = job_checkpoint_dir(Path(checkpoint_dir),
+                                        stage_fingerprint(model, records, tokenizer, settings, weights))
     peft_model = None
     if settings.stage == 3 and settings.llm_tuning == "lora":
         peft_model = _add_lora(model, settings.lora)
@@ -222,7 +256,6 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
                                   fused=all(p.is_cuda for p in params))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps, settings.warmup_ratio))
     engine = None
-    checkpoint_dir = Path(checkpoint_dir)
     step, history = 0, []
     if use_deepspeed is None:
         use_deepspeed = bool(deepspeed_config) and torch.cuda.is_available()

@@ -5,6 +5,8 @@
 #   benchmarks/opal_device_runs.sh all OUTDIR   # the main runs of both in one go
 #   benchmarks/opal_device_runs.sh profile OUTDIR  # ZeRO-2's step profiled (unaligned / aligned parameters)
 #   benchmarks/opal_device_runs.sh mfu OUTDIR      # MFU attempts: larger micro-batches, compiled decoder layers
+#   benchmarks/opal_device_runs.sh mfu2 OUTDIR     # the compiled runs' OPAL modes; two GPUs against one, compiled
+#   benchmarks/opal_device_runs.sh full1 OUTDIR    # full fine-tuning on one GPU at micro-batch 8 and 6, compiled
 # Each run's log and JSON go to OUTDIR. PYTHONPATH must reach src/ (and DeepSpeed).
 set -uo pipefail
 phase=$1; out=$2
@@ -42,6 +44,11 @@ elif [ "$phase" = mfu2 ]; then  # the compiled runs' OPAL modes; two GPUs agains
     --json "$out/full2mb4compile.json"
   CUDA_VISIBLE_DEVICES=0 run full1-nockpt-compile timeout 150 "${bench[@]}" --tuning full --micro-batch 4 --no-offload \
     --zero-stage 0 --compile --generative-only --json "$out/full1nockptcompile.json"
+elif [ "$phase" = full1 ]; then  # full fine-tuning on ONE GPU: larger micro-batches, compiled, no recomputation
+  export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True  # the card is nearly full: no fragmentation
+  one=(timeout 200 "${bench[@]}" --tuning full --no-offload --zero-stage 0 --compile)
+  CUDA_VISIBLE_DEVICES=0 run full1-mb8 "${one[@]}" --micro-batch 8 --no-alternate --json "$out/full1mb8.json"
+  CUDA_VISIBLE_DEVICES=0 run full1-mb6 "${one[@]}" --micro-batch 6 --generative-only --json "$out/full1mb6.json"
 elif [ "$phase" = all ]; then  # the most needed first, to fit one call
   CUDA_VISIBLE_DEVICES=0 run lora1 "${bench[@]}" --tuning lora --micro-batch 8 --two-pass --json "$out/lora1.json"
   CUDA_VISIBLE_DEVICES=0 run full1 "${bench[@]}" --tuning full --micro-batch 4 --no-offload --gradient-checkpointing \

@@ -16,6 +16,10 @@ recomputation), times the micro-batch.
     torchrun --nproc_per_node 2 benchmarks/opal_throughput.py --tuning full --micro-batch 4 \
         --no-offload --gradient-checkpointing               # full, ZeRO-2 optimizer sharded
     python benchmarks/opal_throughput.py --tiny              # CPU (gloo, fp32) smoke run of the same code
+
+`--compile` compiles each decoder layer (the highest MFU: full fine-tuning at micro-batch 8 without
+gradient checkpointing, one 141 GB GPU at stage 0 or two with ZeRO-2); `--profile PREFIX` writes one
+generative step's phase times and top kernels.
 """
 
 from __future__ import annotations
@@ -85,6 +89,11 @@ def make_model(args, tuning: str, device: torch.device):
     _set_trainable(model, 3, tuning)
     if args.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if args.compile:  # each LLM decoder layer through torch.compile (one graph, shared by the 32 layers)
+        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
+        for layer in model.modules():
+            if type(layer).__name__.endswith("DecoderLayer"):
+                layer.compile(dynamic=False)
     return model, config
 
 
@@ -109,8 +118,75 @@ def engine_for(args, model, params, offload: bool):
         ds["zero_optimization"]["offload_optimizer"] = {"device": "cpu", "pin_memory": False}
         ds["optimizer"] = {"type": "AdamW", "params": {"lr": 1e-5, "weight_decay": 0.0}}
         optimizer = None
+    if args.param_alignment is not None:  # ZeRO-1/2 pad their flat buffers so each parameter is 16-byte aligned
+        ds["zero_optimization"]["parameter_alignment"] = args.param_alignment
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=ds, optimizer=optimizer)
     return engine
+
+
+def misaligned(params) -> int:
+    """How many of `params` start off a 16-byte boundary (ZeRO-1/2 views into their flat buffer:
+    matrix multiplications on such weights leave the GPU's fast kernels)."""
+    return sum(p.data_ptr() % 16 != 0 for p in params)
+
+
+def _timed(fn, times: dict, key: str, cuda: bool):
+    """`fn` wrapped to add its CUDA-synchronised wall time to times[key]."""
+    def wrapper(*a, **k):
+        if cuda:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        with torch.profiler.record_function(key):
+            out = fn(*a, **k)
+        if cuda:
+            torch.cuda.synchronize()
+        times[key] = times.get(key, 0.0) + time.perf_counter() - start
+        return out
+    return wrapper
+
+
+def profile_step(model, engine, batch, mode, path: Path, device: torch.device) -> None:
+    """Two more steps of `mode`: one with its phases timed (each phase CUDA-synchronised: forward,
+    engine.backward, engine.step and, inside ZeRO-1/2's step, the gradient norm, the optimizer
+    step over the flat fp32 partition and the all-gather of the bf16 weights), one under
+    torch.profiler; writes the phase times and the top CPU operations and GPU kernels to `path`."""
+    import deepspeed.runtime.zero.stage_1_and_2 as zero
+
+    cuda = device.type == "cuda"
+    times: dict[str, float] = {}
+    opt = engine.optimizer
+    patched = [(opt, "scaled_global_norm"), (opt, "_optimizer_step"), (zero, "all_gather_dp_groups")]
+    saved = [(obj, name, getattr(obj, name)) for obj, name in patched if hasattr(obj, name)]
+    for obj, name, fn in saved:
+        setattr(obj, name, _timed(fn, times, f"zero.{name}", cuda))
+    weights, step, packed = mode
+
+    def one_step():
+        losses = _timed(step_losses, times, "forward (losses)", cuda)(model, batch, weights, step=step, packed=packed)
+        _timed(engine.backward, times, "engine.backward", cuda)(losses["loss"])
+        _timed(engine.step, times, "engine.step", cuda)()
+
+    try:
+        one_step()
+        phases = dict(times)
+        activities = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if cuda else [])
+        with torch.profiler.profile(activities=activities) as prof:
+            one_step()
+    finally:
+        for obj, name, fn in saved:
+            setattr(obj, name, fn)
+    table = prof.key_averages()
+    lines = [f"phases of one step (CUDA-synchronised), ms: {type(opt).__name__}, "
+             f"{misaligned(p for p in model.parameters() if p.requires_grad)} trainable parameters off 16-byte boundaries"]
+    lines += [f"  {k:28s} {v * 1e3:9.1f}" for k, v in phases.items()]
+    for key, title in (("self_device_time_total", "GPU time"), ("self_cpu_time_total", "CPU time"),
+                       ("device_time_total", "GPU time with children (the phases above included)")):
+        if "device" in key and not cuda:
+            continue
+        lines += ["", f"top operations and kernels by {title}:",
+                  table.table(sort_by=key, row_limit=25, max_name_column_width=110)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
 
 
 def train_step(model, engine, batch, weights, step: int = 0, packed: bool = True) -> None:
@@ -128,7 +204,7 @@ def model_flops(args, model, engine, config, mode) -> float:
     checkpointing = model.is_gradient_checkpointing
     if checkpointing:
         model.gradient_checkpointing_disable()
-    with FlopCounterMode(display=False) as counter:
+    with FlopCounterMode(display=False) as counter, torch.compiler.set_stance("force_eager"):  # eager: every op counted
         train_step(model, engine, one, weights, step, packed)
     if checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -145,7 +221,8 @@ def modes(args) -> dict[str, list[tuple[LossWeights, int, bool]]]:
     out["opal"] = [(opal, 0, True)]
     if args.two_pass:
         out["opal-two-pass"] = [(opal, 0, False)]
-    out["alternate-x2"] = [(alternate, 0, True), (alternate, 1, True)]
+    if not args.no_alternate:
+        out["alternate-x2"] = [(alternate, 0, True), (alternate, 1, True)]
     return out
 
 
@@ -155,7 +232,8 @@ def measure(args, tuning: str, device: torch.device, offload: bool) -> dict[str,
     params = [p for p in model.parameters() if p.requires_grad]
     engine = engine_for(args, model, params, offload)
     if device.type == "cuda" and int(os.environ.get("RANK", "0")) == 0:
-        print(f"{tuning}: {sum(p.numel() for p in params) / 1e9:.2f} B trainable parameters; GPU memory after "
+        print(f"{tuning}: {sum(p.numel() for p in params) / 1e9:.2f} B trainable parameters "
+              f"({misaligned(params)} off 16-byte boundaries); GPU memory after "
               f"DeepSpeed's set-up {torch.cuda.memory_allocated() / 2**30:.1f} GiB", flush=True)
     model.train()
     g = torch.Generator().manual_seed(0)
@@ -187,6 +265,9 @@ def measure(args, tuning: str, device: torch.device, offload: bool) -> dict[str,
             "tflops_per_step": flops / 1e12,
             "mfu": flops / step_s / (args.peak_tflops * 1e12),
         }
+        if args.profile and mode == "generative":
+            rank = int(os.environ.get("RANK", "0"))
+            profile_step(model, engine, batch, steps[0], Path(f"{args.profile}.{tuning}.rank{rank}.txt"), device)
     del engine, model
     return results
 
@@ -203,6 +284,7 @@ def main() -> None:
     parser.add_argument("--pairs-option", choices=["first", "all"], default="all", help="opal.loss.pairs")
     parser.add_argument("--two-pass", action="store_true", help="also time the two-pass OPAL step (the reference)")
     parser.add_argument("--generative-only", action="store_true", help="time the generative step alone")
+    parser.add_argument("--no-alternate", action="store_true", help="leave out the released schedule's steps")
     parser.add_argument("--json", default=None, help="write the results to this JSON file")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
@@ -217,6 +299,12 @@ def main() -> None:
                         help="ZeRO reduce/allgather bucket size in elements (default: configs/deepspeed/zero2.json)")
     parser.add_argument("--overlap-comm", action=argparse.BooleanOptionalAction, default=None,
                         help="ZeRO overlap_comm (default: configs/deepspeed/zero2.json)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile each decoder layer of the LLM")
+    parser.add_argument("--param-alignment", action=argparse.BooleanOptionalAction, default=None,
+                        help="ZeRO parameter_alignment (default: configs/deepspeed/zero2.json)")
+    parser.add_argument("--profile", default=None, metavar="PREFIX",
+                        help="after timing, profile one generative step: phase times and top kernels to "
+                             "PREFIX.<tuning>.rank<r>.txt")
     args = parser.parse_args()
     import deepspeed
 
@@ -258,9 +346,10 @@ def main() -> None:
             gen, opal = results["generative"], results["opal"]
             print(f"{tuning:4s} OPAL overhead: FLOPs x{opal['tflops_per_step'] / gen['tflops_per_step']:.4f}, "
                   f"step time x{opal['step_s'] / gen['step_s']:.4f} (ratio OPAL / generative-only; paper: ~1.01 FLOPs)")
-            alt = results["alternate-x2"]
-            print(f"{tuning:4s} released schedule: two steps x{alt['step_s'] / (2 * gen['step_s']):.4f} "
-                  "(generative + contrastive step / two generative steps)")
+            if "alternate-x2" in results:
+                alt = results["alternate-x2"]
+                print(f"{tuning:4s} released schedule: two steps x{alt['step_s'] / (2 * gen['step_s']):.4f} "
+                      "(generative + contrastive step / two generative steps)")
             if "opal-two-pass" in results:
                 print(f"{tuning:4s} two-pass OPAL step time x{results['opal-two-pass']['step_s'] / gen['step_s']:.4f}")
         if device.type == "cuda":

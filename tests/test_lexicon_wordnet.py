@@ -75,7 +75,8 @@ def test_wordnet_nouns():
 
 def test_wordnet_nouns_by_sense_count():
     frequent = wordnet_nouns(min_count=1)
-    assert len(frequent) == 11846 and {"car", "sidewalk", "sedan"} <= set(frequent)
+    assert len(frequent) == 11908 and {"car", "sidewalk", "sedan", "jazz", "pants"} <= set(frequent)
+    assert len(wordnet_nouns(min_count=3)) == 4867
     assert not {"hatchback", "bumper"} & set(frequent) and set(frequent) <= set(wordnet_nouns())
 
 

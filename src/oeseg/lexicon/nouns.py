@@ -46,13 +46,25 @@ def nouns_from_tags(path: str | os.PathLike) -> list[str]:
     return list(nouns)
 
 
+def noun_tag_counts() -> dict[str, int]:
+    """WordNet's sense tag counts (`cntlist.rev`) summed over each noun lemma's senses."""
+    counts: dict[str, int] = {}
+    with open_wordnet().open("cntlist.rev") as f:
+        for line in f:
+            key, _, count = line.split()
+            lemma, _, lex_sense = key.partition("%")
+            if lex_sense.startswith("1:"):  # synset type 1: a noun sense
+                counts[lemma] = counts.get(lemma, 0) + int(count)
+    return counts
+
+
 def wordnet_nouns(min_count: int = 0) -> list[str]:
     """WordNet noun lemmas (lower case, multi-word joined by spaces): the offline noun list; with
     `min_count` > 0 only those whose senses are tagged at least that often in WordNet's sense counts."""
-    wordnet = open_wordnet()
+    counts = noun_tag_counts() if min_count else {}
     nouns: dict[str, None] = {}
-    for lemma in wordnet.all_lemma_names(pos="n"):
-        if min_count and sum(lem.count() for lem in wordnet.lemmas(lemma, pos="n")) < min_count:
+    for lemma in open_wordnet().all_lemma_names(pos="n"):
+        if min_count and counts.get(lemma, 0) < min_count:
             continue
         nouns.setdefault(normalize_term(lemma))
     return list(nouns)

@@ -2,22 +2,25 @@
 # Variants are the config methods whose kind (src/oeseg/registry.py) names these rules: `opal`
 # (contrastive weight from opal.loss) and `osprey` (weight 0); both train on the train splits of
 # training_datasets (or opal.data's sources) from the CLIP tower opal.vision_weights, which the
-# demo pretrains itself (opal.tower_pretraining).
+# demo pretrains itself (opal.tower_pretraining). A stage's job (settings, data, loss weight,
+# resources) is built by oeseg.models.job.opal_job from the method and the stage.
 
 from oeseg.registry import methods_regex
 from oeseg.workflow import gpu_job_resources
+from oeseg.models.job import opal_job
 from oeseg.models.workflow import (
-    contrastive_weight,
     inference_settings,
+    model_dir,
     pretrains_tower,
     train_inputs,
+    train_resources,
+    train_split_dirs,
     user_provided_files,
 )
 
 OPAL = config["opal"]
-TRAIN_SPLIT_DIRS = [split_dir(d, "train") for d in TRAIN_DATASETS]
-OPAL_GPUS, OPAL_NODES = OPAL["resources"]["gpus"], OPAL["resources"].get("nodes", 1)  # GPUs per node, nodes
-CPUS_PER_GPU = max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL_GPUS))
+TRAIN_SPLIT_DIRS = train_split_dirs(config)
+OPAL_GPUS, OPAL_NODES, CPUS_PER_GPU = train_resources(config)  # GPUs per node, nodes, CPUs per process
 USER_PROVIDED.update(
     {f: "a training file named in opal (data, projector_weights)" for f in user_provided_files(config)}
 )
@@ -27,7 +30,7 @@ rule opal_train:
     input:
         lambda w: train_inputs(config, OUT, w.method, int(w.stage), TRAIN_SPLIT_DIRS),
     output:
-        directory(f"{OUT}/models/{{method}}/stage{{stage}}"),
+        directory(model_dir(OUT, "{method}", "{stage}")),
     log:
         f"{LOGS}/opal_train/{{method}}.stage{{stage}}.log",
     benchmark:
@@ -44,22 +47,15 @@ rule opal_train:
         mem_mb=OPAL["resources"]["mem_mb"],
         runtime=OPAL["resources"]["runtime"],
     params:
-        section=OPAL,
-        split_dirs=TRAIN_SPLIT_DIRS,
-        init_dir=lambda w: f"{OUT}/models/{w.method}/stage{int(w.stage) - 1}" if int(w.stage) > 1 else None,
-        checkpoint_dir=lambda w: f"{OUT}/models/{w.method}/stage{w.stage}.checkpoints",
-        contrastive_weight=lambda w: contrastive_weight(config, w.method),
-        deepspeed=OPAL["deepspeed"],
-        gpus=OPAL_GPUS,
-        nodes=OPAL_NODES,
-        cpus_per_gpu=CPUS_PER_GPU,
+        # the stage's whole job: a change of any setting it holds reruns the stage
+        job=lambda w: opal_job(config, w.method, int(w.stage)).to_dict(),
     script:
         "../scripts/opal_train.py"
 
 
 rule opal_describe:
     input:
-        model=f"{OUT}/models/{{method}}/stage3",
+        model=model_dir(OUT, "{method}", 3),
         split=lambda w: split_json(w.dataset, "val"),
     output:
         PREDICTIONS,
@@ -71,7 +67,7 @@ rule opal_describe:
         method=methods_regex(config["methods"], "opal_describe"),
     conda:
         "../envs/oeseg.yaml"
-    threads: max(1, OPAL["resources"]["cpus_per_task"] // max(1, OPAL_GPUS))  # one GPU's share
+    threads: CPUS_PER_GPU  # one GPU's share
     resources:
         gpu=min(1, OPAL_GPUS),
         mem_mb=OPAL["resources"]["mem_mb"],

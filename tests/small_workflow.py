@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
@@ -96,6 +98,9 @@ small_figures:
   fig2: {size: 24, color: [30, 30, 200]}
 '''
 
+#: the small workflow's config files, layered in this order (as `oeseg audit --configfile` takes them)
+SMALL_CONFIGFILES = ["config.yaml", "small.yaml"]
+
 SMALL_SCRIPTS = {
     "scores.py": '''\
 import random
@@ -164,6 +169,10 @@ def repo_copy(dest: Path, small: bool = True) -> Path:
     if small:
         (dest / "small.smk").write_text(SMALL_SNAKEFILE)
         (dest / "small.yaml").write_text(SMALL_CONFIG)
+        schema_file = dest / "schemas" / "config.schema.yaml"  # the copy's schema takes small.yaml's key
+        schema = yaml.safe_load(schema_file.read_text())
+        schema["properties"]["small_figures"] = {"type": "object", "description": "the small workflow's figures"}
+        schema_file.write_text(yaml.safe_dump(schema, sort_keys=False))
         (dest / "small").mkdir()
         for name, text in SMALL_SCRIPTS.items():
             (dest / "small" / name).write_text(text)
@@ -185,7 +194,7 @@ def snakemake(root: Path, *args: str, timeout: int = 600,
 
 def small(root: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run the small workflow (its config on top of the repository's config.yaml)."""
-    return snakemake(root, "-s", "small.smk", "--configfile", "config.yaml", "small.yaml", *args,
+    return snakemake(root, "-s", "small.smk", "--configfile", *SMALL_CONFIGFILES, *args,
                      timeout=timeout)
 
 

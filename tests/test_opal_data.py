@@ -15,7 +15,8 @@ from oeseg.io import InputError
 from oeseg.models import conversation as conv
 from oeseg.models.data import Collator, RegionDataset, record_masks, records_from_source
 from oeseg.models.losses import LossWeights
-from oeseg.models.train import StageSettings, initial_model, train_stage
+from oeseg.models.train import StageSettings, train_stage
+from oeseg.models.weights import initial_model
 from opal_synthetic import TINY_MODEL
 
 SQUARE = [[2, 2, 8, 2, 8, 6, 2, 6]]          # 6 x 4 px

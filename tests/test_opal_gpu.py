@@ -16,7 +16,9 @@ from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import read_predictions
 from oeseg.models.inference import describe_split
 from oeseg.models.losses import LossWeights
-from oeseg.models.train import StageSettings, load_model, run_stage, save_model, stage_records, train_stage
+from oeseg.models.job import OpalJob
+from oeseg.models.train import StageSettings, run_stage, stage_records, train_stage
+from oeseg.models.weights import load_model, save_model
 from opal_synthetic import TINY_MODEL, make_split
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
@@ -50,7 +52,8 @@ def test_three_stages_with_deepspeed_bf16_resume_and_inference(tmp_path, monkeyp
     prev = None
     for stage in (1, 2):
         out = tmp_path / f"stage{stage}"
-        history = run_stage(sec, stage, [str(train)], prev, str(out), str(tmp_path / f"ckpt{stage}"), 1.0, ZERO2)
+        history = run_stage(OpalJob(sec, stage, [str(train)], prev, str(out), str(tmp_path / f"ckpt{stage}"),
+                                     1.0 if stage > 1 else 0.0, ZERO2))
         assert len(history) == 20 and all(math.isfinite(h["loss"]) for h in history)
         prev = str(out)
     # stage 3 (LoRA): 10 steps, then a new process-like start resumes from DeepSpeed's checkpoint

@@ -27,7 +27,7 @@ from oeseg.models.tokenization import (
     encode_conversation,
     region_token_ids,
 )
-from oeseg.models.train import save_model
+from oeseg.models.weights import save_model
 
 # larger initial weights than training's 0.02, so that a random model's answers depend on the region
 TINY = {"vision_depths": [1, 1, 1, 1], "vision_dims": [8, 16, 32, 64], "vision_embed_dim": 32, "image_size": 64,

@@ -5,7 +5,6 @@ averaged; each process's micro-batches are the ones one process would take in tu
 
 from __future__ import annotations
 
-import json
 import shlex
 import subprocess
 import sys
@@ -15,18 +14,19 @@ import torch
 from safetensors.torch import load_file
 
 from oeseg.io import InputError
-from oeseg.models.train import launch_command, launch_stage, rank_from_slurm
+from oeseg.models.job import OpalJob
+from oeseg.models.launch import launch_command, launch_stage, rank_from_slurm
 from opal_synthetic import TINY_MODEL, make_split
 
 
 
-def stage_job(root, name: str, train_dir) -> dict:
+def stage_job(root, name: str, train_dir, gpus: int = 0) -> OpalJob:
     """A stage-1 job (projector, generative loss) of 3 steps at global batch 16, micro-batch 8."""
     section = {"model": TINY_MODEL, "seed": 0, "save_every": 10, "llm_tuning": "full",
                "stages": {"stage1": {"lr": 3e-3, "global_batch": 16, "micro_batch": 8, "epochs": 1, "max_steps": 3}}}
-    return {"section": section, "stage": 1, "train_split_dirs": [str(train_dir)], "init_dir": None,
-            "out_dir": str(root / name / "model"), "checkpoint_dir": str(root / name / "ckpt"),
-            "contrastive_weight": 0.0, "deepspeed_config": None}
+    return OpalJob(section=section, stage=1, train_split_dirs=[str(train_dir)], init_dir=None,
+                   out_dir=str(root / name / "model"), checkpoint_dir=str(root / name / "ckpt"),
+                   contrastive_weight=0.0, gpus=gpus)
 
 
 def assert_same_weights(a, b) -> None:
@@ -46,10 +46,10 @@ def train_dir(tmp_path_factory):
 def test_launch_commands():
     here = launch_command("job.json", 4, 1, None)
     assert here == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4",
-                    "-m", "oeseg.models.train", "job.json"]
+                    "-m", "oeseg.models.launch", "job.json"]
     slurm = launch_command("job.json", 8, 2, "1234", cpus_per_process=6)
     assert slurm == ["srun", "--nodes=2", "--ntasks=16", "--ntasks-per-node=8", "--cpus-per-task=6",
-                     "--kill-on-bad-exit=1", sys.executable, "-m", "oeseg.models.train", "job.json"]
+                     "--kill-on-bad-exit=1", sys.executable, "-m", "oeseg.models.launch", "job.json"]
     with pytest.raises(InputError, match="2 nodes runs inside a SLURM job"):
         launch_command("job.json", 8, 2, None)
 
@@ -67,9 +67,9 @@ def test_tasks_take_their_rank_from_slurm():
 @pytest.mark.skipif(0 < torch.cuda.device_count() < 2, reason="two processes take two GPUs where there are GPUs")
 def test_two_processes_train_the_model_of_one(train_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
-    launch_stage(stage_job(tmp_path, "one", train_dir), gpus=0)
-    launch_stage(stage_job(tmp_path, "two", train_dir), gpus=2)  # torchrun: two CPU processes (gloo)
-    assert (tmp_path / "two" / "ckpt" / "launch.json").exists()
+    launch_stage(stage_job(tmp_path, "one", train_dir))
+    launch_stage(stage_job(tmp_path, "two", train_dir, gpus=2))  # torchrun: two CPU processes (gloo)
+    assert OpalJob.read(tmp_path / "two" / "ckpt" / "launch.json") == stage_job(tmp_path, "two", train_dir, gpus=2)
     assert_same_weights(tmp_path / "one" / "model", tmp_path / "two" / "model")
 
 
@@ -78,11 +78,11 @@ def test_two_processes_train_the_model_of_one(train_dir, tmp_path, monkeypatch):
 def test_two_slurm_tasks_train_the_model_of_one_process(cluster, train_dir, tmp_path):
     """launch_stage inside a SLURM job of two tasks (on the test cluster's one node, without
     GPUs): srun starts two tasks, whose ranks come from SLURM, world size 2."""
-    launch_stage(stage_job(tmp_path, "one", train_dir), gpus=0)
+    launch_stage(stage_job(tmp_path, "one", train_dir))
     job = tmp_path / "job.json"
-    job.write_text(json.dumps(stage_job(tmp_path, "slurm", train_dir)))
-    code = ("import json, logging; from oeseg.models.train import launch_stage; logging.basicConfig(level=logging.INFO); "
-            f"launch_stage(json.load(open({str(job)!r})), gpus=2)")
+    stage_job(tmp_path, "slurm", train_dir, gpus=2).write(job)
+    code = ("import logging; from oeseg.models.job import OpalJob; from oeseg.models.launch import launch_stage; "
+            f"logging.basicConfig(level=logging.INFO); launch_stage(OpalJob.read({str(job)!r}))")
     log = tmp_path / "slurm.log"
     done = subprocess.run(["sbatch", "--wait", "--ntasks=2", "--cpus-per-task=1", "--mem-per-cpu=1500",
                            f"--output={log}", "--wrap", f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"],

@@ -18,7 +18,9 @@ from oeseg.models.data import records_from_source, region_mask
 from oeseg.models.inference import describe_split
 from oeseg.models.losses import LossWeights
 from oeseg.models.retrieval import region_text_retrieval
-from oeseg.models.train import StageSettings, initial_model, lr_factor, run_stage, train_stage, stage_records
+from oeseg.models.job import OpalJob
+from oeseg.models.train import StageSettings, lr_factor, run_stage, train_stage, stage_records
+from oeseg.models.weights import initial_model
 from opal_synthetic import TINY_MODEL, make_split
 
 
@@ -124,7 +126,8 @@ def test_three_stages_then_inference_writes_valid_predictions(splits, tmp_path):
     prev = None
     for stage in (1, 2, 3):
         out = tmp_path / f"stage{stage}"
-        history = run_stage(sec, stage, [str(train)], prev, str(out), str(tmp_path / f"ckpt{stage}"), 1.0)
+        history = run_stage(OpalJob(sec, stage, [str(train)], prev, str(out), str(tmp_path / f"ckpt{stage}"),
+                                     1.0 if stage > 1 else 0.0))
         assert len(history) == 2 and (out / "config.json").exists() and (out / "train_log.jsonl").exists()
         assert ("contrastive" in history[0]) == (stage > 1)
         prev = str(out)
@@ -299,7 +302,7 @@ def test_demo_trains_with_the_released_objective(splits, tmp_path):
 
 
 def test_stage1_from_a_released_projector_file_untrained_or_trained(splits, tmp_path):
-    from oeseg.models.train import load_model
+    from oeseg.models.weights import load_model
 
     train, _ = splits
     torch.manual_seed(5)
@@ -308,15 +311,15 @@ def test_stage1_from_a_released_projector_file_untrained_or_trained(splits, tmp_
     released = {f"model.mm_projector.{k}": torch.randn_like(v) for k, v in donor.model.mm_projector.state_dict().items()}
     torch.save(released, tmp_path / "mm_projector.bin")
     sec.update(projector_weights=str(tmp_path / "mm_projector.bin"), train_stage1=False)
-    history = run_stage(sec, 1, [str(train)], None, str(tmp_path / "s1"), str(tmp_path / "c1"), 0.0)
+    history = run_stage(OpalJob(sec, 1, [str(train)], None, str(tmp_path / "s1"), str(tmp_path / "c1"), 0.0))
     model, _ = load_model(tmp_path / "s1")
     assert history == []
     for k, v in model.model.mm_projector.state_dict().items():
         assert torch.equal(v, released[f"model.mm_projector.{k}"]), k
     sec["train_stage1"] = True  # trained from the released projector
-    history = run_stage(sec, 1, [str(train)], None, str(tmp_path / "t1"), str(tmp_path / "ct1"), 0.0)
+    history = run_stage(OpalJob(sec, 1, [str(train)], None, str(tmp_path / "t1"), str(tmp_path / "ct1"), 0.0))
     trained, _ = load_model(tmp_path / "t1")
     assert len(history) == 2 and not torch.equal(trained.model.mm_projector[0].weight, model.model.mm_projector[0].weight)
     sec.update(projector_weights=str(tmp_path / "missing.bin"), train_stage1=False)
     with pytest.raises(InputError, match="missing.bin: projector weights not found"):
-        run_stage(sec, 1, [str(train)], None, str(tmp_path / "m1"), str(tmp_path / "cm1"), 0.0)
+        run_stage(OpalJob(sec, 1, [str(train)], None, str(tmp_path / "m1"), str(tmp_path / "cm1"), 0.0))

@@ -3,6 +3,7 @@ dry run of the rules, and initialisation from user-provided LLM, CLIP and tokeni
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,14 +12,15 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from oeseg.io import InputError
-from oeseg.models.train import initial_model
+from oeseg.models.weights import initial_model
 from oeseg.models.tokenization import build_demo_tokenizer
 from oeseg.models.vision import ClipConvNeXt
-from oeseg.models.workflow import (contrastive_weight, inference_settings, opal_methods, train_inputs,
-                                   user_provided_files)
+from oeseg.models.job import OpalJob, opal_job
+from oeseg.models.workflow import inference_settings, opal_methods, train_inputs, user_provided_files
 from opal_synthetic import make_split
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,12 +34,43 @@ CONFIG = {"methods": {"opal": {"kind": "opal"}, "osprey": {"kind": "osprey"}, "x
 def test_variants_weights_inputs_and_run_settings():
     assert opal_methods(CONFIG) == ["opal", "osprey"]  # y is taken from its published outputs
     assert user_provided_files(CONFIG) == ["a.json"]
-    assert contrastive_weight(CONFIG, "opal") == 0.7 and contrastive_weight(CONFIG, "osprey") == 0.0
     assert train_inputs(CONFIG, "out", "opal", 1, ["d/train"]) == ["d/train/panoptic.json"]
     assert train_inputs(CONFIG, "out", "opal", 2, ["d/train"]) == ["d/train/panoptic.json", "a.json", "out/models/opal/stage1"]
     s = inference_settings(CONFIG, {"name": "s2-t0.5", "seed": 2, "temperature": 0.5, "top_p": 0.9})
     assert (s["seed"], s["temperature"], s["top_p"], s["max_new_tokens"]) == (2, 0.5, 0.9, 9)
     assert inference_settings(CONFIG, {"name": "main", "seed": 0})["temperature"] == 0.2
+
+
+def demo_config(**loss) -> dict:
+    """The repository's config.yaml, its opal.loss updated by `loss`."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["opal"]["loss"].update(loss)
+    return config
+
+
+def test_job_of_a_stage_holds_its_effective_contrastive_weight():
+    config = demo_config(contrastive_weight=0.7)
+    opal2, osprey3, opal1 = opal_job(config, "opal", 2), opal_job(config, "osprey", 3), opal_job(config, "opal", 1)
+    assert (opal2.contrastive_weight, osprey3.contrastive_weight, opal1.contrastive_weight) == (0.7, 0.0, 0.0)
+    out = config["out"]
+    assert (opal2.stage, opal2.init_dir, opal2.out_dir) == (2, f"{out}/models/opal/stage1", f"{out}/models/opal/stage2")
+    assert opal2.checkpoint_dir == f"{out}/models/opal/stage2.checkpoints" and opal1.init_dir is None
+    assert opal2.train_split_dirs == [f"{config['data_root']}/{d}/train" for d in config["training_datasets"]]
+    assert opal2.section is config["opal"] and opal2.deepspeed_config == config["opal"]["deepspeed"]
+    assert (opal2.gpus, opal2.nodes, opal2.cpus_per_process) == (0, 1, 1)
+    config["opal"]["resources"].update(gpus=4, nodes=2, cpus_per_task=32)
+    job = opal_job(config, "osprey", 2)
+    assert (job.gpus, job.nodes, job.cpus_per_process, job.contrastive_weight) == (4, 2, 8, 0.0)
+
+
+def test_job_json_round_trip(tmp_path):
+    job = opal_job(demo_config(), "opal", 3)
+    assert OpalJob.from_dict(json.loads(json.dumps(job.to_dict()))) == job
+    job.write(tmp_path / "launch.json")
+    assert OpalJob.read(tmp_path / "launch.json") == job
+    (tmp_path / "bad.json").write_text(json.dumps({**job.to_dict(), "gpu": 1}))
+    with pytest.raises(InputError, match="bad.json: .*gpu"):
+        OpalJob.read(tmp_path / "bad.json")
 
 
 def test_dry_run_plans_three_stages_per_variant_and_describes(tmp_path):

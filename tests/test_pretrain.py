@@ -22,7 +22,7 @@ from oeseg.models.pretrain import (
     run_pretraining,
 )
 from oeseg.models.tokenization import build_demo_tokenizer
-from oeseg.models.train import initial_model
+from oeseg.models.weights import initial_model
 from oeseg.models.workflow import pretrains_tower, train_inputs, user_provided_files
 
 SETTINGS = {"steps": 60, "images_per_step": 4, "lr": 3e-3, "seed": 0, "text_width": 32}

@@ -239,6 +239,26 @@ def test_audit_finds_a_changed_config(repo, capsys):
                                     "(--strict requires it)")])
 
 
+def test_layered_config_files_audit_as_the_config_they_merge_into(repo, capsys):
+    """`--configfile base overlay`, as Snakemake layers them: later files override earlier ones,
+    nested mappings are merged key by key (the overlay's empty `openai` keeps the base's key)."""
+    (repo / "base.yaml").write_text("out: elsewhere\nresults: results\nlexicon: {openai: {api_key_env: X}}\n")
+    (repo / "overlay.yaml").write_text("out: work\nlexicon: {openai: {}}\n")
+    code, lines = run_audit_report(repo, capsys, "--configfile", "base.yaml", "overlay.yaml")
+    assert code == 0, lines
+    assert lines[3] == (f"  config: base.yaml + overlay.yaml (sha256 {config_sha256(CONFIG)[:12]}): "
+                        "2 of 2 records made with it")
+    code, problems = run_audit(repo, capsys, "--configfile", "overlay.yaml", "base.yaml")  # `out: elsewhere` wins
+    assert code == 1 and len(problems) == 2
+    assert all("different config" in p and "overlay.yaml + base.yaml now gives" in p for p in problems)
+    code, problems = run_audit(repo, capsys, "--configfile", "base.yaml", "absent.yaml", "--strict")
+    assert (code, problems) == (1, [f"{repo}/absent.yaml: missing config: not present (--strict requires it)"])
+    (repo / "overlay.yaml").write_text("- a list\n")
+    assert main(["audit", str(repo / "results"), "--workdir", str(repo), "--configfile", "base.yaml",
+                 "overlay.yaml"]) == 2
+    assert "overlay.yaml: not a mapping of config keys" in capsys.readouterr().err
+
+
 def tampered_copy(repo: Path, tmp_path: Path, name: str) -> Path:
     copy = tmp_path / name
     shutil.copytree(repo, copy)

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from small_workflow import git, planned_jobs, repo_copy, small
+from small_workflow import SMALL_CONFIGFILES, git, planned_jobs, repo_copy, small
 
 from oeseg.io import read_json
 from oeseg.provenance import audit
@@ -26,6 +26,7 @@ def test_editing_a_figure_style_reruns_only_that_figure(tmp_path, figure_rule, f
     done = small(root, "--cores", "2", "all")
     assert done.returncode == 0, done.stderr[-3000:]
     before = outputs(root)
+    assert audit(root / "results", root, SMALL_CONFIGFILES) == []  # the two layered config files: the run's config
 
     config = (root / "small.yaml").read_text()
     (root / "small.yaml").write_text(config.replace("color: [200, 30, 30]", "color: [0, 0, 0]"))
@@ -46,10 +47,10 @@ def test_editing_a_figure_style_reruns_only_that_figure(tmp_path, figure_rule, f
     assert changed == {f"results/figures/{figure}.png", "results/provenance.json"}
     record = read_json(root / "results" / "provenance.json")["artifacts"][f"figures/{figure}.png"]
     assert record["params"]["style"]["color"] == [0, 0, 0]
-    # the artifacts not rebuilt were made from the tree before the config edit; audit says so
-    # (the code check; the small workflow layers two config files, which the config check does not take)
-    problems = audit(root / "results", root, configfile=None)
+    # the artifacts not rebuilt were made from the tree and the config before the edit; audit says so
+    problems = audit(root / "results", root, SMALL_CONFIGFILES)
     assert {(Path(p.path).relative_to(root).as_posix(), p.kind) for p in problems} == {
-        (name, "different code") for name in before
-        if name.startswith("results/") and name not in changed}
-    assert all(p.detail.endswith("(changed: small.yaml)") for p in problems)
+        (name, kind) for name in before if name.startswith("results/") and name not in changed
+        for kind in ("different code", "different config")}
+    assert all(p.detail.endswith("(changed: small.yaml)") for p in problems if p.kind == "different code")
+    assert all("config.yaml + small.yaml now gives" in p.detail for p in problems if p.kind == "different config")

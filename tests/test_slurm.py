@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from small_workflow import planned_jobs, repo_copy, small, snakemake
+from small_workflow import SMALL_CONFIGFILES, planned_jobs, repo_copy, small, snakemake
 
 from oeseg.io import read_json, sha256_file
 from oeseg.provenance import audit
@@ -53,7 +53,7 @@ def assert_same_results(local: Path, cluster_run: Path) -> None:
     for root in (local, cluster_run):
         records = read_json(root / "results" / "provenance.json")["artifacts"]
         assert {k: r["sha256"] for k, r in records.items()} == artifacts
-        assert audit(root / "results", root, configfile=None) == []  # two layered config files: code checked
+        assert audit(root / "results", root, SMALL_CONFIGFILES) == []
 
 
 def test_small_dag_on_slurm_equals_local_run(cluster, tmp_path):

@@ -64,7 +64,8 @@ class MethodKind:
 
     predict_rule: the rule that writes the method's predictions; train_rule: the rule that trains
     its own model in the workflow (None: nothing to train). gpu: its prediction job asks for a GPU
-    by default. options: the config keys it takes beyond COMMON_KEYS; required: groups of keys of
+    by default. contrastive: it trains with OPAL's contrastive region-text loss (weight
+    `opal.loss.contrastive_weight` from stage 2; without it, weight 0). options: the config keys it takes beyond COMMON_KEYS; required: groups of keys of
     which the entry must name at least one each.
     """
 
@@ -72,6 +73,7 @@ class MethodKind:
     predict_rule: str
     train_rule: str | None = None
     gpu: bool = False
+    contrastive: bool = False
     options: tuple[str, ...] = ()
     required: tuple[tuple[str, ...], ...] = ()
 
@@ -80,7 +82,7 @@ METHOD_KINDS: Registry[MethodKind] = Registry("method kind")
 
 for _kind in (
     # OPAL (contrastive region-text loss) and the Osprey baseline (the same model, contrastive weight 0)
-    MethodKind("opal", predict_rule="opal_describe", train_rule="opal_train", gpu=True),
+    MethodKind("opal", predict_rule="opal_describe", train_rule="opal_train", gpu=True, contrastive=True),
     MethodKind("osprey", predict_rule="opal_describe", train_rule="opal_train", gpu=True),
     # open-vocabulary region classifier: masked-crop embeddings scored against the mined nouns
     MethodKind("ovclassifier", predict_rule="predict_ovclassifier", train_rule="train_ovclassifier",

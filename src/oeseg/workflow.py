@@ -52,7 +52,7 @@ def gpu_job_resources(gpus_per_node: int, nodes: int = 1, cpus_per_gpu: int = 8)
     One SLURM task per GPU: `--nodes=N --gres=gpu:K --ntasks-per-node=K --cpus-per-task=C` (or
     `--ntasks=N` for one GPU a node). The `mpi` resource makes the job run in the batch shell (not
     in an `srun -n1` step), where `srun` starts the tasks, one process each (as
-    oeseg.models.train.launch_stage does). One GPU: a plain one-task job. No GPU: a plain CPU job
+    oeseg.models.launch.launch_stage does). One GPU: a plain one-task job. No GPU: a plain CPU job
     (the demo).
     """
     if gpus_per_node < 0 or nodes < 1 or cpus_per_gpu < 1:

@@ -36,7 +36,7 @@ from oeseg.models.tokenization import (
     encode_conversation,
     region_token_ids,
 )
-from oeseg.models.train import load_model
+from oeseg.models.weights import load_model
 
 log = logging.getLogger("oeseg.opal")
 # the key/value cache's name: `cache` in recent transformers, `past_key_values` before

@@ -3,7 +3,8 @@ with the same losses, schedule (AdamW, linear warm-up, cosine decay), clipping a
 
 Stage 1 trains the projector on image-text pairs, stage 2 the mask extractor and the temperature,
 stage 3 the LLM (LoRA or full), the projector and the extractor. An interrupted stage resumes from
-the last checkpoint in its checkpoint folder.
+the last checkpoint in its checkpoint folder. Models are built, saved and loaded by
+`oeseg.models.weights`; `oeseg.models.launch` starts a stage's processes.
 """
 
 from __future__ import annotations
@@ -18,22 +19,18 @@ import os
 import random
 import re
 import shutil
-import socket
-import subprocess
-import sys
-from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
-from oeseg.io import InputError, atomic_write_bytes, atomic_write_jsonl
-from oeseg.models.config import config_from_section
+from oeseg.io import InputError, atomic_write_bytes
 from oeseg.models.data import Collator, RegionDataset, RegionRecord
+from oeseg.models.job import OpalJob
 from oeseg.models.losses import LossWeights, contrastive_loss, positive_keys
-from oeseg.models.osprey import OpalForCausalLM, build_model
-from oeseg.models.tokenization import build_demo_tokenizer, load_tokenizer, region_token_ids
+from oeseg.models.osprey import OpalForCausalLM
+from oeseg.models.weights import initial_model, load_model, save_model
 
 log = logging.getLogger("oeseg.opal")
 LORA_TARGETS = r".*model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)"
@@ -320,67 +317,6 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
     return model, history
 
 
-# --- building, saving and loading models ----------------------------------------------------
-def initial_model(section: dict, texts: list[str]) -> tuple[OpalForCausalLM, object]:
-    """The model before stage 1: tokenizer (Vicuna's or a demo one built from `texts`), random
-    weights, then the LLM weights (`opal.llm_weights`) and CLIP weights (`opal.vision_weights`)."""
-    tok_path = section["model"].get("tokenizer_path")
-    tokenizer = load_tokenizer(tok_path) if tok_path else build_demo_tokenizer(texts)
-    mask_id, pos_id = region_token_ids(tokenizer)
-    config = config_from_section(section["model"], vocab_size=None if tok_path else len(tokenizer))
-    torch.manual_seed(section.get("seed", 0))
-    model = build_model(config, mask_id, pos_id)
-    if section.get("llm_weights"):
-        from transformers import LlamaForCausalLM
-
-        llm = LlamaForCausalLM.from_pretrained(section["llm_weights"], dtype=torch.float32)
-        missing, unexpected = model.load_state_dict(llm.state_dict(), strict=False)
-        if unexpected:
-            raise InputError(f"{section['llm_weights']}: tensors not in the model, e.g. {unexpected[:3]}")
-    if section.get("vision_weights"):
-        model.model.vision_tower.load_open_clip_weights(section["vision_weights"])
-    if section.get("projector_weights"):
-        load_projector(model, section["projector_weights"])
-    return model, tokenizer
-
-
-def load_projector(model: OpalForCausalLM, path: str | os.PathLike) -> None:
-    """Load a released stage-1 projector file (Osprey's `mm_projector.bin`: tensors named
-    `...mm_projector.<i>.weight|bias`) into the model's projector."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError(f"{path}: projector weights not found (opal.projector_weights)") from None
-    own = {k.split("mm_projector.", 1)[1]: v for k, v in state.items() if "mm_projector." in k}
-    projector = model.model.mm_projector
-    try:
-        projector.load_state_dict(own)
-    except RuntimeError as e:
-        raise InputError(f"{path}: not a projector of this model ({str(e).splitlines()[0]})") from None
-
-
-def save_model(model: OpalForCausalLM, tokenizer, out_dir: str | os.PathLike, history: list[dict]) -> None:
-    """Write the model (safetensors, Osprey key names), its config, tokenizer (in `tokenizer/`)
-    and loss log."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir / "tokenizer")
-    atomic_write_jsonl(out_dir / "train_log.jsonl", history)
-
-
-def load_model(model_dir: str | os.PathLike) -> tuple[OpalForCausalLM, object]:
-    """A saved stage's model and tokenizer (also a released Osprey checkpoint folder)."""
-    if not (Path(model_dir) / "config.json").exists():
-        raise InputError(f"{model_dir}: no saved OPAL model (config.json missing)")
-    own = Path(model_dir) / "tokenizer"  # ours; a released Osprey folder holds it at the top
-    tokenizer = load_tokenizer(own if own.is_dir() else model_dir)
-    model = OpalForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
-    if getattr(model.config, "mask_token_id", None) is None:  # a released Osprey folder
-        model.config.mask_token_id, model.config.pos_token_id = region_token_ids(tokenizer)
-    return model.eval(), tokenizer
-
-
 def stage_records(section: dict, stage: int, train_split_dirs: list[str]) -> list[RegionRecord]:
     """Training records of a stage: `opal.data.stage<N>` sources when configured (Osprey's
     formats), else the demo splits (captions for stage 1, regions for stages 2-3)."""
@@ -393,83 +329,27 @@ def stage_records(section: dict, stage: int, train_split_dirs: list[str]) -> lis
     return [r for s in sources for r in records_from_source(s)]
 
 
-def _init_distributed() -> None:
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        if torch.cuda.is_available():  # a task bound to its one GPU sees it as device 0
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-
-
-def run_stage(section: dict, stage: int, train_split_dirs: list[str], init_dir: str | None, out_dir: str,
-              checkpoint_dir: str, contrastive_weight: float, deepspeed_config: str | None = None) -> list[dict]:
-    """Train stage `stage` from `init_dir` (None: a fresh model) and save it to `out_dir`."""
-    _init_distributed()
+def run_stage(job: OpalJob) -> list[dict]:
+    """Train the job's stage from `job.init_dir` (None: a fresh model) and save it to `job.out_dir`."""
+    section, stage = job.section, job.stage
     if stage == 1 and not section.get("train_stage1", True) and not section.get("projector_weights"):
         raise InputError("opal: train_stage1 false needs opal.projector_weights (a released stage-1 projector)")
-    records = stage_records(section, stage, train_split_dirs) if stage > 1 or section.get("train_stage1", True) else []
-    if init_dir is None:
-        texts = [t for d in train_split_dirs for r in stage_records(section, 2, [d]) for t in r.descriptions]
+    records = stage_records(section, stage, job.train_split_dirs) if stage > 1 or section.get("train_stage1", True) else []
+    if job.init_dir is None:
+        texts = [t for d in job.train_split_dirs for r in stage_records(section, 2, [d]) for t in r.descriptions]
         model, tokenizer = initial_model(section, texts)
     else:
-        model, tokenizer = load_model(init_dir)
+        model, tokenizer = load_model(job.init_dir)
     if torch.cuda.is_available():
         model.to(f"cuda:{torch.cuda.current_device()}")
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True  # fp32 matmuls in TF32, as released
     settings = StageSettings.from_section(section, stage)
-    weights = LossWeights.from_section(section.get("loss", {}), contrastive_weight if stage >= 2 else 0.0)
+    weights = LossWeights.from_section(section.get("loss", {}), job.contrastive_weight)
     if stage == 1 and not section.get("train_stage1", True):  # the projector as given (opal.projector_weights)
         history: list[dict] = []
     else:
-        model, history = train_stage(model, records, tokenizer, settings, weights, checkpoint_dir, deepspeed_config)
+        model, history = train_stage(model, records, tokenizer, settings, weights, job.checkpoint_dir,
+                                     job.deepspeed_config)
     if world()[0] == 0:
-        save_model(model.to("cpu"), tokenizer, out_dir, history)
+        save_model(model.to("cpu"), tokenizer, job.out_dir, history)
     return history
-
-
-def launch_command(job_file: str, processes_per_node: int, nodes: int, slurm_job: str | None,
-                   cpus_per_process: int = 1) -> list[str]:
-    """The command starting a stage's processes, each `python -m oeseg.models.train job_file`:
-    inside a SLURM job, srun starts one task per process (per GPU) on each of `nodes` nodes;
-    elsewhere torchrun starts them on this machine."""
-    program = ["-m", "oeseg.models.train", job_file]
-    if slurm_job:
-        return ["srun", f"--nodes={nodes}", f"--ntasks={nodes * processes_per_node}",
-                f"--ntasks-per-node={processes_per_node}", f"--cpus-per-task={cpus_per_process}",
-                "--kill-on-bad-exit=1", sys.executable, *program]
-    if nodes > 1:
-        raise InputError(f"opal: training on {nodes} nodes runs inside a SLURM job (--profile slurm)")
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes_per_node}",
-            *program]
-
-
-def launch_stage(job: dict, gpus: int, nodes: int = 1, cpus_per_process: int = 1) -> None:
-    """Run `run_stage(**job)` here (CPU, one GPU) or as one process per GPU (one per node without
-    GPUs) on each of `nodes` nodes: SLURM tasks started by srun in a SLURM job (ranks from
-    SLURM_PROCID, meeting at this, the job's first node), torchrun elsewhere. The job description
-    goes to the checkpoint folder, which every node sees."""
-    if gpus <= 1 and nodes <= 1:
-        run_stage(**job)
-        return
-    job_file = Path(job["checkpoint_dir"]) / "launch.json"
-    job_file.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(job_file, json.dumps(job).encode())
-    slurm_job = os.environ.get("SLURM_JOB_ID")
-    command = launch_command(str(job_file), max(1, gpus), nodes, slurm_job, cpus_per_process)
-    env = dict(os.environ)
-    if slurm_job:  # the rendezvous of the tasks' process group
-        env.update(MASTER_ADDR=socket.gethostname(), MASTER_PORT=str(29400 + int(slurm_job) % 1000))
-    log.info("stage %d: %s", job["stage"], " ".join(command))
-    subprocess.run(command, check=True, env=env)
-
-
-def rank_from_slurm(env: MutableMapping[str, str]) -> None:
-    """In a task that srun started: RANK, WORLD_SIZE and LOCAL_RANK from SLURM's task variables
-    (torchrun sets them itself)."""
-    if "RANK" not in env and "SLURM_PROCID" in env:
-        env.update(RANK=env["SLURM_PROCID"], WORLD_SIZE=env["SLURM_NTASKS"], LOCAL_RANK=env["SLURM_LOCALID"])
-
-
-if __name__ == "__main__":  # the per-GPU process of launch_stage
-    logging.basicConfig(level=logging.INFO)
-    rank_from_slurm(os.environ)
-    run_stage(**json.loads(Path(sys.argv[1]).read_text()))

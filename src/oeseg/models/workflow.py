@@ -11,9 +11,22 @@ def opal_methods(config: dict) -> list[str]:
     return methods_of_rule(config["methods"], "opal_train")
 
 
-def contrastive_weight(config: dict, method: str) -> float:
-    """opal.loss.contrastive_weight for kind opal; 0 for the Osprey baseline."""
-    return float(config["opal"]["loss"]["contrastive_weight"]) if config["methods"][method]["kind"] == "opal" else 0.0
+def model_dir(out: str, method: str, stage: int | str) -> str:
+    """The folder of a method's trained stage under the workflow's `out` folder."""
+    return f"{out}/models/{method}/stage{stage}"
+
+
+def train_split_dirs(config: dict) -> list[str]:
+    """The train split folders of the config's training datasets (the demo's training data)."""
+    return [f"{config['data_root']}/{d}/train" for d in config["training_datasets"]]
+
+
+def train_resources(config: dict) -> tuple[int, int, int]:
+    """(GPUs per node, nodes, CPUs per process) of a training stage from `opal.resources`: the
+    node's `cpus_per_task` shared out among its GPUs' processes."""
+    res = config["opal"]["resources"]
+    gpus = int(res["gpus"])
+    return gpus, int(res.get("nodes", 1)), max(1, int(res["cpus_per_task"]) // max(1, gpus))
 
 
 def train_inputs(config: dict, out: str, method: str, stage: int, train_split_dirs: list[str]) -> list[str]:
@@ -28,7 +41,7 @@ def train_inputs(config: dict, out: str, method: str, stage: int, train_split_di
     if stage == 1:
         files += [opal[key] for key in ("vision_weights", "projector_weights") if opal.get(key)]
     if stage > 1:
-        files.append(f"{out}/models/{method}/stage{stage - 1}")
+        files.append(model_dir(out, method, stage - 1))
     return files
 
 

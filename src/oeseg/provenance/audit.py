@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,23 +110,43 @@ def uncommitted_files(workdir: str | os.PathLike, results_dir: str | os.PathLike
     return sorted(set((changed or "").split()))
 
 
-def effective_config(configfile: str | os.PathLike, schema: str | os.PathLike) -> dict[str, Any]:
-    """The config a workflow run sees: `configfile` read and validated against `schema`, with the
-    schema's defaults filled in (as the Snakefile's validate() does); bad config is an InputError."""
+ConfigFiles = str | os.PathLike | Sequence[str | os.PathLike] | None
+
+
+def config_files(configfiles: ConfigFiles) -> list[str | os.PathLike]:
+    """The config files as a list: one path, several (layered, in order) or none (None)."""
+    if configfiles is None:
+        return []
+    if isinstance(configfiles, (str, os.PathLike)):
+        return [configfiles]
+    return list(configfiles)
+
+
+def effective_config(configfiles: ConfigFiles, schema: str | os.PathLike) -> dict[str, Any]:
+    """The config a workflow run sees: the config files read and merged in order as Snakemake
+    merges several `--configfile`s (later files override earlier ones, nested mappings key by key),
+    then validated against `schema` with its defaults filled in (as the Snakefile's validate()
+    does); bad config is an InputError naming the file."""
     import yaml
     from snakemake.exceptions import WorkflowError
-    from snakemake.utils import validate
+    from snakemake.utils import update_config, validate
 
     from oeseg.io import InputError
 
-    try:
-        config = yaml.safe_load(Path(configfile).read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise InputError(f"{configfile}: not valid YAML: {e}") from None
+    files = config_files(configfiles)
+    config: dict[str, Any] = {}
+    for configfile in files:
+        try:
+            layer = yaml.safe_load(Path(configfile).read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise InputError(f"{configfile}: not valid YAML: {e}") from None
+        if not isinstance(layer, dict):
+            raise InputError(f"{configfile}: not a mapping of config keys")
+        update_config(config, layer)
     try:
         validate(config, os.fspath(Path(schema).resolve()))
     except WorkflowError as e:
-        raise InputError(f"{configfile}: does not match {schema}: {e}") from None
+        raise InputError(f"{' + '.join(map(os.fspath, files))}: does not match {schema}: {e}") from None
     return config
 
 
@@ -135,19 +156,22 @@ def _on_disk(results_dir: Path) -> list[str]:
                   and (key := p.relative_to(results_dir).as_posix()) not in (MANIFEST_NAME, LOCK_NAME))
 
 
-def _check_config(report: AuditReport, records: dict, workdir: Path,
-                  configfile: str | os.PathLike | None, strict: bool) -> None:
-    if configfile is None:
+def _check_config(report: AuditReport, records: dict, workdir: Path, configfiles: ConfigFiles,
+                  strict: bool) -> None:
+    files = config_files(configfiles)
+    if not files:
         report.config = "not checked (no config file given)"
         return
-    path = workdir / configfile
-    if not path.exists():
-        report.config = f"{configfile} not present (not checked)"
+    configfile = " + ".join(map(os.fspath, files))
+    absent = [f for f in files if not (workdir / f).exists()]
+    if absent:
+        report.config = f"{' + '.join(map(os.fspath, absent))} not present (not checked)"
         if strict:
-            report.problems.append(Problem(os.fspath(path), "missing config", "not present "
-                                           "(--strict requires it)"))
+            report.problems += [Problem(os.fspath(workdir / f), "missing config", "not present "
+                                        "(--strict requires it)") for f in absent]
         return
-    digest = config_sha256(effective_config(path, workdir / "schemas" / "config.schema.yaml"))
+    digest = config_sha256(effective_config([workdir / f for f in files],
+                                            workdir / "schemas" / "config.schema.yaml"))
     others = {k: r["config_sha256"] for k, r in records.items() if r.get("config_sha256") != digest}
     for key, made_with in sorted(others.items()):
         report.problems.append(Problem(os.fspath(Path(report.results_dir) / key), "different config",
@@ -185,9 +209,10 @@ def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: 
 
 
 def audit_report(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".",
-                 configfile: str | os.PathLike | None = "config.yaml", strict: bool = False) -> AuditReport:
-    """Audit the artifacts, their inputs (paths relative to `workdir`), the config (`configfile`,
-    relative to `workdir`; None: not checked) and the code. Missing inputs fail only when `strict`."""
+                 configfiles: ConfigFiles = "config.yaml", strict: bool = False) -> AuditReport:
+    """Audit the artifacts, their inputs (paths relative to `workdir`), the config (`configfiles`,
+    relative to `workdir`: one file or several layered in order; None: not checked) and the code.
+    Missing inputs fail only when `strict`."""
     results_dir, workdir = Path(results_dir), Path(workdir)
     report = AuditReport(os.fspath(results_dir), strict=strict)
     path = manifest_path(results_dir)
@@ -230,12 +255,12 @@ def audit_report(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".
         report.problems += [Problem(os.fspath(workdir / p), "missing input",
                                     "not present (--strict requires every input)")
                             for p in report.not_present]
-    _check_config(report, records, workdir, configfile, strict)
+    _check_config(report, records, workdir, configfiles, strict)
     _check_code(report, records, workdir, results_dir)
     return report
 
 
 def audit(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".",
-          configfile: str | os.PathLike | None = "config.yaml", strict: bool = False) -> list[Problem]:
+          configfiles: ConfigFiles = "config.yaml", strict: bool = False) -> list[Problem]:
     """Every problem found (see audit_report); under `strict`, each input not present is one too."""
-    return audit_report(results_dir, workdir, configfile, strict).problems
+    return audit_report(results_dir, workdir, configfiles, strict).problems

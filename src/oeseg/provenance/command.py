@@ -17,9 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", default=".",
                         help="the workflow's working directory, against which recorded input "
                              "paths resolve and whose git tree is the code (default: .)")
-    parser.add_argument("--configfile", default="config.yaml",
+    parser.add_argument("--configfile", nargs="+", default=["config.yaml"], metavar="FILE",
                         help="the config the artifacts were made with, relative to --workdir "
-                             "(default: config.yaml, the demo; configs/paper.yaml for the paper)")
+                             "(default: config.yaml, the demo; configs/paper.yaml for the paper); "
+                             "several files are layered as Snakemake layers its --configfile "
+                             "files: later ones override earlier ones, nested keys one by one")
     parser.add_argument("--strict", action="store_true",
                         help="also require every recorded input (the intermediates under the "
                              "config's `out` folder, the datasets) to be present and unchanged")

@@ -1,0 +1,86 @@
+"""Launching a training stage: here in this process (CPU, one GPU), or one process per GPU
+started by srun (inside a SLURM job) or torchrun (elsewhere), each running
+`python -m oeseg.models.launch <checkpoint_dir>/launch.json`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import MutableMapping
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from oeseg.io import InputError
+from oeseg.models.job import OpalJob
+from oeseg.models.train import run_stage
+
+log = logging.getLogger("oeseg.opal")
+
+
+def _init_distributed() -> None:
+    """Join the process group of the launched processes (WORLD_SIZE > 1): NCCL on GPUs, else gloo."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        if torch.cuda.is_available():  # a task bound to its one GPU sees it as device 0
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+
+
+def launch_command(job_file: str, processes_per_node: int, nodes: int, slurm_job: str | None,
+                   cpus_per_process: int = 1) -> list[str]:
+    """The command starting a stage's processes, each `python -m oeseg.models.launch job_file`:
+    inside a SLURM job, srun starts one task per process (per GPU) on each of `nodes` nodes;
+    elsewhere torchrun starts them on this machine."""
+    program = ["-m", "oeseg.models.launch", job_file]
+    if slurm_job:
+        return ["srun", f"--nodes={nodes}", f"--ntasks={nodes * processes_per_node}",
+                f"--ntasks-per-node={processes_per_node}", f"--cpus-per-task={cpus_per_process}",
+                "--kill-on-bad-exit=1", sys.executable, *program]
+    if nodes > 1:
+        raise InputError(f"opal: training on {nodes} nodes runs inside a SLURM job (--profile slurm)")
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes_per_node}",
+            *program]
+
+
+def launch_stage(job: OpalJob) -> None:
+    """Run the job's stage here (CPU, one GPU) or as one process per GPU (one per node without
+    GPUs) on each of `job.nodes` nodes: SLURM tasks started by srun in a SLURM job (ranks from
+    SLURM_PROCID, meeting at this, the job's first node), torchrun elsewhere. The job file
+    (`launch.json`) goes to the checkpoint folder, which every node sees."""
+    if job.gpus <= 1 and job.nodes <= 1:
+        run_stage(job)
+        return
+    job_file = Path(job.checkpoint_dir) / "launch.json"
+    job_file.parent.mkdir(parents=True, exist_ok=True)
+    job.write(job_file)
+    slurm_job = os.environ.get("SLURM_JOB_ID")
+    command = launch_command(str(job_file), max(1, job.gpus), job.nodes, slurm_job, job.cpus_per_process)
+    env = dict(os.environ)
+    if slurm_job:  # the rendezvous of the tasks' process group
+        env.update(MASTER_ADDR=socket.gethostname(), MASTER_PORT=str(29400 + int(slurm_job) % 1000))
+    log.info("stage %d: %s", job.stage, " ".join(command))
+    subprocess.run(command, check=True, env=env)
+
+
+def rank_from_slurm(env: MutableMapping[str, str]) -> None:
+    """In a task that srun started: RANK, WORLD_SIZE and LOCAL_RANK from SLURM's task variables
+    (torchrun sets them itself)."""
+    if "RANK" not in env and "SLURM_PROCID" in env:
+        env.update(RANK=env["SLURM_PROCID"], WORLD_SIZE=env["SLURM_NTASKS"], LOCAL_RANK=env["SLURM_LOCALID"])
+
+
+def main(job_file: str) -> None:
+    """One process of a launched stage: its rank (from SLURM or torchrun), the process group,
+    then the stage of the job file."""
+    rank_from_slurm(os.environ)
+    _init_distributed()
+    run_stage(OpalJob.read(job_file))
+
+
+if __name__ == "__main__":  # the per-GPU process of launch_stage
+    logging.basicConfig(level=logging.INFO)
+    main(sys.argv[1])

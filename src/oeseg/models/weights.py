@@ -1,0 +1,74 @@
+"""Building, saving and loading OPAL/Osprey models: the model before stage 1 (tokenizer, LLM,
+CLIP and projector weights), a trained stage's folder, and a released Osprey checkpoint."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from oeseg.io import InputError, atomic_write_jsonl
+from oeseg.models.config import config_from_section
+from oeseg.models.osprey import OpalForCausalLM, build_model
+from oeseg.models.tokenization import build_demo_tokenizer, load_tokenizer, region_token_ids
+
+
+def initial_model(section: dict, texts: list[str]) -> tuple[OpalForCausalLM, object]:
+    """The model before stage 1: tokenizer (Vicuna's or a demo one built from `texts`), random
+    weights, then the LLM weights (`opal.llm_weights`) and CLIP weights (`opal.vision_weights`)."""
+    tok_path = section["model"].get("tokenizer_path")
+    tokenizer = load_tokenizer(tok_path) if tok_path else build_demo_tokenizer(texts)
+    mask_id, pos_id = region_token_ids(tokenizer)
+    config = config_from_section(section["model"], vocab_size=None if tok_path else len(tokenizer))
+    torch.manual_seed(section.get("seed", 0))
+    model = build_model(config, mask_id, pos_id)
+    if section.get("llm_weights"):
+        from transformers import LlamaForCausalLM
+
+        llm = LlamaForCausalLM.from_pretrained(section["llm_weights"], dtype=torch.float32)
+        missing, unexpected = model.load_state_dict(llm.state_dict(), strict=False)
+        if unexpected:
+            raise InputError(f"{section['llm_weights']}: tensors not in the model, e.g. {unexpected[:3]}")
+    if section.get("vision_weights"):
+        model.model.vision_tower.load_open_clip_weights(section["vision_weights"])
+    if section.get("projector_weights"):
+        load_projector(model, section["projector_weights"])
+    return model, tokenizer
+
+
+def load_projector(model: OpalForCausalLM, path: str | os.PathLike) -> None:
+    """Load a released stage-1 projector file (Osprey's `mm_projector.bin`: tensors named
+    `...mm_projector.<i>.weight|bias`) into the model's projector."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError(f"{path}: projector weights not found (opal.projector_weights)") from None
+    own = {k.split("mm_projector.", 1)[1]: v for k, v in state.items() if "mm_projector." in k}
+    projector = model.model.mm_projector
+    try:
+        projector.load_state_dict(own)
+    except RuntimeError as e:
+        raise InputError(f"{path}: not a projector of this model ({str(e).splitlines()[0]})") from None
+
+
+def save_model(model: OpalForCausalLM, tokenizer, out_dir: str | os.PathLike, history: list[dict]) -> None:
+    """Write the model (safetensors, Osprey key names), its config, tokenizer (in `tokenizer/`)
+    and loss log."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir / "tokenizer")
+    atomic_write_jsonl(out_dir / "train_log.jsonl", history)
+
+
+def load_model(model_dir: str | os.PathLike) -> tuple[OpalForCausalLM, object]:
+    """A saved stage's model and tokenizer (also a released Osprey checkpoint folder)."""
+    if not (Path(model_dir) / "config.json").exists():
+        raise InputError(f"{model_dir}: no saved OPAL model (config.json missing)")
+    own = Path(model_dir) / "tokenizer"  # ours; a released Osprey folder holds it at the top
+    tokenizer = load_tokenizer(own if own.is_dir() else model_dir)
+    model = OpalForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+    if getattr(model.config, "mask_token_id", None) is None:  # a released Osprey folder
+        model.config.mask_token_id, model.config.pos_token_id = region_token_ids(tokenizer)
+    return model.eval(), tokenizer

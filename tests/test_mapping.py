@@ -112,6 +112,12 @@ def test_parse_subjects_caches_unique_descriptions(monkeypatch: pytest.MonkeyPat
     assert parse_subjects(["an old tram", "a parked scooter"]) == [first[2], first[0]]
 
 
+def test_parse_subjects_shares_one_parse_per_normal_text() -> None:
+    parsed = parse_subjects(["A Green Kiosk.", " a green  kiosk", "a green kiosk", "the kiosk"])
+    assert parsed[0] is parsed[1] is parsed[2] and parsed[3] is not parsed[0]
+    assert parsed[0].phrase == "kiosk" and parsed[0].whole == "green kiosk"
+
+
 def _lexical(descriptions, gts, lexicon):
     return map_regions(descriptions, gts, CITYSCAPES, "lexical", lexicon)
 

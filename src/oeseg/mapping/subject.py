@@ -293,24 +293,36 @@ def _subject(doc) -> Subject:
 _CACHE: dict[str, Subject] = {}
 
 
+def _normal_text(description: str) -> str:
+    """What the rules read of a description: lower case, single spaces, no final period."""
+    return " ".join(description.lower().split()).rstrip(".").rstrip()
+
+
 def parse_subjects(descriptions: Sequence[str]) -> list[Subject]:
-    """The subject of each description; each unique description is parsed once (batched, cached)."""
+    """The subject of each description; each unique description is parsed once (batched, cached),
+    and descriptions that differ only in case, spacing or a final period share one parse."""
     todo = list(dict.fromkeys(d for d in descriptions if d not in _CACHE))
     if todo:
         nlp = load_spacy()
-        texts = [" ".join(d.lower().split()) for d in todo]
+        by_text: dict[str, list[str]] = {}
+        for d in todo:
+            by_text.setdefault(_normal_text(d), []).append(d)
+        texts = list(by_text)
+        found: dict[str, Subject] = {}
         retry: dict[str, tuple[str, object]] = {}
-        for description, text, doc in zip(todo, texts, nlp.pipe(texts, batch_size=_BATCH)):
+        for text, doc in zip(texts, nlp.pipe(texts, batch_size=_BATCH)):
             subject = replace(_subject(doc), whole=whole_phrase(text),
                               whole_first=text.split(" ", 1)[0] not in _ARTICLES)
             phrase = bare_phrase(text)
-            if phrase and phrase == text.rstrip(".") and not _reads_as_noun_phrase(doc, subject):
-                retry[description] = (phrase, doc)  # a noun output misread ("building", "stop sign")
-            _CACHE[description] = subject
+            if phrase and phrase == text and not _reads_as_noun_phrase(doc, subject):
+                retry[text] = (phrase, doc)  # a noun output misread ("building", "stop sign")
+            found[text] = subject
         carried = (_CARRIER_PREFIX + phrase + "." for phrase, _ in retry.values())
-        for (description, (phrase, own)), doc in zip(retry.items(), nlp.pipe(carried, batch_size=_BATCH)):
-            _CACHE[description] = (_bare_subject(doc, phrase) or _whole_noun_phrase(own, phrase)
-                                   or _CACHE[description])
+        for (text, (phrase, own)), doc in zip(retry.items(), nlp.pipe(carried, batch_size=_BATCH)):
+            found[text] = _bare_subject(doc, phrase) or _whole_noun_phrase(own, phrase) or found[text]
+        for text, subject in found.items():
+            for d in by_text[text]:
+                _CACHE[d] = subject
     return [_CACHE[d] for d in descriptions]
 
 

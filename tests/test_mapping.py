@@ -113,7 +113,7 @@ def test_parse_subjects_caches_unique_descriptions(monkeypatch: pytest.MonkeyPat
 
 
 def test_parse_subjects_shares_one_parse_per_normal_text() -> None:
-    parsed = parse_subjects(["A Green Kiosk.", " a green  kiosk", "a green kiosk", "the kiosk"])
+    parsed = parse_subjects(["A Green Kiosk", " a green  kiosk", "a green kiosk", "a green kiosk."])
     assert parsed[0] is parsed[1] is parsed[2] and parsed[3] is not parsed[0]
     assert parsed[0].phrase == "kiosk" and parsed[0].whole == "green kiosk"
 

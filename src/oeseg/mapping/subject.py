@@ -294,13 +294,14 @@ _CACHE: dict[str, Subject] = {}
 
 
 def _normal_text(description: str) -> str:
-    """What the rules read of a description: lower case, single spaces, no final period."""
-    return " ".join(description.lower().split()).rstrip(".").rstrip()
+    """What the rules read of a description: lower case, single spaces (a final period stays: it
+    changes the parse, "the answer is trash can." vs "... trash can")."""
+    return " ".join(description.lower().split())
 
 
 def parse_subjects(descriptions: Sequence[str]) -> list[Subject]:
     """The subject of each description; each unique description is parsed once (batched, cached),
-    and descriptions that differ only in case, spacing or a final period share one parse."""
+    and descriptions that differ only in case or spacing share one parse."""
     todo = list(dict.fromkeys(d for d in descriptions if d not in _CACHE))
     if todo:
         nlp = load_spacy()
@@ -314,7 +315,7 @@ def parse_subjects(descriptions: Sequence[str]) -> list[Subject]:
             subject = replace(_subject(doc), whole=whole_phrase(text),
                               whole_first=text.split(" ", 1)[0] not in _ARTICLES)
             phrase = bare_phrase(text)
-            if phrase and phrase == text and not _reads_as_noun_phrase(doc, subject):
+            if phrase and phrase == text.rstrip(".") and not _reads_as_noun_phrase(doc, subject):
                 retry[text] = (phrase, doc)  # a noun output misread ("building", "stop sign")
             found[text] = subject
         carried = (_CARRIER_PREFIX + phrase + "." for phrase, _ in retry.values())

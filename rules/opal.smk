@@ -2,7 +2,8 @@
 # Variants are the config methods whose kind (src/oeseg/registry.py) names these rules: `opal`
 # (contrastive weight from opal.loss) and `osprey` (weight 0); both train on the train splits of
 # training_datasets (or opal.data's sources) from the CLIP tower opal.vision_weights, which the
-# demo pretrains itself (opal.tower_pretraining). A stage's job (settings, data, loss weight,
+# demo pretrains itself (opal.tower_pretraining), and the LLM opal.llm_weights, which the demo
+# pretrains too (opal.llm_pretraining). A stage's job (settings, data, loss weight,
 # resources) is built by oeseg.models.job.opal_job from the method and the stage.
 
 from oeseg.registry import methods_regex
@@ -11,6 +12,7 @@ from oeseg.models.job import opal_job
 from oeseg.models.workflow import (
     inference_settings,
     model_dir,
+    pretrains_llm,
     pretrains_tower,
     train_inputs,
     train_resources,
@@ -101,3 +103,28 @@ if pretrains_tower(config):
             section=OPAL["tower_pretraining"],
         script:
             "../scripts/pretrain_tower.py"
+
+
+if pretrains_llm(config):
+
+    rule pretrain_llm:
+        """Demo only: the tiny LLM of opal.model pretrained as a language model on the train splits'
+        descriptions into the folder opal.llm_weights (with its tokenizer)."""
+        input:
+            [f"{d}/panoptic.json" for d in TRAIN_SPLIT_DIRS],
+        output:
+            model=directory(OPAL["llm_weights"]),
+            loss_log=f"{OUT}/models/pretrain_llm.loss.jsonl",
+        log:
+            f"{LOGS}/pretrain_llm.log",
+        benchmark:
+            f"{BENCH}/pretrain_llm.tsv"
+        conda:
+            "../envs/oeseg.yaml"
+        threads: 1
+        params:
+            split_dirs=TRAIN_SPLIT_DIRS,
+            model=OPAL["model"],
+            section=OPAL["llm_pretraining"],
+        script:
+            "../scripts/pretrain_llm.py"

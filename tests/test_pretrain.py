@@ -1,6 +1,7 @@
 """The demo's CLIP-style tower pretraining: it learns (region-to-name retrieval rises), writes an
 open_clip checkpoint that OPAL loads through opal.vision_weights, the same bytes on a rerun, and
-the workflow makes that checkpoint an input of stage 1 (the paper's is user-provided)."""
+the workflow makes that checkpoint an input of stage 1 (the paper's is user-provided). The same for
+the demo's LLM pretraining (a language model of the descriptions, loaded through opal.llm_weights)."""
 
 from __future__ import annotations
 
@@ -14,16 +15,19 @@ from opal_synthetic import CATEGORIES, TINY_MODEL, make_split
 
 from oeseg.io import InputError
 from oeseg.models.pretrain import (
+    LlmPretrainSettings,
     PretrainSettings,
     RegionClip,
     image_regions,
     load_image_regions,
+    pretrain_llm,
     pretrain_tower,
+    run_llm_pretraining,
     run_pretraining,
 )
 from oeseg.models.tokenization import build_demo_tokenizer
 from oeseg.models.weights import initial_model
-from oeseg.models.workflow import pretrains_tower, train_inputs, user_provided_files
+from oeseg.models.workflow import pretrains_llm, pretrains_tower, train_inputs, user_provided_files
 
 SETTINGS = {"steps": 60, "images_per_step": 4, "lr": 3e-3, "seed": 0, "text_width": 32}
 #: the test tower at 128 px: its last map (res5, 1/32) has 4x4 cells for the shapes of 48 px images
@@ -109,3 +113,38 @@ def test_the_pretrained_tower_is_an_input_of_stage_1():
     assert user_provided_files(demo) == [] and user_provided_files(paper) == ["models/clip.bin"]
     with pytest.raises(InputError, match="opal.vision_weights must name"):
         pretrains_tower({"opal": {"vision_weights": None, "tower_pretraining": {}}})
+
+
+def test_llm_pretraining_learns_the_descriptions_and_opal_loads_it(splits, tmp_path):
+    train, _ = splits
+    settings = {"steps": 40, "batch_size": 16, "lr": 3e-3, "seed": 0}
+    model, tokenizer, history = pretrain_llm([train], TINY_MODEL, LlmPretrainSettings(**settings))
+    assert sum(h["loss"] for h in history[-5:]) < 0.6 * sum(h["loss"] for h in history[:5]), history
+    run_llm_pretraining([train], TINY_MODEL, {**settings, "steps": 3}, tmp_path / "a", tmp_path / "a.jsonl")
+    run_llm_pretraining([train], TINY_MODEL, {**settings, "steps": 3}, tmp_path / "b")
+    assert (tmp_path / "a/model.safetensors").read_bytes() == (tmp_path / "b/model.safetensors").read_bytes()
+    assert len((tmp_path / "a.jsonl").read_text().splitlines()) == 3
+    section = {"model": {**TINY_MODEL, "tokenizer_path": str(tmp_path / "a")}, "seed": 0, "llm_weights": str(tmp_path / "a")}
+    opal, opal_tokenizer = initial_model(section, [])
+    assert opal_tokenizer.get_vocab() == tokenizer.get_vocab()
+    from transformers import LlamaForCausalLM
+
+    llm = LlamaForCausalLM.from_pretrained(tmp_path / "a").state_dict()
+    own = opal.state_dict()
+    assert llm.keys() <= own.keys()
+    for key, value in llm.items():
+        assert torch.equal(own[key], value), key
+
+
+def test_the_pretrained_llm_is_an_input_of_stage_1():
+    demo = {"methods": {"opal": {"kind": "opal"}},
+            "opal": {"llm_weights": "out/llm", "model": {"tokenizer_path": "out/llm"}, "llm_pretraining": {}}}
+    paper = {"methods": {"opal": {"kind": "opal"}},
+             "opal": {"llm_weights": "models/vicuna", "model": {"tokenizer_path": "models/vicuna"}}}
+    assert pretrains_llm(demo) and not pretrains_llm(paper)
+    assert train_inputs(demo, "out", "opal", 1, ["d"]) == ["d/panoptic.json", "out/llm"]
+    assert user_provided_files(demo) == [] and user_provided_files(paper) == ["models/vicuna"]
+    with pytest.raises(InputError, match="opal.model.tokenizer_path the same folder"):
+        pretrains_llm({"opal": {"llm_weights": "out/llm", "model": {}, "llm_pretraining": {}}})
+    with pytest.raises(InputError, match="opal.llm_pretraining: .*'step'"):
+        LlmPretrainSettings.from_section({"step": 3})

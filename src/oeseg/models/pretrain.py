@@ -9,6 +9,11 @@ regions keep their cells) and projected by the tower's MLP head, as CLIP embeds 
 result is written as an open_clip-format state dict (`visual.trunk.*`, `visual.head.mlp.*`, the
 text tower's `token_embedding.*`, `positional_embedding`, `transformer.*`, `ln_final.*`,
 `text_projection`, `logit_scale`), which OPAL and Osprey load through `opal.vision_weights`.
+
+Likewise the paper's LLM is Vicuna, a pretrained language model; the demo's tiny LLM is pretrained
+here as a causal language model on the train splits' reference descriptions, with the demo's
+word-level tokenizer built from them, and written as a Hugging Face folder (LLaMA weights and the
+tokenizer) that OPAL and Osprey load through `opal.llm_weights` and `opal.model.tokenizer_path`.
 """
 
 from __future__ import annotations
@@ -29,9 +34,9 @@ from torch import nn
 from oeseg.data.panoptic import PanopticSplit, read_segment_ids
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_jsonl, iter_jsonl
 from oeseg.models.config import config_from_section
-from oeseg.models.data import load_image, resize_mask
+from oeseg.models.data import demo_region_records, load_image, resize_mask
 from oeseg.models.losses import contrastive_loss, text_ids
-from oeseg.models.tokenization import build_demo_tokenizer
+from oeseg.models.tokenization import IGNORE_INDEX, build_demo_tokenizer, encode_text
 from oeseg.models.vision import ClipVisual
 
 log = logging.getLogger("oeseg.pretrain")
@@ -224,6 +229,93 @@ def run_pretraining(split_dirs: list[str], model_section: dict, section: dict, o
     loss log, one JSON line per step, to `log_path`)."""
     model, history = pretrain_tower(split_dirs, model_section, PretrainSettings.from_section(section))
     save_open_clip(model, out_path)
+    if log_path:
+        atomic_write_jsonl(log_path, history)
+    return history
+
+
+# --- the demo's language model ---------------------------------------------------------------
+@dataclass
+class LlmPretrainSettings:
+    """The `opal.llm_pretraining` config section (the LLM's sizes come from `opal.model`)."""
+
+    steps: int = 300
+    batch_size: int = 64
+    lr: float = 3.0e-3
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.1
+    seed: int = 0
+
+    @classmethod
+    def from_section(cls, section: dict) -> LlmPretrainSettings:
+        """Settings from the config section (unknown keys are an InputError naming them)."""
+        try:
+            return cls(**section)
+        except TypeError as e:
+            raise InputError(f"opal.llm_pretraining: {e}") from None
+
+
+def description_texts(split_dirs: list[str]) -> list[str]:
+    """The reference descriptions of the splits' regions, in file order (what the demo's
+    tokenizer is built from)."""
+    return [t for d in split_dirs for r in demo_region_records(d) for t in r.descriptions]
+
+
+def pretrain_llm(split_dirs: list[str], model_section: dict, settings: LlmPretrainSettings):
+    """Train a LLaMA of the `opal.model` section's LLM shape as a causal language model on the
+    descriptions of `split_dirs` (each `<s> text </s>`); returns (model, tokenizer, loss log)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    texts = description_texts(split_dirs)
+    if not texts:
+        raise InputError(f"LLM pretraining: no descriptions in {', '.join(split_dirs)}")
+    tokenizer = build_demo_tokenizer(texts)
+    shape = config_from_section(model_section, vocab_size=len(tokenizer))
+    config = LlamaConfig(**{k: getattr(shape, k) for k in (
+        "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+        "num_key_value_heads", "max_position_embeddings", "rms_norm_eps")},
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(settings.seed)
+    rng = random.Random(settings.seed)
+    model = LlamaForCausalLM(config)
+    sequences = [encode_text(tokenizer, " " + t, 0) + [tokenizer.eos_token_id] for t in sorted(set(texts))]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: _lr_factor(s, settings.steps, settings.warmup_ratio))
+    history, order = [], []
+    model.train()
+    for step in range(settings.steps):
+        batch = []
+        while len(batch) < min(settings.batch_size, len(sequences)):
+            if not order:
+                order = list(range(len(sequences)))
+                rng.shuffle(order)
+            batch.append(sequences[order.pop()])
+        width = max(map(len, batch))
+        ids = torch.full((len(batch), width), tokenizer.pad_token_id)
+        labels = torch.full((len(batch), width), IGNORE_INDEX)
+        for i, seq in enumerate(batch):
+            ids[i, :len(seq)] = labels[i, :len(seq)] = torch.tensor(seq)
+        loss = model(input_ids=ids, attention_mask=(labels != IGNORE_INDEX).long(), labels=labels).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        history.append({"step": step, "lr": scheduler.get_last_lr()[0], "loss": float(loss.detach())})
+        if (step + 1) % 50 == 0 or step + 1 == settings.steps:
+            log.info("LLM pretraining step %d/%d loss %.4f", step + 1, settings.steps, float(loss.detach()))
+    model.eval()
+    return model, tokenizer, history
+
+
+def run_llm_pretraining(split_dirs: list[str], model_section: dict, section: dict, out_dir: str | os.PathLike,
+                        log_path: str | os.PathLike | None = None) -> list[dict]:
+    """Pretrain the demo's LLM on `split_dirs` and write it (safetensors, config) with its tokenizer
+    to the folder `out_dir` (and the loss log to `log_path`)."""
+    model, tokenizer, history = pretrain_llm(split_dirs, model_section, LlmPretrainSettings.from_section(section))
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
     if log_path:
         atomic_write_jsonl(log_path, history)
     return history

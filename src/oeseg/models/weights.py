@@ -20,7 +20,7 @@ def initial_model(section: dict, texts: list[str]) -> tuple[OpalForCausalLM, obj
     tok_path = section["model"].get("tokenizer_path")
     tokenizer = load_tokenizer(tok_path) if tok_path else build_demo_tokenizer(texts)
     mask_id, pos_id = region_token_ids(tokenizer)
-    config = config_from_section(section["model"], vocab_size=None if tok_path else len(tokenizer))
+    config = config_from_section(section["model"], vocab_size=len(tokenizer))  # (size paper: Vicuna's)
     torch.manual_seed(section.get("seed", 0))
     model = build_model(config, mask_id, pos_id)
     if section.get("llm_weights"):

@@ -32,14 +32,17 @@ def train_resources(config: dict) -> tuple[int, int, int]:
 def train_inputs(config: dict, out: str, method: str, stage: int, train_split_dirs: list[str]) -> list[str]:
     """Inputs of a training stage: the demo splits (their panoptic.json, written with regions.jsonl
     by the data stage), opal.data's annotation files for the stage, the stage-1 inputs (the CLIP
-    tower checkpoint opal.vision_weights, Osprey's projector opal.projector_weights) and the
-    previous stage's model."""
+    tower checkpoint opal.vision_weights, the LLM folder opal.llm_weights and its tokenizer
+    opal.model.tokenizer_path, Osprey's projector opal.projector_weights) and the previous stage's
+    model."""
     opal = config["opal"]
     files = [f"{d}/panoptic.json" for d in train_split_dirs]
     if stage > 1 or opal.get("train_stage1", True):
         files += [s["ann_file"] for s in (opal.get("data") or {}).get(f"stage{stage}", [])]
     if stage == 1:
-        files += [opal[key] for key in ("vision_weights", "projector_weights") if opal.get(key)]
+        files += list(dict.fromkeys(path for path in (opal.get("vision_weights"), opal.get("llm_weights"),
+                                                      (opal.get("model") or {}).get("tokenizer_path"),
+                                                      opal.get("projector_weights")) if path))
     if stage > 1:
         files.append(model_dir(out, method, stage - 1))
     return files
@@ -47,8 +50,9 @@ def train_inputs(config: dict, out: str, method: str, stage: int, train_split_di
 
 def user_provided_files(config: dict) -> list[str]:
     """Training files that the user provides (opal.data's annotation files, the stage-1 projector
-    opal.projector_weights, and opal.vision_weights unless the demo's tower pretraining makes it),
-    for the rule that names them."""
+    opal.projector_weights, opal.vision_weights unless the demo's tower pretraining makes it, and
+    the LLM folder opal.llm_weights and opal.model.tokenizer_path unless the demo's LLM
+    pretraining makes them), for the rule that names them."""
     if not opal_methods(config):
         return []
     opal = config["opal"]
@@ -58,6 +62,9 @@ def user_provided_files(config: dict) -> list[str]:
         files.add(opal["projector_weights"])
     if opal.get("vision_weights") and not pretrains_tower(config):
         files.add(opal["vision_weights"])
+    if not pretrains_llm(config):
+        files.update(path for path in (opal.get("llm_weights"), (opal.get("model") or {}).get("tokenizer_path"))
+                     if path)
     return sorted(files)
 
 
@@ -70,6 +77,20 @@ def pretrains_tower(config: dict) -> bool:
         return False
     if not config["opal"].get("vision_weights"):
         raise InputError("opal.tower_pretraining: opal.vision_weights must name the checkpoint it writes")
+    return True
+
+
+def pretrains_llm(config: dict) -> bool:
+    """Whether the workflow pretrains the LLM (opal.llm_pretraining, the demo) into the folder
+    opal.llm_weights, which then also holds the tokenizer (opal.model.tokenizer_path names it)."""
+    from oeseg.io import InputError
+
+    opal = config["opal"]
+    if opal.get("llm_pretraining") is None:
+        return False
+    if not opal.get("llm_weights") or (opal.get("model") or {}).get("tokenizer_path") != opal["llm_weights"]:
+        raise InputError("opal.llm_pretraining: opal.llm_weights must name the folder it writes, and "
+                         "opal.model.tokenizer_path the same folder (its tokenizer)")
     return True
 
 

@@ -38,7 +38,7 @@ from oeseg.models.config import OpalConfig, paper_config
 from oeseg.models.losses import LossWeights
 from oeseg.models.osprey import build_model
 from oeseg.models.tokenization import IGNORE_INDEX, IMAGE_TOKEN_INDEX
-from oeseg.models.train import StageSettings, _add_lora, _set_trainable, step_losses
+from oeseg.models.train import StageSettings, _add_lora, _set_trainable, compile_decoder_layers, step_losses
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(vision_depths=[1, 1, 1, 1], vision_dims=[8, 16, 32, 64], vision_embed_dim=32, image_size=64,
@@ -89,11 +89,8 @@ def make_model(args, tuning: str, device: torch.device):
     _set_trainable(model, 3, tuning)
     if args.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    if args.compile:  # each LLM decoder layer through torch.compile (one graph, shared by the 32 layers)
-        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
-        for layer in model.modules():
-            if type(layer).__name__.endswith("DecoderLayer"):
-                layer.compile(dynamic=False)
+    if args.compile:  # each LLM decoder layer through torch.compile, as training's `compile: true`
+        compile_decoder_layers(model, dynamic=False)  # one static graph per mode's shape
     return model, config
 
 

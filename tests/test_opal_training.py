@@ -88,6 +88,31 @@ def test_resumed_training_equals_uninterrupted(splits, tmp_path):
         assert torch.allclose(sw[k], sr[k], atol=1e-6), k
 
 
+@pytest.mark.slow
+def test_compiled_decoder_layers_train_like_eager_ones(splits, tmp_path):
+    """`compile: true` (each LLM decoder layer through torch.compile, shapes changing from batch
+    to batch) gives the eager run's losses, fp32, in LoRA stage 3 with the released alternation."""
+    train, _ = splits
+    sec = section(stage3={"max_steps": 4, "micro_batch": 4})
+    sec["llm_tuning"] = "lora"
+    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
+    records = stage_records(sec, 3, [str(train)])
+    histories = {}
+    torch._dynamo.reset()
+    for compiled in (False, True):
+        settings = StageSettings.from_section({**sec, "compile": compiled}, 3)
+        assert settings.compile is compiled
+        model, tok = initial_model(sec, texts)
+        _, histories[compiled] = train_stage(model, records, tok, settings, LossWeights(1.0, "alternate"),
+                                             tmp_path / str(compiled))
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > 0  # the compiled run did compile
+    eager, compiled = histories[False], histories[True]
+    assert len(eager) == len(compiled) == 4 and {"generative", "contrastive"} <= {k for h in eager for k in h}
+    for a, b in zip(eager, compiled):
+        assert a.keys() == b.keys() and all(a[k] == pytest.approx(b[k], rel=1e-4) for k in a), (a, b)
+    torch._dynamo.reset()
+
+
 def test_checkpoints_of_another_job_are_not_resumed(splits, tmp_path):
     """A checkpoint folder left by a run with other initial weights (e.g. another vision tower)
     or other settings is not resumed: the stage trains from step 0, as in an empty folder."""

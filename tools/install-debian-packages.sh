@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages oeseg needs (WordNet 3.0, Chromium for the annotation page test,
-# SLURM + accounting for the cluster test, LaTeX for the table check). Idempotent: does nothing
-# when every package is already installed.
+# SLURM + accounting for the cluster test, LaTeX for the table check, a C++ compiler for
+# torch.compile on the CPU). Idempotent: does nothing when every package is already installed.
 set -euo pipefail
 packages=(
   wordnet-base wordnet-sense-index          # WordNet 3.0 database (offline lexicon builder)
   chromium chromium-driver                  # headless browser for the annotation page test
   munge slurm-wlm slurmdbd mariadb-server   # single-node SLURM cluster with accounting
   texlive-latex-base texlive-latex-recommended  # checks that table1.tex compiles
+  g++                                       # torch.compile builds its CPU kernels with it (OPAL compile test)
 )
 missing=()
 for p in "${packages[@]}"; do

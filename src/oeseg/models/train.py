@@ -55,6 +55,7 @@ class StageSettings:
     save_every: int = 50
     seed: int = 0
     gradient_checkpointing: bool = False
+    compile: bool = False             # each LLM decoder layer through torch.compile (compile_decoder_layers)
     llm_tuning: str = "lora"          # stage 3: lora | full
     lora: dict = field(default_factory=lambda: {"r": 64, "alpha": 16, "dropout": 0.05})
 
@@ -62,7 +63,7 @@ class StageSettings:
     def from_section(cls, section: dict, stage: int) -> "StageSettings":
         """Settings of `stage` from the `opal` config section (stage keys override shared ones)."""
         shared = {k: section[k] for k in ("max_length", "warmup_ratio", "grad_clip", "seed", "llm_tuning",
-                                          "lora", "save_every", "gradient_checkpointing") if k in section}
+                                          "lora", "save_every", "gradient_checkpointing", "compile") if k in section}
         try:
             return cls(stage=stage, **{**shared, **section["stages"][f"stage{stage}"]})
         except (KeyError, TypeError) as e:
@@ -104,6 +105,18 @@ def _set_trainable(model: OpalForCausalLM, stage: int, llm_tuning: str) -> None:
         if stage == 3 and llm_tuning == "lora":
             trainable = trainable or "lora_" in name
         p.requires_grad_(trainable)
+
+
+def compile_decoder_layers(model: OpalForCausalLM, dynamic: bool | None = None) -> int:
+    """Compile each decoder layer of the LLM in place (`nn.Module.compile`; the layers share one
+    graph, and the state dict keeps its keys); returns how many. `dynamic=None` (torch's automatic
+    dynamic shapes) compiles one static graph and makes a dimension symbolic once it changes, as the
+    padded length does from batch to batch; `False` keeps one static graph per shape."""
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
+    layers = model.get_decoder().layers
+    for layer in layers:
+        layer.compile(dynamic=dynamic)
+    return len(layers)
 
 
 def _add_lora(model: OpalForCausalLM, lora: dict):
@@ -205,8 +218,9 @@ def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], token
         h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
     h.update(json.dumps([dataclasses.asdict(r) for r in records], sort_keys=True, default=str).encode())
     h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
-    settings = dataclasses.replace(settings, save_every=0)  # when checkpoints are written does not matter
-    h.update(json.dumps([dataclasses.asdict(settings), dataclasses.asdict(weights)], sort_keys=True).encode())
+    # when checkpoints are written and whether the layers run compiled do not matter
+    fields = {k: v for k, v in dataclasses.asdict(dataclasses.replace(settings, save_every=0)).items() if k != "compile"}
+    h.update(json.dumps([fields, dataclasses.asdict(weights)], sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -242,6 +256,8 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
     _set_trainable(model, settings.stage, settings.llm_tuning)
     if settings.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if settings.compile:
+        compile_decoder_layers(model)
     params = [p for p in model.parameters() if p.requires_grad]
     micro, accum = accumulation(settings.global_batch, settings.micro_batch, size)
     settings = dataclasses.replace(settings, micro_batch=micro)

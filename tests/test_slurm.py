@@ -23,13 +23,18 @@ datasets:
   demo-city: {splits: {train: 6, val: 3}}
   demo-ade: {splits: {train: 6, val: 3}}
 """
-#: ... the frequent WordNet nouns only (the open-vocabulary classifier embeds every noun) and few
-#: classifier epochs, for the whole DAG.
+#: ... few classifier epochs and few pretraining and OPAL training steps, for the whole DAG.
 REDUCED_DEMO = REDUCED_DATA + """\
-nouns: {min_wordnet_count: 1}
 methods:
   ovclassifier: {epochs: 2}
   tags: {epochs: 2}
+opal:
+  tower_pretraining: {steps: 10}
+  llm_pretraining: {steps: 10}
+  stages:
+    stage1: {max_steps: 2}
+    stage2: {max_steps: 2}
+    stage3: {max_steps: 6}
 """
 #: a figure's style edit (config overlay) and the one figure rule it must rerun
 FIGURE_EDIT = ("fig11", "figures:\n  fig11: {metric: mIoU}\n")

@@ -7,6 +7,7 @@
 #   benchmarks/opal_device_runs.sh mfu OUTDIR      # MFU attempts: larger micro-batches, compiled decoder layers
 #   benchmarks/opal_device_runs.sh mfu2 OUTDIR     # the compiled runs' OPAL modes; two GPUs against one, compiled
 #   benchmarks/opal_device_runs.sh full1 OUTDIR    # full fine-tuning on one GPU at micro-batch 8 and 6, compiled
+#   benchmarks/opal_device_runs.sh dynamic OUTDIR  # LoRA compiled with dynamic shapes (as training) and static
 # Each run's log and JSON go to OUTDIR. PYTHONPATH must reach src/ (and DeepSpeed).
 set -uo pipefail
 phase=$1; out=$2
@@ -27,6 +28,11 @@ if [ "$phase" = profile ]; then  # ZeRO-2's two-GPU step profiled with and witho
   run full2-nockpt "${two[@]}" --micro-batch 4 --generative-only --json "$out/full2nockpt.json"
   run gputest timeout 200 python -m pytest -q -m gpu tests/test_opal_gpu2.py
   run full2-mb8 "${two[@]}" --micro-batch 8 --gradient-checkpointing --generative-only
+elif [ "$phase" = dynamic ]; then  # compiled as training compiles (automatic dynamic shapes) against static graphs
+  CUDA_VISIBLE_DEVICES=0 run lora1-compile-dynamic timeout 240 "${bench[@]}" --tuning lora --micro-batch 8 --compile \
+    --compile-dynamic --no-alternate --json "$out/lora1dynamic.json"
+  CUDA_VISIBLE_DEVICES=0 run lora1-compile-static timeout 240 "${bench[@]}" --tuning lora --micro-batch 8 --compile \
+    --no-alternate --json "$out/lora1static.json"
 elif [ "$phase" = mfu ]; then  # larger micro-batches without recomputation, compiled decoder layers
   two=(torchrun --standalone --nproc_per_node 2 "${bench[@]:1}" --tuning full --no-offload)
   run full2-mb8 timeout 120 "${two[@]}" --micro-batch 8 --no-alternate --json "$out/full2mb8.json"

@@ -90,7 +90,9 @@ def make_model(args, tuning: str, device: torch.device):
     if args.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if args.compile:  # each LLM decoder layer through torch.compile, as training's `compile: true`
-        compile_decoder_layers(model, dynamic=False)  # one static graph per mode's shape
+        # one static graph per mode's shape; --compile-dynamic: torch's automatic dynamic shapes, as
+        # training compiles (the modes' different lengths then make the sequence length symbolic)
+        compile_decoder_layers(model, dynamic=None if args.compile_dynamic else False)
     return model, config
 
 
@@ -297,6 +299,8 @@ def main() -> None:
     parser.add_argument("--overlap-comm", action=argparse.BooleanOptionalAction, default=None,
                         help="ZeRO overlap_comm (default: configs/deepspeed/zero2.json)")
     parser.add_argument("--compile", action="store_true", help="torch.compile each decoder layer of the LLM")
+    parser.add_argument("--compile-dynamic", action="store_true",
+                        help="with --compile: automatic dynamic shapes (as training's `compile: true`)")
     parser.add_argument("--param-alignment", action=argparse.BooleanOptionalAction, default=None,
                         help="ZeRO parameter_alignment (default: configs/deepspeed/zero2.json)")
     parser.add_argument("--profile", default=None, metavar="PREFIX",

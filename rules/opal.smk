@@ -24,7 +24,10 @@ OPAL = config["opal"]
 TRAIN_SPLIT_DIRS = train_split_dirs(config)
 OPAL_GPUS, OPAL_NODES, CPUS_PER_GPU = train_resources(config)  # GPUs per node, nodes, CPUs per process
 USER_PROVIDED.update(
-    {f: "a training file named in opal (data, projector_weights)" for f in user_provided_files(config)}
+    {
+        f: "a training file named in opal (data, projector_weights, vision_weights, llm_weights)"
+        for f in user_provided_files(config)
+    }
 )
 
 

@@ -23,8 +23,10 @@ import logging
 import math
 import os
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Self
 
 import numpy as np
 import torch
@@ -37,15 +39,31 @@ from oeseg.models.config import config_from_section
 from oeseg.models.data import demo_region_records, load_image, resize_mask
 from oeseg.models.losses import contrastive_loss, text_ids
 from oeseg.models.tokenization import IGNORE_INDEX, build_demo_tokenizer, encode_text
+from oeseg.models.train import lr_factor
 from oeseg.models.vision import ClipVisual
 
 log = logging.getLogger("oeseg.pretrain")
 
 
+class SectionSettings:
+    """Settings of one `opal.<SECTION>` config section (unknown keys are an InputError naming them)."""
+
+    SECTION: ClassVar[str]
+
+    @classmethod
+    def from_section(cls, section: dict) -> Self:
+        """Settings from the config section."""
+        try:
+            return cls(**section)
+        except TypeError as e:
+            raise InputError(f"opal.{cls.SECTION}: {e}") from None
+
+
 @dataclass
-class PretrainSettings:
+class PretrainSettings(SectionSettings):
     """The `opal.tower_pretraining` config section (the tower's sizes come from `opal.model`)."""
 
+    SECTION: ClassVar[str] = "tower_pretraining"
     steps: int = 300
     images_per_step: int = 8
     lr: float = 3.0e-3
@@ -56,14 +74,6 @@ class PretrainSettings:
     text_layers: int = 1
     text_heads: int = 4
     context_length: int = 16
-
-    @classmethod
-    def from_section(cls, section: dict) -> PretrainSettings:
-        """Settings from the config section (unknown keys are an InputError naming them)."""
-        try:
-            return cls(**section)
-        except TypeError as e:
-            raise InputError(f"opal.tower_pretraining: {e}") from None
 
 
 @dataclass(frozen=True)
@@ -152,11 +162,33 @@ class RegionClip(nn.Module):
         return {k: v.detach().clone().contiguous() for k, v in state.items()}
 
 
-def _lr_factor(step: int, total: int, warmup_ratio: float) -> float:
-    warmup = max(1, math.ceil(total * warmup_ratio))
-    if step < warmup:
-        return (step + 1) / warmup
-    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+def _optimizer(params: list[torch.nn.Parameter], lr: float, weight_decay: float, steps: int, warmup_ratio: float):
+    """AdamW and the training stages' schedule (linear warm-up, cosine decay over `steps`)."""
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps, warmup_ratio))
+
+
+def _epoch_batches(n: int, size: int, rng: random.Random) -> Iterator[list[int]]:
+    """Endless batches of min(size, n) indices of 0..n-1, drawn without replacement from a
+    permutation by `rng` that is redrawn when used up."""
+    order: list[int] = []
+    while True:
+        batch = []
+        while len(batch) < min(size, n):
+            if not order:
+                order = list(range(n))
+                rng.shuffle(order)
+            batch.append(order.pop())
+        yield batch
+
+
+def _step(loss: torch.Tensor, params: list[torch.nn.Parameter], optimizer, scheduler) -> None:
+    """One optimizer step on `loss` (gradients clipped to norm 1)."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    optimizer.step()
+    scheduler.step()
 
 
 def load_image_regions(item: ImageRegions, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -182,19 +214,12 @@ def pretrain_tower(split_dirs: list[str], model_section: dict, settings: Pretrai
     model = RegionClip(tower.vision_depths, tower.vision_dims, tower.vision_embed_dim, len(tokenizer), settings)
     data = [load_image_regions(it, size) for it in items]
     params = list(model.parameters())
-    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: _lr_factor(s, settings.steps, settings.warmup_ratio))
-    order: list[int] = []
+    optimizer, scheduler = _optimizer(params, settings.lr, settings.weight_decay, settings.steps, settings.warmup_ratio)
+    batches = _epoch_batches(len(items), settings.images_per_step, rng)
     history = []
     model.train()
     for step in range(settings.steps):
-        batch = []
-        while len(batch) < min(settings.images_per_step, len(items)):
-            if not order:
-                order = list(range(len(items)))
-                rng.shuffle(order)
-            batch.append(order.pop())
+        batch = next(batches)
         chosen = [rng.choice(ts) for i in batch for _, ts in items[i].regions]
         enc = tokenizer(chosen, padding=True, truncation=True, max_length=settings.context_length,
                         return_tensors="pt", add_special_tokens=False)
@@ -203,11 +228,7 @@ def pretrain_tower(split_dirs: list[str], model_section: dict, settings: Pretrai
         text = model.text(enc["input_ids"], enc["attention_mask"])
         temperature = (1 / model.logit_scale.exp()).clamp(min=0.01)
         loss = contrastive_loss(region, text, text_ids(chosen), temperature)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        scheduler.step()
+        _step(loss, params, optimizer, scheduler)
         history.append({"step": step, "lr": scheduler.get_last_lr()[0], "loss": float(loss.detach()),
                         "regions": len(chosen)})
         if (step + 1) % 25 == 0 or step + 1 == settings.steps:
@@ -236,23 +257,16 @@ def run_pretraining(split_dirs: list[str], model_section: dict, section: dict, o
 
 # --- the demo's language model ---------------------------------------------------------------
 @dataclass
-class LlmPretrainSettings:
+class LlmPretrainSettings(SectionSettings):
     """The `opal.llm_pretraining` config section (the LLM's sizes come from `opal.model`)."""
 
+    SECTION: ClassVar[str] = "llm_pretraining"
     steps: int = 300
     batch_size: int = 64
     lr: float = 3.0e-3
     weight_decay: float = 0.0
     warmup_ratio: float = 0.1
     seed: int = 0
-
-    @classmethod
-    def from_section(cls, section: dict) -> LlmPretrainSettings:
-        """Settings from the config section (unknown keys are an InputError naming them)."""
-        try:
-            return cls(**section)
-        except TypeError as e:
-            raise InputError(f"opal.llm_pretraining: {e}") from None
 
 
 def description_texts(split_dirs: list[str]) -> list[str]:
@@ -279,29 +293,20 @@ def pretrain_llm(split_dirs: list[str], model_section: dict, settings: LlmPretra
     rng = random.Random(settings.seed)
     model = LlamaForCausalLM(config)
     sequences = [encode_text(tokenizer, " " + t, 0) + [tokenizer.eos_token_id] for t in sorted(set(texts))]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: _lr_factor(s, settings.steps, settings.warmup_ratio))
-    history, order = [], []
+    params = list(model.parameters())
+    optimizer, scheduler = _optimizer(params, settings.lr, settings.weight_decay, settings.steps, settings.warmup_ratio)
+    batches = _epoch_batches(len(sequences), settings.batch_size, rng)
+    history = []
     model.train()
     for step in range(settings.steps):
-        batch = []
-        while len(batch) < min(settings.batch_size, len(sequences)):
-            if not order:
-                order = list(range(len(sequences)))
-                rng.shuffle(order)
-            batch.append(sequences[order.pop()])
+        batch = [sequences[i] for i in next(batches)]
         width = max(map(len, batch))
         ids = torch.full((len(batch), width), tokenizer.pad_token_id)
         labels = torch.full((len(batch), width), IGNORE_INDEX)
         for i, seq in enumerate(batch):
             ids[i, :len(seq)] = labels[i, :len(seq)] = torch.tensor(seq)
         loss = model(input_ids=ids, attention_mask=(labels != IGNORE_INDEX).long(), labels=labels).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
+        _step(loss, params, optimizer, scheduler)
         history.append({"step": step, "lr": scheduler.get_last_lr()[0], "loss": float(loss.detach())})
         if (step + 1) % 50 == 0 or step + 1 == settings.steps:
             log.info("LLM pretraining step %d/%d loss %.4f", step + 1, settings.steps, float(loss.detach()))

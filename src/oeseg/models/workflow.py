@@ -40,12 +40,16 @@ def train_inputs(config: dict, out: str, method: str, stage: int, train_split_di
     if stage > 1 or opal.get("train_stage1", True):
         files += [s["ann_file"] for s in (opal.get("data") or {}).get(f"stage{stage}", [])]
     if stage == 1:
-        files += list(dict.fromkeys(path for path in (opal.get("vision_weights"), opal.get("llm_weights"),
-                                                      (opal.get("model") or {}).get("tokenizer_path"),
+        files += list(dict.fromkeys(path for path in (opal.get("vision_weights"), *_llm_files(opal),
                                                       opal.get("projector_weights")) if path))
     if stage > 1:
         files.append(model_dir(out, method, stage - 1))
     return files
+
+
+def _llm_files(opal: dict) -> list[str]:
+    """The LLM folder opal.llm_weights and its tokenizer opal.model.tokenizer_path, those set."""
+    return [path for path in (opal.get("llm_weights"), (opal.get("model") or {}).get("tokenizer_path")) if path]
 
 
 def user_provided_files(config: dict) -> list[str]:
@@ -63,8 +67,7 @@ def user_provided_files(config: dict) -> list[str]:
     if opal.get("vision_weights") and not pretrains_tower(config):
         files.add(opal["vision_weights"])
     if not pretrains_llm(config):
-        files.update(path for path in (opal.get("llm_weights"), (opal.get("model") or {}).get("tokenizer_path"))
-                     if path)
+        files.update(_llm_files(opal))
     return sorted(files)
 
 

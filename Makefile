@@ -1,4 +1,4 @@
-# The two set-up commands: `make demo` and `make test`. Each creates .venv, installs everything
+# The two set-up commands: `make demo` and `make test`. Each creates .venv, installs what it needs
 # (Debian packages through tools/install-debian-packages.sh, Python packages from pyproject.toml)
 # and then runs the workflow on the embedded offline default / the linters and the test suite.
 PYTHON ?= python3
@@ -12,15 +12,22 @@ export PATH := $(abspath $(BIN)):$(PATH)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# `make demo` installs what the demo needs (no test tools, no browser, no SLURM); `make test` all
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	bash tools/install-debian-packages.sh demo
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	bash tools/install-debian-packages.sh
+	bash tools/install-debian-packages.sh all
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test]"
-	touch $@
+	touch $@ $(VENV)/.installed-demo
 
 deps: $(VENV)/.installed
 
-demo: deps
+demo: $(VENV)/.installed-demo
 	$(BIN)/snakemake --cores $(CORES) all
 
 # ruff (pyproject.toml [tool.ruff]), snakefmt (pyproject.toml [tool.snakefmt]), Snakemake's linter

@@ -18,6 +18,7 @@ rule train_ovclassifier:
         f"{BENCH}/train_ovclassifier/{{method}}.tsv"
     wildcard_constraints:
         method=methods_regex(config["methods"], "train_ovclassifier"),
+    priority: CRITICAL_PATH
     conda:
         "../envs/oeseg.yaml"
     resources:

@@ -8,6 +8,9 @@ DATA = config["data_root"]
 RESULTS = config["results"]
 LOGS = f"{OUT}/logs"
 BENCH = f"{OUT}/benchmarks"
+#: priority of the long trainings (OPAL's pretraining and stages, the classifier baseline): they go
+#: first when cores are scarce, the short jobs that follow each fill the gaps
+CRITICAL_PATH = 10
 
 DATASETS = list(config["datasets"])
 EVAL_DATASETS = config["evaluation_datasets"]

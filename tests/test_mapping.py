@@ -169,6 +169,23 @@ def test_lexical_shorter_phrase_only_confirms_the_ground_truth() -> None:
     assert [out[level][2] for level in LEVELS] == [BACKGROUND, BACKGROUND, PERSON, PERSON]
 
 
+def test_singular_imports_inflect_without_typeguard_checks() -> None:
+    """inflect imported with a pass-through `typechecked` gives inflect's own singular forms."""
+    import subprocess
+    import sys
+
+    words = ["people", "buses", "stairs", "leaves", "mice", "clothes", "glasses", "car", "falls"]
+    script = ("import sys, inflect; e = inflect.engine(); "
+              f"print([e.singular_noun(w) or w for w in {words!r}])")
+    reference = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    typeguard_before = sys.modules.get("typeguard")
+    subject_module._inflect_engine.cache_clear()
+    subject_module.singular.cache_clear()
+    sys.modules.pop("inflect", None)
+    assert str([subject_module.singular(w) for w in words]) == reference.stdout.strip()
+    assert sys.modules.get("typeguard") is typeguard_before  # the stand-in is gone again
+
+
 def test_subject_suffixes() -> None:
     lamp, car = parse_subjects(["a white lamp shade", "the car"])
     assert lamp.suffixes == ("lamp shade", "shade") and car.suffixes == ("car",)

@@ -23,8 +23,13 @@ datasets:
   demo-city: {splits: {train: 6, val: 3}}
   demo-ade: {splits: {train: 6, val: 3}}
 """
-#: ... few classifier epochs and few pretraining and OPAL training steps, for the whole DAG.
+#: ... few classifier epochs, few pretraining and OPAL training steps and two of the three variance
+#: runs (Figure 11's spread needs two), for the whole DAG.
 REDUCED_DEMO = REDUCED_DATA + """\
+variance:
+  runs:
+    - {name: s0-t0.2, seed: 0, temperature: 0.2, top_p: 1.0}
+    - {name: s2-t0.5, seed: 2, temperature: 0.5, top_p: 0.9}
 methods:
   ovclassifier: {epochs: 2}
   tags: {epochs: 2}

@@ -116,9 +116,32 @@ def load_spacy():
 
 @functools.lru_cache(maxsize=1)
 def _inflect_engine():
-    import inflect
+    """inflect's engine, imported without typeguard's run-time checks of its methods.
 
-    return inflect.engine()
+    inflect 7 decorates its methods with typeguard's `@typechecked`, which re-parses inflect's
+    source once per method at import: 4-5 s of every process that maps (jaraco/inflect#212).
+    A stand-in `typeguard` whose `typechecked` returns the method unchanged is visible to that
+    one import only; inflect's results are the same.
+    """
+    import sys
+    import types
+
+    if "inflect" not in sys.modules:
+        saved = sys.modules.get("typeguard")
+        sys.modules["typeguard"] = types.SimpleNamespace(typechecked=_unchecked)
+        try:
+            import inflect  # noqa: F401
+        finally:
+            if saved is None:
+                del sys.modules["typeguard"]
+            else:
+                sys.modules["typeguard"] = saved
+    return sys.modules["inflect"].engine()
+
+
+def _unchecked(target=None, **_options):
+    """typeguard's `typechecked` without its checks (bare or with options, as a decorator)."""
+    return target if target is not None else _unchecked
 
 
 @functools.lru_cache(maxsize=65536)

@@ -18,7 +18,7 @@ rule train_ovclassifier:
         f"{BENCH}/train_ovclassifier/{{method}}.tsv"
     wildcard_constraints:
         method=methods_regex(config["methods"], "train_ovclassifier"),
-    priority: CRITICAL_PATH
+    priority: PRIORITY_BASELINE_TRAINING
     conda:
         "../envs/oeseg.yaml"
     resources:
@@ -44,6 +44,7 @@ rule train_tagger:
         f"{BENCH}/train_tagger/{{method}}.tsv"
     wildcard_constraints:
         method=methods_regex(config["methods"], "train_tagger"),
+    priority: PRIORITY_BASELINE_TRAINING
     conda:
         "../envs/oeseg.yaml"
     resources:
@@ -65,6 +66,7 @@ rule embed_nouns:
         f"{LOGS}/embed_nouns.log",
     benchmark:
         f"{BENCH}/embed_nouns.tsv"
+    priority: PRIORITY_BASELINE_TRAINING
     conda:
         "../envs/oeseg.yaml"
     resources:

@@ -8,9 +8,10 @@ DATA = config["data_root"]
 RESULTS = config["results"]
 LOGS = f"{OUT}/logs"
 BENCH = f"{OUT}/benchmarks"
-#: priority of the long trainings (OPAL's pretraining and stages, the classifier baseline): they go
-#: first when cores are scarce, the short jobs that follow each fill the gaps
-CRITICAL_PATH = 10
+#: job priorities when cores are scarce: OPAL's pretraining and training chain (the DAG's longest
+#: path) first, then the baselines' trainings, then the short jobs that fill the gaps
+PRIORITY_OPAL_CHAIN = 10
+PRIORITY_BASELINE_TRAINING = 5
 
 DATASETS = list(config["datasets"])
 EVAL_DATASETS = config["evaluation_datasets"]

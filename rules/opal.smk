@@ -43,7 +43,7 @@ rule opal_train:
     wildcard_constraints:
         method=methods_regex(config["methods"], "opal_train"),
         stage="[123]",
-    priority: CRITICAL_PATH
+    priority: PRIORITY_OPAL_CHAIN
     conda:
         "../envs/oeseg.yaml"
     threads: OPAL["resources"]["cpus_per_task"]
@@ -98,7 +98,7 @@ if pretrains_tower(config):
             f"{LOGS}/pretrain_tower.log",
         benchmark:
             f"{BENCH}/pretrain_tower.tsv"
-        priority: CRITICAL_PATH
+        priority: PRIORITY_OPAL_CHAIN
         conda:
             "../envs/oeseg.yaml"
         threads: 1
@@ -124,7 +124,7 @@ if pretrains_llm(config):
             f"{LOGS}/pretrain_llm.log",
         benchmark:
             f"{BENCH}/pretrain_llm.tsv"
-        priority: CRITICAL_PATH
+        priority: PRIORITY_OPAL_CHAIN
         conda:
             "../envs/oeseg.yaml"
         threads: 1

@@ -37,3 +37,15 @@ def test_inference_benchmark_tiny_prints_rates_ratio_and_phases():
                      re.MULTILINE)
     assert rate and float(rate.group(1)) > 0 and float(rate.group(2)) > 0, out
     assert re.search(r"^one ade20k batch .* prefix prefill [\d.]+ ms", out, re.MULTILINE), out
+
+
+def test_training_seed_report_gaps_and_ratio(monkeypatch):
+    """benchmarks/opal_training_seeds.py: per seed the mean over runs, OPAL minus Osprey, its ratio."""
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    import opal_training_seeds
+
+    scores = {"demo-city": {"opal": {0: [40.0, 42.0], 1: [36.0]}, "osprey": {0: [34.0], 1: [37.0]}}}
+    lines = opal_training_seeds.report(scores).splitlines()
+    assert lines[2].split() == ["opal", "41.0", "36.0", "38.5", "2.5"]
+    assert lines[4] == ("    opal - osprey: +7.0 -1.0  (mean +3.0: x0.60 of the paper's +5; "
+                        "1 of 2 seeds >= +5)")

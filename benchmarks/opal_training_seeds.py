@@ -1,0 +1,167 @@
+"""OPAL against Osprey on the demo over training seeds: how much of the gap is the method, how much
+the seed.
+
+The demo's Table 1 trains each method once (`opal.seed`) and varies only the inference runs
+(`variance.runs`). This benchmark trains every method of kind opal/osprey in `config.yaml` with
+several values of `opal.seed` (the projector's and mask extractor's initial weights, the order
+of the samples and the description drawn for each), exactly as rule opal_train does on the CPU
+(one thread a process), describes the val splits with every variance run as rule opal_describe
+does, and then scores them with the lexical mapping as rule evaluate does. It prints, per
+dataset, each method's PQ LAC per training seed (mean over the variance runs) and OPAL minus
+Osprey per seed.
+
+    python benchmarks/opal_training_seeds.py train --seeds 0 1 2 3 4 --out work/seeds [--processes 10]
+    python benchmarks/opal_training_seeds.py evaluate --out work/seeds
+    python benchmarks/opal_training_seeds.py train --methods opal --overlay w1.yaml --out work/seeds-w1
+    python benchmarks/opal_training_seeds.py evaluate --out work/seeds-w1 --reference-out work/seeds
+
+`--overlay` merges a YAML file into the config as a second `snakemake --configfile` does (a
+variant of the loss, say; the merged config is validated and completed as the workflow's); `--reference-out` takes the methods missing under `--out` (Osprey, whose training
+does not depend on the contrastive loss's settings) from another run of this benchmark.
+
+`train` needs the demo's pretrained tower and LLM (`snakemake work/demo/models/clip_tower.bin
+work/demo/models/llm`) and the demo data; `evaluate` the demo's lexicons. Seed 0 is the
+committed demo's own training: its predictions equal work/demo/predictions on the same torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import multiprocessing
+import statistics
+import sys
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+#: the OPAL-minus-Osprey gap in PQ LAC that the demo aims at (the paper's order of magnitude)
+PAPER_GAP = 5.0
+sys.path.insert(0, str(ROOT / "src"))
+
+from oeseg.provenance.audit import effective_config  # noqa: E402
+from oeseg.registry import methods_of_rule  # noqa: E402
+
+
+def seed_config(config: dict, seed: int, out: Path) -> dict:
+    """The config with `opal.seed` = seed and every output under out/seed<seed>."""
+    config = copy.deepcopy(config)
+    config["opal"]["seed"] = seed
+    config["out"] = str(out / f"seed{seed}")
+    return config
+
+
+def trained_methods(config: dict) -> list[str]:
+    """The config's methods that rule opal_train trains (kinds opal and osprey)."""
+    return methods_of_rule(config["methods"], "opal_train")
+
+
+def predictions_path(config: dict, method: str, dataset: str, run: str) -> Path:
+    return Path(config["out"]) / "predictions" / method / dataset / f"{run}.jsonl"
+
+
+def train_and_describe(task: tuple[dict, str]) -> str:
+    """Stages 1-3 of one method under one config, then its descriptions of every val split and run."""
+    config, method = task
+    import torch
+
+    from oeseg.models.inference import describe_split
+    from oeseg.models.job import opal_job
+    from oeseg.models.train import run_stage
+    from oeseg.models.workflow import inference_settings, model_dir
+
+    torch.set_num_threads(1)
+    for stage in (1, 2, 3):
+        if not Path(model_dir(config["out"], method, stage)).exists():
+            run_stage(opal_job(config, method, stage))
+    for dataset in config["datasets"]:
+        for run in config["variance"]["runs"]:
+            out = predictions_path(config, method, dataset, run["name"])
+            if not out.exists():
+                s = inference_settings(config, run)
+                describe_split(model_dir(config["out"], method, 3), f"{config['data_root']}/{dataset}/val", out,
+                               seed=s["seed"], temperature=s["temperature"], top_p=s["top_p"],
+                               batch_size=s["batch_size"], max_new_tokens=s["max_new_tokens"])
+    return f"{method} seed {config['opal']['seed']}"
+
+
+def train(config: dict, seeds: list[int], out: Path, processes: int, methods: list[str]) -> None:
+    tasks = [(seed_config(config, s, out), m) for s in seeds for m in methods]
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        for done in pool.imap_unordered(train_and_describe, tasks):
+            print("done:", done, flush=True)
+
+
+def evaluate(config: dict, out: Path) -> dict:
+    """PQ LAC of every predictions file under out: {dataset: {method: {seed: [per run]}}}."""
+    from oeseg.metrics.evaluator import evaluate_predictions
+
+    scores: dict = {}
+    for seed_dir in sorted(out.glob("seed*"), key=lambda p: int(p.name[4:])):
+        seed = int(seed_dir.name[4:])
+        cfg = seed_config(config, seed, out)
+        for dataset in config["datasets"]:
+            lexicon = Path(config["out"]) / "lexicons" / f"{config['datasets'][dataset]['vocabulary']}.json"
+            for method in trained_methods(config):
+                for run in config["variance"]["runs"]:
+                    path = predictions_path(cfg, method, dataset, run["name"])
+                    if path.exists():
+                        result = evaluate_predictions(f"{config['data_root']}/{dataset}/val", path, lexicon,
+                                                      method="lexical")
+                        scores.setdefault(dataset, {}).setdefault(method, {}).setdefault(seed, []).append(
+                            result["lac"]["PQ"])
+    return scores
+
+
+def report(scores: dict, reference: str = "osprey") -> str:
+    """Per dataset: each method's PQ LAC per seed (mean over runs), and the others minus `reference`."""
+    lines = []
+    for dataset, methods in scores.items():
+        seeds = sorted({s for per_seed in methods.values() for s in per_seed})
+        lines.append(f"{dataset}: PQ LAC, mean over the variance runs, per training seed")
+        lines.append("    method       " + "".join(f"{f'seed {s}':>9}" for s in seeds) + "     mean    std")
+        means = {m: {s: statistics.mean(v) for s, v in per_seed.items()} for m, per_seed in methods.items()}
+        for m, per_seed in means.items():
+            values = [per_seed[s] for s in seeds if s in per_seed]
+            lines.append(f"    {m:<12} " + "".join(f"{per_seed.get(s, float('nan')):9.1f}" for s in seeds)
+                         + f" {statistics.mean(values):8.1f} {statistics.pstdev(values):6.1f}")
+        for m in means:
+            if m != reference and reference in means:
+                gaps = [means[m][s] - means[reference][s] for s in seeds if s in means[m] and s in means[reference]]
+                mean = statistics.mean(gaps)
+                lines.append(f"    {m} - {reference}: " + " ".join(f"{g:+.1f}" for g in gaps)
+                             + f"  (mean {mean:+.1f}: x{mean / PAPER_GAP:.2f} of the paper's +{PAPER_GAP:g};"
+                             + f" {sum(g >= PAPER_GAP for g in gaps)} of {len(gaps)} seeds >= +{PAPER_GAP:g})")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("phase", choices=["train", "evaluate"])
+    parser.add_argument("--config", default=str(ROOT / "config.yaml"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", type=Path, default=ROOT / "work" / "seeds")
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--methods", nargs="+", help="which trained methods (default: all of kinds opal, osprey)")
+    parser.add_argument("--overlay", type=Path, help="a YAML file merged into the config")
+    parser.add_argument("--reference-out", type=Path, help="evaluate: methods missing under --out from here")
+    parser.add_argument("--json", type=Path, help="also write the scores here")
+    args = parser.parse_args()
+    config = effective_config([args.config, *([args.overlay] if args.overlay else [])],
+                              ROOT / "schemas" / "config.schema.yaml")
+    if args.phase == "train":
+        train(config, args.seeds, args.out, args.processes, args.methods or trained_methods(config))
+    else:
+        scores = evaluate(config, args.out)
+        if args.reference_out:
+            for dataset, methods in evaluate(config, args.reference_out).items():
+                for method, per_seed in methods.items():
+                    scores.setdefault(dataset, {}).setdefault(method, per_seed)
+        if args.json:
+            args.json.write_text(json.dumps(scores, indent=1))
+        print(report(scores))
+
+
+if __name__ == "__main__":
+    main()

@@ -36,5 +36,7 @@ lint: deps
 	$(BIN)/snakefmt --check Snakefile rules/
 	$(BIN)/snakemake --lint
 
+# two workers (pytest-xdist, one per core of the 2-core target): run one at a time, the tests keep
+# one core busy on average (many wait on subprocesses, the cluster or a browser)
 test: deps lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(CORES) --dist loadgroup

@@ -310,7 +310,7 @@ def main() -> None:
     import deepspeed
 
     if args.tiny:
-        args.steps, args.warmup, args.micro_batch = min(args.steps, 2), min(args.warmup, 1), min(args.micro_batch, 2)
+        args.steps, args.warmup, args.micro_batch = 1, 0, min(args.micro_batch, 2)  # a smoke run: one timed step
         device = torch.device("cpu")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))

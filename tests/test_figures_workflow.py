@@ -67,11 +67,6 @@ def test_paper_config_stops_clearly_without_annotations(tmp_path):
     assert "annotations/human_study/annotator1.csv: missing; it is an annotator's CSV exported from" in log
 
 
-def test_lint_is_clean_for_figures_rules():
-    proc = snakemake("--lint", check=False)
-    assert "figures.smk" not in proc.stdout + proc.stderr, proc.stdout[-3000:]
-
-
 @pytest.mark.slow
 def test_paper_study_target_offline(tmp_path, shared_data):
     """The paper config's paper_study target with the reference files placed where the download rule

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -9,6 +10,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test`'s two workers share two cores: torch (and the jobs a test starts) compute in one
+    # thread each, as OpenMP threads of two processes contending for the same cores spin and stall
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")

@@ -12,18 +12,18 @@ export PATH := $(abspath $(BIN)):$(PATH)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# `make demo` installs what the demo needs (no test tools, no browser, no SLURM); `make test` all
+# `make demo` installs what the demo needs (no test tools, no browser, no SLURM); `make test` adds
+# the rest on top
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	bash tools/install-debian-packages.sh demo
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: $(VENV)/.installed-demo
 	bash tools/install-debian-packages.sh all
-	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test]"
-	touch $@ $(VENV)/.installed-demo
+	touch $@
 
 deps: $(VENV)/.installed
 

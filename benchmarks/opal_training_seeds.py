@@ -93,8 +93,9 @@ def train(config: dict, seeds: list[int], out: Path, processes: int, methods: li
             print("done:", done, flush=True)
 
 
-def evaluate(config: dict, out: Path) -> dict:
-    """PQ LAC of every predictions file under out: {dataset: {method: {seed: [per run]}}}."""
+def evaluate(config: dict, out: Path, methods: list[str] | None = None) -> dict:
+    """PQ LAC of every predictions file under out of `methods` (default: every trained method):
+    {dataset: {method: {seed: [per run]}}}."""
     from oeseg.metrics.evaluator import evaluate_predictions
 
     scores: dict = {}
@@ -103,7 +104,7 @@ def evaluate(config: dict, out: Path) -> dict:
         cfg = seed_config(config, seed, out)
         for dataset in config["datasets"]:
             lexicon = Path(config["out"]) / "lexicons" / f"{config['datasets'][dataset]['vocabulary']}.json"
-            for method in trained_methods(config):
+            for method in methods or trained_methods(config):
                 for run in config["variance"]["runs"]:
                     path = predictions_path(cfg, method, dataset, run["name"])
                     if path.exists():
@@ -155,9 +156,10 @@ def main() -> None:
     else:
         scores = evaluate(config, args.out)
         if args.reference_out:
-            for dataset, methods in evaluate(config, args.reference_out).items():
-                for method, per_seed in methods.items():
-                    scores.setdefault(dataset, {}).setdefault(method, per_seed)
+            scored = {m for methods in scores.values() for m in methods}
+            missing = [m for m in trained_methods(config) if m not in scored]
+            for dataset, methods in evaluate(config, args.reference_out, missing).items():
+                scores.setdefault(dataset, {}).update(methods)
         if args.json:
             args.json.write_text(json.dumps(scores, indent=1))
         print(report(scores))

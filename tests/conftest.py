@@ -34,13 +34,15 @@ def cluster() -> str:
     return done.stdout
 
 
+def _uses_cluster(item: pytest.Item) -> bool:
+    return "cluster" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Longest first: the SLURM tests, then the other slow ones, then the rest (each in file order),
     so that `make test`'s two workers (pytest-xdist, `--dist loadgroup`) finish together; the
     tests that use the one SLURM cluster share a worker (group "slurm")."""
-    for item in items:
-        if "cluster" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("slurm"))
-    rank = {id(item): (0 if item.get_closest_marker("slurm") or "cluster" in getattr(item, "fixturenames", ())
-                       else 1 if item.get_closest_marker("slow") else 2) for item in items}
-    items.sort(key=lambda item: rank[id(item)])
+    for item in filter(_uses_cluster, items):
+        item.add_marker(pytest.mark.xdist_group("slurm"))
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slurm") or _uses_cluster(item)
+               else 1 if item.get_closest_marker("slow") else 2)

@@ -16,12 +16,14 @@ Osprey per seed.
     python benchmarks/opal_training_seeds.py evaluate --out work/seeds-w1 --reference-out work/seeds
 
 `--overlay` merges a YAML file into the config as a second `snakemake --configfile` does (a
-variant of the loss, say; the merged config is validated and completed as the workflow's); `--reference-out` takes the methods missing under `--out` (Osprey, whose training
-does not depend on the contrastive loss's settings) from another run of this benchmark.
+variant of the loss, say; the merged config is validated and completed as the workflow's);
+`--reference-out` takes the methods missing under `--out` (Osprey, whose training does not depend
+on the contrastive loss's settings) from another run of this benchmark.
 
 `train` needs the demo's pretrained tower and LLM (`snakemake work/demo/models/clip_tower.bin
-work/demo/models/llm`) and the demo data; `evaluate` the demo's lexicons. Seed 0 is the
-committed demo's own training: its predictions equal work/demo/predictions on the same torch.
+work/demo/models/llm`) and the demo data; `evaluate` the demo's lexicons. Seed 0 is the committed
+demo's own training setting; on another CPU or torch build it drifts from the committed models by
+rounding (benchmarks/README.md).
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ def _uses_cluster(item: pytest.Item) -> bool:
     return "cluster" in getattr(item, "fixturenames", ())
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's hook reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Longest first: the SLURM tests, then the other slow ones, then the rest (each in file order),
     so that `make test`'s two workers (pytest-xdist, `--dist loadgroup`) finish together; the

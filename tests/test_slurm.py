@@ -4,11 +4,13 @@ artifacts equal a local run's. Needs root (the cluster's daemons run as root); C
 
 from __future__ import annotations
 
+import fcntl
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
-from small_workflow import planned_jobs, repo_copy, snakemake
+from small_workflow import REPO, planned_jobs, repo_copy, snakemake
 
 from oeseg.io import read_json, sha256_file
 from oeseg.provenance import audit
@@ -95,3 +97,19 @@ def test_demo_all_on_slurm_equals_local_run(cluster, tmp_path):
     dry = snakemake(local, "all", "-n", *config, "edit.yaml")
     assert dry.returncode == 0, (dry.stdout + dry.stderr)[-3000:]
     assert planned_jobs(dry.stdout + dry.stderr) == {rule: 1, "provenance": 1, "all": 1}
+
+
+def test_start_slurm_waits_for_a_concurrent_caller(cluster):
+    """Two callers of tools/start-slurm.sh at once (two test workers, CI and a user) must not both
+    start the daemons (a second munged fails on the first one's socket lock): the second waits for
+    the first's lock, then finds the cluster up."""
+    lock = Path("/run/lock/oeseg-start-slurm.lock")
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        second = subprocess.Popen(["bash", str(REPO / "tools" / "start-slurm.sh")], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        with pytest.raises(subprocess.TimeoutExpired):
+            second.wait(timeout=3)
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    assert "ready" in out

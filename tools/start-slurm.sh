@@ -3,11 +3,17 @@
 # packages (installed by tools/install-debian-packages.sh): munge, MariaDB + slurmdbd (the
 # accounting that the Snakemake SLURM plugin's `sacct` status checks need), slurmctld and slurmd.
 # The node gets this machine's CPUs and memory (`slurmd -C`); one partition `debug` (default).
-# Idempotent: a daemon already running is left alone, and the script returns once the node
-# accepts jobs. Logs: /var/log/slurm/. Used by the SLURM test (tests/test_slurm.py) and CI.
+# Idempotent and safe to call concurrently: a daemon already running is left alone, and the script
+# returns once the node accepts jobs. Logs: /var/log/slurm/. Used by the SLURM tests and CI.
 set -euo pipefail
 
 [ "$(id -u)" -eq 0 ] || { echo "start-slurm.sh: must run as root" >&2; exit 1; }
+# One caller at a time (two test workers, CI and a user): the others wait, then find the daemons up.
+# `flock -o`: the daemons started below do not inherit the lock.
+if [ -z "${START_SLURM_LOCKED:-}" ]; then
+  mkdir -p /run/lock
+  exec env START_SLURM_LOCKED=1 flock -o /run/lock/oeseg-start-slurm.lock bash "$0" "$@"
+fi
 for cmd in munged mariadbd slurmdbd slurmctld slurmd sacctmgr sinfo; do
   command -v "$cmd" >/dev/null || {
     echo "start-slurm.sh: $cmd not found; run tools/install-debian-packages.sh" >&2; exit 1; }

@@ -14,10 +14,13 @@ $(BIN)/python:
 
 # `make demo` installs what the demo needs (no test tools, no browser, no SLURM); `make test` adds
 # the rest on top
+# the installed packages are byte-compiled on every core (pip compiles on one: half its install
+# time); as with pip, a file that this Python cannot compile (a test of a newer syntax) stays source
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	bash tools/install-debian-packages.sh demo
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q --no-compile -e .
+	$(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c "import sysconfig; print(sysconfig.get_path('purelib'))") >/dev/null || true
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.installed-demo

@@ -186,6 +186,21 @@ def test_singular_imports_inflect_without_typeguard_checks() -> None:
     assert sys.modules.get("typeguard") is typeguard_before  # the stand-in is gone again
 
 
+def test_spacy_loads_without_importing_torch() -> None:
+    """spaCy imported with torch hidden parses as with torch loaded first, and torch still imports."""
+    import subprocess
+    import sys
+
+    descriptions = ["a building", "the red cars parked on the street", "trash can", "people walking"]
+    parse = ("from oeseg.mapping.subject import parse_subjects; "
+             f"print([(s.phrase, s.written) for s in parse_subjects({descriptions!r})]); ")
+    with_torch = subprocess.run([sys.executable, "-c", "import torch; " + parse], capture_output=True,
+                                text=True, check=True)
+    hidden = subprocess.run([sys.executable, "-c", parse + "import sys; print('torch' in sys.modules); "
+                             "import torch; print(torch.ones(1).item())"], capture_output=True, text=True, check=True)
+    assert hidden.stdout.splitlines() == [with_torch.stdout.strip(), "False", "1.0"]
+
+
 def test_subject_suffixes() -> None:
     lamp, car = parse_subjects(["a white lamp shade", "the car"])
     assert lamp.suffixes == ("lamp shade", "shade") and car.suffixes == ("car",)

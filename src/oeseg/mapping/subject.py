@@ -36,6 +36,9 @@ words of a compound subject ("taxi cab" -> taxi, cab).
 from __future__ import annotations
 
 import functools
+import importlib
+import sys
+import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -108,9 +111,13 @@ class Subject:
 
 @functools.lru_cache(maxsize=1)
 def load_spacy():
-    """The spaCy pipeline used for subjects, without the components the rules do not need."""
-    import spacy
+    """The spaCy pipeline used for subjects, without the components the rules do not need.
 
+    spaCy's thinc imports torch when it is installed, to offer PyTorch layers that
+    `en_core_web_sm` does not use: 4 s of every process that maps. spaCy is imported with torch
+    hidden unless torch is loaded already; a later `import torch` works as usual.
+    """
+    spacy = _import_with("spacy", {} if "torch" in sys.modules else {"torch": None})
     return spacy.load(SPACY_MODEL, exclude=["ner", "lemmatizer", "attribute_ruler"])
 
 
@@ -123,20 +130,24 @@ def _inflect_engine():
     A stand-in `typeguard` whose `typechecked` returns the method unchanged is visible to that
     one import only; inflect's results are the same.
     """
-    import sys
-    import types
+    return _import_with("inflect", {"typeguard": types.SimpleNamespace(typechecked=_unchecked)}).engine()
 
-    if "inflect" not in sys.modules:
-        saved = sys.modules.get("typeguard")
-        sys.modules["typeguard"] = types.SimpleNamespace(typechecked=_unchecked)
-        try:
-            import inflect  # noqa: F401
-        finally:
-            if saved is None:
-                del sys.modules["typeguard"]
+
+def _import_with(module: str, stand_ins: dict[str, object]) -> types.ModuleType:
+    """Import `module` (if not imported yet) while each name of `stand_ins` imports as its stand-in
+    (None: as not installed); the names are restored afterwards, so only that import sees them."""
+    if module in sys.modules:
+        return sys.modules[module]
+    saved = {name: sys.modules[name] for name in stand_ins if name in sys.modules}
+    sys.modules.update(stand_ins)
+    try:
+        return importlib.import_module(module)
+    finally:
+        for name in stand_ins:
+            if name in saved:
+                sys.modules[name] = saved[name]
             else:
-                sys.modules["typeguard"] = saved
-    return sys.modules["inflect"].engine()
+                del sys.modules[name]
 
 
 def _unchecked(target=None, **_options):

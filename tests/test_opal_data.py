@@ -13,11 +13,11 @@ from PIL import Image
 
 from oeseg.io import InputError
 from oeseg.models import conversation as conv
-from oeseg.models.data import Collator, RegionDataset, record_masks, records_from_source
+from oeseg.models.data import Collator, RegionDataset, demo_region_records, record_masks, records_from_source
 from oeseg.models.losses import LossWeights
 from oeseg.models.train import StageSettings, train_stage
 from oeseg.models.weights import initial_model
-from opal_synthetic import TINY_MODEL
+from opal_synthetic import TINY_MODEL, make_split
 
 SQUARE = [[2, 2, 8, 2, 8, 6, 2, 6]]          # 6 x 4 px
 STRIP = [[0, 8, 20, 8, 20, 10, 0, 10]]       # 20 x 2 px
@@ -115,6 +115,18 @@ def test_collator_pairs_only_described_regions_and_truncation_drops_cut_regions(
     cut = ids.index(tok.convert_tokens_to_ids("<mask>")) + 2
     short = Collator(tok, 16, cut)([data[0], data[2]])
     assert [len(m) for m in short["masks"]] == [1, 1] and short["input_ids"].shape[1] <= cut
+
+
+def test_region_dataset_keeps_a_bounded_number_of_decoded_files(tmp_path):
+    records = demo_region_records(make_split(tmp_path, 2, seed=0))  # regions of 2 images: 4 files
+    full = RegionDataset(records, TINY_MODEL["image_size"])
+    bounded = RegionDataset(records, TINY_MODEL["image_size"], cached_files=1)
+    first_of_second = next(i for i, r in enumerate(records) if r.image_path != records[0].image_path)
+    for i in [0, first_of_second, 1, 0, len(records) - 1]:  # back and forth between the two images
+        a, b = bounded[i], full[i]
+        assert torch.equal(a["image"], b["image"]) and torch.equal(a["masks"], b["masks"])
+        assert list(bounded._decoded) == [("image", records[i].image_path)]  # the last file read
+    assert len(full._decoded) == 4
 
 
 def test_training_on_a_mixture_of_conversations_and_descriptions(root, tmp_path):

@@ -12,13 +12,14 @@ multi-region conversations (conversation, short-form, part-level and LVIS positi
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import itertools
 import os
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,19 +98,19 @@ def _coco_mask(segmentation: object, height: int, width: int) -> np.ndarray:
     return mask_utils.decode(rle).astype(bool)
 
 
-def region_mask(record: RegionRecord) -> np.ndarray:
-    """The record's (single) region as a boolean HxW mask."""
+def region_mask(record: RegionRecord, segment_ids: Callable[[str], np.ndarray] = read_segment_ids) -> np.ndarray:
+    """The record's (single) region as a boolean HxW mask (`segment_ids` reads a panoptic PNG)."""
     if record.segments_path is not None:
-        return read_segment_ids(record.segments_path) == record.segment_id
+        return segment_ids(record.segments_path) == record.segment_id
     return _coco_mask(record.polygons, record.height, record.width)
 
 
-def record_masks(record: RegionRecord) -> list[np.ndarray]:
+def record_masks(record: RegionRecord, segment_ids: Callable[[str], np.ndarray] = read_segment_ids) -> list[np.ndarray]:
     """Every region of the record as boolean HxW masks, in the order of its `<mask>` placeholders."""
     if record.turns:
         return [_coco_mask(r, record.height, record.width) for r in record.regions]
     if record.segments_path is not None or record.polygons is not None:
-        return [region_mask(record)]
+        return [region_mask(record, segment_ids)]
     return []
 
 
@@ -360,23 +361,37 @@ def records_from_source(source: dict) -> list[RegionRecord]:
 # --- samples and batches --------------------------------------------------------------------
 class RegionDataset(torch.utils.data.Dataset):
     """Items: image tensor, region mask (or none), question and one of the reference texts (drawn
-    with a seeded generator per epoch and index, so a resumed run sees the same texts)."""
+    with a seeded generator per epoch and index, so a resumed run sees the same texts). The last
+    `cached_files` decoded files (images, panoptic PNGs) are kept: an image's regions are read one
+    after another, and at the paper's 512 px an image takes 3 MB, so the cache is bounded."""
 
-    def __init__(self, records: list[RegionRecord], image_size: int, seed: int = 0) -> None:
+    def __init__(self, records: list[RegionRecord], image_size: int, seed: int = 0, cached_files: int = 1024) -> None:
         self.records, self.image_size, self.seed, self.epoch = records, image_size, seed, 0
-        self._images: dict[str, torch.Tensor] = {}
+        self.cached_files = cached_files
+        self._decoded: collections.OrderedDict[tuple[str, str], torch.Tensor | np.ndarray] = collections.OrderedDict()
 
     def __len__(self) -> int:
         return len(self.records)
 
+    def _cached(self, kind: str, path: str, read: Callable[[str], torch.Tensor | np.ndarray]):
+        key = (kind, path)
+        if key in self._decoded:
+            self._decoded.move_to_end(key)
+        else:
+            self._decoded[key] = read(path)
+            if len(self._decoded) > self.cached_files:
+                self._decoded.popitem(last=False)
+        return self._decoded[key]
+
     def _image(self, path: str) -> torch.Tensor:
-        if path not in self._images:
-            self._images[path] = load_image(path, self.image_size)
-        return self._images[path]
+        return self._cached("image", path, lambda p: load_image(p, self.image_size))
+
+    def _segment_ids(self, path: str) -> np.ndarray:
+        return self._cached("segments", path, read_segment_ids)
 
     def __getitem__(self, index: int) -> dict:
         r = self.records[index]
-        masks = [resize_mask(m, self.image_size) for m in record_masks(r)]
+        masks = [resize_mask(m, self.image_size) for m in record_masks(r, self._segment_ids)]
         masks = torch.stack(masks) if masks else torch.zeros(0, self.image_size, self.image_size)
         if r.turns:
             turns, text = [conv.Turn(q, a) for q, a in r.turns], ""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -141,3 +144,16 @@ def test_wordnet_lexicon_round_trip_and_other_vocabularies(tmp_path):
         assert again.to_json() == lexicon.to_json()
         related = [e for e in lexicon.entries if e.synonym or e.hyponym or e.meronym]
         assert len(related) >= 0.9 * len(lexicon.entries), name
+
+
+def test_wordnet_lexicon_is_the_same_in_every_process():
+    """nltk returns related synsets in the order of a set, which Python's string hashing changes
+    from one process to the next; the lexicon (its file's bytes) must not change with it."""
+    script = ("from oeseg.data.vocabularies import get_vocabulary; from oeseg.lexicon.nouns import wordnet_nouns; "
+              "from oeseg.lexicon.wordnet import build_wordnet_lexicon; "
+              "import json; print(json.dumps(build_wordnet_lexicon(get_vocabulary('cityscapes'), "
+              "wordnet_nouns()).to_json()))")
+    runs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}) for seed in ("1", "2")]
+    first, second = [json.loads(run.communicate(timeout=300)[0])["categories"] for run in runs]
+    assert [a["name"] for a, b in zip(first, second) if a != b] == [] and len(first) == len(second) == 19

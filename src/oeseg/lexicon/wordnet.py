@@ -174,12 +174,22 @@ def _closure(synsets, relation) -> list:
     return list(seen)
 
 
+def _by_name(synsets: list) -> list:
+    """Related synsets in name order: nltk >= 3.9 returns them in the order of a set of pointers,
+    which changes with Python's string hashing from one process to the next."""
+    return sorted(synsets, key=lambda s: s.name())
+
+
 def _kinds(synset) -> list:
-    return synset.hyponyms() + synset.instance_hyponyms()
+    return _by_name(synset.hyponyms()) + _by_name(synset.instance_hyponyms())
 
 
 def _parts(synset) -> list:
-    return synset.part_meronyms() + synset.member_meronyms() + synset.substance_meronyms()
+    return _by_name(synset.part_meronyms()) + _by_name(synset.member_meronyms()) + _by_name(synset.substance_meronyms())
+
+
+def _hypernyms(synset) -> list:
+    return _by_name(synset.hypernyms())
 
 
 def _synset(wn, name: str, where: str):
@@ -211,7 +221,7 @@ INHERIT_PARTS_MIN_DEPTH = 5
 
 
 def _inherited_parts(synset) -> list:
-    return [p for h in synset.closure(lambda s: s.hypernyms()) if h.min_depth() >= INHERIT_PARTS_MIN_DEPTH
+    return [p for h in _closure([synset], _hypernyms)[1:] if h.min_depth() >= INHERIT_PARTS_MIN_DEPTH
             for p in _parts(h)]
 
 
@@ -233,7 +243,7 @@ def _dominant_terms(wn, synsets, within: set) -> list[str]:
 def _short_names(names: list[str], own) -> list[str]:
     """The head word of a compound category name when it names the category's direct hypernym:
     "light" for "traffic light" (a traffic light is a light; people shorten it so)."""
-    hypernym_lemmas = set(_lemmas([h for s in own for h in s.hypernyms()]))
+    hypernym_lemmas = set(_lemmas([h for s in own for h in _hypernyms(s)]))
     heads = [name.rsplit(" ", 1)[1] for name in names if " " in name]
     return [head for head in heads if head in hypernym_lemmas]
 
@@ -248,7 +258,7 @@ def _relations(wn, choice: CategorySynsets, names: list[str], where: str) -> dic
     kinds = [s for s in _closure(own + more_kinds, _kinds) if s not in excluded]
     part_roots = [p for s in kinds for p in _parts(s)] + [p for s in own for p in _inherited_parts(s)]
     parts = _closure(part_roots + more_parts, lambda s: _kinds(s) + _parts(s))
-    groups = [g for s in own for g in s.member_holonyms()]  # "people" for person, "forest" for tree
+    groups = [g for s in own for g in _by_name(s.member_holonyms())]  # "people" for person, "forest" for tree
     return {"synonym": _lemmas(own) + _short_names(names, own),
             "hyponym": _lemmas(more_kinds) + _dominant_terms(wn, kinds, set(kinds)),
             "meronym": _lemmas(more_parts) + _dominant_terms(wn, parts, set(parts)) + _lemmas(groups)}

@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the clone (its path is printed)")
     args = parser.parse_args()
     clone = Path(tempfile.mkdtemp(prefix="oeseg-demo-time.", dir=REPO.parent))
-    log = clone.with_suffix(".log")
+    log = clone.parent / f"{clone.name}.log"
     try:
         subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
         install = timed(["make", ".venv/.installed-demo"], clone, log)

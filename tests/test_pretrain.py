@@ -57,11 +57,15 @@ def name_retrieval(model: RegionClip, split_dir: str, texts: list[str]) -> float
     return hits / total
 
 
-def test_pretraining_learns_region_to_name_retrieval(splits):
+@pytest.mark.parametrize("options", [{}, {"levels": ["res3", "res4", "res5"], "flip": True}],
+                         ids=["res5", "res3-res5-flip"])
+def test_pretraining_learns_region_to_name_retrieval(splits, options):
     train, val = splits
     texts = sorted({t for it in image_regions(train) for _, ts in it.regions for t in ts})
-    untrained, _ = pretrain_tower([train], TOWER, PretrainSettings(**{**SETTINGS, "steps": 1, "lr": 1e-9}))
-    model, history = pretrain_tower([train], TOWER, PretrainSettings(**SETTINGS))
+    settings = {**SETTINGS, **options}
+    untrained, _ = pretrain_tower([train], TOWER, PretrainSettings(**{**settings, "steps": 1, "lr": 1e-9}))
+    model, history = pretrain_tower([train], TOWER, PretrainSettings(**settings))
+    assert set(model.level_heads) == set(options.get("levels", ["res5"])) - {"res5"}
     assert len(history) == 60
     assert sum(h["loss"] for h in history[-5:]) < 0.7 * sum(h["loss"] for h in history[:5])
     before, after = name_retrieval(untrained, val, texts), name_retrieval(model, val, texts)
@@ -70,7 +74,7 @@ def test_pretraining_learns_region_to_name_retrieval(splits):
 
 def test_checkpoint_is_open_clip_format_loaded_by_opal_and_deterministic(splits, tmp_path):
     train, _ = splits
-    settings = {**SETTINGS, "steps": 3}
+    settings = {**SETTINGS, "steps": 3, "levels": ["res4", "res5"], "flip": True}  # the level heads stay behind
     run_pretraining([train], TINY_MODEL, settings, tmp_path / "a.bin", tmp_path / "a.jsonl")
     run_pretraining([train], TINY_MODEL, settings, tmp_path / "b.bin")
     assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes()
@@ -90,6 +94,8 @@ def test_checkpoint_is_open_clip_format_loaded_by_opal_and_deterministic(splits,
 def test_bad_settings_and_regions_are_input_errors(splits, tmp_path):
     with pytest.raises(InputError, match="opal.tower_pretraining: .*'step'"):
         PretrainSettings.from_section({"step": 3})
+    with pytest.raises(InputError, match=r"opal.tower_pretraining.levels: \['res4', 'res6'\] must be"):
+        PretrainSettings.from_section({"levels": ["res4", "res6"]})
     train, _ = splits
     bad = tmp_path / "bad"
     bad.mkdir()

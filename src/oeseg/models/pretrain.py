@@ -5,8 +5,11 @@ demo has no such checkpoint for its tiny tower, so this stage makes one: the tow
 text encoder are trained contrastively on the synthetic train splits, each region of an image
 paired with one of its reference descriptions. A region's image embedding is the tower's last
 feature map (after the trunk's head norm) averaged inside the region (area weights, so that thin
-regions keep their cells) and projected by the tower's MLP head, as CLIP embeds an image. The
-result is written as an open_clip-format state dict (`visual.trunk.*`, `visual.head.mlp.*`, the
+regions keep their cells) and projected by the tower's MLP head, as CLIP embeds an image; with
+`levels` the finer maps (res3, res4) are averaged inside the region too, each mapped by a linear
+head to the last map's width and added, so that those maps learn what thin regions are (the mask
+extractor of OPAL and Osprey pools every level); `flip` mirrors each image and its masks at random
+(the train splits are small). The result is written as an open_clip-format state dict (`visual.trunk.*`, `visual.head.mlp.*`, the
 text tower's `token_embedding.*`, `positional_embedding`, `transformer.*`, `ln_final.*`,
 `text_projection`, `logit_scale`), which OPAL and Osprey load through `opal.vision_weights`.
 
@@ -40,7 +43,7 @@ from oeseg.models.data import demo_region_records, load_image, resize_mask
 from oeseg.models.losses import contrastive_loss, text_ids
 from oeseg.models.tokenization import IGNORE_INDEX, build_demo_tokenizer, encode_text
 from oeseg.models.train import lr_factor
-from oeseg.models.vision import ClipVisual
+from oeseg.models.vision import FEATURE_NAMES, ClipVisual
 
 log = logging.getLogger("oeseg.pretrain")
 
@@ -74,6 +77,15 @@ class PretrainSettings(SectionSettings):
     text_layers: int = 1
     text_heads: int = 4
     context_length: int = 16
+    levels: tuple[str, ...] = ("res5",)
+    flip: bool = False
+
+    def __post_init__(self) -> None:
+        self.levels = tuple(self.levels)
+        unknown = [level for level in self.levels if level not in FEATURE_NAMES]
+        if unknown or not self.levels:
+            raise InputError(f"opal.{self.SECTION}.levels: {list(self.levels)} must be a non-empty subset of "
+                             f"{list(FEATURE_NAMES)}")
 
 
 @dataclass(frozen=True)
@@ -133,7 +145,8 @@ class TextTower(nn.Module):
 
 
 class RegionClip(nn.Module):
-    """The tower (open_clip's `visual`) and the text tower, embedding regions and descriptions."""
+    """The tower (open_clip's `visual`) and the text tower, embedding regions and descriptions; the
+    heads of the finer levels (`level_heads`) serve the pretraining only and are not exported."""
 
     def __init__(self, depths: list[int], dims: list[int], embed_dim: int, vocab_size: int,
                  settings: PretrainSettings) -> None:
@@ -142,16 +155,26 @@ class RegionClip(nn.Module):
         self.text = TextTower(vocab_size, settings.text_width, settings.text_layers, settings.text_heads,
                               settings.context_length, embed_dim)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        width = dict(zip(FEATURE_NAMES, dims))
+        self.levels = settings.levels
+        self.level_heads = nn.ModuleDict({level: nn.Linear(width[level], dims[-1])
+                                          for level in self.levels if level != FEATURE_NAMES[-1]})
 
     def region_embeddings(self, images: torch.Tensor, masks: list[torch.Tensor]) -> torch.Tensor:
         """Images (B,3,S,S) and per image its region masks (Q_b,S,S) -> (sum Q_b, E)."""
         trunk = self.visual.trunk
-        top = trunk.head.norm(trunk(images)["res5"])
+        feats = trunk(images)
+        feats[FEATURE_NAMES[-1]] = trunk.head.norm(feats[FEATURE_NAMES[-1]])
         pooled = []
         for b, m in enumerate(masks):
-            weights = F.interpolate(m[None], size=top.shape[-2:], mode="area")[0]
-            weights = weights / weights.sum(dim=(-1, -2), keepdim=True).clamp(min=1e-8)
-            pooled.append(torch.einsum("chw,qhw->qc", top[b], weights))
+            total = 0
+            for level in self.levels:
+                x = feats[level][b]
+                weights = F.interpolate(m[None], size=x.shape[-2:], mode="area")[0]
+                weights = weights / weights.sum(dim=(-1, -2), keepdim=True).clamp(min=1e-8)
+                region = torch.einsum("chw,qhw->qc", x, weights)
+                total = total + (self.level_heads[level](region) if level in self.level_heads else region)
+            pooled.append(total)
         return self.visual.head.mlp(torch.cat(pooled))
 
     def open_clip_state_dict(self) -> dict[str, torch.Tensor]:
@@ -223,8 +246,10 @@ def pretrain_tower(split_dirs: list[str], model_section: dict, settings: Pretrai
         chosen = [rng.choice(ts) for i in batch for _, ts in items[i].regions]
         enc = tokenizer(chosen, padding=True, truncation=True, max_length=settings.context_length,
                         return_tensors="pt", add_special_tokens=False)
-        images = torch.stack([data[i][0] for i in batch])
-        region = model.region_embeddings(images, [data[i][1] for i in batch])
+        flips = [settings.flip and rng.random() < 0.5 for _ in batch]
+        images = torch.stack([data[i][0].flip(-1) if f else data[i][0] for i, f in zip(batch, flips)])
+        region = model.region_embeddings(images, [data[i][1].flip(-1) if f else data[i][1]
+                                                  for i, f in zip(batch, flips)])
         text = model.text(enc["input_ids"], enc["attention_mask"])
         temperature = (1 / model.logit_scale.exp()).clamp(min=0.01)
         loss = contrastive_loss(region, text, text_ids(chosen), temperature)

@@ -16,7 +16,9 @@ Osprey per seed.
     python benchmarks/opal_training_seeds.py evaluate --out work/seeds-w1 --reference-out work/seeds
 
 `--overlay` merges a YAML file into the config as a second `snakemake --configfile` does (a
-variant of the loss, say; the merged config is validated and completed as the workflow's);
+variant of the loss, say; the merged config is validated and completed as the workflow's). Merging
+needs Snakemake; on a training machine without it, write the merged config here with the phase
+`config` (`... config --overlay V.yaml > merged.json`) and pass `--config merged.json` there;
 `--reference-out` takes the methods missing under `--out` (Osprey, whose training does not depend
 on the contrastive loss's settings) from another run of this benchmark.
 
@@ -141,8 +143,9 @@ def report(scores: dict, reference: str = "osprey") -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("phase", choices=["train", "evaluate"])
-    parser.add_argument("--config", default=str(ROOT / "config.yaml"))
+    parser.add_argument("phase", choices=["train", "evaluate", "config"])
+    parser.add_argument("--config", default=str(ROOT / "config.yaml"),
+                        help="config.yaml, or a merged config written by the phase `config` (.json)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=ROOT / "work" / "seeds")
     parser.add_argument("--processes", type=int, default=2)
@@ -151,9 +154,14 @@ def main() -> None:
     parser.add_argument("--reference-out", type=Path, help="evaluate: methods missing under --out from here")
     parser.add_argument("--json", type=Path, help="also write the scores here")
     args = parser.parse_args()
-    config = effective_config([args.config, *([args.overlay] if args.overlay else [])],
-                              ROOT / "schemas" / "config.schema.yaml")
-    if args.phase == "train":
+    if args.config.endswith(".json"):
+        config = json.loads(Path(args.config).read_text())
+    else:
+        config = effective_config([args.config, *([args.overlay] if args.overlay else [])],
+                                  ROOT / "schemas" / "config.schema.yaml")
+    if args.phase == "config":
+        print(json.dumps(config, indent=1))
+    elif args.phase == "train":
         train(config, args.seeds, args.out, args.processes, args.methods or trained_methods(config))
     else:
         scores = evaluate(config, args.out)

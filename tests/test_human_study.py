@@ -147,8 +147,13 @@ def test_annotation_page_in_headless_chromium(tmp_path):
         select("opal/im1/1").select_by_visible_text("road")
         driver.find_element("id", "export").click()
         text = driver.find_element("id", "export-csv").get_property("value")
-        deadline = time.monotonic() + 60                # the download Chromium saves (slow under load)
-        while not (exported := list(downloads.glob("*.csv"))) and time.monotonic() < deadline:
+        # the download Chromium saves (slow under load): it creates the file name at once and fills
+        # it from a .crdownload file; quitting before that ends cancels the download and deletes both
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            exported = list(downloads.glob("*.csv"))
+            if exported and not list(downloads.glob("*.crdownload")) and exported[0].stat().st_size:
+                break
             time.sleep(0.2)
     finally:
         driver.quit()

@@ -14,7 +14,6 @@ and prints the val accuracy with its ratio to a reference checkpoint's (default:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -23,32 +22,22 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from oeseg.models.config import config_from_section  # noqa: E402
+from oeseg.models.data import demo_region_records  # noqa: E402
 from oeseg.models.inference import load_regions, split_images  # noqa: E402
 from oeseg.models.mask_extractor import mask_pool  # noqa: E402
-from oeseg.models.vision import FEATURE_NAMES, ClipVisual  # noqa: E402
+from oeseg.models.vision import FEATURE_NAMES, CLIPVisionTower  # noqa: E402
 
 
-def load_tower(path: Path, depths: list[int], dims: list[int], embed_dim: int) -> ClipVisual:
-    """The `visual.*` weights of an open_clip checkpoint in the demo's tower."""
-    tower = ClipVisual(depths, dims, embed_dim)
-    state = torch.load(path, weights_only=True)
-    tower.load_state_dict({k[len("visual."):]: v for k, v in state.items() if k.startswith("visual.")})
-    return tower.eval()
-
-
-def region_features(tower: ClipVisual, split_dir: Path, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def region_features(tower: CLIPVisionTower, split_dir: Path, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Per region of the split: its average of every feature map, concatenated, and its category id."""
-    category = {}
-    for line in (split_dir / "regions.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        category[(row["image_id"], row["segment_id"])] = row["category_id"]
+    category = {(r.image_id, r.segment_id): int(r.category) for r in demo_region_records(split_dir)}
     features, labels = [], []
-    with torch.no_grad():
-        for image in split_images(split_dir):
-            pixels, masks = load_regions(image, size)
-            maps = tower.trunk(pixels[None])
-            features.append(torch.cat([mask_pool(maps[name][0], masks) for name in FEATURE_NAMES], 1))
-            labels += [category[(image.image_id, s)] for s in image.segment_ids]
+    for image in split_images(split_dir):
+        pixels, masks = load_regions(image, size)
+        _, maps = tower(pixels[None])
+        features.append(torch.cat([mask_pool(maps[name][0], masks) for name in FEATURE_NAMES], 1))
+        labels += [category[(image.image_id, s)] for s in image.segment_ids]
     return torch.cat(features), torch.tensor(labels)
 
 
@@ -76,7 +65,8 @@ def probe_accuracy(train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Te
 def probe(checkpoint: Path, size: int, model: dict, data_root: Path, datasets: list[str]) -> dict[str, tuple]:
     """{dataset: (train accuracy, val accuracy)} of the checkpoint's tower at input size `size`."""
     torch.manual_seed(0)
-    tower = load_tower(checkpoint, model["vision_depths"], model["vision_dims"], model["vision_embed_dim"])
+    tower = CLIPVisionTower(config_from_section(model))
+    tower.load_open_clip_weights(checkpoint)
     return {d: probe_accuracy(region_features(tower, data_root / d / "train", size),
                               region_features(tower, data_root / d / "val", size)) for d in datasets}
 

@@ -174,3 +174,61 @@ def test_demo_regions_carry_their_panoptic_category(tmp_path):
 
     records = demo_region_records(make_split(tmp_path / "s", 2, seed=0))
     assert records and all(r.category in {"0", "10", "13", "8"} for r in records)
+
+
+def test_demo_regions_grouped_per_image_draw_answers_and_shuffle_their_order(tmp_path):
+    split = make_split(tmp_path / "s", 2, seed=0)
+    single = demo_region_records(split)
+    grouped = records_from_source({"format": "demo_regions", "split_dir": split, "regions_per_sample": 64})
+    assert len(grouped) == 2 and sum(len(r.regions) for r in grouped) == len(single)
+    first = [r for r in single if r.image_id == grouped[0].image_id]
+    assert grouped[0].regions == tuple(r.segment_id for r in first)
+    assert grouped[0].region_descriptions == tuple(r.descriptions for r in first)
+    assert grouped[0].region_categories == tuple(r.category for r in first)
+    # each region's mask is its own segment's, in turn order
+    for k, r in enumerate(first):
+        assert (record_masks(grouped[0])[k] == record_masks(r)[0]).all()
+    size = TINY_MODEL["image_size"]
+    fixed = RegionDataset(grouped, size)
+    one_region = RegionDataset(first, size)
+    item = fixed[0]
+    assert torch.equal(item["masks"], torch.stack([one_region[k]["masks"][0] for k in range(len(first))]))
+    assert [a for _, a, _ in item["pairs"]] == [t.answer for t in item["turns"]]
+    assert all(t.answer in r.descriptions for t, r in zip(item["turns"], first))
+    answers = {e: None for e in range(6)}
+    for e in answers:
+        fixed.epoch = e
+        answers[e] = tuple(t.answer for t in fixed[0]["turns"])
+    assert len(set(answers.values())) > 1  # a new draw of each region's description per epoch
+    # shuffled: the first turn (the evaluation prompt's shape) asks about different regions across epochs,
+    # and each region keeps its own mask, answer and class
+    shuffled = RegionDataset(records_from_source({"format": "demo_regions", "split_dir": split,
+                                                  "regions_per_sample": 64, "shuffle_regions": True}), size)
+    by_mask = {one_region[k]["masks"][0].numpy().tobytes(): r for k, r in enumerate(first)}
+    firsts = set()
+    for e in range(6):
+        shuffled.epoch = e
+        it = shuffled[0]
+        assert it["turns"][0].question.startswith(conv.IMAGE_INTRO)
+        for m, (k, text, category) in zip(it["masks"], it["pairs"]):
+            region = by_mask[m.numpy().tobytes()]
+            assert text in region.descriptions and category == region.category and it["turns"][k].answer == text
+        firsts.add(by_mask[it["masks"][0].numpy().tobytes()].segment_id)
+    assert len(firsts) > 1
+    # fewer per sample than the image has: a new draw of that many each epoch (the released code's)
+    three = RegionDataset(records_from_source({"format": "demo_regions", "split_dir": split,
+                                               "regions_per_sample": 2, "shuffle_regions": True}), size)
+    drawn = set()
+    for e in range(6):
+        three.epoch = e
+        it = three[0]
+        assert len(it["turns"]) == len(it["pairs"]) == len(it["masks"]) == 2
+        assert it["turns"][0].question.startswith(conv.IMAGE_INTRO)
+        drawn |= {by_mask[m.numpy().tobytes()].segment_id for m in it["masks"]}
+    assert len(first) == 3 and drawn == {r.segment_id for r in first}
+    first_two = records_from_source({"format": "demo_regions", "split_dir": split, "regions_per_sample": 2})
+    assert first_two[0].regions == grouped[0].regions[:2] and not first_two[0].drawn_regions
+    with pytest.raises(InputError, match="shuffle_regions needs regions_per_sample"):
+        records_from_source({"format": "demo_regions", "split_dir": split, "shuffle_regions": True})
+    with pytest.raises(InputError, match="applies to demo_regions"):
+        records_from_source({"format": "demo_captions", "split_dir": split, "regions_per_sample": 2})

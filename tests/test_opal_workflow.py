@@ -36,6 +36,13 @@ def test_variants_weights_inputs_and_run_settings():
     assert user_provided_files(CONFIG) == ["a.json"]
     assert train_inputs(CONFIG, "out", "opal", 1, ["d/train"]) == ["d/train/panoptic.json"]
     assert train_inputs(CONFIG, "out", "opal", 2, ["d/train"]) == ["d/train/panoptic.json", "a.json", "out/models/opal/stage1"]
+    # a demo split as a source: its panoptic.json is an input (once), made by the data stage, not the user
+    demo = {**CONFIG, "opal": {**CONFIG["opal"], "data": {"stage3": [
+        {"format": "demo_regions", "split_dir": "d/train", "regions_per_sample": 9},
+        {"format": "demo_regions", "split_dir": "e/train", "regions_per_sample": 9}]}}}
+    assert user_provided_files(demo) == []
+    assert train_inputs(demo, "out", "opal", 3, ["d/train"]) == ["d/train/panoptic.json", "e/train/panoptic.json",
+                                                                 "out/models/opal/stage2"]
     s = inference_settings(CONFIG, {"name": "s2-t0.5", "seed": 2, "temperature": 0.5, "top_p": 0.9})
     assert (s["seed"], s["temperature"], s["top_p"], s["max_new_tokens"]) == (2, 0.5, 0.9, 9)
     assert inference_settings(CONFIG, {"name": "main", "seed": 0})["temperature"] == 0.2

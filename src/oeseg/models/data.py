@@ -50,7 +50,12 @@ class RegionRecord:
     `category` (one region) or `region_categories` (per region) carry the ground-truth class
     where the source has one (the demo's panoptic category, a COCO-format category); the
     contrastive loss may use it for positives. Records with `turn_per_region` (an image's regions
-    asked one by one) give one contrastive pair per turn: its answer and its region."""
+    asked one by one) give one contrastive pair per turn: its answer and its region; their
+    `regions` are segment ids of `segments_path` where it is set, each turn's answer is drawn
+    from its entry of `region_descriptions`, and with `drawn_regions` each epoch asks a random
+    draw of that many of its regions (all, where it has fewer) in random order; otherwise all in
+    the stored order, and the first turn, the only one shaped like the evaluation prompt, always
+    asks about the same region (a model can learn to answer it without looking at the mask)."""
 
     image_path: str
     descriptions: tuple[str, ...]
@@ -62,10 +67,12 @@ class RegionRecord:
     image_id: str = ""
     question: str = ""
     turns: tuple[tuple[str, str], ...] = ()
-    regions: tuple[object, ...] = ()
+    regions: tuple[object, ...] = ()    # COCO segmentations, or segment ids of `segments_path`
     category: str | None = None         # the region's ground-truth class, where the source knows it
     region_categories: tuple[str | None, ...] = ()  # per entry of `regions`, where known
     turn_per_region: bool = False       # turn k asks about region k alone and its answer describes it
+    region_descriptions: tuple[tuple[str, ...], ...] = ()  # turn_per_region: the answers to draw from
+    drawn_regions: int = 0              # turn_per_region: ask a new random draw of this many each epoch
 
 
 def load_image(path: str, size: int) -> torch.Tensor:
@@ -107,6 +114,9 @@ def region_mask(record: RegionRecord, segment_ids: Callable[[str], np.ndarray] =
 
 def record_masks(record: RegionRecord, segment_ids: Callable[[str], np.ndarray] = read_segment_ids) -> list[np.ndarray]:
     """Every region of the record as boolean HxW masks, in the order of its `<mask>` placeholders."""
+    if record.turns and record.segments_path is not None:
+        ids = segment_ids(record.segments_path)
+        return [ids == segment for segment in record.regions]
     if record.turns:
         return [_coco_mask(r, record.height, record.width) for r in record.regions]
     if record.segments_path is not None or record.polygons is not None:
@@ -162,7 +172,8 @@ SHORT_ANSWER = " Answer the question using a single word or phrase."
 _REGION_NAME = re.compile(r"<region(\d+)>")
 
 
-def _coco_region_records(ann_file: str, image_root: str, text: str, regions_per_sample: int = 0) -> list[RegionRecord]:
+def _coco_region_records(ann_file: str, image_root: str, text: str, regions_per_sample: int = 0,
+                         shuffle_regions: bool = False) -> list[RegionRecord]:
     """A COCO-format file described by `text`: the category name (`category`), the annotation's
     `caption` (`caption`) or the image's `caption` (`image_caption`, RefCOCO's files, whose image
     file names carry a prefix before the last '_'). Each region carries its category name when
@@ -197,43 +208,51 @@ def _coco_region_records(ann_file: str, image_root: str, text: str, regions_per_
                                         question=question, category=category))
     except KeyError as e:
         raise InputError(f"{ann_file}: annotation {n}: missing field or unknown id {e}") from None
-    return _group_by_image(records, regions_per_sample) if regions_per_sample > 0 else records
+    return _group_by_image(records, regions_per_sample, shuffle_regions) if regions_per_sample > 0 else records
 
 
-def _group_by_image(records: list[RegionRecord], limit: int) -> list[RegionRecord]:
-    """One record per image of one-region `records`: up to `limit` regions, one turn each."""
+def _group_by_image(records: list[RegionRecord], limit: int, draw: bool = False) -> list[RegionRecord]:
+    """One record per image of one-region `records` (COCO segmentations or panoptic segments), one
+    turn per region: its first `limit` regions, or with `draw` all of them, of which each epoch
+    asks a new random draw of `limit` in random order."""
     by_image: dict[str, list[RegionRecord]] = {}
     for r in records:
         by_image.setdefault(r.image_id, []).append(r)
     grouped = []
     for rs in by_image.values():
-        rs = rs[:limit]
+        rs = rs if draw else rs[:limit]
         # each question names its one region (the record's own question, or the evaluation one)
         questions = [r.question.removeprefix(conv.IMAGE_INTRO) or conv.EVAL_QUESTION for r in rs]
         turns = [((conv.IMAGE_INTRO if k == 0 else "") + q, r.descriptions[0])
                  for k, (q, r) in enumerate(zip(questions, rs))]
-        grouped.append(RegionRecord(rs[0].image_path, (), height=rs[0].height, width=rs[0].width,
-                                    image_id=rs[0].image_id, turns=tuple(turns),
-                                    regions=tuple(r.polygons for r in rs),
-                                    region_categories=tuple(r.category for r in rs), turn_per_region=True))
+        segments = rs[0].segments_path
+        grouped.append(RegionRecord(rs[0].image_path, (), segments_path=segments, height=rs[0].height,
+                                    width=rs[0].width, image_id=rs[0].image_id, turns=tuple(turns),
+                                    regions=tuple(r.segment_id if segments else r.polygons for r in rs),
+                                    region_categories=tuple(r.category for r in rs), turn_per_region=True,
+                                    region_descriptions=tuple(r.descriptions for r in rs),
+                                    drawn_regions=limit if draw else 0))
     return grouped
 
 
-def coco_instance_records(ann_file: str, image_root: str, regions_per_sample: int = 0) -> list[RegionRecord]:
+def coco_instance_records(ann_file: str, image_root: str, regions_per_sample: int = 0,
+                          shuffle_regions: bool = False) -> list[RegionRecord]:
     """COCO instance annotations (also PartImageNet, Pascal-Part): each instance a region
     described by its category name (grouped per image with `regions_per_sample` > 0)."""
-    return _coco_region_records(ann_file, image_root, "category", regions_per_sample)
+    return _coco_region_records(ann_file, image_root, "category", regions_per_sample, shuffle_regions)
 
 
-def vg_region_records(ann_file: str, image_root: str, regions_per_sample: int = 0) -> list[RegionRecord]:
+def vg_region_records(ann_file: str, image_root: str, regions_per_sample: int = 0,
+                      shuffle_regions: bool = False) -> list[RegionRecord]:
     """Visual Genome regions in COCO format: each annotation's `caption` describes it."""
-    return _coco_region_records(ann_file, image_root, "caption", regions_per_sample)
+    return _coco_region_records(ann_file, image_root, "caption", regions_per_sample, shuffle_regions)
 
 
-def refcoco_records(ann_file: str, image_root: str, regions_per_sample: int = 0) -> list[RegionRecord]:
+def refcoco_records(ann_file: str, image_root: str, regions_per_sample: int = 0,
+                    shuffle_regions: bool = False) -> list[RegionRecord]:
     """RefCOCO/RefCOCO+ in COCO format: each image entry's `caption` refers to its region (its
     class: the annotation's category)."""
-    return _coco_region_records(ann_file, image_root, "image_caption", regions_per_sample)
+    return _coco_region_records(ann_file, image_root, "image_caption", regions_per_sample, shuffle_regions)
 
 
 _REGION_PREFIX = re.compile(r"^<[^>]*>:\s*(.*)$", re.S)
@@ -340,19 +359,26 @@ GROUPABLE = ("coco_instances", "vg_regions", "refcoco")
 
 def records_from_source(source: dict) -> list[RegionRecord]:
     """Records of one configured source: {format: demo_regions | demo_captions | one of READERS,
-    split_dir | ann_file + image_root, regions_per_sample (COCO-format files: an image's regions
-    in one sample)}."""
+    split_dir | ann_file + image_root, regions_per_sample (demo regions and COCO-format files: an
+    image's regions in one sample: the first ones, or with shuffle_regions a new random draw of
+    them in random order each epoch)}."""
     kind = source.get("format")
+    grouping = {k: source[k] for k in ("regions_per_sample", "shuffle_regions") if k in source}
+    if grouping and kind not in ("demo_regions", *GROUPABLE):
+        raise InputError(f"opal data source {kind}: {', '.join(grouping)} applies to demo_regions, "
+                         f"{', '.join(GROUPABLE)} only")
+    if "shuffle_regions" in grouping and "regions_per_sample" not in grouping:
+        raise InputError(f"opal data source {kind}: shuffle_regions needs regions_per_sample")
+    limit, shuffle = int(grouping.get("regions_per_sample", 0)), bool(grouping.get("shuffle_regions", False))
     if kind == "demo_regions":
-        return demo_region_records(source["split_dir"])
+        records = demo_region_records(source["split_dir"])
+        return _group_by_image(records, limit, shuffle) if limit > 0 else records
     if kind == "demo_captions":
         return demo_caption_records(source["split_dir"])
     if kind in READERS:
-        if "regions_per_sample" in source:
-            if kind not in GROUPABLE:
-                raise InputError(f"opal data source {kind}: regions_per_sample applies to {', '.join(GROUPABLE)} only")
-            return READERS[kind](source["ann_file"], source["image_root"],
-                                 regions_per_sample=int(source["regions_per_sample"]))
+        if limit > 0:
+            return READERS[kind](source["ann_file"], source["image_root"], regions_per_sample=limit,
+                                 shuffle_regions=shuffle)
         return READERS[kind](source["ann_file"], source["image_root"])
     raise InputError(f"opal data source: unknown format {kind!r} (known: demo_regions, demo_captions, "
                      f"{', '.join(READERS)})")
@@ -394,9 +420,18 @@ class RegionDataset(torch.utils.data.Dataset):
         masks = [resize_mask(m, self.image_size) for m in record_masks(r, self._segment_ids)]
         masks = torch.stack(masks) if masks else torch.zeros(0, self.image_size, self.image_size)
         if r.turns:
-            turns, text = [conv.Turn(q, a) for q, a in r.turns], ""
-            pairs = [(k, a, r.region_categories[k] if k < len(r.region_categories) else None)
-                     for k, (_, a) in enumerate(r.turns)] if r.turn_per_region else []
+            questions, answers = [q for q, _ in r.turns], [a for _, a in r.turns]
+            categories = list(r.region_categories) + [None] * (len(r.turns) - len(r.region_categories))
+            if r.region_descriptions:  # one draw per turn, as for a one-region record
+                draw = random.Random(f"{self.seed}/{self.epoch}/{index}")
+                answers = [draw.choice(texts) for texts in r.region_descriptions]
+                if r.drawn_regions:  # each region keeps its question; the image overview opens the first
+                    order = draw.sample(range(len(answers)), min(len(answers), r.drawn_regions))
+                    questions = [questions[k].removeprefix(conv.IMAGE_INTRO) for k in order]
+                    questions[0] = conv.IMAGE_INTRO + questions[0]
+                    masks, answers, categories = masks[order], [answers[k] for k in order], [categories[k] for k in order]
+            turns, text = [conv.Turn(q, a) for q, a in zip(questions, answers)], ""
+            pairs = [(k, a, categories[k]) for k, a in enumerate(answers)] if r.turn_per_region else []
         else:
             text = random.Random(f"{self.seed}/{self.epoch}/{index}").choice(r.descriptions) if r.descriptions else ""
             question = (r.question or conv.region_question()) if len(masks) else conv.IMAGE_PLACEHOLDER + "\n"

@@ -8,6 +8,7 @@ In both, `<mask>` and `<pos>` are added special tokens, and the `<image>` placeh
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 
@@ -68,8 +69,16 @@ def region_token_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
     return int(ids[0]), int(ids[1])
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _cached_ids(tokenizer: PreTrainedTokenizerBase, vocabulary_size: int, text: str) -> tuple[int, ...]:
+    return tuple(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
 def _ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
-    return list(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else []
+    """Token ids of `text` (no special tokens); the template's strings and the descriptions recur in
+    every step, so ids are cached per tokenizer object and vocabulary size (tokens added later
+    make a new entry)."""
+    return list(_cached_ids(tokenizer, len(tokenizer), text)) if text else []
 
 
 def encode_text(tokenizer: PreTrainedTokenizerBase, text: str, image_tokens: int) -> list[int]:

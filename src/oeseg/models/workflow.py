@@ -38,13 +38,18 @@ def train_inputs(config: dict, out: str, method: str, stage: int, train_split_di
     opal = config["opal"]
     files = [f"{d}/panoptic.json" for d in train_split_dirs]
     if stage > 1 or opal.get("train_stage1", True):
-        files += [s["ann_file"] for s in (opal.get("data") or {}).get(f"stage{stage}", [])]
+        files += [source_file(s) for s in (opal.get("data") or {}).get(f"stage{stage}", [])]
     if stage == 1:
         files += list(dict.fromkeys(path for path in (opal.get("vision_weights"), *_llm_files(opal),
                                                       opal.get("projector_weights")) if path))
     if stage > 1:
         files.append(model_dir(out, method, stage - 1))
-    return files
+    return list(dict.fromkeys(files))
+
+
+def source_file(source: dict) -> str:
+    """The file a training source reads: its annotation file, or a demo split's panoptic.json."""
+    return source["ann_file"] if "ann_file" in source else f"{source['split_dir']}/panoptic.json"
 
 
 def _llm_files(opal: dict) -> list[str]:
@@ -60,8 +65,9 @@ def user_provided_files(config: dict) -> list[str]:
     if not opal_methods(config):
         return []
     opal = config["opal"]
+    # a demo split's files come from the data stage (rules/data.smk), not the user
     files = {s["ann_file"] for stage, sources in (opal.get("data") or {}).items() for s in sources
-             if stage != "stage1" or opal.get("train_stage1", True)}
+             if "ann_file" in s and (stage != "stage1" or opal.get("train_stage1", True))}
     if opal.get("projector_weights"):
         files.add(opal["projector_weights"])
     if opal.get("vision_weights") and not pretrains_tower(config):

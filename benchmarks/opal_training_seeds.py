@@ -40,8 +40,10 @@ from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parents[1]
-#: the OPAL-minus-Osprey gap in PQ LAC that the demo aims at (the paper's order of magnitude)
-PAPER_GAP = 5.0
+#: the paper's OPAL-minus-Osprey gap in PQ (its Table 1) on the dataset each demo dataset stands for
+PAPER_GAPS = {"demo-city": 52.8 - 50.2, "demo-ade": 48.8 - 46.6}
+#: the OPAL-minus-Osprey gap in PQ LAC counted per seed (the demo's aim)
+TARGET_GAP = 5.0
 sys.path.insert(0, str(ROOT / "src"))
 
 from oeseg.provenance.audit import effective_config  # noqa: E402
@@ -135,9 +137,11 @@ def report(scores: dict, reference: str = "osprey") -> str:
             if m != reference and reference in means:
                 gaps = [means[m][s] - means[reference][s] for s in seeds if s in means[m] and s in means[reference]]
                 mean = statistics.mean(gaps)
+                paper = PAPER_GAPS.get(dataset)
+                ratio = f": x{mean / paper:.2f} of the paper's +{paper:.1f}" if paper else ""
                 lines.append(f"    {m} - {reference}: " + " ".join(f"{g:+.1f}" for g in gaps)
-                             + f"  (mean {mean:+.1f}: x{mean / PAPER_GAP:.2f} of the paper's +{PAPER_GAP:g};"
-                             + f" {sum(g >= PAPER_GAP for g in gaps)} of {len(gaps)} seeds >= +{PAPER_GAP:g})")
+                             + f"  (mean {mean:+.1f}{ratio};"
+                             + f" {sum(g >= TARGET_GAP for g in gaps)} of {len(gaps)} seeds >= +{TARGET_GAP:g})")
     return "\n".join(lines)
 
 

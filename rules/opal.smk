@@ -10,6 +10,7 @@ from oeseg.registry import methods_regex
 from oeseg.workflow import gpu_job_resources
 from oeseg.models.job import opal_job
 from oeseg.models.workflow import (
+    described_datasets,
     inference_settings,
     model_dir,
     pretrains_llm,
@@ -22,6 +23,7 @@ from oeseg.models.workflow import (
 
 OPAL = config["opal"]
 TRAIN_SPLIT_DIRS = train_split_dirs(config)
+DESCRIBED_DATASETS = described_datasets(config)
 OPAL_GPUS, OPAL_NODES, CPUS_PER_GPU = train_resources(config)  # GPUs per node, nodes, CPUs per process
 USER_PROVIDED.update(
     {
@@ -60,15 +62,17 @@ rule opal_train:
 
 
 rule opal_describe:
+    """One inference run of a method over the val split of every described dataset (one job: the
+    model and the libraries load once)."""
     input:
         model=model_dir(OUT, "{method}", 3),
-        split=lambda w: split_json(w.dataset, "val"),
+        splits=[split_json(d, "val") for d in DESCRIBED_DATASETS],
     output:
-        PREDICTIONS,
+        expand(PREDICTIONS, dataset=DESCRIBED_DATASETS, allow_missing=True),
     log:
-        f"{LOGS}/opal_describe/{{method}}/{{dataset}}/{{run}}.log",
+        f"{LOGS}/opal_describe/{{method}}/{{run}}.log",
     benchmark:
-        f"{BENCH}/opal_describe/{{method}}/{{dataset}}/{{run}}.tsv"
+        f"{BENCH}/opal_describe/{{method}}/{{run}}.tsv"
     wildcard_constraints:
         method=methods_regex(config["methods"], "opal_describe"),
     conda:
@@ -79,7 +83,7 @@ rule opal_describe:
         mem_mb=OPAL["resources"]["mem_mb"],
         runtime=OPAL["resources"]["describe_runtime"],
     params:
-        split_dir=lambda w: split_dir(w.dataset, "val"),
+        split_dirs=[split_dir(d, "val") for d in DESCRIBED_DATASETS],
         settings=lambda w: inference_settings(config, run_settings(w.run)),
     script:
         "../scripts/opal_describe.py"

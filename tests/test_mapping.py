@@ -76,6 +76,11 @@ def gpt4_cityscapes(paper_files: Path) -> Lexicon:
     ("clothes rack", "clothes rack"),
     ("pick up", "pick"),                                    # a particle: not a noun phrase
     ("man wearing blue shirt", "man"),                      # a participle inside: not either
+    # hyphen-joined words stay one word, whatever the parser made of their parts
+    ("high-rise", "high rise"),                             # "high" an adjective of "rise"
+    ("a tall high-rise next to the road", "high rise"),
+    ("an e-bike on the sidewalk", "e bike"),
+    ("a well - lit street", "street"),                       # spaced hyphens join nothing
 ])
 def test_extract_subjects(description: str, subject: str) -> None:
     assert extract_subjects([description]) == [subject]

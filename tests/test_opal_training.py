@@ -15,7 +15,7 @@ from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import read_predictions
 from oeseg.io import InputError
 from oeseg.models.data import records_from_source, region_mask
-from oeseg.models.inference import describe_split
+from oeseg.models.inference import describe_split, describe_splits
 from oeseg.models.losses import LossWeights
 from oeseg.models.retrieval import region_text_retrieval
 from oeseg.models.job import OpalJob
@@ -166,6 +166,12 @@ def test_three_stages_then_inference_writes_valid_predictions(splits, tmp_path):
     again = tmp_path / "again.jsonl"
     describe_split(prev, val, again, seed=0, temperature=0.2, batch_size=5, max_new_tokens=4)
     assert again.read_text() == path.read_text()  # seeded sampling is reproducible
+    # several splits with the model loaded once: each as if described alone (the draws restart)
+    both = describe_splits(prev, {val: tmp_path / "a.jsonl", train: tmp_path / "b.jsonl"}, seed=0, temperature=0.2,
+                           batch_size=5, max_new_tokens=4)
+    assert (tmp_path / "a.jsonl").read_text() == path.read_text() and both[0] == preds
+    describe_split(prev, train, tmp_path / "b-alone.jsonl", seed=0, temperature=0.2, batch_size=5, max_new_tokens=4)
+    assert (tmp_path / "b.jsonl").read_text() == (tmp_path / "b-alone.jsonl").read_text()
 
 
 @pytest.mark.slow

@@ -20,7 +20,8 @@ from oeseg.models.weights import initial_model
 from oeseg.models.tokenization import build_demo_tokenizer
 from oeseg.models.vision import ClipConvNeXt
 from oeseg.models.job import OpalJob, opal_job
-from oeseg.models.workflow import inference_settings, opal_methods, train_inputs, user_provided_files
+from oeseg.models.workflow import (described_datasets, inference_settings, opal_methods, train_inputs,
+                                   user_provided_files)
 from opal_synthetic import make_split
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +44,11 @@ def test_variants_weights_inputs_and_run_settings():
     assert user_provided_files(demo) == []
     assert train_inputs(demo, "out", "opal", 3, ["d/train"]) == ["d/train/panoptic.json", "e/train/panoptic.json",
                                                                  "out/models/opal/stage2"]
+    # each run describes the evaluation datasets, then the human study's and Figure 10's others
+    sets = {"datasets": {"a": {}, "b": {}, "c": {}}, "evaluation_datasets": ["b", "a"]}
+    assert described_datasets(sets) == ["b", "a"]
+    assert described_datasets({**sets, "human_study": {"dataset": "c"}, "figures": {"fig10": {"dataset": "a"}}}) == [
+        "b", "a", "c"]
     s = inference_settings(CONFIG, {"name": "s2-t0.5", "seed": 2, "temperature": 0.5, "top_p": 0.9})
     assert (s["seed"], s["temperature"], s["top_p"], s["max_new_tokens"]) == (2, 0.5, 0.9, 9)
     assert inference_settings(CONFIG, {"name": "main", "seed": 0})["temperature"] == 0.2

@@ -172,15 +172,34 @@ def _is_noun(token) -> bool:
     return token.tag_ in _NOUN_TAGS
 
 
-def _compounds(head) -> list:
-    """The compound tokens directly before `head` (recursively), in text order, then the head."""
+def _compounds(head, right: bool = True) -> list:
+    """The compound tokens directly before `head` (recursively), in text order, then the head; the
+    words hyphen-joined to it count as one word with it ("high-rise", "e-bike", whatever the parser
+    made of their parts), those after it only with `right`."""
     tokens = [head]
+    while (joined := _hyphen_joined(tokens[0], -1)) is not None:
+        tokens.insert(0, joined)
     for child in reversed(list(head.lefts)):
+        if child.i >= tokens[0].i:  # a hyphen or a hyphen-joined word, taken above
+            continue
         if child.dep_ == "compound" and child.i == tokens[0].i - 1 - _hyphens(child, tokens[0]):
-            tokens = [*_compounds(child)[:-1], child, *tokens]
+            tokens = [*_compounds(child, right=False)[:-1], child, *tokens]
         else:
             break
+    while right and (joined := _hyphen_joined(tokens[-1], +1)) is not None:
+        tokens.append(joined)
     return tokens
+
+
+def _hyphen_joined(token, side: int):
+    """The word written "word-token" (side -1) or "token-word" (side +1), no spaces around the
+    hyphen, or None."""
+    doc = token.doc
+    hyphen, word = token.i + side, token.i + 2 * side
+    if not 0 <= word < len(doc) or doc[hyphen].text != "-" or not doc[word].is_alpha:
+        return None
+    first = doc[min(token.i, word)]
+    return doc[word] if not first.whitespace_ and not doc[hyphen].whitespace_ else None
 
 
 def _hyphens(left, right) -> int:

@@ -17,7 +17,7 @@ import inspect
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
@@ -311,9 +311,25 @@ def describe_split(model_dir: str | os.PathLike, split_dir: str | os.PathLike, o
     no text gets no prediction line: the evaluation counts it among the regions without a
     prediction (`regions.missing`, background by default). The model runs on the GPU in bf16
     when there is one."""
+    return describe_splits(model_dir, {split_dir: out_path}, seed=seed, temperature=temperature, top_p=top_p,
+                           batch_size=batch_size, max_new_tokens=max_new_tokens,
+                           images_per_batch=images_per_batch, workers=workers)[0]
+
+
+def describe_splits(model_dir: str | os.PathLike, outputs: Mapping[str | os.PathLike, str | os.PathLike],
+                    **settings) -> list[list[RegionPrediction]]:
+    """`describe_split` of each split folder into its predictions file (`outputs`), the model
+    loaded once; each split's draws start from the seed, as if described alone."""
     model, tokenizer = load_model(model_dir)
     if torch.cuda.is_available():
         model.to(f"cuda:{torch.cuda.current_device()}", torch.bfloat16)
+    return [_describe(model, tokenizer, split_dir, out_path, **settings) for split_dir, out_path in outputs.items()]
+
+
+def _describe(model: OpalForCausalLM, tokenizer, split_dir: str | os.PathLike, out_path: str | os.PathLike,
+              seed: int = 0, temperature: float = 0.2, top_p: float = 1.0, batch_size: int = 512,
+              max_new_tokens: int = 32, images_per_batch: int = 32, workers: int = 1) -> list[RegionPrediction]:
+    """`describe_split` with the model and tokenizer loaded."""
     images = split_images(split_dir)
     if not images:
         raise InputError(f"{split_dir}: split has no segments to describe")

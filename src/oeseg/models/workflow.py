@@ -103,6 +103,14 @@ def pretrains_llm(config: dict) -> bool:
     return True
 
 
+def described_datasets(config: dict) -> list[str]:
+    """Datasets whose val split each inference run of OPAL and Osprey describes: the evaluation
+    datasets, then the human study's and Figure 10's where they are others."""
+    wanted = [*config["evaluation_datasets"], (config.get("human_study") or {}).get("dataset"),
+              ((config.get("figures") or {}).get("fig10") or {}).get("dataset")]
+    return [d for d in dict.fromkeys(wanted) if d in config["datasets"]]
+
+
 def inference_settings(config: dict, run: dict) -> dict:
     """Sampling settings of a run: opal.inference overridden by the run's seed/temperature/top_p."""
     return {**config["opal"]["inference"], **{k: run[k] for k in ("seed", "temperature", "top_p") if k in run}}

@@ -142,3 +142,18 @@ def test_only_answers_are_labelled():
     answer = labels[labels != -100]
     assert tok.decode(answer.tolist()) == "a red car </s>"
     assert answer.tolist() == ids[-len(answer):].tolist()
+
+
+def test_mask_support_equals_bilinear_resizing_then_positive():
+    from oeseg.models.mask_extractor import mask_support
+
+    g = torch.Generator().manual_seed(0)
+    for h, w in [(192, 192), (224, 288), (112, 112), (45, 60), (16, 16)]:
+        for masks in [(torch.rand(7, h, w, generator=g) > 0.97).float(), torch.rand(3, h, w, generator=g) * 0.1]:
+            for size in [(h, w), (h // 2, w // 2), (h // 3, w // 3), (h // 4, w // 4), (h // 5, w // 4),
+                         (h // 16, w // 16), (7, 11), (h + 1, w)]:
+                if min(size) == 0:
+                    continue
+                want = torch.nn.functional.interpolate(masks[None], size=size, mode="bilinear",
+                                                       align_corners=False)[0] > 0
+                assert torch.equal(mask_support(masks, size), want), (h, w, size)

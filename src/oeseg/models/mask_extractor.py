@@ -10,11 +10,28 @@ from oeseg.models.config import OpalConfig
 from oeseg.models.vision import FEATURE_NAMES
 
 
+def mask_support(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Where the masks (Q,h,w), values >= 0, resized bilinearly to `size` are positive, (Q,H,W) bool.
+
+    Where `size` divides (h,w) by integers, bilinear sampling (align_corners=False) reads one
+    pixel per axis for an odd factor f ((f-1)/2 into each cell) and two for an even one (f/2-1
+    and f/2, weights 1/2): the positives are those taps' union, without the interpolation (the
+    same result, a few times faster); other sizes go through F.interpolate."""
+    (h, w), (big_h, big_w) = masks.shape[-2:], size
+    if h % big_h or w % big_w:
+        return F.interpolate(masks[None], size=size, mode="bilinear", align_corners=False)[0] > 0
+    fy, fx = h // big_h, w // big_w
+    support = None
+    for y in ([(fy - 1) // 2] if fy % 2 else [fy // 2 - 1, fy // 2]):
+        for x in ([(fx - 1) // 2] if fx % 2 else [fx // 2 - 1, fx // 2]):
+            tap = masks[..., y::fy, x::fx] > 0
+            support = tap if support is None else support | tap
+    return support
+
+
 def mask_pool(features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """Average of a (C,H,W) map inside each of Q masks (Q,h,w) resized to (H,W): -> (Q,C)."""
-    if masks.shape[-2:] != features.shape[-2:]:
-        masks = F.interpolate(masks[None], size=features.shape[-2:], mode="bilinear", align_corners=False)[0]
-    masks = (masks > 0).to(features.dtype)
+    masks = mask_support(masks, tuple(features.shape[-2:])).to(features.dtype)
     weights = masks / (masks.sum(dim=(-1, -2), keepdim=True) + 1e-8)
     return torch.einsum("chw,qhw->qc", features, weights)
 

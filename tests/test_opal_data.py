@@ -228,6 +228,13 @@ def test_demo_regions_grouped_per_image_draw_answers_and_shuffle_their_order(tmp
     assert len(first) == 3 and drawn == {r.segment_id for r in first}
     first_two = records_from_source({"format": "demo_regions", "split_dir": split, "regions_per_sample": 2})
     assert first_two[0].regions == grouped[0].regions[:2] and not first_two[0].drawn_regions
+    # the demo's default sources (opal.data unset): the train splits, grouped as opal.demo_samples says
+    from oeseg.models.train import stage_records
+
+    section = {"demo_samples": {"regions_per_sample": 64, "shuffle_regions": True}}
+    assert stage_records(section, 3, [str(split)]) == records_from_source(
+        {"format": "demo_regions", "split_dir": split, "regions_per_sample": 64, "shuffle_regions": True})
+    assert stage_records({}, 2, [str(split)]) == single and len(stage_records(section, 1, [str(split)])) == 2
     with pytest.raises(InputError, match="shuffle_regions needs regions_per_sample"):
         records_from_source({"format": "demo_regions", "split_dir": split, "shuffle_regions": True})
     with pytest.raises(InputError, match="applies to demo_regions"):

@@ -335,13 +335,17 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
 
 def stage_records(section: dict, stage: int, train_split_dirs: list[str]) -> list[RegionRecord]:
     """Training records of a stage: `opal.data.stage<N>` sources when configured (Osprey's
-    formats), else the demo splits (captions for stage 1, regions for stages 2-3)."""
+    formats), else the demo splits (captions for stage 1; regions for stages 2-3, grouped per
+    image as `opal.demo_samples` says)."""
     from oeseg.models.data import records_from_source
 
     sources = (section.get("data") or {}).get(f"stage{stage}")
     if not sources:
-        fmt = "demo_captions" if stage == 1 else "demo_regions"
-        sources = [{"format": fmt, "split_dir": d} for d in train_split_dirs]
+        if stage == 1:
+            sources = [{"format": "demo_captions", "split_dir": d} for d in train_split_dirs]
+        else:
+            grouping = section.get("demo_samples") or {}
+            sources = [{"format": "demo_regions", "split_dir": d, **grouping} for d in train_split_dirs]
     return [r for s in sources for r in records_from_source(s)]
 
 

@@ -72,7 +72,7 @@ def train_and_describe(task: tuple[dict, str]) -> str:
     config, method = task
     import torch
 
-    from oeseg.models.inference import describe_split
+    from oeseg.models.inference import describe_splits
     from oeseg.models.job import opal_job
     from oeseg.models.train import run_stage
     from oeseg.models.workflow import inference_settings, model_dir
@@ -81,14 +81,14 @@ def train_and_describe(task: tuple[dict, str]) -> str:
     for stage in (1, 2, 3):
         if not Path(model_dir(config["out"], method, stage)).exists():
             run_stage(opal_job(config, method, stage))
-    for dataset in config["datasets"]:
-        for run in config["variance"]["runs"]:
-            out = predictions_path(config, method, dataset, run["name"])
-            if not out.exists():
-                s = inference_settings(config, run)
-                describe_split(model_dir(config["out"], method, 3), f"{config['data_root']}/{dataset}/val", out,
-                               seed=s["seed"], temperature=s["temperature"], top_p=s["top_p"],
-                               batch_size=s["batch_size"], max_new_tokens=s["max_new_tokens"])
+    for run in config["variance"]["runs"]:  # one model load per run over every dataset, as rule opal_describe
+        outputs = {f"{config['data_root']}/{d}/val": predictions_path(config, method, d, run["name"])
+                   for d in config["datasets"]}
+        missing = {split: out for split, out in outputs.items() if not out.exists()}
+        if missing:
+            s = inference_settings(config, run)
+            describe_splits(model_dir(config["out"], method, 3), missing, seed=s["seed"], temperature=s["temperature"],
+                            top_p=s["top_p"], batch_size=s["batch_size"], max_new_tokens=s["max_new_tokens"])
     return f"{method} seed {config['opal']['seed']}"
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import functools
 import itertools
 import os
@@ -417,23 +418,25 @@ class RegionDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict:
         r = self.records[index]
-        masks = [resize_mask(m, self.image_size) for m in record_masks(r, self._segment_ids)]
-        masks = torch.stack(masks) if masks else torch.zeros(0, self.image_size, self.image_size)
+        draw = random.Random(f"{self.seed}/{self.epoch}/{index}")
         if r.turns:
             questions, answers = [q for q, _ in r.turns], [a for _, a in r.turns]
             categories = list(r.region_categories) + [None] * (len(r.turns) - len(r.region_categories))
             if r.region_descriptions:  # one draw per turn, as for a one-region record
-                draw = random.Random(f"{self.seed}/{self.epoch}/{index}")
                 answers = [draw.choice(texts) for texts in r.region_descriptions]
                 if r.drawn_regions:  # each region keeps its question; the image overview opens the first
                     order = draw.sample(range(len(answers)), min(len(answers), r.drawn_regions))
                     questions = [questions[k].removeprefix(conv.IMAGE_INTRO) for k in order]
                     questions[0] = conv.IMAGE_INTRO + questions[0]
-                    masks, answers, categories = masks[order], [answers[k] for k in order], [categories[k] for k in order]
+                    answers, categories = [answers[k] for k in order], [categories[k] for k in order]
+                    r = dataclasses.replace(r, regions=tuple(r.regions[k] for k in order))  # decode the drawn only
+        masks = [resize_mask(m, self.image_size) for m in record_masks(r, self._segment_ids)]
+        masks = torch.stack(masks) if masks else torch.zeros(0, self.image_size, self.image_size)
+        if r.turns:
             turns, text = [conv.Turn(q, a) for q, a in zip(questions, answers)], ""
             pairs = [(k, a, categories[k]) for k, a in enumerate(answers)] if r.turn_per_region else []
         else:
-            text = random.Random(f"{self.seed}/{self.epoch}/{index}").choice(r.descriptions) if r.descriptions else ""
+            text = draw.choice(r.descriptions) if r.descriptions else ""
             question = (r.question or conv.region_question()) if len(masks) else conv.IMAGE_PLACEHOLDER + "\n"
             turns = [conv.Turn(question, text)]
             pairs = [(0, text, r.category)] if text and len(masks) else []

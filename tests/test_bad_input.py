@@ -98,6 +98,12 @@ def with_masks(root: Path) -> None:
         (root / "split" / "masks" / png.name).write_bytes(png.read_bytes())
 
 
+def unlisted_gt_segment_with_masks(root: Path) -> None:
+    """A segment of the ground-truth PNG left out of panoptic.json, scored with --masks."""
+    with_masks(root)
+    edit_json(root / "split" / "panoptic.json", lambda o: o["annotations"][0]["segments_info"].pop())
+
+
 def empty_mask(root: Path) -> None:
     with_masks(root)
     (root / "split" / "masks" / first_png(root).name).write_bytes(b"")
@@ -134,6 +140,11 @@ EVALUATE_CASES = [
     ("gt-json-duplicate-segment", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
         "segments_info"].append(dict(o["annotations"][0]["segments_info"][0]))),
      r"panoptic.json: annotations\[0\]: segment 1 is listed twice"),
+    ("gt-json-image-listed-twice", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["images"].append(
+        dict(o["images"][0]))), r"panoptic.json: images\[3\]: image id 'img5_000' is listed twice"),
+    ("gt-json-image-annotated-twice", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"]
+                                                          .append(dict(o["annotations"][0]))),
+     r"panoptic.json: annotations\[3\]: image_id 'img5_000' is annotated twice \(also annotations\[0\]\)"),
     ("gt-json-unknown-image", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0].update(
         image_id="nowhere")), r"panoptic.json: annotations\[0\]: image_id 'nowhere' is not among the images"),
     ("gt-json-bad-segment-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][1][
@@ -147,6 +158,8 @@ EVALUATE_CASES = [
     ("gt-png-is-jpeg", lambda r: as_jpeg(first_png(r)), r"img5_000.png: not a PNG image \(a JPEG file\)"),
     ("gt-png-truncated", lambda r: first_png(r).write_bytes(first_png(r).read_bytes()[:120]),
      r"img5_000.png: not a readable PNG image"),
+    ("gt-png-unlisted-id-with-masks", unlisted_gt_segment_with_masks,  # the GT PNG named, not the mask
+     r"split/panoptic/img5_000.png: segment id \d+ is in the PNG but not in panoptic.json"),
     ("mask-png-empty", empty_mask, r"masks/img5_000.png: not a readable PNG image \(the file is empty\)"),
 ]
 

@@ -116,6 +116,28 @@ def test_ade20k_missing_instance_png_names_the_archive(tmp_path):
         convert_ade20k(scene_zip, empty, "val", tmp_path / "out")
 
 
+def _rewrite_member(archive: Path, name: str, data: bytes) -> None:
+    """The zip with one member's bytes replaced."""
+    with zipfile.ZipFile(archive) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    members[name] = data
+    with zipfile.ZipFile(archive, "w") as z:
+        for n, d in members.items():
+            z.writestr(n, d)
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"not a png", r"ADEChallengeData2016.zip:{member}: not a readable image"),
+    (_png(np.full((H, W), 151, np.uint8)), r"ADEChallengeData2016.zip:{member}: semantic class 151 outside 1..150"),
+])
+def test_ade20k_bad_semantic_png_names_its_member(tmp_path, data, message):
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    member = "ADEChallengeData2016/annotations/validation/ADE_val_00000001.png"
+    _rewrite_member(scene_zip, member, data)
+    with pytest.raises(InputError, match=message.format(member=member)):
+        convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")
+
+
 def test_ade20k_reads_extracted_folders(tmp_path):
     scene_zip, inst_tar = _ade_archives(tmp_path)
     zipfile.ZipFile(scene_zip).extractall(tmp_path / "x")

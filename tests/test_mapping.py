@@ -292,6 +292,13 @@ def test_read_class_names(paper_files: Path, tmp_path: Path) -> None:
     bad.write_text("0:road\n")
     with pytest.raises(InputError, match="1 classes"):
         read_class_names(bad, CITYSCAPES)
+    lines = (paper_files / "cityscapes_with_prompt_eng.txt").read_text().splitlines()
+    bad.write_text("\n".join(lines).replace("14:truck", "41:truck"))  # a typo must not shift the classes
+    with pytest.raises(InputError, match=r"bad.txt:15: class 41 is not a category id of vocabulary cityscapes"):
+        read_class_names(bad, CITYSCAPES)
+    bad.write_text("\n".join(lines[:14] + ["13:truck"] + lines[15:]))
+    with pytest.raises(InputError, match=r"bad.txt:15: class 13 is listed twice \(line 14\)"):
+        read_class_names(bad, CITYSCAPES)
 
 
 def test_sbert_forced_choice(paper_files: Path) -> None:
@@ -372,12 +379,17 @@ def test_map_command_uses_the_workflow_lexicon(tmp_path: Path, toy_lexicon: Lexi
 @pytest.mark.parametrize("content, args, message", [
     ("text\nsedan\n", ["--vocabulary", "cityscapes"], r"in.csv:1: missing column 'description'"),
     ("description,gt\na sedan,car\na bus,zebra\n", ["--vocabulary", "cityscapes"],
-     r"in.csv:3: field 'gt': 'zebra' is not a category"),
+     r"in.csv:3: field 'gt': vocabulary cityscapes has no category named 'zebra'"),
     ("description,gt\na sedan,42\n", ["--vocabulary", "cityscapes"], r"in.csv:2: field 'gt': '42' is not a category id"),
     ("description,gt\nmud,earth\nmud,ground\n", ["--vocabulary", "ade20k"],
      (r"in.csv:3: field 'gt': 'ground' names several categories of vocabulary ade20k "
-     r"\(13 'earth, ground'; 94 'land, ground, soil'\): give the full name or the id")),
+     r"\(13 'earth, ground'; 94 'land, ground, soil'\): give a full name or an id")),
     ("description\na sedan\n", ["--vocabulary", "no-such-vocabulary"], "unknown vocabulary"),
+    ("description,gt\na sedan,car\n ,car\n", ["--vocabulary", "cityscapes"], r"in.csv:3: field 'description' is empty"),
+    pytest.param(f"description\na {'very ' * 2001}long car\n", ["--vocabulary", "cityscapes"],
+                 r"in.csv:2: description of 10,015 characters, over the limit of 10,000", id="too-long"),
+    pytest.param(f"description\na sedan\n{'x' * 140_000}\n", ["--vocabulary", "cityscapes"],
+                 r"in.csv:3: field larger than field limit", id="over-the-csv-field-limit"),
     ("description\na sedan\n", ["--vocabulary", "cityscapes", "--level", "hypernym"], "--level 'hypernym'"),
 ])
 def test_map_command_errors(tmp_path: Path, toy_lexicon: Lexicon, content: str, args: list[str],

@@ -138,10 +138,13 @@ def read_csv_rows(path: str | os.PathLike, required: Sequence[str] = ()) -> tupl
         named = f"column {missing[0]!r}" if len(missing) == 1 else f"columns {missing}"
         raise InputError(f"{path}:1: missing {named} (columns: {header})")
     rows = []
-    for row in reader:
-        if None in row or None in row.values():
-            raise InputError(f"{path}:{reader.line_num}: expected {len(header)} fields")
-        rows.append((reader.line_num, row))
+    try:
+        for row in reader:
+            if None in row or None in row.values():
+                raise InputError(f"{path}:{reader.line_num}: expected {len(header)} fields")
+            rows.append((reader.line_num, row))
+    except csv.Error as e:  # a field over the csv module's limit, a NUL byte, ...: the line it starts on
+        raise InputError(f"{path}:{reader.line_num + 1}: {e}") from None
     return header, rows
 
 

@@ -144,7 +144,7 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
         raise InputError(f"{path}: expected a JSON list of {{file_name, category_id, segmentation}}")
     by_stem = {Path(im.file_name or im.panoptic_file).stem: im for im in split.images}
     by_stem.update({im.id: im for im in split.images})
-    classes: dict[str, list[tuple[int, np.ndarray]]] = {}
+    classes: dict[str, list[tuple[int, bytes]]] = {}  # checked RLEs, decoded one image at a time
     summary = ImportSummary()
     for noun in nouns:
         check_description(noun, "--nouns")
@@ -165,8 +165,7 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
         if image.id not in shapes:
             shapes[image.id] = png_shape(split.panoptic_dir / image.panoptic_file)
         counts = check_rle(rle, shapes[image.id], f"{where} ({image.id})")
-        mask = mask_util.decode({"size": list(shapes[image.id]), "counts": counts.encode("ascii")})
-        classes.setdefault(image.id, []).append((cat, mask.astype(bool)))
+        classes.setdefault(image.id, []).append((cat, counts.encode("ascii")))
     if summary.unknown:
         raise InputError(f"{path}: does not match {split.root / 'panoptic.json'}: {summary.text()}")
     predictions = []
@@ -175,12 +174,14 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
             summary.missing.append(image.id)
             continue
         ids = split.segment_ids(image)
+        size = list(shapes[image.id])
+        masks = [(c, mask_util.decode({"size": size, "counts": rle}).astype(bool)) for c, rle in classes[image.id]]
         for segment in image.segments:
             area = ids == segment.id
             total = int(area.sum())
             if total == 0:
                 continue
-            cat, overlap = max(((c, int((m & area).sum())) for c, m in classes[image.id]), key=lambda t: t[1])
+            cat, overlap = max(((c, int((m & area).sum())) for c, m in masks), key=lambda t: t[1])
             if overlap:
                 predictions.append(RegionPrediction(image.id, segment.id, nouns[cat], overlap / total))
         summary.converted += 1

@@ -13,12 +13,10 @@ Segments are numbered 1, 2, ... in that order: stuff by class id, then instances
 
 from __future__ import annotations
 
-import io
 import logging
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from oeseg.data.archives import Archive
 from oeseg.data.convert import SplitWriter
@@ -35,16 +33,12 @@ def instance_class_categories() -> list[int]:
     return [c.id for c in ADE20K if c.isthing]
 
 
-def _png(archive: Archive, name: str) -> np.ndarray:
-    with Image.open(io.BytesIO(archive.read(name))) as im:
-        return np.asarray(im)
-
-
-def ade20k_segments(semantic: np.ndarray, instances: np.ndarray, where: str
+def ade20k_segments(semantic: np.ndarray, instances: np.ndarray, semantic_where: str, instance_where: str
                     ) -> tuple[np.ndarray, dict[int, int]]:
-    """Segment-id map and segment id -> category id from a semantic and an instance PNG array."""
+    """Segment-id map and segment id -> category id from a semantic and an instance PNG array; errors
+    name the PNG at fault (`semantic_where`, `instance_where`)."""
     if instances.ndim != 3 or instances.shape[:2] != semantic.shape:
-        raise InputError(f"{where}: instance PNG must be RGB of the semantic map's size {semantic.shape}")
+        raise InputError(f"{instance_where}: instance PNG must be RGB of the semantic map's size {semantic.shape}")
     things = instance_class_categories()
     ids = np.zeros(semantic.shape, np.uint32)
     categories: dict[int, int] = {}
@@ -52,7 +46,7 @@ def ade20k_segments(semantic: np.ndarray, instances: np.ndarray, where: str
         if value == 0:
             continue
         if value > len(ADE20K):
-            raise InputError(f"{where}: semantic class {value} outside 1..{len(ADE20K)}")
+            raise InputError(f"{semantic_where}: semantic class {value} outside 1..{len(ADE20K)}")
         category = ADE20K.by_id(int(value) - 1)
         if category.isthing:
             continue
@@ -66,7 +60,7 @@ def ade20k_segments(semantic: np.ndarray, instances: np.ndarray, where: str
         mask = numbers == number
         cls = np.unique(classes[mask])
         if len(cls) != 1 or not 1 <= cls[0] <= len(things):
-            raise InputError(f"{where}: instance {number} has instance class(es) {cls.tolist()}, "
+            raise InputError(f"{instance_where}: instance {number} has instance class(es) {cls.tolist()}, "
                              f"expected one in 1..{len(things)}")
         sid = len(categories) + 1
         ids[mask] = sid
@@ -91,7 +85,9 @@ def convert_ade20k(scene_parsing: str | Path, instances: str | Path, split: str,
             for table, source in ((semantics, scene_parsing), (instance_pngs, instances)):
                 if image_id not in table:
                     raise InputError(f"{source}: no annotation PNG for image {image_id}")
-            ids, categories = ade20k_segments(_png(sp, semantics[image_id]), _png(inst, instance_pngs[image_id]),
+            ids, categories = ade20k_segments(sp.read_image(semantics[image_id]),
+                                              inst.read_image(instance_pngs[image_id]),
+                                              f"{scene_parsing}:{semantics[image_id]}",
                                               f"{instances}:{instance_pngs[image_id]}")
             writer.add(image_id, f"{image_id}.jpg", sp.read(images[image_id]), ids, categories)
         writer.finish({"source": "ADE20K (ADEChallengeData2016 + annotations_instance)", "split": split})

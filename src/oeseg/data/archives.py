@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 import tarfile
 import zipfile
 from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from oeseg.io import InputError
 
@@ -37,6 +41,14 @@ class Archive:
         if self._tar is not None:
             return self._tar.extractfile(self._members[name]).read()
         return (self.path / name).read_bytes()
+
+    def read_image(self, name: str) -> np.ndarray:
+        """One member decoded as an image array; InputError naming archive and member if it is not one."""
+        try:
+            with Image.open(io.BytesIO(self.read(name))) as im:
+                return np.asarray(im)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+            raise InputError(f"{self.path}:{name}: not a readable image ({e})") from None
 
     def match(self, pattern: str) -> dict[str, str]:
         """{first group of `pattern`: member name} for the members whose name the regex matches."""

@@ -166,10 +166,14 @@ class PanopticSplit:
         records = {}
         for i, im in enumerate(obj["images"]):
             try:
-                records[str(im["id"])] = im
+                image_id = str(im["id"])
             except (KeyError, TypeError):
                 raise InputError(f"{path}: images[{i}] has no 'id'") from None
+            if image_id in records:
+                raise InputError(f"{path}: images[{i}]: image id {image_id!r} is listed twice")
+            records[image_id] = im
         images = []
+        annotated: dict[str, int] = {}
         for i, ann in enumerate(obj["annotations"]):
             where = f"{path}: annotations[{i}]"
             try:
@@ -185,6 +189,10 @@ class PanopticSplit:
                 raise InputError(f"{where}: a malformed field ({e})") from None
             if rec is None:
                 raise InputError(f"{where}: image_id {image_id!r} is not among the images")
+            if image_id in annotated:
+                raise InputError(f"{where}: image_id {image_id!r} is annotated twice "
+                                 f"(also annotations[{annotated[image_id]}])")
+            annotated[image_id] = i
             seen: set[int] = set()
             for s in segs:
                 if s.category_id not in cat_ids:

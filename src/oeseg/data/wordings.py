@@ -42,8 +42,6 @@ def _w(name, synonym="", hyponym="", meronym="", adjectives="", clauses="", mass
                     split(clauses), mass)
 
 
-_STREET_CLAUSES = "that is next to the road|that stands by the street|seen from the street|in the city"
-
 # fmt: off
 BANK: dict[str, Wordings] = {
     # --- street scenes (Cityscapes categories) ---

@@ -8,6 +8,7 @@ import io
 import logging
 from pathlib import Path
 
+from oeseg.data.predictions import check_description
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.io import InputError, atomic_write_text, read_csv_rows
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_lexicon
@@ -35,6 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def read_descriptions(path: Path, vocabulary: Vocabulary) -> tuple[list[str], list[dict], list[int | None]]:
     """The CSV's header, rows and ground-truth category ids (None where `gt` is absent or empty)."""
     header, lines = read_csv_rows(path, ["description"])
+    for line, row in lines:
+        if not row["description"].strip():
+            raise InputError(f"{path}:{line}: field 'description' is empty")
+        check_description(row["description"], f"{path}:{line}")
     rows = [row for _, row in lines]
     gts = [_ground_truth(row.get("gt"), vocabulary, f"{path}:{line}: field 'gt'") for line, row in lines]
     return header, rows, gts
@@ -49,14 +54,10 @@ def _ground_truth(value: str | None, vocabulary: Vocabulary, where: str) -> int 
             return vocabulary.by_id(int(value)).id
         except KeyError:
             raise InputError(f"{where}: {value!r} is not a category id of vocabulary {vocabulary.name}") from None
-    found = vocabulary.named(value)
-    if not found:
-        raise InputError(f"{where}: {value!r} is not a category of vocabulary {vocabulary.name}")
-    if len(found) > 1:
-        candidates = "; ".join(f"{c.id} {c.name!r}" for c in found)
-        raise InputError(f"{where}: {value!r} names several categories of vocabulary {vocabulary.name} "
-                         f"({candidates}): give the full name or the id")
-    return found[0].id
+    try:
+        return vocabulary.by_name(value).id
+    except KeyError as e:  # no category, or several (named with their ids)
+        raise InputError(f"{where}: {e.args[0]}") from None
 
 
 def workflow_lexicon_path(vocabulary: Vocabulary, config: Path = WORKFLOW_CONFIG) -> Path | None:

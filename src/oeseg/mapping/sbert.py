@@ -28,14 +28,16 @@ _INVALID = "invalid_class_id"
 def read_class_names(path: str | os.PathLike, vocabulary: Vocabulary) -> dict[int, list[str]]:
     """Read a prompt-engineered class list `id:name1,name2,...` -> {category id: names}.
 
-    Ids are the vocabulary's when every id of the file is one; a file numbering the vocabulary's
-    categories from 1 (ADE20K's, with `0:invalid_class_id`) is read in vocabulary order."""
+    Ids are the vocabulary's when the file's numbers are exactly its ids; a file numbering the
+    vocabulary's categories 1..K (ADE20K's, with `0:invalid_class_id`) is read in vocabulary order;
+    any other numbering is an error naming the first line that fits neither."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     rows: list[tuple[int, list[str]]] = []
+    line_of: dict[int, int] = {}
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -51,14 +53,21 @@ def read_class_names(path: str | os.PathLike, vocabulary: Vocabulary) -> dict[in
         split = [n.strip() for n in names.replace(", ", ",").split(",") if n.strip()]
         if not split:
             raise InputError(f"{path}:{lineno}: class {number} has no names")
+        if number in line_of:
+            raise InputError(f"{path}:{lineno}: class {number} is listed twice (line {line_of[number]})")
+        line_of[number] = lineno
         rows.append((number, split))
     ids = [c.id for c in vocabulary]
-    numbers = [n for n, _ in rows]
     if len(rows) != len(ids):
         raise InputError(f"{path}: {len(rows)} classes, but vocabulary {vocabulary.name} has {len(ids)}")
-    if sorted(numbers) == sorted(ids):
+    if set(line_of) == set(ids):
         return dict(rows)
-    return {cid: names for cid, (_, names) in zip(ids, sorted(rows))}
+    if set(line_of) == set(range(1, len(ids) + 1)):
+        return {cid: names for cid, (_, names) in zip(ids, sorted(rows))}
+    known = set(ids)
+    stray = min((line_of[n], n) for n in line_of if n not in known)
+    raise InputError(f"{path}:{stray[0]}: class {stray[1]} is not a category id of vocabulary {vocabulary.name}, "
+                     f"and the file does not number its categories 1..{len(ids)} either")
 
 
 def plain_class_names(vocabulary: Vocabulary) -> dict[int, list[str]]:

@@ -64,18 +64,19 @@ def _positions(ids: np.ndarray, known_ids: np.ndarray, where: str) -> np.ndarray
 
 
 def image_overlaps(gt_map: np.ndarray, gt_segment_ids: np.ndarray, region_map: np.ndarray | None = None,
-                   where: str = "") -> ImageOverlaps:
-    """Count areas and intersections of one image; without `region_map` the regions are the GT segments."""
+                   gt_where: str = "", region_where: str = "") -> ImageOverlaps:
+    """Count areas and intersections of one image; without `region_map` the regions are the GT segments.
+    Errors name `gt_where` (the ground-truth PNG) or `region_where` (the mask PNG)."""
     gt_segment_ids = np.asarray(gt_segment_ids, dtype=np.int64)
     n_gt = len(gt_segment_ids)
-    gt_pos = _positions(gt_map.ravel(), gt_segment_ids, where)
+    gt_pos = _positions(gt_map.ravel(), gt_segment_ids, gt_where)
     if region_map is None:
         gt_area = np.bincount(gt_pos, minlength=n_gt + 1)[1:].astype(np.int64)
         present = np.flatnonzero(gt_area)
         return ImageOverlaps(gt_area, gt_segment_ids, gt_area.copy(), np.zeros(n_gt, np.int64),
                              present, present, gt_area[present])
     if region_map.shape != gt_map.shape:
-        raise InputError(f"{where}: mask PNG is {region_map.shape[1]}x{region_map.shape[0]} pixels, "
+        raise InputError(f"{region_where}: mask PNG is {region_map.shape[1]}x{region_map.shape[0]} pixels, "
                          f"ground truth is {gt_map.shape[1]}x{gt_map.shape[0]}")
     region_ids, region_pos = np.unique(region_map.ravel(), return_inverse=True)
     if region_ids[0] != 0:  # keep position 0 for region void even when the map has none
@@ -103,7 +104,7 @@ def _load_image_overlaps(task: tuple[str, np.ndarray, str | None, np.ndarray]) -
     gt_png, gt_segment_ids, mask_png, gt_areas = task
     gt_map = read_segment_ids(gt_png)
     region_map = read_segment_ids(mask_png) if mask_png is not None else None
-    overlaps = image_overlaps(gt_map, gt_segment_ids, region_map, where=mask_png or gt_png)
+    overlaps = image_overlaps(gt_map, gt_segment_ids, region_map, gt_where=gt_png, region_where=mask_png or "")
     check_gt_areas(gt_png, gt_segment_ids, gt_areas, overlaps.gt_area)
     return overlaps
 

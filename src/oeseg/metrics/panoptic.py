@@ -10,7 +10,9 @@ panopticapi's `pq_compute`:
 - unmatched non-crowd GT segments are false negatives; crowd GT segments are never matched;
 - an unmatched prediction is a false positive unless more than half of it lies on GT void or on
   the crowd GT segment of its own category (where an image has several crowd segments of one
-  category, the last in segment order counts, as panopticapi's dictionary keeps it);
+  category, the one with the highest segment id counts; panopticapi counts the last one listed in
+  `segments_info`, the same segment where ids are listed in ascending order, as every converter
+  here writes them);
 - per category PQ = sum IoU / (TP + FP/2 + FN/2), SQ = sum IoU / TP, RQ = TP / (TP + FP/2 + FN/2);
   the averages run over the categories with TP + FP + FN > 0, for all, things and stuff.
 Areas are pixel counts of the PNGs (panopticapi takes GT areas from the JSON; they agree for
@@ -82,7 +84,7 @@ def pq_stat(table: OverlapTable, labels: np.ndarray, isthing: np.ndarray) -> PQS
 
 
 def last_crowd_segments(table: OverlapTable, k: int) -> np.ndarray:
-    """Mask of the GT crowd segments panopticapi counts: the last one per (image, category)."""
+    """Mask of the GT crowd segments counted: per (image, category) the one with the highest id."""
     counted = np.zeros(len(table.gt_iscrowd), bool)
     crowd = np.flatnonzero(table.gt_iscrowd)
     if len(crowd):

@@ -4,7 +4,8 @@ Download: the packages (gtFine_trainvaltest.zip, leftImg8bit_trainvaltest.zip) c
 Cityscapes server through `cityscapesscripts.download.downloader.download_packages` (which
 resumes and checks the server's md5), logged in with CITYSCAPES_USERNAME / CITYSCAPES_PASSWORD
 from the environment (never written anywhere), and are then checked against the sha256 pinned
-in the config.
+in the config. A staged file that fails the md5, or that the server refuses to resume (HTTP 416),
+is removed: a resumed one is downloaded again from zero, a fresh one fails naming the package.
 
 Conversion: gtFine/<split>/<city>/<name>_gtFine_instanceIds.png holds, per pixel, the label id
 (< 1000) or label id * 1000 + instance number. Segment ids are those values (as the panoptic
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 USERNAME_ENV, PASSWORD_ENV = "CITYSCAPES_USERNAME", "CITYSCAPES_PASSWORD"
 LOGIN_URL = "https://www.cityscapes-dataset.com/login"
 SPLITS = ("train", "val", "test")
+MD5_MISMATCH = "MD5 sum of downloaded file does not match"  # cityscapesscripts' message
 
 
 def cityscapes_session(session: requests.Session | None = None) -> requests.Session:
@@ -54,11 +56,42 @@ def cityscapes_session(session: requests.Session | None = None) -> requests.Sess
     return session
 
 
+def _spoiled(error: Exception) -> str | None:
+    """What made a cityscapesscripts failure spoil the staged package (MD5 mismatch, HTTP 416), or None."""
+    if isinstance(error, requests.HTTPError) and error.response is not None and error.response.status_code == 416:
+        return "was refused by the server (HTTP 416: it cannot resume the staged file)"
+    if MD5_MISMATCH in str(error):
+        return "does not match the server's MD5 sum"
+    return None
+
+
+def _fetch_package(package: str, staging: Path, session: requests.Session, dest: Path) -> None:
+    """Download `package` into `staging`; a staged file failing MD5/416 is removed (a resumed one: retried from 0)."""
+    from cityscapesscripts.download.downloader import download_packages
+
+    partial = staging / package
+    while True:
+        resume = partial.exists()
+        log.info("cityscapes package %s: %s into %s", package, "resuming" if resume else "downloading", staging)
+        try:
+            download_packages(session=session, package_names=[package], destination_path=str(staging),
+                              resume=resume)
+            return
+        except Exception as e:  # cityscapesscripts raises bare Exception (unknown package, md5 mismatch)
+            reason = _spoiled(e)
+            if reason is None:
+                raise InputError(f"{dest}: download of cityscapes package {package} failed: {e}") from e
+            partial.unlink(missing_ok=True)
+            if not resume:
+                raise InputError(f"{dest}: the download of cityscapes package {package} {reason}; the staged "
+                                 f"{partial} was removed, so the next run downloads it from zero") from e
+            log.warning("cityscapes package %s: the resumed %s %s; removed it, downloading again from zero",
+                        package, partial, reason)
+
+
 def download_cityscapes_package(package: str, dest: str | Path, sha256: str | None,
                                 session: requests.Session | None = None) -> Path:
     """Download one Cityscapes package to `dest` (resuming in `<dest>.part/`), checking sha256."""
-    from cityscapesscripts.download.downloader import download_packages
-
     dest = Path(dest)
     if keep_existing(dest, sha256):
         return dest
@@ -66,15 +99,9 @@ def download_cityscapes_package(package: str, dest: str | Path, sha256: str | No
     staging.mkdir(parents=True, exist_ok=True)
     partial = staging / package
     if not (partial.exists() and sha256 is not None and sha256_file(partial) == sha256.lower()):
-        session = session or cityscapes_session()
-        log.info("cityscapes package %s: downloading into %s", package, staging)
-        try:
-            download_packages(session=session, package_names=[package], destination_path=str(staging),
-                              resume=partial.exists())
-        except Exception as e:  # cityscapesscripts raises bare Exception (unknown package, md5 mismatch)
-            raise InputError(f"{dest}: download of cityscapes package {package} failed: {e}") from e
-    verify_sha256(staging / package, sha256, f"cityscapes package {package}", name=dest)
-    os.replace(staging / package, dest)
+        _fetch_package(package, staging, session or cityscapes_session(), dest)
+    verify_sha256(partial, sha256, f"cityscapes package {package}", name=dest)
+    os.replace(partial, dest)
     shutil.rmtree(staging)
     return dest
 

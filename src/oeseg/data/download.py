@@ -1,8 +1,12 @@
 """Resumable, checksum-verified downloads (the generic `download` rule and the dataset archives).
 
-A download streams to `<dest>.part`; an interrupted transfer (a dropped connection, a killed job)
-resumes from the bytes already there with an HTTP Range request. The finished file is checked
-against the pinned sha256 before it is renamed to `dest`: a mismatch removes it and raises.
+A download streams to `<dest>.part`, with `<dest>.part.json` recording its source (the URL and the
+server's ETag / Last-Modified). An interrupted transfer (a dropped connection, a killed job) resumes
+from the bytes already there with an HTTP Range request, sending If-Range so that a changed remote
+file comes back whole and restarts the download. A part is not resumed (the download restarts from
+zero) when its record names another URL, or when neither a validator nor a pinned sha256 can check
+it; a 416 reply completes a part only when the server's size equals the part's. The finished file is
+checked against the pinned sha256 before it is renamed to `dest`: a mismatch removes it and raises.
 Credentials come only from the caller (read from the environment) or from ~/.netrc (requests
 reads it when `auth` is None); they are never logged.
 """
@@ -11,16 +15,18 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from oeseg.io import InputError, sha256_file
+from oeseg.io import InputError, atomic_write_json, read_json, sha256_file
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 16
+Auth = tuple[str, str] | requests.auth.AuthBase | None
 
 
 def redact_url(url: str) -> str:
@@ -69,26 +75,105 @@ def keep_existing(dest: Path, sha256: str | None) -> bool:
     return False
 
 
-def _fetch_into(url: str, part: Path, auth, timeout: float) -> bool:
-    """Append the rest of `url` to `part` (Range from its size); True when the server sent it all."""
+def _sidecar(part: Path) -> Path:
+    """The source record kept next to a partial download: `<dest>.part.json`."""
+    return part.with_name(part.name + ".json")
+
+
+def _discard(part: Path) -> None:
+    """Remove a partial download and its source record."""
+    part.unlink(missing_ok=True)
+    _sidecar(part).unlink(missing_ok=True)
+
+
+def _read_record(part: Path) -> dict | None:
+    """The source record of `part` (url, etag, last_modified), or None (logged) when missing or unreadable."""
+    sidecar = _sidecar(part)
+    if not sidecar.exists():
+        return None
+    try:
+        record = read_json(sidecar)
+    except InputError as e:
+        log.warning("%s", e)
+        return None
+    if not isinstance(record, dict):
+        log.warning("%s: not a JSON object", sidecar)
+        return None
+    return record
+
+
+def _if_range(record: dict) -> str | None:
+    """The If-Range value of a source record: its strong ETag, else its Last-Modified, else None."""
+    etag = record.get("etag")
+    if isinstance(etag, str) and not etag.startswith("W/"):  # If-Range takes only strong ETags
+        return etag
+    modified = record.get("last_modified")
+    return modified if isinstance(modified, str) else None
+
+
+def _resume_headers(source: str, part: Path, pinned: bool) -> dict[str, str]:
+    """Range (and If-Range) headers resuming `part`, or {} after discarding a part that cannot be trusted."""
     offset = part.stat().st_size if part.exists() else 0
-    headers = {"Range": f"bytes={offset}-"} if offset else {}
-    with requests.get(url, stream=True, headers=headers, auth=auth, timeout=timeout) as r:
-        if offset and r.status_code == 416:  # the partial file already holds every byte
-            return True
-        r.raise_for_status()
-        if offset and r.status_code == 200:  # the server ignored the Range: start again
-            log.info("%s: server does not resume; restarting", redact_url(url))
-            offset = 0
-        length = r.headers.get("Content-Length")
-        expected = offset + int(length) if length is not None else None
-        with open(part, "ab" if offset else "wb") as f:
-            for block in r.iter_content(CHUNK_SIZE):
-                f.write(block)
+    if not offset:
+        return {}
+    record = _read_record(part)
+    if record is not None and record.get("url") != source:
+        reason = f"it was downloaded from {record.get('url')}"
+    else:
+        validator = _if_range(record or {})
+        if validator is not None or pinned:
+            log.info("%s: resuming at byte %d of %s", source, offset, part)
+            return {"Range": f"bytes={offset}-", **({"If-Range": validator} if validator else {})}
+        reason = ("nothing records where it came from" if record is None else
+                  "the server gave no ETag or Last-Modified to check that the remote file is unchanged")
+        reason += ", and no sha256 is pinned"
+    log.warning("%s: not resuming %s (%s); restarting from zero", source, part, reason)
+    _discard(part)
+    return {}
+
+
+def _remote_size(response: requests.Response) -> int | None:
+    """The full size N of a 416 reply's `Content-Range: bytes */N`, or None when it gives none."""
+    match = re.fullmatch(r"bytes \*/(\d+)", response.headers.get("Content-Range", "").strip())
+    return int(match.group(1)) if match else None
+
+
+def _write_body(response: requests.Response, part: Path, offset: int, source: str) -> bool:
+    """Write a 200/206 reply into `part` (appending a 206 at `offset`); True when all of it arrived."""
+    response.raise_for_status()
+    if offset and response.status_code != 206:  # Range ignored, or If-Range saw a changed file
+        log.info("%s: the server sent the whole file (changed, or no resuming); restarting", source)
+        offset = 0
+    length = response.headers.get("Content-Length")
+    expected = offset + int(length) if length is not None else None
+    with open(part, "ab" if offset else "wb") as f:
+        if not offset:  # after the truncation, so a record never describes older bytes
+            validators = {"etag": response.headers.get("ETag"),
+                          "last_modified": response.headers.get("Last-Modified")}
+            atomic_write_json(_sidecar(part), {"url": source, **{k: v for k, v in validators.items() if v}})
+        for block in response.iter_content(CHUNK_SIZE):
+            f.write(block)
     return expected is None or part.stat().st_size >= expected
 
 
-def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth=None,
+def _fetch_into(url: str, part: Path, pinned: bool, auth: Auth, timeout: float) -> bool:
+    """Download the rest of `url` into `part`, resuming only a trusted part; True when all of it arrived."""
+    source = redact_url(url)
+    headers = _resume_headers(source, part, pinned)
+    offset = part.stat().st_size if headers else 0
+    with requests.get(url, stream=True, headers=headers, auth=auth, timeout=timeout) as r:
+        if not (offset and r.status_code == 416):
+            return _write_body(r, part, offset, source)
+        remote_size = _remote_size(r)
+    if remote_size == offset:  # the partial file already holds every byte
+        return True
+    log.warning("%s: the server refused to resume at byte %d (remote size %s); restarting from zero",
+                source, offset, "not given" if remote_size is None else remote_size)
+    _discard(part)
+    return _fetch_into(url, part, pinned, auth, timeout)
+
+
+def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth: Auth = None,
                   max_attempts: int = 5, timeout: float = 60.0) -> Path:
     """Download `url` to `dest` through `<dest>.part`, resuming partial transfers and checking sha256."""
     dest = Path(dest)
@@ -98,12 +183,9 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     for attempt in range(1, max_attempts + 1):
-        if part.exists():
-            log.info("%s: resuming at byte %d (attempt %d)", source, part.stat().st_size, attempt)
-        else:
-            log.info("%s: downloading to %s", source, dest)
+        log.info("%s: downloading to %s (attempt %d)", source, dest, attempt)
         try:
-            if _fetch_into(url, part, auth, timeout):
+            if _fetch_into(url, part, sha256 is not None, auth, timeout):
                 break
         except (requests.ConnectionError, requests.Timeout,
                 requests.exceptions.ChunkedEncodingError) as e:
@@ -113,6 +195,7 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth
     else:
         raise InputError(f"{dest}: download of {source} still incomplete after {max_attempts} "
                          f"attempts; {part} is kept, run again to resume")
+    _sidecar(part).unlink(missing_ok=True)
     verify_sha256(part, sha256, source, name=dest)
     os.replace(part, dest)
     return dest

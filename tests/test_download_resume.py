@@ -1,0 +1,188 @@
+"""download_file resuming only a `.part` it can trust, against a local HTTP server (127.0.0.1) that
+the test starts and that implements Range, If-Range (RFC 9110: a changed file comes back whole) and
+416 with `Content-Range: bytes */N`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from oeseg.data.download import download_file
+from oeseg.io import InputError
+
+OLD = bytes((i * 7) % 251 for i in range(400_000))  # cut halfway, whole 64 KiB blocks reach the .part
+NEW = bytes((i * 13) % 241 for i in range(8000))
+MODIFIED = "Wed, 01 May 2024 10:00:00 GMT"
+
+
+class _Remote(BaseHTTPRequestHandler):
+    """Serves `files` (path -> body, ETag, Last-Modified); a path in `cut` stops halfway once."""
+
+    files: dict[str, tuple[bytes, str | None, str | None]] = {}
+    cut: set[str] = set()
+    seen: list[tuple[str, str | None, str | None]] = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        rng, if_range = self.headers.get("Range"), self.headers.get("If-Range")
+        type(self).seen.append((self.path, rng, if_range))
+        if self.path not in self.files:
+            self.send_error(404)
+            return
+        body, etag, modified = self.files[self.path]
+        strong = etag is not None and not etag.startswith("W/")
+        if rng and if_range is not None and not ((strong and if_range == etag) or if_range == modified):
+            rng = None  # the file changed since the client's copy: send all of it
+        start = int(rng.removeprefix("bytes=").split("-")[0]) if rng else 0
+        if rng and start >= len(body):
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(body)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(206 if rng else 200)
+        if rng:
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        for name, value in (("ETag", etag), ("Last-Modified", modified)):
+            if value is not None:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body) - start))
+        self.end_headers()
+        payload = body[start:]
+        if self.path in self.cut:
+            self.cut.discard(self.path)
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(payload)
+
+
+@pytest.fixture()
+def remote():
+    _Remote.files, _Remote.cut, _Remote.seen = {}, set(), []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Remote)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _interrupted(url: str, dest: Path) -> int:
+    """Run a download that the server cuts halfway (one attempt); the size of the `.part` it leaves."""
+    _Remote.cut.add("/" + url.rsplit("/", 1)[1])
+    with pytest.raises(InputError, match="still incomplete after 1 attempts"):
+        download_file(url, dest, None, max_attempts=1)
+    return dest.with_name(dest.name + ".part").stat().st_size
+
+
+def _part_and_record(dest: Path) -> tuple[Path, Path]:
+    """The `.part` and `.part.json` paths of `dest`."""
+    return dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.json")
+
+
+def test_interrupted_download_resumes_with_if_range(remote, tmp_path):
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    part, record = _part_and_record(dest)
+    assert 0 < size < len(OLD)
+    assert json.loads(record.read_text()) == {"url": f"{remote}/f.bin", "etag": '"v1"', "last_modified": MODIFIED}
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == OLD
+    assert _Remote.seen[-1] == ("/f.bin", f"bytes={size}-", '"v1"')
+    assert not part.exists() and not record.exists()
+
+
+@pytest.mark.parametrize("etag", [None, 'W/"weak"'])
+def test_without_a_strong_etag_if_range_is_last_modified(remote, tmp_path, etag):
+    _Remote.files["/f.bin"] = (OLD, etag, MODIFIED)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == OLD
+    assert _Remote.seen[-1] == ("/f.bin", f"bytes={size}-", MODIFIED)
+
+
+def test_changed_remote_file_restarts_from_zero(remote, tmp_path):
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    _Remote.files["/f.bin"] = (NEW, '"v2"', "Thu, 02 May 2024 10:00:00 GMT")
+    n = len(_Remote.seen)
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == NEW  # not the old part with the new tail, nor the larger old part
+    assert _Remote.seen[n:] == [("/f.bin", f"bytes={size}-", '"v1"')]  # one request, answered whole
+    assert not _part_and_record(dest)[1].exists()
+
+
+def test_unpinned_part_without_validators_is_not_resumed(remote, tmp_path, caplog):
+    _Remote.files["/f.bin"] = (OLD, None, None)
+    dest = tmp_path / "f.bin"
+    assert _interrupted(f"{remote}/f.bin", dest) > len(NEW)  # the old file was larger
+    _Remote.files["/f.bin"] = (NEW, None, None)
+    n = len(_Remote.seen)
+    with caplog.at_level(logging.WARNING, logger="oeseg.data.download"):
+        download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == NEW
+    assert _Remote.seen[n:] == [("/f.bin", None, None)]
+    assert "no ETag or Last-Modified" in caplog.text and "restarting from zero" in caplog.text
+
+
+def test_pinned_part_gets_416_with_another_size_and_restarts(remote, tmp_path):
+    _Remote.files["/f.bin"] = (OLD, None, None)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    _Remote.files["/f.bin"] = (NEW, None, None)
+    n = len(_Remote.seen)
+    download_file(f"{remote}/f.bin", dest, hashlib.sha256(NEW).hexdigest())
+    assert dest.read_bytes() == NEW
+    assert _Remote.seen[n:] == [("/f.bin", f"bytes={size}-", None), ("/f.bin", None, None)]
+
+
+@pytest.mark.parametrize("extra, requests_after", [(b"", 1), (b"stale tail" * 800, 2)], ids=["same-size", "larger"])
+def test_416_completes_a_part_only_of_the_remote_size(remote, tmp_path, extra, requests_after):
+    _Remote.files["/f.bin"] = (NEW, '"v1"', None)
+    dest = tmp_path / "f.bin"
+    part, record = _part_and_record(dest)
+    part.write_bytes(NEW + extra)
+    record.write_text(json.dumps({"url": f"{remote}/f.bin", "etag": '"v1"'}))
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == NEW
+    assert _Remote.seen[0] == ("/f.bin", f"bytes={len(NEW + extra)}-", '"v1"')
+    assert len(_Remote.seen) == requests_after
+    assert not part.exists() and not record.exists()
+
+
+@pytest.mark.parametrize("source", [None, "/other.bin"])
+def test_foreign_part_is_not_resumed(remote, tmp_path, source):
+    _Remote.files["/f.bin"] = (NEW, '"v1"', MODIFIED)
+    dest = tmp_path / "f.bin"
+    part, record = _part_and_record(dest)
+    part.write_bytes(OLD[:4000])
+    if source is not None:
+        record.write_text(json.dumps({"url": f"{remote}{source}", "etag": '"v1"'}))
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == NEW
+    assert _Remote.seen == [("/f.bin", None, None)]
+
+
+def test_record_and_logs_hold_no_credentials(remote, tmp_path, caplog):
+    _Remote.files["/f.bin"] = (OLD, '"v1"', None)
+    url = remote.replace("http://", "http://alice:s3cret@") + "/f.bin"
+    dest = tmp_path / "f.bin"
+    with caplog.at_level(logging.DEBUG, logger="oeseg.data.download"):
+        _interrupted(url, dest)
+        record = json.loads(_part_and_record(dest)[1].read_text())
+        download_file(url, dest, None)
+    assert record["url"] == f"{remote}/f.bin"
+    assert dest.read_bytes() == OLD and _Remote.seen[-1][1] is not None  # resumed: same source
+    assert "s3cret" not in caplog.text

@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from oeseg.data.download import download_file, redact_url
+from oeseg.data.download import download_file
+from oeseg.io import redact_url
 from oeseg.io import InputError
 
 
@@ -140,4 +141,7 @@ def test_unpinned_download_logs_its_hash(server, tmp_path, caplog):
 
 def test_credentials_never_appear_in_messages():
     assert redact_url("https://user:secret@example.org:8443/a/b.zip?x=1") == \
-        "https://example.org:8443/a/b.zip?x=1"
+        "https://example.org:8443/a/b.zip?x=***"
+    assert redact_url("https://example.org/get?token=abc&dl=1&flag") == "https://example.org/get?token=***&dl=***&flag=***"
+    assert redact_url("http://u:p@[::1]:8000/v1") == "http://[::1]:8000/v1"
+    assert redact_url("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"

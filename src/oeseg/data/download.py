@@ -17,25 +17,15 @@ import logging
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from oeseg.io import InputError, atomic_write_json, read_json, sha256_file
+from oeseg.io import InputError, atomic_write_json, read_json, redact_url, sha256_file
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 16
 Auth = tuple[str, str] | requests.auth.AuthBase | None
-
-
-def redact_url(url: str) -> str:
-    """The URL without any user:password part, for logs and messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
 
 
 def credentials_from_env(user_var: str, password_var: str) -> tuple[str, str] | None:

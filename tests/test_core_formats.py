@@ -95,3 +95,18 @@ def test_atomic_write_gives_the_mode_of_a_plain_open(tmp_path):
     atomic_write_text(tmp_path / "a.txt", "x")
     (tmp_path / "b.txt").write_text("x")
     assert os.stat(tmp_path / "a.txt").st_mode == os.stat(tmp_path / "b.txt").st_mode
+
+
+@pytest.mark.parametrize("content, error", [
+    ({"categories": 5}, r"bad.json: 'categories' must be a list, got int"),
+    ({"categories": {"0": "road"}}, r"bad.json: 'categories' must be a list, got dict"),
+    ({"categories": [{"id": 0, "name": "road"}], "builder": ["x"]}, r"bad.json: 'builder' must be an object, got list"),
+    ({"vocabulary": 5, "categories": [{"id": 0, "name": "road"}]}, r"bad.json: 'vocabulary' must be a string, got int"),
+    ({"categories": [5]}, r"bad.json: categories\[0\]: needs 'id' and 'name'"),
+    ({"vocabulary": "cityscapes", "categories": []}, r"bad.json: 'categories' is empty: a lexicon with no categories"),
+    ({}, r"bad.json: an empty JSON object: a lexicon with no categories"),
+])
+def test_malformed_lexicon_names_file_and_field(tmp_path, content, error):
+    (tmp_path / "bad.json").write_text(json.dumps(content))
+    with pytest.raises(InputError, match=error):
+        load_lexicon(tmp_path / "bad.json", CITYSCAPES)

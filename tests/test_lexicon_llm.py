@@ -257,7 +257,7 @@ def test_malformed_replies_are_retried_then_failed_and_resumed(server, config, t
         build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
     assert server.asked("sedan") == 2 and server.asked("wheel") == config.max_retries + 1
     assert server.asked("pavement") == 1
-    failed = AnswerCache(tmp_path / "cache", config.model, prompt_sha256(VOCAB)).get("wheel")
+    failed = AnswerCache(tmp_path / "cache", config.model, prompt_sha256(VOCAB), config.temperature).get("wheel")
     assert failed["failed"] is True and failed["error"] == "MalformedReply"
     assert failed["calls"] == config.max_retries + 1 and "content" not in failed
     server.scripts["wheel"] = [(200, _answer(meronyms=["car"]), {})]
@@ -301,3 +301,137 @@ def test_shared_names_exact_full_name_wins_else_counted_drop(server, config, tmp
     assert summary.dropped_categories == 0
     assert parse_answer(_answer(synonyms=["ground", "pot"]), ade) == (
         {"synonym": [125], "hyponym": [], "meronym": []}, 0, ["ground"])  # 125: "pot"
+
+
+#: Two hundred nouns: an error of every request must not cost one request each.
+MANY = [f"noun{i}" for i in range(200)]
+
+
+def _error(status: int, message: str, type_: str, code: str | None = None) -> tuple[int, bytes, dict]:
+    """A scripted reply: an OpenAI error body with this status, type and code."""
+    return status, json.dumps({"error": {"message": message, "type": type_, "param": None, "code": code}}).encode(), {}
+
+
+def _everyone(server, reply) -> None:
+    """Script the same reply for every noun of MANY."""
+    server.scripts.update({noun: [reply] for noun in MANY})
+
+
+def test_wrong_key_stops_the_build_and_keeps_the_cache(server, config, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    server.scripts.update({noun: [(200, _answer(hyponyms=["car"]), {})] for noun in MANY[:3]})
+    build_llm_lexicon(VOCAB, MANY[:3], config, tmp_path / "cache")  # three answers cached
+    _everyone(server, _error(401, f"Incorrect API key provided: {API_KEY}.", "invalid_request_error",
+                             "invalid_api_key"))
+    server.requests.clear()
+    start = time.monotonic()
+    with pytest.raises(LLMError) as raised:
+        build_llm_lexicon(VOCAB, MANY, config, tmp_path / "cache")
+    assert time.monotonic() - start < 5
+    assert 1 <= len(server.requests) <= config.max_concurrency  # not one request per noun
+    assert not {r["noun"] for r in server.requests} & set(MANY[:3])  # cached answers are not asked
+    message = str(raised.value)
+    for part in ("HTTP 401", "AuthenticationError", "'invalid_request_error'", "'invalid_api_key'",
+                 "Incorrect API key provided: ***", "TEST_LLM_KEY", "lexicon.openai.api_key_env",
+                 "197 noun(s) not answered", "the 3 answer(s) got are cached"):
+        assert part in message
+    assert "unanswered after" not in message and API_KEY not in message and API_KEY not in caplog.text
+    for path in (tmp_path / "cache").rglob("*.json"):
+        assert API_KEY not in path.read_text(encoding="utf-8")
+    # the key fixed: the rerun asks every noun but the three cached ones, once each
+    _everyone(server, (200, _answer(synonyms=["road"]), {}))
+    server.requests.clear()
+    lexicon, summary = build_llm_lexicon(VOCAB, MANY, config, tmp_path / "cache")
+    assert sorted(r["noun"] for r in server.requests) == sorted(MANY[3:])
+    assert summary.cache_hits == 3 and not summary.failed_nouns
+    assert next(e for e in lexicon.entries if e.name == "car").hyponym == MANY[:3]
+
+
+def test_exhausted_quota_is_not_retried_as_a_rate_limit(server, config, tmp_path):
+    _everyone(server, _error(429, "You exceeded your current quota, please check your plan and billing details.",
+                             "insufficient_quota", "insufficient_quota"))
+    start = time.monotonic()
+    with pytest.raises(LLMError) as raised:
+        build_llm_lexicon(VOCAB, MANY, config, tmp_path / "cache")
+    assert time.monotonic() - start < 5
+    assert 1 <= len(server.requests) <= config.max_concurrency
+    assert all(server.asked(noun) <= 1 for noun in MANY)  # no retry either
+    message = str(raised.value)
+    for part in ("HTTP 429", "RateLimitError", "'insufficient_quota'", "You exceeded your current quota",
+                 "quota and billing", "TEST_LLM_KEY", "200 noun(s) not answered"):
+        assert part in message
+
+
+def test_a_plain_rate_limit_is_still_retried(server, config, tmp_path):
+    slow = (429, json.dumps({"error": {"message": "Rate limit reached", "type": "requests",
+                                       "code": "rate_limit_exceeded"}}).encode(), {"retry-after": "0"})
+    server.scripts["sedan"] = [slow, slow, (200, _answer(hyponyms=["car"]), {})]
+    lexicon, summary = build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
+    assert server.asked("sedan") == 3 and summary.retries == 2
+    assert next(e for e in lexicon.entries if e.name == "car").hyponym == ["sedan"]
+
+
+@pytest.mark.parametrize("status, type_, code, names", [
+    (403, "invalid_request_error", "unsupported_country_region_territory",
+     ["PermissionDeniedError", "may use model 'gpt-test'", "lexicon.openai.base_url http://127.0.0.1:"]),
+    (404, "invalid_request_error", "model_not_found",
+     ["NotFoundError", "lexicon.openai.model ('gpt-test')", "lexicon.openai.base_url (http://127.0.0.1:"]),
+    (400, "invalid_request_error", "unsupported_value",
+     ["BadRequestError", "lexicon.openai.temperature (0.0)", "lexicon.openai.model ('gpt-test')"]),
+    (422, "validation_error", None, ["UnprocessableEntityError", "lexicon.openai.temperature (0.0)"]),
+])
+def test_errors_of_every_request_stop_the_build(server, config, tmp_path, status, type_, code, names):
+    _everyone(server, _error(status, f"the server says no ({status})", type_, code))
+    with pytest.raises(LLMError) as raised:
+        build_llm_lexicon(VOCAB, MANY, config, tmp_path / "cache")
+    assert 1 <= len(server.requests) <= config.max_concurrency
+    message = str(raised.value)
+    for part in [f"HTTP {status}", f"the server says no ({status})", f"'{type_}'", *names]:
+        assert part in message
+    assert code is None or f"'{code}'" in message
+
+
+def test_a_content_filter_fails_one_noun_only(server, config, tmp_path):
+    server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
+    server.scripts["grenade"] = [_error(400, "The prompt was filtered.", "invalid_request_error", "content_filter")]
+    with pytest.raises(LLMError, match=r"^1 noun\(s\) unanswered \(e\.g\. 'grenade' \(BadRequestError "
+                                       r"\(HTTP 400\) after 1 call\(s\)\)\)"):
+        build_llm_lexicon(VOCAB, ["sedan", "grenade", "road"], config, tmp_path / "cache")
+    assert server.asked("sedan") == server.asked("grenade") == server.asked("road") == 1
+
+
+def test_a_fatal_error_cuts_a_retry_wait_short(server, config, tmp_path):
+    """A noun waiting to retry (a 503 asking for 30 s) is not asked again once another noun's 401
+    stops the build; it is recorded as failed with the one call it cost."""
+    patient = LLMConfig(**{**config.__dict__, "max_retry_wait_s": 30.0})
+    server.scripts["sedan"] = [(503, "busy", {"retry-after": "30"})]
+    server.delay_s = 0.1  # both requests are in flight together
+    server.scripts["wheel"] = [_error(401, "Invalid key.", "invalid_request_error", "invalid_api_key")]
+    start = time.monotonic()
+    with pytest.raises(LLMError, match="HTTP 401"):
+        build_llm_lexicon(VOCAB, ["sedan", "wheel"], patient, tmp_path / "cache")
+    assert time.monotonic() - start < 5 and server.asked("sedan") == 1
+    record = AnswerCache(tmp_path / "cache", "gpt-test", prompt_sha256(VOCAB), 0.0).get("sedan")
+    assert record["failed"] is True and record["calls"] == 1
+
+
+def test_the_cache_is_keyed_by_temperature(server, config, tmp_path):
+    server.scripts.update({"sedan": [(200, _answer(hyponyms=["car"]), {})],
+                           "wheel": [(200, _answer(meronyms=["car"]), {})]})
+    build_llm_lexicon(VOCAB, ["sedan", "wheel"], config, tmp_path)
+    assert len(server.requests) == 2
+    # the same temperature (an integer 0 as YAML gives it): every answer from the cache
+    same = LLMConfig(**{**config.__dict__, "temperature": 0})
+    _, summary = build_llm_lexicon(VOCAB, ["sedan", "wheel"], same, tmp_path)
+    assert len(server.requests) == 2 and summary.cache_hits == 2 and summary.run_calls == 0
+    # another temperature asks again, with that temperature, and records it
+    warm = LLMConfig(**{**config.__dict__, "temperature": 0.7})
+    lexicon, summary = build_llm_lexicon(VOCAB, ["sedan", "wheel"], warm, tmp_path)
+    assert len(server.requests) == 4 and summary.cache_hits == 0 and summary.run_calls == 2
+    assert [r["body"]["temperature"] for r in server.requests[2:]] == [0.7, 0.7]
+    assert lexicon.builder["temperature"] == 0.7
+    # both temperatures' answers are kept: neither asks again
+    for settings in (config, warm):
+        _, summary = build_llm_lexicon(VOCAB, ["sedan", "wheel"], settings, tmp_path)
+        assert summary.cache_hits == 2
+    assert len(server.requests) == 4

@@ -366,6 +366,20 @@ def test_map_command_ade_lexicon_serves_demo_ade(tmp_path: Path, paper_files: Pa
     assert [r["category"] for r in demo] == ["bed", "tree", "chair"]
 
 
+def test_map_command_rejects_a_lexicon_of_another_vocabulary(tmp_path: Path, paper_files: Path) -> None:
+    """ADE20K's lexicon serves its subset demo-ade, but its ids 0-18 are not Cityscapes' categories."""
+    (tmp_path / "in.csv").write_text("description\na wall\n")
+    parser = argparse.ArgumentParser()
+    map_command.add_arguments(parser)
+    ns = parser.parse_args(["--vocabulary", "cityscapes", "--method", "lexical", "--lexicon",
+                            str(paper_files / "output_semantics_gpt4_ade20k.json"), str(tmp_path / "in.csv"),
+                            "-o", str(tmp_path / "out.csv")])
+    with pytest.raises(InputError, match=r"output_semantics_gpt4_ade20k.json: category id 0 is named 'wall', "
+                                         r"in vocabulary 'cityscapes' it is 'road'"):
+        map_command.run(ns)
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_map_command_uses_the_workflow_lexicon(tmp_path: Path, toy_lexicon: Lexicon,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "config.yaml").write_text("out: built\n")

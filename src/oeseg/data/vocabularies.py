@@ -78,13 +78,6 @@ class Vocabulary:
         raise KeyError(f"{name!r} names several categories of vocabulary {self.name} ({candidates}): "
                        "give a full name or an id")
 
-    def categories_named(self, name: str) -> list[Category]:
-        """The categories a name denotes: the one whose full name it is (an exact full-name match
-        wins), else every category listing it among its names (several: the name is ambiguous)."""
-        key = " ".join(name.strip().lower().split())
-        full = [c for c in self.categories if key == " ".join(c.name.strip().lower().split())]
-        return full[:1] or [c for c in self.categories if key in c.names]
-
     def to_json(self) -> list[dict]:
         """The COCO-style `categories` list."""
         return [{"id": c.id, "name": c.name, "isthing": int(c.isthing), "color": list(c.color)}

@@ -76,24 +76,29 @@ class Lexicon:
         atomic_write_json(path, self.to_json())
 
 
-def check_lexicon(lexicon: Lexicon, vocabulary: Vocabulary, where: str | os.PathLike) -> None:
+def check_lexicon(lexicon: Lexicon, vocabulary: Vocabulary, where: str | os.PathLike, *,
+                  larger: bool = False) -> None:
     """Raise InputError (naming `where`) unless the lexicon is one of this vocabulary: every category
-    id known, none twice, each category under the vocabulary's own name(s), the same vocabulary name."""
+    id known, none twice, each category under the vocabulary's own name(s), the same vocabulary name.
+    With `larger`, a lexicon of a larger vocabulary with the same ids serves (ADE20K's for the demo's
+    subset): its other ids are left out, the shared ones must still carry the vocabulary's names."""
     by_id = {c.id: c for c in vocabulary}
     seen: set[int] = set()
     for e in lexicon.entries:
-        if e.id not in by_id:
+        if e.id not in by_id and not larger:
             raise InputError(f"{where}: category id {e.id} is not in the dataset's vocabulary "
                              f"{vocabulary.name!r}: a lexicon of another vocabulary?")
         if e.id in seen:
             raise InputError(f"{where}: category id {e.id} is listed twice")
         seen.add(e.id)
-    if lexicon.vocabulary != vocabulary.name:
+    if not larger and lexicon.vocabulary != vocabulary.name:
         raise InputError(f"{where}: a lexicon of vocabulary {lexicon.vocabulary!r}, the dataset's vocabulary "
                          f"is {vocabulary.name!r}")
+    if not seen & by_id.keys():
+        raise InputError(f"{where}: no category id of vocabulary {vocabulary.name!r}")
     for e in lexicon.entries:
-        expected = by_id[e.id].name
-        if _names(e.name) != _names(expected):
+        expected = by_id[e.id].name if e.id in by_id else None
+        if expected is not None and _names(e.name) != _names(expected):
             raise InputError(f"{where}: category id {e.id} is named {e.name!r}, in vocabulary "
                              f"{vocabulary.name!r} it is {expected!r}")
 
@@ -118,8 +123,17 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
     path = Path(path)
     obj = read_json(path)
     if isinstance(obj, dict) and "categories" in obj:
+        categories, builder = obj["categories"], obj.get("builder", {})
+        if not isinstance(categories, list):
+            raise InputError(f"{path}: 'categories' must be a list, got {type(categories).__name__}")
+        if not isinstance(builder, dict):
+            raise InputError(f"{path}: 'builder' must be an object, got {type(builder).__name__}")
+        if not isinstance(obj.get("vocabulary", ""), str):
+            raise InputError(f"{path}: 'vocabulary' must be a string, got {type(obj['vocabulary']).__name__}")
+        if not categories:
+            raise InputError(f"{path}: 'categories' is empty: a lexicon with no categories")
         entries = []
-        for i, c in enumerate(obj["categories"]):
+        for i, c in enumerate(categories):
             where = f"{path}: categories[{i}]"
             try:
                 cid, name = int(c["id"]), str(c["name"])
@@ -131,10 +145,9 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
                     exact.append(normalize_term(n))
             entries.append(LexiconEntry(cid, name, exact, *(
                 _terms(c.get(level, []), f"{where}.{level}") for level in LEVELS[1:])))
-        builder = obj.get("builder", {})
-        if not isinstance(builder, dict) or not isinstance(obj["categories"], list):
-            raise InputError(f"{path}: 'builder' must be an object and 'categories' a list")
-        return Lexicon(str(obj.get("vocabulary", path.stem)), dict(builder), entries)
+        return Lexicon(obj.get("vocabulary", path.stem), dict(builder), entries)
+    if obj == {}:
+        raise InputError(f"{path}: an empty JSON object: a lexicon with no categories")
     if isinstance(obj, dict) and all(isinstance(v, dict) and "id" in v for v in obj.values()):
         entries = []
         for name, c in obj.items():

@@ -2,17 +2,21 @@
 model which target categories the noun is a synonym, hyponym or meronym of, then invert the answers
 (noun -> categories) into a lexicon (category -> nouns per relation).
 
-Every raw answer is cached on disk per (model, prompt sha256, noun) before it is used, so an
-interrupted run resumes where it stopped and a finished one asks nothing again. Requests run
-concurrently within a rate limit and are retried with exponential backoff on rate limits (429),
-server errors (5xx), time-outs, dropped connections and malformed replies (a 200 whose body is not
-JSON or has no choice); a server's Retry-After is obeyed up to `max_retry_wait_s`. A noun still
-unanswered after the retries is recorded as failed (with the calls it cost) and the others go on;
-the build then fails naming it, and a rerun asks only the failed nouns. The run summary counts the
-whole build's calls and tokens, earlier runs' included. An answer naming a category that the
-vocabulary lacks, or a name that several categories share (none of them by its full name), is
-dropped and counted. The API key is read from the environment variable that the configuration
-names and is never logged or written.
+Every raw answer is cached on disk per (model, prompt sha256, temperature, noun) before it is used,
+so an interrupted run resumes where it stopped and a finished one asks nothing again; a changed
+temperature asks again (caches written before the temperature was part of the key are not read).
+Requests run concurrently within a rate limit and are retried with exponential backoff on rate
+limits (429), server errors (5xx), time-outs, dropped connections and malformed replies (a 200 whose
+body is not JSON or has no choice); a server's Retry-After is obeyed up to `max_retry_wait_s`. A noun
+still unanswered after the retries is recorded as failed (with the calls it cost) and the others go
+on; the build then fails naming it, and a rerun asks only the failed nouns. An error that every
+request would meet (401, 403, 404, 400 other than a content filter, 422, a 429 of an exhausted
+quota) stops the build at once: no further noun is asked, the answers so far stay cached, and the
+LLMError names the HTTP status, the error type, the server's message and the setting to check. The
+run summary counts the whole build's calls and tokens, earlier runs' included. An answer naming a
+category that the vocabulary lacks, or a name that several categories share (none of them by its
+full name), is dropped and counted. The API key is read from the environment variable that the
+configuration names and is never logged or written (a server message quoting it is masked).
 """
 
 from __future__ import annotations
@@ -25,13 +29,12 @@ import os
 import re
 import threading
 import time
-import urllib.parse
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from oeseg.data.vocabularies import Vocabulary
-from oeseg.io import InputError, atomic_write_json, read_json
+from oeseg.io import InputError, atomic_write_json, read_json, redact_url
 from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term, nouns_sha256
 
 log = logging.getLogger(__name__)
@@ -86,6 +89,10 @@ class LLMError(RuntimeError):
     """Some nouns could not be asked; their answers are missing from the cache (rerun to resume)."""
 
 
+#: Error codes of a 400 that concern one noun's text (a content filter), not every request.
+NOUN_REJECTED_CODES = frozenset({"content_filter", "content_policy_violation"})
+
+
 @dataclass
 class RunSummary:
     """What a build cost and what it dropped. calls, retries and tokens count the whole build (the
@@ -123,11 +130,13 @@ def prompt_sha256(vocabulary: Vocabulary) -> str:
 
 
 class AnswerCache:
-    """Raw answers on disk, one JSON file per (model, prompt sha256, noun), written atomically."""
+    """Raw answers on disk, one JSON file per (model, prompt sha256, temperature, noun), written
+    atomically; the temperature (the one request setting besides model and messages that changes
+    answers) names a subfolder, so answers sampled at another temperature are never reused."""
 
-    def __init__(self, root: str | os.PathLike, model: str, prompt_sha: str):
+    def __init__(self, root: str | os.PathLike, model: str, prompt_sha: str, temperature: float):
         safe_model = re.sub(r"[^A-Za-z0-9._-]", "_", model)
-        self.folder = Path(root) / safe_model / prompt_sha
+        self.folder = Path(root) / safe_model / prompt_sha / f"temperature-{float(temperature)!r}"
 
     def path(self, noun: str) -> Path:
         """The record file of a noun (named by the noun's sha256)."""
@@ -171,7 +180,7 @@ class RateLimiter:
 def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[int]] | None, int, list[str]]:
     """Validate one answer: (level -> category ids, number of unlisted categories dropped, names
     dropped as ambiguous), or (None, 0, []) when it is not a JSON object with the three keys, each a
-    list. A name resolves as `Vocabulary.categories_named`: an exact full-name match wins; a name
+    list. A name resolves as `Vocabulary.named`: an exact full-name match wins; a name
     that several categories share otherwise is ambiguous and dropped."""
     text = content.strip()
     fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
@@ -189,7 +198,7 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
     for key, level in ANSWER_KEYS.items():
         ids: list[int] = []
         for item in obj[key]:
-            found = vocabulary.categories_named(item) if isinstance(item, str) else []
+            found = vocabulary.named(item) if isinstance(item, str) else []
             if len(found) > 1:
                 ambiguous.append(item)
             elif not found:
@@ -222,8 +231,18 @@ class MalformedReply(Exception):
     """A 200 reply that is not a chat completion (body not JSON, no choice): retried like a 5xx."""
 
 
+def _server_message(error: Exception, api_key: str) -> str:
+    """The server's error message (or its body), at most 300 characters, with the API key masked."""
+    body = getattr(error, "body", None)
+    message = body.get("message") if isinstance(body, dict) else None
+    text = str(message if message is not None else body if body is not None else "")
+    text = " ".join(text.replace(api_key, "***").split())
+    return text[:300] + ("..." if len(text) > 300 else "")
+
+
 class _Asker:
-    """Asks one noun at a time through the openai client, with rate limit and retries."""
+    """Asks one noun at a time through the openai client, with rate limit and retries; the first
+    fatal error (one that every request would meet) sets `abort` and is kept in `fatal`."""
 
     def __init__(self, vocabulary: Vocabulary, config: LLMConfig, cache: AnswerCache, summary: RunSummary):
         import openai
@@ -233,18 +252,56 @@ class _Asker:
             raise InputError(f"environment variable {config.api_key_env} is not set (the API key "
                              "of lexicon.openai.api_key_env)")
         self.openai = openai
+        self.api_key = api_key
         self.client = openai.OpenAI(base_url=config.base_url, api_key=api_key, max_retries=0,
                                     timeout=config.timeout_s)
         self.config, self.cache, self.summary = config, cache, summary
         self.system = system_prompt(vocabulary)
         self.limiter = RateLimiter(config.requests_per_minute)
         self.lock = threading.Lock()
+        self.abort = threading.Event()
+        self.fatal: str | None = None
 
     def _retryable(self, error: Exception) -> bool:
+        """Whether an API error is transient (a rate limit, a 5xx, a time-out, a dropped connection)."""
         o = self.openai
         if isinstance(error, (o.RateLimitError, o.InternalServerError, o.APITimeoutError, o.APIConnectionError)):
             return True
         return isinstance(error, o.APIStatusError) and error.status_code >= 500
+
+    def _fatal_hint(self, error: Exception) -> str | None:
+        """The setting to check when every request would meet this error, or None when it is not
+        such an error (a rate limit, a 5xx, a content filter on one noun, ...)."""
+        o, c = self.openai, self.config
+        codes = {getattr(error, "code", None), getattr(error, "type", None)}
+        if isinstance(error, o.RateLimitError):
+            return (f"the quota and billing of the account of the API key in {c.api_key_env} "
+                    "(lexicon.openai.api_key_env)") if "insufficient_quota" in codes else None
+        if isinstance(error, o.AuthenticationError):
+            return f"the API key in the environment variable {c.api_key_env} (lexicon.openai.api_key_env)"
+        if isinstance(error, o.PermissionDeniedError):
+            return (f"that the API key in {c.api_key_env} may use model {c.model!r} (lexicon.openai.model) "
+                    f"at lexicon.openai.base_url {redact_url(c.base_url)}")
+        if isinstance(error, o.NotFoundError):
+            return (f"lexicon.openai.model ({c.model!r}) and lexicon.openai.base_url "
+                    f"({redact_url(c.base_url)}, usually ending in /v1)")
+        if isinstance(error, o.BadRequestError) and not codes & NOUN_REJECTED_CODES \
+                or isinstance(error, o.UnprocessableEntityError):
+            return (f"the request settings the server rejected: lexicon.openai.model ({c.model!r}) and "
+                    f"lexicon.openai.temperature ({c.temperature!r})")
+        return None
+
+    def _stop(self, error: Exception, hint: str) -> None:
+        """Record the first fatal error (status, type, server message; never the key) and abort."""
+        with self.lock:
+            if self.fatal is None:
+                status = getattr(error, "status_code", "?")
+                kinds = ", ".join(f"{name} {value!r}" for name in ("type", "code")
+                                  if (value := getattr(error, name, None)))
+                self.fatal = (f"HTTP {status} {type(error).__name__}" + (f" ({kinds})" if kinds else "")
+                              + f" from {redact_url(self.config.base_url)}: "
+                              + f"{_server_message(error, self.api_key) or 'no message'}; check {hint}")
+            self.abort.set()
 
     def _content(self, response) -> str:
         """The answer text of a chat completion; MalformedReply when it has no choice or message."""
@@ -257,10 +314,11 @@ class _Asker:
             raise MalformedReply("a choice without a message")
         return content or ""
 
-    def ask(self, noun: str, earlier: dict | None = None) -> dict:
-        """The record of a noun, cached before it is returned: its answer, or after the retries a
-        failure (`failed` true). Both count the calls and tokens spent on the noun, those of an
-        `earlier` failed record included."""
+    def ask(self, noun: str, earlier: dict | None = None) -> dict | None:
+        """The record of a noun, cached before it is returned: its answer, or after the retries (or
+        a fatal error) a failure (`failed` true); None when the build was aborted before the noun
+        was asked. Records count the calls and tokens spent on the noun, those of an `earlier`
+        failed record included."""
         messages = [{"role": "system", "content": self.system},
                     {"role": "user", "content": USER_PROMPT.format(noun=noun)}]
         spent = (earlier or {}).get("usage", {})
@@ -270,6 +328,10 @@ class _Asker:
         error_name = ""
         for attempt in range(self.config.max_retries + 1):
             self.limiter.wait()
+            if self.abort.is_set():
+                if attempt == 0:
+                    return None
+                break
             calls += 1
             with self.lock:
                 self.summary.run_calls += 1
@@ -284,6 +346,11 @@ class _Asker:
                 # the type and status only: a server's error text may echo the key
                 status = getattr(error, "status_code", None)
                 error_name = type(error).__name__ + (f" (HTTP {status})" if status else "")
+                hint = self._fatal_hint(error)
+                if hint is not None:
+                    log.error("noun %r: %s: stopping the build", noun, error_name)
+                    self._stop(error, hint)
+                    break
                 retryable = not isinstance(error, self.openai.APIError) or self._retryable(error)
                 if not retryable or attempt == self.config.max_retries:
                     log.warning("noun %r: giving up after %d attempt(s): %s", noun, attempt + 1,
@@ -291,32 +358,26 @@ class _Asker:
                     break
                 delay = _retry_delay(error, attempt, self.config.backoff_s, self.config.max_retry_wait_s)
                 log.info("noun %r: %s, retrying in %.2f s", noun, type(error).__name__, delay)
-                time.sleep(delay)
+                self.abort.wait(delay)  # cut short when the build is stopped
                 continue
-            record = {"model": self.config.model, "noun": noun, "content": content, "usage": usage,
-                      "calls": calls}
+            record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
+                      "content": content, "usage": usage, "calls": calls}
             self.cache.put(noun, record)
             return record
-        record = {"model": self.config.model, "noun": noun, "failed": True, "error": error_name,
-                  "usage": usage, "calls": calls}
+        record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
+                  "failed": True, "error": error_name, "usage": usage, "calls": calls}
         self.cache.put(noun, record)
         return record
-
-
-def _without_userinfo(url: str) -> str:
-    """The URL without any user:password@ part (credentials are never written)."""
-    parts = urllib.parse.urlsplit(url)
-    return parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl() \
-        if parts.username or parts.password else url
 
 
 def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfig,
                       cache_dir: str | os.PathLike) -> tuple[Lexicon, RunSummary]:
     """Ask the model about every noun (cached nouns are not asked again) and invert the validated
-    answers into a lexicon; raises LLMError naming the nouns still unanswered after the retries
-    (their answers are missing from the cache, the others are kept: rerun to resume)."""
+    answers into a lexicon; raises LLMError naming the nouns still unanswered after the retries, or
+    the first error that every request would meet (no noun is asked after it); the answers got are
+    kept in the cache: rerun to resume."""
     psha = prompt_sha256(vocabulary)
-    cache = AnswerCache(cache_dir, config.model, psha)
+    cache = AnswerCache(cache_dir, config.model, psha, config.temperature)
     summary = RunSummary(model=config.model, prompt_sha256=psha, nouns=len(nouns))
     records: dict[str, dict] = {}
     todo: dict[str, dict | None] = {}  # noun -> its earlier failure record, if any
@@ -328,10 +389,22 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
             records[noun] = record
             summary.cache_hits += 1
     log.info("%d nouns: %d cached, %d to ask %s", len(nouns), summary.cache_hits, len(todo), config.model)
+    fatal: str | None = None
     if todo:
         asker = _Asker(vocabulary, config, cache, summary)
         with ThreadPoolExecutor(max_workers=config.max_concurrency) as pool:
-            for noun, record in zip(todo, pool.map(asker.ask, todo, todo.values())):
+            futures = {pool.submit(asker.ask, noun, earlier): noun for noun, earlier in todo.items()}
+            for future in as_completed(futures):
+                # a fatal answer, or an unexpected error (e.g. the cache not writable, raised below):
+                # queued nouns are not asked, those in flight finish
+                if asker.abort.is_set() or not future.cancelled() and future.exception() is not None:
+                    asker.abort.set()
+                    for waiting in futures:
+                        waiting.cancel()
+        fatal = asker.fatal
+        for future, noun in futures.items():  # in noun order
+            record = None if future.cancelled() else future.result()
+            if record is not None:
                 records[noun] = record
                 if record.get("failed"):
                     summary.failed_nouns.append(noun)
@@ -341,11 +414,18 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
         summary.retries += calls - 1
         summary.prompt_tokens += int(record.get("usage", {}).get("prompt_tokens", 0))
         summary.completion_tokens += int(record.get("usage", {}).get("completion_tokens", 0))
+    answered = sum(not record.get("failed") for record in records.values())
+    if fatal is not None:
+        log.info("summary: %s", json.dumps(summary.to_json()))
+        raise LLMError(f"{fatal}. The build stopped: {len(dict.fromkeys(nouns)) - answered} noun(s) not "
+                       f"answered; the {answered} answer(s) got are cached in {cache.folder}: fix the "
+                       "setting and run again to resume")
     if summary.failed_nouns:
         log.info("summary: %s", json.dumps(summary.to_json()))
-        raise LLMError(f"{len(summary.failed_nouns)} noun(s) unanswered after {config.max_retries} "
-                       f"retries (e.g. {summary.failed_nouns[:5]}); answers of the others are cached "
-                       f"in {cache.folder}: run again to resume")
+        examples = ", ".join(f"{noun!r} ({records[noun].get('error') or 'error'} after "
+                             f"{records[noun].get('calls')} call(s))" for noun in summary.failed_nouns[:5])
+        raise LLMError(f"{len(summary.failed_nouns)} noun(s) unanswered (e.g. {examples}); answers of the "
+                       f"others are cached in {cache.folder}: run again to resume")
     related: dict[int, dict[str, list[str]]] = {c.id: {level: [] for level in ANSWER_KEYS.values()}
                                                 for c in vocabulary}
     ambiguous: set[str] = set()
@@ -367,7 +447,7 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
         log.warning("%d answer item(s) dropped: names that several categories share: %s",
                     summary.dropped_ambiguous, ", ".join(summary.ambiguous_names))
     entries = [LexiconEntry(c.id, c.name, list(c.names), **related[c.id]) for c in vocabulary]
-    builder = {"kind": "openai", "model": config.model, "base_url": _without_userinfo(config.base_url),
+    builder = {"kind": "openai", "model": config.model, "base_url": redact_url(config.base_url),
                "temperature": config.temperature, "prompt_sha256": psha, "nouns_sha256": nouns_sha256(nouns)}
     log.info("summary: %s", json.dumps(summary.to_json()))
     return Lexicon(vocabulary.name, builder, entries), summary

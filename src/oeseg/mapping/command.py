@@ -11,7 +11,7 @@ from pathlib import Path
 from oeseg.data.predictions import check_description
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.io import InputError, atomic_write_text, read_csv_rows
-from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_lexicon
+from oeseg.lexicon.lexicon import LEVELS, Lexicon, check_lexicon, load_lexicon
 from oeseg.mapping import BACKGROUND, METHODS, map_regions
 
 HELP = "map free-form descriptions (CSV column `description`) to a vocabulary's categories"
@@ -60,6 +60,13 @@ def _ground_truth(value: str | None, vocabulary: Vocabulary, where: str) -> int 
         raise InputError(f"{where}: {e.args[0]}") from None
 
 
+def _checked_lexicon(path: Path, vocabulary: Vocabulary) -> Lexicon:
+    """The lexicon at `path`, checked against the vocabulary (one of a larger vocabulary serves)."""
+    lexicon = load_lexicon(path, vocabulary)
+    check_lexicon(lexicon, vocabulary, path, larger=True)
+    return lexicon
+
+
 def workflow_lexicon_path(vocabulary: Vocabulary, config: Path = WORKFLOW_CONFIG) -> Path | None:
     """LEXICON of the workflow (`{out}/lexicons/{vocabulary}.json` of config.yaml), if configured."""
     if not config.exists():
@@ -75,7 +82,7 @@ def default_lexicon(vocabulary: Vocabulary) -> Lexicon:
     path = workflow_lexicon_path(vocabulary)
     if path is not None and path.exists():
         log.info("using the workflow's lexicon %s", path)
-        return load_lexicon(path, vocabulary)
+        return _checked_lexicon(path, vocabulary)
     from oeseg.lexicon.nouns import wordnet_nouns
     from oeseg.lexicon.wordnet import build_wordnet_lexicon
 
@@ -91,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     header, rows, gts = read_descriptions(args.input, vocabulary)
     lexicon = None
     if args.method == "lexical":
-        lexicon = load_lexicon(args.lexicon, vocabulary) if args.lexicon else default_lexicon(vocabulary)
+        lexicon = _checked_lexicon(args.lexicon, vocabulary) if args.lexicon else default_lexicon(vocabulary)
     mapped = map_regions([r["description"] for r in rows], gts, vocabulary, args.method, lexicon,
                          levels=[args.level], sbert_class_names=args.sbert_classes)[args.level]
     out = io.StringIO()

@@ -4,10 +4,11 @@ Targets: all, table1, one per figure (fig1 ... fig12), human_study, demo_data; o
 """
 
 import re
+from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
-from oeseg.registry import check_methods
+from oeseg.workflow import check_config
 
 min_version("9.20")
 
@@ -19,11 +20,7 @@ if not workflow.config_settings.configfiles:
     configfile: "config.yaml"
 
 
-validate(config, "schemas/config.schema.yaml")
-check_methods(config["methods"])
-# Defaults apply within one schema file only: the mapping section's own pass fills in its defaults
-# (e.g. the Sentence-BERT template), which the rules then read instead of restating them.
-validate(config.setdefault("mapping", {}), "schemas/mapping.schema.yaml")
+check_config(config, Path(workflow.basedir) / "schemas")
 
 
 include: "rules/common.smk"

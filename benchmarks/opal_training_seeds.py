@@ -162,7 +162,7 @@ def main() -> None:
         config = json.loads(Path(args.config).read_text())
     else:
         config = effective_config([args.config, *([args.overlay] if args.overlay else [])],
-                                  ROOT / "schemas" / "config.schema.yaml")
+                                  ROOT / "schemas")
     if args.phase == "config":
         print(json.dumps(config, indent=1))
     elif args.phase == "train":

@@ -19,13 +19,17 @@ from oeseg.provenance.record import config_sha256
 from oeseg.workflow import rule_step
 
 SECRET = "sk-test-0123456789abcdef"
-CONFIG = {"out": "work", "results": "results", "lexicon": {"openai": {"api_key_env": "X"}}, "seed": 0}
-# the repository's config.yaml leaves `seed` to the schema's default, as the workflow sees it
-CONFIG_YAML = "out: work\nresults: results\nlexicon: {openai: {api_key_env: X}}\n"
+CONFIG = {"out": "work", "results": "results", "lexicon": {"openai": {"api_key_env": "X"}}, "seed": 0,
+          "methods": {}, "mapping": {"template": "There is a {}."}}
+# the repository's config.yaml leaves `seed` to the config schema's default and the `mapping`
+# section to its own schema's (oeseg.workflow.check_config), as the workflow sees them
+CONFIG_YAML = "out: work\nresults: results\nlexicon: {openai: {api_key_env: X}}\nmethods: {}\n"
+MAPPING_SCHEMA_YAML = ('$schema: "https://json-schema.org/draft/2020-12/schema"\n'
+                       "type: object\nproperties: {template: {type: string, default: 'There is a {}.'}}\n")
 SCHEMA_YAML = ('$schema: "https://json-schema.org/draft/2020-12/schema"\n'
                "type: object\nrequired: [out, results]\n"
                "properties: {out: {type: string}, results: {type: string}, lexicon: {type: object},\n"
-               "             seed: {type: integer, default: 0}}\n")
+               "             seed: {type: integer, default: 0}, methods: {type: object}}\n")
 
 
 def git(repo: Path, *args: str) -> str:
@@ -60,6 +64,7 @@ def repo(tmp_path, monkeypatch) -> Path:
     (root / "config.yaml").write_text(CONFIG_YAML)
     (root / "schemas").mkdir()
     (root / "schemas" / "config.schema.yaml").write_text(SCHEMA_YAML)
+    (root / "schemas" / "mapping.schema.yaml").write_text(MAPPING_SCHEMA_YAML)
     (root / "work").mkdir()
     (root / "work" / "scores.txt").write_text("pq 41.2\n")
     git(root, "init", "-q")
@@ -199,6 +204,22 @@ def test_a_fresh_clone_verifies_what_it_has_and_lists_inputs_not_present(repo, t
                                     "(--strict requires every input)")])
 
 
+def test_a_shallow_clone_leaves_the_code_it_lacks_unchecked(repo, tmp_path, capsys):
+    """The records name the commit before the one that commits results/: a `--depth 1` clone lacks it."""
+    fresh_clone(repo, tmp_path)
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow))
+    made_by = git(repo, "rev-parse", "HEAD~1")[:12]
+    code, lines = run_audit_report(shallow, capsys)
+    assert code == 0 and lines[0] == f"audit of {shallow}/results: OK"
+    assert lines[4].endswith(f"0 of 2 records made by the same code; made by {made_by}, which this clone "
+                             "lacks: not checked (git fetch --unshallow)")
+    code, problems = run_audit(shallow, capsys, "--strict")
+    assert code == 1 and [p for p in problems if "code not checked" in p] == [
+        f"{shallow}/results/{key}: code not checked: made by commit {made_by}, which this clone lacks "
+        "(git fetch --unshallow)" for key in ("figures/fig1.png", "table1.csv")]
+
+
 def test_a_fresh_clone_still_fails_on_changed_missing_or_untracked_artifacts(repo, tmp_path, capsys):
     clone = fresh_clone(repo, tmp_path)
     (clone / "results" / "table1.csv").write_text("PQ 99.9\n")
@@ -231,18 +252,20 @@ def test_audit_finds_a_changed_config(repo, capsys):
     (repo / "config.yaml").write_text("out: work\n")  # `results` is required by the schema
     assert main(["audit", str(repo / "results"), "--workdir", str(repo)]) == 2
     assert "config.yaml: does not match" in capsys.readouterr().err
-    (repo / "config.yaml").write_text(CONFIG_YAML)
-    code, report = run_audit_report(repo, capsys, "--configfile", "configs/absent.yaml")
-    assert code == 0 and report[3] == "  config: configs/absent.yaml not present (not checked)"
-    code, problems = run_audit(repo, capsys, "--configfile", "configs/absent.yaml", "--strict")
-    assert (code, problems) == (1, [(f"{repo}/configs/absent.yaml: missing config: not present "
-                                    "(--strict requires it)")])
+    # a config named on purpose must exist (a typo is no "not checked"); the default may be absent
+    assert main(["audit", str(repo / "results"), "--workdir", str(repo), "--configfile", "configs/paper.yml"]) == 2
+    assert f"--configfile configs/paper.yml: no such file in {repo}" in capsys.readouterr().err
+    (repo / "config.yaml").unlink()
+    code, report = run_audit_report(repo, capsys)
+    assert code == 0 and report[3] == "  config: config.yaml not present (not checked)"
+    code, problems = run_audit(repo, capsys, "--strict")
+    assert (code, problems) == (1, [f"{repo}/config.yaml: missing config: not present (--strict requires it)"])
 
 
 def test_layered_config_files_audit_as_the_config_they_merge_into(repo, capsys):
     """`--configfile base overlay`, as Snakemake layers them: later files override earlier ones,
     nested mappings are merged key by key (the overlay's empty `openai` keeps the base's key)."""
-    (repo / "base.yaml").write_text("out: elsewhere\nresults: results\nlexicon: {openai: {api_key_env: X}}\n")
+    (repo / "base.yaml").write_text("out: elsewhere\nresults: results\nlexicon: {openai: {api_key_env: X}}\nmethods: {}\n")
     (repo / "overlay.yaml").write_text("out: work\nlexicon: {openai: {}}\n")
     code, lines = run_audit_report(repo, capsys, "--configfile", "base.yaml", "overlay.yaml")
     assert code == 0, lines
@@ -251,8 +274,6 @@ def test_layered_config_files_audit_as_the_config_they_merge_into(repo, capsys):
     code, problems = run_audit(repo, capsys, "--configfile", "overlay.yaml", "base.yaml")  # `out: elsewhere` wins
     assert code == 1 and len(problems) == 2
     assert all("different config" in p and "overlay.yaml + base.yaml now gives" in p for p in problems)
-    code, problems = run_audit(repo, capsys, "--configfile", "base.yaml", "absent.yaml", "--strict")
-    assert (code, problems) == (1, [f"{repo}/absent.yaml: missing config: not present (--strict requires it)"])
     (repo / "overlay.yaml").write_text("- a list\n")
     assert main(["audit", str(repo / "results"), "--workdir", str(repo), "--configfile", "base.yaml",
                  "overlay.yaml"]) == 2
@@ -365,14 +386,15 @@ def test_a_malformed_manifest_is_an_input_error(repo, capsys):
     assert "artifacts.a: missing field 'sha256'" in capsys.readouterr().err
 
 
-def test_documentation_and_tests_are_not_code(repo, capsys):
+def test_documentation_tests_and_config_comments_are_not_code(repo, capsys):
     git(repo, "add", "results")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results")
     (repo / "README.md").write_text("# a manual that changed\n")
     (repo / "tests").mkdir(exist_ok=True)
     (repo / "tests" / "test_x.py").write_text("def test_x():\n    pass\n")
-    git(repo, "add", "README.md", "tests")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "docs and tests")
+    (repo / "config.yaml").write_text(CONFIG_YAML + "# a comment: the effective config is unchanged\n")
+    git(repo, "add", "README.md", "tests", "config.yaml")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "docs, tests, a config comment")
     assert run_audit(repo, capsys)[0] == 0
     (repo / "src" / "code.py").write_text("print('v2')\n")  # a code change still counts
     git(repo, "add", "src")

@@ -5,11 +5,28 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from oeseg.provenance.record import record_rule
+
+
+def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
+    """Validate a workflow config as every run sees it, in place: the config schema (its defaults
+    filled in), each method's keys (`oeseg.registry`), then the mapping section's own schema, whose
+    defaults (the Sentence-BERT template, ...) the rules read instead of restating them. The
+    Snakefile and `oeseg audit` both call this, so their configs hash alike."""
+    from snakemake.utils import validate
+
+    from oeseg.registry import check_methods
+
+    schemas = Path(schemas).resolve()
+    validate(config, os.fspath(schemas / "config.schema.yaml"))
+    check_methods(config["methods"])
+    validate(config.setdefault("mapping", {}), os.fspath(schemas / "mapping.schema.yaml"))
 
 
 @contextlib.contextmanager

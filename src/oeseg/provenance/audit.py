@@ -122,16 +122,17 @@ def config_files(configfiles: ConfigFiles) -> list[str | os.PathLike]:
     return list(configfiles)
 
 
-def effective_config(configfiles: ConfigFiles, schema: str | os.PathLike) -> dict[str, Any]:
+def effective_config(configfiles: ConfigFiles, schemas: str | os.PathLike) -> dict[str, Any]:
     """The config a workflow run sees: the config files read and merged in order as Snakemake
     merges several `--configfile`s (later files override earlier ones, nested mappings key by key),
-    then validated against `schema` with its defaults filled in (as the Snakefile's validate()
-    does); bad config is an InputError naming the file."""
+    then checked with the Snakefile's own `oeseg.workflow.check_config` against the schemas in
+    the folder `schemas` (defaults filled in); bad config is an InputError naming the file."""
     import yaml
     from snakemake.exceptions import WorkflowError
-    from snakemake.utils import update_config, validate
+    from snakemake.utils import update_config
 
     from oeseg.io import InputError
+    from oeseg.workflow import check_config
 
     files = config_files(configfiles)
     config: dict[str, Any] = {}
@@ -144,9 +145,10 @@ def effective_config(configfiles: ConfigFiles, schema: str | os.PathLike) -> dic
             raise InputError(f"{configfile}: not a mapping of config keys")
         update_config(config, layer)
     try:
-        validate(config, os.fspath(Path(schema).resolve()))
-    except WorkflowError as e:
-        raise InputError(f"{' + '.join(map(os.fspath, files))}: does not match {schema}: {e}") from None
+        check_config(config, schemas)
+    except (WorkflowError, InputError) as e:
+        raise InputError(f"{' + '.join(map(os.fspath, files))}: does not match the schemas in {schemas}: "
+                         f"{e}") from None
     return config
 
 
@@ -170,8 +172,7 @@ def _check_config(report: AuditReport, records: dict, workdir: Path, configfiles
             report.problems += [Problem(os.fspath(workdir / f), "missing config", "not present "
                                         "(--strict requires it)") for f in absent]
         return
-    digest = config_sha256(effective_config([workdir / f for f in files],
-                                            workdir / "schemas" / "config.schema.yaml"))
+    digest = config_sha256(effective_config([workdir / f for f in files], workdir / "schemas"))
     others = {k: r["config_sha256"] for k, r in records.items() if r.get("config_sha256") != digest}
     for key, made_with in sorted(others.items()):
         report.problems.append(Problem(os.fspath(Path(report.results_dir) / key), "different config",
@@ -181,10 +182,11 @@ def _check_config(report: AuditReport, records: dict, workdir: Path, configfiles
                      f"{len(records) - len(others)} of {len(records)} records made with it")
 
 
-def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: Path) -> None:
+def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: Path, strict: bool) -> None:
     now = code_state(workdir, results_dir)
     differences: dict[str | None, str | None] = {}
     current = 0
+    unknown: set[str] = set()  # commits a shallow clone lacks: not checked (a problem with --strict)
     for key, record in sorted(records.items()):
         name = os.fspath(results_dir / key)
         made_by = record["code"]
@@ -192,6 +194,13 @@ def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: 
             report.problems.append(Problem(name, "dirty code", "made from a tree with uncommitted "
                                            f"changes (commit {_short(made_by.get('commit'))})"))
         commit = made_by.get("commit")
+        if commit and now["commit"] and commit != now["commit"] \
+                and git(workdir, "cat-file", "-e", f"{commit}^{{commit}}") is None:
+            unknown.add(commit)
+            if strict:
+                report.problems.append(Problem(name, "code not checked", f"made by commit {_short(commit)}, "
+                                               "which this clone lacks (git fetch --unshallow)"))
+            continue
         if commit not in differences:
             differences[commit] = code_changes(workdir, results_dir, commit, now["commit"])
         if difference := differences[commit]:
@@ -206,6 +215,9 @@ def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: 
                                        f"tracked files: {_listed(files, limit=10)}"))
     report.code = (f"commit {_short(now['commit'])} ({state}): {current} of {len(records)} records "
                    "made by the same code")
+    if unknown:
+        report.code += (f"; made by {_listed(sorted(map(_short, unknown)))}, which this clone lacks: "
+                        "not checked (git fetch --unshallow)")
 
 
 def audit_report(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".",
@@ -256,7 +268,7 @@ def audit_report(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".
                                     "not present (--strict requires every input)")
                             for p in report.not_present]
     _check_config(report, records, workdir, configfiles, strict)
-    _check_code(report, records, workdir, results_dir)
+    _check_code(report, records, workdir, results_dir, strict)
     return report
 
 

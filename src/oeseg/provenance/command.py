@@ -4,7 +4,9 @@ the manifest."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from oeseg.io import InputError
 from oeseg.provenance.audit import audit_report
 
 HELP = "check tracked artifacts, their inputs, the config and the code against results/provenance.json"
@@ -17,9 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", default=".",
                         help="the workflow's working directory, against which recorded input "
                              "paths resolve and whose git tree is the code (default: .)")
-    parser.add_argument("--configfile", nargs="+", default=["config.yaml"], metavar="FILE",
+    parser.add_argument("--configfile", nargs="+", metavar="FILE",
                         help="the config the artifacts were made with, relative to --workdir "
-                             "(default: config.yaml, the demo; configs/paper.yaml for the paper); "
+                             "(default: config.yaml, the demo, checked where present; "
+                             "configs/paper.yaml for the paper; a file named here must exist); "
                              "several files are layered as Snakemake layers its --configfile "
                              "files: later ones override earlier ones, nested keys one by one")
     parser.add_argument("--strict", action="store_true",
@@ -29,7 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the report (summary, then one line per problem); 1 when there is any problem, else 0."""
-    report = audit_report(args.path, args.workdir, args.configfile, args.strict)
+    for configfile in args.configfile or []:  # a config named on purpose: a typo is an error
+        if not (Path(args.workdir) / configfile).is_file():
+            raise InputError(f"--configfile {configfile}: no such file in {args.workdir}")
+    report = audit_report(args.path, args.workdir, args.configfile or ["config.yaml"], args.strict)
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1

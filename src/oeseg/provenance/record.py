@@ -119,12 +119,13 @@ def code_state(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> di
 
 
 #: paths (git globs) that cannot change an artifact: not code for the audit
-NOT_CODE = ("**/*.md", "tests/**", "benchmarks/**", ".ci/**")
+NOT_CODE = ("**/*.md", "tests/**", "benchmarks/**", ".ci/**", "config.yaml", "configs/*.yaml")
 
 
 def code_pathspec(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> list[str]:
-    """git pathspec of the code: the tree of `workdir` except the results folder and what cannot
-    change an artifact (documentation, tests, benchmarks, CI scripts)."""
+    """git pathspec of the code: the tree of `workdir` except the results folder, what cannot
+    change an artifact (documentation, tests, benchmarks, CI scripts) and the workflow configs
+    (audited by their effective content, so a comment edit changes nothing)."""
     pathspec = [".", *(f":(exclude,glob){p}" for p in NOT_CODE)]
     with contextlib.suppress(ValueError):  # results outside the tree: nothing to exclude
         results_rel = Path(results_dir).resolve().relative_to(Path(workdir).resolve())

@@ -1,6 +1,7 @@
 """oeseg: the workflow of "Benchmarking Open-Ended Segmentation".
 
-Targets: all, table1, one per figure (fig1 ... fig12), human_study, demo_data; or any file.
+Targets: all, table1, one per data figure of the paper (fig1-fig4, fig8, fig10-fig12), human_study,
+demo_data; or any file.
 """
 
 import re

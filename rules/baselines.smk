@@ -5,6 +5,14 @@
 from oeseg.registry import method_gpus, methods_regex
 from oeseg.models.workflow import inference_settings
 
+USER_PROVIDED.update(
+    {
+        entry["weights"]: f"the checkpoint folder of methods.{name}.weights"
+        for name, entry in config["methods"].items()
+        if entry.get("weights")
+    }
+)
+
 
 rule train_ovclassifier:
     input:
@@ -131,6 +139,7 @@ rule run_external:
     input:
         split=lambda wc: split_json(wc.dataset, "val"),
         nouns=NOUNS,
+        weights=lambda wc: config["methods"][wc.method].get("weights") or [],  # new weights: a rerun
     output:
         predictions=PREDICTIONS,
         raw=directory(f"{OUT}/external/{{method}}/{{dataset}}/{{run}}"),

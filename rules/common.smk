@@ -13,10 +13,8 @@ BENCH = f"{OUT}/benchmarks"
 PRIORITY_OPAL_CHAIN = 10
 PRIORITY_BASELINE_TRAINING = 5
 
-DATASETS = list(config["datasets"])
 EVAL_DATASETS = config["evaluation_datasets"]
 TRAIN_DATASETS = config["training_datasets"]
-LEVELS = ["exact", "synonym", "hyponym", "meronym"]
 
 
 def vocabulary_of(dataset):
@@ -53,7 +51,6 @@ wildcard_constraints:
     run="[A-Za-z0-9_.-]+",
     vocabulary="[A-Za-z0-9_-]+",
     mapping="|".join(MAPPING_METHODS),
-    fig="fig[0-9]+",
 
 
 METHODS = list(config["methods"])
@@ -92,7 +89,18 @@ SBERT_CONFIG = MAPPING_CONFIG["sbert"]
 SBERT_TEMPLATE = SBERT_CONFIG["template"]  # the schema's default unless the config names one
 USER_STUDY_CONFIG = MAPPING_CONFIG.get("user_study", {})
 USER_STUDY_VOCABULARY = USER_STUDY_CONFIG.get("vocabulary", "cityscapes")
+# the paper's published study: a local copy (human_study.paper_study.results) or the download
+PAPER_STUDY_JSON = (
+    config["human_study"]["paper_study"].get("results")
+    or f"{OUT}/downloads/{USER_STUDY_CONFIG.get('results', 'paper/user_study_results.json')}"
+)
 HUMAN_STUDY_MAPPINGS = f"{OUT}/human_study/mappings.csv"
+
+
+def sbert_class_input(vocabulary):
+    """{"sbert_classes": the vocabulary's class list} for the SBERT mapping, or {} with plain names."""
+    path = sbert_class_list(vocabulary)
+    return {"sbert_classes": path} if path else {}
 
 
 def sbert_class_list(vocabulary):

@@ -4,7 +4,5 @@ EVAL = config["evaluation"]
 
 
 def evaluation_sbert_classes(wildcards):
-    """{"sbert_classes": the vocabulary's prompt-engineered class list} for an SBERT evaluation that
-    uses one (mapping.sbert.class_names: prompt), else {} (the category names)."""
-    path = sbert_class_list(vocabulary_of(wildcards.dataset)) if wildcards.mapping == "sbert" else None
-    return {"sbert_classes": path} if path else {}
+    """The SBERT class list input of an SBERT evaluation (sbert_class_input), {} for a lexical one."""
+    return sbert_class_input(vocabulary_of(wildcards.dataset)) if wildcards.mapping == "sbert" else {}

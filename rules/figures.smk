@@ -47,6 +47,7 @@ rule fig4:
         methods=method_labels(METHODS),
         datasets=dataset_labels(EVAL_DATASETS),
         metrics=["PQ"],
+        mapping=MAPPING_OF_TABLE,
         note=NOTE,
     script:
         "../scripts/lac_curves.py"
@@ -61,6 +62,7 @@ use rule fig4 as fig12 with:
         methods=method_labels(METHODS),
         datasets=dataset_labels(EVAL_DATASETS),
         metrics=["AP", "mIoU"],
+        mapping=MAPPING_OF_TABLE,
         note=NOTE,
 
 
@@ -77,6 +79,7 @@ rule fig11:
         methods=method_labels(VARIANCE_METHODS),
         datasets=dataset_labels(EVAL_DATASETS),
         metric=FIG["fig11"]["metric"],
+        mapping=MAPPING_OF_TABLE,
         note=NOTE,
     script:
         "../scripts/fig11.py"
@@ -179,7 +182,7 @@ rule fig8:
 # --- the paper's published human study: Figures 1, 3 and 8 from user_study_results.json ----------
 
 PAPER_STUDY_PARAMS = dict(
-    vocabulary=PS["vocabulary"],
+    vocabulary=USER_STUDY_VOCABULARY,
     reference_label="Human",
     n_examples=FIG["examples"]["n"],
     seed=FIG["examples"]["seed"],

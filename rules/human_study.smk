@@ -121,7 +121,7 @@ rule paper_study_table:
     conda:
         "../envs/oeseg.yaml"
     params:
-        vocabulary=PS["vocabulary"],
+        vocabulary=USER_STUDY_VOCABULARY,
     script:
         "../scripts/paper_study_table.py"
 

@@ -8,9 +8,6 @@ HS = config["human_study"]
 HUMAN_STUDY = f"{OUT}/human_study"
 STUDY_NOTE = HS.get("note", "")
 PS = HS["paper_study"]
-PAPER_STUDY_JSON = (
-    PS.get("results") or f"{OUT}/downloads/{USER_STUDY_CONFIG.get('results', 'paper/user_study_results.json')}"
-)
 PAPER_STUDY = f"{OUT}/paper_study"
 
 
@@ -46,12 +43,6 @@ USER_STUDY_GT_NOTE = {
     "ground-truth priority (the published study has no region labels).",
     "none": "Our lexical mapping runs without ground-truth priority (the published study has no region labels).",
 }[USER_STUDY_CONFIG.get("ground_truth", "human")]
-
-
-def sbert_class_input(vocabulary):
-    """{"sbert_class_names": the class list of the Sentence-BERT mapping} or {} for plain names."""
-    path = sbert_class_list(vocabulary)
-    return {"sbert_class_names": path} if path else {}
 
 
 def annotation_hints():

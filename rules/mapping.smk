@@ -4,9 +4,9 @@
 
 rule map_user_study:
     input:
-        study=f"{OUT}/downloads/{USER_STUDY_CONFIG.get('results', 'paper/user_study_results.json')}",
+        unpack(lambda wildcards: sbert_class_input(USER_STUDY_VOCABULARY)),
+        study=PAPER_STUDY_JSON,
         lexicon=LEXICON.format(vocabulary=USER_STUDY_VOCABULARY),
-        classes=lambda wildcards: sbert_class_list(USER_STUDY_VOCABULARY) or [],
     output:
         HUMAN_STUDY_MAPPINGS,
     log:

@@ -6,4 +6,4 @@ from oeseg.workflow import rule_step
 with rule_step(snakemake):
     write_lac_boxplots(list(snakemake.input), snakemake.params.methods, snakemake.params.datasets,
                        snakemake.params.metric, snakemake.output.pdf, snakemake.output.png,
-                       note=snakemake.params.note)
+                       mapping=snakemake.params.mapping, note=snakemake.params.note)

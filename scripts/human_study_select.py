@@ -7,5 +7,5 @@ with rule_step(snakemake):
     p = snakemake.params
     select_study_descriptions(dict(zip(p.methods, snakemake.input.predictions)), p.split_dir,
                               p.vocabulary, snakemake.input.lexicon, snakemake.output[0],
-                              p.max_descriptions, p.seed, snakemake.input.get("sbert_class_names"),
+                              p.max_descriptions, p.seed, snakemake.input.get("sbert_classes"),
                               p.sbert_template)

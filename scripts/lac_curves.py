@@ -6,4 +6,4 @@ from oeseg.workflow import rule_step
 with rule_step(snakemake):
     write_lac_curves(list(snakemake.input), snakemake.params.methods, snakemake.params.datasets,
                      snakemake.params.metrics, snakemake.output.pdf, snakemake.output.png,
-                     note=snakemake.params.note)
+                     mapping=snakemake.params.mapping, note=snakemake.params.note)

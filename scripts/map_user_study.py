@@ -9,7 +9,7 @@ with rule_step(snakemake) as log:
         snakemake.input.lexicon,
         snakemake.output[0],
         vocabulary=snakemake.params.vocabulary,
-        sbert_class_names=snakemake.input.classes or None,
+        sbert_class_names=snakemake.input.get("sbert_classes"),
         sbert_template=snakemake.params.template,
         ground_truth=snakemake.params.ground_truth,
     )

@@ -66,6 +66,22 @@ def test_published_and_external_rules_write_predictions(workdir):
     assert (workdir / "work/demo/external/mllm/demo-city/main/descriptions.json").exists()
 
 
+def test_external_weights_are_an_input(workdir):
+    """New weights at the same path rerun the method's predictions: the folder is an input of the job."""
+    overrides = yaml.safe_load((workdir / "overrides.yaml").read_text())
+    overrides["methods"]["ospr"] = {"kind": "external", "label": "O", "weights": "ckpt/osprey-7b"}
+    (workdir / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    target = "work/demo/predictions/ospr/demo-city/main.jsonl"
+    proc = snakemake(workdir, "-n", target)  # missing: a user-provided file, where a run stops naming it
+    assert proc.returncode == 0 and "rule user_provided_file" in proc.stdout, proc.stdout[-2000:]
+    assert "output: ckpt/osprey-7b" in proc.stdout
+    (workdir / "ckpt" / "osprey-7b").mkdir(parents=True)
+    (workdir / "ckpt" / "osprey-7b" / "config.json").write_text("{}")
+    proc = snakemake(workdir, "-n", target)  # the job lists it among its inputs
+    assert proc.returncode == 0 and "rule user_provided_file" not in proc.stdout, proc.stdout[-2000:]
+    assert "ckpt/osprey-7b" in proc.stdout
+
+
 def test_published_rule_makes_only_the_main_run(workdir):
     target = "work/demo/predictions/pub/demo-city/s0-t0.2.jsonl"
     proc = snakemake(workdir, "-n", target)

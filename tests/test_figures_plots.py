@@ -55,6 +55,18 @@ def test_lac_curves_and_boxplots(tmp_path):
                          tmp_path / "x.png")
 
 
+def test_lac_figures_read_the_mapping_they_are_given(tmp_path):
+    """`figures.mapping: sbert`: Figures 4, 11 and 12 plot the Sentence-BERT evaluations."""
+    sbert = [str(write_evaluation(tmp_path, m, d, "main", 30.0, mapping="sbert"))
+             for m, _ in METHODS for d, _ in DATASETS]
+    write_lac_curves(sbert, METHODS, DATASETS, ["PQ"], tmp_path / "fig4.pdf", tmp_path / "fig4.png", mapping="sbert")
+    write_lac_boxplots(sbert, METHODS, DATASETS, "PQ", tmp_path / "fig11.pdf", tmp_path / "fig11.png",
+                       mapping="sbert")
+    assert_figure(tmp_path / "fig4.pdf", tmp_path / "fig4.png")
+    with pytest.raises(InputError, match="no evaluation of method 'opal'"):  # no lexical evaluation there
+        write_lac_curves(sbert, METHODS, DATASETS, ["PQ"], tmp_path / "x.pdf", tmp_path / "x.png")
+
+
 def test_fig10_crops_regions_described_by_every_method(tmp_path):
     split = make_split(tmp_path / "val", DEMO_CITY)
     opal = write_region_predictions(tmp_path / "opal.jsonl", {1: "a grey street", 2: "a red car", 3: "a man"})

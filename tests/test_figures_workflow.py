@@ -67,6 +67,20 @@ def test_paper_config_stops_clearly_without_annotations(tmp_path):
     assert "annotations/human_study/annotator1.csv: missing; it is an annotator's CSV exported from" in log
 
 
+def test_a_local_paper_study_file_feeds_both_of_its_mappings(tmp_path):
+    """human_study.paper_study.results names a local copy: the paper's and our mappings read it alike."""
+    local = tmp_path / "my_user_study_results.json"
+    local.write_text("[]")
+    (tmp_path / "overlay.yaml").write_text(f"human_study: {{paper_study: {{results: {local}}}}}\n")
+    proc = snakemake("-n", "paper_study", "--configfile", str(REPO / "configs" / "paper.yaml"),
+                     str(tmp_path / "overlay.yaml"), "--config", f"out={tmp_path / 'work'}", cwd=tmp_path)
+    jobs = proc.stdout.split("\nrule ")
+    for rule in ("paper_study_table", "map_user_study"):
+        (job,) = [j for j in jobs if j.startswith(f"{rule}:")]
+        assert str(local) in job, job
+    assert "user_study_results.json" not in proc.stdout.replace(local.name, "")
+
+
 @pytest.mark.slow
 def test_paper_study_target_offline(tmp_path, shared_data):
     """The paper config's paper_study target with the reference files placed where the download rule

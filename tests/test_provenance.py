@@ -107,6 +107,10 @@ def test_no_secret_is_ever_written(repo):
     nested = scrub({"openai": {"Token": "t0k3n-value", "model": "gpt-4"}, "auth_password": "pw"})
     assert nested == {"openai": {"Token": "<redacted>", "model": "gpt-4"},
                       "auth_password": "<redacted>"}
+    urls = scrub({"url": "https://alice:hunter22@host/x.zip?token=abc123", "plain": "https://host/x.zip",
+                  "command": "fetch 'https://host/a?sig=s3cr3t' -o out"}, secret_values=[])
+    assert urls == {"url": "https://host/x.zip?token=***", "plain": "https://host/x.zip",
+                    "command": "fetch 'https://host/a?sig=***' -o out"}
 
 
 def test_a_failed_rule_records_nothing(repo):

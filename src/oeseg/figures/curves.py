@@ -84,15 +84,17 @@ def plot_lac_boxplots(evaluations: list[Evaluation], methods: list[tuple[str, st
 
 def write_lac_curves(evaluation_paths: list[str], methods: list[tuple[str, str]], datasets: list[tuple[str, str]],
                      metrics: list[str], pdf: str | os.PathLike, png: str | os.PathLike,
-                     note: str | None = None) -> None:
-    """Figures 4 (metrics [PQ]) and 12 (metrics [AP, mIoU]) from RESULTS.json files."""
-    fig = plot_lac_curves([load_evaluation(p) for p in evaluation_paths], methods, datasets, metrics, note=note)
+                     mapping: str = "lexical", note: str | None = None) -> None:
+    """Figures 4 (metrics [PQ]) and 12 (metrics [AP, mIoU]) from the RESULTS.json files of `mapping`."""
+    fig = plot_lac_curves([load_evaluation(p) for p in evaluation_paths], methods, datasets, metrics,
+                          mapping=mapping, note=note)
     save_figure(fig, pdf, png)
 
 
 def write_lac_boxplots(evaluation_paths: list[str], methods: list[tuple[str, str]],
                        datasets: list[tuple[str, str]], metric: str, pdf: str | os.PathLike,
-                       png: str | os.PathLike, note: str | None = None) -> None:
-    """Figure 11 from the RESULTS.json files of the variance runs."""
-    fig = plot_lac_boxplots([load_evaluation(p) for p in evaluation_paths], methods, datasets, metric, note=note)
+                       png: str | os.PathLike, mapping: str = "lexical", note: str | None = None) -> None:
+    """Figure 11 from the RESULTS.json files of the variance runs scored with `mapping`."""
+    fig = plot_lac_boxplots([load_evaluation(p) for p in evaluation_paths], methods, datasets, metric,
+                            mapping=mapping, note=note)
     save_figure(fig, pdf, png)

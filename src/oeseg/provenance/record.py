@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import oeseg
-from oeseg.io import InputError, atomic_write_json, read_json, sha256_file
+from oeseg.io import InputError, atomic_write_json, read_json, redact_url, sha256_file
 
 MANIFEST_NAME = "provenance.json"
 LOCK_NAME = ".provenance.lock"
@@ -52,11 +52,16 @@ def _secret_env_values() -> list[str]:
     )
 
 
+#: A URL inside any text (up to whitespace or a quote).
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
+
+
 def scrub(obj: Any, secret_values: Iterable[str] | None = None) -> Any:
     """A JSON-ready copy of `obj` with every secret replaced by "<redacted>".
 
-    Secrets are the values of keys named like key/token/password/secret/credential, and any
-    occurrence of the value of an environment variable so named (e.g. OPENAI_API_KEY).
+    Secrets are the values of keys named like key/token/password/secret/credential, any
+    occurrence of the value of an environment variable so named (e.g. OPENAI_API_KEY), and the
+    user:password part and query values of URLs (`oeseg.io.redact_url`).
     """
     values = list(_secret_env_values() if secret_values is None else secret_values)
 
@@ -71,7 +76,8 @@ def scrub(obj: Any, secret_values: Iterable[str] | None = None) -> Any:
         text = o if isinstance(o, str) else (os.fspath(o) if isinstance(o, os.PathLike) else str(o))
         for secret in values:
             text = text.replace(secret, REDACTED)
-        return text
+        return _URL.sub(lambda m: redact_url(m.group()) if "@" in m.group() or "?" in m.group() else m.group(),
+                        text)
 
     return walk(obj)
 

@@ -15,6 +15,7 @@ from oeseg.io import InputError
 from oeseg.models import conversation as conv
 from oeseg.models.data import Collator, RegionDataset, demo_region_records, record_masks, records_from_source
 from oeseg.models.losses import LossWeights
+from oeseg.models.tokenization import IMAGE_TOKEN_INDEX, encode_conversation, region_token_ids
 from oeseg.models.train import StageSettings, train_stage
 from oeseg.models.weights import initial_model
 from opal_synthetic import TINY_MODEL, make_split
@@ -101,20 +102,59 @@ def _mixture(root):
     return conversations * 2 + described
 
 
-def test_collator_pairs_only_described_regions_and_truncation_drops_cut_regions(root):
+def test_collator_pairs_only_described_regions(root):
     records = _mixture(root)
     sec = {"model": TINY_MODEL, "seed": 0}
     _, tok = initial_model(sec, [t for r in records for t in r.descriptions])
     data = RegionDataset(records, TINY_MODEL["image_size"])
     batch = Collator(tok, 16, 2048)([data[i] for i in range(len(data))])
-    assert batch["has_text"].tolist() == [False, False, True, True]
+    assert batch["pair_sample"][batch["pair_valid"]].tolist() == [2, 3]  # the described regions, not conversations
     assert [len(m) for m in batch["masks"]] == [2, 2, 1, 1]
     assert ((batch["input_ids"] == tok.convert_tokens_to_ids("<mask>")).sum(1) == torch.tensor([2, 2, 1, 1])).all()
-    # cut right after the first <mask>: the second region goes with its placeholder
-    ids = Collator(tok, 16, 2048)([data[0]])["input_ids"][0].tolist()
-    cut = ids.index(tok.convert_tokens_to_ids("<mask>")) + 2
-    short = Collator(tok, 16, cut)([data[0], data[2]])
-    assert [len(m) for m in short["masks"]] == [1, 1] and short["input_ids"].shape[1] <= cut
+
+
+def test_truncation_keeps_whole_region_turns_and_rejects_a_cut_image_block(root):
+    """Cut at every length: a region turn cut before its answer (between its <mask> and <pos>, say)
+    goes whole, with its region and contrastive pair; the model's losses stay finite, 0 where no
+    answer token is left; a cut through the image tokens is an InputError naming opal.max_length."""
+    coco = {"images": [{"id": 9, "file_name": "000000000009.jpg", "height": 10, "width": 20}],
+            "categories": [{"id": 1, "name": "box"}, {"id": 2, "name": "curb"}],
+            "annotations": [{"id": 1, "image_id": 9, "segmentation": SQUARE, "category_id": 1},
+                            {"id": 2, "image_id": 9, "segmentation": STRIP, "category_id": 2}]}
+    (grouped,) = records_from_source({"format": "coco_instances", "regions_per_sample": 2,
+                                      **_write(root, "coco.json", coco)})
+    model, tok = initial_model({"model": TINY_MODEL, "seed": 0}, ["box", "curb"])
+    image_tokens = model.config.image_tokens
+    item = RegionDataset([grouped], TINY_MODEL["image_size"])[0]
+    mask_id, pos_id = region_token_ids(tok)
+    ids = Collator(tok, image_tokens, 2048)([item])["input_ids"][0].tolist()
+    turn1, turn2 = item["turns"]
+    system = encode_conversation(tok, [], image_tokens, 2048)[0].tolist()
+    first_turn = encode_conversation(tok, [turn1], image_tokens, 2048)[0].tolist()
+    answer1 = len(encode_conversation(tok, [conv.Turn(turn1.question)], image_tokens, 2048)[0])  # where it starts
+    answer2 = len(encode_conversation(tok, [turn1, conv.Turn(turn2.question)], image_tokens, 2048)[0])
+    image_end = len(ids) - ids[::-1].index(IMAGE_TOKEN_INDEX)
+    masks_at = [i for i, x in enumerate(ids) if x == mask_id]
+    assert image_end < masks_at[0] < answer1 < len(first_turn) < masks_at[1] < answer2 < len(ids)
+    with pytest.raises(InputError, match="opal.max_length"):
+        Collator(tok, image_tokens, image_end - 1)([item])
+    for cut in range(image_end, len(ids) + 1):
+        batch = Collator(tok, image_tokens, cut)([item])
+        x = batch["input_ids"][0]
+        want = system if cut <= answer1 else first_turn if len(first_turn) <= cut <= answer2 else ids[:cut]
+        assert x.tolist() == want, cut
+        regions = int((x == mask_id).sum())
+        assert regions == int((x == pos_id).sum()) == len(batch["masks"][0]), cut
+        assert int(batch["pair_valid"].sum()) == regions and batch["texts"][:regions] == ["box", "curb"][:regions]
+        with torch.no_grad():
+            loss = model.forward_multimodal(batch["input_ids"], batch["attention_mask"], batch["images"],
+                                            batch["masks"], batch["labels"]).loss
+        assert math.isfinite(float(loss)), cut
+        assert (float(loss) == 0.0) == (cut <= answer1), cut  # no answer token left: no generative loss
+    batch = Collator(tok, image_tokens, answer1)([item])  # no answer token: a zero loss that backpropagates
+    model.forward_multimodal(batch["input_ids"], batch["attention_mask"], batch["images"], batch["masks"],
+                             batch["labels"]).loss.backward()
+    assert all(p.grad is None or not p.grad.any() for p in model.parameters())
 
 
 def test_region_dataset_keeps_a_bounded_number_of_decoded_files(tmp_path):
@@ -239,3 +279,10 @@ def test_demo_regions_grouped_per_image_draw_answers_and_shuffle_their_order(tmp
         records_from_source({"format": "demo_regions", "split_dir": split, "shuffle_regions": True})
     with pytest.raises(InputError, match="applies to demo_regions"):
         records_from_source({"format": "demo_captions", "split_dir": split, "regions_per_sample": 2})
+    # a configured source without a field its format reads: an error naming it, not a KeyError
+    for source, key in [({"format": "demo_regions"}, "split_dir"),
+                        ({"format": "coco_instances", "ann_file": "a.json"}, "image_root")]:
+        with pytest.raises(InputError, match=rf"opal\.data\.stage2\[1\]\.{key}: missing"):
+            stage_records({"data": {"stage2": [{"format": "demo_regions", "split_dir": split}, source]}}, 2, [])
+    with pytest.raises(InputError, match=r"opal\.data\.stage2\[0\]\.format: unknown format 'coco'"):
+        stage_records({"data": {"stage2": [{"format": "coco"}]}}, 2, [])

@@ -5,7 +5,7 @@ then inference. Skipped without a GPU (CI has none); run on one with `pytest -m 
 from __future__ import annotations
 
 import math
-import socket
+import os
 from pathlib import Path
 
 import pytest
@@ -32,21 +32,12 @@ def _section(steps: int) -> dict:
             "save_every": 5, "stages": {f"stage{s}": stage for s in (1, 2, 3)}}
 
 
-@pytest.fixture()
-def process_group():
-    """DeepSpeed starts the (one-process) default group; it is ended for the tests that follow."""
-    yield
-    if dist.is_initialized():
-        dist.destroy_process_group()
-
-
-def test_three_stages_with_deepspeed_bf16_resume_and_inference(tmp_path, monkeypatch, process_group):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    for key, value in {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": "0", "WORLD_SIZE": "1",
-                       "LOCAL_RANK": "0"}.items():
-        monkeypatch.setenv(key, value)
+def test_three_stages_with_deepspeed_bf16_resume_and_inference(tmp_path, monkeypatch):
+    """As in a workflow job on one GPU: no launcher's RANK, MASTER_ADDR, ...; each stage starts
+    (and ends) a process group of its own process (NCCL)."""
+    launcher = ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK")
+    for key in launcher:
+        monkeypatch.delenv(key, raising=False)
     train, val = make_split(tmp_path / "train", 16, seed=0), make_split(tmp_path / "val", 6, seed=1)
     sec = _section(20)
     prev = None
@@ -62,7 +53,9 @@ def test_three_stages_with_deepspeed_bf16_resume_and_inference(tmp_path, monkeyp
     model, tok = load_model(prev)
     _, part = train_stage(model.cuda(), records, tok, settings, LossWeights(1.0), tmp_path / "ckpt3", ZERO2,
                           stop_after=10)
-    assert (tmp_path / "ckpt3" / "last").is_dir() and len(part) == 10
+    (job,) = (tmp_path / "ckpt3").iterdir()  # the newest checkpoint alone, named by DeepSpeed's `latest`
+    assert (job / "latest").read_text() == "step10" and [d.name for d in job.iterdir() if d.is_dir()] == ["step10"]
+    assert len(part) == 10 and not dist.is_initialized() and not any(key in os.environ for key in launcher)
     model, tok = load_model(prev)
     model, history = train_stage(model.cuda(), records, tok, settings, LossWeights(1.0), tmp_path / "ckpt3", ZERO2)
     assert [h["step"] for h in history] == list(range(20)) and history[:10] == part

@@ -59,6 +59,8 @@ def test_both_losses_fall_in_stage3(splits, tmp_path):
     con0, con1 = _first_last(history, "contrastive")
     assert gen1 < 0.8 * gen0, history
     assert con1 < con0, history
+    # each step logs the learning rate it trained with
+    assert [h["lr"] for h in history] == pytest.approx([3e-3 * lr_factor(s, 12, 0.1) for s in range(12)])
 
 
 def test_resumed_training_equals_uninterrupted(splits, tmp_path):
@@ -143,6 +145,49 @@ def test_checkpoints_of_another_job_are_not_resumed(splits, tmp_path):
     _, lr_changed = train_stage(model, records, tok, StageSettings.from_section(section(stage2={"max_steps": 4, "lr": 1e-3}), 2),
                                 LossWeights(1.0), tmp_path / "ckpt")
     assert [h["step"] for h in lr_changed] == [0, 1, 2, 3]
+
+
+def test_a_finished_stage_removes_its_checkpoints_so_a_rerun_trains_anew(splits, tmp_path, caplog):
+    """The checkpoints' fingerprint does not cover the code: once the model is saved the stage's
+    checkpoint folder goes, and a rerun (say after a code fix) trains every step again."""
+    train, _ = splits
+    job = OpalJob(section(stage1={"max_steps": 2}), 1, [str(train)], None, str(tmp_path / "s1"),
+                  str(tmp_path / "ckpt"), 0.0)
+    first = run_stage(job)
+    assert [h["step"] for h in first] == [0, 1] and (tmp_path / "s1" / "model.safetensors").exists()
+    assert not (tmp_path / "ckpt").exists()
+    (tmp_path / "ckpt.removing" / "x").mkdir(parents=True)  # left by a removal cut short
+    with caplog.at_level("INFO", logger="oeseg.opal"):
+        again = run_stage(job)
+    assert again == first and "resumed" not in caplog.text and "step 2/2" in caplog.text
+    assert not (tmp_path / "ckpt").exists() and not (tmp_path / "ckpt.removing").exists()
+
+
+def test_the_fallback_tokenizer_knows_the_words_of_grouped_records(splits, tmp_path):
+    """Without opal.model.tokenizer_path the demo tokenizer is built from the stage-2 samples'
+    descriptions; grouped samples (opal.demo_samples) keep theirs per region."""
+    from oeseg.models.data import demo_region_records
+    from oeseg.models.pretrain import description_texts
+    from oeseg.models.tokenization import build_demo_tokenizer
+    from oeseg.models.weights import load_model
+
+    train, _ = splits
+    sec = {**section(stage1={"max_steps": 1}), "demo_samples": {"regions_per_sample": 64, "shuffle_regions": True}}
+    assert all(r.turn_per_region and not r.descriptions for r in stage_records(sec, 2, [str(train)]))
+    run_stage(OpalJob(sec, 1, [str(train)], None, str(tmp_path / "s1"), str(tmp_path / "c1"), 0.0))
+    _, tok = load_model(tmp_path / "s1")
+    texts = [t for r in demo_region_records(train) for t in r.descriptions]
+    assert all(tok.unk_token_id not in tok(t, add_special_tokens=False)["input_ids"] for t in texts)
+    assert tok.get_vocab() == build_demo_tokenizer(description_texts([str(train)])).get_vocab()
+
+
+def test_a_global_batch_beyond_the_samples_is_an_input_error(splits, tmp_path):
+    train, _ = splits
+    sec = {**section(stage2={"global_batch": 32}), "demo_samples": {"regions_per_sample": 64}}
+    records = stage_records(sec, 2, [str(train)])  # one sample per image: 16
+    model, tok = initial_model(sec, [t for r in stage_records(section(), 2, [str(train)]) for t in r.descriptions])
+    with pytest.raises(InputError, match=r"opal\.stages\.stage2\.global_batch: 32 is more than the stage's 16 "):
+        train_stage(model, records, tok, StageSettings.from_section(sec, 2), LossWeights(1.0), tmp_path / "ckpt")
 
 
 def test_three_stages_then_inference_writes_valid_predictions(splits, tmp_path):
@@ -277,6 +322,44 @@ def test_deepspeed_zero2_path_matches_plain_loop_and_resumes(splits, tmp_path, m
     for a, b in zip(plain, ds):
         assert a["lr"] == pytest.approx(b["lr"])
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-4), (plain, ds)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU, tests/test_opal_gpu.py runs this path")
+def test_deepspeed_in_this_process_needs_no_launcher_and_keeps_only_its_newest_checkpoint(splits, tmp_path,
+                                                                                          monkeypatch):
+    """DeepSpeed in a stage run in this process (no launcher's RANK, MASTER_ADDR, ...): a process
+    group of its own for the run, gone after; each checkpoint under a new tag, which `latest` names
+    once written, the older tags removed; a new start resumes from the newest."""
+    import os
+
+    import torch.distributed as dist
+
+    launcher = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+    for key in launcher:
+        monkeypatch.delenv(key, raising=False)
+    train, _ = splits
+    zero2 = json.loads((Path(__file__).resolve().parents[1] / "configs/deepspeed/zero2.json").read_text())
+    zero2["bf16"]["enabled"] = False  # the CPU has no fast bf16 path
+    cfg = tmp_path / "zero2-cpu.json"
+    cfg.write_text(json.dumps(zero2))
+    sec = section(stage2={"max_steps": 4})  # checkpoints at steps 3 and 4 (save_every 3), and where stopped
+    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
+    records, settings = stage_records(sec, 2, [str(train)]), StageSettings.from_section(sec, 2)
+
+    def tags() -> tuple[str, list[str]]:
+        (job,) = (tmp_path / "ds").iterdir()
+        return (job / "latest").read_text(), sorted(d.name for d in job.iterdir() if d.is_dir())
+
+    model, tok = initial_model(sec, texts)
+    _, part = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ds", str(cfg), stop_after=2,
+                          use_deepspeed=True)
+    assert not dist.is_initialized() and not any(key in os.environ for key in launcher)
+    assert len(part) == 2 and tags() == ("step2", ["step2"])
+    model, tok = initial_model(sec, texts)
+    _, whole = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ds", str(cfg),
+                           use_deepspeed=True)
+    assert [h["step"] for h in whole] == [0, 1, 2, 3] and whole[:2] == part and tags() == ("step4", ["step4"])
+    assert not dist.is_initialized()
 
 
 @pytest.mark.parametrize("stage,global_batch,micro", [(2, 128, 32), (3, 64, 16)])

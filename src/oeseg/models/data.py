@@ -147,13 +147,10 @@ def demo_region_records(split_dir: str | os.PathLike) -> list[RegionRecord]:
     return records
 
 
-def split_region_records(split_dir: str | os.PathLike) -> list[RegionRecord]:
-    """Every segment of a panoptic split (no descriptions): what inference describes, in image
-    order and ascending segment id."""
-    split = PanopticSplit.load(split_dir)
-    return [RegionRecord(str(split.image_dir / im.file_name), (), str(split.panoptic_dir / im.panoptic_file),
-                         s.id, image_id=im.id)
-            for im in split.images for s in sorted(im.segments, key=lambda s: s.id)]
+def record_texts(records: list[RegionRecord]) -> list[str]:
+    """Every reference description of the records, in order: a record's own, and a grouped
+    record's per region (`region_descriptions`)."""
+    return [t for r in records for texts in (r.descriptions, *r.region_descriptions) for t in texts]
 
 
 def demo_caption_records(split_dir: str | os.PathLike) -> list[RegionRecord]:
@@ -358,31 +355,37 @@ READERS = {
 GROUPABLE = ("coco_instances", "vg_regions", "refcoco")
 
 
-def records_from_source(source: dict) -> list[RegionRecord]:
+def records_from_source(source: dict, where: str = "opal data source") -> list[RegionRecord]:
     """Records of one configured source: {format: demo_regions | demo_captions | one of READERS,
     split_dir | ann_file + image_root, regions_per_sample (demo regions and COCO-format files: an
     image's regions in one sample: the first ones, or with shuffle_regions a new random draw of
-    them in random order each epoch)}."""
+    them in random order each epoch)}. Errors name the source as `where` (e.g. opal.data.stage2[0])."""
+    if not isinstance(source, dict):
+        raise InputError(f"{where}: a source is a mapping (format, split_dir or ann_file + image_root), not {source!r}")
     kind = source.get("format")
     grouping = {k: source[k] for k in ("regions_per_sample", "shuffle_regions") if k in source}
     if grouping and kind not in ("demo_regions", *GROUPABLE):
-        raise InputError(f"opal data source {kind}: {', '.join(grouping)} applies to demo_regions, "
+        raise InputError(f"{where} ({kind}): {', '.join(grouping)} applies to demo_regions, "
                          f"{', '.join(GROUPABLE)} only")
     if "shuffle_regions" in grouping and "regions_per_sample" not in grouping:
-        raise InputError(f"opal data source {kind}: shuffle_regions needs regions_per_sample")
+        raise InputError(f"{where} ({kind}): shuffle_regions needs regions_per_sample")
     limit, shuffle = int(grouping.get("regions_per_sample", 0)), bool(grouping.get("shuffle_regions", False))
+    if kind not in ("demo_regions", "demo_captions", *READERS):
+        raise InputError(f"{where}.format: unknown format {kind!r} (known: demo_regions, demo_captions, "
+                         f"{', '.join(READERS)})")
+    needed = ("split_dir",) if kind in ("demo_regions", "demo_captions") else ("ann_file", "image_root")
+    missing = [k for k in needed if k not in source]
+    if missing:
+        raise InputError(f"{where}.{missing[0]}: missing (format {kind} reads {' and '.join(needed)})")
     if kind == "demo_regions":
         records = demo_region_records(source["split_dir"])
         return _group_by_image(records, limit, shuffle) if limit > 0 else records
     if kind == "demo_captions":
         return demo_caption_records(source["split_dir"])
-    if kind in READERS:
-        if limit > 0:
-            return READERS[kind](source["ann_file"], source["image_root"], regions_per_sample=limit,
-                                 shuffle_regions=shuffle)
-        return READERS[kind](source["ann_file"], source["image_root"])
-    raise InputError(f"opal data source: unknown format {kind!r} (known: demo_regions, demo_captions, "
-                     f"{', '.join(READERS)})")
+    if limit > 0:
+        return READERS[kind](source["ann_file"], source["image_root"], regions_per_sample=limit,
+                             shuffle_regions=shuffle)
+    return READERS[kind](source["ann_file"], source["image_root"])
 
 
 # --- samples and batches --------------------------------------------------------------------
@@ -440,8 +443,7 @@ class RegionDataset(torch.utils.data.Dataset):
             question = (r.question or conv.region_question()) if len(masks) else conv.IMAGE_PLACEHOLDER + "\n"
             turns = [conv.Turn(question, text)]
             pairs = [(0, text, r.category)] if text and len(masks) else []
-        return {"image": self._image(r.image_path), "masks": masks, "turns": turns, "text": text, "pairs": pairs,
-                "image_id": r.image_id, "segment_id": r.segment_id}
+        return {"image": self._image(r.image_path), "masks": masks, "turns": turns, "text": text, "pairs": pairs}
 
 
 class Collator:
@@ -465,7 +467,7 @@ class Collator:
         pad = self.tokenizer.pad_token_id
         ids, labels = zip(*(encode_conversation(self.tokenizer, self._turns(it), self.image_tokens, self.max_length)
                             for it in items))
-        # a conversation cut at max_length keeps the regions whose <mask> survived
+        # a conversation cut at max_length keeps the regions whose <mask> (and <pos>) survived
         masks = [it["masks"][:int((x == self.mask_id).sum())] for it, x in zip(items, ids)]
         # contrastive pairs (region, description) whose region survived the cut
         pairs = [(i, k, t, c) for i, (it, m) in enumerate(zip(items, masks))
@@ -493,9 +495,6 @@ class Collator:
             "pair_region": torch.tensor([offsets[i] + k for i, k, _, _ in pairs]),  # row of the batch's mask tokens
             "pair_first": torch.tensor([v and (j == 0 or sample[j - 1] != sample[j]) for j, v in enumerate(pairs_valid)]),
             "pair_valid": torch.tensor(pairs_valid),
-            "has_text": torch.tensor([any(v and s == i for s, v in zip(sample, pairs_valid)) for i in range(len(items))]),
             "images": torch.stack([it["image"] for it in items]),
             "masks": masks,
-            "image_ids": [it["image_id"] for it in items],
-            "segment_ids": [it["segment_id"] for it in items],
         }

@@ -47,10 +47,11 @@ def launch_command(job_file: str, processes_per_node: int, nodes: int, slurm_job
 
 
 def launch_stage(job: OpalJob) -> None:
-    """Run the job's stage here (CPU, one GPU) or as one process per GPU (one per node without
-    GPUs) on each of `job.nodes` nodes: SLURM tasks started by srun in a SLURM job (ranks from
-    SLURM_PROCID, meeting at this, the job's first node), torchrun elsewhere. The job file
-    (`launch.json`) goes to the checkpoint folder, which every node sees."""
+    """Run the job's stage here (CPU, one GPU: DeepSpeed in a process group of this process alone,
+    `train_stage`) or as one process per GPU (one per node without GPUs) on each of `job.nodes`
+    nodes: SLURM tasks started by srun in a SLURM job (ranks from SLURM_PROCID, meeting at this,
+    the job's first node), torchrun elsewhere. The job file (`launch.json`) goes to the checkpoint
+    folder, which every node sees (and which goes once the model is saved)."""
     if job.gpus <= 1 and job.nodes <= 1:
         run_stage(job)
         return

@@ -164,10 +164,13 @@ class OpalForCausalLM(LlamaForCausalLM):
 
     def generative_loss(self, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Next-token cross-entropy (mean over the labelled tokens) from final hidden states; only
-        the labelled positions go through the vocabulary projection."""
+        the labelled positions go through the vocabulary projection. Without a labelled token
+        (every answer cut by max_length) 0, with zero gradients, not the NaN of an empty mean."""
         target = labels[:, 1:]
         keep = target != IGNORE_INDEX
         logits = self.lm_head(hidden[:, :-1][keep])
+        if not len(logits):
+            return logits.float().sum()
         return F.cross_entropy(logits.float(), target[keep])
 
     def forward_packed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, images: torch.Tensor,

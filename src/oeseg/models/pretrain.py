@@ -39,7 +39,7 @@ from torch import nn
 from oeseg.data.panoptic import PanopticSplit, read_segment_ids
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_jsonl, iter_jsonl
 from oeseg.models.config import config_from_section
-from oeseg.models.data import demo_region_records, load_image, resize_mask
+from oeseg.models.data import demo_region_records, load_image, record_texts, resize_mask
 from oeseg.models.losses import contrastive_loss, text_ids
 from oeseg.models.tokenization import IGNORE_INDEX, build_demo_tokenizer, encode_text
 from oeseg.models.train import lr_factor
@@ -253,9 +253,9 @@ def pretrain_tower(split_dirs: list[str], model_section: dict, settings: Pretrai
         text = model.text(enc["input_ids"], enc["attention_mask"])
         temperature = (1 / model.logit_scale.exp()).clamp(min=0.01)
         loss = contrastive_loss(region, text, text_ids(chosen), temperature)
+        lr = scheduler.get_last_lr()[0]  # this step's (`_step` steps the scheduler)
         _step(loss, params, optimizer, scheduler)
-        history.append({"step": step, "lr": scheduler.get_last_lr()[0], "loss": float(loss.detach()),
-                        "regions": len(chosen)})
+        history.append({"step": step, "lr": lr, "loss": float(loss.detach()), "regions": len(chosen)})
         if (step + 1) % 25 == 0 or step + 1 == settings.steps:
             log.info("tower pretraining step %d/%d loss %.4f", step + 1, settings.steps, float(loss.detach()))
     model.eval()
@@ -297,7 +297,7 @@ class LlmPretrainSettings(SectionSettings):
 def description_texts(split_dirs: list[str]) -> list[str]:
     """The reference descriptions of the splits' regions, in file order (what the demo's
     tokenizer is built from)."""
-    return [t for d in split_dirs for r in demo_region_records(d) for t in r.descriptions]
+    return record_texts([r for d in split_dirs for r in demo_region_records(d)])
 
 
 def pretrain_llm(split_dirs: list[str], model_section: dict, settings: LlmPretrainSettings):
@@ -331,8 +331,9 @@ def pretrain_llm(split_dirs: list[str], model_section: dict, settings: LlmPretra
         for i, seq in enumerate(batch):
             ids[i, :len(seq)] = labels[i, :len(seq)] = torch.tensor(seq)
         loss = model(input_ids=ids, attention_mask=(labels != IGNORE_INDEX).long(), labels=labels).loss
+        lr = scheduler.get_last_lr()[0]  # this step's (`_step` steps the scheduler)
         _step(loss, params, optimizer, scheduler)
-        history.append({"step": step, "lr": scheduler.get_last_lr()[0], "loss": float(loss.detach())})
+        history.append({"step": step, "lr": lr, "loss": float(loss.detach())})
         if (step + 1) % 50 == 0 or step + 1 == settings.steps:
             log.info("LLM pretraining step %d/%d loss %.4f", step + 1, settings.steps, float(loss.detach()))
     model.eval()

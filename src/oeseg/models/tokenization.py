@@ -94,10 +94,15 @@ def encode_text(tokenizer: PreTrainedTokenizerBase, text: str, image_tokens: int
 def encode_conversation(tokenizer: PreTrainedTokenizerBase, turns: list[conv.Turn], image_tokens: int,
                         max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(input_ids, labels) of an osprey_v1 conversation; only the answers (and their `</s>`) are
-    labelled. Truncated to `max_length`."""
+    labelled. Cut at `max_length`, where that would cut a region turn (one with `<mask>`) before
+    its answer (between `<mask>` and `<pos>`, say) just before that turn; an image placeholder
+    beyond `max_length` is an InputError (opal.max_length)."""
+    mask_id = region_token_ids(tokenizer)[0]
     ids = encode_text(tokenizer, conv.SYSTEM + conv.SEP, image_tokens)
     labels = [IGNORE_INDEX] * len(ids)
+    end = max_length
     for turn in turns:
+        start = len(ids)
         prompt = encode_text(tokenizer, f"{conv.ROLES[0]}: {turn.question}{conv.SEP}{conv.ROLES[1]}:",
                              image_tokens)[1:]
         ids += prompt
@@ -106,7 +111,12 @@ def encode_conversation(tokenizer: PreTrainedTokenizerBase, turns: list[conv.Tur
             answer = _ids(tokenizer, " " + turn.answer) + [tokenizer.eos_token_id]
             ids += answer
             labels += answer
-    return torch.tensor(ids[:max_length]), torch.tensor(labels[:max_length])
+        if start < max_length < len(ids) and max_length <= start + len(prompt) and mask_id in prompt:
+            end = start  # the cut would leave this turn's region without its <pos> or its answer
+    if IMAGE_TOKEN_INDEX in ids[max_length:]:
+        raise InputError(f"opal.max_length: {max_length} tokens cut the conversation's image block of {image_tokens} "
+                         f"tokens, which ends at token {len(ids) - ids[::-1].index(IMAGE_TOKEN_INDEX)}")
+    return torch.tensor(ids[:end]), torch.tensor(labels[:end])
 
 
 def encode_description(tokenizer: PreTrainedTokenizerBase, text: str, max_length: int) -> torch.Tensor:

@@ -3,12 +3,14 @@ with the same losses, schedule (AdamW, linear warm-up, cosine decay), clipping a
 
 Stage 1 trains the projector on image-text pairs, stage 2 the mask extractor and the temperature,
 stage 3 the LLM (LoRA or full), the projector and the extractor. An interrupted stage resumes from
-the last checkpoint in its checkpoint folder. Models are built, saved and loaded by
-`oeseg.models.weights`; `oeseg.models.launch` starts a stage's processes.
+the last checkpoint in its checkpoint folder, which goes once the stage's model is saved. Models
+are built, saved and loaded by `oeseg.models.weights`; `oeseg.models.launch` starts a stage's
+processes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -19,6 +21,8 @@ import os
 import random
 import re
 import shutil
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +30,7 @@ import torch
 import torch.distributed as dist
 
 from oeseg.io import InputError, atomic_write_bytes
-from oeseg.models.data import Collator, RegionDataset, RegionRecord
+from oeseg.models.data import Collator, RegionDataset, RegionRecord, record_texts
 from oeseg.models.job import OpalJob
 from oeseg.models.losses import LossWeights, contrastive_loss, positive_keys
 from oeseg.models.osprey import OpalForCausalLM
@@ -94,6 +98,35 @@ def world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+@contextlib.contextmanager
+def deepspeed_process_group() -> Iterator[None]:
+    """For DeepSpeed in a stage run in this one process (no launcher: DeepSpeed would look for
+    MPI), a process group of this process alone: rank 0 of 1 meeting at a free local port (RANK,
+    WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT, those not set), NCCL on CUDA, else gloo;
+    the group (and DeepSpeed's references to it) and the variables it set end with the context.
+    A group already set up (launched processes) is used as it is."""
+    if dist.is_initialized():
+        yield
+        return
+    import deepspeed.comm
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    wanted = {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    added = {k: v for k, v in wanted.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        try:
+            yield
+        finally:  # DeepSpeed's, once it has taken the group: a later engine must not find the old one
+            (deepspeed.comm if deepspeed.comm.is_initialized() else dist).destroy_process_group()
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
 
 
 def _set_trainable(model: OpalForCausalLM, stage: int, llm_tuning: str) -> None:
@@ -226,7 +259,9 @@ def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], token
 
 def job_checkpoint_dir(checkpoint_dir: Path, fingerprint: str) -> Path:
     """The folder of this job's checkpoints, `checkpoint_dir/<fingerprint[:16]>`; rank 0 removes
-    the checkpoints of other jobs (an earlier config, code or input) kept there."""
+    the checkpoints of other jobs (other initial weights, samples, tokenizer or settings) kept
+    there. The fingerprint does not cover the code: `run_stage` removes the whole checkpoint
+    folder once the stage's model is saved, so a rerun of a finished stage trains anew."""
     own = checkpoint_dir / fingerprint[:16]
     if world()[0] == 0:
         for other in checkpoint_dir.glob("*"):
@@ -236,18 +271,41 @@ def job_checkpoint_dir(checkpoint_dir: Path, fingerprint: str) -> Path:
     return own
 
 
+def remove_checkpoints(checkpoint_dir: str | os.PathLike) -> None:
+    """Remove a stage's checkpoint folder, renamed first (atomically) so that a removal cut short
+    leaves nothing a rerun would resume from."""
+    folder = Path(checkpoint_dir)
+    doomed = folder.with_name(folder.name + ".removing")
+    if doomed.exists():  # left by a removal cut short
+        shutil.rmtree(doomed)
+    if folder.exists():
+        folder.rename(doomed)
+        shutil.rmtree(doomed)
+
+
+def _keep_only(checkpoint_dir: Path, tag: str) -> None:
+    """Remove the DeepSpeed checkpoints (tag folders) of `checkpoint_dir` other than `tag`."""
+    for old in checkpoint_dir.iterdir():
+        if old.is_dir() and old.name != tag:
+            shutil.rmtree(old)
+
+
 def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, settings: StageSettings,
                 weights: LossWeights, checkpoint_dir: str | os.PathLike, deepspeed_config: str | None = None,
                 stop_after: int | None = None, use_deepspeed: bool | None = None) -> tuple[OpalForCausalLM, list[dict]]:
     """Train one stage; returns the trained model (LoRA merged) and the per-step loss log.
 
     DeepSpeed (with `deepspeed_config`) runs when `use_deepspeed`, by default when CUDA is there;
-    otherwise a plain torch loop. Resumes from the checkpoint of the same job (`last.pt`, or
-    DeepSpeed's `last`, in `checkpoint_dir/<stage_fingerprint[:16]>`) when present; `stop_after`
+    otherwise a plain torch loop (DeepSpeed in a process group of this process alone where none is
+    set up). Resumes from the checkpoint of the same job (`last.pt`, or DeepSpeed's tag named by
+    its `latest` file, in `checkpoint_dir/<stage_fingerprint[:16]>`) when present; `stop_after`
     ends early after that many steps."""
     rank, size = world()
     if len(records) == 0:
         raise InputError(f"opal stage {settings.stage}: no training samples")
+    if len(records) < settings.global_batch:  # an optimizer step would take fewer samples than it says
+        raise InputError(f"opal.stages.stage{settings.stage}.global_batch: {settings.global_batch} is more than "
+                         f"the stage's {len(records)} training samples")
     checkpoint_dir = job_checkpoint_dir(Path(checkpoint_dir),
                                         stage_fingerprint(model, records, tokenizer, settings, weights))
     peft_model = None
@@ -268,65 +326,71 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay,
                                   fused=all(p.is_cuda for p in params))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps, settings.warmup_ratio))
-    engine = None
-    step, history = 0, []
     if use_deepspeed is None:
         use_deepspeed = bool(deepspeed_config) and torch.cuda.is_available()
-    if use_deepspeed:
-        import deepspeed
+    engine = None
+    step, history = 0, []
+    with deepspeed_process_group() if use_deepspeed else contextlib.nullcontext():
+        if use_deepspeed:
+            import deepspeed
 
-        ds = json.loads(Path(deepspeed_config).read_text())
-        ds.update(train_micro_batch_size_per_gpu=settings.micro_batch, gradient_accumulation_steps=accum,
-                  gradient_clipping=settings.grad_clip)
-        ds.pop("train_batch_size", None)
-        engine, optimizer, _, scheduler = deepspeed.initialize(model=model, model_parameters=params, config=ds,
-                                                               optimizer=optimizer, lr_scheduler=scheduler)
-        if (checkpoint_dir / "last").exists():
-            _, client = engine.load_checkpoint(str(checkpoint_dir), tag="last")
-            step, history = client["step"], client["history"]
-    elif (checkpoint_dir / "last.pt").exists():
-        state = torch.load(checkpoint_dir / "last.pt", map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
-        step, history = state["step"], state["history"]
-        log.info("stage %d: resumed at step %d from %s", settings.stage, step, checkpoint_dir)
-    model.train()
-    end = steps if stop_after is None else min(steps, step + stop_after)
-    while step < end:
-        sums: dict[str, float] = {}
-        for batch in _batches(dataset, settings, step, accum, collate):
-            losses = step_losses(model, batch, weights, step)
-            if engine is not None:
-                engine.backward(losses["loss"])
-                engine.step()
-            else:
-                (losses["loss"] / accum).backward()
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + float(v.detach() if torch.is_tensor(v) else v) / accum
-        if engine is None:
-            if size > 1:  # data parallel without DeepSpeed (CPU processes): average the gradients
-                for p in params:
-                    if p.grad is not None:
-                        dist.all_reduce(p.grad)
-                        p.grad /= size
-            torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-        history.append({"step": step, "lr": scheduler.get_last_lr()[0], **sums})
-        step += 1
-        if step % settings.save_every == 0 or step == end:
-            if engine is not None:
-                engine.save_checkpoint(str(checkpoint_dir), tag="last", client_state={"step": step, "history": history})
-            elif rank == 0:
-                _save_checkpoint(checkpoint_dir / "last.pt", {
-                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(), "step": step,
-                    "history": history})
-        if rank == 0 and (step % 10 == 0 or step == end):
-            log.info("stage %d step %d/%d %s", settings.stage, step, steps, history[-1])
+            ds = json.loads(Path(deepspeed_config).read_text())
+            ds.update(train_micro_batch_size_per_gpu=settings.micro_batch, gradient_accumulation_steps=accum,
+                      gradient_clipping=settings.grad_clip)
+            ds.pop("train_batch_size", None)
+            engine, optimizer, _, scheduler = deepspeed.initialize(model=model, model_parameters=params, config=ds,
+                                                                   optimizer=optimizer, lr_scheduler=scheduler)
+            if (checkpoint_dir / "latest").exists():  # written once a checkpoint's files are all saved
+                _, client = engine.load_checkpoint(str(checkpoint_dir))
+                step, history = client["step"], client["history"]
+        elif (checkpoint_dir / "last.pt").exists():
+            state = torch.load(checkpoint_dir / "last.pt", map_location="cpu", weights_only=False)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            torch.set_rng_state(state["rng"])
+            step, history = state["step"], state["history"]
+        if step:
+            log.info("stage %d: resumed at step %d from %s", settings.stage, step, checkpoint_dir)
+        model.train()
+        end = steps if stop_after is None else min(steps, step + stop_after)
+        while step < end:
+            sums: dict[str, float] = {}
+            lr = scheduler.get_last_lr()[0]  # this step's (the scheduler steps with the optimizer)
+            for batch in _batches(dataset, settings, step, accum, collate):
+                losses = step_losses(model, batch, weights, step)
+                if engine is not None:
+                    engine.backward(losses["loss"])
+                    engine.step()
+                else:
+                    (losses["loss"] / accum).backward()
+                for k, v in losses.items():
+                    sums[k] = sums.get(k, 0.0) + float(v.detach() if torch.is_tensor(v) else v) / accum
+            if engine is None:
+                if size > 1:  # data parallel without DeepSpeed (CPU processes): average the gradients
+                    for p in params:
+                        if p.grad is not None:
+                            dist.all_reduce(p.grad)
+                            p.grad /= size
+                torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+            history.append({"step": step, "lr": lr, **sums})
+            step += 1
+            if step % settings.save_every == 0 or step == end:
+                if engine is not None:  # a new tag each time (`latest` names it once saved), then the older go
+                    engine.save_checkpoint(str(checkpoint_dir), tag=f"step{step}",
+                                           client_state={"step": step, "history": history})
+                    if rank == 0:
+                        _keep_only(checkpoint_dir, f"step{step}")
+                elif rank == 0:
+                    _save_checkpoint(checkpoint_dir / "last.pt", {
+                        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(), "step": step,
+                        "history": history})
+            if rank == 0 and (step % 10 == 0 or step == end):
+                log.info("stage %d step %d/%d %s", settings.stage, step, steps, history[-1])
     model.eval()
     if peft_model is not None and step >= steps:
         model = peft_model.merge_and_unload()
@@ -340,24 +404,25 @@ def stage_records(section: dict, stage: int, train_split_dirs: list[str]) -> lis
     from oeseg.models.data import records_from_source
 
     sources = (section.get("data") or {}).get(f"stage{stage}")
-    if not sources:
-        if stage == 1:
-            sources = [{"format": "demo_captions", "split_dir": d} for d in train_split_dirs]
-        else:
-            grouping = section.get("demo_samples") or {}
-            sources = [{"format": "demo_regions", "split_dir": d, **grouping} for d in train_split_dirs]
-    return [r for s in sources for r in records_from_source(s)]
+    if sources:
+        return [r for i, s in enumerate(sources) for r in records_from_source(s, f"opal.data.stage{stage}[{i}]")]
+    if stage == 1:
+        sources = [{"format": "demo_captions", "split_dir": d} for d in train_split_dirs]
+    else:
+        grouping = section.get("demo_samples") or {}
+        sources = [{"format": "demo_regions", "split_dir": d, **grouping} for d in train_split_dirs]
+    return [r for s in sources for r in records_from_source(s, "opal.demo_samples")]
 
 
 def run_stage(job: OpalJob) -> list[dict]:
-    """Train the job's stage from `job.init_dir` (None: a fresh model) and save it to `job.out_dir`."""
+    """Train the job's stage from `job.init_dir` (None: a fresh model), save it to `job.out_dir`,
+    then remove its checkpoint folder `job.checkpoint_dir`."""
     section, stage = job.section, job.stage
     if stage == 1 and not section.get("train_stage1", True) and not section.get("projector_weights"):
         raise InputError("opal: train_stage1 false needs opal.projector_weights (a released stage-1 projector)")
     records = stage_records(section, stage, job.train_split_dirs) if stage > 1 or section.get("train_stage1", True) else []
     if job.init_dir is None:
-        texts = [t for d in job.train_split_dirs for r in stage_records(section, 2, [d]) for t in r.descriptions]
-        model, tokenizer = initial_model(section, texts)
+        model, tokenizer = initial_model(section, record_texts(stage_records(section, 2, job.train_split_dirs)))
     else:
         model, tokenizer = load_model(job.init_dir)
     if torch.cuda.is_available():
@@ -370,6 +435,9 @@ def run_stage(job: OpalJob) -> list[dict]:
     else:
         model, history = train_stage(model, records, tokenizer, settings, weights, job.checkpoint_dir,
                                      job.deepspeed_config)
+    if world()[1] > 1:
+        dist.barrier()  # every process is done with the checkpoints
     if world()[0] == 0:
         save_model(model.to("cpu"), tokenizer, job.out_dir, history)
+        remove_checkpoints(job.checkpoint_dir)  # the model is saved: a rerun (after a code change) trains anew
     return history

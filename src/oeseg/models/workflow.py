@@ -38,7 +38,8 @@ def train_inputs(config: dict, out: str, method: str, stage: int, train_split_di
     opal = config["opal"]
     files = [f"{d}/panoptic.json" for d in train_split_dirs]
     if stage > 1 or opal.get("train_stage1", True):
-        files += [source_file(s) for s in (opal.get("data") or {}).get(f"stage{stage}", [])]
+        files += [source_file(s, f"opal.data.stage{stage}[{i}]")
+                  for i, s in enumerate((opal.get("data") or {}).get(f"stage{stage}", []))]
     if stage == 1:
         files += list(dict.fromkeys(path for path in (opal.get("vision_weights"), *_llm_files(opal),
                                                       opal.get("projector_weights")) if path))
@@ -47,9 +48,17 @@ def train_inputs(config: dict, out: str, method: str, stage: int, train_split_di
     return list(dict.fromkeys(files))
 
 
-def source_file(source: dict) -> str:
-    """The file a training source reads: its annotation file, or a demo split's panoptic.json."""
-    return source["ann_file"] if "ann_file" in source else f"{source['split_dir']}/panoptic.json"
+def source_file(source: dict, where: str = "opal data source") -> str:
+    """The file a training source reads: a demo split's panoptic.json (formats demo_regions,
+    demo_captions: `split_dir`), else its `ann_file`; a missing one is an InputError naming
+    `where` (e.g. opal.data.stage2[0])."""
+    from oeseg.io import InputError
+
+    demo = isinstance(source, dict) and source.get("format") in ("demo_regions", "demo_captions")
+    key = "split_dir" if demo else "ann_file"
+    if not isinstance(source, dict) or key not in source:
+        raise InputError(f"{where}.{key}: missing (the file the source reads)")
+    return f"{source['split_dir']}/panoptic.json" if demo else source["ann_file"]
 
 
 def _llm_files(opal: dict) -> list[str]:

@@ -192,6 +192,17 @@ def test_cityscapes_conversion(tmp_path):
     assert ids[11, 15] == 0 and (ids[4, 0:2] == 0).all()
 
 
+@pytest.mark.parametrize("archive, member", [
+    ("gtFine_trainvaltest.zip", "gtFine/val/frankfurt/frankfurt_000000_000294_gtFine_instanceIds.png"),
+    ("leftImg8bit_trainvaltest.zip", "leftImg8bit/val/frankfurt/frankfurt_000000_000294_leftImg8bit.png"),
+])
+def test_cityscapes_unreadable_png_names_its_member(tmp_path, archive, member):
+    gt_zip, img_zip = _cityscapes_archives(tmp_path)
+    _rewrite_member(tmp_path / archive, member, b"\x89PNG truncated")
+    with pytest.raises(InputError, match=rf"{archive}:{member}: not a readable image"):
+        convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "val")
+
+
 def test_cityscapes_missing_image_names_the_archive(tmp_path):
     gt_zip, _ = _cityscapes_archives(tmp_path)
     empty = tmp_path / "leftImg8bit_empty.zip"

@@ -16,7 +16,6 @@ segment each, labels outside the 19 train classes are void.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import shutil
@@ -24,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import requests
-from PIL import Image
 
 from oeseg.data.archives import Archive
 from oeseg.data.convert import SplitWriter
@@ -142,12 +140,12 @@ def convert_cityscapes(gtfine: str | Path, images: str | Path, split: str, out_d
         for image_id in sorted(annotations)[:limit]:
             if image_id not in frames:
                 raise InputError(f"{images}: no leftImg8bit image for {image_id}")
-            with Image.open(io.BytesIO(gt.read(annotations[image_id]))) as png:
-                instance_ids = np.asarray(png).astype(np.int64)
+            instance_ids = gt.read_image(annotations[image_id]).astype(np.int64)
             if instance_ids.ndim != 2:
                 raise InputError(f"{gtfine}:{annotations[image_id]}: expected a one-channel instanceIds PNG")
             ids, categories, crowd = cityscapes_segments(instance_ids)
-            writer.add(image_id, f"{image_id}_leftImg8bit.png", im.read(frames[image_id]), ids, categories, crowd)
+            writer.add(image_id, f"{image_id}_leftImg8bit.png", im.read(frames[image_id]), ids, categories, crowd,
+                       source=f"{images}:{frames[image_id]}")
         writer.finish({"source": "Cityscapes (gtFine + leftImg8bit)", "split": split})
     log.info("Cityscapes %s: %d images converted to %s", split, len(writer.images), out_dir)
     return len(writer.images)

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from oeseg.data.panoptic import PanopticImage, panoptic_json, segments_from_ids, write_segment_ids
 from oeseg.data.vocabularies import Vocabulary
@@ -25,10 +25,14 @@ class SplitWriter:
             shutil.rmtree(self.out_dir / sub, ignore_errors=True)
 
     def add(self, image_id: str, image_name: str, image_bytes: bytes, ids: np.ndarray,
-            categories: dict[int, int], crowd: set[int] = frozenset()) -> None:
-        """Copy the image, write its panoptic PNG and record its segments."""
-        with Image.open(io.BytesIO(image_bytes)) as im:
-            width, height = im.size
+            categories: dict[int, int], crowd: set[int] = frozenset(), source: str | None = None) -> None:
+        """Copy the image, write its panoptic PNG and record its segments; errors name `source`
+        (where the image bytes come from: archive and member) or else the image's name."""
+        try:
+            with Image.open(io.BytesIO(image_bytes)) as im:
+                width, height = im.size
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+            raise InputError(f"{source or image_name}: not a readable image ({e})") from None
         if (height, width) != ids.shape:
             raise InputError(f"{image_name}: image is {width}x{height} but its annotation {ids.shape[1]}x{ids.shape[0]}")
         atomic_write_bytes(self.out_dir / "images" / image_name, image_bytes)

@@ -1,7 +1,8 @@
 """Mapping quality against the paper's human study: run `python benchmarks/mapping_quality.py`.
 
 Maps the 1,181 human-labelled Cityscapes descriptions (../shared/data/paper/, or --data DIR) with
-our lexical mapping (the paper's GPT-4 lexicon; ground-truth priority from the human label, the
+our lexical mapping (the paper's GPT-4 lexicon, or with --lexicon wordnet the offline WordNet
+builder's from the Tag2Text nouns; ground-truth priority from the human label, the
 region's own ground truth not being published) and our Sentence-BERT mapping (the
 prompt-engineered class lists and template of prior work), and prints per level how often each
 reproduces the paper's own mapping and agrees with the human label, on all descriptions and on
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from oeseg.data.vocabularies import get_vocabulary
 from oeseg.lexicon.lexicon import load_lexicon
+from oeseg.lexicon.nouns import nouns_from_tags
+from oeseg.lexicon.wordnet import build_wordnet_lexicon
 from oeseg.human_study.published import agreement_table, load_user_study, map_user_study
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -26,16 +29,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
     parser.add_argument("--ground-truth", choices=["human", "none"], default="human")
+    parser.add_argument("--lexicon", choices=["paper", "wordnet"], default="paper",
+                        help="the paper's GPT-4 lexicon, or the offline WordNet builder's with the Tag2Text nouns")
     args = parser.parse_args(argv)
     paper = args.data / "paper"
     vocabulary = get_vocabulary("cityscapes")
     items = load_user_study(paper / "user_study_results.json", vocabulary)
-    lexicon = load_lexicon(paper / "output_semantics_gpt4_cityscapes.json", vocabulary)
+    if args.lexicon == "paper":
+        lexicon = load_lexicon(paper / "output_semantics_gpt4_cityscapes.json", vocabulary)
+    else:
+        lexicon = build_wordnet_lexicon(vocabulary, nouns_from_tags(args.data / "tag2text" / "tag2text_ori_tag_list.txt"))
     rows = map_user_study(items, vocabulary, lexicon, paper / "cityscapes_with_prompt_eng.txt",
                           ground_truth=args.ground_truth)
     subsets = {"all": rows, "held_out=0": [r for r in rows if not r["held_out"]],
                "held_out=1": [r for r in rows if r["held_out"]]}
-    print(f"ground truth for the lexical priority: {args.ground_truth}")
+    print(f"lexicon: {args.lexicon}; ground truth for the lexical priority: {args.ground_truth}")
     print(f"{'subset':<11} {'n':>5} {'mapping':<8} {'level':<8} {'reproduces paper %':>19} "
           f"{'ours = human %':>15} {'paper = human %':>16}")
     for name, subset in subsets.items():

@@ -51,7 +51,6 @@ rule human_study_page:
         vocabulary=vocabulary_of(HS["dataset"]),
         examples=HS["examples"],
         title=HS["title"],
-        note=STUDY_NOTE,
     script:
         "../scripts/human_study_page.py"
 

@@ -22,5 +22,8 @@ rule nouns:
     params:
         source=config["nouns"]["source"],
         min_wordnet_count=config["nouns"].get("min_wordnet_count", 0),
+        vocabularies=(
+            sorted({d["vocabulary"] for d in config["datasets"].values()}) if config["nouns"]["category_names"] else []
+        ),
     script:
         "../scripts/nouns.py"

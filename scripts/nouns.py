@@ -6,4 +6,5 @@ from oeseg.workflow import rule_step
 with rule_step(snakemake):
     write_noun_list(snakemake.params.source, snakemake.output[0],
                     tag_list=snakemake.input[0] if snakemake.input else None,
-                    min_wordnet_count=snakemake.params.min_wordnet_count)
+                    min_wordnet_count=snakemake.params.min_wordnet_count,
+                    vocabularies=snakemake.params.vocabularies)

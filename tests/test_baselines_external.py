@@ -75,10 +75,22 @@ def test_failing_or_silent_commands_and_bad_templates(split, tmp_path):
     with pytest.raises(ExternalCommandError, match=r"exited with status 3(.|\n)*CUDA out of memory"):
         run_external("gpt4roi", {"command": "echo 'CUDA out of memory' >&2; exit 3"}, val, nouns,
                      tmp_path / "raw", tmp_path / "p.jsonl")
-    with pytest.raises(InputError, match=r"raw/descriptions.json: methods.ferret: the command finished but did not"):
+    with pytest.raises(InputError, match=r"raw/descriptions.json: methods.ferret: the command finished but did not"
+                                         r" write this file \(what the command should be: a checkout and environment "
+                                         r"of Ferret-7B"):
         run_external("ferret", {"command": "true"}, val, nouns, tmp_path / "raw", tmp_path / "p.jsonl")
     with pytest.raises(InputError, match=r"methods.x.command: unknown placeholder \{checkpoint\}"):
         render_command("run --ckpt {checkpoint}", {"split_dir": "/d"}, where="methods.x.command")
+    with pytest.raises(InputError, match=r"methods.x.command: placeholder \{seed\} takes no format spec"):
+        render_command("run --seed {seed:03d}", {"seed": 1}, where="methods.x.command")
+    with pytest.raises(InputError, match=r"methods.x.command: .*\(a literal brace is written \{\{ or \}\}\)"):
+        render_command("awk '{print $1}' {split_dir}", {"split_dir": "/d"}, where="methods.x.command")
+    assert render_command("awk '{{print $1}}' {split_dir}", {"split_dir": "/d"}) == "awk '{print $1}' /d"
+    log = tmp_path / "run.log"  # the command's output reaches the log as it runs, stderr included
+    with pytest.raises(ExternalCommandError, match=r"status 2(.|\n)*second"):
+        run_external("gpt4roi", {"command": "echo first; echo second >&2; exit 2"}, val, nouns, tmp_path / "raw",
+                     tmp_path / "p.jsonl", log_file=log)
+    assert log.read_text() == "first\nsecond\n"
     with pytest.raises(InputError, match=r"methods.newnet: an external method not in the registry"):
         run_external("newnet", {"command": "true"}, val, nouns, tmp_path / "raw", tmp_path / "p.jsonl")
     assert render_command("ls {split_dir}", {"split_dir": "/a b/c"}) == "ls '/a b/c'"

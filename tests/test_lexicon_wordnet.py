@@ -14,7 +14,7 @@ from oeseg.data.vocabularies import get_vocabulary
 from oeseg.io import InputError
 from oeseg.lexicon import LEVELS, load_lexicon
 from oeseg.lexicon.lexicon import nouns_sha256
-from oeseg.lexicon.nouns import nouns_from_tags, singular_noun, wordnet_nouns
+from oeseg.lexicon.nouns import nouns_from_tags, read_nouns, singular_noun, wordnet_nouns, write_noun_list
 from oeseg.lexicon.wordnet import (LEXNAMES_MANPAGE, SYNSET_FILES, WORDNET_DIR, _lexnames_from_data,
                                    _lexnames_from_manpage, build_wordnet_lexicon, load_synset_choices,
                                    open_wordnet, synset_choices)
@@ -83,6 +83,18 @@ def test_wordnet_nouns_by_sense_count():
     assert not {"hatchback", "bumper"} & set(frequent) and set(frequent) <= set(wordnet_nouns())
 
 
+def test_noun_list_with_the_vocabularies_category_names(tmp_path):
+    """WordNet's sense counts miss names the Tag2Text list has: category_names adds them, once, last."""
+    plain = write_noun_list("wordnet", tmp_path / "plain.txt", min_wordnet_count=3)
+    nouns = write_noun_list("wordnet", tmp_path / "nouns.txt", min_wordnet_count=3,
+                            vocabularies=["demo-city", "demo-ade"])
+    assert not {"bus", "motorcycle", "traffic light", "traffic sign"} & set(plain)
+    assert nouns[:len(plain)] == plain and len(nouns) == len(set(nouns))
+    assert set(nouns[len(plain):]) == {n for v in ("demo-city", "demo-ade") for c in get_vocabulary(v)
+                                       for n in c.names} - set(plain)
+    assert read_nouns(tmp_path / "nouns.txt") == nouns
+
+
 def test_synset_files_are_valid_for_their_vocabularies():
     wn = open_wordnet()
     served = {}
@@ -133,6 +145,18 @@ def test_wordnet_lexicon_relations():
     assert builder["kind"] == "wordnet" and builder["wordnet_version"] == "3.0"
     assert builder["nouns_sha256"] == nouns_sha256(nouns) == hashlib.sha256(
         "".join(n + "\n" for n in nouns).encode()).hexdigest()
+
+
+def test_wordnet_meronyms_are_parts_not_parts_of_kinds_of_parts():
+    """A wall's door has a kind "screen door", whose screen has a kind "windshield": no part of a wall."""
+    nouns = ["windshield", "wheel", "door", "window", "bed", "tub", "oak", "maple", "liver"]
+    entry = {e.name: e for e in build_wordnet_lexicon(get_vocabulary("cityscapes"), nouns).entries}
+    assert {"wheel", "windshield"} <= set(entry["car"].meronym)
+    assert "window" in entry["building"].meronym and "door" in entry["wall"].meronym
+    assert "liver" in entry["person"].meronym  # a part of a body
+    for name in ("building", "wall", "fence"):
+        assert not {"windshield", "bed", "tub", "oak", "maple", "liver"} & set(entry[name].meronym), name
+    assert "liver" not in entry["vegetation"].meronym
 
 
 def test_wordnet_lexicon_round_trip_and_other_vocabularies(tmp_path):

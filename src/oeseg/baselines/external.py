@@ -43,10 +43,9 @@ class ExternalCommandError(RuntimeError):
 
 @dataclass(frozen=True)
 class ExternalMethod:
-    """An external project: where it lives, what its inference writes and what the user provides."""
+    """An external project: what its inference writes and what the user provides."""
 
     name: str
-    project: str
     format: str
     output: str
     user_provides: str
@@ -66,19 +65,19 @@ _HARNESS = ("a checkout and environment of {project} with its released weights; 
             "segment in ascending segment-id order")
 
 for _m in (
-    ExternalMethod("ovseg", "github.com/facebookresearch/ov-seg", "detectron2-semseg", "sem_seg_predictions.json",
+    ExternalMethod("ovseg", "detectron2-semseg", "sem_seg_predictions.json",
                    _DETECTRON2.format(project="OVSeg (facebookresearch/ov-seg)")),
-    ExternalMethod("maskclip", "MaskCLIP (the open-vocabulary segmentation release evaluated in the paper)",
-                   "detectron2-semseg", "sem_seg_predictions.json", _DETECTRON2.format(project="MaskCLIP")),
-    ExternalMethod("masqclip", "github.com/mlpc-ucsd/MasQCLIP", "detectron2-semseg", "sem_seg_predictions.json",
+    ExternalMethod("maskclip", "detectron2-semseg", "sem_seg_predictions.json",
+                   _DETECTRON2.format(project="MaskCLIP (the open-vocabulary segmentation release evaluated in the paper)")),
+    ExternalMethod("masqclip", "detectron2-semseg", "sem_seg_predictions.json",
                    _DETECTRON2.format(project="MasQCLIP (mlpc-ucsd/MasQCLIP)")),
-    ExternalMethod("shikra", "github.com/shikras/shikra", "lac", "descriptions.json",
+    ExternalMethod("shikra", "lac", "descriptions.json",
                    _HARNESS.format(project="Shikra-7B (shikras/shikra)")),
-    ExternalMethod("ferret", "github.com/apple/ml-ferret", "lac", "descriptions.json",
+    ExternalMethod("ferret", "lac", "descriptions.json",
                    _HARNESS.format(project="Ferret-7B (apple/ml-ferret)")),
-    ExternalMethod("gpt4roi", "github.com/jshilong/GPT4RoI", "lac", "descriptions.json",
+    ExternalMethod("gpt4roi", "lac", "descriptions.json",
                    _HARNESS.format(project="GPT4RoI-7B (jshilong/GPT4RoI)")),
-    ExternalMethod("osprey-7b", "github.com/CircleRadon/Osprey", "lac", "descriptions.json",
+    ExternalMethod("osprey-7b", "lac", "descriptions.json",
                    _HARNESS.format(project="Osprey-7B (CircleRadon/Osprey)")),
 ):
     EXTERNAL_METHODS.register(_m.name, _m)
@@ -96,11 +95,21 @@ def external_spec(method: str, entry: dict) -> tuple[str, str]:
 
 
 def render_command(template: str, values: dict[str, object], where: str = "command") -> str:
-    """Fill a command template's placeholders with shell-quoted values; unknown ones raise."""
-    for _, field, _, _ in string.Formatter().parse(template):
-        if field is not None and field not in values:
-            raise InputError(f"{where}: unknown placeholder {{{field}}} (known: {', '.join(PLACEHOLDERS)})")
-    return template.format_map({k: shlex.quote(str(v)) for k, v in values.items()})
+    """Fill a command template's placeholders with shell-quoted values (write them bare, not inside
+    quotes; a literal brace is written `{{` or `}}`); unknown placeholders, format specs and stray
+    braces raise InputError naming `where`."""
+    hint = "a literal brace is written {{ or }}"
+    try:
+        for _, field, spec, conversion in string.Formatter().parse(template):
+            if field is not None and field not in values:
+                raise InputError(f"{where}: unknown placeholder {{{field}}} (known: {', '.join(PLACEHOLDERS)}; "
+                                 f"{hint})")
+            if spec or conversion:
+                raise InputError(f"{where}: placeholder {{{field}}} takes no format spec or conversion "
+                                 "(its value is inserted shell-quoted)")
+        return template.format_map({k: shlex.quote(str(v)) for k, v in values.items()})
+    except ValueError as e:  # a single "{" or "}"
+        raise InputError(f"{where}: {e} ({hint})") from None
 
 
 def run_external(method: str, entry: dict, split_dir: str | os.PathLike, nouns: str | os.PathLike | None,
@@ -127,20 +136,34 @@ def run_external(method: str, entry: dict, split_dir: str | os.PathLike, nouns: 
               "method": method, "dataset": dataset, "run": run}
     command = render_command(entry["command"], values, where=f"methods.{method}.command")
     log.info("%s: running %s", method, command)
-    with open(log_file or os.devnull, "a", encoding="utf-8") as sink:
-        proc = subprocess.run(["bash", "-c", command], stdout=sink, stderr=subprocess.PIPE, text=True)
-        sink.write(proc.stderr)
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-20:])
-        raise ExternalCommandError(f"methods.{method}: the command exited with status {proc.returncode}: "
+    returncode, output = _run_logged(command, log_file)
+    if returncode != 0:
+        tail = "\n".join(output.strip().splitlines()[-20:])
+        raise ExternalCommandError(f"methods.{method}: the command exited with status {returncode}: "
                                    f"{command}\n{tail}")
     raw = output_dir / output_name
     if not raw.exists():
-        raise InputError(f"{raw}: methods.{method}: the command finished but did not write this file")
+        known = EXTERNAL_METHODS.get(method) if method in EXTERNAL_METHODS else None
+        expected = f" (what the command should be: {known.user_provides})" if known else ""
+        raise InputError(f"{raw}: methods.{method}: the command finished but did not write this file{expected}")
     summary = import_predictions(fmt, raw, split_dir, predictions, nouns=read_nouns(nouns) if nouns else None,
                                  on_mismatch=entry.get("on_mismatch", "error"))
     log.info("%s: %s", method, summary.text())
     return summary
+
+
+def _run_logged(command: str, log_file: str | os.PathLike | None) -> tuple[int, str]:
+    """Run a shell command; its stdout and stderr go to `log_file` as they come (kept if the job is
+    killed); returns the exit status and what it printed."""
+    if log_file is None:
+        proc = subprocess.run(["bash", "-c", command], capture_output=True, text=True)
+        return proc.returncode, proc.stdout + proc.stderr
+    with open(log_file, "ab") as sink:
+        start = sink.tell()
+        proc = subprocess.run(["bash", "-c", command], stdout=sink, stderr=subprocess.STDOUT)
+    with open(log_file, "rb") as f:
+        f.seek(start)
+        return proc.returncode, f.read().decode("utf-8", errors="replace")
 
 
 def describe_with_weights(weights: str | os.PathLike, split_dir: str | os.PathLike, predictions: str | os.PathLike,

@@ -166,9 +166,9 @@ def read_region_descriptions(split_dir: str | os.PathLike) -> dict[tuple[str, in
 
 
 def training_regions(split_dirs: Sequence[str | os.PathLike], crop_size: int
-                     ) -> tuple[torch.Tensor, list[list[str]], list[tuple[str, str]]]:
-    """Crops of every described region of the splits, their descriptions and (split, image) keys."""
-    crops, texts, owners = [], [], []
+                     ) -> tuple[torch.Tensor, list[list[str]]]:
+    """Crops of every described region of the splits and their descriptions."""
+    crops, texts = [], []
     for split_dir in split_dirs:
         split = PanopticSplit.load(split_dir)
         described = read_region_descriptions(split_dir)
@@ -178,10 +178,9 @@ def training_regions(split_dirs: Sequence[str | os.PathLike], crop_size: int
                 continue
             crops.append(region_crops(read_rgb(image_path(split, image)), split.segment_ids(image), sids, crop_size))
             texts += [described[(image.id, s)] for s in sids]
-            owners += [(str(split_dir), image.id)] * len(sids)
     if not texts:
         raise InputError(f"no described regions in {', '.join(map(str, split_dirs))} (regions.jsonl)")
-    return torch.cat(crops), texts, owners
+    return torch.cat(crops), texts
 
 
 def fit_flip_augmented(model: nn.Module, inputs: torch.Tensor,
@@ -217,7 +216,7 @@ def train_region_encoder(train_split_dirs: Sequence[str | os.PathLike], output: 
     """Train the region encoder contrastively against the frozen text embeddings and save it."""
     config = config or RegionEncoderConfig()
     torch.manual_seed(config.seed)
-    crops, texts, _ = training_regions(train_split_dirs, config.crop_size)
+    crops, texts = training_regions(train_split_dirs, config.crop_size)
     vocab = sorted({t for ts in texts for t in ts})
     index = {t: i for i, t in enumerate(vocab)}
     text_emb = embed_texts(vocab)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
+from oeseg.data.vocabularies import get_vocabulary
 from oeseg.io import InputError, atomic_write_text, read_text
 from oeseg.lexicon.lexicon import normalize_term
 from oeseg.lexicon.wordnet import open_wordnet
@@ -79,8 +81,9 @@ def read_nouns(path: str | os.PathLike) -> list[str]:
 
 
 def write_noun_list(source: str, output: str | os.PathLike, tag_list: str | os.PathLike | None = None,
-                    min_wordnet_count: int = 0) -> list[str]:
-    """Make `nouns.txt` from the configured source: "wordnet" or "tag2text" (the tag list file)."""
+                    min_wordnet_count: int = 0, vocabularies: Sequence[str] = ()) -> list[str]:
+    """Make `nouns.txt` from the configured source, "wordnet" or "tag2text" (the tag list file),
+    followed by the category names of `vocabularies` that it lacks (each comma-separated name)."""
     if source == "wordnet":
         nouns = wordnet_nouns(min_wordnet_count)
     elif source == "tag2text":
@@ -89,6 +92,11 @@ def write_noun_list(source: str, output: str | os.PathLike, tag_list: str | os.P
         nouns = nouns_from_tags(tag_list)
     else:
         raise InputError(f"nouns.source: {source!r} is not one of wordnet, tag2text")
+    known = set(nouns)
+    added = list(dict.fromkeys(n for v in vocabularies for c in get_vocabulary(v) for n in c.names if n not in known))
+    nouns = [*nouns, *added]
+    if added:
+        log.info("category names added to the nouns: %s", ", ".join(added))
     atomic_write_text(output, "".join(f"{n}\n" for n in nouns))
     log.info("%d nouns from %s -> %s", len(nouns), source, output)
     return nouns

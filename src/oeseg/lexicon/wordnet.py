@@ -257,7 +257,9 @@ def _relations(wn, choice: CategorySynsets, names: list[str], where: str) -> dic
     excluded = set(_closure([_synset(wn, n, where) for n in choice.excludes], _kinds))
     kinds = [s for s in _closure(own + more_kinds, _kinds) if s not in excluded]
     part_roots = [p for s in kinds for p in _parts(s)] + [p for s in own for p in _inherited_parts(s)]
-    parts = _closure(part_roots + more_parts, lambda s: _kinds(s) + _parts(s))
+    # parts of parts, then kinds of those parts; never the parts of a kind of a part, which wander
+    # off (a wall's door has kinds "screen door", whose screen has kinds "windshield")
+    parts = _closure(_closure(part_roots + more_parts, _parts), _kinds)
     groups = [g for s in own for g in _by_name(s.member_holonyms())]  # "people" for person, "forest" for tree
     return {"synonym": _lemmas(own) + _short_names(names, own),
             "hyponym": _lemmas(more_kinds) + _dominant_terms(wn, kinds, set(kinds)),
@@ -270,9 +272,11 @@ def _spelling_key(term: str) -> str:
 
 
 def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str]) -> Lexicon:
-    """A lexicon from WordNet: synonyms = lemmas of the category's senses, hyponyms = their
+    """A lexicon from WordNet: synonyms = lemmas of the category's senses (and the head word of a
+    compound name that names its hypernym: "light" for "traffic light"), hyponyms = their
     transitive hyponym closure, meronyms = part/member/substance meronyms of the category, of its
-    hyponyms and of its specific hypernyms (with their hyponyms), and the groups its members form;
+    hyponyms and of its specific hypernyms, their parts in turn, and the kinds of all those parts
+    (not the parts of those kinds), and the groups its members form;
     hyponym and meronym terms only where that is one of the term's most frequent senses; every term
     restricted to `nouns` (and spelt as there: "streetlight" is the noun "street light")."""
     wn = open_wordnet()

@@ -29,7 +29,8 @@ def annotation_files(keys):
         if "annotators" in keys and len(paths["annotators"] or []) != 2:
             raise WorkflowError(
                 "human_study.annotators: list the two annotators' CSVs exported from "
-                f"{HUMAN_STUDY_PAGE} (human_study.reference is 'annotators')."
+                f"{HUMAN_STUDY_PAGE}; the agreement of two annotators belongs to "
+                f"human_study.reference 'annotators' (this config's is {HS['reference']!r})."
             )
         if "resolved" in keys and not paths["resolved"]:
             raise WorkflowError("human_study.resolved: name the CSV of resolved disagreements.")

@@ -80,6 +80,18 @@ def test_cli_writes_results_matching_expected_labels(dataset, capsys):
     assert "LAC: PQ" in capsys.readouterr().out
 
 
+def test_sbert_needs_no_lexicon_and_lexical_names_it(dataset, capsys):
+    root, rows, _ = dataset
+    args = ["evaluate", "--dataset", str(root / "split"), "--predictions", str(root / "pred.jsonl")]
+    assert main([*args, "--method", "sbert", "-o", str(root / "sbert.json")]) == 0
+    sbert = read_json(root / "sbert.json")
+    assert sbert["mapping"] == "sbert" and sbert["regions"]["predicted"] == len(rows)
+    assert len({json.dumps(sbert["metrics"]["PQ"][lv]) for lv in LEVELS}) == 1  # one mapping fills every level
+    assert main([*args, "-o", str(root / "lexical.json")]) == 2
+    assert "the lexical mapping needs the lexicon of the dataset's vocabulary (--lexicon)" in capsys.readouterr().err
+    assert not (root / "lexical.json").exists()
+
+
 def test_missing_region_policy(dataset):
     root, rows, _ = dataset
     (root / "pred.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[1:]))

@@ -381,13 +381,15 @@ def test_map_command_rejects_a_lexicon_of_another_vocabulary(tmp_path: Path, pap
 
 
 def test_map_command_uses_the_workflow_lexicon(tmp_path: Path, toy_lexicon: Lexicon,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                               monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     (tmp_path / "config.yaml").write_text("out: built\n")
     toy_lexicon.save(tmp_path / "built" / "lexicons" / "cityscapes.json")
     monkeypatch.chdir(tmp_path)
     out = _run_map(tmp_path, [{"description": "an automobile"}], "--vocabulary", "cityscapes",
                    "--method", "lexical", "--level", "synonym")
     assert out[0]["category"] == "car"
+    assert ("1 descriptions mapped (lexical, level synonym; lexicon: built/lexicons/cityscapes.json "
+            "(the workflow's, `out` of ./config.yaml))") in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("content, args, message", [

@@ -208,6 +208,20 @@ def test_a_fresh_clone_verifies_what_it_has_and_lists_inputs_not_present(repo, t
                                     "(--strict requires every input)")])
 
 
+def test_another_configs_results_inside_are_left_to_their_own_audit(repo, capsys):
+    """configs/paper.yaml writes results/paper (its own manifest) inside the demo's results/."""
+    nested = repo / "results" / "paper"
+    (nested / "paper_study").mkdir(parents=True)
+    (nested / "paper_study" / "fig1.png").write_bytes(b"not the demo's")
+    (nested / "provenance.json").write_text('{"artifacts": {}}')
+    code, lines = run_audit_report(repo, capsys)
+    assert code == 0 and lines[0].endswith(": OK")
+    assert "  other results folders inside (their own manifest; audit them on their own): paper" in lines
+    (repo / "results" / "stray.png").write_bytes(b"x")  # a file of no manifest still counts
+    assert run_audit(repo, capsys)[1] == [f"{repo}/results/stray.png: untracked artifact: missing record: no "
+                                          "entry in the provenance manifest"]
+
+
 def test_a_shallow_clone_leaves_the_code_it_lacks_unchecked(repo, tmp_path, capsys):
     """The records name the commit before the one that commits results/: a `--depth 1` clone lacks it."""
     fresh_clone(repo, tmp_path)

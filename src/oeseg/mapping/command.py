@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import logging
 from pathlib import Path
 
 from oeseg.data.predictions import check_description
@@ -17,7 +16,6 @@ from oeseg.mapping import BACKGROUND, METHODS, map_regions
 HELP = "map free-form descriptions (CSV column `description`) to a vocabulary's categories"
 #: The workflow's config, read for the path of the lexicons it built.
 WORKFLOW_CONFIG = Path("config.yaml")
-log = logging.getLogger("oeseg")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,17 +75,17 @@ def workflow_lexicon_path(vocabulary: Vocabulary, config: Path = WORKFLOW_CONFIG
     return Path(out) / "lexicons" / f"{vocabulary.name}.json" if out else None
 
 
-def default_lexicon(vocabulary: Vocabulary) -> Lexicon:
-    """The lexicon the workflow built for this vocabulary, else one from the offline WordNet builder."""
+def default_lexicon(vocabulary: Vocabulary) -> tuple[Lexicon, str]:
+    """The lexicon the workflow built for this vocabulary (`out` of ./config.yaml), else one from the
+    offline WordNet builder; and which it is, in words."""
     path = workflow_lexicon_path(vocabulary)
     if path is not None and path.exists():
-        log.info("using the workflow's lexicon %s", path)
-        return _checked_lexicon(path, vocabulary)
+        return _checked_lexicon(path, vocabulary), f"{path} (the workflow's, `out` of ./{WORKFLOW_CONFIG})"
     from oeseg.lexicon.nouns import wordnet_nouns
     from oeseg.lexicon.wordnet import build_wordnet_lexicon
 
-    log.info("no lexicon built for %s: building one from WordNet", vocabulary.name)
-    return build_wordnet_lexicon(vocabulary, wordnet_nouns())
+    return (build_wordnet_lexicon(vocabulary, wordnet_nouns()),
+            f"WordNet's, built now (no {path or 'lexicon of a workflow config in this folder'})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,9 +94,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--level {args.level!r}: not one of {', '.join(LEVELS)}")
     vocabulary = get_vocabulary(args.vocabulary)
     header, rows, gts = read_descriptions(args.input, vocabulary)
-    lexicon = None
+    lexicon, source = None, "none (Sentence-BERT)"
     if args.method == "lexical":
-        lexicon = _checked_lexicon(args.lexicon, vocabulary) if args.lexicon else default_lexicon(vocabulary)
+        lexicon, source = ((_checked_lexicon(args.lexicon, vocabulary), str(args.lexicon)) if args.lexicon
+                           else default_lexicon(vocabulary))
     mapped = map_regions([r["description"] for r in rows], gts, vocabulary, args.method, lexicon,
                          levels=[args.level], sbert_class_names=args.sbert_classes)[args.level]
     out = io.StringIO()
@@ -109,4 +108,5 @@ def run(args: argparse.Namespace) -> int:
         row["category"] = "background" if cid == BACKGROUND else vocabulary.by_id(cid).name
         writer.writerow(row)
     atomic_write_text(args.output, out.getvalue())
+    print(f"{len(rows)} descriptions mapped ({args.method}, level {args.level}; lexicon: {source}) -> {args.output}")
     return 0

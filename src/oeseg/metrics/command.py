@@ -15,7 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, metavar="SPLIT_DIR",
                         help="split folder with panoptic.json and panoptic/")
     parser.add_argument("--predictions", required=True, metavar="PRED.jsonl", help="region predictions (JSON Lines)")
-    parser.add_argument("--lexicon", required=True, metavar="LEX.json", help="lexicon of the dataset's vocabulary")
+    parser.add_argument("--lexicon", metavar="LEX.json",
+                        help="lexicon of the dataset's vocabulary (needed by the lexical mapping)")
     parser.add_argument("--method", choices=MAPPING_METHODS, default="lexical",
                         help="mapping of descriptions to categories (default: lexical)")
     parser.add_argument("--masks", metavar="DIR", default=None,

@@ -102,17 +102,24 @@ def evaluate_labels(table: OverlapTable, vocabulary: Vocabulary, labels: dict[st
 
 
 def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | os.PathLike,
-                         lexicon_path: str | os.PathLike, method: str = "lexical",
+                         lexicon_path: str | os.PathLike | None, method: str = "lexical",
                          masks_dir: str | os.PathLike | None = None, workers: int = 1,
                          missing_regions: str = "background", levels: tuple[str, ...] = LEVELS,
                          sbert_class_names: str | os.PathLike | None = None, sbert_template: str | None = None) -> dict:
-    """The RESULTS.json object of one predictions file (docs/formats.md, "Evaluation results")."""
+    """The RESULTS.json object of one predictions file (docs/formats.md, "Evaluation results"); the
+    lexicon is needed by the lexical mapping only."""
     from oeseg.mapping import map_regions
 
+    if method not in MAPPING_METHODS:
+        raise InputError(f"mapping method must be one of {', '.join(MAPPING_METHODS)}, got {method!r}")
     split = PanopticSplit.load(split_dir)
     vocabulary = split.vocabulary
-    lexicon = load_lexicon(lexicon_path, vocabulary)
-    check_lexicon(lexicon, vocabulary, lexicon_path)
+    lexicon = None
+    if method == "lexical":
+        if lexicon_path is None:
+            raise InputError("the lexical mapping needs the lexicon of the dataset's vocabulary (--lexicon)")
+        lexicon = load_lexicon(lexicon_path, vocabulary)
+        check_lexicon(lexicon, vocabulary, lexicon_path)
     if masks_dir is not None and not Path(masks_dir).is_dir():
         raise InputError(f"{masks_dir}: mask folder not found")
     lines = read_split_predictions(predictions_path, split)
@@ -120,8 +127,6 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
     regions = assign_predictions(predictions_path, lines, table, missing_regions)
     gt_positions = table.region_gt_category()[regions.rows]
     gt_ids = [vocabulary.categories[p].id if p >= 0 else None for p in gt_positions.tolist()]
-    if method not in MAPPING_METHODS:
-        raise InputError(f"mapping method must be one of {', '.join(MAPPING_METHODS)}, got {method!r}")
     log.info("mapping %d descriptions (%s)", len(regions.descriptions), method)
     mapped = map_regions(regions.descriptions, gt_ids, vocabulary, method, lexicon, levels=levels,
                          sbert_class_names=sbert_class_names, sbert_template=sbert_template)
@@ -139,7 +144,7 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
 
 
 def write_evaluation(output: str | os.PathLike, split_dir: str | os.PathLike, predictions_path: str | os.PathLike,
-                     lexicon_path: str | os.PathLike, **options) -> dict:
+                     lexicon_path: str | os.PathLike | None, **options) -> dict:
     """Evaluate (options as `evaluate_predictions`) and write RESULTS.json atomically."""
     results = evaluate_predictions(split_dir, predictions_path, lexicon_path, **options)
     atomic_write_json(output, results)

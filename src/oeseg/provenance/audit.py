@@ -54,6 +54,7 @@ class AuditReport:
     code: str = "not checked"
     problems: list[Problem] = field(default_factory=list)
     strict: bool = False                                  # inputs not present are problems
+    nested: list[str] = field(default_factory=list)       # results folders inside, with their own manifest
 
     @property
     def ok(self) -> bool:
@@ -70,6 +71,9 @@ class AuditReport:
                f"  inputs: {sum(self.inputs.values())} ({ins})",
                f"  config: {self.config}",
                f"  code: {self.code}"]
+        if self.nested:
+            out.append(f"  other results folders inside (their own manifest; audit them on their own): "
+                       f"{', '.join(self.nested)}")
         out.append(f"problems: {len(self.problems)}" if self.problems else "problems: none")
         out += [str(p) for p in self.problems]
         if self.not_present and not self.strict:
@@ -152,9 +156,17 @@ def effective_config(configfiles: ConfigFiles, schemas: str | os.PathLike) -> di
     return config
 
 
-def _on_disk(results_dir: Path) -> list[str]:
-    """Every file under the results folder (dot-files too) but the manifest and its lock."""
+def nested_results(results_dir: Path) -> list[Path]:
+    """Folders inside the results folder that hold a manifest of their own: the results of another
+    config (the paper config's `results/paper` inside the demo's `results`)."""
+    return sorted(p.parent for p in results_dir.rglob(MANIFEST_NAME) if p.parent != results_dir)
+
+
+def _on_disk(results_dir: Path, nested: list[Path]) -> list[str]:
+    """Every file under the results folder (dot-files too) but the manifest, its lock and the
+    files of nested results folders."""
     return sorted(key for p in results_dir.rglob("*") if p.is_file()
+                  and not any(p.is_relative_to(n) for n in nested)
                   and (key := p.relative_to(results_dir).as_posix()) not in (MANIFEST_NAME, LOCK_NAME))
 
 
@@ -232,7 +244,9 @@ def audit_report(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".
         report.problems.append(Problem(os.fspath(path), "missing manifest", "no provenance manifest"))
         return report
     records = load_manifest(path)["artifacts"]
-    for key in _on_disk(results_dir):
+    nested = nested_results(results_dir)
+    report.nested = [n.relative_to(results_dir).as_posix() for n in nested]
+    for key in _on_disk(results_dir, nested):
         if key not in records:
             report.artifacts["untracked"] += 1
             report.problems.append(Problem(os.fspath(results_dir / key), "untracked artifact",

@@ -1,19 +1,22 @@
-"""download_file against a local HTTP server (127.0.0.1, Range support) that the test starts."""
+"""download_file against a local HTTP server (127.0.0.1) that the test starts and that implements
+Range, If-Range (RFC 9110: a changed file comes back whole) and 416 with `Content-Range: bytes */N`:
+checksums, resuming only a `.part` it can trust, errors that name the file, no credentials logged."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from oeseg.data.download import download_file
-from oeseg.io import redact_url
-from oeseg.io import InputError
+from oeseg.io import InputError, redact_url
 
 
 def _archive() -> bytes:
@@ -31,43 +34,49 @@ def _archive() -> bytes:
 ARCHIVE = _archive()
 SHA256 = hashlib.sha256(ARCHIVE).hexdigest()
 
+OLD = bytes((i * 7) % 251 for i in range(400_000))  # cut halfway, whole 64 KiB blocks reach the .part
+NEW = bytes((i * 13) % 241 for i in range(8000))
+MODIFIED = "Wed, 01 May 2024 10:00:00 GMT"
 
-class _Handler(BaseHTTPRequestHandler):
-    """/good.tar, /cut.tar (first response stops halfway), /bad.tar (corrupted bytes)."""
 
-    requests_seen: list[tuple[str, str | None]] = []
-    cut_done = False
+class _Remote(BaseHTTPRequestHandler):
+    """Serves `files` (path -> body, ETag, Last-Modified); a path in `cut` stops halfway once."""
 
-    def log_message(self, *args):  # keep pytest output quiet
+    files: dict[str, tuple[bytes, str | None, str | None]] = {}
+    cut: set[str] = set()
+    seen: list[tuple[str, str | None, str | None]] = []
+
+    def log_message(self, *args):
         pass
 
     def do_GET(self):
-        type(self).requests_seen.append((self.path, self.headers.get("Range")))
-        body = ARCHIVE
-        if self.path == "/bad.tar":
-            body = ARCHIVE[:100] + b"X" + ARCHIVE[101:]
-        elif self.path not in ("/good.tar", "/cut.tar"):
+        rng, if_range = self.headers.get("Range"), self.headers.get("If-Range")
+        type(self).seen.append((self.path, rng, if_range))
+        if self.path not in self.files:
             self.send_error(404)
             return
-        start = 0
-        rng = self.headers.get("Range")
+        body, etag, modified = self.files[self.path]
+        strong = etag is not None and not etag.startswith("W/")
+        if rng and if_range is not None and not ((strong and if_range == etag) or if_range == modified):
+            rng = None  # the file changed since the client's copy: send all of it
+        start = int(rng.removeprefix("bytes=").split("-")[0]) if rng else 0
+        if rng and start >= len(body):
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(body)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(206 if rng else 200)
         if rng:
-            start = int(rng.removeprefix("bytes=").split("-")[0])
-            if start >= len(body):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(body)}")
-                self.end_headers()
-                return
-            self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        else:
-            self.send_response(200)
-        self.send_header("Accept-Ranges", "bytes")
+        for name, value in (("ETag", etag), ("Last-Modified", modified)):
+            if value is not None:
+                self.send_header(name, value)
         self.send_header("Content-Length", str(len(body) - start))
         self.end_headers()
         payload = body[start:]
-        if self.path == "/cut.tar" and not type(self).cut_done:
-            type(self).cut_done = True
+        if self.path in self.cut:
+            self.cut.discard(self.path)
             self.wfile.write(payload[: len(payload) // 2])
             self.wfile.flush()
             self.close_connection = True
@@ -76,51 +85,163 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture()
-def server():
-    _Handler.requests_seen = []
-    _Handler.cut_done = False
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+def remote():
+    _Remote.files = {"/good.tar": (ARCHIVE, None, None), "/cut.tar": (ARCHIVE, None, None),
+                     "/bad.tar": (ARCHIVE[:100] + b"X" + ARCHIVE[101:], None, None)}
+    _Remote.cut, _Remote.seen = {"/cut.tar"}, []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Remote)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
 
 
-def test_good_download(server, tmp_path):
-    dest = download_file(f"{server}/good.tar", tmp_path / "sub" / "a.tar", SHA256)
+def _interrupted(url: str, dest: Path) -> int:
+    """Run a download that the server cuts halfway (one attempt); the size of the `.part` it leaves."""
+    _Remote.cut.add("/" + url.rsplit("/", 1)[1])
+    with pytest.raises(InputError, match="still incomplete after 1 attempts"):
+        download_file(url, dest, None, max_attempts=1)
+    return dest.with_name(dest.name + ".part").stat().st_size
+
+
+def _part_and_record(dest: Path) -> tuple[Path, Path]:
+    """The `.part` and `.part.json` paths of `dest`."""
+    return dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.json")
+
+
+def test_interrupted_download_resumes_with_if_range(remote, tmp_path):
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    part, record = _part_and_record(dest)
+    assert 0 < size < len(OLD)
+    assert json.loads(record.read_text()) == {"url": f"{remote}/f.bin", "etag": '"v1"', "last_modified": MODIFIED}
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == OLD
+    assert _Remote.seen[-1] == ("/f.bin", f"bytes={size}-", '"v1"')
+    assert not part.exists() and not record.exists()
+
+
+@pytest.mark.parametrize("etag", [None, 'W/"weak"'])
+def test_without_a_strong_etag_if_range_is_last_modified(remote, tmp_path, etag):
+    _Remote.files["/f.bin"] = (OLD, etag, MODIFIED)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == OLD
+    assert _Remote.seen[-1] == ("/f.bin", f"bytes={size}-", MODIFIED)
+
+
+def test_changed_remote_file_restarts_from_zero(remote, tmp_path):
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    _Remote.files["/f.bin"] = (NEW, '"v2"', "Thu, 02 May 2024 10:00:00 GMT")
+    n = len(_Remote.seen)
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == NEW  # not the old part with the new tail, nor the larger old part
+    assert _Remote.seen[n:] == [("/f.bin", f"bytes={size}-", '"v1"')]  # one request, answered whole
+    assert not _part_and_record(dest)[1].exists()
+
+
+def test_unpinned_part_without_validators_is_not_resumed(remote, tmp_path, caplog):
+    _Remote.files["/f.bin"] = (OLD, None, None)
+    dest = tmp_path / "f.bin"
+    assert _interrupted(f"{remote}/f.bin", dest) > len(NEW)  # the old file was larger
+    _Remote.files["/f.bin"] = (NEW, None, None)
+    n = len(_Remote.seen)
+    with caplog.at_level(logging.WARNING, logger="oeseg.data.download"):
+        download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == NEW
+    assert _Remote.seen[n:] == [("/f.bin", None, None)]
+    assert "no ETag or Last-Modified" in caplog.text and "restarting from zero" in caplog.text
+
+
+def test_pinned_part_gets_416_with_another_size_and_restarts(remote, tmp_path):
+    _Remote.files["/f.bin"] = (OLD, None, None)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    _Remote.files["/f.bin"] = (NEW, None, None)
+    n = len(_Remote.seen)
+    download_file(f"{remote}/f.bin", dest, hashlib.sha256(NEW).hexdigest())
+    assert dest.read_bytes() == NEW
+    assert _Remote.seen[n:] == [("/f.bin", f"bytes={size}-", None), ("/f.bin", None, None)]
+
+
+@pytest.mark.parametrize("extra, requests_after", [(b"", 1), (b"stale tail" * 800, 2)], ids=["same-size", "larger"])
+def test_416_completes_a_part_only_of_the_remote_size(remote, tmp_path, extra, requests_after):
+    _Remote.files["/f.bin"] = (NEW, '"v1"', None)
+    dest = tmp_path / "f.bin"
+    part, record = _part_and_record(dest)
+    part.write_bytes(NEW + extra)
+    record.write_text(json.dumps({"url": f"{remote}/f.bin", "etag": '"v1"'}))
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == NEW
+    assert _Remote.seen[0] == ("/f.bin", f"bytes={len(NEW + extra)}-", '"v1"')
+    assert len(_Remote.seen) == requests_after
+    assert not part.exists() and not record.exists()
+
+
+@pytest.mark.parametrize("source", [None, "/other.bin"])
+def test_foreign_part_is_not_resumed(remote, tmp_path, source):
+    _Remote.files["/f.bin"] = (NEW, '"v1"', MODIFIED)
+    dest = tmp_path / "f.bin"
+    part, record = _part_and_record(dest)
+    part.write_bytes(OLD[:4000])
+    if source is not None:
+        record.write_text(json.dumps({"url": f"{remote}{source}", "etag": '"v1"'}))
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == NEW
+    assert _Remote.seen == [("/f.bin", None, None)]
+
+
+def test_record_and_logs_hold_no_credentials(remote, tmp_path, caplog):
+    _Remote.files["/f.bin"] = (OLD, '"v1"', None)
+    url = remote.replace("http://", "http://alice:s3cret@") + "/f.bin"
+    dest = tmp_path / "f.bin"
+    with caplog.at_level(logging.DEBUG, logger="oeseg.data.download"):
+        _interrupted(url, dest)
+        record = json.loads(_part_and_record(dest)[1].read_text())
+        download_file(url, dest, None)
+    assert record["url"] == f"{remote}/f.bin"
+    assert dest.read_bytes() == OLD and _Remote.seen[-1][1] is not None  # resumed: same source
+    assert "s3cret" not in caplog.text
+
+
+def test_good_download(remote, tmp_path):
+    dest = download_file(f"{remote}/good.tar", tmp_path / "sub" / "a.tar", SHA256)
     assert dest.read_bytes() == ARCHIVE
     assert not (tmp_path / "sub" / "a.tar.part").exists()
     with tarfile.open(dest) as tar:
         assert tar.getnames() == ["archive/file0.bin", "archive/file1.bin", "archive/file2.bin"]
     # a second call finds the verified file and fetches nothing
-    n = len(_Handler.requests_seen)
-    download_file(f"{server}/good.tar", dest, SHA256)
-    assert len(_Handler.requests_seen) == n
+    n = len(_Remote.seen)
+    download_file(f"{remote}/good.tar", dest, SHA256)
+    assert len(_Remote.seen) == n
 
 
-def test_truncated_download_resumes_with_range(server, tmp_path):
-    dest = download_file(f"{server}/cut.tar", tmp_path / "b.tar", SHA256)
+def test_truncated_download_resumes_with_range(remote, tmp_path):
+    dest = download_file(f"{remote}/cut.tar", tmp_path / "b.tar", SHA256)
     assert dest.read_bytes() == ARCHIVE
-    seen = [r for p, r in _Handler.requests_seen if p == "/cut.tar"]
+    seen = [r for p, r, _ in _Remote.seen if p == "/cut.tar"]
     assert seen[0] is None
     assert len(seen) == 2 and seen[1].startswith("bytes=")
     resumed_at = int(seen[1].removeprefix("bytes=").rstrip("-"))
     assert 0 < resumed_at <= len(ARCHIVE) // 2
 
 
-def test_partial_file_from_an_earlier_run_resumes(server, tmp_path):
+def test_partial_file_from_an_earlier_run_resumes(remote, tmp_path):
     dest = tmp_path / "c.tar"
     (tmp_path / "c.tar.part").write_bytes(ARCHIVE[:1000])
-    download_file(f"{server}/good.tar", dest, SHA256)
+    download_file(f"{remote}/good.tar", dest, SHA256)
     assert dest.read_bytes() == ARCHIVE
-    assert _Handler.requests_seen == [("/good.tar", "bytes=1000-")]
+    assert _Remote.seen == [("/good.tar", "bytes=1000-", None)]  # pinned: resumed without a record
 
 
-def test_corrupted_download_is_refused_and_removed(server, tmp_path):
+def test_corrupted_download_is_refused_and_removed(remote, tmp_path):
     dest = tmp_path / "d.tar"
     with pytest.raises(InputError) as err:
-        download_file(f"{server}/bad.tar", dest, SHA256)
+        download_file(f"{remote}/bad.tar", dest, SHA256)
     msg = str(err.value)
     assert str(dest) in msg and f"expected {SHA256}" in msg and "got " in msg
     actual = msg.split("got ")[1].split(";")[0]
@@ -128,14 +249,14 @@ def test_corrupted_download_is_refused_and_removed(server, tmp_path):
     assert not dest.exists() and not (tmp_path / "d.tar.part").exists()
 
 
-def test_http_error_names_the_file(server, tmp_path):
+def test_http_error_names_the_file(remote, tmp_path):
     with pytest.raises(InputError, match=r"e.tar: download of .*/missing.tar failed: HTTP 404"):
-        download_file(f"{server}/missing.tar", tmp_path / "e.tar", SHA256)
+        download_file(f"{remote}/missing.tar", tmp_path / "e.tar", SHA256)
 
 
-def test_unpinned_download_logs_its_hash(server, tmp_path, caplog):
+def test_unpinned_download_logs_its_hash(remote, tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="oeseg.data.download"):
-        download_file(f"{server}/good.tar", tmp_path / "f.tar", None)
+        download_file(f"{remote}/good.tar", tmp_path / "f.tar", None)
     assert SHA256 in caplog.text
 
 

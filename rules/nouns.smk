@@ -23,7 +23,9 @@ rule nouns:
         source=config["nouns"]["source"],
         min_wordnet_count=config["nouns"].get("min_wordnet_count", 0),
         vocabularies=(
-            sorted({d["vocabulary"] for d in config["datasets"].values()}) if config["nouns"]["category_names"] else []
+            sorted({d["vocabulary"] for d in config["datasets"].values()})
+            if config["nouns"].get("category_names", False)
+            else []
         ),
     script:
         "../scripts/nouns.py"

@@ -83,9 +83,9 @@ def test_lac_figures_carry_the_note(tmp_path, drawn):
     evaluations = Files(_evaluations(tmp_path))
     for name, metrics in (("fig4", ["PQ"]), ("fig12", ["AP", "mIoU"])):
         run_script("lac_curves", evaluations, _figure_outputs(tmp_path, name), methods=METHODS,
-                   datasets=DATASETS, metrics=metrics, note=NOTE)
+                   datasets=DATASETS, metrics=metrics, mapping="lexical", note=NOTE)
     run_script("fig11", evaluations, _figure_outputs(tmp_path, "fig11"), methods=METHODS, datasets=DATASETS,
-               metric="PQ", note=NOTE)
+               metric="PQ", mapping="lexical", note=NOTE)
     assert {name: NOTE in texts for name, texts in drawn.items()} == {"fig4": True, "fig12": True, "fig11": True}
 
 

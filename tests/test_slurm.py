@@ -37,10 +37,10 @@ methods:
 opal:
   tower_pretraining: {steps: 10}
   llm_pretraining: {steps: 10}
-  stages:
-    stage1: {max_steps: 2}
-    stage2: {max_steps: 2}
-    stage3: {max_steps: 6}
+  stages:  # 6 train images: a global batch of at most 6 samples
+    stage1: {max_steps: 2, global_batch: 4, micro_batch: 4}
+    stage2: {max_steps: 2, global_batch: 4, micro_batch: 4}
+    stage3: {max_steps: 6, global_batch: 4, micro_batch: 4}
 """
 CONFIGFILES = ["config.yaml", "reduced.yaml"]
 #: a figure's style edit (config overlay) and the one figure rule it must rerun

@@ -401,7 +401,7 @@ def test_map_command_uses_the_workflow_lexicon(tmp_path: Path, toy_lexicon: Lexi
      (r"in.csv:3: field 'gt': 'ground' names several categories of vocabulary ade20k "
      r"\(13 'earth, ground'; 94 'land, ground, soil'\): give a full name or an id")),
     ("description\na sedan\n", ["--vocabulary", "no-such-vocabulary"], "unknown vocabulary"),
-    ("description,gt\na sedan,car\n ,car\n", ["--vocabulary", "cityscapes"], r"in.csv:3: field 'description' is empty"),
+    ("description,gt\na sedan,car\n ,car\n", ["--vocabulary", "cityscapes"], r"in.csv:3: 'description' is empty"),
     pytest.param(f"description\na {'very ' * 2001}long car\n", ["--vocabulary", "cityscapes"],
                  r"in.csv:2: description of 10,015 characters, over the limit of 10,000", id="too-long"),
     pytest.param(f"description\na sedan\n{'x' * 140_000}\n", ["--vocabulary", "cityscapes"],

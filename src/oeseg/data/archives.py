@@ -9,8 +9,9 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from oeseg.data.panoptic import UNREADABLE_IMAGE
 from oeseg.io import InputError
 
 
@@ -47,7 +48,7 @@ class Archive:
         try:
             with Image.open(io.BytesIO(self.read(name))) as im:
                 return np.asarray(im)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        except UNREADABLE_IMAGE as e:
             raise InputError(f"{self.path}:{name}: not a readable image ({e})") from None
 
     def match(self, pattern: str) -> dict[str, str]:

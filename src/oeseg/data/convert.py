@@ -7,9 +7,10 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from oeseg.data.panoptic import PanopticImage, panoptic_json, segments_from_ids, write_segment_ids
+from oeseg.data.panoptic import (UNREADABLE_IMAGE, PanopticImage, panoptic_json, segments_from_ids,
+                                 write_segment_ids)
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_json
 
@@ -31,7 +32,7 @@ class SplitWriter:
         try:
             with Image.open(io.BytesIO(image_bytes)) as im:
                 width, height = im.size
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        except UNREADABLE_IMAGE as e:
             raise InputError(f"{source or image_name}: not a readable image ({e})") from None
         if (height, width) != ids.shape:
             raise InputError(f"{image_name}: image is {width}x{height} but its annotation {ids.shape[1]}x{ids.shape[0]}")

@@ -31,7 +31,7 @@ def id2rgb(ids: np.ndarray) -> np.ndarray:
 
 
 #: What PIL raises for a file that is not a (complete, decodable) image.
-_UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+UNREADABLE_IMAGE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 
 @contextlib.contextmanager
@@ -45,7 +45,7 @@ def _open_png(path: str | Path) -> Iterator[Image.Image]:
         raise InputError(f"{path}: panoptic PNG not found") from None
     except InputError:
         raise
-    except _UNREADABLE as e:
+    except UNREADABLE_IMAGE as e:
         raise InputError(f"{path}: not a readable PNG image ({_describe(path, e)})") from None
 
 

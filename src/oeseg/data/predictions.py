@@ -45,8 +45,6 @@ def iter_predictions(path: str | os.PathLike) -> Iterator[tuple[int, RegionPredi
         desc = obj["description"]
         if not isinstance(desc, str):
             raise InputError(f"{where}: 'description' must be a string, got {type(desc).__name__}")
-        if not desc.strip():
-            raise InputError(f"{where}: 'description' is empty")
         check_description(desc, where)
         sid = obj["segment_id"]
         if isinstance(sid, bool) or not isinstance(sid, int):
@@ -55,7 +53,10 @@ def iter_predictions(path: str | os.PathLike) -> Iterator[tuple[int, RegionPredi
 
 
 def check_description(text: str, where: str) -> None:
-    """Raise InputError (naming `where`) for a description over MAX_DESCRIPTION_CHARS characters."""
+    """Raise InputError (naming `where`) for an empty description or one over MAX_DESCRIPTION_CHARS
+    characters."""
+    if not text.strip():
+        raise InputError(f"{where}: 'description' is empty")
     if len(text) > MAX_DESCRIPTION_CHARS:
         raise InputError(f"{where}: description of {len(text):,} characters, over the limit of "
                          f"{MAX_DESCRIPTION_CHARS:,}")

@@ -35,8 +35,6 @@ def read_descriptions(path: Path, vocabulary: Vocabulary) -> tuple[list[str], li
     """The CSV's header, rows and ground-truth category ids (None where `gt` is absent or empty)."""
     header, lines = read_csv_rows(path, ["description"])
     for line, row in lines:
-        if not row["description"].strip():
-            raise InputError(f"{path}:{line}: field 'description' is empty")
         check_description(row["description"], f"{path}:{line}")
     rows = [row for _, row in lines]
     gts = [_ground_truth(row.get("gt"), vocabulary, f"{path}:{line}: field 'gt'") for line, row in lines]

@@ -100,6 +100,14 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
+def end_process_group() -> None:
+    """Destroy this process's group, through DeepSpeed once it has taken the group: a later engine
+    must not find DeepSpeed's references to the old one."""
+    import deepspeed.comm
+
+    (deepspeed.comm if deepspeed.comm.is_initialized() else dist).destroy_process_group()
+
+
 @contextlib.contextmanager
 def deepspeed_process_group() -> Iterator[None]:
     """For DeepSpeed in a stage run in this one process (no launcher: DeepSpeed would look for
@@ -110,8 +118,6 @@ def deepspeed_process_group() -> Iterator[None]:
     if dist.is_initialized():
         yield
         return
-    import deepspeed.comm
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -122,8 +128,8 @@ def deepspeed_process_group() -> Iterator[None]:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
         try:
             yield
-        finally:  # DeepSpeed's, once it has taken the group: a later engine must not find the old one
-            (deepspeed.comm if deepspeed.comm.is_initialized() else dist).destroy_process_group()
+        finally:
+            end_process_group()
     finally:
         for k in added:
             os.environ.pop(k, None)

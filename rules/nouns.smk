@@ -21,11 +21,9 @@ rule nouns:
         runtime="10m",
     params:
         source=config["nouns"]["source"],
-        min_wordnet_count=config["nouns"].get("min_wordnet_count", 0),
+        min_wordnet_count=config["nouns"]["min_wordnet_count"],
         vocabularies=(
-            sorted({d["vocabulary"] for d in config["datasets"].values()})
-            if config["nouns"].get("category_names", False)
-            else []
+            sorted({d["vocabulary"] for d in config["datasets"].values()}) if config["nouns"]["category_names"] else []
         ),
     script:
         "../scripts/nouns.py"

@@ -45,7 +45,8 @@ def test_variants_weights_inputs_and_run_settings():
     assert train_inputs(demo, "out", "opal", 3, ["d/train"]) == ["d/train/panoptic.json", "e/train/panoptic.json",
                                                                  "out/models/opal/stage2"]
     # a source without the file its format reads: an error naming the source's key
-    for source, key in [({"format": "demo_regions"}, "split_dir"), ({"format": "coco_instances"}, "ann_file")]:
+    for source, key in [({"format": "demo_regions"}, "split_dir"), ({"format": "coco_instances"}, "ann_file"),
+                        ({"format": "coco_instances", "ann_file": "a.json"}, "image_root")]:
         bad = {**CONFIG, "opal": {**CONFIG["opal"], "data": {"stage3": [demo["opal"]["data"]["stage3"][0], source]}}}
         with pytest.raises(InputError, match=rf"opal\.data\.stage3\[1\]\.{key}: missing"):
             train_inputs(bad, "out", "opal", 3, ["d/train"])

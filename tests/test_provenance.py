@@ -29,7 +29,8 @@ MAPPING_SCHEMA_YAML = ('$schema: "https://json-schema.org/draft/2020-12/schema"\
 SCHEMA_YAML = ('$schema: "https://json-schema.org/draft/2020-12/schema"\n'
                "type: object\nrequired: [out, results]\n"
                "properties: {out: {type: string}, results: {type: string}, lexicon: {type: object},\n"
-               "             seed: {type: integer, default: 0}, methods: {type: object}}\n")
+               "             seed: {type: integer, default: 0}, methods: {type: object},\n"
+               "             mapping: {$ref: mapping.schema.yaml}}\n")
 
 
 def git(repo: Path, *args: str) -> str:

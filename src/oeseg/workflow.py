@@ -15,18 +15,29 @@ from oeseg.provenance.record import record_rule
 
 
 def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
-    """Validate a workflow config as every run sees it, in place: the config schema (its defaults
-    filled in), each method's keys (`oeseg.registry`), then the mapping section's own schema, whose
-    defaults (the Sentence-BERT template, ...) the rules read instead of restating them. The
-    Snakefile and `oeseg audit` both call this, so their configs hash alike."""
+    """Validate a workflow config as every run sees it, in place: the config schema, each method's
+    keys (`oeseg.registry`), then every section whose schema is a file of its own against that
+    file, its defaults filled in (a `$ref`'d schema fills none; a section left out is filled when
+    its schema requires nothing), so the rules read the schemas' defaults instead of restating
+    them. The Snakefile and `oeseg audit` both call this, so their configs hash alike."""
+    import yaml
     from snakemake.utils import validate
 
     from oeseg.registry import check_methods
 
     schemas = Path(schemas).resolve()
-    validate(config, os.fspath(schemas / "config.schema.yaml"))
+    top = schemas / "config.schema.yaml"
+    validate(config, os.fspath(top))
     check_methods(config["methods"])
-    validate(config.setdefault("mapping", {}), os.fspath(schemas / "mapping.schema.yaml"))
+    for key, prop in yaml.safe_load(top.read_text(encoding="utf-8"))["properties"].items():
+        ref = prop.get("$ref", "#")
+        if "#" in ref:
+            continue
+        section = schemas / ref
+        if key not in config and not yaml.safe_load(section.read_text(encoding="utf-8")).get("required"):
+            config[key] = {}
+        if key in config:
+            validate(config[key], os.fspath(section))
 
 
 @contextlib.contextmanager

@@ -35,6 +35,7 @@ from oeseg.io import InputError, iter_jsonl, read_json
 from oeseg.models import conversation as conv
 from oeseg.models.tokenization import IGNORE_INDEX, encode_conversation, encode_description, region_token_ids
 from oeseg.models.vision import CLIP_MEAN, CLIP_STD
+from oeseg.models.workflow import DEMO_FORMATS, source_paths
 
 
 @dataclass(frozen=True)
@@ -360,9 +361,11 @@ def records_from_source(source: dict, where: str = "opal data source") -> list[R
     split_dir | ann_file + image_root, regions_per_sample (demo regions and COCO-format files: an
     image's regions in one sample: the first ones, or with shuffle_regions a new random draw of
     them in random order each epoch)}. Errors name the source as `where` (e.g. opal.data.stage2[0])."""
-    if not isinstance(source, dict):
-        raise InputError(f"{where}: a source is a mapping (format, split_dir or ann_file + image_root), not {source!r}")
-    kind = source.get("format")
+    known = (*DEMO_FORMATS, *READERS)
+    if isinstance(source, dict) and source.get("format") not in known:
+        raise InputError(f"{where}.format: unknown format {source.get('format')!r} (known: {', '.join(known)})")
+    paths = source_paths(source, where)  # also: a source that is not a mapping
+    kind = source["format"]
     grouping = {k: source[k] for k in ("regions_per_sample", "shuffle_regions") if k in source}
     if grouping and kind not in ("demo_regions", *GROUPABLE):
         raise InputError(f"{where} ({kind}): {', '.join(grouping)} applies to demo_regions, "
@@ -370,22 +373,15 @@ def records_from_source(source: dict, where: str = "opal data source") -> list[R
     if "shuffle_regions" in grouping and "regions_per_sample" not in grouping:
         raise InputError(f"{where} ({kind}): shuffle_regions needs regions_per_sample")
     limit, shuffle = int(grouping.get("regions_per_sample", 0)), bool(grouping.get("shuffle_regions", False))
-    if kind not in ("demo_regions", "demo_captions", *READERS):
-        raise InputError(f"{where}.format: unknown format {kind!r} (known: demo_regions, demo_captions, "
-                         f"{', '.join(READERS)})")
-    needed = ("split_dir",) if kind in ("demo_regions", "demo_captions") else ("ann_file", "image_root")
-    missing = [k for k in needed if k not in source]
-    if missing:
-        raise InputError(f"{where}.{missing[0]}: missing (format {kind} reads {' and '.join(needed)})")
     if kind == "demo_regions":
-        records = demo_region_records(source["split_dir"])
+        records = demo_region_records(paths["split_dir"])
         return _group_by_image(records, limit, shuffle) if limit > 0 else records
     if kind == "demo_captions":
-        return demo_caption_records(source["split_dir"])
+        return demo_caption_records(paths["split_dir"])
     if limit > 0:
-        return READERS[kind](source["ann_file"], source["image_root"], regions_per_sample=limit,
+        return READERS[kind](paths["ann_file"], paths["image_root"], regions_per_sample=limit,
                              shuffle_regions=shuffle)
-    return READERS[kind](source["ann_file"], source["image_root"])
+    return READERS[kind](paths["ann_file"], paths["image_root"])
 
 
 # --- samples and batches --------------------------------------------------------------------

@@ -48,17 +48,29 @@ def train_inputs(config: dict, out: str, method: str, stage: int, train_split_di
     return list(dict.fromkeys(files))
 
 
-def source_file(source: dict, where: str = "opal data source") -> str:
-    """The file a training source reads: a demo split's panoptic.json (formats demo_regions,
-    demo_captions: `split_dir`), else its `ann_file`; a missing one is an InputError naming
-    `where` (e.g. opal.data.stage2[0])."""
+DEMO_FORMATS = ("demo_regions", "demo_captions")
+
+
+def source_paths(source: dict, where: str = "opal data source") -> dict[str, str]:
+    """The paths an opal.data source reads by its format: `split_dir` (demo_regions,
+    demo_captions), else `ann_file` and `image_root`; a source that is not a mapping or lacks one
+    is an InputError naming `where` (e.g. opal.data.stage2[0])."""
     from oeseg.io import InputError
 
-    demo = isinstance(source, dict) and source.get("format") in ("demo_regions", "demo_captions")
-    key = "split_dir" if demo else "ann_file"
-    if not isinstance(source, dict) or key not in source:
-        raise InputError(f"{where}.{key}: missing (the file the source reads)")
-    return f"{source['split_dir']}/panoptic.json" if demo else source["ann_file"]
+    if not isinstance(source, dict):
+        raise InputError(f"{where}: a source is a mapping (format, split_dir or ann_file + image_root), not {source!r}")
+    kind = source.get("format")
+    needed = ("split_dir",) if kind in DEMO_FORMATS else ("ann_file", "image_root")
+    missing = [k for k in needed if k not in source]
+    if missing:
+        raise InputError(f"{where}.{missing[0]}: missing (format {kind} reads {' and '.join(needed)})")
+    return {k: source[k] for k in needed}
+
+
+def source_file(source: dict, where: str = "opal data source") -> str:
+    """The file a training source reads: a demo split's panoptic.json, else its `ann_file`."""
+    paths = source_paths(source, where)
+    return f"{paths['split_dir']}/panoptic.json" if "split_dir" in paths else paths["ann_file"]
 
 
 def _llm_files(opal: dict) -> list[str]:

@@ -38,7 +38,8 @@ from oeseg.models.config import OpalConfig, paper_config
 from oeseg.models.losses import LossWeights
 from oeseg.models.osprey import build_model
 from oeseg.models.tokenization import IGNORE_INDEX, IMAGE_TOKEN_INDEX
-from oeseg.models.train import StageSettings, _add_lora, _set_trainable, compile_decoder_layers, step_losses
+from oeseg.models.train import (StageSettings, _add_lora, _set_trainable, compile_decoder_layers,
+                                skip_cpu_shm_collectives, step_losses)
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(vision_depths=[1, 1, 1, 1], vision_dims=[8, 16, 32, 64], vision_embed_dim=32, image_size=64,
@@ -312,6 +313,7 @@ def main() -> None:
     if args.tiny:
         args.steps, args.warmup, args.micro_batch = 1, 0, min(args.micro_batch, 2)  # a smoke run: one timed step
         device = torch.device("cpu")
+        skip_cpu_shm_collectives()
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]

@@ -25,12 +25,13 @@ def _misaligned_after_zero(config: dict) -> tuple[int, int]:
 
     from oeseg.models.config import config_from_section
     from oeseg.models.osprey import build_model
-    from oeseg.models.train import _set_trainable
+    from oeseg.models.train import _set_trainable, skip_cpu_shm_collectives
 
     cfg = config_from_section(TINY_MODEL, vocab_size=300)
     model = build_model(cfg, cfg.vocab_size, cfg.vocab_size + 1)
     _set_trainable(model, 3, "full")
     params = [p for p in model.parameters() if p.requires_grad]
+    skip_cpu_shm_collectives()
     deepspeed.initialize(model=model, model_parameters=params, config=config,
                          optimizer=torch.optim.AdamW(params, lr=1e-3))
     return sum(p.data_ptr() % 16 != 0 for p in params), len(params)

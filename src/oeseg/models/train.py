@@ -100,6 +100,15 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
+def skip_cpu_shm_collectives() -> None:
+    """Have DeepSpeed on the CPU use torch's (gloo) collectives, not its shared-memory ones: those are
+    a C++ extension built on first use (a minute on two cores) and serve multi-process CPU training,
+    which nothing here does (the CPU runs DeepSpeed in one process: tests, `--tiny` benchmarks)."""
+    import deepspeed.ops
+
+    deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+
+
 def end_process_group() -> None:
     """Destroy this process's group, through DeepSpeed once it has taken the group: a later engine
     must not find DeepSpeed's references to the old one."""
@@ -340,6 +349,8 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
         if use_deepspeed:
             import deepspeed
 
+            if not torch.cuda.is_available():
+                skip_cpu_shm_collectives()
             ds = json.loads(Path(deepspeed_config).read_text())
             ds.update(train_micro_batch_size_per_gpu=settings.micro_batch, gradient_accumulation_steps=accum,
                       gradient_clipping=settings.grad_clip)

@@ -25,13 +25,12 @@ def _misaligned_after_zero(config: dict) -> tuple[int, int]:
 
     from oeseg.models.config import config_from_section
     from oeseg.models.osprey import build_model
-    from oeseg.models.train import _set_trainable, skip_cpu_shm_collectives
+    from oeseg.models.train import _set_trainable
 
     cfg = config_from_section(TINY_MODEL, vocab_size=300)
     model = build_model(cfg, cfg.vocab_size, cfg.vocab_size + 1)
     _set_trainable(model, 3, "full")
     params = [p for p in model.parameters() if p.requires_grad]
-    skip_cpu_shm_collectives()
     deepspeed.initialize(model=model, model_parameters=params, config=config,
                          optimizer=torch.optim.AdamW(params, lr=1e-3))
     return sum(p.data_ptr() % 16 != 0 for p in params), len(params)
@@ -44,6 +43,9 @@ def _worker(rank: int, port: int, out_file: str) -> None:
 
     import torch.distributed as dist
 
+    from oeseg.models.train import skip_cpu_shm_collectives
+
+    skip_cpu_shm_collectives()
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
     ds = json.loads((REPO / "configs/deepspeed/zero2.json").read_text())
     ds["bf16"]["enabled"] = False  # the CPU has no fast bf16 path; the rest is the repo's config

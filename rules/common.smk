@@ -1,4 +1,8 @@
 from oeseg.mapping import METHODS as MAPPING_METHODS
+from oeseg.workflow import pin_cpu_kernels
+
+# every job computes with the same CPU kernels on any x86-64 CPU with AVX2 (README, "The demo")
+pin_cpu_kernels()
 
 # Path conventions shared by every stage. Intermediate outputs live under config["out"],
 # datasets under config["data_root"], tracked artifacts under config["results"].

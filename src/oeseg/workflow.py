@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,28 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
             config[key] = {}
         if key in config:
             validate(config[key], os.fspath(section))
+
+
+#: the instruction set of the CPU kernels every job runs: torch's own (ATen), MKL's (its
+#: conditional numerical reproducibility) and oneDNN's. Kernels of another width sum in another
+#: order, so a CPU with AVX-512 trained other weights than one without (README, "The demo").
+CPU_KERNEL_PINS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def pin_cpu_kernels(environ: MutableMapping[str, str] = os.environ,
+                    cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> dict[str, str]:
+    """Set CPU_KERNEL_PINS in `environ` (the jobs inherit it) where the CPU has AVX2 and the user
+    has not set the variable; returns the variables set."""
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in Path(cpuinfo).read_text().splitlines()
+                      if line.startswith("flags")), [])
+    except OSError:  # not Linux: leave the kernels to the libraries
+        return {}
+    if "avx2" not in flags:
+        return {}
+    pinned = {k: v for k, v in CPU_KERNEL_PINS.items() if k not in environ}
+    environ.update(pinned)
+    return pinned
 
 
 @contextlib.contextmanager

@@ -19,12 +19,10 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 #: the plugin waits this long before its first status check (default 40 s)
 FAST_STATUS = ("--slurm-init-seconds-before-status-checks", "2")
-#: the demo made small: Demo-City only (trained on and scored; a few images per split), the WordNet
-#: nouns tagged at least 20 times (976 and the category names, against 4,867), two of the three
-#: variance runs (Figure 11's spread needs two), few classifier epochs and few pretraining and OPAL
-#: training steps; every rule of the demo's `all` still runs
+#: the demo made small: Demo-City only (trained on and scored; a few images per split), two of the
+#: three variance runs (Figure 11's spread needs two), few classifier epochs and few pretraining
+#: and OPAL training steps; every rule of the demo's `all` still runs
 REDUCED_DEMO = """\
-nouns: {min_wordnet_count: 20}
 datasets:
   demo-city: {splits: {train: 6, val: 3}}
 evaluation_datasets: [demo-city]

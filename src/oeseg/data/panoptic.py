@@ -18,12 +18,6 @@ from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError, atomic_write_bytes, read_json
 
 
-def rgb2id(rgb: np.ndarray) -> np.ndarray:
-    """Segment ids from an HxWx3 uint8 panoptic PNG array."""
-    rgb = rgb.astype(np.uint32)
-    return rgb[..., 0] + 256 * rgb[..., 1] + 256 * 256 * rgb[..., 2]
-
-
 def id2rgb(ids: np.ndarray) -> np.ndarray:
     """HxWx3 uint8 array encoding segment ids."""
     ids = ids.astype(np.uint32)

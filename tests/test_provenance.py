@@ -16,7 +16,7 @@ from oeseg.cli import main
 from oeseg.io import InputError, sha256_file
 from oeseg.provenance import finalize_manifest, load_manifest, scrub
 from oeseg.provenance.record import config_sha256
-from oeseg.workflow import rule_step
+from oeseg.workflow import CPU_KERNEL_PINS, rule_step
 
 SECRET = "sk-test-0123456789abcdef"
 CONFIG = {"out": "work", "results": "results", "lexicon": {"openai": {"api_key_env": "X"}}, "seed": 0,
@@ -74,6 +74,9 @@ def repo(tmp_path, monkeypatch) -> Path:
     git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "code")
     monkeypatch.chdir(root)
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    for name in CPU_KERNEL_PINS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
     make_table(fake_snakemake(
         "table1", ["work/scores.txt"], ["results/table1.csv", "work/not-tracked.csv"],
         params={"style": {"dpi": 100}, "api_key": SECRET, "prompt": f"use {SECRET} please"},
@@ -95,6 +98,7 @@ def test_rule_step_records_every_field_of_each_tracked_artifact(repo):
     assert entry["code"] == {"commit": git(repo, "rev-parse", "HEAD").strip(), "dirty": False}
     assert entry["packages"]["python"].startswith("3.")
     assert "snakemake" in entry["packages"] and "oeseg" in entry["packages"]
+    assert entry["cpu_kernels"] == {"ATEN_CPU_CAPABILITY": "avx2"}
     assert entry["created"].endswith("+00:00")
     assert "provenance recorded for table1.csv" in (repo / "work" / "table1.log").read_text()
 

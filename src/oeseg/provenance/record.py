@@ -3,7 +3,8 @@
 A rule's script runs inside `oeseg.workflow.rule_step`; when its body succeeds, every output that
 lies under the config's `results` folder is recorded here: its sha256, the rule, the sha256 of each
 input, the parameters and wildcards (secrets scrubbed), the config's sha256, the code's git commit
-and whether the tree was dirty, the versions of the packages the job imported, and when. The
+and whether the tree was dirty, the versions of the packages the job imported, the instruction set
+its CPU kernels were held to, and when. The
 manifest is updated under a file lock and replaced atomically, so jobs finishing at once on a
 cluster (shared file system) never lose each other's entries.
 """
@@ -151,6 +152,13 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def cpu_kernels() -> dict[str, str]:
+    """The CPU kernels' instruction set held in this job's environment (oeseg.workflow.pin_cpu_kernels)."""
+    from oeseg.workflow import CPU_KERNEL_PINS  # oeseg.workflow imports this module
+
+    return {k: os.environ[k] for k in CPU_KERNEL_PINS if k in os.environ}
+
+
 @contextlib.contextmanager
 def locked_manifest(results_dir: str | os.PathLike) -> Iterator[dict[str, Any]]:
     """Hold the manifest's lock; yield its content, written back atomically on success.
@@ -230,6 +238,7 @@ def record_rule(snakemake: Any, workdir: str | os.PathLike = ".") -> list[str]:
         "config_sha256": config_sha256(config),
         "code": code_state(workdir, results_dir),
         "packages": package_versions(),
+        "cpu_kernels": cpu_kernels(),
     }
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     entries = {key: {"sha256": sha256_path(path), **common, "created": created}

@@ -24,8 +24,8 @@ on the contrastive loss's settings) from another run of this benchmark.
 
 `train` needs the demo's pretrained tower and LLM (`snakemake work/demo/models/clip_tower.bin
 work/demo/models/llm`) and the demo data; `evaluate` the demo's lexicons. Seed 0 is the committed
-demo's own training setting; on another CPU or torch build it drifts from the committed models by
-rounding (benchmarks/README.md).
+demo's own training setting; with another torch build it drifts from the committed models by
+rounding (benchmarks/README.md). The CPU kernels are held to AVX2 as in the workflow's jobs.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from oeseg.provenance.audit import effective_config  # noqa: E402
 from oeseg.registry import methods_of_rule  # noqa: E402
+from oeseg.workflow import pin_cpu_kernels  # noqa: E402
 
 
 def seed_config(config: dict, seed: int, out: Path) -> dict:
@@ -158,6 +159,7 @@ def main() -> None:
     parser.add_argument("--reference-out", type=Path, help="evaluate: methods missing under --out from here")
     parser.add_argument("--json", type=Path, help="also write the scores here")
     args = parser.parse_args()
+    pin_cpu_kernels()  # the CPU kernels of the workflow's jobs (the spawned trainers inherit them)
     if args.config.endswith(".json"):
         config = json.loads(Path(args.config).read_text())
     else:

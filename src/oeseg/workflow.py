@@ -41,8 +41,8 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
 
 
 #: the instruction set of the CPU kernels every job runs: torch's own (ATen), MKL's (its
-#: conditional numerical reproducibility) and oneDNN's. Kernels of another width sum in another
-#: order, so a CPU with AVX-512 trained other weights than one without (README, "The demo").
+#: conditional numerical reproducibility, on Intel CPUs) and oneDNN's. Kernels of another width sum
+#: in another order, so a CPU with AVX-512 trained other weights than one without (README, "The demo").
 CPU_KERNEL_PINS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 

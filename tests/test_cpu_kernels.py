@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from small_workflow import REPO, SNAKEMAKE
 
-from oeseg.workflow import CPU_KERNEL_PINS, pin_cpu_kernels
+from oeseg.workflow import CPU_KERNEL_PINS, pin_cpu_kernels, read_cpuinfo
 
 HAS_AVX2 = Path("/proc/cpuinfo").exists() and " avx2" in Path("/proc/cpuinfo").read_text()
 
@@ -27,6 +27,15 @@ def test_pins_fill_what_the_user_left_unset(tmp_path):
     pinned = pin_cpu_kernels(environ, cpuinfo(tmp_path, "fpu sse2 avx avx2 fma avx512f"))
     assert pinned == {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
     assert environ == {**CPU_KERNEL_PINS, "MKL_CBWR": "COMPATIBLE", "PATH": "/bin"}
+
+
+def test_read_cpuinfo_takes_the_first_processor(tmp_path):
+    path = tmp_path / "cpuinfo"
+    path.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU: v4\n"
+                    "flags\t\t: fpu avx2\n\nprocessor\t: 1\nvendor_id\t: AuthenticAMD\n")
+    assert read_cpuinfo(path) == {"processor": "0", "vendor_id": "GenuineIntel",
+                                  "model name": "Intel(R) Xeon(R) CPU: v4", "flags": "fpu avx2"}
+    assert read_cpuinfo(tmp_path / "absent") == {}
 
 
 def test_no_pins_without_avx2_or_cpuinfo(tmp_path):

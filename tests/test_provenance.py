@@ -16,7 +16,7 @@ from oeseg.cli import main
 from oeseg.io import InputError, sha256_file
 from oeseg.provenance import finalize_manifest, load_manifest, scrub
 from oeseg.provenance.record import config_sha256
-from oeseg.workflow import CPU_KERNEL_PINS, rule_step
+from oeseg.workflow import CPU_KERNEL_PINS, read_cpuinfo, rule_step
 
 SECRET = "sk-test-0123456789abcdef"
 CONFIG = {"out": "work", "results": "results", "lexicon": {"openai": {"api_key_env": "X"}}, "seed": 0,
@@ -99,6 +99,8 @@ def test_rule_step_records_every_field_of_each_tracked_artifact(repo):
     assert entry["packages"]["python"].startswith("3.")
     assert "snakemake" in entry["packages"] and "oeseg" in entry["packages"]
     assert entry["cpu_kernels"] == {"ATEN_CPU_CAPABILITY": "avx2"}
+    assert entry["cpu"] == {key: read_cpuinfo()[field] for key, field in (("vendor", "vendor_id"),
+                                                                          ("model", "model name"))}
     assert entry["created"].endswith("+00:00")
     assert "provenance recorded for table1.csv" in (repo / "work" / "table1.log").read_text()
 

@@ -46,16 +46,28 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
 CPU_KERNEL_PINS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
+def read_cpuinfo(path: str | os.PathLike = "/proc/cpuinfo") -> dict[str, str]:
+    """The fields of the first processor in /proc/cpuinfo (`vendor_id`, `model name`, `flags`, ...);
+    empty where the file cannot be read (not Linux)."""
+    fields: dict[str, str] = {}
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return fields
+    for line in lines:
+        if not line.strip():
+            break
+        name, sep, value = line.partition(":")
+        if sep:
+            fields[name.strip()] = value.strip()
+    return fields
+
+
 def pin_cpu_kernels(environ: MutableMapping[str, str] = os.environ,
                     cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> dict[str, str]:
     """Set CPU_KERNEL_PINS in `environ` (the jobs inherit it) where the CPU has AVX2 and the user
-    has not set the variable; returns the variables set."""
-    try:
-        flags = next((line.split(":", 1)[1].split() for line in Path(cpuinfo).read_text().splitlines()
-                      if line.startswith("flags")), [])
-    except OSError:  # not Linux: leave the kernels to the libraries
-        return {}
-    if "avx2" not in flags:
+    has not set the variable; returns the variables set (none without /proc/cpuinfo)."""
+    if "avx2" not in read_cpuinfo(cpuinfo).get("flags", "").split():
         return {}
     pinned = {k: v for k, v in CPU_KERNEL_PINS.items() if k not in environ}
     environ.update(pinned)

@@ -159,6 +159,15 @@ def cpu_kernels() -> dict[str, str]:
     return {k: os.environ[k] for k in CPU_KERNEL_PINS if k in os.environ}
 
 
+def cpu_model() -> dict[str, str]:
+    """The job's CPU, its vendor and model name: the pinned kernels still compute other last bits
+    on another vendor's CPU (README, "The demo")."""
+    from oeseg.workflow import read_cpuinfo  # oeseg.workflow imports this module
+
+    info = read_cpuinfo()
+    return {key: info[field] for key, field in (("vendor", "vendor_id"), ("model", "model name")) if field in info}
+
+
 @contextlib.contextmanager
 def locked_manifest(results_dir: str | os.PathLike) -> Iterator[dict[str, Any]]:
     """Hold the manifest's lock; yield its content, written back atomically on success.
@@ -239,6 +248,7 @@ def record_rule(snakemake: Any, workdir: str | os.PathLike = ".") -> list[str]:
         "code": code_state(workdir, results_dir),
         "packages": package_versions(),
         "cpu_kernels": cpu_kernels(),
+        "cpu": cpu_model(),
     }
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     entries = {key: {"sha256": sha256_path(path), **common, "created": created}

@@ -2,7 +2,8 @@
 # Installs the Debian packages oeseg needs. `demo`: what `make demo` needs (WordNet 3.0 for the
 # offline nouns and lexicon builder); `all` (the default, `make test`): also Chromium for the
 # annotation page test, SLURM + accounting for the cluster test, LaTeX for the table check and a
-# C++ compiler for torch.compile on the CPU. Idempotent: does nothing when every package is
+# C++ compiler for torch.compile on the CPU; `cpu-emulation`: QEMU's user mode for
+# benchmarks/cpu_vendors.py. Idempotent: does nothing when every package is
 # already installed.
 set -euo pipefail
 set_name="${1:-all}"
@@ -18,7 +19,8 @@ case "$set_name" in
       texlive-latex-base texlive-latex-recommended  # checks that table1.tex compiles
       g++                                       # torch.compile builds its CPU kernels with it (OPAL compile test)
     ) ;;
-  *) echo "usage: $0 [demo|all]" >&2; exit 2 ;;
+  cpu-emulation) packages=(qemu-user) ;;
+  *) echo "usage: $0 [demo|all|cpu-emulation]" >&2; exit 2 ;;
 esac
 missing=()
 for p in "${packages[@]}"; do

@@ -13,7 +13,7 @@ from small_workflow import REPO, SNAKEMAKE
 
 from oeseg.workflow import CPU_KERNEL_PINS, pin_cpu_kernels, read_cpuinfo
 
-HAS_AVX2 = Path("/proc/cpuinfo").exists() and " avx2" in Path("/proc/cpuinfo").read_text()
+HAS_AVX2 = "avx2" in read_cpuinfo().get("flags", "").split()
 
 
 def cpuinfo(tmp_path: Path, flags: str) -> Path:

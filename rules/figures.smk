@@ -29,6 +29,7 @@ rule table1:
         datasets=dataset_labels(EVAL_DATASETS),
         mapping=MAPPING_OF_TABLE,
         caption=FIG["table1_caption"],
+        groups=method_groups(METHODS),
         note=NOTE,
     script:
         "../scripts/table1.py"

@@ -44,6 +44,11 @@ def method_labels(methods):
     return [(m, config["methods"][m]["label"]) for m in methods]
 
 
+def method_groups(methods):
+    """method -> group (`methods.<name>.group`) of the methods that have one: Table 1's rules."""
+    return {m: config["methods"][m]["group"] for m in methods if "group" in config["methods"][m]}
+
+
 def dataset_labels(datasets):
     """(name, label) of datasets; labels from figures.dataset_labels, else the name."""
     return [(d, FIG.get("dataset_labels", {}).get(d, d)) for d in datasets]

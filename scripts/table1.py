@@ -6,4 +6,5 @@ from oeseg.workflow import rule_step
 with rule_step(snakemake):
     write_table1(list(snakemake.input), snakemake.params.methods, snakemake.params.datasets,
                  snakemake.output.csv, snakemake.output.md, snakemake.output.tex,
-                 snakemake.params.caption, snakemake.params.mapping, snakemake.params.note)
+                 snakemake.params.caption, snakemake.params.mapping, snakemake.params.note,
+                 snakemake.params.groups)

@@ -126,6 +126,9 @@ EVALUATE_CASES = [
      rf"pred.jsonl:2: description of {len(LONG):,} characters, over the limit of {MAX_DESCRIPTION_CHARS:,}"),
     ("lexicon-of-another-vocabulary", lambda r: edit_json(r / "lexicon.json", lambda o: o.update(vocabulary="demo-ade")),
      r"lexicon.json: a lexicon of vocabulary 'demo-ade', the dataset's vocabulary is 'demo-city'"),
+    ("lexicon-missing-a-category", lambda r: edit_json(r / "lexicon.json", lambda o: o.update(
+        categories=[c for c in o["categories"] if c["id"] != 5])),
+     r"lexicon.json: 1 category\(ies\) of vocabulary 'demo-city' missing \(5 'pole'\)"),
     ("lexicon-with-other-names", demo_ade_cut_to_city,
      r"lexicon.json: category id 0 is named 'wall', in vocabulary 'demo-city' it is 'road'"),
     ("lexicon-not-utf8", lambda r: (r / "lexicon.json").write_bytes(b'{"vocabulary": "d\xe9mo"}'),
@@ -181,6 +184,17 @@ def test_evaluate_rejects_bad_input(demo, case, capsys):
     assert err.startswith("oeseg evaluate: error: ") and "Traceback" not in err
     assert _search(message, err), err
     assert not out.exists()
+
+
+def test_an_output_onto_a_folder_is_refused_before_the_work(demo, capsys):
+    """Checked first: the error is the folder's, though the predictions named do not exist."""
+    (demo / "out").mkdir()
+    argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "absent.jsonl"),
+            "--lexicon", str(demo / "lexicon.json"), "-o", str(demo / "out")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == f"oeseg evaluate: error: {demo / 'out'}: output is a folder, not a file\n"
+    assert list((demo / "out").iterdir()) == []
 
 
 def test_negative_finite_scores_stay_legal(demo):

@@ -100,6 +100,39 @@ def test_atomic_write_gives_the_mode_of_a_plain_open(tmp_path):
     assert os.stat(tmp_path / "a.txt").st_mode == os.stat(tmp_path / "b.txt").st_mode
 
 
+def test_atomic_write_follows_a_link_and_refuses_a_folder(tmp_path):
+    """`-o` onto a symbolic link replaces the file it points to, the link stays; onto a folder it is
+    an error naming it; the temporary file never stays behind."""
+    import os
+    from oeseg.io import atomic_write_text
+
+    (tmp_path / "target.json").write_text("old")
+    os.symlink("target.json", tmp_path / "link.json")
+    atomic_write_text(tmp_path / "link.json", "new")
+    assert (tmp_path / "link.json").is_symlink() and (tmp_path / "target.json").read_text() == "new"
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(InputError, match=r"folder: output is a folder, not a file"):
+        atomic_write_text(tmp_path / "folder", "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "link.json", "target.json"]
+
+
+def test_atomic_write_writes_into_a_fifo_instead_of_replacing_it(tmp_path):
+    """A file that is not a regular one (a FIFO, /dev/null) is written in place, not destroyed."""
+    import os
+    import stat
+    import threading
+    from oeseg.io import atomic_write_text
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    atomic_write_text(fifo, "through the pipe")
+    reader.join(timeout=10)
+    assert got == [b"through the pipe"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
 @pytest.mark.parametrize("content, error", [
     ({"categories": 5}, r"bad.json: 'categories' must be a list, got int"),
     ({"categories": {"0": "road"}}, r"bad.json: 'categories' must be a list, got dict"),

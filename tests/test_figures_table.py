@@ -50,7 +50,7 @@ def test_table1_files_and_latex_compiles(tmp_path):
     out = tmp_path / "results"
     out.mkdir()
     write_table1(_evaluations(tmp_path), METHODS, DATASETS, out / "t.csv", out / "t.md", out / "t.tex",
-                 "LAC scores; best in bold & 100% demo")
+                 "LAC scores; best in bold & 100% demo", groups={"opal": "mllm", "osprey": "baseline"})
     rows = list(csv.DictReader(open(out / "t.csv")))
     assert len(rows) == 2 * 2 * 3
     best = {(r["method"], r["dataset"], r["metric"]) for r in rows if r["best"] == "1"}
@@ -59,6 +59,9 @@ def test_table1_files_and_latex_compiles(tmp_path):
     assert "| OPAL (ours) | **49.5 ± 2.0** |" in md
     tex = (out / "t.tex").read_text()
     assert r"\textbf{49.5} $\pm$ \textbf{2.0}" in tex and r"Osprey\_7B \& co" in tex
+    lines = tex.splitlines()  # a rule under the header and one between the two groups
+    opal_row = next(i for i, line in enumerate(lines) if line.startswith("OPAL (ours) &"))
+    assert lines[opal_row - 1] == lines[opal_row + 1] == r"\midrule" and lines.count(r"\midrule") == 2
     assert shutil.which("pdflatex"), "texlive (pdflatex) is required"
     doc = tmp_path / "doc.tex"
     doc.write_text("\\documentclass{article}\n\\usepackage{booktabs}\n\\usepackage[utf8]{inputenc}\n"
@@ -79,3 +82,13 @@ def test_missing_evaluation_and_bad_file_are_clear(tmp_path):
                    '"lac": {}}')
     with pytest.raises(InputError, match=r"main.lexical.json: field 'metrics.PQ' needs a value"):
         load_evaluation(bad)
+
+
+def test_table1_rules_only_between_groups(tmp_path):
+    """Methods of one group, or without one, share a block: the header's rule only."""
+    from oeseg.figures.table import table1_latex
+
+    evaluations = [load_evaluation(p) for p in _evaluations(tmp_path)]
+    for groups in (None, {"opal": "mllm", "osprey": "mllm"}, {"opal": "mllm"}):
+        tex = table1_latex(build_table1(evaluations, METHODS, DATASETS, groups=groups), "caption")
+        assert tex.splitlines().count(r"\midrule") == 1, groups

@@ -25,14 +25,17 @@ CAR, BICYCLE, ROAD, SIDEWALK, PERSON = 13, 18, 0, 1, 11
 
 @pytest.fixture(scope="session")
 def toy_lexicon() -> Lexicon:
-    """A hand-made Cityscapes lexicon with one relation of each kind and a meronym tie."""
-    return Lexicon("cityscapes", {"kind": "test"}, [
+    """A hand-made Cityscapes lexicon with one relation of each kind and a meronym tie (every other
+    category with its name alone, as a lexicon lists every category)."""
+    entries = {e.id: e for e in [
         LexiconEntry(ROAD, "road", ["road"], ["street"], ["highway"], []),
         LexiconEntry(SIDEWALK, "sidewalk", ["sidewalk"], ["pavement"], [], ["curb", "street"]),
         LexiconEntry(PERSON, "person", ["person"], ["people"], ["man", "woman"], []),
         LexiconEntry(CAR, "car", ["car"], ["automobile"], ["taxi", "sedan"], ["wheel", "tire"]),
         LexiconEntry(BICYCLE, "bicycle", ["bicycle"], ["bikes"], [], ["wheel", "pedal"]),
-    ])
+    ]}
+    return Lexicon("cityscapes", {"kind": "test"}, [entries.get(c.id) or LexiconEntry(c.id, c.name, [c.name], [], [], [])
+                                                    for c in CITYSCAPES])
 
 
 @pytest.fixture(scope="session")
@@ -401,6 +404,10 @@ def test_map_command_uses_the_workflow_lexicon(tmp_path: Path, toy_lexicon: Lexi
      (r"in.csv:3: field 'gt': 'ground' names several categories of vocabulary ade20k "
      r"\(13 'earth, ground'; 94 'land, ground, soil'\): give a full name or an id")),
     ("description\na sedan\n", ["--vocabulary", "no-such-vocabulary"], "unknown vocabulary"),
+    ("description,description\na sedan,a bus\n", ["--vocabulary", "cityscapes"],
+     r"in.csv:1: column 'description' appears more than once"),
+    ("id,description,category\n1,a sedan,vehicle\n", ["--vocabulary", "cityscapes"],
+     r"in.csv:1: has a column 'category', which the output's mapped category would overwrite"),
     ("description,gt\na sedan,car\n ,car\n", ["--vocabulary", "cityscapes"], r"in.csv:3: 'description' is empty"),
     pytest.param(f"description\na {'very ' * 2001}long car\n", ["--vocabulary", "cityscapes"],
                  r"in.csv:2: description of 10,015 characters, over the limit of 10,000", id="too-long"),

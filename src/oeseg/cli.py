@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 
-from oeseg.io import InputError
+from oeseg.io import InputError, check_output_path
 
 #: sub-command -> module that defines `HELP`, `add_arguments(parser)` and `run(args) -> int`
 COMMANDS: dict[str, str] = {
@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; bad input exits 2 with the message on stderr."""
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "output", None) is not None:  # refused before the work, not after it
+            check_output_path(args.output)
         return int(args._run(args) or 0)
     except InputError as e:
         print(f"oeseg {args.command}: error: {e}", file=sys.stderr)

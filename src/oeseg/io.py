@@ -18,9 +18,24 @@ class InputError(ValueError):
     """Bad user input; the message names the file (and line or field) at fault."""
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write bytes to `path` through a temporary file in the same folder and an atomic rename."""
+def check_output_path(path: str | os.PathLike) -> Path:
+    """The file that a write to `path` replaces: a symbolic link's target (the link stays); an
+    InputError where `path` is a folder, so a command can refuse it before it does any work."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: output is a folder, not a file")
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write bytes to `path` through a temporary file in the same folder and an atomic rename; a
+    symbolic link is followed, and a file that is not a regular one (/dev/null, a FIFO) is written
+    in place, since replacing it would destroy it."""
+    path = check_output_path(path)
+    if path.exists() and not path.is_file():
+        with open(path, "wb") as f:
+            f.write(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -133,6 +148,9 @@ def read_csv_rows(path: str | os.PathLike, required: Sequence[str] = ()) -> tupl
     text = read_text(path, encoding="utf-8-sig")
     reader = csv.DictReader(io.StringIO(text))
     header = list(reader.fieldnames or [])
+    repeated = [k for i, k in enumerate(header) if k in header[:i]]
+    if repeated:  # csv.DictReader would keep the last column of a name and drop the others
+        raise InputError(f"{path}:1: column {repeated[0]!r} appears more than once (columns: {header})")
     missing = [k for k in required if k not in header]
     if missing:
         named = f"column {missing[0]!r}" if len(missing) == 1 else f"columns {missing}"

@@ -11,6 +11,7 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from oeseg.io import InputError
 from oeseg.provenance.record import record_rule
 
 
@@ -34,8 +35,12 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
         if "#" in ref:
             continue
         section = schemas / ref
-        if key not in config and not yaml.safe_load(section.read_text(encoding="utf-8")).get("required"):
+        required = yaml.safe_load(section.read_text(encoding="utf-8")).get("required")
+        if key not in config and not required:
             config[key] = {}
+        elif key not in config:
+            raise InputError(f"config: section {key!r} is missing (it needs {', '.join(required)}; "
+                             f"{section.name} describes it)")
         if key in config:
             validate(config[key], os.fspath(section))
 

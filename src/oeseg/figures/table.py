@@ -1,7 +1,8 @@
 """Table 1: the LAC scores of PQ, mIoU and AP per method and evaluation dataset (CSV, Markdown, LaTeX).
 
 A cell is the mean over the method's runs, with the sample standard deviation where there are
-several; the best mean of each column is bold.
+several; the best mean of each column is bold. In LaTeX a rule separates consecutive methods of
+different groups (`methods.<name>.group`: open-vocabulary, baseline, mllm), as in the paper.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import csv
 import io
 import os
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from oeseg.figures.evaluations import LAC_METRICS, Evaluation, group_runs, load_evaluation
 from oeseg.io import InputError, atomic_write_text
@@ -38,17 +39,18 @@ class Table1:
     datasets: list[tuple[str, str]]      # (name, label)
     metrics: tuple[str, ...]
     cells: dict[tuple[str, str, str], Cell]   # (method, dataset, metric)
+    groups: dict[str, str] = field(default_factory=dict)   # method -> group, where it has one
 
 
 def build_table1(evaluations: list[Evaluation], methods: list[tuple[str, str]],
                  datasets: list[tuple[str, str]], mapping: str = "lexical",
-                 metrics: tuple[str, ...] = LAC_METRICS) -> Table1:
+                 metrics: tuple[str, ...] = LAC_METRICS, groups: dict[str, str] | None = None) -> Table1:
     """Aggregate the runs of every (method, dataset) and mark the best mean of each column."""
-    groups = group_runs(evaluations, mapping)
+    runs_of = group_runs(evaluations, mapping)
     cells: dict[tuple[str, str, str], Cell] = {}
     for method, _ in methods:
         for dataset, _ in datasets:
-            runs = groups.get((method, dataset))
+            runs = runs_of.get((method, dataset))
             if not runs:
                 raise InputError(f"Table 1: no {mapping} evaluation of method {method!r} on dataset {dataset!r}")
             for metric in metrics:
@@ -63,7 +65,7 @@ def build_table1(evaluations: list[Evaluation], methods: list[tuple[str, str]],
                 if v == best:
                     c = cells[(m, dataset, metric)]
                     cells[(m, dataset, metric)] = Cell(c.mean, c.std, c.runs, True)
-    return Table1(list(methods), list(datasets), tuple(metrics), cells)
+    return Table1(list(methods), list(datasets), tuple(metrics), cells, dict(groups or {}))
 
 
 def table1_csv(table: Table1) -> str:
@@ -106,8 +108,8 @@ def latex_escape(text: str) -> str:
 
 
 def table1_latex(table: Table1, caption: str, note: str | None = None) -> str:
-    """A booktabs `table` environment (needs \\usepackage{booktabs}); best values in bold; the note,
-    if any, in small italics under the tabular."""
+    """A booktabs `table` environment (needs \\usepackage{booktabs}); best values in bold; a rule
+    between groups of methods; the note, if any, in small italics under the tabular."""
     n = len(table.metrics)
     cols = "l" + "c" * (n * len(table.datasets))
     out = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}", r"\label{tab:table1}",
@@ -117,7 +119,10 @@ def table1_latex(table: Table1, caption: str, note: str | None = None) -> str:
     out.append(" ".join(rf"\cmidrule(lr){{{2 + i * n}-{1 + (i + 1) * n}}}" for i in range(len(table.datasets))))
     out.append(" & ".join([""] + [latex_escape(m) for _ in table.datasets for m in table.metrics]) + r" \\")
     out.append(r"\midrule")
-    for method, label in table.methods:
+    for i, (method, label) in enumerate(table.methods):
+        before = table.groups.get(table.methods[i - 1][0]) if i else None
+        if before and table.groups.get(method) and table.groups[method] != before:
+            out.append(r"\midrule")
         row = [latex_escape(label)]
         for dataset, _ in table.datasets:
             for metric in table.metrics:
@@ -135,9 +140,11 @@ def table1_latex(table: Table1, caption: str, note: str | None = None) -> str:
 
 def write_table1(evaluation_paths: list[str], methods: list[tuple[str, str]], datasets: list[tuple[str, str]],
                  csv_path: str | os.PathLike, md_path: str | os.PathLike, tex_path: str | os.PathLike,
-                 caption: str, mapping: str = "lexical", note: str | None = None) -> Table1:
+                 caption: str, mapping: str = "lexical", note: str | None = None,
+                 groups: dict[str, str] | None = None) -> Table1:
     """Read the evaluations and write Table 1 as CSV, Markdown and LaTeX (the note under the last two)."""
-    table = build_table1([load_evaluation(p) for p in evaluation_paths], methods, datasets, mapping)
+    table = build_table1([load_evaluation(p) for p in evaluation_paths], methods, datasets, mapping,
+                         groups=groups)
     atomic_write_text(csv_path, table1_csv(table))
     atomic_write_text(md_path, table1_markdown(table, note))
     atomic_write_text(tex_path, table1_latex(table, caption, note))

@@ -79,7 +79,7 @@ class Lexicon:
 def check_lexicon(lexicon: Lexicon, vocabulary: Vocabulary, where: str | os.PathLike, *,
                   larger: bool = False) -> None:
     """Raise InputError (naming `where`) unless the lexicon is one of this vocabulary: every category
-    id known, none twice, each category under the vocabulary's own name(s), the same vocabulary name.
+    id known, none twice, none missing, each category under the vocabulary's own name(s), the same vocabulary name.
     With `larger`, a lexicon of a larger vocabulary with the same ids serves (ADE20K's for the demo's
     subset): its other ids are left out, the shared ones must still carry the vocabulary's names."""
     by_id = {c.id: c for c in vocabulary}
@@ -96,6 +96,11 @@ def check_lexicon(lexicon: Lexicon, vocabulary: Vocabulary, where: str | os.Path
                          f"is {vocabulary.name!r}")
     if not seen & by_id.keys():
         raise InputError(f"{where}: no category id of vocabulary {vocabulary.name!r}")
+    absent = [c for c in vocabulary if c.id not in seen]
+    if absent:  # its regions would map to background even where a description names the category
+        listed = ", ".join(f"{c.id} {c.name!r}" for c in absent[:5]) + (", ..." if len(absent) > 5 else "")
+        raise InputError(f"{where}: {len(absent)} category(ies) of vocabulary {vocabulary.name!r} missing "
+                         f"({listed}): a lexicon lists every category, with empty levels where it knows no terms")
     for e in lexicon.entries:
         expected = by_id[e.id].name if e.id in by_id else None
         if expected is not None and _names(e.name) != _names(expected):
@@ -145,7 +150,7 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
                     exact.append(normalize_term(n))
             entries.append(LexiconEntry(cid, name, exact, *(
                 _terms(c.get(level, []), f"{where}.{level}") for level in LEVELS[1:])))
-        return Lexicon(obj.get("vocabulary", path.stem), dict(builder), entries)
+        return Lexicon(obj.get("vocabulary", vocabulary.name if vocabulary else path.stem), dict(builder), entries)
     if obj == {}:
         raise InputError(f"{path}: an empty JSON object: a lexicon with no categories")
     if isinstance(obj, dict) and all(isinstance(v, dict) and "id" in v for v in obj.values()):

@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def read_descriptions(path: Path, vocabulary: Vocabulary) -> tuple[list[str], list[dict], list[int | None]]:
     """The CSV's header, rows and ground-truth category ids (None where `gt` is absent or empty)."""
     header, lines = read_csv_rows(path, ["description"])
+    if "category" in header:
+        raise InputError(f"{path}:1: has a column 'category', which the output's mapped category would "
+                         "overwrite: rename it")
     for line, row in lines:
         check_description(row["description"], f"{path}:{line}")
     rows = [row for _, row in lines]
@@ -99,8 +102,7 @@ def run(args: argparse.Namespace) -> int:
     mapped = map_regions([r["description"] for r in rows], gts, vocabulary, args.method, lexicon,
                          levels=[args.level], sbert_class_names=args.sbert_classes)[args.level]
     out = io.StringIO()
-    fields = header + (["category"] if "category" not in header else [])
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=header + ["category"], lineterminator="\n")
     writer.writeheader()
     for row, cid in zip(rows, mapped):
         row["category"] = "background" if cid == BACKGROUND else vocabulary.by_id(cid).name

@@ -71,6 +71,10 @@ def config_from_section(model: dict, vocab_size: int | None = None) -> OpalConfi
     """An OpalConfig from the config.yaml `opal.model` section (size `paper` or explicit sizes)."""
     model = dict(model)
     size = model.pop("size", "custom")
+    unknown = sorted(set(model) - set(OpalConfig().to_dict()))
+    if unknown:  # a PretrainedConfig would keep a misspelt key as an attribute that nothing reads
+        raise InputError(f"opal.model: unknown key(s) {', '.join(map(repr, unknown))} (not a field of "
+                         "OpalConfig: LlamaConfig's sizes, vision_depths/dims, image_size, mask_shape, ...)")
     if size == "paper":
         return paper_config(**model)
     if vocab_size is not None:

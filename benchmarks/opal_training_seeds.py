@@ -76,7 +76,7 @@ def train_and_describe(task: tuple[dict, str]) -> str:
     from oeseg.models.inference import describe_splits
     from oeseg.models.job import opal_job
     from oeseg.models.train import run_stage
-    from oeseg.models.workflow import inference_settings, model_dir
+    from oeseg.models.workflow import model_dir, run_settings
 
     torch.set_num_threads(1)
     for stage in (1, 2, 3):
@@ -87,7 +87,7 @@ def train_and_describe(task: tuple[dict, str]) -> str:
                    for d in config["datasets"]}
         missing = {split: out for split, out in outputs.items() if not out.exists()}
         if missing:
-            s = inference_settings(config, run)
+            s = run_settings(config, run["name"])
             describe_splits(model_dir(config["out"], method, 3), missing, seed=s["seed"], temperature=s["temperature"],
                             top_p=s["top_p"], batch_size=s["batch_size"], max_new_tokens=s["max_new_tokens"])
     return f"{method} seed {config['opal']['seed']}"

@@ -3,7 +3,7 @@
 
 
 from oeseg.registry import method_gpus, methods_regex
-from oeseg.models.workflow import inference_settings
+from oeseg.models.workflow import run_settings
 
 USER_PROVIDED.update(
     {
@@ -158,7 +158,7 @@ rule run_external:
         cpus_per_task=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("cpus_per_task", 8),
     params:
         entry=lambda wc: config["methods"][wc.method],
-        settings=lambda wc: inference_settings(config, run_settings(wc.run)),
+        settings=lambda wc: run_settings(config, wc.run),
     script:
         "../scripts/run_external.py"
 

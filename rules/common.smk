@@ -67,14 +67,6 @@ def runs_of(method):
     return ["main"]
 
 
-def run_settings(run):
-    """The generation settings (seed, temperature, top_p) of a variance run."""
-    for r in config["variance"]["runs"]:
-        if r["name"] == run:
-            return r
-    return {"name": run, "seed": 0}
-
-
 def datasets_of(source):
     """The config's datasets of one source (synthetic, ade20k, cityscapes)."""
     return [d for d, e in config["datasets"].items() if e["source"] == source]

@@ -11,10 +11,10 @@ from oeseg.workflow import gpu_job_resources
 from oeseg.models.job import opal_job
 from oeseg.models.workflow import (
     described_datasets,
-    inference_settings,
     model_dir,
     pretrains_llm,
     pretrains_tower,
+    run_settings,
     train_inputs,
     train_resources,
     train_split_dirs,
@@ -84,7 +84,7 @@ rule opal_describe:
         runtime=OPAL["resources"]["describe_runtime"],
     params:
         split_dirs=[split_dir(d, "val") for d in DESCRIBED_DATASETS],
-        settings=lambda w: inference_settings(config, run_settings(w.run)),
+        settings=lambda w: run_settings(config, w.run),
     script:
         "../scripts/opal_describe.py"
 

@@ -61,3 +61,15 @@ def test_a_bad_value_inside_a_section_names_it():
     config["nouns"]["category_names"] = "yes"
     with pytest.raises(WorkflowError, match="category_names"):
         check_config(config, REPO / "schemas")
+
+
+def test_a_partial_lora_section_takes_the_other_keys_defaults():
+    from oeseg.models.train import LORA_DEFAULTS, StageSettings
+
+    config = demo_config()
+    config["opal"]["lora"] = {"r": 8}
+    check_config(config, REPO / "schemas")
+    assert StageSettings.from_section(config["opal"], 3).lora == {**LORA_DEFAULTS, "r": 8}
+    del config["opal"]["lora"]
+    assert StageSettings.from_section(config["opal"], 3).lora == LORA_DEFAULTS
+

@@ -20,7 +20,7 @@ from oeseg.models.weights import initial_model
 from oeseg.models.tokenization import build_demo_tokenizer
 from oeseg.models.vision import ClipConvNeXt
 from oeseg.models.job import OpalJob, opal_job
-from oeseg.models.workflow import (described_datasets, inference_settings, opal_methods, train_inputs,
+from oeseg.models.workflow import (described_datasets, opal_methods, run_settings, train_inputs,
                                    user_provided_files)
 from opal_synthetic import make_split
 
@@ -55,9 +55,12 @@ def test_variants_weights_inputs_and_run_settings():
     assert described_datasets(sets) == ["b", "a"]
     assert described_datasets({**sets, "human_study": {"dataset": "c"}, "figures": {"fig10": {"dataset": "a"}}}) == [
         "b", "a", "c"]
-    s = inference_settings(CONFIG, {"name": "s2-t0.5", "seed": 2, "temperature": 0.5, "top_p": 0.9})
+    # a variance run's seed, temperature and top_p override opal.inference; the run main takes it as it is
+    runs = {**CONFIG, "variance": {"runs": [{"name": "s2-t0.5", "seed": 2, "temperature": 0.5, "top_p": 0.9}]}}
+    s = run_settings(runs, "s2-t0.5")
     assert (s["seed"], s["temperature"], s["top_p"], s["max_new_tokens"]) == (2, 0.5, 0.9, 9)
-    assert inference_settings(CONFIG, {"name": "main", "seed": 0})["temperature"] == 0.2
+    seeded = {**runs, "opal": {**CONFIG["opal"], "inference": {**CONFIG["opal"]["inference"], "seed": 7}}}
+    assert run_settings(seeded, "main") == seeded["opal"]["inference"]
 
 
 def demo_config(**loss) -> dict:

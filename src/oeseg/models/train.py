@@ -37,6 +37,8 @@ from oeseg.models.osprey import OpalForCausalLM
 from oeseg.models.weights import initial_model, load_model, save_model
 
 log = logging.getLogger("oeseg.opal")
+#: stage 3's LoRA adapters (`opal.lora`), each key left out of the config taking its value here
+LORA_DEFAULTS = {"r": 64, "alpha": 16, "dropout": 0.05}
 LORA_TARGETS = r".*model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)"
 TRAINABLE = {1: ("model.mm_projector.",), 2: ("mask_extractor.", "contrastive_temperature"),
              3: ("model.mm_projector.", "mask_extractor.", "contrastive_temperature")}
@@ -61,13 +63,15 @@ class StageSettings:
     gradient_checkpointing: bool = False
     compile: bool = False             # each LLM decoder layer through torch.compile (compile_decoder_layers)
     llm_tuning: str = "lora"          # stage 3: lora | full
-    lora: dict = field(default_factory=lambda: {"r": 64, "alpha": 16, "dropout": 0.05})
+    lora: dict = field(default_factory=lambda: dict(LORA_DEFAULTS))
 
     @classmethod
     def from_section(cls, section: dict, stage: int) -> "StageSettings":
         """Settings of `stage` from the `opal` config section (stage keys override shared ones)."""
         shared = {k: section[k] for k in ("max_length", "warmup_ratio", "grad_clip", "seed", "llm_tuning",
                                           "lora", "save_every", "gradient_checkpointing", "compile") if k in section}
+        if "lora" in shared:  # a key left out takes its default
+            shared["lora"] = {**LORA_DEFAULTS, **shared["lora"]}
         try:
             return cls(stage=stage, **{**shared, **section["stages"][f"stage{stage}"]})
         except (KeyError, TypeError) as e:

@@ -132,6 +132,8 @@ def described_datasets(config: dict) -> list[str]:
     return [d for d in dict.fromkeys(wanted) if d in config["datasets"]]
 
 
-def inference_settings(config: dict, run: dict) -> dict:
-    """Sampling settings of a run: opal.inference overridden by the run's seed/temperature/top_p."""
-    return {**config["opal"]["inference"], **{k: run[k] for k in ("seed", "temperature", "top_p") if k in run}}
+def run_settings(config: dict, run: str) -> dict:
+    """Sampling settings of the inference run named `run`: opal.inference overridden by the
+    variance run's seed/temperature/top_p; the run main of other methods takes opal.inference's."""
+    own = next((r for r in config["variance"]["runs"] if r["name"] == run), {})
+    return {**config["opal"]["inference"], **{k: own[k] for k in ("seed", "temperature", "top_p") if k in own}}

@@ -146,3 +146,17 @@ def test_malformed_lexicon_names_file_and_field(tmp_path, content, error):
     (tmp_path / "bad.json").write_text(json.dumps(content))
     with pytest.raises(InputError, match=error):
         load_lexicon(tmp_path / "bad.json", CITYSCAPES)
+
+
+def test_a_leading_byte_order_mark_is_skipped(tmp_path):
+    """Windows editors save UTF-8 with a BOM: JSON and JSON-lines files read as without one; a BOM
+    further on is still an error naming the line."""
+    from oeseg.io import iter_jsonl, read_json
+
+    (tmp_path / "a.json").write_bytes(b'\xef\xbb\xbf{"x": 1}\n')
+    assert read_json(tmp_path / "a.json") == {"x": 1}
+    (tmp_path / "a.jsonl").write_bytes(b'\xef\xbb\xbf{"x": 1}\n{"x": 2}\n')
+    assert list(iter_jsonl(tmp_path / "a.jsonl")) == [(1, {"x": 1}), (2, {"x": 2})]
+    (tmp_path / "b.jsonl").write_bytes(b'{"x": 1}\n\xef\xbb\xbf{"x": 2}\n')
+    with pytest.raises(InputError, match=r"b.jsonl:2: malformed JSON line"):
+        list(iter_jsonl(tmp_path / "b.jsonl"))

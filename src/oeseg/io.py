@@ -89,8 +89,9 @@ def read_text(path: str | os.PathLike, what: str = "file", encoding: str = "utf-
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file; a syntax error or a byte that is not UTF-8 names the file, line and column."""
-    text = read_text(path)
+    """Read a JSON file (a leading UTF-8 byte-order mark, as some Windows editors write, is
+    skipped); a syntax error or a byte that is not UTF-8 names the file, line and column."""
+    text = read_text(path, encoding="utf-8-sig")
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
@@ -100,8 +101,8 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
-    """Yield (line number, object) for each non-blank line; bad lines (not UTF-8, not a JSON
-    object) raise InputError."""
+    """Yield (line number, object) for each non-blank line (a leading UTF-8 byte-order mark
+    skipped); bad lines (not UTF-8, not a JSON object) raise InputError."""
     try:
         f = open(path, "rb")
     except FileNotFoundError:
@@ -111,7 +112,7 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     with f:
         for lineno, raw in enumerate(f, start=1):
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError as e:
                 column = e.start + 1
                 raise InputError(f"{path}:{lineno}:{column}: not UTF-8 text (byte 0x{raw[e.start]:02x})") from None

@@ -67,7 +67,7 @@ def _evaluations(tmp_path: Path) -> list[str]:
 def test_table1_carries_the_note(tmp_path):
     out = Files(csv=str(tmp_path / "t.csv"), md=str(tmp_path / "t.md"), tex=str(tmp_path / "t.tex"))
     run_script("table1", Files(_evaluations(tmp_path)), out, methods=METHODS, datasets=DATASETS,
-               mapping="lexical", caption="Table 1", note=NOTE)
+               mapping="lexical", caption="Table 1", note=NOTE, groups={})
     assert (tmp_path / "t.md").read_text().rstrip().endswith(f"*{NOTE}*")
     tex = (tmp_path / "t.tex").read_text()
     assert NOTE in tex and tex.index(NOTE) > tex.index(r"\end{tabular}")

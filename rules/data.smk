@@ -27,6 +27,14 @@ rule demo_data:
         [split_json(d, s) for d in SYNTHETIC_DATASETS for s in config["datasets"][d]["splits"]],
 
 
+rule downloads:
+    """Every download of the config: run it where the network is (a login node) before a cluster
+    run whose compute nodes have none."""
+    input:
+        [f"{OUT}/downloads/{name}" for name in DOWNLOADS],
+        [f"{OUT}/downloads/cityscapes/{package}" for package in CITYSCAPES_PACKAGES],
+
+
 rule generate_synthetic:
     output:
         **SPLIT_OUTPUTS,

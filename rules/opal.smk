@@ -80,7 +80,7 @@ rule opal_describe:
     threads: CPUS_PER_GPU  # one GPU's share
     resources:
         gpu=min(1, OPAL_GPUS),
-        mem_mb=OPAL["resources"]["mem_mb"],
+        mem_mb=OPAL["resources"].get("describe_mem_mb", OPAL["resources"]["mem_mb"]),
         runtime=OPAL["resources"]["describe_runtime"],
     params:
         split_dirs=[split_dir(d, "val") for d in DESCRIBED_DATASETS],

@@ -16,5 +16,9 @@ rule provenance:
         f"{LOGS}/provenance.log",
     conda:
         "../envs/oeseg.yaml"
+    resources:
+        cpus_per_task=1,
+        mem_mb=1000,
+        runtime="10m",
     script:
         "../scripts/provenance.py"

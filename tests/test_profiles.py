@@ -25,34 +25,30 @@ def test_profile_slurm_is_found_at_the_repository_root(tmp_path, monkeypatch):
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]
     assert "Using profiles slurm and workflow specific profile profiles/default" in log
-    # per-rule resources of the workflow profile, site settings of the cluster profile
+    # the rule's own resources, site settings of the cluster profile
     assert job_resources(log, "provenance").items() >= {
         "slurm_partition": "gpu-a100", "slurm_account": "proj42", "cpus_per_task": "1",
         "mem_mb": "1000", "runtime": "10"}.items()
     assert job_resources(log, "scores").items() >= {
         "slurm_partition": "gpu-a100", "slurm_account": "proj42", "mem_mb": "4000",
         "runtime": "60"}.items()
+    # a --set-resources for one rule (README, Running on SLURM) leaves every other rule's as it was
+    done = small(root, "--profile", "slurm", "-n", "all", "--set-resources", "scores:slurm_partition=gpu-long")
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    assert job_resources(log, "scores")["slurm_partition"] == "gpu-long"
+    assert job_resources(log, "provenance").items() >= {
+        "slurm_partition": "gpu-a100", "cpus_per_task": "1", "mem_mb": "1000", "runtime": "10"}.items()
 
 
 def test_profiles_keep_site_settings_out_of_the_workflow_profile():
     workflow = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())
     cluster = (REPO / "profiles" / "slurm" / "config.yaml").read_text()
-    # its keys would replace the cluster profile's: only per-rule resources and resuming
-    assert set(workflow) == {"set-resources", "rerun-incomplete"} and workflow["rerun-incomplete"] is True
-    for resources in workflow["set-resources"].values():
-        assert not {"slurm_partition", "slurm_account"} & set(resources)
-        runtime = str(resources.get("runtime", "1h"))
-        assert re.fullmatch(r"\d+[mhd]", runtime), f"runtime {runtime} without a unit"
+    # its keys would replace the cluster profile's, and a command line's the same keys of its own:
+    # resuming only
+    assert workflow == {"rerun-incomplete": True}
     assert "executor: slurm" in cluster and "SBATCH_PARTITION" in cluster
     assert (REPO / "slurm").resolve() == (REPO / "profiles" / "slurm").resolve()
-
-
-def test_every_rule_of_the_workflow_profile_exists(tmp_path):
-    workflow = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())
-    root = repo_copy(tmp_path / "repo", small=False)
-    listed = snakemake(root, "--list-rules")
-    assert listed.returncode == 0, listed.stderr[-3000:]
-    assert set(workflow["set-resources"]) <= set(listed.stdout.split())
 
 
 SLOW_SNAKEFILE = """\

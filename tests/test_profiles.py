@@ -92,3 +92,16 @@ def test_a_killed_run_resumes_after_unlock(tmp_path):
     resumed = snakemake(root, "-s", "slow.smk", "--cores", "1")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert output.read_text() == "partial\ndone\n"
+
+
+def test_paper_gpu_jobs_on_slurm(tmp_path):
+    """The paper config's GPU jobs: training one task per GPU on a 200 GB node, describing one GPU
+    and its own memory (opal.resources.describe_mem_mb), CPU jobs no GPU."""
+    root = repo_copy(tmp_path / "repo", small=False)
+    done = snakemake(root, "--profile", "slurm", "-n", "all", "--configfile", "configs/paper.yaml")
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    assert job_resources(log, "opal_train").items() >= {
+        "gres": "gpu:4", "tasks_per_node": "4", "nodes": "1", "mem_mb": "200000", "runtime": "4320"}.items()
+    assert job_resources(log, "opal_describe").items() >= {"gpu": "1", "mem_mb": "64000", "runtime": "60"}.items()
+    assert not {"gpu", "gres"} & set(job_resources(log, "evaluate"))

@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from oeseg.data.vocabularies import get_vocabulary
+from oeseg.io import InputError
+from oeseg.lexicon.lexicon import LEVELS
 from oeseg.lexicon.llm import (USER_PROMPT, AnswerCache, LLMConfig, LLMError, build_llm_lexicon,
                                parse_answer, prompt_sha256, system_prompt)
 
@@ -391,13 +393,51 @@ def test_errors_of_every_request_stop_the_build(server, config, tmp_path, status
     assert code is None or f"'{code}'" in message
 
 
-def test_a_content_filter_fails_one_noun_only(server, config, tmp_path):
+def test_a_content_filter_refuses_one_noun_only(server, config, tmp_path):
+    """A content filter's 400 is that noun's answer (no relation), cached: the build completes, the
+    summary names the noun, and a rerun asks nothing (a failed noun would fail on every rerun)."""
     server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
     server.scripts["grenade"] = [_error(400, "The prompt was filtered.", "invalid_request_error", "content_filter")]
-    with pytest.raises(LLMError, match=r"^1 noun\(s\) unanswered \(e\.g\. 'grenade' \(BadRequestError "
-                                       r"\(HTTP 400\) after 1 call\(s\)\)\)"):
-        build_llm_lexicon(VOCAB, ["sedan", "grenade", "road"], config, tmp_path / "cache")
+    lexicon, summary = build_llm_lexicon(VOCAB, ["sedan", "grenade", "road"], config, tmp_path / "cache")
     assert server.asked("sedan") == server.asked("grenade") == server.asked("road") == 1
+    assert summary.refused_nouns == ["grenade"] and not summary.failed_nouns and summary.calls == 3
+    assert next(e for e in lexicon.entries if e.name == "car").hyponym == ["sedan"]
+    assert not any("grenade" in e.terms(level) for e in lexicon.entries for level in LEVELS)
+    server.requests.clear()
+    again, summary = build_llm_lexicon(VOCAB, ["sedan", "grenade", "road"], config, tmp_path / "cache")
+    assert not server.requests and summary.refused_nouns == ["grenade"] and again.entries == lexicon.entries
+
+
+def test_retry_after_as_an_http_date():
+    """Retry-After's other form, an HTTP date, waits until then (at most max_wait_s)."""
+    from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
+    from types import SimpleNamespace
+
+    from oeseg.lexicon.llm import _retry_delay
+
+    def error(value: str) -> SimpleNamespace:
+        return SimpleNamespace(response=SimpleNamespace(headers={"retry-after": value}))
+
+    soon = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    assert 28 <= _retry_delay(error(soon), 0, backoff_s=0.1, max_wait_s=60) <= 30
+    assert _retry_delay(error(soon), 0, backoff_s=0.1, max_wait_s=5) == 5
+    assert _retry_delay(error("Wed, 21 Oct 2015 07:28:00 GMT"), 0, backoff_s=0.1) == 0  # past: at once
+    assert _retry_delay(error("soon"), 3, backoff_s=0.1) == pytest.approx(0.8)  # unreadable: backoff
+
+
+def test_a_key_with_a_line_end_is_stripped_and_one_with_a_space_inside_refused(server, config, tmp_path,
+                                                                                monkeypatch):
+    """A key read from a CRLF .env file ends in "\r": stripped, it works; one no HTTP header can
+    carry is an error naming the variable (never the key), not a connection failure retried."""
+    server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
+    monkeypatch.setenv("TEST_LLM_KEY", API_KEY + "\r\n")
+    build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "a")
+    assert server.asked("sedan") == 1
+    monkeypatch.setenv("TEST_LLM_KEY", API_KEY[:4] + " " + API_KEY[4:])
+    with pytest.raises(InputError, match=r"^environment variable TEST_LLM_KEY holds a space") as raised:
+        build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "b")
+    assert API_KEY[4:] not in str(raised.value) and server.asked("sedan") == 1
 
 
 def test_a_fatal_error_cuts_a_retry_wait_short(server, config, tmp_path):

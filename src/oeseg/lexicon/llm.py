@@ -11,7 +11,8 @@ body is not JSON or has no choice); a server's Retry-After is obeyed up to `max_
 still unanswered after the retries is recorded as failed (with the calls it cost) and the others go
 on; the build then fails naming it, and a rerun asks only the failed nouns. An error that every
 request would meet (401, 403, 404, 400 other than a content filter, 422, a 429 of an exhausted
-quota) stops the build at once: no further noun is asked, the answers so far stay cached, and the
+quota) stops the build at once (a content filter's 400 is that noun's answer: it relates to no
+category, is cached like an answer and named in the summary's `refused_nouns`): no further noun is asked, the answers so far stay cached, and the
 LLMError names the HTTP status, the error type, the server's message and the setting to check. The
 run summary counts the whole build's calls and tokens, earlier runs' included. An answer naming a
 category that the vocabulary lacks, or a name that several categories share (none of them by its
@@ -31,6 +32,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from oeseg.data.vocabularies import Vocabulary
@@ -113,6 +115,7 @@ class RunSummary:
     dropped_ambiguous: int = 0
     ambiguous_names: list[str] = field(default_factory=list)
     failed_nouns: list[str] = field(default_factory=list)
+    refused_nouns: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The summary as a JSON object."""
@@ -144,13 +147,15 @@ class AnswerCache:
         return self.folder / key[:2] / f"{key}.json"
 
     def get(self, noun: str) -> dict | None:
-        """The cached record of a noun (an answer, or a failure: `failed` true), or None."""
+        """The cached record of a noun (an answer, a content filter's refusal: `refused` true, or a
+        failure: `failed` true), or None."""
         path = self.path(noun)
         if not path.exists():
             return None
         record = read_json(path)
         if not isinstance(record, dict) or record.get("noun") != noun or not (
-                isinstance(record.get("content"), str) or record.get("failed") is True):
+                isinstance(record.get("content"), str) or record.get("failed") is True
+                or record.get("refused") is True):
             raise InputError(f"{path}: not an answer record for {noun!r} (remove it to ask again)")
         return record
 
@@ -209,9 +214,28 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
     return related, dropped, ambiguous
 
 
+def _error_codes(error: Exception) -> set:
+    """The `code` and `type` of an API error's body (e.g. 'content_filter', 'insufficient_quota')."""
+    return {getattr(error, "code", None), getattr(error, "type", None)}
+
+
+def _seconds_until(http_date: str) -> float:
+    """Seconds from now until an HTTP date (a Retry-After's other form); ValueError if it is none."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(f"not an HTTP date: {http_date!r}") from None
+    if when.tzinfo is None:  # "-0000": UTC
+        when = when.replace(tzinfo=timezone.utc)
+    return (when - datetime.now(timezone.utc)).total_seconds()
+
+
 def _retry_delay(error, attempt: int, backoff_s: float, max_wait_s: float = 60.0) -> float:
-    """The server's retry-after (seconds or ms) when given, else exponential backoff; at most
-    `max_wait_s` either way (an infinite or huge Retry-After waits `max_wait_s`)."""
+    """The server's retry-after (seconds or ms, or Retry-After's HTTP date) when given, else
+    exponential backoff; at most `max_wait_s` either way (an infinite or huge Retry-After waits
+    `max_wait_s`)."""
     response = getattr(error, "response", None)
     headers = getattr(response, "headers", None) or {}
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
@@ -220,7 +244,10 @@ def _retry_delay(error, attempt: int, backoff_s: float, max_wait_s: float = 60.0
             try:
                 seconds = float(value) * scale
             except ValueError:
-                continue
+                try:
+                    seconds = _seconds_until(value) if name == "retry-after" else math.nan
+                except ValueError:
+                    continue
             if math.isnan(seconds):
                 continue
             return min(max_wait_s, max(0.0, seconds))
@@ -247,10 +274,14 @@ class _Asker:
     def __init__(self, vocabulary: Vocabulary, config: LLMConfig, cache: AnswerCache, summary: RunSummary):
         import openai
 
-        api_key = os.environ.get(config.api_key_env)
+        api_key = (os.environ.get(config.api_key_env) or "").strip()  # a CRLF .env file's "\r" too
         if not api_key:
             raise InputError(f"environment variable {config.api_key_env} is not set (the API key "
                              "of lexicon.openai.api_key_env)")
+        if not (api_key.isascii() and api_key.isprintable()) or any(c.isspace() for c in api_key):
+            raise InputError(f"environment variable {config.api_key_env} holds a space, a control or a "
+                             "non-ASCII character inside the API key (lexicon.openai.api_key_env): no HTTP "
+                             "header can carry it")
         self.openai = openai
         self.api_key = api_key
         self.client = openai.OpenAI(base_url=config.base_url, api_key=api_key, max_retries=0,
@@ -273,7 +304,7 @@ class _Asker:
         """The setting to check when every request would meet this error, or None when it is not
         such an error (a rate limit, a 5xx, a content filter on one noun, ...)."""
         o, c = self.openai, self.config
-        codes = {getattr(error, "code", None), getattr(error, "type", None)}
+        codes = _error_codes(error)
         if isinstance(error, o.RateLimitError):
             return (f"the quota and billing of the account of the API key in {c.api_key_env} "
                     "(lexicon.openai.api_key_env)") if "insufficient_quota" in codes else None
@@ -346,6 +377,12 @@ class _Asker:
                 # the type and status only: a server's error text may echo the key
                 status = getattr(error, "status_code", None)
                 error_name = type(error).__name__ + (f" (HTTP {status})" if status else "")
+                if isinstance(error, self.openai.BadRequestError) and _error_codes(error) & NOUN_REJECTED_CODES:
+                    log.warning("noun %r: refused by the server's content filter: it relates to no category", noun)
+                    record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
+                              "refused": True, "error": error_name, "usage": usage, "calls": calls}
+                    self.cache.put(noun, record)
+                    return record
                 hint = self._fatal_hint(error)
                 if hint is not None:
                     log.error("noun %r: %s: stopping the build", noun, error_name)
@@ -430,6 +467,9 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
                                                 for c in vocabulary}
     ambiguous: set[str] = set()
     for noun in dict.fromkeys(nouns):
+        if records[noun].get("refused"):  # a content filter's answer: cached, not asked again
+            summary.refused_nouns.append(noun)
+            continue
         answer, dropped, shared = parse_answer(records[noun]["content"], vocabulary)
         if answer is None:
             summary.dropped_answers += 1

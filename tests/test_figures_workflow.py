@@ -65,6 +65,7 @@ def test_paper_config_stops_clearly_without_annotations(tmp_path):
     assert proc.returncode != 0
     log = (tmp_path / "work" / "logs" / "user_provided" / "annotations" / "human_study" / "annotator1.csv.log").read_text()
     assert "annotations/human_study/annotator1.csv: missing; it is an annotator's CSV exported from" in log
+    assert "Traceback" not in log and "Traceback" not in proc.stderr  # bad input: its message alone
 
 
 def test_a_local_paper_study_file_feeds_both_of_its_mappings(tmp_path):

@@ -129,6 +129,20 @@ def test_a_failed_rule_records_nothing(repo):
     assert (repo / "results" / "provenance.json").read_text() == before
 
 
+def test_bad_input_ends_the_job_with_its_message_alone(repo, capsys):
+    """An InputError in a rule's body: its message in the log and on stderr, no traceback, exit
+    status 1 (Snakemake reports the failed job), nothing recorded."""
+    before = (repo / "results" / "provenance.json").read_text()
+    snakemake = fake_snakemake("fig2", ["work/scores.txt"], ["results/figures/fig2.png"], log="fig2.log")
+    with pytest.raises(SystemExit) as stop, rule_step(snakemake):
+        raise InputError("work/scores.txt:3: 'score' must be a number")
+    assert stop.value.code == 1
+    logged = Path("fig2.log").read_text()
+    assert logged.rstrip().endswith("ERROR oeseg: rule fig2: error: work/scores.txt:3: 'score' must be a number")
+    assert "Traceback" not in logged and "Traceback" not in capsys.readouterr().err
+    assert (repo / "results" / "provenance.json").read_text() == before
+
+
 def _record_many(worker: int, root: str, barrier) -> None:
     import os
     os.chdir(root)

@@ -82,7 +82,9 @@ def pin_cpu_kernels(environ: MutableMapping[str, str] = os.environ,
 @contextlib.contextmanager
 def rule_step(snakemake: Any) -> Iterator[logging.Logger]:
     """Run a rule's body: the `oeseg` logger (and any uncaught error) goes to the rule's log; on
-    success, the rule's outputs under config["results"] are recorded in the provenance manifest."""
+    success, the rule's outputs under config["results"] are recorded in the provenance manifest.
+    Bad input (`InputError`) is logged as its message alone and ends the job with exit status 1;
+    any other error is logged with its traceback and raised."""
     logger = logging.getLogger("oeseg")
     logger.setLevel(logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -97,6 +99,9 @@ def rule_step(snakemake: Any) -> Iterator[logging.Logger]:
         recorded = record_rule(snakemake)
         if recorded:
             logger.info("provenance recorded for %s", ", ".join(recorded))
+    except InputError as err:
+        logger.error("rule %s: error: %s", getattr(snakemake, "rule", "?"), err)
+        raise SystemExit(1) from None
     except Exception:
         logger.exception("rule %s failed", getattr(snakemake, "rule", "?"))
         raise
@@ -108,8 +113,6 @@ def rule_step(snakemake: Any) -> Iterator[logging.Logger]:
 
 def require_user_file(path: str, what: str) -> None:
     """Stop with a clear message: `path` is an input the user provides, not one the workflow makes."""
-    from oeseg.io import InputError
-
     raise InputError(f"{path}: missing; it is {what}, provided by you (see the README), not made by the workflow")
 
 

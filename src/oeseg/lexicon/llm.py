@@ -7,17 +7,18 @@ so an interrupted run resumes where it stopped and a finished one asks nothing a
 temperature asks again (caches written before the temperature was part of the key are not read).
 Requests run concurrently within a rate limit and are retried with exponential backoff on rate
 limits (429), server errors (5xx), time-outs, dropped connections and malformed replies (a 200 whose
-body is not JSON or has no choice); a server's Retry-After is obeyed up to `max_retry_wait_s`. A noun
-still unanswered after the retries is recorded as failed (with the calls it cost) and the others go
-on; the build then fails naming it, and a rerun asks only the failed nouns. An error that every
-request would meet (401, 403, 404, 400 other than a content filter, 422, a 429 of an exhausted
-quota) stops the build at once (a content filter's 400 is that noun's answer: it relates to no
-category, is cached like an answer and named in the summary's `refused_nouns`): no further noun is asked, the answers so far stay cached, and the
-LLMError names the HTTP status, the error type, the server's message and the setting to check. The
-run summary counts the whole build's calls and tokens, earlier runs' included. An answer naming a
-category that the vocabulary lacks, or a name that several categories share (none of them by its
-full name), is dropped and counted. The API key is read from the environment variable that the
-configuration names and is never logged or written (a server message quoting it is masked).
+body is not JSON or has no choice); a server's Retry-After is obeyed up to `max_retry_wait_s`. A
+noun still unanswered after the retries is recorded as failed (with the calls it cost) and the
+others go on; the build then fails naming it, and a rerun asks only the failed nouns. An error that
+every request would meet (401, 403, 404, 400 other than a content filter, 422, a 429 of an exhausted
+quota) stops the build at once: no further noun is asked, the answers so far stay cached, and the
+LLMError names the HTTP status, the error type, the server's message and the setting to check. A
+content filter's 400 is that noun's answer: it relates to no category, is cached like an answer and
+is named in the summary's `refused_nouns`. The run summary counts the whole build's calls and
+tokens, earlier runs' included. An answer naming a category that the vocabulary lacks, or a name
+that several categories share (none of them by its full name), is dropped and counted. The API key
+is read from the environment variable that the configuration names and is never logged or written (a
+server message quoting it is masked).
 """
 
 from __future__ import annotations

@@ -70,7 +70,8 @@ rule download:
         f"{BENCH}/download/{{name}}.tsv"
     wildcard_constraints:
         name=only(DOWNLOADS),
-    retries: 2
+    # the downloader resumes dropped transfers itself; a wrong checksum would only fail again
+    retries: 0
     conda:
         "../envs/oeseg.yaml"
     resources:
@@ -92,7 +93,8 @@ rule download_cityscapes:
         f"{BENCH}/download_cityscapes/{{package}}.tsv"
     wildcard_constraints:
         package=only(CITYSCAPES_PACKAGES),
-    retries: 2
+    # the downloader resumes dropped transfers itself; a wrong checksum would only fail again
+    retries: 0
     conda:
         "../envs/oeseg.yaml"
     resources:

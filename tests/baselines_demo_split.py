@@ -37,6 +37,8 @@ def make_split(root: Path, n_images: int, seed: int, size: tuple[int, int] = (64
         for sid, noun in enumerate(rng.choice(["car", "tree", "person"], size=3), start=3):
             ph, pw = {"car": (10, 22), "tree": (22, 14), "person": (20, 6)}[noun]
             y, x = int(rng.integers(4, h - ph - 2)), int(rng.integers(2, w - pw - 2))
+            if noun == "tree":  # vegetation is stuff: one segment per image
+                sid = next((s for s, n in nouns.items() if n == "tree"), sid)
             ids[y:y + ph, x:x + pw] = sid
             nouns[sid] = noun
         rgb = rng.normal(0, 12, (h, w, 3))

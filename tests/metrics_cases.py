@@ -26,15 +26,16 @@ class Case:
     mask_maps: list[np.ndarray] | None  # the model's own region maps (None: GT masks protocol)
 
 
-def random_gt(rng: np.random.Generator, height: int, width: int, one_stuff_segment: bool = False,
+def random_gt(rng: np.random.Generator, height: int, width: int,
               crowd_rate: float = 0.2) -> tuple[np.ndarray, list[Segment]]:
-    """A ground-truth map with random rectangles, void and crowd segments (one crowd per category)."""
+    """A ground-truth map with random rectangles, void and crowd segments (one crowd per category),
+    one segment per stuff category, as panoptic ground truth has (PanopticSplit.load checks it)."""
     ids = np.zeros((height, width), np.uint32)
     cats: dict[int, int] = {}
     used_stuff: set[int] = set()
     for _ in range(rng.integers(2, 10)):
         cat = VOCAB.categories[rng.integers(len(VOCAB))]
-        if one_stuff_segment and not cat.isthing and cat.id in used_stuff:
+        if not cat.isthing and cat.id in used_stuff:
             continue
         used_stuff.add(cat.id)
         sid = int(rng.integers(1, 256**3))
@@ -70,12 +71,12 @@ def random_masks(rng: np.random.Generator, gt: np.ndarray) -> np.ndarray:
 
 
 def write_case(root: Path, rng: np.random.Generator, num_images: int, own_masks: bool = False,
-               one_stuff_segment: bool = False, crowd_rate: float = 0.2) -> Case:
+               crowd_rate: float = 0.2) -> Case:
     """Write a random split (panoptic.json, panoptic/, and masks/ for the own-masks protocol)."""
     images, gt_maps, mask_maps = [], [], []
     for n in range(num_images):
         h, w = int(rng.integers(12, 30)), int(rng.integers(12, 30))
-        gt, segments = random_gt(rng, h, w, one_stuff_segment, crowd_rate)
+        gt, segments = random_gt(rng, h, w, crowd_rate)
         name = f"im{n:03d}"
         write_segment_ids(root / "panoptic" / f"{name}.png", gt)
         images.append(PanopticImage(name, f"{name}.jpg", f"{name}.png", w, h, segments))

@@ -156,6 +156,18 @@ EVALUATE_CASES = [
      r"panoptic.json: expected a JSON object with images, annotations, categories"),
     ("gt-json-not-utf8", lambda r: (r / "split" / "panoptic.json").write_bytes(b'{"info": "\x80"}'),
      r"panoptic.json:1:11: not UTF-8 text"),
+    ("gt-stuff-category-split", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
+        "segments_info"][1].update(category_id=10)),  # the road band relabelled sky: two sky segments
+     r"panoptic.json: annotations\[0\]: segments 1 and 2 are both of stuff category 10 'sky'; a stuff "
+     r"category has one segment per image"),
+    ("gt-image-not-annotated", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"].pop()),
+     r"panoptic.json: images\[2\]: image id 'img5_002' has no annotation"),
+    ("gt-negative-category-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["categories"][0]
+                                                    .update(id=-1)),
+     r"panoptic.json: categories\[0\]: category id must be an integer >= 0, got -1"),
+    ("gt-isthing-a-string", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["categories"][13]
+                                                .update(isthing="false")),
+     r"panoptic.json: categories\[13\]: 'isthing' must be 0, 1, true or false, got 'false'"),
     ("gt-png-empty", lambda r: first_png(r).write_bytes(b""), r"img5_000.png: not a readable PNG image \(the file is empty\)"),
     ("gt-png-is-text", lambda r: first_png(r).write_text("not an image"), r"img5_000.png: not a readable PNG image"),
     ("gt-png-is-jpeg", lambda r: as_jpeg(first_png(r)), r"img5_000.png: not a PNG image \(a JPEG file\)"),
@@ -203,6 +215,28 @@ def test_negative_finite_scores_stay_legal(demo):
     assert cli.main(["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "pred.jsonl"),
                      "--lexicon", str(demo / "lexicon.json"), "-o", str(demo / "r.json")]) == 0
     assert read_json(demo / "r.json")["regions"]["predicted"] == len(pred_lines(demo))
+
+
+def test_ap_ties_rank_by_image_and_segment_not_by_line_order(demo, caplog):
+    """Equal scores: the results do not depend on the order of the lines, and a warning says how
+    AP ranked them; distinct scores draw no warning."""
+    argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "pred.jsonl"),
+            "--lexicon", str(demo / "lexicon.json"), "-o"]
+    rows = [json.loads(line) for line in pred_lines(demo)]
+    for k, row in enumerate(rows):  # every car right but one, so that the rank order matters
+        if row["description"] == "a car":
+            row["description"] = "a car" if k % 3 else "a truck"
+    write_lines(demo / "pred.jsonl", [json.dumps(r) for r in rows])
+    assert cli.main([*argv, str(demo / "a.json")]) == 0
+    assert "every prediction has the score 0.5; AP ranks them in panoptic.json's image order" in caplog.text
+    write_lines(demo / "pred.jsonl", [json.dumps(r) for r in reversed(rows)])
+    assert cli.main([*argv, str(demo / "b.json")]) == 0
+    a, b = read_json(demo / "a.json"), read_json(demo / "b.json")
+    assert a["metrics"] == b["metrics"] and a["per_category"] == b["per_category"]
+    write_lines(demo / "pred.jsonl", [json.dumps({**r, "score": k / 10}) for k, r in enumerate(rows)])
+    caplog.clear()
+    assert cli.main([*argv, str(demo / "c.json")]) == 0
+    assert "every prediction has the score" not in caplog.text
 
 
 # ------------------------------------------------------------------------------------- import

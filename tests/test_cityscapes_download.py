@@ -5,34 +5,48 @@ past the end with 416, as the real one does."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
+import time
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import requests
 from test_converters import PACKAGE, _CityscapesServer, _ToLocal
 
-from oeseg.data.cityscapes import cityscapes_session, download_cityscapes_package
+from oeseg.data.cityscapes import CityscapesSession, cityscapes_session, download_cityscapes_package
 from oeseg.io import InputError
 
 NAME = "gtFine_trainvaltest.zip"
 
 
 class _StrictServer(_CityscapesServer):
-    """The test server of test_converters, with 416 for a Range past the end and a settable md5 answer."""
+    """The test server of test_converters, with 416 for a Range past the end, a settable md5 answer,
+    and (`stall` > 0) replies that stall for `stall` seconds: the login page's always, a package's
+    once, halfway through."""
 
     md5 = hashlib.md5(PACKAGE).hexdigest()
     ranges: list[str | None] = []
+    stall = 0.0
 
     def do_GET(self):
-        if self.path == "/md5-sum/?packageID=1":
+        if self.path.startswith("/login") and self.stall:
+            time.sleep(self.stall)
+            super().do_GET()
+        elif self.path == "/md5-sum/?packageID=1":
             self._send(200, f"{self.md5}  {NAME}".encode())
         elif self.path == "/file-handling/?packageID=1":
             type(self).ranges.append(self.headers.get("Range"))
             start = int(self.headers.get("Range", "bytes=0-")[6:].split("-")[0])
             if start >= len(PACKAGE):
                 self._send(416, headers={"Content-Range": f"bytes */{len(PACKAGE)}"})
+            elif self.stall and not start:  # half of it, then silence past the client's timeout
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(PACKAGE)))
+                self.end_headers()
+                self.wfile.write(PACKAGE[:len(PACKAGE) // 2])
+                self.wfile.flush()
+                time.sleep(self.stall)
             else:
                 self._send(206 if start else 200, PACKAGE[start:])
         else:
@@ -40,17 +54,42 @@ class _StrictServer(_CityscapesServer):
 
 
 @pytest.fixture()
-def session(monkeypatch):
+def server(monkeypatch):
+    """A session (timing out after 1 s) whose Cityscapes requests go to the local server, not logged in."""
     monkeypatch.setenv("CITYSCAPES_USERNAME", "alice")
     monkeypatch.setenv("CITYSCAPES_PASSWORD", "s3cret")
-    _StrictServer.md5, _StrictServer.ranges = hashlib.md5(PACKAGE).hexdigest(), []
+    _StrictServer.md5, _StrictServer.ranges, _StrictServer.stall = hashlib.md5(PACKAGE).hexdigest(), [], 0.0
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _StrictServer)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    local = requests.Session()
+    local = CityscapesSession(timeout=1.0)
     local.mount("https://www.cityscapes-dataset.com", _ToLocal(f"http://127.0.0.1:{httpd.server_address[1]}"))
-    yield cityscapes_session(local)
+    yield local
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture()
+def session(server):
+    return cityscapes_session(server)
+
+
+def test_a_stalled_login_is_an_error_naming_the_server(server):
+    _StrictServer.stall = 3.0
+    with pytest.raises(InputError, match=r"Cityscapes login at https://www.cityscapes-dataset.com/login failed: "
+                                         r"(ReadTimeout|ConnectionError)"):
+        cityscapes_session(server)
+
+
+def test_a_stalled_package_download_resumes_in_the_same_run(session, tmp_path, caplog):
+    """The first reply stops halfway and stays silent: the session's timeout ends it and the next
+    attempt resumes from the staged bytes."""
+    _StrictServer.stall = 3.0
+    dest = tmp_path / NAME
+    with caplog.at_level(logging.WARNING, logger="oeseg.data.cityscapes"):
+        download_cityscapes_package(NAME, dest, hashlib.sha256(PACKAGE).hexdigest(), session=session)
+    assert dest.read_bytes() == PACKAGE and "transfer interrupted" in caplog.text
+    first, resumed = _StrictServer.ranges
+    assert first is None and 0 < int(resumed[6:-1]) <= len(PACKAGE) // 2  # the bytes that were written
 
 
 def _staged(dest: Path, data: bytes) -> Path:

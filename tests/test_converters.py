@@ -138,6 +138,30 @@ def test_ade20k_bad_semantic_png_names_its_member(tmp_path, data, message):
         convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")
 
 
+def _damage_zip_member(archive: Path, name: str) -> None:
+    """Flip one byte of a member's stored data, so that its CRC-32 fails when it is read."""
+    with zipfile.ZipFile(archive) as z:
+        info = z.getinfo(name)
+    raw = bytearray(archive.read_bytes())
+    header_end = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    raw[header_end + 40] ^= 0xFF
+    archive.write_bytes(bytes(raw))
+
+
+def test_ade20k_damaged_archives_name_the_archive(tmp_path):
+    """A member whose CRC fails, and a tar cut short: errors naming the archive (and member)."""
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    member = "ADEChallengeData2016/annotations/validation/ADE_val_00000001.png"
+    _damage_zip_member(scene_zip, member)
+    with pytest.raises(InputError, match=rf"ADEChallengeData2016.zip:{member}: cannot be read, the archive is "
+                                         r"damaged or truncated \(Bad CRC-32"):
+        convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    inst_tar.write_bytes(inst_tar.read_bytes()[:700])  # the first header and part of its PNG
+    with pytest.raises(InputError, match=r"annotations_instance.tar: a damaged or truncated tar archive"):
+        convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")
+
+
 def test_ade20k_reads_extracted_folders(tmp_path):
     scene_zip, inst_tar = _ade_archives(tmp_path)
     zipfile.ZipFile(scene_zip).extractall(tmp_path / "x")

@@ -4,6 +4,7 @@ checksums, resuming only a `.part` it can trust, errors that name the file, no c
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -40,10 +41,14 @@ MODIFIED = "Wed, 01 May 2024 10:00:00 GMT"
 
 
 class _Remote(BaseHTTPRequestHandler):
-    """Serves `files` (path -> body, ETag, Last-Modified); a path in `cut` stops halfway once."""
+    """Serves `files` (path -> body, ETag, Last-Modified); a path in `cut` stops halfway once; one in
+    `gzip` is sent gzip-compressed to a client that accepts gzip (ranges then count compressed
+    bytes); one in `misplaced` answers a Range with a 206 of the bytes from 0."""
 
     files: dict[str, tuple[bytes, str | None, str | None]] = {}
     cut: set[str] = set()
+    gzip: set[str] = set()
+    misplaced: set[str] = set()
     seen: list[tuple[str, str | None, str | None]] = []
 
     def log_message(self, *args):
@@ -56,10 +61,15 @@ class _Remote(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         body, etag, modified = self.files[self.path]
+        compressed = self.path in self.gzip and "gzip" in self.headers.get("Accept-Encoding", "")
+        if compressed:
+            body = gzip.compress(body, mtime=0)
         strong = etag is not None and not etag.startswith("W/")
         if rng and if_range is not None and not ((strong and if_range == etag) or if_range == modified):
             rng = None  # the file changed since the client's copy: send all of it
         start = int(rng.removeprefix("bytes=").split("-")[0]) if rng else 0
+        if rng and self.path in self.misplaced:
+            start = 0
         if rng and start >= len(body):
             self.send_response(416)
             self.send_header("Content-Range", f"bytes */{len(body)}")
@@ -69,6 +79,8 @@ class _Remote(BaseHTTPRequestHandler):
         self.send_response(206 if rng else 200)
         if rng:
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        if compressed:
+            self.send_header("Content-Encoding", "gzip")
         for name, value in (("ETag", etag), ("Last-Modified", modified)):
             if value is not None:
                 self.send_header(name, value)
@@ -88,7 +100,7 @@ class _Remote(BaseHTTPRequestHandler):
 def remote():
     _Remote.files = {"/good.tar": (ARCHIVE, None, None), "/cut.tar": (ARCHIVE, None, None),
                      "/bad.tar": (ARCHIVE[:100] + b"X" + ARCHIVE[101:], None, None)}
-    _Remote.cut, _Remote.seen = {"/cut.tar"}, []
+    _Remote.cut, _Remote.gzip, _Remote.misplaced, _Remote.seen = {"/cut.tar"}, set(), set(), []
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Remote)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -120,6 +132,31 @@ def test_interrupted_download_resumes_with_if_range(remote, tmp_path):
     assert dest.read_bytes() == OLD
     assert _Remote.seen[-1] == ("/f.bin", f"bytes={size}-", '"v1"')
     assert not part.exists() and not record.exists()
+
+
+def test_a_server_that_compresses_on_request_resumes_in_its_stored_bytes(remote, tmp_path):
+    """Asked for identity, a server that gzips text when allowed (as code hosts do) sends the file's
+    own bytes, so the part's size is an offset in it and the resumed file is whole."""
+    _Remote.files["/lexicon.json"] = (OLD, '"v1"', MODIFIED)
+    _Remote.gzip.add("/lexicon.json")
+    dest = tmp_path / "lexicon.json"
+    size = _interrupted(f"{remote}/lexicon.json", dest)
+    download_file(f"{remote}/lexicon.json", dest, hashlib.sha256(OLD).hexdigest())
+    assert dest.read_bytes() == OLD and _Remote.seen[-1] == ("/lexicon.json", f"bytes={size}-", '"v1"')
+
+
+def test_a_206_from_another_byte_restarts_from_zero(remote, tmp_path, caplog):
+    """A reply to `Range: bytes=N-` that starts elsewhere is not appended (unpinned: nothing else
+    would catch it); the download restarts and the file is whole."""
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    _Remote.misplaced.add("/f.bin")
+    with caplog.at_level(logging.WARNING, logger="oeseg.data.download"):
+        download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == OLD
+    assert f"asked for the bytes from {size}, the server sent 'bytes 0-{len(OLD) - 1}/{len(OLD)}'" in caplog.text
+    assert [r for _, r, _ in _Remote.seen[-2:]] == [f"bytes={size}-", None]
 
 
 @pytest.mark.parametrize("etag", [None, 'W/"weak"'])

@@ -37,7 +37,7 @@ def main(argv):
 def dataset(tmp_path):
     """A random split, its lexicon, and predictions whose wording sets the level each becomes right."""
     rng = np.random.default_rng(7)
-    write_case(tmp_path / "split", rng, 6, one_stuff_segment=True)
+    write_case(tmp_path / "split", rng, 6)
     lexicon = {"vocabulary": "tiny", "builder": {"kind": "test"}, "categories": [
         {"id": cid, "name": t[0], "synonym": [t[1]], "hyponym": [t[2]], "meronym": [t[3]]} for cid, t in TERMS.items()]}
     (tmp_path / "lexicon.json").write_text(json.dumps(lexicon))

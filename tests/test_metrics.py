@@ -144,10 +144,10 @@ def reference_ap(gt_maps, gt_segments, region_maps, labels, scores):
 
 
 # --------------------------------------------------------------------------- helpers
-def run_case(tmp_path, seed, num_images=12, own_masks=False, one_stuff_segment=False, **labelling):
+def run_case(tmp_path, seed, num_images=12, own_masks=False, **labelling):
     """Evaluate one random case with our evaluator and with the references."""
     rng = np.random.default_rng(seed)
-    case = write_case(tmp_path, rng, num_images, own_masks=own_masks, one_stuff_segment=one_stuff_segment)
+    case = write_case(tmp_path, rng, num_images, own_masks=own_masks)
     split = PanopticSplit.load(tmp_path)
     table = compute_overlaps(split, tmp_path / "masks" if own_masks else None, workers=1)
     labels = random_labels(rng, table.region_gt_category(), **labelling)
@@ -194,9 +194,7 @@ def test_metrics_match_references_on_random_cases(tmp_path, seed, own_masks):
                                        dict(p_correct=0.0, p_background=0.0)],  # every label wrong
                          ids=["all-background", "all-correct", "all-wrong"])
 def test_metrics_match_references_on_extreme_labellings(tmp_path, labelling):
-    # one GT segment per stuff category and image, as in real panoptic ground truth
-    ours, case, segments, region_maps, labels, scores = run_case(tmp_path, 11, num_images=8,
-                                                                 one_stuff_segment=True, **labelling)
+    ours, case, segments, region_maps, labels, scores = run_case(tmp_path, 11, num_images=8, **labelling)
     metrics = {key: v["level"] for key, v in ours["metrics"].items()}
     assert_close(metrics, reference_pq(case.gt_maps, segments, region_maps, labels)[0], ["PQ", "PQ_th", "PQ_st"])
     assert_close(metrics, {"mIoU": reference_miou(case.gt_maps, segments, region_maps, labels)}, ["mIoU"])
@@ -310,7 +308,7 @@ def test_lac_curve_monotone_for_cumulative_labellings(tmp_path, seed):
     """Levels are cumulative with ground-truth priority: a region correct at one level stays correct,
     the others keep their label until they become correct; every curve is then non-decreasing."""
     rng = np.random.default_rng(100 + seed)
-    write_case(tmp_path, rng, 10, one_stuff_segment=True, crowd_rate=0.2)
+    write_case(tmp_path, rng, 10, crowd_rate=0.2)
     split = PanopticSplit.load(tmp_path)
     table = compute_overlaps(split)
     correct = table.region_gt_category()

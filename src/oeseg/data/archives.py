@@ -6,6 +6,7 @@ import io
 import re
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,10 @@ from PIL import Image
 
 from oeseg.data.panoptic import UNREADABLE_IMAGE
 from oeseg.io import InputError
+
+
+#: what reading a damaged or truncated archive raises (a bad CRC, a cut stream, a short tar)
+DAMAGED = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError)
 
 
 class Archive:
@@ -29,19 +34,26 @@ class Archive:
             self._zip = zipfile.ZipFile(self.path)
             self.names = sorted(n for n in self._zip.namelist() if not n.endswith("/"))
         elif self.path.is_file() and tarfile.is_tarfile(self.path):
-            self._tar = tarfile.open(self.path)
-            self._members = {m.name: m for m in self._tar.getmembers() if m.isfile()}
+            try:
+                self._tar = tarfile.open(self.path)
+                self._members = {m.name: m for m in self._tar.getmembers() if m.isfile()}
+            except DAMAGED as e:
+                raise InputError(f"{self.path}: a damaged or truncated tar archive ({e})") from None
             self.names = sorted(self._members)
         else:
             raise InputError(f"{self.path}: not a zip or tar archive nor a folder")
 
     def read(self, name: str) -> bytes:
-        """The bytes of one member."""
-        if self._zip is not None:
-            return self._zip.read(name)
-        if self._tar is not None:
-            return self._tar.extractfile(self._members[name]).read()
-        return (self.path / name).read_bytes()
+        """The bytes of one member; InputError naming archive and member if it cannot be read."""
+        try:
+            if self._zip is not None:
+                return self._zip.read(name)
+            if self._tar is not None:
+                return self._tar.extractfile(self._members[name]).read()
+            return (self.path / name).read_bytes()
+        except DAMAGED as e:
+            damaged = "" if self.path.is_dir() else ", the archive is damaged or truncated"
+            raise InputError(f"{self.path}:{name}: cannot be read{damaged} ({e})") from None
 
     def read_image(self, name: str) -> np.ndarray:
         """One member decoded as an image array; InputError naming archive and member if it is not one."""

@@ -6,6 +6,8 @@ resumes and checks the server's md5), logged in with CITYSCAPES_USERNAME / CITYS
 from the environment (never written anywhere), and are then checked against the sha256 pinned
 in the config. A staged file that fails the md5, or that the server refuses to resume (HTTP 416),
 is removed: a resumed one is downloaded again from zero, a fresh one fails naming the package.
+Every request times out (`CityscapesSession`: a stalled server would hold a job for its whole
+runtime otherwise); a dropped or stalled transfer resumes, up to `attempts` times in one run.
 
 Conversion: gtFine/<split>/<city>/<name>_gtFine_instanceIds.png holds, per pixel, the label id
 (< 1000) or label id * 1000 + instance number. Segment ids are those values (as the panoptic
@@ -38,17 +40,35 @@ SPLITS = ("train", "val", "test")
 MD5_MISMATCH = "MD5 sum of downloaded file does not match"  # cityscapesscripts' message
 
 
+class CityscapesSession(requests.Session):
+    """A session whose requests time out after `timeout` seconds unless they give their own
+    (cityscapesscripts' downloader gives none) and ask for uncompressed bytes."""
+
+    def __init__(self, timeout: float = 60.0):
+        super().__init__()
+        self.timeout = timeout
+        self.headers["Accept-Encoding"] = "identity"  # a resumed Range counts the stored bytes
+
+    def request(self, *args, **kwargs) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().request(*args, **kwargs)
+
+
 def cityscapes_session(session: requests.Session | None = None) -> requests.Session:
     """A session (new or given) logged in to the Cityscapes server with the environment's credentials."""
     credentials = credentials_from_env(USERNAME_ENV, PASSWORD_ENV)
     if credentials is None:
         raise InputError(f"Cityscapes download needs the environment variables {USERNAME_ENV} and "
                          f"{PASSWORD_ENV} (an account of www.cityscapes-dataset.com)")
-    session = session or requests.Session()
-    session.get(LOGIN_URL, allow_redirects=False).raise_for_status()
-    r = session.post(LOGIN_URL, data={"username": credentials[0], "password": credentials[1], "submit": "Login"},
-                     allow_redirects=False)
-    r.raise_for_status()
+    session = session or CityscapesSession()
+    try:
+        session.get(LOGIN_URL, allow_redirects=False).raise_for_status()
+        r = session.post(LOGIN_URL, data={"username": credentials[0], "password": credentials[1],
+                                          "submit": "Login"}, allow_redirects=False)
+        r.raise_for_status()
+    except requests.RequestException as e:  # the message names the URL, never the form's credentials
+        raise InputError(f"Cityscapes login at {LOGIN_URL} failed: {type(e).__name__}: {e}") from None
     if r.status_code != 302:  # the server redirects after a successful login
         raise InputError(f"Cityscapes login refused for the account in {USERNAME_ENV}")
     return session
@@ -63,11 +83,13 @@ def _spoiled(error: Exception) -> str | None:
     return None
 
 
-def _fetch_package(package: str, staging: Path, session: requests.Session, dest: Path) -> None:
-    """Download `package` into `staging`; a staged file failing MD5/416 is removed (a resumed one: retried from 0)."""
+def _fetch_package(package: str, staging: Path, session: requests.Session, dest: Path, attempts: int = 5) -> None:
+    """Download `package` into `staging`, resuming a dropped or stalled transfer up to `attempts`
+    times; a staged file failing MD5/416 is removed (a resumed one: retried from 0)."""
     from cityscapesscripts.download.downloader import download_packages
 
     partial = staging / package
+    interrupted = 0
     while True:
         resume = partial.exists()
         log.info("cityscapes package %s: %s into %s", package, "resuming" if resume else "downloading", staging)
@@ -75,6 +97,13 @@ def _fetch_package(package: str, staging: Path, session: requests.Session, dest:
             download_packages(session=session, package_names=[package], destination_path=str(staging),
                               resume=resume)
             return
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as e:
+            interrupted += 1
+            if interrupted >= attempts:
+                raise InputError(f"{dest}: download of cityscapes package {package} still incomplete after "
+                                 f"{attempts} attempts ({type(e).__name__}); {partial} is kept, run again to "
+                                 "resume") from None
+            log.warning("cityscapes package %s: transfer interrupted (%s); resuming", package, type(e).__name__)
         except Exception as e:  # cityscapesscripts raises bare Exception (unknown package, md5 mismatch)
             reason = _spoiled(e)
             if reason is None:

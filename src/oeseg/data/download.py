@@ -7,6 +7,9 @@ file comes back whole and restarts the download. A part is not resumed (the down
 zero) when its record names another URL, or when neither a validator nor a pinned sha256 can check
 it; a 416 reply completes a part only when the server's size equals the part's. The finished file is
 checked against the pinned sha256 before it is renamed to `dest`: a mismatch removes it and raises.
+Bytes are asked for and written as the server stores them (`Accept-Encoding: identity`, nothing
+decoded), so that a part's size is an offset in the remote file; a 206 reply that starts elsewhere
+than the part ends restarts the download.
 Credentials come only from the caller (read from the environment) or from ~/.netrc (requests
 reads it when `auth` is None); they are never logged.
 """
@@ -19,12 +22,14 @@ import re
 from pathlib import Path
 
 import requests
+import urllib3
 
 from oeseg.io import InputError, atomic_write_json, read_json, redact_url, sha256_file
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 16
+IDENTITY = {"Accept-Encoding": "identity"}  # byte offsets of a compressed reply are not the file's
 Auth = tuple[str, str] | requests.auth.AuthBase | None
 
 
@@ -134,6 +139,12 @@ def _write_body(response: requests.Response, part: Path, offset: int, source: st
     if offset and response.status_code != 206:  # Range ignored, or If-Range saw a changed file
         log.info("%s: the server sent the whole file (changed, or no resuming); restarting", source)
         offset = 0
+    start = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", "").strip())
+    if offset and (start is None or int(start.group(1)) != offset):
+        log.warning("%s: asked for the bytes from %d, the server sent %r; restarting from zero", source, offset,
+                    response.headers.get("Content-Range"))
+        _discard(part)
+        return False
     length = response.headers.get("Content-Length")
     expected = offset + int(length) if length is not None else None
     with open(part, "ab" if offset else "wb") as f:
@@ -141,8 +152,11 @@ def _write_body(response: requests.Response, part: Path, offset: int, source: st
             validators = {"etag": response.headers.get("ETag"),
                           "last_modified": response.headers.get("Last-Modified")}
             atomic_write_json(_sidecar(part), {"url": source, **{k: v for k, v in validators.items() if v}})
-        for block in response.iter_content(CHUNK_SIZE):
-            f.write(block)
+        try:
+            for block in response.raw.stream(CHUNK_SIZE, decode_content=False):
+                f.write(block)
+        except urllib3.exceptions.HTTPError as e:  # as requests' iter_content reports them
+            raise requests.ConnectionError(e) from e
     return expected is None or part.stat().st_size >= expected
 
 
@@ -151,7 +165,7 @@ def _fetch_into(url: str, part: Path, pinned: bool, auth: Auth, timeout: float) 
     source = redact_url(url)
     headers = _resume_headers(source, part, pinned)
     offset = part.stat().st_size if headers else 0
-    with requests.get(url, stream=True, headers=headers, auth=auth, timeout=timeout) as r:
+    with requests.get(url, stream=True, headers={**IDENTITY, **headers}, auth=auth, timeout=timeout) as r:
         if not (offset and r.status_code == 416):
             return _write_body(r, part, offset, source)
         remote_size = _remote_size(r)

@@ -155,8 +155,9 @@ class PanopticSplit:
             if not isinstance(obj[key], list):
                 raise InputError(f"{path}: '{key}' must be a list")
         info = obj.get("info") if isinstance(obj.get("info"), dict) else {}
-        vocab = Vocabulary.from_json(info.get("vocabulary", root.name), obj["categories"])
+        vocab = Vocabulary.from_json(info.get("vocabulary", root.name), obj["categories"], str(path))
         cat_ids = {c.id for c in vocab}
+        stuff_names = {c.id: c.name for c in vocab if not c.isthing}
         records = {}
         for i, im in enumerate(obj["images"]):
             try:
@@ -188,6 +189,7 @@ class PanopticSplit:
                                  f"(also annotations[{annotated[image_id]}])")
             annotated[image_id] = i
             seen: set[int] = set()
+            stuff: dict[int, int] = {}
             for s in segs:
                 if s.category_id not in cat_ids:
                     raise InputError(f"{where}: segment {s.id} has unknown category_id {s.category_id}")
@@ -197,9 +199,19 @@ class PanopticSplit:
                     raise InputError(f"{where}: segment {s.id} is listed twice")
                 if s.area < 0:
                     raise InputError(f"{where}: segment {s.id} has a negative area")
+                if s.category_id in stuff_names and not s.iscrowd:
+                    if s.category_id in stuff:  # predictions are merged per stuff category (oeseg.metrics)
+                        raise InputError(f"{where}: segments {stuff[s.category_id]} and {s.id} are both of stuff "
+                                         f"category {s.category_id} {stuff_names[s.category_id]!r}; a stuff "
+                                         "category has one segment per image (merge them)")
+                    stuff[s.category_id] = s.id
                 seen.add(s.id)
             images.append(PanopticImage(image_id, rec.get("file_name", ""), panoptic_file, width, height,
                                         sorted(segs, key=lambda s: s.id)))
+        for i, image_id in enumerate(records):
+            if image_id not in annotated:
+                raise InputError(f"{path}: images[{i}]: image id {image_id!r} has no annotation (an image without "
+                                 "segments has one with an empty segments_info)")
         return cls(root, vocab, images)
 
 

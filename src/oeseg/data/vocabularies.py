@@ -44,7 +44,8 @@ class Vocabulary:
     def __post_init__(self) -> None:
         ids = [c.id for c in self.categories]
         if len(set(ids)) != len(ids):
-            raise InputError(f"vocabulary {self.name}: duplicate category ids")
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise InputError(f"vocabulary {self.name}: category id(s) {', '.join(map(str, twice))} listed twice")
 
     def __len__(self) -> int:
         return len(self.categories)
@@ -84,14 +85,27 @@ class Vocabulary:
                 for c in self.categories]
 
     @classmethod
-    def from_json(cls, name: str, categories: list[dict]) -> Vocabulary:
-        """Build from a COCO-style `categories` list (as in panoptic.json)."""
+    def from_json(cls, name: str, categories: list[dict], source: str | None = None) -> Vocabulary:
+        """Build from a COCO-style `categories` list (as in panoptic.json); `source` (the file)
+        names where a bad entry is: ids are integers >= 0, `isthing` is 0, 1, true or false."""
+        where = f"{source}: categories" if source else f"vocabulary {name}: categories"
+        cats = []
+        for i, c in enumerate(categories):
+            try:
+                category_id, category_name = int(c["id"]), str(c["name"]).strip()
+                color = tuple(int(v) for v in c.get("color", (0, 0, 0)))
+            except (KeyError, TypeError, ValueError) as e:
+                raise InputError(f"{where}[{i}]: bad category entry ({e})") from None
+            if not isinstance(c["id"], int) or isinstance(c["id"], bool) or category_id < 0:
+                raise InputError(f"{where}[{i}]: category id must be an integer >= 0, got {c['id']!r}")
+            isthing = c.get("isthing", 0)
+            if isthing not in (0, 1) or isinstance(isthing, float):  # True/False are 1/0
+                raise InputError(f"{where}[{i}]: 'isthing' must be 0, 1, true or false, got {isthing!r}")
+            cats.append(Category(category_id, category_name, bool(isthing), color))
         try:
-            cats = tuple(Category(int(c["id"]), str(c["name"]).strip(), bool(c.get("isthing", 0)),
-                                  tuple(c.get("color", (0, 0, 0)))) for c in categories)
-        except (KeyError, TypeError, ValueError) as e:
-            raise InputError(f"vocabulary {name}: bad category entry ({e})") from None
-        return cls(name, cats)
+            return cls(name, tuple(cats))
+        except InputError as e:
+            raise InputError(f"{source}: {e}" if source else str(e)) from None
 
 
 # fmt: off
@@ -205,4 +219,4 @@ def get_vocabulary(name_or_path: str | Path) -> Vocabulary:
     categories = obj.get("categories") if isinstance(obj, dict) else obj
     if not isinstance(categories, list):
         raise InputError(f"{path}: expected a list of categories or an object with 'categories'")
-    return Vocabulary.from_json(path.stem, categories)
+    return Vocabulary.from_json(path.stem, categories, str(path))

@@ -78,6 +78,9 @@ def assign_predictions(path: str | os.PathLike, lines: list[tuple[int, RegionPre
     if missing:
         log.warning("%s: %d of %d regions have no prediction; counted as background",
                     path, missing, table.num_regions)
+    if len(lines) > 1 and np.all(scores[rows] == scores[rows[0]]):
+        log.warning("%s: every prediction has the score %g; AP ranks them in panoptic.json's image order, "
+                    "then by segment id (give scores to rank them)", path, scores[rows[0]])
     return RegionDescriptions(rows, [p.description for _, p in lines], scores, missing)
 
 

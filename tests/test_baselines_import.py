@@ -22,9 +22,10 @@ VOCABULARIES = {"ade20k": ADE20K, "cityscapes": CITYSCAPES}
 
 
 def write_split(root, vocabulary, counts: dict[str, int]):
-    """A panoptic.json with `counts[image]` segments per image (ids 5, 10, 15, ...; PNGs not needed)."""
-    images = [PanopticImage(k, f"{k}.jpg", f"{k}.png", 4, 4,
-                            [Segment(5 * (j + 1), vocabulary.categories[0].id) for j in range(n)])
+    """A panoptic.json with `counts[image]` segments per image (ids 5, 10, 15, ...; PNGs not needed),
+    each of the first thing category (a stuff category has one segment per image)."""
+    thing = next(c.id for c in vocabulary if c.isthing)
+    images = [PanopticImage(k, f"{k}.jpg", f"{k}.png", 4, 4, [Segment(5 * (j + 1), thing) for j in range(n)])
               for k, n in counts.items()]
     atomic_write_json(root / "panoptic.json", panoptic_json(vocabulary, images), indent=None)
     return root

@@ -207,6 +207,33 @@ def test_coco_regions_carry_their_class_and_group_per_image_into_one_pair_per_tu
         records_from_source({"format": "osprey_description", "regions_per_sample": 2, **files})
 
 
+def test_an_instruction_opens_the_first_turn_and_each_turn_is_the_region_alone(root):
+    """The released OPAL code's stage-2 layout: `<image>` and the source's instruction open the
+    first turn, every turn asks `<mask><pos>` alone; a shuffled draw keeps that opening first."""
+    coco = {"images": [{"id": 9, "file_name": "000000000009.jpg", "height": 10, "width": 20}],
+            "categories": [{"id": 1, "name": "box"}, {"id": 2, "name": "curb"}],
+            "annotations": [{"id": 1, "image_id": 9, "segmentation": SQUARE, "category_id": 1},
+                            {"id": 2, "image_id": 9, "segmentation": STRIP, "category_id": 2}]}
+    files = _write(root, "coco.json", coco)
+    told = "Answer the category name of one region at a time.\n"
+    (grouped,) = records_from_source({"format": "coco_instances", "regions_per_sample": 2, "instruction": told,
+                                      **files})
+    assert grouped.turns == ((f"<image>\n{told}<mask><pos>", "box"), ("<mask><pos>", "curb"))
+    (drawn,) = records_from_source({"format": "coco_instances", "regions_per_sample": 2, "shuffle_regions": True,
+                                    "instruction": told, **files})
+    data = RegionDataset([drawn], TINY_MODEL["image_size"])
+    openings = set()
+    for epoch in range(6):
+        data.epoch = epoch
+        turns = data[0]["turns"]
+        assert [t.question for t in turns] == [f"<image>\n{told}<mask><pos>", "<mask><pos>"]
+        openings.add(turns[0].answer)
+    assert openings == {"box", "curb"}
+    assert conv.prompt_text(list(turns)).startswith(f"{conv.SYSTEM} USER: <image>\n{told}<mask><pos> ASSISTANT:")
+    with pytest.raises(InputError, match="instruction needs regions_per_sample"):
+        records_from_source({"format": "coco_instances", "instruction": told, **files})
+
+
 def test_demo_regions_carry_their_panoptic_category(tmp_path):
     from opal_synthetic import make_split
 

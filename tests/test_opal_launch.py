@@ -63,6 +63,22 @@ def test_tasks_take_their_rank_from_slurm():
     assert env["RANK"] == "0" and "WORLD_SIZE" not in env
 
 
+def test_an_untrained_stage_runs_in_the_launching_process(train_dir, tmp_path, monkeypatch):
+    """Stage 1 with `train_stage1: false` (a released projector, as the paper config): no process
+    per GPU, each of which would build the whole model; the model is saved all the same."""
+    from oeseg.models import launch
+    from oeseg.models.weights import initial_model
+
+    job = stage_job(tmp_path, "given", train_dir, gpus=4)
+    donor, _ = initial_model(job.section, ["x"])
+    torch.save({f"model.mm_projector.{k}": v for k, v in donor.model.mm_projector.state_dict().items()},
+               tmp_path / "mm_projector.bin")
+    job.section.update(train_stage1=False, projector_weights=str(tmp_path / "mm_projector.bin"))
+    monkeypatch.setattr(launch.subprocess, "run", lambda *a, **k: pytest.fail(f"launched {a}"))
+    launch_stage(job)
+    assert (tmp_path / "given" / "model" / "model.safetensors").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(0 < torch.cuda.device_count() < 2, reason="two processes take two GPUs where there are GPUs")
 def test_two_processes_train_the_model_of_one(train_dir, tmp_path, monkeypatch):

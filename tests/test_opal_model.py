@@ -131,8 +131,8 @@ def test_osprey_v1_template_and_eval_prompt():
     prompt = conv.prompt_text([conv.Turn(conv.region_question())])
     assert prompt == (
         "A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, "
-        "detailed, and polite answers to the human's questions. USER: <image>\nThis provides an overview of the "
-        "picture.\nWhat is in <mask><pos>? Using a short phrase. ASSISTANT:")
+        "detailed, and polite answers to the human's questions. USER: <image>\n.\nThis provides an overview of "
+        "the picture.\nWhat is in <mask><pos>? Using a short phrase. ASSISTANT:")  # Osprey's eval "<image>.\n"
     assert conv.prompt_text([conv.Turn("q", "a")]).endswith("USER: q ASSISTANT: a</s>")
 
 
@@ -142,6 +142,43 @@ def test_only_answers_are_labelled():
     answer = labels[labels != -100]
     assert tok.decode(answer.tolist()) == "a red car </s>"
     assert answer.tolist() == ids[-len(answer):].tolist()
+
+
+def test_a_description_alone_is_its_answer_tokens_with_the_end_of_sequence():
+    """The contrastive text pass reads a description as the answer's labels hold it: no BOS, then
+    `</s>`, whose final hidden state is the text embedding; a cut keeps the `</s>`."""
+    from oeseg.models.tokenization import encode_description
+
+    tok = build_demo_tokenizer(["a red car"])
+    _, labels = encode_conversation(tok, [conv.Turn(conv.region_question(), "a red car")], 4, 2048)
+    alone = encode_description(tok, "a red car", 2048)
+    assert alone.tolist() == labels[labels != -100].tolist() and alone[-1] == tok.eos_token_id
+    assert tok.bos_token_id not in alone.tolist()
+    assert encode_description(tok, "a red car", 2).tolist() == [alone[0], tok.eos_token_id]
+
+
+def test_a_checkpoint_missing_a_tensor_is_an_error_naming_it(tmp_path):
+    """A tensor the checkpoint lacks would stay random: an error naming it; the contrastive
+    temperature alone may be missing (a released Osprey checkpoint has none)."""
+    import pytest
+    from safetensors.torch import load_file, save_file
+
+    from oeseg.io import InputError
+    from oeseg.models.weights import load_model, save_model
+
+    model, tok = _tiny()
+    save_model(model, tok, tmp_path / "m", [])
+    (weights,) = (tmp_path / "m").glob("*.safetensors")
+    tensors = load_file(weights)
+    without_temperature = {k: v for k, v in tensors.items() if k != "contrastive_temperature"}
+    save_file(without_temperature, weights, metadata={"format": "pt"})
+    loaded, _ = load_model(tmp_path / "m")
+    assert torch.equal(loaded.model.mm_projector[0].weight, model.model.mm_projector[0].weight)
+    save_file({k: v for k, v in without_temperature.items() if "feat_linear" not in k}, weights,
+              metadata={"format": "pt"})
+    with pytest.raises(InputError, match=r"m: 2 tensor\(s\) of the model missing from the checkpoint, e.g. "
+                                         r"mask_extractor.feat_linear.bias, mask_extractor.feat_linear.weight"):
+        load_model(tmp_path / "m")
 
 
 def test_mask_support_equals_bilinear_resizing_then_positive():

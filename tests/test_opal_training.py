@@ -395,6 +395,32 @@ def test_each_process_takes_its_share_of_the_global_batch(monkeypatch):
         assert len(taken) == len(set(taken)) == settings.global_batch  # one step: the global batch, no repeats
 
 
+def test_alternate_epochs_pass_over_all_samples_and_the_described_ones(monkeypatch):
+    """`alternate`, as the released task-grouped sampler: an epoch is two interleaved passes, the
+    even (generative) steps a permutation of every sample, the odd (contrastive) steps one of the
+    samples with a region description, cycled to as many steps; twice the steps of one pass."""
+    from oeseg.models import train
+
+    class Items(list):
+        epoch = 0
+
+    monkeypatch.setattr(train, "world", lambda: (0, 1))
+    settings = StageSettings(stage=2, lr=1e-3, global_batch=4, epochs=2, micro_batch=4)
+    pool = list(range(0, 40, 4))  # 10 of the 40 samples have a description
+    assert train.total_steps(40, settings, 1, passes=2) == 2 * train.total_steps(40, settings, 1) == 40
+    for epoch in range(2):
+        steps = [list(train._batches(Items(range(40)), settings, epoch * 20 + k, 1, lambda items: items, pool))[0]
+                 for k in range(20)]
+        generative, contrastive = steps[0::2], steps[1::2]
+        assert sorted(i for b in generative for i in b) == list(range(40))
+        taken = [i for b in contrastive for i in b]
+        assert set(taken) == set(pool) and all(taken.count(i) == 4 for i in pool)  # 40 draws cycle the 10
+    assert steps != [list(train._batches(Items(range(40)), settings, k, 1, lambda items: items, pool))[0]
+                     for k in range(20)]  # another epoch, other orders
+    one_pass = [list(train._batches(Items(range(40)), settings, k, 1, lambda items: items))[0] for k in range(10)]
+    assert sorted(i for b in one_pass for i in b) == list(range(40))
+
+
 def test_demo_trains_with_the_released_objective(splits, tmp_path):
     """The paper config's loss options (alternate, all pairs, class positives, region-to-text,
     detached text embeddings) end to end on the demo data."""

@@ -11,8 +11,12 @@ SEP = " "
 SEP2 = "</s>"
 IMAGE_PLACEHOLDER = "<image>"
 REGION_PLACEHOLDER = "<mask><pos>"
-# Osprey's open-vocabulary segmentation evaluation: image overview, then the short-phrase question
+# the first turn's image overview, as Osprey's training data opens it
 IMAGE_INTRO = "<image>\nThis provides an overview of the picture.\n"
+# Osprey's open-vocabulary segmentation evaluation: its "<image>.\n" overview, which Osprey's
+# preprocessing turns into "<image>\n.\n" (the placeholder moved to the start on a line of its
+# own), then the short-phrase question
+EVAL_INTRO = "<image>\n.\nThis provides an overview of the picture.\n"
 EVAL_QUESTION = "What is in <mask><pos>? Using a short phrase."
 
 
@@ -36,5 +40,5 @@ def prompt_text(turns: list[Turn]) -> str:
 
 
 def region_question() -> str:
-    """The evaluation prompt for one region, preceded by the image overview."""
-    return IMAGE_INTRO + EVAL_QUESTION
+    """The evaluation prompt for one region, preceded by the evaluation's image overview."""
+    return EVAL_INTRO + EVAL_QUESTION

@@ -75,6 +75,16 @@ class RegionRecord:
     turn_per_region: bool = False       # turn k asks about region k alone and its answer describes it
     region_descriptions: tuple[tuple[str, ...], ...] = ()  # turn_per_region: the answers to draw from
     drawn_regions: int = 0              # turn_per_region: ask a new random draw of this many each epoch
+    intro: str = ""                     # turn_per_region: what opens the first turn asked
+
+
+def has_region_description(record: RegionRecord) -> bool:
+    """Whether a record gives the contrastive loss a pair: regions asked one by one, or one region
+    with descriptions (not a conversation, not an image-text pair)."""
+    if record.turn_per_region:
+        return True
+    one_region = record.segments_path is not None or record.polygons is not None
+    return bool(record.descriptions) and not record.turns and one_region
 
 
 def load_image(path: str, size: int) -> torch.Tensor:
@@ -171,16 +181,11 @@ SHORT_ANSWER = " Answer the question using a single word or phrase."
 _REGION_NAME = re.compile(r"<region(\d+)>")
 
 
-def _coco_region_records(ann_file: str, image_root: str, text: str, regions_per_sample: int = 0,
-                         shuffle_regions: bool = False) -> list[RegionRecord]:
+def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[RegionRecord]:
     """A COCO-format file described by `text`: the category name (`category`), the annotation's
     `caption` (`caption`) or the image's `caption` (`image_caption`, RefCOCO's files, whose image
-    file names carry a prefix before the last '_'). Each region carries its category name when
-    the file has categories.
-
-    One record per annotation; with `regions_per_sample` > 0, one record per image holding its
-    first that many regions, asked one by one (one question with `<mask><pos>` per region, its
-    description the answer), the layout the released OPAL code trains stage 2 on."""
+    file names carry a prefix before the last '_'), one record per annotation. Each region carries
+    its category name when the file has categories."""
     obj = read_json(ann_file)
     try:
         cats = {c["id"]: c["name"] for c in obj.get("categories", [])}
@@ -207,51 +212,52 @@ def _coco_region_records(ann_file: str, image_root: str, text: str, regions_per_
                                         question=question, category=category))
     except KeyError as e:
         raise InputError(f"{ann_file}: annotation {n}: missing field or unknown id {e}") from None
-    return _group_by_image(records, regions_per_sample, shuffle_regions) if regions_per_sample > 0 else records
+    return records
 
 
-def _group_by_image(records: list[RegionRecord], limit: int, draw: bool = False) -> list[RegionRecord]:
+def _group_by_image(records: list[RegionRecord], limit: int, draw: bool = False,
+                   instruction: str | None = None) -> list[RegionRecord]:
     """One record per image of one-region `records` (COCO segmentations or panoptic segments), one
     turn per region: its first `limit` regions, or with `draw` all of them, of which each epoch
-    asks a new random draw of `limit` in random order."""
+    asks a new random draw of `limit` in random order. Each turn asks the record's own question,
+    or the evaluation one, the first opened by the image overview; with an `instruction` (the
+    released OPAL code's layout), the first opens with the image and the instruction instead and
+    each turn is the region's `<mask><pos>` alone."""
     by_image: dict[str, list[RegionRecord]] = {}
     for r in records:
         by_image.setdefault(r.image_id, []).append(r)
+    intro = conv.IMAGE_INTRO if instruction is None else f"{conv.IMAGE_PLACEHOLDER}\n{instruction}"
     grouped = []
     for rs in by_image.values():
         rs = rs if draw else rs[:limit]
-        # each question names its one region (the record's own question, or the evaluation one)
-        questions = [r.question.removeprefix(conv.IMAGE_INTRO) or conv.EVAL_QUESTION for r in rs]
-        turns = [((conv.IMAGE_INTRO if k == 0 else "") + q, r.descriptions[0])
-                 for k, (q, r) in enumerate(zip(questions, rs))]
+        questions = [conv.REGION_PLACEHOLDER if instruction is not None else
+                     r.question.removeprefix(conv.IMAGE_INTRO) or conv.EVAL_QUESTION for r in rs]
+        turns = [((intro if k == 0 else "") + q, r.descriptions[0]) for k, (q, r) in enumerate(zip(questions, rs))]
         segments = rs[0].segments_path
         grouped.append(RegionRecord(rs[0].image_path, (), segments_path=segments, height=rs[0].height,
                                     width=rs[0].width, image_id=rs[0].image_id, turns=tuple(turns),
                                     regions=tuple(r.segment_id if segments else r.polygons for r in rs),
                                     region_categories=tuple(r.category for r in rs), turn_per_region=True,
                                     region_descriptions=tuple(r.descriptions for r in rs),
-                                    drawn_regions=limit if draw else 0))
+                                    drawn_regions=limit if draw else 0, intro=intro))
     return grouped
 
 
-def coco_instance_records(ann_file: str, image_root: str, regions_per_sample: int = 0,
-                          shuffle_regions: bool = False) -> list[RegionRecord]:
+def coco_instance_records(ann_file: str, image_root: str) -> list[RegionRecord]:
     """COCO instance annotations (also PartImageNet, Pascal-Part): each instance a region
-    described by its category name (grouped per image with `regions_per_sample` > 0)."""
-    return _coco_region_records(ann_file, image_root, "category", regions_per_sample, shuffle_regions)
+    described by its category name."""
+    return _coco_region_records(ann_file, image_root, "category")
 
 
-def vg_region_records(ann_file: str, image_root: str, regions_per_sample: int = 0,
-                      shuffle_regions: bool = False) -> list[RegionRecord]:
+def vg_region_records(ann_file: str, image_root: str) -> list[RegionRecord]:
     """Visual Genome regions in COCO format: each annotation's `caption` describes it."""
-    return _coco_region_records(ann_file, image_root, "caption", regions_per_sample, shuffle_regions)
+    return _coco_region_records(ann_file, image_root, "caption")
 
 
-def refcoco_records(ann_file: str, image_root: str, regions_per_sample: int = 0,
-                    shuffle_regions: bool = False) -> list[RegionRecord]:
+def refcoco_records(ann_file: str, image_root: str) -> list[RegionRecord]:
     """RefCOCO/RefCOCO+ in COCO format: each image entry's `caption` refers to its region (its
     class: the annotation's category)."""
-    return _coco_region_records(ann_file, image_root, "image_caption", regions_per_sample, shuffle_regions)
+    return _coco_region_records(ann_file, image_root, "image_caption")
 
 
 _REGION_PREFIX = re.compile(r"^<[^>]*>:\s*(.*)$", re.S)
@@ -360,28 +366,28 @@ def records_from_source(source: dict, where: str = "opal data source") -> list[R
     """Records of one configured source: {format: demo_regions | demo_captions | one of READERS,
     split_dir | ann_file + image_root, regions_per_sample (demo regions and COCO-format files: an
     image's regions in one sample: the first ones, or with shuffle_regions a new random draw of
-    them in random order each epoch)}. Errors name the source as `where` (e.g. opal.data.stage2[0])."""
+    them in random order each epoch), instruction (with regions_per_sample: the first turn's
+    text, `_group_by_image`)}. Errors name the source as `where` (e.g. opal.data.stage2[0])."""
     known = (*DEMO_FORMATS, *READERS)
     if isinstance(source, dict) and source.get("format") not in known:
         raise InputError(f"{where}.format: unknown format {source.get('format')!r} (known: {', '.join(known)})")
     paths = source_paths(source, where)  # also: a source that is not a mapping
     kind = source["format"]
-    grouping = {k: source[k] for k in ("regions_per_sample", "shuffle_regions") if k in source}
+    grouping = {k: source[k] for k in ("regions_per_sample", "shuffle_regions", "instruction") if k in source}
     if grouping and kind not in ("demo_regions", *GROUPABLE):
         raise InputError(f"{where} ({kind}): {', '.join(grouping)} applies to demo_regions, "
                          f"{', '.join(GROUPABLE)} only")
-    if "shuffle_regions" in grouping and "regions_per_sample" not in grouping:
-        raise InputError(f"{where} ({kind}): shuffle_regions needs regions_per_sample")
+    for key in ("shuffle_regions", "instruction"):
+        if key in grouping and "regions_per_sample" not in grouping:
+            raise InputError(f"{where} ({kind}): {key} needs regions_per_sample")
     limit, shuffle = int(grouping.get("regions_per_sample", 0)), bool(grouping.get("shuffle_regions", False))
-    if kind == "demo_regions":
-        records = demo_region_records(paths["split_dir"])
-        return _group_by_image(records, limit, shuffle) if limit > 0 else records
     if kind == "demo_captions":
         return demo_caption_records(paths["split_dir"])
-    if limit > 0:
-        return READERS[kind](paths["ann_file"], paths["image_root"], regions_per_sample=limit,
-                             shuffle_regions=shuffle)
-    return READERS[kind](paths["ann_file"], paths["image_root"])
+    if kind == "demo_regions":
+        records = demo_region_records(paths["split_dir"])
+    else:
+        records = READERS[kind](paths["ann_file"], paths["image_root"])
+    return _group_by_image(records, limit, shuffle, grouping.get("instruction")) if limit > 0 else records
 
 
 # --- samples and batches --------------------------------------------------------------------
@@ -423,10 +429,10 @@ class RegionDataset(torch.utils.data.Dataset):
             categories = list(r.region_categories) + [None] * (len(r.turns) - len(r.region_categories))
             if r.region_descriptions:  # one draw per turn, as for a one-region record
                 answers = [draw.choice(texts) for texts in r.region_descriptions]
-                if r.drawn_regions:  # each region keeps its question; the image overview opens the first
+                if r.drawn_regions:  # each region keeps its question; the record's intro opens the first
                     order = draw.sample(range(len(answers)), min(len(answers), r.drawn_regions))
-                    questions = [questions[k].removeprefix(conv.IMAGE_INTRO) for k in order]
-                    questions[0] = conv.IMAGE_INTRO + questions[0]
+                    questions = [questions[k].removeprefix(r.intro) for k in order]
+                    questions[0] = r.intro + questions[0]
                     answers, categories = [answers[k] for k in order], [categories[k] for k in order]
                     r = dataclasses.replace(r, regions=tuple(r.regions[k] for k in order))  # decode the drawn only
         masks = [resize_mask(m, self.image_size) for m in record_masks(r, self._segment_ids)]

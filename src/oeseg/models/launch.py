@@ -51,8 +51,11 @@ def launch_stage(job: OpalJob) -> None:
     `train_stage`) or as one process per GPU (one per node without GPUs) on each of `job.nodes`
     nodes: SLURM tasks started by srun in a SLURM job (ranks from SLURM_PROCID, meeting at this,
     the job's first node), torchrun elsewhere. The job file (`launch.json`) goes to the checkpoint
-    folder, which every node sees (and which goes once the model is saved)."""
-    if job.gpus <= 1 and job.nodes <= 1:
+    folder, which every node sees (and which goes once the model is saved). A stage that trains
+    nothing (stage 1 with `train_stage1: false`) runs here alone: each process would build the
+    whole model."""
+    untrained = job.stage == 1 and not job.section.get("train_stage1", True)
+    if (job.gpus <= 1 and job.nodes <= 1) or untrained:
         run_stage(job)
         return
     job_file = Path(job.checkpoint_dir) / "launch.json"

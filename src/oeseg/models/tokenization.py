@@ -120,5 +120,8 @@ def encode_conversation(tokenizer: PreTrainedTokenizerBase, turns: list[conv.Tur
 
 
 def encode_description(tokenizer: PreTrainedTokenizerBase, text: str, max_length: int) -> torch.Tensor:
-    """Token ids (BOS + text) of a description alone: the contrastive loss's text-only input."""
-    return torch.tensor(encode_text(tokenizer, text, 0)[:max_length])
+    """Token ids of a description alone, the contrastive loss's text-only input: its tokens as an
+    answer's labels hold them (no BOS; a description cut at `max_length` keeps its `</s>`), so the
+    text embedding is the final hidden state at `</s>`, as in the released OPAL code."""
+    answer = _ids(tokenizer, " " + text)[:max_length - 1]
+    return torch.tensor(answer + [tokenizer.eos_token_id])

@@ -30,7 +30,7 @@ import torch
 import torch.distributed as dist
 
 from oeseg.io import InputError, atomic_write_bytes
-from oeseg.models.data import Collator, RegionDataset, RegionRecord, record_texts
+from oeseg.models.data import Collator, RegionDataset, RegionRecord, has_region_description, record_texts
 from oeseg.models.job import OpalJob
 from oeseg.models.losses import LossWeights, contrastive_loss, positive_keys
 from oeseg.models.osprey import OpalForCausalLM
@@ -230,27 +230,41 @@ def step_losses(model: OpalForCausalLM, batch: dict, weights: LossWeights, step:
     return out
 
 
-def _batches(dataset: RegionDataset, settings: StageSettings, step: int, accum: int, collate: Collator):
-    """Micro-batches of optimizer step `step` for this process: a seeded permutation per epoch."""
+def _batches(dataset: RegionDataset, settings: StageSettings, step: int, accum: int, collate: Collator,
+             contrastive_pool: list[int] | None = None):
+    """Micro-batches of optimizer step `step` for this process: a seeded permutation per epoch.
+
+    With a `contrastive_pool` (the samples holding a region description; `alternate` losses) an
+    epoch is two interleaved passes, as the released OPAL code's task-grouped sampler makes it:
+    even steps go through all samples (the generative loss), odd steps through the pool in an
+    order of its own (the contrastive loss), cycled to as many steps as the first pass."""
     rank, size = world()
     per_step = settings.micro_batch * accum * size
     steps_per_epoch = max(1, len(dataset) // per_step)
-    epoch, pos = divmod(step, steps_per_epoch)
+    passes = 1 if contrastive_pool is None else 2
+    epoch, pos = divmod(step, steps_per_epoch * passes)
     dataset.epoch = epoch
-    order = list(range(len(dataset)))
-    random.Random(settings.seed * 100003 + epoch).shuffle(order)
-    chunk = order[pos * per_step:(pos + 1) * per_step]
+    task, pos = pos % passes, pos // passes
+    if task == 0:
+        order = list(range(len(dataset)))
+        random.Random(settings.seed * 100003 + epoch).shuffle(order)
+        chunk = order[pos * per_step:(pos + 1) * per_step]
+    else:
+        order = list(contrastive_pool)
+        random.Random(f"{settings.seed}/{epoch}/contrastive").shuffle(order)
+        chunk = [order[(pos * per_step + i) % len(order)] for i in range(per_step)]
     share = len(chunk) // size  # contiguous shares: process r takes the micro-batches one process would take r-th
     mine = chunk[rank * share:(rank + 1) * share] if share else chunk
     for i in range(0, len(mine), settings.micro_batch):
         yield collate([dataset[j] for j in mine[i:i + settings.micro_batch]])
 
 
-def total_steps(n: int, settings: StageSettings, accum: int) -> int:
-    """Optimizer steps of a stage: epochs over n samples at the global batch (or max_steps)."""
+def total_steps(n: int, settings: StageSettings, accum: int, passes: int = 1) -> int:
+    """Optimizer steps of a stage: epochs of `passes` passes over n samples at the global batch (or
+    max_steps)."""
     if settings.max_steps:
         return settings.max_steps
-    return settings.epochs * max(1, n // (settings.micro_batch * accum * world()[1]))
+    return settings.epochs * passes * max(1, n // (settings.micro_batch * accum * world()[1]))
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
@@ -340,7 +354,13 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
     settings = dataclasses.replace(settings, micro_batch=micro)
     dataset = RegionDataset(records, model.config.image_size, settings.seed)
     collate = Collator(tokenizer, model.config.image_tokens, settings.max_length)
-    steps = total_steps(len(dataset), settings, accum)
+    pool = None
+    if weights.combination == "alternate" and weights.contrastive > 0:
+        pool = [i for i, r in enumerate(records) if has_region_description(r)]
+        if not pool:
+            raise InputError(f"opal stage {settings.stage}: the alternate loss combination needs samples with a "
+                             "region description (its contrastive steps), the stage has none")
+    steps = total_steps(len(dataset), settings, accum, 1 if pool is None else 2)
     # fused on GPUs: the foreach kernel's temporaries would add a copy of the fp32 master weights
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay,
                                   fused=all(p.is_cuda for p in params))
@@ -378,7 +398,7 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
         while step < end:
             sums: dict[str, float] = {}
             lr = scheduler.get_last_lr()[0]  # this step's (the scheduler steps with the optimizer)
-            for batch in _batches(dataset, settings, step, accum, collate):
+            for batch in _batches(dataset, settings, step, accum, collate, pool):
                 losses = step_losses(model, batch, weights, step)
                 if engine is not None:
                     engine.backward(losses["loss"])
@@ -442,8 +462,10 @@ def run_stage(job: OpalJob) -> list[dict]:
     if stage == 1 and not section.get("train_stage1", True) and not section.get("projector_weights"):
         raise InputError("opal: train_stage1 false needs opal.projector_weights (a released stage-1 projector)")
     records = stage_records(section, stage, job.train_split_dirs) if stage > 1 or section.get("train_stage1", True) else []
-    if job.init_dir is None:
-        model, tokenizer = initial_model(section, record_texts(stage_records(section, 2, job.train_split_dirs)))
+    if job.init_dir is None:  # the demo's tokenizer is built from the stage-2 texts; Vicuna's needs none
+        texts = [] if section["model"].get("tokenizer_path") else record_texts(
+            stage_records(section, 2, job.train_split_dirs))
+        model, tokenizer = initial_model(section, texts)
     else:
         model, tokenizer = load_model(job.init_dir)
     if torch.cuda.is_available():

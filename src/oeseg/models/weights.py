@@ -3,6 +3,7 @@ CLIP and projector weights), a trained stage's folder, and a released Osprey che
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from oeseg.io import InputError, atomic_write_jsonl
 from oeseg.models.config import config_from_section
 from oeseg.models.osprey import OpalForCausalLM, build_model
 from oeseg.models.tokenization import build_demo_tokenizer, load_tokenizer, region_token_ids
+
+log = logging.getLogger(__name__)
 
 
 def initial_model(section: dict, texts: list[str]) -> tuple[OpalForCausalLM, object]:
@@ -62,13 +65,26 @@ def save_model(model: OpalForCausalLM, tokenizer, out_dir: str | os.PathLike, hi
     atomic_write_jsonl(out_dir / "train_log.jsonl", history)
 
 
+#: parameters a checkpoint may lack: OPAL's contrastive temperature, which Osprey's has not
+OPTIONAL_PARAMETERS = ("contrastive_temperature",)
+
+
 def load_model(model_dir: str | os.PathLike) -> tuple[OpalForCausalLM, object]:
-    """A saved stage's model and tokenizer (also a released Osprey checkpoint folder)."""
+    """A saved stage's model and tokenizer (also a released Osprey checkpoint folder). A tensor of
+    the model that the checkpoint lacks is an error naming it (it would stay random); tensors the
+    model has no place for are logged."""
     if not (Path(model_dir) / "config.json").exists():
         raise InputError(f"{model_dir}: no saved OPAL model (config.json missing)")
     own = Path(model_dir) / "tokenizer"  # ours; a released Osprey folder holds it at the top
     tokenizer = load_tokenizer(own if own.is_dir() else model_dir)
-    model = OpalForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+    model, info = OpalForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32, output_loading_info=True)
+    missing = sorted(set(info["missing_keys"]) - set(OPTIONAL_PARAMETERS))
+    if missing:
+        raise InputError(f"{model_dir}: {len(missing)} tensor(s) of the model missing from the checkpoint, e.g. "
+                         f"{', '.join(missing[:5])} (they would stay random)")
+    if info["unexpected_keys"]:
+        log.warning("%s: %d tensor(s) of the checkpoint not in the model, ignored, e.g. %s", model_dir,
+                    len(info["unexpected_keys"]), ", ".join(sorted(info["unexpected_keys"])[:5]))
     if getattr(model.config, "mask_token_id", None) is None:  # a released Osprey folder
         model.config.mask_token_id, model.config.pos_token_id = region_token_ids(tokenizer)
     return model.eval(), tokenizer

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,7 @@ from oeseg.lexicon.lexicon import nouns_sha256
 from oeseg.lexicon.nouns import nouns_from_tags, read_nouns, singular_noun, wordnet_nouns, write_noun_list
 from oeseg.lexicon.wordnet import (LEXNAMES_MANPAGE, SYNSET_FILES, WORDNET_DIR, _lexnames_from_data,
                                    _lexnames_from_manpage, build_wordnet_lexicon, load_synset_choices,
-                                   open_wordnet, synset_choices)
+                                   open_wordnet, synset_choices, written_terms)
 
 
 def test_open_wordnet_reads_the_system_database():
@@ -128,19 +129,24 @@ def test_wordnet_lexicon_relations():
              "arm", "streetlight"]
     lexicon = build_wordnet_lexicon(get_vocabulary("cityscapes"), nouns)
     entry = {e.name: e for e in lexicon.entries}
-    assert entry["pole"].hyponym == ["telephone pole"] and entry["pole"].meronym == ["streetlight"]
+    # "post": the lemma of a written sense (post.n.04), kept though the nouns lack it
+    assert entry["pole"].hyponym == ["post", "telephone pole"]
+    assert entry["pole"].meronym == ["streetlight", "street lamp"]
     assert "polack" not in json.dumps(entry["pole"].__dict__)  # pole.n.02, the Pole, is not chosen
     assert "polack" in entry["person"].hyponym and "pole" not in entry["person"].hyponym  # rare sense
-    assert entry["car"].synonym == ["automobile"] and "sedan" in entry["car"].hyponym
+    assert entry["car"].synonym == ["auto", "automobile", "machine", "motorcar"]  # car.n.01's lemmas, written
+    assert "sedan" in entry["car"].hyponym
     assert "van" in entry["car"].hyponym and "van" not in entry["truck"].hyponym  # Cityscapes: vans are cars
     assert {"wheel", "windshield"} <= set(entry["car"].meronym)  # parts of motor vehicles
-    assert entry["traffic light"].synonym == ["traffic signal", "light"]
+    assert entry["traffic light"].synonym == ["traffic signal", "stoplight", "light"]
     assert "pedestrian" in entry["person"].hyponym and "arm" in entry["person"].meronym
     assert "light" not in entry["person"].hyponym  # a rare sense of "light" is a person
+    wn, choices = open_wordnet(), synset_choices(get_vocabulary("cityscapes"))
     for e in lexicon.entries:
         assert e.exact == e.name.split(", ") or e.exact == [e.name]
         terms = [t for level in LEVELS[1:] for t in e.terms(level)]
-        assert len(terms) == len(set(terms)) and set(terms) <= set(nouns)
+        written = written_terms(wn, choices[e.name], e.name)
+        assert len(terms) == len(set(terms)) and set(terms) <= set(nouns) | written
     builder = lexicon.builder
     assert builder["kind"] == "wordnet" and builder["wordnet_version"] == "3.0"
     assert builder["nouns_sha256"] == nouns_sha256(nouns) == hashlib.sha256(
@@ -181,3 +187,61 @@ def test_wordnet_lexicon_is_the_same_in_every_process():
                              env={**os.environ, "PYTHONHASHSEED": seed}) for seed in ("1", "2")]
     first, second = [json.loads(run.communicate(timeout=300)[0])["categories"] for run in runs]
     assert [a["name"] for a, b in zip(first, second) if a != b] == [] and len(first) == len(second) == 19
+
+
+@pytest.fixture(scope="module")
+def offline_default():
+    """The offline default's lexicons: WordNet over the frequent nouns plus the category names."""
+    from oeseg.lexicon.nouns import OFFLINE_MIN_WORDNET_COUNT, with_category_names
+
+    out = {}
+    for name in ("cityscapes", "ade20k"):
+        vocabulary = get_vocabulary(name)
+        nouns, _ = with_category_names(wordnet_nouns(OFFLINE_MIN_WORDNET_COUNT), [vocabulary])
+        out[name] = {e.name: e for e in build_wordnet_lexicon(vocabulary, nouns).entries}
+    return out
+
+
+def test_written_senses_are_kept_whatever_the_noun_list(offline_default):
+    """Senses chosen by hand in synsets/<vocabulary>.yaml: their lemmas stay although WordNet's
+    sense counts leave them out of the frequent nouns (van, tram, hedge, scooter, street light)."""
+    city = offline_default["cityscapes"]
+    assert not {"van", "tram", "hedge", "scooter", "streetlight"} & set(wordnet_nouns(3))
+    assert "van" in city["car"].hyponym and "trailer" in city["truck"].hyponym
+    assert {"tram", "trolley", "locomotive"} <= set(city["train"].hyponym)
+    assert "hedge" in city["vegetation"].hyponym and "scooter" in city["motorcycle"].hyponym
+    assert {"streetlight", "street lamp"} <= set(city["pole"].meronym)
+    assert "traffic signal" in city["traffic light"].synonym
+
+
+def test_cyclists_are_riders_not_persons(offline_default):
+    city = offline_default["cityscapes"]
+    assert {"cyclist", "bicyclist", "motorcyclist"} <= set(city["rider"].hyponym)
+    assert not {"cyclist", "bicyclist", "motorcyclist"} & set(city["person"].hyponym + city["person"].synonym)
+
+
+def test_structures_do_not_inherit_the_kinds_of_structural_members(offline_default):
+    """Every structure has a "structural member", whose kinds (lamp post, telephone pole, sill,
+    stilt) are parts of no particular building, wall or door."""
+    for vocabulary, names in (("cityscapes", ("building", "wall", "fence")),
+                              ("ade20k", ("wall", "building", "door", "bridge, span"))):
+        for name in names:
+            meronyms = set(offline_default[vocabulary][name].meronym)
+            assert not {"lamppost", "telephone pole", "sill", "stilt", "post"} & meronyms, (vocabulary, name)
+    assert "window" in offline_default["cityscapes"]["building"].meronym
+
+
+def test_ade20k_motorbike_holds_motorcycles(offline_default):
+    assert "motorcycle" in offline_default["ade20k"]["minibike, motorbike"].synonym
+
+
+def test_offline_default_matches_the_embedded_config():
+    """`oeseg map` without a lexicon builds the offline default's: config.yaml's noun settings."""
+    import yaml
+
+    from oeseg.lexicon.nouns import OFFLINE_MIN_WORDNET_COUNT
+
+    config = Path(__file__).resolve().parents[1] / "config.yaml"
+    nouns = yaml.safe_load(config.read_text())["nouns"]
+    assert (nouns["source"], nouns["min_wordnet_count"], nouns["category_names"]) == \
+        ("wordnet", OFFLINE_MIN_WORDNET_COUNT, True)

@@ -139,6 +139,16 @@ def test_lexical_levels_are_cumulative(toy_lexicon: Lexicon) -> None:
     assert [out[level][3] for level in LEVELS] == [BACKGROUND] * 4
 
 
+def test_a_degenerate_repetition_maps_without_exhausting_the_recursion(toy_lexicon: Lexicon) -> None:
+    """"car car car ..." (an MLLM's repetition, within the 10,000-character limit) parses as a chain
+    of thousands of compounds; the compound walk stops at MAX_COMPOUND_DEPTH and the head counts."""
+    repeated = ("car " * 2499).strip()
+    (subject,) = parse_subjects([repeated])
+    assert subject.head == "car" and len(subject.phrase.split()) == subject_module.MAX_COMPOUND_DEPTH + 1
+    out = _lexical([repeated], [CAR], toy_lexicon)
+    assert [out[level][0] for level in LEVELS] == [CAR] * 4
+
+
 def test_lexical_ground_truth_priority_and_strongest_relation(toy_lexicon: Lexicon) -> None:
     descriptions = ["the street is wet", "the street is wet", "the wheel of a bicycle", "the wheel of a bicycle"]
     out = _lexical(descriptions, [SIDEWALK, None, BICYCLE, None], toy_lexicon)

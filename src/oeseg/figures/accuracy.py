@@ -124,13 +124,12 @@ def plot_fig3(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, refere
     x = np.arange(len(LEVELS))
     for i, (name, a) in enumerate(acc.items()):
         suffix = f" ({name})" if len(sources) > 1 else ""
-        bar(ax, x, [a["differ"][lv]["sbert"] for lv in LEVELS], (2 * i - n_bars / 2 + 0.5) * width, "#c0504d",
+        bar(ax, x, [a["differ"]["sbert"]] * len(LEVELS), (2 * i - n_bars / 2 + 0.5) * width, "#c0504d",
             hatches[i], "Sentence-BERT" + suffix)
-        bar(ax, x, [a["differ"][lv]["lexical"] for lv in LEVELS], (2 * i + 1 - n_bars / 2 + 0.5) * width,
+        bar(ax, x, [a["differ"]["lexical"][lv] for lv in LEVELS], (2 * i + 1 - n_bars / 2 + 0.5) * width,
             "#4f81bd", hatches[i], "Lexical" + suffix)
-    ax.set_xticks(x, [f"{LEVEL_LABELS[lv]}\n(n={'/'.join(str(a['differ'][lv]['n']) for a in acc.values())})"
-                      for lv in LEVELS])
-    ax.set_xlabel("Lexical level of the lexical mapping")
+    ax.set_xticks(x, [LEVEL_LABELS[lv] for lv in LEVELS])
+    ax.set_xlabel(f"Lexical level (n={'/'.join(str(a['differ']['n']) for a in acc.values())} descriptions)")
     ax.set_title("(b) Where the two mappings differ")
 
     ax = axes[2]

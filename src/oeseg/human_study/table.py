@@ -59,10 +59,12 @@ def read_study(path: str | os.PathLike) -> list[StudyRow]:
     return rows
 
 
-def _group_of(row: StudyRow, vocabulary: Vocabulary) -> str | None:
-    if row.reference == BACKGROUND:
-        return None
-    return "things" if vocabulary.by_id(row.reference).isthing else "stuff"
+def _group_of(row: StudyRow, vocabulary: Vocabulary) -> str:
+    """`things` for a thing reference; `stuff` for a stuff one and for "none" (no category), the
+    grouping under which the published study gives the paper's Sentence-BERT accuracy on stuff."""
+    if row.reference != BACKGROUND and vocabulary.by_id(row.reference).isthing:
+        return "things"
+    return "stuff"
 
 
 def _percent(hits: int, n: int) -> float | None:
@@ -72,23 +74,19 @@ def _percent(hits: int, n: int) -> float | None:
 def study_accuracy(rows: list[StudyRow], vocabulary: Vocabulary) -> dict:
     """Accuracies (%) against the reference labels.
 
-    `sbert[group]`, `lexical[level][group]` for groups all/things/stuff (things/stuff by the
-    reference category; "none" references count in `all` only); `differ[level]`: on the rows where
-    the lexical mapping at that level and Sentence-BERT differ, `n` and both accuracies."""
-    groups = {"all": rows, "things": [], "stuff": []}
+    `sbert[group]`, `lexical[level][group]` for groups all/things/stuff (things by a thing
+    reference category; stuff: a stuff one or "none"); `differ`: on one subset, the rows where
+    the lexical mapping (at the meronym level, i.e. any level) and Sentence-BERT differ, its `n`,
+    Sentence-BERT's accuracy and the lexical mapping's at each level (`lexical[level]`)."""
+    groups: dict[str, list[StudyRow]] = {"all": rows, "things": [], "stuff": []}
     for r in rows:
-        g = _group_of(r, vocabulary)
-        if g:
-            groups[g].append(r)
-    out: dict = {"n": {g: len(v) for g, v in groups.items()},
-                 "sbert": {g: _percent(sum(r.sbert == r.reference for r in v), len(v)) for g, v in groups.items()},
-                 "lexical": {lv: {g: _percent(sum(r.lexical[lv] == r.reference for r in v), len(v))
-                                  for g, v in groups.items()} for lv in LEVELS},
-                 "differ": {}}
-    for lv in LEVELS:
-        diff = [r for r in rows if r.lexical[lv] != r.sbert]
-        out["differ"][lv] = {"n": len(diff),
-                             "sbert": _percent(sum(r.sbert == r.reference for r in diff), len(diff)),
-                             "lexical": _percent(sum(r.lexical[lv] == r.reference for r in diff), len(diff))}
-    return out
+        groups[_group_of(r, vocabulary)].append(r)
+    diff = [r for r in rows if r.lexical["meronym"] != r.sbert]
+    return {"n": {g: len(v) for g, v in groups.items()},
+            "sbert": {g: _percent(sum(r.sbert == r.reference for r in v), len(v)) for g, v in groups.items()},
+            "lexical": {lv: {g: _percent(sum(r.lexical[lv] == r.reference for r in v), len(v))
+                             for g, v in groups.items()} for lv in LEVELS},
+            "differ": {"n": len(diff), "sbert": _percent(sum(r.sbert == r.reference for r in diff), len(diff)),
+                       "lexical": {lv: _percent(sum(r.lexical[lv] == r.reference for r in diff), len(diff))
+                                   for lv in LEVELS}}}
 

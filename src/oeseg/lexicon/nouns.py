@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from oeseg.data.vocabularies import get_vocabulary
+from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.io import InputError, atomic_write_text, read_text
 from oeseg.lexicon.lexicon import normalize_term
 from oeseg.lexicon.wordnet import open_wordnet
@@ -80,6 +80,18 @@ def read_nouns(path: str | os.PathLike) -> list[str]:
     return nouns
 
 
+#: the offline default's `nouns.min_wordnet_count` (config.yaml's; `oeseg map` without a lexicon)
+OFFLINE_MIN_WORDNET_COUNT = 3
+
+
+def with_category_names(nouns: list[str], vocabularies: Sequence[Vocabulary]) -> tuple[list[str], list[str]]:
+    """The nouns followed by the category names of `vocabularies` they lack (each comma-separated
+    name), and those added."""
+    known = set(nouns)
+    added = list(dict.fromkeys(n for v in vocabularies for c in v for n in c.names if n not in known))
+    return [*nouns, *added], added
+
+
 def write_noun_list(source: str, output: str | os.PathLike, tag_list: str | os.PathLike | None = None,
                     min_wordnet_count: int = 0, vocabularies: Sequence[str] = ()) -> list[str]:
     """Make `nouns.txt` from the configured source, "wordnet" or "tag2text" (the tag list file),
@@ -92,9 +104,7 @@ def write_noun_list(source: str, output: str | os.PathLike, tag_list: str | os.P
         nouns = nouns_from_tags(tag_list)
     else:
         raise InputError(f"nouns.source: {source!r} is not one of wordnet, tag2text")
-    known = set(nouns)
-    added = list(dict.fromkeys(n for v in vocabularies for c in get_vocabulary(v) for n in c.names if n not in known))
-    nouns = [*nouns, *added]
+    nouns, added = with_category_names(nouns, [get_vocabulary(v) for v in vocabularies])
     if added:
         log.info("category names added to the nouns: %s", ", ".join(added))
     atomic_write_text(output, "".join(f"{n}\n" for n in nouns))

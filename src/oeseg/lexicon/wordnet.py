@@ -220,9 +220,15 @@ def default_synsets(wn, category_name: str) -> CategorySynsets:
 INHERIT_PARTS_MIN_DEPTH = 5
 
 
+#: Hypernyms deep enough whose parts still belong to no particular kind of them: every structure's
+#: "structural member", whose kinds (lamp post, telephone pole, stilt, sill) would be parts of
+#: every building, wall, fence, window, door and bridge.
+UNINHERITED_PARTS_OF = frozenset({"structure.n.01"})
+
+
 def _inherited_parts(synset) -> list:
-    return [p for h in _closure([synset], _hypernyms)[1:] if h.min_depth() >= INHERIT_PARTS_MIN_DEPTH
-            for p in _parts(h)]
+    return [p for h in _closure([synset], _hypernyms)[1:]
+            if h.min_depth() >= INHERIT_PARTS_MIN_DEPTH and h.name() not in UNINHERITED_PARTS_OF for p in _parts(h)]
 
 
 #: A hyponym or meronym term counts only if one of its this many most frequent senses is related.
@@ -250,7 +256,7 @@ def _short_names(names: list[str], own) -> list[str]:
 
 def _relations(wn, choice: CategorySynsets, names: list[str], where: str) -> dict[str, list[str]]:
     """Synonym, hyponym and meronym terms of one category (before the noun restriction); the lemmas
-    of the senses written down for it count whatever their frequency."""
+    of the senses written down for it count whatever their frequency (`written_terms`)."""
     own = [_synset(wn, n, where) for n in choice.synsets]
     more_kinds = [_synset(wn, n, where) for n in choice.hyponyms]
     more_parts = [_synset(wn, n, where) for n in choice.meronyms]
@@ -266,6 +272,13 @@ def _relations(wn, choice: CategorySynsets, names: list[str], where: str) -> dic
             "meronym": _lemmas(more_parts) + _dominant_terms(wn, parts, set(parts)) + _lemmas(groups)}
 
 
+def written_terms(wn, choice: CategorySynsets, where: str) -> set[str]:
+    """The lemmas of the senses written down for a category (its own, its further kinds and
+    parts): chosen by hand, they are kept whether or not the noun list holds them."""
+    names = (*choice.synsets, *choice.hyponyms, *choice.meronyms)
+    return set(_lemmas([_synset(wn, n, where) for n in names]))
+
+
 def _spelling_key(term: str) -> str:
     """Compounds match however they are written: "streetlight", "street light", "street-light"."""
     return term.replace(" ", "").replace("-", "")
@@ -278,7 +291,8 @@ def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str]) -> Lexicon:
     hyponyms and of its specific hypernyms, their parts in turn, and the kinds of all those parts
     (not the parts of those kinds), and the groups its members form;
     hyponym and meronym terms only where that is one of the term's most frequent senses; every term
-    restricted to `nouns` (and spelt as there: "streetlight" is the noun "street light")."""
+    restricted to `nouns` (and spelt as there: "streetlight" is the noun "street light") but the
+    lemmas of the senses written down for the category (`synsets/<vocabulary>.yaml`)."""
     wn = open_wordnet()
     spelling = {_spelling_key(n): n for n in reversed(nouns)}
     choices = synset_choices(vocabulary)
@@ -290,9 +304,10 @@ def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str]) -> Lexicon:
         levels: dict[str, list[str]] = {"exact": list(category.names), "synonym": [], "hyponym": [],
                                         "meronym": []}
         seen = set(levels["exact"])
+        written = written_terms(wn, choice, where)
         for level, terms in _relations(wn, choice, category.names, where).items():
             for term in terms:
-                noun = spelling.get(_spelling_key(term))
+                noun = spelling.get(_spelling_key(term), term if term in written else None)
                 if noun is not None and noun not in seen:
                     seen.add(noun)
                     levels[level].append(noun)

@@ -172,18 +172,25 @@ def _is_noun(token) -> bool:
     return token.tag_ in _NOUN_TAGS
 
 
-def _compounds(head, right: bool = True) -> list:
-    """The compound tokens directly before `head` (recursively), in text order, then the head; the
-    words hyphen-joined to it count as one word with it ("high-rise", "e-bike", whatever the parser
-    made of their parts), those after it only with `right`."""
+#: compound words taken before a head at most: a noun phrase has a few, a degenerate repetition
+#: ("car car car ...", thousands of words) would otherwise exhaust the recursion
+MAX_COMPOUND_DEPTH = 32
+
+
+def _compounds(head, right: bool = True, depth: int = 0) -> list:
+    """The compound tokens directly before `head` (recursively, `MAX_COMPOUND_DEPTH` deep), in text
+    order, then the head; the words hyphen-joined to it count as one word with it ("high-rise",
+    "e-bike", whatever the parser made of their parts), those after it only with `right`."""
     tokens = [head]
     while (joined := _hyphen_joined(tokens[0], -1)) is not None:
         tokens.insert(0, joined)
     for child in reversed(list(head.lefts)):
         if child.i >= tokens[0].i:  # a hyphen or a hyphen-joined word, taken above
             continue
+        if depth >= MAX_COMPOUND_DEPTH:
+            break
         if child.dep_ == "compound" and child.i == tokens[0].i - 1 - _hyphens(child, tokens[0]):
-            tokens = [*_compounds(child, right=False)[:-1], child, *tokens]
+            tokens = [*_compounds(child, right=False, depth=depth + 1)[:-1], child, *tokens]
         else:
             break
     while right and (joined := _hyphen_joined(tokens[-1], +1)) is not None:

@@ -73,7 +73,10 @@ def test_fig10_crops_regions_described_by_every_method(tmp_path):
     osprey = write_region_predictions(tmp_path / "osprey.jsonl", {2: "a vehicle", 3: "a pedestrian in blue"})
     from oeseg.data.panoptic import PanopticSplit
     regions = choose_regions(PanopticSplit.load(split), [{("im0", 2), ("im0", 3), ("im1", 3)}], 5, 64)
-    assert regions == [("im0", 3), ("im1", 3), ("im0", 2)]      # largest of each image first
+    assert regions == [("im0", 3), ("im1", 3), ("im0", 2)]      # the larger of the least shown first
+    every = {(f"im{k}", sid) for k in range(2) for sid in (1, 2, 3)}
+    # round-robin over images, each time the category shown least: road, person, car before a second road
+    assert choose_regions(PanopticSplit.load(split), [every], 4, 64) == [("im0", 1), ("im1", 3), ("im0", 2), ("im1", 1)]
     write_fig10(str(split), {"OPAL": str(opal), "Osprey": str(osprey)}, tmp_path / "f.pdf", tmp_path / "f.png",
                 n_regions=4, min_area=64)
     assert_figure(tmp_path / "f.pdf", tmp_path / "f.png")

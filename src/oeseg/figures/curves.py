@@ -50,7 +50,7 @@ def plot_lac_curves(evaluations: list[Evaluation], methods: list[tuple[str, str]
             ax.set_ylabel(METRIC_LABELS.get(metric, metric))
             ax.set_title(f"({chr(97 + r * len(datasets) + c)}) {dlabel}: {metric}")
             ax.grid(alpha=0.3)
-            ax.legend(loc="upper left", frameon=False)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, fontsize=8, ncol=2)  # below
     fig.tight_layout()
     add_note(fig, note)
     return fig

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+
 import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
@@ -16,23 +18,31 @@ def choose_regions(split: PanopticSplit, described: list[set[tuple[str, int]]], 
                    min_area: int) -> list[tuple[str, int]]:
     """Up to n regions described by every method, not crowd, of at least `min_area` pixels.
 
-    Round-robin over images (largest region of each image first) for variety; deterministic."""
+    Round-robin over images; from each, the region of the category shown least so far (the larger
+    first among those), so that the examples span the categories, small things included, rather
+    than each image's largest region (a road); deterministic."""
     per_image = []
     for im in split.images:
-        segs = sorted((s for s in im.segments if not s.iscrowd and s.area >= min_area
-                       and all((im.id, s.id) in d for d in described)), key=lambda s: (-s.area, s.id))
+        segs = [s for s in im.segments if not s.iscrowd and s.area >= min_area
+                and all((im.id, s.id) in d for d in described)]
         if segs:
-            per_image.append([(im.id, s.id) for s in segs])
+            per_image.append((im.id, segs))
+    shown: collections.Counter[int] = collections.Counter()
     chosen: list[tuple[str, int]] = []
-    rank = 0
-    while len(chosen) < n_regions and any(rank < len(p) for p in per_image):
-        chosen += [p[rank] for p in per_image if rank < len(p)][: n_regions - len(chosen)]
-        rank += 1
+    while len(chosen) < n_regions and any(segs for _, segs in per_image):
+        for image_id, segs in per_image:
+            if len(chosen) == n_regions or not segs:
+                continue
+            best = min(segs, key=lambda s: (shown[s.category_id], -s.area, s.id))
+            segs.remove(best)
+            shown[best.category_id] += 1
+            chosen.append((image_id, best.id))
     return chosen
 
 
-def region_crop(image: np.ndarray, mask: np.ndarray, margin: float = 0.25) -> np.ndarray:
-    """The region's bounding box (plus a margin) with everything outside the mask dimmed."""
+def region_crop(image: np.ndarray, mask: np.ndarray, margin: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """The region's bounding box (plus a margin) with everything outside the mask dimmed, and the
+    mask over that box."""
     ys, xs = np.nonzero(mask)
     h, w = mask.shape
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
@@ -40,7 +50,7 @@ def region_crop(image: np.ndarray, mask: np.ndarray, margin: float = 0.25) -> np
     y0, y1, x0, x1 = max(0, y0 - my), min(h, y1 + my), max(0, x0 - mx), min(w, x1 + mx)
     out = image.astype(np.float32)
     out[~mask] = out[~mask] * 0.35
-    return out[y0:y1, x0:x1].astype(np.uint8)
+    return out[y0:y1, x0:x1].astype(np.uint8), mask[y0:y1, x0:x1]
 
 
 def plot_fig10(split: PanopticSplit, descriptions: dict[str, dict[tuple[str, int], str]],
@@ -58,7 +68,9 @@ def plot_fig10(split: PanopticSplit, descriptions: dict[str, dict[tuple[str, int
             raise InputError(f"{path}: image of {image_id!r} not found")
         rgb = np.asarray(Image.open(path).convert("RGB"))
         mask = split.segment_ids(im) == segment_id
-        ax.imshow(region_crop(rgb, mask))
+        crop, crop_mask = region_crop(rgb, mask)
+        ax.imshow(crop)
+        ax.contour(crop_mask.astype(float), levels=[0.5], colors="yellow", linewidths=1.0)  # the region's edge
         category = next(s.category_id for s in im.segments if s.id == segment_id)
         lines = [f"GT: {split.vocabulary.by_id(category).display_name}"]
         lines += [wrap(f"{label}: {d[(image_id, segment_id)]}", 42) for label, d in descriptions.items()]

@@ -107,6 +107,12 @@ def test_page_is_self_contained_with_instructions(selection, tmp_path):
     assert "Red car stopped at a traffic light" in page and "traffic light, traffic sign" in page
     assert "None of the above" in page and "localStorage" in page
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", page)        # nothing fetched from the network
+    ids = [i.id for i in read_selection(selection)]
+    shown = re.findall(r'"id": "([^"]+)"', page)
+    assert sorted(shown) == sorted(ids) and shown != ids  # every item, not in the selection's (method) order
+    write_annotation_page(str(selection), "demo-city", [("Red car stopped at a traffic light", "car")], "Study",
+                          str(tmp_path / "again.html"))
+    assert (tmp_path / "again.html").read_text() == page  # the same order on a rerun
     with pytest.raises(InputError, match="answer 'kitten'"):
         annotation_page([("1", "x")], DEMO_CITY, [("a cat", "kitten")], "t", "k")
 

@@ -12,6 +12,7 @@ import hashlib
 import html
 import json
 import os
+import random
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.human_study.selection import read_selection
@@ -169,9 +170,11 @@ def annotation_page(items: list[tuple[str, str]], vocabulary: Vocabulary, exampl
 
 def write_annotation_page(selection_csv: str, vocabulary: str, examples: list[tuple[str, str]], title: str,
                           out_html: str) -> None:
-    """The annotation page for the selected descriptions (the storage key names the selection)."""
+    """The annotation page for the selected descriptions (the storage key names the selection), in
+    an order shuffled by that key: not grouped by the method that wrote them, the same on a rerun."""
     items = read_selection(selection_csv)
     key = "oeseg-human-study-" + hashlib.sha256("\n".join(i.id for i in items).encode()).hexdigest()[:12]
+    random.Random(key).shuffle(items)
     atomic_write_text(out_html, annotation_page([(i.id, i.description) for i in items], get_vocabulary(vocabulary),
                                                 [tuple(e) for e in examples], title, key))
 

@@ -4,13 +4,13 @@ converters turn into region predictions; malformed output and failing commands a
 from __future__ import annotations
 
 import sys
-import types
 from pathlib import Path
 
 import pytest
 from baselines_demo_split import NOUNS, make_split, true_nouns
 
 from oeseg.baselines.external import ExternalCommandError, render_command, run_external
+from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import read_predictions
 from oeseg.io import InputError
 
@@ -96,17 +96,26 @@ def test_failing_or_silent_commands_and_bad_templates(split, tmp_path):
     assert render_command("ls {split_dir}", {"split_dir": "/a b/c"}) == "ls '/a b/c'"
 
 
-def test_osprey_weights_run_through_our_model_code(split, tmp_path, monkeypatch):
+def test_osprey_weights_run_through_our_model_code(split, tmp_path):
+    """A checkpoint folder (here a tiny saved model) is described by our inference with the run's
+    settings: the same file as describe_split writes from it directly."""
+    from opal_synthetic import TINY_MODEL
+
+    from oeseg.models.inference import describe_split
+    from oeseg.models.weights import initial_model, save_model
+
     val, nouns = split
     with pytest.raises(InputError, match=r"ckpt: not a checkpoint folder \(config.json missing\)"):
         run_external("osprey-7b", {"weights": str(tmp_path / "ckpt")}, val, nouns, tmp_path / "raw", tmp_path / "p.jsonl")
-    (tmp_path / "ckpt").mkdir()
-    (tmp_path / "ckpt" / "config.json").write_text("{}")
-    calls = []
-    inference = types.ModuleType("oeseg.models.inference")
-    inference.describe_split = lambda *args, **kwargs: calls.append((args, kwargs))
-    monkeypatch.setitem(sys.modules, "oeseg.models.inference", inference)
+    model, tokenizer = initial_model({"model": TINY_MODEL, "seed": 0}, ["a grey road", "a red car", "the blue sky"])
+    save_model(model, tokenizer, tmp_path / "ckpt", [])
+    settings = {"seed": 2, "temperature": 0.5, "top_p": 0.9, "batch_size": 64, "max_new_tokens": 6}
     run_external("osprey-7b", {"weights": str(tmp_path / "ckpt")}, val, nouns, tmp_path / "raw", tmp_path / "p.jsonl",
-                 settings={"seed": 2, "temperature": 0.5, "top_p": 0.9, "batch_size": 64, "max_new_tokens": 48})
-    assert calls == [((str(tmp_path / "ckpt"), val.resolve(), tmp_path / "p.jsonl"),
-                      {"seed": 2, "temperature": 0.5, "top_p": 0.9, "batch_size": 64, "max_new_tokens": 48})]
+                 settings=settings)
+    describe_split(str(tmp_path / "ckpt"), val, tmp_path / "direct.jsonl", **settings)
+    assert (tmp_path / "p.jsonl").read_bytes() == (tmp_path / "direct.jsonl").read_bytes()
+    regions = {(r.image_id, r.segment_id) for r in read_predictions(tmp_path / "p.jsonl")}
+    split_regions = {(im.id, s.id) for im in PanopticSplit.load(val).images for s in im.segments}
+    assert regions and regions <= split_regions
+    describe_split(str(tmp_path / "ckpt"), val, tmp_path / "other.jsonl", **{**settings, "seed": 3})
+    assert (tmp_path / "other.jsonl").read_bytes() != (tmp_path / "p.jsonl").read_bytes()  # the seed reaches it

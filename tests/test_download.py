@@ -275,6 +275,16 @@ def test_partial_file_from_an_earlier_run_resumes(remote, tmp_path):
     assert _Remote.seen == [("/good.tar", "bytes=1000-", None)]  # pinned: resumed without a record
 
 
+def test_a_stale_file_at_the_destination_is_downloaded_again(remote, tmp_path, caplog):
+    """A file whose sha256 is not the pinned one (the pin changed, say) is replaced, not kept."""
+    dest = tmp_path / "e.tar"
+    dest.write_bytes(b"stale")
+    with caplog.at_level(logging.WARNING, logger="oeseg.data.download"):
+        download_file(f"{remote}/good.tar", dest, SHA256)
+    assert dest.read_bytes() == ARCHIVE and _Remote.seen == [("/good.tar", None, None)]
+    assert "sha256 differs from the pinned one; downloading again" in caplog.text
+
+
 def test_corrupted_download_is_refused_and_removed(remote, tmp_path):
     dest = tmp_path / "d.tar"
     with pytest.raises(InputError) as err:

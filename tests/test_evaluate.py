@@ -14,10 +14,10 @@ from metrics_cases import VOCAB, write_case
 from oeseg import cli
 from oeseg.data.panoptic import PanopticSplit
 from oeseg.io import InputError, read_json
-from oeseg.mapping import METHODS
+from oeseg.mapping import METHODS, map_regions
 from oeseg.metrics.command import add_arguments
 from oeseg.metrics.evaluator import evaluate_labels, evaluate_predictions
-from oeseg.metrics.overlaps import compute_overlaps
+from oeseg.metrics.overlaps import category_positions, compute_overlaps
 
 #: (exact, synonym, hyponym, meronym) term of each category of VOCAB
 TERMS = {3: ("road", "roadway", "highway", "pothole"), 7: ("car", "automobile", "sedan", "wheel"),
@@ -80,6 +80,38 @@ def test_cli_writes_results_matching_expected_labels(dataset, capsys):
     assert "LAC: PQ" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("own_masks", [False, True], ids=["gt-masks", "own-masks"])
+def test_each_region_gets_its_own_ground_truth_priority(tmp_path, own_masks):
+    """"a wheel" is a part of both car and bus: with the ground-truth priority a region maps to its
+    own ground truth where that is car or bus, else to car (the first in vocabulary order), so the
+    results show that each region reaches the mapping with its own ground truth (with a model's own
+    masks: that of the segment it overlaps with IoU > 0.5)."""
+    write_case(tmp_path / "split", np.random.default_rng(11), 6, own_masks=own_masks)
+    terms = {c.id: [] for c in VOCAB}
+    terms[7], terms[20] = ["wheel"], ["wheel"]
+    lexicon = {"vocabulary": "tiny", "categories": [{"id": c.id, "name": c.name, "meronym": terms[c.id]}
+                                                     for c in VOCAB]}
+    (tmp_path / "lexicon.json").write_text(json.dumps(lexicon))
+    split = PanopticSplit.load(tmp_path / "split")
+    masks = tmp_path / "split" / "masks" if own_masks else None
+    table = compute_overlaps(split, masks)
+    rows = [{"image_id": table.image_ids[table.region_image[r]], "segment_id": int(table.region_segment[r]),
+             "description": "a wheel"} for r in range(table.num_regions)]
+    (tmp_path / "pred.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    results = evaluate_predictions(tmp_path / "split", tmp_path / "pred.jsonl", tmp_path / "lexicon.json",
+                                   masks_dir=masks)
+    gt = table.region_gt_category()
+    car, bus = (split.vocabulary.categories.index(split.vocabulary.by_id(i)) for i in (7, 20))
+    assert (gt == bus).any() and (gt == car).any() and ((gt != car) & (gt != bus)).any()
+    none = np.full(table.num_regions, -1)
+    labels = {"exact": none, "synonym": none, "hyponym": none,
+              "meronym": np.where((gt == car) | (gt == bus), gt, car)}
+    expected = evaluate_labels(table, split.vocabulary, labels, np.ones(table.num_regions))
+    for key, values in expected["metrics"].items():
+        assert results["metrics"][key] == pytest.approx(values), key
+    assert results["masks"] == (str(masks) if own_masks else "ground-truth")
+
+
 def test_sbert_needs_no_lexicon_and_lexical_names_it(dataset, capsys):
     root, rows, _ = dataset
     args = ["evaluate", "--dataset", str(root / "split"), "--predictions", str(root / "pred.jsonl")]
@@ -87,6 +119,25 @@ def test_sbert_needs_no_lexicon_and_lexical_names_it(dataset, capsys):
     sbert = read_json(root / "sbert.json")
     assert sbert["mapping"] == "sbert" and sbert["regions"]["predicted"] == len(rows)
     assert len({json.dumps(sbert["metrics"]["PQ"][lv]) for lv in LEVELS}) == 1  # one mapping fills every level
+    split = PanopticSplit.load(root / "split")
+    table = compute_overlaps(split)
+    scores = np.array([r["score"] for r in rows])
+
+    def expected(**options):  # the numbers of the Sentence-BERT labels written down directly
+        ids = map_regions([r["description"] for r in rows], None, VOCAB, "sbert", **options)["exact"]
+        positions = category_positions(split.vocabulary, np.asarray(ids, np.int64))
+        return evaluate_labels(table, split.vocabulary, {lv: positions for lv in LEVELS}, scores)["metrics"]
+
+    def same(got, want):
+        return got.keys() == want.keys() and all(got[k] == pytest.approx(want[k]) for k in want)
+
+    assert same(sbert["metrics"], expected())
+    # a class list (the paper's prompt-engineered names) reaches the mapping: car is called "dog" here
+    classes = root / "classes.txt"
+    classes.write_text("3:road\n7:dog\n8:person\n11:sky\n20:bus\n21:grass\n")
+    assert main([*args, "--method", "sbert", "--sbert-classes", str(classes), "-o", str(root / "named.json")]) == 0
+    named = read_json(root / "named.json")["metrics"]
+    assert same(named, expected(sbert_class_names=classes)) and named != sbert["metrics"]
     assert main([*args, "-o", str(root / "lexical.json")]) == 2
     assert "the lexical mapping needs the lexicon of the dataset's vocabulary (--lexicon)" in capsys.readouterr().err
     assert not (root / "lexical.json").exists()

@@ -4,6 +4,8 @@ batching of images, and a split described end to end in ascending segment id."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from opal_synthetic import make_split
@@ -95,6 +97,10 @@ def test_images_are_batched_by_region_count_within_the_slots():
 def test_split_described_in_segment_order_and_repeatable(tiny, tmp_path):
     model, tok, _, _ = tiny
     val = make_split(tmp_path / "val", 3, 1, size=48)
+    obj = json.loads((val / "panoptic.json").read_text())  # segments listed in descending id order
+    for ann in obj["annotations"]:
+        ann["segments_info"].reverse()
+    (val / "panoptic.json").write_text(json.dumps(obj))
     save_model(model, tok, tmp_path / "model", [])
     assert [len(im.segment_ids) for im in split_images(val)] == [3, 3, 3]
     out = [tmp_path / f"pred{k}.jsonl" for k in range(3)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -29,11 +30,19 @@ def stage_job(root, name: str, train_dir, gpus: int = 0) -> OpalJob:
                    contrastive_weight=0.0, gpus=gpus)
 
 
-def assert_same_weights(a, b) -> None:
+def assert_same_weights(a, b, job: OpalJob) -> None:
+    """Both runs trained the job's 3 steps, away from the initial projector, to the same weights."""
+    from oeseg.models.data import record_texts
+    from oeseg.models.train import stage_records
+    from oeseg.models.weights import initial_model
+
     wa, wb = load_file(f"{a}/model.safetensors"), load_file(f"{b}/model.safetensors")
     assert wa.keys() == wb.keys()
+    initial, _ = initial_model(job.section, record_texts(stage_records(job.section, 2, job.train_split_dirs)))
     moved = [k for k in wa if k.startswith("model.mm_projector.")]
-    assert moved
+    assert moved and not all(torch.equal(wa[k], initial.state_dict()[k]) for k in moved)  # it trained
+    for run in (a, b):
+        assert len((Path(run) / "train_log.jsonl").read_text().splitlines()) == 3
     for k in wa:
         assert torch.allclose(wa[k], wb[k], rtol=1e-4, atol=1e-6), k
 
@@ -85,7 +94,8 @@ def test_two_processes_train_the_model_of_one(train_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
     launch_stage(stage_job(tmp_path, "one", train_dir))
     launch_stage(stage_job(tmp_path, "two", train_dir, gpus=2))  # torchrun: two CPU processes (gloo)
-    assert_same_weights(tmp_path / "one" / "model", tmp_path / "two" / "model")
+    assert_same_weights(tmp_path / "one" / "model", tmp_path / "two" / "model",
+                        stage_job(tmp_path, "one", train_dir))
     # the job file the processes read (launch.json) went with the checkpoints once the model was saved
     assert not (tmp_path / "two" / "ckpt").exists() and not (tmp_path / "one" / "ckpt").exists()
 
@@ -107,4 +117,5 @@ def test_two_slurm_tasks_train_the_model_of_one_process(cluster, train_dir, tmp_
     output = log.read_text() if log.exists() else ""
     assert done.returncode == 0, (done.stdout, done.stderr, output[-3000:])
     assert "srun --nodes=1 --ntasks=2 --ntasks-per-node=2" in output
-    assert_same_weights(tmp_path / "one" / "model", tmp_path / "slurm" / "model")
+    assert_same_weights(tmp_path / "one" / "model", tmp_path / "slurm" / "model",
+                        stage_job(tmp_path, "one", train_dir))

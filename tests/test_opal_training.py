@@ -201,6 +201,15 @@ def test_three_stages_then_inference_writes_valid_predictions(splits, tmp_path):
         assert len(history) == 2 and (out / "config.json").exists() and (out / "train_log.jsonl").exists()
         assert ("contrastive" in history[0]) == (stage > 1)
         prev = str(out)
+    # each stage starts from the one before: stage 2 leaves the projector frozen, so it keeps stage 1's
+    # trained projector, not a fresh model's
+    from safetensors.torch import load_file
+
+    projector = [{k: v for k, v in load_file(tmp_path / f"stage{n}" / "model.safetensors").items()
+                  if k.startswith("model.mm_projector.")} for n in (1, 2)]
+    fresh, _ = initial_model(sec, [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions])
+    assert projector[0] and all(torch.equal(projector[0][k], projector[1][k]) for k in projector[0])
+    assert not all(torch.equal(v, fresh.state_dict()[k]) for k, v in projector[0].items())
     path = tmp_path / "pred.jsonl"
     describe_split(prev, val, path, seed=0, temperature=0.2, batch_size=5, max_new_tokens=4)
     preds = read_predictions(path)

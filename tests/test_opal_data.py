@@ -313,3 +313,27 @@ def test_demo_regions_grouped_per_image_draw_answers_and_shuffle_their_order(tmp
             stage_records({"data": {"stage2": [{"format": "demo_regions", "split_dir": split}, source]}}, 2, [])
     with pytest.raises(InputError, match=r"opal\.data\.stage2\[0\]\.format: unknown format 'coco'"):
         stage_records({"data": {"stage2": [{"format": "coco"}]}}, 2, [])
+
+
+@pytest.mark.parametrize("width, height", [(384, 192), (288, 224), (300, 500), (1024, 512)])
+def test_images_are_prepared_as_osprey_prepares_them(tmp_path, width, height):
+    """CLIP's image processor (shorter side to S, bicubic, no centre crop; rescale, normalise), then
+    bilinear to S x S, as Osprey's training and evaluation code does: the same tensor to rounding."""
+    import warnings
+
+    import numpy as np
+    import torch.nn.functional as F
+    from PIL import Image
+    from transformers import CLIPImageProcessor
+
+    from oeseg.models.data import CLIP_MEAN, CLIP_STD, load_image
+
+    path = tmp_path / "x.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)).save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # without torchvision, transformers names its PIL backend
+        processor = CLIPImageProcessor(size={"shortest_edge": 96}, resample=3, do_center_crop=False,
+                                       image_mean=list(CLIP_MEAN), image_std=list(CLIP_STD))
+    reference = processor.preprocess(Image.open(path).convert("RGB"), return_tensors="pt")["pixel_values"]
+    reference = F.interpolate(reference, size=(96, 96), mode="bilinear", align_corners=False)[0]
+    assert torch.allclose(load_image(str(path), 96), reference, atol=1e-5)

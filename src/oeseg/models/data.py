@@ -88,12 +88,19 @@ def has_region_description(record: RegionRecord) -> bool:
 
 
 def load_image(path: str, size: int) -> torch.Tensor:
-    """An RGB image resized to size x size and normalised with CLIP's mean and std: (3,S,S)."""
+    """An RGB image as Osprey prepares one, normalised with CLIP's mean and std: (3,S,S). CLIP's
+    image processor resizes the shorter side to S (bicubic, PIL), without a centre crop; then the
+    image is squeezed bilinearly into S x S."""
     try:
         with Image.open(path) as im:
-            arr = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+            rgb = im.convert("RGB")
     except FileNotFoundError:
         raise InputError(f"{path}: image not found") from None
+    w, h = rgb.size
+    short, long = sorted((w, h))
+    long = int(size * long / short)  # as transformers' get_resize_output_image_size (shortest_edge)
+    rgb = rgb.resize((size, long) if w <= h else (long, size), Image.BICUBIC)
+    arr = np.asarray(rgb, dtype=np.float32) / 255.0
     x = torch.from_numpy(arr).permute(2, 0, 1)[None]
     x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)[0]
     return (x - torch.tensor(CLIP_MEAN)[:, None, None]) / torch.tensor(CLIP_STD)[:, None, None]

@@ -35,11 +35,12 @@ def plot_fig2(entry: LexiconEntry, vocabulary: Vocabulary, descriptions: list[st
         terms = sorted(entry.terms(level))
         shown = terms[:max_terms] + ([f"(+{len(terms) - max_terms} more)"] if len(terms) > max_terms else [])
         x = (i + 0.5) / n
-        ax_a.text(x, 0.98, f"{LEVEL_LABELS[level]}\n({len(terms)} term{'' if len(terms) == 1 else 's'})", ha="center", va="top", weight="bold",
-                  transform=ax_a.transAxes)
+        added = "" if i == 0 else "+"  # each level adds its terms to the ones before
+        ax_a.text(x, 0.98, f"{LEVEL_LABELS[level]}\n({added}{len(terms)} term{'' if len(terms) == 1 else 's'})",
+                  ha="center", va="top", weight="bold", transform=ax_a.transAxes)
         ax_a.annotate("\n".join(wrap(t, 16) for t in shown) or "(none)", (x, 0.98), xycoords="axes fraction",
                       xytext=(0, -32), textcoords="offset points", ha="center", va="top", fontsize=8)
-    ax_a.set_title(f"(a) Valid vocabulary of \u201c{entry.name}\u201d by level (levels are cumulative)")
+    ax_a.set_title(f"(a) Valid vocabulary of \u201c{entry.name}\u201d: the terms each level adds (levels are cumulative)")
     ax_b.axis("off")
     cells, colors = [], []
     for j, desc in enumerate(descriptions):

@@ -28,7 +28,7 @@ import requests
 
 from oeseg.data.archives import Archive
 from oeseg.data.convert import SplitWriter
-from oeseg.data.download import credentials_from_env, keep_existing, verify_sha256
+from oeseg.data.download import IDENTITY, INTERRUPTED, credentials_from_env, keep_existing, verify_sha256
 from oeseg.data.vocabularies import CITYSCAPES, CITYSCAPES_LABEL_IDS
 from oeseg.io import InputError, sha256_file
 
@@ -47,7 +47,7 @@ class CityscapesSession(requests.Session):
     def __init__(self, timeout: float = 60.0):
         super().__init__()
         self.timeout = timeout
-        self.headers["Accept-Encoding"] = "identity"  # a resumed Range counts the stored bytes
+        self.headers.update(IDENTITY)  # a resumed Range counts the stored bytes
 
     def request(self, *args, **kwargs) -> requests.Response:
         if kwargs.get("timeout") is None:
@@ -97,7 +97,7 @@ def _fetch_package(package: str, staging: Path, session: requests.Session, dest:
             download_packages(session=session, package_names=[package], destination_path=str(staging),
                               resume=resume)
             return
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as e:
+        except INTERRUPTED as e:
             interrupted += 1
             if interrupted >= attempts:
                 raise InputError(f"{dest}: download of cityscapes package {package} still incomplete after "

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 16
 IDENTITY = {"Accept-Encoding": "identity"}  # byte offsets of a compressed reply are not the file's
+#: what a dropped or stalled transfer raises: worth resuming, unlike an HTTP error
+INTERRUPTED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 Auth = tuple[str, str] | requests.auth.AuthBase | None
 
 
@@ -191,8 +193,7 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth
         try:
             if _fetch_into(url, part, sha256 is not None, auth, timeout):
                 break
-        except (requests.ConnectionError, requests.Timeout,
-                requests.exceptions.ChunkedEncodingError) as e:
+        except INTERRUPTED as e:
             log.warning("%s: transfer interrupted (%s)", source, type(e).__name__)
         except requests.HTTPError as e:
             raise InputError(f"{dest}: download of {source} failed: HTTP {e.response.status_code}") from None

@@ -92,12 +92,12 @@ class Vocabulary:
         cats = []
         for i, c in enumerate(categories):
             try:
-                category_id, category_name = int(c["id"]), str(c["name"]).strip()
+                category_id, category_name = c["id"], str(c["name"]).strip()
                 color = tuple(int(v) for v in c.get("color", (0, 0, 0)))
             except (KeyError, TypeError, ValueError) as e:
                 raise InputError(f"{where}[{i}]: bad category entry ({e})") from None
-            if not isinstance(c["id"], int) or isinstance(c["id"], bool) or category_id < 0:
-                raise InputError(f"{where}[{i}]: category id must be an integer >= 0, got {c['id']!r}")
+            if not isinstance(category_id, int) or isinstance(category_id, bool) or category_id < 0:
+                raise InputError(f"{where}[{i}]: category id must be an integer >= 0, got {category_id!r}")
             isthing = c.get("isthing", 0)
             if isthing not in (0, 1) or isinstance(isthing, float):  # True/False are 1/0
                 raise InputError(f"{where}[{i}]: 'isthing' must be 0, 1, true or false, got {isthing!r}")

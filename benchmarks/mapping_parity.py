@@ -6,39 +6,50 @@ For each of the 18 published description files (../shared/data/paper/outputs/<me
 or --data DIR) and each unique description, it compares our subject and our lexical mapping
 without ground truth (the paper's GPT-4 lexicon of that dataset, all four levels) against a
 reference written here, separately from the library, from the rules of the paper's released
-evaluation script:
+evaluation script (`LAC/eval_open_vocab_seg_full_metric_set.py`, its three published versions):
 
 - noun-output methods (MaskCLIP, MasQCLIP, MasQCLIP+tags, OVSeg; the script's default mode): the
   noun is the whole output;
 - sentence methods (`--sentence_descriptions`): on the dependency parse of the description as
-  written, the nominal subjects (nsubj, nsubjpass) and compounds; without a nominal subject the
+  published, the nominal subjects (nsubj, nsubjpass) and compounds; without a nominal subject the
   root and compounds; only tokens up to the first subject or root; the attribute or prepositional
   object instead when it is the only one and the candidates hold no noun or start with "answer";
-  adjectives dropped from several words; and the complement of a leading "a <noun> of <noun>",
-  which at the meronym level replaces the noun when it relates more strongly. As in the script,
-  the noun test and the adjective filter read for the i-th candidate the tag of the i-th word of
-  the description ("a paved city street": "paved" is an adjective, so "street" is dropped), and a
-  complement that the lexicon lacks counts as an exact relation to no category (it blanks the
-  meronym level of a noun that relates only as synonym, hyponym or meronym); the description is
-  parsed as published (Shikra's answers start with a space, which spaCy makes a root of its own,
-  so that the rules take the prepositional object: " book on the shelf" -> shelf);
+  adjectives dropped from several words; the complement of a leading "a <noun> of <noun>", which
+  replaces a noun that relates less strongly; with a ground truth also the meronym candidates (the
+  object of "<noun> of <noun>" and of "on", each word of a several-word noun), the one that
+  relates most strongly to the ground truth;
 - singular form: each word that the tagger marks plural (NNS, NNPS), tagged on its own, is made
   singular with `inflect` (a last word tagged VBZ counts as plural: spaCy's tagger takes a lone
   "curtains" for a verb where NLTK's says NNS);
 - mapping: the category of the strongest relation in the lexicon (exact = a category's names),
-  ties in vocabulary order; none: background.
+  ties in vocabulary order; none: background; with a ground truth, the ground-truth category from
+  the level of its own relation to the noun (or to the noun's last word, the complement or a
+  meronym candidate).
+
+The released versions differ in two rules, and the reference follows the paper's published
+mapping of its human study (`user_study_results.json`, mapped with the human label as the ground
+truth), which only one choice reproduces ("as run"): each candidate's own tag in the noun test and
+the adjective filter, the complement from the hyponym level and the meronym candidates at the
+meronym level. The latest version ("as written") reads for the i-th candidate the tag of the i-th
+word of the description ("a paved city street": "paved" is an adjective, so "street" is dropped)
+and shifts both rules one level up (its level list lost a leading entry: the complement acts at
+the meronym level and the meronym candidates at none). The benchmark first prints how often each
+rule set, and ours, reproduces that published mapping, then compares ours with "as run" on the 18
+files, with the "as written" agreement in the last column. Both keep the script's other
+behaviours: a complement that the lexicon lacks counts as an exact relation to no category (it
+blanks the levels where it acts for a noun that relates only as synonym, hyponym or meronym), and
+the description is parsed as published (Shikra's answers start with a space, which spaCy makes a
+root of its own, so that the rules take the prepositional object: " book on the shelf" -> shelf).
 
 spaCy's `en_core_web_sm` tagger stands in for flair's and NLTK's (neither can be downloaded
 here), and the reference matches lower-case terms (the script's own exact match compares against
 the whole comma-joined category key, and its lexicon keeps leading spaces, which would only add
 differences that say nothing about the noun rules).
 
-Prints per file the share of unique descriptions and of regions whose subject agrees and whose
-mapping agrees at all four levels, the regions lost to an empty subject, the share of regions
-that agree with the same rules "as meant" (each candidate's own tag, no complement quirk, spaces
-normalised), the regions of each kind of difference per file below the target,
-and the kinds of the remaining differences with their regions and examples; --dump FILE writes
-every difference to a TSV file.
+Prints the human-study check, then per file the share of unique descriptions and of regions whose
+subject agrees and whose mapping agrees at all four levels, the regions lost to an empty subject,
+the share of regions that agree with "as written", and the kinds of the remaining differences
+with their regions and examples; --dump FILE writes every difference to a TSV file.
 """
 
 from __future__ import annotations
@@ -46,9 +57,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from oeseg.data.vocabularies import ADE20K, CITYSCAPES, Vocabulary
+from oeseg.human_study.published import load_user_study
 from oeseg.io import read_json
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_lexicon
 from oeseg.mapping import BACKGROUND, lexical_mapper
@@ -63,16 +77,44 @@ TARGET = 99.0
 _NOUN = {"NN", "NNS", "NNP", "NNPS"}
 _PLURAL = {"NNS", "NNPS"}
 _ADJECTIVE = {"JJ", "JJR", "JJS"}
+HYPONYM = LEVELS.index("hyponym")
 MERONYM = LEVELS.index("meronym")
-QUIRK = "the paper's complement that the lexicon lacks blanks the meronym level"
-TAG_POSITION = "the paper reads the tag of another word (the i-th of the description)"
+QUIRK = "the paper's complement that the lexicon lacks blanks the levels where it acts"
 SPACES = "the paper parses a leading space as a root of its own"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """One version of the script's rules: whose tag its noun test reads, and the levels from which
+    the complement and the meronym candidates act (None: never)."""
+
+    name: str
+    own_tags: bool
+    complement_level: int
+    meronym_level: int | None
+
+
+AS_RUN = Rules("as run", own_tags=True, complement_level=HYPONYM, meronym_level=MERONYM)
+AS_WRITTEN = Rules("as written", own_tags=False, complement_level=MERONYM, meronym_level=None)
 
 
 # ---- the reference: the paper's noun rules, written for this benchmark -----------------------
 
+@dataclass(frozen=True)
+class PaperNoun:
+    """The script's reading of one description, singular as the script makes it."""
+
+    written: str  # the noun, the noun test and adjective filter reading the i-th word's tag
+    own: str  # the noun, reading each candidate's own tag
+    complement: str = ""  # of a leading "a <noun> of <noun>"
+    meronyms: tuple[str, ...] = ()  # the meronym candidates (own tags), asked for
+
+    def noun(self, rules: Rules) -> str:
+        return self.own if rules.own_tags else self.written
+
+
 class PaperNouns:
-    """The paper's noun rules with spaCy's tagger and parser (all tags as the script reads them)."""
+    """The paper's noun rules with spaCy's tagger and parser."""
 
     def __init__(self) -> None:
         import inflect
@@ -110,10 +152,10 @@ class PaperNouns:
                 return tokens[:i]
         return tokens
 
-    def sentence_rules(self, doc, own_tags: bool = False) -> tuple[str, str]:
-        """(noun, of-complement) of one parsed sentence description, before singular forms.
+    def sentence_rules(self, doc, own_tags: bool = False) -> tuple[list, str]:
+        """(noun tokens, of-complement) of one parsed sentence description, before singular forms.
 
-        The script reads the tagger's tag of the i-th word of the description for the i-th
+        The latest script reads the tagger's tag of the i-th word of the description for the i-th
         candidate (its noun test and its adjective filter), not the candidate's own tag; spaCy's
         tag of the i-th word stands in. `own_tags` reads each candidate's own tag instead."""
         toks = list(doc)
@@ -142,51 +184,139 @@ class PaperNouns:
             cand = objects
         if len(cand) > 1:
             cand = [t for i, t in enumerate(cand) if tag(i, t) not in _ADJECTIVE]
-        return " ".join(t.text for t in cand if not t.is_space), complement
+        return [t for t in cand if not t.is_space], complement
 
-    def nouns(self, descriptions: list[str], sentences: bool) -> list[tuple[str, str, str]]:
-        """(noun, of-complement, noun with each candidate's own tag) of each description,
-        singular as the paper makes them."""
+    def meronym_candidates(self, doc) -> list[str]:
+        """The meronym candidates before singular forms: the object of "<noun> of <noun>" and of
+        "on" (consecutive objects and compounds, adjectives dropped), then each word of a
+        several-word noun."""
+        toks = list(doc)
+        texts = [t.text for t in toks]
+        out = []
+        for word in ("of", "on"):
+            if word not in texts:
+                continue
+            idx = texts.index(word)
+            if word == "of" and (toks[idx - 1].dep_ == "pobj" or toks[idx - 1].text in ("made", "full")):
+                continue
+            if idx + 1 >= len(toks):
+                continue
+            objects = self._consecutive([t for t in toks[idx + 1:] if t.dep_ in ("pobj", "compound", "pcomp")])
+            if len(objects) > 1:
+                objects = [t for t in objects if t.tag_ not in _ADJECTIVE]
+            out.append(" ".join(t.text for t in objects))
+        noun, _ = self.sentence_rules(doc, own_tags=True)
+        if len(noun) > 1:
+            out.extend(t.text for t in noun)
+        return out
+
+    def nouns(self, descriptions: list[str], sentences: bool, meronyms: bool = False) -> list[PaperNoun]:
+        """The script's reading of each description (`meronyms`: with the meronym candidates)."""
         if not sentences:
-            return [(n, "", n) for n in self.singularize_all(descriptions)]
-        raw = [(*self.sentence_rules(doc), self.sentence_rules(doc, own_tags=True)[0])
-               for doc in self.nlp.pipe(descriptions, batch_size=512)]
-        nouns, complements, own = (self.singularize_all([r[k] for r in raw]) for k in range(3))
-        return list(zip(nouns, complements, own))
+            return [PaperNoun(n, n) for n in self.singularize_all(descriptions)]
+        docs = list(self.nlp.pipe(descriptions, batch_size=512))
+        written, complements = zip(*(self.sentence_rules(doc) for doc in docs)) if docs else ((), ())
+        own = [self.sentence_rules(doc, own_tags=True)[0] for doc in docs]
+        phrases = [" ".join(t.text for t in noun) for noun in (*written, *own)]
+        singular = self.singularize_all(phrases + list(complements))
+        n = len(docs)
+        candidates = [self.meronym_candidates(doc) if meronyms else [] for doc in docs]
+        flat = self.singularize_all([c for cs in candidates for c in cs])
+        out, k = [], 0
+        for i in range(n):
+            m = tuple(flat[k:k + len(candidates[i])])
+            k += len(candidates[i])
+            out.append(PaperNoun(singular[i], singular[n + i], singular[2 * n + i], m))
+        return out
 
 
-def reference_index(lexicon: Lexicon, vocabulary: Vocabulary) -> dict[str, tuple[int, int]]:
-    """Lower-case term -> (level index, category id) of its strongest relation, ties in vocabulary order."""
-    index: dict[str, tuple[int, int, int]] = {}
-    for order, category in enumerate(vocabulary):
-        entry = next((e for e in lexicon.entries if e.id == category.id), None)
-        if entry is None:
-            continue
-        for level_index, level in enumerate(LEVELS):
-            for term in entry.terms(level):
-                key = term.strip().lower()
-                if key not in index or (level_index, order) < index[key][:2]:
-                    index[key] = (level_index, order, category.id)
-    return {t: (lv, cid) for t, (lv, _, cid) in index.items()}
+class ReferenceLexicon:
+    """The lexicon as the script looks terms up: lower-case terms as written."""
+
+    def __init__(self, lexicon: Lexicon, vocabulary: Vocabulary) -> None:
+        strongest: dict[str, tuple[int, int, int]] = {}
+        self.of_category: dict[int, dict[str, int]] = {}
+        for order, category in enumerate(vocabulary):
+            entry = next((e for e in lexicon.entries if e.id == category.id), None)
+            if entry is None:
+                continue
+            own = self.of_category.setdefault(category.id, {})
+            for level_index, level in enumerate(LEVELS):
+                for term in entry.terms(level):
+                    key = term.strip().lower()
+                    own.setdefault(key, level_index)
+                    if key not in strongest or (level_index, order) < strongest[key][:2]:
+                        strongest[key] = (level_index, order, category.id)
+        #: lower-case term -> (level index, category id) of its strongest relation, ties in vocabulary order
+        self.strongest = {t: (lv, cid) for t, (lv, _, cid) in strongest.items()}
+
+    def relation_to(self, term: str, category: int) -> int:
+        """The level index of the term's relation to one category, -1 where none."""
+        return self.of_category.get(category, {}).get(term.strip().lower(), -1) if term else -1
 
 
-def reference_mapping(noun: str, complement: str, index: dict[str, tuple[int, int]],
-                      quirk: bool = True) -> list[int]:
-    """The category at each level (BACKGROUND where nothing relates) of one paper noun.
+def reference_mapping(noun: PaperNoun, lexicon: ReferenceLexicon, rules: Rules = AS_RUN, quirk: bool = True,
+                      ground_truth: int | None = None,
+                      singular: Callable[[str], str] | None = None) -> list[int]:
+    """The category at each level (BACKGROUND where nothing relates) of one description, as the script decides it.
 
-    At the meronym level the complement of "a <noun> of <noun>" replaces a noun that relates
-    less strongly; the script counts a complement that the lexicon lacks as an exact relation
-    to no category, so it also blanks a noun that relates only as synonym, hyponym or meronym
-    (`quirk`; without it such a complement is ignored)."""
-    level, cid = index.get(noun.strip().lower(), (len(LEVELS), BACKGROUND))
+    A term that the lexicon lacks scores level 0 and no category, so the complement and a meronym
+    candidate replace only a noun that relates, more weakly than they do; a complement that the
+    lexicon lacks then blanks such a noun (`quirk`; without it such a complement is ignored). With
+    a ground truth, the ground-truth category wins from the level of its relation to the noun (to
+    the noun's last word, made singular by `singular`, where the noun has none), to the complement
+    or to the meronym candidate that relates most strongly to it."""
+    word = noun.noun(rules)
+    r, match = lexicon.strongest.get(word.strip().lower(), (0, BACKGROUND))
+    h = noun.complement
+    h_r, h_match = lexicon.strongest.get(h.strip().lower(), (0 if quirk else len(LEVELS), BACKGROUND))
+    gt_r = h_gt = m_gt = -1
+    m = ""
+    if ground_truth is not None:
+        gt_r = lexicon.relation_to(word, ground_truth)
+        if gt_r < 0 and len(word.split(" ")) > 1 and singular is not None:
+            gt_r = lexicon.relation_to(singular(word.split(" ")[-1]), ground_truth)
+        h_gt = lexicon.relation_to(h, ground_truth)
+        related = [(lv, c) for c in noun.meronyms if (lv := lexicon.relation_to(c, ground_truth)) >= 0]
+        if related:
+            m_gt, m = min(related, key=lambda x: x[0])
+    m_r, m_match = lexicon.strongest.get(m.strip().lower(), (0, BACKGROUND))
     out = []
-    for li in range(len(LEVELS)):
-        if li >= MERONYM and complement and level < len(LEVELS):  # only a noun that relates gives way
-            c_level, c_cid = index.get(complement.strip().lower(), (0 if quirk else len(LEVELS), BACKGROUND))
-            if c_level < level:
-                level, cid = c_level, c_cid
-        out.append(cid if level <= li else BACKGROUND)
+    for level in range(len(LEVELS)):
+        if h and level >= rules.complement_level:
+            gt_r = h_gt if gt_r < 0 or 0 <= h_gt < gt_r else gt_r
+            if 0 <= h_r < r:
+                r, match = h_r, h_match
+        if m and rules.meronym_level is not None and level >= rules.meronym_level:
+            gt_r = m_gt if gt_r < 0 or 0 <= m_gt < gt_r else gt_r
+            if 0 <= m_r < r:
+                r, match = m_r, m_match
+        if ground_truth is not None and 0 <= gt_r <= level:
+            out.append(ground_truth)
+        else:
+            out.append(match if r <= level else BACKGROUND)
     return out
+
+
+def human_study_check(data: Path, paper: PaperNouns) -> list[dict]:
+    """Per rule set and ours: % of the paper's published human-study mapping reproduced at each level
+    (the human label as the ground truth, as the README's human-study figures take it)."""
+    vocabulary = CITYSCAPES
+    items = load_user_study(data / "paper" / "user_study_results.json", vocabulary)
+    lexicon = load_lexicon(data / "paper" / LEXICONS["cityscapes"], vocabulary)
+    reference = ReferenceLexicon(lexicon, vocabulary)
+    descriptions = [it.description for it in items]
+    truths = [None if it.human == BACKGROUND else it.human for it in items]
+    nouns = paper.nouns(descriptions, sentences=True, meronyms=True)
+    singular = lambda word: paper.singularize_all([word])[0]  # noqa: E731
+    ours = lexical_mapper(lexicon, vocabulary).map(descriptions, truths)
+    maps = {"ours": [[ours[level][i] for level in LEVELS] for i in range(len(items))]}
+    for rules in (AS_RUN, AS_WRITTEN):
+        maps[f"reference {rules.name}"] = [reference_mapping(n, reference, rules, ground_truth=t, singular=singular)
+                                           for n, t in zip(nouns, truths)]
+    return [{"mapping": name, **{level: 100.0 * sum(m[li] == it.paper_lexical[level] for m, it in zip(mapped, items))
+                                 / len(items) for li, level in enumerate(LEVELS)}}
+            for name, mapped in maps.items()]
 
 
 # ---- the comparison --------------------------------------------------------------------------
@@ -224,7 +354,7 @@ def compare(data: Path, method: str, dataset: str, paper: PaperNouns, examples: 
     ours_subjects = parse_subjects(unique)
     mapper = lexical_mapper(lexicon, vocabulary)
     ours = mapper.map(unique, None)
-    index = reference_index(lexicon, vocabulary)
+    reference = ReferenceLexicon(lexicon, vocabulary)
     sentences = method not in NOUN_METHODS
     refs = paper.nouns(unique, sentences)
     # the same rules on the description with its spaces normalised (where that changes it)
@@ -234,30 +364,26 @@ def compare(data: Path, method: str, dataset: str, paper: PaperNouns, examples: 
     stats = Counter()
     kinds: dict[str, list] = defaultdict(list)
     for i, description in enumerate(unique):
-        noun, complement, noun_own_tags = refs[i]
+        noun = refs[i].noun(AS_RUN)
         ours_map = [ours[level][i] for level in LEVELS]
-        ref = reference_mapping(noun, complement, index)
+        ref = reference_mapping(refs[i], reference)
         n = counts[description]
         same_subject = ours_subjects[i].phrase == " ".join(noun.lower().split())
         stats["subject_unique"] += same_subject
         stats["subject_regions"] += n * same_subject
         if not ours_subjects[i].phrase and noun.strip():
             stats["lost_regions"] += n
-        noun_c, complement_c, noun_own_c = clean.get(description, refs[i])
-        meant = reference_mapping(noun_own_c, complement_c, index, quirk=False)
-        stats["own_tags_regions"] += n * (ours_map == meant)
+        stats["written_regions"] += n * (ours_map == reference_mapping(refs[i], reference, AS_WRITTEN))
         if ours_map == ref:
             stats["map_unique"] += 1
             stats["map_regions"] += n
         else:
-            if ours_map == reference_mapping(noun, complement, index, quirk=False):
+            if ours_map == reference_mapping(refs[i], reference, quirk=False):
                 kind = QUIRK
-            elif ours_map == reference_mapping(noun_own_tags, complement, index):
-                kind = TAG_POSITION
-            elif description in clean and ours_map in (meant, reference_mapping(noun_c, complement_c, index)):
+            elif description in clean and ours_map == reference_mapping(clean[description], reference):
                 kind = SPACES
             else:
-                kind = kind_of(ours_subjects[i].phrase, ours_map, noun, ref, index, mapper.index)
+                kind = kind_of(ours_subjects[i].phrase, ours_map, noun, ref, reference.strongest, mapper.index)
             kinds[kind].append((n, description, ours_subjects[i].phrase, noun, ours_map, ref))
     return {"method": method, "dataset": dataset, "unique": len(unique), "regions": n_regions,
             "stats": stats, "kinds": kinds}
@@ -288,10 +414,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dump", type=Path, help="write every difference to this TSV file")
     args = parser.parse_args(argv)
     paper = PaperNouns()
+    print("the paper's published human-study mapping reproduced (1,181 Cityscapes descriptions, the human "
+          "label as the ground truth), % per level")
+    print(f"{'mapping':<22} " + " ".join(f"{level:>8}" for level in LEVELS))
+    for row in human_study_check(args.data, paper):
+        print(f"{row['mapping']:<22} " + " ".join(f"{row[level]:>8.1f}" for level in LEVELS))
+    print()
     rows = [compare(args.data, m, d, paper, args.examples) for m in METHODS for d in DATASETS]
     print(f"{'method':<14} {'dataset':<10} {'unique':>6} {'regions':>7} | {'subject = paper %':>17} "
           f"{'(regions)':>9} | {'mapping = paper %':>17} {'(regions)':>9} | {'lost':>4} | ratio to target"
-          f" | {'as meant (regions) %':>20}")
+          f" | {'as written (regions) %':>22}")
     worst = 100.0
     for r in rows:
         s, u, n = r["stats"], r["unique"], r["regions"]
@@ -299,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         worst = min(worst, share)
         print(f"{r['method']:<14} {r['dataset']:<10} {u:>6} {n:>7} | {100.0 * s['subject_unique'] / u:>17.1f} "
               f"{100.0 * s['subject_regions'] / n:>9.1f} | {100.0 * s['map_unique'] / u:>17.1f} {share:>9.2f} | "
-              f"{s['lost_regions']:>4} | {share / TARGET:15.3f} | {100.0 * s['own_tags_regions'] / n:>20.2f}")
+              f"{s['lost_regions']:>4} | {share / TARGET:15.3f} | {100.0 * s['written_regions'] / n:>22.2f}")
     lost = sum(r["stats"]["lost_regions"] for r in rows if r["method"] in NOUN_METHODS)
     print(f"worst file: {worst:.2f} % of regions agree at every level (target {TARGET:.0f} %: "
           f"{worst / TARGET:.3f}x); noun-output regions lost to an empty subject: {lost} (target 0)")

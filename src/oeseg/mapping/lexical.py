@@ -10,9 +10,10 @@ What "related to the subject" means, in order:
 1. the subject phrase with its compounds ("traffic light", "taxi cab"): it alone can choose a
    category other than the ground truth. The whole description (without article) counts first
    when the lexicon knows it ("crt screen", "parked car", "chest of drawers"); forms as written
-   ("falls", "people") and in singular form count alike, the stronger relation winning. At the
-   meronym level the complement of a leading "a <noun> of <noun>" chooses instead when it
-   relates more strongly ("a body of water"), as in the paper;
+   ("falls", "people") and in singular form count alike, the stronger relation winning. From the
+   hyponym level the complement of a leading "a <noun> of <noun>" chooses instead when it
+   relates more strongly ("a body of water" -> water, not person), as in the paper's published
+   mapping of its human study;
 2. nouns that can only confirm the ground-truth category, never choose another one (as in the
    paper's own mapping): the phrase without its first words, down to the head noun alone, when
    the phrase does not relate to the ground truth ("white lamp shade" -> lamp shade, "street
@@ -37,7 +38,8 @@ from oeseg.lexicon.lexicon import LEVELS, Lexicon
 from oeseg.mapping import BACKGROUND
 from oeseg.mapping.subject import Subject, normalize_terms, parse_subjects
 
-#: Level index from which each kind of context noun may confirm the ground truth.
+#: Level index from which each kind of context noun may confirm the ground truth (and the
+#: complement of "a <noun> of <noun>" choose a category).
 _OF_COMPLEMENT_LEVEL = LEVELS.index("hyponym")
 _CONTEXT_LEVEL = LEVELS.index("meronym")
 
@@ -110,14 +112,14 @@ class LexicalMapper:
                 for cid, lv in self.relations(term):
                     if cid == gt:
                         gt_level = min(gt_level, max(lv, min_level))
-        # at the meronym level, the complement of "a <noun> of <noun>" chooses when it relates
+        # from the hyponym level, the complement of "a <noun> of <noun>" chooses when it relates
         # more strongly than the subject ("a body of water" -> water), as in the paper
         complement = self.relations(subject.of_complement) if subject.of_complement and rel else []
         out = []
         for level in levels:
             if level >= gt_level:
                 out.append(gt)
-            elif level >= _CONTEXT_LEVEL and complement and complement[0][1] < rel[0][1]:
+            elif level >= _OF_COMPLEMENT_LEVEL and complement and complement[0][1] < rel[0][1]:
                 out.append(complement[0][0])
             else:
                 out.append(next((cid for cid, lv in rel if lv <= level), BACKGROUND))

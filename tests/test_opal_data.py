@@ -337,3 +337,31 @@ def test_images_are_prepared_as_osprey_prepares_them(tmp_path, width, height):
     reference = processor.preprocess(Image.open(path).convert("RGB"), return_tensors="pt")["pixel_values"]
     reference = F.interpolate(reference, size=(96, 96), mode="bilinear", align_corners=False)[0]
     assert torch.allclose(load_image(str(path), 96), reference, atol=1e-5)
+
+
+def test_region_masks_reach_the_extractor_at_the_image_resolution(tmp_path):
+    """As Osprey passes them: masks at the image's own resolution, which the mask extractor resizes
+    to each feature map and to the position token's grid, in training and in inference alike."""
+    from oeseg.data.panoptic import read_segment_ids
+    from oeseg.models.inference import load_regions, split_images
+    from oeseg.models.config import OpalConfig
+    from oeseg.models.mask_extractor import MaskExtractor
+
+    split = make_split(tmp_path / "s", 1, seed=0)
+    records = demo_region_records(split)
+    h, w = read_segment_ids(records[0].segments_path).shape
+    assert (h, w) != (TINY_MODEL["image_size"],) * 2
+    item = RegionDataset(records[:1], TINY_MODEL["image_size"])[0]
+    assert item["masks"].dtype == torch.bool and item["masks"].shape == (1, h, w)
+    assert torch.equal(item["masks"][0], torch.from_numpy(record_masks(records[0])[0]))
+    _, masks = load_regions(split_images(split)[0], TINY_MODEL["image_size"])
+    assert masks.dtype == torch.bool and masks.shape == (len(records), h, w)
+    assert torch.equal(masks[0], item["masks"][0])
+    # the position token reads the full-resolution mask resized to mask_shape^2 (bilinear)
+    config = OpalConfig(**{k: v for k, v in TINY_MODEL.items() if k != "size"}, vocab_size=100)
+    extractor = MaskExtractor(config)
+    feats = {name: torch.randn(1, dim, 4, 4) for name, dim in zip(("res2", "res3", "res4", "res5"), config.vision_dims)}
+    _, pos = extractor(feats, [masks[:1]])
+    grid = torch.nn.functional.interpolate(masks[:1].float()[None], size=(config.mask_shape,) * 2, mode="bilinear",
+                                           align_corners=False)[0]
+    assert torch.allclose(pos[0], extractor.mask_linear(grid.flatten(1)))

@@ -112,6 +112,12 @@ def resize_mask(mask: np.ndarray, size: int) -> torch.Tensor:
     return F.interpolate(m, size=(size, size), mode="nearest")[0, 0]
 
 
+def stack_masks(masks: list[np.ndarray]) -> torch.Tensor:
+    """Boolean HxW masks of one image at its own resolution, as Osprey passes them (the mask
+    extractor resizes them to each feature map): (Q,H,W) bool, (0,1,1) for none."""
+    return torch.from_numpy(np.stack(masks).astype(bool)) if masks else torch.zeros(0, 1, 1, dtype=torch.bool)
+
+
 def _coco_mask(segmentation: object, height: int, width: int) -> np.ndarray:
     from pycocotools import mask as mask_utils
 
@@ -442,8 +448,7 @@ class RegionDataset(torch.utils.data.Dataset):
                     questions[0] = r.intro + questions[0]
                     answers, categories = [answers[k] for k in order], [categories[k] for k in order]
                     r = dataclasses.replace(r, regions=tuple(r.regions[k] for k in order))  # decode the drawn only
-        masks = [resize_mask(m, self.image_size) for m in record_masks(r, self._segment_ids)]
-        masks = torch.stack(masks) if masks else torch.zeros(0, self.image_size, self.image_size)
+        masks = stack_masks(record_masks(r, self._segment_ids))
         if r.turns:
             turns, text = [conv.Turn(q, a) for q, a in zip(questions, answers)], ""
             pairs = [(k, a, categories[k]) for k, a in enumerate(answers)] if r.turn_per_region else []

@@ -29,7 +29,7 @@ from oeseg.data.panoptic import PanopticSplit, read_segment_ids
 from oeseg.data.predictions import RegionPrediction, write_predictions
 from oeseg.io import InputError
 from oeseg.models import conversation as conv
-from oeseg.models.data import load_image, resize_mask
+from oeseg.models.data import load_image, stack_masks
 from oeseg.models.osprey import OpalForCausalLM
 from oeseg.models.tokenization import (
     IMAGE_TOKEN_INDEX,
@@ -186,7 +186,7 @@ def _embed_text(model: OpalForCausalLM, ids: torch.Tensor) -> torch.Tensor:
 def describe_images(model: OpalForCausalLM, tokenizer, images: torch.Tensor, masks: list[torch.Tensor],
                     sampling: Sampling, prompt: tuple[torch.Tensor, torch.Tensor] | None = None
                     ) -> list[list[tuple[str, float]]]:
-    """Describe every region of a batch of images: images (I,3,S,S), masks[i] (Q_i,S,S) with
+    """Describe every region of a batch of images: images (I,3,S,S), masks[i] (Q_i,H_i,W_i) with
     Q_i >= 1; returns per image, per region, (text, mean token log-probability).
 
     Each image is encoded once and its prompt prefix (`prompt_parts`, or `prompt` given as such)
@@ -267,9 +267,9 @@ def split_images(split_dir: str | os.PathLike) -> list[ImageRegions]:
 
 
 def load_regions(image: ImageRegions, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The image (3,S,S) and its segments' masks (Q,S,S), as training prepares them."""
+    """The image (3,S,S) and its segments' masks (Q,H,W) at the image's resolution, as training prepares them."""
     ids = read_segment_ids(image.panoptic_path)
-    return load_image(image.image_path, size), torch.stack([resize_mask(ids == s, size) for s in image.segment_ids])
+    return load_image(image.image_path, size), stack_masks([ids == s for s in image.segment_ids])
 
 
 def image_batches(counts: list[int], batch_size: int, images_per_batch: int) -> list[list[int]]:

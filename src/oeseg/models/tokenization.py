@@ -91,26 +91,51 @@ def encode_text(tokenizer: PreTrainedTokenizerBase, text: str, image_tokens: int
     return ids
 
 
+def _ids_after(tokenizer: PreTrainedTokenizerBase, context: str, text: str, image_tokens: int) -> list[int]:
+    """Ids of `text` as the tokenizer reads it right after `context` in one string, as Osprey tokenizes
+    its whole prompt at once. A Llama sentencepiece tokenizer marks a word start ("▁") by where a
+    piece of text begins: tokenized apart, "A chat ... questions. " would end in a lone "▁" and
+    "USER" would start with one, and what follows `</s>` starts with one or not as the tokenizer
+    treats text after a special token (`legacy`); reading `text` after its context gives the
+    whole prompt's ids. Should a token span the boundary (not expected: our pieces meet at ":",
+    "." or `</s>`, and Llama's pieces put a "▁" only in front), `text` is read apart."""
+    head = encode_text(tokenizer, context, image_tokens)
+    whole = encode_text(tokenizer, context + text, image_tokens)
+    if whole[:len(head)] != head:
+        return encode_text(tokenizer, text, image_tokens)[1:]
+    return whole[len(head):]
+
+
+def _answer_ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
+    """Token ids of an answer as they follow `ASSISTANT:` in the prompt (no `</s>`)."""
+    return _ids_after(tokenizer, f"{conv.ROLES[1]}:", " " + text, 0)
+
+
 def encode_conversation(tokenizer: PreTrainedTokenizerBase, turns: list[conv.Turn], image_tokens: int,
                         max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(input_ids, labels) of an osprey_v1 conversation; only the answers (and their `</s>`) are
-    labelled. Cut at `max_length`, where that would cut a region turn (one with `<mask>`) before
+    labelled. The ids are those of the whole prompt tokenized at once (Osprey's `preprocess_v1`,
+    each `<image>` cut out as its `tokenizer_image_token` does): each piece is read after the text
+    it follows. Cut at `max_length`, where that would cut a region turn (one with `<mask>`) before
     its answer (between `<mask>` and `<pos>`, say) just before that turn; an image placeholder
     beyond `max_length` is an InputError (opal.max_length)."""
     mask_id = region_token_ids(tokenizer)[0]
-    ids = encode_text(tokenizer, conv.SYSTEM + conv.SEP, image_tokens)
+    ids = encode_text(tokenizer, conv.SYSTEM, image_tokens)
     labels = [IGNORE_INDEX] * len(ids)
     end = max_length
+    context, sep = conv.SYSTEM, conv.SEP  # the text the next turn follows, and what joins them
     for turn in turns:
         start = len(ids)
-        prompt = encode_text(tokenizer, f"{conv.ROLES[0]}: {turn.question}{conv.SEP}{conv.ROLES[1]}:",
-                             image_tokens)[1:]
+        prompt = _ids_after(tokenizer, context, f"{sep}{conv.ROLES[0]}: {turn.question}{conv.SEP}{conv.ROLES[1]}:",
+                            image_tokens)
         ids += prompt
         labels += [IGNORE_INDEX] * len(prompt)
+        context, sep = f"{conv.ROLES[1]}:", ""
         if turn.answer is not None:
-            answer = _ids(tokenizer, " " + turn.answer) + [tokenizer.eos_token_id]
+            answer = _answer_ids(tokenizer, turn.answer) + [tokenizer.eos_token_id]
             ids += answer
             labels += answer
+            context = conv.SEP2
         if start < max_length < len(ids) and max_length <= start + len(prompt) and mask_id in prompt:
             end = start  # the cut would leave this turn's region without its <pos> or its answer
     if IMAGE_TOKEN_INDEX in ids[max_length:]:
@@ -123,5 +148,5 @@ def encode_description(tokenizer: PreTrainedTokenizerBase, text: str, max_length
     """Token ids of a description alone, the contrastive loss's text-only input: its tokens as an
     answer's labels hold them (no BOS; a description cut at `max_length` keeps its `</s>`), so the
     text embedding is the final hidden state at `</s>`, as in the released OPAL code."""
-    answer = _ids(tokenizer, " " + text)[:max_length - 1]
+    answer = _answer_ids(tokenizer, text)[:max_length - 1]
     return torch.tensor(answer + [tokenizer.eos_token_id])

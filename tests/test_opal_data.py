@@ -229,7 +229,7 @@ def test_an_instruction_opens_the_first_turn_and_each_turn_is_the_region_alone(r
         assert [t.question for t in turns] == [f"<image>\n{told}<mask><pos>", "<mask><pos>"]
         openings.add(turns[0].answer)
     assert openings == {"box", "curb"}
-    assert conv.prompt_text(list(turns)).startswith(f"{conv.SYSTEM} USER: <image>\n{told}<mask><pos> ASSISTANT:")
+    assert conv.prompt_text(list(turns)).startswith(f"{conv.TRAINING_SYSTEM} USER: <image>\n{told}<mask><pos> ASSISTANT:")
     with pytest.raises(InputError, match="instruction needs regions_per_sample"):
         records_from_source({"format": "coco_instances", "instruction": told, **files})
 

@@ -58,7 +58,8 @@ def test_shared_prefix_answers_equal_each_region_described_alone(tiny):
     model, tok, images, masks = tiny
     new = describe_images(model, tok, images, masks, _sampling(model, tok, 0.0, 0))
     assert [len(a) for a in new] == list(COUNTS)
-    ids, _ = encode_conversation(tok, [conv.Turn(conv.region_question())], model.config.image_tokens, 10**9)
+    ids, _ = encode_conversation(tok, [conv.Turn(conv.region_question())], model.config.image_tokens, 10**9,
+                                 system=conv.EVAL_SYSTEM)
     for i, n in enumerate(COUNTS):
         for r in range(n):
             batch = {"input_ids": ids[None], "attention_mask": torch.ones(1, len(ids)), "images": images[i:i + 1],
@@ -73,8 +74,10 @@ def test_shared_prefix_answers_equal_each_region_described_alone(tiny):
 def test_prompt_splits_before_the_region():
     tok = build_demo_tokenizer(["a red car"])
     prefix, suffix = prompt_parts(tok, 16)
-    ids, _ = encode_conversation(tok, [conv.Turn(conv.region_question())], 16, 10**9)
+    ids, _ = encode_conversation(tok, [conv.Turn(conv.region_question())], 16, 10**9, system=conv.EVAL_SYSTEM)
     assert torch.equal(torch.cat([prefix, suffix]), ids)
+    training, _ = encode_conversation(tok, [conv.Turn(conv.region_question())], 16, 10**9)
+    assert tok.decode(training[:12].tolist()).startswith("<s> a chat between a curious user")
     assert suffix[:2].tolist() == list(region_token_ids(tok))
     assert tok.decode(suffix[2:].tolist()) == "? using a short phrase. assistant :"
 

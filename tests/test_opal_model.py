@@ -128,7 +128,12 @@ def test_placeholders_take_image_mask_and_position_tokens():
 
 
 def test_osprey_v1_template_and_eval_prompt():
-    prompt = conv.prompt_text([conv.Turn(conv.region_question())])
+    # training asks with Vicuna v1's system text (the released scripts' `--version v1`), the
+    # evaluation with osprey_v1's
+    assert conv.prompt_text([conv.Turn("q", "a")]).startswith(
+        "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, "
+        "detailed, and polite answers to the user's questions. USER: q")
+    prompt = conv.prompt_text([conv.Turn(conv.region_question())], conv.EVAL_SYSTEM)
     assert prompt == (
         "A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, "
         "detailed, and polite answers to the human's questions. USER: <image>\n.\nThis provides an overview of "

@@ -47,7 +47,7 @@ def spm_model(tmp_path_factory) -> bytes:
     """A tiny BPE sentencepiece model with Llama's normalizer and trainer settings. "USER" is
     taught with and without its word-start marker, one token each as in Llama's vocabulary
     (where both are two), so that Osprey's masking keeps its labels for a non-legacy tokenizer."""
-    corpus = [conv.SYSTEM, COCO, REFCOCO, conv.EVAL_INTRO + conv.EVAL_QUESTION, "USER: ASSISTANT: USER: ASSISTANT:", "xUSER",
+    corpus = [conv.TRAINING_SYSTEM, COCO, REFCOCO, conv.EVAL_INTRO + conv.EVAL_QUESTION, "USER: ASSISTANT: USER: ASSISTANT:", "xUSER",
               *ANSWERS, "Describe the region of the image in detail. What is next to it?"] * 20
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
@@ -90,7 +90,7 @@ def _osprey_v1(tok, turns: list[conv.Turn]) -> tuple[list[int], list[int], bool]
     from BOS, and in each `</s>`-ended round up to its instruction (tokenized apart, less 2 for the
     BOS and the trailing "▁" of "ASSISTANT: "); every label ignored when the rounds' lengths do not
     add up to the prompt's ("tokenization mismatch"). The image index expanded to IMAGE_TOKENS."""
-    prompt = conv.SYSTEM + conv.SEP + "".join(f"USER: {t.question} ASSISTANT: {t.answer}</s>" for t in turns)
+    prompt = conv.TRAINING_SYSTEM + conv.SEP + "".join(f"USER: {t.question} ASSISTANT: {t.answer}</s>" for t in turns)
     ids = _image_token(tok, prompt)
     labels = list(ids)
     sep = f"{conv.SEP}{conv.ROLES[1]}: "
@@ -121,7 +121,7 @@ def test_encoding_conversations_matches_osprey_tokenizing_the_whole_prompt(tmp_p
     the first "USER" (tokenized apart, the system's trailing space would be a lone "▁"), `</s>` and
     the next "USER" (no "▁" there for a non-legacy tokenizer), "ASSISTANT:" and the answer."""
     tok = _tokenizer(tmp_path, spm_model, kind)
-    assert tok.convert_ids_to_tokens(tok(conv.SYSTEM + conv.SEP, add_special_tokens=False).input_ids)[-1] == "▁"
+    assert tok.convert_ids_to_tokens(tok(conv.TRAINING_SYSTEM + conv.SEP, add_special_tokens=False).input_ids)[-1] == "▁"
     for name, turns in CASES.items():
         ids, labels = (x.tolist() for x in encode_conversation(tok, turns, IMAGE_TOKENS, 10**6))
         want_ids, want_labels, mismatch = _osprey_v1(tok, turns)

@@ -1,11 +1,19 @@
-"""Osprey's `osprey_v1` conversation template (Vicuna v1 separators) and its evaluation prompt."""
+"""Osprey's conversation templates (Vicuna v1 separators) and its evaluation prompt.
+
+The released training scripts pass `--version v1`, Vicuna v1's template, whose system text speaks
+of a "user"; the released evaluation asks with Osprey's `osprey_v1`, whose system text speaks of a
+"human"; both share roles and separators."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-SYSTEM = ("A chat between a curious human and an artificial intelligence assistant. "
-          "The assistant gives helpful, detailed, and polite answers to the human's questions.")
+#: the system text of training conversations (Vicuna v1's template)
+TRAINING_SYSTEM = ("A chat between a curious user and an artificial intelligence assistant. "
+                   "The assistant gives helpful, detailed, and polite answers to the user's questions.")
+#: the system text of the evaluation prompt (Osprey's `osprey_v1`)
+EVAL_SYSTEM = ("A chat between a curious human and an artificial intelligence assistant. "
+               "The assistant gives helpful, detailed, and polite answers to the human's questions.")
 ROLES = ("USER", "ASSISTANT")
 SEP = " "
 SEP2 = "</s>"
@@ -28,10 +36,10 @@ class Turn:
     answer: str | None = None
 
 
-def prompt_text(turns: list[Turn]) -> str:
-    """The osprey_v1 prompt: system, then `USER: q ASSISTANT: a</s>` turns; an open last turn ends
-    with `ASSISTANT:`."""
-    text = SYSTEM + SEP
+def prompt_text(turns: list[Turn], system: str = TRAINING_SYSTEM) -> str:
+    """The prompt: system, then `USER: q ASSISTANT: a</s>` turns; an open last turn ends with
+    `ASSISTANT:`."""
+    text = system + SEP
     for turn in turns:
         text += f"{ROLES[0]}: {turn.question}{SEP}{ROLES[1]}:"
         if turn.answer is not None:

@@ -159,10 +159,11 @@ def sample_descriptions(model: OpalForCausalLM, tokenizer, batch: dict, temperat
 
 # --- shared-prefix path -----------------------------------------------------------------------
 def prompt_parts(tokenizer, image_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The evaluation prompt's token ids split before its `<mask>`: the prefix shared by all regions
-    of an image (system prompt, image placeholders, the question's first words) and the region's
-    suffix (`<mask><pos>` to `ASSISTANT:`)."""
-    ids, _ = encode_conversation(tokenizer, [conv.Turn(conv.region_question())], image_tokens, 10**9)
+    """The evaluation prompt's token ids (osprey_v1's system text) split before its `<mask>`: the
+    prefix shared by all regions of an image (system prompt, image placeholders, the question's
+    first words) and the region's suffix (`<mask><pos>` to `ASSISTANT:`)."""
+    ids, _ = encode_conversation(tokenizer, [conv.Turn(conv.region_question())], image_tokens, 10**9,
+                                 system=conv.EVAL_SYSTEM)
     mask_id, pos_id = region_token_ids(tokenizer)
     at = (ids == mask_id).nonzero()
     if len(at) != 1 or int((ids == pos_id).sum()) != 1:

@@ -32,8 +32,9 @@ def _words(text: str) -> list[str]:
 def build_demo_tokenizer(texts: Iterable[str]) -> PreTrainedTokenizerFast:
     """A lower-case word-level tokenizer over the template words and `texts`."""
     vocab: dict[str, int] = {t: i for i, t in enumerate(DEMO_SPECIALS)}
-    template = conv.prompt_text([conv.Turn(conv.region_question(), "")])
-    for text in [template, *texts]:
+    templates = [conv.prompt_text([conv.Turn(conv.region_question(), "")], system)
+                 for system in (conv.EVAL_SYSTEM, conv.TRAINING_SYSTEM)]
+    for text in [*templates, *texts]:
         for placeholder in (conv.IMAGE_PLACEHOLDER, *REGION_TOKENS):
             text = text.replace(placeholder, " ")
         for word in _words(text):
@@ -112,18 +113,19 @@ def _answer_ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
 
 
 def encode_conversation(tokenizer: PreTrainedTokenizerBase, turns: list[conv.Turn], image_tokens: int,
-                        max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(input_ids, labels) of an osprey_v1 conversation; only the answers (and their `</s>`) are
+                        max_length: int, system: str = conv.TRAINING_SYSTEM) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input_ids, labels) of a conversation opened by `system` (training's by default; the
+    evaluation prompt's is `conv.EVAL_SYSTEM`); only the answers (and their `</s>`) are
     labelled. The ids are those of the whole prompt tokenized at once (Osprey's `preprocess_v1`,
     each `<image>` cut out as its `tokenizer_image_token` does): each piece is read after the text
     it follows. Cut at `max_length`, where that would cut a region turn (one with `<mask>`) before
     its answer (between `<mask>` and `<pos>`, say) just before that turn; an image placeholder
     beyond `max_length` is an InputError (opal.max_length)."""
     mask_id = region_token_ids(tokenizer)[0]
-    ids = encode_text(tokenizer, conv.SYSTEM, image_tokens)
+    ids = encode_text(tokenizer, system, image_tokens)
     labels = [IGNORE_INDEX] * len(ids)
     end = max_length
-    context, sep = conv.SYSTEM, conv.SEP  # the text the next turn follows, and what joins them
+    context, sep = system, conv.SEP  # the text the next turn follows, and what joins them
     for turn in turns:
         start = len(ids)
         prompt = _ids_after(tokenizer, context, f"{sep}{conv.ROLES[0]}: {turn.question}{conv.SEP}{conv.ROLES[1]}:",

@@ -26,19 +26,17 @@ evaluation script (`LAC/eval_open_vocab_seg_full_metric_set.py`, its three publi
   the level of its own relation to the noun (or to the noun's last word, the complement or a
   meronym candidate).
 
-The released versions differ. The earliest reads each word's own tag, applies the complement
-from the hyponym level and has one meronym candidate ("the <noun> of a <noun>"); the later two
-read for the i-th candidate the tag of the i-th word of the description ("a paved city street":
-"paved" is an adjective, so "street" is dropped), add the objects of "of" and "on" and the words
-of a several-word noun as meronym candidates, and raise both thresholds by one over the same four
-levels (the complement acts at the meronym level only, the meronym candidates never). The paper's
-published mapping of its human study (`user_study_results.json`, mapped with the human label as
-the ground truth) shows the later versions' candidates at the earliest version's levels ("a row
-of cars" -> car at the hyponym level, "the mirror on the car" -> car at the meronym level), and
-the reference "as run" takes them so, with each word's own tag. "As written" is the
-latest version to the letter. The benchmark first prints how often each
-rule set, and ours, reproduces that published mapping, then compares ours with "as run" on the 18
-files, with the "as written" agreement in the last column. Both keep the script's other
+Two readings differ where it matters. The released script (both stored versions) reads for the
+i-th candidate the tag of the i-th word of the description ("a paved city street": "paved" is an
+adjective, so "street" is dropped) and applies the complement from j >= 3 and the meronym
+candidates from j >= 4 over its four levels (the complement at the meronym level only, the
+candidates never); an earlier copy in the OPAL folder (five levels) applies the complement from
+the hyponym level and its one meronym candidate at the meronym level, with each word's own tag.
+The paper's published mapping of its human study (`user_study_results.json`, mapped with the
+human label as the ground truth) shows the released script's candidates at the earlier copy's
+levels ("a row of cars" -> car at the hyponym level, "the mirror on the car" -> car at the
+meronym level) and each word's own tag; the reference "as run" takes them so, "as written" is the
+released script to the letter. Both readings keep the script's other
 behaviours: a complement that the lexicon lacks counts as an exact relation to no category (it
 blanks the levels where it acts for a noun that relates only as synonym, hyponym or meronym), and
 the description is parsed as published (Shikra's answers start with a space, which spaCy makes a

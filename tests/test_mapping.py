@@ -219,15 +219,6 @@ def test_spacy_loads_without_importing_torch() -> None:
     assert hidden.stdout.splitlines() == [with_torch.stdout.strip(), "False", "1.0"]
 
 
-def test_subject_drops_words_tagged_as_adjectives() -> None:
-    # the paper's adjective filter: a compound word that the tagger reads as an adjective is
-    # dropped from a several-word subject; a hyphen-joined word stays whole
-    sink, vase, rise = parse_subjects(["a white kitchen sink", "a gold vase on the table", "a high-rise"])
-    assert (sink.phrase, sink.parts) == ("kitchen sink", ("kitchen", "sink"))
-    assert (vase.phrase, vase.parts) == ("vase", ())
-    assert rise.phrase == "high rise"
-
-
 def test_subject_suffixes() -> None:
     lamp, car = parse_subjects(["a white lamp shade", "the car"])
     assert lamp.suffixes == ("lamp shade", "shade") and car.suffixes == ("car",)
@@ -235,8 +226,8 @@ def test_subject_suffixes() -> None:
 
 def test_lexical_of_complement_chooses_from_hyponym_level(toy_lexicon: Lexicon) -> None:
     # "wheel" is a meronym of car and bicycle (car first); the complement "bicycle" relates more
-    # strongly and chooses from the hyponym level on, where the paper's published mapping of its
-    # human study applies the complement
+    # strongly and chooses from the hyponym level on, where the paper's published human-study
+    # mapping shows the complement acting
     out = _lexical(["a wheel of a bicycle", "a row of bicycles", "the wheel"], None, toy_lexicon)
     assert [out[level][0] for level in LEVELS] == [BACKGROUND, BACKGROUND, BICYCLE, BICYCLE]
     assert [out[level][1] for level in LEVELS] == [BACKGROUND] * 4   # "row" relates to nothing

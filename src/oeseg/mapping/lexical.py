@@ -12,8 +12,8 @@ What "related to the subject" means, in order:
    when the lexicon knows it ("crt screen", "parked car", "chest of drawers"); forms as written
    ("falls", "people") and in singular form count alike, the stronger relation winning. From the
    hyponym level the complement of a leading "a <noun> of <noun>" chooses instead when it
-   relates more strongly ("a body of water" -> water, not person), as in the paper's published
-   mapping of its human study;
+   relates more strongly ("a body of water" -> water, not person), as the paper's script applies
+   it (its published human-study mapping shows the complement acting from the hyponym level);
 2. nouns that can only confirm the ground-truth category, never choose another one (as in the
    paper's own mapping): the phrase without its first words, down to the head noun alone, when
    the phrase does not relate to the ground truth ("white lamp shade" -> lamp shade, "street

@@ -7,9 +7,7 @@ Rules (spaCy `en_core_web_sm`, dependency parse), applied to the lower-cased des
   "people walking on the sidewalk"); otherwise the first noun of the description;
 - a pronoun or a meta noun ("the answer is lawn", "this is a car") gives way to the noun it is
   equated with (the copula's attribute);
-- the head keeps the compound nouns directly before it ("traffic light", "street lamp"), but
-  not a compound word that the tagger reads as an adjective, as the paper's adjective filter
-  ("a white kitchen sink" -> kitchen sink; a hyphen-joined word stays whole: "high-rise");
+- the head keeps the compound nouns directly before it ("traffic light", "street lamp");
   determiners, adjectives, numbers, prepositional phrases ("the wheel of a bicycle" -> wheel)
   and relative clauses are dropped;
 - plural nouns (tags NNS/NNPS) become singular with `inflect` (the paper's choice; "people" ->
@@ -337,10 +335,6 @@ def _subject(doc) -> Subject:
     tokens = _head_tokens(doc)
     if not tokens:
         return Subject("", "")
-    # compound words that the tagger reads as adjectives are dropped ("a white kitchen sink"), as
-    # the paper's adjective filter drops them; a hyphen-joined word stays whole ("high-rise")
-    tokens = [t for t in tokens[:-1] if t.tag_ not in _ADJECTIVE_TAGS or _hyphen_joined(t, +1) is not None
-              or _hyphen_joined(t, -1) is not None] + tokens[-1:]
     head = tokens[-1]
     phrase, parts = _phrase(tokens)
     of_complement = ""

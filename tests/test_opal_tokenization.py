@@ -12,7 +12,6 @@ import json
 
 import pytest
 import sentencepiece as spm
-from tokenizers import normalizers
 
 from oeseg.models import conversation as conv
 from oeseg.models.tokenization import (
@@ -59,19 +58,31 @@ def spm_model(tmp_path_factory) -> bytes:
 
 
 def _tokenizer(tmp_path, model: bytes, kind: str):
-    """Vicuna-style folder loaded as the workflow loads it (with `<mask>` and `<pos>` added):
-    `legacy` true or false (Vicuna v1.5 ships false), or the Llama fast tokenizer that
-    transformers 4.31 (Osprey's pin) builds from tokenizer.model whatever `legacy` says: a "▁"
-    prepended to every piece of text between special tokens, none after the first."""
+    """Vicuna-style folder loaded as the workflow loads it (with `<mask>` and `<pos>` added),
+    `legacy` true or false in its config (Vicuna v1.5 ships false)."""
     (tmp_path / "tokenizer.model").write_bytes(model)
     config = {"tokenizer_class": "LlamaTokenizer", "legacy": kind == "legacy", "add_bos_token": True,
               "add_eos_token": False, "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
     (tmp_path / "tokenizer_config.json").write_text(json.dumps(config))
-    tok = load_tokenizer(tmp_path)
-    if kind == "transformers-4.31-fast":
-        tok.backend_tokenizer.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
-        tok.backend_tokenizer.pre_tokenizer = None
-    return tok
+    return load_tokenizer(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["legacy", "non-legacy"])
+def test_llama_tokenizers_read_text_as_osprey_s_transformers_4_31(tmp_path, spm_model, kind):
+    """Whatever `legacy` says, every piece of text after a special token starts with a word-start
+    "▁", as the Llama fast tokenizer of transformers 4.31 (Osprey's pin) reads it, also after a
+    save and reload (a trained stage keeps its tokenizer folder)."""
+    tok = _tokenizer(tmp_path, spm_model, kind)
+
+    def pieces(text: str) -> list[str]:
+        return tok.convert_ids_to_tokens(tok(text, add_special_tokens=False).input_ids)
+
+    assert pieces("<pos>?")[0] == "<pos>" and pieces("<pos>?")[1].startswith("▁")  # "▁?" or "▁", "?"
+    assert pieces("a</s>USER")[1:3] == ["</s>", "▁USER"]
+    tok.save_pretrained(tmp_path / "saved")
+    again = load_tokenizer(tmp_path / "saved")
+    for text in ("<pos>? ASSISTANT:", "a</s>USER: <mask><pos> the man"):
+        assert again(text).input_ids == tok(text).input_ids
 
 
 def _image_token(tok, prompt: str) -> list[int]:
@@ -115,7 +126,7 @@ def _osprey_v1(tok, turns: list[conv.Turn]) -> tuple[list[int], list[int], bool]
     return out_ids, out_labels, mismatch
 
 
-@pytest.mark.parametrize("kind", ["legacy", "non-legacy", "transformers-4.31-fast"])
+@pytest.mark.parametrize("kind", ["legacy", "non-legacy"])
 def test_encoding_conversations_matches_osprey_tokenizing_the_whole_prompt(tmp_path, spm_model, kind):
     """Input ids and labels equal Osprey's exactly, where the text pieces meet too: the system and
     the first "USER" (tokenized apart, the system's trailing space would be a lone "▁"), `</s>` and
@@ -135,7 +146,7 @@ def test_encoding_conversations_matches_osprey_tokenizing_the_whole_prompt(tmp_p
             assert ids[:len(head := encode_conversation(tok, turns[:k], IMAGE_TOKENS, 10**6)[0].tolist())] == head
 
 
-@pytest.mark.parametrize("kind", ["legacy", "non-legacy", "transformers-4.31-fast"])
+@pytest.mark.parametrize("kind", ["legacy", "non-legacy"])
 def test_a_description_alone_is_its_answer_tokens_in_the_conversation(tmp_path, spm_model, kind):
     """The contrastive text pass reads a description as the answer's labels hold it (then `</s>`)."""
     tok = _tokenizer(tmp_path, spm_model, kind)

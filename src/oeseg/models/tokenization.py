@@ -57,11 +57,25 @@ def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizer
     return tokenizer
 
 
+def read_as_transformers_4_31(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
+    """A Llama tokenizer made to read text as the Llama fast tokenizer of transformers 4.31 (the
+    version Osprey pins, with which the released Osprey and OPAL models were trained and asked):
+    every piece of text between special tokens starts with a word-start "▁" and its spaces become
+    "▁" ("<pos>?" reads "▁?", "</s>USER" "▁USER"), whatever the folder's `legacy`; later versions
+    start only the first piece so. Other tokenizers are returned unchanged."""
+    if "Llama" not in type(tokenizer).__name__ or getattr(tokenizer, "backend_tokenizer", None) is None:
+        return tokenizer
+    tokenizer.backend_tokenizer.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    tokenizer.backend_tokenizer.pre_tokenizer = None
+    return tokenizer
+
+
 def load_tokenizer(path: str | os.PathLike) -> PreTrainedTokenizerBase:
-    """A tokenizer saved with save_pretrained (Vicuna's folder or a demo checkpoint)."""
+    """A tokenizer saved with save_pretrained (Vicuna's folder, a released Osprey folder or a
+    trained stage's), a Llama one reading text as Osprey's transformers 4.31 did."""
     if not os.path.isdir(path):
         raise InputError(f"{path}: tokenizer folder not found (set opal.model.tokenizer_path)")
-    return prepare_tokenizer(AutoTokenizer.from_pretrained(str(path)))
+    return prepare_tokenizer(read_as_transformers_4_31(AutoTokenizer.from_pretrained(str(path))))
 
 
 def region_token_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:

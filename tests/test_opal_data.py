@@ -365,3 +365,16 @@ def test_region_masks_reach_the_extractor_at_the_image_resolution(tmp_path):
     grid = torch.nn.functional.interpolate(masks[:1].float()[None], size=(config.mask_shape,) * 2, mode="bilinear",
                                            align_corners=False)[0]
     assert torch.allclose(pos[0], extractor.mask_linear(grid.flatten(1)))
+
+
+def test_boolean_masks_pool_at_any_size():
+    """Masks as the data loaders give them (bool, the image's resolution) pool like their float
+    copies, whether the feature map divides them (the fast path) or not (the tower probe passes
+    them as loaded: Demo-ADE's 224 x 288 images into a 12 x 12 map)."""
+    from oeseg.models.mask_extractor import mask_pool
+
+    masks = torch.rand(3, 224, 288, generator=torch.Generator().manual_seed(0)) > 0.7
+    for grid, side in ((masks, 12), (masks[:, :192, :192], 12)):
+        features = torch.randn(5, side, side)
+        pooled = mask_pool(features, grid)
+        assert pooled.shape == (3, 5) and torch.allclose(pooled, mask_pool(features, grid.float()))

@@ -11,7 +11,7 @@ from oeseg.models.vision import FEATURE_NAMES
 
 
 def mask_support(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Where the masks (Q,h,w), values >= 0, resized bilinearly to `size` are positive, (Q,H,W) bool.
+    """Where the masks (Q,h,w), values >= 0 (or bool), resized bilinearly to `size` are positive, (Q,H,W) bool.
 
     Where `size` divides (h,w) by integers, bilinear sampling (align_corners=False) reads one
     pixel per axis for an odd factor f ((f-1)/2 into each cell) and two for an even one (f/2-1
@@ -19,7 +19,7 @@ def mask_support(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     same result, a few times faster); other sizes go through F.interpolate."""
     (h, w), (big_h, big_w) = masks.shape[-2:], size
     if h % big_h or w % big_w:
-        return F.interpolate(masks[None], size=size, mode="bilinear", align_corners=False)[0] > 0
+        return F.interpolate(masks[None].float(), size=size, mode="bilinear", align_corners=False)[0] > 0
     fy, fx = h // big_h, w // big_w
     support = None
     for y in ([(fy - 1) // 2] if fy % 2 else [fy // 2 - 1, fy // 2]):

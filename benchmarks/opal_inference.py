@@ -7,7 +7,8 @@ Prints regions/s, the minutes one run over ADE20K val (30,250 regions) and Citys
 takes and the ratio against the reference; then a breakdown of one batch (tower and mask
 extractor, prefix prefill, suffix prefill, one decode step, sampling) and the CPU time to load an
 image and its masks, to tell what bounds the stage. Synthetic images carry region counts drawn
-like the datasets' (ADE20K val: median 11, mean 15, up to 257 a image; Cityscapes val: median 29).
+like the datasets' (ADE20K val: median 11, mean 15, up to 257 a image; Cityscapes val: median 29)
+and boolean region masks at the datasets' resolutions (683 x 512, 2048 x 1024), as loaded.
 
     python benchmarks/opal_inference.py                       # one GPU
     python benchmarks/opal_inference.py --tiny                # CPU smoke run (tiny model, fp32)
@@ -79,9 +80,14 @@ def region_counts(name: str, images: int, g: torch.Generator) -> list[int]:
     return [max(1, min(257, round(median * math.exp(sigma * float(v))))) for v in z]
 
 
-def synthetic_batch(counts: list[int], size: int, device: torch.device, dtype: torch.dtype):
+#: the resolution of a val image (and so of its region masks, which reach the mask extractor as loaded)
+RESOLUTIONS = {"ade20k": (512, 683), "cityscapes": (1024, 2048)}
+
+
+def synthetic_batch(counts: list[int], size: int, device: torch.device, dtype: torch.dtype, name: str = "ade20k"):
+    """Random images at the input size and, per image, boolean region masks at the dataset's resolution."""
     images = torch.randn(len(counts), 3, size, size, device=device, dtype=dtype)
-    return images, [(torch.rand(n, size, size, device=device) > 0.5).to(dtype) for n in counts]
+    return images, [torch.rand(n, *RESOLUTIONS[name], device=device) > 0.5 for n in counts]
 
 
 def load_seconds(size: int, regions: int) -> float:
@@ -157,7 +163,7 @@ def main() -> None:
         """Regions/s describing synthetic images with `counts` regions (printed with memory and padding)."""
         s = sampling(new_tokens)
         batches = image_batches(counts, slots, per_batch)
-        data = [synthetic_batch([counts[i] for i in b], size, device, dtype) for b in batches]
+        data = [synthetic_batch([counts[i] for i in b], size, device, dtype, name) for b in batches]
         describe_images(model, tok, *data[0], s, (prefix, suffix))  # warm-up
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
@@ -191,7 +197,7 @@ def main() -> None:
     counts = region_counts(name, 4 * per_batch, torch.Generator().manual_seed(1))
     batch_ids = image_batches(counts, slots, per_batch)
     typical = [counts[i] for i in batch_ids[len(batch_ids) // 2]]
-    images, masks = synthetic_batch(typical, size, device, dtype)
+    images, masks = synthetic_batch(typical, size, device, dtype, name)
     rows = len(typical) * max(typical)
     with torch.no_grad():
         tower = timed(lambda: model.mask_extractor(model.encode_images(images)[1], masks), device, 3)

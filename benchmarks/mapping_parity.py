@@ -146,6 +146,10 @@ class PaperNouns:
                 out.append(" ".join(words))
         return out
 
+    def singular(self, word: str) -> str:
+        """One word (or phrase) made singular as `singularize_all` makes it."""
+        return self.singularize_all([word])[0]
+
     @staticmethod
     def _consecutive(tokens: list) -> list:
         for i in range(1, len(tokens)):
@@ -309,11 +313,10 @@ def human_study_check(data: Path, paper: PaperNouns) -> list[dict]:
     descriptions = [it.description for it in items]
     truths = [None if it.human == BACKGROUND else it.human for it in items]
     nouns = paper.nouns(descriptions, sentences=True, meronyms=True)
-    singular = lambda word: paper.singularize_all([word])[0]  # noqa: E731
     ours = lexical_mapper(lexicon, vocabulary).map(descriptions, truths)
     maps = {"ours": [[ours[level][i] for level in LEVELS] for i in range(len(items))]}
     for rules in (AS_RUN, AS_WRITTEN):
-        maps[f"reference {rules.name}"] = [reference_mapping(n, reference, rules, ground_truth=t, singular=singular)
+        maps[f"reference {rules.name}"] = [reference_mapping(n, reference, rules, ground_truth=t, singular=paper.singular)
                                            for n, t in zip(nouns, truths)]
     return [{"mapping": name, **{level: 100.0 * sum(m[li] == it.paper_lexical[level] for m, it in zip(mapped, items))
                                  / len(items) for li, level in enumerate(LEVELS)}}

@@ -147,10 +147,15 @@ def test_annotation_page_in_headless_chromium(tmp_path):
         select("osprey/im0/3").select_by_visible_text(NONE_OF_THE_ABOVE)
         assert progress().startswith("2 / 3")
         # Chromium hands a page's localStorage writes to its browser process asynchronously: a reload
-        # at once may read the storage before they arrive (seen once under load in CI)
-        time.sleep(1.0)
-        driver.refresh()
-        WebDriverWait(driver, 30).until(lambda d: progress().startswith("2 / 3"))
+        # soon after may read the storage before they arrive (seen under load in CI, also after a
+        # second's wait), so the page is reloaded until the answers show, for up to a minute
+
+        def answers_after_reload(d) -> bool:
+            d.refresh()
+            WebDriverWait(d, 30).until(lambda _: "/ 3" in progress())
+            return progress().startswith("2 / 3")
+
+        WebDriverWait(driver, 60, poll_frequency=1.0).until(answers_after_reload)
         assert select("opal/im0/2").first_selected_option.text == "car"
         assert select("osprey/im0/3").first_selected_option.text == NONE_OF_THE_ABOVE
         select("opal/im1/1").select_by_visible_text("road")

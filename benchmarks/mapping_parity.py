@@ -191,10 +191,10 @@ class PaperNouns:
             cand = [t for i, t in enumerate(cand) if tag(i, t) not in _ADJECTIVE]
         return [t for t in cand if not t.is_space], complement
 
-    def meronym_candidates(self, doc) -> list[str]:
+    def meronym_candidates(self, doc, noun: list) -> list[str]:
         """The meronym candidates before singular forms: the object of "<noun> of <noun>" and of
-        "on" (consecutive objects and compounds, adjectives dropped), then each word of a
-        several-word noun."""
+        "on" (consecutive objects and compounds, adjectives dropped), then each word of `noun`
+        (the description's noun tokens, own tags) when it has several."""
         toks = list(doc)
         texts = [t.text for t in toks]
         out = []
@@ -210,7 +210,6 @@ class PaperNouns:
             if len(objects) > 1:
                 objects = [t for t in objects if t.tag_ not in _ADJECTIVE]
             out.append(" ".join(t.text for t in objects))
-        noun, _ = self.sentence_rules(doc, own_tags=True)
         if len(noun) > 1:
             out.extend(t.text for t in noun)
         return out
@@ -225,7 +224,7 @@ class PaperNouns:
         phrases = [" ".join(t.text for t in noun) for noun in (*written, *own)]
         singular = self.singularize_all(phrases + list(complements))
         n = len(docs)
-        candidates = [self.meronym_candidates(doc) if meronyms else [] for doc in docs]
+        candidates = [self.meronym_candidates(doc, noun) if meronyms else [] for doc, noun in zip(docs, own)]
         flat = self.singularize_all([c for cs in candidates for c in cs])
         out, k = [], 0
         for i in range(n):

@@ -60,10 +60,10 @@ def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizer
 def read_as_transformers_4_31(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
     """A Llama tokenizer made to read text as the Llama fast tokenizer of transformers 4.31 (the
     version Osprey pins, with which the released models were trained; 4.39-4.40, which the
-    released evaluation needs, read text the same way):
-    every piece of text between special tokens starts with a word-start "▁" and its spaces become
-    "▁" ("<pos>?" reads "▁?", "</s>USER" "▁USER"), whatever the folder's `legacy`; later versions
-    start only the first piece so. Other tokenizers are returned unchanged."""
+    released evaluation needs, read text the same way): every piece of text between special tokens
+    starts with a word-start "▁" and its spaces become "▁" ("<pos>?" reads "▁?", "</s>USER"
+    "▁USER"), whatever the folder's `legacy`; later versions start only the first piece so. Other
+    tokenizers are returned unchanged."""
     if "Llama" not in type(tokenizer).__name__ or getattr(tokenizer, "backend_tokenizer", None) is None:
         return tokenizer
     tokenizer.backend_tokenizer.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])

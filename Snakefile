@@ -9,7 +9,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
-from oeseg.workflow import check_config
+from oeseg.workflow import check_config, check_config_files
 
 min_version("9.20")
 
@@ -21,6 +21,7 @@ if not workflow.config_settings.configfiles:
     configfile: "config.yaml"
 
 
+check_config_files(workflow.config_settings.configfiles or [Path(workflow.basedir) / "config.yaml"])
 check_config(config, Path(workflow.basedir) / "schemas")
 
 

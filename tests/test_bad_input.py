@@ -176,6 +176,26 @@ EVALUATE_CASES = [
     ("gt-png-unlisted-id-with-masks", unlisted_gt_segment_with_masks,  # the GT PNG named, not the mask
      r"split/panoptic/img5_000.png: segment id \d+ is in the PNG but not in panoptic.json"),
     ("mask-png-empty", empty_mask, r"masks/img5_000.png: not a readable PNG image \(the file is empty\)"),
+    ("score-misspelt", lambda r: set_line(r, 1, pred_lines(r)[0].replace('"score"', '"Score"')),
+     r"pred.jsonl:1: unknown field 'Score' \(fields: image_id, segment_id, description, score\)"),
+    ("key-given-twice", lambda r: set_line(r, 2, pred_lines(r)[1].replace("}", ', "score": 0.9}')),
+     r"pred.jsonl:2: malformed JSON line: key 'score' appears twice"),
+    ("description-lone-surrogate", lambda r: set_line(r, 2, pred_lines(r)[1].replace('", "score"', ' \\ud800", "score"')),
+     r"pred.jsonl:2: 'description' holds an unpaired surrogate '\\ud800' at character \d+: not Unicode text"),
+    ("predictions-empty", lambda r: write_lines(r / "pred.jsonl", ["", "  "]),
+     r"pred.jsonl: no predictions: the file holds no prediction line"),
+    ("lexicon-level-misspelt", lambda r: edit_json(r / "lexicon.json", lambda o: o["categories"][0].update(
+        synonyms=o["categories"][0].pop("synonym"))),
+     r"lexicon.json: categories\[0\]: unknown field 'synonyms' \(fields: id, name, exact, synonym, hyponym, meronym\)"),
+    ("lexicon-key-given-twice", lambda r: (r / "lexicon.json").write_text(
+        (r / "lexicon.json").read_text().replace('"vocabulary": "demo-city"', '"vocabulary": "demo-city", "vocabulary": "x"')),
+     r"lexicon.json: invalid JSON: key 'vocabulary' appears twice in one object"),
+    ("gt-isthing-missing", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["categories"][13]
+                                               .pop("isthing")),
+     r"panoptic.json: categories\[13\]: missing field 'isthing' \(0 or 1\)"),
+    ("gt-category-named-twice", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["categories"][1]
+                                                    .update(name=" Road")),
+     r"panoptic.json: categories\[1\]: name 'Road' is also the name of .*categories\[0\]"),
 ]
 
 
@@ -207,6 +227,28 @@ def test_an_output_onto_a_folder_is_refused_before_the_work(demo, capsys):
     err = capsys.readouterr().err
     assert err == f"oeseg evaluate: error: {demo / 'out'}: output is a folder, not a file\n"
     assert list((demo / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("option", ["--predictions", "--lexicon"])
+def test_an_output_that_is_an_input_is_refused(demo, option, capsys):
+    """`-o` naming an input would replace it with the results: refused, the input kept."""
+    inputs = {"--predictions": demo / "pred.jsonl", "--lexicon": demo / "lexicon.json"}
+    before = inputs[option].read_bytes()
+    argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(inputs["--predictions"]),
+            "--lexicon", str(inputs["--lexicon"]), "-o", str(inputs[option])]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == (f"oeseg evaluate: error: {inputs[option]}: the output is also the input "
+                                       f"given as {option}; writing it would replace that input\n")
+    assert inputs[option].read_bytes() == before
+
+
+def test_an_output_under_a_file_is_refused_before_the_work(demo, capsys):
+    out = demo / "pred.jsonl" / "RESULTS.json"
+    argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "absent.jsonl"),
+            "--lexicon", str(demo / "lexicon.json"), "-o", str(out)]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == (f"oeseg evaluate: error: {out}: cannot write the output: "
+                                       f"{demo / 'pred.jsonl'} is a file, not a folder\n")
 
 
 def test_negative_finite_scores_stay_legal(demo):
@@ -316,6 +358,7 @@ IMPORT_CASES = [
      r"bad RLE segmentation: not a compressed RLE string \(a character that is not ASCII\)"),
     ("semseg-size-not-a-pair", "detectron2-semseg", lambda r: semseg_file(r, size=[64]),
      r"entry 0 \(img5_000\): bad RLE segmentation: size \[64\] is not \[height, width\]"),
+    ("lac-empty-list", "lac", lambda r: written(r / "d.json", b"[]"), r"d.json: no description to import"),
     ("semseg-nouns-not-utf8", "detectron2-semseg",
      lambda r: semseg_with_nouns(r, b"road\ncar\xa0s\n"),
      r"nouns.txt:2:4: not UTF-8 text \(byte 0xa0\)"),
@@ -357,6 +400,28 @@ def test_import_lac_counts_empty_descriptions(demo):
     assert "2 empty descriptions dropped (regions left undescribed) in 1 images: img5_001 (2)" in done.stdout
     total = sum(len(a["segments_info"]) for a in read_json(demo / "split" / "panoptic.json")["annotations"])
     assert len((demo / "out.jsonl").read_text().splitlines()) == total - 2
+
+
+def test_a_noun_list_with_a_byte_order_mark_keeps_its_first_noun(demo):
+    """A Windows editor's byte-order mark would otherwise stick to the first noun ("\\ufeffroad")."""
+    semseg_with_nouns(demo, b"\xef\xbb\xbfroad\ncar\n")
+    done = run_import(demo, "detectron2-semseg", demo / "sem_seg_predictions.json")
+    assert done.returncode == 0, done.stderr
+    descriptions = {json.loads(line)["description"] for line in (demo / "out.jsonl").read_text().splitlines()}
+    assert descriptions == {"road"}
+
+
+def test_a_sentence_bert_class_list_is_read_as_text_with_its_errors_named(tmp_path):
+    from oeseg.mapping.sbert import read_class_names
+
+    path = tmp_path / "classes.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(f"{c.id}:{c.name}" for c in DEMO_CITY).encode())
+    assert read_class_names(path, DEMO_CITY)[0] == ["road"]  # the byte-order mark skipped
+    path.write_bytes(b"0:caf\xe9\n")
+    with pytest.raises(InputError, match=r"classes.txt:1:6: not UTF-8 text \(byte 0xe9\)"):
+        read_class_names(path, DEMO_CITY)
+    with pytest.raises(InputError, match=r"tmp.*: class list is a folder, not a file"):
+        read_class_names(tmp_path, DEMO_CITY)
 
 
 def test_csv_not_utf8_names_line_and_column(tmp_path):

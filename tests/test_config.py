@@ -8,7 +8,7 @@ from snakemake.exceptions import WorkflowError
 
 from oeseg.io import InputError
 from oeseg.models.config import config_from_section
-from oeseg.workflow import check_config
+from oeseg.workflow import check_config, check_config_files
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -73,3 +73,38 @@ def test_a_partial_lora_section_takes_the_other_keys_defaults():
     del config["opal"]["lora"]
     assert StageSettings.from_section(config["opal"], 3).lora == LORA_DEFAULTS
 
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["variance"].update(methods=["opal", "ospray"]),
+     r"config: variance.methods: 'ospray' is not one of the config's methods \(opal, osprey, ovclassifier, tags\)"),
+    (lambda c: c.update(evaluation_datasets=["demo-cty"]),
+     r"config: evaluation_datasets: 'demo-cty' is not one of the config's datasets \(demo-city, demo-ade\)"),
+    (lambda c: c["figures"]["fig10"].update(methods=["opal", "ospray"]), r"config: figures.fig10.methods: 'ospray'"),
+    (lambda c: c["figures"]["fig10"].update(dataset="demo"), r"config: figures.fig10.dataset: 'demo'"),
+    (lambda c: c["human_study"].update(methods=["opal", "osprey-7b"]), r"config: human_study.methods: 'osprey-7b'"),
+    (lambda c: c["human_study"].update(dataset="cityscapes"), r"config: human_study.dataset: 'cityscapes'"),
+    (lambda c: c.update(training_datasets=["ade"]), r"config: training_datasets: 'ade'"),
+])
+def test_a_name_that_the_config_does_not_define_is_named(edit, message):
+    """A misspelt method of `variance.methods` would silently give that method one run (Table 1's
+    ± and Figure 11 change); other misspelt names would fail inside a rule with a bare KeyError."""
+    config = demo_config()
+    check_config(config, REPO / "schemas")
+    config = demo_config()
+    edit(config)
+    with pytest.raises(InputError, match=message):
+        check_config(config, REPO / "schemas")
+
+
+def test_a_key_given_twice_in_a_config_file_is_named(tmp_path):
+    """YAML readers keep the last of two equal keys silently: every config file is read strictly."""
+    text = (REPO / "config.yaml").read_text()
+    check_config_files([REPO / "config.yaml", REPO / "configs" / "paper.yaml"])
+    twice = tmp_path / "twice.yaml"
+    lines = text.splitlines()
+    line = next(i for i, t in enumerate(lines, start=1) if t.startswith("  source: wordnet"))
+    twice.write_text("\n".join([*lines[:line], "  source: tag2text", *lines[line:]]))
+    with pytest.raises(InputError, match=rf"twice.yaml:{line + 1}: key 'source' given twice in one mapping "
+                                         rf"\(first on line {line}\)"):
+        check_config_files([twice])

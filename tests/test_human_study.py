@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 import time
@@ -33,7 +34,10 @@ def selection(tmp_path, monkeypatch):
              "osprey": write_region_predictions(tmp_path / "osprey.jsonl", {1: "a street", 2: "a wheel",
                                                                             3: "a corgi"})}
     out = tmp_path / "selection.csv"
-    select_study_descriptions({m: str(p) for m, p in preds.items()}, str(split), "demo-city", None, str(out))
+    lexicon = tmp_path / "lexicon.json"  # read and checked for real; the stand-in mapping ignores its terms
+    lexicon.write_text(json.dumps({"vocabulary": "demo-city",
+                                   "categories": [{"id": c.id, "name": c.name} for c in DEMO_CITY]}))
+    select_study_descriptions({m: str(p) for m, p in preds.items()}, str(split), "demo-city", str(lexicon), str(out))
     return out
 
 

@@ -30,12 +30,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_output_not_input(args: argparse.Namespace) -> None:
+    """Raise InputError when `--output` is the same file as one of the command's inputs, which the
+    write would replace."""
+    output = args.output
+    if not os.path.exists(output):
+        return
+    for name, value in vars(args).items():
+        if name in ("output", "_run") or not isinstance(value, (str, os.PathLike)):
+            continue
+        if os.path.isfile(value) and os.path.samefile(value, output):
+            option = name if name == "input" else "--" + name.replace("_", "-")
+            raise InputError(f"{output}: the output is also the input given as {option}; "
+                             "writing it would replace that input")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; bad input exits 2 with the message on stderr."""
     args = build_parser().parse_args(argv)
     try:
         if getattr(args, "output", None) is not None:  # refused before the work, not after it
             check_output_path(args.output)
+            check_output_not_input(args)
         return int(args._run(args) or 0)
     except InputError as e:
         print(f"oeseg {args.command}: error: {e}", file=sys.stderr)

@@ -20,10 +20,18 @@ class InputError(ValueError):
 
 def check_output_path(path: str | os.PathLike) -> Path:
     """The file that a write to `path` replaces: a symbolic link's target (the link stays); an
-    InputError where `path` is a folder, so a command can refuse it before it does any work."""
+    InputError where `path` is a folder or lies in a folder that cannot be written (or under a
+    file), so a command can refuse it before it does any work."""
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path}: output is a folder, not a file")
+    folder = path.absolute().parent
+    while not folder.exists():  # the folders the write would create: the nearest one present decides
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputError(f"{path}: cannot write the output: {folder} is a file, not a folder")
+    if not (path.exists() and not path.is_file()) and not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{path}: cannot write the output: no write permission in {folder}")
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
@@ -36,8 +44,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         with open(path, "wb") as f:
             f.write(data)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:  # a read-only file system, a folder without write permission
+        raise InputError(f"{path}: cannot write the file: {e.strerror}") from None
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the mode a plain open() would
         with os.fdopen(fd, "wb") as f:
@@ -74,8 +85,9 @@ def _not_utf8(path: str | os.PathLike, data: bytes, error: UnicodeDecodeError) -
     return InputError(f"{path}:{line}:{column}: not UTF-8 text (byte 0x{data[start]:02x})")
 
 
-def read_text(path: str | os.PathLike, what: str = "file", encoding: str = "utf-8") -> str:
-    """A UTF-8 text file's contents; a missing file or a byte that is not UTF-8 names the file (and line)."""
+def read_text(path: str | os.PathLike, what: str = "file", encoding: str = "utf-8-sig") -> str:
+    """A UTF-8 text file's contents, a leading byte-order mark (as Windows editors write one)
+    skipped; a missing file or a byte that is not UTF-8 names the file (and line)."""
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -88,21 +100,63 @@ def read_text(path: str | os.PathLike, what: str = "file", encoding: str = "utf-
         raise _not_utf8(path, data, e) from None
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object that names one key twice (json keeps the last value silently)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """json's object_pairs_hook: the object as a dict; _DuplicateKey for a key given twice."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _DuplicateKey(twice)
+    return obj
+
+
 def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON file (a leading UTF-8 byte-order mark, as some Windows editors write, is
-    skipped); a syntax error or a byte that is not UTF-8 names the file, line and column."""
-    text = read_text(path, encoding="utf-8-sig")
+    skipped); a syntax error, a key given twice in one object or a byte that is not UTF-8 names the
+    file (and line and column)."""
+    text = read_text(path)
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as e:
         raise InputError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
+    except _DuplicateKey as e:
+        raise InputError(f"{path}: invalid JSON: key {e.args[0]!r} appears twice in one object") from None
     except RecursionError:
         raise InputError(f"{path}: invalid JSON: nested too deeply") from None
 
 
+def read_yaml(path: str | os.PathLike, what: str = "YAML file") -> Any:
+    """Read a YAML file safely; a syntax error or a mapping that gives one key twice (YAML keeps the
+    last value silently) names the file and line."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        """yaml.SafeLoader that refuses a mapping key given twice."""
+
+        def construct_mapping(self, node, deep=False):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise InputError(f"{path}:{key_node.start_mark.line + 1}: key {key!r} given twice in one "
+                                     f"mapping (first on line {seen[key]})")
+                seen[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep=deep)
+
+    text = read_text(path, what)
+    try:
+        return yaml.load(text, Loader=UniqueKeyLoader)
+    except yaml.YAMLError as e:
+        raise InputError(f"{path}: not valid YAML: {e}") from None
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object) for each non-blank line (a leading UTF-8 byte-order mark
-    skipped); bad lines (not UTF-8, not a JSON object) raise InputError."""
+    skipped); bad lines (not UTF-8, not a JSON object, a key given twice) raise InputError."""
     try:
         f = open(path, "rb")
     except FileNotFoundError:
@@ -119,9 +173,11 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = json.loads(line, object_pairs_hook=_unique_keys)
             except json.JSONDecodeError as e:
                 raise InputError(f"{path}:{lineno}: malformed JSON line: {e.msg}") from None
+            except _DuplicateKey as e:
+                raise InputError(f"{path}:{lineno}: malformed JSON line: key {e.args[0]!r} appears twice") from None
             except RecursionError:
                 raise InputError(f"{path}:{lineno}: malformed JSON line: nested too deeply") from None
             if not isinstance(obj, dict):
@@ -146,7 +202,7 @@ def read_csv_rows(path: str | os.PathLike, required: Sequence[str] = ()) -> tupl
     import csv
     import io
 
-    text = read_text(path, encoding="utf-8-sig")
+    text = read_text(path)
     reader = csv.DictReader(io.StringIO(text))
     header = list(reader.fieldnames or [])
     repeated = [k for i, k in enumerate(header) if k in header[:i]]

@@ -11,8 +11,39 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from oeseg.io import InputError
+from oeseg.io import InputError, read_yaml
 from oeseg.provenance.record import record_rule
+
+
+def check_references(config: dict[str, Any]) -> None:
+    """Raise InputError naming the config key where a list or key names a dataset or a method that
+    the config does not define (a misspelt `variance.methods` entry would silently give that
+    method one run; a misspelt dataset would fail deep inside a rule)."""
+    datasets, methods = config.get("datasets", {}), config.get("methods", {})
+    figures, study = config.get("figures", {}), config.get("human_study", {})
+    fig10 = figures.get("fig10", {})
+    references = [
+        ("evaluation_datasets", config.get("evaluation_datasets", []), datasets, "datasets"),
+        ("training_datasets", config.get("training_datasets", []), datasets, "datasets"),
+        ("variance.methods", config.get("variance", {}).get("methods", []), methods, "methods"),
+        ("figures.fig10.methods", fig10.get("methods", []), methods, "methods"),
+        ("figures.fig10.dataset", [fig10["dataset"]] if "dataset" in fig10 else [], datasets, "datasets"),
+        ("figures.dataset_labels", list(figures.get("dataset_labels", {})), datasets, "datasets"),
+        ("human_study.methods", study.get("methods", []), methods, "methods"),
+        ("human_study.dataset", [study["dataset"]] if "dataset" in study else [], datasets, "datasets"),
+    ]
+    for key, names, defined, section in references:
+        for name in names:
+            if name not in defined:
+                raise InputError(f"config: {key}: {name!r} is not one of the config's {section} "
+                                 f"({', '.join(map(str, defined)) or 'none'})")
+
+
+def check_config_files(paths: list[str | os.PathLike]) -> None:
+    """Read each config file as `oeseg.io.read_yaml` does, so that a key given twice in a file (which
+    Snakemake's reader keeps silently, the last value winning) stops the run naming file and line."""
+    for path in paths:
+        read_yaml(path, "config file")
 
 
 def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
@@ -20,7 +51,8 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
     keys (`oeseg.registry`), then every section whose schema is a file of its own against that
     file, its defaults filled in (a `$ref`'d schema fills none; a section left out is filled when
     its schema requires nothing), so the rules read the schemas' defaults instead of restating
-    them. The Snakefile and `oeseg audit` both call this, so their configs hash alike."""
+    them; names of datasets and methods must be the config's (`check_references`). The Snakefile
+    and `oeseg audit` both call this, so their configs hash alike."""
     import yaml
     from snakemake.utils import validate
 
@@ -30,6 +62,7 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
     top = schemas / "config.schema.yaml"
     validate(config, os.fspath(top))
     check_methods(config["methods"])
+    check_references(config)
     for key, prop in yaml.safe_load(top.read_text(encoding="utf-8"))["properties"].items():
         ref = prop.get("$ref", "#")
         if "#" in ref:

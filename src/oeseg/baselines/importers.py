@@ -116,6 +116,8 @@ def import_lac(path: str | os.PathLike, split: PanopticSplit, *, on_mismatch: st
     summary.missing = [k for k in expected if k not in seen]
     if summary.unknown or (summary.mismatched and on_mismatch == "error"):
         raise InputError(f"{path}: does not match {split.root / 'panoptic.json'}: {summary.text()}")
+    if not predictions:  # an empty list, or nothing left to describe: never a result of zero
+        raise InputError(f"{path}: no description to import ({summary.text()})")
     log.info("%s: %s", path, summary.text())
     return predictions, summary
 

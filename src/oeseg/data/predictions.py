@@ -15,6 +15,9 @@ from oeseg.io import InputError, atomic_write_jsonl, iter_jsonl
 #: one already takes seconds and ~1 GB.)
 MAX_DESCRIPTION_CHARS = 10_000
 
+#: The fields of a prediction line; any other is an error (a misspelt "Score" would be ignored).
+FIELDS = ("image_id", "segment_id", "description", "score")
+
 
 @dataclass(frozen=True)
 class RegionPrediction:
@@ -39,9 +42,12 @@ def iter_predictions(path: str | os.PathLike) -> Iterator[tuple[int, RegionPredi
     """Yield (line number, prediction) for each line, validating as `read_predictions` does."""
     for lineno, obj in iter_jsonl(path):
         where = f"{path}:{lineno}"
-        for key in ("image_id", "segment_id", "description"):
+        for key in FIELDS[:3]:
             if key not in obj:
                 raise InputError(f"{where}: missing field '{key}'")
+        unknown = [k for k in obj if k not in FIELDS]
+        if unknown:
+            raise InputError(f"{where}: unknown field {unknown[0]!r} (fields: {', '.join(FIELDS)})")
         desc = obj["description"]
         if not isinstance(desc, str):
             raise InputError(f"{where}: 'description' must be a string, got {type(desc).__name__}")
@@ -53,10 +59,15 @@ def iter_predictions(path: str | os.PathLike) -> Iterator[tuple[int, RegionPredi
 
 
 def check_description(text: str, where: str) -> None:
-    """Raise InputError (naming `where`) for an empty description or one over MAX_DESCRIPTION_CHARS
-    characters."""
+    """Raise InputError (naming `where`) for an empty description, one over MAX_DESCRIPTION_CHARS
+    characters, or one that is not Unicode text (a lone surrogate such as JSON's "\\ud800")."""
     if not text.strip():
         raise InputError(f"{where}: 'description' is empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InputError(f"{where}: 'description' holds an unpaired surrogate {text[e.start]!r} at "
+                         f"character {e.start + 1}: not Unicode text") from None
     if len(text) > MAX_DESCRIPTION_CHARS:
         raise InputError(f"{where}: description of {len(text):,} characters, over the limit of "
                          f"{MAX_DESCRIPTION_CHARS:,}")
@@ -80,7 +91,7 @@ def read_split_predictions(path: str | os.PathLike, split: PanopticSplit, gt_seg
                            ) -> list[tuple[int, RegionPrediction]]:
     """Read predictions with their line numbers, checked against a split: an unknown image, a repeated
     region and, with `gt_segments`, a segment id that is not one of the image's ground-truth segments
-    (in panoptic.json) raise InputError naming the line."""
+    (in panoptic.json) raise InputError naming the line; so does a file without a prediction."""
     segments = {im.id: {s.id for s in im.segments} for im in split.images}
     seen: dict[tuple[str, int], int] = {}
     lines = []
@@ -96,6 +107,8 @@ def read_split_predictions(path: str | os.PathLike, split: PanopticSplit, gt_seg
                              f"segments of image {pred.image_id!r}")
         seen[key] = lineno
         lines.append((lineno, pred))
+    if not lines:  # scored, an empty file would read as a model that described nothing
+        raise InputError(f"{path}: no predictions: the file holds no prediction line")
     return lines
 
 

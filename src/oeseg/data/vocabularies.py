@@ -87,9 +87,11 @@ class Vocabulary:
     @classmethod
     def from_json(cls, name: str, categories: list[dict], source: str | None = None) -> Vocabulary:
         """Build from a COCO-style `categories` list (as in panoptic.json); `source` (the file)
-        names where a bad entry is: ids are integers >= 0, `isthing` is 0, 1, true or false."""
+        names where a bad entry is: ids are integers >= 0, `isthing` is 0, 1, true or false, and
+        names are not empty and not given twice (ignoring case and spaces)."""
         where = f"{source}: categories" if source else f"vocabulary {name}: categories"
-        cats = []
+        cats: list[Category] = []
+        full_names: dict[str, int] = {}
         for i, c in enumerate(categories):
             try:
                 category_id, category_name = c["id"], str(c["name"]).strip()
@@ -98,9 +100,18 @@ class Vocabulary:
                 raise InputError(f"{where}[{i}]: bad category entry ({e})") from None
             if not isinstance(category_id, int) or isinstance(category_id, bool) or category_id < 0:
                 raise InputError(f"{where}[{i}]: category id must be an integer >= 0, got {category_id!r}")
-            isthing = c.get("isthing", 0)
+            if "isthing" not in c:  # as a stuff category its regions would leave AP and join PQ_st
+                raise InputError(f"{where}[{i}]: missing field 'isthing' (0 or 1)")
+            isthing = c["isthing"]
             if isthing not in (0, 1) or isinstance(isthing, float):  # True/False are 1/0
                 raise InputError(f"{where}[{i}]: 'isthing' must be 0, 1, true or false, got {isthing!r}")
+            key = " ".join(category_name.lower().split())
+            if not key:
+                raise InputError(f"{where}[{i}]: category {category_id} has an empty name")
+            if key in full_names:  # a name given as `gt` would resolve to the first silently
+                raise InputError(f"{where}[{i}]: name {category_name!r} is also the name of {where}"
+                                 f"[{full_names[key]}] (names are compared ignoring case and spaces)")
+            full_names[key] = i
             cats.append(Category(category_id, category_name, bool(isthing), color))
         try:
             return cls(name, tuple(cats))

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.figures.style import LEVEL_LABELS, add_note, save_figure, wrap
 from oeseg.io import InputError
-from oeseg.lexicon.lexicon import LEVELS, Lexicon, LexiconEntry, load_lexicon
+from oeseg.lexicon.lexicon import LEVELS, Lexicon, LexiconEntry, load_checked_lexicon
 from oeseg.mapping import BACKGROUND
 
 
@@ -71,7 +71,7 @@ def write_fig2(lexicon_path: str, vocabulary: str, category: str, descriptions: 
     from oeseg import mapping
 
     vocab = get_vocabulary(vocabulary)
-    lexicon = load_lexicon(lexicon_path, vocab)
+    lexicon = load_checked_lexicon(lexicon_path, vocab)
     entry = lexicon_entry(lexicon, vocab, category)
     if not descriptions:
         raise InputError("figures.fig2.descriptions: give at least one example description")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.human_study.table import StudyRow, write_study
 from oeseg.io import InputError, atomic_write_text, read_csv_rows, read_json
-from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_lexicon
+from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_checked_lexicon
 from oeseg.mapping import BACKGROUND, map_regions
 
 #: The paper's field names of `our_mapping` for our levels.
@@ -138,7 +138,7 @@ def remap_user_study(study: str | os.PathLike, lexicon: str | os.PathLike, outpu
                      sbert_template: str | None = None, ground_truth: str = "human") -> list[dict]:
     """Map the paper's user-study descriptions with our mappings and write the CSV for the figures."""
     vocab = get_vocabulary(vocabulary)
-    rows = map_user_study(load_user_study(study, vocab), vocab, load_lexicon(lexicon, vocab),
+    rows = map_user_study(load_user_study(study, vocab), vocab, load_checked_lexicon(lexicon, vocab),
                           sbert_class_names, sbert_template, ground_truth)
     write_rows_csv(rows, output)
     return agreement_table(rows)

@@ -59,7 +59,7 @@ def disagreeing_items(candidates: list[StudyItem]) -> list[StudyItem]:
     return [i for i in candidates if any(i.lexical[lv] != i.sbert for lv in LEVELS)]
 
 
-def select_study_descriptions(predictions: dict[str, str], split_dir: str, vocabulary: str, lexicon_path: str | None,
+def select_study_descriptions(predictions: dict[str, str], split_dir: str, vocabulary: str, lexicon_path: str,
                               out_csv: str, max_descriptions: int = 0, seed: int = 0,
                               sbert_class_names: str | None = None, sbert_template: str | None = None
                               ) -> list[StudyItem]:
@@ -69,7 +69,7 @@ def select_study_descriptions(predictions: dict[str, str], split_dir: str, vocab
     a reproducible random sample of that many; `sbert_class_names`: the Sentence-BERT mapping's
     class list (None: the category names)."""
     from oeseg import mapping
-    from oeseg.lexicon.lexicon import load_lexicon
+    from oeseg.lexicon.lexicon import load_checked_lexicon
 
     vocab = get_vocabulary(vocabulary)
     split = PanopticSplit.load(split_dir)
@@ -83,7 +83,7 @@ def select_study_descriptions(predictions: dict[str, str], split_dir: str, vocab
             rows.append((method, p))
     descriptions = [p.description for _, p in rows]
     gts = [gt[(p.image_id, p.segment_id)] for _, p in rows]
-    lexicon = load_lexicon(lexicon_path, vocab) if lexicon_path else None
+    lexicon = load_checked_lexicon(lexicon_path, vocab)
     lexical = mapping.map_regions(descriptions, gts, vocab, "lexical", lexicon=lexicon)
     sbert = mapping.map_regions(descriptions, gts, vocab, "sbert", sbert_class_names=sbert_class_names,
                                 sbert_template=sbert_template)

@@ -7,7 +7,7 @@ import os
 
 from oeseg.data.vocabularies import get_vocabulary
 from oeseg.io import InputError, atomic_write_json
-from oeseg.lexicon.lexicon import Lexicon, check_lexicon, load_lexicon
+from oeseg.lexicon.lexicon import Lexicon, load_checked_lexicon
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,7 @@ def build_lexicon_file(builder: str, vocabulary: str, output: str | os.PathLike,
     if builder == "paper":
         if paper_file is None:
             raise InputError(f"lexicon builder paper: no GPT-4 lexicon file for vocabulary {vocabulary}")
-        lexicon = load_lexicon(paper_file, vocab)
-        check_lexicon(lexicon, vocab, paper_file)
+        lexicon = load_checked_lexicon(paper_file, vocab)
     elif builder in ("wordnet", "openai"):
         from oeseg.lexicon.nouns import read_nouns
 

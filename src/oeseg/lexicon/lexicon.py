@@ -16,6 +16,8 @@ LEVELS: tuple[str, ...] = ("exact", "synonym", "hyponym", "meronym")
 
 #: Field names of the paper's published GPT-4 lexicons for each of our relation levels.
 _PAPER_FIELDS = {"exact": "exact", "synonym": "synonyms", "hyponym": "hyponyms", "meronym": "meronyms"}
+#: The paper's further field, a fifth level that the protocol does not score.
+_PAPER_UNSCORED = "semantically_related"
 
 
 def normalize_term(term: str) -> str:
@@ -108,6 +110,15 @@ def check_lexicon(lexicon: Lexicon, vocabulary: Vocabulary, where: str | os.Path
                              f"{vocabulary.name!r} it is {expected!r}")
 
 
+def load_checked_lexicon(path: str | os.PathLike, vocabulary: Vocabulary, *, larger: bool = False) -> Lexicon:
+    """The lexicon at `path` (`load_lexicon`), checked to be one of `vocabulary` (`check_lexicon`):
+    every reader that maps with a lexicon takes it so, since a lexicon of another vocabulary
+    whose ids fit would map to the wrong categories without an error."""
+    lexicon = load_lexicon(path, vocabulary)
+    check_lexicon(lexicon, vocabulary, path, larger=larger)
+    return lexicon
+
+
 def _names(name: str) -> list[str]:
     return [normalize_term(n) for n in name.split(",") if normalize_term(n)]
 
@@ -121,6 +132,14 @@ def _terms(value, where: str) -> list[str]:
         if n and n not in out:
             out.append(n)
     return out
+
+
+def _check_fields(entry: object, allowed: tuple[str, ...], where: str) -> None:
+    """Raise InputError naming a field of a category entry that `allowed` lacks: a misspelt level
+    ("synonyms" in our format) would otherwise read as an empty level."""
+    unknown = [k for k in entry if k not in allowed] if isinstance(entry, dict) else []
+    if unknown:
+        raise InputError(f"{where}: unknown field {unknown[0]!r} (fields: {', '.join(allowed)})")
 
 
 def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) -> Lexicon:
@@ -137,9 +156,13 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
             raise InputError(f"{path}: 'vocabulary' must be a string, got {type(obj['vocabulary']).__name__}")
         if not categories:
             raise InputError(f"{path}: 'categories' is empty: a lexicon with no categories")
+        unknown = [k for k in obj if k not in ("vocabulary", "builder", "categories")]
+        if unknown:
+            raise InputError(f"{path}: unknown field {unknown[0]!r} (fields: vocabulary, builder, categories)")
         entries = []
         for i, c in enumerate(categories):
             where = f"{path}: categories[{i}]"
+            _check_fields(c, ("id", "name", *LEVELS), where)
             try:
                 cid, name = int(c["id"]), str(c["name"])
             except (KeyError, TypeError, ValueError):
@@ -157,6 +180,7 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
         entries = []
         for name, c in obj.items():
             where = f"{path}: [{name!r}]"
+            _check_fields(c, ("id", *_PAPER_FIELDS.values(), _PAPER_UNSCORED), where)
             fields = {level: _terms(c.get(key, []), f"{where}.{key}") for level, key in _PAPER_FIELDS.items()}
             for n in name.split(","):
                 if normalize_term(n) and normalize_term(n) not in fields["exact"]:

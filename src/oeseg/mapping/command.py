@@ -9,8 +9,8 @@ from pathlib import Path
 
 from oeseg.data.predictions import check_description
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
-from oeseg.io import InputError, atomic_write_text, read_csv_rows
-from oeseg.lexicon.lexicon import LEVELS, Lexicon, check_lexicon, load_lexicon
+from oeseg.io import InputError, atomic_write_text, read_csv_rows, read_yaml
+from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_checked_lexicon
 from oeseg.mapping import BACKGROUND, METHODS, map_regions
 
 HELP = "map free-form descriptions (CSV column `description`) to a vocabulary's categories"
@@ -61,18 +61,14 @@ def _ground_truth(value: str | None, vocabulary: Vocabulary, where: str) -> int 
 
 def _checked_lexicon(path: Path, vocabulary: Vocabulary) -> Lexicon:
     """The lexicon at `path`, checked against the vocabulary (one of a larger vocabulary serves)."""
-    lexicon = load_lexicon(path, vocabulary)
-    check_lexicon(lexicon, vocabulary, path, larger=True)
-    return lexicon
+    return load_checked_lexicon(path, vocabulary, larger=True)
 
 
 def workflow_lexicon_path(vocabulary: Vocabulary, config: Path = WORKFLOW_CONFIG) -> Path | None:
     """LEXICON of the workflow (`{out}/lexicons/{vocabulary}.json` of config.yaml), if configured."""
     if not config.exists():
         return None
-    import yaml
-
-    out = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("out")
+    out = (read_yaml(config, "config file") or {}).get("out")
     return Path(out) / "lexicons" / f"{vocabulary.name}.json" if out else None
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from oeseg.data.vocabularies import Vocabulary
-from oeseg.io import InputError
+from oeseg.io import InputError, read_text
 
 #: The class-sentence template of Osprey's region evaluation.
 DEFAULT_TEMPLATE = "There is a {} in the scene."
@@ -32,10 +32,7 @@ def read_class_names(path: str | os.PathLike, vocabulary: Vocabulary) -> dict[in
     vocabulary's categories 1..K (ADE20K's, with `0:invalid_class_id`) is read in vocabulary order;
     any other numbering is an error naming the first line that fits neither."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
+    lines = read_text(path, "class list").splitlines()
     rows: list[tuple[int, list[str]]] = []
     line_of: dict[int, int] = {}
     for lineno, line in enumerate(lines, start=1):

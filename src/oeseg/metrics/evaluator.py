@@ -26,7 +26,7 @@ from oeseg.data.predictions import RegionPrediction, read_split_predictions
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon import LEVELS
-from oeseg.lexicon.lexicon import check_lexicon, load_lexicon
+from oeseg.lexicon.lexicon import load_checked_lexicon
 from oeseg.mapping import METHODS as MAPPING_METHODS
 from oeseg.metrics.instance import InstanceMetric
 from oeseg.metrics.lac import LAC_METRICS, lac_score
@@ -121,8 +121,7 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
     if method == "lexical":
         if lexicon_path is None:
             raise InputError("the lexical mapping needs the lexicon of the dataset's vocabulary (--lexicon)")
-        lexicon = load_lexicon(lexicon_path, vocabulary)
-        check_lexicon(lexicon, vocabulary, lexicon_path)
+        lexicon = load_checked_lexicon(lexicon_path, vocabulary)
     if masks_dir is not None and not Path(masks_dir).is_dir():
         raise InputError(f"{masks_dir}: mask folder not found")
     lines = read_split_predictions(predictions_path, split)

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from oeseg.io import InputError, atomic_write_bytes
+from oeseg.io import InputError, atomic_write_bytes, read_json
 from oeseg.models.workflow import model_dir, train_resources, train_split_dirs
 from oeseg.registry import METHOD_KINDS
 
@@ -52,11 +52,7 @@ class OpalJob:
     @classmethod
     def read(cls, path: str | os.PathLike) -> "OpalJob":
         """The job written by `write`."""
-        try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise InputError(f"{path}: not an OPAL job file ({e})") from None
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(read_json(path), str(path))
 
 
 def stage_contrastive_weight(config: dict, method: str, stage: int) -> float:

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from oeseg.io import InputError, atomic_write_bytes
+from oeseg.io import InputError, atomic_write_bytes, read_json
 from oeseg.models.data import Collator, RegionDataset, RegionRecord, has_region_description, record_texts
 from oeseg.models.job import OpalJob
 from oeseg.models.losses import LossWeights, contrastive_loss, positive_keys
@@ -375,7 +375,7 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
 
             if not torch.cuda.is_available():
                 skip_cpu_shm_collectives()
-            ds = json.loads(Path(deepspeed_config).read_text())
+            ds = read_json(deepspeed_config)
             ds.update(train_micro_batch_size_per_gpu=settings.micro_batch, gradient_accumulation_steps=accum,
                       gradient_clipping=settings.grad_clip)
             ds.pop("train_batch_size", None)

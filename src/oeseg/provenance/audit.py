@@ -131,20 +131,16 @@ def effective_config(configfiles: ConfigFiles, schemas: str | os.PathLike) -> di
     merges several `--configfile`s (later files override earlier ones, nested mappings key by key),
     then checked with the Snakefile's own `oeseg.workflow.check_config` against the schemas in
     the folder `schemas` (defaults filled in); bad config is an InputError naming the file."""
-    import yaml
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import update_config
 
-    from oeseg.io import InputError
+    from oeseg.io import InputError, read_yaml
     from oeseg.workflow import check_config
 
     files = config_files(configfiles)
     config: dict[str, Any] = {}
     for configfile in files:
-        try:
-            layer = yaml.safe_load(Path(configfile).read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            raise InputError(f"{configfile}: not valid YAML: {e}") from None
+        layer = read_yaml(configfile, "config file") or {}
         if not isinstance(layer, dict):
             raise InputError(f"{configfile}: not a mapping of config keys")
         update_config(config, layer)

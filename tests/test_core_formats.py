@@ -1,6 +1,7 @@
 """Vocabularies, the panoptic format, region predictions and lexicon files."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from oeseg.data.panoptic import (PanopticImage, PanopticSplit, id2rgb, panoptic_json, read_segment_ids,
                                  segments_from_ids, write_segment_ids)
 from oeseg.data.predictions import RegionPrediction, read_predictions, write_predictions
-from oeseg.data.vocabularies import ADE20K, CITYSCAPES, DEMO_ADE, get_vocabulary
+from oeseg.data.vocabularies import ADE20K, CITYSCAPES, DEMO_ADE, Vocabulary, get_vocabulary
 from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon import LEVELS, load_lexicon
 
@@ -49,6 +50,29 @@ def test_panoptic_split_round_trip(tmp_path):
     split = PanopticSplit.load(tmp_path)
     assert split.vocabulary.by_id(13).name == "car"
     assert np.array_equal(split.segment_ids(split.image("a")), ids)
+
+
+@pytest.mark.parametrize("vocabulary, expected", [(CITYSCAPES, "cityscapes"), (DEMO_ADE, "demo-ade"),
+                                                   (Vocabulary("mine", CITYSCAPES.categories[:3]), "mydata")])
+def test_a_split_without_info_vocabulary_is_named_by_its_categories_or_folder(tmp_path, vocabulary, expected):
+    """`info` is optional: a built-in vocabulary's categories take its name (so its lexicons check
+    out), other categories the dataset folder's (<data_root>/<dataset>/<split>), never "val"."""
+    root = tmp_path / "mydata" / "val"
+    write_segment_ids(root / "panoptic" / "a.png", np.zeros((2, 2), np.uint32))
+    obj = panoptic_json(vocabulary, [PanopticImage("a", "a.jpg", "a.png", 2, 2, [])])
+    obj.pop("info", None)
+    atomic_write_json(root / "panoptic.json", obj)
+    assert PanopticSplit.load(root).vocabulary.name == expected
+
+
+@pytest.mark.parametrize("mode", ["L", "I;16"])
+def test_a_one_channel_panoptic_png_is_refused_naming_the_encoding(tmp_path, mode):
+    from PIL import Image
+
+    Image.fromarray(np.full((2, 3), 7, np.uint8)).convert(mode).save(tmp_path / "grey.png")
+    with pytest.raises(InputError, match=rf"grey.png: a '{re.escape(mode)}' PNG \(one channel\); a panoptic PNG "
+                                         r"holds segment ids as RGB"):
+        read_segment_ids(tmp_path / "grey.png")
 
 
 def test_panoptic_json_unknown_category_names_file(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -99,7 +100,8 @@ def server():
 def config(server, monkeypatch):
     monkeypatch.setenv("TEST_LLM_KEY", API_KEY)
     return LLMConfig(base_url=server.base_url, model="gpt-test", api_key_env="TEST_LLM_KEY",
-                     max_concurrency=3, requests_per_minute=6000, max_retries=3, backoff_s=0.01)
+                     max_concurrency=3, requests_per_minute=6000, max_retries=3, backoff_s=0.01,
+                     max_malformed_share=0.5)
 
 
 def _script(server):
@@ -109,7 +111,7 @@ def _script(server):
         "automobile": [(429, "slow down", {"retry-after": "0"}), (200, _answer(synonyms=["car"]), {})],
         "pavement": [(500, "oops", {}), (503, "busy", {}), (200, _answer(synonyms=["sidewalk"]), {})],
         "banana": [(200, "I think it is a fruit.", {})],
-        "tree": [(200, json.dumps({"synonyms": ["vegetation"]}), {})],
+        "tree": [(200, json.dumps({"synonyms": ["vegetation"]}), {})],  # keys left out: empty lists
     })
 
 
@@ -124,9 +126,12 @@ def test_lexicon_counts_retries_and_cache(server, config, tmp_path, caplog):
     assert car.hyponym == ["sedan"] and car.synonym == ["automobile"] and car.meronym == ["wheel"]
     assert next(e for e in lexicon.entries if e.name == "bicycle").meronym == ["wheel"]
     assert next(e for e in lexicon.entries if e.name == "sidewalk").synonym == ["pavement"]
-    assert all(not e.synonym for e in lexicon.entries if e.name == "vegetation")  # answer lacked keys
+    assert next(e for e in lexicon.entries if e.name == "vegetation").synonym == ["tree"]
     assert summary.calls == 6 + 1 + 2 and summary.retries == 3 and summary.cache_hits == 0
-    assert summary.dropped_answers == 2 and summary.dropped_categories == 1  # banana, tree; spaceship
+    assert summary.dropped_answers == 1 and summary.malformed_nouns == ["banana"]
+    assert summary.dropped_categories == 1  # spaceship
+    assert "1 of 6 answer(s) malformed (not a JSON object of lists under synonyms, hyponyms, meronyms) and " \
+           "dropped: 'banana'" in caplog.text
     assert summary.prompt_tokens == 600 and summary.completion_tokens == 60
     assert server.asked("automobile") == 2 and server.asked("pavement") == 3
     assert server.auth == {f"Bearer {API_KEY}"}
@@ -191,6 +196,23 @@ def test_parse_answer_validation():
         {"synonym": [13], "hyponym": [], "meronym": []}, 1, [])
     assert parse_answer("[1, 2]", VOCAB) == (None, 0, [])
     assert parse_answer('{"synonyms": "car", "hyponyms": [], "meronyms": []}', VOCAB) == (None, 0, [])
+    assert parse_answer('{"synonyms": ["car"]}', VOCAB) == ({"synonym": [13], "hyponym": [], "meronym": []}, 0, [])
+    # a key of another name would lose its relations unseen: the answer is malformed
+    assert parse_answer('{"synonyms": [], "hyponyms": [], "Meronyms": ["car"]}', VOCAB) == (None, 0, [])
+
+
+def test_malformed_answers_over_the_share_fail_the_build_naming_them(server, config, tmp_path):
+    """Dropped answers are each named in a warning; more than `max_malformed_share` of them (a model
+    or prompt that does not answer as asked) fail the build, the answers staying cached."""
+    _script(server)
+    config = dataclasses.replace(config, max_malformed_share=0.1)
+    with pytest.raises(LLMError, match=r"1 of 6 answer\(s\) malformed .* and dropped: 'banana' \(.*\.json\); more "
+                                       r"than lexicon.openai.max_malformed_share \(0.1\) of the answers"):
+        build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
+    asked = len(server.requests)
+    lexicon, summary = build_llm_lexicon(VOCAB, NOUNS, dataclasses.replace(config, max_malformed_share=0.2),
+                                         tmp_path / "cache")
+    assert len(server.requests) == asked and summary.malformed_nouns == ["banana"]  # from the cache
     assert USER_PROMPT.format(noun="dog") == ("Please identify synonyms, hyponyms, and meronyms of the "
                                               "noun dog from the predefined list of categories.")
 

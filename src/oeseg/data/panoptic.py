@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from oeseg.data.vocabularies import Vocabulary
+from oeseg.data.vocabularies import Vocabulary, builtin_name
 from oeseg.io import InputError, atomic_write_bytes, read_json
 
 
@@ -43,10 +43,17 @@ def _open_png(path: str | Path) -> Iterator[Image.Image]:
         raise InputError(f"{path}: not a readable PNG image ({_describe(path, e)})") from None
 
 
+#: PNG modes that hold segment ids as colours (RGB, with alpha, or a palette of RGB colours).
+SEGMENT_ID_MODES = ("RGB", "RGBA", "P")
+
+
 def read_segment_ids(path: str | Path) -> np.ndarray:
-    """Read a panoptic PNG into an HxW uint32 array of segment ids; a missing, empty, truncated or
-    non-PNG file raises InputError naming it."""
+    """Read a panoptic PNG into an HxW uint32 array of segment ids; a missing, empty, truncated,
+    non-PNG or one-channel (grey, 16-bit) file raises InputError naming it."""
     with _open_png(path) as im:  # RGBA bytes read as little-endian R + 256 G + 256^2 B + 256^3 A
+        if im.mode not in SEGMENT_ID_MODES:  # a grey value v would read as the id v * 65793
+            raise InputError(f"{path}: a {im.mode!r} PNG (one channel); a panoptic PNG holds segment ids as RGB: "
+                             "id = R + 256·G + 256²·B")
         rgba = np.ascontiguousarray(np.asarray(im.convert("RGBA")))
         return rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
 
@@ -156,6 +163,8 @@ class PanopticSplit:
                 raise InputError(f"{path}: '{key}' must be a list")
         info = obj.get("info") if isinstance(obj.get("info"), dict) else {}
         vocab = Vocabulary.from_json(info.get("vocabulary", root.name), obj["categories"], str(path))
+        if "vocabulary" not in info:  # named as a built-in vocabulary with the same categories, else the dataset's folder
+            vocab = Vocabulary(builtin_name(vocab) or root.absolute().parent.name, vocab.categories)
         cat_ids = {c.id for c in vocab}
         stuff_names = {c.id: c.name for c in vocab if not c.isthing}
         records = {}

@@ -218,6 +218,12 @@ DEMO_CITY = Vocabulary("demo-city", CITYSCAPES.categories)
 BUILTIN: dict[str, Vocabulary] = {v.name: v for v in (CITYSCAPES, ADE20K, DEMO_CITY, DEMO_ADE)}
 
 
+def builtin_name(vocabulary: Vocabulary) -> str | None:
+    """The name of the built-in vocabulary with the same categories (ids, names, isthing), if any."""
+    key = [(c.id, c.name, c.isthing) for c in vocabulary]
+    return next((name for name, v in BUILTIN.items() if [(c.id, c.name, c.isthing) for c in v] == key), None)
+
+
 def get_vocabulary(name_or_path: str | Path) -> Vocabulary:
     """A builtin vocabulary by name, or the `categories` of a panoptic.json / vocabulary JSON file."""
     key = str(name_or_path)

@@ -95,7 +95,7 @@ def check_lexicon(lexicon: Lexicon, vocabulary: Vocabulary, where: str | os.Path
         seen.add(e.id)
     if not larger and lexicon.vocabulary != vocabulary.name:
         raise InputError(f"{where}: a lexicon of vocabulary {lexicon.vocabulary!r}, the dataset's vocabulary "
-                         f"is {vocabulary.name!r}")
+                         f"is {vocabulary.name!r} (a dataset names it in panoptic.json's info.vocabulary)")
     if not seen & by_id.keys():
         raise InputError(f"{where}: no category id of vocabulary {vocabulary.name!r}")
     absent = [c for c in vocabulary if c.id not in seen]

@@ -76,6 +76,7 @@ class LLMConfig:
     timeout_s: float = 120.0
     backoff_s: float = 1.0  # first retry delay; doubles per attempt (capped at max_retry_wait_s)
     max_retry_wait_s: float = 60.0  # the longest wait before a retry, a server's Retry-After included
+    max_malformed_share: float = 0.01  # the most answers that may be malformed (dropped) before the build fails
 
     @classmethod
     def from_dict(cls, obj: dict) -> "LLMConfig":
@@ -100,7 +101,8 @@ NOUN_REJECTED_CODES = frozenset({"content_filter", "content_policy_violation"})
 class RunSummary:
     """What a build cost and what it dropped. calls, retries and tokens count the whole build (the
     requests of earlier, interrupted runs included, from the cache); run_calls the requests of this
-    run alone; ambiguous_names the category names of answers that several categories share."""
+    run alone; ambiguous_names the category names of answers that several categories share;
+    malformed_nouns the nouns whose answers were dropped as malformed (dropped_answers of them)."""
 
     model: str
     prompt_sha256: str
@@ -112,6 +114,7 @@ class RunSummary:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     dropped_answers: int = 0
+    malformed_nouns: list[str] = field(default_factory=list)
     dropped_categories: int = 0
     dropped_ambiguous: int = 0
     ambiguous_names: list[str] = field(default_factory=list)
@@ -185,9 +188,10 @@ class RateLimiter:
 
 def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[int]] | None, int, list[str]]:
     """Validate one answer: (level -> category ids, number of unlisted categories dropped, names
-    dropped as ambiguous), or (None, 0, []) when it is not a JSON object with the three keys, each a
-    list. A name resolves as `Vocabulary.named`: an exact full-name match wins; a name
-    that several categories share otherwise is ambiguous and dropped."""
+    dropped as ambiguous), or (None, 0, []) when it is not a JSON object of lists under the three
+    keys (a key left out is an empty list; a key of another name, "Meronyms", makes it malformed, as
+    its relations would be lost unseen). A name resolves as `Vocabulary.named`: an exact full-name
+    match wins; a name that several categories share otherwise is ambiguous and dropped."""
     text = content.strip()
     fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
     if fenced:
@@ -196,14 +200,14 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
         obj = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         return None, 0, []
-    if not isinstance(obj, dict) or not all(isinstance(obj.get(k), list) for k in ANSWER_KEYS):
+    if not isinstance(obj, dict) or any(k not in ANSWER_KEYS or not isinstance(v, list) for k, v in obj.items()):
         return None, 0, []
     related: dict[str, list[int]] = {}
     dropped = 0
     ambiguous: list[str] = []
     for key, level in ANSWER_KEYS.items():
         ids: list[int] = []
-        for item in obj[key]:
+        for item in obj.get(key, []):
             found = vocabulary.named(item) if isinstance(item, str) else []
             if len(found) > 1:
                 ambiguous.append(item)
@@ -213,6 +217,20 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
                 ids.append(found[0].id)
         related[level] = ids
     return related, dropped, ambiguous
+
+
+def _check_malformed(summary: RunSummary, answers: int, max_share: float, cache: AnswerCache) -> None:
+    """Warn about the answers dropped as malformed, naming them; raise LLMError when they are more
+    than `max_share` of all answers (a prompt or model that does not answer as asked)."""
+    nouns = summary.malformed_nouns
+    examples = ", ".join(f"{noun!r} ({cache.path(noun)})" for noun in nouns[:5]) + (", ..." if len(nouns) > 5 else "")
+    text = (f"{len(nouns)} of {answers} answer(s) malformed (not a JSON object of lists under "
+            f"{', '.join(ANSWER_KEYS)}) and dropped: {examples}")
+    if len(nouns) > max_share * answers:
+        log.info("summary: %s", json.dumps(summary.to_json()))
+        raise LLMError(f"{text}; more than lexicon.openai.max_malformed_share ({max_share}) of the answers: check "
+                       "the model and the prompt; remove those cache files to ask the nouns again")
+    log.warning("%s", text)
 
 
 def _error_codes(error: Exception) -> set:
@@ -474,6 +492,7 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
         answer, dropped, shared = parse_answer(records[noun]["content"], vocabulary)
         if answer is None:
             summary.dropped_answers += 1
+            summary.malformed_nouns.append(noun)
             continue
         summary.dropped_categories += dropped
         summary.dropped_ambiguous += len(shared)
@@ -484,6 +503,8 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
                 if term not in related[cid][level]:
                     related[cid][level].append(term)
     summary.ambiguous_names = sorted(ambiguous)
+    if summary.malformed_nouns:
+        _check_malformed(summary, len(dict.fromkeys(nouns)), config.max_malformed_share, cache)
     if ambiguous:
         log.warning("%d answer item(s) dropped: names that several categories share: %s",
                     summary.dropped_ambiguous, ", ".join(summary.ambiguous_names))

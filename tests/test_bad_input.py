@@ -251,6 +251,22 @@ def test_an_output_under_a_file_is_refused_before_the_work(demo, capsys):
                                        f"{demo / 'pred.jsonl'} is a file, not a folder\n")
 
 
+@pytest.mark.parametrize("method, option", [("lexical", "--sbert-classes"), ("sbert", "--lexicon")])
+def test_an_option_the_mapping_does_not_read_is_refused(demo, method, option, capsys):
+    """Given with the other mapping, it would be ignored, and its file never checked."""
+    (demo / "classes.txt").write_text("".join(f"{c.id}:{c.name}\n" for c in DEMO_CITY))
+    argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "pred.jsonl"),
+            "--method", method, "-o", str(demo / "RESULTS.json")]
+    argv += ["--lexicon", str(demo / "lexicon.json")] if method == "lexical" else []
+    argv += {"--sbert-classes": ["--sbert-classes", str(demo / "classes.txt")],
+             "--lexicon": ["--lexicon", str(demo / "lexicon.json")]}[option]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == (f"oeseg evaluate: error: {option} is read by --method "
+                                       f"{'sbert' if method == 'lexical' else 'lexical'} only (the mapping here "
+                                       f"is {method})\n")
+    assert not (demo / "RESULTS.json").exists()
+
+
 def test_negative_finite_scores_stay_legal(demo):
     """Log-probabilities are negative: they score like any other number."""
     score_line(demo, 1, "-12.75")
@@ -422,6 +438,17 @@ def test_a_sentence_bert_class_list_is_read_as_text_with_its_errors_named(tmp_pa
         read_class_names(path, DEMO_CITY)
     with pytest.raises(InputError, match=r"tmp.*: class list is a folder, not a file"):
         read_class_names(tmp_path, DEMO_CITY)
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_csv_reads_alike_whatever_its_line_ends(tmp_path, end):
+    """A lone carriage return (old Mac editors) ends a line as "\\n" does; a quoted line break stays."""
+    path = tmp_path / "a.csv"
+    path.write_bytes(end.join(["description,gt", "a red car,car", '"two', 'lines",road', ""]).encode())
+    header, rows = read_csv_rows(path)
+    assert header == ["description", "gt"]
+    assert [row for _, row in rows] == [{"description": "a red car", "gt": "car"},
+                                        {"description": "two\nlines", "gt": "road"}]
 
 
 def test_csv_not_utf8_names_line_and_column(tmp_path):

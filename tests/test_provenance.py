@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -423,6 +424,25 @@ def test_a_malformed_manifest_is_an_input_error(repo, capsys):
     (repo / "results" / "provenance.json").write_text('{"format": 1, "artifacts": {"a": {}}}')
     assert main(["audit", str(repo / "results")]) == 2
     assert "artifacts.a: missing field 'sha256'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("inputs", [], r"artifacts.table1.csv.inputs: must be an object, got list"),
+    ("code", "abc", r"artifacts.table1.csv.code: must be an object, got str"),
+    ("sha256", 5, r"artifacts.table1.csv.sha256: must be a string, got int"),
+    ("code", {"commit": "--help", "dirty": False}, r"artifacts.table1.csv.code.commit: must be a git commit id or "
+                                                    r"null, got '--help'"),
+    ("inputs", {"work/scores.txt": None}, r"artifacts.table1.csv.inputs: each input's value must be its sha256"),
+])
+def test_a_record_field_of_the_wrong_type_is_an_input_error(repo, capsys, field, value, message):
+    """Not a traceback from inside the audit: the field named, exit 2."""
+    path = repo / "results" / "provenance.json"
+    manifest = json.loads(path.read_text())
+    manifest["artifacts"]["table1.csv"][field] = value
+    path.write_text(json.dumps(manifest))
+    assert main(["audit", str(repo / "results")]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and "Traceback" not in err, err
 
 
 def test_documentation_tests_and_config_comments_are_not_code(repo, capsys):

@@ -203,8 +203,11 @@ def read_csv_rows(path: str | os.PathLike, required: Sequence[str] = ()) -> tupl
     import io
 
     text = read_text(path)
-    reader = csv.DictReader(io.StringIO(text))
-    header = list(reader.fieldnames or [])
+    reader = csv.DictReader(io.StringIO(text, newline=None))  # "\n", "\r\n" and a lone "\r" end a line
+    try:
+        header = list(reader.fieldnames or [])
+    except csv.Error as e:  # a lone carriage return as line end, a NUL byte, ... on the first line
+        raise InputError(f"{path}:1: {e}") from None
     repeated = [k for i, k in enumerate(header) if k in header[:i]]
     if repeated:  # csv.DictReader would keep the last column of a name and drop the others
         raise InputError(f"{path}:1: column {repeated[0]!r} appears more than once (columns: {header})")

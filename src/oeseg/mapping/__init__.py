@@ -20,10 +20,22 @@ from collections.abc import Sequence
 BACKGROUND = -1
 
 from oeseg.data.vocabularies import Vocabulary  # noqa: E402
+from oeseg.io import InputError  # noqa: E402
 from oeseg.lexicon.lexicon import LEVELS, Lexicon  # noqa: E402
 
 #: The mapping methods.
 METHODS = ("lexical", "sbert")
+
+
+
+def check_mapping_options(method: str, lexicon: object, sbert_classes: object) -> None:
+    """Raise InputError for a command-line option that the chosen mapping does not read (so that
+    nobody believes `--sbert-classes` shaped a lexical evaluation)."""
+    if method != "sbert" and sbert_classes is not None:
+        raise InputError(f"--sbert-classes is read by --method sbert only (the mapping here is {method})")
+    if method != "lexical" and lexicon is not None:
+        raise InputError(f"--lexicon is read by --method lexical only (the mapping here is {method})")
+
 
 _LEXICAL_MAPPERS: dict[str, object] = {}
 _SBERT_MAPPERS: dict[tuple, object] = {}

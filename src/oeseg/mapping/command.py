@@ -11,7 +11,7 @@ from oeseg.data.predictions import check_description
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.io import InputError, atomic_write_text, read_csv_rows, read_yaml
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_checked_lexicon
-from oeseg.mapping import BACKGROUND, METHODS, map_regions
+from oeseg.mapping import BACKGROUND, METHODS, check_mapping_options, map_regions
 
 HELP = "map free-form descriptions (CSV column `description`) to a vocabulary's categories"
 #: The workflow's config, read for the path of the lexicons it built.
@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     """Map the descriptions of the input CSV and write it back with a `category` column."""
     if args.level not in LEVELS:
         raise InputError(f"--level {args.level!r}: not one of {', '.join(LEVELS)}")
+    check_mapping_options(args.method, args.lexicon, args.sbert_classes)
     vocabulary = get_vocabulary(args.vocabulary)
     header, rows, gts = read_descriptions(args.input, vocabulary)
     lexicon, source = None, "none (Sentence-BERT)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from oeseg.mapping import METHODS as MAPPING_METHODS
+from oeseg.mapping import check_mapping_options
 from oeseg.metrics.evaluator import MISSING_POLICIES, write_evaluation
 
 HELP = "score region predictions: PQ, mIoU and mask AP at every lexical level, and their LAC"
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and write RESULTS.json atomically."""
+    check_mapping_options(args.method, args.lexicon, args.sbert_classes)
     results = write_evaluation(args.output, args.dataset, args.predictions, args.lexicon, method=args.method,
                                masks_dir=args.masks, workers=max(1, args.workers),
                                missing_regions=args.missing_regions, sbert_class_names=args.sbert_classes)

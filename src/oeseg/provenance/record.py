@@ -201,10 +201,23 @@ def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(artifacts, dict):
         raise InputError(f"{path}: field 'artifacts' must be an object")
     for name, entry in artifacts.items():
-        for field in ("sha256", "rule", "inputs", "code"):
+        for field, kind in _RECORD_FIELDS.items():
             if not isinstance(entry, dict) or field not in entry:
                 raise InputError(f"{path}: artifacts.{name}: missing field '{field}'")
+            if not isinstance(entry[field], kind):
+                raise InputError(f"{path}: artifacts.{name}.{field}: must be {_KIND_NAMES[kind]}, got "
+                                 f"{type(entry[field]).__name__}")
+        commit = entry["code"].get("commit")
+        if commit is not None and not (isinstance(commit, str) and re.fullmatch(r"[0-9a-f]{4,64}", commit)):
+            raise InputError(f"{path}: artifacts.{name}.code.commit: must be a git commit id or null, got {commit!r}")
+        if not all(isinstance(v, str) for v in entry["inputs"].values()):
+            raise InputError(f"{path}: artifacts.{name}.inputs: each input's value must be its sha256 (a string)")
     return manifest
+
+
+#: The fields of an artifact's record that the audit reads, with their JSON types.
+_RECORD_FIELDS: dict[str, type] = {"sha256": str, "rule": str, "inputs": dict, "code": dict}
+_KIND_NAMES = {str: "a string", dict: "an object"}
 
 
 def artifact_key(path: str | os.PathLike, results_dir: str | os.PathLike) -> str | None:

@@ -460,3 +460,17 @@ def test_documentation_tests_and_config_comments_are_not_code(repo, capsys):
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "code")
     code, lines = run_audit(repo, capsys)
     assert code == 1 and all("different code" in line and "src/code.py" in line for line in lines)
+
+
+def test_a_copy_of_the_results_outside_the_checkout_audits_like_the_results(repo, tmp_path, capsys):
+    """The checkout's own results folder (committed after the run) is not code, also when the audited
+    folder is a copy elsewhere (`oeseg audit COPY --workdir CHECKOUT`)."""
+    git(repo, "add", "results")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results")
+    copy = tmp_path / "published-results"
+    shutil.copytree(repo / "results", copy)
+    assert main(["audit", str(copy), "--workdir", str(repo)]) == 0, capsys.readouterr().out
+    (repo / "src" / "code.py").write_text("print('v2')\n")  # a code change still counts
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "code")
+    assert main(["audit", str(copy), "--workdir", str(repo)]) == 1
+    assert "src/code.py" in capsys.readouterr().out

@@ -130,13 +130,18 @@ NOT_CODE = ("**/*.md", "tests/**", "benchmarks/**", ".ci/**", "config.yaml", "co
 
 
 def code_pathspec(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> list[str]:
-    """git pathspec of the code: the tree of `workdir` except the results folder, what cannot
-    change an artifact (documentation, tests, benchmarks, CI scripts) and the workflow configs
-    (audited by their effective content, so a comment edit changes nothing)."""
+    """git pathspec of the code: the tree of `workdir` except the results folder and every tracked
+    folder that holds a provenance manifest (the checkout's own results, when the audited folder is
+    a copy elsewhere), what cannot change an artifact (documentation, tests, benchmarks, CI
+    scripts) and the workflow configs (audited by their effective content, so a comment edit
+    changes nothing)."""
     pathspec = [".", *(f":(exclude,glob){p}" for p in NOT_CODE)]
     with contextlib.suppress(ValueError):  # results outside the tree: nothing to exclude
         results_rel = Path(results_dir).resolve().relative_to(Path(workdir).resolve())
         pathspec.append(f":(exclude){results_rel.as_posix()}")
+    manifests = git(workdir, "ls-files", "--", f":(glob)**/{MANIFEST_NAME}") or ""
+    folders = {Path(m).parent.as_posix() for m in manifests.splitlines() if m.strip()} - {"."}
+    pathspec += [f":(exclude){folder}" for folder in sorted(folders)]
     return pathspec
 
 

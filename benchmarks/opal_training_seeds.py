@@ -79,7 +79,7 @@ def train_and_describe(task: tuple[dict, str]) -> str:
     from oeseg.models.workflow import model_dir, run_settings
 
     torch.set_num_threads(1)
-    for stage in (1, 2, 3):
+    for stage in (1, 2, 3):  # a stage's folder is saved atomically: one that exists is complete
         if not Path(model_dir(config["out"], method, stage)).exists():
             run_stage(opal_job(config, method, stage))
     for run in config["variance"]["runs"]:  # one model load per run over every dataset, as rule opal_describe

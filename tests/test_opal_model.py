@@ -186,6 +186,49 @@ def test_a_checkpoint_missing_a_tensor_is_an_error_naming_it(tmp_path):
         load_model(tmp_path / "m")
 
 
+def test_a_save_cut_short_leaves_no_model_folder_or_the_previous_one(tmp_path, monkeypatch):
+    """The model's config.json is written first; a save cut short after it (the tokenizer's write
+    fails) leaves no folder that looks finished: none, or the previous complete one. An empty
+    folder made for the job (Snakemake's directory output) is replaced by a finished save."""
+    import json
+
+    import pytest
+
+    from oeseg.io import InputError
+    from oeseg.models.weights import load_model, save_model
+
+    model, tok = _tiny()
+    out = tmp_path / "models" / "stage1"
+
+    def cut_short(*args, **kwargs):
+        assert any(tmp_path.glob("models/.stage1.*.tmp/config.json"))  # the model is already written
+        raise KeyboardInterrupt
+
+    def log_steps(folder):
+        return [json.loads(line)["step"] for line in (folder / "train_log.jsonl").read_text().splitlines()]
+
+    with monkeypatch.context() as m:
+        m.setattr(type(tok), "save_pretrained", cut_short)
+        with pytest.raises(KeyboardInterrupt):
+            save_model(model, tok, out, [{"step": 0}])
+    assert list((tmp_path / "models").iterdir()) == []  # nothing at the target, no temporary folder left
+    out.mkdir()  # an empty folder, as made for the job
+    save_model(model, tok, out, [{"step": 1}])
+    assert log_steps(out) == [1] and load_model(out)[0] is not None
+    with monkeypatch.context() as m:
+        m.setattr(type(tok), "save_pretrained", cut_short)
+        with pytest.raises(KeyboardInterrupt):
+            save_model(model, tok, out, [{"step": 2}])
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["stage1"] and log_steps(out) == [1]
+    save_model(model, tok, out, [{"step": 3}])  # a finished save replaces the previous folder
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["stage1"] and log_steps(out) == [3]
+    loaded, _ = load_model(out)
+    assert torch.equal(loaded.model.mm_projector[0].weight, model.model.mm_projector[0].weight)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(InputError, match="file: output is a file, not a folder"):
+        save_model(model, tok, tmp_path / "file", [])
+
+
 def test_mask_support_equals_bilinear_resizing_then_positive():
     from oeseg.models.mask_extractor import mask_support
 

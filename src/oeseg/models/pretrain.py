@@ -44,6 +44,7 @@ from oeseg.models.losses import contrastive_loss, text_ids
 from oeseg.models.tokenization import IGNORE_INDEX, build_demo_tokenizer, encode_text
 from oeseg.models.train import lr_factor
 from oeseg.models.vision import FEATURE_NAMES, ClipVisual
+from oeseg.models.weights import atomic_folder
 
 log = logging.getLogger("oeseg.pretrain")
 
@@ -343,10 +344,11 @@ def pretrain_llm(split_dirs: list[str], model_section: dict, settings: LlmPretra
 def run_llm_pretraining(split_dirs: list[str], model_section: dict, section: dict, out_dir: str | os.PathLike,
                         log_path: str | os.PathLike | None = None) -> list[dict]:
     """Pretrain the demo's LLM on `split_dirs` and write it (safetensors, config) with its tokenizer
-    to the folder `out_dir` (and the loss log to `log_path`)."""
+    to the folder `out_dir`, atomically (and the loss log to `log_path`)."""
     model, tokenizer, history = pretrain_llm(split_dirs, model_section, LlmPretrainSettings.from_section(section))
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
+    with atomic_folder(out_dir) as folder:
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
     if log_path:
         atomic_write_jsonl(log_path, history)
     return history

@@ -3,8 +3,12 @@ CLIP and projector weights), a trained stage's folder, and a released Osprey che
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import secrets
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -55,14 +59,63 @@ def load_projector(model: OpalForCausalLM, path: str | os.PathLike) -> None:
         raise InputError(f"{path}: not a projector of this model ({str(e).splitlines()[0]})") from None
 
 
+def _sibling(path: Path, kind: str) -> Path:
+    """A new hidden name next to `path`: `.<name>.<random>.<kind>`."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.{kind}")
+
+
+def _fsync_files(folder: Path) -> None:
+    """Flush every file under `folder` to disk (before the rename that publishes them)."""
+    for parent, _, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(parent, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Write a folder whole or not at all: the block writes into a new sibling folder
+    `.<name>.<random>.tmp`, which then takes the place of `path` (a previous folder there, or an
+    empty one made for the job, is removed); an error in the block removes the temporary folder
+    and leaves `path` as it was. A symbolic link is followed."""
+    path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path}: output is a file, not a folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _sibling(path, "tmp")
+    tmp.mkdir()
+    old = None
+    try:
+        yield tmp
+        _fsync_files(tmp)
+        if path.exists():
+            old = _sibling(path, "old")
+            path.rename(old)
+        try:
+            tmp.rename(path)
+        except BaseException:
+            if old is not None:
+                old.rename(path)
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old)
+
+
 def save_model(model: OpalForCausalLM, tokenizer, out_dir: str | os.PathLike, history: list[dict]) -> None:
     """Write the model (safetensors, Osprey key names), its config, tokenizer (in `tokenizer/`)
-    and loss log."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir / "tokenizer")
-    atomic_write_jsonl(out_dir / "train_log.jsonl", history)
+    and loss log to the folder `out_dir`, atomically (`atomic_folder`)."""
+    with atomic_folder(out_dir) as folder:
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder / "tokenizer")
+        atomic_write_jsonl(folder / "train_log.jsonl", history)
 
 
 #: parameters a checkpoint may lack: OPAL's contrastive temperature, which Osprey's has not

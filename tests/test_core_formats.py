@@ -75,6 +75,38 @@ def test_a_one_channel_panoptic_png_is_refused_naming_the_encoding(tmp_path, mod
         read_segment_ids(tmp_path / "grey.png")
 
 
+def test_an_image_is_its_file_name_else_its_id_png_and_a_missing_one_names_it(tmp_path):
+    """images/<file_name>, or images/<id>.png where the record has none (absent or empty); read as
+    RGB with the file closed; a missing or unreadable file is an InputError naming it (and the image)."""
+    from PIL import Image
+
+    from oeseg.data.panoptic import read_rgb
+
+    images = [PanopticImage(i, name, f"{i}.png", 2, 1, []) for i, name in (("a", "a.jpg"), ("b", ""), ("c", "c.png"))]
+    obj = panoptic_json(CITYSCAPES, images)
+    del obj["images"][1]["file_name"]
+    atomic_write_json(tmp_path / "panoptic.json", obj)
+    (tmp_path / "images").mkdir()
+    Image.fromarray(np.array([[[255, 0, 0], [0, 0, 255]]], np.uint8)).save(tmp_path / "images" / "a.jpg", "PNG")
+    Image.fromarray(np.array([[7, 9]], np.uint8)).save(tmp_path / "images" / "b.png")  # greyscale
+    (tmp_path / "images" / "c.png").write_bytes(b"")
+    split = PanopticSplit.load(tmp_path)
+    assert split.image_path(split.image("a")) == tmp_path / "images" / "a.jpg"
+    assert split.image_path(split.image("b")) == tmp_path / "images" / "b.png"
+    assert read_rgb(split.image_path(split.image("a"))).tolist() == [[[255, 0, 0], [0, 0, 255]]]
+    assert read_rgb(split.image_path(split.image("b"))).tolist() == [[[7, 7, 7], [9, 9, 9]]]
+    with pytest.raises(InputError, match=r"images/c.png: not a readable image \(the file is empty\)"):
+        read_rgb(split.image_path(split.image("c")))
+    (tmp_path / "images" / "c.png").unlink()
+    with pytest.raises(InputError, match=r"images/c.png: the file of image 'c' of .*panoptic.json not found"):
+        split.image_path(split.image("c"))
+    (tmp_path / "images" / "c.png").mkdir()  # a folder is not the image's file either
+    with pytest.raises(InputError, match=r"images/c.png: the file of image 'c' of .*panoptic.json not found"):
+        split.image_path(split.image("c"))
+    with pytest.raises(InputError, match=r"images/d.png: image not found"):
+        read_rgb(tmp_path / "images" / "d.png")
+
+
 def test_panoptic_json_unknown_category_names_file(tmp_path):
     obj = panoptic_json(CITYSCAPES, [PanopticImage("a", "a.jpg", "a.png", 1, 1, [])])
     obj["annotations"][0]["segments_info"] = [{"id": 1, "category_id": 99}]

@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 
 from oeseg.lexicon.nouns import read_nouns
-from oeseg.data.panoptic import PanopticImage, PanopticSplit, bbox_of
+from oeseg.data.panoptic import PanopticImage, PanopticSplit, bbox_of, read_rgb
 from oeseg.data.predictions import RegionPrediction, write_predictions
 from oeseg.io import InputError, atomic_write_bytes, iter_jsonl
 
@@ -61,21 +60,6 @@ def embed_texts(texts: Sequence[str], batch_size: int = 256) -> torch.Tensor:
     emb = _sentence_model().encode(list(texts), batch_size=batch_size, convert_to_tensor=True,
                                    normalize_embeddings=True, show_progress_bar=False)
     return emb.float().cpu().clone()  # a normal tensor, usable with autograd
-
-
-def image_path(split: PanopticSplit, image: PanopticImage) -> Path:
-    """The RGB image of a split image: images/<file_name>, else images/<image_id>.png."""
-    named = split.image_dir / image.file_name if image.file_name else None
-    return named if named is not None and named.exists() else split.image_dir / f"{image.id}.png"
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """An HxWx3 uint8 RGB array; a missing file is an InputError naming it."""
-    try:
-        with Image.open(path) as im:
-            return np.array(im.convert("RGB"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: image not found") from None
 
 
 def region_crops(rgb: np.ndarray, ids: np.ndarray, segment_ids: Sequence[int], size: int) -> torch.Tensor:
@@ -176,7 +160,7 @@ def training_regions(split_dirs: Sequence[str | os.PathLike], crop_size: int
             sids = [s.id for s in image.segments if (image.id, s.id) in described]
             if not sids:
                 continue
-            crops.append(region_crops(read_rgb(image_path(split, image)), split.segment_ids(image), sids, crop_size))
+            crops.append(region_crops(read_rgb(split.image_path(image)), split.segment_ids(image), sids, crop_size))
             texts += [described[(image.id, s)] for s in sids]
     if not texts:
         raise InputError(f"no described regions in {', '.join(map(str, split_dirs))} (regions.jsonl)")
@@ -269,7 +253,7 @@ class OpenVocabularyClassifier:
     @torch.no_grad()
     def region_embeddings(self, split: PanopticSplit, image: PanopticImage) -> torch.Tensor:
         """Embeddings of every ground-truth segment of an image (segment order)."""
-        crops = region_crops(read_rgb(image_path(split, image)), split.segment_ids(image),
+        crops = region_crops(read_rgb(split.image_path(image)), split.segment_ids(image),
                              [s.id for s in image.segments], self.encoder.config.crop_size)
         return self.encoder(crops) if len(crops) else torch.zeros((0, TEXT_DIM))
 

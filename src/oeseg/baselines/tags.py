@@ -23,8 +23,8 @@ from torch import nn
 
 from oeseg.lexicon.nouns import read_nouns
 from oeseg.baselines.ovclassifier import (OpenVocabularyClassifier, RegionEncoder, conv_encoder, fit_flip_augmented,
-                                          image_path, read_region_descriptions, read_rgb, single_thread)
-from oeseg.data.panoptic import PanopticImage, PanopticSplit
+                                          read_region_descriptions, single_thread)
+from oeseg.data.panoptic import PanopticImage, PanopticSplit, read_rgb
 from oeseg.data.predictions import write_predictions
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_json
 
@@ -105,7 +105,7 @@ class ImageTagger(nn.Module):
 
 def image_tensor(split: PanopticSplit, image: PanopticImage, size: int) -> torch.Tensor:
     """The image as a 3 x size x size float tensor in [0, 1]."""
-    rgb = torch.from_numpy(read_rgb(image_path(split, image))).permute(2, 0, 1).float() / 255.0
+    rgb = torch.from_numpy(read_rgb(split.image_path(image))).permute(2, 0, 1).float() / 255.0
     return F.interpolate(rgb[None], size=(size, size), mode="bilinear", align_corners=False)[0]
 
 

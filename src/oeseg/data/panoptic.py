@@ -58,6 +58,18 @@ def read_segment_ids(path: str | Path) -> np.ndarray:
         return rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
 
 
+def read_rgb(path: str | Path) -> np.ndarray:
+    """An image file as an HxWx3 uint8 RGB array (the file closed once read); a missing or
+    unreadable file raises InputError naming it."""
+    try:
+        with Image.open(path) as im:
+            return np.array(im.convert("RGB"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: image not found") from None
+    except UNREADABLE_IMAGE as e:
+        raise InputError(f"{path}: not a readable image ({_describe(path, e)})") from None
+
+
 def png_shape(path: str | Path) -> tuple[int, int]:
     """(height, width) of a panoptic PNG, from its header alone; a bad file raises as read_segment_ids."""
     with _open_png(path) as im:
@@ -134,6 +146,14 @@ class PanopticSplit:
     @property
     def image_dir(self) -> Path:
         return self.root / "images"
+
+    def image_path(self, image: PanopticImage) -> Path:
+        """The image's file: `images/<file_name>`, or `images/<id>.png` where its record has no
+        `file_name` (docs/formats.md); a missing file raises InputError naming it and the image."""
+        path = self.image_dir / (image.file_name or f"{image.id}.png")
+        if not path.is_file():
+            raise InputError(f"{path}: the file of image {image.id!r} of {self.root / 'panoptic.json'} not found")
+        return path
 
     def image(self, image_id: str) -> PanopticImage:
         """The image record with this id."""
@@ -215,7 +235,7 @@ class PanopticSplit:
                                          "category has one segment per image (merge them)")
                     stuff[s.category_id] = s.id
                 seen.add(s.id)
-            images.append(PanopticImage(image_id, rec.get("file_name", ""), panoptic_file, width, height,
+            images.append(PanopticImage(image_id, str(rec.get("file_name") or ""), panoptic_file, width, height,
                                         sorted(segs, key=lambda s: s.id)))
         for i, image_id in enumerate(records):
             if image_id not in annotated:

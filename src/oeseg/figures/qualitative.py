@@ -6,9 +6,8 @@ import collections
 
 import matplotlib.pyplot as plt
 import numpy as np
-from PIL import Image
 
-from oeseg.data.panoptic import PanopticSplit
+from oeseg.data.panoptic import PanopticSplit, read_rgb
 from oeseg.data.predictions import read_predictions
 from oeseg.figures.style import add_note, save_figure, wrap
 from oeseg.io import InputError
@@ -62,11 +61,7 @@ def plot_fig10(split: PanopticSplit, descriptions: dict[str, dict[tuple[str, int
         ax.axis("off")
     for ax, (image_id, segment_id) in zip(axes.flat, regions):
         im = split.image(image_id)
-        name = im.file_name or f"{image_id}.png"
-        path = split.image_dir / name
-        if not path.exists():
-            raise InputError(f"{path}: image of {image_id!r} not found")
-        rgb = np.asarray(Image.open(path).convert("RGB"))
+        rgb = read_rgb(split.image_path(im))
         mask = split.segment_ids(im) == segment_id
         crop, crop_mask = region_crop(rgb, mask)
         ax.imshow(crop)

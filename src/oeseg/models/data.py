@@ -165,7 +165,7 @@ def demo_region_records(split_dir: str | os.PathLike) -> list[RegionRecord]:
             raise InputError(f"{path}:{lineno}: missing field or unknown image {e}") from None
         if not texts:
             raise InputError(f"{path}:{lineno}: region has no descriptions")
-        records.append(RegionRecord(str(split.image_dir / image.file_name), texts,
+        records.append(RegionRecord(str(split.image_path(image)), texts,
                                     str(split.panoptic_dir / image.panoptic_file), segment_id,
                                     image_id=image.id, category=category))
     return records

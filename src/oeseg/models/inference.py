@@ -262,7 +262,7 @@ class ImageRegions:
 def split_images(split_dir: str | os.PathLike) -> list[ImageRegions]:
     """The images of a panoptic split with at least one segment, in split order."""
     split = PanopticSplit.load(split_dir)
-    return [ImageRegions(im.id, str(split.image_dir / im.file_name), str(split.panoptic_dir / im.panoptic_file),
+    return [ImageRegions(im.id, str(split.image_path(im)), str(split.panoptic_dir / im.panoptic_file),
                          tuple(sorted(s.id for s in im.segments)))
             for im in split.images if im.segments]
 

@@ -117,7 +117,7 @@ def image_regions(split_dir: str | os.PathLike) -> list[ImageRegions]:
             image = split.image(image_id)
         except KeyError:
             raise InputError(f"{path}: image_id {image_id!r} is not an image of {split_dir}") from None
-        out.append(ImageRegions(str(split.image_dir / image.file_name),
+        out.append(ImageRegions(str(split.image_path(image)),
                                 str(split.panoptic_dir / image.panoptic_file), tuple(regions)))
     return out
 

@@ -73,5 +73,5 @@ def test_nouns_in_descriptions():
 def test_missing_regions_file_is_a_clear_error(tmp_path):
     split = make_split(tmp_path / "s", 1, seed=3)
     (split / "regions.jsonl").write_text('{"image_id": "x"}\n')
-    with pytest.raises(InputError, match=r"regions.jsonl:1: expected image_id, segment_id and descriptions"):
+    with pytest.raises(InputError, match=r"regions.jsonl:1: missing field 'segment_id'"):
         train_region_encoder([split], tmp_path / "m.pt", RegionEncoderConfig(epochs=1))

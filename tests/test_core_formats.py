@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from oeseg.data.panoptic import (PanopticImage, PanopticSplit, id2rgb, panoptic_json, read_segment_ids,
+from oeseg.data.panoptic import (PanopticImage, PanopticSplit, Segment, id2rgb, panoptic_json, read_segment_ids,
                                  segments_from_ids, write_segment_ids)
 from oeseg.data.predictions import RegionPrediction, read_predictions, write_predictions
 from oeseg.data.vocabularies import ADE20K, CITYSCAPES, DEMO_ADE, Vocabulary, get_vocabulary
@@ -105,6 +105,71 @@ def test_an_image_is_its_file_name_else_its_id_png_and_a_missing_one_names_it(tm
         split.image_path(split.image("c"))
     with pytest.raises(InputError, match=r"images/d.png: image not found"):
         read_rgb(tmp_path / "images" / "d.png")
+
+
+def _regions_split(root, lines):
+    """A split of image "a" (segments 3: car, 5: road) whose regions.jsonl holds `lines`."""
+    segs = [Segment(3, 13), Segment(5, 0)]
+    atomic_write_json(root / "panoptic.json", panoptic_json(CITYSCAPES, [PanopticImage("a", "a.png", "a.png", 4, 4, segs)]))
+    (root / "regions.jsonl").write_text("".join(line + "\n" for line in lines))
+    return PanopticSplit.load(root)
+
+
+def test_regions_jsonl_reads_into_typed_records(tmp_path):
+    """One record per line, in file order; category_id optional; texts of the descriptions."""
+    from oeseg.data.regions import DescribedRegion, read_regions
+
+    split = _regions_split(tmp_path, [
+        json.dumps({"image_id": "a", "segment_id": 5, "category_id": 0,
+                    "descriptions": [{"text": "a road", "wording": "name"}, {"text": "street", "wording": "synonym"}]}),
+        "",
+        json.dumps({"image_id": "a", "segment_id": 3, "descriptions": [{"text": "a car"}]})])
+    assert read_regions(split) == [DescribedRegion("a", 5, 0, ("a road", "street")),
+                                   DescribedRegion("a", 3, None, ("a car",))]
+
+
+GOOD_REGION = {"image_id": "a", "segment_id": 3, "category_id": 13, "descriptions": [{"text": "a car"}]}
+
+
+def _region(drop: str = "", **change) -> dict:
+    """GOOD_REGION with fields changed and one (`drop`) left out."""
+    return {k: v for k, v in {**GOOD_REGION, **change}.items() if k != drop}
+
+
+@pytest.mark.parametrize("row, error", [
+    (_region(image_id=None), "image_id must be a string, got None"),
+    (_region(image_id="b"), r"image_id 'b' is not an image of .*panoptic.json"),
+    (_region(segment_id="3"), "segment_id must be an integer, got '3'"),
+    (_region(segment_id=4), "segment_id 4 is not a segment of image 'a'"),
+    (_region(category_id=0), r"category_id 0 is not the category of segment 3 \(13\)"),
+    (_region(category_id="car"), "category_id must be an integer, got 'car'"),
+    (_region(descriptions=[]), r"descriptions must be a non-empty list of \{\"text\": ...\} objects, got \[\]"),
+    (_region(descriptions="a car"), r"descriptions must be a non-empty list .*, got 'a car'"),
+    (_region(descriptions=["a car"]), r"descriptions\[0\] must be an object with a non-empty string 'text', got 'a car'"),
+    (_region(descriptions=[{"text": "a car"}, {"text": " "}]), r"descriptions\[1\] must be an object with a non-empty"),
+    (_region(descriptions=[{"wording": "name"}]), r"descriptions\[0\] must be an object with a non-empty"),
+    (_region(drop="segment_id"), "missing field 'segment_id'"),
+])
+def test_a_bad_regions_jsonl_line_names_the_file_line_and_field(tmp_path, row, error):
+    from oeseg.data.regions import read_regions
+
+    split = _regions_split(tmp_path, [json.dumps({**GOOD_REGION, "segment_id": 5, "category_id": 0}), json.dumps(row)])
+    with pytest.raises(InputError, match=rf"regions.jsonl:2: {error}"):
+        read_regions(split)
+
+
+def test_a_region_listed_twice_or_a_line_not_json_is_an_error(tmp_path):
+    from oeseg.data.regions import read_regions
+
+    split = _regions_split(tmp_path, [json.dumps(GOOD_REGION)] * 2)
+    with pytest.raises(InputError, match=r"regions.jsonl:2: segment 3 of image 'a' is listed twice \(also line 1\)"):
+        read_regions(split)
+    split = _regions_split(tmp_path, [json.dumps(GOOD_REGION), "[1]"])
+    with pytest.raises(InputError, match=r"regions.jsonl:2: expected a JSON object, got list"):
+        read_regions(split)
+    (tmp_path / "regions.jsonl").unlink()
+    with pytest.raises(InputError, match=r"regions.jsonl: file not found"):
+        read_regions(split)
 
 
 def test_panoptic_json_unknown_category_names_file(tmp_path):

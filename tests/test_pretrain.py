@@ -18,12 +18,12 @@ from oeseg.models.pretrain import (
     LlmPretrainSettings,
     PretrainSettings,
     RegionClip,
-    image_regions,
-    load_image_regions,
+    load_training_image,
     pretrain_llm,
     pretrain_tower,
     run_llm_pretraining,
     run_pretraining,
+    training_images,
 )
 from oeseg.models.tokenization import build_demo_tokenizer
 from oeseg.models.weights import initial_model
@@ -48,8 +48,8 @@ def name_retrieval(model: RegionClip, split_dir: str, texts: list[str]) -> float
     hits = total = 0
     with torch.no_grad():
         text = F.normalize(model.text(enc["input_ids"], enc["attention_mask"]), dim=-1)
-        for item in image_regions(split_dir):
-            image, masks = load_image_regions(item, TOWER["image_size"])
+        for item in training_images(split_dir):
+            image, masks = load_training_image(item, TOWER["image_size"])
             region = F.normalize(model.region_embeddings(image[None], [masks]), dim=-1)
             for (_, descriptions), best in zip(item.regions, (region @ text.T).argmax(1)):
                 hits += int(descriptions[0] == names[best])
@@ -61,7 +61,7 @@ def name_retrieval(model: RegionClip, split_dir: str, texts: list[str]) -> float
                          ids=["res5", "res3-res5-flip"])
 def test_pretraining_learns_region_to_name_retrieval(splits, options):
     train, val = splits
-    texts = sorted({t for it in image_regions(train) for _, ts in it.regions for t in ts})
+    texts = sorted({t for it in training_images(train) for _, ts in it.regions for t in ts})
     settings = {**SETTINGS, **options}
     untrained, _ = pretrain_tower([train], TOWER, PretrainSettings(**{**settings, "steps": 1, "lr": 1e-9}))
     model, history = pretrain_tower([train], TOWER, PretrainSettings(**settings))
@@ -105,8 +105,8 @@ def test_bad_settings_and_regions_are_input_errors(splits, tmp_path):
     row = json.loads(rows[1])
     del row["descriptions"]
     (bad / "regions.jsonl").write_text("\n".join([rows[0], json.dumps(row)]) + "\n")
-    with pytest.raises(InputError, match=r"regions.jsonl:2: missing or malformed field 'descriptions'"):
-        image_regions(bad)
+    with pytest.raises(InputError, match=r"regions.jsonl:2: missing field 'descriptions'"):
+        training_images(bad)
 
 
 def test_the_pretrained_tower_is_an_input_of_stage_1():

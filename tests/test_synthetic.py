@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from oeseg.data.panoptic import PanopticSplit, bbox_of
+from oeseg.data.regions import read_regions
 from oeseg.data.synthetic import STYLES, generate_split
 from oeseg.data.vocabularies import CITYSCAPES, DEMO_ADE, DEMO_CITY
 from oeseg.data.wordings import BANK, WORDINGS, describe, plural
@@ -109,6 +110,8 @@ def test_regions_jsonl_has_one_line_per_segment(request, fixture):
     rows = [obj for _, obj in iter_jsonl(root / "regions.jsonl")]
     assert len(rows) == len(expected)
     assert {(r["image_id"], r["segment_id"]): r["category_id"] for r in rows} == expected
+    assert [(r.image_id, r.segment_id, r.category_id, r.descriptions) for r in read_regions(split)] == [
+        (r["image_id"], r["segment_id"], r["category_id"], tuple(d["text"] for d in r["descriptions"])) for r in rows]
     kinds = Counter()
     for r in rows:
         texts = [d["text"] for d in r["descriptions"]]

@@ -17,7 +17,6 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,7 +26,8 @@ from torch import nn
 from oeseg.lexicon.nouns import read_nouns
 from oeseg.data.panoptic import PanopticImage, PanopticSplit, bbox_of, read_rgb
 from oeseg.data.predictions import RegionPrediction, write_predictions
-from oeseg.io import InputError, atomic_write_bytes, iter_jsonl
+from oeseg.data.regions import read_regions
+from oeseg.io import InputError, atomic_write_bytes
 
 log = logging.getLogger("oeseg.baselines")
 
@@ -134,28 +134,18 @@ class RegionEncoder(nn.Module):
         return model.eval()
 
 
-def read_region_descriptions(split_dir: str | os.PathLike) -> dict[tuple[str, int], list[str]]:
-    """(image_id, segment_id) -> reference description texts, from the split's regions.jsonl."""
-    path = Path(split_dir) / "regions.jsonl"
-    out: dict[tuple[str, int], list[str]] = {}
-    for lineno, obj in iter_jsonl(path):
-        try:
-            key = (str(obj["image_id"]), int(obj["segment_id"]))
-            texts = [d["text"] for d in obj["descriptions"]]
-        except (KeyError, TypeError, ValueError):
-            raise InputError(f"{path}:{lineno}: expected image_id, segment_id and descriptions[].text") from None
-        if texts:
-            out[key] = texts
-    return out
+def region_descriptions(split: PanopticSplit) -> dict[tuple[str, int], tuple[str, ...]]:
+    """(image_id, segment_id) -> reference descriptions of the split's described regions (regions.jsonl)."""
+    return {(r.image_id, r.segment_id): r.descriptions for r in read_regions(split)}
 
 
 def training_regions(split_dirs: Sequence[str | os.PathLike], crop_size: int
-                     ) -> tuple[torch.Tensor, list[list[str]]]:
+                     ) -> tuple[torch.Tensor, list[tuple[str, ...]]]:
     """Crops of every described region of the splits and their descriptions."""
     crops, texts = [], []
     for split_dir in split_dirs:
         split = PanopticSplit.load(split_dir)
-        described = read_region_descriptions(split_dir)
+        described = region_descriptions(split)
         for image in split.images:
             sids = [s.id for s in image.segments if (image.id, s.id) in described]
             if not sids:

@@ -23,7 +23,7 @@ from torch import nn
 
 from oeseg.lexicon.nouns import read_nouns
 from oeseg.baselines.ovclassifier import (OpenVocabularyClassifier, RegionEncoder, conv_encoder, fit_flip_augmented,
-                                          read_region_descriptions, single_thread)
+                                          region_descriptions, single_thread)
 from oeseg.data.panoptic import PanopticImage, PanopticSplit, read_rgb
 from oeseg.data.predictions import write_predictions
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_json
@@ -119,9 +119,9 @@ def train_tagger(train_split_dirs: Sequence[str | os.PathLike], nouns: str | os.
     images, tag_sets = [], []
     for split_dir in train_split_dirs:
         split = PanopticSplit.load(split_dir)
-        described = read_region_descriptions(split_dir)
+        described = region_descriptions(split)
         for image in split.images:
-            tags = {n for s in image.segments for t in described.get((image.id, s.id), []) for n in nouns_in(t, noun_set)}
+            tags = {n for s in image.segments for t in described.get((image.id, s.id), ()) for n in nouns_in(t, noun_set)}
             if tags:
                 images.append(image_tensor(split, image, config.image_size))
                 tag_sets.append(tags)

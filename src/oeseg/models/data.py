@@ -22,7 +22,6 @@ import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,7 +30,8 @@ from PIL import Image
 from transformers import PreTrainedTokenizerBase
 
 from oeseg.data.panoptic import PanopticSplit, read_segment_ids
-from oeseg.io import InputError, iter_jsonl, read_json
+from oeseg.data.regions import read_regions
+from oeseg.io import InputError, read_json
 from oeseg.models import conversation as conv
 from oeseg.models.tokenization import IGNORE_INDEX, encode_conversation, encode_description, region_token_ids
 from oeseg.models.vision import CLIP_MEAN, CLIP_STD
@@ -153,20 +153,12 @@ def record_masks(record: RegionRecord, segment_ids: Callable[[str], np.ndarray] 
 def demo_region_records(split_dir: str | os.PathLike) -> list[RegionRecord]:
     """One record per ground-truth segment of a synthetic split (regions.jsonl)."""
     split = PanopticSplit.load(split_dir)
-    path = Path(split_dir) / "regions.jsonl"
     records = []
-    for lineno, row in iter_jsonl(path):
-        try:
-            image = split.image(str(row["image_id"]))
-            texts = tuple(d["text"] for d in row["descriptions"])
-            segment_id = int(row["segment_id"])
-            category = str(row["category_id"]) if row.get("category_id") is not None else None
-        except KeyError as e:
-            raise InputError(f"{path}:{lineno}: missing field or unknown image {e}") from None
-        if not texts:
-            raise InputError(f"{path}:{lineno}: region has no descriptions")
-        records.append(RegionRecord(str(split.image_path(image)), texts,
-                                    str(split.panoptic_dir / image.panoptic_file), segment_id,
+    for region in read_regions(split):
+        image = split.image(region.image_id)
+        category = None if region.category_id is None else str(region.category_id)
+        records.append(RegionRecord(str(split.image_path(image)), region.descriptions,
+                                    str(split.panoptic_dir / image.panoptic_file), region.segment_id,
                                     image_id=image.id, category=category))
     return records
 

@@ -28,7 +28,6 @@ import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar, Self
 
 import numpy as np
@@ -37,7 +36,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from oeseg.data.panoptic import PanopticSplit, read_segment_ids
-from oeseg.io import InputError, atomic_write_bytes, atomic_write_jsonl, iter_jsonl
+from oeseg.data.regions import read_regions
+from oeseg.io import InputError, atomic_write_bytes, atomic_write_jsonl
 from oeseg.models.config import config_from_section
 from oeseg.models.data import demo_region_records, load_image, record_texts, resize_mask
 from oeseg.models.losses import contrastive_loss, text_ids
@@ -90,7 +90,7 @@ class PretrainSettings(SectionSettings):
 
 
 @dataclass(frozen=True)
-class ImageRegions:
+class TrainingImage:
     """One training image: its path, its panoptic PNG, and (segment id, descriptions) per region."""
 
     image_path: str
@@ -98,28 +98,16 @@ class ImageRegions:
     regions: tuple[tuple[int, tuple[str, ...]], ...]
 
 
-def image_regions(split_dir: str | os.PathLike) -> list[ImageRegions]:
-    """The images of a synthetic split with their described regions (regions.jsonl)."""
+def training_images(split_dir: str | os.PathLike) -> list[TrainingImage]:
+    """The images of a synthetic split with their described regions (regions.jsonl), in the
+    order of their first region there."""
     split = PanopticSplit.load(split_dir)
-    path = Path(split_dir) / "regions.jsonl"
     by_image: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
-    for lineno, row in iter_jsonl(path):
-        try:
-            texts = tuple(d["text"] for d in row["descriptions"])
-            by_image.setdefault(str(row["image_id"]), []).append((int(row["segment_id"]), texts))
-        except (KeyError, TypeError, ValueError) as e:
-            raise InputError(f"{path}:{lineno}: missing or malformed field {e}") from None
-        if not texts:
-            raise InputError(f"{path}:{lineno}: region has no descriptions")
-    out = []
-    for image_id, regions in by_image.items():
-        try:
-            image = split.image(image_id)
-        except KeyError:
-            raise InputError(f"{path}: image_id {image_id!r} is not an image of {split_dir}") from None
-        out.append(ImageRegions(str(split.image_path(image)),
-                                str(split.panoptic_dir / image.panoptic_file), tuple(regions)))
-    return out
+    for region in read_regions(split):
+        by_image.setdefault(region.image_id, []).append((region.segment_id, region.descriptions))
+    images = [split.image(image_id) for image_id in by_image]
+    return [TrainingImage(str(split.image_path(image)), str(split.panoptic_dir / image.panoptic_file),
+                          tuple(by_image[image.id])) for image in images]
 
 
 class TextTower(nn.Module):
@@ -215,7 +203,7 @@ def _step(loss: torch.Tensor, params: list[torch.nn.Parameter], optimizer, sched
     scheduler.step()
 
 
-def load_image_regions(item: ImageRegions, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def load_training_image(item: TrainingImage, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The image (3,S,S), CLIP-normalised, and its regions' masks (Q,S,S), resized to S = `size`."""
     ids = read_segment_ids(item.segments_path)
     masks = [resize_mask(np.asarray(ids == seg), size) for seg, _ in item.regions]
@@ -226,7 +214,7 @@ def pretrain_tower(split_dirs: list[str], model_section: dict, settings: Pretrai
                    ) -> tuple[RegionClip, list[dict]]:
     """Train the tower of the `opal.model` section (its vision depths, dims, embed dim and image
     size) and a text tower on the regions of `split_dirs`; returns the model and the per-step loss log."""
-    items = [it for d in split_dirs for it in image_regions(d)]
+    items = [it for d in split_dirs for it in training_images(d)]
     if not items:
         raise InputError(f"tower pretraining: no described regions in {', '.join(split_dirs)}")
     texts = sorted({t for it in items for _, ts in it.regions for t in ts})
@@ -236,7 +224,7 @@ def pretrain_tower(split_dirs: list[str], model_section: dict, settings: Pretrai
     torch.manual_seed(settings.seed)
     rng = random.Random(settings.seed)
     model = RegionClip(tower.vision_depths, tower.vision_dims, tower.vision_embed_dim, len(tokenizer), settings)
-    data = [load_image_regions(it, size) for it in items]
+    data = [load_training_image(it, size) for it in items]
     params = list(model.parameters())
     optimizer, scheduler = _optimizer(params, settings.lr, settings.weight_decay, settings.steps, settings.warmup_ratio)
     batches = _epoch_batches(len(items), settings.images_per_step, rng)

@@ -91,8 +91,8 @@ def test_lac_figures_carry_the_note(tmp_path, drawn):
 
 def test_fig2_carries_the_note(tmp_path, drawn, monkeypatch):
     monkeypatch.setattr(mapping, "map_regions", fake_map_regions, raising=False)
-    car = DEMO_CITY.by_name("car").id
-    Lexicon("demo-city", {"kind": "test"}, [LexiconEntry(car, "car", ["car"], [], [], [])]).save(tmp_path / "l.json")
+    Lexicon("demo-city", {"kind": "test"}, [LexiconEntry(c.id, c.name, [c.name], [], [], [])
+                                             for c in DEMO_CITY]).save(tmp_path / "l.json")
     run_script("fig2", Files(lexicon=str(tmp_path / "l.json")), _figure_outputs(tmp_path, "fig2"),
                vocabulary="demo-city", category="car", descriptions=["a car"], max_terms=10, note=NOTE)
     assert NOTE in drawn["fig2"]

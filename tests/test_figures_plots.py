@@ -93,8 +93,9 @@ def test_fig2_maps_descriptions_with_the_category_as_ground_truth(tmp_path, monk
 
     monkeypatch.setattr(mapping, "map_regions", spy, raising=False)
     car = DEMO_CITY.by_name("car").id
-    lex = Lexicon("demo-city", {"kind": "test"}, [LexiconEntry(car, "car", ["car"], ["automobile"], ["sedan"],
-                                                               ["wheel"])])
+    lex = Lexicon("demo-city", {"kind": "test"}, [
+        LexiconEntry(car, "car", ["car"], ["automobile"], ["sedan"], ["wheel"]) if c.id == car
+        else LexiconEntry(c.id, c.name, [c.name], [], [], []) for c in DEMO_CITY])
     lex.save(tmp_path / "lex.json")
     write_fig2(str(tmp_path / "lex.json"), "demo-city", "car", ["a car", "an automobile", "a wheel", "a dog"],
                tmp_path / "f.pdf", tmp_path / "f.png")

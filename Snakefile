@@ -4,7 +4,6 @@ Targets: all, table1, one per data figure of the paper (fig1-fig4, fig8, fig10-f
 demo_data; or any file.
 """
 
-import re
 from pathlib import Path
 
 from snakemake.utils import min_version

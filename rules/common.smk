@@ -1,4 +1,5 @@
 from oeseg.mapping import METHODS as MAPPING_METHODS
+from oeseg.registry import exact_names_regex
 from oeseg.workflow import pin_cpu_kernels
 
 # every job computes with the same CPU kernels on any x86-64 CPU with AVX2 (README, "The demo")
@@ -54,7 +55,7 @@ wildcard_constraints:
     method="[A-Za-z0-9_.-]+",
     run="[A-Za-z0-9_.-]+",
     vocabulary="[A-Za-z0-9_-]+",
-    mapping="|".join(MAPPING_METHODS),
+    mapping=exact_names_regex(MAPPING_METHODS),
 
 
 METHODS = list(config["methods"])
@@ -70,13 +71,6 @@ def runs_of(method):
 def datasets_of(source):
     """The config's datasets of one source (synthetic, ade20k, cityscapes)."""
     return [d for d, e in config["datasets"].items() if e["source"] == source]
-
-
-def only(names):
-    """A wildcard regex matching exactly these names (none: a regex that never matches)."""
-    import re
-
-    return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
 # --- mapping stage (rules/mapping.smk): the SBERT class lists and the human-study remapping ---

@@ -44,8 +44,8 @@ rule generate_synthetic:
     benchmark:
         f"{BENCH}/generate_synthetic/{{dataset}}/{{split}}.tsv"
     wildcard_constraints:
-        dataset=only(SYNTHETIC_DATASETS),
-        split=only(sorted({s for d in SYNTHETIC_DATASETS for s in config["datasets"][d]["splits"]})),
+        dataset=exact_names_regex(SYNTHETIC_DATASETS),
+        split=exact_names_regex(sorted({s for d in SYNTHETIC_DATASETS for s in config["datasets"][d]["splits"]})),
     conda:
         "../envs/oeseg.yaml"
     resources:
@@ -69,7 +69,7 @@ rule download:
     benchmark:
         f"{BENCH}/download/{{name}}.tsv"
     wildcard_constraints:
-        name=only(DOWNLOADS),
+        name=exact_names_regex(DOWNLOADS),
     # the downloader resumes dropped transfers itself; a wrong checksum would only fail again
     retries: 0
     conda:
@@ -92,7 +92,7 @@ rule download_cityscapes:
     benchmark:
         f"{BENCH}/download_cityscapes/{{package}}.tsv"
     wildcard_constraints:
-        package=only(CITYSCAPES_PACKAGES),
+        package=exact_names_regex(CITYSCAPES_PACKAGES),
     # the downloader resumes dropped transfers itself; a wrong checksum would only fail again
     retries: 0
     conda:
@@ -116,7 +116,7 @@ rule convert_ade20k:
     benchmark:
         f"{BENCH}/convert_ade20k/{{dataset}}/{{split}}.tsv"
     wildcard_constraints:
-        dataset=only(datasets_of("ade20k")),
+        dataset=exact_names_regex(datasets_of("ade20k")),
     conda:
         "../envs/oeseg.yaml"
     resources:
@@ -138,7 +138,7 @@ rule convert_cityscapes:
     benchmark:
         f"{BENCH}/convert_cityscapes/{{dataset}}/{{split}}.tsv"
     wildcard_constraints:
-        dataset=only(datasets_of("cityscapes")),
+        dataset=exact_names_regex(datasets_of("cityscapes")),
     conda:
         "../envs/oeseg.yaml"
     resources:

@@ -8,7 +8,7 @@ rule user_provided_file:
     log:
         f"{LOGS}/user_provided/{{user_file}}.log",
     wildcard_constraints:
-        user_file="|".join(re.escape(f) for f in USER_PROVIDED) or "(?!)",
+        user_file=exact_names_regex(USER_PROVIDED),
     conda:
         "../envs/oeseg.yaml"
     params:

@@ -17,8 +17,8 @@ from baselines_demo_split import NOUNS, make_split
 
 from oeseg.data.predictions import read_predictions
 from oeseg.io import InputError
-from oeseg.registry import (COMMON_KEYS, METHOD_KINDS, check_methods, kind_of, method_gpus, methods_of_rule,
-                            methods_regex)
+from oeseg.registry import (COMMON_KEYS, METHOD_KINDS, check_methods, exact_names_regex, kind_of, method_gpus,
+                            methods_of_rule, methods_regex)
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -102,6 +102,16 @@ def test_each_rule_claims_exactly_the_methods_whose_kind_names_it():
     assert all(sum(m in claimed[r] for r in predict_rules) == 1 for m in methods)
     assert methods_regex(methods, "no_such_rule") == "(?!)"
     assert not re.fullmatch(methods_regex(methods, "run_external"), "")
+
+
+def test_an_exact_names_constraint_matches_those_names_and_nothing_else():
+    names = ["demo-city", "a.b", "x+y", "demo"]
+    pattern = exact_names_regex(names)
+    assert pattern.split("|") == [re.escape(n) for n in names]
+    assert all(re.fullmatch(pattern, n) for n in names)
+    assert not any(re.fullmatch(pattern, n) for n in ["aXb", "xy", "x+yy", "demo-cit", "", "demo-city|demo"])
+    assert exact_names_regex({"only": "a dict's keys"}) == "only"
+    assert exact_names_regex([]) == "(?!)" and not re.fullmatch(exact_names_regex(()), "")
 
 
 def test_registry_rules_exist_in_the_workflow():

@@ -1,7 +1,8 @@
 """The registry of method kinds: the one place that says what each kind of Table 1 method is, which
 workflow rule trains it, which rule makes its predictions, whether it needs a GPU and which config
-keys it takes. Rules take their `method` wildcard constraint from here (`methods_regex`), the
-config check reads it (`check_methods`) and the OPAL stage asks it which methods it trains.
+keys it takes. Rules take their `method` wildcard constraint from here (`methods_regex`; their other
+constraints on a list of names, `exact_names_regex`), the config check reads it (`check_methods`)
+and the OPAL stage asks it which methods it trains.
 
 A method is a `methods:` entry of the config, `{kind, label, group, ...}`; its `kind` names an
 entry of METHOD_KINDS, and `published: true` makes any method a `published` one. Adding a kind is
@@ -12,7 +13,7 @@ one library module (its train/predict functions, called by its rules' scripts) p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -114,10 +115,14 @@ def methods_of_rule(methods: dict[str, dict], rule: str) -> list[str]:
     return [name for name, entry in methods.items() if rule in (kind_of(entry).predict_rule, kind_of(entry).train_rule)]
 
 
+def exact_names_regex(names: Iterable[str]) -> str:
+    """A wildcard constraint matching exactly these names, in order (none: a regex that never matches)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
+
+
 def methods_regex(methods: dict[str, dict], rule: str) -> str:
     """The `method` wildcard constraint of `rule`: exactly its config methods (never matches if none)."""
-    names = [re.escape(m) for m in methods_of_rule(methods, rule)]
-    return "|".join(names) if names else "(?!)"
+    return exact_names_regex(methods_of_rule(methods, rule))
 
 
 def check_methods(methods: dict[str, dict]) -> None:

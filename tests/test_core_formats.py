@@ -212,6 +212,18 @@ def test_lexicon_round_trip(tmp_path, shared_data):
     assert again.entries == lex.entries and again.vocabulary == "ade20k"
 
 
+def test_csv_text_quotes_what_needs_it_and_reads_back(tmp_path):
+    from oeseg.io import csv_text, read_csv_rows
+
+    rows = [["a, comma", 'a "quote"', "two\nlines"], ["plain", None, 0.5]]
+    text = csv_text(("x", "y", "z"), rows)
+    assert text == 'x,y,z\n"a, comma","a ""quote""","two\nlines"\nplain,,0.5\n'
+    assert csv_text(["x"], []) == "x\n"
+    (tmp_path / "t.csv").write_text(text)
+    header, read = read_csv_rows(tmp_path / "t.csv")
+    assert header == ["x", "y", "z"] and [list(r.values()) for _, r in read] == [rows[0], ["plain", "", "0.5"]]
+
+
 def test_atomic_write_gives_the_mode_of_a_plain_open(tmp_path):
     import os
     from oeseg.io import atomic_write_text

@@ -7,14 +7,12 @@ different groups (`methods.<name>.group`: open-vocabulary, baseline, mllm), as i
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import statistics
 from dataclasses import dataclass, field
 
 from oeseg.figures.evaluations import LAC_METRICS, Evaluation, group_runs, load_evaluation
-from oeseg.io import InputError, atomic_write_text
+from oeseg.io import InputError, atomic_write_text, csv_text
 
 
 @dataclass(frozen=True)
@@ -70,16 +68,14 @@ def build_table1(evaluations: list[Evaluation], methods: list[tuple[str, str]],
 
 def table1_csv(table: Table1) -> str:
     """One row per method and column (dataset, metric): mean, std, runs, best."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["method", "label", "dataset", "metric", "mean", "std", "runs", "best"])
+    rows = []
     for method, label in table.methods:
         for dataset, _ in table.datasets:
             for metric in table.metrics:
                 c = table.cells[(method, dataset, metric)]
-                w.writerow([method, label, dataset, metric, f"{c.mean:.2f}",
-                            "" if c.std is None else f"{c.std:.2f}", c.runs, int(c.best)])
-    return buf.getvalue()
+                rows.append([method, label, dataset, metric, f"{c.mean:.2f}",
+                             "" if c.std is None else f"{c.std:.2f}", c.runs, int(c.best)])
+    return csv_text(["method", "label", "dataset", "metric", "mean", "std", "runs", "best"], rows)
 
 
 def table1_markdown(table: Table1, note: str | None = None) -> str:

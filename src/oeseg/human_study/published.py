@@ -10,16 +10,14 @@ chose "none"), unless `ground_truth="none"` maps without any priority. `write_pa
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.human_study.table import StudyRow, write_study
-from oeseg.io import InputError, atomic_write_text, read_csv_rows, read_json
+from oeseg.io import InputError, atomic_write_text, csv_text, read_csv_rows, read_json
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_checked_lexicon
 from oeseg.mapping import BACKGROUND, map_regions
 
@@ -126,11 +124,8 @@ def agreement_table(rows: Sequence[dict]) -> list[dict]:
 
 def write_rows_csv(rows: Sequence[dict], path: str | os.PathLike) -> None:
     """Write the rows as CSV atomically (columns in the rows' order)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["description"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, out.getvalue())
+    header = list(rows[0]) if rows else ["description"]
+    atomic_write_text(path, csv_text(header, ([row[k] for k in header] for row in rows)))
 
 
 def remap_user_study(study: str | os.PathLike, lexicon: str | os.PathLike, output: str | os.PathLike,

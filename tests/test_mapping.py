@@ -18,7 +18,7 @@ from oeseg.mapping import command as map_command
 from oeseg.mapping import subject as subject_module
 from oeseg.mapping.sbert import read_class_names
 from oeseg.human_study.published import agreement_table, load_user_study, map_user_study, remap_user_study
-from oeseg.mapping.subject import extract_subjects, parse_subjects
+from oeseg.mapping.subject import parse_subjects
 
 CAR, BICYCLE, ROAD, SIDEWALK, PERSON = 13, 18, 0, 1, 11
 
@@ -85,8 +85,8 @@ def gpt4_cityscapes(paper_files: Path) -> Lexicon:
     ("an e-bike on the sidewalk", "e bike"),
     ("a well - lit street", "street"),                       # spaced hyphens join nothing
 ])
-def test_extract_subjects(description: str, subject: str) -> None:
-    assert extract_subjects([description]) == [subject]
+def test_subject_phrase(description: str, subject: str) -> None:
+    assert parse_subjects([description])[0].phrase == subject
 
 
 @pytest.mark.parametrize("description, groups", [
@@ -283,7 +283,7 @@ def test_noun_outputs_keep_their_regions(paper_files: Path) -> None:
     lexicon = load_lexicon(paper_files / "output_semantics_gpt4_ade20k.json", ADE20K)
     nouns = ["building", "painting", "railing", "bookshelf", "seating", "bedding", "tub", "blind",
              "plaything", "trash can", "falls", "crt screen", "stairs", "clothes"]
-    assert all(extract_subjects(nouns))
+    assert all(s.phrase for s in parse_subjects(nouns))
     exact = map_regions(nouns, None, ADE20K, "lexical", lexicon, levels=["exact"])["exact"]
     names = [noun for noun in nouns if ADE20K.named(noun)]  # all but railing, bookshelf, seating, bedding
     assert len(names) == 10

@@ -10,15 +10,17 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import read_predictions
 from oeseg.io import InputError
-from oeseg.models.data import records_from_source, region_mask
+from oeseg.models.data import Collator, RegionDataset, demo_region_records, records_from_source, region_mask
 from oeseg.models.inference import describe_split, describe_splits
 from oeseg.models.losses import LossWeights
-from oeseg.models.retrieval import region_text_retrieval
 from oeseg.models.job import OpalJob
+from oeseg.models.osprey import OpalForCausalLM
+from oeseg.models.tokenization import encode_description
 from oeseg.models.train import StageSettings, end_process_group, lr_factor, run_stage, stage_records, train_stage
 from oeseg.models.weights import initial_model
 from opal_synthetic import TINY_MODEL, make_split
@@ -228,6 +230,30 @@ def test_three_stages_then_inference_writes_valid_predictions(splits, tmp_path):
     assert (tmp_path / "b.jsonl").read_text() == (tmp_path / "b-alone.jsonl").read_text()
 
 
+@torch.no_grad()
+def region_text_retrieval(model: OpalForCausalLM, tokenizer, split_dir: Path, batch_size: int = 32) -> float:
+    """Top-1 accuracy of retrieving a region's first reference description among all the split's
+    first descriptions, by cosine similarity of mask token and text embedding."""
+    records = demo_region_records(split_dir)
+    names = sorted({r.descriptions[0] for r in records})
+    pad = tokenizer.pad_token_id
+    ids = [encode_description(tokenizer, n, 10**9) for n in names]
+    lengths = torch.tensor([len(x) for x in ids])
+    text = model.text_embeddings(torch.nn.utils.rnn.pad_sequence(ids, batch_first=True, padding_value=pad),
+                                 (torch.arange(int(lengths.max()))[None] < lengths[:, None]).long())
+    dataset = RegionDataset(records, model.config.image_size)
+    collate = Collator(tokenizer, model.config.image_tokens, 10**9, with_answers=False)
+    hits = 0
+    for start in range(0, len(dataset), batch_size):
+        idx = range(start, min(start + batch_size, len(dataset)))
+        batch = collate([dataset[i] for i in idx])
+        _, feats = model.encode_images(batch["images"])
+        regions = torch.cat(model.mask_extractor(feats, batch["masks"])[0])
+        best = (F.normalize(regions, dim=-1) @ F.normalize(text, dim=-1).T).argmax(1)
+        hits += sum(names[int(b)] == records[i].descriptions[0] for b, i in zip(best, idx))
+    return hits / len(records)
+
+
 @pytest.mark.slow
 def test_contrastive_loss_raises_region_text_retrieval(splits, tmp_path):
     train, val = splits
@@ -248,7 +274,6 @@ def test_contrastive_loss_raises_retrieval_on_the_demo_generators_val_split(tmp_
     first reference description among all distinct val descriptions, by mask token vs text embedding."""
     from oeseg.data.synthetic import generate_split
     from oeseg.data.vocabularies import DEMO_CITY
-    from oeseg.models.data import demo_region_records
 
     train, val = tmp_path / "train", tmp_path / "val"
     generate_split(train, DEMO_CITY, "train", 16, (96, 192), seed=1)

@@ -10,7 +10,7 @@ import pytest
 from small_workflow import SMALL_CONFIGFILES, git, planned_jobs, repo_copy, small
 
 from oeseg.io import read_json
-from oeseg.provenance import audit
+from oeseg.provenance import audit_report
 
 
 def outputs(root: Path) -> dict[str, int]:
@@ -26,7 +26,8 @@ def test_editing_a_figure_style_reruns_only_that_figure(tmp_path, figure_rule, f
     done = small(root, "--cores", "2", "all")
     assert done.returncode == 0, done.stderr[-3000:]
     before = outputs(root)
-    assert audit(root / "results", root, SMALL_CONFIGFILES) == []  # the two layered config files: the run's config
+    # the two layered config files: the run's config
+    assert audit_report(root / "results", root, SMALL_CONFIGFILES).problems == []
 
     config = (root / "small.yaml").read_text()
     (root / "small.yaml").write_text(config.replace("color: [200, 30, 30]", "color: [0, 0, 0]"))
@@ -48,7 +49,7 @@ def test_editing_a_figure_style_reruns_only_that_figure(tmp_path, figure_rule, f
     record = read_json(root / "results" / "provenance.json")["artifacts"][f"figures/{figure}.png"]
     assert record["params"]["style"]["color"] == [0, 0, 0]
     # the artifacts not rebuilt were made from the tree and the config before the edit; audit says so
-    problems = audit(root / "results", root, SMALL_CONFIGFILES)
+    problems = audit_report(root / "results", root, SMALL_CONFIGFILES).problems
     assert {(Path(p.path).relative_to(root).as_posix(), p.kind) for p in problems} == {
         (name, kind) for name in before if name.startswith("results/") and name not in changed
         for kind in ("different code", "different config")}

@@ -13,7 +13,7 @@ import pytest
 from small_workflow import REPO, planned_jobs, repo_copy, snakemake
 
 from oeseg.io import read_json, sha256_file
-from oeseg.provenance import audit
+from oeseg.provenance import audit_report
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -90,7 +90,7 @@ def test_demo_all_on_slurm_equals_local_run(cluster, tmp_path):
     for root in (local, on_slurm):
         records = read_json(root / "results" / "provenance.json")["artifacts"]
         assert {k: r["sha256"] for k, r in records.items()} == artifacts
-        assert audit(root / "results", root, CONFIGFILES) == []
+        assert audit_report(root / "results", root, CONFIGFILES).problems == []
     # a figure's style edit plans that figure (and the provenance check) only
     rule, edit = FIGURE_EDIT
     (local / "edit.yaml").write_text(edit)

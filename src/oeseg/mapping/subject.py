@@ -387,11 +387,6 @@ def parse_subjects(descriptions: Sequence[str]) -> list[Subject]:
     return [_CACHE[d] for d in descriptions]
 
 
-def extract_subjects(descriptions: Sequence[str]) -> list[str]:
-    """The singular lower-case subject phrase of each description ("" when it names nothing)."""
-    return [s.phrase for s in parse_subjects(descriptions)]
-
-
 def normalize_terms(terms: Iterable[str]) -> dict[str, str]:
     """Lexicon term -> its normal form as subjects have it (the last word singular when plural)."""
     out = {t: " ".join(t.lower().replace("-", " ").split()) for t in terms}

@@ -1,7 +1,7 @@
 """Provenance of tracked artifacts: recorded by every rule (through oeseg.workflow.rule_step) in
 `<results>/provenance.json`, audited by `oeseg audit`."""
 
-from oeseg.provenance.audit import AuditReport, Problem, audit, audit_report
+from oeseg.provenance.audit import AuditReport, Problem, audit_report
 from oeseg.provenance.record import (
                                      finalize_manifest,
                                      load_manifest,
@@ -10,5 +10,5 @@ from oeseg.provenance.record import (
                                      scrub,
 )
 
-__all__ = ["AuditReport", "Problem", "audit", "audit_report", "finalize_manifest", "load_manifest",
+__all__ = ["AuditReport", "Problem", "audit_report", "finalize_manifest", "load_manifest",
            "manifest_path", "record_rule", "scrub"]

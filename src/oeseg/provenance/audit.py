@@ -281,8 +281,3 @@ def audit_report(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".
     _check_code(report, records, workdir, results_dir, strict)
     return report
 
-
-def audit(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".",
-          configfiles: ConfigFiles = "config.yaml", strict: bool = False) -> list[Problem]:
-    """Every problem found (see audit_report); under `strict`, each input not present is one too."""
-    return audit_report(results_dir, workdir, configfiles, strict).problems

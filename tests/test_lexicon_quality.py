@@ -1,4 +1,4 @@
-"""Issue 3, point 7 (WordNet line): the offline WordNet lexicon against the paper's human study.
+"""The offline WordNet lexicon against the paper's human study.
 
 The 1,181 human-labelled Cityscapes descriptions (../shared/data/paper/user_study_results.json) are
 mapped with the lexical mapping and our WordNet lexicon (nouns: the Tag2Text list). The human label

@@ -441,7 +441,7 @@ def test_map_command_errors(tmp_path: Path, toy_lexicon: Lexicon, content: str, 
 
 
 def test_user_study_quality(paper_files: Path, gpt4_cityscapes: Lexicon) -> None:
-    """Issue 3 point 7: our mappings reproduce the paper's on >= 95 % of the 1,181 human-labelled
+    """Our mappings reproduce the paper's on >= 95 % of the 1,181 human-labelled
     descriptions at every level, on all of them and on each half of a fixed hash split; the
     lexical mapping agrees with the human label at the meronym level on >= 91.5 %."""
     items = load_user_study(paper_files / "user_study_results.json", CITYSCAPES)

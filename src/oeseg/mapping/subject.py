@@ -126,7 +126,7 @@ def _inflect_engine():
     """inflect's engine, imported without typeguard's run-time checks of its methods.
 
     inflect 7 decorates its methods with typeguard's `@typechecked`, which re-parses inflect's
-    source once per method at import: 4-5 s of every process that maps (jaraco/inflect#212).
+    source once per method at import: 4-5 s of every process that maps.
     A stand-in `typeguard` whose `typechecked` returns the method unchanged is visible to that
     one import only; inflect's results are the same.
     """

@@ -116,7 +116,7 @@ def evaluate(config: dict, out: Path, methods: list[str] | None = None) -> dict:
                     path = predictions_path(cfg, method, dataset, run["name"])
                     if path.exists():
                         result = evaluate_predictions(f"{config['data_root']}/{dataset}/val", path, lexicon,
-                                                      method="lexical")
+                                                      mapping="lexical")
                         scores.setdefault(dataset, {}).setdefault(method, {}).setdefault(seed, []).append(
                             result["lac"]["PQ"])
     return scores

@@ -6,6 +6,6 @@ from oeseg.workflow import rule_step
 with rule_step(snakemake):
     p = snakemake.params
     write_evaluation(snakemake.output[0], p.split_dir, snakemake.input.predictions,
-                     snakemake.input.lexicon, method=snakemake.wildcards.mapping,
+                     snakemake.input.lexicon, mapping=snakemake.wildcards.mapping,
                      workers=snakemake.threads, missing_regions=p.missing_regions,
                      sbert_class_names=snakemake.input.get("sbert_classes"), sbert_template=p.sbert_template)

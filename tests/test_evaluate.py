@@ -221,4 +221,7 @@ def test_schemas_and_cli_offer_exactly_the_mapping_methods():
     assert figures["properties"]["mapping"]["enum"] == list(METHODS)
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    assert next(a.choices for a in parser._actions if a.dest == "method") == METHODS
+    mapping = next(a for a in parser._actions if a.dest == "mapping")
+    assert mapping.option_strings == ["--method"] and mapping.choices == METHODS
+    with pytest.raises(InputError, match="mapping method must be one of lexical, sbert, got 'opal'"):
+        evaluate_predictions("split", "pred.jsonl", None, mapping="opal")

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--predictions", required=True, metavar="PRED.jsonl", help="region predictions (JSON Lines)")
     parser.add_argument("--lexicon", metavar="LEX.json",
                         help="lexicon of the dataset's vocabulary (needed by the lexical mapping)")
-    parser.add_argument("--method", choices=MAPPING_METHODS, default="lexical",
+    parser.add_argument("--method", dest="mapping", choices=MAPPING_METHODS, default="lexical",
                         help="mapping of descriptions to categories (default: lexical)")
     parser.add_argument("--masks", metavar="DIR", default=None,
                         help="the model's own panoptic PNGs, named like the ground truth's "
@@ -34,8 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and write RESULTS.json atomically."""
-    check_mapping_options(args.method, args.lexicon, args.sbert_classes)
-    results = write_evaluation(args.output, args.dataset, args.predictions, args.lexicon, method=args.method,
+    check_mapping_options(args.mapping, args.lexicon, args.sbert_classes)
+    results = write_evaluation(args.output, args.dataset, args.predictions, args.lexicon, mapping=args.mapping,
                                masks_dir=args.masks, workers=max(1, args.workers),
                                missing_regions=args.missing_regions, sbert_class_names=args.sbert_classes)
     lac = results["lac"]

@@ -105,7 +105,7 @@ def evaluate_labels(table: OverlapTable, vocabulary: Vocabulary, labels: dict[st
 
 
 def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | os.PathLike,
-                         lexicon_path: str | os.PathLike | None, method: str = "lexical",
+                         lexicon_path: str | os.PathLike | None, mapping: str = "lexical",
                          masks_dir: str | os.PathLike | None = None, workers: int = 1,
                          missing_regions: str = "background", levels: tuple[str, ...] = LEVELS,
                          sbert_class_names: str | os.PathLike | None = None, sbert_template: str | None = None) -> dict:
@@ -113,12 +113,12 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
     lexicon is needed by the lexical mapping only."""
     from oeseg.mapping import map_regions
 
-    if method not in MAPPING_METHODS:
-        raise InputError(f"mapping method must be one of {', '.join(MAPPING_METHODS)}, got {method!r}")
+    if mapping not in MAPPING_METHODS:
+        raise InputError(f"mapping method must be one of {', '.join(MAPPING_METHODS)}, got {mapping!r}")
     split = PanopticSplit.load(split_dir)
     vocabulary = split.vocabulary
     lexicon = None
-    if method == "lexical":
+    if mapping == "lexical":
         if lexicon_path is None:
             raise InputError("the lexical mapping needs the lexicon of the dataset's vocabulary (--lexicon)")
         lexicon = load_checked_lexicon(lexicon_path, vocabulary)
@@ -129,8 +129,8 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
     regions = assign_predictions(predictions_path, lines, table, missing_regions)
     gt_positions = table.region_gt_category()[regions.rows]
     gt_ids = [vocabulary.categories[p].id if p >= 0 else None for p in gt_positions.tolist()]
-    log.info("mapping %d descriptions (%s)", len(regions.descriptions), method)
-    mapped = map_regions(regions.descriptions, gt_ids, vocabulary, method, lexicon, levels=levels,
+    log.info("mapping %d descriptions (%s)", len(regions.descriptions), mapping)
+    mapped = map_regions(regions.descriptions, gt_ids, vocabulary, mapping, lexicon, levels=levels,
                          sbert_class_names=sbert_class_names, sbert_template=sbert_template)
     labels = {}
     for level in levels:
@@ -138,7 +138,7 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
         level_labels[regions.rows] = category_positions(vocabulary, np.asarray(mapped[level], np.int64))
         labels[level] = level_labels
     results = evaluate_labels(table, vocabulary, labels, regions.scores)
-    return {"levels": results["levels"], "mapping": method,
+    return {"levels": results["levels"], "mapping": mapping,
             "masks": "ground-truth" if masks_dir is None else str(masks_dir),
             "regions": {"total": table.num_regions, "predicted": len(lines), "missing": regions.missing,
                         "missing_policy": missing_regions},

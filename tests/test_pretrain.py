@@ -22,7 +22,7 @@ from oeseg.models.pretrain import (
     pretrain_llm,
     pretrain_tower,
     run_llm_pretraining,
-    run_pretraining,
+    run_tower_pretraining,
     training_images,
 )
 from oeseg.models.tokenization import build_demo_tokenizer
@@ -75,8 +75,8 @@ def test_pretraining_learns_region_to_name_retrieval(splits, options):
 def test_checkpoint_is_open_clip_format_loaded_by_opal_and_deterministic(splits, tmp_path):
     train, _ = splits
     settings = {**SETTINGS, "steps": 3, "levels": ["res4", "res5"], "flip": True}  # the level heads stay behind
-    run_pretraining([train], TINY_MODEL, settings, tmp_path / "a.bin", tmp_path / "a.jsonl")
-    run_pretraining([train], TINY_MODEL, settings, tmp_path / "b.bin")
+    run_tower_pretraining([train], TINY_MODEL, settings, tmp_path / "a.bin", tmp_path / "a.jsonl")
+    run_tower_pretraining([train], TINY_MODEL, settings, tmp_path / "b.bin")
     assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes()
     assert len((tmp_path / "a.jsonl").read_text().splitlines()) == 3
     state = torch.load(tmp_path / "a.bin", weights_only=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from opal_synthetic import TINY_MODEL, make_split
 
-from oeseg.models.pretrain import run_pretraining
+from oeseg.models.pretrain import run_tower_pretraining
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import tower_probe  # noqa: E402
@@ -31,9 +31,9 @@ def test_probe_of_a_pretrained_tower_checkpoint(tmp_path):
     make_split(tmp_path / "data" / "toy" / "train", 8, seed=0)
     make_split(tmp_path / "data" / "toy" / "val", 4, seed=1)
     checkpoint = tmp_path / "tower.bin"
-    run_pretraining([str(tmp_path / "data" / "toy" / "train")], TINY_MODEL,
-                    {"steps": 20, "images_per_step": 4, "seed": 0, "text_width": 32, "levels": ["res4", "res5"]},
-                    checkpoint)
+    run_tower_pretraining([str(tmp_path / "data" / "toy" / "train")], TINY_MODEL,
+                          {"steps": 20, "images_per_step": 4, "seed": 0, "text_width": 32, "levels": ["res4", "res5"]},
+                          checkpoint)
     result = tower_probe.probe(checkpoint, TINY_MODEL["image_size"], TINY_MODEL, tmp_path / "data", ["toy"])
     train, val = result["toy"]
     assert train >= 0.9 and 0.5 <= val <= 1.0, result  # three colours: the features separate them

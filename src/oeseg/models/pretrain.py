@@ -258,8 +258,8 @@ def save_open_clip(model: RegionClip, path: str | os.PathLike) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def run_pretraining(split_dirs: list[str], model_section: dict, section: dict, out_path: str | os.PathLike,
-                    log_path: str | os.PathLike | None = None) -> list[dict]:
+def run_tower_pretraining(split_dirs: list[str], model_section: dict, section: dict, out_path: str | os.PathLike,
+                          log_path: str | os.PathLike | None = None) -> list[dict]:
     """Pretrain the tower on `split_dirs` and write its open_clip checkpoint to `out_path` (and the
     loss log, one JSON line per step, to `log_path`)."""
     model, history = pretrain_tower(split_dirs, model_section, PretrainSettings.from_section(section))

@@ -79,6 +79,7 @@ SBERT_CONFIG = MAPPING_CONFIG["sbert"]
 SBERT_TEMPLATE = SBERT_CONFIG["template"]  # the schema's default unless the config names one
 USER_STUDY_CONFIG = MAPPING_CONFIG.get("user_study", {})
 USER_STUDY_VOCABULARY = USER_STUDY_CONFIG.get("vocabulary", "cityscapes")
+USER_STUDY_GROUND_TRUTH = USER_STUDY_CONFIG.get("ground_truth", "human")
 # the paper's published study: a local copy (human_study.paper_study.results) or the download
 PAPER_STUDY_JSON = (
     config["human_study"]["paper_study"].get("results")

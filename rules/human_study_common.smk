@@ -43,7 +43,7 @@ USER_STUDY_GT_NOTE = {
     "human": "In our lexical mapping the human label stands in for the region's ground truth in the "
     "ground-truth priority (the published study has no region labels).",
     "none": "Our lexical mapping runs without ground-truth priority (the published study has no region labels).",
-}[USER_STUDY_CONFIG.get("ground_truth", "human")]
+}[USER_STUDY_GROUND_TRUTH]
 
 
 def annotation_hints():

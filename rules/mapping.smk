@@ -22,6 +22,6 @@ rule map_user_study:
     params:
         vocabulary=USER_STUDY_VOCABULARY,
         template=SBERT_TEMPLATE,
-        ground_truth=USER_STUDY_CONFIG.get("ground_truth", "human"),
+        ground_truth=USER_STUDY_GROUND_TRUTH,
     script:
         "../scripts/map_user_study.py"

@@ -9,5 +9,4 @@ with rule_step(snakemake):
     entry = snakemake.params.entry
     predict_with_tags(snakemake.input.classifier, snakemake.input.tagger, snakemake.input.nouns,
                       os.path.dirname(snakemake.input.split), snakemake.output.predictions,
-                      top_k=entry.get("top_k", 8), threshold=entry.get("threshold", 0.3),
-                      tags_output=snakemake.output.tags)
+                      tags_output=snakemake.output.tags, **{k: entry[k] for k in ("top_k", "threshold") if k in entry})

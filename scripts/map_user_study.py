@@ -3,8 +3,8 @@
 from oeseg.human_study.published import remap_user_study
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake) as log:
-    table = remap_user_study(
+with rule_step(snakemake):
+    remap_user_study(
         snakemake.input.study,
         snakemake.input.lexicon,
         snakemake.output[0],
@@ -13,6 +13,3 @@ with rule_step(snakemake) as log:
         sbert_template=snakemake.params.template,
         ground_truth=snakemake.params.ground_truth,
     )
-    for row in table:
-        log.info("%s %s: reproduces the paper %.1f %%, agrees with humans %.1f %%", row["mapping"],
-                 row["level"], row["reproduces_paper"], row["agrees_with_human"])

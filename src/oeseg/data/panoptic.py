@@ -115,6 +115,7 @@ class Segment:
     bbox: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
 
     def to_json(self) -> dict:
+        """The segment as an entry of panoptic.json's `segments_info`."""
         return {"id": self.id, "category_id": self.category_id, "iscrowd": self.iscrowd,
                 "area": self.area, "bbox": self.bbox}
 
@@ -141,10 +142,12 @@ class PanopticSplit:
 
     @property
     def panoptic_dir(self) -> Path:
+        """The folder of the split's panoptic PNGs."""
         return self.root / "panoptic"
 
     @property
     def image_dir(self) -> Path:
+        """The folder of the split's images."""
         return self.root / "images"
 
     def image_path(self, image: PanopticImage) -> Path:

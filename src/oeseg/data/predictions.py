@@ -29,6 +29,7 @@ class RegionPrediction:
     score: float = 1.0
 
     def to_json(self) -> dict:
+        """The prediction as one line of a predictions file."""
         return {"image_id": self.image_id, "segment_id": self.segment_id,
                 "description": self.description, "score": self.score}
 

@@ -11,6 +11,7 @@ chose "none"), unless `ground_truth="none"` maps without any priority. `write_pa
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from oeseg.human_study.table import StudyRow, write_study
 from oeseg.io import InputError, atomic_write_text, csv_text, read_csv_rows, read_json
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_checked_lexicon
 from oeseg.mapping import BACKGROUND, map_regions
+
+log = logging.getLogger("oeseg.human_study")
 
 #: The paper's field names of `our_mapping` for our levels.
 PAPER_LEVELS = {"exact": "exact", "synonym": "synonyms", "hyponym": "hyponyms", "meronym": "meronyms"}
@@ -131,12 +134,17 @@ def write_rows_csv(rows: Sequence[dict], path: str | os.PathLike) -> None:
 def remap_user_study(study: str | os.PathLike, lexicon: str | os.PathLike, output: str | os.PathLike,
                      vocabulary: str = "cityscapes", sbert_class_names: str | os.PathLike | None = None,
                      sbert_template: str | None = None, ground_truth: str = "human") -> list[dict]:
-    """Map the paper's user-study descriptions with our mappings and write the CSV for the figures."""
+    """Map the paper's user-study descriptions with our mappings, write the CSV for the figures and
+    log (and return) how often each mapping reproduces the paper's and agrees with the humans."""
     vocab = get_vocabulary(vocabulary)
     rows = map_user_study(load_user_study(study, vocab), vocab, load_checked_lexicon(lexicon, vocab),
                           sbert_class_names, sbert_template, ground_truth)
     write_rows_csv(rows, output)
-    return agreement_table(rows)
+    table = agreement_table(rows)
+    for row in table:
+        log.info("%s %s: reproduces the paper %.1f %%, agrees with humans %.1f %%", row["mapping"],
+                 row["level"], row["reproduces_paper"], row["agrees_with_human"])
+    return table
 
 
 def paper_study_rows(path: str | os.PathLike, vocabulary: Vocabulary) -> list[StudyRow]:

@@ -66,6 +66,7 @@ class Lexicon:
         return dict(index)
 
     def to_json(self) -> dict:
+        """The lexicon as the JSON object `load_lexicon` reads (docs/formats.md)."""
         return {
             "vocabulary": self.vocabulary,
             "builder": self.builder,

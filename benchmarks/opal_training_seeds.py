@@ -46,8 +46,8 @@ PAPER_GAPS = {"demo-city": 52.8 - 50.2, "demo-ade": 48.8 - 46.6}
 TARGET_GAP = 5.0
 sys.path.insert(0, str(ROOT / "src"))
 
+from oeseg.models.workflow import opal_methods  # noqa: E402
 from oeseg.provenance.audit import effective_config  # noqa: E402
-from oeseg.registry import methods_of_rule  # noqa: E402
 from oeseg.workflow import pin_cpu_kernels  # noqa: E402
 
 
@@ -57,11 +57,6 @@ def seed_config(config: dict, seed: int, out: Path) -> dict:
     config["opal"]["seed"] = seed
     config["out"] = str(out / f"seed{seed}")
     return config
-
-
-def trained_methods(config: dict) -> list[str]:
-    """The config's methods that rule opal_train trains (kinds opal and osprey)."""
-    return methods_of_rule(config["methods"], "opal_train")
 
 
 def predictions_path(config: dict, method: str, dataset: str, run: str) -> Path:
@@ -87,9 +82,7 @@ def train_and_describe(task: tuple[dict, str]) -> str:
                    for d in config["datasets"]}
         missing = {split: out for split, out in outputs.items() if not out.exists()}
         if missing:
-            s = run_settings(config, run["name"])
-            describe_splits(model_dir(config["out"], method, 3), missing, seed=s["seed"], temperature=s["temperature"],
-                            top_p=s["top_p"], batch_size=s["batch_size"], max_new_tokens=s["max_new_tokens"])
+            describe_splits(model_dir(config["out"], method, 3), missing, **run_settings(config, run["name"]))
     return f"{method} seed {config['opal']['seed']}"
 
 
@@ -111,7 +104,7 @@ def evaluate(config: dict, out: Path, methods: list[str] | None = None) -> dict:
         cfg = seed_config(config, seed, out)
         for dataset in config["datasets"]:
             lexicon = Path(config["out"]) / "lexicons" / f"{config['datasets'][dataset]['vocabulary']}.json"
-            for method in methods or trained_methods(config):
+            for method in methods or opal_methods(config):
                 for run in config["variance"]["runs"]:
                     path = predictions_path(cfg, method, dataset, run["name"])
                     if path.exists():
@@ -168,12 +161,12 @@ def main() -> None:
     if args.phase == "config":
         print(json.dumps(config, indent=1))
     elif args.phase == "train":
-        train(config, args.seeds, args.out, args.processes, args.methods or trained_methods(config))
+        train(config, args.seeds, args.out, args.processes, args.methods or opal_methods(config))
     else:
         scores = evaluate(config, args.out)
         if args.reference_out:
             scored = {m for methods in scores.values() for m in methods}
-            missing = [m for m in trained_methods(config) if m not in scored]
+            missing = [m for m in opal_methods(config) if m not in scored]
             for dataset, methods in evaluate(config, args.reference_out, missing).items():
                 scores.setdefault(dataset, {}).update(methods)
         if args.json:

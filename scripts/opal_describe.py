@@ -7,7 +7,5 @@ from oeseg.workflow import rule_step
 
 with rule_step(snakemake):
     torch.set_num_threads(snakemake.threads)
-    s = snakemake.params.settings
     describe_splits(snakemake.input.model, dict(zip(snakemake.params.split_dirs, snakemake.output)),
-                    seed=s["seed"], temperature=s["temperature"], top_p=s["top_p"], batch_size=s["batch_size"],
-                    max_new_tokens=s["max_new_tokens"], workers=snakemake.threads)
+                    workers=snakemake.threads, **snakemake.params.settings)

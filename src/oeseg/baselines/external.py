@@ -169,12 +169,10 @@ def _run_logged(command: str, log_file: str | os.PathLike | None) -> tuple[int, 
 def describe_with_weights(weights: str | os.PathLike, split_dir: str | os.PathLike, predictions: str | os.PathLike,
                           settings: dict) -> None:
     """Describe a split with a released Osprey checkpoint through oeseg.models (GPU advised), with
-    the sampling and batch settings of `opal.inference` (overridden by the run's)."""
+    the sampling and batch settings of `opal.inference` (overridden by the run's: `run_settings`;
+    those left out take `describe_split`'s defaults)."""
     if not Path(weights, "config.json").exists():
         raise InputError(f"{weights}: not a checkpoint folder (config.json missing)")
     from oeseg.models.inference import describe_split
 
-    sizes = {k: int(settings[k]) for k in ("batch_size", "max_new_tokens") if k in settings}
-    describe_split(weights, split_dir, predictions, seed=int(settings.get("seed", 0)),
-                   temperature=float(settings.get("temperature", 0.2)), top_p=float(settings.get("top_p", 1.0)),
-                   **sizes)
+    describe_split(weights, split_dir, predictions, **settings)

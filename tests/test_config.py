@@ -108,3 +108,12 @@ def test_a_key_given_twice_in_a_config_file_is_named(tmp_path):
     with pytest.raises(InputError, match=rf"twice.yaml:{line + 1}: key 'source' given twice in one mapping "
                                          rf"\(first on line {line}\)"):
         check_config_files([twice])
+
+
+def test_a_merge_key_may_override_what_it_merges(tmp_path):
+    """`<<: *anchor` then a key of the anchor's is YAML's override, not a key given twice."""
+    from oeseg.io import read_yaml
+
+    path = tmp_path / "merge.yaml"
+    path.write_text("base: &base {lr: 1, steps: 2}\nstage: {<<: *base, steps: 3}\n")
+    assert read_yaml(path) == {"base": {"lr": 1, "steps": 2}, "stage": {"lr": 1, "steps": 3}}

@@ -140,6 +140,8 @@ def read_yaml(path: str | os.PathLike, what: str = "YAML file") -> Any:
         def construct_mapping(self, node, deep=False):
             seen: dict = {}
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *anchor": merged keys may be overridden
+                    continue
                 key = self.construct_object(key_node, deep=deep)
                 if key in seen:
                     raise InputError(f"{path}:{key_node.start_mark.line + 1}: key {key!r} given twice in one "
@@ -206,7 +208,7 @@ def read_csv_rows(path: str | os.PathLike, required: Sequence[str] = ()) -> tupl
     reader = csv.DictReader(io.StringIO(text, newline=None))  # "\n", "\r\n" and a lone "\r" end a line
     try:
         header = list(reader.fieldnames or [])
-    except csv.Error as e:  # a lone carriage return as line end, a NUL byte, ... on the first line
+    except csv.Error as e:  # a NUL byte, a field over the csv module's limit, ... on the first line
         raise InputError(f"{path}:1: {e}") from None
     repeated = [k for i, k in enumerate(header) if k in header[:i]]
     if repeated:  # csv.DictReader would keep the last column of a name and drop the others

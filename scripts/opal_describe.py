@@ -1,11 +1,8 @@
 """Rule opal_describe: one inference run describing every ground-truth region of each val split."""
 
-import torch
-
 from oeseg.models.inference import describe_splits
 from oeseg.workflow import rule_step
 
-with rule_step(snakemake):
-    torch.set_num_threads(snakemake.threads)
+with rule_step(snakemake, torch_threads=True):
     describe_splits(snakemake.input.model, dict(zip(snakemake.params.split_dirs, snakemake.output)),
                     workers=snakemake.threads, **snakemake.params.settings)

@@ -474,3 +474,18 @@ def test_a_copy_of_the_results_outside_the_checkout_audits_like_the_results(repo
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "code")
     assert main(["audit", str(copy), "--workdir", str(repo)]) == 1
     assert "src/code.py" in capsys.readouterr().out
+
+
+def test_rule_step_sets_torch_threads_to_the_rules_threads_when_asked(repo):
+    import torch
+
+    before = torch.get_num_threads()
+    snakemake = fake_snakemake("train", [], [])
+    snakemake.threads = 3
+    try:
+        with rule_step(snakemake):
+            assert torch.get_num_threads() == before  # not asked: left as it is
+        with rule_step(snakemake, torch_threads=True):
+            assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)

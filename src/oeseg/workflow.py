@@ -113,11 +113,16 @@ def pin_cpu_kernels(environ: MutableMapping[str, str] = os.environ,
 
 
 @contextlib.contextmanager
-def rule_step(snakemake: Any) -> Iterator[logging.Logger]:
+def rule_step(snakemake: Any, *, torch_threads: bool = False) -> Iterator[logging.Logger]:
     """Run a rule's body: the `oeseg` logger (and any uncaught error) goes to the rule's log; on
     success, the rule's outputs under config["results"] are recorded in the provenance manifest.
     Bad input (`InputError`) is logged as its message alone and ends the job with exit status 1;
-    any other error is logged with its traceback and raised."""
+    any other error is logged with its traceback and raised. With `torch_threads`, torch computes
+    on the rule's `threads` (torch is imported only then)."""
+    if torch_threads:
+        import torch
+
+        torch.set_num_threads(snakemake.threads)
     logger = logging.getLogger("oeseg")
     logger.setLevel(logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]

@@ -242,6 +242,17 @@ def test_an_output_that_is_an_input_is_refused(demo, option, capsys):
     assert inputs[option].read_bytes() == before
 
 
+def test_an_output_that_is_a_file_of_an_input_folder_is_refused(demo, capsys):
+    ground_truth = demo / "split" / "panoptic.json"
+    before = ground_truth.read_bytes()
+    argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "pred.jsonl"),
+            "--lexicon", str(demo / "lexicon.json"), "-o", str(ground_truth)]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == (f"oeseg evaluate: error: {ground_truth}: the output is a file of the folder "
+                                       "given as --dataset; writing it would replace that input\n")
+    assert ground_truth.read_bytes() == before
+
+
 def test_an_output_under_a_file_is_refused_before_the_work(demo, capsys):
     out = demo / "pred.jsonl" / "RESULTS.json"
     argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "absent.jsonl"),
@@ -442,13 +453,13 @@ def test_a_sentence_bert_class_list_is_read_as_text_with_its_errors_named(tmp_pa
 
 @pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
 def test_a_csv_reads_alike_whatever_its_line_ends(tmp_path, end):
-    """A lone carriage return (old Mac editors) ends a line as "\\n" does; a quoted line break stays."""
+    """A lone carriage return (old Mac editors) ends a line as "\\n" does; a quoted line break stays as written."""
     path = tmp_path / "a.csv"
     path.write_bytes(end.join(["description,gt", "a red car,car", '"two', 'lines",road', ""]).encode())
     header, rows = read_csv_rows(path)
     assert header == ["description", "gt"]
     assert [row for _, row in rows] == [{"description": "a red car", "gt": "car"},
-                                        {"description": "two\nlines", "gt": "road"}]
+                                        {"description": f"two{end}lines", "gt": "road"}]
 
 
 def test_csv_not_utf8_names_line_and_column(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from oeseg.data.panoptic import (PanopticImage, PanopticSplit, Segment, id2rgb, panoptic_json, read_segment_ids,
                                  segments_from_ids, write_segment_ids)
 from oeseg.data.predictions import RegionPrediction, read_predictions, write_predictions
-from oeseg.data.vocabularies import ADE20K, CITYSCAPES, DEMO_ADE, Vocabulary, get_vocabulary
+from oeseg.data.vocabularies import ADE20K, CITYSCAPES, DEMO_ADE, DEMO_CITY, Vocabulary, get_vocabulary
 from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon import LEVELS, load_lexicon
 
@@ -52,12 +52,14 @@ def test_panoptic_split_round_trip(tmp_path):
     assert np.array_equal(split.segment_ids(split.image("a")), ids)
 
 
-@pytest.mark.parametrize("vocabulary, expected", [(CITYSCAPES, "cityscapes"), (DEMO_ADE, "demo-ade"),
-                                                   (Vocabulary("mine", CITYSCAPES.categories[:3]), "mydata")])
-def test_a_split_without_info_vocabulary_is_named_by_its_categories_or_folder(tmp_path, vocabulary, expected):
+@pytest.mark.parametrize("vocabulary, folder, expected", [
+    (CITYSCAPES, "mydata", "cityscapes"), (DEMO_CITY, "demo-city", "demo-city"), (DEMO_ADE, "mydata", "demo-ade"),
+    (Vocabulary("mine", CITYSCAPES.categories[:3]), "mydata", "mydata")])
+def test_a_split_without_info_vocabulary_is_named_by_its_categories_or_folder(tmp_path, vocabulary, folder, expected):
     """`info` is optional: a built-in vocabulary's categories take its name (so its lexicons check
-    out), other categories the dataset folder's (<data_root>/<dataset>/<split>), never "val"."""
-    root = tmp_path / "mydata" / "val"
+    out; of two with the same categories, the dataset folder's), other categories the dataset
+    folder's (<data_root>/<dataset>/<split>), never "val"."""
+    root = tmp_path / folder / "val"
     write_segment_ids(root / "panoptic" / "a.png", np.zeros((2, 2), np.uint32))
     obj = panoptic_json(vocabulary, [PanopticImage("a", "a.jpg", "a.png", 2, 2, [])])
     obj.pop("info", None)
@@ -70,7 +72,7 @@ def test_a_one_channel_panoptic_png_is_refused_naming_the_encoding(tmp_path, mod
     from PIL import Image
 
     Image.fromarray(np.full((2, 3), 7, np.uint8)).convert(mode).save(tmp_path / "grey.png")
-    with pytest.raises(InputError, match=rf"grey.png: a '{re.escape(mode)}' PNG \(one channel\); a panoptic PNG "
+    with pytest.raises(InputError, match=rf"grey.png: a '{re.escape(mode)}' PNG \(grey levels, not colours\); a panoptic PNG "
                                          r"holds segment ids as RGB"):
         read_segment_ids(tmp_path / "grey.png")
 

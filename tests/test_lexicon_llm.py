@@ -197,8 +197,11 @@ def test_parse_answer_validation():
     assert parse_answer("[1, 2]", VOCAB) == (None, 0, [])
     assert parse_answer('{"synonyms": "car", "hyponyms": [], "meronyms": []}', VOCAB) == (None, 0, [])
     assert parse_answer('{"synonyms": ["car"]}', VOCAB) == ({"synonym": [13], "hyponym": [], "meronym": []}, 0, [])
-    # a key of another name would lose its relations unseen: the answer is malformed
+    # one of the three keys spelt otherwise would lose its relations unseen: the answer is malformed
     assert parse_answer('{"synonyms": [], "hyponyms": [], "Meronyms": ["car"]}', VOCAB) == (None, 0, [])
+    # another relation (the paper's lexicons carry "semantically_related") is not scored: ignored
+    assert parse_answer('{"synonyms": ["car"], "semantically_related": ["road"]}', VOCAB) == (
+        {"synonym": [13], "hyponym": [], "meronym": []}, 0, [])
 
 
 def test_malformed_answers_over_the_share_fail_the_build_naming_them(server, config, tmp_path):

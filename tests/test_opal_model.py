@@ -220,8 +220,11 @@ def test_a_save_cut_short_leaves_no_model_folder_or_the_previous_one(tmp_path, m
         with pytest.raises(KeyboardInterrupt):
             save_model(model, tok, out, [{"step": 2}])
     assert [p.name for p in (tmp_path / "models").iterdir()] == ["stage1"] and log_steps(out) == [1]
+    (tmp_path / "models" / ".stage1.0badf00d.tmp").mkdir()  # what a killed writer leaves (its job timed out)
+    (tmp_path / "models" / ".stage10.0badf00d.tmp").mkdir()  # another folder's: kept
     save_model(model, tok, out, [{"step": 3}])  # a finished save replaces the previous folder
-    assert [p.name for p in (tmp_path / "models").iterdir()] == ["stage1"] and log_steps(out) == [3]
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [".stage10.0badf00d.tmp", "stage1"]
+    assert log_steps(out) == [3]
     loaded, _ = load_model(out)
     assert torch.equal(loaded.model.mm_projector[0].weight, model.model.mm_projector[0].weight)
     (tmp_path / "file").write_text("")

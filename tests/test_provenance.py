@@ -433,6 +433,7 @@ def test_a_malformed_manifest_is_an_input_error(repo, capsys):
     ("code", {"commit": "--help", "dirty": False}, r"artifacts.table1.csv.code.commit: must be a git commit id or "
                                                     r"null, got '--help'"),
     ("inputs", {"work/scores.txt": None}, r"artifacts.table1.csv.inputs: each input's value must be its sha256"),
+    ("config_sha256", 7, r"artifacts.table1.csv.config_sha256: must be a string, got int"),
 ])
 def test_a_record_field_of_the_wrong_type_is_an_input_error(repo, capsys, field, value, message):
     """Not a traceback from inside the audit: the field named, exit 2."""

@@ -31,17 +31,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_output_not_input(args: argparse.Namespace) -> None:
-    """Raise InputError when `--output` is the same file as one of the command's inputs, which the
-    write would replace."""
+    """Raise InputError when `--output` is one of the command's input files, or a file inside one of
+    its input folders (a split's panoptic.json), which the write would replace."""
     output = args.output
     if not os.path.exists(output):
         return
+    real_output = os.path.realpath(output)
     for name, value in vars(args).items():
         if name in ("output", "_run") or not isinstance(value, (str, os.PathLike)):
             continue
+        option = name if name == "input" else "--" + name.replace("_", "-")
         if os.path.isfile(value) and os.path.samefile(value, output):
-            option = name if name == "input" else "--" + name.replace("_", "-")
             raise InputError(f"{output}: the output is also the input given as {option}; "
+                             "writing it would replace that input")
+        if os.path.isdir(value) and os.path.commonpath([real_output, os.path.realpath(value)]) == os.path.realpath(value):
+            raise InputError(f"{output}: the output is a file of the folder given as {option}; "
                              "writing it would replace that input")
 
 

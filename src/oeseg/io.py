@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import tempfile
@@ -85,7 +86,7 @@ def _not_utf8(path: str | os.PathLike, data: bytes, error: UnicodeDecodeError) -
     return InputError(f"{path}:{line}:{column}: not UTF-8 text (byte 0x{data[start]:02x})")
 
 
-def read_text(path: str | os.PathLike, what: str = "file", encoding: str = "utf-8-sig") -> str:
+def read_text(path: str | os.PathLike, what: str = "file") -> str:
     """A UTF-8 text file's contents, a leading byte-order mark (as Windows editors write one)
     skipped; a missing file or a byte that is not UTF-8 names the file (and line)."""
     try:
@@ -94,8 +95,9 @@ def read_text(path: str | os.PathLike, what: str = "file", encoding: str = "utf-
         raise InputError(f"{path}: {what} not found") from None
     except IsADirectoryError:
         raise InputError(f"{path}: {what} is a folder, not a file") from None
+    data = data.removeprefix(codecs.BOM_UTF8)  # so that a bad byte's column counts from the text
     try:
-        return data.decode(encoding)
+        return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise _not_utf8(path, data, e) from None
 
@@ -135,19 +137,24 @@ def read_yaml(path: str | os.PathLike, what: str = "YAML file") -> Any:
     import yaml
 
     class UniqueKeyLoader(yaml.SafeLoader):
-        """yaml.SafeLoader that refuses a mapping key given twice."""
+        """yaml.SafeLoader that refuses a mapping key written twice (a key that `<<: *anchor` merges
+        in may be overridden; each mapping is checked as written, before any merge rewrites it)."""
 
-        def construct_mapping(self, node, deep=False):
-            seen: dict = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *anchor": merged keys may be overridden
-                    continue
-                key = self.construct_object(key_node, deep=deep)
-                if key in seen:
-                    raise InputError(f"{path}:{key_node.start_mark.line + 1}: key {key!r} given twice in one "
-                                     f"mapping (first on line {seen[key]})")
-                seen[key] = key_node.start_mark.line + 1
-            return super().construct_mapping(node, deep=deep)
+        checked: set[int] = set()  # a class of its own per read_yaml call: per document
+
+        def flatten_mapping(self, node):
+            if id(node) not in self.checked:
+                self.checked.add(id(node))
+                seen: dict = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                        continue  # merges, and complex keys (which the base constructor judges)
+                    key = (key_node.tag, key_node.value)
+                    if key in seen:
+                        raise InputError(f"{path}:{key_node.start_mark.line + 1}: key {key_node.value!r} given "
+                                         f"twice in one mapping (first on line {seen[key]})")
+                    seen[key] = key_node.start_mark.line + 1
+            super().flatten_mapping(node)
 
     text = read_text(path, what)
     try:
@@ -205,7 +212,7 @@ def read_csv_rows(path: str | os.PathLike, required: Sequence[str] = ()) -> tupl
     import io
 
     text = read_text(path)
-    reader = csv.DictReader(io.StringIO(text, newline=None))  # "\n", "\r\n" and a lone "\r" end a line
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # csv ends a line at "\n", "\r\n" or "\r" itself
     try:
         header = list(reader.fieldnames or [])
     except csv.Error as e:  # a NUL byte, a field over the csv module's limit, ... on the first line

@@ -11,7 +11,7 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from oeseg.io import InputError, read_yaml
+from oeseg.io import InputError, read_json, read_yaml
 from oeseg.provenance.record import record_rule
 
 
@@ -39,11 +39,17 @@ def check_references(config: dict[str, Any]) -> None:
                                  f"({', '.join(map(str, defined)) or 'none'})")
 
 
+def read_config_file(path: str | os.PathLike) -> Any:
+    """A config file read strictly: a `.json` one as JSON (`oeseg.io.read_json`), any other as YAML
+    (`oeseg.io.read_yaml`), a key given twice (which Snakemake's reader keeps silently, the last
+    value winning) an InputError naming the file."""
+    return read_json(path) if Path(path).suffix.lower() == ".json" else read_yaml(path, "config file")
+
+
 def check_config_files(paths: list[str | os.PathLike]) -> None:
-    """Read each config file as `oeseg.io.read_yaml` does, so that a key given twice in a file (which
-    Snakemake's reader keeps silently, the last value winning) stops the run naming file and line."""
+    """Read each config file with `read_config_file`, so that a key given twice stops the run."""
     for path in paths:
-        read_yaml(path, "config file")
+        read_config_file(path)
 
 
 def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from oeseg.data.vocabularies import Vocabulary, builtin_name
+from oeseg.data.vocabularies import Vocabulary, builtin_names
 from oeseg.io import InputError, atomic_write_bytes, read_json
 
 
@@ -52,8 +52,8 @@ def read_segment_ids(path: str | Path) -> np.ndarray:
     non-PNG or one-channel (grey, 16-bit) file raises InputError naming it."""
     with _open_png(path) as im:  # RGBA bytes read as little-endian R + 256 G + 256^2 B + 256^3 A
         if im.mode not in SEGMENT_ID_MODES:  # a grey value v would read as the id v * 65793
-            raise InputError(f"{path}: a {im.mode!r} PNG (one channel); a panoptic PNG holds segment ids as RGB: "
-                             "id = R + 256·G + 256²·B")
+            raise InputError(f"{path}: a {im.mode!r} PNG (grey levels, not colours); a panoptic PNG holds segment "
+                             "ids as RGB: id = R + 256·G + 256²·B")
         rgba = np.ascontiguousarray(np.asarray(im.convert("RGBA")))
         return rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
 
@@ -186,8 +186,9 @@ class PanopticSplit:
                 raise InputError(f"{path}: '{key}' must be a list")
         info = obj.get("info") if isinstance(obj.get("info"), dict) else {}
         vocab = Vocabulary.from_json(info.get("vocabulary", root.name), obj["categories"], str(path))
-        if "vocabulary" not in info:  # named as a built-in vocabulary with the same categories, else the dataset's folder
-            vocab = Vocabulary(builtin_name(vocab) or root.absolute().parent.name, vocab.categories)
+        if "vocabulary" not in info:  # a built-in vocabulary with the same categories (the folder's if one), else the folder
+            folder, same = root.absolute().parent.name, builtin_names(vocab)
+            vocab = Vocabulary(folder if folder in same or not same else same[0], vocab.categories)
         cat_ids = {c.id for c in vocab}
         stuff_names = {c.id: c.name for c in vocab if not c.isthing}
         records = {}

@@ -218,10 +218,11 @@ DEMO_CITY = Vocabulary("demo-city", CITYSCAPES.categories)
 BUILTIN: dict[str, Vocabulary] = {v.name: v for v in (CITYSCAPES, ADE20K, DEMO_CITY, DEMO_ADE)}
 
 
-def builtin_name(vocabulary: Vocabulary) -> str | None:
-    """The name of the built-in vocabulary with the same categories (ids, names, isthing), if any."""
+def builtin_names(vocabulary: Vocabulary) -> list[str]:
+    """The names of the built-in vocabularies with the same categories (ids, names, isthing):
+    `demo-city` has Cityscapes' own."""
     key = [(c.id, c.name, c.isthing) for c in vocabulary]
-    return next((name for name, v in BUILTIN.items() if [(c.id, c.name, c.isthing) for c in v] == key), None)
+    return [name for name, v in BUILTIN.items() if [(c.id, c.name, c.isthing) for c in v] == key]
 
 
 def get_vocabulary(name_or_path: str | Path) -> Vocabulary:

@@ -189,9 +189,10 @@ class RateLimiter:
 def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[int]] | None, int, list[str]]:
     """Validate one answer: (level -> category ids, number of unlisted categories dropped, names
     dropped as ambiguous), or (None, 0, []) when it is not a JSON object of lists under the three
-    keys (a key left out is an empty list; a key of another name, "Meronyms", makes it malformed, as
-    its relations would be lost unseen). A name resolves as `Vocabulary.named`: an exact full-name
-    match wins; a name that several categories share otherwise is ambiguous and dropped."""
+    keys (a key left out is an empty list; one of the three spelt otherwise, "Meronyms", makes it
+    malformed, as its relations would be lost unseen; another relation, "semantically_related", is
+    not scored and is ignored). A name resolves as `Vocabulary.named`: an exact full-name match
+    wins; a name that several categories share otherwise is ambiguous and dropped."""
     text = content.strip()
     fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
     if fenced:
@@ -200,7 +201,8 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
         obj = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         return None, 0, []
-    if not isinstance(obj, dict) or any(k not in ANSWER_KEYS or not isinstance(v, list) for k, v in obj.items()):
+    if not isinstance(obj, dict) or any(
+            not isinstance(v, list) if k in ANSWER_KEYS else k.strip().lower() in ANSWER_KEYS for k, v in obj.items()):
         return None, 0, []
     related: dict[str, list[int]] = {}
     dropped = 0

@@ -57,11 +57,6 @@ def _ground_truth(value: str | None, vocabulary: Vocabulary, where: str) -> int 
         raise InputError(f"{where}: {e.args[0]}") from None
 
 
-def _checked_lexicon(path: Path, vocabulary: Vocabulary) -> Lexicon:
-    """The lexicon at `path`, checked against the vocabulary (one of a larger vocabulary serves)."""
-    return load_checked_lexicon(path, vocabulary, larger=True)
-
-
 def workflow_lexicon_path(vocabulary: Vocabulary, config: Path = WORKFLOW_CONFIG) -> Path | None:
     """LEXICON of the workflow (`{out}/lexicons/{vocabulary}.json` of config.yaml), if configured."""
     if not config.exists():
@@ -75,7 +70,7 @@ def default_lexicon(vocabulary: Vocabulary) -> tuple[Lexicon, str]:
     offline WordNet builder; and which it is, in words."""
     path = workflow_lexicon_path(vocabulary)
     if path is not None and path.exists():
-        return _checked_lexicon(path, vocabulary), f"{path} (the workflow's, `out` of ./{WORKFLOW_CONFIG})"
+        return load_checked_lexicon(path, vocabulary, larger=True), f"{path} (the workflow's, `out` of ./{WORKFLOW_CONFIG})"
     from oeseg.lexicon.nouns import OFFLINE_MIN_WORDNET_COUNT, with_category_names, wordnet_nouns
     from oeseg.lexicon.wordnet import build_wordnet_lexicon
 
@@ -94,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     header, rows, gts = read_descriptions(args.input, vocabulary)
     lexicon, source = None, "none (Sentence-BERT)"
     if args.method == "lexical":
-        lexicon, source = ((_checked_lexicon(args.lexicon, vocabulary), str(args.lexicon)) if args.lexicon
+        lexicon, source = ((load_checked_lexicon(args.lexicon, vocabulary, larger=True), str(args.lexicon)) if args.lexicon
                            else default_lexicon(vocabulary))
     mapped = map_regions([r["description"] for r in rows], gts, vocabulary, args.method, lexicon,
                          levels=[args.level], sbert_class_names=args.sbert_classes)[args.level]

@@ -4,6 +4,7 @@ CLIP and projector weights), a trained stage's folder, and a released Osprey che
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import secrets
@@ -80,13 +81,17 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     """Write a folder whole or not at all: the block writes into a new sibling folder
     `.<name>.<random>.tmp`, which then takes the place of `path` (a previous folder there, or an
     empty one made for the job, is removed); an error in the block removes the temporary folder
-    and leaves `path` as it was. A symbolic link is followed."""
+    and leaves `path` as it was. Siblings left by a writer that was killed (a job past its time
+    limit) are removed first: a folder has one writer, its job. A symbolic link is followed."""
     path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
     if path.exists() and not path.is_dir():
         raise InputError(f"{path}: output is a file, not a folder")
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in [*path.parent.glob(f".{glob.escape(path.name)}.*.tmp"),
+                  *path.parent.glob(f".{glob.escape(path.name)}.*.old")]:
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = _sibling(path, "tmp")
     tmp.mkdir()
     old = None

@@ -134,13 +134,13 @@ def effective_config(configfiles: ConfigFiles, schemas: str | os.PathLike) -> di
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import update_config
 
-    from oeseg.io import InputError, read_yaml
-    from oeseg.workflow import check_config
+    from oeseg.io import InputError
+    from oeseg.workflow import check_config, read_config_file
 
     files = config_files(configfiles)
     config: dict[str, Any] = {}
     for configfile in files:
-        layer = read_yaml(configfile, "config file") or {}
+        layer = read_config_file(configfile) or {}
         if not isinstance(layer, dict):
             raise InputError(f"{configfile}: not a mapping of config keys")
         update_config(config, layer)

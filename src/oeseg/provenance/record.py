@@ -212,6 +212,9 @@ def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
             if not isinstance(entry[field], kind):
                 raise InputError(f"{path}: artifacts.{name}.{field}: must be {_KIND_NAMES[kind]}, got "
                                  f"{type(entry[field]).__name__}")
+        if not isinstance(entry.get("config_sha256", ""), (str, type(None))):
+            raise InputError(f"{path}: artifacts.{name}.config_sha256: must be a string, got "
+                             f"{type(entry['config_sha256']).__name__}")
         commit = entry["code"].get("commit")
         if commit is not None and not (isinstance(commit, str) and re.fullmatch(r"[0-9a-f]{4,64}", commit)):
             raise InputError(f"{path}: artifacts.{name}.code.commit: must be a git commit id or null, got {commit!r}")

@@ -190,6 +190,12 @@ EVALUATE_CASES = [
     ("lexicon-key-given-twice", lambda r: (r / "lexicon.json").write_text(
         (r / "lexicon.json").read_text().replace('"vocabulary": "demo-city"', '"vocabulary": "demo-city", "vocabulary": "x"')),
      r"lexicon.json: invalid JSON: key 'vocabulary' appears twice in one object"),
+    ("lexicon-term-lone-surrogate", lambda r: (r / "lexicon.json").write_text(
+        (r / "lexicon.json").read_text().replace('"synonym": []', '"synonym": ["st\\ud800reet"]', 1)),
+     r"lexicon.json: categories\[0\].synonym\[0\]: the term holds an unpaired surrogate '\\ud800' at character 3"),
+    ("gt-category-name-lone-surrogate", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["categories"][2]
+                                                            .update(name="buil\udc00ding")),
+     r"panoptic.json: categories\[2\]: 'name' holds an unpaired surrogate '\\udc00' at character 5"),
     ("gt-isthing-missing", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["categories"][13]
                                                .pop("isthing")),
      r"panoptic.json: categories\[13\]: missing field 'isthing' \(0 or 1\)"),

@@ -199,6 +199,8 @@ def test_parse_answer_validation():
     assert parse_answer('{"synonyms": ["car"]}', VOCAB) == ({"synonym": [13], "hyponym": [], "meronym": []}, 0, [])
     # one of the three keys spelt otherwise would lose its relations unseen: the answer is malformed
     assert parse_answer('{"synonyms": [], "hyponyms": [], "Meronyms": ["car"]}', VOCAB) == (None, 0, [])
+    # a key given twice: which of its values would be meant? malformed
+    assert parse_answer('{"synonyms": ["car"], "synonyms": []}', VOCAB) == (None, 0, [])
     # another relation (the paper's lexicons carry "semantically_related") is not scored: ignored
     assert parse_answer('{"synonyms": ["car"], "semantically_related": ["road"]}', VOCAB) == (
         {"synonym": [13], "hyponym": [], "meronym": []}, 0, [])

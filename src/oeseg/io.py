@@ -102,18 +102,28 @@ def read_text(path: str | os.PathLike, what: str = "file") -> str:
         raise _not_utf8(path, data, e) from None
 
 
-class _DuplicateKey(ValueError):
-    """A JSON object that names one key twice (json keeps the last value silently)."""
+class DuplicateKeyError(ValueError):
+    """A JSON object that names one key twice (json keeps the last value silently); its arg is the key."""
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
-    """json's object_pairs_hook: the object as a dict; _DuplicateKey for a key given twice."""
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """json's object_pairs_hook: the object as a dict; DuplicateKeyError for a key given twice."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
         twice = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise _DuplicateKey(twice)
+        raise DuplicateKeyError(twice)
     return obj
+
+
+def check_unicode(text: str, where: str, what: str = "text") -> None:
+    """Raise InputError (naming `where`) for a string that is not Unicode text: an unpaired
+    surrogate, as JSON's "\\ud800" gives, which no UTF-8 writer or tokenizer accepts."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InputError(f"{where}: {what} holds an unpaired surrogate {text[e.start]!r} at character {e.start + 1}: "
+                         "not Unicode text") from None
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -122,10 +132,10 @@ def read_json(path: str | os.PathLike) -> Any:
     file (and line and column)."""
     text = read_text(path)
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        return json.loads(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as e:
         raise InputError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
-    except _DuplicateKey as e:
+    except DuplicateKeyError as e:
         raise InputError(f"{path}: invalid JSON: key {e.args[0]!r} appears twice in one object") from None
     except RecursionError:
         raise InputError(f"{path}: invalid JSON: nested too deeply") from None
@@ -182,10 +192,10 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line, object_pairs_hook=_unique_keys)
+                obj = json.loads(line, object_pairs_hook=unique_keys)
             except json.JSONDecodeError as e:
                 raise InputError(f"{path}:{lineno}: malformed JSON line: {e.msg}") from None
-            except _DuplicateKey as e:
+            except DuplicateKeyError as e:
                 raise InputError(f"{path}:{lineno}: malformed JSON line: key {e.args[0]!r} appears twice") from None
             except RecursionError:
                 raise InputError(f"{path}:{lineno}: malformed JSON line: nested too deeply") from None

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from oeseg.data.panoptic import PanopticSplit
-from oeseg.io import InputError, atomic_write_jsonl, iter_jsonl
+from oeseg.io import InputError, atomic_write_jsonl, check_unicode, iter_jsonl
 
 #: The longest description accepted, in characters: longer ones are an input error. (The mapping
 #: parses every description; spaCy refuses texts over 1,000,000 characters and a 200,000-character
@@ -64,11 +64,7 @@ def check_description(text: str, where: str) -> None:
     characters, or one that is not Unicode text (a lone surrogate such as JSON's "\\ud800")."""
     if not text.strip():
         raise InputError(f"{where}: 'description' is empty")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise InputError(f"{where}: 'description' holds an unpaired surrogate {text[e.start]!r} at "
-                         f"character {e.start + 1}: not Unicode text") from None
+    check_unicode(text, where, "'description'")
     if len(text) > MAX_DESCRIPTION_CHARS:
         raise InputError(f"{where}: description of {len(text):,} characters, over the limit of "
                          f"{MAX_DESCRIPTION_CHARS:,}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from oeseg.io import InputError, read_json
+from oeseg.io import InputError, check_unicode, read_json
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,7 @@ class Vocabulary:
             isthing = c["isthing"]
             if isthing not in (0, 1) or isinstance(isthing, float):  # True/False are 1/0
                 raise InputError(f"{where}[{i}]: 'isthing' must be 0, 1, true or false, got {isthing!r}")
+            check_unicode(category_name, f"{where}[{i}]", "'name'")
             key = " ".join(category_name.lower().split())
             if not key:
                 raise InputError(f"{where}[{i}]: category {category_id} has an empty name")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from oeseg.data.vocabularies import Vocabulary
-from oeseg.io import InputError, atomic_write_json, read_json
+from oeseg.io import InputError, atomic_write_json, check_unicode, read_json
 
 #: Lexical levels, from the strictest to the most flexible; used cumulatively.
 LEVELS: tuple[str, ...] = ("exact", "synonym", "hyponym", "meronym")
@@ -128,7 +128,8 @@ def _terms(value, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise InputError(f"{where}: expected a list of strings")
     out: list[str] = []
-    for t in value:
+    for i, t in enumerate(value):
+        check_unicode(t, f"{where}[{i}]", "the term")
         n = normalize_term(t)
         if n and n not in out:
             out.append(n)

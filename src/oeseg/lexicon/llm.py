@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from oeseg.data.vocabularies import Vocabulary
-from oeseg.io import InputError, atomic_write_json, read_json, redact_url
+from oeseg.io import DuplicateKeyError, InputError, atomic_write_json, read_json, redact_url, unique_keys
 from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term, nouns_sha256
 
 log = logging.getLogger(__name__)
@@ -198,8 +198,8 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
     if fenced:
         text = fenced.group(1)
     try:
-        obj = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+        obj = json.loads(text, object_pairs_hook=unique_keys)  # a key twice: which value would be meant?
+    except (json.JSONDecodeError, RecursionError, DuplicateKeyError):
         return None, 0, []
     if not isinstance(obj, dict) or any(
             not isinstance(v, list) if k in ANSWER_KEYS else k.strip().lower() in ANSWER_KEYS for k, v in obj.items()):

@@ -44,7 +44,8 @@ def check_output_not_input(args: argparse.Namespace) -> None:
         if os.path.isfile(value) and os.path.samefile(value, output):
             raise InputError(f"{output}: the output is also the input given as {option}; "
                              "writing it would replace that input")
-        if os.path.isdir(value) and os.path.commonpath([real_output, os.path.realpath(value)]) == os.path.realpath(value):
+        folder = os.path.realpath(value) if os.path.isdir(value) else None
+        if folder is not None and os.path.commonpath([real_output, folder]) == folder:
             raise InputError(f"{output}: the output is a file of the folder given as {option}; "
                              "writing it would replace that input")
 

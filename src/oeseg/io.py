@@ -116,6 +116,14 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return obj
 
 
+def check_known_fields(obj: object, allowed: Sequence[str], where: str) -> None:
+    """Raise InputError naming the first field of a JSON object that `allowed` lacks: a misspelt
+    field ("Score", "synonyms" for "synonym") would otherwise be ignored, its value lost."""
+    unknown = [k for k in obj if k not in allowed] if isinstance(obj, dict) else []
+    if unknown:
+        raise InputError(f"{where}: unknown field {unknown[0]!r} (fields: {', '.join(allowed)})")
+
+
 def check_unicode(text: str, where: str, what: str = "text") -> None:
     """Raise InputError (naming `where`) for a string that is not Unicode text: an unpaired
     surrogate, as JSON's "\\ud800" gives, which no UTF-8 writer or tokenizer accepts."""

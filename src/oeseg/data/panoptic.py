@@ -185,10 +185,11 @@ class PanopticSplit:
             if not isinstance(obj[key], list):
                 raise InputError(f"{path}: '{key}' must be a list")
         info = obj.get("info") if isinstance(obj.get("info"), dict) else {}
-        vocab = Vocabulary.from_json(info.get("vocabulary", root.name), obj["categories"], str(path))
-        if "vocabulary" not in info:  # a built-in vocabulary with the same categories (the folder's if one), else the folder
-            folder, same = root.absolute().parent.name, builtin_names(vocab)
-            vocab = Vocabulary(folder if folder in same or not same else same[0], vocab.categories)
+        folder = root.absolute().parent.name  # <data_root>/<dataset>/<split>: the dataset's
+        vocab = Vocabulary.from_json(info.get("vocabulary", folder), obj["categories"], str(path))
+        same = [] if "vocabulary" in info else builtin_names(vocab)
+        if same and folder not in same:  # unnamed: a built-in vocabulary with the same categories
+            vocab = Vocabulary(same[0], vocab.categories)
         cat_ids = {c.id for c in vocab}
         stuff_names = {c.id: c.name for c in vocab if not c.isthing}
         records = {}

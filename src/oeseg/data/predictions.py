@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from oeseg.data.panoptic import PanopticSplit
-from oeseg.io import InputError, atomic_write_jsonl, check_unicode, iter_jsonl
+from oeseg.io import InputError, atomic_write_jsonl, check_known_fields, check_unicode, iter_jsonl
 
 #: The longest description accepted, in characters: longer ones are an input error. (The mapping
 #: parses every description; spaCy refuses texts over 1,000,000 characters and a 200,000-character
@@ -46,9 +46,7 @@ def iter_predictions(path: str | os.PathLike) -> Iterator[tuple[int, RegionPredi
         for key in FIELDS[:3]:
             if key not in obj:
                 raise InputError(f"{where}: missing field '{key}'")
-        unknown = [k for k in obj if k not in FIELDS]
-        if unknown:
-            raise InputError(f"{where}: unknown field {unknown[0]!r} (fields: {', '.join(FIELDS)})")
+        check_known_fields(obj, FIELDS, where)
         desc = obj["description"]
         if not isinstance(desc, str):
             raise InputError(f"{where}: 'description' must be a string, got {type(desc).__name__}")

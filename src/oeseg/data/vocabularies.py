@@ -14,6 +14,11 @@ from pathlib import Path
 from oeseg.io import InputError, check_unicode, read_json
 
 
+def full_name_key(name: str) -> str:
+    """A category's full name as names are compared: lower-case, white space collapsed."""
+    return " ".join(name.lower().split())
+
+
 @dataclass(frozen=True)
 class Category:
     """One target category."""
@@ -63,8 +68,8 @@ class Vocabulary:
     def named(self, name: str) -> list[Category]:
         """The categories `name` may mean: the one whose full name it is, else every category that
         lists it among its comma-separated names (case-insensitive; [] when none does)."""
-        key = " ".join(name.strip().lower().split())
-        full = [c for c in self.categories if key == " ".join(c.name.strip().lower().split())]
+        key = full_name_key(name)
+        full = [c for c in self.categories if key == full_name_key(c.name)]
         return full[:1] or [c for c in self.categories if key in c.names]
 
     def by_name(self, name: str) -> Category:
@@ -106,7 +111,7 @@ class Vocabulary:
             if isthing not in (0, 1) or isinstance(isthing, float):  # True/False are 1/0
                 raise InputError(f"{where}[{i}]: 'isthing' must be 0, 1, true or false, got {isthing!r}")
             check_unicode(category_name, f"{where}[{i}]", "'name'")
-            key = " ".join(category_name.lower().split())
+            key = full_name_key(category_name)
             if not key:
                 raise InputError(f"{where}[{i}]: category {category_id} has an empty name")
             if key in full_names:  # a name given as `gt` would resolve to the first silently

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from oeseg.data.vocabularies import Vocabulary
-from oeseg.io import InputError, atomic_write_json, check_unicode, read_json
+from oeseg.io import InputError, atomic_write_json, check_known_fields, check_unicode, read_json
 
 #: Lexical levels, from the strictest to the most flexible; used cumulatively.
 LEVELS: tuple[str, ...] = ("exact", "synonym", "hyponym", "meronym")
@@ -136,14 +136,6 @@ def _terms(value, where: str) -> list[str]:
     return out
 
 
-def _check_fields(entry: object, allowed: tuple[str, ...], where: str) -> None:
-    """Raise InputError naming a field of a category entry that `allowed` lacks: a misspelt level
-    ("synonyms" in our format) would otherwise read as an empty level."""
-    unknown = [k for k in entry if k not in allowed] if isinstance(entry, dict) else []
-    if unknown:
-        raise InputError(f"{where}: unknown field {unknown[0]!r} (fields: {', '.join(allowed)})")
-
-
 def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) -> Lexicon:
     """Read a lexicon in our format or in the paper's GPT-4 format (keyed by category name)."""
     path = Path(path)
@@ -158,13 +150,11 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
             raise InputError(f"{path}: 'vocabulary' must be a string, got {type(obj['vocabulary']).__name__}")
         if not categories:
             raise InputError(f"{path}: 'categories' is empty: a lexicon with no categories")
-        unknown = [k for k in obj if k not in ("vocabulary", "builder", "categories")]
-        if unknown:
-            raise InputError(f"{path}: unknown field {unknown[0]!r} (fields: vocabulary, builder, categories)")
+        check_known_fields(obj, ("vocabulary", "builder", "categories"), str(path))
         entries = []
         for i, c in enumerate(categories):
             where = f"{path}: categories[{i}]"
-            _check_fields(c, ("id", "name", *LEVELS), where)
+            check_known_fields(c, ("id", "name", *LEVELS), where)
             try:
                 cid, name = int(c["id"]), str(c["name"])
             except (KeyError, TypeError, ValueError):
@@ -182,7 +172,7 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
         entries = []
         for name, c in obj.items():
             where = f"{path}: [{name!r}]"
-            _check_fields(c, ("id", *_PAPER_FIELDS.values(), _PAPER_UNSCORED), where)
+            check_known_fields(c, ("id", *_PAPER_FIELDS.values(), _PAPER_UNSCORED), where)
             fields = {level: _terms(c.get(key, []), f"{where}.{key}") for level, key in _PAPER_FIELDS.items()}
             for n in name.split(","):
                 if normalize_term(n) and normalize_term(n) not in fields["exact"]:

@@ -1,4 +1,4 @@
-"""Speed of the synthetic generator on the demo config's datasets (48 train + 12 val images each).
+"""Speed of the synthetic generator on the demo config's datasets (every split of config.yaml).
 
 Run: PYTHONPATH=src python benchmarks/synthetic_generation.py
 Prints the seconds taken and the ratio to the reference budget (below 1.0 is within budget).

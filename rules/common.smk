@@ -77,13 +77,13 @@ def datasets_of(source):
 MAPPING_CONFIG = config["mapping"]
 SBERT_CONFIG = MAPPING_CONFIG["sbert"]
 SBERT_TEMPLATE = SBERT_CONFIG["template"]  # the schema's default unless the config names one
-USER_STUDY_CONFIG = MAPPING_CONFIG.get("user_study", {})
-USER_STUDY_VOCABULARY = USER_STUDY_CONFIG.get("vocabulary", "cityscapes")
-USER_STUDY_GROUND_TRUTH = USER_STUDY_CONFIG.get("ground_truth", "human")
+USER_STUDY_CONFIG = MAPPING_CONFIG["user_study"]  # the schema's defaults unless the config names them
+USER_STUDY_VOCABULARY = USER_STUDY_CONFIG["vocabulary"]
+USER_STUDY_GROUND_TRUTH = USER_STUDY_CONFIG["ground_truth"]
 # the paper's published study: a local copy (human_study.paper_study.results) or the download
 PAPER_STUDY_JSON = (
     config["human_study"]["paper_study"].get("results")
-    or f"{OUT}/downloads/{USER_STUDY_CONFIG.get('results', 'paper/user_study_results.json')}"
+    or f"{OUT}/downloads/{USER_STUDY_CONFIG['results']}"
 )
 HUMAN_STUDY_MAPPINGS = f"{OUT}/human_study/mappings.csv"
 

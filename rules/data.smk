@@ -56,7 +56,7 @@ rule generate_synthetic:
         n_images=lambda w: config["datasets"][w.dataset]["splits"][w.split],
         image_size=lambda w: config["datasets"][w.dataset]["image_size"],
         seed=lambda w: config["datasets"][w.dataset]["seed"],
-        descriptions=lambda w: config["datasets"][w.dataset].get("descriptions_per_region", 4),
+        descriptions=lambda w: config["datasets"][w.dataset]["descriptions_per_region"],
     script:
         "../scripts/generate_synthetic.py"
 

@@ -15,10 +15,11 @@ import pytest
 import yaml
 from baselines_demo_split import NOUNS, make_split
 
+from oeseg.baselines.tags import TaggerConfig
 from oeseg.data.predictions import read_predictions
 from oeseg.io import InputError
 from oeseg.registry import (COMMON_KEYS, METHOD_KINDS, check_methods, exact_names_regex, kind_of, method_gpus,
-                            method_resources, methods_of_rule, methods_regex)
+                            method_resources, methods_of_rule, methods_regex, training_config)
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -180,3 +181,14 @@ def test_config_check_runs_before_the_rules(tmp_path):
         {"methods": {"o": {"kind": "opal", "label": "O", "top_k": 3}}}))
     proc = snakemake(tmp_path, "-n", "all")
     assert proc.returncode != 0 and "methods.o.top_k: not a key of kind opal" in proc.stdout + proc.stderr
+
+
+def test_training_config_takes_the_entrys_settings_and_the_classs_defaults():
+    """A method entry's `epochs` and `seed` reach its trainer; its other keys (kind, label,
+    classifier, ...) are not hyper-parameters, and what the entry leaves out keeps the default."""
+    entry = {"kind": "tags", "label": "Baseline", "group": "baseline", "classifier": "ovclassifier",
+             "top_k": 5, "epochs": 3, "seed": 7}
+    config = training_config(TaggerConfig, entry)
+    assert (config.epochs, config.seed) == (3, 7)
+    assert config == TaggerConfig(epochs=3, seed=7)
+    assert training_config(TaggerConfig, {"kind": "tags"}) == TaggerConfig()

@@ -27,6 +27,19 @@ def test_sections_of_their_own_schema_get_its_defaults():
     check_config(config, REPO / "schemas")
     assert config["nouns"]["category_names"] is False and config["nouns"]["min_wordnet_count"] == 0
     assert config["mapping"]["sbert"]["template"]  # the mapping section's defaults, from its schema
+    # the paper's user study, left out: the published file, remapped on Cityscapes with the human label
+    assert config["mapping"]["user_study"] == {"results": "paper/user_study_results.json",
+                                               "vocabulary": "cityscapes", "ground_truth": "human"}
+
+
+def test_a_dataset_entry_gets_its_schema_defaults():
+    """Keys left out of a dataset entry take data.schema.yaml's defaults; a key given is kept."""
+    config = demo_config()
+    config["datasets"]["demo-city"].pop("descriptions_per_region", None)
+    config["datasets"]["demo-ade"]["descriptions_per_region"] = 2
+    check_config(config, REPO / "schemas")
+    assert config["datasets"]["demo-city"]["descriptions_per_region"] == 4
+    assert config["datasets"]["demo-ade"]["descriptions_per_region"] == 2
 
 
 @pytest.mark.parametrize("section", ["opal", "evaluation", "figures", "human_study"])

@@ -116,6 +116,11 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return obj
 
 
+def is_integer(value: object) -> bool:
+    """Whether a JSON value is an integer (not a bool, which Python counts as one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_known_fields(obj: object, allowed: Sequence[str], where: str) -> None:
     """Raise InputError naming the first field of a JSON object that `allowed` lacks: a misspelt
     field ("Score", "synonyms" for "synonym") would otherwise be ignored, its value lost."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Generic, TypeVar
 
 from oeseg.io import InputError
@@ -118,6 +118,13 @@ def method_resources(entry: dict) -> dict:
     """An external method's job resources: `gpu` (method_gpus), `mem_mb`, `runtime` and
     `cpus_per_task` from its `resources`, else EXTERNAL_RESOURCES."""
     return {**EXTERNAL_RESOURCES, **entry.get("resources", {}), "gpu": method_gpus(entry)}
+
+
+def training_config(config_class: type[T], entry: dict) -> T:
+    """A trained method's hyper-parameters (a dataclass such as TaggerConfig): the fields that its
+    config entry sets (`epochs`, `seed`), the class's defaults for the others."""
+    names = {field.name for field in fields(config_class)}
+    return config_class(**{key: value for key, value in entry.items() if key in names})
 
 
 def methods_of_rule(methods: dict[str, dict], rule: str) -> list[str]:

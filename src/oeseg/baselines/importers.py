@@ -28,7 +28,7 @@ from oeseg.data.predictions import (
     read_split_predictions,
     write_predictions,
 )
-from oeseg.io import InputError, read_json
+from oeseg.io import InputError, is_integer, read_json
 from oeseg.registry import Registry
 
 log = logging.getLogger("oeseg.baselines")
@@ -157,7 +157,7 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
             stem, cat, rle = Path(str(entry["file_name"])).stem, entry["category_id"], entry["segmentation"]
         except (KeyError, TypeError):
             raise InputError(f"{where}: expected an object with file_name, category_id, segmentation") from None
-        if isinstance(cat, bool) or not isinstance(cat, int) or not 0 <= cat < len(nouns):
+        if not is_integer(cat) or not 0 <= cat < len(nouns):
             raise InputError(f"{where}: category_id {cat!r} is not an index of the {len(nouns)} nouns")
         if stem not in by_stem:
             if stem not in summary.unknown:
@@ -228,7 +228,7 @@ def check_rle(rle: object, shape: tuple[int, int], where: str) -> str:
         raise InputError(f"{where}: bad RLE segmentation (expected an object with 'size' and 'counts')")
     size, counts = rle["size"], rle["counts"]
     if not (isinstance(size, list) and len(size) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in size)):
+            and all(is_integer(v) for v in size)):
         raise InputError(f"{where}: bad RLE segmentation: size {size!r} is not [height, width]")
     if tuple(size) != tuple(shape):
         raise InputError(f"{where}: RLE size {size} differs from the ground truth's {list(shape)} (height, width)")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from oeseg.data.panoptic import PanopticSplit
-from oeseg.io import InputError, atomic_write_jsonl, check_known_fields, check_unicode, iter_jsonl
+from oeseg.io import InputError, atomic_write_jsonl, check_known_fields, check_unicode, is_integer, iter_jsonl
 
 #: The longest description accepted, in characters: longer ones are an input error. (The mapping
 #: parses every description; spaCy refuses texts over 1,000,000 characters and a 200,000-character
@@ -52,7 +52,7 @@ def iter_predictions(path: str | os.PathLike) -> Iterator[tuple[int, RegionPredi
             raise InputError(f"{where}: 'description' must be a string, got {type(desc).__name__}")
         check_description(desc, where)
         sid = obj["segment_id"]
-        if isinstance(sid, bool) or not isinstance(sid, int):
+        if not is_integer(sid):
             raise InputError(f"{where}: 'segment_id' must be an integer, got {sid!r}")
         yield lineno, RegionPrediction(str(obj["image_id"]), sid, desc, check_score(obj.get("score", 1.0), where))
 

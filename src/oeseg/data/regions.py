@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from oeseg.data.panoptic import PanopticSplit
-from oeseg.io import InputError, iter_jsonl
+from oeseg.io import InputError, is_integer, iter_jsonl
 
 
 @dataclass(frozen=True)
@@ -18,11 +18,6 @@ class DescribedRegion:
     segment_id: int
     category_id: int | None
     descriptions: tuple[str, ...]
-
-
-def _integer(value: object) -> bool:
-    """Whether a JSON value is an integer (not a bool, which Python counts as one)."""
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def read_regions(split: PanopticSplit) -> list[DescribedRegion]:
@@ -39,7 +34,7 @@ def read_regions(split: PanopticSplit) -> list[DescribedRegion]:
             if key not in row:
                 raise InputError(f"{where}: missing field {key!r}")
         image_id, segment_id, category_id = row["image_id"], row["segment_id"], row.get("category_id")
-        if not isinstance(image_id, str) and not _integer(image_id):
+        if not isinstance(image_id, str) and not is_integer(image_id):
             raise InputError(f"{where}: image_id must be a string, got {image_id!r}")
         image_id = str(image_id)
         try:
@@ -47,7 +42,7 @@ def read_regions(split: PanopticSplit) -> list[DescribedRegion]:
         except KeyError:
             raise InputError(f"{where}: image_id {image_id!r} is not an image of {split.root / 'panoptic.json'}"
                              ) from None
-        if not _integer(segment_id):
+        if not is_integer(segment_id):
             raise InputError(f"{where}: segment_id must be an integer, got {segment_id!r}")
         segment = next((s for s in image.segments if s.id == segment_id), None)
         if segment is None:
@@ -56,7 +51,7 @@ def read_regions(split: PanopticSplit) -> list[DescribedRegion]:
             raise InputError(f"{where}: segment {segment_id} of image {image_id!r} is listed twice (also line "
                              f"{seen[image_id, segment_id]})")
         seen[image_id, segment_id] = lineno
-        if category_id is not None and not _integer(category_id):
+        if category_id is not None and not is_integer(category_id):
             raise InputError(f"{where}: category_id must be an integer, got {category_id!r}")
         if category_id is not None and category_id != segment.category_id:
             raise InputError(f"{where}: category_id {category_id!r} is not the category of segment {segment_id} "

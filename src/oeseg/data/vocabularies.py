@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from oeseg.io import InputError, check_unicode, read_json
+from oeseg.io import InputError, check_unicode, is_integer, read_json
 
 
 def full_name_key(name: str) -> str:
@@ -103,7 +103,7 @@ class Vocabulary:
                 color = tuple(int(v) for v in c.get("color", (0, 0, 0)))
             except (KeyError, TypeError, ValueError) as e:
                 raise InputError(f"{where}[{i}]: bad category entry ({e})") from None
-            if not isinstance(category_id, int) or isinstance(category_id, bool) or category_id < 0:
+            if not is_integer(category_id) or category_id < 0:
                 raise InputError(f"{where}[{i}]: category id must be an integer >= 0, got {category_id!r}")
             if "isthing" not in c:  # as a stuff category its regions would leave AP and join PQ_st
                 raise InputError(f"{where}[{i}]: missing field 'isthing' (0 or 1)")

@@ -82,8 +82,7 @@ USER_STUDY_VOCABULARY = USER_STUDY_CONFIG["vocabulary"]
 USER_STUDY_GROUND_TRUTH = USER_STUDY_CONFIG["ground_truth"]
 # the paper's published study: a local copy (human_study.paper_study.results) or the download
 PAPER_STUDY_JSON = (
-    config["human_study"]["paper_study"].get("results")
-    or f"{OUT}/downloads/{USER_STUDY_CONFIG['results']}"
+    config["human_study"]["paper_study"].get("results") or f"{OUT}/downloads/{USER_STUDY_CONFIG['results']}"
 )
 HUMAN_STUDY_MAPPINGS = f"{OUT}/human_study/mappings.csv"
 

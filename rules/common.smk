@@ -1,6 +1,7 @@
 from oeseg.mapping import METHODS as MAPPING_METHODS
 from oeseg.registry import exact_names_regex
-from oeseg.workflow import pin_cpu_kernels
+from oeseg.data.vocabularies import vocabulary_name
+from oeseg.workflow import pin_cpu_kernels, vocabulary_files
 
 # every job computes with the same CPU kernels on any x86-64 CPU with AVX2 (README, "The demo")
 pin_cpu_kernels()
@@ -23,8 +24,27 @@ TRAIN_DATASETS = config["training_datasets"]
 
 
 def vocabulary_of(dataset):
-    """The target vocabulary of a dataset."""
+    """The target vocabulary of a dataset: a built-in name or a vocabulary JSON file."""
     return config["datasets"][dataset]["vocabulary"]
+
+
+#: name -> JSON file of the vocabularies given as files (an input of the jobs that read them)
+VOCABULARY_FILES = vocabulary_files(config)
+
+
+def vocabulary_file(vocabulary):
+    """[the JSON file] of a vocabulary (a built-in name, a file or a file's name); [] for a built-in."""
+    return [VOCABULARY_FILES[name]] if (name := vocabulary_name(vocabulary)) in VOCABULARY_FILES else []
+
+
+def vocabulary_spec(name):
+    """What get_vocabulary reads for a vocabulary's name: its JSON file, else the built-in name."""
+    return VOCABULARY_FILES.get(name, name)
+
+
+def lexicon_of(vocabulary):
+    """The lexicon (LEXICON) of a vocabulary given as a built-in name or a JSON file."""
+    return LEXICON.format(vocabulary=vocabulary_name(vocabulary))
 
 
 def split_dir(dataset, split):
@@ -69,7 +89,7 @@ def runs_of(method):
 
 
 def datasets_of(source):
-    """The config's datasets of one source (synthetic, ade20k, cityscapes)."""
+    """The config's datasets of one source (synthetic, ade20k, cityscapes, folder)."""
     return [d for d, e in config["datasets"].items() if e["source"] == source]
 
 
@@ -77,13 +97,6 @@ def datasets_of(source):
 MAPPING_CONFIG = config["mapping"]
 SBERT_CONFIG = MAPPING_CONFIG["sbert"]
 SBERT_TEMPLATE = SBERT_CONFIG["template"]  # the schema's default unless the config names one
-USER_STUDY_CONFIG = MAPPING_CONFIG["user_study"]  # the schema's defaults unless the config names them
-USER_STUDY_VOCABULARY = USER_STUDY_CONFIG["vocabulary"]
-USER_STUDY_GROUND_TRUTH = USER_STUDY_CONFIG["ground_truth"]
-# the paper's published study: a local copy (human_study.paper_study.results) or the download
-PAPER_STUDY_JSON = (
-    config["human_study"]["paper_study"].get("results") or f"{OUT}/downloads/{USER_STUDY_CONFIG['results']}"
-)
 HUMAN_STUDY_MAPPINGS = f"{OUT}/human_study/mappings.csv"
 
 
@@ -98,7 +111,9 @@ def sbert_class_list(vocabulary):
     for the vocabulary's plain category names (mapping.sbert.class_names: plain)."""
     if SBERT_CONFIG["class_names"] == "plain":
         return None
-    name = SBERT_CONFIG.get("class_lists", {}).get(vocabulary)
+    name = SBERT_CONFIG.get("class_lists", {}).get(vocabulary_name(vocabulary))
     if name is None:
-        raise ValueError(f"mapping.sbert.class_names is 'prompt' but mapping.sbert.class_lists has no {vocabulary!r}")
+        raise ValueError(
+            f"mapping.sbert.class_names is 'prompt' but mapping.sbert.class_lists has no {vocabulary_name(vocabulary)!r}"
+        )
     return f"{OUT}/downloads/{name}"

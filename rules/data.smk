@@ -1,6 +1,15 @@
 # data stage: synthetic demo datasets, downloads, ADE20K and Cityscapes conversion.
 
 SYNTHETIC_DATASETS = datasets_of("synthetic")
+# source folder: a dataset already in the panoptic format, provided by the user (README, Dataset format)
+USER_PROVIDED.update(
+    {
+        path: f"split {split} of dataset {d} (datasets.{d}.source: folder) in the panoptic format"
+        for d in datasets_of("folder")
+        for split in ("train", "val")
+        for path in [split_json(d, split)] + ([f"{split_dir(d, split)}/regions.jsonl"] if split == "train" else [])
+    }
+)
 DOWNLOADS = config.get("downloads", {})
 CITYSCAPES_PACKAGES = {
     package: sha256
@@ -36,6 +45,8 @@ rule downloads:
 
 
 rule generate_synthetic:
+    input:
+        vocabulary_file=lambda w: vocabulary_file(vocabulary_of(w.dataset)),
     output:
         **SPLIT_OUTPUTS,
         regions=f"{DATA}/{{dataset}}/{{split}}/regions.jsonl",

@@ -20,7 +20,7 @@ rule evaluate:
         unpack(evaluation_sbert_classes),
         predictions=PREDICTIONS,
         panoptic=lambda w: split_json(w.dataset, "val"),
-        lexicon=lambda w: LEXICON.format(vocabulary=vocabulary_of(w.dataset)),
+        lexicon=lambda w: lexicon_of(vocabulary_of(w.dataset)),
     output:
         EVALUATION,
     log:

@@ -89,7 +89,7 @@ rule fig11:
 
 rule fig2:
     input:
-        lexicon=LEXICON.format(vocabulary=FIG["fig2"]["vocabulary"]),
+        lexicon=lexicon_of(FIG["fig2"]["vocabulary"]),
     output:
         **figure_outputs("fig2"),
     log:

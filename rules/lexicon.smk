@@ -13,6 +13,7 @@ if LEXICON_BUILDER == "wordnet":
     rule lexicon_wordnet:
         input:
             nouns=NOUNS,
+            vocabulary_file=lambda w: vocabulary_file(w.vocabulary),
         output:
             LEXICON,
         log:
@@ -26,6 +27,7 @@ if LEXICON_BUILDER == "wordnet":
             runtime="20m",
         params:
             builder="wordnet",
+            vocabulary=lambda w: vocabulary_spec(w.vocabulary),
         script:
             "../scripts/lexicon.py"
 
@@ -35,6 +37,7 @@ if LEXICON_BUILDER == "openai":
     rule lexicon_openai:
         input:
             nouns=NOUNS,
+            vocabulary_file=lambda w: vocabulary_file(w.vocabulary),
         output:
             lexicon=LEXICON,
             summary=f"{OUT}/lexicons/{{vocabulary}}.openai-summary.json",
@@ -50,6 +53,7 @@ if LEXICON_BUILDER == "openai":
             runtime="12h",
         params:
             builder="openai",
+            vocabulary=lambda w: vocabulary_spec(w.vocabulary),
             openai={k: v for k, v in config["lexicon"]["openai"].items() if k != "cache_dir"},
             cache_dir=config["lexicon"]["openai"]["cache_dir"],
         script:
@@ -74,5 +78,6 @@ if LEXICON_BUILDER == "paper":
             runtime="5m",
         params:
             builder="paper",
+            vocabulary=lambda w: vocabulary_spec(w.vocabulary),
         script:
             "../scripts/lexicon.py"

@@ -1,12 +1,20 @@
 # mapping stage: the paper's human-study descriptions remapped with our lexical and Sentence-BERT
 # mappings, for the figures stage (library: src/oeseg/mapping; config keys: mapping.*).
 
+USER_STUDY_CONFIG = MAPPING_CONFIG["user_study"]  # the schema's defaults unless the config names them
+USER_STUDY_VOCABULARY = USER_STUDY_CONFIG["vocabulary"]
+USER_STUDY_GROUND_TRUTH = USER_STUDY_CONFIG["ground_truth"]
+# the paper's published study: a local copy (human_study.paper_study.results) or the download
+PAPER_STUDY_JSON = (
+    config["human_study"]["paper_study"].get("results") or f"{OUT}/downloads/{USER_STUDY_CONFIG['results']}"
+)
+
 
 rule map_user_study:
     input:
         unpack(lambda wildcards: sbert_class_input(USER_STUDY_VOCABULARY)),
         study=PAPER_STUDY_JSON,
-        lexicon=LEXICON.format(vocabulary=USER_STUDY_VOCABULARY),
+        lexicon=lexicon_of(USER_STUDY_VOCABULARY),
     output:
         HUMAN_STUDY_MAPPINGS,
     log:

@@ -21,7 +21,15 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 SMALL_SNAKEFILE = '''\
+from pathlib import Path
+
+from oeseg.workflow import check_config
+
+
 configfile: "config.yaml"
+
+
+check_config(config, Path(workflow.basedir) / "schemas")  # as the Snakefile does: defaults filled
 
 
 include: "rules/common.smk"

@@ -17,7 +17,9 @@ from baselines_demo_split import NOUNS, make_split
 
 from oeseg.baselines.tags import TaggerConfig
 from oeseg.data.predictions import read_predictions
+from oeseg.data.vocabularies import vocabulary_name
 from oeseg.io import InputError
+from oeseg.workflow import vocabulary_files
 from oeseg.registry import (COMMON_KEYS, METHOD_KINDS, check_methods, exact_names_regex, kind_of, method_gpus,
                             method_resources, methods_of_rule, methods_regex, training_config)
 
@@ -192,3 +194,49 @@ def test_training_config_takes_the_entrys_settings_and_the_classs_defaults():
     assert (config.epochs, config.seed) == (3, 7)
     assert config == TaggerConfig(epochs=3, seed=7)
     assert training_config(TaggerConfig, {"kind": "tags"}) == TaggerConfig()
+
+
+def test_a_folder_dataset_with_a_vocabulary_file_is_scored_by_the_workflow(workdir):
+    """`source: folder` takes a dataset the user put in the panoptic format, with its own vocabulary
+    as a JSON file: its lexicon is built from that file under the vocabulary's name, and a method's
+    descriptions of it are scored; a split that is missing stops the run naming the file."""
+    mine = workdir / "data" / "mine" / "val"
+    shutil.copytree(workdir / "data" / "demo-city" / "val", mine)
+    panoptic = json.loads((mine / "panoptic.json").read_text())
+    panoptic["info"]["vocabulary"] = "mine"
+    (mine / "panoptic.json").write_text(json.dumps(panoptic))
+    (workdir / "vocab").mkdir()
+    (workdir / "vocab" / "mine.json").write_text(json.dumps({"categories": panoptic["categories"]}))
+    outputs = workdir / "work" / "demo" / "downloads" / "paper" / "outputs" / "somenet"
+    shutil.copytree(outputs / "demo-city", outputs / "mine")
+    overrides = yaml.safe_load((workdir / "overrides.yaml").read_text())
+    overrides["datasets"] = {"mine": {"source": "folder", "vocabulary": "vocab/mine.json"}}
+    overrides["evaluation_datasets"], overrides["training_datasets"] = ["mine"], []
+    (workdir / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    target = "work/demo/evaluations/pub/mine/main.lexical.json"
+    proc = snakemake(workdir, target)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((workdir / "work/demo/lexicons/mine.json").read_text())["vocabulary"] == "mine"
+    results = json.loads((workdir / target).read_text())
+    assert results["regions"]["total"] == sum(len(a["segments_info"]) for a in panoptic["annotations"])
+    assert set(results["lac"]) == {"PQ", "mIoU", "AP"}
+    shutil.rmtree(mine)
+    (workdir / target).unlink()
+    proc = snakemake(workdir, target)
+    assert proc.returncode != 0
+    assert ("data/mine/val/panoptic.json: missing; it is split val of dataset mine (datasets.mine.source: "
+            "folder) in the panoptic format, provided by you") in proc.stderr + proc.stdout
+
+
+def test_vocabulary_files_are_named_by_their_stem_and_may_not_share_a_name():
+    config = {"datasets": {"a": {"vocabulary": "cityscapes"}, "b": {"vocabulary": "vocab/mine.json"},
+                           "c": {"vocabulary": "vocab/mine.json"}}}
+    assert vocabulary_files(config) == {"mine": "vocab/mine.json"}
+    assert vocabulary_name("vocab/mine.json") == "mine" and vocabulary_name("cityscapes") == "cityscapes"
+    config["datasets"]["c"]["vocabulary"] = "other/mine.json"
+    with pytest.raises(InputError, match=r"datasets.c.vocabulary: 'other/mine.json' and datasets.b.vocabulary: "
+                                         r"'vocab/mine.json' are two vocabulary files named 'mine'"):
+        vocabulary_files(config)
+    config["datasets"]["c"]["vocabulary"] = "mine/cityscapes.json"
+    with pytest.raises(InputError, match="named like the built-in vocabulary 'cityscapes'"):
+        vocabulary_files(config)

@@ -39,6 +39,32 @@ def check_references(config: dict[str, Any]) -> None:
                                  f"({', '.join(map(str, defined)) or 'none'})")
 
 
+def vocabulary_files(config: dict[str, Any]) -> dict[str, str]:
+    """Name -> JSON file of each vocabulary that the config gives as a file (a dataset's, Figure 2's,
+    the paper study's; named as `vocabularies.vocabulary_name` names it), for the rules that build
+    its lexicon, named by that name. Two files of one name, or a file named like a built-in
+    vocabulary, would share a lexicon: an InputError naming the keys."""
+    from oeseg.data.vocabularies import BUILTIN, vocabulary_name
+
+    given = [(f"datasets.{name}.vocabulary", entry.get("vocabulary")) for name, entry in config["datasets"].items()]
+    given.append(("figures.fig2.vocabulary", config.get("figures", {}).get("fig2", {}).get("vocabulary")))
+    given.append(("mapping.user_study.vocabulary", config.get("mapping", {}).get("user_study", {}).get("vocabulary")))
+    files: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for key, spec in given:
+        if spec is None or spec in BUILTIN:
+            continue
+        name = vocabulary_name(spec)
+        if name in BUILTIN:
+            raise InputError(f"config: {key}: the vocabulary file {spec!r} is named like the built-in "
+                             f"vocabulary {name!r} (a lexicon is named by its vocabulary); rename the file")
+        if files.setdefault(name, spec) != spec:
+            raise InputError(f"config: {key}: {spec!r} and {keys[name]}: {files[name]!r} are two vocabulary "
+                             f"files named {name!r} (a lexicon is named by its vocabulary); rename one")
+        keys.setdefault(name, key)
+    return files
+
+
 def read_config_file(path: str | os.PathLike) -> Any:
     """A config file read strictly: a `.json` one as JSON (`oeseg.io.read_json`), any other as YAML
     (`oeseg.io.read_yaml`), a key given twice (which Snakemake's reader keeps silently, the last

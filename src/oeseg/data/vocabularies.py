@@ -231,6 +231,14 @@ def builtin_names(vocabulary: Vocabulary) -> list[str]:
     return [name for name, v in BUILTIN.items() if [(c.id, c.name, c.isthing) for c in v] == key]
 
 
+def vocabulary_name(name_or_path: str | Path) -> str:
+    """The name of a vocabulary given as get_vocabulary takes it: a built-in name, else the JSON
+    file's stem (`vocab/mine.json` is `mine`, the name its splits' `info.vocabulary` and its
+    lexicon's `vocabulary` carry)."""
+    key = str(name_or_path)
+    return key if key in BUILTIN else Path(key).stem
+
+
 def get_vocabulary(name_or_path: str | Path) -> Vocabulary:
     """A builtin vocabulary by name, or the `categories` of a panoptic.json / vocabulary JSON file."""
     key = str(name_or_path)
@@ -243,4 +251,4 @@ def get_vocabulary(name_or_path: str | Path) -> Vocabulary:
     categories = obj.get("categories") if isinstance(obj, dict) else obj
     if not isinstance(categories, list):
         raise InputError(f"{path}: expected a list of categories or an object with 'categories'")
-    return Vocabulary.from_json(path.stem, categories, str(path))
+    return Vocabulary.from_json(vocabulary_name(path), categories, str(path))

@@ -28,13 +28,14 @@ def vocabulary_of(dataset):
     return config["datasets"][dataset]["vocabulary"]
 
 
-#: name -> JSON file of the vocabularies given as files (an input of the jobs that read them)
+#: name -> JSON file of the vocabularies given as files: an input of the jobs that build from them
+#: (the noun list's category names, the lexicon); the jobs after read them through the lexicon
 VOCABULARY_FILES = vocabulary_files(config)
 
 
-def vocabulary_file(vocabulary):
-    """[the JSON file] of a vocabulary (a built-in name, a file or a file's name); [] for a built-in."""
-    return [VOCABULARY_FILES[name]] if (name := vocabulary_name(vocabulary)) in VOCABULARY_FILES else []
+def vocabulary_file(name):
+    """[the JSON file] of a vocabulary named `name`; [] for a built-in one."""
+    return [VOCABULARY_FILES[name]] if name in VOCABULARY_FILES else []
 
 
 def vocabulary_spec(name):
@@ -111,9 +112,8 @@ def sbert_class_list(vocabulary):
     for the vocabulary's plain category names (mapping.sbert.class_names: plain)."""
     if SBERT_CONFIG["class_names"] == "plain":
         return None
-    name = SBERT_CONFIG.get("class_lists", {}).get(vocabulary_name(vocabulary))
-    if name is None:
-        raise ValueError(
-            f"mapping.sbert.class_names is 'prompt' but mapping.sbert.class_lists has no {vocabulary_name(vocabulary)!r}"
-        )
-    return f"{OUT}/downloads/{name}"
+    vocabulary = vocabulary_name(vocabulary)
+    download = SBERT_CONFIG.get("class_lists", {}).get(vocabulary)
+    if download is None:
+        raise ValueError(f"mapping.sbert.class_names is 'prompt' but mapping.sbert.class_lists has no {vocabulary!r}")
+    return f"{OUT}/downloads/{download}"

@@ -45,8 +45,6 @@ rule downloads:
 
 
 rule generate_synthetic:
-    input:
-        vocabulary_file=lambda w: vocabulary_file(vocabulary_of(w.dataset)),
     output:
         **SPLIT_OUTPUTS,
         regions=f"{DATA}/{{dataset}}/{{split}}/regions.jsonl",

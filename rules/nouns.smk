@@ -7,7 +7,8 @@ NOUNS_TAG_LIST = [f"{OUT}/downloads/{config['nouns']['tag_list']}"] if config["n
 
 rule nouns:
     input:
-        NOUNS_TAG_LIST,
+        tag_list=NOUNS_TAG_LIST,
+        vocabulary_files=list(VOCABULARY_FILES.values()) if config["nouns"]["category_names"] else [],
     output:
         NOUNS,
     log:

@@ -1,3 +1,5 @@
+import os
+
 # Inputs that the user provides (USER_PROVIDED, filled by each stage): the DAG lists them, and a
 # run stops here with a message naming the missing file and what it is.
 
@@ -8,7 +10,8 @@ rule user_provided_file:
     log:
         f"{LOGS}/user_provided/{{user_file}}.log",
     wildcard_constraints:
-        user_file=exact_names_regex(USER_PROVIDED),
+        # only while missing: a file of yours that exists is never an output, so --forceall keeps it
+        user_file=exact_names_regex(path for path in USER_PROVIDED if not os.path.exists(path)),
     conda:
         "../envs/oeseg.yaml"
     params:

@@ -5,6 +5,6 @@ from oeseg.workflow import rule_step
 
 with rule_step(snakemake):
     write_noun_list(snakemake.params.source, snakemake.output[0],
-                    tag_list=snakemake.input[0] if snakemake.input else None,
+                    tag_list=snakemake.input.tag_list[0] if snakemake.input.tag_list else None,
                     min_wordnet_count=snakemake.params.min_wordnet_count,
                     vocabularies=snakemake.params.vocabularies)

@@ -19,7 +19,7 @@ from oeseg.baselines.tags import TaggerConfig
 from oeseg.data.predictions import read_predictions
 from oeseg.data.vocabularies import vocabulary_name
 from oeseg.io import InputError
-from oeseg.workflow import vocabulary_files
+from oeseg.workflow import check_config, vocabulary_files
 from oeseg.registry import (COMMON_KEYS, METHOD_KINDS, check_methods, exact_names_regex, kind_of, method_gpus,
                             method_resources, methods_of_rule, methods_regex, training_config)
 
@@ -228,15 +228,58 @@ def test_a_folder_dataset_with_a_vocabulary_file_is_scored_by_the_workflow(workd
             "folder) in the panoptic format, provided by you") in proc.stderr + proc.stdout
 
 
-def test_vocabulary_files_are_named_by_their_stem_and_may_not_share_a_name():
+def test_vocabulary_files_are_named_by_their_stem_and_may_not_share_a_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("vocab/mine.json", "other/mine.json", "vocab/mine.v2.json", "mine/cityscapes.json"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("[]")
     config = {"datasets": {"a": {"vocabulary": "cityscapes"}, "b": {"vocabulary": "vocab/mine.json"},
-                           "c": {"vocabulary": "vocab/mine.json"}}}
-    assert vocabulary_files(config) == {"mine": "vocab/mine.json"}
+                           "c": {"vocabulary": "./vocab/mine.json"}}}
+    assert vocabulary_files(config) == {"mine": "vocab/mine.json"}  # one file, however it is spelt
     assert vocabulary_name("vocab/mine.json") == "mine" and vocabulary_name("cityscapes") == "cityscapes"
-    config["datasets"]["c"]["vocabulary"] = "other/mine.json"
-    with pytest.raises(InputError, match=r"datasets.c.vocabulary: 'other/mine.json' and datasets.b.vocabulary: "
-                                         r"'vocab/mine.json' are two vocabulary files named 'mine'"):
-        vocabulary_files(config)
-    config["datasets"]["c"]["vocabulary"] = "mine/cityscapes.json"
-    with pytest.raises(InputError, match="named like the built-in vocabulary 'cityscapes'"):
-        vocabulary_files(config)
+    for spec, message in [
+        ("other/mine.json", r"datasets.c.vocabulary: 'other/mine.json' and datasets.b.vocabulary: "
+                            r"'vocab/mine.json' are two vocabulary files named 'mine'"),
+        ("mine/cityscapes.json", "named like the built-in vocabulary 'cityscapes'"),
+        ("vocab/mine.v2.json", r"datasets.c.vocabulary: the vocabulary file 'vocab/mine.v2.json' is named "
+                               r"'mine.v2'; a vocabulary file's stem names its lexicon"),
+        ("cityscape", r"datasets.c.vocabulary: 'cityscape' is neither a built-in vocabulary \(ade20k, "
+                      r"cityscapes, demo-ade, demo-city\) nor a file"),
+    ]:
+        config["datasets"]["c"]["vocabulary"] = spec
+        with pytest.raises(InputError, match=message):
+            vocabulary_files(config)
+
+
+def test_a_source_makes_only_its_own_vocabularies():
+    """A synthetic dataset draws the scenes of demo-city or demo-ade, a converter writes its own
+    categories: any other vocabulary there is a config error naming the key, not a failure deep
+    in a job; a vocabulary of one's own goes with `source: folder`."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["datasets"]["demo-city"]["vocabulary"] = "cityscapes"
+    with pytest.raises(InputError, match=r"datasets.demo-city.vocabulary: 'cityscapes' is not a vocabulary that "
+                                         r"source synthetic makes \(one of: demo-ade, demo-city\)"):
+        check_config(config, REPO / "schemas")
+    config["datasets"]["demo-city"] = {"source": "folder", "vocabulary": "cityscapes"}
+    check_config(config, REPO / "schemas")
+
+
+def test_a_folder_dataset_is_never_an_output_once_it_exists(workdir):
+    """The files of a `source: folder` dataset are the user's: a missing train split stops a run
+    that trains on it, naming the file; once present, even --forceall plans no job that would
+    remove and remake them."""
+    overrides = yaml.safe_load((workdir / "overrides.yaml").read_text())
+    overrides["datasets"] = {"demo-city": {"source": "folder", "vocabulary": "demo-city"}}
+    overrides["methods"]["tags"] = {"kind": "tags", "label": "B", "classifier": "ovc", "epochs": 1}
+    overrides["methods"]["ovc"] = {"kind": "ovclassifier", "label": "O", "epochs": 1}
+    overrides["training_datasets"] = ["demo-city"]
+    (workdir / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    target = "work/demo/models/tags/tagger.pt"
+    proc = snakemake(workdir, target)
+    assert proc.returncode != 0
+    assert ("data/demo-city/train/panoptic.json: missing; it is split train of dataset demo-city "
+            "(datasets.demo-city.source: folder) in the panoptic format") in proc.stderr + proc.stdout
+    make_split(workdir / "data" / "demo-city" / "train", 2, seed=5)
+    proc = snakemake(workdir, "-n", "--forceall", "work/demo/evaluations/pub/demo-city/main.lexical.json", target)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "user_provided_file" not in proc.stdout and "rule train_tagger" in proc.stdout

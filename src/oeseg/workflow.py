@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
@@ -13,6 +14,10 @@ from typing import Any
 
 from oeseg.io import InputError, read_json, read_yaml
 from oeseg.provenance.record import record_rule
+
+
+#: what a vocabulary's name (a JSON file's stem) may hold: it names the vocabulary's lexicon file
+VOCABULARY_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def check_references(config: dict[str, Any]) -> None:
@@ -37,13 +42,28 @@ def check_references(config: dict[str, Any]) -> None:
             if name not in defined:
                 raise InputError(f"config: {key}: {name!r} is not one of the config's {section} "
                                  f"({', '.join(map(str, defined)) or 'none'})")
+    for name, entry in datasets.items():
+        drawable = source_vocabularies(entry.get("source"))
+        if drawable is not None and entry.get("vocabulary") not in drawable:
+            raise InputError(f"config: datasets.{name}.vocabulary: {entry.get('vocabulary')!r} is not a vocabulary "
+                             f"that source {entry['source']} makes (one of: {', '.join(drawable)}); "
+                             f"a vocabulary of your own goes with source folder")
+
+
+def source_vocabularies(source: str | None) -> list[str] | None:
+    """The vocabularies a dataset source makes: the synthetic scenes' and each converter's own;
+    None for `folder` (any vocabulary, a built-in one or a JSON file)."""
+    from oeseg.data.synthetic import SCENES
+
+    return {"synthetic": sorted(SCENES), "ade20k": ["ade20k"], "cityscapes": ["cityscapes"]}.get(source)
 
 
 def vocabulary_files(config: dict[str, Any]) -> dict[str, str]:
     """Name -> JSON file of each vocabulary that the config gives as a file (a dataset's, Figure 2's,
     the paper study's; named as `vocabularies.vocabulary_name` names it), for the rules that build
-    its lexicon, named by that name. Two files of one name, or a file named like a built-in
-    vocabulary, would share a lexicon: an InputError naming the keys."""
+    its lexicon, named by that name. A name that is neither a built-in vocabulary nor a file, a
+    file whose name could not name a lexicon file, and two files of one name (or one named like a
+    built-in vocabulary), which would share a lexicon, are an InputError naming the keys."""
     from oeseg.data.vocabularies import BUILTIN, vocabulary_name
 
     given = [(f"datasets.{name}.vocabulary", entry.get("vocabulary")) for name, entry in config["datasets"].items()]
@@ -54,7 +74,13 @@ def vocabulary_files(config: dict[str, Any]) -> dict[str, str]:
     for key, spec in given:
         if spec is None or spec in BUILTIN:
             continue
-        name = vocabulary_name(spec)
+        if not Path(spec).is_file():
+            raise InputError(f"config: {key}: {spec!r} is neither a built-in vocabulary "
+                             f"({', '.join(sorted(BUILTIN))}) nor a file")
+        name, spec = vocabulary_name(spec), os.path.normpath(spec)
+        if not VOCABULARY_NAME.fullmatch(name):
+            raise InputError(f"config: {key}: the vocabulary file {spec!r} is named {name!r}; a vocabulary "
+                             f"file's stem names its lexicon and may hold only letters, digits, '_' and '-'")
         if name in BUILTIN:
             raise InputError(f"config: {key}: the vocabulary file {spec!r} is named like the built-in "
                              f"vocabulary {name!r} (a lexicon is named by its vocabulary); rename the file")

@@ -10,6 +10,7 @@ USER_PROVIDED.update(
         for path in [split_json(d, split)] + ([f"{split_dir(d, split)}/regions.jsonl"] if split == "train" else [])
     }
 )
+check_folder_datasets(config)
 DOWNLOADS = config.get("downloads", {})
 CITYSCAPES_PACKAGES = {
     package: sha256

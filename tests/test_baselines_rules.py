@@ -220,6 +220,12 @@ def test_a_folder_dataset_with_a_vocabulary_file_is_scored_by_the_workflow(workd
     results = json.loads((workdir / target).read_text())
     assert results["regions"]["total"] == sum(len(a["segments_info"]) for a in panoptic["annotations"])
     assert set(results["lac"]) == {"PQ", "mIoU", "AP"}
+    # a split of another vocabulary stops the run before anything is described
+    (mine / "panoptic.json").write_text(json.dumps({**panoptic, "info": {"vocabulary": "theirs"}}))
+    proc = snakemake(workdir, "-n", target)
+    assert proc.returncode != 0
+    assert ("data/mine/val/panoptic.json: a split of vocabulary 'theirs' (info.vocabulary) with 19 categories, "
+            "but datasets.mine.vocabulary is 'vocab/mine.json': vocabulary 'mine'") in proc.stderr + proc.stdout
     shutil.rmtree(mine)
     (workdir / target).unlink()
     proc = snakemake(workdir, target)

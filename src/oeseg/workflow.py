@@ -91,6 +91,31 @@ def vocabulary_files(config: dict[str, Any]) -> dict[str, str]:
     return files
 
 
+def check_folder_datasets(config: dict[str, Any]) -> None:
+    """Stop at start-up where a present split of a `source: folder` dataset is not of the dataset's
+    vocabulary (another name in `info.vocabulary`, or other categories), naming the file and the
+    config key: otherwise the mismatch would show only when its descriptions are scored, after a
+    model made them. A split not present is left to the run, which names it where it is needed."""
+    from oeseg.data.panoptic import PanopticSplit
+    from oeseg.data.vocabularies import category_key, get_vocabulary
+
+    for name, entry in config["datasets"].items():
+        if entry["source"] != "folder":
+            continue
+        vocabulary = get_vocabulary(entry["vocabulary"])
+        for split in ("train", "val"):
+            root = Path(config["data_root"]) / name / split
+            if not (root / "panoptic.json").is_file():
+                continue
+            found = PanopticSplit.load(root).vocabulary
+            if found.name != vocabulary.name or category_key(found) != category_key(vocabulary):
+                raise InputError(
+                    f"{root / 'panoptic.json'}: a split of vocabulary {found.name!r} (info.vocabulary) with "
+                    f"{len(found)} categories, but datasets.{name}.vocabulary is {entry['vocabulary']!r}: "
+                    f"vocabulary {vocabulary.name!r} with {len(vocabulary)} categories; a split carries its "
+                    f"vocabulary's name and exactly its categories (ids, names, isthing)")
+
+
 def read_config_file(path: str | os.PathLike) -> Any:
     """A config file read strictly: a `.json` one as JSON (`oeseg.io.read_json`), any other as YAML
     (`oeseg.io.read_yaml`), a key given twice (which Snakemake's reader keeps silently, the last

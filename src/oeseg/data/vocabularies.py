@@ -224,11 +224,16 @@ DEMO_CITY = Vocabulary("demo-city", CITYSCAPES.categories)
 BUILTIN: dict[str, Vocabulary] = {v.name: v for v in (CITYSCAPES, ADE20K, DEMO_CITY, DEMO_ADE)}
 
 
+def category_key(vocabulary: Vocabulary) -> list[tuple[int, str, bool]]:
+    """What makes two vocabularies' categories the same: each category's id, name and isthing."""
+    return [(c.id, c.name, c.isthing) for c in vocabulary]
+
+
 def builtin_names(vocabulary: Vocabulary) -> list[str]:
-    """The names of the built-in vocabularies with the same categories (ids, names, isthing):
+    """The names of the built-in vocabularies with the same categories (`category_key`):
     `demo-city` has Cityscapes' own."""
-    key = [(c.id, c.name, c.isthing) for c in vocabulary]
-    return [name for name, v in BUILTIN.items() if [(c.id, c.name, c.isthing) for c in v] == key]
+    key = category_key(vocabulary)
+    return [name for name, v in BUILTIN.items() if category_key(v) == key]
 
 
 def vocabulary_name(name_or_path: str | Path) -> str:

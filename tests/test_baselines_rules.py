@@ -224,8 +224,14 @@ def test_a_folder_dataset_with_a_vocabulary_file_is_scored_by_the_workflow(workd
     (mine / "panoptic.json").write_text(json.dumps({**panoptic, "info": {"vocabulary": "theirs"}}))
     proc = snakemake(workdir, "-n", target)
     assert proc.returncode != 0
-    assert ("data/mine/val/panoptic.json: a split of vocabulary 'theirs' (info.vocabulary) with 19 categories, "
-            "but datasets.mine.vocabulary is 'vocab/mine.json': vocabulary 'mine'") in proc.stderr + proc.stdout
+    assert ("data/mine/val/panoptic.json: datasets.mine.vocabulary is 'vocab/mine.json', named 'mine', but the "
+            "split is of vocabulary 'theirs'") in proc.stderr + proc.stdout
+    renamed = [{**c, "name": "automobile"} if c["id"] == 13 else c for c in panoptic["categories"]]
+    (mine / "panoptic.json").write_text(json.dumps({**panoptic, "categories": renamed}))
+    proc = snakemake(workdir, "-n", target)
+    assert proc.returncode != 0
+    assert ("whose categories differ from the split's: first the split's (13, 'automobile', True) against the "
+            "vocabulary's (13, 'car', True)") in proc.stderr + proc.stdout
     shutil.rmtree(mine)
     (workdir / target).unlink()
     proc = snakemake(workdir, target)
@@ -283,9 +289,24 @@ def test_a_folder_dataset_is_never_an_output_once_it_exists(workdir):
     target = "work/demo/models/tags/tagger.pt"
     proc = snakemake(workdir, target)
     assert proc.returncode != 0
-    assert ("data/demo-city/train/panoptic.json: missing; it is split train of dataset demo-city "
-            "(datasets.demo-city.source: folder) in the panoptic format") in proc.stderr + proc.stdout
+    assert re.search(r"data/demo-city/train/(panoptic\.json|regions\.jsonl): missing; it is split train of dataset "
+                     r"demo-city \(datasets\.demo-city\.source: folder\) in the panoptic format",
+                     proc.stderr + proc.stdout), (proc.stderr + proc.stdout)[-3000:]
     make_split(workdir / "data" / "demo-city" / "train", 2, seed=5)
     proc = snakemake(workdir, "-n", "--forceall", "work/demo/evaluations/pub/demo-city/main.lexical.json", target)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "user_provided_file" not in proc.stdout and "rule train_tagger" in proc.stdout
+
+
+def test_an_external_method_without_format_and_output_is_a_config_error():
+    """An external method of one's own names its output's format and file in the config; without
+    them the run stops at start-up, not when its job has already run the command."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["methods"]["mine"] = {"kind": "external", "label": "M", "command": "true"}
+    with pytest.raises(InputError, match=r"methods.mine: an external method not in the registry \(.*\) needs "
+                                         r"'format' and 'output'"):
+        check_config(config, REPO / "schemas")
+    config["methods"]["mine"].update(format="lac", output="descriptions.json")
+    check_config(config, REPO / "schemas")
+    config["methods"]["shikra"] = {"kind": "external", "label": "S", "command": "true"}  # the registry's
+    check_config(config, REPO / "schemas")

@@ -9,6 +9,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator, MutableMapping
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -108,12 +109,17 @@ def check_folder_datasets(config: dict[str, Any]) -> None:
             if not (root / "panoptic.json").is_file():
                 continue
             found = PanopticSplit.load(root).vocabulary
-            if found.name != vocabulary.name or category_key(found) != category_key(vocabulary):
-                raise InputError(
-                    f"{root / 'panoptic.json'}: a split of vocabulary {found.name!r} (info.vocabulary) with "
-                    f"{len(found)} categories, but datasets.{name}.vocabulary is {entry['vocabulary']!r}: "
-                    f"vocabulary {vocabulary.name!r} with {len(vocabulary)} categories; a split carries its "
-                    f"vocabulary's name and exactly its categories (ids, names, isthing)")
+            where = f"{root / 'panoptic.json'}: datasets.{name}.vocabulary is {entry['vocabulary']!r}"
+            if found.name != vocabulary.name:
+                raise InputError(f"{where}, named {vocabulary.name!r}, but the split is of vocabulary {found.name!r} "
+                                 f"(its info.vocabulary; without one, the name its categories or its dataset "
+                                 f"folder give it: docs/formats.md)")
+            differ = next(((ours, theirs) for ours, theirs in zip_longest(category_key(found), category_key(vocabulary))
+                           if ours != theirs), None)
+            if differ:
+                raise InputError(f"{where}, whose categories differ from the split's: first the split's "
+                                 f"{differ[0]} against the vocabulary's {differ[1]} (id, name, isthing); a split "
+                                 f"carries exactly its vocabulary's categories")
 
 
 def read_config_file(path: str | os.PathLike) -> Any:
@@ -139,12 +145,16 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
     import yaml
     from snakemake.utils import validate
 
-    from oeseg.registry import check_methods
+    from oeseg.baselines.external import external_spec
+    from oeseg.registry import check_methods, kind_of
 
     schemas = Path(schemas).resolve()
     top = schemas / "config.schema.yaml"
     validate(config, os.fspath(top))
     check_methods(config["methods"])
+    for name, entry in config["methods"].items():  # an external method's format and output, before any job
+        if kind_of(entry).name == "external":
+            external_spec(name, entry)
     check_references(config)
     for key, prop in yaml.safe_load(top.read_text(encoding="utf-8"))["properties"].items():
         ref = prop.get("$ref", "#")

@@ -309,4 +309,5 @@ def test_an_external_method_without_format_and_output_is_a_config_error():
     config["methods"]["mine"].update(format="lac", output="descriptions.json")
     check_config(config, REPO / "schemas")
     config["methods"]["shikra"] = {"kind": "external", "label": "S", "command": "true"}  # the registry's
+    config["methods"]["ospr"] = {"kind": "external", "label": "O", "weights": "ckpt/osprey-7b"}  # our model code
     check_config(config, REPO / "schemas")

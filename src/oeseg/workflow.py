@@ -152,8 +152,8 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
     top = schemas / "config.schema.yaml"
     validate(config, os.fspath(top))
     check_methods(config["methods"])
-    for name, entry in config["methods"].items():  # an external method's format and output, before any job
-        if kind_of(entry).name == "external":
+    for name, entry in config["methods"].items():  # a command's output format and file, before any job
+        if kind_of(entry).name == "external" and "command" in entry:
             external_spec(name, entry)
     check_references(config)
     for key, prop in yaml.safe_load(top.read_text(encoding="utf-8"))["properties"].items():

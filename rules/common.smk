@@ -1,7 +1,7 @@
 from oeseg.mapping import METHODS as MAPPING_METHODS
 from oeseg.registry import exact_names_regex
 from oeseg.data.vocabularies import vocabulary_name
-from oeseg.workflow import check_folder_datasets, pin_cpu_kernels, vocabulary_files
+from oeseg.workflow import VOCABULARY_NAME, check_folder_datasets, pin_cpu_kernels, vocabulary_files
 
 # every job computes with the same CPU kernels on any x86-64 CPU with AVX2 (README, "The demo")
 pin_cpu_kernels()
@@ -75,7 +75,7 @@ wildcard_constraints:
     split="[A-Za-z0-9_-]+",
     method="[A-Za-z0-9_.-]+",
     run="[A-Za-z0-9_.-]+",
-    vocabulary="[A-Za-z0-9_-]+",
+    vocabulary=VOCABULARY_NAME.pattern,
     mapping=exact_names_regex(MAPPING_METHODS),
 
 

@@ -97,7 +97,7 @@ def check_folder_datasets(config: dict[str, Any]) -> None:
     vocabulary (another name in `info.vocabulary`, or other categories), naming the file and the
     config key: otherwise the mismatch would show only when its descriptions are scored, after a
     model made them. A split not present is left to the run, which names it where it is needed."""
-    from oeseg.data.panoptic import PanopticSplit
+    from oeseg.data.panoptic import read_split_vocabulary
     from oeseg.data.vocabularies import category_key, get_vocabulary
 
     for name, entry in config["datasets"].items():
@@ -108,7 +108,7 @@ def check_folder_datasets(config: dict[str, Any]) -> None:
             root = Path(config["data_root"]) / name / split
             if not (root / "panoptic.json").is_file():
                 continue
-            found = PanopticSplit.load(root).vocabulary
+            found = read_split_vocabulary(root)  # not its images and segments: this runs at every start-up
             where = f"{root / 'panoptic.json'}: datasets.{name}.vocabulary is {entry['vocabulary']!r}"
             if found.name != vocabulary.name:
                 raise InputError(f"{where}, named {vocabulary.name!r}, but the split is of vocabulary {found.name!r} "

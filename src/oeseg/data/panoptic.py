@@ -132,6 +132,39 @@ class PanopticImage:
     segments: list[Segment]
 
 
+def _read_panoptic_json(path: Path) -> dict:
+    """A split's panoptic.json, its top-level fields checked (images, annotations, categories)."""
+    obj = read_json(path)
+    if not isinstance(obj, dict):
+        raise InputError(f"{path}: expected a JSON object with images, annotations, categories")
+    for key in ("images", "annotations", "categories"):
+        if key not in obj:
+            raise InputError(f"{path}: missing top-level field '{key}'")
+        if not isinstance(obj[key], list):
+            raise InputError(f"{path}: '{key}' must be a list")
+    return obj
+
+
+def _split_vocabulary(obj: dict, root: Path) -> Vocabulary:
+    """The vocabulary of the split at `root` (its panoptic.json read as `obj`): its categories, named
+    by `info.vocabulary`; unnamed, by the built-in vocabulary with the same categories, else (or
+    where the dataset folder's name is one of those) by the dataset folder's name."""
+    info = obj.get("info") if isinstance(obj.get("info"), dict) else {}
+    folder = root.absolute().parent.name  # <data_root>/<dataset>/<split>: the dataset's
+    vocab = Vocabulary.from_json(info.get("vocabulary", folder), obj["categories"], str(root / "panoptic.json"))
+    same = [] if "vocabulary" in info else builtin_names(vocab)
+    if same and folder not in same:  # unnamed: a built-in vocabulary with the same categories
+        vocab = Vocabulary(same[0], vocab.categories)
+    return vocab
+
+
+def read_split_vocabulary(root: str | Path) -> Vocabulary:
+    """The vocabulary of the split at `root`, as PanopticSplit.load names it, without reading its
+    images and segments."""
+    root = Path(root)
+    return _split_vocabulary(_read_panoptic_json(root / "panoptic.json"), root)
+
+
 @dataclass
 class PanopticSplit:
     """A split folder in the panoptic format: `panoptic.json`, `panoptic/`, `images/`."""
@@ -176,20 +209,8 @@ class PanopticSplit:
         """Load `root/panoptic.json`, checking the fields every stage relies on."""
         root = Path(root)
         path = root / "panoptic.json"
-        obj = read_json(path)
-        if not isinstance(obj, dict):
-            raise InputError(f"{path}: expected a JSON object with images, annotations, categories")
-        for key in ("images", "annotations", "categories"):
-            if key not in obj:
-                raise InputError(f"{path}: missing top-level field '{key}'")
-            if not isinstance(obj[key], list):
-                raise InputError(f"{path}: '{key}' must be a list")
-        info = obj.get("info") if isinstance(obj.get("info"), dict) else {}
-        folder = root.absolute().parent.name  # <data_root>/<dataset>/<split>: the dataset's
-        vocab = Vocabulary.from_json(info.get("vocabulary", folder), obj["categories"], str(path))
-        same = [] if "vocabulary" in info else builtin_names(vocab)
-        if same and folder not in same:  # unnamed: a built-in vocabulary with the same categories
-            vocab = Vocabulary(same[0], vocab.categories)
+        obj = _read_panoptic_json(path)
+        vocab = _split_vocabulary(obj, root)
         cat_ids = {c.id for c in vocab}
         stuff_names = {c.id: c.name for c in vocab if not c.isthing}
         records = {}

@@ -28,13 +28,14 @@ def vocabulary_of(dataset):
     return config["datasets"][dataset]["vocabulary"]
 
 
-#: name -> JSON file of the vocabularies given as files: an input of the jobs that build from them
-#: (the noun list's category names, the lexicon); the jobs after read them through the lexicon
+#: name -> JSON file of the vocabularies given as files: an input of the jobs that read them (the
+#: noun list's category names, the lexicon, Figure 2, the study selection and remapping)
 VOCABULARY_FILES = vocabulary_files(config)
 
 
-def vocabulary_file(name):
-    """[the JSON file] of a vocabulary named `name`; [] for a built-in one."""
+def vocabulary_file(vocabulary):
+    """[the JSON file] of a vocabulary given by its name or its file; [] for a built-in one."""
+    name = vocabulary_name(vocabulary)
     return [VOCABULARY_FILES[name]] if name in VOCABULARY_FILES else []
 
 

@@ -90,6 +90,7 @@ rule fig11:
 rule fig2:
     input:
         lexicon=lexicon_of(FIG["fig2"]["vocabulary"]),
+        vocabulary=vocabulary_file(FIG["fig2"]["vocabulary"]),
     output:
         **figure_outputs("fig2"),
     log:

@@ -15,6 +15,7 @@ rule human_study_select:
         unpack(lambda w: sbert_class_input(vocabulary_of(HS["dataset"]))),
         split=split_json(HS["dataset"], "val"),
         lexicon=lexicon_of(vocabulary_of(HS["dataset"])),
+        vocabulary=vocabulary_file(vocabulary_of(HS["dataset"])),
         predictions=list(study_predictions(HS["methods"], HS["dataset"]).values()),
     output:
         f"{HUMAN_STUDY}/selection.csv",

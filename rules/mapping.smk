@@ -15,6 +15,7 @@ rule map_user_study:
         unpack(lambda wildcards: sbert_class_input(USER_STUDY_VOCABULARY)),
         study=PAPER_STUDY_JSON,
         lexicon=lexicon_of(USER_STUDY_VOCABULARY),
+        vocabulary=vocabulary_file(USER_STUDY_VOCABULARY),
     output:
         HUMAN_STUDY_MAPPINGS,
     log:

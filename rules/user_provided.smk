@@ -1,5 +1,7 @@
 import os
 
+from oeseg.workflow import missing_user_file
+
 # Inputs that the user provides (USER_PROVIDED, filled by each stage): the DAG lists them, and a
 # run stops here with a message naming the missing file and what it is.
 
@@ -16,5 +18,8 @@ rule user_provided_file:
         "../envs/oeseg.yaml"
     params:
         what=lambda w: USER_PROVIDED[w.user_file],
+        missing=lambda w: missing_user_file(w.user_file, USER_PROVIDED[w.user_file]),
+    message:
+        "{params.missing}"
     script:
         "../scripts/user_provided_file.py"

@@ -153,7 +153,7 @@ EVALUATE_CASES = [
     ("gt-json-bad-segment-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][1][
         "segments_info"][0].update(id="one")), r"panoptic.json: annotations\[1\]: a malformed field"),
     ("gt-json-not-an-object", lambda r: (r / "split" / "panoptic.json").write_text("[]"),
-     r"panoptic.json: expected a JSON object with images, annotations, categories"),
+     r"panoptic.json: expected a JSON object with images, annotations, categories, got list"),
     ("gt-json-not-utf8", lambda r: (r / "split" / "panoptic.json").write_bytes(b'{"info": "\x80"}'),
      r"panoptic.json:1:11: not UTF-8 text"),
     ("gt-stuff-category-split", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][

@@ -165,7 +165,7 @@ def test_check_methods_reads_each_kinds_keys():
         check_methods({"p": {"kind": "published", "label": "P", "command": "x"}})
     with pytest.raises(InputError, match=r"methods.b.classifier: 'x' is not a method of kind ovclassifier"):
         check_methods({"x": {"kind": "published"}, "b": {"kind": "tags", "classifier": "x"}})
-    with pytest.raises(InputError, match=r"unknown method kind 'magic'"):
+    with pytest.raises(InputError, match=r"methods.m.kind: unknown method kind 'magic' \(known: opal, "):
         check_methods({"m": {"kind": "magic"}})
     check_methods({"x": {"kind": "external", "label": "X", "weights": "ckpt", "published": True, "source": "s"}})
 
@@ -212,7 +212,12 @@ def test_a_folder_dataset_with_a_vocabulary_file_is_scored_by_the_workflow(workd
     overrides = yaml.safe_load((workdir / "overrides.yaml").read_text())
     overrides["datasets"] = {"mine": {"source": "folder", "vocabulary": "vocab/mine.json"}}
     overrides["evaluation_datasets"], overrides["training_datasets"] = ["mine"], []
+    overrides["figures"] = {"fig2": {"vocabulary": "vocab/mine.json"}}
     (workdir / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    # the jobs that read the file have it as an input, beside the lexicon built from it
+    proc = snakemake(workdir, "-n", "results/figures/fig2.pdf")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert re.search(r"rule fig2:\n\s+input: [^\n]*vocab/mine\.json", proc.stdout), proc.stdout[-3000:]
     target = "work/demo/evaluations/pub/mine/main.lexical.json"
     proc = snakemake(workdir, target)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -234,10 +239,13 @@ def test_a_folder_dataset_with_a_vocabulary_file_is_scored_by_the_workflow(workd
             "vocabulary's (13, 'car', True)") in proc.stderr + proc.stdout
     shutil.rmtree(mine)
     (workdir / target).unlink()
+    missing = ("data/mine/val/panoptic.json: missing; it is split val of dataset mine (datasets.mine.source: "
+               "folder) in the panoptic format, provided by you")
+    proc = snakemake(workdir, "-n", target)  # a dry run names it already
+    assert proc.returncode == 0 and missing in proc.stdout, proc.stdout[-3000:]
     proc = snakemake(workdir, target)
     assert proc.returncode != 0
-    assert ("data/mine/val/panoptic.json: missing; it is split val of dataset mine (datasets.mine.source: "
-            "folder) in the panoptic format, provided by you") in proc.stderr + proc.stdout
+    assert missing in proc.stderr + proc.stdout
 
 
 def test_vocabulary_files_are_named_by_their_stem_and_may_not_share_a_name(tmp_path, monkeypatch):
@@ -261,6 +269,11 @@ def test_vocabulary_files_are_named_by_their_stem_and_may_not_share_a_name(tmp_p
         config["datasets"]["c"]["vocabulary"] = spec
         with pytest.raises(InputError, match=message):
             vocabulary_files(config)
+    config["datasets"]["c"]["vocabulary"] = "mine"  # the file's name, where its path is meant
+    with pytest.raises(InputError, match=r"datasets.c.vocabulary: 'mine' is neither a built-in vocabulary .* nor a "
+                                         r"file; a vocabulary file is given by its path, as datasets.b.vocabulary: "
+                                         r"'vocab/mine.json'"):
+        vocabulary_files(config)
 
 
 def test_a_source_makes_only_its_own_vocabularies():

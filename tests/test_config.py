@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from snakemake.exceptions import WorkflowError
 
 from oeseg.io import InputError
 from oeseg.models.config import config_from_section
@@ -65,15 +64,30 @@ def test_a_misspelt_opal_model_key_is_named():
 def test_a_misspelt_key_of_an_opal_data_source_is_named():
     config = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
     config["opal"]["data"]["stage2"][0]["regions_per_samples"] = 5
-    with pytest.raises(WorkflowError, match="regions_per_samples"):
+    with pytest.raises(InputError, match=r"^config: opal.data.stage2.0: Additional properties are not allowed "
+                                         r"\('regions_per_samples' was unexpected\)$"):
         check_config(config, REPO / "schemas")
 
 
 def test_a_bad_value_inside_a_section_names_it():
     config = demo_config()
     config["nouns"]["category_names"] = "yes"
-    with pytest.raises(WorkflowError, match="category_names"):
+    with pytest.raises(InputError, match=r"^config: nouns.category_names: 'yes' is not of type 'boolean'$"):
         check_config(config, REPO / "schemas")
+
+
+def test_a_schema_error_names_the_key_not_the_schema():
+    """A value the schema refuses is named by its config key in one line: Snakemake's own message
+    prints the whole schema (and for an unknown top-level key the whole config) before the key."""
+    config = demo_config()
+    config["datasets"]["demo-city"]["splits"]["val"] = "96"
+    with pytest.raises(InputError, match=r"^config: datasets.demo-city.splits.val: '96' is not of type 'integer'$"):
+        check_config(config, REPO / "schemas")
+    config = demo_config()
+    config["figure"] = {}
+    with pytest.raises(InputError) as error:
+        check_config(config, REPO / "schemas")
+    assert str(error.value) == "config: Additional properties are not allowed ('figure' was unexpected)"
 
 
 def test_a_partial_lora_section_takes_the_other_keys_defaults():

@@ -129,6 +129,13 @@ def check_known_fields(obj: object, allowed: Sequence[str], where: str) -> None:
         raise InputError(f"{where}: unknown field {unknown[0]!r} (fields: {', '.join(allowed)})")
 
 
+def check_required_fields(obj: dict, required: Sequence[str], where: str) -> None:
+    """Raise InputError naming the first field of `required` that a JSON object lacks."""
+    missing = [k for k in required if k not in obj]
+    if missing:
+        raise InputError(f"{where}: missing field {missing[0]!r}")
+
+
 def check_unicode(text: str, where: str, what: str = "text") -> None:
     """Raise InputError (naming `where`) for a string that is not Unicode text: an unpaired
     surrogate, as JSON's "\\ud800" gives, which no UTF-8 writer or tokenizer accepts."""
@@ -152,6 +159,17 @@ def read_json(path: str | os.PathLike) -> Any:
         raise InputError(f"{path}: invalid JSON: key {e.args[0]!r} appears twice in one object") from None
     except RecursionError:
         raise InputError(f"{path}: invalid JSON: nested too deeply") from None
+
+
+def read_json_object(path: str | os.PathLike, required: Sequence[str] = ()) -> dict:
+    """Read a JSON file that holds one object with the `required` fields (`read_json`'s errors;
+    another value or a missing field names the file, and the fields it needs)."""
+    obj = read_json(path)
+    if not isinstance(obj, dict):
+        fields = f" with {', '.join(required)}" if required else ""
+        raise InputError(f"{path}: expected a JSON object{fields}, got {type(obj).__name__}")
+    check_required_fields(obj, required, str(path))
+    return obj
 
 
 def read_yaml(path: str | os.PathLike, what: str = "YAML file") -> Any:

@@ -146,6 +146,9 @@ def check_methods(methods: dict[str, dict]) -> None:
     """Check the config's methods against the registry: known kinds, each kind's keys and required
     keys, and a tags method's classifier being an ovclassifier method."""
     for name, entry in methods.items():
+        if entry["kind"] not in METHOD_KINDS:
+            raise InputError(f"methods.{name}.kind: unknown method kind {entry['kind']!r} "
+                             f"(known: {', '.join(METHOD_KINDS)})")
         kind = METHOD_KINDS.get(entry["kind"])
         allowed = COMMON_KEYS + kind.options
         for key in entry:

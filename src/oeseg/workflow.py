@@ -76,8 +76,10 @@ def vocabulary_files(config: dict[str, Any]) -> dict[str, str]:
         if spec is None or spec in BUILTIN:
             continue
         if not Path(spec).is_file():
+            named = [f"{k}: {s!r}" for k, s in given if s and Path(s).is_file() and vocabulary_name(s) == spec]
+            hint = f"; a vocabulary file is given by its path, as {named[0]}" if named else ""
             raise InputError(f"config: {key}: {spec!r} is neither a built-in vocabulary "
-                             f"({', '.join(sorted(BUILTIN))}) nor a file")
+                             f"({', '.join(sorted(BUILTIN))}) nor a file{hint}")
         name, spec = vocabulary_name(spec), os.path.normpath(spec)
         if not VOCABULARY_NAME.fullmatch(name):
             raise InputError(f"config: {key}: the vocabulary file {spec!r} is named {name!r}; a vocabulary "
@@ -143,14 +145,13 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
     them; names of datasets and methods must be the config's (`check_references`). The Snakefile
     and `oeseg audit` both call this, so their configs hash alike."""
     import yaml
-    from snakemake.utils import validate
 
     from oeseg.baselines.external import external_spec
     from oeseg.registry import check_methods, kind_of
 
     schemas = Path(schemas).resolve()
     top = schemas / "config.schema.yaml"
-    validate(config, os.fspath(top))
+    validate_section(config, top)
     check_methods(config["methods"])
     for name, entry in config["methods"].items():  # a command's output format and file, before any job
         if kind_of(entry).name == "external" and "command" in entry:
@@ -168,7 +169,27 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
             raise InputError(f"config: section {key!r} is missing (it needs {', '.join(required)}; "
                              f"{section.name} describes it)")
         if key in config:
-            validate(config[key], os.fspath(section))
+            validate_section(config[key], section, key)
+
+
+def validate_section(instance: Any, schema: Path, key: str = "") -> None:
+    """Validate `instance` (the config, or its section `key`) against a schema file, filling in
+    the schema's defaults; a failure is an InputError naming the config key and what is wrong with
+    its value (Snakemake's own message prints the schema first, the key last)."""
+    import jsonschema
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    try:
+        validate(instance, os.fspath(schema))
+    except WorkflowError as e:
+        error = e.__context__  # Snakemake raises its error while handling jsonschema's
+        if not isinstance(error, jsonschema.ValidationError):
+            raise
+        if error.context:  # of oneOf / anyOf: the alternative that came closest
+            error = jsonschema.exceptions.best_match(error.context)
+        where = ".".join([*([key] if key else []), *map(str, error.absolute_path)])
+        raise InputError(f"config: {where + ': ' if where else ''}{error.message}") from None
 
 
 #: the instruction set of the CPU kernels every job runs: torch's own (ATen), MKL's (its
@@ -242,9 +263,14 @@ def rule_step(snakemake: Any, *, torch_threads: bool = False) -> Iterator[loggin
             h.close()
 
 
+def missing_user_file(path: str, what: str) -> str:
+    """What a dry run lists and a run stops with where `path`, an input the user provides, is missing."""
+    return f"{path}: missing; it is {what}, provided by you (see the README), not made by the workflow"
+
+
 def require_user_file(path: str, what: str) -> None:
     """Stop with a clear message: `path` is an input the user provides, not one the workflow makes."""
-    raise InputError(f"{path}: missing; it is {what}, provided by you (see the README), not made by the workflow")
+    raise InputError(missing_user_file(path, what))
 
 
 def gpu_job_resources(gpus_per_node: int, nodes: int = 1, cpus_per_gpu: int = 8) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from oeseg.data.vocabularies import Vocabulary, builtin_names
-from oeseg.io import InputError, atomic_write_bytes, read_json
+from oeseg.io import InputError, atomic_write_bytes, read_json_object
 
 
 def id2rgb(ids: np.ndarray) -> np.ndarray:
@@ -134,12 +134,8 @@ class PanopticImage:
 
 def _read_panoptic_json(path: Path) -> dict:
     """A split's panoptic.json, its top-level fields checked (images, annotations, categories)."""
-    obj = read_json(path)
-    if not isinstance(obj, dict):
-        raise InputError(f"{path}: expected a JSON object with images, annotations, categories")
+    obj = read_json_object(path, ("images", "annotations", "categories"))
     for key in ("images", "annotations", "categories"):
-        if key not in obj:
-            raise InputError(f"{path}: missing top-level field '{key}'")
         if not isinstance(obj[key], list):
             raise InputError(f"{path}: '{key}' must be a list")
     return obj

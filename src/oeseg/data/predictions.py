@@ -8,7 +8,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from oeseg.data.panoptic import PanopticSplit
-from oeseg.io import InputError, atomic_write_jsonl, check_known_fields, check_unicode, is_integer, iter_jsonl
+from oeseg.io import (
+    InputError,
+    atomic_write_jsonl,
+    check_known_fields,
+    check_required_fields,
+    check_unicode,
+    is_integer,
+    iter_jsonl,
+)
 
 #: The longest description accepted, in characters: longer ones are an input error. (The mapping
 #: parses every description; spaCy refuses texts over 1,000,000 characters and a 200,000-character
@@ -43,9 +51,7 @@ def iter_predictions(path: str | os.PathLike) -> Iterator[tuple[int, RegionPredi
     """Yield (line number, prediction) for each line, validating as `read_predictions` does."""
     for lineno, obj in iter_jsonl(path):
         where = f"{path}:{lineno}"
-        for key in FIELDS[:3]:
-            if key not in obj:
-                raise InputError(f"{where}: missing field '{key}'")
+        check_required_fields(obj, FIELDS[:3], where)
         check_known_fields(obj, FIELDS, where)
         desc = obj["description"]
         if not isinstance(desc, str):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from oeseg.data.panoptic import PanopticSplit
-from oeseg.io import InputError, is_integer, iter_jsonl
+from oeseg.io import InputError, check_required_fields, is_integer, iter_jsonl
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,7 @@ def read_regions(split: PanopticSplit) -> list[DescribedRegion]:
     out = []
     for lineno, row in iter_jsonl(path):
         where = f"{path}:{lineno}"
-        for key in ("image_id", "segment_id", "descriptions"):
-            if key not in row:
-                raise InputError(f"{where}: missing field {key!r}")
+        check_required_fields(row, ("image_id", "segment_id", "descriptions"), where)
         image_id, segment_id, category_id = row["image_id"], row["segment_id"], row.get("category_id")
         if not isinstance(image_id, str) and not is_integer(image_id):
             raise InputError(f"{where}: image_id must be a string, got {image_id!r}")

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from oeseg.io import InputError, read_json
+from oeseg.io import InputError, read_json_object
 from oeseg.lexicon.lexicon import LEVELS
 from oeseg.metrics.lac import LAC_METRICS
 
@@ -41,12 +41,7 @@ def parse_evaluation_path(path: str | os.PathLike) -> tuple[str, str, str, str]:
 def load_evaluation(path: str | os.PathLike) -> Evaluation:
     """Read one RESULTS.json, checking that every LAC metric has a value at every level."""
     method, dataset, run, mapping = parse_evaluation_path(path)
-    obj = read_json(path)
-    if not isinstance(obj, dict):
-        raise InputError(f"{path}: expected a JSON object")
-    for key in ("levels", "metrics", "lac"):
-        if key not in obj:
-            raise InputError(f"{path}: missing field '{key}'")
+    obj = read_json_object(path, ("levels", "metrics", "lac"))
     levels = tuple(obj["levels"])
     if levels != LEVELS:
         raise InputError(f"{path}: field 'levels' is {list(levels)}, expected {list(LEVELS)}")

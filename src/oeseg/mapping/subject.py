@@ -169,7 +169,8 @@ def _word(token) -> str:
 
 
 def _is_noun(token) -> bool:
-    return token.tag_ in _NOUN_TAGS
+    """Whether the tagger reads `token` as a noun (a hyphen, which it may tag NN, is none)."""
+    return token.tag_ in _NOUN_TAGS and not token.is_punct
 
 
 #: compound words taken before a head at most: a noun phrase has a few, a degenerate repetition
@@ -216,7 +217,11 @@ def _hyphens(left, right) -> int:
 
 
 def _phrase(tokens: list) -> tuple[str, tuple[str, ...]]:
+    """The phrase of `tokens` (hyphens dropped, the last word singular) and its single words;
+    ("", ()) where only hyphens are left."""
     tokens = [t for t in tokens if t.text != "-"]
+    if not tokens:
+        return "", ()
     words = [t.text.lower() for t in tokens[:-1]] + [_word(tokens[-1])]
     parts = tuple(_word(t) for t in tokens) if len(tokens) > 1 else ()
     return " ".join(words), parts
@@ -255,6 +260,8 @@ def _attribute(verb, any_tag: bool = False):
 def _noun_like_root(root) -> bool:
     """A root that the tagger took for a verb or adverb but that opens a noun phrase fragment
     ("curb on the sidewalk", "leaves on the ground", "metal railing along the sidewalk")."""
+    if root.is_punct:  # "anti-semitism": the parser may make the hyphen the root
+        return False
     if any(c.dep_ in ("det", "compound", "amod") and c.i < root.i for c in root.children):
         return True
     return root.i == 0 and root.tag_ in ("VB", "VBP", "VBZ", "RB", "NN", "NNS")
@@ -337,6 +344,8 @@ def _subject(doc) -> Subject:
         return Subject("", "")
     head = tokens[-1]
     phrase, parts = _phrase(tokens)
+    if not phrase:  # only punctuation ("- - -")
+        return Subject("", "")
     of_complement = ""
     of_preps = [c for c in head.rights if c.dep_ == "prep" and c.text == "of"]
     determiners = [c.text for c in head.lefts if c.dep_ == "det"]

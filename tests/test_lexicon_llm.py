@@ -57,7 +57,7 @@ class FakeOpenAI:
                                           "time": time.monotonic()})
                     fake.auth.add(self.headers.get("Authorization", ""))
                     script = fake.scripts.get(noun, [])
-                    status, content, headers = script.pop(0) if len(script) > 1 else (script or [(200, "{}", {})])[0]
+                    status, content, headers = script.pop(0) if len(script) > 1 else (script or [(200, _answer(), {})])[0]
                 if isinstance(content, bytes):  # a verbatim body (e.g. not JSON) with this status
                     payload = None
                 elif status == 200:
@@ -201,6 +201,11 @@ def test_parse_answer_validation():
     assert parse_answer('{"synonyms": [], "hyponyms": [], "Meronyms": ["car"]}', VOCAB) == (None, 0, [])
     # a key given twice: which of its values would be meant? malformed
     assert parse_answer('{"synonyms": ["car"], "synonyms": []}', VOCAB) == (None, 0, [])
+    # none of the three keys (misspelt, nested, empty, or only another relation): every level would
+    # be lost unseen: malformed
+    for answer in ('{"synonym": ["car"], "hyponym": ["truck"], "meronym": []}', '{"answer": {"synonyms": ["car"]}}',
+                   '{}', '{"semantically_related": ["road"]}', '{" Synonyms ": ["car"]}'):
+        assert parse_answer(answer, VOCAB) == (None, 0, []), answer
     # another relation (the paper's lexicons carry "semantically_related") is not scored: ignored
     assert parse_answer('{"synonyms": ["car"], "semantically_related": ["road"]}', VOCAB) == (
         {"synonym": [13], "hyponym": [], "meronym": []}, 0, [])
@@ -220,6 +225,22 @@ def test_malformed_answers_over_the_share_fail_the_build_naming_them(server, con
     assert len(server.requests) == asked and summary.malformed_nouns == ["banana"]  # from the cache
     assert USER_PROMPT.format(noun="dog") == ("Please identify synonyms, hyponyms, and meronyms of the "
                                               "noun dog from the predefined list of categories.")
+
+
+def test_an_answer_without_the_three_keys_is_counted_malformed(server, config, tmp_path):
+    """Singular or nested keys would lose every level unseen: the answer is dropped, named and
+    counted against `max_malformed_share`."""
+    server.scripts.update({
+        "sedan": [(200, json.dumps({"synonym": ["car"], "hyponym": ["truck"], "meronym": []}), {})],
+        "wheel": [(200, json.dumps({"answer": {"synonyms": ["car"]}}), {})],
+        "automobile": [(200, _answer(synonyms=["car"]), {})],
+    })
+    with pytest.raises(LLMError, match=r"2 of 3 answer\(s\) malformed .* 'sedan' .* 'wheel'"):
+        build_llm_lexicon(VOCAB, ["sedan", "wheel", "automobile"], config, tmp_path / "cache")
+    lexicon, summary = build_llm_lexicon(VOCAB, ["sedan", "wheel", "automobile"],
+                                         dataclasses.replace(config, max_malformed_share=1.0), tmp_path / "cache")
+    assert summary.malformed_nouns == ["sedan", "wheel"] and summary.dropped_answers == 2
+    assert next(e for e in lexicon.entries if e.name == "car").synonym == ["automobile"]
 
 
 def test_concurrency_and_rate(server, config, tmp_path):
@@ -256,7 +277,7 @@ def test_resume_after_a_killed_run(server, config, tmp_path):
     process.wait()
     cached = [p for p in (tmp_path / "cache").rglob("*.json")]
     assert 3 <= len(cached) < len(nouns)
-    assert all(json.loads(p.read_text())["content"] == "{}" for p in cached)  # complete records only
+    assert all(json.loads(p.read_text())["content"] == _answer() for p in cached)  # complete records only
     answered = {json.loads(p.read_text())["noun"] for p in cached}
     while server.in_flight:  # the killed run's last request, still being served
         time.sleep(0.02)

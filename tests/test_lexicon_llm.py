@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -287,6 +288,41 @@ def test_resume_after_a_killed_run(server, config, tmp_path):
     asked = [r["noun"] for r in server.requests]
     assert summary.cache_hits == len(cached) and summary.run_calls == len(asked)
     assert sorted(asked) == sorted(set(nouns) - answered)  # exactly the unanswered nouns, once each
+
+
+def test_ctrl_c_stops_asking_and_keeps_the_answers_got(server, config, tmp_path):
+    """SIGINT (Ctrl-C) mid-build: the queued nouns are not asked (they would be paid for), the
+    process stops soon, the answers got stay cached and a rerun asks only the rest."""
+    nouns = [f"noun{i}" for i in range(60)]
+    server.delay_s = 0.2
+    script = (
+        "import sys, json\n"
+        "from oeseg.data.vocabularies import get_vocabulary\n"
+        "from oeseg.lexicon.llm import LLMConfig, build_llm_lexicon\n"
+        "cfg = LLMConfig(**json.loads(sys.argv[1]))\n"
+        "build_llm_lexicon(get_vocabulary('cityscapes'), json.loads(sys.argv[2]), cfg, sys.argv[3])\n")
+    settings = {**config.__dict__, "max_concurrency": 2}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen([sys.executable, "-c", script, json.dumps(settings), json.dumps(nouns),
+                                str(tmp_path / "cache")], env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while len(server.requests) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode != 0 and "KeyboardInterrupt" in stderr
+    while server.in_flight:
+        time.sleep(0.02)
+    asked = {r["noun"] for r in server.requests}
+    assert 2 <= len(asked) <= 6  # those in flight when interrupted; without the stop, all 60
+    cached = {json.loads(p.read_text())["noun"] for p in (tmp_path / "cache").rglob("*.json")
+              if "content" in json.loads(p.read_text())}
+    assert len(cached) >= 2 and cached <= asked  # the answers got, kept for the rerun
+    server.delay_s = 0.0
+    server.requests.clear()
+    _, summary = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
+    assert summary.cache_hits == len(cached)
+    assert sorted(r["noun"] for r in server.requests) == sorted(set(nouns) - cached)
 
 
 NO_CHOICES = json.dumps({"id": "c1", "object": "chat.completion", "created": 0, "model": "gpt-test",

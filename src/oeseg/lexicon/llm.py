@@ -3,7 +3,8 @@ model which target categories the noun is a synonym, hyponym or meronym of, then
 (noun -> categories) into a lexicon (category -> nouns per relation).
 
 Every raw answer is cached on disk per (model, prompt sha256, temperature, noun) before it is used,
-so an interrupted run resumes where it stopped and a finished one asks nothing again; a changed
+so an interrupted run resumes where it stopped (Ctrl-C asks no further noun: the requests in
+flight finish and are cached) and a finished one asks nothing again; a changed
 temperature asks again (caches written before the temperature was part of the key are not read).
 Requests run concurrently within a rate limit and are retried with exponential backoff on rate
 limits (429), server errors (5xx), time-outs, dropped connections and malformed replies (a 200 whose
@@ -176,14 +177,17 @@ class RateLimiter:
         self.lock = threading.Lock()
         self.next_start = 0.0
 
-    def wait(self) -> None:
-        """Block until this caller may start its request."""
+    def wait(self, abort: threading.Event | None = None) -> None:
+        """Block until this caller may start its request, or until `abort` is set."""
         with self.lock:
             now = time.monotonic()
             start = max(now, self.next_start)
             self.next_start = start + self.interval
         if start > now:
-            time.sleep(start - now)
+            if abort is None:
+                time.sleep(start - now)
+            else:
+                abort.wait(start - now)
 
 
 def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[int]] | None, int, list[str]]:
@@ -380,7 +384,7 @@ class _Asker:
                  "completion_tokens": int(spent.get("completion_tokens", 0))}
         error_name = ""
         for attempt in range(self.config.max_retries + 1):
-            self.limiter.wait()
+            self.limiter.wait(self.abort)
             if self.abort.is_set():
                 if attempt == 0:
                     return None
@@ -451,7 +455,8 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
     fatal: str | None = None
     if todo:
         asker = _Asker(vocabulary, config, cache, summary)
-        with ThreadPoolExecutor(max_workers=config.max_concurrency) as pool:
+        pool = ThreadPoolExecutor(max_workers=config.max_concurrency)
+        try:
             futures = {pool.submit(asker.ask, noun, earlier): noun for noun, earlier in todo.items()}
             for future in as_completed(futures):
                 # a fatal answer, or an unexpected error (e.g. the cache not writable, raised below):
@@ -460,6 +465,13 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
                     asker.abort.set()
                     for waiting in futures:
                         waiting.cancel()
+        except BaseException:  # Ctrl-C (KeyboardInterrupt), SystemExit: ask no queued noun
+            asker.abort.set()
+            log.warning("interrupted: no further noun is asked; the answers got are cached in %s "
+                        "(run again to resume)", cache.folder)
+            pool.shutdown(wait=True, cancel_futures=True)  # those in flight finish and are cached
+            raise
+        pool.shutdown(wait=True)
         fatal = asker.fatal
         for future, noun in futures.items():  # in noun order
             record = None if future.cancelled() else future.result()

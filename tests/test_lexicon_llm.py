@@ -192,6 +192,52 @@ def test_missing_key_and_bad_status(server, config, tmp_path, monkeypatch):
     assert server.asked("sedan") == 1  # a client error is not retried
 
 
+def test_build_lexicon_file_takes_the_config_section_as_it_is(server, config, tmp_path, monkeypatch):
+    """The README's library call: openai= the section lexicon.openai of config.yaml, cache_dir inside."""
+    from pathlib import Path
+
+    import yaml
+
+    from oeseg.lexicon.build import build_lexicon_file
+
+    server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    root = Path(__file__).resolve().parents[1]
+    section = yaml.safe_load((root / "config.yaml").read_text(encoding="utf-8"))["lexicon"]["openai"]
+    section.update(base_url=server.base_url, cache_dir=str(tmp_path / "llm-cache"))
+    assert set(section) >= {"base_url", "model", "api_key_env", "cache_dir"}
+    (tmp_path / "nouns.txt").write_text("sedan\n", encoding="utf-8")
+    lexicon = build_lexicon_file("openai", "cityscapes", tmp_path / "lexicon.json",
+                                 nouns=tmp_path / "nouns.txt", openai=section, summary=tmp_path / "summary.json")
+    assert next(e for e in lexicon.entries if e.name == "car").hyponym == ["sedan"]
+    assert list((tmp_path / "llm-cache").rglob("*.json")) and server.asked("sedan") == 1
+    # the workflow's call (cache_dir apart) still works; two different folders are an error
+    build_lexicon_file("openai", "cityscapes", tmp_path / "again.json", nouns=tmp_path / "nouns.txt",
+                       openai={k: v for k, v in section.items() if k != "cache_dir"}, cache_dir=tmp_path / "llm-cache")
+    assert server.asked("sedan") == 1
+    with pytest.raises(InputError, match="two cache folders"):
+        build_lexicon_file("openai", "cityscapes", tmp_path / "x.json", nouns=tmp_path / "nouns.txt",
+                           openai=section, cache_dir=tmp_path / "other")
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("requests_per_minute", 0, "requests_per_minute: 0 is not above 0"),
+    ("max_concurrency", 0, "max_concurrency: 0 is not at least 1"),
+    ("max_concurrency", 2.5, "max_concurrency: 2.5 is not an integer"),
+    ("max_retries", True, "max_retries: True is not an integer"),
+    ("timeout_s", "60", "timeout_s: '60' is not a number"),
+    ("temperature", -0.5, "temperature: -0.5 is not at least 0"),
+    ("max_malformed_share", 1.5, "max_malformed_share: 1.5 is not at least 0 and at most 1"),
+    ("backoff_s", float("nan"), "backoff_s: nan is not at least 0"),
+    ("model", 4, "model: 4 is not a string"),
+])
+def test_llm_config_from_dict_checks_ranges(key, value, message):
+    with pytest.raises(InputError, match=f"^lexicon.openai.{message}$"):
+        LLMConfig.from_dict({"base_url": "http://127.0.0.1:1/v1", "model": "m", key: value})
+    assert LLMConfig.from_dict({"base_url": "u", "model": "m", "requests_per_minute": 1, "max_concurrency": 1,
+                                "temperature": 0, "max_malformed_share": 1}).requests_per_minute == 1
+
+
 def test_parse_answer_validation():
     assert parse_answer(_answer(synonyms=["Car", "car"], hyponyms=["building, edifice"]), VOCAB) == (
         {"synonym": [13], "hyponym": [], "meronym": []}, 1, [])

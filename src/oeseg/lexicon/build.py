@@ -20,7 +20,8 @@ def build_lexicon_file(builder: str, vocabulary: str, output: str | os.PathLike,
                        openai: dict | None = None, cache_dir: str | os.PathLike | None = None,
                        summary: str | os.PathLike | None = None) -> Lexicon:
     """Build (wordnet, openai: from `nouns`) or convert (paper: from its GPT-4 file) the lexicon of
-    a vocabulary and write it in our format to `output`; openai also writes its run `summary`."""
+    a vocabulary and write it in our format to `output`; openai (`openai`: the config's section
+    lexicon.openai, its `cache_dir` inside or given as `cache_dir`) also writes its run `summary`."""
     vocab = get_vocabulary(vocabulary)
     if builder == "paper":
         if paper_file is None:
@@ -39,9 +40,17 @@ def build_lexicon_file(builder: str, vocabulary: str, output: str | os.PathLike,
         else:
             from oeseg.lexicon.llm import LLMConfig, build_llm_lexicon
 
+            settings = dict(openai or {})
+            inside = settings.pop("cache_dir", None)
+            if inside is not None and cache_dir is not None and os.fspath(inside) != os.fspath(cache_dir):
+                raise InputError(f"lexicon builder openai: two cache folders, lexicon.openai.cache_dir {inside!r} "
+                                 f"and cache_dir {os.fspath(cache_dir)!r}: give one")
+            cache_dir = cache_dir if cache_dir is not None else inside
             if cache_dir is None:
                 raise InputError("lexicon builder openai needs a cache folder (lexicon.openai.cache_dir)")
-            lexicon, run = build_llm_lexicon(vocab, noun_list, LLMConfig.from_dict(openai or {}), cache_dir)
+            if not isinstance(cache_dir, (str, os.PathLike)):
+                raise InputError(f"lexicon.openai.cache_dir: {cache_dir!r} is not a folder name")
+            lexicon, run = build_llm_lexicon(vocab, noun_list, LLMConfig.from_dict(settings), cache_dir)
             if summary is not None:
                 atomic_write_json(summary, run.to_json())
     else:

@@ -38,7 +38,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from oeseg.data.vocabularies import Vocabulary
-from oeseg.io import DuplicateKeyError, InputError, atomic_write_json, read_json, redact_url, unique_keys
+from oeseg.io import (DuplicateKeyError, InputError, atomic_write_json, is_integer, read_json, redact_url,
+                      unique_keys)
 from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term, nouns_sha256
 
 log = logging.getLogger(__name__)
@@ -81,13 +82,42 @@ class LLMConfig:
 
     @classmethod
     def from_dict(cls, obj: dict) -> "LLMConfig":
-        """Build from the config section; unknown keys are an InputError naming them."""
+        """Build from the config section (less `cache_dir`); an unknown key, a value of the wrong
+        type or out of range (as schemas/lexicon.schema.yaml) is an InputError naming the key."""
         unknown = set(obj) - set(cls.__dataclass_fields__)
         if unknown:
             raise InputError(f"lexicon.openai: unknown keys {sorted(unknown)}")
         if "base_url" not in obj or "model" not in obj:
             raise InputError("lexicon.openai: needs 'base_url' and 'model'")
+        for key, value in obj.items():
+            if key in _TEXT_SETTINGS:
+                if not isinstance(value, str):
+                    raise InputError(f"lexicon.openai.{key}: {value!r} is not a string")
+                continue
+            integer, low, exclusive, high = _RANGES[key]
+            if not (is_integer(value) or not integer and isinstance(value, float)):
+                raise InputError(f"lexicon.openai.{key}: {value!r} is not {'an integer' if integer else 'a number'}")
+            if not (value > low if exclusive else value >= low) or high is not None and not value <= high:
+                bound = f"above {low}" if exclusive else f"at least {low}"
+                raise InputError(f"lexicon.openai.{key}: {value!r} is not {bound}"
+                                 + (f" and at most {high}" if high is not None else ""))
         return cls(**obj)
+
+
+#: The text settings of LLMConfig.
+_TEXT_SETTINGS = ("base_url", "model", "api_key_env")
+#: The numeric settings of LLMConfig, as schemas/lexicon.schema.yaml bounds them: (integer only,
+#: minimum, whether the minimum is excluded, maximum or None).
+_RANGES: dict[str, tuple[bool, float, bool, float | None]] = {
+    "temperature": (False, 0, False, None),
+    "max_concurrency": (True, 1, False, None),
+    "requests_per_minute": (False, 0, True, None),
+    "max_retries": (True, 0, False, None),
+    "timeout_s": (False, 0, True, None),
+    "backoff_s": (False, 0, False, None),
+    "max_retry_wait_s": (False, 0, False, None),
+    "max_malformed_share": (False, 0, False, 1),
+}
 
 
 class LLMError(RuntimeError):

@@ -84,6 +84,25 @@ def test_fig10_crops_regions_described_by_every_method(tmp_path):
         write_fig10(str(split), {"OPAL": str(opal)}, tmp_path / "g.pdf", tmp_path / "g.png", min_area=100000)
 
 
+def test_fig10_counts_the_area_in_the_png_where_panoptic_json_has_none(tmp_path):
+    """`area` is optional in the panoptic format: without it the regions are filtered and ranked by
+    their pixels in the panoptic PNG, as with it."""
+    from oeseg.data.panoptic import PanopticSplit
+    split = make_split(tmp_path / "val", DEMO_CITY)
+    every = {(f"im{k}", sid) for k in range(2) for sid in (1, 2, 3)}
+    with_area = choose_regions(PanopticSplit.load(split), [every], 4, 64)
+    obj = json.loads((split / "panoptic.json").read_text())
+    for annotation in obj["annotations"]:
+        for segment in annotation["segments_info"]:
+            del segment["area"]
+    (split / "panoptic.json").write_text(json.dumps(obj))
+    assert choose_regions(PanopticSplit.load(split), [every], 4, 64) == with_area
+    assert choose_regions(PanopticSplit.load(split), [every], 9, 401) == [("im0", 1), ("im1", 3), ("im0", 3), ("im1", 1)]  # car: 400 pixels
+    opal = write_region_predictions(tmp_path / "opal.jsonl", {1: "a grey street", 2: "a red car", 3: "a man"})
+    write_fig10(str(split), {"OPAL": str(opal)}, tmp_path / "f.pdf", tmp_path / "f.png", n_regions=4, min_area=64)
+    assert_figure(tmp_path / "f.pdf", tmp_path / "f.png")
+
+
 def test_fig2_maps_descriptions_with_the_category_as_ground_truth(tmp_path, monkeypatch):
     calls = []
 

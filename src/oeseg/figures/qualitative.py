@@ -7,10 +7,22 @@ import collections
 import matplotlib.pyplot as plt
 import numpy as np
 
-from oeseg.data.panoptic import PanopticSplit, read_rgb
+from oeseg.data.panoptic import PanopticImage, PanopticSplit, read_rgb
 from oeseg.data.predictions import read_predictions
 from oeseg.figures.style import add_note, save_figure, wrap
 from oeseg.io import InputError
+from oeseg.metrics.overlaps import image_overlaps
+
+
+def segment_areas(split: PanopticSplit, image: PanopticImage) -> dict[int, int]:
+    """Segment id -> pixels: the `area` of panoptic.json, or where that optional field is absent
+    (0) the pixels counted in the image's panoptic PNG."""
+    if all(s.area > 0 for s in image.segments):
+        return {s.id: s.area for s in image.segments}
+    ids = np.array([s.id for s in image.segments], dtype=np.int64)
+    counted = image_overlaps(split.segment_ids(image), ids,
+                             gt_where=str(split.panoptic_dir / image.panoptic_file)).gt_area
+    return {s.id: s.area or int(n) for s, n in zip(image.segments, counted.tolist())}
 
 
 def choose_regions(split: PanopticSplit, described: list[set[tuple[str, int]]], n_regions: int,
@@ -21,9 +33,13 @@ def choose_regions(split: PanopticSplit, described: list[set[tuple[str, int]]], 
     first among those), so that the examples span the categories, small things included, rather
     than each image's largest region (a road); deterministic."""
     per_image = []
+    area: dict[tuple[str, int], int] = {}
     for im in split.images:
-        segs = [s for s in im.segments if not s.iscrowd and s.area >= min_area
-                and all((im.id, s.id) in d for d in described)]
+        segs = [s for s in im.segments if not s.iscrowd and all((im.id, s.id) in d for d in described)]
+        if not segs:
+            continue
+        area.update(((im.id, sid), n) for sid, n in segment_areas(split, im).items())
+        segs = [s for s in segs if area[(im.id, s.id)] >= min_area]
         if segs:
             per_image.append((im.id, segs))
     shown: collections.Counter[int] = collections.Counter()
@@ -32,7 +48,7 @@ def choose_regions(split: PanopticSplit, described: list[set[tuple[str, int]]], 
         for image_id, segs in per_image:
             if len(chosen) == n_regions or not segs:
                 continue
-            best = min(segs, key=lambda s: (shown[s.category_id], -s.area, s.id))
+            best = min(segs, key=lambda s: (shown[s.category_id], -area[(image_id, s.id)], s.id))
             segs.remove(best)
             shown[best.category_id] += 1
             chosen.append((image_id, best.id))

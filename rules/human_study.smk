@@ -101,6 +101,8 @@ else:
             f"{LOGS}/human_study/table.log",
         conda:
             "../envs/oeseg.yaml"
+        params:
+            vocabulary=vocabulary_of(HS["dataset"]),
         script:
             "../scripts/human_study_reference.py"
 

@@ -4,4 +4,4 @@ from oeseg.human_study.agreement import write_reference_study
 from oeseg.workflow import rule_step
 
 with rule_step(snakemake):
-    write_reference_study(snakemake.input.selection, snakemake.output[0])
+    write_reference_study(snakemake.input.selection, snakemake.params.vocabulary, snakemake.output[0])

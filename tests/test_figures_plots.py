@@ -165,7 +165,7 @@ def test_bad_paper_study_names_the_field(tmp_path):
 def test_study_figures_from_paper_and_our_mappings(tmp_path, shared_data):
     src = shared_data / "paper" / "user_study_results.json"
     write_paper_study(str(src), "cityscapes", tmp_path / "paper.csv")
-    paper = read_study(tmp_path / "paper.csv")
+    paper = read_study(tmp_path / "paper.csv", CITYSCAPES)
     # the mapping stage's CSV (rule map_user_study); here: Sentence-BERT always road, lexical as the paper's
     with open(tmp_path / "mappings.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -173,7 +173,7 @@ def test_study_figures_from_paper_and_our_mappings(tmp_path, shared_data):
         for r in paper:
             w.writerow([r.description, r.reference, 0] + [r.lexical[lv] for lv in LEVELS])
     write_our_paper_study(str(tmp_path / "mappings.csv"), tmp_path / "ours.csv")
-    ours = read_study(tmp_path / "ours.csv")
+    ours = read_study(tmp_path / "ours.csv", CITYSCAPES)
     assert [(r.description, r.reference) for r in paper] == [(r.description, r.reference) for r in ours]
     sources = {"paper": str(tmp_path / "paper.csv"), "ours": str(tmp_path / "ours.csv")}
     for name, write in (("fig1", write_fig1), ("fig8", write_fig8)):

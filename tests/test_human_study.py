@@ -15,6 +15,7 @@ from figure_fakes import fake_map_regions, make_split, write_region_predictions
 
 from oeseg import mapping
 from oeseg.data.vocabularies import DEMO_CITY
+from oeseg.figures.accuracy import write_fig3
 from oeseg.human_study.agreement import write_agreement, write_annotated_study, write_reference_study
 from oeseg.human_study.annotation import NONE_OF_THE_ABOVE, annotation_page, write_annotation_page
 from oeseg.human_study.selection import read_selection, select_study_descriptions
@@ -42,7 +43,7 @@ def selection(tmp_path, monkeypatch):
 
 
 def test_selection_keeps_only_disagreements(selection):
-    items = read_selection(selection)
+    items = read_selection(selection, DEMO_CITY)
     # "a grey road" -> road by both at every level; "a street" -> bg (exact) vs road: kept
     assert sorted({i.description for i in items}) == ["a corgi", "a pedestrian", "a street", "a wheel",
                                                       "an automobile"]
@@ -53,10 +54,37 @@ def test_selection_keeps_only_disagreements(selection):
 
 
 def test_demo_reference_is_the_ground_truth_category(selection, tmp_path):
-    write_reference_study(str(selection), tmp_path / "study.csv")
-    rows = read_study(tmp_path / "study.csv")
+    write_reference_study(str(selection), "demo-city", tmp_path / "study.csv")
+    rows = read_study(tmp_path / "study.csv", DEMO_CITY)
     corgi = next(r for r in rows if r.description == "a corgi")
     assert corgi.reference == DEMO_CITY.by_name("person").id   # the region's GT, not a human judgement
+
+
+def test_a_category_id_outside_the_vocabulary_names_file_line_and_column(selection, tmp_path):
+    """A study CSV of another vocabulary (19 in a Cityscapes study) or a misspelt id is an InputError
+    when read, not a KeyError when a figure looks the category up."""
+    write_reference_study(str(selection), "demo-city", tmp_path / "study.csv")
+    lines = (tmp_path / "study.csv").read_text().splitlines()
+    fields = lines[2].split(",")
+    fields[-2] = str(len(DEMO_CITY) + 5)  # the hyponym column of the second row
+    (tmp_path / "bad.csv").write_text("\n".join(lines[:2] + [",".join(fields)] + lines[3:]) + "\n")
+    with pytest.raises(InputError, match=rf"bad.csv:3:hyponym: category id {len(DEMO_CITY) + 5} is not in "
+                                         r"vocabulary demo-city \(nor -1: none\)"):
+        read_study(tmp_path / "bad.csv", DEMO_CITY)
+    with pytest.raises(InputError, match="bad.csv:3:hyponym: category id"):
+        write_fig3({"x": str(tmp_path / "bad.csv")}, "demo-city", tmp_path / "f.pdf", tmp_path / "f.png",
+                   tmp_path / "acc.json")
+    assert [r.reference for r in read_study(tmp_path / "study.csv", DEMO_CITY)]  # -1 and vocabulary ids pass
+    lines = selection.read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[5] = "-7"  # gt
+    (tmp_path / "bad-selection.csv").write_text("\n".join([lines[0], ",".join(fields)] + lines[2:]) + "\n")
+    with pytest.raises(InputError, match="bad-selection.csv:2:gt: category id -7 is not in vocabulary demo-city"):
+        read_selection(tmp_path / "bad-selection.csv", DEMO_CITY)
+    fields[5] = "car"
+    (tmp_path / "bad-selection.csv").write_text("\n".join([lines[0], ",".join(fields)] + lines[2:]) + "\n")
+    with pytest.raises(InputError, match="bad-selection.csv:2:gt: category ids must be integers, not 'car'"):
+        write_annotation_page(str(tmp_path / "bad-selection.csv"), "demo-city", [], "Study", str(tmp_path / "p.html"))
 
 
 def _write_annotations(path, items, answers):
@@ -68,7 +96,7 @@ def _write_annotations(path, items, answers):
 
 
 def test_agreement_disagreements_and_resolution(selection, tmp_path):
-    items = read_selection(selection)
+    items = read_selection(selection, DEMO_CITY)
     name = lambda cid: NONE_OF_THE_ABOVE if cid == BACKGROUND else DEMO_CITY.by_id(cid).display_name  # noqa: E731
     _write_annotations(tmp_path / "a1.csv", items, lambda i: name(i.gt))
     _write_annotations(tmp_path / "a2.csv", items,
@@ -90,13 +118,13 @@ def test_agreement_disagreements_and_resolution(selection, tmp_path):
         f.write("id,description,answer\n" + "".join(f"{p['id']},a corgi,{NONE_OF_THE_ABOVE}\n" for p in pending))
     write_annotated_study(str(selection), annotators, str(tmp_path / "resolved.csv"), "demo-city",
                           tmp_path / "study.csv")
-    rows = {r.id: r for r in read_study(tmp_path / "study.csv")}
+    rows = {r.id: r for r in read_study(tmp_path / "study.csv", DEMO_CITY)}
     assert rows["osprey/im0/3"].reference == BACKGROUND
     assert rows["opal/im0/2"].reference == DEMO_CITY.by_name("car").id
 
 
 def test_bad_annotation_answer_names_file_and_line(selection, tmp_path):
-    items = read_selection(selection)
+    items = read_selection(selection, DEMO_CITY)
     _write_annotations(tmp_path / "a1.csv", items, lambda i: "unicorn" if i.id == items[2].id else "car")
     _write_annotations(tmp_path / "a2.csv", items, lambda i: "car")
     with pytest.raises(InputError, match=r"a1.csv:4: answer 'unicorn' is neither a category"):
@@ -111,7 +139,7 @@ def test_page_is_self_contained_with_instructions(selection, tmp_path):
     assert "Red car stopped at a traffic light" in page and "traffic light, traffic sign" in page
     assert "None of the above" in page and "localStorage" in page
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", page)        # nothing fetched from the network
-    ids = [i.id for i in read_selection(selection)]
+    ids = [i.id for i in read_selection(selection, DEMO_CITY)]
     shown = re.findall(r'"id": "([^"]+)"', page)
     assert sorted(shown) == sorted(ids) and shown != ids  # every item, not in the selection's (method) order
     write_annotation_page(str(selection), "demo-city", [("Red car stopped at a traffic light", "car")], "Study",

@@ -187,8 +187,8 @@ def plot_fig8(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, n_exam
     return fig
 
 
-def _load_sources(study_paths: dict[str, str]) -> dict[str, list[StudyRow]]:
-    sources = {name: read_study(path) for name, path in study_paths.items()}
+def _load_sources(study_paths: dict[str, str], vocabulary: Vocabulary) -> dict[str, list[StudyRow]]:
+    sources = {name: read_study(path, vocabulary) for name, path in study_paths.items()}
     for name, rows in sources.items():
         if not rows:
             raise InputError(f"{study_paths[name]}: the study table is empty")
@@ -198,15 +198,16 @@ def _load_sources(study_paths: dict[str, str]) -> dict[str, list[StudyRow]]:
 def write_fig1(study_paths: dict[str, str], vocabulary: str, pdf: str, png: str, n_examples: int = 8,
                seed: int = 0, reference_label: str = "Human", note: str | None = None) -> None:
     """Figure 1 (PDF, PNG) from study tables, one per source of mappings."""
-    save_figure(plot_fig1(_load_sources(study_paths), get_vocabulary(vocabulary), n_examples, seed,
-                          reference_label, note), pdf, png)
+    vocab = get_vocabulary(vocabulary)
+    save_figure(plot_fig1(_load_sources(study_paths, vocab), vocab, n_examples, seed, reference_label, note),
+                pdf, png)
 
 
 def write_fig3(study_paths: dict[str, str], vocabulary: str, pdf: str, png: str, accuracy_json: str,
                reference_label: str = "Human", note: str | None = None) -> dict:
     """Figure 3 (PDF, PNG) and the accuracies behind it (JSON) from study tables."""
     vocab = get_vocabulary(vocabulary)
-    sources = _load_sources(study_paths)
+    sources = _load_sources(study_paths, vocab)
     accuracy = {name: study_accuracy(rows, vocab) for name, rows in sources.items()}
     atomic_write_json(accuracy_json, accuracy)
     save_figure(plot_fig3(sources, vocab, reference_label.lower(), note), pdf, png)
@@ -216,6 +217,7 @@ def write_fig3(study_paths: dict[str, str], vocabulary: str, pdf: str, png: str,
 def write_fig8(study_paths: dict[str, str], vocabulary: str, pdf: str, png: str, n_examples: int = 10,
                seed: int = 0, reference_label: str = "Human", note: str | None = None) -> None:
     """Figure 8 (PDF, PNG) from study tables, one per source of mappings."""
-    save_figure(plot_fig8(_load_sources(study_paths), get_vocabulary(vocabulary), n_examples, seed,
-                          reference_label, note), pdf, png)
+    vocab = get_vocabulary(vocabulary)
+    save_figure(plot_fig8(_load_sources(study_paths, vocab), vocab, n_examples, seed, reference_label, note),
+                pdf, png)
 

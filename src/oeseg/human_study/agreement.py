@@ -72,13 +72,13 @@ def write_annotated_study(selection_csv: str, annotator_csvs: list[str], resolve
     """The study table from the selection, two annotators' CSVs and the resolved disagreements."""
     vocab = get_vocabulary(vocabulary)
     first, second = (read_annotations(p, vocab) for p in annotator_csvs)
-    rows = annotated_study(read_selection(selection_csv), first, second, read_annotations(resolved_csv, vocab),
+    rows = annotated_study(read_selection(selection_csv, vocab), first, second, read_annotations(resolved_csv, vocab),
                            vocab, resolved_csv)
     write_study(out_csv, rows)
 
 
-def write_reference_study(selection_csv: str, out_csv: str) -> None:
+def write_reference_study(selection_csv: str, vocabulary: str, out_csv: str) -> None:
     """The demo's study table: each description's reference is the ground-truth category of its region
     (the synthetic generator's own knowledge), not a human label."""
-    write_study(out_csv, [_study_row(i, i.gt) for i in read_selection(selection_csv)])
+    write_study(out_csv, [_study_row(i, i.gt) for i in read_selection(selection_csv, get_vocabulary(vocabulary))])
 

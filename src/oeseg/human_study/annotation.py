@@ -172,10 +172,11 @@ def write_annotation_page(selection_csv: str, vocabulary: str, examples: list[tu
                           out_html: str) -> None:
     """The annotation page for the selected descriptions (the storage key names the selection), in
     an order shuffled by that key: not grouped by the method that wrote them, the same on a rerun."""
-    items = read_selection(selection_csv)
+    vocab = get_vocabulary(vocabulary)
+    items = read_selection(selection_csv, vocab)
     key = "oeseg-human-study-" + hashlib.sha256("\n".join(i.id for i in items).encode()).hexdigest()[:12]
     random.Random(key).shuffle(items)
-    atomic_write_text(out_html, annotation_page([(i.id, i.description) for i in items], get_vocabulary(vocabulary),
+    atomic_write_text(out_html, annotation_page([(i.id, i.description) for i in items], vocab,
                                                 [tuple(e) for e in examples], title, key))
 
 

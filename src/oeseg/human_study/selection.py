@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import read_predictions
-from oeseg.data.vocabularies import get_vocabulary
+from oeseg.data.vocabularies import Vocabulary, get_vocabulary
+from oeseg.human_study.table import category_ids
 from oeseg.io import InputError, atomic_write_text, csv_text, read_csv_rows
 from oeseg.lexicon.lexicon import LEVELS
 
@@ -42,15 +43,18 @@ def write_selection(path: str | os.PathLike, items: list[StudyItem]) -> None:
         for i in items)))
 
 
-def read_selection(path: str | os.PathLike) -> list[StudyItem]:
-    """Read selected descriptions; a bad row names the file and line."""
+def read_selection(path: str | os.PathLike, vocabulary: Vocabulary) -> list[StudyItem]:
+    """Read selected descriptions of a vocabulary; a bad row names the file, line and column."""
     items = []
     for lineno, r in read_csv_rows(path, SELECTION_FIELDS)[1]:
         try:
-            items.append(StudyItem(r["id"], r["method"], r["image_id"], int(r["segment_id"]), r["description"],
-                                   int(r["gt"]), int(r["sbert"]), {lv: int(r[lv]) for lv in LEVELS}))
+            segment_id = int(r["segment_id"])
         except ValueError:
-            raise InputError(f"{path}:{lineno}: segment and category ids must be integers") from None
+            raise InputError(f"{path}:{lineno}:segment_id: segment ids must be integers, not "
+                             f"{r['segment_id']!r}") from None
+        ids = category_ids(path, lineno, r, ("gt", "sbert") + LEVELS, vocabulary)
+        items.append(StudyItem(r["id"], r["method"], r["image_id"], segment_id, r["description"],
+                               ids["gt"], ids["sbert"], {lv: ids[lv] for lv in LEVELS}))
     return items
 
 

@@ -11,6 +11,7 @@ generator's knowledge (the demo) or from the paper's published user study
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from oeseg.data.vocabularies import Vocabulary
@@ -41,15 +42,31 @@ def write_study(path: str | os.PathLike, rows: list[StudyRow]) -> None:
         [r.id, r.description, r.reference, r.sbert] + [r.lexical[lv] for lv in LEVELS] for r in rows)))
 
 
-def read_study(path: str | os.PathLike) -> list[StudyRow]:
-    """Read a study table; a bad row names the file and line."""
+def category_ids(path: str | os.PathLike, lineno: int, record: dict[str, str], columns: Sequence[str],
+                 vocabulary: Vocabulary) -> dict[str, int]:
+    """The category ids of a study CSV row's `columns`, each an id of `vocabulary` or BACKGROUND
+    (-1: none); otherwise an InputError naming path:line:column."""
+    known = {c.id for c in vocabulary} | {BACKGROUND}
+    ids = {}
+    for column in columns:
+        try:
+            ids[column] = int(record[column])
+        except ValueError:
+            raise InputError(f"{path}:{lineno}:{column}: category ids must be integers, not "
+                             f"{record[column]!r}") from None
+        if ids[column] not in known:
+            raise InputError(f"{path}:{lineno}:{column}: category id {ids[column]} is not in vocabulary "
+                             f"{vocabulary.name} (nor {BACKGROUND}: none)")
+    return ids
+
+
+def read_study(path: str | os.PathLike, vocabulary: Vocabulary) -> list[StudyRow]:
+    """Read a study table of a vocabulary; a bad row names the file, line and column."""
     rows = []
     for lineno, rec in read_csv_rows(path, STUDY_FIELDS)[1]:
-        try:
-            rows.append(StudyRow(rec["id"], rec["description"], int(rec["reference"]), int(rec["sbert"]),
-                                 {lv: int(rec[lv]) for lv in LEVELS}))
-        except ValueError:
-            raise InputError(f"{path}:{lineno}: category ids must be integers") from None
+        ids = category_ids(path, lineno, rec, ("reference", "sbert") + LEVELS, vocabulary)
+        rows.append(StudyRow(rec["id"], rec["description"], ids["reference"], ids["sbert"],
+                             {lv: ids[lv] for lv in LEVELS}))
     return rows
 
 

@@ -135,7 +135,7 @@ EVALUATE_CASES = [
      r"lexicon.json:1:18: not UTF-8 text \(byte 0xe9\)"),
     ("lexicon-not-a-lexicon", lambda r: (r / "lexicon.json").write_text('{"vocabulary": "demo-city", "categories": '
                                                                           '[{"id": "zero", "name": "road"}]}'),
-     r"lexicon.json: categories\[0\]: needs 'id' and 'name'"),
+     r"lexicon.json: categories\[0\].id: must be an integer, got 'zero'"),
     ("gt-segment-absent-from-png", lambda r: edit_json(r / "split" / "panoptic.json", add_phantom_segment),
      r"img5_000.png: segment 99 is listed in panoptic.json but absent from the PNG"),
     ("gt-area-differs", lambda r: edit_json(r / "split" / "panoptic.json", shift_area),

@@ -274,6 +274,13 @@ def test_atomic_write_writes_into_a_fifo_instead_of_replacing_it(tmp_path):
     ({"categories": [{"id": 0, "name": "road"}], "builder": ["x"]}, r"bad.json: 'builder' must be an object, got list"),
     ({"vocabulary": 5, "categories": [{"id": 0, "name": "road"}]}, r"bad.json: 'vocabulary' must be a string, got int"),
     ({"categories": [5]}, r"bad.json: categories\[0\]: needs 'id' and 'name'"),
+    ({"categories": [{"name": "road"}]}, r"bad.json: categories\[0\]: needs 'id' and 'name'"),
+    ({"categories": [{"id": 1.9, "name": "road"}]}, r"bad.json: categories\[0\].id: must be an integer, got 1.9"),
+    ({"categories": [{"id": True, "name": "road"}]}, r"bad.json: categories\[0\].id: must be an integer, got True"),
+    ({"categories": [{"id": "1", "name": "road"}]}, r"bad.json: categories\[0\].id: must be an integer, got '1'"),
+    ({"road": {"id": 1.9}}, r"bad.json: \['road'\].id: must be an integer, got 1.9"),
+    ({"road": {"id": True, "synonyms": []}}, r"bad.json: \['road'\].id: must be an integer, got True"),
+    ({"road": {"id": "0"}}, r"bad.json: \['road'\].id: must be an integer, got '0'"),
     ({"vocabulary": "cityscapes", "categories": []}, r"bad.json: 'categories' is empty: a lexicon with no categories"),
     ({}, r"bad.json: an empty JSON object: a lexicon with no categories"),
 ])

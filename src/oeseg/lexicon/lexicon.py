@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from oeseg.data.vocabularies import Vocabulary
-from oeseg.io import InputError, atomic_write_json, check_known_fields, check_unicode, read_json
+from oeseg.io import InputError, atomic_write_json, check_known_fields, check_unicode, is_integer, read_json
 
 #: Lexical levels, from the strictest to the most flexible; used cumulatively.
 LEVELS: tuple[str, ...] = ("exact", "synonym", "hyponym", "meronym")
@@ -155,10 +155,11 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
         for i, c in enumerate(categories):
             where = f"{path}: categories[{i}]"
             check_known_fields(c, ("id", "name", *LEVELS), where)
-            try:
-                cid, name = int(c["id"]), str(c["name"])
-            except (KeyError, TypeError, ValueError):
-                raise InputError(f"{where}: needs 'id' and 'name'") from None
+            if not isinstance(c, dict) or "id" not in c or "name" not in c:
+                raise InputError(f"{where}: needs 'id' and 'name'")
+            if not is_integer(c["id"]):  # 1.9, true or "1" would silently become another category's id
+                raise InputError(f"{where}.id: must be an integer, got {c['id']!r}")
+            cid, name = c["id"], str(c["name"])
             exact = _terms(c.get("exact", []), f"{where}.exact")
             for n in name.split(","):
                 if normalize_term(n) and normalize_term(n) not in exact:
@@ -177,11 +178,9 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
             for n in name.split(","):
                 if normalize_term(n) and normalize_term(n) not in fields["exact"]:
                     fields["exact"].insert(0, normalize_term(n))
-            try:
-                cid = int(c["id"])
-            except (TypeError, ValueError):
-                raise InputError(f"{where}: 'id' must be an integer, got {c['id']!r}") from None
-            entries.append(LexiconEntry(cid, name, **fields))
+            if not is_integer(c["id"]):
+                raise InputError(f"{where}.id: must be an integer, got {c['id']!r}")
+            entries.append(LexiconEntry(c["id"], name, **fields))
         entries.sort(key=lambda e: e.id)
         vocab_name = vocabulary.name if vocabulary else path.stem
         return Lexicon(vocab_name, {"kind": "paper", "source": path.name}, entries)

@@ -87,7 +87,7 @@ def study_accuracy(rows: list[StudyRow], vocabulary: Vocabulary) -> dict:
 
     `sbert[group]`, `lexical[level][group]` for groups all/things/stuff (things by a thing
     reference category; stuff: a stuff one or "none"); `differ`: on one subset, the rows where
-    the lexical mapping (at the meronym level, i.e. any level) and Sentence-BERT differ, its `n`,
+    the lexical mapping at the meronym level (the cumulative last level) and Sentence-BERT differ, its `n`,
     Sentence-BERT's accuracy and the lexical mapping's at each level (`lexical[level]`)."""
     groups: dict[str, list[StudyRow]] = {"all": rows, "things": [], "stuff": []}
     for r in rows:

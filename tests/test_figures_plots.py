@@ -195,3 +195,10 @@ def test_empty_study_is_an_error(tmp_path):
     write_study(tmp_path / "s.csv", [])
     with pytest.raises(InputError, match="s.csv: the study table is empty"):
         write_fig1({"ours": str(tmp_path / "s.csv")}, "cityscapes", tmp_path / "a.pdf", tmp_path / "a.png")
+
+
+def test_category_label_serves_every_study_figure():
+    from oeseg.figures.style import category_label
+    car = DEMO_CITY.by_name("car")
+    assert category_label(car.id, DEMO_CITY) == car.display_name
+    assert category_label(BACKGROUND, DEMO_CITY) == "bg" and category_label(BACKGROUND, DEMO_CITY, "none") == "none"

@@ -13,15 +13,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
-from oeseg.figures.style import LEVEL_LABELS, add_note, save_figure, wrap
+from oeseg.figures.style import LEVEL_LABELS, add_note, category_label, save_figure, wrap
 from oeseg.human_study.table import GROUPS, StudyRow, read_study, study_accuracy
 from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon.lexicon import LEVELS
-from oeseg.mapping import BACKGROUND
-
-
-def _name(category_id: int, vocabulary: Vocabulary, none: str = "bg") -> str:
-    return none if category_id == BACKGROUND else vocabulary.by_id(category_id).display_name
 
 
 def pick_examples(rows: list[StudyRow], n: int, seed: int, key) -> list[StudyRow]:
@@ -68,7 +63,8 @@ def plot_fig1(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, n_exam
     fig, (ax_t, ax_b) = plt.subplots(1, 2, figsize=(11, 0.45 * n_examples + 1.8), width_ratios=[2.3, 1])
     cells, colors = [], []
     for r in examples:
-        cells.append([wrap(r.description, 48), _name(r.sbert, vocabulary), _name(r.reference, vocabulary, "none")])
+        cells.append([wrap(r.description, 48), category_label(r.sbert, vocabulary),
+                      category_label(r.reference, vocabulary, "none")])
         colors.append([PLAIN, GOOD if r.sbert == r.reference else BAD, PLAIN])
     _example_table(ax_t, ["Description", "Sentence-BERT", f"{reference_label} category"], cells, colors,
                    f"(a) Sentence-BERT mappings to {vocabulary.name}")
@@ -173,9 +169,9 @@ def plot_fig8(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, n_exam
         for b in by_id:
             s = b[r.id]
             for value in (s.sbert, s.lexical["meronym"]):
-                row.append(_name(value, vocabulary))
+                row.append(category_label(value, vocabulary))
                 col.append(GOOD if value == r.reference else BAD)
-        row.append(_name(r.reference, vocabulary, "none"))
+        row.append(category_label(r.reference, vocabulary, "none"))
         col.append(PLAIN)
         cells.append(row)
         colors.append(col)

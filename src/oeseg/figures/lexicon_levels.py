@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
-from oeseg.figures.style import LEVEL_LABELS, add_note, save_figure, wrap
+from oeseg.figures.style import LEVEL_LABELS, add_note, category_label, save_figure, wrap
 from oeseg.io import InputError
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, LexiconEntry, load_checked_lexicon
 from oeseg.mapping import BACKGROUND
@@ -47,7 +47,7 @@ def plot_fig2(entry: LexiconEntry, vocabulary: Vocabulary, descriptions: list[st
         row, col = [wrap(desc, 34)], ["#ffffff"]
         for level in LEVELS:
             cid = mapped[level][j]
-            row.append("bg" if cid == BACKGROUND else vocabulary.by_id(cid).display_name)
+            row.append(category_label(cid, vocabulary))
             col.append("#d9f0d3" if cid == entry.id else ("#eeeeee" if cid == BACKGROUND else "#f4cccc"))
         cells.append(row)
         colors.append(col)

@@ -13,7 +13,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from oeseg.data.vocabularies import Vocabulary  # noqa: E402
 from oeseg.io import atomic_write_bytes  # noqa: E402
+from oeseg.mapping import BACKGROUND  # noqa: E402
 
 plt.rcParams.update({
     "font.size": 10,
@@ -36,6 +38,11 @@ def save_figure(fig: Figure, pdf: str | os.PathLike, png: str | os.PathLike) -> 
         fig.savefig(buf, bbox_inches="tight", **kwargs)
         atomic_write_bytes(path, buf.getvalue())
     plt.close(fig)
+
+
+def category_label(category_id: int, vocabulary: Vocabulary, none: str = "bg") -> str:
+    """A category's display name in a figure, `none` for BACKGROUND."""
+    return none if category_id == BACKGROUND else vocabulary.by_id(category_id).display_name
 
 
 def wrap(text: str, width: int) -> str:

@@ -19,13 +19,11 @@ from dataclasses import dataclass
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.human_study.table import StudyRow, write_study
 from oeseg.io import InputError, atomic_write_text, csv_text, read_csv_rows, read_json
-from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_checked_lexicon
+from oeseg.lexicon.lexicon import LEVELS, PAPER_FIELDS, Lexicon, load_checked_lexicon
 from oeseg.mapping import BACKGROUND, map_regions
 
 log = logging.getLogger("oeseg.human_study")
 
-#: The paper's field names of `our_mapping` for our levels.
-PAPER_LEVELS = {"exact": "exact", "synonym": "synonyms", "hyponym": "hyponyms", "meronym": "meronyms"}
 GROUND_TRUTHS = ("human", "none")
 
 
@@ -63,7 +61,7 @@ def load_user_study(path: str | os.PathLike, vocabulary: Vocabulary) -> list[Pub
         if not isinstance(description, str) or not isinstance(ours, dict):
             raise InputError(f"{where}: bad description or our_mapping")
         paper = {}
-        for level, key in PAPER_LEVELS.items():
+        for level, key in PAPER_FIELDS.items():
             if key not in ours:
                 raise InputError(f"{where}.our_mapping: missing {key!r}")
             paper[level] = label(ours[key], f"{where}.our_mapping.{key}")

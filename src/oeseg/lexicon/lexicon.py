@@ -14,8 +14,9 @@ from oeseg.io import InputError, atomic_write_json, check_known_fields, check_un
 #: Lexical levels, from the strictest to the most flexible; used cumulatively.
 LEVELS: tuple[str, ...] = ("exact", "synonym", "hyponym", "meronym")
 
-#: Field names of the paper's published GPT-4 lexicons for each of our relation levels.
-_PAPER_FIELDS = {"exact": "exact", "synonym": "synonyms", "hyponym": "hyponyms", "meronym": "meronyms"}
+#: Field names of the paper's published GPT-4 lexicons (and of its study's `our_mapping`) for each of
+#: our relation levels.
+PAPER_FIELDS = {"exact": "exact", "synonym": "synonyms", "hyponym": "hyponyms", "meronym": "meronyms"}
 #: The paper's further field, a fifth level that the protocol does not score.
 _PAPER_UNSCORED = "semantically_related"
 
@@ -173,8 +174,8 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
         entries = []
         for name, c in obj.items():
             where = f"{path}: [{name!r}]"
-            check_known_fields(c, ("id", *_PAPER_FIELDS.values(), _PAPER_UNSCORED), where)
-            fields = {level: _terms(c.get(key, []), f"{where}.{key}") for level, key in _PAPER_FIELDS.items()}
+            check_known_fields(c, ("id", *PAPER_FIELDS.values(), _PAPER_UNSCORED), where)
+            fields = {level: _terms(c.get(key, []), f"{where}.{key}") for level, key in PAPER_FIELDS.items()}
             for n in name.split(","):
                 if normalize_term(n) and normalize_term(n) not in fields["exact"]:
                     fields["exact"].insert(0, normalize_term(n))

@@ -28,8 +28,9 @@ def vocabulary_of(dataset):
     return config["datasets"][dataset]["vocabulary"]
 
 
-#: name -> JSON file of the vocabularies given as files: an input of the jobs that read them (the
-#: noun list's category names, the lexicon, Figure 2, the study selection and remapping)
+#: name -> JSON file of the vocabularies given as files: an input of the first jobs that read them
+#: (the noun list, the lexicon, Figure 2, the study selection, remapping and the paper study's
+#: table); the jobs after them follow through those jobs' outputs
 VOCABULARY_FILES = vocabulary_files(config)
 
 

@@ -116,6 +116,7 @@ rule human_study:
 rule paper_study_table:
     input:
         PAPER_STUDY_JSON,
+        vocabulary=vocabulary_file(USER_STUDY_VOCABULARY),
     output:
         f"{PAPER_STUDY}/paper_mappings.csv",
     log:

@@ -24,7 +24,8 @@ VOCABULARY_NAME = re.compile(r"[A-Za-z0-9_-]+")
 def check_references(config: dict[str, Any]) -> None:
     """Raise InputError naming the config key where a list or key names a dataset or a method that
     the config does not define (a misspelt `variance.methods` entry would silently give that
-    method one run; a misspelt dataset would fail deep inside a rule)."""
+    method one run; a misspelt dataset would fail deep inside a rule), where a list names one
+    twice or two variance runs share a name."""
     datasets, methods = config.get("datasets", {}), config.get("methods", {})
     figures, study = config.get("figures", {}), config.get("human_study", {})
     fig10 = figures.get("fig10", {})
@@ -43,6 +44,12 @@ def check_references(config: dict[str, Any]) -> None:
             if name not in defined:
                 raise InputError(f"config: {key}: {name!r} is not one of the config's {section} "
                                  f"({', '.join(map(str, defined)) or 'none'})")
+    runs = [run.get("name") for run in config.get("variance", {}).get("runs", [])]
+    for key, names in [*((key, names) for key, names, _, _ in references), ("variance.runs[].name", runs)]:
+        repeated = next((name for i, name in enumerate(names) if name in names[:i]), None)
+        if repeated is not None:
+            raise InputError(f"config: {key}: {repeated!r} is given twice (a repeated entry would be "
+                             f"trained, run or scored twice); list each once")
     for name, entry in datasets.items():
         drawable = source_vocabularies(entry.get("source"))
         if drawable is not None and entry.get("vocabulary") not in drawable:

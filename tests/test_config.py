@@ -164,3 +164,31 @@ def test_a_name_listed_twice_is_named(edit, message):
     edit(config)
     with pytest.raises(InputError, match=message):
         check_config(config, REPO / "schemas")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["human_study"].update(run="s9-bogus"),
+     r"config: human_study.run: 's9-bogus' is not a run of method 'opal' \(its runs: s0-t0.2, s1-t0.2, s2-t0.5"),
+    (lambda c: c["human_study"].update(run="main"), r"config: human_study.run: 'main' is not a run of method 'opal'"),
+    (lambda c: (c["human_study"].update(run="s1-t0.2", methods=["opal", "tags"])),
+     r"config: human_study.run: 's1-t0.2' is not a run of method 'tags' \(its runs: main"),
+    (lambda c: (c["human_study"].update(run="s1-t0.2"), c["figures"]["fig10"].update(methods=["tags"])),
+     r"config: human_study.run: 's1-t0.2' is not a run of method 'tags'"),
+])
+def test_a_study_run_that_a_method_does_not_have_is_named(edit, message):
+    """A misspelt human_study.run would silently plan an inference run of that name."""
+    config = demo_config()
+    edit(config)
+    with pytest.raises(InputError, match=message):
+        check_config(config, REPO / "schemas")
+
+
+def test_a_study_run_of_each_method_passes():
+    """The study run of the variance methods is one of their runs; main is that of the others."""
+    config = demo_config()
+    config["human_study"]["run"] = "s1-t0.2"
+    check_config(config, REPO / "schemas")
+    config = demo_config()
+    config["human_study"].update(run="main", methods=["tags"])
+    config["figures"]["fig10"]["methods"] = ["tags", "ovclassifier"]
+    check_config(config, REPO / "schemas")

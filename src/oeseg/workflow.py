@@ -25,7 +25,8 @@ def check_references(config: dict[str, Any]) -> None:
     """Raise InputError naming the config key where a list or key names a dataset or a method that
     the config does not define (a misspelt `variance.methods` entry would silently give that
     method one run; a misspelt dataset would fail deep inside a rule), where a list names one
-    twice or two variance runs share a name."""
+    twice or two variance runs share a name, and where `human_study.run` is not a run of the
+    methods it describes."""
     datasets, methods = config.get("datasets", {}), config.get("methods", {})
     figures, study = config.get("figures", {}), config.get("human_study", {})
     fig10 = figures.get("fig10", {})
@@ -50,12 +51,30 @@ def check_references(config: dict[str, Any]) -> None:
         if repeated is not None:
             raise InputError(f"config: {key}: {repeated!r} is given twice (a repeated entry would be "
                              f"trained, run or scored twice); list each once")
+    _check_study_run(config, runs)
     for name, entry in datasets.items():
         drawable = source_vocabularies(entry.get("source"))
         if drawable is not None and entry.get("vocabulary") not in drawable:
             raise InputError(f"config: datasets.{name}.vocabulary: {entry.get('vocabulary')!r} is not a vocabulary "
                              f"that source {entry['source']} makes (one of: {', '.join(drawable)}); "
                              f"a vocabulary of your own goes with source folder")
+
+
+def _check_study_run(config: dict[str, Any], runs: list[str]) -> None:
+    """Raise InputError where `human_study.run` is not a run of each method the human study and
+    Figure 10 describe: a variance run of `variance.methods`, main of the others."""
+    run = config.get("human_study", {}).get("run")
+    if run is None:
+        return
+    variance = config.get("variance", {}).get("methods", [])
+    methods = [*config.get("human_study", {}).get("methods", []),
+               *config.get("figures", {}).get("fig10", {}).get("methods", [])]
+    for method in dict.fromkeys(methods):
+        own = runs if method in variance else ["main"]
+        if run not in own:
+            raise InputError(f"config: human_study.run: {run!r} is not a run of method {method!r} "
+                             f"(its runs: {', '.join(map(str, own))}; a method of variance.methods has "
+                             f"variance.runs, any other the one run main)")
 
 
 def source_vocabularies(source: str | None) -> list[str] | None:

@@ -266,8 +266,9 @@ def rule_step(snakemake: Any, *, torch_threads: bool = False) -> Iterator[loggin
     logger = logging.getLogger("oeseg")
     logger.setLevel(logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if snakemake.log:
-        handlers.append(logging.FileHandler(snakemake.log[0], mode="w", encoding="utf-8"))
+    if snakemake.log:  # emptied once, then appended to: a command the body runs appends its output too
+        Path(snakemake.log[0]).write_bytes(b"")
+        handlers.append(logging.FileHandler(snakemake.log[0], mode="a", encoding="utf-8"))
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     for h in handlers:
         h.setFormatter(fmt)

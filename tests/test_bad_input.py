@@ -151,7 +151,28 @@ EVALUATE_CASES = [
     ("gt-json-unknown-image", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0].update(
         image_id="nowhere")), r"panoptic.json: annotations\[0\]: image_id 'nowhere' is not among the images"),
     ("gt-json-bad-segment-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][1][
-        "segments_info"][0].update(id="one")), r"panoptic.json: annotations\[1\]: a malformed field"),
+        "segments_info"][0].update(id="one")),
+     r"panoptic.json: annotations\[1\].segments_info\[0\].id: must be an integer >= 0, got 'one'"),
+    ("gt-json-fractional-segment-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][1][
+        "segments_info"][0].update(id=1.7)),  # int() made it segment 1, silently
+     r"panoptic.json: annotations\[1\].segments_info\[0\].id: must be an integer >= 0, got 1.7"),
+    ("gt-json-fractional-category-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
+        "segments_info"][1].update(category_id=10.9)),  # int() made it category 10, a wrong one
+     r"panoptic.json: annotations\[0\].segments_info\[1\].category_id: must be an integer >= 0, got 10.9"),
+    ("gt-json-infinite-area", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][2][
+        "segments_info"][0].update(area=float("inf"))),  # int() raised an OverflowError naming no file
+     r"panoptic.json: annotations\[2\].segments_info\[0\].area: must be an integer >= 0, got inf"),
+    ("gt-json-negative-area", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
+        "segments_info"][0].update(area=-3)),
+     r"panoptic.json: annotations\[0\].segments_info\[0\].area: must be an integer >= 0, got -3"),
+    ("gt-json-iscrowd-two", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
+        "segments_info"][0].update(iscrowd=2)),
+     r"panoptic.json: annotations\[0\].segments_info\[0\].iscrowd: must be 0, 1, true or false, got 2"),
+    ("gt-json-fractional-bbox", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
+        "segments_info"][0].update(bbox=[0, 0, 2.5, 4])),
+     r"panoptic.json: annotations\[0\].segments_info\[0\].bbox: must be four integers"),
+    ("gt-json-fractional-width", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["images"][1].update(
+        width=287.5)), r"panoptic.json: images\[1\].width: must be an integer >= 0, got 287.5"),
     ("gt-json-not-an-object", lambda r: (r / "split" / "panoptic.json").write_text("[]"),
      r"panoptic.json: expected a JSON object with images, annotations, categories, got list"),
     ("gt-json-not-utf8", lambda r: (r / "split" / "panoptic.json").write_bytes(b'{"info": "\x80"}'),

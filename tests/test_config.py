@@ -144,3 +144,51 @@ def test_a_merge_key_may_override_what_it_merges(tmp_path):
     path = tmp_path / "merge.yaml"
     path.write_text("base: &base {lr: 1, steps: 2}\nstage: {<<: *base, steps: 3}\n")
     assert read_yaml(path) == {"base": {"lr": 1, "steps": 2}, "stage": {"lr": 1, "steps": 3}}
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c.update(evaluation_datasets=["demo-city", "demo-ade", "demo-city"]),
+     r"config: evaluation_datasets: 'demo-city' is given twice"),
+    (lambda c: c.update(training_datasets=["demo-ade", "demo-ade"]), r"config: training_datasets: 'demo-ade' is given twice"),
+    (lambda c: c["variance"].update(methods=["opal", "osprey", "opal"]), r"config: variance.methods: 'opal' is given twice"),
+    (lambda c: c["variance"]["runs"].append({"name": "s1-t0.2", "seed": 5}),
+     r"config: variance.runs\[\]\.name: 's1-t0.2' is given twice"),
+    (lambda c: c["figures"]["fig10"].update(methods=["opal", "opal"]), r"config: figures.fig10.methods: 'opal' is given twice"),
+    (lambda c: c["human_study"].update(methods=["osprey", "opal", "osprey"]),
+     r"config: human_study.methods: 'osprey' is given twice"),
+])
+def test_a_name_listed_twice_is_named(edit, message):
+    """A dataset listed twice would be a second Table 1 column (and a made-up ± of one run counted
+    twice); a run name given twice would count the first run twice and never run the second."""
+    config = demo_config()
+    edit(config)
+    with pytest.raises(InputError, match=message):
+        check_config(config, REPO / "schemas")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["human_study"].update(run="s9-bogus"),
+     r"config: human_study.run: 's9-bogus' is not a run of method 'opal' \(its runs: s0-t0.2, s1-t0.2, s2-t0.5"),
+    (lambda c: c["human_study"].update(run="main"), r"config: human_study.run: 'main' is not a run of method 'opal'"),
+    (lambda c: (c["human_study"].update(run="s1-t0.2", methods=["opal", "tags"])),
+     r"config: human_study.run: 's1-t0.2' is not a run of method 'tags' \(its runs: main"),
+    (lambda c: (c["human_study"].update(run="s1-t0.2"), c["figures"]["fig10"].update(methods=["tags"])),
+     r"config: human_study.run: 's1-t0.2' is not a run of method 'tags'"),
+])
+def test_a_study_run_that_a_method_does_not_have_is_named(edit, message):
+    """A misspelt human_study.run would silently plan an inference run of that name."""
+    config = demo_config()
+    edit(config)
+    with pytest.raises(InputError, match=message):
+        check_config(config, REPO / "schemas")
+
+
+def test_a_study_run_of_each_method_passes():
+    """The study run of the variance methods is one of their runs; main is that of the others."""
+    config = demo_config()
+    config["human_study"]["run"] = "s1-t0.2"
+    check_config(config, REPO / "schemas")
+    config = demo_config()
+    config["human_study"].update(run="main", methods=["tags"])
+    config["figures"]["fig10"]["methods"] = ["tags", "ovclassifier"]
+    check_config(config, REPO / "schemas")

@@ -302,3 +302,12 @@ def test_a_leading_byte_order_mark_is_skipped(tmp_path):
     (tmp_path / "b.jsonl").write_bytes(b'{"x": 1}\n\xef\xbb\xbf{"x": 2}\n')
     with pytest.raises(InputError, match=r"b.jsonl:2: malformed JSON line"):
         list(iter_jsonl(tmp_path / "b.jsonl"))
+    # a bad byte after a leading BOM: named by its own value and its column in the text, as read_json does
+    (tmp_path / "c.jsonl").write_bytes(b'\xef\xbb\xbf{"a\xff": 1}\n')
+    (tmp_path / "c.json").write_bytes(b'\xef\xbb\xbf{"a\xff": 1}\n')
+    for name in ("c.jsonl", "c.json"):
+        with pytest.raises(InputError, match=rf"{name}:1:4: not UTF-8 text \(byte 0xff\)"):
+            list(iter_jsonl(tmp_path / name)) if name.endswith("l") else read_json(tmp_path / name)
+    (tmp_path / "d.jsonl").write_bytes(b'{"x": 1}\n\n{"x\x80": 2}\n')
+    with pytest.raises(InputError, match=r"d.jsonl:3:4: not UTF-8 text \(byte 0x80\)"):
+        list(iter_jsonl(tmp_path / "d.jsonl"))

@@ -116,6 +116,11 @@ def _interrupted(url: str, dest: Path) -> int:
     return dest.with_name(dest.name + ".part").stat().st_size
 
 
+def _sha(url: str) -> str:
+    """The sha256 of a URL, as a part's record names its source."""
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
 def _part_and_record(dest: Path) -> tuple[Path, Path]:
     """The `.part` and `.part.json` paths of `dest`."""
     return dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.json")
@@ -127,7 +132,8 @@ def test_interrupted_download_resumes_with_if_range(remote, tmp_path):
     size = _interrupted(f"{remote}/f.bin", dest)
     part, record = _part_and_record(dest)
     assert 0 < size < len(OLD)
-    assert json.loads(record.read_text()) == {"url": f"{remote}/f.bin", "etag": '"v1"', "last_modified": MODIFIED}
+    assert json.loads(record.read_text()) == {"url_sha256": _sha(f"{remote}/f.bin"), "url": f"{remote}/f.bin",
+                                              "etag": '"v1"', "last_modified": MODIFIED}
     download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == OLD
     assert _Remote.seen[-1] == ("/f.bin", f"bytes={size}-", '"v1"')
@@ -211,7 +217,7 @@ def test_416_completes_a_part_only_of_the_remote_size(remote, tmp_path, extra, r
     dest = tmp_path / "f.bin"
     part, record = _part_and_record(dest)
     part.write_bytes(NEW + extra)
-    record.write_text(json.dumps({"url": f"{remote}/f.bin", "etag": '"v1"'}))
+    record.write_text(json.dumps({"url_sha256": _sha(f"{remote}/f.bin"), "url": f"{remote}/f.bin", "etag": '"v1"'}))
     download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == NEW
     assert _Remote.seen[0] == ("/f.bin", f"bytes={len(NEW + extra)}-", '"v1"')
@@ -240,9 +246,28 @@ def test_record_and_logs_hold_no_credentials(remote, tmp_path, caplog):
         _interrupted(url, dest)
         record = json.loads(_part_and_record(dest)[1].read_text())
         download_file(url, dest, None)
-    assert record["url"] == f"{remote}/f.bin"
+    assert record["url"] == f"{remote}/f.bin" and record["url_sha256"] == _sha(url)
     assert dest.read_bytes() == OLD and _Remote.seen[-1][1] is not None  # resumed: same source
-    assert "s3cret" not in caplog.text
+    assert "s3cret" not in caplog.text and "alice" not in json.dumps(record)
+
+
+def test_a_part_of_another_query_value_is_not_resumed(remote, tmp_path, caplog):
+    """Two URLs that differ only in a query value redact alike (`id=***`): the part of one is not
+    resumed for the other, and neither query value is written to the record."""
+    _Remote.files["/get?export=download&id=OLDFILE"] = (OLD, '"v1"', MODIFIED)
+    _Remote.files["/get?export=download&id=NEWFILE"] = (NEW, '"v1"', MODIFIED)  # one ETag: If-Range cannot tell
+    dest = tmp_path / "f.bin"
+    _Remote.cut.add("/get?export=download&id=OLDFILE")
+    with pytest.raises(InputError, match="still incomplete after 1 attempts"):
+        download_file(f"{remote}/get?export=download&id=OLDFILE", dest, None, max_attempts=1)
+    record = _part_and_record(dest)[1].read_text()
+    assert "OLDFILE" not in record and "id=***" in record
+    n = len(_Remote.seen)
+    with caplog.at_level(logging.WARNING, logger="oeseg.data.download"):
+        download_file(f"{remote}/get?export=download&id=NEWFILE", dest, None)
+    assert dest.read_bytes() == NEW
+    assert _Remote.seen[n:] == [("/get?export=download&id=NEWFILE", None, None)]
+    assert "its record names another source" in caplog.text
 
 
 def test_good_download(remote, tmp_path):

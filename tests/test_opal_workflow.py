@@ -61,6 +61,9 @@ def test_variants_weights_inputs_and_run_settings():
     assert (s["seed"], s["temperature"], s["top_p"], s["max_new_tokens"]) == (2, 0.5, 0.9, 9)
     seeded = {**runs, "opal": {**CONFIG["opal"], "inference": {**CONFIG["opal"]["inference"], "seed": 7}}}
     assert run_settings(seeded, "main") == seeded["opal"]["inference"]
+    # a run of another name is not planned with main's settings
+    with pytest.raises(InputError, match=r"inference run 's9-bogus' is neither main nor one of variance.runs \(s2-t0.5\)"):
+        run_settings(seeded, "s9-bogus")
 
 
 def demo_config(**loss) -> dict:

@@ -78,10 +78,11 @@ def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
-def _not_utf8(path: str | os.PathLike, data: bytes, error: UnicodeDecodeError) -> InputError:
-    """The InputError of a UTF-8 decoding failure, naming the line and column of the bad byte."""
+def _not_utf8(path: str | os.PathLike, data: bytes, error: UnicodeDecodeError, first_line: int = 1) -> InputError:
+    """The InputError of a UTF-8 decoding failure, naming the line and column of the bad byte
+    (`data` starting at line `first_line` of the file)."""
     start = error.start
-    line = data.count(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start) + first_line
     column = start - (data.rfind(b"\n", 0, start) + 1) + 1
     return InputError(f"{path}:{line}:{column}: not UTF-8 text (byte 0x{data[start]:02x})")
 
@@ -215,11 +216,12 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
         raise InputError(f"{path}: a folder, not a file") from None
     with f:
         for lineno, raw in enumerate(f, start=1):
+            if lineno == 1:  # as read_text: a bad byte's column counts from the text
+                raw = raw.removeprefix(codecs.BOM_UTF8)
             try:
-                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+                line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                column = e.start + 1
-                raise InputError(f"{path}:{lineno}:{column}: not UTF-8 text (byte 0x{raw[e.start]:02x})") from None
+                raise _not_utf8(path, raw, e, lineno) from None
             if not line.strip():
                 continue
             try:

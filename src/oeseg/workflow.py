@@ -24,7 +24,9 @@ VOCABULARY_NAME = re.compile(r"[A-Za-z0-9_-]+")
 def check_references(config: dict[str, Any]) -> None:
     """Raise InputError naming the config key where a list or key names a dataset or a method that
     the config does not define (a misspelt `variance.methods` entry would silently give that
-    method one run; a misspelt dataset would fail deep inside a rule)."""
+    method one run; a misspelt dataset would fail deep inside a rule), where a list names one
+    twice or two variance runs share a name, and where `human_study.run` is not a run of the
+    methods it describes."""
     datasets, methods = config.get("datasets", {}), config.get("methods", {})
     figures, study = config.get("figures", {}), config.get("human_study", {})
     fig10 = figures.get("fig10", {})
@@ -43,12 +45,36 @@ def check_references(config: dict[str, Any]) -> None:
             if name not in defined:
                 raise InputError(f"config: {key}: {name!r} is not one of the config's {section} "
                                  f"({', '.join(map(str, defined)) or 'none'})")
+    runs = [run.get("name") for run in config.get("variance", {}).get("runs", [])]
+    for key, names in [*((key, names) for key, names, _, _ in references), ("variance.runs[].name", runs)]:
+        repeated = next((name for i, name in enumerate(names) if name in names[:i]), None)
+        if repeated is not None:
+            raise InputError(f"config: {key}: {repeated!r} is given twice (a repeated entry would be "
+                             f"trained, run or scored twice); list each once")
+    _check_study_run(config, runs)
     for name, entry in datasets.items():
         drawable = source_vocabularies(entry.get("source"))
         if drawable is not None and entry.get("vocabulary") not in drawable:
             raise InputError(f"config: datasets.{name}.vocabulary: {entry.get('vocabulary')!r} is not a vocabulary "
                              f"that source {entry['source']} makes (one of: {', '.join(drawable)}); "
                              f"a vocabulary of your own goes with source folder")
+
+
+def _check_study_run(config: dict[str, Any], runs: list[str]) -> None:
+    """Raise InputError where `human_study.run` is not a run of each method the human study and
+    Figure 10 describe: a variance run of `variance.methods`, main of the others."""
+    run = config.get("human_study", {}).get("run")
+    if run is None:
+        return
+    variance = config.get("variance", {}).get("methods", [])
+    methods = [*config.get("human_study", {}).get("methods", []),
+               *config.get("figures", {}).get("fig10", {}).get("methods", [])]
+    for method in dict.fromkeys(methods):
+        own = runs if method in variance else ["main"]
+        if run not in own:
+            raise InputError(f"config: human_study.run: {run!r} is not a run of method {method!r} "
+                             f"(its runs: {', '.join(map(str, own))}; a method of variance.methods has "
+                             f"variance.runs, any other the one run main)")
 
 
 def source_vocabularies(source: str | None) -> list[str] | None:
@@ -240,8 +266,9 @@ def rule_step(snakemake: Any, *, torch_threads: bool = False) -> Iterator[loggin
     logger = logging.getLogger("oeseg")
     logger.setLevel(logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if snakemake.log:
-        handlers.append(logging.FileHandler(snakemake.log[0], mode="w", encoding="utf-8"))
+    if snakemake.log:  # emptied once, then appended to: a command the body runs appends its output too
+        Path(snakemake.log[0]).write_bytes(b"")
+        handlers.append(logging.FileHandler(snakemake.log[0], mode="a", encoding="utf-8"))
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     for h in handlers:
         h.setFormatter(fmt)

@@ -1,7 +1,8 @@
 """Resumable, checksum-verified downloads (the generic `download` rule and the dataset archives).
 
-A download streams to `<dest>.part`, with `<dest>.part.json` recording its source (the URL and the
-server's ETag / Last-Modified). An interrupted transfer (a dropped connection, a killed job) resumes
+A download streams to `<dest>.part`, with `<dest>.part.json` recording its source (the sha256 of
+the full URL, the URL with its credentials and query values masked for messages, and the server's
+ETag / Last-Modified). An interrupted transfer (a dropped connection, a killed job) resumes
 from the bytes already there with an HTTP Range request, sending If-Range so that a changed remote
 file comes back whole and restarts the download. A part is not resumed (the download restarts from
 zero) when its record names another URL, or when neither a validator nor a pinned sha256 can check
@@ -16,6 +17,7 @@ reads it when `auth` is None); they are never logged.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -72,6 +74,13 @@ def keep_existing(dest: Path, sha256: str | None) -> bool:
     return False
 
 
+def _url_sha256(url: str) -> str:
+    """The sha256 of the full URL, by which a part's record names its source without writing the URL
+    (its credentials or query values may be secrets; the redacted URL masks them, and with them
+    what tells two sources apart, as `?id=A` from `?id=B`)."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
 def _sidecar(part: Path) -> Path:
     """The source record kept next to a partial download: `<dest>.part.json`."""
     return part.with_name(part.name + ".json")
@@ -84,7 +93,7 @@ def _discard(part: Path) -> None:
 
 
 def _read_record(part: Path) -> dict | None:
-    """The source record of `part` (url, etag, last_modified), or None (logged) when missing or unreadable."""
+    """The source record of `part` (url_sha256, url, etag, last_modified), or None (logged) when missing or unreadable."""
     sidecar = _sidecar(part)
     if not sidecar.exists():
         return None
@@ -108,14 +117,15 @@ def _if_range(record: dict) -> str | None:
     return modified if isinstance(modified, str) else None
 
 
-def _resume_headers(source: str, part: Path, pinned: bool) -> dict[str, str]:
+def _resume_headers(url: str, part: Path, pinned: bool) -> dict[str, str]:
     """Range (and If-Range) headers resuming `part`, or {} after discarding a part that cannot be trusted."""
     offset = part.stat().st_size if part.exists() else 0
     if not offset:
         return {}
+    source = redact_url(url)
     record = _read_record(part)
-    if record is not None and record.get("url") != source:
-        reason = f"it was downloaded from {record.get('url')}"
+    if record is not None and record.get("url_sha256") != _url_sha256(url):
+        reason = f"its record names another source, {record.get('url')}"
     else:
         validator = _if_range(record or {})
         if validator is not None or pinned:
@@ -135,8 +145,9 @@ def _remote_size(response: requests.Response) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _write_body(response: requests.Response, part: Path, offset: int, source: str) -> bool:
+def _write_body(response: requests.Response, part: Path, offset: int, url: str) -> bool:
     """Write a 200/206 reply into `part` (appending a 206 at `offset`); True when all of it arrived."""
+    source = redact_url(url)
     response.raise_for_status()
     if offset and response.status_code != 206:  # Range ignored, or If-Range saw a changed file
         log.info("%s: the server sent the whole file (changed, or no resuming); restarting", source)
@@ -153,7 +164,8 @@ def _write_body(response: requests.Response, part: Path, offset: int, source: st
         if not offset:  # after the truncation, so a record never describes older bytes
             validators = {"etag": response.headers.get("ETag"),
                           "last_modified": response.headers.get("Last-Modified")}
-            atomic_write_json(_sidecar(part), {"url": source, **{k: v for k, v in validators.items() if v}})
+            atomic_write_json(_sidecar(part), {"url_sha256": _url_sha256(url), "url": source,
+                                               **{k: v for k, v in validators.items() if v}})
         try:
             for block in response.raw.stream(CHUNK_SIZE, decode_content=False):
                 f.write(block)
@@ -165,11 +177,11 @@ def _write_body(response: requests.Response, part: Path, offset: int, source: st
 def _fetch_into(url: str, part: Path, pinned: bool, auth: Auth, timeout: float) -> bool:
     """Download the rest of `url` into `part`, resuming only a trusted part; True when all of it arrived."""
     source = redact_url(url)
-    headers = _resume_headers(source, part, pinned)
+    headers = _resume_headers(url, part, pinned)
     offset = part.stat().st_size if headers else 0
     with requests.get(url, stream=True, headers={**IDENTITY, **headers}, auth=auth, timeout=timeout) as r:
         if not (offset and r.status_code == 416):
-            return _write_body(r, part, offset, source)
+            return _write_body(r, part, offset, url)
         remote_size = _remote_size(r)
     if remote_size == offset:  # the partial file already holds every byte
         return True

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from oeseg.data.vocabularies import Vocabulary, builtin_names
-from oeseg.io import InputError, atomic_write_bytes, read_json_object
+from oeseg.io import InputError, atomic_write_bytes, is_integer, read_json_object
 
 
 def id2rgb(ids: np.ndarray) -> np.ndarray:
@@ -217,6 +217,8 @@ class PanopticSplit:
                 raise InputError(f"{path}: images[{i}] has no 'id'") from None
             if image_id in records:
                 raise InputError(f"{path}: images[{i}]: image id {image_id!r} is listed twice")
+            for key in ("width", "height"):
+                _integer_field(im, key, f"{path}: images[{i}]", 0)
             records[image_id] = im
         images = []
         annotated: dict[str, int] = {}
@@ -224,11 +226,9 @@ class PanopticSplit:
             where = f"{path}: annotations[{i}]"
             try:
                 image_id, panoptic_file = str(ann["image_id"]), str(ann["file_name"])
-                segs = [Segment(int(s["id"]), int(s["category_id"]), int(s.get("iscrowd", 0)),
-                                int(s.get("area", 0)), list(s.get("bbox", [0, 0, 0, 0])))
-                        for s in ann["segments_info"]]
+                segs = [_segment(s, f"{where}.segments_info[{j}]") for j, s in enumerate(ann["segments_info"])]
                 rec = records.get(image_id)
-                width, height = (int(rec.get("width", 0)), int(rec.get("height", 0))) if rec else (0, 0)
+                width, height = (rec.get("width", 0), rec.get("height", 0)) if rec else (0, 0)
             except KeyError as e:
                 raise InputError(f"{where}: missing field {e}") from None
             except (TypeError, ValueError, AttributeError) as e:
@@ -248,8 +248,6 @@ class PanopticSplit:
                     raise InputError(f"{where}: segment id {s.id} is not a panoptic id (1 to 256^3 - 1)")
                 if s.id in seen:
                     raise InputError(f"{where}: segment {s.id} is listed twice")
-                if s.area < 0:
-                    raise InputError(f"{where}: segment {s.id} has a negative area")
                 if s.category_id in stuff_names and not s.iscrowd:
                     if s.category_id in stuff:  # predictions are merged per stuff category (oeseg.metrics)
                         raise InputError(f"{where}: segments {stuff[s.category_id]} and {s.id} are both of stuff "
@@ -264,6 +262,31 @@ class PanopticSplit:
                 raise InputError(f"{path}: images[{i}]: image id {image_id!r} has no annotation (an image without "
                                  "segments has one with an empty segments_info)")
         return cls(root, vocab, images)
+
+
+def _integer_field(obj: dict, key: str, where: str, default: int | None = None, minimum: int = 0) -> int:
+    """The integer field `key` of a JSON object (`default` where it is absent, if given); another
+    value (a fraction, a string, an infinity) or one below `minimum` names `where` and the field."""
+    if key not in obj and default is not None:
+        return default
+    value = obj[key]
+    if not is_integer(value) or value < minimum:
+        raise InputError(f"{where}.{key}: must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _segment(entry: dict, where: str) -> Segment:
+    """A `segments_info` entry of panoptic.json, each integer field checked (`where` names it)."""
+    if not isinstance(entry, dict):
+        raise InputError(f"{where}: a segment is a JSON object, not {entry!r}")
+    iscrowd = entry.get("iscrowd", 0)
+    if iscrowd not in (0, 1) or isinstance(iscrowd, float):  # True/False are 1/0
+        raise InputError(f"{where}.iscrowd: must be 0, 1, true or false, got {iscrowd!r}")
+    bbox = entry.get("bbox", [0, 0, 0, 0])
+    if not isinstance(bbox, list) or len(bbox) != 4 or not all(is_integer(v) for v in bbox):
+        raise InputError(f"{where}.bbox: must be four integers [x, y, width, height], got {bbox!r}")
+    return Segment(_integer_field(entry, "id", where), _integer_field(entry, "category_id", where), int(iscrowd),
+                   _integer_field(entry, "area", where, 0), bbox)
 
 
 def panoptic_json(vocabulary: Vocabulary, images: list[PanopticImage], info: dict | None = None) -> dict:

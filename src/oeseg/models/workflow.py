@@ -134,6 +134,13 @@ def described_datasets(config: dict) -> list[str]:
 
 def run_settings(config: dict, run: str) -> dict:
     """Sampling settings of the inference run named `run`: opal.inference overridden by the
-    variance run's seed/temperature/top_p; the run main of other methods takes opal.inference's."""
+    variance run's seed/temperature/top_p; the run main of other methods takes opal.inference's.
+    Another name is an InputError (a misspelt run would otherwise be planned with main's settings)."""
+    from oeseg.io import InputError
+
+    names = [r["name"] for r in config["variance"]["runs"]]
+    if run not in names and run != "main":
+        raise InputError(f"inference run {run!r} is neither main nor one of variance.runs "
+                         f"({', '.join(names) or 'none'}); human_study.run names one of these")
     own = next((r for r in config["variance"]["runs"] if r["name"] == run), {})
     return {**config["opal"]["inference"], **{k: own[k] for k in ("seed", "temperature", "top_p") if k in own}}

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import io
-import shutil
 import zlib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from oeseg.data.panoptic import PanopticImage, panoptic_json, segments_from_ids, write_segment_ids
+from oeseg.data.convert import SplitWriter
 from oeseg.data.synthetic.compositions import SCENES
 from oeseg.data.synthetic.scene import Scene
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.data.wordings import describe
-from oeseg.io import InputError, atomic_write_bytes, atomic_write_json, atomic_write_jsonl
+from oeseg.io import InputError, atomic_write_jsonl
 
 
 def split_seed(seed: int, split: str) -> np.random.SeedSequence:
@@ -49,22 +48,17 @@ def generate_split(split_dir: str | Path, vocabulary: Vocabulary, split: str, n_
         raise InputError(f"vocabulary {vocabulary.name!r}: no synthetic scenes; choose one of {sorted(SCENES)}")
     height, width = image_size
     split_dir = Path(split_dir)
-    for sub in ("images", "panoptic"):  # the generator owns these folders: no stale files
-        shutil.rmtree(split_dir / sub, ignore_errors=True)
+    writer = SplitWriter(split_dir, vocabulary)  # empties images/ and panoptic/: no stale files
     image_seeds = split_seed(seed, split).spawn(n_images)
-    records, regions = [], []
+    regions = []
     for index, image_seed in enumerate(image_seeds):
         image_id = f"{split}_{index:05d}"
         rgb, ids, categories, crowd = render_image(vocabulary, height, width, image_seed)
-        atomic_write_bytes(split_dir / "images" / f"{image_id}.png", _png_bytes(rgb))
-        write_segment_ids(split_dir / "panoptic" / f"{image_id}.png", ids)
-        segments = segments_from_ids(ids, categories, crowd)
-        records.append(PanopticImage(image_id, f"{image_id}.png", f"{image_id}.png", width, height, segments))
+        writer.add(image_id, f"{image_id}.png", _png_bytes(rgb), ids, categories, crowd)
         text_rng = np.random.default_rng(image_seed.spawn(1)[0])
-        for s in segments:
+        for s in writer.images[-1].segments:
             name = vocabulary.by_id(s.category_id).display_name
             regions.append({"image_id": image_id, "segment_id": s.id, "category_id": s.category_id,
                             "descriptions": describe(name, text_rng, n_descriptions)})
     atomic_write_jsonl(split_dir / "regions.jsonl", regions)
-    info = {"split": split, "generator": "oeseg.data.synthetic", "seed": seed}
-    atomic_write_json(split_dir / "panoptic.json", panoptic_json(vocabulary, records, info))
+    writer.finish({"split": split, "generator": "oeseg.data.synthetic", "seed": seed})

@@ -396,6 +396,40 @@ def test_deepspeed_in_this_process_needs_no_launcher_and_keeps_only_its_newest_c
     assert not dist.is_initialized()
 
 
+@pytest.mark.parametrize("use_deepspeed", [False, True], ids=["plain", "deepspeed"])
+def test_resumed_training_with_lora_dropout_equals_uninterrupted(splits, tmp_path, monkeypatch, use_deepspeed):
+    """With LoRA dropout the random state is part of a checkpoint: a stage stopped after 2 steps
+    and resumed in a new start (its initial model drawn anew) trains as one run straight through."""
+    if use_deepspeed and torch.cuda.is_available():
+        pytest.skip("on a GPU, tests/test_opal_gpu.py runs this path")
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    train, _ = splits
+    cfg = None
+    if use_deepspeed:
+        zero2 = json.loads((Path(__file__).resolve().parents[1] / "configs/deepspeed/zero2.json").read_text())
+        zero2["bf16"]["enabled"] = False  # the CPU has no fast bf16 path
+        cfg = tmp_path / "zero2-cpu.json"
+        cfg.write_text(json.dumps(zero2))
+        cfg = str(cfg)
+    sec = section(stage3={"max_steps": 4})
+    sec["llm_tuning"], sec["lora"] = "lora", {"r": 4, "alpha": 8, "dropout": 0.3}
+    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
+    records, settings = stage_records(sec, 3, [str(train)]), StageSettings.from_section(sec, 3)
+    run = {"deepspeed_config": cfg, "use_deepspeed": use_deepspeed}
+    model, tok = initial_model(sec, texts)
+    _, whole = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "a", **run)
+    model, tok = initial_model(sec, texts)
+    _, part = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "b", stop_after=2, **run)
+    torch.manual_seed(1234)  # a new process draws other random numbers before it resumes
+    model, tok = initial_model(sec, texts)
+    torch.rand(100)
+    _, resumed = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "b", **run)
+    assert len(part) == 2 and [h["step"] for h in resumed] == [0, 1, 2, 3]
+    for a, b in zip(whole, resumed):
+        assert a.keys() == b.keys() and all(a[k] == pytest.approx(b[k], rel=1e-5) for k in a), (whole, resumed)
+
+
 @pytest.mark.parametrize("stage,global_batch,micro", [(2, 128, 32), (3, 64, 16)])
 def test_paper_global_batches_on_any_gpu_count(stage, global_batch, micro):
     from oeseg.models.train import accumulation

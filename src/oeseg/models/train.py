@@ -267,6 +267,35 @@ def total_steps(n: int, settings: StageSettings, accum: int, passes: int = 1) ->
     return settings.epochs * passes * max(1, n // (settings.micro_batch * accum * world()[1]))
 
 
+def _rng_states() -> list[dict]:
+    """The random states of every process (python's, torch's CPU and, with CUDA, each GPU's), by
+    rank; a collective where a process group is set up."""
+    own = {"python": random.getstate(), "torch": torch.get_rng_state(),
+           "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+    size = world()[1]
+    if size == 1:
+        return [own]
+    states: list = [None] * size
+    dist.all_gather_object(states, own)
+    return states
+
+
+def _restore_rng(states: list[dict] | torch.Tensor | None, where: Path) -> None:
+    """Set this process's random states to those a checkpoint saved for its rank (`_rng_states`)."""
+    rank, size = world()
+    if torch.is_tensor(states):  # a checkpoint saved before python's and CUDA's states were kept
+        torch.set_rng_state(states)
+        return
+    if states is None or len(states) != size:
+        log.warning("%s: no random state saved for %d processes; dropout is drawn anew", where, size)
+        return
+    own = states[rank]
+    random.setstate(own["python"])
+    torch.set_rng_state(own["torch"])
+    if own["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(own["cuda"])
+
+
 def _save_checkpoint(path: Path, state: dict) -> None:
     buf = io.BytesIO()
     torch.save(state, buf)
@@ -384,12 +413,13 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
             if (checkpoint_dir / "latest").exists():  # written once a checkpoint's files are all saved
                 _, client = engine.load_checkpoint(str(checkpoint_dir))
                 step, history = client["step"], client["history"]
+                _restore_rng(client.get("rng"), checkpoint_dir)
         elif (checkpoint_dir / "last.pt").exists():
             state = torch.load(checkpoint_dir / "last.pt", map_location="cpu", weights_only=False)
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
-            torch.set_rng_state(state["rng"])
+            _restore_rng(state["rng"], checkpoint_dir)
             step, history = state["step"], state["history"]
         if step:
             log.info("stage %d: resumed at step %d from %s", settings.stage, step, checkpoint_dir)
@@ -420,15 +450,16 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
             history.append({"step": step, "lr": lr, **sums})
             step += 1
             if step % settings.save_every == 0 or step == end:
+                rng = _rng_states()  # dropout's draws go on where they were when resumed
                 if engine is not None:  # a new tag each time (`latest` names it once saved), then the older go
                     engine.save_checkpoint(str(checkpoint_dir), tag=f"step{step}",
-                                           client_state={"step": step, "history": history})
+                                           client_state={"step": step, "history": history, "rng": rng})
                     if rank == 0:
                         _keep_only(checkpoint_dir, f"step{step}")
                 elif rank == 0:
                     _save_checkpoint(checkpoint_dir / "last.pt", {
                         "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(), "step": step,
+                        "scheduler": scheduler.state_dict(), "rng": rng, "step": step,
                         "history": history})
             if rank == 0 and (step % 10 == 0 or step == end):
                 log.info("stage %d step %d/%d %s", settings.stage, step, steps, history[-1])

@@ -429,3 +429,25 @@ def test_coco_rle_segmentations_load(root):
         (rec,) = records_from_source({"format": "coco_instances", **_write(root, "rle.json", _coco(segmentation=seg))})
         assert int(record_masks(rec)[0].sum()) == 24 and record_masks(rec)[0][2:6, 2:8].all()
 
+
+def test_osprey_entries_that_would_lose_data_are_refused(root):
+    """A description entry with more (or fewer) texts than regions, or a conversation with a turn
+    left unpaired (an odd count, the last a question), is an error naming the file, the entry and
+    the counts, not data dropped without a word."""
+    entry = {"id": 8, "file_name": "COCO_train2014_000000000009.jpg", "height": 10, "width": 20,
+             "annotation": [{"segmentation": SQUARE}, {"segmentation": STRIP}],
+             "description": ["<region1>: A red box.", "<region2>: A long red strip.", "<region3>: A third."]}
+    with pytest.raises(InputError, match=r"d.json: entry 0: 2 regions in 'annotation' but 3 texts in 'description'"):
+        records_from_source({"format": "osprey_description", **_write(root, "d.json", [entry])})
+    entry["description"] = entry["description"][:1]
+    with pytest.raises(InputError, match=r"d.json: entry 0: 2 regions in 'annotation' but 1 texts"):
+        records_from_source({"format": "osprey_description", **_write(root, "d.json", [entry])})
+    ann = _conversations()
+    ann[0]["conversations"].append({"from": "human", "value": "And region2?"})
+    for fmt in ("osprey_conversation", "osprey_lvis_posneg"):
+        with pytest.raises(InputError, match=r"c.json: entry 0: conversations has 5 turns, an odd count: its last "
+                                             r"\('human'\)"):
+            records_from_source({"format": fmt, **_write(root, "c.json", ann)})
+    ann[0]["conversations"] = ann[0]["conversations"][:1]
+    with pytest.raises(InputError, match=r"c.json: entry 0: conversations has 1 turns"):
+        records_from_source({"format": "osprey_conversation", **_write(root, "c.json", ann)})

@@ -318,6 +318,9 @@ def osprey_description_records(ann_file: str, image_root: str) -> list[RegionRec
         with _entry(ann_file, n):
             path = os.path.join(image_root, ann["file_name"].split("_")[-1])
             height, width = _dims(ann)
+            if len(ann["annotation"]) != len(ann["description"]):
+                raise InputError(f"{ann_file}: entry {n}: {len(ann['annotation'])} regions in 'annotation' but "
+                                 f"{len(ann['description'])} texts in 'description' (one per region)")
             for region, text in zip(ann["annotation"], ann["description"]):
                 m = _REGION_PREFIX.match(text)
                 records.append(RegionRecord(path, ((m.group(1) if m else text).strip(),),
@@ -329,8 +332,12 @@ def osprey_description_records(ann_file: str, image_root: str) -> list[RegionRec
 
 def _conversation_turns(ann_file: str, n: int, turns: list) -> list[tuple[str, str]]:
     """(question, answer) pairs of an alternating human/gpt `conversations` list."""
+    if len(turns) % 2:
+        last = turns[-1].get("from") if isinstance(turns[-1], dict) else turns[-1]
+        raise InputError(f"{ann_file}: entry {n}: conversations has {len(turns)} turns, an odd count: its last "
+                         f"({last!r}) is not part of a human/gpt pair")
     pairs = []
-    for k in range(0, len(turns) - 1, 2):
+    for k in range(0, len(turns), 2):
         q, a = turns[k], turns[k + 1]
         if q.get("from") != "human" or a.get("from") != "gpt":
             raise InputError(f"{ann_file}: entry {n}: conversations[{k}:{k + 2}] is not a human/gpt pair")

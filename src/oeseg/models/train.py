@@ -303,10 +303,11 @@ def _save_checkpoint(path: Path, state: dict) -> None:
 
 
 def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], tokenizer, settings: StageSettings,
-                      weights: LossWeights) -> str:
+                      weights: LossWeights, deepspeed: dict | None = None) -> str:
     """sha256 naming a stage's training job: its initial weights, its samples (annotations and
-    texts; images by path), the tokenizer's vocabulary and its settings. Checkpoints are kept
-    under it, so that only the same job resumes them."""
+    texts; images by path), the tokenizer's vocabulary, its settings and, when it trains with
+    DeepSpeed, DeepSpeed's config. Checkpoints are kept under it, so that only the same job
+    resumes them."""
     h = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         h.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
@@ -316,6 +317,8 @@ def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], token
     # when checkpoints are written and whether the layers run compiled do not matter
     fields = {k: v for k, v in dataclasses.asdict(dataclasses.replace(settings, save_every=0)).items() if k != "compile"}
     h.update(json.dumps([fields, dataclasses.asdict(weights)], sort_keys=True).encode())
+    if deepspeed is not None:  # only then: the fingerprints of jobs without DeepSpeed stay as they were
+        h.update(json.dumps(deepspeed, sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -368,8 +371,11 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
     if len(records) < settings.global_batch:  # an optimizer step would take fewer samples than it says
         raise InputError(f"opal.stages.stage{settings.stage}.global_batch: {settings.global_batch} is more than "
                          f"the stage's {len(records)} training samples")
+    if use_deepspeed is None:
+        use_deepspeed = bool(deepspeed_config) and torch.cuda.is_available()
+    ds = read_json(deepspeed_config) if use_deepspeed else None
     checkpoint_dir = job_checkpoint_dir(Path(checkpoint_dir),
-                                        stage_fingerprint(model, records, tokenizer, settings, weights))
+                                        stage_fingerprint(model, records, tokenizer, settings, weights, ds))
     peft_model = None
     if settings.stage == 3 and settings.llm_tuning == "lora":
         peft_model = _add_lora(model, settings.lora)
@@ -394,8 +400,6 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay,
                                   fused=all(p.is_cuda for p in params))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps, settings.warmup_ratio))
-    if use_deepspeed is None:
-        use_deepspeed = bool(deepspeed_config) and torch.cuda.is_available()
     engine = None
     step, history = 0, []
     with deepspeed_process_group() if use_deepspeed else contextlib.nullcontext():
@@ -404,7 +408,6 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
 
             if not torch.cuda.is_available():
                 skip_cpu_shm_collectives()
-            ds = read_json(deepspeed_config)
             ds.update(train_micro_batch_size_per_gpu=settings.micro_batch, gradient_accumulation_steps=accum,
                       gradient_clipping=settings.grad_clip)
             ds.pop("train_batch_size", None)

@@ -2,8 +2,9 @@
 with the same losses, schedule (AdamW, linear warm-up, cosine decay), clipping and checkpoints.
 
 Stage 1 trains the projector on image-text pairs, stage 2 the mask extractor and the temperature,
-stage 3 the LLM (LoRA or full), the projector and the extractor. An interrupted stage resumes from
-the last checkpoint in its checkpoint folder, which goes once the stage's model is saved. Models
+stage 3 the LLM (LoRA or full), the projector, the extractor and the contrastive temperature. An
+interrupted stage resumes from the last checkpoint in its checkpoint folder (with every process's
+random states), which goes once the stage's model is saved. Models
 are built, saved and loaded by `oeseg.models.weights`; `oeseg.models.launch` starts a stage's
 processes.
 """

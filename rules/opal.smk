@@ -27,7 +27,7 @@ DESCRIBED_DATASETS = described_datasets(config)
 OPAL_GPUS, OPAL_NODES, CPUS_PER_GPU = train_resources(config)  # GPUs per node, nodes, CPUs per process
 USER_PROVIDED.update(
     {
-        f: "a training file named in opal (data, projector_weights, vision_weights, llm_weights)"
+        f: "a training file named in opal (data, projector_weights, vision_weights, llm_weights, deepspeed)"
         for f in user_provided_files(config)
     }
 )

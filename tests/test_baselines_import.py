@@ -123,3 +123,11 @@ def test_detectron2_semseg_majority_noun_per_segment(tmp_path):
     src.write_text(json.dumps(rows))
     with pytest.raises(InputError, match=r"entry 0: category_id 7 is not an index of the 3 nouns"):
         convert("detectron2-semseg", src, split, nouns=["road", "tree", "sedan"])
+    # nothing matched (an empty file, or masks on no segment): an error with the summary, not an empty file
+    src.write_text("[]")
+    with pytest.raises(InputError, match=r"sem_seg_predictions.json: no description to import \(.*1 image"):
+        convert("detectron2-semseg", src, split, nouns=["road", "tree", "sedan"])
+    empty = mask_util.encode(np.zeros((6, 8), np.uint8, order="F"))
+    src.write_text(json.dumps([{**rows[1], "segmentation": {"size": empty["size"], "counts": empty["counts"].decode()}}]))
+    with pytest.raises(InputError, match=r"sem_seg_predictions.json: no description to import"):
+        convert("detectron2-semseg", src, split, nouns=["road", "tree", "sedan"])

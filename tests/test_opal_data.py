@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -378,3 +379,75 @@ def test_boolean_masks_pool_at_any_size():
         features = torch.randn(5, side, side)
         pooled = mask_pool(features, grid)
         assert pooled.shape == (3, 5) and torch.allclose(pooled, mask_pool(features, grid.float()))
+
+
+def _coco(**annotation):
+    return {"images": [{"id": 9, "file_name": "000000000009.jpg", "height": 10, "width": 20}],
+            "categories": [{"id": 1, "name": "box"}],
+            "annotations": [{"id": 1, "image_id": 9, "category_id": 1, "segmentation": SQUARE, **annotation}]}
+
+
+@pytest.mark.parametrize("fmt,obj,match", [
+    ("coco_instances", {**_coco(), "images": [{"id": 9, "file_name": "a.jpg", "height": "ten", "width": 20}]},
+     r"annotation 0: height 'ten'"),
+    ("coco_instances", {**_coco(), "annotations": [[1, 9, 1]]}, r"annotation 0: "),
+    ("coco_instances", _coco(segmentation=[[0, 0, 5]]), r"annotation 0: segmentation: polygons"),
+    ("coco_instances", _coco(segmentation=[[0, 0, 5, 0, 5, "x"]]), r"annotation 0: segmentation: polygons"),
+    ("coco_instances", _coco(segmentation="oops"), r"annotation 0: segmentation: str, neither"),
+    ("coco_instances", _coco(segmentation=[]), r"annotation 0: segmentation: polygons"),
+    ("coco_instances", _coco(segmentation={"counts": "abc"}), r"annotation 0: segmentation: an RLE"),
+    ("coco_instances", _coco(segmentation={"size": [20, 10], "counts": "abc"}), r"annotation 0: .*size \[10, 20\]"),
+    ("osprey_description", [{"file_name": "a.jpg", "height": 10, "width": 20, "annotation": [{"segmentation": "oops"}],
+                             "description": ["<region1>: a box"]}], r"entry 0: segmentation"),
+    ("osprey_description", [{"file_name": "a.jpg", "height": 10, "width": 20, "annotation": ["oops"],
+                             "description": ["<region1>: a box"]}], r"entry 0: "),
+    ("osprey_conversation", [{**_conversations()[0], "width": "20"}], r"entry 0: width '20'"),
+    ("osprey_conversation", [{**_conversations()[0], "annotation": [{"segmentation": [[0, 0, 5]]}]}],
+     r"entry 0: segmentation: polygons"),
+    ("osprey_conversation", [{**_conversations()[0], "conversations": ["What?", "A box."]}], r"entry 0: "),
+    ("llava_captions", [["000000000009.jpg"]], r"entry 0: needs 'image'"),
+    ("llava_captions", [{"image": "a.jpg", "conversations": ["a street"]}], r"entry 0: needs 'image'"),
+])
+def test_malformed_annotations_are_input_errors_naming_file_and_entry(root, fmt, obj, match):
+    """A malformed field (wrong type, bad number, a segmentation neither polygons of 3 points or
+    more nor an RLE of the image's size) is refused at loading, naming the file and the entry,
+    not a crash when the sample is drawn in training."""
+    with pytest.raises(InputError, match=r"bad.json: " + match):
+        records_from_source({"format": fmt, **_write(root, "bad.json", obj)})
+
+
+def test_coco_rle_segmentations_load(root):
+    """RLE segmentations (compressed or not) of the image's size load and decode."""
+    from pycocotools import mask as mask_utils
+
+    square = np.zeros((10, 20), dtype=np.uint8, order="F")
+    square[2:6, 2:8] = 1
+    compressed = mask_utils.encode(square)
+    compressed["counts"] = compressed["counts"].decode()
+    uncompressed = {"size": [10, 20], "counts": [22, 4, 6, 4, 6, 4, 6, 4, 6, 4, 6, 4, 124]}
+    for seg in (compressed, uncompressed):
+        (rec,) = records_from_source({"format": "coco_instances", **_write(root, "rle.json", _coco(segmentation=seg))})
+        assert int(record_masks(rec)[0].sum()) == 24 and record_masks(rec)[0][2:6, 2:8].all()
+
+
+def test_osprey_entries_that_would_lose_data_are_refused(root):
+    """A description entry with more (or fewer) texts than regions, or a conversation with a turn
+    left unpaired (an odd count, the last a question), is an error naming the file, the entry and
+    the counts, not data dropped without a word."""
+    entry = {"id": 8, "file_name": "COCO_train2014_000000000009.jpg", "height": 10, "width": 20,
+             "annotation": [{"segmentation": SQUARE}, {"segmentation": STRIP}],
+             "description": ["<region1>: A red box.", "<region2>: A long red strip.", "<region3>: A third."]}
+    with pytest.raises(InputError, match=r"d.json: entry 0: 2 regions in 'annotation' but 3 texts in 'description'"):
+        records_from_source({"format": "osprey_description", **_write(root, "d.json", [entry])})
+    entry["description"] = entry["description"][:1]
+    with pytest.raises(InputError, match=r"d.json: entry 0: 2 regions in 'annotation' but 1 texts"):
+        records_from_source({"format": "osprey_description", **_write(root, "d.json", [entry])})
+    ann = _conversations()
+    ann[0]["conversations"].append({"from": "human", "value": "And region2?"})
+    for fmt in ("osprey_conversation", "osprey_lvis_posneg"):
+        with pytest.raises(InputError, match=r"c.json: entry 0: conversations has 5 turns, an odd count: its last "
+                                             r"\('human'\)"):
+            records_from_source({"format": fmt, **_write(root, "c.json", ann)})
+    ann[0]["conversations"] = ann[0]["conversations"][:1]
+    with pytest.raises(InputError, match=r"c.json: entry 0: conversations has 1 turns"):
+        records_from_source({"format": "osprey_conversation", **_write(root, "c.json", ann)})

@@ -18,7 +18,7 @@ from oeseg.models.inference import describe_split
 from oeseg.models.losses import LossWeights
 from oeseg.models.job import OpalJob
 from oeseg.models.train import StageSettings, run_stage, stage_records, train_stage
-from oeseg.models.weights import load_model, save_model
+from oeseg.models.weights import initial_model, load_model, save_model
 from opal_synthetic import TINY_MODEL, make_split
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
@@ -69,3 +69,28 @@ def test_three_stages_with_deepspeed_bf16_resume_and_inference(tmp_path, monkeyp
     want = [(im.id, s.id) for im in PanopticSplit.load(val).images for s in im.segments]
     preds = read_predictions(path)
     assert [(p.image_id, p.segment_id) for p in preds] == want and all(p.description for p in preds)
+
+
+@pytest.mark.parametrize("use_deepspeed", [True, False], ids=["deepspeed", "plain"])
+def test_resumed_stage3_with_lora_dropout_equals_uninterrupted(tmp_path, monkeypatch, use_deepspeed):
+    """With LoRA dropout on a GPU (CUDA's random state), a stage 3 stopped after 2 steps and
+    resumed in a new start trains as one run straight through, with DeepSpeed or the plain loop."""
+    for key in ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(key, raising=False)
+    train = make_split(tmp_path / "train", 16, seed=0)
+    sec = _section(4)
+    sec["lora"] = {"r": 8, "alpha": 16, "dropout": 0.3}
+    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
+    records, settings = stage_records(sec, 3, [str(train)]), StageSettings.from_section(sec, 3)
+    run = {"deepspeed_config": ZERO2, "use_deepspeed": use_deepspeed}
+    model, tok = initial_model(sec, texts)
+    _, whole = train_stage(model.cuda(), records, tok, settings, LossWeights(1.0), tmp_path / "a", **run)
+    model, tok = initial_model(sec, texts)
+    _, part = train_stage(model.cuda(), records, tok, settings, LossWeights(1.0), tmp_path / "b", stop_after=2, **run)
+    torch.manual_seed(1234)  # a new process draws other random numbers before it resumes
+    model, tok = initial_model(sec, texts)
+    torch.rand(100, device="cuda")
+    _, resumed = train_stage(model.cuda(), records, tok, settings, LossWeights(1.0), tmp_path / "b", **run)
+    assert len(part) == 2 and [h["step"] for h in resumed] == [0, 1, 2, 3]
+    for a, b in zip(whole, resumed):
+        assert a.keys() == b.keys() and all(a[k] == pytest.approx(b[k], rel=1e-4) for k in a), (whole, resumed)

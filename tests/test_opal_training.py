@@ -21,7 +21,8 @@ from oeseg.models.losses import LossWeights
 from oeseg.models.job import OpalJob
 from oeseg.models.osprey import OpalForCausalLM
 from oeseg.models.tokenization import encode_description
-from oeseg.models.train import StageSettings, end_process_group, lr_factor, run_stage, stage_records, train_stage
+from oeseg.models.train import (StageSettings, end_process_group, lr_factor, run_stage, stage_fingerprint,
+                               stage_records, train_stage)
 from oeseg.models.weights import initial_model
 from opal_synthetic import TINY_MODEL, make_split
 
@@ -394,6 +395,74 @@ def test_deepspeed_in_this_process_needs_no_launcher_and_keeps_only_its_newest_c
                            use_deepspeed=True)
     assert [h["step"] for h in whole] == [0, 1, 2, 3] and whole[:2] == part and tags() == ("step4", ["step4"])
     assert not dist.is_initialized()
+
+
+@pytest.mark.parametrize("use_deepspeed", [False, True], ids=["plain", "deepspeed"])
+def test_resumed_training_with_lora_dropout_equals_uninterrupted(splits, tmp_path, monkeypatch, use_deepspeed):
+    """With LoRA dropout the random state is part of a checkpoint: a stage stopped after 2 steps
+    and resumed in a new start (its initial model drawn anew) trains as one run straight through."""
+    if use_deepspeed and torch.cuda.is_available():
+        pytest.skip("on a GPU, tests/test_opal_gpu.py runs this path")
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    train, _ = splits
+    cfg = None
+    if use_deepspeed:
+        zero2 = json.loads((Path(__file__).resolve().parents[1] / "configs/deepspeed/zero2.json").read_text())
+        zero2["bf16"]["enabled"] = False  # the CPU has no fast bf16 path
+        cfg = tmp_path / "zero2-cpu.json"
+        cfg.write_text(json.dumps(zero2))
+        cfg = str(cfg)
+    sec = section(stage3={"max_steps": 4})
+    sec["llm_tuning"], sec["lora"] = "lora", {"r": 4, "alpha": 8, "dropout": 0.3}
+    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
+    records, settings = stage_records(sec, 3, [str(train)]), StageSettings.from_section(sec, 3)
+    run = {"deepspeed_config": cfg, "use_deepspeed": use_deepspeed}
+    model, tok = initial_model(sec, texts)
+    _, whole = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "a", **run)
+    model, tok = initial_model(sec, texts)
+    _, part = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "b", stop_after=2, **run)
+    torch.manual_seed(1234)  # a new process draws other random numbers before it resumes
+    model, tok = initial_model(sec, texts)
+    torch.rand(100)
+    _, resumed = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "b", **run)
+    assert len(part) == 2 and [h["step"] for h in resumed] == [0, 1, 2, 3]
+    for a, b in zip(whole, resumed):
+        assert a.keys() == b.keys() and all(a[k] == pytest.approx(b[k], rel=1e-5) for k in a), (whole, resumed)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU the plain loop is not the default")
+def test_an_edited_deepspeed_config_is_another_job_but_not_for_the_plain_loop(splits, tmp_path, monkeypatch):
+    """DeepSpeed's config is part of a DeepSpeed job's fingerprint: once edited, the checkpoints of
+    the old config are not resumed. A job without DeepSpeed (the CPU demo) keeps its fingerprint,
+    whatever the file says."""
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    train, _ = splits
+    zero2 = json.loads((Path(__file__).resolve().parents[1] / "configs/deepspeed/zero2.json").read_text())
+    zero2["bf16"]["enabled"] = False  # the CPU has no fast bf16 path
+    cfg = tmp_path / "zero2-cpu.json"
+    cfg.write_text(json.dumps(zero2))
+    sec = section(stage2={"max_steps": 4})
+    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
+    records, settings = stage_records(sec, 2, [str(train)]), StageSettings.from_section(sec, 2)
+    model, tok = initial_model(sec, texts)
+    plain = stage_fingerprint(model, records, tok, settings, LossWeights(1.0))
+    _, part = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "plain", str(cfg),
+                          stop_after=1, use_deepspeed=False)
+    assert [d.name for d in (tmp_path / "plain").iterdir()] == [plain[:16]]
+    model, tok = initial_model(sec, texts)
+    _, part = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ds", str(cfg), stop_after=2,
+                          use_deepspeed=True)
+    (first,) = (tmp_path / "ds").iterdir()
+    assert len(part) == 2 and first.name != plain[:16]
+    zero2["zero_optimization"]["reduce_bucket_size"] = 1000
+    cfg.write_text(json.dumps(zero2))
+    model, tok = initial_model(sec, texts)
+    _, again = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ds", str(cfg), stop_after=1,
+                           use_deepspeed=True)
+    (second,) = (tmp_path / "ds").iterdir()
+    assert [h["step"] for h in again] == [0] and second.name != first.name  # trained anew, the old job's gone
 
 
 @pytest.mark.parametrize("stage,global_batch,micro", [(2, 128, 32), (3, 64, 16)])

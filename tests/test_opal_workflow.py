@@ -32,6 +32,24 @@ CONFIG = {"methods": {"opal": {"kind": "opal"}, "osprey": {"kind": "osprey"}, "x
                    "data": {"stage2": [{"format": "coco_instances", "ann_file": "a.json", "image_root": "im"}]}}}
 
 
+
+def test_the_deepspeed_config_is_an_input_of_gpu_training_stages_alone():
+    """With GPUs (opal.resources.gpus > 0) each training stage reads opal.deepspeed: an edit reruns
+    it; without (the demo) the stages train without DeepSpeed and their inputs leave it out."""
+    gpu = {**CONFIG, "opal": {**CONFIG["opal"], "deepspeed": "ds.json", "resources": {"gpus": 4}}}
+    cpu = {**CONFIG, "opal": {**gpu["opal"], "resources": {"gpus": 0}}}
+    assert train_inputs(gpu, "out", "opal", 1, ["d/train"]) == ["d/train/panoptic.json", "ds.json"]
+    assert train_inputs(gpu, "out", "opal", 2, ["d/train"]) == ["d/train/panoptic.json", "a.json", "ds.json",
+                                                                 "out/models/opal/stage1"]
+    assert user_provided_files(gpu) == ["a.json", "ds.json"]
+    untrained = {**gpu, "opal": {**gpu["opal"], "train_stage1": False, "projector_weights": "p.bin"}}
+    assert "ds.json" not in train_inputs(untrained, "out", "opal", 1, ["d/train"])  # stage 1 trains nothing
+    assert train_inputs(cpu, "out", "opal", 2, ["d/train"]) == ["d/train/panoptic.json", "a.json", "out/models/opal/stage1"]
+    assert user_provided_files(cpu) == ["a.json"]
+    demo = yaml.safe_load((REPO / "config.yaml").read_text())
+    assert demo["opal"]["deepspeed"] and all(demo["opal"]["deepspeed"] not in train_inputs(
+        demo, "out", "opal", stage, ["d/train"]) for stage in (1, 2, 3))
+
 def test_variants_weights_inputs_and_run_settings():
     assert opal_methods(CONFIG) == ["opal", "osprey"]  # y is taken from its published outputs
     assert user_provided_files(CONFIG) == ["a.json"]

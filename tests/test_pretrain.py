@@ -154,3 +154,30 @@ def test_the_pretrained_llm_is_an_input_of_stage_1():
         pretrains_llm({"opal": {"llm_weights": "out/llm", "model": {}, "llm_pretraining": {}}})
     with pytest.raises(InputError, match="opal.llm_pretraining: .*'step'"):
         LlmPretrainSettings.from_section({"step": 3})
+
+
+def test_an_llm_folder_of_another_shape_is_an_input_error_naming_it(tmp_path):
+    """An LLM folder (`opal.llm_weights`) whose tensors differ in shape from `opal.model`'s, or that
+    lacks some of the model's LLM tensors (fewer layers), is refused naming the folder and a tensor;
+    one of the same shape loads whole (the vision tower, projector and extractor are not in it)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    texts = ["a road", "the sky"]
+    vocab = len(build_demo_tokenizer(texts))
+    sizes = {k: TINY_MODEL[k] for k in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                                        "num_key_value_heads", "max_position_embeddings")}
+
+    def folder(name, **changes):
+        torch.manual_seed(1)
+        LlamaForCausalLM(LlamaConfig(vocab_size=vocab, **{**sizes, **changes})).save_pretrained(tmp_path / name)
+        return str(tmp_path / name)
+
+    section = {"model": TINY_MODEL, "seed": 0}
+    model, _ = initial_model({**section, "llm_weights": folder("same")}, texts)
+    llm = LlamaForCausalLM.from_pretrained(tmp_path / "same").state_dict()
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in llm.items())
+    with pytest.raises(InputError, match=r"wide: tensor model.embed_tokens.weight is \(\d+, 64\), the model's "
+                                         r"\(\d+, 48\) \(opal.model"):
+        initial_model({**section, "llm_weights": folder("wide", hidden_size=64, intermediate_size=128)}, texts)
+    with pytest.raises(InputError, match=r"shallow: \d+ LLM tensors of the model are not there, .*model.layers.1."):
+        initial_model({**section, "llm_weights": folder("shallow", num_hidden_layers=1)}, texts)

@@ -187,6 +187,9 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
             if overlap:
                 predictions.append(RegionPrediction(image.id, segment.id, nouns[cat], overlap / total))
         summary.converted += 1
+    if not predictions:  # an empty list, or no mask on any segment: never a result of zero
+        raise InputError(f"{path}: no description to import ({summary.text()})")
+    log.info("%s: %s", path, summary.text())
     return predictions, summary
 
 

@@ -186,6 +186,33 @@ SHORT_ANSWER = " Answer the question using a single word or phrase."
 _REGION_NAME = re.compile(r"<region(\d+)>")
 
 
+def _dims(entry: dict) -> tuple[int, int]:
+    """The (height, width) of an annotation entry, positive integers."""
+    dims = []
+    for key in ("height", "width"):
+        value = entry[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
+            raise ValueError(f"{key} {value!r} is not a positive integer")
+        dims.append(int(value))
+    return dims[0], dims[1]
+
+
+def _segmentation(segmentation: object, height: int, width: int) -> object:
+    """A COCO segmentation checked for its shape: polygons (a list of lists of numbers, each of an
+    even length of at least 6: 3 points) or RLE (an object with `size` [height, width] and `counts`)."""
+    if isinstance(segmentation, list):
+        if not segmentation or not all(
+                isinstance(poly, list) and len(poly) >= 6 and len(poly) % 2 == 0
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in poly) for poly in segmentation):
+            raise ValueError("segmentation: polygons must be lists of x, y numbers of at least 3 points")
+    elif isinstance(segmentation, dict):
+        if segmentation.get("size") != [height, width] or not isinstance(segmentation.get("counts"), (str, list)):
+            raise ValueError(f"segmentation: an RLE must have size [{height}, {width}] (the image's) and counts")
+    else:
+        raise ValueError(f"segmentation: {type(segmentation).__name__}, neither polygons nor RLE")
+    return segmentation
+
+
 def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[RegionRecord]:
     """A COCO-format file described by `text`: the category name (`category`), the annotation's
     `caption` (`caption`) or the image's `caption` (`image_caption`, RefCOCO's files, whose image
@@ -212,11 +239,14 @@ def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[Regi
                 description, question, name = a["caption"], "", im["file_name"]
             else:
                 description, question, name = im["caption"], REFER_QUESTION, im["file_name"].split("_")[-1]
-            records.append(RegionRecord(os.path.join(image_root, name), (description,), polygons=a["segmentation"],
-                                        height=int(im["height"]), width=int(im["width"]), image_id=str(a["image_id"]),
-                                        question=question, category=category))
+            height, width = _dims(im)
+            records.append(RegionRecord(os.path.join(image_root, name), (description,),
+                                        polygons=_segmentation(a["segmentation"], height, width), height=height,
+                                        width=width, image_id=str(a["image_id"]), question=question, category=category))
     except KeyError as e:
         raise InputError(f"{ann_file}: annotation {n}: missing field or unknown id {e}") from None
+    except (TypeError, ValueError, AttributeError) as e:
+        raise InputError(f"{ann_file}: annotation {n}: {e}") from None
     return records
 
 
@@ -270,11 +300,15 @@ _REGION_PREFIX = re.compile(r"^<[^>]*>:\s*(.*)$", re.S)
 
 @contextlib.contextmanager
 def _entry(ann_file: str, n: int) -> Iterator[None]:
-    """Reading entry `n` of an annotation list: a missing field becomes an error naming both."""
+    """Reading entry `n` of an annotation list: a missing or malformed field becomes an error naming both."""
     try:
         yield
+    except InputError:
+        raise
     except KeyError as e:
         raise InputError(f"{ann_file}: entry {n}: missing field {e}") from None
+    except (TypeError, ValueError, AttributeError) as e:
+        raise InputError(f"{ann_file}: entry {n}: {e}") from None
 
 
 def osprey_description_records(ann_file: str, image_root: str) -> list[RegionRecord]:
@@ -283,19 +317,27 @@ def osprey_description_records(ann_file: str, image_root: str) -> list[RegionRec
     for n, ann in enumerate(read_json(ann_file)):
         with _entry(ann_file, n):
             path = os.path.join(image_root, ann["file_name"].split("_")[-1])
+            height, width = _dims(ann)
+            if len(ann["annotation"]) != len(ann["description"]):
+                raise InputError(f"{ann_file}: entry {n}: {len(ann['annotation'])} regions in 'annotation' but "
+                                 f"{len(ann['description'])} texts in 'description' (one per region)")
             for region, text in zip(ann["annotation"], ann["description"]):
                 m = _REGION_PREFIX.match(text)
                 records.append(RegionRecord(path, ((m.group(1) if m else text).strip(),),
-                                            polygons=region["segmentation"], height=int(ann["height"]),
-                                            width=int(ann["width"]), image_id=str(ann.get("id", n)),
+                                            polygons=_segmentation(region["segmentation"], height, width),
+                                            height=height, width=width, image_id=str(ann.get("id", n)),
                                             question=DETAIL_QUESTION))
     return records
 
 
 def _conversation_turns(ann_file: str, n: int, turns: list) -> list[tuple[str, str]]:
     """(question, answer) pairs of an alternating human/gpt `conversations` list."""
+    if len(turns) % 2:
+        last = turns[-1].get("from") if isinstance(turns[-1], dict) else turns[-1]
+        raise InputError(f"{ann_file}: entry {n}: conversations has {len(turns)} turns, an odd count: its last "
+                         f"({last!r}) is not part of a human/gpt pair")
     pairs = []
-    for k in range(0, len(turns) - 1, 2):
+    for k in range(0, len(turns), 2):
         q, a = turns[k], turns[k + 1]
         if q.get("from") != "human" or a.get("from") != "gpt":
             raise InputError(f"{ann_file}: entry {n}: conversations[{k}:{k + 2}] is not a human/gpt pair")
@@ -314,7 +356,8 @@ def osprey_conversation_records(ann_file: str, image_root: str, *, short_answers
     records = []
     for n, ann in enumerate(read_json(ann_file)):
         with _entry(ann_file, n):
-            segs = [a["segmentation"] for a in ann["annotation"]]
+            height, width = _dims(ann)
+            segs = [_segmentation(a["segmentation"], height, width) for a in ann["annotation"]]
             pairs = _conversation_turns(ann_file, n, ann["conversations"])
             if not pairs or not segs:
                 continue
@@ -333,8 +376,8 @@ def osprey_conversation_records(ann_file: str, image_root: str, *, short_answers
                          for q, a in pairs]
                 turns[0] = (f"There are {len(segs)} {plural} in the picture: {listing}. " + turns[0][0], turns[0][1])
             turns[0] = (conv.IMAGE_INTRO + turns[0][0], turns[0][1])
-            records.append(RegionRecord(os.path.join(image_root, name), (), height=int(ann["height"]),
-                                        width=int(ann["width"]), image_id=str(ann.get("id", n)),
+            records.append(RegionRecord(os.path.join(image_root, name), (), height=height,
+                                        width=width, image_id=str(ann.get("id", n)),
                                         turns=tuple(turns), regions=regions))
     return records
 
@@ -346,7 +389,7 @@ def llava_caption_records(ann_file: str, image_root: str) -> list[RegionRecord]:
         try:
             answer = next(t["value"] for t in ann["conversations"] if t["from"] == "gpt")
             records.append(RegionRecord(os.path.join(image_root, ann["image"]), (answer,), image_id=str(ann.get("id", n))))
-        except (KeyError, StopIteration):
+        except (KeyError, StopIteration, TypeError, AttributeError):
             raise InputError(f"{ann_file}: entry {n}: needs 'image' and a 'gpt' turn in 'conversations'") from None
     return records
 

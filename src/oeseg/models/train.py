@@ -2,8 +2,9 @@
 with the same losses, schedule (AdamW, linear warm-up, cosine decay), clipping and checkpoints.
 
 Stage 1 trains the projector on image-text pairs, stage 2 the mask extractor and the temperature,
-stage 3 the LLM (LoRA or full), the projector and the extractor. An interrupted stage resumes from
-the last checkpoint in its checkpoint folder, which goes once the stage's model is saved. Models
+stage 3 the LLM (LoRA or full), the projector, the extractor and the contrastive temperature. An
+interrupted stage resumes from the last checkpoint in its checkpoint folder (with every process's
+random states), which goes once the stage's model is saved. Models
 are built, saved and loaded by `oeseg.models.weights`; `oeseg.models.launch` starts a stage's
 processes.
 """
@@ -267,6 +268,35 @@ def total_steps(n: int, settings: StageSettings, accum: int, passes: int = 1) ->
     return settings.epochs * passes * max(1, n // (settings.micro_batch * accum * world()[1]))
 
 
+def _rng_states() -> list[dict]:
+    """The random states of every process (python's, torch's CPU and, with CUDA, each GPU's), by
+    rank; a collective where a process group is set up."""
+    own = {"python": random.getstate(), "torch": torch.get_rng_state(),
+           "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+    size = world()[1]
+    if size == 1:
+        return [own]
+    states: list = [None] * size
+    dist.all_gather_object(states, own)
+    return states
+
+
+def _restore_rng(states: list[dict] | torch.Tensor | None, where: Path) -> None:
+    """Set this process's random states to those a checkpoint saved for its rank (`_rng_states`)."""
+    rank, size = world()
+    if torch.is_tensor(states):  # a checkpoint saved before python's and CUDA's states were kept
+        torch.set_rng_state(states)
+        return
+    if states is None or len(states) != size:
+        log.warning("%s: no random state saved for %d processes; dropout is drawn anew", where, size)
+        return
+    own = states[rank]
+    random.setstate(own["python"])
+    torch.set_rng_state(own["torch"])
+    if own["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(own["cuda"])
+
+
 def _save_checkpoint(path: Path, state: dict) -> None:
     buf = io.BytesIO()
     torch.save(state, buf)
@@ -274,10 +304,11 @@ def _save_checkpoint(path: Path, state: dict) -> None:
 
 
 def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], tokenizer, settings: StageSettings,
-                      weights: LossWeights) -> str:
+                      weights: LossWeights, deepspeed: dict | None = None) -> str:
     """sha256 naming a stage's training job: its initial weights, its samples (annotations and
-    texts; images by path), the tokenizer's vocabulary and its settings. Checkpoints are kept
-    under it, so that only the same job resumes them."""
+    texts; images by path), the tokenizer's vocabulary, its settings and, when it trains with
+    DeepSpeed, DeepSpeed's config. Checkpoints are kept under it, so that only the same job
+    resumes them."""
     h = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         h.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
@@ -287,6 +318,8 @@ def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], token
     # when checkpoints are written and whether the layers run compiled do not matter
     fields = {k: v for k, v in dataclasses.asdict(dataclasses.replace(settings, save_every=0)).items() if k != "compile"}
     h.update(json.dumps([fields, dataclasses.asdict(weights)], sort_keys=True).encode())
+    if deepspeed is not None:  # only then: the fingerprints of jobs without DeepSpeed stay as they were
+        h.update(json.dumps(deepspeed, sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -339,8 +372,11 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
     if len(records) < settings.global_batch:  # an optimizer step would take fewer samples than it says
         raise InputError(f"opal.stages.stage{settings.stage}.global_batch: {settings.global_batch} is more than "
                          f"the stage's {len(records)} training samples")
+    if use_deepspeed is None:
+        use_deepspeed = bool(deepspeed_config) and torch.cuda.is_available()
+    ds = read_json(deepspeed_config) if use_deepspeed else None
     checkpoint_dir = job_checkpoint_dir(Path(checkpoint_dir),
-                                        stage_fingerprint(model, records, tokenizer, settings, weights))
+                                        stage_fingerprint(model, records, tokenizer, settings, weights, ds))
     peft_model = None
     if settings.stage == 3 and settings.llm_tuning == "lora":
         peft_model = _add_lora(model, settings.lora)
@@ -365,8 +401,6 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay,
                                   fused=all(p.is_cuda for p in params))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps, settings.warmup_ratio))
-    if use_deepspeed is None:
-        use_deepspeed = bool(deepspeed_config) and torch.cuda.is_available()
     engine = None
     step, history = 0, []
     with deepspeed_process_group() if use_deepspeed else contextlib.nullcontext():
@@ -375,7 +409,6 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
 
             if not torch.cuda.is_available():
                 skip_cpu_shm_collectives()
-            ds = read_json(deepspeed_config)
             ds.update(train_micro_batch_size_per_gpu=settings.micro_batch, gradient_accumulation_steps=accum,
                       gradient_clipping=settings.grad_clip)
             ds.pop("train_batch_size", None)
@@ -384,12 +417,13 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
             if (checkpoint_dir / "latest").exists():  # written once a checkpoint's files are all saved
                 _, client = engine.load_checkpoint(str(checkpoint_dir))
                 step, history = client["step"], client["history"]
+                _restore_rng(client.get("rng"), checkpoint_dir)
         elif (checkpoint_dir / "last.pt").exists():
             state = torch.load(checkpoint_dir / "last.pt", map_location="cpu", weights_only=False)
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
-            torch.set_rng_state(state["rng"])
+            _restore_rng(state["rng"], checkpoint_dir)
             step, history = state["step"], state["history"]
         if step:
             log.info("stage %d: resumed at step %d from %s", settings.stage, step, checkpoint_dir)
@@ -420,15 +454,16 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, 
             history.append({"step": step, "lr": lr, **sums})
             step += 1
             if step % settings.save_every == 0 or step == end:
+                rng = _rng_states()  # dropout's draws go on where they were when resumed
                 if engine is not None:  # a new tag each time (`latest` names it once saved), then the older go
                     engine.save_checkpoint(str(checkpoint_dir), tag=f"step{step}",
-                                           client_state={"step": step, "history": history})
+                                           client_state={"step": step, "history": history, "rng": rng})
                     if rank == 0:
                         _keep_only(checkpoint_dir, f"step{step}")
                 elif rank == 0:
                     _save_checkpoint(checkpoint_dir / "last.pt", {
                         "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(), "step": step,
+                        "scheduler": scheduler.state_dict(), "rng": rng, "step": step,
                         "history": history})
             if rank == 0 and (step % 10 == 0 or step == end):
                 log.info("stage %d step %d/%d %s", settings.stage, step, steps, history[-1])

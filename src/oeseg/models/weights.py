@@ -20,6 +20,8 @@ from oeseg.models.osprey import OpalForCausalLM, build_model
 from oeseg.models.tokenization import build_demo_tokenizer, load_tokenizer, region_token_ids
 
 log = logging.getLogger(__name__)
+#: the model's tensors that an LLM folder (`opal.llm_weights`) gives
+LLM_TENSORS = ("model.layers.", "model.embed_tokens.", "model.norm.", "lm_head.")
 
 
 def initial_model(section: dict, texts: list[str]) -> tuple[OpalForCausalLM, object]:
@@ -32,17 +34,33 @@ def initial_model(section: dict, texts: list[str]) -> tuple[OpalForCausalLM, obj
     torch.manual_seed(section.get("seed", 0))
     model = build_model(config, mask_id, pos_id)
     if section.get("llm_weights"):
-        from transformers import LlamaForCausalLM
-
-        llm = LlamaForCausalLM.from_pretrained(section["llm_weights"], dtype=torch.float32)
-        missing, unexpected = model.load_state_dict(llm.state_dict(), strict=False)
-        if unexpected:
-            raise InputError(f"{section['llm_weights']}: tensors not in the model, e.g. {unexpected[:3]}")
+        load_llm(model, section["llm_weights"])
     if section.get("vision_weights"):
         model.model.vision_tower.load_open_clip_weights(section["vision_weights"])
     if section.get("projector_weights"):
         load_projector(model, section["projector_weights"])
     return model, tokenizer
+
+
+def load_llm(model: OpalForCausalLM, path: str | os.PathLike) -> None:
+    """Load an LLM folder (`opal.llm_weights`: Vicuna's, a LlamaForCausalLM) into the model's language
+    model; every LLM tensor of the model must come from it, at the shape `opal.model` gives."""
+    from transformers import LlamaForCausalLM
+
+    state = LlamaForCausalLM.from_pretrained(path, dtype=torch.float32).state_dict()
+    own = model.state_dict()
+    for key, tensor in state.items():
+        if key in own and own[key].shape != tensor.shape:
+            raise InputError(f"{path}: tensor {key} is {tuple(tensor.shape)}, the model's {tuple(own[key].shape)} "
+                             "(opal.model's sizes or tokenizer differ from this LLM's)")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected:
+        raise InputError(f"{path}: tensors not in the model, e.g. {unexpected[:3]}")
+    # the vision tower, projector, mask extractor and temperature are not in an LLM folder
+    llm_missing = [k for k in missing if k.startswith(LLM_TENSORS)]
+    if llm_missing:
+        raise InputError(f"{path}: {len(llm_missing)} LLM tensors of the model are not there, e.g. {llm_missing[:3]} "
+                         "(opal.model has more layers than this LLM?)")
 
 
 def load_projector(model: OpalForCausalLM, path: str | os.PathLike) -> None:

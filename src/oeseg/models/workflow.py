@@ -29,17 +29,26 @@ def train_resources(config: dict) -> tuple[int, int, int]:
     return gpus, int(res.get("nodes", 1)), max(1, int(res["cpus_per_task"]) // max(1, gpus))
 
 
+def deepspeed_file(config: dict) -> str | None:
+    """The DeepSpeed JSON config the training stages read (`opal.deepspeed`): None where their jobs
+    ask no GPUs (`opal.resources.gpus` 0, the demo: the CPU, without DeepSpeed)."""
+    opal = config["opal"]
+    return opal.get("deepspeed") if int((opal.get("resources") or {}).get("gpus", 0)) > 0 else None
+
+
 def train_inputs(config: dict, out: str, method: str, stage: int, train_split_dirs: list[str]) -> list[str]:
     """Inputs of a training stage: the demo splits (their panoptic.json, written with regions.jsonl
     by the data stage), opal.data's annotation files for the stage, the stage-1 inputs (the CLIP
     tower checkpoint opal.vision_weights, the LLM folder opal.llm_weights and its tokenizer
-    opal.model.tokenizer_path, Osprey's projector opal.projector_weights) and the previous stage's
-    model."""
+    opal.model.tokenizer_path, Osprey's projector opal.projector_weights), the DeepSpeed config
+    of GPU jobs (`deepspeed_file`) and the previous stage's model."""
     opal = config["opal"]
     files = [f"{d}/panoptic.json" for d in train_split_dirs]
     if stage > 1 or opal.get("train_stage1", True):
         files += [source_file(s, f"opal.data.stage{stage}[{i}]")
                   for i, s in enumerate((opal.get("data") or {}).get(f"stage{stage}", []))]
+        if deepspeed_file(config):
+            files.append(deepspeed_file(config))
     if stage == 1:
         files += list(dict.fromkeys(path for path in (opal.get("vision_weights"), *_llm_files(opal),
                                                       opal.get("projector_weights")) if path))
@@ -82,7 +91,7 @@ def user_provided_files(config: dict) -> list[str]:
     """Training files that the user provides (opal.data's annotation files, the stage-1 projector
     opal.projector_weights, opal.vision_weights unless the demo's tower pretraining makes it, and
     the LLM folder opal.llm_weights and opal.model.tokenizer_path unless the demo's LLM
-    pretraining makes them), for the rule that names them."""
+    pretraining makes them, the DeepSpeed config of GPU jobs), for the rule that names them."""
     if not opal_methods(config):
         return []
     opal = config["opal"]
@@ -95,6 +104,8 @@ def user_provided_files(config: dict) -> list[str]:
         files.add(opal["vision_weights"])
     if not pretrains_llm(config):
         files.update(_llm_files(opal))
+    if deepspeed_file(config):
+        files.add(deepspeed_file(config))
     return sorted(files)
 
 

@@ -5,6 +5,7 @@ of described regions and conversations (conversations take no part in the contra
 from __future__ import annotations
 
 import json
+import logging
 import math
 
 import numpy as np
@@ -430,24 +431,48 @@ def test_coco_rle_segmentations_load(root):
         assert int(record_masks(rec)[0].sum()) == 24 and record_masks(rec)[0][2:6, 2:8].all()
 
 
-def test_osprey_entries_that_would_lose_data_are_refused(root):
-    """A description entry with more (or fewer) texts than regions, or a conversation with a turn
-    left unpaired (an odd count, the last a question), is an error naming the file, the entry and
-    the counts, not data dropped without a word."""
+def test_osprey_entries_are_read_as_osprey_reads_them_and_misaligned_ones_refused(root, caplog):
+    """A description entry with fewer texts than regions is an error naming the file, the entry
+    and the counts; texts after the last region are unused, in a warning (Osprey's reader ignores
+    them). A last human question without its answer is left out (Osprey's reader too), one whose
+    turns do not pair human with gpt is an error."""
     entry = {"id": 8, "file_name": "COCO_train2014_000000000009.jpg", "height": 10, "width": 20,
              "annotation": [{"segmentation": SQUARE}, {"segmentation": STRIP}],
              "description": ["<region1>: A red box.", "<region2>: A long red strip.", "<region3>: A third."]}
-    with pytest.raises(InputError, match=r"d.json: entry 0: 2 regions in 'annotation' but 3 texts in 'description'"):
-        records_from_source({"format": "osprey_description", **_write(root, "d.json", [entry])})
+    with caplog.at_level(logging.WARNING, logger="oeseg.models.data"):
+        records = records_from_source({"format": "osprey_description", **_write(root, "d.json", [entry])})
+    assert [r.descriptions for r in records] == [("A red box.",), ("A long red strip.",)]
+    assert "d.json: 1 entries have more texts in 'description' than regions" in caplog.text
     entry["description"] = entry["description"][:1]
     with pytest.raises(InputError, match=r"d.json: entry 0: 2 regions in 'annotation' but 1 texts"):
         records_from_source({"format": "osprey_description", **_write(root, "d.json", [entry])})
     ann = _conversations()
+    (whole,) = records_from_source({"format": "osprey_conversation", **_write(root, "c.json", ann)})
     ann[0]["conversations"].append({"from": "human", "value": "And region2?"})
     for fmt in ("osprey_conversation", "osprey_lvis_posneg"):
-        with pytest.raises(InputError, match=r"c.json: entry 0: conversations has 5 turns, an odd count: its last "
-                                             r"\('human'\)"):
-            records_from_source({"format": fmt, **_write(root, "c.json", ann)})
-    ann[0]["conversations"] = ann[0]["conversations"][:1]
-    with pytest.raises(InputError, match=r"c.json: entry 0: conversations has 1 turns"):
+        (record,) = records_from_source({"format": fmt, **_write(root, "c.json", ann)})
+        assert len(record.turns) == 2
+        if fmt == "osprey_conversation":
+            assert record.turns == whole.turns
+    ann[0]["conversations"][-1] = {"from": "gpt", "value": "Red again."}
+    with pytest.raises(InputError, match=r"c.json: entry 0: conversations has 5 turns, an odd count: its last "
+                                         r"\('gpt'\)"):
+        records_from_source({"format": "osprey_conversation", **_write(root, "c.json", ann)})
+    ann[0]["conversations"] = ann[0]["conversations"][:1]  # a question alone: nothing to train on
+    assert records_from_source({"format": "osprey_conversation", **_write(root, "c.json", ann)}) == []
+
+
+def test_polygon_parts_without_area_are_dropped_as_detectron2_drops_them(root, caplog):
+    """A polygon part of fewer than 3 points has no area (pycocotools would read a lone 4-number
+    part as a box): it is dropped; a region left without a part is left out with a warning in
+    COCO-format files, and is an error in a conversation, whose turns name regions by place."""
+    coco = _coco(segmentation=[*SQUARE, [0, 0, 4, 4]])
+    coco["annotations"].append({**coco["annotations"][0], "id": 2, "segmentation": [[0, 0, 4, 4]]})
+    with caplog.at_level(logging.WARNING, logger="oeseg.models.data"):
+        (rec,) = records_from_source({"format": "coco_instances", **_write(root, "p.json", coco)})
+    assert rec.polygons == SQUARE and int(record_masks(rec)[0].sum()) == 24
+    assert "p.json: 1 region(s) without a polygon of at least 3 points (no area) left out" in caplog.text
+    ann = _conversations()
+    ann[0]["annotation"][1] = {"segmentation": [[0, 0, 4, 4]]}
+    with pytest.raises(InputError, match=r"c.json: entry 0: annotation 1 has no polygon of at least 3 points"):
         records_from_source({"format": "osprey_conversation", **_write(root, "c.json", ann)})

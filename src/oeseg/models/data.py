@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import functools
 import itertools
+import logging
 import os
 import random
 import re
@@ -36,6 +37,8 @@ from oeseg.models import conversation as conv
 from oeseg.models.tokenization import IGNORE_INDEX, encode_conversation, encode_description, region_token_ids
 from oeseg.models.vision import CLIP_MEAN, CLIP_STD
 from oeseg.models.workflow import DEMO_FORMATS, source_paths
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -198,19 +201,27 @@ def _dims(entry: dict) -> tuple[int, int]:
 
 
 def _segmentation(segmentation: object, height: int, width: int) -> object:
-    """A COCO segmentation checked for its shape: polygons (a list of lists of numbers, each of an
-    even length of at least 6: 3 points) or RLE (an object with `size` [height, width] and `counts`)."""
+    """A COCO segmentation checked for its shape: polygons (lists of x, y numbers) or RLE (an object
+    with `size` [height, width] and `counts`). A polygon part of fewer than 3 points has no area
+    (and pycocotools reads a lone 4-number part as a box): it is dropped, as detectron2's COCO
+    reader drops it; None where no part is left (the region has no area)."""
     if isinstance(segmentation, list):
         if not segmentation or not all(
-                isinstance(poly, list) and len(poly) >= 6 and len(poly) % 2 == 0
+                isinstance(poly, list) and len(poly) % 2 == 0
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in poly) for poly in segmentation):
-            raise ValueError("segmentation: polygons must be lists of x, y numbers of at least 3 points")
-    elif isinstance(segmentation, dict):
+            raise ValueError("segmentation: polygons must be lists of x, y numbers (an even count)")
+        return [poly for poly in segmentation if len(poly) >= 6] or None
+    if isinstance(segmentation, dict):
         if segmentation.get("size") != [height, width] or not isinstance(segmentation.get("counts"), (str, list)):
             raise ValueError(f"segmentation: an RLE must have size [{height}, {width}] (the image's) and counts")
-    else:
-        raise ValueError(f"segmentation: {type(segmentation).__name__}, neither polygons nor RLE")
-    return segmentation
+        return segmentation
+    raise ValueError(f"segmentation: {type(segmentation).__name__}, neither polygons nor RLE")
+
+
+def _warn_no_area(ann_file: str, skipped: int) -> None:
+    """Log the regions of `ann_file` left out for having no polygon of 3 points (no area)."""
+    if skipped:
+        log.warning("%s: %d region(s) without a polygon of at least 3 points (no area) left out", ann_file, skipped)
 
 
 def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[RegionRecord]:
@@ -227,6 +238,7 @@ def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[Regi
         raise InputError(f"{ann_file}: not a COCO-format file (an object with images, annotations, "
                          "categories)") from None
     records = []
+    skipped = 0
     try:
         for n, a in enumerate(annotations):
             if a.get("ignore", False):
@@ -240,13 +252,18 @@ def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[Regi
             else:
                 description, question, name = im["caption"], REFER_QUESTION, im["file_name"].split("_")[-1]
             height, width = _dims(im)
-            records.append(RegionRecord(os.path.join(image_root, name), (description,),
-                                        polygons=_segmentation(a["segmentation"], height, width), height=height,
-                                        width=width, image_id=str(a["image_id"]), question=question, category=category))
+            polygons = _segmentation(a["segmentation"], height, width)
+            if polygons is None:
+                skipped += 1
+                continue
+            records.append(RegionRecord(os.path.join(image_root, name), (description,), polygons=polygons,
+                                        height=height, width=width, image_id=str(a["image_id"]), question=question,
+                                        category=category))
     except KeyError as e:
         raise InputError(f"{ann_file}: annotation {n}: missing field or unknown id {e}") from None
     except (TypeError, ValueError, AttributeError) as e:
         raise InputError(f"{ann_file}: annotation {n}: {e}") from None
+    _warn_no_area(ann_file, skipped)
     return records
 
 
@@ -312,30 +329,44 @@ def _entry(ann_file: str, n: int) -> Iterator[None]:
 
 
 def osprey_description_records(ann_file: str, image_root: str) -> list[RegionRecord]:
-    """Osprey-724K detailed descriptions: `annotation[i].segmentation` with `description[i]`."""
+    """Osprey-724K detailed descriptions: `annotation[i].segmentation` with `description[i]` (a
+    region without its text is an error; texts after the last region are unused, as in Osprey's
+    reader, and counted in a warning)."""
     records = []
+    skipped = extra = 0
     for n, ann in enumerate(read_json(ann_file)):
         with _entry(ann_file, n):
             path = os.path.join(image_root, ann["file_name"].split("_")[-1])
             height, width = _dims(ann)
-            if len(ann["annotation"]) != len(ann["description"]):
+            if len(ann["annotation"]) > len(ann["description"]):
                 raise InputError(f"{ann_file}: entry {n}: {len(ann['annotation'])} regions in 'annotation' but "
                                  f"{len(ann['description'])} texts in 'description' (one per region)")
+            extra += len(ann["description"]) > len(ann["annotation"])
             for region, text in zip(ann["annotation"], ann["description"]):
+                polygons = _segmentation(region["segmentation"], height, width)
+                if polygons is None:
+                    skipped += 1
+                    continue
                 m = _REGION_PREFIX.match(text)
-                records.append(RegionRecord(path, ((m.group(1) if m else text).strip(),),
-                                            polygons=_segmentation(region["segmentation"], height, width),
+                records.append(RegionRecord(path, ((m.group(1) if m else text).strip(),), polygons=polygons,
                                             height=height, width=width, image_id=str(ann.get("id", n)),
                                             question=DETAIL_QUESTION))
+    if extra:
+        log.warning("%s: %d entries have more texts in 'description' than regions; those after the last region "
+                    "are unused", ann_file, extra)
+    _warn_no_area(ann_file, skipped)
     return records
 
 
 def _conversation_turns(ann_file: str, n: int, turns: list) -> list[tuple[str, str]]:
-    """(question, answer) pairs of an alternating human/gpt `conversations` list."""
+    """(question, answer) pairs of an alternating human/gpt `conversations` list; a last human
+    question without its answer trains nothing and is left out, as in Osprey's reader."""
     if len(turns) % 2:
         last = turns[-1].get("from") if isinstance(turns[-1], dict) else turns[-1]
-        raise InputError(f"{ann_file}: entry {n}: conversations has {len(turns)} turns, an odd count: its last "
-                         f"({last!r}) is not part of a human/gpt pair")
+        if last != "human":
+            raise InputError(f"{ann_file}: entry {n}: conversations has {len(turns)} turns, an odd count: its last "
+                             f"({last!r}) is not part of a human/gpt pair")
+        turns = turns[:-1]
     pairs = []
     for k in range(0, len(turns), 2):
         q, a = turns[k], turns[k + 1]
@@ -358,6 +389,9 @@ def osprey_conversation_records(ann_file: str, image_root: str, *, short_answers
         with _entry(ann_file, n):
             height, width = _dims(ann)
             segs = [_segmentation(a["segmentation"], height, width) for a in ann["annotation"]]
+            if any(seg is None for seg in segs):  # the turns name regions by their place: none can go
+                raise InputError(f"{ann_file}: entry {n}: annotation {segs.index(None)} has no polygon of at "
+                                 "least 3 points (no area)")
             pairs = _conversation_turns(ann_file, n, ann["conversations"])
             if not pairs or not segs:
                 continue

@@ -12,8 +12,11 @@ PAPER_STUDY = f"{OUT}/paper_study"
 
 
 def study_run(method):
-    """The run whose predictions the human study (and Figure 10) describe."""
-    return HS.get("run") or runs_of(method)[0]
+    """The run whose predictions the human study (and Figure 10) describe: human_study.run for a
+    method with variance runs (null: its first), main for the others."""
+    if method in config["variance"]["methods"]:
+        return HS.get("run") or runs_of(method)[0]
+    return "main"
 
 
 def study_predictions(methods, dataset):

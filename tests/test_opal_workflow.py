@@ -156,3 +156,20 @@ def test_initial_model_loads_user_llm_clip_and_tokenizer(tmp_path):
     torch.save({"text.x": torch.zeros(1)}, tmp_path / "notclip.bin")
     with pytest.raises(InputError, match="notclip.bin"):
         initial_model({**section, "vision_weights": str(tmp_path / "notclip.bin")}, [])
+
+
+def test_the_study_describes_the_variance_run_of_variance_methods_and_main_of_the_others(tmp_path):
+    """human_study.run names the run of the methods with variance runs; a method beside them
+    without variance runs is described by its one run, main (not a run of that name)."""
+    make_split(tmp_path / "data" / "demo-city" / "val", 1, 1, size=32)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    snakemake = shutil.which("snakemake") or str(Path(sys.executable).parent / "snakemake")
+    out = tmp_path / "out"
+    res = subprocess.run([snakemake, "-n", "--cores", "1", "--config", f"data_root={tmp_path / 'data'}", f"out={out}",
+                          'human_study={"run": "s1-t0.2", "methods": ["opal", "tags"]}', "--",
+                          f"{out}/human_study/selection.csv"], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    select = res.stdout[res.stdout.index("rule human_study_select:"):].split("\n")[1]
+    assert f"{out}/predictions/opal/demo-city/s1-t0.2.jsonl" in select
+    assert f"{out}/predictions/tags/demo-city/main.jsonl" in select, select

@@ -61,20 +61,21 @@ def check_references(config: dict[str, Any]) -> None:
 
 
 def _check_study_run(config: dict[str, Any], runs: list[str]) -> None:
-    """Raise InputError where `human_study.run` is not a run of each method the human study and
-    Figure 10 describe: a variance run of `variance.methods`, main of the others."""
+    """Raise InputError where `human_study.run`, the run of the methods of `variance.methods` that
+    the human study and Figure 10 describe (the others have the one run main), is not one of
+    `variance.runs`, or where no method they describe has variance runs."""
     run = config.get("human_study", {}).get("run")
     if run is None:
         return
     variance = config.get("variance", {}).get("methods", [])
     methods = [*config.get("human_study", {}).get("methods", []),
                *config.get("figures", {}).get("fig10", {}).get("methods", [])]
-    for method in dict.fromkeys(methods):
-        own = runs if method in variance else ["main"]
-        if run not in own:
-            raise InputError(f"config: human_study.run: {run!r} is not a run of method {method!r} "
-                             f"(its runs: {', '.join(map(str, own))}; a method of variance.methods has "
-                             f"variance.runs, any other the one run main)")
+    if not any(method in variance for method in methods):
+        raise InputError(f"config: human_study.run: {run!r} names a variance run, but none of human_study.methods "
+                         f"and figures.fig10.methods is in variance.methods (their one run is main): leave it null")
+    if run not in runs:
+        raise InputError(f"config: human_study.run: {run!r} is not one of variance.runs ({', '.join(map(str, runs))}); "
+                         f"the methods outside variance.methods have the one run main")
 
 
 def source_vocabularies(source: str | None) -> list[str] | None:

@@ -269,15 +269,18 @@ def test_an_output_that_is_an_input_is_refused(demo, option, capsys):
     assert inputs[option].read_bytes() == before
 
 
-def test_an_output_that_is_a_file_of_an_input_folder_is_refused(demo, capsys):
-    ground_truth = demo / "split" / "panoptic.json"
-    before = ground_truth.read_bytes()
+@pytest.mark.parametrize("name", ["panoptic.json", "new.json"])
+def test_an_output_in_an_input_folder_is_refused(demo, capsys, name):
+    """In a split's folder an output would replace its ground truth, or add a file to the dataset."""
+    ground_truth, output = demo / "split" / "panoptic.json", demo / "split" / name
+    before = sorted((p.name, p.read_bytes()) for p in (demo / "split").iterdir() if p.is_file())
     argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "pred.jsonl"),
-            "--lexicon", str(demo / "lexicon.json"), "-o", str(ground_truth)]
+            "--lexicon", str(demo / "lexicon.json"), "-o", str(output)]
     assert cli.main(argv) == 2
-    assert capsys.readouterr().err == (f"oeseg evaluate: error: {ground_truth}: the output is a file of the folder "
-                                       "given as --dataset; writing it would replace that input\n")
-    assert ground_truth.read_bytes() == before
+    assert capsys.readouterr().err == (f"oeseg evaluate: error: {output}: the output lies in the folder given as "
+                                       "--dataset, an input; write it elsewhere\n")
+    assert sorted((p.name, p.read_bytes()) for p in (demo / "split").iterdir() if p.is_file()) == before
+    assert ground_truth.exists()
 
 
 def test_an_output_under_a_file_is_refused_before_the_work(demo, capsys):

@@ -76,12 +76,13 @@ def test_external_weights_are_an_input(workdir):
     (workdir / "overrides.yaml").write_text(yaml.safe_dump(overrides))
     target = "work/demo/predictions/ospr/demo-city/main.jsonl"
     proc = snakemake(workdir, "-n", target)  # missing: a user-provided file, where a run stops naming it
-    assert proc.returncode == 0 and "rule user_provided_file" in proc.stdout, proc.stdout[-2000:]
-    assert "output: ckpt/osprey-7b" in proc.stdout
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert ("ckpt/osprey-7b: missing; it is the checkpoint folder of methods.ospr.weights, provided by you"
+            in proc.stdout), proc.stdout[-2000:]
     (workdir / "ckpt" / "osprey-7b").mkdir(parents=True)
     (workdir / "ckpt" / "osprey-7b" / "config.json").write_text("{}")
     proc = snakemake(workdir, "-n", target)  # the job lists it among its inputs
-    assert proc.returncode == 0 and "rule user_provided_file" not in proc.stdout, proc.stdout[-2000:]
+    assert proc.returncode == 0 and "user_provided_file" not in proc.stdout, proc.stdout[-2000:]
     assert "ckpt/osprey-7b" in proc.stdout
 
 

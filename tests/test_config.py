@@ -64,7 +64,7 @@ def test_a_misspelt_opal_model_key_is_named():
 def test_a_misspelt_key_of_an_opal_data_source_is_named():
     config = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
     config["opal"]["data"]["stage2"][0]["regions_per_samples"] = 5
-    with pytest.raises(InputError, match=r"^config: opal.data.stage2.0: Additional properties are not allowed "
+    with pytest.raises(InputError, match=r"^config: opal.data.stage2\[0\]: Additional properties are not allowed "
                                          r"\('regions_per_samples' was unexpected\)$"):
         check_config(config, REPO / "schemas")
 
@@ -112,6 +112,7 @@ def test_a_partial_lora_section_takes_the_other_keys_defaults():
     (lambda c: c["human_study"].update(methods=["opal", "osprey-7b"]), r"config: human_study.methods: 'osprey-7b'"),
     (lambda c: c["human_study"].update(dataset="cityscapes"), r"config: human_study.dataset: 'cityscapes'"),
     (lambda c: c.update(training_datasets=["ade"]), r"config: training_datasets: 'ade'"),
+    (lambda c: c["figures"].update(dataset_labels={"demo-cty": "X"}), r"config: figures.dataset_labels: 'demo-cty'"),
 ])
 def test_a_name_that_the_config_does_not_define_is_named(edit, message):
     """A misspelt method of `variance.methods` would silently give that method one run (Table 1's

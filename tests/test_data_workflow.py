@@ -60,4 +60,4 @@ def test_a_malformed_download_entry_stops_the_run(tmp_path):
     run = _snakemake(root, "-n", "demo_data", "--configfile", "bad.yaml")
     assert run.returncode != 0
     out = run.stdout + run.stderr
-    assert "On instance['downloads']['paper/x.json']['sha256']" in out and "'abc'" in out
+    assert """config: downloads["paper/x.json"].sha256: 'abc' does not match""" in out, out[-2000:]

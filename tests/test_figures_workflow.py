@@ -60,7 +60,7 @@ def test_paper_config_stops_clearly_without_annotations(tmp_path):
     """The DAG lists the annotators' CSVs as user-provided inputs; a run stops naming the missing one."""
     config = ["--configfile", str(REPO / "configs" / "paper.yaml"), "--config", f"out={tmp_path / 'work'}"]
     dry = snakemake("-n", "fig1", *config, cwd=tmp_path)
-    assert "rule user_provided_file" in dry.stdout and "annotations/human_study/annotator1.csv" in dry.stdout
+    assert "annotations/human_study/annotator1.csv: missing; it is an annotator's CSV exported from" in dry.stdout
     proc = snakemake("annotations/human_study/annotator1.csv", *config, cwd=tmp_path, check=False)
     assert proc.returncode != 0
     log = (tmp_path / "work" / "logs" / "user_provided" / "annotations" / "human_study" / "annotator1.csv.log").read_text()

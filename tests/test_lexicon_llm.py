@@ -172,6 +172,18 @@ def test_resume_after_interruption(server, config, tmp_path):
     assert next(e for e in lexicon.entries if e.name == "sidewalk").synonym == ["pavement"]
 
 
+def test_a_cache_file_that_is_no_answer_record_of_its_noun_is_named(server, config, tmp_path):
+    """A cache file of another noun, or without an answer (hand-edited, half-copied), stops the
+    build naming it, before it is used for the noun or asked again unseen."""
+    _script(server)
+    build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
+    cache = AnswerCache(tmp_path / "cache", config.model, prompt_sha256(VOCAB), config.temperature)
+    for record in ({"noun": "pavement", "content": "{}"}, {"noun": "sedan"}, ["sedan"]):
+        cache.put("sedan", record)
+        with pytest.raises(InputError, match=r"\.json: not an answer record for 'sedan' \(remove it to ask again\)"):
+            build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
+
+
 def test_cache_is_per_model_and_prompt(server, config, tmp_path):
     server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
     build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path)
@@ -307,7 +319,8 @@ def test_resume_after_a_killed_run(server, config, tmp_path):
     """A run killed mid-way leaves only complete answers in the cache; the next run asks the rest."""
     nouns = [f"noun{i}" for i in range(12)]
     server.delay_s = 0.15
-    script = (
+    script = (  # SIGINT as in a terminal: a pytest-xdist worker ignores it, and a child inherits that
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "import sys, json\n"
         "from oeseg.data.vocabularies import get_vocabulary\n"
         "from oeseg.lexicon.llm import LLMConfig, build_llm_lexicon\n"
@@ -341,7 +354,8 @@ def test_ctrl_c_stops_asking_and_keeps_the_answers_got(server, config, tmp_path)
     process stops soon, the answers got stay cached and a rerun asks only the rest."""
     nouns = [f"noun{i}" for i in range(60)]
     server.delay_s = 0.2
-    script = (
+    script = (  # SIGINT as in a terminal: a pytest-xdist worker ignores it, and a child inherits that
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "import sys, json\n"
         "from oeseg.data.vocabularies import get_vocabulary\n"
         "from oeseg.lexicon.llm import LLMConfig, build_llm_lexicon\n"

@@ -192,6 +192,11 @@ def test_lexical_shorter_phrase_only_confirms_the_ground_truth() -> None:
     assert [out[level][1] for level in LEVELS] == [BACKGROUND] * 4
     # a phrase that relates to another category keeps it ("taxi driver": a person, not a car)
     assert [out[level][2] for level in LEVELS] == [BACKGROUND, BACKGROUND, PERSON, PERSON]
+    # a phrase that relates to the ground truth itself is not confirmed earlier by a shorter one
+    # ("taxi cab": a meronym of car here, "cab" a synonym)
+    lexicon = Lexicon("cityscapes", {"kind": "test"}, [LexiconEntry(CAR, "car", ["car"], ["cab"], [], ["taxi cab"])])
+    out = _lexical(["a taxi cab"], [CAR], lexicon)
+    assert [out[level][0] for level in LEVELS] == [BACKGROUND, BACKGROUND, BACKGROUND, CAR]
 
 
 def test_singular_imports_inflect_without_typeguard_checks() -> None:
@@ -239,6 +244,10 @@ def test_lexical_of_complement_chooses_from_hyponym_level(toy_lexicon: Lexicon) 
     assert [out[level][0] for level in LEVELS] == [BACKGROUND, BACKGROUND, BICYCLE, BICYCLE]
     assert [out[level][1] for level in LEVELS] == [BACKGROUND] * 4   # "row" relates to nothing
     assert out["meronym"][2] == CAR
+    # a complement that relates only as strongly as the subject chooses nothing earlier
+    lexicon = Lexicon("cityscapes", {"kind": "test"}, [LexiconEntry(CAR, "car", ["car"], [], [], ["wheel", "tire"])])
+    out = _lexical(["a wheel of a tire"], None, lexicon)
+    assert [out[level][0] for level in LEVELS] == [BACKGROUND, BACKGROUND, BACKGROUND, CAR]
 
 
 def test_lexical_levels_subset_and_errors(toy_lexicon: Lexicon) -> None:

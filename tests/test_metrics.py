@@ -322,7 +322,9 @@ def test_lac_curve_monotone_for_cumulative_labellings(tmp_path, seed):
         if None in curve:
             continue
         assert all(b >= a - 1e-9 for a, b in zip(curve, curve[1:])), (key, curve)
-    assert out["lac"]["PQ"] == pytest.approx(lac_score([out["metrics"]["PQ"][f"L{i}"] for i in range(4)]))
+    for key in ("PQ", "mIoU", "AP"):  # each metric's LAC is the area under its own curve (Table 1's columns)
+        assert out["lac"][key] == pytest.approx(lac_score([out["metrics"][key][f"L{i}"] for i in range(4)]))
+    assert len({out["lac"][key] for key in ("PQ", "mIoU", "AP")}) == 3
     # evaluations reused across levels (mask AP's per-image cache) change nothing
     for level in ("L2", "L3"):
         alone = evaluate_labels(table, split.vocabulary, {level: labels[level]}, scores)

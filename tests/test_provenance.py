@@ -409,8 +409,10 @@ def test_artifact_made_from_a_dirty_tree_is_flagged(repo, tmp_path, capsys, monk
     (copy / "src" / "code.py").write_text("print('uncommitted')\n")
     make_table(fake_snakemake("fig1", ["work/scores.txt"], ["results/figures/fig1.png"]))
     (copy / "src" / "code.py").write_text("print('v1')\n")  # the tree is clean again
-    code, lines = run_audit(copy, capsys)
+    code, report = run_audit_report(copy, capsys)
     assert code == 1
+    assert report[4].endswith("1 of 2 records made by the same code")  # the dirty record is not counted
+    code, lines = run_audit(copy, capsys)
     assert lines == [(f"{copy}/results/figures/fig1.png: dirty code: made from a tree with "
                      f"uncommitted changes (commit {git(copy, 'rev-parse', 'HEAD')[:12]})")]
 

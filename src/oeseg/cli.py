@@ -31,23 +31,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_output_not_input(args: argparse.Namespace) -> None:
-    """Raise InputError when `--output` is one of the command's input files, or a file inside one of
-    its input folders (a split's panoptic.json), which the write would replace."""
+    """Raise InputError when `--output` is one of the command's input files, or lies in one of its
+    input folders (a split's folder: the write could replace its panoptic.json, and would add a
+    file to the dataset either way)."""
     output = args.output
-    if not os.path.exists(output):
-        return
     real_output = os.path.realpath(output)
     for name, value in vars(args).items():
         if name in ("output", "_run") or not isinstance(value, (str, os.PathLike)):
             continue
         option = name if name == "input" else "--" + name.replace("_", "-")
-        if os.path.isfile(value) and os.path.samefile(value, output):
+        if os.path.isfile(value) and os.path.exists(output) and os.path.samefile(value, output):
             raise InputError(f"{output}: the output is also the input given as {option}; "
                              "writing it would replace that input")
         folder = os.path.realpath(value) if os.path.isdir(value) else None
         if folder is not None and os.path.commonpath([real_output, folder]) == folder:
-            raise InputError(f"{output}: the output is a file of the folder given as {option}; "
-                             "writing it would replace that input")
+            raise InputError(f"{output}: the output lies in the folder given as {option}, an input; "
+                             "write it elsewhere")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -213,10 +213,25 @@ def validate_section(instance: Any, schema: Path, key: str = "") -> None:
         error = e.__context__  # Snakemake raises its error while handling jsonschema's
         if not isinstance(error, jsonschema.ValidationError):
             raise
-        if error.context:  # of oneOf / anyOf: the alternative that came closest
-            error = jsonschema.exceptions.best_match(error.context)
-        where = ".".join([*([key] if key else []), *map(str, error.absolute_path)])
+        if error.context:  # of oneOf / anyOf: the alternative that came closest, not one of another type
+            error = jsonschema.exceptions.best_match([e for e in error.context if e.validator != "type"]
+                                                     or error.context)
+        where = config_key([*([key] if key else []), *error.absolute_path])
         raise InputError(f"config: {where + ': ' if where else ''}{error.message}") from None
+
+
+def config_key(path: list[str | int]) -> str:
+    """A config value's key as the messages name it: `opal.loss.contrastive_weight`, a list index
+    `opal.data.stage2[0]`, a key with a dot or a slash quoted `downloads["paper/x.json"].sha256`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z0-9_-]+", part):
+            out += f".{part}" if out else part
+        else:
+            out += f'["{part}"]'
+    return out
 
 
 #: the instruction set of the CPU kernels every job runs: torch's own (ATen), MKL's (its

@@ -243,7 +243,7 @@ def region_text_retrieval(model: OpalForCausalLM, tokenizer, split_dir: Path, ba
     text = model.text_embeddings(torch.nn.utils.rnn.pad_sequence(ids, batch_first=True, padding_value=pad),
                                  (torch.arange(int(lengths.max()))[None] < lengths[:, None]).long())
     dataset = RegionDataset(records, model.config.image_size)
-    collate = Collator(tokenizer, model.config.image_tokens, 10**9, with_answers=False)
+    collate = Collator(tokenizer, model.config.image_tokens, 10**9)  # only its images and masks are read
     hits = 0
     for start in range(0, len(dataset), batch_size):
         idx = range(start, min(start + batch_size, len(dataset)))

@@ -532,23 +532,16 @@ class RegionDataset(torch.utils.data.Dataset):
 class Collator:
     """Pads conversations (right) and descriptions into a batch."""
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, image_tokens: int, max_length: int,
-                 with_answers: bool = True) -> None:
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, image_tokens: int, max_length: int) -> None:
         self.tokenizer, self.image_tokens, self.max_length = tokenizer, image_tokens, max_length
-        self.with_answers = with_answers
         self.mask_id = region_token_ids(tokenizer)[0]
 
     def _pad(self, seqs: list[torch.Tensor], value: int) -> torch.Tensor:
         return torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=value)
 
-    def _turns(self, item: dict) -> list[conv.Turn]:
-        if self.with_answers:
-            return item["turns"]
-        return [*item["turns"][:-1], conv.Turn(item["turns"][-1].question, None)]
-
     def __call__(self, items: list[dict]) -> dict:
         pad = self.tokenizer.pad_token_id
-        ids, labels = zip(*(encode_conversation(self.tokenizer, self._turns(it), self.image_tokens, self.max_length)
+        ids, labels = zip(*(encode_conversation(self.tokenizer, it["turns"], self.image_tokens, self.max_length)
                             for it in items))
         # a conversation cut at max_length keeps the regions whose <mask> (and <pos>) survived
         masks = [it["masks"][:int((x == self.mask_id).sum())] for it, x in zip(items, ids)]

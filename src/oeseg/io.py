@@ -184,7 +184,8 @@ def read_yaml(path: str | os.PathLike, what: str = "YAML file") -> Any:
 
         checked: set[int] = set()  # a class of its own per read_yaml call: per document
 
-        def flatten_mapping(self, node):
+        def flatten_mapping(self, node: yaml.MappingNode) -> None:
+            """yaml's merge of `<<` keys, after refusing a key written twice in the mapping as written."""
             if id(node) not in self.checked:
                 self.checked.add(id(node))
                 seen: dict = {}

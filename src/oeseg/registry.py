@@ -26,6 +26,7 @@ class Registry(Generic[T]):
     """A named table of objects, filled by `register(name, obj)`; unknown names raise InputError."""
 
     def __init__(self, what: str) -> None:
+        """An empty registry of `what` (named in its errors)."""
         self.what = what
         self._entries: dict[str, T] = {}
 
@@ -44,9 +45,11 @@ class Registry(Generic[T]):
             raise InputError(f"unknown {self.what} '{name}' (known: {', '.join(self._entries)})") from None
 
     def __contains__(self, name: object) -> bool:
+        """Whether an entry is registered under `name`."""
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
+        """The registered names in registration order."""
         return iter(self._entries)
 
     def names(self) -> list[str]:

@@ -52,6 +52,7 @@ class ImportSummary:
     def text(self) -> str:
         """A one-paragraph human summary naming (the first) affected images."""
         def few(ids: list[str]) -> str:
+            """The first five ids, comma-separated, and how many in all when more."""
             return ", ".join(ids[:5]) + (f", ... ({len(ids)} in all)" if len(ids) > 5 else "")
         parts = [f"{self.converted} images converted"]
         if self.missing:

@@ -101,11 +101,13 @@ class RegionEncoder(nn.Module):
     """Masked region crop -> unit vector in the text embedding space."""
 
     def __init__(self, config: RegionEncoderConfig) -> None:
+        """An encoder of `config`'s width over 4-channel (RGB + mask) crops."""
         super().__init__()
         self.config = config
         self.net = conv_encoder(4, config.width, TEXT_DIM)
 
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
+        """The unit-norm text-space embeddings of masked crops (N,4,S,S)."""
         return F.normalize(self.net(crops), dim=-1)
 
     def save(self, path: str | os.PathLike) -> None:
@@ -193,6 +195,7 @@ def train_region_encoder(train_split_dirs: Sequence[str | os.PathLike], output: 
     model = RegionEncoder(config)
 
     def loss_of(out: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """The contrastive loss of embeddings `out` of regions `idx` against all distinct descriptions."""
         target = positives[idx] / positives[idx].sum(1, keepdim=True)
         return -(target * F.log_softmax(out @ text_emb.T / config.temperature, dim=-1)).sum(1).mean()
 
@@ -226,6 +229,7 @@ class OpenVocabularyClassifier:
     """A trained region encoder and the embedded noun vocabulary."""
 
     def __init__(self, encoder: RegionEncoder, nouns: Sequence[str], noun_embeddings: torch.Tensor | None = None) -> None:
+        """A classifier of `encoder` over `nouns` (embedded here unless their embeddings are given)."""
         self.encoder = encoder
         self.nouns = list(nouns)
         self.noun_embeddings = embed_texts(self.nouns) if noun_embeddings is None else noun_embeddings

@@ -69,12 +69,14 @@ class ImageTagger(nn.Module):
     """Image -> independent probabilities of each tag of its vocabulary."""
 
     def __init__(self, tags: Sequence[str], config: TaggerConfig) -> None:
+        """A tagger of `config`'s width with one output per tag."""
         super().__init__()
         self.tags = list(tags)
         self.config = config
         self.net = conv_encoder(3, config.width, len(self.tags), pool="max")  # presence anywhere
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """The tag logits (N,T) of images (N,3,S,S)."""
         return self.net(images)
 
     def save(self, path: str | os.PathLike) -> None:

@@ -23,7 +23,8 @@ DAMAGED = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError)
 class Archive:
     """The members of a zip, tar or folder by their '/'-separated names; `read` returns bytes."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path) -> None:
+        """Open the archive (or folder) at `path` for reading."""
         self.path = Path(path)
         self._zip: zipfile.ZipFile | None = None
         self._tar: tarfile.TarFile | None = None
@@ -80,7 +81,9 @@ class Archive:
                 f.close()
 
     def __enter__(self) -> "Archive":
+        """This archive, open until the `with` block ends."""
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
+        """Close the archive at the end of a `with` block."""
         self.close()

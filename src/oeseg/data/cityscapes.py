@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import requests
@@ -44,12 +45,14 @@ class CityscapesSession(requests.Session):
     """A session whose requests time out after `timeout` seconds unless they give their own
     (cityscapesscripts' downloader gives none) and ask for uncompressed bytes."""
 
-    def __init__(self, timeout: float = 60.0):
+    def __init__(self, timeout: float = 60.0) -> None:
+        """A session whose requests default to `timeout` seconds and uncompressed bytes."""
         super().__init__()
         self.timeout = timeout
         self.headers.update(IDENTITY)  # a resumed Range counts the stored bytes
 
-    def request(self, *args, **kwargs) -> requests.Response:
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        """requests.Session.request, with this session's timeout where the caller gives none."""
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().request(*args, **kwargs)

@@ -18,7 +18,8 @@ from oeseg.io import InputError, atomic_write_bytes, atomic_write_json
 class SplitWriter:
     """Collects converted images into `out_dir` (images/, panoptic/); `finish` writes panoptic.json."""
 
-    def __init__(self, out_dir: str | Path, vocabulary: Vocabulary):
+    def __init__(self, out_dir: str | Path, vocabulary: Vocabulary) -> None:
+        """A writer into `out_dir` (its images/ and panoptic/ emptied) of categories of `vocabulary`."""
         self.out_dir = Path(out_dir)
         self.vocabulary = vocabulary
         self.images: list[PanopticImage] = []

@@ -77,11 +77,13 @@ def png_shape(path: str | Path) -> tuple[int, int]:
 
 
 def _check_png(path: str | Path, im: Image.Image) -> None:
+    """Raise InputError unless `im` (read from `path`) is a PNG image."""
     if im.format != "PNG":
         raise InputError(f"{path}: not a PNG image (a {im.format or 'unknown'} file)")
 
 
 def _describe(path: str | Path, error: Exception) -> str:
+    """Why the image at `path` could not be read: "the file is empty" or the error without the path."""
     if Path(path).is_file() and Path(path).stat().st_size == 0:
         return "the file is empty"
     return str(error).replace(str(path), "").strip(" '") or type(error).__name__
@@ -192,6 +194,7 @@ class PanopticSplit:
         return self._index()[image_id]
 
     def _index(self) -> dict[str, PanopticImage]:
+        """The image records by id (built once, on first use)."""
         if not hasattr(self, "_by_id"):
             self._by_id = {im.id: im for im in self.images}
         return self._by_id

@@ -8,6 +8,7 @@ category; each of them is an exact match.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,15 +48,18 @@ class Vocabulary:
     categories: tuple[Category, ...]
 
     def __post_init__(self) -> None:
+        """Raise InputError if a category id is listed twice."""
         ids = [c.id for c in self.categories]
         if len(set(ids)) != len(ids):
             twice = sorted({i for i in ids if ids.count(i) > 1})
             raise InputError(f"vocabulary {self.name}: category id(s) {', '.join(map(str, twice))} listed twice")
 
     def __len__(self) -> int:
+        """The number of categories."""
         return len(self.categories)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Category]:
+        """The categories in order."""
         return iter(self.categories)
 
     def by_id(self, category_id: int) -> Category:

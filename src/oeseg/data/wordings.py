@@ -35,7 +35,8 @@ class Wordings:
         return getattr(self, wording)
 
 
-def _w(name, synonym="", hyponym="", meronym="", adjectives="", clauses="", mass=False) -> Wordings:
+def _w(name: str, synonym: str = "", hyponym: str = "", meronym: str = "", adjectives: str = "", clauses: str = "",
+       mass: bool = False) -> Wordings:
     """Build an entry from `|`-separated lists (keeps the bank below readable)."""
     split = lambda s: tuple(x.strip() for x in s.split("|") if x.strip())  # noqa: E731
     return Wordings(split(name), split(synonym), split(hyponym), split(meronym), split(adjectives),
@@ -173,6 +174,7 @@ def plural(noun: str) -> str:
 
 
 def _article(word: str) -> str:
+    """The indefinite article of `word`: "an" before a vowel letter, else "a"."""
     return "an" if word[0] in "aeiou" else "a"
 
 

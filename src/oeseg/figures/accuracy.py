@@ -8,6 +8,8 @@ ours.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,8 +20,11 @@ from oeseg.human_study.table import GROUPS, StudyRow, read_study, study_accuracy
 from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon.lexicon import LEVELS
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
-def pick_examples(rows: list[StudyRow], n: int, seed: int, key) -> list[StudyRow]:
+
+def pick_examples(rows: list[StudyRow], n: int, seed: int, key: Callable[[StudyRow], bool]) -> list[StudyRow]:
     """Up to n rows with distinct descriptions, reproducibly sampled: first those where key(row)
     holds, then the others."""
     rng = random.Random(seed)
@@ -35,7 +40,8 @@ def pick_examples(rows: list[StudyRow], n: int, seed: int, key) -> list[StudyRow
     return chosen
 
 
-def _example_table(ax, header: list[str], cells: list[list[str]], colors: list[list[str]], title: str) -> None:
+def _example_table(ax: Axes, header: list[str], cells: list[list[str]], colors: list[list[str]], title: str) -> None:
+    """Draw a table of example descriptions (cells coloured by `colors`) titled `title` on `ax`."""
     ax.axis("off")
     table = ax.table(cellText=cells, colLabels=header, cellColours=colors, loc="upper center", cellLoc="left",
                      colLoc="left")
@@ -96,7 +102,9 @@ def plot_fig3(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, refere
     n_bars = 2 * len(sources)
     width = 0.8 / n_bars
 
-    def bar(ax, xs, values, offset, color, hatch, label):
+    def bar(ax: Axes, xs: np.ndarray, values: Sequence[float | None], offset: float, color: str, hatch: str,
+            label: str) -> None:
+        """One series of bars at xs + offset, each labelled with its value (None: no bar)."""
         vals = [np.nan if v is None else v for v in values]
         bars = ax.bar(xs + offset, vals, width, color=color, hatch=hatch, edgecolor="k", linewidth=0.5, label=label)
         for b, v in zip(bars, vals):
@@ -184,6 +192,7 @@ def plot_fig8(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, n_exam
 
 
 def _load_sources(study_paths: dict[str, str], vocabulary: Vocabulary) -> dict[str, list[StudyRow]]:
+    """The study tables by source name; InputError for an empty one."""
     sources = {name: read_study(path, vocabulary) for name, path in study_paths.items()}
     for name, rows in sources.items():
         if not rows:

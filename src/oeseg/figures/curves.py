@@ -15,6 +15,7 @@ METRIC_LABELS = {"PQ": "PQ (%)", "mIoU": "mIoU (%)", "AP": "AP (%)"}
 
 
 def _runs(groups: dict, method: str, dataset: str) -> list[Evaluation]:
+    """The evaluations of `method` on `dataset`; InputError when there are none."""
     runs = groups.get((method, dataset))
     if not runs:
         raise InputError(f"no evaluation of method {method!r} on dataset {dataset!r}")

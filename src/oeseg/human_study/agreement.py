@@ -46,6 +46,7 @@ def write_agreement(annotator_csvs: list[str], vocabulary: str, report_json: str
 
 
 def _study_row(item: StudyItem, reference: int) -> StudyRow:
+    """The study-table row of an item with `reference` as its reference category."""
     return StudyRow(item.id, item.description, reference, item.sbert, dict(item.lexical))
 
 

@@ -45,7 +45,8 @@ def load_user_study(path: str | os.PathLike, vocabulary: Vocabulary) -> list[Pub
     ids = {c.id for c in vocabulary}
     none = len(vocabulary)
 
-    def label(value, where: str) -> int:
+    def label(value: object, where: str) -> int:
+        """The category id of a label (BACKGROUND for "none"); InputError names `where` otherwise."""
         if not isinstance(value, int) or (value not in ids and value != none):
             raise InputError(f"{where}: {value!r} is neither a category id of {vocabulary.name} nor {none} (none)")
         return BACKGROUND if value == none else value
@@ -104,6 +105,7 @@ def agreement_table(rows: Sequence[dict]) -> list[dict]:
         return []
 
     def pct(hits: int) -> float:
+        """`hits` in percent of the rows."""
         return 100.0 * hits / n
 
     table = []

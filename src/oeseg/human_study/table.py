@@ -79,6 +79,7 @@ def _group_of(row: StudyRow, vocabulary: Vocabulary) -> str:
 
 
 def _percent(hits: int, n: int) -> float | None:
+    """hits in percent of n, None when n is 0."""
     return 100.0 * hits / n if n else None
 
 

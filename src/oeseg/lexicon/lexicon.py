@@ -122,10 +122,12 @@ def load_checked_lexicon(path: str | os.PathLike, vocabulary: Vocabulary, *, lar
 
 
 def _names(name: str) -> list[str]:
+    """The normalised names of a comma-separated category name (empty ones left out)."""
     return [normalize_term(n) for n in name.split(",") if normalize_term(n)]
 
 
-def _terms(value, where: str) -> list[str]:
+def _terms(value: object, where: str) -> list[str]:
+    """The normalised terms of a JSON list of strings, once each; InputError names `where` otherwise."""
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise InputError(f"{where}: expected a list of strings")
     out: list[str] = []

@@ -172,7 +172,8 @@ class AnswerCache:
     atomically; the temperature (the one request setting besides model and messages that changes
     answers) names a subfolder, so answers sampled at another temperature are never reused."""
 
-    def __init__(self, root: str | os.PathLike, model: str, prompt_sha: str, temperature: float):
+    def __init__(self, root: str | os.PathLike, model: str, prompt_sha: str, temperature: float) -> None:
+        """The cache folder of one model, prompt and temperature under `root`."""
         safe_model = re.sub(r"[^A-Za-z0-9._-]", "_", model)
         self.folder = Path(root) / safe_model / prompt_sha / f"temperature-{float(temperature)!r}"
 
@@ -202,7 +203,8 @@ class AnswerCache:
 class RateLimiter:
     """Spaces request starts at least 60/requests_per_minute seconds apart, across threads."""
 
-    def __init__(self, requests_per_minute: float):
+    def __init__(self, requests_per_minute: float) -> None:
+        """A limiter to `requests_per_minute` request starts a minute."""
         self.interval = 60.0 / requests_per_minute
         self.lock = threading.Lock()
         self.next_start = 0.0
@@ -288,7 +290,7 @@ def _seconds_until(http_date: str) -> float:
     return (when - datetime.now(timezone.utc)).total_seconds()
 
 
-def _retry_delay(error, attempt: int, backoff_s: float, max_wait_s: float = 60.0) -> float:
+def _retry_delay(error: BaseException, attempt: int, backoff_s: float, max_wait_s: float = 60.0) -> float:
     """The server's retry-after (seconds or ms, or Retry-After's HTTP date) when given, else
     exponential backoff; at most `max_wait_s` either way (an infinite or huge Retry-After waits
     `max_wait_s`)."""
@@ -327,7 +329,8 @@ class _Asker:
     """Asks one noun at a time through the openai client, with rate limit and retries; the first
     fatal error (one that every request would meet) sets `abort` and is kept in `fatal`."""
 
-    def __init__(self, vocabulary: Vocabulary, config: LLMConfig, cache: AnswerCache, summary: RunSummary):
+    def __init__(self, vocabulary: Vocabulary, config: LLMConfig, cache: AnswerCache, summary: RunSummary) -> None:
+        """An asker with the openai client of `config` (its API key from the environment)."""
         import openai
 
         api_key = (os.environ.get(config.api_key_env) or "").strip()  # a CRLF .env file's "\r" too
@@ -390,7 +393,7 @@ class _Asker:
                               + f"{_server_message(error, self.api_key) or 'no message'}; check {hint}")
             self.abort.set()
 
-    def _content(self, response) -> str:
+    def _content(self, response: object) -> str:
         """The answer text of a chat completion; MalformedReply when it has no choice or message."""
         choices = getattr(response, "choices", None)
         if not isinstance(choices, list) or not choices:

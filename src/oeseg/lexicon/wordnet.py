@@ -16,15 +16,21 @@ import logging
 import os
 import re
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import yaml
 
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError
 from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term, nouns_sha256
+
+if TYPE_CHECKING:
+    from nltk.corpus.reader.wordnet import Synset, WordNetCorpusReader
+    from nltk.data import SeekableUnicodeStreamReader
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +72,12 @@ def _lexnames_from_data(source: Path) -> str:
 
 
 def _missing_files(source: Path) -> list[str]:
+    """The database files the reader needs that the folder `source` lacks."""
     return [name for name in _DATABASE_FILES if not (source / name).exists()]
 
 
 @functools.lru_cache(maxsize=None)
-def open_wordnet(source: str | os.PathLike = WORDNET_DIR):
+def open_wordnet(source: str | os.PathLike = WORDNET_DIR) -> WordNetCorpusReader:
     """nltk's WordNet reader over the system's WordNet 3.0 database (one shared instance per folder)."""
     import nltk.data
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
@@ -85,12 +92,14 @@ def open_wordnet(source: str | os.PathLike = WORDNET_DIR):
     class SystemWordNetReader(WordNetCorpusReader):
         """The reader, with `lexnames` served from memory when the database folder lacks it."""
 
-        def open(self, fileid):
+        def open(self, fileid: str) -> IO[Any] | SeekableUnicodeStreamReader:
+            """A stream of database file `fileid`; `lexnames` from memory when the folder lacks it."""
             if fileid == "lexnames" and lexnames is not None:
                 return io.StringIO(lexnames)
             return super().open(fileid)
 
-        def map_wn(self, version="wordnet"):
+        def map_wn(self, version: str = "wordnet") -> None:
+            """No mapping to nltk's own WordNet data (None)."""
             return None  # the mapping to nltk's own WordNet data only serves multilingual lookups
 
     if str(source) not in nltk.data.path:  # nltk's path guard reads only from its data folders
@@ -119,7 +128,8 @@ class CategorySynsets:
     excludes: tuple[str, ...] = ()
 
 
-def _synset_names(value, where: str) -> tuple[str, ...]:
+def _synset_names(value: object, where: str) -> tuple[str, ...]:
+    """The synset names of a YAML list (none for a missing one); InputError names `where` otherwise."""
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -159,7 +169,7 @@ def synset_choices(vocabulary: Vocabulary) -> dict[str, CategorySynsets]:
     return {}
 
 
-def _closure(synsets, relation) -> list:
+def _closure(synsets: Iterable[Synset], relation: Callable[[Synset], list[Synset]]) -> list[Synset]:
     """The synsets themselves and everything reachable through `relation`, in breadth-first order."""
     seen = {s: None for s in synsets}
     frontier = list(seen)
@@ -180,19 +190,23 @@ def _by_name(synsets: list) -> list:
     return sorted(synsets, key=lambda s: s.name())
 
 
-def _kinds(synset) -> list:
+def _kinds(synset: Synset) -> list[Synset]:
+    """The direct hyponyms and instance hyponyms of a synset, each in name order."""
     return _by_name(synset.hyponyms()) + _by_name(synset.instance_hyponyms())
 
 
-def _parts(synset) -> list:
+def _parts(synset: Synset) -> list[Synset]:
+    """The direct part, member and substance meronyms of a synset, each in name order."""
     return _by_name(synset.part_meronyms()) + _by_name(synset.member_meronyms()) + _by_name(synset.substance_meronyms())
 
 
-def _hypernyms(synset) -> list:
+def _hypernyms(synset: Synset) -> list[Synset]:
+    """The direct hypernyms of a synset in name order."""
     return _by_name(synset.hypernyms())
 
 
-def _synset(wn, name: str, where: str):
+def _synset(wn: WordNetCorpusReader, name: str, where: str) -> Synset:
+    """The synset named `name` (such as pole.n.01); InputError names `where` when WordNet has none."""
     from nltk.corpus.reader.wordnet import WordNetError
 
     try:
@@ -201,11 +215,12 @@ def _synset(wn, name: str, where: str):
         raise InputError(f"{where}: no WordNet synset {name!r}") from None
 
 
-def _lemmas(synsets) -> list[str]:
+def _lemmas(synsets: Iterable[Synset]) -> list[str]:
+    """The normalised lemma names of the synsets, once each, in order."""
     return list(dict.fromkeys(normalize_term(lemma) for s in synsets for lemma in s.lemma_names()))
 
 
-def default_synsets(wn, category_name: str) -> CategorySynsets:
+def default_synsets(wn: WordNetCorpusReader, category_name: str) -> CategorySynsets:
     """Without a written choice: the most frequent noun sense of each of the category's names."""
     names = []
     for name in category_name.split(","):
@@ -226,7 +241,8 @@ INHERIT_PARTS_MIN_DEPTH = 5
 UNINHERITED_PARTS_OF = frozenset({"structure.n.01"})
 
 
-def _inherited_parts(synset) -> list:
+def _inherited_parts(synset: Synset) -> list[Synset]:
+    """The parts of a synset's hypernyms deep enough to pass them on (INHERIT_PARTS_MIN_DEPTH)."""
     return [p for h in _closure([synset], _hypernyms)[1:]
             if h.min_depth() >= INHERIT_PARTS_MIN_DEPTH and h.name() not in UNINHERITED_PARTS_OF for p in _parts(h)]
 
@@ -235,7 +251,7 @@ def _inherited_parts(synset) -> list:
 DOMINANT_SENSES = 1
 
 
-def _dominant_terms(wn, synsets, within: set) -> list[str]:
+def _dominant_terms(wn: WordNetCorpusReader, synsets: Iterable[Synset], within: set[Synset]) -> list[str]:
     """Lemmas of `synsets` with one of their most frequent noun senses in `within` ("light" is not
     a kind of person although one rare sense of it is)."""
     terms = []
@@ -246,7 +262,7 @@ def _dominant_terms(wn, synsets, within: set) -> list[str]:
     return terms
 
 
-def _short_names(names: list[str], own) -> list[str]:
+def _short_names(names: list[str], own: list[Synset]) -> list[str]:
     """The head word of a compound category name when it names the category's direct hypernym:
     "light" for "traffic light" (a traffic light is a light; people shorten it so)."""
     hypernym_lemmas = set(_lemmas([h for s in own for h in _hypernyms(s)]))
@@ -254,7 +270,7 @@ def _short_names(names: list[str], own) -> list[str]:
     return [head for head in heads if head in hypernym_lemmas]
 
 
-def _relations(wn, choice: CategorySynsets, names: list[str], where: str) -> dict[str, list[str]]:
+def _relations(wn: WordNetCorpusReader, choice: CategorySynsets, names: list[str], where: str) -> dict[str, list[str]]:
     """Synonym, hyponym and meronym terms of one category (before the noun restriction); the lemmas
     of the senses written down for it count whatever their frequency (`written_terms`)."""
     own = [_synset(wn, n, where) for n in choice.synsets]
@@ -272,7 +288,7 @@ def _relations(wn, choice: CategorySynsets, names: list[str], where: str) -> dic
             "meronym": _lemmas(more_parts) + _dominant_terms(wn, parts, set(parts)) + _lemmas(groups)}
 
 
-def written_terms(wn, choice: CategorySynsets, where: str) -> set[str]:
+def written_terms(wn: WordNetCorpusReader, choice: CategorySynsets, where: str) -> set[str]:
     """The lemmas of the senses written down for a category (its own, its further kinds and
     parts): chosen by hand, they are kept whether or not the noun list holds them."""
     names = (*choice.synsets, *choice.hyponyms, *choice.meronyms)

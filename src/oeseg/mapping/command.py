@@ -43,6 +43,7 @@ def read_descriptions(path: Path, vocabulary: Vocabulary) -> tuple[list[str], li
 
 
 def _ground_truth(value: str | None, vocabulary: Vocabulary, where: str) -> int | None:
+    """The category id of a ground-truth cell (an id or a category name of `vocabulary`), None when empty."""
     if value is None or not value.strip():
         return None
     value = value.strip()

@@ -48,6 +48,7 @@ class LexicalMapper:
     """A lexicon's term index, ready to map descriptions at every level."""
 
     def __init__(self, lexicon: Lexicon, vocabulary: Vocabulary) -> None:
+        """Index the terms of the lexicon's entries for the categories of `vocabulary`."""
         order = {c.id: i for i, c in enumerate(vocabulary)}
         entries = [e for e in lexicon.entries if e.id in order]
         if not entries:

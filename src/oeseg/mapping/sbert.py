@@ -92,6 +92,7 @@ class SbertMapper:
 
     def __init__(self, class_names: dict[int, list[str]], template: str = DEFAULT_TEMPLATE,
                  batch_size: int = 256) -> None:
+        """Embed the class sentences (`template` filled with each class name) of the categories."""
         if "{}" not in template:
             raise InputError(f"mapping.sbert.template {template!r} lacks the '{{}}' placeholder")
         self.category_ids = list(class_names)
@@ -102,6 +103,7 @@ class SbertMapper:
         self.class_embeddings = self._embed(sentences)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The unit-norm SBERT embeddings of `texts`, one row each."""
         return load_model().encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
                                    normalize_embeddings=True, show_progress_bar=False)
 

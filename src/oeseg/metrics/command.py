@@ -44,4 +44,5 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fmt(value: float | None) -> str:
+    """A metric value with one decimal, or "n/a" when undefined."""
     return "n/a" if value is None else f"{value:.1f}"

@@ -18,6 +18,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -146,7 +147,7 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
 
 
 def write_evaluation(output: str | os.PathLike, split_dir: str | os.PathLike, predictions_path: str | os.PathLike,
-                     lexicon_path: str | os.PathLike | None, **options) -> dict:
+                     lexicon_path: str | os.PathLike | None, **options: Any) -> dict:
     """Evaluate (options as `evaluate_predictions`) and write RESULTS.json atomically."""
     results = evaluate_predictions(split_dir, predictions_path, lexicon_path, **options)
     atomic_write_json(output, results)

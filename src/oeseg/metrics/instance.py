@@ -37,14 +37,15 @@ MAX_DETS = 100
 class TableCOCOeval(COCOeval):
     """COCOeval whose mask IoUs come from the overlap table's intersections."""
 
-    def __init__(self, coco_gt: COCO, coco_dt: COCO, table: OverlapTable, cache: dict):
+    def __init__(self, coco_gt: COCO, coco_dt: COCO, table: OverlapTable, cache: dict) -> None:
+        """An evaluation of `coco_dt` against `coco_gt`, its IoUs from `table`, its evaluations kept in `cache`."""
         # iouType "bbox" only keeps _prepare from converting `segmentation` fields to RLE: the
         # detection parameters are the same for "segm" and computeIoU is replaced below.
         super().__init__(coco_gt, coco_dt, iouType="bbox")
         self.table = table
         self.cache = cache
 
-    def evaluate(self):
+    def evaluate(self) -> None:
         """COCOeval.evaluate, visiting only the (image, category) pairs with GT or detections (the
         others evaluate to None, as in COCOeval) and reusing unchanged pairs' evaluations."""
         p = self.params
@@ -56,14 +57,15 @@ class TableCOCOeval(COCOeval):
                          for cat in p.catIds for area in p.areaRng for img in p.imgIds]
         self._paramsEval = copy.deepcopy(self.params)
 
-    def evaluateImg(self, imgId, catId, aRng, maxDet):  # noqa: N802 (COCOeval's name)
+    def evaluateImg(self, imgId: int, catId: int, aRng: list[float], maxDet: int  # noqa: N802 (COCOeval's name)
+                    ) -> dict | None:
         """COCOeval's evaluation of one image and category, reused while its detections are the same."""
         key = (imgId, catId, tuple(aRng), maxDet, tuple(d["id"] for d in self._dts.get((imgId, catId), [])))
         if key not in self.cache:
             self.cache[key] = super().evaluateImg(imgId, catId, aRng, maxDet)
         return self.cache[key]
 
-    def computeIoU(self, imgId, catId):  # noqa: N802 (COCOeval's name)
+    def computeIoU(self, imgId: int, catId: int) -> np.ndarray | list:  # noqa: N802 (COCOeval's name)
         """Mask IoUs of the detections (score order, as COCOeval sorts them) with the GT instances."""
         gt = self._gts.get((imgId, catId), [])
         dt = self._dts.get((imgId, catId), [])
@@ -85,6 +87,7 @@ class TableCOCOeval(COCOeval):
 
 
 def _coco(images: list[int], categories: list[int], annotations: list[dict]) -> COCO:
+    """A COCO dataset of these image ids, category ids and annotations, indexed (its output silenced)."""
     coco = COCO()
     coco.dataset = {"images": [{"id": i} for i in images], "categories": [{"id": c} for c in categories],
                     "annotations": annotations}
@@ -97,7 +100,8 @@ class TableAP:
     """Mask AP of the labellings of one overlap table: the GT instances and the per-image,
     per-category evaluations are kept for the next labelling (annotation ids are table rows + 1)."""
 
-    def __init__(self, table: OverlapTable, isthing: np.ndarray):
+    def __init__(self, table: OverlapTable, isthing: np.ndarray) -> None:
+        """The GT instances (thing segments) of `table`, `isthing` telling thing categories by id."""
         self.table = table
         self.isthing = isthing
         self.things = [int(c) for c in np.flatnonzero(isthing)]
@@ -132,6 +136,7 @@ class TableAP:
 
 
 def _mean_defined(precision: np.ndarray) -> float | None:
+    """The mean of the defined (> -1) precision values, None when there are none."""
     defined = precision[precision > -1]
     return float(defined.mean()) if defined.size else None
 
@@ -141,7 +146,8 @@ class InstanceMetric:
 
     name = "instance"
 
-    def __init__(self, vocabulary: Vocabulary):
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        """The metric for the categories of `vocabulary`."""
         self.vocabulary = vocabulary
         self.isthing = np.array([c.isthing for c in vocabulary], bool)
         self._ap: TableAP | None = None

@@ -101,6 +101,8 @@ def check_gt_areas(gt_png: str, gt_segment_ids: np.ndarray, listed_areas: np.nda
 
 
 def _load_image_overlaps(task: tuple[str, np.ndarray, str | None, np.ndarray]) -> ImageOverlaps:
+    """The overlaps of one image from its (GT PNG, GT segment ids, mask PNG or None, listed GT areas),
+    the listed areas checked against the PNG."""
     gt_png, gt_segment_ids, mask_png, gt_areas = task
     gt_map = read_segment_ids(gt_png)
     region_map = read_segment_ids(mask_png) if mask_png is not None else None
@@ -185,6 +187,7 @@ def compute_overlaps(split: PanopticSplit, masks_dir: str | os.PathLike | None =
 
 def _concatenate(vocabulary: Vocabulary, images: list[PanopticImage], per_image: list[ImageOverlaps],
                  gt_masks: bool) -> OverlapTable:
+    """The overlap table of a split from its images' overlaps (GT rows and region rows image by image)."""
     segments = [s for im in images for s in im.segments]
     gt_offsets = np.cumsum([0] + [len(im.segments) for im in images])
     region_offsets = np.cumsum([0] + [len(o.region_ids) for o in per_image])

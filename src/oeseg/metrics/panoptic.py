@@ -116,6 +116,7 @@ def pq_per_category(stat: PQStat) -> dict[str, np.ndarray]:
 
 
 def _percent(value: float | None) -> float | None:
+    """A fraction in percent; None stays None."""
     return None if value is None else 100.0 * value
 
 
@@ -124,7 +125,8 @@ class PanopticMetric:
 
     name = "panoptic"
 
-    def __init__(self, vocabulary: Vocabulary):
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        """The metric for the categories of `vocabulary`."""
         self.vocabulary = vocabulary
         self.isthing = np.array([c.isthing for c in vocabulary], bool)
 

@@ -25,6 +25,7 @@ def pq_counts(pan_gt: np.ndarray, gt_segments: dict[int, dict], pan_pred: np.nda
     stat: dict[int, dict[str, float]] = {}
 
     def count(category: int, key: str, value: float = 1) -> None:
+        """Add `value` to count `key` of `category`."""
         stat.setdefault(category, {"tp": 0, "fp": 0, "fn": 0, "iou": 0.0})[key] += value
 
     pred_area = {int(i): int(n) for i, n in zip(*np.unique(pan_pred, return_counts=True)) if i != 0}

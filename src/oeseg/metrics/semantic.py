@@ -50,7 +50,8 @@ class SemanticMetric:
 
     name = "semantic"
 
-    def __init__(self, vocabulary: Vocabulary):
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        """The metric for the categories of `vocabulary`."""
         self.vocabulary = vocabulary
 
     def __call__(self, table: OverlapTable, labels: np.ndarray, scores: np.ndarray

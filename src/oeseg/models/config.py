@@ -41,6 +41,8 @@ class OpalConfig(LlamaConfig):
         tokenizer_path: str | None = None,
         **kwargs: Any,
     ) -> None:
+        """The config of these vision, projector and mask sizes (a ConvNeXt-Large tower by default);
+        `kwargs` go to LlamaConfig."""
         self.mm_vision_tower = mm_vision_tower
         self.vision_depths = list(vision_depths or CONVNEXT_LARGE["vision_depths"])
         self.vision_dims = list(vision_dims or CONVNEXT_LARGE["vision_dims"])

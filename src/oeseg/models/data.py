@@ -122,6 +122,7 @@ def stack_masks(masks: list[np.ndarray]) -> torch.Tensor:
 
 
 def _coco_mask(segmentation: object, height: int, width: int) -> np.ndarray:
+    """The HxW mask of a COCO segmentation (polygons, uncompressed or compressed RLE)."""
     from pycocotools import mask as mask_utils
 
     if isinstance(segmentation, list):
@@ -480,14 +481,18 @@ class RegionDataset(torch.utils.data.Dataset):
     after another, and at the paper's 512 px an image takes 3 MB, so the cache is bounded."""
 
     def __init__(self, records: list[RegionRecord], image_size: int, seed: int = 0, cached_files: int = 1024) -> None:
+        """A dataset of `records` at `image_size` px, its draws seeded by `seed`."""
         self.records, self.image_size, self.seed, self.epoch = records, image_size, seed, 0
         self.cached_files = cached_files
         self._decoded: collections.OrderedDict[tuple[str, str], torch.Tensor | np.ndarray] = collections.OrderedDict()
 
     def __len__(self) -> int:
+        """The number of records."""
         return len(self.records)
 
-    def _cached(self, kind: str, path: str, read: Callable[[str], torch.Tensor | np.ndarray]):
+    def _cached(self, kind: str, path: str, read: Callable[[str], torch.Tensor | np.ndarray]
+                ) -> torch.Tensor | np.ndarray:
+        """The decoded file `path` (`read` on a cache miss), kept among the last `cached_files`."""
         key = (kind, path)
         if key in self._decoded:
             self._decoded.move_to_end(key)
@@ -498,12 +503,15 @@ class RegionDataset(torch.utils.data.Dataset):
         return self._decoded[key]
 
     def _image(self, path: str) -> torch.Tensor:
+        """The CLIP-normalised image tensor of `path` (cached)."""
         return self._cached("image", path, lambda p: load_image(p, self.image_size))
 
     def _segment_ids(self, path: str) -> np.ndarray:
+        """The segment-id map of the panoptic PNG `path` (cached)."""
         return self._cached("segments", path, read_segment_ids)
 
     def __getitem__(self, index: int) -> dict:
+        """Sample `index`: image, masks, conversation turns, description text and contrastive pairs."""
         r = self.records[index]
         draw = random.Random(f"{self.seed}/{self.epoch}/{index}")
         if r.turns:
@@ -533,13 +541,16 @@ class Collator:
     """Pads conversations (right) and descriptions into a batch."""
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, image_tokens: int, max_length: int) -> None:
+        """A collator for `tokenizer`, conversations cut at `max_length` tokens."""
         self.tokenizer, self.image_tokens, self.max_length = tokenizer, image_tokens, max_length
         self.mask_id = region_token_ids(tokenizer)[0]
 
     def _pad(self, seqs: list[torch.Tensor], value: int) -> torch.Tensor:
+        """The sequences right-padded with `value` into one (N, L) tensor."""
         return torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=value)
 
     def __call__(self, items: list[dict]) -> dict:
+        """The batch of `items`: token ids, labels, attention mask, images, masks and contrastive pairs."""
         pad = self.tokenizer.pad_token_id
         ids, labels = zip(*(encode_conversation(self.tokenizer, it["turns"], self.image_tokens, self.max_length)
                             for it in items))

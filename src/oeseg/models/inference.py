@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 from transformers import LlamaModel
@@ -37,6 +37,9 @@ from oeseg.models.tokenization import (
     region_token_ids,
 )
 from oeseg.models.weights import load_model
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 log = logging.getLogger("oeseg.opal")
 # the key/value cache's name: `cache` in recent transformers, `past_key_values` before
@@ -65,8 +68,8 @@ class Sampling:
     banned: torch.Tensor
 
 
-def make_sampling(tokenizer, vocab_size: int, temperature: float, top_p: float, max_new_tokens: int,
-                  generator: torch.Generator) -> Sampling:
+def make_sampling(tokenizer: PreTrainedTokenizerBase, vocab_size: int, temperature: float, top_p: float,
+                  max_new_tokens: int, generator: torch.Generator) -> Sampling:
     """The stop and banned tokens of `tokenizer` (ids below `vocab_size`) with the draw settings."""
     stops = torch.zeros(vocab_size, dtype=torch.bool)
     stops[tokenizer.eos_token_id] = True
@@ -120,7 +123,7 @@ def _generate(model: OpalForCausalLM, hidden: torch.Tensor, step: Callable[[torc
     return tokens, logps, kept
 
 
-def _answers(tokenizer, tokens: torch.Tensor, logps: torch.Tensor, kept: torch.Tensor,
+def _answers(tokenizer: PreTrainedTokenizerBase, tokens: torch.Tensor, logps: torch.Tensor, kept: torch.Tensor,
              rows: Iterable[int]) -> list[tuple[str, float]]:
     """(text, mean token log-probability) of the given rows."""
     tokens, logps, kept = tokens.cpu(), logps.cpu().double(), kept.cpu()
@@ -133,8 +136,8 @@ def _answers(tokenizer, tokens: torch.Tensor, logps: torch.Tensor, kept: torch.T
 
 
 @torch.no_grad()
-def sample_descriptions(model: OpalForCausalLM, tokenizer, batch: dict, temperature: float, top_p: float,
-                        max_new_tokens: int, generator: torch.Generator) -> list[tuple[str, float]]:
+def sample_descriptions(model: OpalForCausalLM, tokenizer: PreTrainedTokenizerBase, batch: dict, temperature: float,
+                        top_p: float, max_new_tokens: int, generator: torch.Generator) -> list[tuple[str, float]]:
     """The plain path: one full prompt per row (prompts of equal length), each run through the
     model whole. Returns (text, mean log-probability of its tokens) per row, stopping at `</s>`
     or a newline; draws on `generator`'s device. The reference of `describe_images`."""
@@ -148,6 +151,7 @@ def sample_descriptions(model: OpalForCausalLM, tokenizer, batch: dict, temperat
     cache = _cache_of(out)
 
     def step(nxt: torch.Tensor) -> torch.Tensor:
+        """The last hidden state after feeding the next tokens `nxt` (one per row) through the cache."""
         nonlocal cache
         o = model.model(inputs_embeds=model.model.embed_tokens(nxt[:, None]), use_cache=True, **{CACHE_ARGUMENT: cache})
         cache = _cache_of(o)
@@ -158,7 +162,7 @@ def sample_descriptions(model: OpalForCausalLM, tokenizer, batch: dict, temperat
 
 
 # --- shared-prefix path -----------------------------------------------------------------------
-def prompt_parts(tokenizer, image_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+def prompt_parts(tokenizer: PreTrainedTokenizerBase, image_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The evaluation prompt's token ids (osprey_v1's system text) split before its `<mask>`: the
     prefix shared by all regions of an image (system prompt, image placeholders, the question's
     first words) and the region's suffix (`<mask><pos>` to `ASSISTANT:`)."""
@@ -184,8 +188,9 @@ def _embed_text(model: OpalForCausalLM, ids: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def describe_images(model: OpalForCausalLM, tokenizer, images: torch.Tensor, masks: list[torch.Tensor],
-                    sampling: Sampling, prompt: tuple[torch.Tensor, torch.Tensor] | None = None
+def describe_images(model: OpalForCausalLM, tokenizer: PreTrainedTokenizerBase, images: torch.Tensor,
+                    masks: list[torch.Tensor], sampling: Sampling,
+                    prompt: tuple[torch.Tensor, torch.Tensor] | None = None
                     ) -> list[list[tuple[str, float]]]:
     """Describe every region of a batch of images: images (I,3,S,S), masks[i] (Q_i,H_i,W_i) with
     Q_i >= 1; returns per image, per region, (text, mean token log-probability).
@@ -220,6 +225,8 @@ def describe_images(model: OpalForCausalLM, tokenizer, images: torch.Tensor, mas
     lowest = torch.finfo(dtype).min
 
     def run(embeds: torch.Tensor, q_slot: torch.Tensor, q_pos: torch.Tensor) -> torch.Tensor:
+        """The hidden states of `embeds` (queries of slots q_slot at positions q_pos); each slot sees the
+        prefix and its own keys."""
         nonlocal cache, key_slot, key_pos
         key_slot, key_pos = torch.cat([key_slot, q_slot]), torch.cat([key_pos, q_pos])
         seen = (((key_slot[None] == -1) | (key_slot[None] == q_slot[:, None])) & (key_pos[None] <= q_pos[:, None]))
@@ -236,6 +243,7 @@ def describe_images(model: OpalForCausalLM, tokenizer, images: torch.Tensor, mas
     position = n_pre + n_suf
 
     def step(nxt: torch.Tensor) -> torch.Tensor:
+        """The last hidden state of every (image, slot) row after feeding the next tokens `nxt`."""
         nonlocal position
         h = run(model.model.embed_tokens(nxt).view(n_img, slots, -1), slot_ids,
                 torch.full((slots,), position, device=dev))
@@ -318,7 +326,7 @@ def describe_split(model_dir: str | os.PathLike, split_dir: str | os.PathLike, o
 
 
 def describe_splits(model_dir: str | os.PathLike, outputs: Mapping[str | os.PathLike, str | os.PathLike],
-                    **settings) -> list[list[RegionPrediction]]:
+                    **settings: Any) -> list[list[RegionPrediction]]:
     """`describe_split` of each split folder into its predictions file (`outputs`), the model
     loaded once; each split's draws start from the seed, as if described alone."""
     model, tokenizer = load_model(model_dir)
@@ -327,9 +335,10 @@ def describe_splits(model_dir: str | os.PathLike, outputs: Mapping[str | os.Path
     return [_describe(model, tokenizer, split_dir, out_path, **settings) for split_dir, out_path in outputs.items()]
 
 
-def _describe(model: OpalForCausalLM, tokenizer, split_dir: str | os.PathLike, out_path: str | os.PathLike,
-              seed: int = 0, temperature: float = 0.2, top_p: float = 1.0, batch_size: int = 512,
-              max_new_tokens: int = 32, images_per_batch: int = 32, workers: int = 1) -> list[RegionPrediction]:
+def _describe(model: OpalForCausalLM, tokenizer: PreTrainedTokenizerBase, split_dir: str | os.PathLike,
+              out_path: str | os.PathLike, seed: int = 0, temperature: float = 0.2, top_p: float = 1.0,
+              batch_size: int = 512, max_new_tokens: int = 32, images_per_batch: int = 32,
+              workers: int = 1) -> list[RegionPrediction]:
     """`describe_split` with the model and tokenizer loaded."""
     images = split_images(split_dir)
     if not images:

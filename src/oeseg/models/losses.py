@@ -43,6 +43,7 @@ def positive_keys(texts: list[str], classes: list[str | None], positives: str) -
 
 
 def _distributed() -> bool:
+    """Whether a process group of more than one process is running."""
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
@@ -69,6 +70,7 @@ def _gather_plain(x: torch.Tensor, counts: list[int]) -> torch.Tensor:
 
 
 def _row_counts(n: int, device: torch.device) -> list[int]:
+    """The row counts of every process (this one's is n), by rank."""
     if not _distributed():
         return [n]
     counts = [torch.zeros(1, dtype=torch.long, device=device) for _ in range(dist.get_world_size())]
@@ -110,6 +112,7 @@ def contrastive_loss(region: torch.Tensor, text: torch.Tensor, ids: torch.Tensor
     excluded = torch.finfo(torch.float32).min / 4  # invalid candidates: zero probability, finite logits
 
     def ce(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Per-row multi-positive cross-entropy of `a` against the candidates `b`."""
         return _multi_positive_ce((a @ b.T * scale).masked_fill(~all_valid[None, :], excluded), positives)
 
     world = len(counts)
@@ -141,6 +144,7 @@ class LossWeights:
     detach_text_embeddings: bool = False
 
     def __post_init__(self) -> None:
+        """Raise InputError for an unknown combination, pairs or positives, or a negative weight."""
         if self.combination not in COMBINATIONS:
             raise InputError(f"opal: loss combination {self.combination!r} not in {COMBINATIONS}")
         if self.pairs not in PAIRS:

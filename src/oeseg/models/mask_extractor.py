@@ -40,11 +40,13 @@ class PositionMLP(nn.Module):
     """A ReLU MLP whose layers are `layers.0..N-1` (Osprey's `mask_linear`)."""
 
     def __init__(self, width: int, hidden: int, out: int, depth: int = 3) -> None:
+        """An MLP of `depth` linear layers width -> hidden ... -> out."""
         super().__init__()
         dims = [width] + [hidden] * (depth - 1) + [out]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The MLP's output of `x` (ReLU between the layers, none after the last)."""
         for i, layer in enumerate(self.layers):
             x = layer(x)
             if i < len(self.layers) - 1:
@@ -57,6 +59,7 @@ class MaskExtractor(nn.Module):
     width (the mask token); the mask resized to `mask_shape`^2 through an MLP (the position token)."""
 
     def __init__(self, config: OpalConfig) -> None:
+        """The extractor's layers of the config's vision dims, mask shape and LLM width."""
         super().__init__()
         self.mask_shape = config.mask_shape
         for name, dim in zip(FEATURE_NAMES, config.vision_dims):

@@ -9,6 +9,7 @@ Parameter names follow Osprey's checkpoints: `model.embed_tokens`, `model.layers
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +31,7 @@ class OpalLlamaModel(LlamaModel):
     config_class = OpalConfig
 
     def __init__(self, config: OpalConfig) -> None:
+        """The LLaMA decoder of `config` with its vision tower and projector."""
         super().__init__(config)
         self.vision_tower = CLIPVisionTower(config)
         self.mm_projector = build_projector(config)
@@ -49,7 +51,7 @@ PACKED_ATTENTION = "opal_packed"
 
 def packed_attention(module: nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                      attention_mask: torch.Tensor | None, dropout: float = 0.0, scaling: float | None = None,
-                     opal_layout: tuple[int, int, int] | None = None, **kwargs) -> tuple[torch.Tensor, None]:
+                     opal_layout: tuple[int, int, int] | None = None, **kwargs: Any) -> tuple[torch.Tensor, None]:
     """Attention of the packed layout without a mask: with `opal_layout` (L, K, T) each row is a
     multimodal document of L tokens, then K description slots of T tokens, each slot its own
     document; both parts take causal SDPA (flash / memory-efficient kernels) on their own. Every
@@ -63,10 +65,12 @@ def packed_attention(module: nn.Module, query: torch.Tensor, key: torch.Tensor, 
     gqa = key.shape[1] != h
 
     def causal(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Causal SDPA of q, k, v (dropout only in training)."""
         return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout if module.training else 0.0, is_causal=True,
                                               scale=scaling, enable_gqa=gqa)
 
     def as_slots(x: torch.Tensor) -> torch.Tensor:  # (B,H,K*T,D) -> (B*K,H,T,D)
+        """The description slots of `x` as documents of their own."""
         return x[:, :, length:].reshape(b, x.shape[1], slots, width, d).transpose(1, 2).flatten(0, 1)
 
     mm = causal(query[:, :, :length], key[:, :, :length], value[:, :, :length])
@@ -95,6 +99,7 @@ class OpalForCausalLM(LlamaForCausalLM):
     config_class = OpalConfig
 
     def __init__(self, config: OpalConfig) -> None:
+        """The model of `config`, its weights initialised (the contrastive temperature at 0.1)."""
         LlamaPreTrainedModel.__init__(self, config)
         self.model = OpalLlamaModel(config)
         self.vocab_size = config.vocab_size
@@ -104,6 +109,7 @@ class OpalForCausalLM(LlamaForCausalLM):
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
+        """LLaMA's initialisation of `module`; on the model itself, the contrastive temperature to 0.1."""
         super()._init_weights(module)
         if module is self:
             with torch.no_grad():

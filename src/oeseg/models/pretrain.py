@@ -28,7 +28,7 @@ import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 import numpy as np
 import torch
@@ -45,6 +45,9 @@ from oeseg.models.tokenization import IGNORE_INDEX, build_demo_tokenizer, encode
 from oeseg.models.train import lr_factor
 from oeseg.models.vision import FEATURE_NAMES, ClipVisual
 from oeseg.models.weights import atomic_folder
+
+if TYPE_CHECKING:
+    from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
 log = logging.getLogger("oeseg.pretrain")
 
@@ -82,6 +85,7 @@ class PretrainSettings(SectionSettings):
     flip: bool = False
 
     def __post_init__(self) -> None:
+        """`levels` as a tuple; InputError unless it is a non-empty subset of FEATURE_NAMES."""
         self.levels = tuple(self.levels)
         unknown = [level for level in self.levels if level not in FEATURE_NAMES]
         if unknown or not self.levels:
@@ -116,6 +120,7 @@ class TextTower(nn.Module):
 
     def __init__(self, vocab_size: int, width: int, layers: int, heads: int, context_length: int,
                  embed_dim: int) -> None:
+        """A text tower of `width`, `layers` and `heads` over `context_length` tokens, projected to `embed_dim`."""
         super().__init__()
         self.token_embedding = nn.Embedding(vocab_size, width)
         self.positional_embedding = nn.Parameter(torch.randn(context_length, width) * 0.01)
@@ -139,6 +144,7 @@ class RegionClip(nn.Module):
 
     def __init__(self, depths: list[int], dims: list[int], embed_dim: int, vocab_size: int,
                  settings: PretrainSettings) -> None:
+        """The tower, the text tower and the finer levels' heads of `settings`."""
         super().__init__()
         self.visual = ClipVisual(depths, dims, embed_dim)
         self.text = TextTower(vocab_size, settings.text_width, settings.text_layers, settings.text_heads,
@@ -174,7 +180,8 @@ class RegionClip(nn.Module):
         return {k: v.detach().clone().contiguous() for k, v in state.items()}
 
 
-def _optimizer(params: list[torch.nn.Parameter], lr: float, weight_decay: float, steps: int, warmup_ratio: float):
+def _optimizer(params: list[torch.nn.Parameter], lr: float, weight_decay: float, steps: int, warmup_ratio: float
+               ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW and the training stages' schedule (linear warm-up, cosine decay over `steps`)."""
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps, warmup_ratio))
@@ -194,7 +201,8 @@ def _epoch_batches(n: int, size: int, rng: random.Random) -> Iterator[list[int]]
         yield batch
 
 
-def _step(loss: torch.Tensor, params: list[torch.nn.Parameter], optimizer, scheduler) -> None:
+def _step(loss: torch.Tensor, params: list[torch.nn.Parameter], optimizer: torch.optim.Optimizer,
+          scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:
     """One optimizer step on `loss` (gradients clipped to norm 1)."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -289,7 +297,8 @@ def description_texts(split_dirs: list[str]) -> list[str]:
     return record_texts([r for d in split_dirs for r in demo_region_records(d)])
 
 
-def pretrain_llm(split_dirs: list[str], model_section: dict, settings: LlmPretrainSettings):
+def pretrain_llm(split_dirs: list[str], model_section: dict, settings: LlmPretrainSettings
+                 ) -> tuple[LlamaForCausalLM, PreTrainedTokenizerFast, list[dict]]:
     """Train a LLaMA of the `opal.model` section's LLM shape as a causal language model on the
     descriptions of `split_dirs` (each `<s> text </s>`); returns (model, tokenizer, loss log)."""
     from transformers import LlamaConfig, LlamaForCausalLM

@@ -26,6 +26,7 @@ DEMO_SPECIALS = ("<unk>", "<s>", "</s>")
 
 
 def _words(text: str) -> list[str]:
+    """The lower-case words of `text` (whitespace pre-tokenizer)."""
     return [w for w, _ in pre_tokenizers.Whitespace().pre_tokenize_str(text.lower())]
 
 
@@ -87,6 +88,7 @@ def region_token_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _cached_ids(tokenizer: PreTrainedTokenizerBase, vocabulary_size: int, text: str) -> tuple[int, ...]:
+    """Token ids of `text` (no special tokens), cached per tokenizer and vocabulary size."""
     return tuple(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 

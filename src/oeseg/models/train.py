@@ -26,6 +26,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.distributed as dist
@@ -36,6 +37,10 @@ from oeseg.models.job import OpalJob
 from oeseg.models.losses import LossWeights, contrastive_loss, positive_keys
 from oeseg.models.osprey import OpalForCausalLM
 from oeseg.models.weights import initial_model, load_model, save_model
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+    from transformers import PreTrainedTokenizerBase
 
 log = logging.getLogger("oeseg.opal")
 #: stage 3's LoRA adapters (`opal.lora`), each key left out of the config taking its value here
@@ -150,6 +155,7 @@ def deepspeed_process_group() -> Iterator[None]:
 
 
 def _set_trainable(model: OpalForCausalLM, stage: int, llm_tuning: str) -> None:
+    """Freeze every parameter but those the stage trains (TRAINABLE; in stage 3 the LLM too, full or LoRA)."""
     prefixes = TRAINABLE[stage]
     for name, p in model.named_parameters():
         trainable = name.startswith(prefixes)
@@ -172,7 +178,8 @@ def compile_decoder_layers(model: OpalForCausalLM, dynamic: bool | None = None) 
     return len(layers)
 
 
-def _add_lora(model: OpalForCausalLM, lora: dict):
+def _add_lora(model: OpalForCausalLM, lora: dict) -> PeftModel:
+    """The model wrapped with LoRA adapters (rank, alpha, dropout of `lora`) on LORA_TARGETS."""
     from peft import LoraConfig, get_peft_model
 
     return get_peft_model(model, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
@@ -232,7 +239,7 @@ def step_losses(model: OpalForCausalLM, batch: dict, weights: LossWeights, step:
 
 
 def _batches(dataset: RegionDataset, settings: StageSettings, step: int, accum: int, collate: Collator,
-             contrastive_pool: list[int] | None = None):
+             contrastive_pool: list[int] | None = None) -> Iterator[dict]:
     """Micro-batches of optimizer step `step` for this process: a seeded permutation per epoch.
 
     With a `contrastive_pool` (the samples holding a region description; `alternate` losses) an
@@ -298,12 +305,14 @@ def _restore_rng(states: list[dict] | torch.Tensor | None, where: Path) -> None:
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
+    """Write a training state to `path` atomically (torch.save)."""
     buf = io.BytesIO()
     torch.save(state, buf)
     atomic_write_bytes(path, buf.getvalue())
 
 
-def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], tokenizer, settings: StageSettings,
+def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], tokenizer: PreTrainedTokenizerBase,
+                      settings: StageSettings,
                       weights: LossWeights, deepspeed: dict | None = None) -> str:
     """sha256 naming a stage's training job: its initial weights, its samples (annotations and
     texts; images by path), the tokenizer's vocabulary, its settings and, when it trains with
@@ -356,7 +365,8 @@ def _keep_only(checkpoint_dir: Path, tag: str) -> None:
             shutil.rmtree(old)
 
 
-def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer, settings: StageSettings,
+def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer: PreTrainedTokenizerBase,
+                settings: StageSettings,
                 weights: LossWeights, checkpoint_dir: str | os.PathLike, deepspeed_config: str | None = None,
                 stop_after: int | None = None, use_deepspeed: bool | None = None) -> tuple[OpalForCausalLM, list[dict]]:
     """Train one stage; returns the trained model (LoRA merged) and the per-step loss log.

@@ -26,6 +26,7 @@ class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channels of an NCHW map."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The NCHW map `x` normalised over its channels."""
         return F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
                             self.eps).permute(0, 3, 1, 2)
 
@@ -34,12 +35,14 @@ class Mlp(nn.Module):
     """fc1 -> GELU -> fc2 (timm's naming)."""
 
     def __init__(self, width: int, hidden: int, out: int, out_bias: bool = True) -> None:
+        """An MLP width -> hidden -> out (the output bias only with `out_bias`)."""
         super().__init__()
         self.fc1 = nn.Linear(width, hidden)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden, out, bias=out_bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """fc2(GELU(fc1(x))) over the last dimension."""
         return self.fc2(self.act(self.fc1(x)))
 
 
@@ -47,6 +50,7 @@ class ConvNeXtBlock(nn.Module):
     """Depthwise 7x7 conv, LayerNorm, MLP (4x), layer scale, residual."""
 
     def __init__(self, dim: int) -> None:
+        """A block of `dim` channels, its layer scale starting at 1e-6."""
         super().__init__()
         self.conv_dw = nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim)
         self.norm = nn.LayerNorm(dim, eps=1e-6)
@@ -54,6 +58,7 @@ class ConvNeXtBlock(nn.Module):
         self.gamma = nn.Parameter(torch.full((dim,), 1e-6))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The NCHW map `x` plus the block's residual."""
         y = self.conv_dw(x).permute(0, 2, 3, 1)
         y = self.mlp(self.norm(y)) * self.gamma
         return x + y.permute(0, 3, 1, 2)
@@ -63,12 +68,14 @@ class ConvNeXtStage(nn.Module):
     """Optional 2x downsampling (LayerNorm + 2x2 conv) followed by `depth` blocks."""
 
     def __init__(self, in_dim: int, dim: int, depth: int) -> None:
+        """A stage from `in_dim` to `dim` channels (downsampling where they differ) of `depth` blocks."""
         super().__init__()
         self.downsample = (nn.Sequential(LayerNorm2d(in_dim, eps=1e-6), nn.Conv2d(in_dim, dim, 2, 2))
                            if in_dim != dim else nn.Identity())
         self.blocks = nn.Sequential(*(ConvNeXtBlock(dim) for _ in range(depth)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The stage's output map of the NCHW map `x`."""
         return self.blocks(self.downsample(x))
 
 
@@ -76,6 +83,7 @@ class HeadNorm(nn.Module):
     """The trunk's head after open_clip removes the classifier: only its LayerNorm remains."""
 
     def __init__(self, dim: int) -> None:
+        """The head's channel LayerNorm over `dim` channels."""
         super().__init__()
         self.norm = LayerNorm2d(dim, eps=1e-6)
 
@@ -84,6 +92,7 @@ class ConvNeXtTrunk(nn.Module):
     """timm ConvNeXt: 4x4 patch stem then four stages at strides 4, 8, 16, 32 (res2..res5)."""
 
     def __init__(self, depths: list[int], dims: list[int]) -> None:
+        """A trunk whose four stages have `depths` blocks of `dims` channels."""
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, dims[0], 4, 4), LayerNorm2d(dims[0], eps=1e-6))
         in_dims = [dims[0]] + list(dims[:-1])
@@ -91,6 +100,7 @@ class ConvNeXtTrunk(nn.Module):
         self.head = HeadNorm(dims[-1])
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The feature maps of images `x` (B,3,S,S) at res2..res5, by name."""
         x = self.stem(x)
         out = {}
         for name, stage in zip(FEATURE_NAMES, self.stages):
@@ -103,6 +113,7 @@ class ClipVisual(nn.Module):
     """open_clip's `visual` module for a timm trunk with an MLP projection head."""
 
     def __init__(self, depths: list[int], dims: list[int], embed_dim: int) -> None:
+        """The trunk of `depths` and `dims` and an MLP head to `embed_dim`."""
         super().__init__()
         self.trunk = ConvNeXtTrunk(depths, dims)
         self.head = nn.Module()
@@ -113,6 +124,7 @@ class ClipConvNeXt(nn.Module):
     """The CLIP image tower holder; its state dict matches open_clip's `visual.*` keys."""
 
     def __init__(self, depths: list[int], dims: list[int], embed_dim: int) -> None:
+        """The holder of a `visual` module of `depths`, `dims` and `embed_dim`."""
         super().__init__()
         self.visual = ClipVisual(depths, dims, embed_dim)
 
@@ -121,6 +133,7 @@ class CLIPVisionTower(nn.Module):
     """Frozen tower: images (B,3,S,S) -> res4 tokens (B, (S/16)^2, C4) and the res2..res5 maps."""
 
     def __init__(self, config: OpalConfig) -> None:
+        """The frozen tower of the config's vision depths, dims and embed dim."""
         super().__init__()
         self.image_size = config.image_size
         self.vision_tower = ClipConvNeXt(config.vision_depths, config.vision_dims, config.vision_embed_dim)
@@ -145,6 +158,7 @@ class CLIPVisionTower(nn.Module):
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The res4 tokens (B, (S/16)^2, C4) of `images` and the res2..res5 maps by name."""
         feats = self.vision_tower.visual.trunk(images.to(self.vision_tower.visual.trunk.stem[0].weight.dtype))
         res4 = feats["res4"]
         return res4.flatten(2).transpose(1, 2), feats

@@ -11,6 +11,7 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -18,6 +19,9 @@ from oeseg.io import InputError, atomic_write_jsonl
 from oeseg.models.config import config_from_section
 from oeseg.models.osprey import OpalForCausalLM, build_model
 from oeseg.models.tokenization import build_demo_tokenizer, load_tokenizer, region_token_ids
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 #: the model's tensors that an LLM folder (`opal.llm_weights`) gives
@@ -132,7 +136,8 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(old)
 
 
-def save_model(model: OpalForCausalLM, tokenizer, out_dir: str | os.PathLike, history: list[dict]) -> None:
+def save_model(model: OpalForCausalLM, tokenizer: PreTrainedTokenizerBase, out_dir: str | os.PathLike,
+               history: list[dict]) -> None:
     """Write the model (safetensors, Osprey key names), its config, tokenizer (in `tokenizer/`)
     and loss log to the folder `out_dir`, atomically (`atomic_folder`)."""
     with atomic_folder(out_dir) as folder:

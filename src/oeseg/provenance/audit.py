@@ -39,6 +39,7 @@ class Problem:
     detail: str
 
     def __str__(self) -> str:
+        """The problem in one line: path, kind and detail."""
         return f"{self.path}: {self.kind}: {self.detail}"
 
 
@@ -83,10 +84,12 @@ class AuditReport:
 
 
 def _short(commit: str | None) -> str:
+    """A commit hash's first 12 characters, or "none"."""
     return commit[:12] if commit else "none"
 
 
 def _listed(files: list[str], limit: int = 3) -> str:
+    """The first `limit` files, comma-separated, and how many more."""
     return ", ".join(files[:limit]) + (f" and {len(files) - limit} more" if len(files) > limit else "")
 
 
@@ -168,6 +171,7 @@ def _on_disk(results_dir: Path, nested: list[Path]) -> list[str]:
 
 def _check_config(report: AuditReport, records: dict, workdir: Path, configfiles: ConfigFiles,
                   strict: bool) -> None:
+    """Check the config sha256 of each record against the config files' now: sets report.config, adds problems."""
     files = config_files(configfiles)
     if not files:
         report.config = "not checked (no config file given)"
@@ -191,6 +195,7 @@ def _check_config(report: AuditReport, records: dict, workdir: Path, configfiles
 
 
 def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: Path, strict: bool) -> None:
+    """Check the commit (and dirty state) each record was made by against the code now: adds problems."""
     now = code_state(workdir, results_dir)
     differences: dict[str | None, str | None] = {}
     current = 0

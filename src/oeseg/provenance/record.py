@@ -46,6 +46,7 @@ def manifest_path(results_dir: str | os.PathLike) -> Path:
 
 
 def _secret_env_values() -> list[str]:
+    """The values of the environment's secret-named variables (long enough to redact), longest first."""
     return sorted(
         (v for k, v in os.environ.items()
          if SECRET_KEY_PATTERN.search(k) and len(v) >= _MIN_SECRET_LENGTH),
@@ -67,6 +68,7 @@ def scrub(obj: Any, secret_values: Iterable[str] | None = None) -> Any:
     values = list(_secret_env_values() if secret_values is None else secret_values)
 
     def walk(o: Any) -> Any:
+        """The scrubbed, JSON-ready copy of `o`."""
         if isinstance(o, Mapping):
             return {str(k): REDACTED if SECRET_KEY_PATTERN.search(str(k)) else walk(v)
                     for k, v in o.items()}

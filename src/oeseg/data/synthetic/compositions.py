@@ -40,6 +40,7 @@ def _ground_scale(y: float, horizon: float, height: int) -> float:
 
 
 def _skyline(scene: Scene, rng: np.random.Generator, horizon: float, name: str = "building") -> None:
+    """A row of buildings (or `name` blocks) of random widths and heights standing on the horizon."""
     h, w = scene.height, scene.width
     x = -rng.uniform(0, 0.1) * w
     while x < w:
@@ -115,7 +116,9 @@ def city_street(scene: Scene, rng: np.random.Generator) -> None:
         drawer = draw_bicycle if vehicle == "bicycle" else draw_motorcycle
         ridden = rng.random() < 0.7
 
-        def ride(x=x, y=y, bw=bw, vehicle=vehicle, drawer=drawer, ridden=ridden):
+        def ride(x: float = x, y: float = y, bw: float = bw, vehicle: str = vehicle,
+                 drawer: Callable[..., None] = drawer, ridden: bool = ridden) -> None:
+            """Paint a bicycle or motorcycle and, if ridden, its rider."""
             scene.draw(vehicle, lambda d: drawer(d, x, y, bw))
             if ridden:
                 scene.draw("rider", lambda d: draw_rider(d, x, y, bw))
@@ -125,7 +128,8 @@ def city_street(scene: Scene, rng: np.random.Generator) -> None:
         s = _ground_scale(y, horizon, h)
         x0 = rng.uniform(0.05, 0.7) * w
 
-        def crowd(x0=x0, y=y, s=s):
+        def crowd(x0: float = x0, y: float = y, s: float = s) -> None:
+            """Paint a row of 3 to 6 pedestrians as one crowd segment."""
             sid = scene.new_segment("person", crowd=True)
             colour = STYLES["person"].colours[0]
             for i in range(int(rng.integers(3, 7))):
@@ -174,16 +178,21 @@ def ade_room(scene: Scene, rng: np.random.Generator) -> None:
         x = rng.uniform(0.1, 0.9) * w
         s = 0.6 + 0.6 * (y - floor) / (h - floor)
         if name == "cabinet":
-            def paint(x=x, y=y, s=s):
+            def paint(x: float = x, y: float = y, s: float = s) -> None:
+                """Paint a cabinet standing at (x, y), scaled by s."""
                 scene.draw("cabinet", lambda d: draw_cabinet(d, x - 0.1 * w * s, y - 0.3 * h * s, 0.2 * w * s, 0.3 * h * s))
         elif name == "plant":
-            def paint(x=x, y=y, s=s):
+            def paint(x: float = x, y: float = y, s: float = s) -> None:
+                """Paint a plant standing at (x, y), scaled by s."""
                 scene.draw("plant", lambda d: draw_plant(d, x, y, 0.3 * h * s, rng))
         elif name == "lamp":
-            def paint(x=x, y=y, s=s):
+            def paint(x: float = x, y: float = y, s: float = s) -> None:
+                """Paint a lamp standing at (x, y), scaled by s."""
                 scene.draw("lamp", lambda d: draw_lamp(d, x, y, 0.4 * h * s))
         else:
-            def paint(name=name, drawer=drawer, x=x, y=y, sz=size * s * w):
+            def paint(name: str = name, drawer: Callable[..., None] = drawer, x: float = x, y: float = y,
+                      sz: float = size * s * w) -> None:
+                """Paint a piece of furniture `name` of size sz standing at (x, y)."""
                 scene.draw(name, lambda d: drawer(d, x, y, sz))
         items.add(y, paint)
         if name == "table":
@@ -235,18 +244,22 @@ def ade_street(scene: Scene, rng: np.random.Generator) -> None:
         x = rng.uniform(0.02, 0.98) * w
         furniture = rng.choice(["street lamp", "bench", "bicycle", "traffic light", "flag"])
         if furniture == "street lamp":
-            def paint(x=x, y=y, s=s):
+            def paint(x: float = x, y: float = y, s: float = s) -> None:
+                """Paint a street lamp standing at (x, y), scaled by s."""
                 scene.draw("street lamp", lambda d: draw_street_lamp(d, x, y, 0.8 * s * h + 10))
         elif furniture == "bench":
-            def paint(x=x, y=y, s=s):
+            def paint(x: float = x, y: float = y, s: float = s) -> None:
+                """Paint a bench standing at (x, y), scaled by s."""
                 scene.draw("bench", lambda d: draw_bench(d, x, y, 0.3 * s * w + 6))
         elif furniture == "bicycle":
-            def paint(x=x, y=y, s=s):
+            def paint(x: float = x, y: float = y, s: float = s) -> None:
+                """Paint a bicycle standing at (x, y), scaled by s."""
                 scene.draw("bicycle", lambda d: draw_bicycle(d, x, y, 0.3 * s * w + 6))
         else:
             ph = 0.8 * s * h + 10
 
-            def paint(x=x, y=y, ph=ph, what=furniture):
+            def paint(x: float = x, y: float = y, ph: float = ph, what: str = furniture) -> None:
+                """Paint a pole of height ph at (x, y) carrying a flag or a traffic light."""
                 scene.draw("pole", lambda d: draw_pole(d, x, y, ph))
                 if what == "flag":
                     scene.draw("flag", lambda d: draw_flag(d, x + 1, y - ph, 0.2 * ph))
@@ -258,7 +271,8 @@ def ade_street(scene: Scene, rng: np.random.Generator) -> None:
         y = horizon + 0.1 * (h - horizon)
         x0 = rng.uniform(0.1, 0.6) * w
 
-        def crowd(x0=x0, y=y):
+        def crowd(x0: float = x0, y: float = y) -> None:
+            """Paint a row of 3 to 5 pedestrians as one crowd segment."""
             sid = scene.new_segment("person", crowd=True)
             for i in range(int(rng.integers(3, 6))):
                 scene.draw("person", lambda d, i=i: draw_person(d, x0 + i * 0.035 * w, y, 0.12 * h, rng), segment=sid)

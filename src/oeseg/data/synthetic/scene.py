@@ -16,7 +16,8 @@ MIN_SEGMENT_AREA = 24  # smaller remnants of occluded segments become void
 class Scene:
     """A canvas being painted: colours, the segment-id map and each segment's category."""
 
-    def __init__(self, vocabulary: Vocabulary, height: int, width: int, rng: np.random.Generator):
+    def __init__(self, vocabulary: Vocabulary, height: int, width: int, rng: np.random.Generator) -> None:
+        """A blank (void) height x width canvas of categories of `vocabulary`."""
         self.vocabulary, self.height, self.width, self.rng = vocabulary, height, width, rng
         self.ids = np.zeros((height, width), np.uint32)
         self.rgb = np.zeros((height, width, 3), np.float32)
@@ -42,6 +43,7 @@ class Scene:
         return sid
 
     def _segment_for(self, name: str) -> int:
+        """The segment id a drawing of `name` paints: a new one for a thing, the image's one for stuff."""
         category = self.vocabulary.by_name(name)
         if category.isthing:
             return self.new_segment(name)
@@ -50,6 +52,7 @@ class Scene:
         return self._stuff[category.id]
 
     def _texture(self, name: str) -> np.ndarray:
+        """The image's texture of category `name` (made once, on first use)."""
         if name not in self._textures:
             style = STYLES[name]
             self._textures[name] = texture(style.texture, (self.height, self.width), style.scale, self.rng)
@@ -115,6 +118,7 @@ class FarToNear:
     """Things queued with the ground row they stand on, painted far to near (near ones occlude far ones)."""
 
     def __init__(self) -> None:
+        """An empty queue."""
         self._queue: list[tuple[float, Callable[[], None]]] = []
 
     def add(self, y: float, paint: Callable[[], None]) -> None:

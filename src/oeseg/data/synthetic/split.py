@@ -36,6 +36,7 @@ def render_image(vocabulary: Vocabulary, height: int, width: int, seed: np.rando
 
 
 def _png_bytes(array: np.ndarray) -> bytes:
+    """The PNG encoding of an image array."""
     buf = io.BytesIO()
     Image.fromarray(array).save(buf, format="PNG")
     return buf.getvalue()

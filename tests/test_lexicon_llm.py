@@ -260,11 +260,14 @@ def test_parse_answer_validation():
     assert parse_answer('{"synonyms": [], "hyponyms": [], "Meronyms": ["car"]}', VOCAB) == (None, 0, [])
     # a key given twice: which of its values would be meant? malformed
     assert parse_answer('{"synonyms": ["car"], "synonyms": []}', VOCAB) == (None, 0, [])
-    # none of the three keys (misspelt, nested, empty, or only another relation): every level would
-    # be lost unseen: malformed
+    # the three keys misspelt or the answer wrapped under another key: every level would be lost
+    # unseen: malformed
     for answer in ('{"synonym": ["car"], "hyponym": ["truck"], "meronym": []}', '{"answer": {"synonyms": ["car"]}}',
-                   '{}', '{"semantically_related": ["road"]}', '{" Synonyms ": ["car"]}'):
+                   '{" Synonyms ": ["car"]}', '{"meronym": []}'):
         assert parse_answer(answer, VOCAB) == (None, 0, []), answer
+    # no key at all, or only another relation: a noun related to no category
+    for answer in ('{}', '{"semantically_related": ["road"]}'):
+        assert parse_answer(answer, VOCAB) == ({"synonym": [], "hyponym": [], "meronym": []}, 0, []), answer
     # another relation (the paper's lexicons carry "semantically_related") is not scored: ignored
     assert parse_answer('{"synonyms": ["car"], "semantically_related": ["road"]}', VOCAB) == (
         {"synonym": [13], "hyponym": [], "meronym": []}, 0, [])

@@ -225,11 +225,12 @@ class RateLimiter:
 def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[int]] | None, int, list[str]]:
     """Validate one answer: (level -> category ids, number of unlisted categories dropped, names
     dropped as ambiguous), or (None, 0, []) when it is not a JSON object of lists under the three
-    keys (a key left out is an empty list, but an answer with none of them, `{}`, "synonym" or the
-    keys nested under another, is malformed; one of the three spelt otherwise, "Meronyms", makes it
-    malformed, as its relations would be lost unseen; another relation, "semantically_related", is
-    not scored and is ignored). A name resolves as `Vocabulary.named`: an exact full-name match
-    wins; a name that several categories share otherwise is ambiguous and dropped."""
+    keys. A key left out is an empty list (`{}`: a noun related to no category); one of the three
+    spelt otherwise ("Meronyms", "synonym") or an object under a key (the answer wrapped, `{"answer":
+    {...}}`) makes it malformed, as its relations would be lost unseen; another relation,
+    "semantically_related", is not scored and is ignored. A name resolves as `Vocabulary.named`: an
+    exact full-name match wins; a name that several categories share otherwise is ambiguous and
+    dropped."""
     text = content.strip()
     fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
     if fenced:
@@ -238,9 +239,10 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
         obj = json.loads(text, object_pairs_hook=unique_keys)  # a key twice: which value would be meant?
     except (json.JSONDecodeError, RecursionError, DuplicateKeyError):
         return None, 0, []
-    if not isinstance(obj, dict) or not any(k in ANSWER_KEYS for k in obj) or any(
-            not isinstance(v, list) if k in ANSWER_KEYS else k.strip().lower() in ANSWER_KEYS for k, v in obj.items()):
-        return None, 0, []  # none of the three keys: every level would be lost unseen
+    if not isinstance(obj, dict) or any(
+            not isinstance(v, list) if k in ANSWER_KEYS else _misspelt_level(k) or isinstance(v, dict)
+            for k, v in obj.items()):
+        return None, 0, []  # relations under a key that is not read would be lost unseen
     related: dict[str, list[int]] = {}
     dropped = 0
     ambiguous: list[str] = []
@@ -256,6 +258,12 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
                 ids.append(found[0].id)
         related[level] = ids
     return related, dropped, ambiguous
+
+
+def _misspelt_level(key: str) -> bool:
+    """Whether an answer key that is not one of ANSWER_KEYS means one ("Synonyms", " meronym")."""
+    normal = key.strip().lower()
+    return normal in ANSWER_KEYS or normal + "s" in ANSWER_KEYS
 
 
 def _check_malformed(summary: RunSummary, answers: int, max_share: float, cache: AnswerCache) -> None:

@@ -168,9 +168,12 @@ EVALUATE_CASES = [
     ("gt-json-iscrowd-two", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
         "segments_info"][0].update(iscrowd=2)),
      r"panoptic.json: annotations\[0\].segments_info\[0\].iscrowd: must be 0, 1, true or false, got 2"),
-    ("gt-json-fractional-bbox", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
-        "segments_info"][0].update(bbox=[0, 0, 2.5, 4])),
-     r"panoptic.json: annotations\[0\].segments_info\[0\].bbox: must be four integers"),
+    ("gt-json-text-bbox", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
+        "segments_info"][0].update(bbox=[0, 0, "2", 4])),
+     r"panoptic.json: annotations\[0\].segments_info\[0\].bbox: must be four numbers"),
+    ("gt-json-fractional-area", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
+        "segments_info"][0].update(area=10.5)),
+     r"panoptic.json: annotations\[0\].segments_info\[0\].area: must be an integer >= 0, got 10.5"),
     ("gt-json-fractional-width", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["images"][1].update(
         width=287.5)), r"panoptic.json: images\[1\].width: must be an integer >= 0, got 287.5"),
     ("gt-json-not-an-object", lambda r: (r / "split" / "panoptic.json").write_text("[]"),
@@ -526,3 +529,19 @@ def test_rle_runs_match_the_mask():
             expected = [0] + expected  # runs start with the zeros
         counts = mask_util.encode(np.asfortranarray(mask))["counts"].decode()
         assert rle_runs(counts).tolist() == expected
+
+
+def test_areas_and_boxes_written_as_floats_score_as_their_integers(demo, capsys):
+    """Some writers give a pixel count as 1234.0 and a box in floats: read as the same split."""
+    argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "pred.jsonl"),
+            "--lexicon", str(demo / "lexicon.json"), "-o", str(demo / "a.json")]
+    assert cli.main(argv) == 0
+
+    def as_floats(obj: dict) -> None:
+        for image in obj["annotations"]:
+            for s in image["segments_info"]:
+                s["area"], s["bbox"] = float(s["area"]), [float(v) + 0.5 for v in s["bbox"]]
+
+    edit_json(demo / "split" / "panoptic.json", as_floats)
+    assert cli.main([*argv[:-1], str(demo / "b.json")]) == 0, capsys.readouterr().err
+    assert read_json(demo / "a.json")["metrics"] == read_json(demo / "b.json")["metrics"]

@@ -7,6 +7,7 @@ void = 0); semantic and instance ground truth are derived from it.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -286,10 +287,14 @@ def _segment(entry: dict, where: str) -> Segment:
     if iscrowd not in (0, 1) or isinstance(iscrowd, float):  # True/False are 1/0
         raise InputError(f"{where}.iscrowd: must be 0, 1, true or false, got {iscrowd!r}")
     bbox = entry.get("bbox", [0, 0, 0, 0])
-    if not isinstance(bbox, list) or len(bbox) != 4 or not all(is_integer(v) for v in bbox):
-        raise InputError(f"{where}.bbox: must be four integers [x, y, width, height], got {bbox!r}")
+    if not isinstance(bbox, list) or len(bbox) != 4 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in bbox):
+        raise InputError(f"{where}.bbox: must be four numbers [x, y, width, height], got {bbox!r}")
+    area = entry.get("area", 0)
+    if isinstance(area, float) and area.is_integer():  # a pixel count some writers give as 1234.0
+        area = int(area)
     return Segment(_integer_field(entry, "id", where), _integer_field(entry, "category_id", where), int(iscrowd),
-                   _integer_field(entry, "area", where, 0), bbox)
+                   _integer_field({"area": area}, "area", where), bbox)
 
 
 def panoptic_json(vocabulary: Vocabulary, images: list[PanopticImage], info: dict | None = None) -> dict:

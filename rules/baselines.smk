@@ -151,6 +151,7 @@ rule run_external:
         method=methods_regex(config["methods"], "run_external"),
     conda:
         "../envs/oeseg.yaml"
+    threads: lambda wildcards: method_resources(config["methods"][wildcards.method])["cpus_per_task"]
     resources:
         gpu=lambda wildcards: method_resources(config["methods"][wildcards.method])["gpu"],
         mem_mb=lambda wildcards: method_resources(config["methods"][wildcards.method])["mem_mb"],

@@ -7,7 +7,6 @@
 # resources) is built by oeseg.models.job.opal_job from the method and the stage.
 
 from oeseg.registry import methods_regex
-from oeseg.workflow import gpu_job_resources
 from oeseg.models.job import opal_job
 from oeseg.models.workflow import (
     described_datasets,
@@ -18,13 +17,14 @@ from oeseg.models.workflow import (
     train_inputs,
     train_resources,
     train_split_dirs,
+    train_stage_resources,
     user_provided_files,
 )
 
 OPAL = config["opal"]
 TRAIN_SPLIT_DIRS = train_split_dirs(config)
 DESCRIBED_DATASETS = described_datasets(config)
-OPAL_GPUS, OPAL_NODES, CPUS_PER_GPU = train_resources(config)  # GPUs per node, nodes, CPUs per process
+OPAL_GPUS, _, CPUS_PER_GPU = train_resources(config)  # GPUs per node, nodes, CPUs per process
 USER_PROVIDED.update(
     {
         f: "a training file named in opal (data, projector_weights, vision_weights, llm_weights, deepspeed)"
@@ -50,8 +50,9 @@ rule opal_train:
         "../envs/oeseg.yaml"
     threads: OPAL["resources"]["cpus_per_task"]
     resources:
-        # one SLURM task per GPU (srun starts them; see launch_stage), the node's CPUs shared out
-        **gpu_job_resources(OPAL_GPUS, OPAL_NODES, CPUS_PER_GPU),
+        # one SLURM task per GPU (srun starts them; see launch_stage), the node's CPUs shared out;
+        # a stage that trains nothing (stage 1 without train_stage1) is a plain CPU job
+        **train_stage_resources(config),
         mem_mb=OPAL["resources"]["mem_mb"],
         runtime=OPAL["resources"]["runtime"],
     params:

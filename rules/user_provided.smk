@@ -3,7 +3,12 @@ import os
 from oeseg.workflow import missing_user_file
 
 # Inputs that the user provides (USER_PROVIDED, filled by each stage): the DAG lists them, and a
-# run stops here with a message naming the missing file and what it is.
+# run stops here with a message naming the missing file and what it is. The job runs where
+# Snakemake runs (no cluster job for a message) and is not retried: it fails until you add the file.
+
+
+localrules:
+    user_provided_file,
 
 
 rule user_provided_file:
@@ -14,6 +19,7 @@ rule user_provided_file:
     wildcard_constraints:
         # only while missing: a file of yours that exists is never an output, so --forceall keeps it
         user_file=exact_names_regex(path for path in USER_PROVIDED if not os.path.exists(path)),
+    retries: 0
     conda:
         "../envs/oeseg.yaml"
     params:

@@ -5,4 +5,4 @@ from oeseg.models.launch import launch_stage
 from oeseg.workflow import rule_step
 
 with rule_step(snakemake, torch_threads=True):
-    launch_stage(OpalJob.from_dict(snakemake.params.job, "rule opal_train"))
+    launch_stage(OpalJob.from_dict(snakemake.params.job, "rule opal_train"), snakemake.log[0])

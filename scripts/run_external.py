@@ -10,4 +10,4 @@ with rule_step(snakemake):
     run_external(wc.method, snakemake.params.entry, os.path.dirname(snakemake.input.split),
                  snakemake.input.nouns, snakemake.output.raw, snakemake.output.predictions,
                  dataset=wc.dataset, run=wc.run, settings=snakemake.params.settings,
-                 log_file=snakemake.log[0])
+                 log_file=snakemake.log[0], workers=snakemake.threads)

@@ -96,11 +96,12 @@ def test_failing_or_silent_commands_and_bad_templates(split, tmp_path):
     assert render_command("ls {split_dir}", {"split_dir": "/a b/c"}) == "ls '/a b/c'"
 
 
-def test_osprey_weights_run_through_our_model_code(split, tmp_path):
+def test_osprey_weights_run_through_our_model_code(split, tmp_path, monkeypatch):
     """A checkpoint folder (here a tiny saved model) is described by our inference with the run's
     settings: the same file as describe_split writes from it directly."""
     from opal_synthetic import TINY_MODEL
 
+    from oeseg.models import inference
     from oeseg.models.inference import describe_split
     from oeseg.models.weights import initial_model, save_model
 
@@ -119,3 +120,9 @@ def test_osprey_weights_run_through_our_model_code(split, tmp_path):
     assert regions and regions <= split_regions
     describe_split(str(tmp_path / "ckpt"), val, tmp_path / "other.jsonl", **{**settings, "seed": 3})
     assert (tmp_path / "other.jsonl").read_bytes() != (tmp_path / "p.jsonl").read_bytes()  # the seed reaches it
+    # the job's threads (the rule passes them) load the images and masks
+    loaded = []
+    monkeypatch.setattr(inference, "describe_split", lambda *a, **k: loaded.append(k["workers"]) or [])
+    run_external("osprey-7b", {"weights": str(tmp_path / "ckpt")}, val, nouns, tmp_path / "raw", tmp_path / "w.jsonl",
+                 settings=settings, workers=4)
+    assert loaded == [4]

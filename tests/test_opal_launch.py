@@ -83,7 +83,7 @@ def test_an_untrained_stage_runs_in_the_launching_process(train_dir, tmp_path, m
     torch.save({f"model.mm_projector.{k}": v for k, v in donor.model.mm_projector.state_dict().items()},
                tmp_path / "mm_projector.bin")
     job.section.update(train_stage1=False, projector_weights=str(tmp_path / "mm_projector.bin"))
-    monkeypatch.setattr(launch.subprocess, "run", lambda *a, **k: pytest.fail(f"launched {a}"))
+    monkeypatch.setattr(launch, "run_logged", lambda *a, **k: pytest.fail(f"launched {a}"))
     launch_stage(job)
     assert (tmp_path / "given" / "model" / "model.safetensors").exists()
 
@@ -93,7 +93,9 @@ def test_an_untrained_stage_runs_in_the_launching_process(train_dir, tmp_path, m
 def test_two_processes_train_the_model_of_one(train_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
     launch_stage(stage_job(tmp_path, "one", train_dir))
-    launch_stage(stage_job(tmp_path, "two", train_dir, gpus=2))  # torchrun: two CPU processes (gloo)
+    log = tmp_path / "opal_train.log"
+    launch_stage(stage_job(tmp_path, "two", train_dir, gpus=2), log)  # torchrun: two CPU processes (gloo)
+    assert "INFO:oeseg.opal:stage 1 step 3/3 " in log.read_text()  # the processes' progress, in the rule's log
     assert_same_weights(tmp_path / "one" / "model", tmp_path / "two" / "model",
                         stage_job(tmp_path, "one", train_dir))
     # the job file the processes read (launch.json) went with the checkpoints once the model was saved

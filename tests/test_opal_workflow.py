@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from oeseg.models.tokenization import build_demo_tokenizer
 from oeseg.models.vision import ClipConvNeXt
 from oeseg.models.job import OpalJob, opal_job
 from oeseg.models.workflow import (described_datasets, opal_methods, run_settings, train_inputs,
-                                   user_provided_files)
+                                   train_stage_resources, user_provided_files)
 from opal_synthetic import make_split
 
 REPO = Path(__file__).resolve().parents[1]
@@ -173,3 +174,18 @@ def test_the_study_describes_the_variance_run_of_variance_methods_and_main_of_th
     select = res.stdout[res.stdout.index("rule human_study_select:"):].split("\n")[1]
     assert f"{out}/predictions/opal/demo-city/s1-t0.2.jsonl" in select
     assert f"{out}/predictions/tags/demo-city/main.jsonl" in select, select
+
+
+def test_a_stage_that_trains_nothing_asks_no_gpu():
+    """Stage 1 without train_stage1 only assembles the initial model: a plain CPU job, not the 4-GPU,
+    72-hour job of the stages that train, which it would hold in the queue for minutes of work."""
+    config = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
+    resources = train_stage_resources(config)
+
+    def of(stage: int) -> dict:
+        return {key: value(types.SimpleNamespace(stage=str(stage))) for key, value in resources.items()}
+
+    assert set(of(1).values()) == {None}
+    assert of(2)["gres"] == of(3)["gres"] == f"gpu:{config['opal']['resources']['gpus']}" and of(2)["mpi"] == "srun"
+    config["opal"]["train_stage1"] = True
+    assert train_stage_resources(config)["gres"](types.SimpleNamespace(stage="1")) == of(2)["gres"]

@@ -145,15 +145,16 @@ def test_bad_input_ends_the_job_with_its_message_alone(repo, capsys):
 
 
 def test_a_command_run_in_a_rule_keeps_all_its_output_in_the_rule_log(repo):
-    """The rule's logger and a command it runs (`_run_logged`) both append to the rule's log, which
+    """The rule's logger and a command it runs (`run_logged`) both append to the rule's log, which
     is emptied once: no line of the command's is overwritten by the logger's later lines."""
-    from oeseg.baselines.external import _run_logged
+    from oeseg.workflow import run_logged
 
     Path("ext.log").write_text("a previous run's log\n" * 50)
     snakemake = fake_snakemake("ext", [], [], log="ext.log")
     with rule_step(snakemake) as logger:
         logger.info("before the command")
-        status, printed = _run_logged("for i in 1 2 3 4 5; do echo command line $i; done; echo to stderr >&2", "ext.log")
+        status, printed = run_logged(["bash", "-c", "for i in 1 2 3 4 5; do echo command line $i; done; echo to stderr >&2"],
+                                     "ext.log")
         logger.info("after the command")
     assert status == 0 and printed.splitlines()[0] == "command line 1"
     lines = [line.split(": ", 1)[-1] if " oeseg: " in line else line for line in Path("ext.log").read_text().splitlines()]

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterator, MutableMapping
 from itertools import zip_longest
@@ -266,6 +267,23 @@ def pin_cpu_kernels(environ: MutableMapping[str, str] = os.environ,
     pinned = {k: v for k, v in CPU_KERNEL_PINS.items() if k not in environ}
     environ.update(pinned)
     return pinned
+
+
+def run_logged(argv: list[str], log_file: str | os.PathLike | None, env: dict[str, str] | None = None,
+               tail_lines: int = 20) -> tuple[int, str]:
+    """Run a command; its stdout and stderr are appended to `log_file` as they come (kept if the job
+    is killed; without a log file, captured); returns the exit status and its last `tail_lines`
+    lines of output, for a message (a 72-hour training's whole output is never read back)."""
+    if log_file is None:
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env)
+        return proc.returncode, "\n".join((proc.stdout + proc.stderr).splitlines()[-tail_lines:])
+    with open(log_file, "ab") as sink:
+        start = sink.tell()
+        proc = subprocess.run(argv, stdout=sink, stderr=subprocess.STDOUT, env=env)
+    with open(log_file, "rb") as f:
+        f.seek(max(start, os.path.getsize(log_file) - 256 * tail_lines))
+        printed = f.read().decode("utf-8", errors="replace")
+    return proc.returncode, "\n".join(printed.splitlines()[-tail_lines:])
 
 
 @contextlib.contextmanager

@@ -22,7 +22,6 @@ import os
 import shlex
 import shutil
 import string
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from oeseg.baselines.importers import ImportSummary, import_predictions
 from oeseg.io import InputError
 from oeseg.lexicon.nouns import read_nouns
 from oeseg.registry import Registry
+from oeseg.workflow import run_logged
 
 log = logging.getLogger("oeseg.baselines")
 
@@ -114,10 +114,11 @@ def render_command(template: str, values: dict[str, object], where: str = "comma
 
 def run_external(method: str, entry: dict, split_dir: str | os.PathLike, nouns: str | os.PathLike | None,
                  output_dir: str | os.PathLike, predictions: str | os.PathLike, *, dataset: str = "",
-                 run: str = "main", settings: dict | None = None, log_file: str | os.PathLike | None = None
-                 ) -> ImportSummary | None:
+                 run: str = "main", settings: dict | None = None, log_file: str | os.PathLike | None = None,
+                 workers: int = 1) -> ImportSummary | None:
     """Run a method's command template on a split, then convert what it wrote to region predictions
-    (or, given `weights` and no command, describe the split with our Osprey model code)."""
+    (or, given `weights` and no command, describe the split with our Osprey model code, `workers`
+    threads loading images and masks)."""
     settings = settings or {}
     if not entry.get("command") and not entry.get("weights"):
         raise InputError(f"methods.{method}: kind external needs a 'command' template (or Osprey 'weights')")
@@ -126,7 +127,7 @@ def run_external(method: str, entry: dict, split_dir: str | os.PathLike, nouns: 
         shutil.rmtree(output_dir)
     output_dir.mkdir(parents=True)
     if not entry.get("command"):
-        describe_with_weights(entry["weights"], split_dir, predictions, settings)
+        describe_with_weights(entry["weights"], split_dir, predictions, {**settings, "workers": workers})
         return None
     fmt, output_name = external_spec(method, entry)
     values = {"split_dir": split_dir, "panoptic_json": split_dir / "panoptic.json", "images_dir": split_dir / "images",
@@ -136,9 +137,8 @@ def run_external(method: str, entry: dict, split_dir: str | os.PathLike, nouns: 
               "method": method, "dataset": dataset, "run": run}
     command = render_command(entry["command"], values, where=f"methods.{method}.command")
     log.info("%s: running %s", method, command)
-    returncode, output = _run_logged(command, log_file)
+    returncode, tail = run_logged(["bash", "-c", command], log_file)
     if returncode != 0:
-        tail = "\n".join(output.strip().splitlines()[-20:])
         raise ExternalCommandError(f"methods.{method}: the command exited with status {returncode}: "
                                    f"{command}\n{tail}")
     raw = output_dir / output_name
@@ -150,20 +150,6 @@ def run_external(method: str, entry: dict, split_dir: str | os.PathLike, nouns: 
                                  on_mismatch=entry.get("on_mismatch", "error"))
     log.info("%s: %s", method, summary.text())
     return summary
-
-
-def _run_logged(command: str, log_file: str | os.PathLike | None) -> tuple[int, str]:
-    """Run a shell command; its stdout and stderr go to `log_file` as they come (kept if the job is
-    killed); returns the exit status and what it printed."""
-    if log_file is None:
-        proc = subprocess.run(["bash", "-c", command], capture_output=True, text=True)
-        return proc.returncode, proc.stdout + proc.stderr
-    with open(log_file, "ab") as sink:
-        start = sink.tell()
-        proc = subprocess.run(["bash", "-c", command], stdout=sink, stderr=subprocess.STDOUT)
-    with open(log_file, "rb") as f:
-        f.seek(start)
-        return proc.returncode, f.read().decode("utf-8", errors="replace")
 
 
 def describe_with_weights(weights: str | os.PathLike, split_dir: str | os.PathLike, predictions: str | os.PathLike,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import subprocess
 import sys
 from collections.abc import MutableMapping
 from pathlib import Path
@@ -18,6 +17,8 @@ import torch.distributed as dist
 from oeseg.io import InputError
 from oeseg.models.job import OpalJob
 from oeseg.models.train import end_process_group, run_stage
+from oeseg.models.workflow import stage_trains
+from oeseg.workflow import run_logged
 
 log = logging.getLogger("oeseg.opal")
 
@@ -46,16 +47,16 @@ def launch_command(job_file: str, processes_per_node: int, nodes: int, slurm_job
             *program]
 
 
-def launch_stage(job: OpalJob) -> None:
+def launch_stage(job: OpalJob, log_file: str | os.PathLike | None = None) -> None:
     """Run the job's stage here (CPU, one GPU: DeepSpeed in a process group of this process alone,
     `train_stage`) or as one process per GPU (one per node without GPUs) on each of `job.nodes`
     nodes: SLURM tasks started by srun in a SLURM job (ranks from SLURM_PROCID, meeting at this,
     the job's first node), torchrun elsewhere. The job file (`launch.json`) goes to the checkpoint
     folder, which every node sees (and which goes once the model is saved). A stage that trains
     nothing (stage 1 with `train_stage1: false`) runs here alone: each process would build the
-    whole model."""
-    untrained = job.stage == 1 and not job.section.get("train_stage1", True)
-    if (job.gpus <= 1 and job.nodes <= 1) or untrained:
+    whole model. The launched processes' output is appended to `log_file` (the rule's log), their
+    progress and a resumption kept there, not only in the scheduler's job log."""
+    if (job.gpus <= 1 and job.nodes <= 1) or not stage_trains(job.section, job.stage):
         run_stage(job)
         return
     job_file = Path(job.checkpoint_dir) / "launch.json"
@@ -67,7 +68,11 @@ def launch_stage(job: OpalJob) -> None:
     if slurm_job:  # the rendezvous of the tasks' process group
         env.update(MASTER_ADDR=socket.gethostname(), MASTER_PORT=str(29400 + int(slurm_job) % 1000))
     log.info("stage %d: %s", job.stage, " ".join(command))
-    subprocess.run(command, check=True, env=env)
+    for handler in logging.getLogger("oeseg").handlers:  # the rule log's lines so far, before the processes'
+        handler.flush()
+    status, tail = run_logged(command, log_file, env)
+    if status != 0:
+        raise RuntimeError(f"stage {job.stage}: the launched processes exited with status {status}:\n{tail}")
 
 
 def rank_from_slurm(env: MutableMapping[str, str]) -> None:

@@ -37,6 +37,7 @@ from oeseg.models.job import OpalJob
 from oeseg.models.losses import LossWeights, contrastive_loss, positive_keys
 from oeseg.models.osprey import OpalForCausalLM
 from oeseg.models.weights import initial_model, load_model, save_model
+from oeseg.models.workflow import stage_trains
 
 if TYPE_CHECKING:
     from peft import PeftModel
@@ -504,9 +505,10 @@ def run_stage(job: OpalJob) -> list[dict]:
     """Train the job's stage from `job.init_dir` (None: a fresh model), save it to `job.out_dir`,
     then remove its checkpoint folder `job.checkpoint_dir`."""
     section, stage = job.section, job.stage
-    if stage == 1 and not section.get("train_stage1", True) and not section.get("projector_weights"):
+    trains = stage_trains(section, stage)
+    if not trains and not section.get("projector_weights"):
         raise InputError("opal: train_stage1 false needs opal.projector_weights (a released stage-1 projector)")
-    records = stage_records(section, stage, job.train_split_dirs) if stage > 1 or section.get("train_stage1", True) else []
+    records = stage_records(section, stage, job.train_split_dirs) if trains else []
     if job.init_dir is None:  # the demo's tokenizer is built from the stage-2 texts; Vicuna's needs none
         texts = [] if section["model"].get("tokenizer_path") else record_texts(
             stage_records(section, 2, job.train_split_dirs))
@@ -518,7 +520,7 @@ def run_stage(job: OpalJob) -> list[dict]:
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True  # fp32 matmuls in TF32, as released
     settings = StageSettings.from_section(section, stage)
     weights = LossWeights.from_section(section.get("loss", {}), job.contrastive_weight)
-    if stage == 1 and not section.get("train_stage1", True):  # the projector as given (opal.projector_weights)
+    if not trains:  # the projector as given (opal.projector_weights)
         history: list[dict] = []
     else:
         model, history = train_stage(model, records, tokenizer, settings, weights, job.checkpoint_dir,

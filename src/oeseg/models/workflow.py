@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from oeseg.registry import methods_of_rule
 
 
@@ -19,6 +22,27 @@ def model_dir(out: str, method: str, stage: int | str) -> str:
 def train_split_dirs(config: dict) -> list[str]:
     """The train split folders of the config's training datasets (the demo's training data)."""
     return [f"{config['data_root']}/{d}/train" for d in config["training_datasets"]]
+
+
+def stage_trains(opal: dict, stage: int) -> bool:
+    """Whether a stage trains: every stage but stage 1 without `opal.train_stage1`, which only
+    assembles the initial model (the LLM, the CLIP tower and the released projector)."""
+    return stage > 1 or bool(opal.get("train_stage1", True))
+
+
+def train_stage_resources(config: dict) -> dict[str, Callable[[Any], Any]]:
+    """Resources of rule opal_train, each a function of the job's wildcards: the GPU job of
+    `opal.resources` (`oeseg.workflow.gpu_job_resources`) for a stage that trains, none of them (a
+    plain CPU job) for one that only assembles the initial model and needs no GPU."""
+    from oeseg.workflow import gpu_job_resources
+
+    gpu_job = gpu_job_resources(*train_resources(config))
+
+    def value(key: str) -> Callable[[Any], Any]:
+        """The resource `key` of a job: the GPU job's value, or None (unset) for a stage that does not train."""
+        return lambda wildcards: gpu_job[key] if stage_trains(config["opal"], int(wildcards.stage)) else None
+
+    return {key: value(key) for key in gpu_job}
 
 
 def train_resources(config: dict) -> tuple[int, int, int]:
@@ -44,7 +68,7 @@ def train_inputs(config: dict, out: str, method: str, stage: int, train_split_di
     of GPU jobs (`deepspeed_file`) and the previous stage's model."""
     opal = config["opal"]
     files = [f"{d}/panoptic.json" for d in train_split_dirs]
-    if stage > 1 or opal.get("train_stage1", True):
+    if stage_trains(opal, stage):
         files += [source_file(s, f"opal.data.stage{stage}[{i}]")
                   for i, s in enumerate((opal.get("data") or {}).get(f"stage{stage}", []))]
         if deepspeed_file(config):
@@ -97,7 +121,7 @@ def user_provided_files(config: dict) -> list[str]:
     opal = config["opal"]
     # a demo split's files come from the data stage (rules/data.smk), not the user
     files = {s["ann_file"] for stage, sources in (opal.get("data") or {}).items() for s in sources
-             if "ann_file" in s and (stage != "stage1" or opal.get("train_stage1", True))}
+             if "ann_file" in s and stage_trains(opal, int(stage.removeprefix("stage")))}
     if opal.get("projector_weights"):
         files.add(opal["projector_weights"])
     if opal.get("vision_weights") and not pretrains_tower(config):

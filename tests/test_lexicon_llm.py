@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -318,21 +319,27 @@ def test_concurrency_and_rate(server, config, tmp_path):
     assert times[-1] - times[0] >= 0.1 * (len(nouns) - 1) * 0.9  # at most 10 requests per second
 
 
+def _build_in_a_child(config: LLMConfig, nouns: list[str], cache: Path, max_concurrency: int,
+                      **popen: object) -> subprocess.Popen:
+    """A process building the Cityscapes lexicon of `nouns` (SIGINT handled as in a terminal: a
+    pytest-xdist worker ignores it, and a child inherits that)."""
+    script = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+              "import sys, json\n"
+              "from oeseg.data.vocabularies import get_vocabulary\n"
+              "from oeseg.lexicon.llm import LLMConfig, build_llm_lexicon\n"
+              "cfg = LLMConfig(**json.loads(sys.argv[1]))\n"
+              "build_llm_lexicon(get_vocabulary('cityscapes'), json.loads(sys.argv[2]), cfg, sys.argv[3])\n")
+    settings = {**config.__dict__, "max_concurrency": max_concurrency}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen([sys.executable, "-c", script, json.dumps(settings), json.dumps(nouns), str(cache)],
+                            env=env, text=True, **popen)
+
+
 def test_resume_after_a_killed_run(server, config, tmp_path):
     """A run killed mid-way leaves only complete answers in the cache; the next run asks the rest."""
     nouns = [f"noun{i}" for i in range(12)]
     server.delay_s = 0.15
-    script = (  # SIGINT as in a terminal: a pytest-xdist worker ignores it, and a child inherits that
-        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-        "import sys, json\n"
-        "from oeseg.data.vocabularies import get_vocabulary\n"
-        "from oeseg.lexicon.llm import LLMConfig, build_llm_lexicon\n"
-        "cfg = LLMConfig(**json.loads(sys.argv[1]))\n"
-        "build_llm_lexicon(get_vocabulary('cityscapes'), json.loads(sys.argv[2]), cfg, sys.argv[3])\n")
-    settings = {**config.__dict__, "max_concurrency": 1}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    process = subprocess.Popen([sys.executable, "-c", script, json.dumps(settings), json.dumps(nouns),
-                                str(tmp_path / "cache")], env=env)
+    process = _build_in_a_child(config, nouns, tmp_path / "cache", max_concurrency=1)
     deadline = time.monotonic() + 60
     while len(server.requests) < 4 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -357,17 +364,7 @@ def test_ctrl_c_stops_asking_and_keeps_the_answers_got(server, config, tmp_path)
     process stops soon, the answers got stay cached and a rerun asks only the rest."""
     nouns = [f"noun{i}" for i in range(60)]
     server.delay_s = 0.2
-    script = (  # SIGINT as in a terminal: a pytest-xdist worker ignores it, and a child inherits that
-        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-        "import sys, json\n"
-        "from oeseg.data.vocabularies import get_vocabulary\n"
-        "from oeseg.lexicon.llm import LLMConfig, build_llm_lexicon\n"
-        "cfg = LLMConfig(**json.loads(sys.argv[1]))\n"
-        "build_llm_lexicon(get_vocabulary('cityscapes'), json.loads(sys.argv[2]), cfg, sys.argv[3])\n")
-    settings = {**config.__dict__, "max_concurrency": 2}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    process = subprocess.Popen([sys.executable, "-c", script, json.dumps(settings), json.dumps(nouns),
-                                str(tmp_path / "cache")], env=env, stderr=subprocess.PIPE, text=True)
+    process = _build_in_a_child(config, nouns, tmp_path / "cache", max_concurrency=2, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while len(server.requests) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)

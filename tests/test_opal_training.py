@@ -319,6 +319,21 @@ def test_osprey_annotation_formats(tmp_path):
         records_from_source({"format": "osprey_description", "ann_file": root + "/bad.json", "image_root": root})
 
 
+LAUNCHER_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+def cpu_deepspeed_config(tmp_path: Path, **edits: dict) -> Path:
+    """The repository's ZeRO-2 config for the CPU (bf16 off: the CPU has no fast bf16 path), each
+    section of `edits` updated, written under `tmp_path`."""
+    zero2 = json.loads((Path(__file__).resolve().parents[1] / "configs/deepspeed/zero2.json").read_text())
+    zero2["bf16"]["enabled"] = False
+    for key, value in edits.items():
+        zero2[key].update(value)
+    cfg = tmp_path / "zero2-cpu.json"
+    cfg.write_text(json.dumps(zero2))
+    return cfg
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU, tests/test_opal_gpu.py runs this path in bf16")
 def test_deepspeed_zero2_path_matches_plain_loop_and_resumes(splits, tmp_path, monkeypatch):
@@ -336,10 +351,7 @@ def test_deepspeed_zero2_path_matches_plain_loop_and_resumes(splits, tmp_path, m
         monkeypatch.setenv(k, v)
     dist.init_process_group("gloo")
     try:
-        zero2 = json.loads((Path(__file__).resolve().parents[1] / "configs/deepspeed/zero2.json").read_text())
-        zero2["bf16"]["enabled"] = False  # the CPU has no fast bf16 path; the rest is the repo's config
-        cfg = tmp_path / "zero2-cpu.json"
-        cfg.write_text(json.dumps(zero2))
+        cfg = cpu_deepspeed_config(tmp_path)
         sec = section(stage2={"max_steps": 4, "micro_batch": 8})
         texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
         records, settings = stage_records(sec, 2, [str(train)]), StageSettings.from_section(sec, 2)
@@ -369,14 +381,10 @@ def test_deepspeed_in_this_process_needs_no_launcher_and_keeps_only_its_newest_c
 
     import torch.distributed as dist
 
-    launcher = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
-    for key in launcher:
+    for key in LAUNCHER_ENV:
         monkeypatch.delenv(key, raising=False)
     train, _ = splits
-    zero2 = json.loads((Path(__file__).resolve().parents[1] / "configs/deepspeed/zero2.json").read_text())
-    zero2["bf16"]["enabled"] = False  # the CPU has no fast bf16 path
-    cfg = tmp_path / "zero2-cpu.json"
-    cfg.write_text(json.dumps(zero2))
+    cfg = cpu_deepspeed_config(tmp_path)
     sec = section(stage2={"max_steps": 4})  # checkpoints at steps 3 and 4 (save_every 3), and where stopped
     texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
     records, settings = stage_records(sec, 2, [str(train)]), StageSettings.from_section(sec, 2)
@@ -388,7 +396,7 @@ def test_deepspeed_in_this_process_needs_no_launcher_and_keeps_only_its_newest_c
     model, tok = initial_model(sec, texts)
     _, part = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ds", str(cfg), stop_after=2,
                           use_deepspeed=True)
-    assert not dist.is_initialized() and not any(key in os.environ for key in launcher)
+    assert not dist.is_initialized() and not any(key in os.environ for key in LAUNCHER_ENV)
     assert len(part) == 2 and tags() == ("step2", ["step2"])
     model, tok = initial_model(sec, texts)
     _, whole = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ds", str(cfg),
@@ -403,16 +411,10 @@ def test_resumed_training_with_lora_dropout_equals_uninterrupted(splits, tmp_pat
     and resumed in a new start (its initial model drawn anew) trains as one run straight through."""
     if use_deepspeed and torch.cuda.is_available():
         pytest.skip("on a GPU, tests/test_opal_gpu.py runs this path")
-    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+    for key in LAUNCHER_ENV:
         monkeypatch.delenv(key, raising=False)
     train, _ = splits
-    cfg = None
-    if use_deepspeed:
-        zero2 = json.loads((Path(__file__).resolve().parents[1] / "configs/deepspeed/zero2.json").read_text())
-        zero2["bf16"]["enabled"] = False  # the CPU has no fast bf16 path
-        cfg = tmp_path / "zero2-cpu.json"
-        cfg.write_text(json.dumps(zero2))
-        cfg = str(cfg)
+    cfg = str(cpu_deepspeed_config(tmp_path)) if use_deepspeed else None
     sec = section(stage3={"max_steps": 4})
     sec["llm_tuning"], sec["lora"] = "lora", {"r": 4, "alpha": 8, "dropout": 0.3}
     texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
@@ -436,13 +438,10 @@ def test_an_edited_deepspeed_config_is_another_job_but_not_for_the_plain_loop(sp
     """DeepSpeed's config is part of a DeepSpeed job's fingerprint: once edited, the checkpoints of
     the old config are not resumed. A job without DeepSpeed (the CPU demo) keeps its fingerprint,
     whatever the file says."""
-    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+    for key in LAUNCHER_ENV:
         monkeypatch.delenv(key, raising=False)
     train, _ = splits
-    zero2 = json.loads((Path(__file__).resolve().parents[1] / "configs/deepspeed/zero2.json").read_text())
-    zero2["bf16"]["enabled"] = False  # the CPU has no fast bf16 path
-    cfg = tmp_path / "zero2-cpu.json"
-    cfg.write_text(json.dumps(zero2))
+    cfg = cpu_deepspeed_config(tmp_path)
     sec = section(stage2={"max_steps": 4})
     texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
     records, settings = stage_records(sec, 2, [str(train)]), StageSettings.from_section(sec, 2)
@@ -456,8 +455,7 @@ def test_an_edited_deepspeed_config_is_another_job_but_not_for_the_plain_loop(sp
                           use_deepspeed=True)
     (first,) = (tmp_path / "ds").iterdir()
     assert len(part) == 2 and first.name != plain[:16]
-    zero2["zero_optimization"]["reduce_bucket_size"] = 1000
-    cfg.write_text(json.dumps(zero2))
+    cpu_deepspeed_config(tmp_path, zero_optimization={"reduce_bucket_size": 1000})
     model, tok = initial_model(sec, texts)
     _, again = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ds", str(cfg), stop_after=1,
                            use_deepspeed=True)

@@ -141,7 +141,8 @@ def test_paper_config_methods_and_registry():
     assert kind_of(methods["osprey-7b"]).gpu and not kind_of(methods["ovseg"]).gpu
     assert method_gpus(methods["osprey-7b"]) == 1 and method_gpus(methods["ovseg"]) == 0
     assert method_gpus({**methods["osprey-7b"], "resources": {"gpu": 0}}) == 0
-    assert method_resources(methods["osprey-7b"]) == {"mem_mb": 32000, "runtime": "8h", "cpus_per_task": 8, "gpu": 1}
+    assert method_resources(methods["osprey-7b"]) == {"mem_mb": 64000, "runtime": "8h", "cpus_per_task": 8, "gpu": 1}
+    assert method_resources({"kind": "external"})["mem_mb"] == 32000  # the default a 7B model's run starts from
     assert method_resources({**methods["osprey-7b"], "resources": {"runtime": "2h"}})["runtime"] == "2h"
     # the overlay takes OPAL and Osprey-7B from their published outputs too, and stays valid
     overlay = yaml.safe_load((REPO / "configs" / "paper-published.yaml").read_text())

@@ -9,12 +9,13 @@ import yaml
 from small_workflow import REPO, repo_copy, small, snakemake
 
 
-def job_resources(dry_run_log: str, rule: str) -> dict[str, str]:
-    """The resources line of the first job of `rule` in a dry run."""
-    block = re.search(rf"^(local)?rule {rule}:\n(.*\n)*?\s+resources: (.*)$", dry_run_log,
-                      flags=re.MULTILINE)
-    assert block, f"no job of rule {rule} in the dry run"
-    return dict(item.split("=", 1) for item in block.group(3).split(", "))
+def job_resources(dry_run_log: str, rule: str, wildcards: str = "") -> dict[str, str]:
+    """The resources line of the first job of `rule` (whose wildcards line holds `wildcards`) in a dry run."""
+    for block in re.finditer(rf"^(local)?rule {rule}:\n((?:\s+\S.*\n)*)", dry_run_log, flags=re.MULTILINE):
+        lines = dict(line.strip().split(": ", 1) for line in block.group(2).splitlines() if ": " in line)
+        if wildcards in lines.get("wildcards", "") and "resources" in lines:
+            return dict(item.split("=", 1) for item in lines["resources"].split(", "))
+    raise AssertionError(f"no job of rule {rule} ({wildcards}) in the dry run")
 
 
 def test_profile_slurm_is_found_at_the_repository_root(tmp_path, monkeypatch):
@@ -101,7 +102,10 @@ def test_paper_gpu_jobs_on_slurm(tmp_path):
     done = snakemake(root, "--profile", "slurm", "-n", "all", "--configfile", "configs/paper.yaml")
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]
-    assert job_resources(log, "opal_train").items() >= {
-        "gres": "gpu:4", "tasks_per_node": "4", "nodes": "1", "mem_mb": "200000", "runtime": "4320"}.items()
+    for stage in (2, 3):
+        assert job_resources(log, "opal_train", f"stage={stage}").items() >= {
+            "gres": "gpu:4", "tasks_per_node": "4", "nodes": "1", "mem_mb": "200000", "runtime": "4320"}.items()
+    # stage 1 (train_stage1: false) only assembles the initial model: a CPU job
+    assert not {"gpu", "gres", "tasks_per_node", "mpi"} & set(job_resources(log, "opal_train", "stage=1"))
     assert job_resources(log, "opal_describe").items() >= {"gpu": "1", "mem_mb": "64000", "runtime": "60"}.items()
     assert not {"gpu", "gres"} & set(job_resources(log, "evaluate"))

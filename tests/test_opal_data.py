@@ -391,6 +391,8 @@ def _coco(**annotation):
 @pytest.mark.parametrize("fmt,obj,match", [
     ("coco_instances", {**_coco(), "images": [{"id": 9, "file_name": "a.jpg", "height": "ten", "width": 20}]},
      r"annotation 0: height 'ten'"),
+    ("coco_instances", {**_coco(), "images": [{"id": 9, "file_name": "a.jpg", "height": float("inf"), "width": 20}]},
+     r"annotation 0: height inf is not a positive integer"),  # int() raised an OverflowError naming nothing
     ("coco_instances", {**_coco(), "annotations": [[1, 9, 1]]}, r"annotation 0: "),
     ("coco_instances", _coco(segmentation=[[0, 0, 5]]), r"annotation 0: segmentation: polygons"),
     ("coco_instances", _coco(segmentation=[[0, 0, 5, 0, 5, "x"]]), r"annotation 0: segmentation: polygons"),

@@ -122,6 +122,19 @@ def is_integer(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_number(value: object) -> bool:
+    """Whether a JSON value is a number, integer or not (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def integral(value: object) -> int | None:
+    """The int of a JSON integer, or of a float of an integral value (1234.0: some writers give
+    counts so); None for any other value."""
+    if is_integer(value):
+        return value
+    return int(value) if isinstance(value, float) and value.is_integer() else None
+
+
 def check_known_fields(obj: object, allowed: Sequence[str], where: str) -> None:
     """Raise InputError naming the first field of a JSON object that `allowed` lacks: a misspelt
     field ("Score", "synonyms" for "synonym") would otherwise be ignored, its value lost."""

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from oeseg.data.vocabularies import Vocabulary, builtin_names
-from oeseg.io import InputError, atomic_write_bytes, is_integer, read_json_object
+from oeseg.io import InputError, atomic_write_bytes, integral, is_integer, is_number, read_json_object
 
 
 def id2rgb(ids: np.ndarray) -> np.ndarray:
@@ -222,7 +222,7 @@ class PanopticSplit:
             if image_id in records:
                 raise InputError(f"{path}: images[{i}]: image id {image_id!r} is listed twice")
             for key in ("width", "height"):
-                _integer_field(im, key, f"{path}: images[{i}]", 0)
+                _integer(im.get(key, 0), f"{path}: images[{i}].{key}")
             records[image_id] = im
         images = []
         annotated: dict[str, int] = {}
@@ -268,14 +268,11 @@ class PanopticSplit:
         return cls(root, vocab, images)
 
 
-def _integer_field(obj: dict, key: str, where: str, default: int | None = None, minimum: int = 0) -> int:
-    """The integer field `key` of a JSON object (`default` where it is absent, if given); another
-    value (a fraction, a string, an infinity) or one below `minimum` names `where` and the field."""
-    if key not in obj and default is not None:
-        return default
-    value = obj[key]
-    if not is_integer(value) or value < minimum:
-        raise InputError(f"{where}.{key}: must be an integer >= {minimum}, got {value!r}")
+def _integer(value: object, where: str) -> int:
+    """`value`, a JSON integer >= 0; another value (a fraction, a string, an infinity) or a negative
+    one is an InputError naming `where`, the field."""
+    if not is_integer(value) or value < 0:
+        raise InputError(f"{where}: must be an integer >= 0, got {value!r}")
     return value
 
 
@@ -287,14 +284,12 @@ def _segment(entry: dict, where: str) -> Segment:
     if iscrowd not in (0, 1) or isinstance(iscrowd, float):  # True/False are 1/0
         raise InputError(f"{where}.iscrowd: must be 0, 1, true or false, got {iscrowd!r}")
     bbox = entry.get("bbox", [0, 0, 0, 0])
-    if not isinstance(bbox, list) or len(bbox) != 4 or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in bbox):
+    if not isinstance(bbox, list) or len(bbox) != 4 or not all(is_number(v) and math.isfinite(v) for v in bbox):
         raise InputError(f"{where}.bbox: must be four numbers [x, y, width, height], got {bbox!r}")
     area = entry.get("area", 0)
-    if isinstance(area, float) and area.is_integer():  # a pixel count some writers give as 1234.0
-        area = int(area)
-    return Segment(_integer_field(entry, "id", where), _integer_field(entry, "category_id", where), int(iscrowd),
-                   _integer_field({"area": area}, "area", where), bbox)
+    count = integral(area)  # a pixel count, which some writers give as 1234.0
+    return Segment(_integer(entry["id"], f"{where}.id"), _integer(entry["category_id"], f"{where}.category_id"),
+                   int(iscrowd), _integer(area if count is None else count, f"{where}.area"), bbox)
 
 
 def panoptic_json(vocabulary: Vocabulary, images: list[PanopticImage], info: dict | None = None) -> dict:

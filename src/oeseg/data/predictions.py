@@ -15,6 +15,7 @@ from oeseg.io import (
     check_required_fields,
     check_unicode,
     is_integer,
+    is_number,
     iter_jsonl,
 )
 
@@ -77,7 +78,7 @@ def check_description(text: str, where: str) -> None:
 def check_score(value: object, where: str) -> float:
     """A prediction's score as a float; anything but a finite number (NaN, infinity, an overflowing
     1e400, a string) raises InputError naming `where`. Negative scores are legal (log-probabilities)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise InputError(f"{where}: 'score' must be a number, got {value!r}")
     try:
         score = float(value)

@@ -38,8 +38,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from oeseg.data.vocabularies import Vocabulary
-from oeseg.io import (DuplicateKeyError, InputError, atomic_write_json, is_integer, read_json, redact_url,
-                      unique_keys)
+from oeseg.io import (DuplicateKeyError, InputError, atomic_write_json, is_integer, is_number, read_json,
+                      redact_url, unique_keys)
 from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term, nouns_sha256
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class LLMConfig:
                     raise InputError(f"lexicon.openai.{key}: {value!r} is not a string")
                 continue
             integer, low, exclusive, high = _RANGES[key]
-            if not (is_integer(value) or not integer and isinstance(value, float)):
+            if not (is_integer(value) if integer else is_number(value)):
                 raise InputError(f"lexicon.openai.{key}: {value!r} is not {'an integer' if integer else 'a number'}")
             if not (value > low if exclusive else value >= low) or high is not None and not value <= high:
                 bound = f"above {low}" if exclusive else f"at least {low}"

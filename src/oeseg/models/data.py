@@ -32,7 +32,7 @@ from transformers import PreTrainedTokenizerBase
 
 from oeseg.data.panoptic import PanopticSplit, read_segment_ids
 from oeseg.data.regions import read_regions
-from oeseg.io import InputError, read_json
+from oeseg.io import InputError, integral, is_number, read_json
 from oeseg.models import conversation as conv
 from oeseg.models.tokenization import IGNORE_INDEX, encode_conversation, encode_description, region_token_ids
 from oeseg.models.vision import CLIP_MEAN, CLIP_STD
@@ -194,10 +194,10 @@ def _dims(entry: dict) -> tuple[int, int]:
     """The (height, width) of an annotation entry, positive integers."""
     dims = []
     for key in ("height", "width"):
-        value = entry[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
-            raise ValueError(f"{key} {value!r} is not a positive integer")
-        dims.append(int(value))
+        size = integral(entry[key])
+        if size is None or size < 1:
+            raise ValueError(f"{key} {entry[key]!r} is not a positive integer")
+        dims.append(size)
     return dims[0], dims[1]
 
 
@@ -209,7 +209,7 @@ def _segmentation(segmentation: object, height: int, width: int) -> object:
     if isinstance(segmentation, list):
         if not segmentation or not all(
                 isinstance(poly, list) and len(poly) % 2 == 0
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in poly) for poly in segmentation):
+                and all(is_number(v) for v in poly) for poly in segmentation):
             raise ValueError("segmentation: polygons must be lists of x, y numbers (an even count)")
         return [poly for poly in segmentation if len(poly) >= 6] or None
     if isinstance(segmentation, dict):

@@ -68,8 +68,6 @@ def launch_stage(job: OpalJob, log_file: str | os.PathLike | None = None) -> Non
     if slurm_job:  # the rendezvous of the tasks' process group
         env.update(MASTER_ADDR=socket.gethostname(), MASTER_PORT=str(29400 + int(slurm_job) % 1000))
     log.info("stage %d: %s", job.stage, " ".join(command))
-    for handler in logging.getLogger("oeseg").handlers:  # the rule log's lines so far, before the processes'
-        handler.flush()
     status, tail = run_logged(command, log_file, env)
     if status != 0:
         raise RuntimeError(f"stage {job.stage}: the launched processes exited with status {status}:\n{tail}")

@@ -71,8 +71,8 @@ def train_inputs(config: dict, out: str, method: str, stage: int, train_split_di
     if stage_trains(opal, stage):
         files += [source_file(s, f"opal.data.stage{stage}[{i}]")
                   for i, s in enumerate((opal.get("data") or {}).get(f"stage{stage}", []))]
-        if deepspeed_file(config):
-            files.append(deepspeed_file(config))
+        if deepspeed := deepspeed_file(config):
+            files.append(deepspeed)
     if stage == 1:
         files += list(dict.fromkeys(path for path in (opal.get("vision_weights"), *_llm_files(opal),
                                                       opal.get("projector_weights")) if path))
@@ -128,8 +128,8 @@ def user_provided_files(config: dict) -> list[str]:
         files.add(opal["vision_weights"])
     if not pretrains_llm(config):
         files.update(_llm_files(opal))
-    if deepspeed_file(config):
-        files.add(deepspeed_file(config))
+    if deepspeed := deepspeed_file(config):
+        files.add(deepspeed)
     return sorted(files)
 
 

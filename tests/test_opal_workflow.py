@@ -100,11 +100,13 @@ def test_job_of_a_stage_holds_its_effective_contrastive_weight():
     assert (opal2.stage, opal2.init_dir, opal2.out_dir) == (2, f"{out}/models/opal/stage1", f"{out}/models/opal/stage2")
     assert opal2.checkpoint_dir == f"{out}/models/opal/stage2.checkpoints" and opal1.init_dir is None
     assert opal2.train_split_dirs == [f"{config['data_root']}/{d}/train" for d in config["training_datasets"]]
-    assert opal2.section is config["opal"] and opal2.deepspeed_config == config["opal"]["deepspeed"]
+    # a CPU job does not read the DeepSpeed config (no input of its rule), so it trains without it
+    assert opal2.section is config["opal"] and config["opal"]["deepspeed"] and opal2.deepspeed_config is None
     assert (opal2.gpus, opal2.nodes, opal2.cpus_per_process) == (0, 1, 1)
     config["opal"]["resources"].update(gpus=4, nodes=2, cpus_per_task=32)
     job = opal_job(config, "osprey", 2)
     assert (job.gpus, job.nodes, job.cpus_per_process, job.contrastive_weight) == (4, 2, 8, 0.0)
+    assert job.deepspeed_config == config["opal"]["deepspeed"]
 
 
 def test_job_json_round_trip(tmp_path):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oeseg.io import InputError, atomic_write_bytes, read_json
-from oeseg.models.workflow import model_dir, train_resources, train_split_dirs
+from oeseg.models.workflow import deepspeed_file, model_dir, train_resources, train_split_dirs
 from oeseg.registry import METHOD_KINDS
 
 
@@ -66,7 +66,8 @@ def stage_contrastive_weight(config: dict, method: str, stage: int) -> float:
 
 def opal_job(config: dict, method: str, stage: int) -> OpalJob:
     """The job of training stage `stage` of config method `method` (a kind that rule opal_train
-    trains): its model goes to `model_dir(out, method, stage)`, its checkpoints next to it."""
+    trains): its model goes to `model_dir(out, method, stage)`, its checkpoints next to it; it
+    trains with DeepSpeed where its rule reads the DeepSpeed config (`deepspeed_file`: GPU jobs)."""
     opal, out = config["opal"], config["out"]
     gpus, nodes, cpus = train_resources(config)
     return OpalJob(section=opal, stage=stage,
@@ -74,4 +75,4 @@ def opal_job(config: dict, method: str, stage: int) -> OpalJob:
                    init_dir=model_dir(out, method, stage - 1) if stage > 1 else None,
                    out_dir=model_dir(out, method, stage), checkpoint_dir=f"{model_dir(out, method, stage)}.checkpoints",
                    contrastive_weight=stage_contrastive_weight(config, method, stage),
-                   deepspeed_config=opal.get("deepspeed"), gpus=gpus, nodes=nodes, cpus_per_process=cpus)
+                   deepspeed_config=deepspeed_file(config), gpus=gpus, nodes=nodes, cpus_per_process=cpus)

@@ -51,10 +51,8 @@ rule opal_train:
     threads: OPAL["resources"]["cpus_per_task"]
     resources:
         # one SLURM task per GPU (srun starts them; see launch_stage), the node's CPUs shared out;
-        # a stage that trains nothing (stage 1 without train_stage1) is a plain CPU job
+        # a stage that trains nothing (stage 1 without train_stage1) is a describe-sized CPU job
         **train_stage_resources(config),
-        mem_mb=OPAL["resources"]["mem_mb"],
-        runtime=OPAL["resources"]["runtime"],
     params:
         # the stage's whole job: a change of any setting it holds reruns the stage
         job=lambda w: opal_job(config, w.method, int(w.stage)).to_dict(),

@@ -179,15 +179,19 @@ def test_the_study_describes_the_variance_run_of_variance_methods_and_main_of_th
 
 
 def test_a_stage_that_trains_nothing_asks_no_gpu():
-    """Stage 1 without train_stage1 only assembles the initial model: a plain CPU job, not the 4-GPU,
-    72-hour job of the stages that train, which it would hold in the queue for minutes of work."""
+    """Stage 1 without train_stage1 only assembles the initial model: a plain CPU job with a describe
+    job's memory and time, not the 4-GPU, 72-hour job of the stages that train, which it would hold
+    in the queue for minutes of work."""
     config = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
     resources = train_stage_resources(config)
 
     def of(stage: int) -> dict:
         return {key: value(types.SimpleNamespace(stage=str(stage))) for key, value in resources.items()}
 
-    assert set(of(1).values()) == {None}
+    res = config["opal"]["resources"]
+    assert {k: v for k, v in of(1).items() if v is not None} == {"mem_mb": res["describe_mem_mb"],
+                                                                 "runtime": res["describe_runtime"]}
+    assert (of(2)["mem_mb"], of(3)["runtime"]) == (res["mem_mb"], res["runtime"])
     assert of(2)["gres"] == of(3)["gres"] == f"gpu:{config['opal']['resources']['gpus']}" and of(2)["mpi"] == "srun"
     config["opal"]["train_stage1"] = True
     assert train_stage_resources(config)["gres"](types.SimpleNamespace(stage="1")) == of(2)["gres"]

@@ -106,6 +106,8 @@ def test_paper_gpu_jobs_on_slurm(tmp_path):
         assert job_resources(log, "opal_train", f"stage={stage}").items() >= {
             "gres": "gpu:4", "tasks_per_node": "4", "nodes": "1", "mem_mb": "200000", "runtime": "4320"}.items()
     # stage 1 (train_stage1: false) only assembles the initial model: a CPU job
-    assert not {"gpu", "gres", "tasks_per_node", "mpi"} & set(job_resources(log, "opal_train", "stage=1"))
+    assembly = job_resources(log, "opal_train", "stage=1")
+    assert not {"gpu", "gres", "tasks_per_node", "mpi"} & set(assembly)
+    assert assembly.items() >= {"mem_mb": "64000", "runtime": "60"}.items()  # a describe job's
     assert job_resources(log, "opal_describe").items() >= {"gpu": "1", "mem_mb": "64000", "runtime": "60"}.items()
     assert not {"gpu", "gres"} & set(job_resources(log, "evaluate"))

@@ -31,18 +31,22 @@ def stage_trains(opal: dict, stage: int) -> bool:
 
 
 def train_stage_resources(config: dict) -> dict[str, Callable[[Any], Any]]:
-    """Resources of rule opal_train, each a function of the job's wildcards: the GPU job of
-    `opal.resources` (`oeseg.workflow.gpu_job_resources`) for a stage that trains, none of them (a
-    plain CPU job) for one that only assembles the initial model and needs no GPU."""
+    """Resources of rule opal_train, each a function of the job's wildcards: for a stage that
+    trains, the GPU job of `opal.resources` (`oeseg.workflow.gpu_job_resources`) with its `mem_mb`
+    and `runtime`; for one that only assembles the initial model, a plain CPU job with the
+    memory and time of a describe job (`describe_mem_mb`, `describe_runtime`), which also builds
+    the model on the CPU."""
     from oeseg.workflow import gpu_job_resources
 
-    gpu_job = gpu_job_resources(*train_resources(config))
+    res = config["opal"]["resources"]
+    training = {**gpu_job_resources(*train_resources(config)), "mem_mb": res["mem_mb"], "runtime": res["runtime"]}
+    assembly = {"mem_mb": res.get("describe_mem_mb", res["mem_mb"]), "runtime": res["describe_runtime"]}
 
     def value(key: str) -> Callable[[Any], Any]:
-        """The resource `key` of a job: the GPU job's value, or None (unset) for a stage that does not train."""
-        return lambda wildcards: gpu_job[key] if stage_trains(config["opal"], int(wildcards.stage)) else None
+        """The resource `key` of a job: the training job's value, or the assembly job's (None: unset)."""
+        return lambda wildcards: (training if stage_trains(config["opal"], int(wildcards.stage)) else assembly).get(key)
 
-    return {key: value(key) for key in gpu_job}
+    return {key: value(key) for key in training}
 
 
 def train_resources(config: dict) -> tuple[int, int, int]:

@@ -251,6 +251,23 @@ def test_llm_config_from_dict_checks_ranges(key, value, message):
                                 "temperature": 0, "max_malformed_share": 1}).requests_per_minute == 1
 
 
+
+def test_llm_config_checks_the_bounds_the_schema_states():
+    """LLMConfig checks a section given outside the workflow (`build_lexicon_file`) by the bounds that
+    schemas/lexicon.schema.yaml states for the workflow's config: the same keys, types and bounds."""
+    import yaml
+
+    from oeseg.lexicon.llm import _RANGES, _TEXT_SETTINGS
+
+    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "schemas" / "lexicon.schema.yaml").read_text())
+    properties = {k: v for k, v in schema["properties"]["openai"]["properties"].items() if k != "cache_dir"}
+    assert set(properties) == set(LLMConfig.__dataclass_fields__) == {*_TEXT_SETTINGS, *_RANGES}
+    assert all(properties[key]["type"] == "string" for key in _TEXT_SETTINGS)
+    stated = {key: (prop["type"] == "integer", prop.get("exclusiveMinimum", prop.get("minimum")),
+                    "exclusiveMinimum" in prop, prop.get("maximum")) for key, prop in properties.items()
+              if key in _RANGES}
+    assert stated == _RANGES
+
 def test_parse_answer_validation():
     assert parse_answer(_answer(synonyms=["Car", "car"], hyponyms=["building, edifice"]), VOCAB) == (
         {"synonym": [13], "hyponym": [], "meronym": []}, 1, [])

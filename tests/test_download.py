@@ -41,14 +41,21 @@ MODIFIED = "Wed, 01 May 2024 10:00:00 GMT"
 
 
 class _Remote(BaseHTTPRequestHandler):
-    """Serves `files` (path -> body, ETag, Last-Modified); a path in `cut` stops halfway once; one in
-    `gzip` is sent gzip-compressed to a client that accepts gzip (ranges then count compressed
-    bytes); one in `misplaced` answers a Range with a 206 of the bytes from 0."""
+    """Serves `files` (path -> body, ETag, Last-Modified) with `Accept-Ranges: bytes`; a path in `cut`
+    stops halfway once, as its `ending` says: "length" (the default: a Content-Length, so the cut
+    drops the connection), "close" (no length: the body ends when the connection closes), "chunked"
+    (the cut body ends with its last chunk) or "piece" (a 206 whose Content-Range and Content-Length
+    announce the half it sends, as a server that serves a range in pieces). A path in `gzip` is sent
+    gzip-compressed to a client that accepts gzip (ranges then count compressed bytes); one in
+    `misplaced` answers a Range with a 206 of the bytes from 0; one in `no_ranges` answers every
+    request with the whole file and no Accept-Ranges."""
 
     files: dict[str, tuple[bytes, str | None, str | None]] = {}
     cut: set[str] = set()
+    ending: dict[str, str] = {}
     gzip: set[str] = set()
     misplaced: set[str] = set()
+    no_ranges: set[str] = set()
     seen: list[tuple[str, str | None, str | None]] = []
 
     def log_message(self, *args):
@@ -67,6 +74,8 @@ class _Remote(BaseHTTPRequestHandler):
         strong = etag is not None and not etag.startswith("W/")
         if rng and if_range is not None and not ((strong and if_range == etag) or if_range == modified):
             rng = None  # the file changed since the client's copy: send all of it
+        if self.path in self.no_ranges:
+            rng = None
         start = int(rng.removeprefix("bytes=").split("-")[0]) if rng else 0
         if rng and self.path in self.misplaced:
             start = 0
@@ -76,31 +85,40 @@ class _Remote(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        payload, ending = body[start:], self.ending.get(self.path, "length")
+        cut = self.path in self.cut
+        self.cut.discard(self.path)
+        if cut and ending == "piece":
+            payload = payload[: len(payload) // 2]
+        if ending == "chunked":
+            self.protocol_version = "HTTP/1.1"
         self.send_response(206 if rng else 200)
         if rng:
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            self.send_header("Content-Range", f"bytes {start}-{start + len(payload) - 1}/{len(body)}")
         if compressed:
             self.send_header("Content-Encoding", "gzip")
         for name, value in (("ETag", etag), ("Last-Modified", modified)):
             if value is not None:
                 self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body) - start))
+        if self.path not in self.no_ranges:
+            self.send_header("Accept-Ranges", "bytes")
+        if ending in ("length", "piece"):
+            self.send_header("Content-Length", str(len(payload)))
+        elif ending == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
         self.end_headers()
-        payload = body[start:]
-        if self.path in self.cut:
-            self.cut.discard(self.path)
-            self.wfile.write(payload[: len(payload) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        self.wfile.write(payload)
+        if cut and ending != "piece":
+            payload = payload[: len(payload) // 2]
+        self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload) if ending == "chunked" else payload)
 
 
 @pytest.fixture()
 def remote():
     _Remote.files = {"/good.tar": (ARCHIVE, None, None), "/cut.tar": (ARCHIVE, None, None),
                      "/bad.tar": (ARCHIVE[:100] + b"X" + ARCHIVE[101:], None, None)}
-    _Remote.cut, _Remote.gzip, _Remote.misplaced, _Remote.seen = {"/cut.tar"}, set(), set(), []
+    _Remote.cut, _Remote.ending, _Remote.seen = {"/cut.tar"}, {}, []
+    _Remote.gzip, _Remote.misplaced, _Remote.no_ranges = set(), set(), set()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Remote)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -163,6 +181,47 @@ def test_a_206_from_another_byte_restarts_from_zero(remote, tmp_path, caplog):
     assert dest.read_bytes() == OLD
     assert f"asked for the bytes from {size}, the server sent 'bytes 0-{len(OLD) - 1}/{len(OLD)}'" in caplog.text
     assert [r for _, r, _ in _Remote.seen[-2:]] == [f"bytes={size}-", None]
+
+
+@pytest.mark.parametrize("ending", ["close", "chunked"])
+@pytest.mark.parametrize("cut", [True, False], ids=["ends-early", "whole"])
+def test_a_reply_without_a_length_is_checked_with_a_range_request(remote, tmp_path, ending, cut):
+    """A 200 without Content-Length ends where the server closes it or sends its last chunk, early
+    or not, without an error: a server that takes ranges is asked for the bytes after it, and a 206
+    brings the rest (not a truncated file) or a 416 of the part's size confirms the end."""
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    _Remote.ending["/f.bin"] = ending
+    if cut:
+        _Remote.cut.add("/f.bin")
+    dest = tmp_path / "f.bin"
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == OLD
+    assert _Remote.seen == [("/f.bin", None, None), ("/f.bin", f"bytes={len(OLD) // 2 if cut else len(OLD)}-", '"v1"')]
+
+
+def test_a_reply_without_a_length_from_a_server_without_ranges_is_taken_whole(remote, tmp_path):
+    """A server that does not take ranges cannot say more: its reply is the file (one request)."""
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    _Remote.ending["/f.bin"], _Remote.no_ranges = "close", {"/f.bin"}
+    download_file(f"{remote}/f.bin", tmp_path / "f.bin", hashlib.sha256(OLD).hexdigest())
+    assert (tmp_path / "f.bin").read_bytes() == OLD and _Remote.seen == [("/f.bin", None, None)]
+
+
+@pytest.mark.parametrize("ending", ["close", "chunked", "piece"])
+def test_a_206_that_ends_before_its_content_range_total_is_resumed(remote, tmp_path, ending):
+    """A resumed reply's Content-Range gives the file's size: a 206 that ends early without an error
+    (the connection closed, the last chunk sent) or that serves a piece of the range is not taken
+    for the rest of the file; the next attempt resumes after it."""
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    _Remote.ending["/f.bin"] = ending
+    _Remote.cut.add("/f.bin")
+    n = len(_Remote.seen)
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == OLD
+    middle = size + (len(OLD) - size) // 2
+    assert [r for _, r, _ in _Remote.seen[n:]] == [f"bytes={size}-", f"bytes={middle}-"]
 
 
 @pytest.mark.parametrize("etag", [None, 'W/"weak"'])

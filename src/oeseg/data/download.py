@@ -10,7 +10,10 @@ it; a 416 reply completes a part only when the server's size equals the part's. 
 checked against the pinned sha256 before it is renamed to `dest`: a mismatch removes it and raises.
 Bytes are asked for and written as the server stores them (`Accept-Encoding: identity`, nothing
 decoded), so that a part's size is an offset in the remote file; a 206 reply that starts elsewhere
-than the part ends restarts the download.
+than the part ends restarts the download. A body can end without an error short of the size its
+reply gave (a 206's Content-Range total, a 200's Content-Length): the part is measured against it
+and resumed. A 200 that gives no length ends where the server closes it, so a server that takes
+ranges is asked for the bytes after it (a 416 of the part's size confirms the end).
 Credentials come only from the caller (read from the environment) or from ~/.netrc (requests
 reads it when `auth` is None); they are never logged.
 """
@@ -145,25 +148,40 @@ def _remote_size(response: requests.Response) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _write_body(response: requests.Response, part: Path, offset: int, url: str) -> bool:
-    """Write a 200/206 reply into `part` (appending a 206 at `offset`); True when all of it arrived."""
+def _content_range(response: requests.Response) -> tuple[int, int, int | None] | None:
+    """(first byte, last byte, full size or None for `*`) of a 206 reply's Content-Range, or None when it has none."""
+    match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", response.headers.get("Content-Range", "").strip())
+    if match is None:
+        return None
+    first, last, size = match.groups()
+    return int(first), int(last), None if size == "*" else int(size)
+
+
+def _expected_size(response: requests.Response, content_range: tuple[int, int, int | None] | None) -> int | None:
+    """The size of the remote file as a 200/206 reply gives it (a 206's Content-Range total, else the end
+    of its range; a 200's Content-Length), or None when it gives none."""
+    if content_range is not None:
+        return content_range[2] if content_range[2] is not None else content_range[1] + 1
+    length = response.headers.get("Content-Length")
+    return int(length) if length is not None else None
+
+
+def _write_body(response: requests.Response, part: Path, offset: int, url: str, pinned: bool) -> bool:
+    """Write a 200/206 reply into `part` (appending a 206 at `offset`); True when the part holds the whole file."""
     source = redact_url(url)
     response.raise_for_status()
     if offset and response.status_code != 206:  # Range ignored, or If-Range saw a changed file
         log.info("%s: the server sent the whole file (changed, or no resuming); restarting", source)
         offset = 0
-    start = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", "").strip())
-    if offset and (start is None or int(start.group(1)) != offset):
+    content_range = _content_range(response) if response.status_code == 206 else None
+    if response.status_code == 206 and (content_range is None or content_range[0] != offset):
         log.warning("%s: asked for the bytes from %d, the server sent %r; restarting from zero", source, offset,
                     response.headers.get("Content-Range"))
         _discard(part)
         return False
-    length = response.headers.get("Content-Length")
-    expected = offset + int(length) if length is not None else None
+    validators = {"etag": response.headers.get("ETag"), "last_modified": response.headers.get("Last-Modified")}
     with open(part, "ab" if offset else "wb") as f:
         if not offset:  # after the truncation, so a record never describes older bytes
-            validators = {"etag": response.headers.get("ETag"),
-                          "last_modified": response.headers.get("Last-Modified")}
             atomic_write_json(_sidecar(part), {"url_sha256": _url_sha256(url), "url": source,
                                                **{k: v for k, v in validators.items() if v}})
         try:
@@ -171,7 +189,19 @@ def _write_body(response: requests.Response, part: Path, offset: int, url: str) 
                 f.write(block)
         except urllib3.exceptions.HTTPError as e:  # as requests' iter_content reports them
             raise requests.ConnectionError(e) from e
-    return expected is None or part.stat().st_size >= expected
+    # a body can end short of its length without an error (closed early, a last chunk sent early, a
+    # range served in pieces): the part is measured against the size the reply gave
+    size, expected = part.stat().st_size, _expected_size(response, content_range)
+    if expected is None:  # a 200 without a length ends where the server closes it, early or not
+        resumable = pinned or _if_range(validators) is not None  # as _resume_headers decides
+        if resumable and response.headers.get("Accept-Ranges", "").strip().lower() == "bytes":
+            log.info("%s: the server gave no length; asking it for the bytes after %d", source, size)
+            return False  # the next attempt resumes: a 416 of this size confirms the end
+        return True
+    if size < expected:
+        log.warning("%s: the reply ended at byte %d of %d; resuming", source, size, expected)
+        return False
+    return True
 
 
 def _fetch_into(url: str, part: Path, pinned: bool, auth: Auth, timeout: float) -> bool:
@@ -181,7 +211,7 @@ def _fetch_into(url: str, part: Path, pinned: bool, auth: Auth, timeout: float) 
     offset = part.stat().st_size if headers else 0
     with requests.get(url, stream=True, headers={**IDENTITY, **headers}, auth=auth, timeout=timeout) as r:
         if not (offset and r.status_code == 416):
-            return _write_body(r, part, offset, url)
+            return _write_body(r, part, offset, url, pinned)
         remote_size = _remote_size(r)
     if remote_size == offset:  # the partial file already holds every byte
         return True

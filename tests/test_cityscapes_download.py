@@ -22,12 +22,13 @@ NAME = "gtFine_trainvaltest.zip"
 
 class _StrictServer(_CityscapesServer):
     """The test server of test_converters, with 416 for a Range past the end, a settable md5 answer,
-    and (`stall` > 0) replies that stall for `stall` seconds: the login page's always, a package's
-    once, halfway through."""
+    (`stall` > 0) replies that stall for `stall` seconds: the login page's always, a package's
+    once, halfway through, and (`logged_out`) the login page where a package is asked for."""
 
     md5 = hashlib.md5(PACKAGE).hexdigest()
     ranges: list[str | None] = []
     stall = 0.0
+    logged_out = False
 
     def do_GET(self):
         if self.path.startswith("/login") and self.stall:
@@ -35,6 +36,10 @@ class _StrictServer(_CityscapesServer):
             super().do_GET()
         elif self.path == "/md5-sum/?packageID=1":
             self._send(200, f"{self.md5}  {NAME}".encode())
+        elif self.path == "/file-handling/?packageID=1" and self.logged_out:
+            type(self).ranges.append(self.headers.get("Range"))
+            self._send(200, b"<!DOCTYPE html><html><body><form>Login</form></body></html>",
+                       headers={"Content-Type": "text/html; charset=UTF-8"})
         elif self.path == "/file-handling/?packageID=1":
             type(self).ranges.append(self.headers.get("Range"))
             start = int(self.headers.get("Range", "bytes=0-")[6:].split("-")[0])
@@ -59,6 +64,7 @@ def server(monkeypatch):
     monkeypatch.setenv("CITYSCAPES_USERNAME", "alice")
     monkeypatch.setenv("CITYSCAPES_PASSWORD", "s3cret")
     _StrictServer.md5, _StrictServer.ranges, _StrictServer.stall = hashlib.md5(PACKAGE).hexdigest(), [], 0.0
+    _StrictServer.logged_out = False
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _StrictServer)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     local = CityscapesSession(timeout=1.0)
@@ -123,3 +129,19 @@ def test_md5_mismatch_removes_the_staged_package_and_says_so(session, tmp_path):
                                   f"MD5 sum; the staged {staged} was removed, so the next run downloads it from zero")
         assert not staged.exists() and not dest.exists()
     assert _StrictServer.ranges == [None, None]
+
+
+def test_a_login_page_instead_of_the_package_is_refused_before_it_reaches_the_staged_file(session, tmp_path):
+    """The server sends its login page (200, HTML) for a package when the session is not logged in:
+    the download says so, and the staged bytes of an earlier run stay for the next run to resume."""
+    _StrictServer.logged_out = True
+    dest = tmp_path / NAME
+    staged = _staged(dest, PACKAGE[:5000])
+    with pytest.raises(InputError) as err:
+        download_cityscapes_package(NAME, dest, None, session=session)
+    assert str(err.value).startswith(f"{dest}: download of cityscapes package {NAME} failed: the Cityscapes server "
+                                     "sent an HTML page (its login page?) instead of the package")
+    assert staged.read_bytes() == PACKAGE[:5000]
+    _StrictServer.logged_out = False
+    download_cityscapes_package(NAME, dest, hashlib.sha256(PACKAGE).hexdigest(), session=session)
+    assert dest.read_bytes() == PACKAGE and _StrictServer.ranges == ["bytes=5000-", "bytes=5000-"]

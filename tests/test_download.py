@@ -48,7 +48,7 @@ class _Remote(BaseHTTPRequestHandler):
     announce the half it sends, as a server that serves a range in pieces). A path in `gzip` is sent
     gzip-compressed to a client that accepts gzip (ranges then count compressed bytes); one in
     `misplaced` answers a Range with a 206 of the bytes from 0; one in `no_ranges` answers every
-    request with the whole file and no Accept-Ranges."""
+    request with the whole file and no Accept-Ranges; one in `login_page` gets an HTML login page."""
 
     files: dict[str, tuple[bytes, str | None, str | None]] = {}
     cut: set[str] = set()
@@ -56,6 +56,7 @@ class _Remote(BaseHTTPRequestHandler):
     gzip: set[str] = set()
     misplaced: set[str] = set()
     no_ranges: set[str] = set()
+    login_page: set[str] = set()
     seen: list[tuple[str, str | None, str | None]] = []
 
     def log_message(self, *args):
@@ -66,6 +67,14 @@ class _Remote(BaseHTTPRequestHandler):
         type(self).seen.append((self.path, rng, if_range))
         if self.path not in self.files:
             self.send_error(404)
+            return
+        if self.path in self.login_page:
+            page = b"<!DOCTYPE html><html><body><form method='post'>Log in</form></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=UTF-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
             return
         body, etag, modified = self.files[self.path]
         compressed = self.path in self.gzip and "gzip" in self.headers.get("Accept-Encoding", "")
@@ -118,7 +127,7 @@ def remote():
     _Remote.files = {"/good.tar": (ARCHIVE, None, None), "/cut.tar": (ARCHIVE, None, None),
                      "/bad.tar": (ARCHIVE[:100] + b"X" + ARCHIVE[101:], None, None)}
     _Remote.cut, _Remote.ending, _Remote.seen = {"/cut.tar"}, {}, []
-    _Remote.gzip, _Remote.misplaced, _Remote.no_ranges = set(), set(), set()
+    _Remote.gzip, _Remote.misplaced, _Remote.no_ranges, _Remote.login_page = set(), set(), set(), set()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Remote)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -222,6 +231,25 @@ def test_a_206_that_ends_before_its_content_range_total_is_resumed(remote, tmp_p
     assert dest.read_bytes() == OLD
     middle = size + (len(OLD) - size) // 2
     assert [r for _, r, _ in _Remote.seen[n:]] == [f"bytes={size}-", f"bytes={middle}-"]
+
+
+def test_an_html_page_instead_of_the_file_is_refused_before_the_part_is_touched(remote, tmp_path):
+    """A login or error page sent with 200 (a login wall, a proxy's page) is named as what it is,
+    and the bytes of an interrupted download stay for the run that resumes them."""
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    part = _part_and_record(dest)[0]
+    kept = part.read_bytes()
+    _Remote.login_page.add("/f.bin")
+    with pytest.raises(InputError) as err:
+        download_file(f"{remote}/f.bin", dest, hashlib.sha256(OLD).hexdigest())
+    assert str(err.value) == (f"{dest}: {remote}/f.bin answered with an HTML page instead of the file (a login or "
+                              f"error page?); nothing was written to {part}")
+    assert part.read_bytes() == kept and not dest.exists()
+    _Remote.login_page.clear()
+    download_file(f"{remote}/f.bin", dest, hashlib.sha256(OLD).hexdigest())
+    assert dest.read_bytes() == OLD and _Remote.seen[-1] == ("/f.bin", f"bytes={size}-", '"v1"')
 
 
 @pytest.mark.parametrize("etag", [None, 'W/"weak"'])

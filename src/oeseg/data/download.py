@@ -10,7 +10,8 @@ it; a 416 reply completes a part only when the server's size equals the part's. 
 checked against the pinned sha256 before it is renamed to `dest`: a mismatch removes it and raises.
 Bytes are asked for and written as the server stores them (`Accept-Encoding: identity`, nothing
 decoded), so that a part's size is an offset in the remote file; a 206 reply that starts elsewhere
-than the part ends restarts the download. A body can end without an error short of the size its
+than the part ends restarts the download, and an HTML page (a login or error page) is refused
+before the part is touched. A body can end without an error short of the size its
 reply gave (a 206's Content-Range total, a 200's Content-Length): the part is measured against it
 and resumed. A 200 that gives no length ends where the server closes it, so a server that takes
 ranges is asked for the bytes after it (a 416 of the part's size confirms the end).
@@ -166,10 +167,20 @@ def _expected_size(response: requests.Response, content_range: tuple[int, int, i
     return int(length) if length is not None else None
 
 
+def is_html_page(response: requests.Response) -> bool:
+    """Whether a reply is an HTML page to show (text/html, not an attachment), as a login or error page is."""
+    return (response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "text/html"
+            and not response.headers.get("Content-Disposition", "").strip().lower().startswith("attachment"))
+
+
 def _write_body(response: requests.Response, part: Path, offset: int, url: str, pinned: bool) -> bool:
     """Write a 200/206 reply into `part` (appending a 206 at `offset`); True when the part holds the whole file."""
     source = redact_url(url)
     response.raise_for_status()
+    dest = part.with_suffix("")
+    if is_html_page(response) and dest.suffix.lower() not in (".html", ".htm"):  # before the part is touched
+        raise InputError(f"{dest}: {source} answered with an HTML page instead of the file (a login or error "
+                         f"page?); nothing was written to {part}")
     if offset and response.status_code != 206:  # Range ignored, or If-Range saw a changed file
         log.info("%s: the server sent the whole file (changed, or no resuming); restarting", source)
         offset = 0

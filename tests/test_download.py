@@ -4,6 +4,7 @@ checksums, resuming only a `.part` it can trust, errors that name the file, no c
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
@@ -40,6 +41,11 @@ NEW = bytes((i * 13) % 241 for i in range(8000))
 MODIFIED = "Wed, 01 May 2024 10:00:00 GMT"
 
 
+def _basic(user: str, password: str) -> str:
+    """The Authorization header of HTTP basic authentication."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
 class _Remote(BaseHTTPRequestHandler):
     """Serves `files` (path -> body, ETag, Last-Modified) with `Accept-Ranges: bytes`; a path in `cut`
     stops halfway once, as its `ending` says: "length" (the default: a Content-Length, so the cut
@@ -48,7 +54,8 @@ class _Remote(BaseHTTPRequestHandler):
     announce the half it sends, as a server that serves a range in pieces). A path in `gzip` is sent
     gzip-compressed to a client that accepts gzip (ranges then count compressed bytes); one in
     `misplaced` answers a Range with a 206 of the bytes from 0; one in `no_ranges` answers every
-    request with the whole file and no Accept-Ranges; one in `login_page` gets an HTML login page."""
+    request with the whole file and no Accept-Ranges; one in `login_page` gets an HTML login page;
+    one in `accounts` answers 401 unless asked with its (user, password)."""
 
     files: dict[str, tuple[bytes, str | None, str | None]] = {}
     cut: set[str] = set()
@@ -57,6 +64,7 @@ class _Remote(BaseHTTPRequestHandler):
     misplaced: set[str] = set()
     no_ranges: set[str] = set()
     login_page: set[str] = set()
+    accounts: dict[str, tuple[str, str]] = {}
     seen: list[tuple[str, str | None, str | None]] = []
 
     def log_message(self, *args):
@@ -67,6 +75,12 @@ class _Remote(BaseHTTPRequestHandler):
         type(self).seen.append((self.path, rng, if_range))
         if self.path not in self.files:
             self.send_error(404)
+            return
+        if self.path in self.accounts and self.headers.get("Authorization") != _basic(*self.accounts[self.path]):
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="files"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         if self.path in self.login_page:
             page = b"<!DOCTYPE html><html><body><form method='post'>Log in</form></body></html>"
@@ -126,7 +140,7 @@ class _Remote(BaseHTTPRequestHandler):
 def remote():
     _Remote.files = {"/good.tar": (ARCHIVE, None, None), "/cut.tar": (ARCHIVE, None, None),
                      "/bad.tar": (ARCHIVE[:100] + b"X" + ARCHIVE[101:], None, None)}
-    _Remote.cut, _Remote.ending, _Remote.seen = {"/cut.tar"}, {}, []
+    _Remote.cut, _Remote.ending, _Remote.accounts, _Remote.seen = {"/cut.tar"}, {}, {}, []
     _Remote.gzip, _Remote.misplaced, _Remote.no_ranges, _Remote.login_page = set(), set(), set(), set()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Remote)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -411,6 +425,25 @@ def test_corrupted_download_is_refused_and_removed(remote, tmp_path):
 def test_http_error_names_the_file(remote, tmp_path):
     with pytest.raises(InputError, match=r"e.tar: download of .*/missing.tar failed: HTTP 404"):
         download_file(f"{remote}/missing.tar", tmp_path / "e.tar", SHA256)
+
+
+def test_a_refused_login_names_the_netrc_machine_and_not_the_password(remote, tmp_path, monkeypatch):
+    """A 401 says which ~/.netrc machine gives the server its login (requests reads it), whether it
+    has none or a refused one, and never writes the password; the right one downloads the file."""
+    _Remote.files["/private.bin"], _Remote.accounts["/private.bin"] = (NEW, None, None), ("bob", "right-pw")
+    netrc = tmp_path / "netrc"
+    monkeypatch.setenv("NETRC", str(netrc))
+    dest, url = tmp_path / "private.bin", f"{remote}/private.bin"
+    for login, hint in [(None, f"if the server needs an account, put its login in {netrc}: "
+                               "`machine 127.0.0.1 login USER password PASSWORD`"),
+                        ("wrong-pw", f"the server refused the login of `machine 127.0.0.1` in {netrc}")]:
+        netrc.write_text(f"machine 127.0.0.1 login bob password {login}\n" if login else "")
+        netrc.chmod(0o600)
+        with pytest.raises(InputError) as err:
+            download_file(url, dest, None)
+        assert str(err.value) == f"{dest}: download of {url} failed: HTTP 401 ({hint})"
+    netrc.write_text("machine 127.0.0.1 login bob password right-pw\n")
+    assert download_file(url, dest, None).read_bytes() == NEW
 
 
 def test_unpinned_download_logs_its_hash(remote, tmp_path, caplog):

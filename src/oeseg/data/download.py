@@ -16,7 +16,7 @@ reply gave (a 206's Content-Range total, a 200's Content-Length): the part is me
 and resumed. A 200 that gives no length ends where the server closes it, so a server that takes
 ranges is asked for the bytes after it (a 416 of the part's size confirms the end).
 Credentials come only from the caller (read from the environment) or from ~/.netrc (requests
-reads it when `auth` is None); they are never logged.
+reads it when `auth` is None); they are never logged. A 401/403 names the ~/.netrc machine to log in.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -232,6 +233,17 @@ def _fetch_into(url: str, part: Path, pinned: bool, auth: Auth, timeout: float) 
     return _fetch_into(url, part, pinned, auth, timeout)
 
 
+def _login_hint(url: str, auth: Auth) -> str:
+    """For a 401/403 reply from `url`: where its host's login comes from and what to do (never the login itself)."""
+    host = urlsplit(url).hostname
+    if auth is not None:
+        return f"the server refused the credentials given for {host}"
+    netrc = os.environ.get("NETRC", "~/.netrc")  # where requests reads logins from
+    if requests.utils.get_netrc_auth(url):
+        return f"the server refused the login of `machine {host}` in {netrc}"
+    return f"if the server needs an account, put its login in {netrc}: `machine {host} login USER password PASSWORD`"
+
+
 def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth: Auth = None,
                   max_attempts: int = 5, timeout: float = 60.0) -> Path:
     """Download `url` to `dest` through `<dest>.part`, resuming partial transfers and checking sha256."""
@@ -249,7 +261,9 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth
         except INTERRUPTED as e:
             log.warning("%s: transfer interrupted (%s)", source, type(e).__name__)
         except requests.HTTPError as e:
-            raise InputError(f"{dest}: download of {source} failed: HTTP {e.response.status_code}") from None
+            status = e.response.status_code
+            login = f" ({_login_hint(e.response.url, auth)})" if status in (401, 403) else ""
+            raise InputError(f"{dest}: download of {source} failed: HTTP {status}{login}") from None
     else:
         raise InputError(f"{dest}: download of {source} still incomplete after {max_attempts} "
                          f"attempts; {part} is kept, run again to resume")

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from http.server import ThreadingHTTPServer
@@ -145,3 +148,26 @@ def test_a_login_page_instead_of_the_package_is_refused_before_it_reaches_the_st
     _StrictServer.logged_out = False
     download_cityscapes_package(NAME, dest, hashlib.sha256(PACKAGE).hexdigest(), session=session)
     assert dest.read_bytes() == PACKAGE and _StrictServer.ranges == ["bytes=5000-", "bytes=5000-"]
+
+
+def test_a_package_that_another_process_downloads_is_waited_for(session, tmp_path, caplog):
+    """A second job for one package waits for the first (which holds its lock) instead of writing into
+    the same staged file, then finds the package done and fetches nothing."""
+    dest = tmp_path / NAME
+    script = ("import sys\nfrom pathlib import Path\nfrom oeseg.data.download import download_lock\n"
+              "with download_lock(Path(sys.argv[1])):\n    print('locked', flush=True)\n    sys.stdin.read()\n")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(dest)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert holder.stdout.readline() == "locked\n"
+    second = threading.Thread(target=download_cityscapes_package,
+                              args=(NAME, dest, hashlib.sha256(PACKAGE).hexdigest(), session))
+    with caplog.at_level(logging.INFO, logger="oeseg.data.download"):
+        second.start()
+        deadline = time.monotonic() + 60
+        while "another process is downloading it" not in caplog.text and second.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        dest.write_bytes(PACKAGE)  # what the first one downloaded
+        holder.communicate("", timeout=60)
+        second.join(60)
+    assert f"{dest}: another process is downloading it; waiting" in caplog.text
+    assert _StrictServer.ranges == [] and dest.read_bytes() == PACKAGE and not second.is_alive()

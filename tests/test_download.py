@@ -10,8 +10,12 @@ import hashlib
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import tarfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -55,7 +59,8 @@ class _Remote(BaseHTTPRequestHandler):
     gzip-compressed to a client that accepts gzip (ranges then count compressed bytes); one in
     `misplaced` answers a Range with a 206 of the bytes from 0; one in `no_ranges` answers every
     request with the whole file and no Accept-Ranges; one in `login_page` gets an HTML login page;
-    one in `accounts` answers 401 unless asked with its (user, password)."""
+    one in `accounts` answers 401 unless asked with its (user, password); one in `held` sends half
+    of its next reply (with a Content-Length), sets `halfway` and sends the rest once `go_on` is set."""
 
     files: dict[str, tuple[bytes, str | None, str | None]] = {}
     cut: set[str] = set()
@@ -65,6 +70,8 @@ class _Remote(BaseHTTPRequestHandler):
     no_ranges: set[str] = set()
     login_page: set[str] = set()
     accounts: dict[str, tuple[str, str]] = {}
+    held: set[str] = set()
+    halfway, go_on = threading.Event(), threading.Event()
     seen: list[tuple[str, str | None, str | None]] = []
 
     def log_message(self, *args):
@@ -133,6 +140,13 @@ class _Remote(BaseHTTPRequestHandler):
         self.end_headers()
         if cut and ending != "piece":
             payload = payload[: len(payload) // 2]
+        if self.path in self.held:
+            self.held.discard(self.path)
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.halfway.set()
+            self.go_on.wait(60)
+            payload = payload[len(payload) // 2:]
         self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload) if ending == "chunked" else payload)
 
 
@@ -142,9 +156,11 @@ def remote():
                      "/bad.tar": (ARCHIVE[:100] + b"X" + ARCHIVE[101:], None, None)}
     _Remote.cut, _Remote.ending, _Remote.accounts, _Remote.seen = {"/cut.tar"}, {}, {}, []
     _Remote.gzip, _Remote.misplaced, _Remote.no_ranges, _Remote.login_page = set(), set(), set(), set()
+    _Remote.held, _Remote.halfway, _Remote.go_on = set(), threading.Event(), threading.Event()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Remote)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    _Remote.go_on.set()
     httpd.shutdown()
     httpd.server_close()
 
@@ -337,6 +353,33 @@ def test_foreign_part_is_not_resumed(remote, tmp_path, source):
     download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == NEW
     assert _Remote.seen == [("/f.bin", None, None)]
+
+
+def _download_in_a_child(url: str, dest: Path, sha256: str, log: Path) -> subprocess.Popen:
+    """download_file in a process of its own, logging to `log`."""
+    script = ("import logging, sys\nfrom oeseg.data.download import download_file\n"
+              "logging.basicConfig(level=logging.INFO)\ndownload_file(*sys.argv[1:])\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with open(log, "w") as stderr:
+        return subprocess.Popen([sys.executable, "-c", script, url, str(dest), sha256], env=env, stderr=stderr)
+
+
+def test_a_second_process_waits_for_the_download_of_the_same_file(remote, tmp_path):
+    """Two jobs that download one file (two runs sharing the output folder) do not write into one
+    `.part`: the second waits for the first, then finds the file done and fetches nothing."""
+    _Remote.files["/f.bin"], _Remote.held = (OLD, '"v1"', MODIFIED), {"/f.bin"}
+    dest, sha256, second_log = tmp_path / "f.bin", hashlib.sha256(OLD).hexdigest(), tmp_path / "second.log"
+    first = _download_in_a_child(f"{remote}/f.bin", dest, sha256, tmp_path / "first.log")
+    assert _Remote.halfway.wait(60)
+    second = _download_in_a_child(f"{remote}/f.bin", dest, sha256, second_log)
+    deadline = time.monotonic() + 60
+    while "waiting" not in second_log.read_text() and second.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _Remote.go_on.set()
+    assert first.wait(60) == 0 and second.wait(60) == 0, (tmp_path / "first.log").read_text() + second_log.read_text()
+    assert "f.bin: another process is downloading it; waiting" in second_log.read_text()
+    assert dest.read_bytes() == OLD and [path for path, _, _ in _Remote.seen] == ["/f.bin"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin", "first.log", "second.log"]  # no lock, no part
 
 
 def test_record_and_logs_hold_no_credentials(remote, tmp_path, caplog):

@@ -30,8 +30,8 @@ import requests
 
 from oeseg.data.archives import Archive
 from oeseg.data.convert import SplitWriter
-from oeseg.data.download import (IDENTITY, INTERRUPTED, credentials_from_env, is_html_page, keep_existing,
-                                 verify_sha256)
+from oeseg.data.download import (IDENTITY, INTERRUPTED, credentials_from_env, download_lock, is_html_page,
+                                 keep_existing, verify_sha256)
 from oeseg.data.vocabularies import CITYSCAPES, CITYSCAPES_LABEL_IDS
 from oeseg.io import InputError, redact_url, sha256_file
 
@@ -131,18 +131,20 @@ def _fetch_package(package: str, staging: Path, session: requests.Session, dest:
 
 def download_cityscapes_package(package: str, dest: str | Path, sha256: str | None,
                                 session: requests.Session | None = None) -> Path:
-    """Download one Cityscapes package to `dest` (resuming in `<dest>.part/`), checking sha256."""
+    """Download one Cityscapes package to `dest` (resuming in `<dest>.part/`), checking sha256 (one
+    process at a time)."""
     dest = Path(dest)
-    if keep_existing(dest, sha256):
-        return dest
-    staging = dest.with_name(dest.name + ".part")
-    staging.mkdir(parents=True, exist_ok=True)
-    partial = staging / package
-    if not (partial.exists() and sha256 is not None and sha256_file(partial) == sha256.lower()):
-        _fetch_package(package, staging, session or cityscapes_session(), dest)
-    verify_sha256(partial, sha256, f"cityscapes package {package}", name=dest)
-    os.replace(partial, dest)
-    shutil.rmtree(staging)
+    with download_lock(dest):
+        if keep_existing(dest, sha256):
+            return dest
+        staging = dest.with_name(dest.name + ".part")
+        staging.mkdir(exist_ok=True)
+        partial = staging / package
+        if not (partial.exists() and sha256 is not None and sha256_file(partial) == sha256.lower()):
+            _fetch_package(package, staging, session or cityscapes_session(), dest)
+        verify_sha256(partial, sha256, f"cityscapes package {package}", name=dest)
+        os.replace(partial, dest)
+        shutil.rmtree(staging)
     return dest
 
 

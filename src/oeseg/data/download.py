@@ -15,16 +15,20 @@ before the part is touched. A body can end without an error short of the size it
 reply gave (a 206's Content-Range total, a 200's Content-Length): the part is measured against it
 and resumed. A 200 that gives no length ends where the server closes it, so a server that takes
 ranges is asked for the bytes after it (a 416 of the part's size confirms the end).
+One process at a time downloads a file (`download_lock`): a second one waits, then finds it done.
 Credentials come only from the caller (read from the environment) or from ~/.netrc (requests
 reads it when `auth` is None); they are never logged. A 401/403 names the ~/.netrc machine to log in.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -244,14 +248,53 @@ def _login_hint(url: str, auth: Auth) -> str:
     return f"if the server needs an account, put its login in {netrc}: `machine {host} login USER password PASSWORD`"
 
 
+def _is_file_at(fd: int, path: Path) -> bool:
+    """Whether the open file `fd` is the file at `path`."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+@contextlib.contextmanager
+def download_lock(dest: Path) -> Iterator[None]:
+    """Hold the lock file `<dest>.lock` while `dest` is downloaded (its folder made first): a second
+    process downloading `dest` (two runs that share the folder) waits for the first to end.
+
+    POSIX record locks (fcntl.lockf) also work across the nodes of a cluster on NFS. The holder
+    removes the lock file before releasing it; a waiter that then holds a removed file tries again.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    path = dest.with_name(dest.name + ".lock")
+    while True:
+        with open(path, "a+b") as lock:
+            try:
+                fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                log.info("%s: another process is downloading it; waiting", dest)
+                fcntl.lockf(lock, fcntl.LOCK_EX)
+            if _is_file_at(lock.fileno(), path):  # not a file that its last holder removed
+                try:
+                    yield
+                finally:
+                    path.unlink()
+                return
+
+
 def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth: Auth = None,
                   max_attempts: int = 5, timeout: float = 60.0) -> Path:
-    """Download `url` to `dest` through `<dest>.part`, resuming partial transfers and checking sha256."""
+    """Download `url` to `dest` through `<dest>.part`, resuming partial transfers and checking sha256
+    (one process at a time)."""
     dest = Path(dest)
+    with download_lock(dest):
+        if not keep_existing(dest, sha256):
+            _download(url, dest, sha256, auth, max_attempts, timeout)
+    return dest
+
+
+def _download(url: str, dest: Path, sha256: str | None, auth: Auth, max_attempts: int, timeout: float) -> None:
+    """Fetch `url` into `<dest>.part` in up to `max_attempts` attempts, check its sha256, rename it to `dest`."""
     source = redact_url(url)
-    if keep_existing(dest, sha256):
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     for attempt in range(1, max_attempts + 1):
         log.info("%s: downloading to %s (attempt %d)", source, dest, attempt)
@@ -270,4 +313,3 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth
     _sidecar(part).unlink(missing_ok=True)
     verify_sha256(part, sha256, source, name=dest)
     os.replace(part, dest)
-    return dest

@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import tarfile
@@ -487,6 +488,19 @@ def test_a_refused_login_names_the_netrc_machine_and_not_the_password(remote, tm
         assert str(err.value) == f"{dest}: download of {url} failed: HTTP 401 ({hint})"
     netrc.write_text("machine 127.0.0.1 login bob password right-pw\n")
     assert download_file(url, dest, None).read_bytes() == NEW
+
+
+def test_a_server_out_of_reach_is_named_and_no_part_is_claimed(tmp_path):
+    """A host that cannot be reached (no internet on a compute node, a closed port here) sends nothing:
+    the message says so instead of a partial file to resume."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/f.bin"
+    with pytest.raises(InputError) as err:
+        download_file(url, tmp_path / "f.bin", None, max_attempts=2)
+    assert str(err.value) == (f"{tmp_path / 'f.bin'}: download of {url} still incomplete after 2 attempts; nothing "
+                              "was received: can this machine reach 127.0.0.1?")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unpinned_download_logs_its_hash(remote, tmp_path, caplog):

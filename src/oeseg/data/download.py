@@ -308,8 +308,10 @@ def _download(url: str, dest: Path, sha256: str | None, auth: Auth, max_attempts
             login = f" ({_login_hint(e.response.url, auth)})" if status in (401, 403) else ""
             raise InputError(f"{dest}: download of {source} failed: HTTP {status}{login}") from None
     else:
-        raise InputError(f"{dest}: download of {source} still incomplete after {max_attempts} "
-                         f"attempts; {part} is kept, run again to resume")
+        received = part.stat().st_size if part.exists() else 0
+        kept = (f"{part} is kept ({received} bytes), run again to resume" if received else
+                f"nothing was received: can this machine reach {urlsplit(url).hostname}?")
+        raise InputError(f"{dest}: download of {source} still incomplete after {max_attempts} attempts; {kept}")
     _sidecar(part).unlink(missing_ok=True)
     verify_sha256(part, sha256, source, name=dest)
     os.replace(part, dest)

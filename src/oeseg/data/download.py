@@ -10,12 +10,12 @@ it; a 416 reply completes a part only when the server's size equals the part's. 
 checked against the pinned sha256 before it is renamed to `dest`: a mismatch removes it and raises.
 Bytes are asked for and written as the server stores them (`Accept-Encoding: identity`, nothing
 decoded), so that a part's size is an offset in the remote file; a 206 reply that starts elsewhere
-than the part ends restarts the download, and an HTML page (a login or error page) is refused
-before the part is touched. A body can end without an error short of the size its
-reply gave (a 206's Content-Range total, a 200's Content-Length): the part is measured against it
-and resumed. A 200 that gives no length ends where the server closes it, so a server that takes
-ranges is asked for the bytes after it (a 416 of the part's size confirms the end).
-One process at a time downloads a file (`download_lock`): a second one waits, then finds it done.
+than the part ends restarts the download. A body can end short of the size its reply gave (a 206's
+Content-Range total, a 200's Content-Length) without an error: the part is measured against that
+size and resumed. A 200 that gives no length ends where the server closes it, so a server that
+takes ranges is asked for the bytes after it (a 416 of the part's size confirms the end). An HTML
+page (a login or error page) is refused before the part is touched. One process at a time
+downloads a file (`download_lock`): a second one waits, then finds it done.
 Credentials come only from the caller (read from the environment) or from ~/.netrc (requests
 reads it when `auth` is None); they are never logged. A 401/403 names the ~/.netrc machine to log in.
 """

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from http.server import ThreadingHTTPServer
@@ -22,12 +25,13 @@ NAME = "gtFine_trainvaltest.zip"
 
 class _StrictServer(_CityscapesServer):
     """The test server of test_converters, with 416 for a Range past the end, a settable md5 answer,
-    and (`stall` > 0) replies that stall for `stall` seconds: the login page's always, a package's
-    once, halfway through."""
+    (`stall` > 0) replies that stall for `stall` seconds: the login page's always, a package's
+    once, halfway through, and (`logged_out`) the login page where a package is asked for."""
 
     md5 = hashlib.md5(PACKAGE).hexdigest()
     ranges: list[str | None] = []
     stall = 0.0
+    logged_out = False
 
     def do_GET(self):
         if self.path.startswith("/login") and self.stall:
@@ -35,6 +39,10 @@ class _StrictServer(_CityscapesServer):
             super().do_GET()
         elif self.path == "/md5-sum/?packageID=1":
             self._send(200, f"{self.md5}  {NAME}".encode())
+        elif self.path == "/file-handling/?packageID=1" and self.logged_out:
+            type(self).ranges.append(self.headers.get("Range"))
+            self._send(200, b"<!DOCTYPE html><html><body><form>Login</form></body></html>",
+                       headers={"Content-Type": "text/html; charset=UTF-8"})
         elif self.path == "/file-handling/?packageID=1":
             type(self).ranges.append(self.headers.get("Range"))
             start = int(self.headers.get("Range", "bytes=0-")[6:].split("-")[0])
@@ -59,6 +67,7 @@ def server(monkeypatch):
     monkeypatch.setenv("CITYSCAPES_USERNAME", "alice")
     monkeypatch.setenv("CITYSCAPES_PASSWORD", "s3cret")
     _StrictServer.md5, _StrictServer.ranges, _StrictServer.stall = hashlib.md5(PACKAGE).hexdigest(), [], 0.0
+    _StrictServer.logged_out = False
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _StrictServer)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     local = CityscapesSession(timeout=1.0)
@@ -123,3 +132,42 @@ def test_md5_mismatch_removes_the_staged_package_and_says_so(session, tmp_path):
                                   f"MD5 sum; the staged {staged} was removed, so the next run downloads it from zero")
         assert not staged.exists() and not dest.exists()
     assert _StrictServer.ranges == [None, None]
+
+
+def test_a_login_page_instead_of_the_package_is_refused_before_it_reaches_the_staged_file(session, tmp_path):
+    """The server sends its login page (200, HTML) for a package when the session is not logged in:
+    the download says so, and the staged bytes of an earlier run stay for the next run to resume."""
+    _StrictServer.logged_out = True
+    dest = tmp_path / NAME
+    staged = _staged(dest, PACKAGE[:5000])
+    with pytest.raises(InputError) as err:
+        download_cityscapes_package(NAME, dest, None, session=session)
+    assert str(err.value).startswith(f"{dest}: download of cityscapes package {NAME} failed: the Cityscapes server "
+                                     "sent an HTML page (its login page?) instead of the package")
+    assert staged.read_bytes() == PACKAGE[:5000]
+    _StrictServer.logged_out = False
+    download_cityscapes_package(NAME, dest, hashlib.sha256(PACKAGE).hexdigest(), session=session)
+    assert dest.read_bytes() == PACKAGE and _StrictServer.ranges == ["bytes=5000-", "bytes=5000-"]
+
+
+def test_a_package_that_another_process_downloads_is_waited_for(session, tmp_path, caplog):
+    """A second job for one package waits for the first (which holds its lock) instead of writing into
+    the same staged file, then finds the package done and fetches nothing."""
+    dest = tmp_path / NAME
+    script = ("import sys\nfrom pathlib import Path\nfrom oeseg.data.download import download_lock\n"
+              "with download_lock(Path(sys.argv[1])):\n    print('locked', flush=True)\n    sys.stdin.read()\n")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(dest)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert holder.stdout.readline() == "locked\n"
+    second = threading.Thread(target=download_cityscapes_package,
+                              args=(NAME, dest, hashlib.sha256(PACKAGE).hexdigest(), session))
+    with caplog.at_level(logging.INFO, logger="oeseg.data.download"):
+        second.start()
+        deadline = time.monotonic() + 60
+        while "another process is downloading it" not in caplog.text and second.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        dest.write_bytes(PACKAGE)  # what the first one downloaded
+        holder.communicate("", timeout=60)
+        second.join(60)
+    assert f"{dest}: another process is downloading it; waiting" in caplog.text
+    assert _StrictServer.ranges == [] and dest.read_bytes() == PACKAGE and not second.is_alive()

@@ -4,13 +4,19 @@ checksums, resuming only a `.part` it can trust, errors that name the file, no c
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
 import json
 import logging
+import os
+import socket
+import subprocess
+import sys
 import tarfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -40,15 +46,33 @@ NEW = bytes((i * 13) % 241 for i in range(8000))
 MODIFIED = "Wed, 01 May 2024 10:00:00 GMT"
 
 
+def _basic(user: str, password: str) -> str:
+    """The Authorization header of HTTP basic authentication."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
 class _Remote(BaseHTTPRequestHandler):
-    """Serves `files` (path -> body, ETag, Last-Modified); a path in `cut` stops halfway once; one in
-    `gzip` is sent gzip-compressed to a client that accepts gzip (ranges then count compressed
-    bytes); one in `misplaced` answers a Range with a 206 of the bytes from 0."""
+    """Serves `files` (path -> body, ETag, Last-Modified) with `Accept-Ranges: bytes`; a path in `cut`
+    stops halfway once, as its `ending` says: "length" (the default: a Content-Length, so the cut
+    drops the connection), "close" (no length: the body ends when the connection closes), "chunked"
+    (the cut body ends with its last chunk) or "piece" (a 206 whose Content-Range and Content-Length
+    announce the half it sends, as a server that serves a range in pieces). A path in `gzip` is sent
+    gzip-compressed to a client that accepts gzip (ranges then count compressed bytes); one in
+    `misplaced` answers a Range with a 206 of the bytes from 0; one in `no_ranges` answers every
+    request with the whole file and no Accept-Ranges; one in `login_page` gets an HTML login page;
+    one in `accounts` answers 401 unless asked with its (user, password); one in `held` sends half
+    of its next reply (with a Content-Length), sets `halfway` and sends the rest once `go_on` is set."""
 
     files: dict[str, tuple[bytes, str | None, str | None]] = {}
     cut: set[str] = set()
+    ending: dict[str, str] = {}
     gzip: set[str] = set()
     misplaced: set[str] = set()
+    no_ranges: set[str] = set()
+    login_page: set[str] = set()
+    accounts: dict[str, tuple[str, str]] = {}
+    held: set[str] = set()
+    halfway, go_on = threading.Event(), threading.Event()
     seen: list[tuple[str, str | None, str | None]] = []
 
     def log_message(self, *args):
@@ -60,6 +84,20 @@ class _Remote(BaseHTTPRequestHandler):
         if self.path not in self.files:
             self.send_error(404)
             return
+        if self.path in self.accounts and self.headers.get("Authorization") != _basic(*self.accounts[self.path]):
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="files"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path in self.login_page:
+            page = b"<!DOCTYPE html><html><body><form method='post'>Log in</form></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=UTF-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            return
         body, etag, modified = self.files[self.path]
         compressed = self.path in self.gzip and "gzip" in self.headers.get("Accept-Encoding", "")
         if compressed:
@@ -67,6 +105,8 @@ class _Remote(BaseHTTPRequestHandler):
         strong = etag is not None and not etag.startswith("W/")
         if rng and if_range is not None and not ((strong and if_range == etag) or if_range == modified):
             rng = None  # the file changed since the client's copy: send all of it
+        if self.path in self.no_ranges:
+            rng = None
         start = int(rng.removeprefix("bytes=").split("-")[0]) if rng else 0
         if rng and self.path in self.misplaced:
             start = 0
@@ -76,34 +116,52 @@ class _Remote(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        payload, ending = body[start:], self.ending.get(self.path, "length")
+        cut = self.path in self.cut
+        self.cut.discard(self.path)
+        if cut and ending == "piece":
+            payload = payload[: len(payload) // 2]
+        if ending == "chunked":
+            self.protocol_version = "HTTP/1.1"
         self.send_response(206 if rng else 200)
         if rng:
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            self.send_header("Content-Range", f"bytes {start}-{start + len(payload) - 1}/{len(body)}")
         if compressed:
             self.send_header("Content-Encoding", "gzip")
         for name, value in (("ETag", etag), ("Last-Modified", modified)):
             if value is not None:
                 self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body) - start))
+        if self.path not in self.no_ranges:
+            self.send_header("Accept-Ranges", "bytes")
+        if ending in ("length", "piece"):
+            self.send_header("Content-Length", str(len(payload)))
+        elif ending == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
         self.end_headers()
-        payload = body[start:]
-        if self.path in self.cut:
-            self.cut.discard(self.path)
+        if cut and ending != "piece":
+            payload = payload[: len(payload) // 2]
+        if self.path in self.held:
+            self.held.discard(self.path)
             self.wfile.write(payload[: len(payload) // 2])
             self.wfile.flush()
-            self.close_connection = True
-            return
-        self.wfile.write(payload)
+            self.halfway.set()
+            self.go_on.wait(60)
+            payload = payload[len(payload) // 2:]
+        self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload) if ending == "chunked" else payload)
 
 
 @pytest.fixture()
 def remote():
     _Remote.files = {"/good.tar": (ARCHIVE, None, None), "/cut.tar": (ARCHIVE, None, None),
                      "/bad.tar": (ARCHIVE[:100] + b"X" + ARCHIVE[101:], None, None)}
-    _Remote.cut, _Remote.gzip, _Remote.misplaced, _Remote.seen = {"/cut.tar"}, set(), set(), []
+    _Remote.cut, _Remote.ending, _Remote.accounts, _Remote.seen = {"/cut.tar"}, {}, {}, []
+    _Remote.gzip, _Remote.misplaced, _Remote.no_ranges, _Remote.login_page = set(), set(), set(), set()
+    _Remote.held, _Remote.halfway, _Remote.go_on = set(), threading.Event(), threading.Event()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Remote)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    _Remote.go_on.set()
     httpd.shutdown()
     httpd.server_close()
 
@@ -163,6 +221,66 @@ def test_a_206_from_another_byte_restarts_from_zero(remote, tmp_path, caplog):
     assert dest.read_bytes() == OLD
     assert f"asked for the bytes from {size}, the server sent 'bytes 0-{len(OLD) - 1}/{len(OLD)}'" in caplog.text
     assert [r for _, r, _ in _Remote.seen[-2:]] == [f"bytes={size}-", None]
+
+
+@pytest.mark.parametrize("ending", ["close", "chunked"])
+@pytest.mark.parametrize("cut", [True, False], ids=["ends-early", "whole"])
+def test_a_reply_without_a_length_is_checked_with_a_range_request(remote, tmp_path, ending, cut):
+    """A 200 without Content-Length ends where the server closes it or sends its last chunk, early
+    or not, without an error: a server that takes ranges is asked for the bytes after it, and a 206
+    brings the rest (not a truncated file) or a 416 of the part's size confirms the end."""
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    _Remote.ending["/f.bin"] = ending
+    if cut:
+        _Remote.cut.add("/f.bin")
+    dest = tmp_path / "f.bin"
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == OLD
+    assert _Remote.seen == [("/f.bin", None, None), ("/f.bin", f"bytes={len(OLD) // 2 if cut else len(OLD)}-", '"v1"')]
+
+
+def test_a_reply_without_a_length_from_a_server_without_ranges_is_taken_whole(remote, tmp_path):
+    """A server that does not take ranges cannot say more: its reply is the file (one request)."""
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    _Remote.ending["/f.bin"], _Remote.no_ranges = "close", {"/f.bin"}
+    download_file(f"{remote}/f.bin", tmp_path / "f.bin", hashlib.sha256(OLD).hexdigest())
+    assert (tmp_path / "f.bin").read_bytes() == OLD and _Remote.seen == [("/f.bin", None, None)]
+
+
+@pytest.mark.parametrize("ending", ["close", "chunked", "piece"])
+def test_a_206_that_ends_before_its_content_range_total_is_resumed(remote, tmp_path, ending):
+    """A resumed reply's Content-Range gives the file's size: a 206 that ends early without an error
+    (the connection closed, the last chunk sent) or that serves a piece of the range is not taken
+    for the rest of the file; the next attempt resumes after it."""
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    _Remote.ending["/f.bin"] = ending
+    _Remote.cut.add("/f.bin")
+    n = len(_Remote.seen)
+    download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == OLD
+    middle = size + (len(OLD) - size) // 2
+    assert [r for _, r, _ in _Remote.seen[n:]] == [f"bytes={size}-", f"bytes={middle}-"]
+
+
+def test_an_html_page_instead_of_the_file_is_refused_before_the_part_is_touched(remote, tmp_path):
+    """A login or error page sent with 200 (a login wall, a proxy's page) is named as what it is,
+    and the bytes of an interrupted download stay for the run that resumes them."""
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    part = _part_and_record(dest)[0]
+    kept = part.read_bytes()
+    _Remote.login_page.add("/f.bin")
+    with pytest.raises(InputError) as err:
+        download_file(f"{remote}/f.bin", dest, hashlib.sha256(OLD).hexdigest())
+    assert str(err.value) == (f"{dest}: {remote}/f.bin answered with an HTML page instead of the file (a login or "
+                              f"error page?); nothing was written to {part}")
+    assert part.read_bytes() == kept and not dest.exists()
+    _Remote.login_page.clear()
+    download_file(f"{remote}/f.bin", dest, hashlib.sha256(OLD).hexdigest())
+    assert dest.read_bytes() == OLD and _Remote.seen[-1] == ("/f.bin", f"bytes={size}-", '"v1"')
 
 
 @pytest.mark.parametrize("etag", [None, 'W/"weak"'])
@@ -236,6 +354,33 @@ def test_foreign_part_is_not_resumed(remote, tmp_path, source):
     download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == NEW
     assert _Remote.seen == [("/f.bin", None, None)]
+
+
+def _download_in_a_child(url: str, dest: Path, sha256: str, log: Path) -> subprocess.Popen:
+    """download_file in a process of its own, logging to `log`."""
+    script = ("import logging, sys\nfrom oeseg.data.download import download_file\n"
+              "logging.basicConfig(level=logging.INFO)\ndownload_file(*sys.argv[1:])\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with open(log, "w") as stderr:
+        return subprocess.Popen([sys.executable, "-c", script, url, str(dest), sha256], env=env, stderr=stderr)
+
+
+def test_a_second_process_waits_for_the_download_of_the_same_file(remote, tmp_path):
+    """Two jobs that download one file (two runs sharing the output folder) do not write into one
+    `.part`: the second waits for the first, then finds the file done and fetches nothing."""
+    _Remote.files["/f.bin"], _Remote.held = (OLD, '"v1"', MODIFIED), {"/f.bin"}
+    dest, sha256, second_log = tmp_path / "f.bin", hashlib.sha256(OLD).hexdigest(), tmp_path / "second.log"
+    first = _download_in_a_child(f"{remote}/f.bin", dest, sha256, tmp_path / "first.log")
+    assert _Remote.halfway.wait(60)
+    second = _download_in_a_child(f"{remote}/f.bin", dest, sha256, second_log)
+    deadline = time.monotonic() + 60
+    while "waiting" not in second_log.read_text() and second.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _Remote.go_on.set()
+    assert first.wait(60) == 0 and second.wait(60) == 0, (tmp_path / "first.log").read_text() + second_log.read_text()
+    assert "f.bin: another process is downloading it; waiting" in second_log.read_text()
+    assert dest.read_bytes() == OLD and [path for path, _, _ in _Remote.seen] == ["/f.bin"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin", "first.log", "second.log"]  # no lock, no part
 
 
 def test_record_and_logs_hold_no_credentials(remote, tmp_path, caplog):
@@ -324,6 +469,38 @@ def test_corrupted_download_is_refused_and_removed(remote, tmp_path):
 def test_http_error_names_the_file(remote, tmp_path):
     with pytest.raises(InputError, match=r"e.tar: download of .*/missing.tar failed: HTTP 404"):
         download_file(f"{remote}/missing.tar", tmp_path / "e.tar", SHA256)
+
+
+def test_a_refused_login_names_the_netrc_machine_and_not_the_password(remote, tmp_path, monkeypatch):
+    """A 401 says which ~/.netrc machine gives the server its login (requests reads it), whether it
+    has none or a refused one, and never writes the password; the right one downloads the file."""
+    _Remote.files["/private.bin"], _Remote.accounts["/private.bin"] = (NEW, None, None), ("bob", "right-pw")
+    netrc = tmp_path / "netrc"
+    monkeypatch.setenv("NETRC", str(netrc))
+    dest, url = tmp_path / "private.bin", f"{remote}/private.bin"
+    for login, hint in [(None, f"if the server needs an account, put its login in {netrc}: "
+                               "`machine 127.0.0.1 login USER password PASSWORD`"),
+                        ("wrong-pw", f"the server refused the login of `machine 127.0.0.1` in {netrc}")]:
+        netrc.write_text(f"machine 127.0.0.1 login bob password {login}\n" if login else "")
+        netrc.chmod(0o600)
+        with pytest.raises(InputError) as err:
+            download_file(url, dest, None)
+        assert str(err.value) == f"{dest}: download of {url} failed: HTTP 401 ({hint})"
+    netrc.write_text("machine 127.0.0.1 login bob password right-pw\n")
+    assert download_file(url, dest, None).read_bytes() == NEW
+
+
+def test_a_server_out_of_reach_is_named_and_no_part_is_claimed(tmp_path):
+    """A host that cannot be reached (no internet on a compute node, a closed port here) sends nothing:
+    the message says so instead of a partial file to resume."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/f.bin"
+    with pytest.raises(InputError) as err:
+        download_file(url, tmp_path / "f.bin", None, max_attempts=2)
+    assert str(err.value) == (f"{tmp_path / 'f.bin'}: download of {url} still incomplete after 2 attempts; nothing "
+                              "was received: can this machine reach 127.0.0.1?")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unpinned_download_logs_its_hash(remote, tmp_path, caplog):

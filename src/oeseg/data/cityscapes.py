@@ -5,7 +5,8 @@ Cityscapes server through `cityscapesscripts.download.downloader.download_packag
 resumes and checks the server's md5), logged in with CITYSCAPES_USERNAME / CITYSCAPES_PASSWORD
 from the environment (never written anywhere), and are then checked against the sha256 pinned
 in the config. A staged file that fails the md5, or that the server refuses to resume (HTTP 416),
-is removed: a resumed one is downloaded again from zero, a fresh one fails naming the package.
+is removed: a resumed one is downloaded again from zero, a fresh one fails naming the package. A
+package that comes as an HTML page (the server's login page) fails before it reaches the staged file.
 Every request times out (`CityscapesSession`: a stalled server would hold a job for its whole
 runtime otherwise); a dropped or stalled transfer resumes, up to `attempts` times in one run.
 
@@ -29,9 +30,10 @@ import requests
 
 from oeseg.data.archives import Archive
 from oeseg.data.convert import SplitWriter
-from oeseg.data.download import IDENTITY, INTERRUPTED, credentials_from_env, keep_existing, verify_sha256
+from oeseg.data.download import (IDENTITY, INTERRUPTED, credentials_from_env, download_lock, is_html_page,
+                                 keep_existing, verify_sha256)
 from oeseg.data.vocabularies import CITYSCAPES, CITYSCAPES_LABEL_IDS
-from oeseg.io import InputError, sha256_file
+from oeseg.io import InputError, redact_url, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,8 @@ MD5_MISMATCH = "MD5 sum of downloaded file does not match"  # cityscapesscripts'
 
 class CityscapesSession(requests.Session):
     """A session whose requests time out after `timeout` seconds unless they give their own
-    (cityscapesscripts' downloader gives none) and ask for uncompressed bytes."""
+    (cityscapesscripts' downloader gives none) and ask for uncompressed bytes; a package (the one
+    streamed reply) that comes as an HTML page is refused before the downloader writes it."""
 
     def __init__(self, timeout: float = 60.0) -> None:
         """A session whose requests default to `timeout` seconds and uncompressed bytes."""
@@ -52,10 +55,17 @@ class CityscapesSession(requests.Session):
         self.headers.update(IDENTITY)  # a resumed Range counts the stored bytes
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        """requests.Session.request, with this session's timeout where the caller gives none."""
+        """requests.Session.request, with this session's timeout where the caller gives none; an
+        InputError for a package that comes as an HTML page (the downloader would append it)."""
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
-        return super().request(*args, **kwargs)
+        response = super().request(*args, **kwargs)
+        if kwargs.get("stream") and is_html_page(response):
+            response.close()
+            raise InputError(f"the Cityscapes server sent an HTML page (its login page?) instead of the package at "
+                             f"{redact_url(response.url)}: the login may have expired, or the account in "
+                             f"{USERNAME_ENV} may not download it; nothing of the page was written")
+        return response
 
 
 def cityscapes_session(session: requests.Session | None = None) -> requests.Session:
@@ -121,18 +131,20 @@ def _fetch_package(package: str, staging: Path, session: requests.Session, dest:
 
 def download_cityscapes_package(package: str, dest: str | Path, sha256: str | None,
                                 session: requests.Session | None = None) -> Path:
-    """Download one Cityscapes package to `dest` (resuming in `<dest>.part/`), checking sha256."""
+    """Download one Cityscapes package to `dest` (resuming in `<dest>.part/`), checking sha256 (one
+    process at a time)."""
     dest = Path(dest)
-    if keep_existing(dest, sha256):
-        return dest
-    staging = dest.with_name(dest.name + ".part")
-    staging.mkdir(parents=True, exist_ok=True)
-    partial = staging / package
-    if not (partial.exists() and sha256 is not None and sha256_file(partial) == sha256.lower()):
-        _fetch_package(package, staging, session or cityscapes_session(), dest)
-    verify_sha256(partial, sha256, f"cityscapes package {package}", name=dest)
-    os.replace(partial, dest)
-    shutil.rmtree(staging)
+    with download_lock(dest):
+        if keep_existing(dest, sha256):
+            return dest
+        staging = dest.with_name(dest.name + ".part")
+        staging.mkdir(exist_ok=True)
+        partial = staging / package
+        if not (partial.exists() and sha256 is not None and sha256_file(partial) == sha256.lower()):
+            _fetch_package(package, staging, session or cityscapes_session(), dest)
+        verify_sha256(partial, sha256, f"cityscapes package {package}", name=dest)
+        os.replace(partial, dest)
+        shutil.rmtree(staging)
     return dest
 
 

@@ -10,18 +10,27 @@ it; a 416 reply completes a part only when the server's size equals the part's. 
 checked against the pinned sha256 before it is renamed to `dest`: a mismatch removes it and raises.
 Bytes are asked for and written as the server stores them (`Accept-Encoding: identity`, nothing
 decoded), so that a part's size is an offset in the remote file; a 206 reply that starts elsewhere
-than the part ends restarts the download.
+than the part ends restarts the download. A body can end short of the size its reply gave (a 206's
+Content-Range total, a 200's Content-Length) without an error: the part is measured against that
+size and resumed. A 200 that gives no length ends where the server closes it, so a server that
+takes ranges is asked for the bytes after it (a 416 of the part's size confirms the end). An HTML
+page (a login or error page) is refused before the part is touched. One process at a time
+downloads a file (`download_lock`): a second one waits, then finds it done.
 Credentials come only from the caller (read from the environment) or from ~/.netrc (requests
-reads it when `auth` is None); they are never logged.
+reads it when `auth` is None); they are never logged. A 401/403 names the ~/.netrc machine to log in.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -145,25 +154,50 @@ def _remote_size(response: requests.Response) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _write_body(response: requests.Response, part: Path, offset: int, url: str) -> bool:
-    """Write a 200/206 reply into `part` (appending a 206 at `offset`); True when all of it arrived."""
+def _content_range(response: requests.Response) -> tuple[int, int, int | None] | None:
+    """(first byte, last byte, full size or None for `*`) of a 206 reply's Content-Range, or None when it has none."""
+    match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", response.headers.get("Content-Range", "").strip())
+    if match is None:
+        return None
+    first, last, size = match.groups()
+    return int(first), int(last), None if size == "*" else int(size)
+
+
+def _expected_size(response: requests.Response, content_range: tuple[int, int, int | None] | None) -> int | None:
+    """The size of the remote file as a 200/206 reply gives it (a 206's Content-Range total, else the end
+    of its range; a 200's Content-Length), or None when it gives none."""
+    if content_range is not None:
+        return content_range[2] if content_range[2] is not None else content_range[1] + 1
+    length = response.headers.get("Content-Length")
+    return int(length) if length is not None else None
+
+
+def is_html_page(response: requests.Response) -> bool:
+    """Whether a reply is an HTML page to show (text/html, not an attachment), as a login or error page is."""
+    return (response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "text/html"
+            and not response.headers.get("Content-Disposition", "").strip().lower().startswith("attachment"))
+
+
+def _write_body(response: requests.Response, part: Path, offset: int, url: str, pinned: bool) -> bool:
+    """Write a 200/206 reply into `part` (appending a 206 at `offset`); True when the part holds the whole file."""
     source = redact_url(url)
     response.raise_for_status()
+    dest = part.with_suffix("")
+    if is_html_page(response) and dest.suffix.lower() not in (".html", ".htm"):  # before the part is touched
+        raise InputError(f"{dest}: {source} answered with an HTML page instead of the file (a login or error "
+                         f"page?); nothing was written to {part}")
     if offset and response.status_code != 206:  # Range ignored, or If-Range saw a changed file
         log.info("%s: the server sent the whole file (changed, or no resuming); restarting", source)
         offset = 0
-    start = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", "").strip())
-    if offset and (start is None or int(start.group(1)) != offset):
+    content_range = _content_range(response) if response.status_code == 206 else None
+    if response.status_code == 206 and (content_range is None or content_range[0] != offset):
         log.warning("%s: asked for the bytes from %d, the server sent %r; restarting from zero", source, offset,
                     response.headers.get("Content-Range"))
         _discard(part)
         return False
-    length = response.headers.get("Content-Length")
-    expected = offset + int(length) if length is not None else None
+    validators = {"etag": response.headers.get("ETag"), "last_modified": response.headers.get("Last-Modified")}
     with open(part, "ab" if offset else "wb") as f:
         if not offset:  # after the truncation, so a record never describes older bytes
-            validators = {"etag": response.headers.get("ETag"),
-                          "last_modified": response.headers.get("Last-Modified")}
             atomic_write_json(_sidecar(part), {"url_sha256": _url_sha256(url), "url": source,
                                                **{k: v for k, v in validators.items() if v}})
         try:
@@ -171,7 +205,19 @@ def _write_body(response: requests.Response, part: Path, offset: int, url: str) 
                 f.write(block)
         except urllib3.exceptions.HTTPError as e:  # as requests' iter_content reports them
             raise requests.ConnectionError(e) from e
-    return expected is None or part.stat().st_size >= expected
+    # a body can end short of its length without an error (closed early, a last chunk sent early, a
+    # range served in pieces): the part is measured against the size the reply gave
+    size, expected = part.stat().st_size, _expected_size(response, content_range)
+    if expected is None:  # a 200 without a length ends where the server closes it, early or not
+        resumable = pinned or _if_range(validators) is not None  # as _resume_headers decides
+        if resumable and response.headers.get("Accept-Ranges", "").strip().lower() == "bytes":
+            log.info("%s: the server gave no length; asking it for the bytes after %d", source, size)
+            return False  # the next attempt resumes: a 416 of this size confirms the end
+        return True
+    if size < expected:
+        log.warning("%s: the reply ended at byte %d of %d; resuming", source, size, expected)
+        return False
+    return True
 
 
 def _fetch_into(url: str, part: Path, pinned: bool, auth: Auth, timeout: float) -> bool:
@@ -181,7 +227,7 @@ def _fetch_into(url: str, part: Path, pinned: bool, auth: Auth, timeout: float) 
     offset = part.stat().st_size if headers else 0
     with requests.get(url, stream=True, headers={**IDENTITY, **headers}, auth=auth, timeout=timeout) as r:
         if not (offset and r.status_code == 416):
-            return _write_body(r, part, offset, url)
+            return _write_body(r, part, offset, url, pinned)
         remote_size = _remote_size(r)
     if remote_size == offset:  # the partial file already holds every byte
         return True
@@ -191,14 +237,64 @@ def _fetch_into(url: str, part: Path, pinned: bool, auth: Auth, timeout: float) 
     return _fetch_into(url, part, pinned, auth, timeout)
 
 
+def _login_hint(url: str, auth: Auth) -> str:
+    """For a 401/403 reply from `url`: where its host's login comes from and what to do (never the login itself)."""
+    host = urlsplit(url).hostname
+    if auth is not None:
+        return f"the server refused the credentials given for {host}"
+    netrc = os.environ.get("NETRC", "~/.netrc")  # where requests reads logins from
+    if requests.utils.get_netrc_auth(url):
+        return f"the server refused the login of `machine {host}` in {netrc}"
+    return f"if the server needs an account, put its login in {netrc}: `machine {host} login USER password PASSWORD`"
+
+
+def _is_file_at(fd: int, path: Path) -> bool:
+    """Whether the open file `fd` is the file at `path`."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+@contextlib.contextmanager
+def download_lock(dest: Path) -> Iterator[None]:
+    """Hold the lock file `<dest>.lock` while `dest` is downloaded (its folder made first): a second
+    process downloading `dest` (two runs that share the folder) waits for the first to end.
+
+    POSIX record locks (fcntl.lockf) also work across the nodes of a cluster on NFS. The holder
+    removes the lock file before releasing it; a waiter that then holds a removed file tries again.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    path = dest.with_name(dest.name + ".lock")
+    while True:
+        with open(path, "a+b") as lock:
+            try:
+                fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                log.info("%s: another process is downloading it; waiting", dest)
+                fcntl.lockf(lock, fcntl.LOCK_EX)
+            if _is_file_at(lock.fileno(), path):  # not a file that its last holder removed
+                try:
+                    yield
+                finally:
+                    path.unlink()
+                return
+
+
 def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth: Auth = None,
                   max_attempts: int = 5, timeout: float = 60.0) -> Path:
-    """Download `url` to `dest` through `<dest>.part`, resuming partial transfers and checking sha256."""
+    """Download `url` to `dest` through `<dest>.part`, resuming partial transfers and checking sha256
+    (one process at a time)."""
     dest = Path(dest)
+    with download_lock(dest):
+        if not keep_existing(dest, sha256):
+            _download(url, dest, sha256, auth, max_attempts, timeout)
+    return dest
+
+
+def _download(url: str, dest: Path, sha256: str | None, auth: Auth, max_attempts: int, timeout: float) -> None:
+    """Fetch `url` into `<dest>.part` in up to `max_attempts` attempts, check its sha256, rename it to `dest`."""
     source = redact_url(url)
-    if keep_existing(dest, sha256):
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     for attempt in range(1, max_attempts + 1):
         log.info("%s: downloading to %s (attempt %d)", source, dest, attempt)
@@ -208,11 +304,14 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth
         except INTERRUPTED as e:
             log.warning("%s: transfer interrupted (%s)", source, type(e).__name__)
         except requests.HTTPError as e:
-            raise InputError(f"{dest}: download of {source} failed: HTTP {e.response.status_code}") from None
+            status = e.response.status_code
+            login = f" ({_login_hint(e.response.url, auth)})" if status in (401, 403) else ""
+            raise InputError(f"{dest}: download of {source} failed: HTTP {status}{login}") from None
     else:
-        raise InputError(f"{dest}: download of {source} still incomplete after {max_attempts} "
-                         f"attempts; {part} is kept, run again to resume")
+        received = part.stat().st_size if part.exists() else 0
+        kept = (f"{part} is kept ({received} bytes), run again to resume" if received else
+                f"nothing was received: can this machine reach {urlsplit(url).hostname}?")
+        raise InputError(f"{dest}: download of {source} still incomplete after {max_attempts} attempts; {kept}")
     _sidecar(part).unlink(missing_ok=True)
     verify_sha256(part, sha256, source, name=dest)
     os.replace(part, dest)
-    return dest

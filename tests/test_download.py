@@ -61,7 +61,8 @@ class _Remote(BaseHTTPRequestHandler):
     `misplaced` answers a Range with a 206 of the bytes from 0; one in `no_ranges` answers every
     request with the whole file and no Accept-Ranges; one in `login_page` gets an HTML login page;
     one in `accounts` answers 401 unless asked with its (user, password); one in `held` sends half
-    of its next reply (with a Content-Length), sets `halfway` and sends the rest once `go_on` is set."""
+    of its next reply (with a Content-Length), sets `halfway` and sends the rest once `go_on` is set;
+    one in `busy` first answers each of its statuses in turn (with `Retry-After: 0`)."""
 
     files: dict[str, tuple[bytes, str | None, str | None]] = {}
     cut: set[str] = set()
@@ -72,6 +73,7 @@ class _Remote(BaseHTTPRequestHandler):
     login_page: set[str] = set()
     accounts: dict[str, tuple[str, str]] = {}
     held: set[str] = set()
+    busy: dict[str, list[int]] = {}
     halfway, go_on = threading.Event(), threading.Event()
     seen: list[tuple[str, str | None, str | None]] = []
 
@@ -83,6 +85,12 @@ class _Remote(BaseHTTPRequestHandler):
         type(self).seen.append((self.path, rng, if_range))
         if self.path not in self.files:
             self.send_error(404)
+            return
+        if self.busy.get(self.path):
+            self.send_response(self.busy[self.path].pop(0))
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         if self.path in self.accounts and self.headers.get("Authorization") != _basic(*self.accounts[self.path]):
             self.send_response(401)
@@ -158,6 +166,7 @@ def remote():
     _Remote.cut, _Remote.ending, _Remote.accounts, _Remote.seen = {"/cut.tar"}, {}, {}, []
     _Remote.gzip, _Remote.misplaced, _Remote.no_ranges, _Remote.login_page = set(), set(), set(), set()
     _Remote.held, _Remote.halfway, _Remote.go_on = set(), threading.Event(), threading.Event()
+    _Remote.busy = {}
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Remote)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -469,6 +478,17 @@ def test_corrupted_download_is_refused_and_removed(remote, tmp_path):
 def test_http_error_names_the_file(remote, tmp_path):
     with pytest.raises(InputError, match=r"e.tar: download of .*/missing.tar failed: HTTP 404"):
         download_file(f"{remote}/missing.tar", tmp_path / "e.tar", SHA256)
+
+
+def test_a_busy_server_is_asked_again_within_the_attempts(remote, tmp_path):
+    """A 503 or 429 (busy or down for a moment) is retried after the server's Retry-After, within
+    the attempts; the last attempt's error names the status."""
+    _Remote.busy = {"/good.tar": [503, 429]}
+    assert download_file(f"{remote}/good.tar", tmp_path / "a.tar", SHA256).read_bytes() == ARCHIVE
+    assert [path for path, *_ in _Remote.seen] == ["/good.tar"] * 3
+    _Remote.busy = {"/good.tar": [503] * 3}
+    with pytest.raises(InputError, match=r"b.tar: download of .*/good.tar failed: HTTP 503$"):
+        download_file(f"{remote}/good.tar", tmp_path / "b.tar", SHA256, max_attempts=3)
 
 
 def test_a_refused_login_names_the_netrc_machine_and_not_the_password(remote, tmp_path, monkeypatch):

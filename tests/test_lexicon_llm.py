@@ -575,16 +575,16 @@ def test_retry_after_as_an_http_date():
     from email.utils import format_datetime
     from types import SimpleNamespace
 
-    from oeseg.lexicon.llm import _retry_delay
+    from oeseg.io import retry_delay
 
     def error(value: str) -> SimpleNamespace:
         return SimpleNamespace(response=SimpleNamespace(headers={"retry-after": value}))
 
     soon = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
-    assert 28 <= _retry_delay(error(soon), 0, backoff_s=0.1, max_wait_s=60) <= 30
-    assert _retry_delay(error(soon), 0, backoff_s=0.1, max_wait_s=5) == 5
-    assert _retry_delay(error("Wed, 21 Oct 2015 07:28:00 GMT"), 0, backoff_s=0.1) == 0  # past: at once
-    assert _retry_delay(error("soon"), 3, backoff_s=0.1) == pytest.approx(0.8)  # unreadable: backoff
+    assert 28 <= retry_delay(error(soon), 0, backoff_s=0.1, max_wait_s=60) <= 30
+    assert retry_delay(error(soon), 0, backoff_s=0.1, max_wait_s=5) == 5
+    assert retry_delay(error("Wed, 21 Oct 2015 07:28:00 GMT"), 0, backoff_s=0.1) == 0  # past: at once
+    assert retry_delay(error("soon"), 3, backoff_s=0.1) == pytest.approx(0.8)  # unreadable: backoff
 
 
 def test_a_key_with_a_line_end_is_stripped_and_one_with_a_space_inside_refused(server, config, tmp_path,

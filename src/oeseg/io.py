@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -315,3 +316,40 @@ def redact_url(url: str) -> str:
         host = f"{host}:{parts.port}"
     query = urlencode([(key, "***") for key, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
     return urlunsplit((parts.scheme, host, parts.path, query, ""))
+
+
+def seconds_until(http_date: str) -> float:
+    """Seconds from now until an HTTP date (a Retry-After's other form); ValueError if it is none."""
+    from datetime import datetime, timezone
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(f"not an HTTP date: {http_date!r}") from None
+    if when.tzinfo is None:  # "-0000": UTC
+        when = when.replace(tzinfo=timezone.utc)
+    return (when - datetime.now(timezone.utc)).total_seconds()
+
+
+def retry_delay(error: BaseException, attempt: int, backoff_s: float, max_wait_s: float = 60.0) -> float:
+    """Seconds to wait before retrying after an HTTP `error` (any exception with a `response` whose
+    headers a server's retry-after can be in: requests', httpx's): that retry-after (seconds or ms,
+    or Retry-After's HTTP date) when given, else exponential backoff; at most `max_wait_s` either
+    way (an infinite or huge Retry-After waits `max_wait_s`)."""
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                seconds = float(value) * scale
+            except ValueError:
+                try:
+                    seconds = seconds_until(value) if name == "retry-after" else math.nan
+                except ValueError:
+                    continue
+            if math.isnan(seconds):
+                continue
+            return min(max_wait_s, max(0.0, seconds))
+    return min(max_wait_s, backoff_s * 2 ** min(attempt, 32))

@@ -28,6 +28,7 @@ import hashlib
 import logging
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,13 +36,15 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from oeseg.io import InputError, atomic_write_json, read_json, redact_url, sha256_file
+from oeseg.io import InputError, atomic_write_json, read_json, redact_url, retry_delay, sha256_file
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 16
 IDENTITY = {"Accept-Encoding": "identity"}  # byte offsets of a compressed reply are not the file's
 #: what a dropped or stalled transfer raises: worth resuming, unlike an HTTP error
+#: Replies of a server that is busy or down for a moment: retried (after its Retry-After) within the attempts.
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 INTERRUPTED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 Auth = tuple[str, str] | requests.auth.AuthBase | None
 
@@ -305,6 +308,11 @@ def _download(url: str, dest: Path, sha256: str | None, auth: Auth, max_attempts
             log.warning("%s: transfer interrupted (%s)", source, type(e).__name__)
         except requests.HTTPError as e:
             status = e.response.status_code
+            if status in TRANSIENT_STATUSES and attempt < max_attempts:  # busy or down for a moment
+                delay = retry_delay(e, attempt, backoff_s=2.0, max_wait_s=60.0)
+                log.warning("%s: HTTP %d, retrying in %.0f s", source, status, delay)
+                time.sleep(delay)
+                continue
             login = f" ({_login_hint(e.response.url, auth)})" if status in (401, 403) else ""
             raise InputError(f"{dest}: download of {source} failed: HTTP {status}{login}") from None
     else:

@@ -27,19 +27,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import (DuplicateKeyError, InputError, atomic_write_json, is_integer, is_number, read_json,
-                      redact_url, unique_keys)
+                      redact_url, retry_delay, unique_keys)
 from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term, nouns_sha256
 
 log = logging.getLogger(__name__)
@@ -285,41 +283,6 @@ def _error_codes(error: Exception) -> set:
     return {getattr(error, "code", None), getattr(error, "type", None)}
 
 
-def _seconds_until(http_date: str) -> float:
-    """Seconds from now until an HTTP date (a Retry-After's other form); ValueError if it is none."""
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(http_date)
-    except (TypeError, ValueError, IndexError):
-        raise ValueError(f"not an HTTP date: {http_date!r}") from None
-    if when.tzinfo is None:  # "-0000": UTC
-        when = when.replace(tzinfo=timezone.utc)
-    return (when - datetime.now(timezone.utc)).total_seconds()
-
-
-def _retry_delay(error: BaseException, attempt: int, backoff_s: float, max_wait_s: float = 60.0) -> float:
-    """The server's retry-after (seconds or ms, or Retry-After's HTTP date) when given, else
-    exponential backoff; at most `max_wait_s` either way (an infinite or huge Retry-After waits
-    `max_wait_s`)."""
-    response = getattr(error, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is not None:
-            try:
-                seconds = float(value) * scale
-            except ValueError:
-                try:
-                    seconds = _seconds_until(value) if name == "retry-after" else math.nan
-                except ValueError:
-                    continue
-            if math.isnan(seconds):
-                continue
-            return min(max_wait_s, max(0.0, seconds))
-    return min(max_wait_s, backoff_s * 2 ** min(attempt, 32))
-
-
 class MalformedReply(Exception):
     """A 200 reply that is not a chat completion (body not JSON, no choice): retried like a 5xx."""
 
@@ -460,7 +423,7 @@ class _Asker:
                     log.warning("noun %r: giving up after %d attempt(s): %s", noun, attempt + 1,
                                 type(error).__name__)
                     break
-                delay = _retry_delay(error, attempt, self.config.backoff_s, self.config.max_retry_wait_s)
+                delay = retry_delay(error, attempt, self.config.backoff_s, self.config.max_retry_wait_s)
                 log.info("noun %r: %s, retrying in %.2f s", noun, type(error).__name__, delay)
                 self.abort.wait(delay)  # cut short when the build is stopped
                 continue

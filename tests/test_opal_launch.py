@@ -5,7 +5,9 @@ averaged; each process's micro-batches are the ones one process would take in tu
 
 from __future__ import annotations
 
+import os
 import shlex
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +19,7 @@ from safetensors.torch import load_file
 from oeseg.io import InputError
 from oeseg.models.job import OpalJob
 from oeseg.models.launch import launch_command, launch_stage, rank_from_slurm
+from opal_sigterm import child
 from opal_synthetic import TINY_MODEL, make_split
 
 
@@ -100,6 +103,46 @@ def test_two_processes_train_the_model_of_one(train_dir, tmp_path, monkeypatch):
                         stage_job(tmp_path, "one", train_dir))
     # the job file the processes read (launch.json) went with the checkpoints once the model was saved
     assert not (tmp_path / "two" / "ckpt").exists() and not (tmp_path / "one" / "ckpt").exists()
+
+
+#: one of a stage's processes (oeseg.models.launch), rank 1 getting SIGTERM during step 0
+PROCESS_UNTIL_SIGTERM = """
+import os, sys
+from oeseg.models import launch
+from opal_sigterm import sigterm_during_step
+if os.environ["RANK"] == "1":
+    sigterm_during_step(0)
+launch.main(sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(0 < torch.cuda.device_count() < 2, reason="two processes take two GPUs where there are GPUs")
+def test_a_sigterm_to_one_process_stops_every_process_at_the_same_step(train_dir, tmp_path):
+    """Two processes of a stage (gloo), only rank 1 signalled (SIGTERM during step 0 of 3): both end
+    step 0, checkpoint step 1 together (save_every is 10) and fail; the rerun, here one process,
+    resumes there and trains the model of an uninterrupted run."""
+    job = stage_job(tmp_path, "two", train_dir, gpus=2)
+    job_file = tmp_path / "launch.json"
+    job.write(job_file)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ranks = [child(PROCESS_UNTIL_SIGTERM, str(job_file),
+                   env={**os.environ, "RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank),
+                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}) for rank in (0, 1)]
+    try:
+        stderr = [process.communicate(timeout=120)[1] for process in ranks]
+    finally:
+        for process in ranks:
+            process.kill()  # one left waiting in a collective, where the test fails
+    assert [process.returncode for process in ranks] == [1, 1], [e[-3000:] for e in stderr]
+    assert "stage 1: stopped by SIGTERM at step 1/3, its checkpoint saved in " in stderr[0]  # rank 0 tells
+    assert all("TrainingStopped: stage 1: stopped by SIGTERM at step 1/3" in e for e in stderr)
+    (checkpoint,) = (tmp_path / "two" / "ckpt").glob("*/last.pt")
+    assert torch.load(checkpoint, weights_only=False)["step"] == 1
+    launch_stage(stage_job(tmp_path, "two", train_dir))  # the rerun: steps 1 and 2
+    launch_stage(stage_job(tmp_path, "one", train_dir))
+    assert_same_weights(tmp_path / "one" / "model", tmp_path / "two" / "model", job)
 
 
 @pytest.mark.slurm

@@ -7,11 +7,14 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator, MutableMapping
+import threading
+from collections.abc import Callable, Iterator, MutableMapping
 from itertools import zip_longest
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from oeseg.io import InputError, read_json, read_yaml
@@ -267,6 +270,21 @@ def pin_cpu_kernels(environ: MutableMapping[str, str] = os.environ,
     pinned = {k: v for k, v in CPU_KERNEL_PINS.items() if k not in environ}
     environ.update(pinned)
     return pinned
+
+
+@contextlib.contextmanager
+def sigterm_handler(handler: Callable[[int, FrameType | None], object]) -> Iterator[None]:
+    """Within the context SIGTERM calls `handler` instead of ending the process, the previous
+    handler back after (the default where it was set outside Python). Only the main thread can set
+    a handler: in any other the context changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def run_logged(argv: list[str], log_file: str | os.PathLike | None, env: dict[str, str] | None = None,

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,7 +60,7 @@ def train_dir(tmp_path_factory):
 def test_launch_commands():
     here = launch_command("job.json", 4, 1, None)
     assert here == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4",
-                    "-m", "oeseg.models.launch", "job.json"]
+                    "--shutdown-timeout=600", "-m", "oeseg.models.launch", "job.json"]
     slurm = launch_command("job.json", 8, 2, "1234", cpus_per_process=6)
     assert slurm == ["srun", "--nodes=2", "--ntasks=16", "--ntasks-per-node=8", "--cpus-per-task=6",
                      "--kill-on-bad-exit=1", sys.executable, "-m", "oeseg.models.launch", "job.json"]
@@ -143,6 +145,34 @@ def test_a_sigterm_to_one_process_stops_every_process_at_the_same_step(train_dir
     launch_stage(stage_job(tmp_path, "two", train_dir))  # the rerun: steps 1 and 2
     launch_stage(stage_job(tmp_path, "one", train_dir))
     assert_same_weights(tmp_path / "one" / "model", tmp_path / "two" / "model", job)
+
+
+#: a launcher: a command run by `run_logged` (SIGTERM passed on), its exit status printed
+LAUNCHER = """
+import sys
+from oeseg.workflow import run_logged
+print(run_logged([sys.executable, "-c", sys.argv[1]], sys.argv[2], forward_sigterm=True)[0])
+"""
+#: the command: ready once it handles SIGTERM, then it stops with status 3 on SIGTERM (or 0 after 30 s)
+COMMAND = """
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(3))
+print("ready", flush=True)
+time.sleep(30)
+"""
+
+
+def test_a_sigterm_to_the_launcher_is_passed_on_and_the_command_waited_for(tmp_path):
+    """The launcher of a stage's processes (torchrun) passes a SIGTERM on to them and waits for
+    them: it neither dies leaving them training nor kills them."""
+    log = tmp_path / "launch.log"
+    launcher = child(LAUNCHER, COMMAND, str(log))
+    deadline = time.monotonic() + 60
+    while "ready" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    launcher.send_signal(signal.SIGTERM)
+    stdout, stderr = launcher.communicate(timeout=60)
+    assert launcher.returncode == 0 and stdout.strip() == "3", (launcher.returncode, stdout, stderr)
 
 
 @pytest.mark.slurm

@@ -5,9 +5,13 @@ averaged; each process's micro-batches are the ones one process would take in tu
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,7 @@ from safetensors.torch import load_file
 from oeseg.io import InputError
 from oeseg.models.job import OpalJob
 from oeseg.models.launch import launch_command, launch_stage, rank_from_slurm
+from opal_sigterm import child
 from opal_synthetic import TINY_MODEL, make_split
 
 
@@ -55,7 +60,7 @@ def train_dir(tmp_path_factory):
 def test_launch_commands():
     here = launch_command("job.json", 4, 1, None)
     assert here == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4",
-                    "-m", "oeseg.models.launch", "job.json"]
+                    "--shutdown-timeout=600", "-m", "oeseg.models.launch", "job.json"]
     slurm = launch_command("job.json", 8, 2, "1234", cpus_per_process=6)
     assert slurm == ["srun", "--nodes=2", "--ntasks=16", "--ntasks-per-node=8", "--cpus-per-task=6",
                      "--kill-on-bad-exit=1", sys.executable, "-m", "oeseg.models.launch", "job.json"]
@@ -100,6 +105,74 @@ def test_two_processes_train_the_model_of_one(train_dir, tmp_path, monkeypatch):
                         stage_job(tmp_path, "one", train_dir))
     # the job file the processes read (launch.json) went with the checkpoints once the model was saved
     assert not (tmp_path / "two" / "ckpt").exists() and not (tmp_path / "one" / "ckpt").exists()
+
+
+#: one of a stage's processes (oeseg.models.launch), rank 1 getting SIGTERM during step 0
+PROCESS_UNTIL_SIGTERM = """
+import os, sys
+from oeseg.models import launch
+from opal_sigterm import sigterm_during_step
+if os.environ["RANK"] == "1":
+    sigterm_during_step(0)
+launch.main(sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(0 < torch.cuda.device_count() < 2, reason="two processes take two GPUs where there are GPUs")
+def test_a_sigterm_to_one_process_stops_every_process_at_the_same_step(train_dir, tmp_path):
+    """Two processes of a stage (gloo), only rank 1 signalled (SIGTERM during step 0 of 3): both end
+    step 0, checkpoint step 1 together (save_every is 10) and fail; the rerun, here one process,
+    resumes there and trains the model of an uninterrupted run."""
+    job = stage_job(tmp_path, "two", train_dir, gpus=2)
+    job_file = tmp_path / "launch.json"
+    job.write(job_file)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ranks = [child(PROCESS_UNTIL_SIGTERM, str(job_file),
+                   env={**os.environ, "RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank),
+                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}) for rank in (0, 1)]
+    try:
+        stderr = [process.communicate(timeout=120)[1] for process in ranks]
+    finally:
+        for process in ranks:
+            process.kill()  # one left waiting in a collective, where the test fails
+    assert [process.returncode for process in ranks] == [1, 1], [e[-3000:] for e in stderr]
+    assert "stage 1: stopped by SIGTERM at step 1/3, its checkpoint saved in " in stderr[0]  # rank 0 tells
+    assert all("TrainingStopped: stage 1: stopped by SIGTERM at step 1/3" in e for e in stderr)
+    (checkpoint,) = (tmp_path / "two" / "ckpt").glob("*/last.pt")
+    assert torch.load(checkpoint, weights_only=False)["step"] == 1
+    launch_stage(stage_job(tmp_path, "two", train_dir))  # the rerun: steps 1 and 2
+    launch_stage(stage_job(tmp_path, "one", train_dir))
+    assert_same_weights(tmp_path / "one" / "model", tmp_path / "two" / "model", job)
+
+
+#: a launcher: a command run by `run_logged` (SIGTERM passed on), its exit status printed
+LAUNCHER = """
+import sys
+from oeseg.workflow import run_logged
+print(run_logged([sys.executable, "-c", sys.argv[1]], sys.argv[2], forward_sigterm=True)[0])
+"""
+#: the command: ready once it handles SIGTERM, then it stops with status 3 on SIGTERM (or 0 after 30 s)
+COMMAND = """
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(3))
+print("ready", flush=True)
+time.sleep(30)
+"""
+
+
+def test_a_sigterm_to_the_launcher_is_passed_on_and_the_command_waited_for(tmp_path):
+    """The launcher of a stage's processes (torchrun) passes a SIGTERM on to them and waits for
+    them: it neither dies leaving them training nor kills them."""
+    log = tmp_path / "launch.log"
+    launcher = child(LAUNCHER, COMMAND, str(log))
+    deadline = time.monotonic() + 60
+    while "ready" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    launcher.send_signal(signal.SIGTERM)
+    stdout, stderr = launcher.communicate(timeout=60)
+    assert launcher.returncode == 0 and stdout.strip() == "3", (launcher.returncode, stdout, stderr)
 
 
 @pytest.mark.slurm

@@ -5,8 +5,9 @@ region-to-text retrieval over the weight-0 (Osprey) baseline, and Osprey's data 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 import math
+import signal
+from pathlib import Path
 
 import pytest
 import torch
@@ -24,6 +25,7 @@ from oeseg.models.tokenization import encode_description
 from oeseg.models.train import (StageSettings, end_process_group, lr_factor, run_stage, stage_fingerprint,
                                stage_records, train_stage)
 from oeseg.models.weights import initial_model
+from opal_sigterm import child
 from opal_synthetic import TINY_MODEL, make_split
 
 
@@ -431,6 +433,96 @@ def test_resumed_training_with_lora_dropout_equals_uninterrupted(splits, tmp_pat
     assert len(part) == 2 and [h["step"] for h in resumed] == [0, 1, 2, 3]
     for a, b in zip(whole, resumed):
         assert a.keys() == b.keys() and all(a[k] == pytest.approx(b[k], rel=1e-5) for k in a), (whole, resumed)
+
+
+#: a child process training stage 3 of a section, SIGTERM arriving during a given step
+STAGE3_UNTIL_SIGTERM = """
+import json, sys
+from oeseg.models.losses import LossWeights
+from oeseg.models.train import StageSettings, stage_records, train_stage
+from oeseg.models.weights import initial_model
+from opal_sigterm import sigterm_during_step
+sec, train, checkpoints, cfg, signalled = json.loads(sys.argv[1])
+sigterm_during_step(signalled)
+model, tok = initial_model(sec, [t for r in stage_records(sec, 2, [train]) for t in r.descriptions])
+train_stage(model, stage_records(sec, 3, [train]), tok, StageSettings.from_section(sec, 3), LossWeights(1.0),
+            checkpoints, cfg, use_deepspeed=cfg is not None)
+"""
+
+
+@pytest.mark.parametrize("use_deepspeed", [False, True], ids=["plain", "deepspeed"])
+def test_sigterm_checkpoints_the_step_reached_and_the_rerun_trains_as_one_run(splits, tmp_path, monkeypatch,
+                                                                              caplog, use_deepspeed):
+    """SIGTERM (a SLURM time limit, preemption, scancel) during step 1 of 4: the step ends, the stage
+    checkpoints step 2 (save_every is 3), says so and fails; a rerun resumes there and trains as one
+    run straight through (losses and weights; LoRA dropout: the random states are saved too)."""
+    if use_deepspeed and torch.cuda.is_available():
+        pytest.skip("on a GPU, tests/test_opal_gpu.py runs this path")
+    for key in LAUNCHER_ENV:
+        monkeypatch.delenv(key, raising=False)
+    train, _ = splits
+    cfg = str(cpu_deepspeed_config(tmp_path)) if use_deepspeed else None
+    sec = section(stage3={"max_steps": 4})
+    sec["llm_tuning"], sec["lora"] = "lora", {"r": 4, "alpha": 8, "dropout": 0.3}
+    process = child(STAGE3_UNTIL_SIGTERM, json.dumps([sec, str(train), str(tmp_path / "b"), cfg, 1]))
+    try:
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()  # where the test fails by its running on
+    assert process.returncode == 1, stderr[-3000:]
+    assert "stage 3: stopped by SIGTERM at step 2/4, its checkpoint saved in " in stderr
+    assert "a rerun resumes from here" in stderr and "TrainingStopped" in stderr
+    (job,) = (tmp_path / "b").iterdir()
+    if use_deepspeed:
+        assert (job / "latest").read_text() == "step2"
+        assert sorted(d.name for d in job.iterdir() if d.is_dir()) == ["step2"]
+    else:
+        assert torch.load(job / "last.pt", weights_only=False)["step"] == 2
+    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
+    records, settings = stage_records(sec, 3, [str(train)]), StageSettings.from_section(sec, 3)
+    run = {"deepspeed_config": cfg, "use_deepspeed": use_deepspeed}
+    handler = signal.getsignal(signal.SIGTERM)
+    model, tok = initial_model(sec, texts)
+    with caplog.at_level("INFO", logger="oeseg.opal"):
+        resumed_model, resumed = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "b", **run)
+    assert f"stage 3: resumed at step 2 from {job}" in caplog.text
+    assert signal.getsignal(signal.SIGTERM) == handler  # the stage put back the handler it found
+    model, tok = initial_model(sec, texts)
+    whole_model, whole = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "a", **run)
+    assert [h["step"] for h in resumed] == [0, 1, 2, 3]
+    for a, b in zip(whole, resumed):
+        assert a.keys() == b.keys() and all(a[k] == pytest.approx(b[k], rel=1e-5) for k in a), (whole, resumed)
+    sw, sr = whole_model.state_dict(), resumed_model.state_dict()
+    assert sw.keys() == sr.keys()
+    for k in sw:
+        assert torch.allclose(sw[k], sr[k], atol=1e-6), k
+
+
+def test_the_sigterm_handler_is_set_in_the_main_thread_and_put_back_after():
+    """`sigterm_handler` replaces SIGTERM's handler within the context, even one left by an error,
+    and changes nothing in another thread (where Python cannot set one)."""
+    import threading
+
+    from oeseg.workflow import sigterm_handler
+
+    def noted(signum, frame):
+        return None
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(ZeroDivisionError), sigterm_handler(noted):
+        assert signal.getsignal(signal.SIGTERM) is noted
+        1 / 0
+    assert signal.getsignal(signal.SIGTERM) == before
+    seen = []
+
+    def in_a_thread():
+        with sigterm_handler(noted):
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join()
+    assert seen == [before]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU the plain loop is not the default")

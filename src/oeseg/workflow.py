@@ -7,11 +7,14 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator, MutableMapping
+import threading
+from collections.abc import Callable, Iterator, MutableMapping
 from itertools import zip_longest
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from oeseg.io import InputError, read_json, read_yaml
@@ -269,17 +272,47 @@ def pin_cpu_kernels(environ: MutableMapping[str, str] = os.environ,
     return pinned
 
 
+@contextlib.contextmanager
+def sigterm_handler(handler: Callable[[int, FrameType | None], object]) -> Iterator[None]:
+    """Within the context SIGTERM calls `handler` instead of ending the process, the previous
+    handler back after (the default where it was set outside Python). Only the main thread can set
+    a handler: in any other the context changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+@contextlib.contextmanager
+def _started(argv: list[str], env: dict[str, str] | None, forward_sigterm: bool,
+             **streams: Any) -> Iterator[subprocess.Popen]:
+    """The command started with `streams`, waited for on leaving; with `forward_sigterm`, a SIGTERM
+    to this process meanwhile is passed on to it."""
+    with subprocess.Popen(argv, env=env, **streams) as proc:
+        with sigterm_handler(lambda signum, frame: proc.send_signal(signum)) if forward_sigterm \
+                else contextlib.nullcontext():
+            yield proc
+
+
 def run_logged(argv: list[str], log_file: str | os.PathLike | None, env: dict[str, str] | None = None,
-               tail_lines: int = 20) -> tuple[int, str]:
+               tail_lines: int = 20, forward_sigterm: bool = False) -> tuple[int, str]:
     """Run a command; its stdout and stderr are appended to `log_file` as they come (kept if the job
     is killed; without a log file, captured); returns the exit status and its last `tail_lines`
-    lines of output, for a message (a 72-hour training's whole output is never read back)."""
+    lines of output, for a message (a 72-hour training's whole output is never read back). With
+    `forward_sigterm`, a SIGTERM to this process is passed on to the command, which is still waited
+    for (a training stage checkpoints and stops) instead of being left running."""
     if log_file is None:
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env)
-        return proc.returncode, "\n".join((proc.stdout + proc.stderr).splitlines()[-tail_lines:])
+        with _started(argv, env, forward_sigterm, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+            stdout, stderr = proc.communicate()
+        return proc.returncode, "\n".join((stdout + stderr).splitlines()[-tail_lines:])
     with open(log_file, "ab") as sink:
         start = sink.tell()
-        proc = subprocess.run(argv, stdout=sink, stderr=subprocess.STDOUT, env=env)
+        with _started(argv, env, forward_sigterm, stdout=sink, stderr=subprocess.STDOUT) as proc:
+            proc.wait()
     with open(log_file, "rb") as f:
         f.seek(max(start, os.path.getsize(log_file) - 256 * tail_lines))
         printed = f.read().decode("utf-8", errors="replace")

@@ -21,6 +21,9 @@ from oeseg.models.workflow import stage_trains
 from oeseg.workflow import run_logged
 
 log = logging.getLogger("oeseg.opal")
+#: how long torchrun waits for its processes to stop after passing them a SIGTERM (each checkpoints
+#: the step it reached) before it kills them: its own default, 30 s, can be too short to write a large checkpoint
+STOP_GRACE_S = 600
 
 
 def _init_distributed() -> None:
@@ -35,7 +38,8 @@ def launch_command(job_file: str, processes_per_node: int, nodes: int, slurm_job
                    cpus_per_process: int = 1) -> list[str]:
     """The command starting a stage's processes, each `python -m oeseg.models.launch job_file`:
     inside a SLURM job, srun starts one task per process (per GPU) on each of `nodes` nodes;
-    elsewhere torchrun starts them on this machine."""
+    elsewhere torchrun starts them on this machine, passing a SIGTERM on to them and giving them
+    STOP_GRACE_S to stop."""
     program = ["-m", "oeseg.models.launch", job_file]
     if slurm_job:
         return ["srun", f"--nodes={nodes}", f"--ntasks={nodes * processes_per_node}",
@@ -44,7 +48,7 @@ def launch_command(job_file: str, processes_per_node: int, nodes: int, slurm_job
     if nodes > 1:
         raise InputError(f"opal: training on {nodes} nodes runs inside a SLURM job (--profile slurm)")
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes_per_node}",
-            *program]
+            f"--shutdown-timeout={STOP_GRACE_S}", *program]
 
 
 def launch_stage(job: OpalJob, log_file: str | os.PathLike | None = None) -> None:
@@ -55,7 +59,10 @@ def launch_stage(job: OpalJob, log_file: str | os.PathLike | None = None) -> Non
     folder, which every node sees (and which goes once the model is saved). A stage that trains
     nothing (stage 1 with `train_stage1: false`) runs here alone: each process would build the
     whole model. The launched processes' output is appended to `log_file` (the rule's log), their
-    progress and a resumption kept there, not only in the scheduler's job log."""
+    progress and a resumption kept there, not only in the scheduler's job log. A SIGTERM to this
+    process is passed on to torchrun, which passes it on to the processes, and they are waited for;
+    srun is not passed it, as srun answers SIGTERM by killing its tasks (SIGKILL): in a SLURM job
+    the tasks get the job's signal from SLURM itself."""
     if (job.gpus <= 1 and job.nodes <= 1) or not stage_trains(job.section, job.stage):
         run_stage(job)
         return
@@ -68,7 +75,7 @@ def launch_stage(job: OpalJob, log_file: str | os.PathLike | None = None) -> Non
     if slurm_job:  # the rendezvous of the tasks' process group
         env.update(MASTER_ADDR=socket.gethostname(), MASTER_PORT=str(29400 + int(slurm_job) % 1000))
     log.info("stage %d: %s", job.stage, " ".join(command))
-    status, tail = run_logged(command, log_file, env)
+    status, tail = run_logged(command, log_file, env, forward_sigterm=not slurm_job)
     if status != 0:
         raise RuntimeError(f"stage {job.stage}: the launched processes exited with status {status}:\n{tail}")
 

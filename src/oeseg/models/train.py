@@ -4,7 +4,8 @@ with the same losses, schedule (AdamW, linear warm-up, cosine decay), clipping a
 Stage 1 trains the projector on image-text pairs, stage 2 the mask extractor and the temperature,
 stage 3 the LLM (LoRA or full), the projector, the extractor and the contrastive temperature. An
 interrupted stage resumes from the last checkpoint in its checkpoint folder (with every process's
-random states), which goes once the stage's model is saved. Models
+random states), which goes once the stage's model is saved; SIGTERM (a SLURM time limit,
+preemption, scancel) makes a training stage checkpoint the step it reached and stop. Models
 are built, saved and loaded by `oeseg.models.weights`; `oeseg.models.launch` starts a stage's
 processes.
 """
@@ -38,8 +39,10 @@ from oeseg.models.losses import LossWeights, contrastive_loss, positive_keys
 from oeseg.models.osprey import OpalForCausalLM
 from oeseg.models.weights import initial_model, load_model, save_model
 from oeseg.models.workflow import stage_trains
+from oeseg.workflow import sigterm_handler
 
 if TYPE_CHECKING:
+    from deepspeed import DeepSpeedEngine
     from peft import PeftModel
     from transformers import PreTrainedTokenizerBase
 
@@ -49,6 +52,10 @@ LORA_DEFAULTS = {"r": 64, "alpha": 16, "dropout": 0.05}
 LORA_TARGETS = r".*model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)"
 TRAINABLE = {1: ("model.mm_projector.",), 2: ("mask_extractor.", "contrastive_temperature"),
              3: ("model.mm_projector.", "mask_extractor.", "contrastive_temperature")}
+
+
+class TrainingStopped(RuntimeError):
+    """A stage stopped by SIGTERM once it had checkpointed the step it reached: a rerun resumes there."""
 
 
 @dataclass
@@ -366,6 +373,37 @@ def _keep_only(checkpoint_dir: Path, tag: str) -> None:
             shutil.rmtree(old)
 
 
+def _save_training_state(checkpoint_dir: Path, step: int, history: list[dict], model: OpalForCausalLM,
+                         optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
+                         engine: DeepSpeedEngine | None) -> None:
+    """Checkpoint a stage after `step` optimizer steps, called by every process (a collective):
+    DeepSpeed's tag `step<N>` (its `latest` file names it once written; the older tags then go) or
+    rank 0's `last.pt`, with every process's random states. Every process returns once it is
+    whole, so none stops (or is stopped by a launcher that saw another exit) while it is written."""
+    rank, size = world()
+    rng = _rng_states()  # dropout's draws go on where they were when resumed
+    if engine is not None:
+        engine.save_checkpoint(str(checkpoint_dir), tag=f"step{step}",
+                               client_state={"step": step, "history": history, "rng": rng})
+        if rank == 0:
+            _keep_only(checkpoint_dir, f"step{step}")
+    elif rank == 0:
+        _save_checkpoint(checkpoint_dir / "last.pt", {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "rng": rng, "step": step, "history": history})
+    if size > 1:
+        dist.barrier()
+
+
+def any_process(flag: bool, device: torch.device) -> bool:
+    """Whether `flag` is set in any process: with several, one MAX all_reduce of one number on `device`."""
+    if world()[1] == 1:
+        return flag
+    flags = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+    return bool(flags.item())
+
+
 def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer: PreTrainedTokenizerBase,
                 settings: StageSettings,
                 weights: LossWeights, checkpoint_dir: str | os.PathLike, deepspeed_config: str | None = None,
@@ -376,7 +414,9 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer: 
     otherwise a plain torch loop (DeepSpeed in a process group of this process alone where none is
     set up). Resumes from the checkpoint of the same job (`last.pt`, or DeepSpeed's tag named by
     its `latest` file, in `checkpoint_dir/<stage_fingerprint[:16]>`) when present; `stop_after`
-    ends early after that many steps."""
+    ends early after that many steps. A SIGTERM to any process while the stage trains (in the
+    main thread) lets the optimizer step in progress finish, then every process checkpoints that
+    step and raises TrainingStopped (the previous SIGTERM handler is back once the stage ends)."""
     rank, size = world()
     if len(records) == 0:
         raise InputError(f"opal stage {settings.stage}: no training samples")
@@ -440,44 +480,43 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer: 
             log.info("stage %d: resumed at step %d from %s", settings.stage, step, checkpoint_dir)
         model.train()
         end = steps if stop_after is None else min(steps, step + stop_after)
-        while step < end:
-            sums: dict[str, float] = {}
-            lr = scheduler.get_last_lr()[0]  # this step's (the scheduler steps with the optimizer)
-            for batch in _batches(dataset, settings, step, accum, collate, pool):
-                losses = step_losses(model, batch, weights, step)
-                if engine is not None:
-                    engine.backward(losses["loss"])
-                    engine.step()
-                else:
-                    (losses["loss"] / accum).backward()
-                for k, v in losses.items():
-                    sums[k] = sums.get(k, 0.0) + float(v.detach() if torch.is_tensor(v) else v) / accum
-            if engine is None:
-                if size > 1:  # data parallel without DeepSpeed (CPU processes): average the gradients
-                    for p in params:
-                        if p.grad is not None:
-                            dist.all_reduce(p.grad)
-                            p.grad /= size
-                torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-            history.append({"step": step, "lr": lr, **sums})
-            step += 1
-            if step % settings.save_every == 0 or step == end:
-                rng = _rng_states()  # dropout's draws go on where they were when resumed
-                if engine is not None:  # a new tag each time (`latest` names it once saved), then the older go
-                    engine.save_checkpoint(str(checkpoint_dir), tag=f"step{step}",
-                                           client_state={"step": step, "history": history, "rng": rng})
+        sigterm: list[int] = []  # the SIGTERMs received while the stage trains: the handler only notes them
+        with sigterm_handler(lambda signum, frame: sigterm.append(signum)):
+            while step < end:
+                sums: dict[str, float] = {}
+                lr = scheduler.get_last_lr()[0]  # this step's (the scheduler steps with the optimizer)
+                for batch in _batches(dataset, settings, step, accum, collate, pool):
+                    losses = step_losses(model, batch, weights, step)
+                    if engine is not None:
+                        engine.backward(losses["loss"])
+                        engine.step()
+                    else:
+                        (losses["loss"] / accum).backward()
+                    for k, v in losses.items():
+                        sums[k] = sums.get(k, 0.0) + float(v.detach() if torch.is_tensor(v) else v) / accum
+                if engine is None:
+                    if size > 1:  # data parallel without DeepSpeed (CPU processes): average the gradients
+                        for p in params:
+                            if p.grad is not None:
+                                dist.all_reduce(p.grad)
+                                p.grad /= size
+                    torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                history.append({"step": step, "lr": lr, **sums})
+                step += 1
+                stopping = any_process(bool(sigterm), params[0].device)  # every process stops at the same step
+                if step % settings.save_every == 0 or step == end or stopping:
+                    _save_training_state(checkpoint_dir, step, history, model, optimizer, scheduler, engine)
+                if rank == 0 and (step % 10 == 0 or step == end):
+                    log.info("stage %d step %d/%d %s", settings.stage, step, steps, history[-1])
+                if stopping:
                     if rank == 0:
-                        _keep_only(checkpoint_dir, f"step{step}")
-                elif rank == 0:
-                    _save_checkpoint(checkpoint_dir / "last.pt", {
-                        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "rng": rng, "step": step,
-                        "history": history})
-            if rank == 0 and (step % 10 == 0 or step == end):
-                log.info("stage %d step %d/%d %s", settings.stage, step, steps, history[-1])
+                        log.warning("stage %d: stopped by SIGTERM at step %d/%d, its checkpoint saved in %s; "
+                                    "a rerun resumes from here", settings.stage, step, steps, checkpoint_dir)
+                    raise TrainingStopped(f"stage {settings.stage}: stopped by SIGTERM at step {step}/{steps} "
+                                          f"(checkpoint in {checkpoint_dir})")
     model.eval()
     if peft_model is not None and step >= steps:
         model = peft_model.merge_and_unload()

@@ -1,9 +1,10 @@
 """OPAL on a CUDA GPU, the workflow's code path: the three stages through DeepSpeed with the
-repo's ZeRO-2 bf16 config (stage 3 with LoRA, stopped and resumed from DeepSpeed's checkpoint),
-then inference. Skipped without a GPU (CI has none); run on one with `pytest -m gpu`."""
+repo's ZeRO-2 bf16 config (stage 3 with LoRA, stopped and resumed from DeepSpeed's checkpoint, or
+stopped by SIGTERM), then inference. Skipped without a GPU (CI has none); run on one with `pytest -m gpu`."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -19,6 +20,7 @@ from oeseg.models.losses import LossWeights
 from oeseg.models.job import OpalJob
 from oeseg.models.train import StageSettings, run_stage, stage_records, train_stage
 from oeseg.models.weights import initial_model, load_model, save_model
+from opal_sigterm import child
 from opal_synthetic import TINY_MODEL, make_split
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
@@ -92,5 +94,56 @@ def test_resumed_stage3_with_lora_dropout_equals_uninterrupted(tmp_path, monkeyp
     torch.rand(100, device="cuda")
     _, resumed = train_stage(model.cuda(), records, tok, settings, LossWeights(1.0), tmp_path / "b", **run)
     assert len(part) == 2 and [h["step"] for h in resumed] == [0, 1, 2, 3]
+    for a, b in zip(whole, resumed):
+        assert a.keys() == b.keys() and all(a[k] == pytest.approx(b[k], rel=1e-4) for k in a), (whole, resumed)
+
+
+#: a child process training stage 3 of a section on the GPU, SIGTERM arriving during a given step
+STAGE3_ON_GPU_UNTIL_SIGTERM = """
+import json, sys
+from oeseg.models.losses import LossWeights
+from oeseg.models.train import StageSettings, stage_records, train_stage
+from oeseg.models.weights import initial_model
+from opal_sigterm import sigterm_during_step
+sec, train, checkpoints, cfg, use_deepspeed, signalled = json.loads(sys.argv[1])
+sigterm_during_step(signalled)
+model, tok = initial_model(sec, [t for r in stage_records(sec, 2, [train]) for t in r.descriptions])
+train_stage(model.cuda(), stage_records(sec, 3, [train]), tok, StageSettings.from_section(sec, 3), LossWeights(1.0),
+            checkpoints, cfg, use_deepspeed=use_deepspeed)
+"""
+
+
+@pytest.mark.parametrize("use_deepspeed", [True, False], ids=["deepspeed", "plain"])
+def test_sigterm_on_a_gpu_checkpoints_the_step_reached_and_the_rerun_trains_as_one_run(tmp_path, monkeypatch,
+                                                                                      use_deepspeed):
+    """SIGTERM during step 1 of 4 of a GPU stage 3 (save_every 5): DeepSpeed's checkpoint (or
+    last.pt) of step 2 is written, the process fails, and the rerun trains as one run straight
+    through (LoRA dropout: CUDA's random state is saved too)."""
+    for key in ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(key, raising=False)
+    train = make_split(tmp_path / "train", 16, seed=0)
+    sec = _section(4)
+    sec["lora"] = {"r": 8, "alpha": 16, "dropout": 0.3}
+    process = child(STAGE3_ON_GPU_UNTIL_SIGTERM, json.dumps([sec, str(train), str(tmp_path / "b"), ZERO2,
+                                                             use_deepspeed, 1]))
+    try:
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    assert process.returncode == 1, stderr[-3000:]
+    assert "stage 3: stopped by SIGTERM at step 2/4, its checkpoint saved in " in stderr
+    (job,) = (tmp_path / "b").iterdir()
+    if use_deepspeed:
+        assert (job / "latest").read_text() == "step2"
+    else:
+        assert torch.load(job / "last.pt", weights_only=False)["step"] == 2
+    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
+    records, settings = stage_records(sec, 3, [str(train)]), StageSettings.from_section(sec, 3)
+    run = {"deepspeed_config": ZERO2, "use_deepspeed": use_deepspeed}
+    model, tok = initial_model(sec, texts)
+    _, resumed = train_stage(model.cuda(), records, tok, settings, LossWeights(1.0), tmp_path / "b", **run)
+    model, tok = initial_model(sec, texts)
+    _, whole = train_stage(model.cuda(), records, tok, settings, LossWeights(1.0), tmp_path / "a", **run)
+    assert [h["step"] for h in resumed] == [0, 1, 2, 3]
     for a, b in zip(whole, resumed):
         assert a.keys() == b.keys() and all(a[k] == pytest.approx(b[k], rel=1e-4) for k in a), (whole, resumed)

@@ -412,7 +412,7 @@ def test_resumed_training_with_lora_dropout_equals_uninterrupted(splits, tmp_pat
     """With LoRA dropout the random state is part of a checkpoint: a stage stopped after 2 steps
     and resumed in a new start (its initial model drawn anew) trains as one run straight through."""
     if use_deepspeed and torch.cuda.is_available():
-        pytest.skip("on a GPU, tests/test_opal_gpu.py runs this path")
+        pytest.skip("on a GPU, tests/test_opal_gpu.py runs this path (test_sigterm_on_a_gpu_...)")
     for key in LAUNCHER_ENV:
         monkeypatch.delenv(key, raising=False)
     train, _ = splits
@@ -457,7 +457,7 @@ def test_sigterm_checkpoints_the_step_reached_and_the_rerun_trains_as_one_run(sp
     checkpoints step 2 (save_every is 3), says so and fails; a rerun resumes there and trains as one
     run straight through (losses and weights; LoRA dropout: the random states are saved too)."""
     if use_deepspeed and torch.cuda.is_available():
-        pytest.skip("on a GPU, tests/test_opal_gpu.py runs this path")
+        pytest.skip("on a GPU, tests/test_opal_gpu.py runs this path (test_sigterm_on_a_gpu_...)")
     for key in LAUNCHER_ENV:
         monkeypatch.delenv(key, raising=False)
     train, _ = splits

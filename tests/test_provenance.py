@@ -144,6 +144,22 @@ def test_bad_input_ends_the_job_with_its_message_alone(repo, capsys):
     assert (repo / "results" / "provenance.json").read_text() == before
 
 
+
+def test_a_job_stopped_on_request_ends_with_its_message_alone(repo, capsys):
+    """A stage stopped by SIGTERM (its checkpoint saved): its message in the log, no traceback, exit
+    status 1, nothing recorded."""
+    from oeseg.models.train import TrainingStopped
+
+    before = (repo / "results" / "provenance.json").read_text()
+    snakemake = fake_snakemake("fig2", ["work/scores.txt"], ["results/figures/fig2.png"], log="fig2.log")
+    with pytest.raises(SystemExit) as stop, rule_step(snakemake):
+        raise TrainingStopped("stage 3: stopped by SIGTERM at step 2/4 (checkpoint in c)")
+    assert stop.value.code == 1
+    logged = Path("fig2.log").read_text()
+    assert logged.rstrip().endswith("WARNING oeseg: rule fig2: stage 3: stopped by SIGTERM at step 2/4 (checkpoint in c)")
+    assert "Traceback" not in logged and "Traceback" not in capsys.readouterr().err
+    assert (repo / "results" / "provenance.json").read_text() == before
+
 def test_a_command_run_in_a_rule_keeps_all_its_output_in_the_rule_log(repo):
     """The rule's logger and a command it runs (`run_logged`) both append to the rule's log, which
     is emptied once: no line of the command's is overwritten by the logger's later lines."""

@@ -272,6 +272,10 @@ def pin_cpu_kernels(environ: MutableMapping[str, str] = os.environ,
     return pinned
 
 
+class JobStopped(RuntimeError):
+    """A job stopped on request (SIGTERM) once it had saved its work: a rerun resumes from there."""
+
+
 @contextlib.contextmanager
 def sigterm_handler(handler: Callable[[int, FrameType | None], object]) -> Iterator[None]:
     """Within the context SIGTERM calls `handler` instead of ending the process, the previous
@@ -323,8 +327,8 @@ def run_logged(argv: list[str], log_file: str | os.PathLike | None, env: dict[st
 def rule_step(snakemake: Any, *, torch_threads: bool = False) -> Iterator[logging.Logger]:
     """Run a rule's body: the `oeseg` logger (and any uncaught error) goes to the rule's log; on
     success, the rule's outputs under config["results"] are recorded in the provenance manifest.
-    Bad input (`InputError`) is logged as its message alone and ends the job with exit status 1;
-    any other error is logged with its traceback and raised. With `torch_threads`, torch computes
+    Bad input (`InputError`) and a stop on request (`JobStopped`) are logged as their message alone
+    and end the job with exit status 1; any other error is logged with its traceback and raised. With `torch_threads`, torch computes
     on the rule's `threads` (torch is imported only then)."""
     if torch_threads:
         import torch
@@ -347,6 +351,9 @@ def rule_step(snakemake: Any, *, torch_threads: bool = False) -> Iterator[loggin
             logger.info("provenance recorded for %s", ", ".join(recorded))
     except InputError as err:
         logger.error("rule %s: error: %s", getattr(snakemake, "rule", "?"), err)
+        raise SystemExit(1) from None
+    except JobStopped as err:
+        logger.warning("rule %s: %s", getattr(snakemake, "rule", "?"), err)
         raise SystemExit(1) from None
     except Exception:
         logger.exception("rule %s failed", getattr(snakemake, "rule", "?"))

@@ -39,7 +39,7 @@ from oeseg.models.losses import LossWeights, contrastive_loss, positive_keys
 from oeseg.models.osprey import OpalForCausalLM
 from oeseg.models.weights import initial_model, load_model, save_model
 from oeseg.models.workflow import stage_trains
-from oeseg.workflow import sigterm_handler
+from oeseg.workflow import JobStopped, sigterm_handler
 
 if TYPE_CHECKING:
     from deepspeed import DeepSpeedEngine
@@ -54,7 +54,7 @@ TRAINABLE = {1: ("model.mm_projector.",), 2: ("mask_extractor.", "contrastive_te
              3: ("model.mm_projector.", "mask_extractor.", "contrastive_temperature")}
 
 
-class TrainingStopped(RuntimeError):
+class TrainingStopped(JobStopped):
     """A stage stopped by SIGTERM once it had checkpointed the step it reached: a rerun resumes there."""
 
 

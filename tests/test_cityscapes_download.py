@@ -24,7 +24,7 @@ NAME = "gtFine_trainvaltest.zip"
 
 
 class _StrictServer(_CityscapesServer):
-    """The test server of test_converters, with 416 for a Range past the end, a settable md5 answer,
+    """The test server of test_converters, with 416 for a Range past the end (an HTML page), a settable md5 answer,
     (`stall` > 0) replies that stall for `stall` seconds: the login page's always, a package's
     once, halfway through, and (`logged_out`) the login page where a package is asked for."""
 
@@ -47,7 +47,9 @@ class _StrictServer(_CityscapesServer):
             type(self).ranges.append(self.headers.get("Range"))
             start = int(self.headers.get("Range", "bytes=0-")[6:].split("-")[0])
             if start >= len(PACKAGE):
-                self._send(416, headers={"Content-Range": f"bytes */{len(PACKAGE)}"})
+                self._send(416, b"<html><body>416 Requested Range Not Satisfiable</body></html>",  # as web servers
+                           headers={"Content-Range": f"bytes */{len(PACKAGE)}",      # send error pages
+                                    "Content-Type": "text/html; charset=iso-8859-1"})
             elif self.stall and not start:  # half of it, then silence past the client's timeout
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(PACKAGE)))

@@ -248,6 +248,24 @@ def test_a_reply_without_a_length_is_checked_with_a_range_request(remote, tmp_pa
     assert _Remote.seen == [("/f.bin", None, None), ("/f.bin", f"bytes={len(OLD) // 2 if cut else len(OLD)}-", '"v1"')]
 
 
+def test_a_reply_without_a_length_that_holds_the_pinned_file_is_taken_at_once(remote, tmp_path):
+    """A 200 without Content-Length whose body has the pinned sha256 is the file: no range request
+    is needed to confirm its end (nor another attempt: one is enough)."""
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    _Remote.ending["/f.bin"] = "close"
+    dest = tmp_path / "f.bin"
+    download_file(f"{remote}/f.bin", dest, hashlib.sha256(OLD).hexdigest(), max_attempts=1)
+    assert dest.read_bytes() == OLD and _Remote.seen == [("/f.bin", None, None)]
+
+
+def test_a_downloaded_file_is_kept_without_taking_the_lock(remote, tmp_path):
+    """A file already there with its sha256 is returned before the lock file is made: a finished
+    download in a folder where nothing can be written (here the lock's path cannot be a file)."""
+    dest = tmp_path / "good.tar"
+    download_file(f"{remote}/good.tar", dest, SHA256)
+    (tmp_path / "good.tar.lock").mkdir()
+    assert download_file(f"{remote}/good.tar", dest, SHA256) == dest and len(_Remote.seen) == 1
+
 def test_a_reply_without_a_length_from_a_server_without_ranges_is_taken_whole(remote, tmp_path):
     """A server that does not take ranges cannot say more: its reply is the file (one request)."""
     _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)

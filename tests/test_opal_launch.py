@@ -20,7 +20,7 @@ from safetensors.torch import load_file
 
 from oeseg.io import InputError
 from oeseg.models.job import OpalJob
-from oeseg.models.launch import launch_command, launch_stage, rank_from_slurm
+from oeseg.models.launch import STOPPED_STATUS, launch_command, launch_stage, rank_from_slurm
 from opal_sigterm import child
 from opal_synthetic import TINY_MODEL, make_split
 
@@ -137,9 +137,10 @@ def test_a_sigterm_to_one_process_stops_every_process_at_the_same_step(train_dir
     finally:
         for process in ranks:
             process.kill()  # one left waiting in a collective, where the test fails
-    assert [process.returncode for process in ranks] == [1, 1], [e[-3000:] for e in stderr]
+    # each exits with the status launch_stage reads as a stop (srun passes on its tasks' highest)
+    assert [process.returncode for process in ranks] == [STOPPED_STATUS] * 2, [e[-3000:] for e in stderr]
     assert "stage 1: stopped by SIGTERM at step 1/3, its checkpoint saved in " in stderr[0]  # rank 0 tells
-    assert all("TrainingStopped: stage 1: stopped by SIGTERM at step 1/3" in e for e in stderr)
+    assert not any("Traceback" in e for e in stderr)
     (checkpoint,) = (tmp_path / "two" / "ckpt").glob("*/last.pt")
     assert torch.load(checkpoint, weights_only=False)["step"] == 1
     launch_stage(stage_job(tmp_path, "two", train_dir))  # the rerun: steps 1 and 2
@@ -147,11 +148,14 @@ def test_a_sigterm_to_one_process_stops_every_process_at_the_same_step(train_dir
     assert_same_weights(tmp_path / "one" / "model", tmp_path / "two" / "model", job)
 
 
-#: a launcher: a command run by `run_logged` (SIGTERM passed on), its exit status printed
+#: a launcher: a command run by `run_logged` (SIGTERM passed on), the JobStopped it raises printed
 LAUNCHER = """
 import sys
-from oeseg.workflow import run_logged
-print(run_logged([sys.executable, "-c", sys.argv[1]], sys.argv[2], forward_sigterm=True)[0])
+from oeseg.workflow import JobStopped, run_logged
+try:
+    run_logged([sys.executable, "-c", sys.argv[1]], sys.argv[2], forward_sigterm=True)
+except JobStopped as stop:
+    print(stop)
 """
 #: the command: ready once it handles SIGTERM, then it stops with status 3 on SIGTERM (or 0 after 30 s)
 COMMAND = """
@@ -164,7 +168,8 @@ time.sleep(30)
 
 def test_a_sigterm_to_the_launcher_is_passed_on_and_the_command_waited_for(tmp_path):
     """The launcher of a stage's processes (torchrun) passes a SIGTERM on to them and waits for
-    them: it neither dies leaving them training nor kills them."""
+    them: it neither dies leaving them training nor kills them; their failure then is a stop
+    (JobStopped: the rule ends with its message, no traceback)."""
     log = tmp_path / "launch.log"
     launcher = child(LAUNCHER, COMMAND, str(log))
     deadline = time.monotonic() + 60
@@ -172,8 +177,35 @@ def test_a_sigterm_to_the_launcher_is_passed_on_and_the_command_waited_for(tmp_p
         time.sleep(0.05)
     launcher.send_signal(signal.SIGTERM)
     stdout, stderr = launcher.communicate(timeout=60)
-    assert launcher.returncode == 0 and stdout.strip() == "3", (launcher.returncode, stdout, stderr)
+    assert launcher.returncode == 0, (stdout, stderr)
+    assert stdout.strip() == (f"{Path(sys.executable).name} stopped on the SIGTERM passed on to it (exit status 3); "
+                              f"its output is in {log}")
 
+
+#: a rule's process running a command (`run_logged`, nothing passed on) that writes its pid and waits
+RULE_RUNNING_A_COMMAND = """
+import sys
+from oeseg.workflow import run_logged
+run_logged(["bash", "-c", f"echo $$ > {sys.argv[1]}; exec sleep 60"], sys.argv[2])
+"""
+
+
+def test_a_command_is_not_left_running_when_the_rule_process_is_interrupted(tmp_path):
+    """Ctrl-C (SIGINT) to a rule's process alone, while it runs a command: the command is killed,
+    as subprocess.run kills it, not left running without its job (a rerun would run beside it)."""
+    pid_file = tmp_path / "pid"
+    rule = child(RULE_RUNNING_A_COMMAND, str(pid_file), str(tmp_path / "rule.log"))
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    command = int(pid_file.read_text())
+    rule.send_signal(signal.SIGINT)
+    _, stderr = rule.communicate(timeout=60)
+    assert rule.returncode != 0 and "KeyboardInterrupt" in stderr
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{command}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{command}").exists(), "the command is still running"
 
 @pytest.mark.slurm
 @pytest.mark.slow

@@ -293,13 +293,29 @@ def sigterm_handler(handler: Callable[[int, FrameType | None], object]) -> Itera
 
 @contextlib.contextmanager
 def _started(argv: list[str], env: dict[str, str] | None, forward_sigterm: bool,
-             **streams: Any) -> Iterator[subprocess.Popen]:
-    """The command started with `streams`, waited for on leaving; with `forward_sigterm`, a SIGTERM
-    to this process meanwhile is passed on to it."""
+             **streams: Any) -> Iterator[tuple[subprocess.Popen, list[int]]]:
+    """The command started with `streams` and the SIGTERMs passed on to it (with `forward_sigterm`,
+    a SIGTERM to this process meanwhile goes on to it), waited for on leaving. An error here
+    (Ctrl-C) stops the command first, as subprocess.run does: SIGKILL, or with `forward_sigterm`
+    SIGTERM and a wait (a training stage checkpoints), so it is never left running alone."""
+    forwarded: list[int] = []
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        """Pass the signal on to the command and note it."""
+        forwarded.append(signum)
+        proc.send_signal(signum)
+
     with subprocess.Popen(argv, env=env, **streams) as proc:
-        with sigterm_handler(lambda signum, frame: proc.send_signal(signum)) if forward_sigterm \
-                else contextlib.nullcontext():
-            yield proc
+        try:
+            with sigterm_handler(forward) if forward_sigterm else contextlib.nullcontext():
+                yield proc, forwarded
+        except BaseException:
+            if forward_sigterm:
+                proc.terminate()
+                proc.wait()
+            else:
+                proc.kill()
+            raise
 
 
 def run_logged(argv: list[str], log_file: str | os.PathLike | None, env: dict[str, str] | None = None,
@@ -308,18 +324,24 @@ def run_logged(argv: list[str], log_file: str | os.PathLike | None, env: dict[st
     is killed; without a log file, captured); returns the exit status and its last `tail_lines`
     lines of output, for a message (a 72-hour training's whole output is never read back). With
     `forward_sigterm`, a SIGTERM to this process is passed on to the command, which is still waited
-    for (a training stage checkpoints and stops) instead of being left running."""
+    for (a training stage checkpoints and stops) instead of being left running; if the command
+    then fails, JobStopped says so."""
     if log_file is None:
-        with _started(argv, env, forward_sigterm, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        with _started(argv, env, forward_sigterm, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                      text=True) as (proc, forwarded):
             stdout, stderr = proc.communicate()
-        return proc.returncode, "\n".join((stdout + stderr).splitlines()[-tail_lines:])
-    with open(log_file, "ab") as sink:
-        start = sink.tell()
-        with _started(argv, env, forward_sigterm, stdout=sink, stderr=subprocess.STDOUT) as proc:
-            proc.wait()
-    with open(log_file, "rb") as f:
-        f.seek(max(start, os.path.getsize(log_file) - 256 * tail_lines))
-        printed = f.read().decode("utf-8", errors="replace")
+        printed = stdout + stderr
+    else:
+        with open(log_file, "ab") as sink:
+            start = sink.tell()
+            with _started(argv, env, forward_sigterm, stdout=sink, stderr=subprocess.STDOUT) as (proc, forwarded):
+                proc.wait()
+        with open(log_file, "rb") as f:
+            f.seek(max(start, os.path.getsize(log_file) - 256 * tail_lines))
+            printed = f.read().decode("utf-8", errors="replace")
+    if forwarded and proc.returncode != 0:
+        raise JobStopped(f"{Path(argv[0]).name} stopped on the SIGTERM passed on to it (exit status "
+                         f"{proc.returncode}){f'; its output is in {log_file}' if log_file else ''}")
     return proc.returncode, "\n".join(printed.splitlines()[-tail_lines:])
 
 

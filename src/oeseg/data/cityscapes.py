@@ -30,8 +30,8 @@ import requests
 
 from oeseg.data.archives import Archive
 from oeseg.data.convert import SplitWriter
-from oeseg.data.download import (IDENTITY, INTERRUPTED, credentials_from_env, download_lock, is_html_page,
-                                 keep_existing, verify_sha256)
+from oeseg.data.download import (IDENTITY, INTERRUPTED, credentials_from_env, download_lock, is_downloaded,
+                                 is_html_page, keep_existing, verify_sha256)
 from oeseg.data.vocabularies import CITYSCAPES, CITYSCAPES_LABEL_IDS
 from oeseg.io import InputError, redact_url, sha256_file
 
@@ -56,11 +56,12 @@ class CityscapesSession(requests.Session):
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         """requests.Session.request, with this session's timeout where the caller gives none; an
-        InputError for a package that comes as an HTML page (the downloader would append it)."""
+        InputError for a package that comes as an HTML page with a success status (the downloader
+        would append it; an error status, whatever its page, is the downloader's to handle)."""
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         response = super().request(*args, **kwargs)
-        if kwargs.get("stream") and is_html_page(response):
+        if kwargs.get("stream") and response.ok and is_html_page(response):  # an error page is its status's
             response.close()
             raise InputError(f"the Cityscapes server sent an HTML page (its login page?) instead of the package at "
                              f"{redact_url(response.url)}: the login may have expired, or the account in "
@@ -134,6 +135,8 @@ def download_cityscapes_package(package: str, dest: str | Path, sha256: str | No
     """Download one Cityscapes package to `dest` (resuming in `<dest>.part/`), checking sha256 (one
     process at a time)."""
     dest = Path(dest)
+    if is_downloaded(dest, sha256):  # before the lock: a done file in a read-only folder is read as it is
+        return dest
     with download_lock(dest):
         if keep_existing(dest, sha256):
             return dest

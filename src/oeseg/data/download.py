@@ -13,8 +13,9 @@ decoded), so that a part's size is an offset in the remote file; a 206 reply tha
 than the part ends restarts the download. A body can end short of the size its reply gave (a 206's
 Content-Range total, a 200's Content-Length) without an error: the part is measured against that
 size and resumed. A 200 that gives no length ends where the server closes it, so a server that
-takes ranges is asked for the bytes after it (a 416 of the part's size confirms the end). An HTML
-page (a login or error page) is refused before the part is touched. One process at a time
+takes ranges is asked for the bytes after it (a 416 of the part's size confirms the end), unless
+the part already has the pinned sha256. An HTML page with a success status (a login page) is
+refused before the part is touched. One process at a time
 downloads a file (`download_lock`): a second one waits, then finds it done.
 Credentials come only from the caller (read from the environment) or from ~/.netrc (requests
 reads it when `auth` is None); they are never logged. A 401/403 names the ~/.netrc machine to log in.
@@ -74,12 +75,17 @@ def verify_sha256(path: Path, sha256: str | None, source: str, name: Path | None
                          f"got {actual}; the file was removed")
 
 
+def is_downloaded(dest: Path, sha256: str | None) -> bool:
+    """Whether `dest` is there with its pinned sha256 (or none is pinned)."""
+    return dest.exists() and (sha256 is None or sha256_file(dest) == sha256.lower())
+
+
 def keep_existing(dest: Path, sha256: str | None) -> bool:
     """True when `dest` is already downloaded with its pinned sha256 (or none is pinned); a stale
     file is removed so that it is downloaded again."""
     if not dest.exists():
         return False
-    if sha256 is None or sha256_file(dest) == sha256.lower():
+    if is_downloaded(dest, sha256):
         return True
     log.warning("%s: sha256 differs from the pinned one; downloading again", dest)
     dest.unlink()
@@ -181,7 +187,7 @@ def is_html_page(response: requests.Response) -> bool:
             and not response.headers.get("Content-Disposition", "").strip().lower().startswith("attachment"))
 
 
-def _write_body(response: requests.Response, part: Path, offset: int, url: str, pinned: bool) -> bool:
+def _write_body(response: requests.Response, part: Path, offset: int, url: str, sha256: str | None) -> bool:
     """Write a 200/206 reply into `part` (appending a 206 at `offset`); True when the part holds the whole file."""
     source = redact_url(url)
     response.raise_for_status()
@@ -212,7 +218,9 @@ def _write_body(response: requests.Response, part: Path, offset: int, url: str, 
     # range served in pieces): the part is measured against the size the reply gave
     size, expected = part.stat().st_size, _expected_size(response, content_range)
     if expected is None:  # a 200 without a length ends where the server closes it, early or not
-        resumable = pinned or _if_range(validators) is not None  # as _resume_headers decides
+        if sha256 is not None and sha256_file(part) == sha256.lower():
+            return True  # the whole pinned file: nothing to ask again
+        resumable = sha256 is not None or _if_range(validators) is not None  # as _resume_headers decides
         if resumable and response.headers.get("Accept-Ranges", "").strip().lower() == "bytes":
             log.info("%s: the server gave no length; asking it for the bytes after %d", source, size)
             return False  # the next attempt resumes: a 416 of this size confirms the end
@@ -223,21 +231,21 @@ def _write_body(response: requests.Response, part: Path, offset: int, url: str, 
     return True
 
 
-def _fetch_into(url: str, part: Path, pinned: bool, auth: Auth, timeout: float) -> bool:
+def _fetch_into(url: str, part: Path, sha256: str | None, auth: Auth, timeout: float) -> bool:
     """Download the rest of `url` into `part`, resuming only a trusted part; True when all of it arrived."""
     source = redact_url(url)
-    headers = _resume_headers(url, part, pinned)
+    headers = _resume_headers(url, part, sha256 is not None)
     offset = part.stat().st_size if headers else 0
     with requests.get(url, stream=True, headers={**IDENTITY, **headers}, auth=auth, timeout=timeout) as r:
         if not (offset and r.status_code == 416):
-            return _write_body(r, part, offset, url, pinned)
+            return _write_body(r, part, offset, url, sha256)
         remote_size = _remote_size(r)
     if remote_size == offset:  # the partial file already holds every byte
         return True
     log.warning("%s: the server refused to resume at byte %d (remote size %s); restarting from zero",
                 source, offset, "not given" if remote_size is None else remote_size)
     _discard(part)
-    return _fetch_into(url, part, pinned, auth, timeout)
+    return _fetch_into(url, part, sha256, auth, timeout)
 
 
 def _login_hint(url: str, auth: Auth) -> str:
@@ -289,6 +297,8 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth
     """Download `url` to `dest` through `<dest>.part`, resuming partial transfers and checking sha256
     (one process at a time)."""
     dest = Path(dest)
+    if is_downloaded(dest, sha256):  # before the lock: a done file in a read-only folder is read as it is
+        return dest
     with download_lock(dest):
         if not keep_existing(dest, sha256):
             _download(url, dest, sha256, auth, max_attempts, timeout)
@@ -302,7 +312,7 @@ def _download(url: str, dest: Path, sha256: str | None, auth: Auth, max_attempts
     for attempt in range(1, max_attempts + 1):
         log.info("%s: downloading to %s (attempt %d)", source, dest, attempt)
         try:
-            if _fetch_into(url, part, sha256 is not None, auth, timeout):
+            if _fetch_into(url, part, sha256, auth, timeout):
                 break
         except INTERRUPTED as e:
             log.warning("%s: transfer interrupted (%s)", source, type(e).__name__)

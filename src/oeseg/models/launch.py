@@ -16,11 +16,13 @@ import torch.distributed as dist
 
 from oeseg.io import InputError
 from oeseg.models.job import OpalJob
-from oeseg.models.train import end_process_group, run_stage
+from oeseg.models.train import TrainingStopped, end_process_group, run_stage
 from oeseg.models.workflow import stage_trains
-from oeseg.workflow import run_logged
+from oeseg.workflow import JobStopped, run_logged
 
 log = logging.getLogger("oeseg.opal")
+#: the exit status of a process whose stage SIGTERM stopped once it had saved its checkpoint (EX_TEMPFAIL)
+STOPPED_STATUS = 75
 #: how long torchrun waits for its processes to stop after passing them a SIGTERM (each checkpoints
 #: the step it reached) before it kills them: its own default, 30 s, can be too short to write a large checkpoint
 STOP_GRACE_S = 600
@@ -62,7 +64,8 @@ def launch_stage(job: OpalJob, log_file: str | os.PathLike | None = None) -> Non
     progress and a resumption kept there, not only in the scheduler's job log. A SIGTERM to this
     process is passed on to torchrun, which passes it on to the processes, and they are waited for;
     srun is not passed it, as srun answers SIGTERM by killing its tasks (SIGKILL): in a SLURM job
-    the tasks get the job's signal from SLURM itself."""
+    the tasks get the job's signal from SLURM itself. Processes stopped so (STOPPED_STATUS, or a
+    SIGTERM passed on) end in JobStopped."""
     if (job.gpus <= 1 and job.nodes <= 1) or not stage_trains(job.section, job.stage):
         run_stage(job)
         return
@@ -76,6 +79,9 @@ def launch_stage(job: OpalJob, log_file: str | os.PathLike | None = None) -> Non
         env.update(MASTER_ADDR=socket.gethostname(), MASTER_PORT=str(29400 + int(slurm_job) % 1000))
     log.info("stage %d: %s", job.stage, " ".join(command))
     status, tail = run_logged(command, log_file, env, forward_sigterm=not slurm_job)
+    if status == STOPPED_STATUS:  # srun's: its tasks' highest
+        raise JobStopped(f"stage {job.stage}: stopped by SIGTERM, its checkpoint saved in {job.checkpoint_dir}; "
+                         "a rerun resumes from there")
     if status != 0:
         raise RuntimeError(f"stage {job.stage}: the launched processes exited with status {status}:\n{tail}")
 
@@ -91,11 +97,13 @@ def main(job_file: str) -> None:
     """One process of a launched stage: its rank (from SLURM or torchrun), the process group,
     then the stage of the job file; the process leaves the group before it exits (a gloo group's
     threads still alive at exit can abort the process: "terminate called without an active
-    exception")."""
+    exception"). A stage stopped by SIGTERM exits with STOPPED_STATUS."""
     rank_from_slurm(os.environ)
     _init_distributed()
     try:
         run_stage(OpalJob.read(job_file))
+    except TrainingStopped:  # rank 0 has said where the checkpoint is
+        raise SystemExit(STOPPED_STATUS) from None
     finally:
         if dist.is_initialized():
             end_process_group()

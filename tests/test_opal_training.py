@@ -407,18 +407,24 @@ def test_deepspeed_in_this_process_needs_no_launcher_and_keeps_only_its_newest_c
     assert not dist.is_initialized()
 
 
+def _lora_dropout_stage(splits, tmp_path: Path, monkeypatch, use_deepspeed: bool) -> tuple[Path, str | None, dict]:
+    """(train split, DeepSpeed config or None, section) of a 4-step stage 3 with LoRA dropout, run
+    as a workflow job runs it (no launcher's variables); on a GPU tests/test_opal_gpu.py runs the
+    DeepSpeed path."""
+    if use_deepspeed and torch.cuda.is_available():
+        pytest.skip("on a GPU, tests/test_opal_gpu.py runs this path")
+    for key in LAUNCHER_ENV:
+        monkeypatch.delenv(key, raising=False)
+    sec = section(stage3={"max_steps": 4})
+    sec["llm_tuning"], sec["lora"] = "lora", {"r": 4, "alpha": 8, "dropout": 0.3}
+    return splits[0], str(cpu_deepspeed_config(tmp_path)) if use_deepspeed else None, sec
+
+
 @pytest.mark.parametrize("use_deepspeed", [False, True], ids=["plain", "deepspeed"])
 def test_resumed_training_with_lora_dropout_equals_uninterrupted(splits, tmp_path, monkeypatch, use_deepspeed):
     """With LoRA dropout the random state is part of a checkpoint: a stage stopped after 2 steps
     and resumed in a new start (its initial model drawn anew) trains as one run straight through."""
-    if use_deepspeed and torch.cuda.is_available():
-        pytest.skip("on a GPU, tests/test_opal_gpu.py runs this path (test_sigterm_on_a_gpu_...)")
-    for key in LAUNCHER_ENV:
-        monkeypatch.delenv(key, raising=False)
-    train, _ = splits
-    cfg = str(cpu_deepspeed_config(tmp_path)) if use_deepspeed else None
-    sec = section(stage3={"max_steps": 4})
-    sec["llm_tuning"], sec["lora"] = "lora", {"r": 4, "alpha": 8, "dropout": 0.3}
+    train, cfg, sec = _lora_dropout_stage(splits, tmp_path, monkeypatch, use_deepspeed)
     texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
     records, settings = stage_records(sec, 3, [str(train)]), StageSettings.from_section(sec, 3)
     run = {"deepspeed_config": cfg, "use_deepspeed": use_deepspeed}
@@ -456,14 +462,7 @@ def test_sigterm_checkpoints_the_step_reached_and_the_rerun_trains_as_one_run(sp
     """SIGTERM (a SLURM time limit, preemption, scancel) during step 1 of 4: the step ends, the stage
     checkpoints step 2 (save_every is 3), says so and fails; a rerun resumes there and trains as one
     run straight through (losses and weights; LoRA dropout: the random states are saved too)."""
-    if use_deepspeed and torch.cuda.is_available():
-        pytest.skip("on a GPU, tests/test_opal_gpu.py runs this path (test_sigterm_on_a_gpu_...)")
-    for key in LAUNCHER_ENV:
-        monkeypatch.delenv(key, raising=False)
-    train, _ = splits
-    cfg = str(cpu_deepspeed_config(tmp_path)) if use_deepspeed else None
-    sec = section(stage3={"max_steps": 4})
-    sec["llm_tuning"], sec["lora"] = "lora", {"r": 4, "alpha": 8, "dropout": 0.3}
+    train, cfg, sec = _lora_dropout_stage(splits, tmp_path, monkeypatch, use_deepspeed)
     process = child(STAGE3_UNTIL_SIGTERM, json.dumps([sec, str(train), str(tmp_path / "b"), cfg, 1]))
     try:
         _, stderr = process.communicate(timeout=120)

@@ -15,6 +15,7 @@ from snakemake.iocontainers import Namedlist
 
 from oeseg.cli import main
 from oeseg.io import InputError, sha256_file
+from oeseg.models.train import TrainingStopped
 from oeseg.provenance import finalize_manifest, load_manifest, scrub
 from oeseg.provenance.record import config_sha256
 from oeseg.workflow import CPU_KERNEL_PINS, read_cpuinfo, rule_step
@@ -130,35 +131,26 @@ def test_a_failed_rule_records_nothing(repo):
     assert (repo / "results" / "provenance.json").read_text() == before
 
 
-def test_bad_input_ends_the_job_with_its_message_alone(repo, capsys):
-    """An InputError in a rule's body: its message in the log and on stderr, no traceback, exit
-    status 1 (Snakemake reports the failed job), nothing recorded."""
+@pytest.mark.parametrize("error, line", [
+    (InputError("work/scores.txt:3: 'score' must be a number"),
+     "ERROR oeseg: rule fig2: error: work/scores.txt:3: 'score' must be a number"),
+    (TrainingStopped("stage 3: stopped by SIGTERM at step 2/4 (checkpoint in c)"),
+     "WARNING oeseg: rule fig2: stage 3: stopped by SIGTERM at step 2/4 (checkpoint in c)"),
+], ids=["bad-input", "stopped"])
+def test_bad_input_or_a_stop_ends_the_job_with_its_message_alone(repo, capsys, error, line):
+    """An InputError in a rule's body, or a stage stopped by SIGTERM once its checkpoint is saved:
+    its message in the log and on stderr, no traceback, exit status 1 (Snakemake reports the failed
+    job), nothing recorded."""
     before = (repo / "results" / "provenance.json").read_text()
     snakemake = fake_snakemake("fig2", ["work/scores.txt"], ["results/figures/fig2.png"], log="fig2.log")
     with pytest.raises(SystemExit) as stop, rule_step(snakemake):
-        raise InputError("work/scores.txt:3: 'score' must be a number")
+        raise error
     assert stop.value.code == 1
     logged = Path("fig2.log").read_text()
-    assert logged.rstrip().endswith("ERROR oeseg: rule fig2: error: work/scores.txt:3: 'score' must be a number")
+    assert logged.rstrip().endswith(line)
     assert "Traceback" not in logged and "Traceback" not in capsys.readouterr().err
     assert (repo / "results" / "provenance.json").read_text() == before
 
-
-
-def test_a_job_stopped_on_request_ends_with_its_message_alone(repo, capsys):
-    """A stage stopped by SIGTERM (its checkpoint saved): its message in the log, no traceback, exit
-    status 1, nothing recorded."""
-    from oeseg.models.train import TrainingStopped
-
-    before = (repo / "results" / "provenance.json").read_text()
-    snakemake = fake_snakemake("fig2", ["work/scores.txt"], ["results/figures/fig2.png"], log="fig2.log")
-    with pytest.raises(SystemExit) as stop, rule_step(snakemake):
-        raise TrainingStopped("stage 3: stopped by SIGTERM at step 2/4 (checkpoint in c)")
-    assert stop.value.code == 1
-    logged = Path("fig2.log").read_text()
-    assert logged.rstrip().endswith("WARNING oeseg: rule fig2: stage 3: stopped by SIGTERM at step 2/4 (checkpoint in c)")
-    assert "Traceback" not in logged and "Traceback" not in capsys.readouterr().err
-    assert (repo / "results" / "provenance.json").read_text() == before
 
 def test_a_command_run_in_a_rule_keeps_all_its_output_in_the_rule_log(repo):
     """The rule's logger and a command it runs (`run_logged`) both append to the rule's log, which

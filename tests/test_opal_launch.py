@@ -184,8 +184,9 @@ def test_a_sigterm_to_the_launcher_is_passed_on_and_the_command_waited_for(tmp_p
 
 #: a rule's process running a command (`run_logged`, nothing passed on) that writes its pid and waits
 RULE_RUNNING_A_COMMAND = """
-import sys
+import signal, sys
 from oeseg.workflow import run_logged
+signal.signal(signal.SIGINT, signal.default_int_handler)  # pytest-xdist's workers ignore it, and so their children
 run_logged(["bash", "-c", f"echo $$ > {sys.argv[1]}; exec sleep 60"], sys.argv[2])
 """
 

@@ -53,6 +53,18 @@ def test_selection_keeps_only_disagreements(selection):
     assert len(items) == 10                                     # 5 descriptions x 2 images
 
 
+def test_a_region_described_twice_is_an_error_naming_the_line(selection, tmp_path):
+    """Two descriptions of one region would share an id on the annotation page (the answer to one
+    shown for both, an export that the agreement rejects after the work): the selection stops."""
+    lines = (tmp_path / "opal.jsonl").read_text().splitlines()  # im0 segments 1-3, then im1's
+    (tmp_path / "twice.jsonl").write_text("\n".join(lines + [lines[1].replace("an automobile", "a sedan")]) + "\n")
+    with pytest.raises(InputError, match=r"twice.jsonl:7: duplicate region \(image 'im0', segment 2\), "
+                                         r"first given on line 2"):
+        select_study_descriptions({"opal": str(tmp_path / "twice.jsonl")}, str(tmp_path / "val"), "demo-city",
+                                  str(tmp_path / "lexicon.json"), str(tmp_path / "again.csv"))
+    assert not (tmp_path / "again.csv").exists()
+
+
 def test_demo_reference_is_the_ground_truth_category(selection, tmp_path):
     write_reference_study(str(selection), "demo-city", tmp_path / "study.csv")
     rows = read_study(tmp_path / "study.csv", DEMO_CITY)

@@ -17,7 +17,7 @@ from oeseg import mapping
 from oeseg.data.vocabularies import DEMO_CITY
 from oeseg.figures.accuracy import write_fig3
 from oeseg.human_study.agreement import write_agreement, write_annotated_study, write_reference_study
-from oeseg.human_study.annotation import NONE_OF_THE_ABOVE, annotation_page, write_annotation_page
+from oeseg.human_study.annotation import ANNOTATION_FIELDS, NONE_OF_THE_ABOVE, annotation_page, write_annotation_page
 from oeseg.human_study.selection import read_selection, select_study_descriptions
 from oeseg.human_study.table import read_study
 from oeseg.io import InputError
@@ -113,7 +113,7 @@ def test_agreement_disagreements_and_resolution(selection, tmp_path):
     _write_annotations(tmp_path / "a1.csv", items, lambda i: name(i.gt))
     _write_annotations(tmp_path / "a2.csv", items,
                        lambda i: NONE_OF_THE_ABOVE if i.description == "a corgi" else name(i.gt))
-    report = write_agreement([str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")], "demo-city",
+    report = write_agreement(str(selection), [str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")], "demo-city",
                              tmp_path / "agreement.json", tmp_path / "disagreements.csv")
     assert report["n"] == 10 and report["agreed"] == 8 and report["agreement_percent"] == 80.0
     pending = list(csv.DictReader(open(tmp_path / "disagreements.csv")))
@@ -135,13 +135,63 @@ def test_agreement_disagreements_and_resolution(selection, tmp_path):
     assert rows["opal/im0/2"].reference == DEMO_CITY.by_name("car").id
 
 
-def test_bad_annotation_answer_names_file_and_line(selection, tmp_path):
+def _edit_rows(rows, line, **fields):
+    """The rows of an annotation CSV with the row on file line `line` (header: line 1) changed."""
+    rows[line - 2] = [fields.get(k, v) for k, v in zip(("id", "description", "answer"), rows[line - 2])]
+    return rows
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda rows: _edit_rows(rows, 4, answer="unicorn"), r"a1.csv:4: answer 'unicorn' is neither a category"),
+    (lambda rows: _edit_rows(rows, 3, answer="None"), r"a1.csv:3: answer 'None' is neither a category of "
+                                                      r"demo-city nor 'None of the above'"),
+    (lambda rows: _edit_rows(rows, 5, answer=""), r"a1.csv:5: description '\S+' has no answer"),
+    (lambda rows: rows + [rows[1]], r"a1.csv:12: id '\S+' appears twice"),
+    # a CSV exported from the page of another selection: another id, another description, fewer ids
+    (lambda rows: _edit_rows(rows, 6, id="opal/im7/1"), r"a1.csv:6: id 'opal/im7/1' is not one of the "
+                                                        r"selection \S+selection.csv"),
+    (lambda rows: _edit_rows(rows, 2, description="a bus"), r"a1.csv:2: description 'a bus' of '\S+' is not "
+                                                            r"the one of the selection \S+selection.csv \('\w"),
+    (lambda rows: rows[:-2], r"a1.csv: 2 of the 10 descriptions of the selection \S+selection.csv are missing, "
+                             r"e.g. \['osprey/im1/2', 'osprey/im1/3'\]"),
+])
+def test_bad_annotator_csv_names_file_and_line(selection, tmp_path, edit, message):
+    """An annotator's CSV answers exactly the selection's descriptions, each once, with a drop-down
+    answer: two CSVs of another selection (both annotators on an older page) are not compared."""
     items = read_selection(selection, DEMO_CITY)
-    _write_annotations(tmp_path / "a1.csv", items, lambda i: "unicorn" if i.id == items[2].id else "car")
-    _write_annotations(tmp_path / "a2.csv", items, lambda i: "car")
-    with pytest.raises(InputError, match=r"a1.csv:4: answer 'unicorn' is neither a category"):
-        write_agreement([str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")], "demo-city",
-                        tmp_path / "r.json", tmp_path / "d.csv")
+    annotators = [str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")]
+    for path in annotators:
+        with open(path, "w", newline="") as f:
+            csv.writer(f).writerows([ANNOTATION_FIELDS] + edit([[i.id, i.description, "car"] for i in items]))
+    with pytest.raises(InputError, match=message):
+        write_agreement(str(selection), annotators, "demo-city", tmp_path / "r.json", tmp_path / "d.csv")
+    with pytest.raises(InputError, match=message):
+        write_annotated_study(str(selection), annotators, str(tmp_path / "a2.csv"), "demo-city", tmp_path / "s.csv")
+    assert not (tmp_path / "r.json").exists() and not (tmp_path / "s.csv").exists()
+
+
+def test_resolved_csv_answers_the_disagreements_alone(selection, tmp_path):
+    """The resolved CSV (the filled-in disagreements CSV) answers the descriptions on which the
+    annotators differ, with their descriptions: a row for another one is an error, not ignored."""
+    items = read_selection(selection, DEMO_CITY)
+    _write_annotations(tmp_path / "a1.csv", items, lambda i: "car")
+    _write_annotations(tmp_path / "a2.csv", items, lambda i: "bus" if i.id == "osprey/im0/3" else "car")
+    annotators = [str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")]
+    resolved = tmp_path / "resolved.csv"
+    study = lambda: write_annotated_study(str(selection), annotators, str(resolved), "demo-city",  # noqa: E731
+                                          tmp_path / "study.csv")
+    resolved.write_text(f"id,description,answer\nosprey/im0/3,a corgi,{NONE_OF_THE_ABOVE}\nopal/im0/2,an automobile,bus\n")
+    with pytest.raises(InputError, match=r"resolved.csv:3: id 'opal/im0/2' is not one of the disagreements of "
+                                         r"\S+a1.csv and \S+a2.csv"):
+        study()
+    resolved.write_text(f"id,description,answer\nosprey/im0/3,a wheel,{NONE_OF_THE_ABOVE}\n")
+    with pytest.raises(InputError, match=r"resolved.csv:2: description 'a wheel' of 'osprey/im0/3' is not the one"):
+        study()
+    resolved.write_text(f"id,description,answer\nosprey/im0/3,a corgi,{NONE_OF_THE_ABOVE}\n")
+    study()
+    references = {r.id: r.reference for r in read_study(tmp_path / "study.csv", DEMO_CITY)}
+    assert references["osprey/im0/3"] == BACKGROUND and references["opal/im0/2"] == DEMO_CITY.by_name("car").id
+    assert len(references) == len(items)
 
 
 def test_page_is_self_contained_with_instructions(selection, tmp_path):

@@ -3,7 +3,7 @@
 `annotation_page`: one self-contained HTML page (inline JS/CSS) to label the selected descriptions:
 instructions and examples as in the paper's Figure 7, a drop-down of the categories plus "None of
 the above", progress, answers kept in the browser's localStorage, export as CSV
-(`id, description, answer`), which `read_annotations` reads back.
+(`id, description, answer`), which `read_annotations` reads back, checked against the selection.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import html
 import json
 import os
 import random
+from collections.abc import Mapping, Sequence
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
-from oeseg.human_study.selection import read_selection
+from oeseg.human_study.selection import StudyItem, read_selection
 from oeseg.io import InputError, atomic_write_text, read_csv_rows
 from oeseg.mapping import BACKGROUND
 
@@ -180,16 +181,35 @@ def write_annotation_page(selection_csv: str, vocabulary: str, examples: list[tu
                                                 [tuple(e) for e in examples], title, key))
 
 
-def read_annotations(path: str | os.PathLike, vocabulary: Vocabulary) -> dict[str, tuple[str, str]]:
-    """An exported CSV: id -> (description, answer); every answer must be given and valid."""
-    out: dict[str, tuple[str, str]] = {}
+def read_answers(path: str | os.PathLike, vocabulary: Vocabulary, descriptions: Mapping[str, str],
+                 scope: str) -> dict[str, str]:
+    """An annotation CSV's answers (id -> answer) to the descriptions of `scope` (`descriptions`: id ->
+    the description shown); an id or description not of `scope`, a repeated id, an empty answer or one
+    not in the drop-down is an InputError naming the file and line."""
+    answers: dict[str, str] = {}
     for lineno, r in read_csv_rows(path, ANNOTATION_FIELDS)[1]:
         where = f"{path}:{lineno}"
+        if r["id"] not in descriptions:
+            raise InputError(f"{where}: id {r['id']!r} is not one of {scope}")
+        if r["id"] in answers:
+            raise InputError(f"{where}: id {r['id']!r} appears twice")
+        if r["description"] != descriptions[r["id"]]:
+            raise InputError(f"{where}: description {r['description']!r} of {r['id']!r} is not the one of {scope} "
+                             f"({descriptions[r['id']]!r})")
         if not r["answer"]:
             raise InputError(f"{where}: description {r['id']!r} has no answer: finish the annotation first")
         answer_to_category(r["answer"], vocabulary, where)
-        if r["id"] in out:
-            raise InputError(f"{where}: id {r['id']!r} appears twice")
-        out[r["id"]] = (r["description"], r["answer"])
-    return out
+        answers[r["id"]] = r["answer"]
+    return answers
 
+
+def read_annotations(path: str | os.PathLike, vocabulary: Vocabulary, items: Sequence[StudyItem],
+                     selection: str | os.PathLike) -> dict[str, str]:
+    """An annotator's exported CSV of the selected `items` (read from `selection`): id -> answer, every
+    item answered, with the description the selection has."""
+    answers = read_answers(path, vocabulary, {i.id: i.description for i in items}, f"the selection {selection}")
+    missing = [i.id for i in items if i.id not in answers]
+    if missing:
+        raise InputError(f"{path}: {len(missing)} of the {len(items)} descriptions of the selection {selection} are "
+                         f"missing, e.g. {missing[:3]}: export the CSV from the annotation page of this selection")
+    return answers

@@ -59,6 +59,7 @@ rule human_study_page:
 rule human_study_agreement:
     input:
         unpack(annotation_files(["annotators"])),
+        selection=f"{HUMAN_STUDY}/selection.csv",
     output:
         report=report(f"{HUMAN_STUDY}/agreement.json", caption="../report/agreement.rst", category="Human study"),
         disagreements=f"{HUMAN_STUDY}/disagreements.csv",

@@ -4,5 +4,5 @@ from oeseg.human_study.agreement import write_agreement
 from oeseg.workflow import rule_step
 
 with rule_step(snakemake):
-    write_agreement(list(snakemake.input.annotators), snakemake.params.vocabulary,
+    write_agreement(snakemake.input.selection, list(snakemake.input.annotators), snakemake.params.vocabulary,
                     snakemake.output.report, snakemake.output.disagreements)

@@ -17,10 +17,11 @@ from oeseg import mapping
 from oeseg.data.vocabularies import DEMO_CITY
 from oeseg.figures.accuracy import write_fig3
 from oeseg.human_study.agreement import write_agreement, write_annotated_study, write_reference_study
-from oeseg.human_study.annotation import NONE_OF_THE_ABOVE, annotation_page, write_annotation_page
-from oeseg.human_study.selection import read_selection, select_study_descriptions
+from oeseg.human_study.annotation import ANNOTATION_FIELDS, NONE_OF_THE_ABOVE, annotation_page, write_annotation_page
+from oeseg.human_study.selection import StudyItem, read_selection, select_study_descriptions, write_selection
 from oeseg.human_study.table import read_study
 from oeseg.io import InputError
+from oeseg.lexicon.lexicon import LEVELS
 from oeseg.mapping import BACKGROUND
 
 
@@ -51,6 +52,18 @@ def test_selection_keeps_only_disagreements(selection):
     assert wheel.gt == DEMO_CITY.by_name("car").id and wheel.lexical["meronym"] == wheel.gt
     assert wheel.lexical["exact"] == BACKGROUND and wheel.id == "osprey/im0/2"
     assert len(items) == 10                                     # 5 descriptions x 2 images
+
+
+def test_a_region_described_twice_is_an_error_naming_the_line(selection, tmp_path):
+    """Two descriptions of one region would share an id on the annotation page (the answer to one
+    shown for both, an export that the agreement rejects after the work): the selection stops."""
+    lines = (tmp_path / "opal.jsonl").read_text().splitlines()  # im0 segments 1-3, then im1's
+    (tmp_path / "twice.jsonl").write_text("\n".join(lines + [lines[1].replace("an automobile", "a sedan")]) + "\n")
+    with pytest.raises(InputError, match=r"twice.jsonl:7: duplicate region \(image 'im0', segment 2\), "
+                                         r"first given on line 2"):
+        select_study_descriptions({"opal": str(tmp_path / "twice.jsonl")}, str(tmp_path / "val"), "demo-city",
+                                  str(tmp_path / "lexicon.json"), str(tmp_path / "again.csv"))
+    assert not (tmp_path / "again.csv").exists()
 
 
 def test_demo_reference_is_the_ground_truth_category(selection, tmp_path):
@@ -101,7 +114,7 @@ def test_agreement_disagreements_and_resolution(selection, tmp_path):
     _write_annotations(tmp_path / "a1.csv", items, lambda i: name(i.gt))
     _write_annotations(tmp_path / "a2.csv", items,
                        lambda i: NONE_OF_THE_ABOVE if i.description == "a corgi" else name(i.gt))
-    report = write_agreement([str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")], "demo-city",
+    report = write_agreement(str(selection), [str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")], "demo-city",
                              tmp_path / "agreement.json", tmp_path / "disagreements.csv")
     assert report["n"] == 10 and report["agreed"] == 8 and report["agreement_percent"] == 80.0
     pending = list(csv.DictReader(open(tmp_path / "disagreements.csv")))
@@ -123,13 +136,63 @@ def test_agreement_disagreements_and_resolution(selection, tmp_path):
     assert rows["opal/im0/2"].reference == DEMO_CITY.by_name("car").id
 
 
-def test_bad_annotation_answer_names_file_and_line(selection, tmp_path):
+def _edit_rows(rows, line, **fields):
+    """The rows of an annotation CSV with the row on file line `line` (header: line 1) changed."""
+    rows[line - 2] = [fields.get(k, v) for k, v in zip(("id", "description", "answer"), rows[line - 2])]
+    return rows
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda rows: _edit_rows(rows, 4, answer="unicorn"), r"a1.csv:4: answer 'unicorn' is neither a category"),
+    (lambda rows: _edit_rows(rows, 3, answer="None"), r"a1.csv:3: answer 'None' is neither a category of "
+                                                      r"demo-city nor 'None of the above'"),
+    (lambda rows: _edit_rows(rows, 5, answer=""), r"a1.csv:5: description '\S+' has no answer"),
+    (lambda rows: rows + [rows[1]], r"a1.csv:12: id '\S+' appears twice"),
+    # a CSV exported from the page of another selection: another id, another description, fewer ids
+    (lambda rows: _edit_rows(rows, 6, id="opal/im7/1"), r"a1.csv:6: id 'opal/im7/1' is not one of the "
+                                                        r"selection \S+selection.csv"),
+    (lambda rows: _edit_rows(rows, 2, description="a bus"), r"a1.csv:2: description 'a bus' of '\S+' is not "
+                                                            r"the one of the selection \S+selection.csv \('\w"),
+    (lambda rows: rows[:-2], r"a1.csv: 2 of the 10 descriptions of the selection \S+selection.csv are missing, "
+                             r"e.g. \['osprey/im1/2', 'osprey/im1/3'\]"),
+])
+def test_bad_annotator_csv_names_file_and_line(selection, tmp_path, edit, message):
+    """An annotator's CSV answers exactly the selection's descriptions, each once, with a drop-down
+    answer: two CSVs of another selection (both annotators on an older page) are not compared."""
     items = read_selection(selection, DEMO_CITY)
-    _write_annotations(tmp_path / "a1.csv", items, lambda i: "unicorn" if i.id == items[2].id else "car")
-    _write_annotations(tmp_path / "a2.csv", items, lambda i: "car")
-    with pytest.raises(InputError, match=r"a1.csv:4: answer 'unicorn' is neither a category"):
-        write_agreement([str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")], "demo-city",
-                        tmp_path / "r.json", tmp_path / "d.csv")
+    annotators = [str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")]
+    for path in annotators:
+        with open(path, "w", newline="") as f:
+            csv.writer(f).writerows([ANNOTATION_FIELDS] + edit([[i.id, i.description, "car"] for i in items]))
+    with pytest.raises(InputError, match=message):
+        write_agreement(str(selection), annotators, "demo-city", tmp_path / "r.json", tmp_path / "d.csv")
+    with pytest.raises(InputError, match=message):
+        write_annotated_study(str(selection), annotators, str(tmp_path / "a2.csv"), "demo-city", tmp_path / "s.csv")
+    assert not (tmp_path / "r.json").exists() and not (tmp_path / "s.csv").exists()
+
+
+def test_resolved_csv_answers_the_disagreements_alone(selection, tmp_path):
+    """The resolved CSV (the filled-in disagreements CSV) answers the descriptions on which the
+    annotators differ, with their descriptions: a row for another one is an error, not ignored."""
+    items = read_selection(selection, DEMO_CITY)
+    _write_annotations(tmp_path / "a1.csv", items, lambda i: "car")
+    _write_annotations(tmp_path / "a2.csv", items, lambda i: "bus" if i.id == "osprey/im0/3" else "car")
+    annotators = [str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")]
+    resolved = tmp_path / "resolved.csv"
+    study = lambda: write_annotated_study(str(selection), annotators, str(resolved), "demo-city",  # noqa: E731
+                                          tmp_path / "study.csv")
+    resolved.write_text(f"id,description,answer\nosprey/im0/3,a corgi,{NONE_OF_THE_ABOVE}\nopal/im0/2,an automobile,bus\n")
+    with pytest.raises(InputError, match=r"resolved.csv:3: id 'opal/im0/2' is not one of the disagreements of "
+                                         r"\S+a1.csv and \S+a2.csv"):
+        study()
+    resolved.write_text(f"id,description,answer\nosprey/im0/3,a wheel,{NONE_OF_THE_ABOVE}\n")
+    with pytest.raises(InputError, match=r"resolved.csv:2: description 'a wheel' of 'osprey/im0/3' is not the one"):
+        study()
+    resolved.write_text(f"id,description,answer\nosprey/im0/3,a corgi,{NONE_OF_THE_ABOVE}\n")
+    study()
+    references = {r.id: r.reference for r in read_study(tmp_path / "study.csv", DEMO_CITY)}
+    assert references["osprey/im0/3"] == BACKGROUND and references["opal/im0/2"] == DEMO_CITY.by_name("car").id
+    assert len(references) == len(items)
 
 
 def test_page_is_self_contained_with_instructions(selection, tmp_path):
@@ -149,62 +212,205 @@ def test_page_is_self_contained_with_instructions(selection, tmp_path):
         annotation_page([("1", "x")], DEMO_CITY, [("a cat", "kitten")], "t", "k")
 
 
-@pytest.mark.browser
-def test_annotation_page_in_headless_chromium(tmp_path):
+@pytest.fixture
+def chromium(tmp_path):
+    """Headless Chromium (selenium) with its own profile, saving downloads to tmp_path/downloads."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     assert shutil.which("chromium") and shutil.which("chromedriver"), "Debian chromium + chromium-driver needed"
-    items = [("opal/im0/2", 'a red car, "parked"'), ("osprey/im0/3", "a corgi"), ("opal/im1/1", "the street")]
-    page = tmp_path / "annotation.html"
-    page.write_text(annotation_page(items, DEMO_CITY, [("Sky with scattered clouds", "sky")], "Study", "test-key"))
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
+    (tmp_path / "downloads").mkdir()
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run",
                 f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(arg)
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+    options.add_experimental_option("prefs", {"download.default_directory": str(tmp_path / "downloads"),
                                               "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    try:
-        driver.get(page.as_uri())
-        progress = lambda: driver.find_element("id", "progress-text").text  # noqa: E731
-        WebDriverWait(driver, 30).until(lambda d: progress().startswith("0 / 3"))
-        select = lambda i: Select(driver.find_element("css selector", f'select[data-id="{i}"]'))  # noqa: E731
-        select("opal/im0/2").select_by_visible_text("car")
-        select("osprey/im0/3").select_by_visible_text(NONE_OF_THE_ABOVE)
-        assert progress().startswith("2 / 3")
-        # Chromium hands a page's localStorage writes to its browser process asynchronously: a reload
-        # soon after may read the storage before they arrive (seen under load in CI, also after a
-        # second's wait), so the page is reloaded until the answers show, for up to a minute
+    yield driver
+    driver.quit()
 
-        def answers_after_reload(d) -> bool:
+
+def _progress(driver) -> str:
+    """The page's progress line."""
+    return driver.find_element("id", "progress-text").text
+
+
+def _answer(driver, item_id: str):
+    """The drop-down (selenium Select) of a description."""
+    from selenium.webdriver.support.ui import Select
+
+    return Select(driver.find_element("css selector", f'select[data-id="{item_id}"]'))
+
+
+def _wait_for_progress(driver, done: int, total: int, reload: bool = False) -> None:
+    """Wait until the progress line reads done / total; with `reload`, reload the page until it does.
+
+    Chromium hands a page's localStorage writes to its browser process asynchronously: a reload (or
+    another tab) soon after may read the storage before they arrive (seen under load in CI, also
+    after a second's wait), so this waits for up to a minute."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def shows(d) -> bool:
+        if reload:
             d.refresh()
-            WebDriverWait(d, 30).until(lambda _: "/ 3" in progress())
-            return progress().startswith("2 / 3")
+            WebDriverWait(d, 30).until(lambda _: f"/ {total}" in _progress(d))
+        return _progress(d).startswith(f"{done} / {total}")
 
-        WebDriverWait(driver, 60, poll_frequency=1.0).until(answers_after_reload)
-        assert select("opal/im0/2").first_selected_option.text == "car"
-        assert select("osprey/im0/3").first_selected_option.text == NONE_OF_THE_ABOVE
-        select("opal/im1/1").select_by_visible_text("road")
-        driver.find_element("id", "export").click()
-        text = driver.find_element("id", "export-csv").get_property("value")
-        # the download Chromium saves (slow under load): it creates the file name at once and fills
-        # it from a .crdownload file; quitting before that ends cancels the download and deletes both
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            exported = list(downloads.glob("*.csv"))
-            if exported and not list(downloads.glob("*.crdownload")) and exported[0].stat().st_size:
-                break
-            time.sleep(0.2)
-    finally:
-        driver.quit()
-    rows = list(csv.DictReader(io.StringIO(text)))
-    assert [(r["id"], r["description"], r["answer"]) for r in rows] == [
-        ("opal/im0/2", 'a red car, "parked"', "car"), ("osprey/im0/3", "a corgi", NONE_OF_THE_ABOVE),
-        ("opal/im1/1", "the street", "road")]
-    assert len(exported) == 1 and exported[0].read_text() == text
+    try:
+        WebDriverWait(driver, 60, poll_frequency=1.0).until(shows)
+    except TimeoutException:
+        raise AssertionError(f"progress {_progress(driver)!r} after a minute, not {done} / {total}") from None
+
+
+def _exported(driver) -> list[tuple[str, str, str]]:
+    """Press Export CSV: the (id, description, answer) rows of the CSV shown."""
+    driver.find_element("id", "export").click()
+    text = driver.find_element("id", "export-csv").get_property("value")
+    return [(r["id"], r["description"], r["answer"]) for r in csv.DictReader(io.StringIO(text, newline=""))]
+
+
+@pytest.mark.browser
+def test_annotation_page_in_headless_chromium(tmp_path, chromium):
+    # descriptions that CSV must quote, HTML must not interpret, and that are not ASCII
+    items = [("opal/im0/2", 'a red car, "parked"'), ("osprey/im0/3", "a corgi <script>alert(1)</script> & co"),
+             ("opal/im1/1", "the street\nin Zürich")]
+    page = tmp_path / "annotation.html"
+    page.write_text(annotation_page(items, DEMO_CITY, [("Sky with scattered clouds", "sky")], "Study", "test-key"))
+    driver = chromium
+    driver.get(page.as_uri())
+    _wait_for_progress(driver, 0, 3)
+    assert [td.text for td in driver.find_elements("css selector", "#items td:nth-child(2)")] == [
+        'a red car, "parked"', "a corgi <script>alert(1)</script> & co", "the street in Zürich"]
+    _answer(driver, "opal/im0/2").select_by_visible_text("car")
+    _answer(driver, "osprey/im0/3").select_by_visible_text(NONE_OF_THE_ABOVE)
+    assert _progress(driver).startswith("2 / 3")
+    _wait_for_progress(driver, 2, 3, reload=True)
+    assert _answer(driver, "opal/im0/2").first_selected_option.text == "car"
+    assert _answer(driver, "osprey/im0/3").first_selected_option.text == NONE_OF_THE_ABOVE
+    _answer(driver, "opal/im1/1").select_by_visible_text("road")
+    assert _exported(driver) == [(items[0] + ("car",)), (items[1] + (NONE_OF_THE_ABOVE,)), (items[2] + ("road",))]
+    text = driver.find_element("id", "export-csv").get_property("value")
+    # the download Chromium saves (slow under load): it creates the file name at once and fills
+    # it from a .crdownload file; quitting before that ends cancels the download and deletes both
+    downloads = tmp_path / "downloads"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        exported = list(downloads.glob("*.csv"))
+        if exported and not list(downloads.glob("*.crdownload")) and exported[0].stat().st_size:
+            break
+        time.sleep(0.2)
+    assert len(exported) == 1 and exported[0].read_text(encoding="utf-8") == text
+
+
+@pytest.mark.browser
+def test_two_tabs_of_the_page_keep_each_others_answers(tmp_path, chromium):
+    """An answer given in one tab is not overwritten by another tab's save, shows in the other tab,
+    and is in the other tab's export."""
+    items = [("m/a/1", "a car"), ("m/a/2", "a dog"), ("m/a/3", "the street")]
+    page = tmp_path / "annotation.html"
+    page.write_text(annotation_page(items, DEMO_CITY, [], "Study", "test-key"))
+    driver = chromium
+    driver.get(page.as_uri())
+    first = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    driver.get(page.as_uri())
+    second = driver.current_window_handle
+    driver.switch_to.window(first)
+    _answer(driver, "m/a/1").select_by_visible_text("car")
+    driver.switch_to.window(second)
+    _wait_for_progress(driver, 1, 3)  # the first tab's answer arrives
+    _answer(driver, "m/a/2").select_by_visible_text(NONE_OF_THE_ABOVE)
+    driver.switch_to.window(first)
+    _wait_for_progress(driver, 2, 3)
+    assert [a for _, _, a in _exported(driver)] == ["car", NONE_OF_THE_ABOVE, ""]
+    driver.switch_to.window(second)
+    _wait_for_progress(driver, 2, 3, reload=True)
+    assert _answer(driver, "m/a/1").first_selected_option.text == "car"
+
+
+@pytest.mark.browser
+def test_a_new_page_shows_the_stored_answers_of_its_own_descriptions(tmp_path, chromium):
+    """A page written again for a new selection (the same path) shows the answers of the descriptions
+    it shares with the old one, not an answer to another description of the same id."""
+    def write_page(descriptions: dict[str, str]) -> None:
+        write_selection(tmp_path / "selection.csv", [
+            StudyItem(i, "m", "a", 1, d, 0, 0, {lv: BACKGROUND for lv in LEVELS}) for i, d in descriptions.items()])
+        write_annotation_page(str(tmp_path / "selection.csv"), "demo-city", [], "Study", str(tmp_path / "page.html"))
+
+    write_page({"m/a/1": "a car", "m/a/2": "a dog", "m/a/3": "the street"})
+    driver = chromium
+    driver.get((tmp_path / "page.html").as_uri())
+    for item_id, answer in (("m/a/1", "car"), ("m/a/2", NONE_OF_THE_ABOVE), ("m/a/3", "road")):
+        _answer(driver, item_id).select_by_visible_text(answer)
+    _wait_for_progress(driver, 3, 3, reload=True)
+    # the method described m/a/1 again: the answer "car" belongs to "a car", not to "a bus"
+    write_page({"m/a/1": "a bus", "m/a/2": "a dog", "m/a/3": "the street"})
+    _wait_for_progress(driver, 2, 3, reload=True)
+    assert sorted(_exported(driver)) == [("m/a/1", "a bus", ""), ("m/a/2", "a dog", NONE_OF_THE_ABOVE),
+                                         ("m/a/3", "the street", "road")]
+    # a selection with another description more keeps the answers of the ones it shares
+    write_page({"m/a/2": "a dog", "m/a/3": "the street", "m/a/4": "a lamp post"})
+    _wait_for_progress(driver, 2, 3, reload=True)
+    assert sorted(_exported(driver)) == [("m/a/2", "a dog", NONE_OF_THE_ABOVE), ("m/a/3", "the street", "road"),
+                                         ("m/a/4", "a lamp post", "")]
+
+
+@pytest.mark.browser
+def test_an_answer_the_browser_does_not_save_is_told(tmp_path, chromium):
+    """When the browser refuses to store an answer (storage full or turned off), the page says so
+    at once, not only a console error while the row looks saved."""
+    page = tmp_path / "annotation.html"
+    page.write_text(annotation_page([("m/a/1", "a car"), ("m/a/2", "a dog")], DEMO_CITY, [], "Study", "test-key"))
+    driver = chromium
+    driver.get(page.as_uri())
+    warning = driver.find_element("id", "save-warning")
+    assert not warning.is_displayed()
+    driver.execute_script("Storage.prototype.setItem = function () {"
+                          " throw new DOMException('full', 'QuotaExceededError'); };")
+    _answer(driver, "m/a/1").select_by_visible_text("car")
+    assert warning.is_displayed() and warning.get_attribute("role") == "alert"
+    assert "NOT being saved" in warning.text and "QuotaExceededError" in warning.text
+    assert _progress(driver).startswith("1 / 2")  # kept on the page, for the export the warning asks for
+    assert _exported(driver)[0] == ("m/a/1", "a car", "car")
+
+
+@pytest.mark.browser
+def test_an_exported_csv_imports_into_a_fresh_page(tmp_path, chromium):
+    """Another browser (or one whose data was cleared) continues from an exported CSV: Import CSV
+    fills in the descriptions without an answer, row by row by id and description."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    items = [("opal/im0/2", 'a red car, "parked"'), ("osprey/im0/3", "a corgi <b>&amp;</b> co"),
+             ("opal/im1/1", "the street\nin Zürich"), ("opal/im1/2", "a bus"), ("opal/im1/3", "a tree")]
+    page = tmp_path / "annotation.html"
+    page.write_text(annotation_page(items, DEMO_CITY, [], "Study", "test-key"))
+    exported = tmp_path / "exported.csv"
+    with open(exported, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\r\n").writerows([
+            ANNOTATION_FIELDS, items[0] + ("car",), items[1] + (NONE_OF_THE_ABOVE,), items[2] + ("road",),
+            ("opal/im1/2", "a coach", "bus"),   # another description of the id: skipped
+            ("opal/im1/3", "a tree", "tree"),   # not an answer of the drop-down: skipped
+            ("opal/im9/9", "a cat", NONE_OF_THE_ABOVE),   # not on this page: skipped
+            items[4][:2] + ("",)])              # unanswered
+    driver = chromium
+    driver.get(page.as_uri())
+    _answer(driver, "opal/im0/2").select_by_visible_text("bus")  # answered here already: kept
+    driver.find_element("id", "import").send_keys(str(exported))
+    status = driver.find_element("id", "status")
+    _wait_for_progress(driver, 3, 5)
+    assert status.text == ("exported.csv: 2 answers imported; 1 descriptions already answered otherwise here kept "
+                           "their answer; 3 rows skipped (a description not on this page, or an answer not in the "
+                           "list).")
+    assert _exported(driver) == [items[0] + ("bus",), items[1] + (NONE_OF_THE_ABOVE,), items[2] + ("road",),
+                                 items[3] + ("",), items[4] + ("",)]
+    _wait_for_progress(driver, 3, 5, reload=True)  # imported answers are stored
+    (tmp_path / "other.csv").write_text("name,label\na,b\n")
+    driver.find_element("id", "import").send_keys(str(tmp_path / "other.csv"))
+    status = driver.find_element("id", "status")
+    WebDriverWait(driver, 30).until(lambda d: status.text.startswith("other.csv"))
+    assert status.text == ("other.csv: not an exported CSV (it needs the columns id, description and answer); "
+                           "nothing imported.")

@@ -2,8 +2,9 @@
 
 `annotation_page`: one self-contained HTML page (inline JS/CSS) to label the selected descriptions:
 instructions and examples as in the paper's Figure 7, a drop-down of the categories plus "None of
-the above", progress, answers kept in the browser's localStorage, export as CSV
-(`id, description, answer`), which `read_annotations` reads back.
+the above", progress, answers kept in the browser's localStorage (by id and description, shared by
+the page's tabs), export as CSV (`id, description, answer`), which the page imports again and
+`read_annotations` reads back, checked against the selection.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import html
 import json
 import os
 import random
+from collections.abc import Mapping, Sequence
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
-from oeseg.human_study.selection import read_selection
+from oeseg.human_study.selection import StudyItem, read_selection
 from oeseg.io import InputError, atomic_write_text, read_csv_rows
 from oeseg.mapping import BACKGROUND
 
@@ -56,6 +58,7 @@ table.items{border-collapse:collapse;width:100%;margin-top:1em}
 table.items td,table.items th{border-bottom:1px solid #eee;padding:.4em;text-align:left}
 tr.done td{background:#eefaf0}
 textarea{width:100%;height:8em;font-family:monospace}
+.warning{color:#a00;font-weight:bold}
 </style></head><body>
 <h1>__TITLE__</h1>
 <div class="instructions">
@@ -76,12 +79,17 @@ subject does not fit any of the __N__ listed categories, select "None of the abo
 <li>If you're unsure, ask yourself: What object or entity is the subject of the description?</li>
 <li>Which semantic category best describes that object or entity?</li>
 <li>Is any of the listed categories explicitly mentioned?</li></ol>
-<p>Your answers are saved in this browser as you go; come back to this page to continue. When done, press
-<i>Export CSV</i> and send the downloaded file.</p>
+<p>Your answers are saved in this browser as you go (in every tab of this page); come back to this page to
+continue. When done, press <i>Export CSV</i> and send the downloaded file. To continue in another browser, or
+after the browser's data was cleared, open the page there and <i>Import CSV</i> a file you exported: it fills in
+the descriptions without an answer.</p>
 </div>
 <div class="sticky"><label for="progress-bar">Progress: <span id="progress-text"></span></label>
 <progress id="progress-bar" value="0" max="1"></progress>
-<button id="export">Export CSV</button></div>
+<button id="export">Export CSV</button>
+<label for="import">Import CSV:</label> <input type="file" id="import" accept=".csv,text/csv">
+<p id="save-warning" class="warning" role="alert" hidden></p>
+<p id="status" role="status"></p></div>
 <table class="items"><thead><tr><th>#</th><th>Description</th><th>Category</th></tr></thead>
 <tbody id="items"></tbody></table>
 <h2>Exported CSV</h2><textarea id="export-csv" readonly></textarea>
@@ -91,11 +99,34 @@ subject does not fit any of the __N__ listed categories, select "None of the abo
   "use strict";
   var data = JSON.parse(document.getElementById("study-data").textContent);
   var key = data.storage_key;
-  function load() {
-    try { return JSON.parse(window.localStorage.getItem(key)) || {}; } catch (e) { return {}; }
+  // one stored entry per answer, named by the description's id and text: a tab's write never
+  // overwrites another tab's answers, a page whose description of an id differs does not show it,
+  // and a page of other descriptions keeps the answers of those it shares
+  function entry(id, description) { return key + "\\n" + id + "\\n" + description; }
+  var answers = {};
+  function restore() {
+    answers = {};
+    try {
+      data.items.forEach(function (it) {
+        var answer = window.localStorage.getItem(entry(it.id, it.description));
+        if (data.options.indexOf(answer) >= 0) { answers[it.id] = answer; }
+      });
+    } catch (e) { answers = {}; }
   }
-  var answers = load();
-  function save() { window.localStorage.setItem(key, JSON.stringify(answers)); }
+  function save(items) {
+    var warning = document.getElementById("save-warning");
+    try {
+      items.forEach(function (it) {
+        if (answers[it.id]) { window.localStorage.setItem(entry(it.id, it.description), answers[it.id]); }
+        else { window.localStorage.removeItem(entry(it.id, it.description)); }
+      });
+      warning.hidden = true;
+    } catch (e) {
+      warning.textContent = "Your answers are NOT being saved in this browser (" + e.name + "): press Export CSV " +
+        "now and keep the file; Import CSV restores it.";
+      warning.hidden = false;
+    }
+  }
   function progress() {
     var done = data.items.filter(function (it) { return answers[it.id]; }).length;
     document.getElementById("progress-text").textContent =
@@ -104,7 +135,7 @@ subject does not fit any of the __N__ listed categories, select "None of the abo
     bar.max = data.items.length; bar.value = done;
   }
   var body = document.getElementById("items");
-  data.items.forEach(function (it, i) {
+  var rows = data.items.map(function (it, i) {
     var tr = document.createElement("tr");
     var n = document.createElement("td"); n.textContent = i + 1;
     var d = document.createElement("td"); d.textContent = it.description;
@@ -117,15 +148,26 @@ subject does not fit any of the __N__ listed categories, select "None of the abo
     data.options.forEach(function (o) {
       var opt = document.createElement("option"); opt.value = o; opt.textContent = o; sel.appendChild(opt);
     });
-    if (answers[it.id] && data.options.indexOf(answers[it.id]) >= 0) { sel.value = answers[it.id]; tr.className = "done"; }
     sel.addEventListener("change", function () {
-      if (sel.value) { answers[it.id] = sel.value; tr.className = "done"; }
-      else { delete answers[it.id]; tr.className = ""; }
-      save(); progress();
+      if (sel.value) { answers[it.id] = sel.value; } else { delete answers[it.id]; }
+      tr.className = sel.value ? "done" : "";
+      save([it]); progress();
     });
     c.appendChild(sel);
     tr.appendChild(n); tr.appendChild(d); tr.appendChild(c);
     body.appendChild(tr);
+    return {item: it, tr: tr, select: sel};
+  });
+  function show() {
+    rows.forEach(function (r) {
+      var answer = answers[r.item.id] || "";
+      r.select.value = answer; r.tr.className = answer ? "done" : "";
+    });
+    progress();
+  }
+  window.addEventListener("storage", function (e) {
+    // another tab answered (or the storage was cleared)
+    if (e.key === null || e.key.indexOf(key + "\\n") === 0) { restore(); show(); }
   });
   function field(s) { s = String(s); return /[",\\r\\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; }
   function csv() {
@@ -135,6 +177,56 @@ subject does not fit any of the __N__ listed categories, select "None of the abo
     });
     return lines.join("\\n") + "\\n";
   }
+  function parseCsv(text) {
+    // RFC 4180 records: quoted fields may hold commas, doubled quotes and line breaks
+    var records = [], record = [], value = "", quoted = false, i;
+    for (i = 0; i < text.length; i++) {
+      var ch = text[i];
+      if (quoted) {
+        if (ch !== '"') { value += ch; }
+        else if (text[i + 1] === '"') { value += '"'; i++; }
+        else { quoted = false; }
+      } else if (ch === '"') { quoted = true; }
+      else if (ch === ",") { record.push(value); value = ""; }
+      else if (ch === "\\n" || ch === "\\r") {
+        if (ch === "\\r" && text[i + 1] === "\\n") { i++; }
+        record.push(value); records.push(record); record = []; value = "";
+      } else { value += ch; }
+    }
+    if (value || record.length) { record.push(value); records.push(record); }
+    return records;
+  }
+  function importCsv(name, text) {
+    var records = parseCsv(text.replace(/^\\ufeff/, ""));
+    var header = records.shift() || [];
+    var col = {id: header.indexOf("id"), description: header.indexOf("description"), answer: header.indexOf("answer")};
+    if (col.id < 0 || col.description < 0 || col.answer < 0) {
+      return name + ": not an exported CSV (it needs the columns id, description and answer); nothing imported.";
+    }
+    var byEntry = {};
+    data.items.forEach(function (it) { byEntry[entry(it.id, it.description)] = it; });
+    var filled = [], kept = 0, skipped = 0;
+    records.forEach(function (r) {
+      var it = byEntry[entry(r[col.id], r[col.description])], answer = r[col.answer];
+      if (!answer) { return; }
+      if (!it || data.options.indexOf(answer) < 0) { skipped++; }
+      else if (!answers[it.id]) { answers[it.id] = answer; filled.push(it); }
+      else if (answers[it.id] !== answer) { kept++; }
+    });
+    save(filled); show();
+    return name + ": " + filled.length + " answers imported" +
+      (kept ? "; " + kept + " descriptions already answered otherwise here kept their answer" : "") +
+      (skipped ? "; " + skipped + " rows skipped (a description not on this page, or an answer not in the list)" : "") +
+      ".";
+  }
+  document.getElementById("import").addEventListener("change", function () {
+    var input = this, file = input.files[0], reader = new FileReader();
+    if (!file) { return; }
+    var status = document.getElementById("status");
+    reader.onload = function () { status.textContent = importCsv(file.name, String(reader.result)); input.value = ""; };
+    reader.onerror = function () { status.textContent = file.name + ": could not be read; nothing imported."; };
+    reader.readAsText(file, "utf-8");
+  });
   document.getElementById("export").addEventListener("click", function () {
     var text = csv();
     document.getElementById("export-csv").value = text;
@@ -143,7 +235,7 @@ subject does not fit any of the __N__ listed categories, select "None of the abo
     a.download = data.storage_key.replace(/[^A-Za-z0-9_.-]/g, "_") + ".csv";
     document.body.appendChild(a); a.click(); a.remove();
   });
-  progress();
+  restore(); show();
 })();
 </script></body></html>
 """
@@ -170,26 +262,46 @@ def annotation_page(items: list[tuple[str, str]], vocabulary: Vocabulary, exampl
 
 def write_annotation_page(selection_csv: str, vocabulary: str, examples: list[tuple[str, str]], title: str,
                           out_html: str) -> None:
-    """The annotation page for the selected descriptions (the storage key names the selection), in
-    an order shuffled by that key: not grouped by the method that wrote them, the same on a rerun."""
+    """The annotation page for the selected descriptions, in an order shuffled by their ids: not grouped
+    by the method that wrote them, the same on a rerun. Its answers are stored under a key of the
+    vocabulary, so that a new page for another selection shows those of the descriptions it shares."""
     vocab = get_vocabulary(vocabulary)
     items = read_selection(selection_csv, vocab)
-    key = "oeseg-human-study-" + hashlib.sha256("\n".join(i.id for i in items).encode()).hexdigest()[:12]
-    random.Random(key).shuffle(items)
+    order_seed = "oeseg-human-study-" + hashlib.sha256("\n".join(i.id for i in items).encode()).hexdigest()[:12]
+    random.Random(order_seed).shuffle(items)
     atomic_write_text(out_html, annotation_page([(i.id, i.description) for i in items], vocab,
-                                                [tuple(e) for e in examples], title, key))
+                                                [tuple(e) for e in examples], title, f"oeseg-human-study-{vocab.name}"))
 
 
-def read_annotations(path: str | os.PathLike, vocabulary: Vocabulary) -> dict[str, tuple[str, str]]:
-    """An exported CSV: id -> (description, answer); every answer must be given and valid."""
-    out: dict[str, tuple[str, str]] = {}
+def read_answers(path: str | os.PathLike, vocabulary: Vocabulary, descriptions: Mapping[str, str],
+                 scope: str) -> dict[str, str]:
+    """An annotation CSV's answers (id -> answer) to the descriptions of `scope` (`descriptions`: id ->
+    the description shown); an id or description not of `scope`, a repeated id, an empty answer or one
+    not in the drop-down is an InputError naming the file and line."""
+    answers: dict[str, str] = {}
     for lineno, r in read_csv_rows(path, ANNOTATION_FIELDS)[1]:
         where = f"{path}:{lineno}"
+        if r["id"] not in descriptions:
+            raise InputError(f"{where}: id {r['id']!r} is not one of {scope}")
+        if r["id"] in answers:
+            raise InputError(f"{where}: id {r['id']!r} appears twice")
+        if r["description"] != descriptions[r["id"]]:
+            raise InputError(f"{where}: description {r['description']!r} of {r['id']!r} is not the one of {scope} "
+                             f"({descriptions[r['id']]!r})")
         if not r["answer"]:
             raise InputError(f"{where}: description {r['id']!r} has no answer: finish the annotation first")
         answer_to_category(r["answer"], vocabulary, where)
-        if r["id"] in out:
-            raise InputError(f"{where}: id {r['id']!r} appears twice")
-        out[r["id"]] = (r["description"], r["answer"])
-    return out
+        answers[r["id"]] = r["answer"]
+    return answers
 
+
+def read_annotations(path: str | os.PathLike, vocabulary: Vocabulary, items: Sequence[StudyItem],
+                     selection: str | os.PathLike) -> dict[str, str]:
+    """An annotator's exported CSV of the selected `items` (read from `selection`): id -> answer, every
+    item answered, with the description the selection has."""
+    answers = read_answers(path, vocabulary, {i.id: i.description for i in items}, f"the selection {selection}")
+    missing = [i.id for i in items if i.id not in answers]
+    if missing:
+        raise InputError(f"{path}: {len(missing)} of the {len(items)} descriptions of the selection {selection} are "
+                         f"missing, e.g. {missing[:3]}: export the CSV from the annotation page of this selection")
+    return answers

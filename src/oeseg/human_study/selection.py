@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 
 from oeseg.data.panoptic import PanopticSplit
-from oeseg.data.predictions import read_predictions
+from oeseg.data.predictions import read_split_predictions
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.human_study.table import category_ids
 from oeseg.io import InputError, atomic_write_text, csv_text, read_csv_rows
@@ -78,13 +78,10 @@ def select_study_descriptions(predictions: dict[str, str], split_dir: str, vocab
     vocab = get_vocabulary(vocabulary)
     split = PanopticSplit.load(split_dir)
     gt = {(im.id, s.id): s.category_id for im in split.images for s in im.segments}
-    rows = []
-    for method, path in predictions.items():
-        for p in read_predictions(path):
-            if (p.image_id, p.segment_id) not in gt:
-                raise InputError(f"{path}: region ({p.image_id!r}, {p.segment_id}) is not a ground-truth segment "
-                                 f"of {split_dir}")
-            rows.append((method, p))
+    # a region given twice, or not a ground-truth segment, is an error naming its line: two rows of
+    # one region would share an id on the annotation page
+    rows = [(method, p) for method, path in predictions.items()
+            for _, p in read_split_predictions(path, split, gt_segments=True)]
     descriptions = [p.description for _, p in rows]
     gts = [gt[(p.image_id, p.segment_id)] for _, p in rows]
     lexicon = load_checked_lexicon(lexicon_path, vocab)

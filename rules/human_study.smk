@@ -62,7 +62,7 @@ rule human_study_agreement:
         selection=f"{HUMAN_STUDY}/selection.csv",
     output:
         report=report(f"{HUMAN_STUDY}/agreement.json", caption="../report/agreement.rst", category="Human study"),
-        disagreements=f"{HUMAN_STUDY}/disagreements.csv",
+        disagreements=DISAGREEMENTS,
     log:
         f"{LOGS}/human_study/agreement.log",
     conda:

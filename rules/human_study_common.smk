@@ -6,6 +6,7 @@ from snakemake.exceptions import WorkflowError
 
 HS = config["human_study"]
 HUMAN_STUDY = f"{OUT}/human_study"
+DISAGREEMENTS = f"{HUMAN_STUDY}/disagreements.csv"
 STUDY_NOTE = HS.get("note", "")
 PS = HS["paper_study"]
 PAPER_STUDY = f"{OUT}/paper_study"
@@ -37,6 +38,12 @@ def annotation_files(keys):
             )
         if "resolved" in keys and not paths["resolved"]:
             raise WorkflowError("human_study.resolved: name the CSV of resolved disagreements.")
+        if "resolved" in keys and os.path.abspath(paths["resolved"]) == os.path.abspath(DISAGREEMENTS):
+            raise WorkflowError(
+                f"human_study.resolved: {paths['resolved']} is the disagreements CSV that rule "
+                "human_study_agreement writes, and writes again on a rerun (the answers filled in "
+                "would be lost): save the filled-in copy under another name and name that."
+            )
         return paths
 
     return inputs
@@ -54,7 +61,7 @@ def annotation_hints():
     annotate = f"an annotator's CSV exported from {HUMAN_STUDY_PAGE} (snakemake human_study_page)"
     resolve = (
         f"the CSV of resolved disagreements: run `snakemake human_study_agreement`, fill in the "
-        f"'answer' column of {HUMAN_STUDY}/disagreements.csv in a second stage and save it"
+        f"'answer' column of {DISAGREEMENTS} in a second stage and save it under another name"
     )
     hints = {p: annotate for p in HS.get("annotators") or []}
     if HS.get("resolved"):

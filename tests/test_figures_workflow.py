@@ -68,6 +68,17 @@ def test_paper_config_stops_clearly_without_annotations(tmp_path):
     assert "Traceback" not in log and "Traceback" not in proc.stderr  # bad input: its message alone
 
 
+def test_the_resolved_csv_cannot_be_the_disagreements_csv_the_workflow_writes(tmp_path):
+    """Filled in where the agreement rule wrote it, the resolved answers would be overwritten by the
+    rule's next run: a config naming that file stops with a message saying so."""
+    work = tmp_path / "work"
+    (tmp_path / "overlay.yaml").write_text(f"human_study: {{resolved: {work}/human_study/disagreements.csv}}\n")
+    proc = snakemake("-n", "fig1", "--configfile", str(REPO / "configs" / "paper.yaml"), str(tmp_path / "overlay.yaml"),
+                     "--config", f"out={work}", cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert (f"human_study.resolved: {work}/human_study/disagreements.csv is the disagreements CSV that rule "
+            "human_study_agreement writes") in proc.stderr + proc.stdout
+
 def test_a_local_paper_study_file_feeds_both_of_its_mappings(tmp_path):
     """human_study.paper_study.results names a local copy: the paper's and our mappings read it alike."""
     local = tmp_path / "my_user_study_results.json"

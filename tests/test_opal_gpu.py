@@ -34,6 +34,25 @@ def _section(steps: int) -> dict:
             "save_every": 5, "stages": {f"stage{s}": stage for s in (1, 2, 3)}}
 
 
+def _lora_dropout_stage(tmp_path: Path, monkeypatch) -> tuple[Path, dict]:
+    """(train split, section) of a 4-step stage 3 with LoRA dropout, run as a one-GPU workflow job
+    runs it (no launcher's variables)."""
+    for key in ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(key, raising=False)
+    sec = _section(4)
+    sec["lora"] = {"r": 8, "alpha": 16, "dropout": 0.3}
+    return make_split(tmp_path / "train", 16, seed=0), sec
+
+
+def _train_stage3(sec: dict, train: Path, checkpoints: Path, use_deepspeed: bool, **kwargs) -> list[dict]:
+    """The loss log of stage 3 of `sec` trained on the GPU from a fresh initial model (resuming from
+    a checkpoint in `checkpoints`), with DeepSpeed (the repo's ZeRO-2) or the plain loop."""
+    model, tok = initial_model(sec, [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions])
+    _, history = train_stage(model.cuda(), stage_records(sec, 3, [str(train)]), tok, StageSettings.from_section(sec, 3),
+                             LossWeights(1.0), checkpoints, ZERO2, use_deepspeed=use_deepspeed, **kwargs)
+    return history
+
+
 def test_three_stages_with_deepspeed_bf16_resume_and_inference(tmp_path, monkeypatch):
     """As in a workflow job on one GPU: no launcher's RANK, MASTER_ADDR, ...; each stage starts
     (and ends) a process group of its own process (NCCL)."""
@@ -77,22 +96,12 @@ def test_three_stages_with_deepspeed_bf16_resume_and_inference(tmp_path, monkeyp
 def test_resumed_stage3_with_lora_dropout_equals_uninterrupted(tmp_path, monkeypatch, use_deepspeed):
     """With LoRA dropout on a GPU (CUDA's random state), a stage 3 stopped after 2 steps and
     resumed in a new start trains as one run straight through, with DeepSpeed or the plain loop."""
-    for key in ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK"):
-        monkeypatch.delenv(key, raising=False)
-    train = make_split(tmp_path / "train", 16, seed=0)
-    sec = _section(4)
-    sec["lora"] = {"r": 8, "alpha": 16, "dropout": 0.3}
-    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
-    records, settings = stage_records(sec, 3, [str(train)]), StageSettings.from_section(sec, 3)
-    run = {"deepspeed_config": ZERO2, "use_deepspeed": use_deepspeed}
-    model, tok = initial_model(sec, texts)
-    _, whole = train_stage(model.cuda(), records, tok, settings, LossWeights(1.0), tmp_path / "a", **run)
-    model, tok = initial_model(sec, texts)
-    _, part = train_stage(model.cuda(), records, tok, settings, LossWeights(1.0), tmp_path / "b", stop_after=2, **run)
+    train, sec = _lora_dropout_stage(tmp_path, monkeypatch)
+    whole = _train_stage3(sec, train, tmp_path / "a", use_deepspeed)
+    part = _train_stage3(sec, train, tmp_path / "b", use_deepspeed, stop_after=2)
     torch.manual_seed(1234)  # a new process draws other random numbers before it resumes
-    model, tok = initial_model(sec, texts)
     torch.rand(100, device="cuda")
-    _, resumed = train_stage(model.cuda(), records, tok, settings, LossWeights(1.0), tmp_path / "b", **run)
+    resumed = _train_stage3(sec, train, tmp_path / "b", use_deepspeed)
     assert len(part) == 2 and [h["step"] for h in resumed] == [0, 1, 2, 3]
     for a, b in zip(whole, resumed):
         assert a.keys() == b.keys() and all(a[k] == pytest.approx(b[k], rel=1e-4) for k in a), (whole, resumed)
@@ -119,11 +128,7 @@ def test_sigterm_on_a_gpu_checkpoints_the_step_reached_and_the_rerun_trains_as_o
     """SIGTERM during step 1 of 4 of a GPU stage 3 (save_every 5): DeepSpeed's checkpoint (or
     last.pt) of step 2 is written, the process fails, and the rerun trains as one run straight
     through (LoRA dropout: CUDA's random state is saved too)."""
-    for key in ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK"):
-        monkeypatch.delenv(key, raising=False)
-    train = make_split(tmp_path / "train", 16, seed=0)
-    sec = _section(4)
-    sec["lora"] = {"r": 8, "alpha": 16, "dropout": 0.3}
+    train, sec = _lora_dropout_stage(tmp_path, monkeypatch)
     process = child(STAGE3_ON_GPU_UNTIL_SIGTERM, json.dumps([sec, str(train), str(tmp_path / "b"), ZERO2,
                                                              use_deepspeed, 1]))
     try:
@@ -140,13 +145,8 @@ def test_sigterm_on_a_gpu_checkpoints_the_step_reached_and_the_rerun_trains_as_o
     # the child trained at torch's default precision; an earlier test's run_stage turned TF32 on here
     monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
-    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
-    records, settings = stage_records(sec, 3, [str(train)]), StageSettings.from_section(sec, 3)
-    run = {"deepspeed_config": ZERO2, "use_deepspeed": use_deepspeed}
-    model, tok = initial_model(sec, texts)
-    _, resumed = train_stage(model.cuda(), records, tok, settings, LossWeights(1.0), tmp_path / "b", **run)
-    model, tok = initial_model(sec, texts)
-    _, whole = train_stage(model.cuda(), records, tok, settings, LossWeights(1.0), tmp_path / "a", **run)
+    resumed = _train_stage3(sec, train, tmp_path / "b", use_deepspeed)
+    whole = _train_stage3(sec, train, tmp_path / "a", use_deepspeed)
     assert [h["step"] for h in resumed] == [0, 1, 2, 3]
     for a, b in zip(whole, resumed):
         assert a.keys() == b.keys() and all(a[k] == pytest.approx(b[k], rel=1e-4) for k in a), (whole, resumed)

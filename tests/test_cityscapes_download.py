@@ -26,17 +26,21 @@ NAME = "gtFine_trainvaltest.zip"
 class _StrictServer(_CityscapesServer):
     """The test server of test_converters, with 416 for a Range past the end (an HTML page), a settable md5 answer,
     (`stall` > 0) replies that stall for `stall` seconds: the login page's always, a package's
-    once, halfway through, and (`logged_out`) the login page where a package is asked for."""
+    once, halfway through, (`logged_out`) the login page where a package is asked for and
+    (`list_logged_out`) a redirect to it where the package list is."""
 
     md5 = hashlib.md5(PACKAGE).hexdigest()
     ranges: list[str | None] = []
     stall = 0.0
     logged_out = False
+    list_logged_out = False
 
     def do_GET(self):
         if self.path.startswith("/login") and self.stall:
             time.sleep(self.stall)
             super().do_GET()
+        elif self.path == "/downloads/?list" and self.list_logged_out:  # as the server answers one logged out
+            self._send(302, headers={"Location": "/login/"})
         elif self.path == "/md5-sum/?packageID=1":
             self._send(200, f"{self.md5}  {NAME}".encode())
         elif self.path == "/file-handling/?packageID=1" and self.logged_out:
@@ -69,7 +73,7 @@ def server(monkeypatch):
     monkeypatch.setenv("CITYSCAPES_USERNAME", "alice")
     monkeypatch.setenv("CITYSCAPES_PASSWORD", "s3cret")
     _StrictServer.md5, _StrictServer.ranges, _StrictServer.stall = hashlib.md5(PACKAGE).hexdigest(), [], 0.0
-    _StrictServer.logged_out = False
+    _StrictServer.logged_out = _StrictServer.list_logged_out = False
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _StrictServer)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     local = CityscapesSession(timeout=1.0)
@@ -122,6 +126,14 @@ def test_spoiled_staged_package_is_downloaded_again_from_zero(session, tmp_path,
     assert _StrictServer.ranges == [first_range, None]
     assert not dest.with_name(dest.name + ".part").exists()
 
+
+def test_a_login_not_accepted_for_the_package_list_is_named(session, tmp_path):
+    """The package list answered by a redirect to the login page (a login refused or expired): an
+    error that says so, not the JSON decoder's message alone."""
+    _StrictServer.list_logged_out = True
+    with pytest.raises(InputError, match=r"the Cityscapes server's package list is not JSON \(.*\): the login "
+                                         r"of the account in CITYSCAPES_USERNAME was not accepted"):
+        download_cityscapes_package(NAME, tmp_path / NAME, None, session=session)
 
 def test_md5_mismatch_removes_the_staged_package_and_says_so(session, tmp_path):
     _StrictServer.md5 = "0" * 32  # every download fails the md5 check

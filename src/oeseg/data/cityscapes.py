@@ -118,6 +118,9 @@ def _fetch_package(package: str, staging: Path, session: requests.Session, dest:
                                  f"{attempts} attempts ({type(e).__name__}); {partial} is kept, run again to "
                                  "resume") from None
             log.warning("cityscapes package %s: transfer interrupted (%s); resuming", package, type(e).__name__)
+        except requests.JSONDecodeError as e:  # the package list is not JSON: a redirect to the login page
+            raise InputError(f"{dest}: the Cityscapes server's package list is not JSON ({e}): the login of the "
+                             f"account in {USERNAME_ENV} was not accepted for downloads, or has expired") from None
         except Exception as e:  # cityscapesscripts raises bare Exception (unknown package, md5 mismatch)
             reason = _spoiled(e)
             if reason is None:

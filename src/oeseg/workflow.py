@@ -350,8 +350,8 @@ def rule_step(snakemake: Any, *, torch_threads: bool = False) -> Iterator[loggin
     """Run a rule's body: the `oeseg` logger (and any uncaught error) goes to the rule's log; on
     success, the rule's outputs under config["results"] are recorded in the provenance manifest.
     Bad input (`InputError`) and a stop on request (`JobStopped`) are logged as their message alone
-    and end the job with exit status 1; any other error is logged with its traceback and raised. With `torch_threads`, torch computes
-    on the rule's `threads` (torch is imported only then)."""
+    and end the job with exit status 1; any other error is logged with its traceback and raised.
+    With `torch_threads`, torch computes on the rule's `threads` (torch is imported only then)."""
     if torch_threads:
         import torch
 

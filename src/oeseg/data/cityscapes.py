@@ -33,7 +33,7 @@ from oeseg.data.convert import SplitWriter
 from oeseg.data.download import (IDENTITY, INTERRUPTED, credentials_from_env, download_lock, is_downloaded,
                                  is_html_page, keep_existing, verify_sha256)
 from oeseg.data.vocabularies import CITYSCAPES, CITYSCAPES_LABEL_IDS
-from oeseg.io import InputError, redact_url, sha256_file
+from oeseg.io import InputError, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def download_cityscapes_package(package: str, dest: str | Path, sha256: str | No
         staging = dest.with_name(dest.name + ".part")
         staging.mkdir(exist_ok=True)
         partial = staging / package
-        if not (partial.exists() and sha256 is not None and sha256_file(partial) == sha256.lower()):
+        if not (sha256 is not None and is_downloaded(partial, sha256)):
             _fetch_package(package, staging, session or cityscapes_session(), dest)
         verify_sha256(partial, sha256, f"cityscapes package {package}", name=dest)
         os.replace(partial, dest)

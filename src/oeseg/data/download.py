@@ -15,8 +15,8 @@ Content-Range total, a 200's Content-Length) without an error: the part is measu
 size and resumed. A 200 that gives no length ends where the server closes it, so a server that
 takes ranges is asked for the bytes after it (a 416 of the part's size confirms the end), unless
 the part already has the pinned sha256. An HTML page with a success status (a login page) is
-refused before the part is touched. One process at a time
-downloads a file (`download_lock`): a second one waits, then finds it done.
+refused before the part is touched. One process at a time downloads a file (`download_lock`): a
+second one waits, then finds it done.
 Credentials come only from the caller (read from the environment) or from ~/.netrc (requests
 reads it when `auth` is None); they are never logged. A 401/403 names the ~/.netrc machine to log in.
 """
@@ -43,9 +43,9 @@ log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 16
 IDENTITY = {"Accept-Encoding": "identity"}  # byte offsets of a compressed reply are not the file's
-#: what a dropped or stalled transfer raises: worth resuming, unlike an HTTP error
 #: Replies of a server that is busy or down for a moment: retried (after its Retry-After) within the attempts.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: what a dropped or stalled transfer raises: worth resuming, unlike an HTTP error
 INTERRUPTED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 Auth = tuple[str, str] | requests.auth.AuthBase | None
 
@@ -218,7 +218,7 @@ def _write_body(response: requests.Response, part: Path, offset: int, url: str, 
     # range served in pieces): the part is measured against the size the reply gave
     size, expected = part.stat().st_size, _expected_size(response, content_range)
     if expected is None:  # a 200 without a length ends where the server closes it, early or not
-        if sha256 is not None and sha256_file(part) == sha256.lower():
+        if sha256 is not None and is_downloaded(part, sha256):
             return True  # the whole pinned file: nothing to ask again
         resumable = sha256 is not None or _if_range(validators) is not None  # as _resume_headers decides
         if resumable and response.headers.get("Accept-Ranges", "").strip().lower() == "bytes":

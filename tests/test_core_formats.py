@@ -251,6 +251,32 @@ def test_atomic_write_follows_a_link_and_refuses_a_folder(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "link.json", "target.json"]
 
 
+@pytest.mark.parametrize("remove", [False, True])
+def test_a_file_lock_waits_for_another_process_and_is_kept_or_removed(tmp_path, remove):
+    """A second process's `file_lock` calls `on_wait` once and gets the lock when the first releases
+    it; with `remove` the lock file is gone after each holder, else it stays."""
+    import subprocess
+    import sys
+
+    lock = tmp_path / "x.lock"
+    script = (f"import sys\nfrom oeseg.io import file_lock\nwith file_lock(sys.argv[1], remove={remove}):\n"
+              "    print('locked', flush=True)\n    sys.stdin.read()\n")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(lock)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "locked\n"
+    waits = []
+
+    def release():  # the first holder ends while this process waits
+        waits.append(1)
+        holder.stdin.close()
+
+    from oeseg.io import file_lock
+
+    with file_lock(lock, remove=remove, on_wait=release):
+        assert holder.wait(timeout=60) == 0 and lock.exists()
+    assert waits == [1] and lock.exists() is not remove
+
+
 def test_atomic_write_writes_into_a_fifo_instead_of_replacing_it(tmp_path):
     """A file that is not a regular one (a FIFO, /dev/null) is written in place, not destroyed."""
     import os

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
+import fcntl
 import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -302,6 +304,42 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def _is_file_at(fd: int, path: Path) -> bool:
+    """Whether the open file `fd` is the file at `path`."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike, *, remove: bool = False,
+              on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on the lock file `path` (made if absent); `on_wait` is called when
+    another process holds it, before waiting.
+
+    POSIX record locks (fcntl.lockf) also work across the nodes of a cluster on NFS. With `remove`,
+    the holder deletes the lock file before releasing it, and a waiter that then holds a removed file
+    locks again.
+    """
+    path = Path(path)
+    while True:
+        with open(path, "a+b") as lock:
+            try:
+                fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                if on_wait is not None:
+                    on_wait()
+                fcntl.lockf(lock, fcntl.LOCK_EX)
+            if not remove or _is_file_at(lock.fileno(), path):  # not a file that its last holder removed
+                try:
+                    yield
+                finally:
+                    if remove:
+                        path.unlink()
+                return
 
 
 def redact_url(url: str) -> str:

@@ -24,7 +24,6 @@ reads it when `auth` is None); they are never logged. A 401/403 names the ~/.net
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import logging
 import os
@@ -37,7 +36,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from oeseg.io import InputError, atomic_write_json, read_json, redact_url, retry_delay, sha256_file
+from oeseg.io import InputError, atomic_write_json, file_lock, read_json, redact_url, retry_delay, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -259,37 +258,14 @@ def _login_hint(url: str, auth: Auth) -> str:
     return f"if the server needs an account, put its login in {netrc}: `machine {host} login USER password PASSWORD`"
 
 
-def _is_file_at(fd: int, path: Path) -> bool:
-    """Whether the open file `fd` is the file at `path`."""
-    try:
-        return os.path.samestat(os.fstat(fd), os.stat(path))
-    except FileNotFoundError:
-        return False
-
-
 @contextlib.contextmanager
 def download_lock(dest: Path) -> Iterator[None]:
-    """Hold the lock file `<dest>.lock` while `dest` is downloaded (its folder made first): a second
-    process downloading `dest` (two runs that share the folder) waits for the first to end.
-
-    POSIX record locks (fcntl.lockf) also work across the nodes of a cluster on NFS. The holder
-    removes the lock file before releasing it; a waiter that then holds a removed file tries again.
-    """
+    """Hold the lock file `<dest>.lock` while `dest` is downloaded (its folder made first), removed
+    after: a second process downloading `dest` (two runs that share the folder) waits for the first."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    path = dest.with_name(dest.name + ".lock")
-    while True:
-        with open(path, "a+b") as lock:
-            try:
-                fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                log.info("%s: another process is downloading it; waiting", dest)
-                fcntl.lockf(lock, fcntl.LOCK_EX)
-            if _is_file_at(lock.fileno(), path):  # not a file that its last holder removed
-                try:
-                    yield
-                finally:
-                    path.unlink()
-                return
+    with file_lock(dest.with_name(dest.name + ".lock"), remove=True,
+                   on_wait=lambda: log.info("%s: another process is downloading it; waiting", dest)):
+        yield
 
 
 def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth: Auth = None,

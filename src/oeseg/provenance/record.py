@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import importlib.metadata
 import json
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import oeseg
-from oeseg.io import InputError, atomic_write_json, read_json, redact_url, sha256_file
+from oeseg.io import InputError, atomic_write_json, file_lock, read_json, redact_url, sha256_file
 
 MANIFEST_NAME = "provenance.json"
 LOCK_NAME = ".provenance.lock"
@@ -177,21 +176,14 @@ def cpu_model() -> dict[str, str]:
 
 @contextlib.contextmanager
 def locked_manifest(results_dir: str | os.PathLike) -> Iterator[dict[str, Any]]:
-    """Hold the manifest's lock; yield its content, written back atomically on success.
-
-    POSIX record locks (fcntl.lockf) also work across the nodes of a cluster on NFS.
-    """
+    """Hold the manifest's lock; yield its content, written back atomically on success."""
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     path = manifest_path(results_dir)
-    with open(results_dir / LOCK_NAME, "a+b") as lock:
-        fcntl.lockf(lock, fcntl.LOCK_EX)
-        try:
-            manifest = load_manifest(path) if path.exists() else new_manifest()
-            yield manifest
-            atomic_write_json(path, manifest)
-        finally:
-            fcntl.lockf(lock, fcntl.LOCK_UN)
+    with file_lock(results_dir / LOCK_NAME):
+        manifest = load_manifest(path) if path.exists() else new_manifest()
+        yield manifest
+        atomic_write_json(path, manifest)
 
 
 def new_manifest() -> dict[str, Any]:

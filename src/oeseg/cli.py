@@ -12,6 +12,7 @@ from oeseg.io import InputError, check_output_path
 #: sub-command -> module that defines `HELP`, `add_arguments(parser)` and `run(args) -> int`
 COMMANDS: dict[str, str] = {
     "map": "oeseg.mapping.command",
+    "lexicon": "oeseg.lexicon.command",
     "evaluate": "oeseg.metrics.command",
     "import": "oeseg.baselines.command",
     "audit": "oeseg.provenance.command",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from oeseg.data.vocabularies import get_vocabulary
+from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon.lexicon import Lexicon, load_checked_lexicon
 
@@ -19,9 +19,10 @@ def build_lexicon_file(builder: str, vocabulary: str, output: str | os.PathLike,
                        nouns: str | os.PathLike | None = None, paper_file: str | os.PathLike | None = None,
                        openai: dict | None = None, cache_dir: str | os.PathLike | None = None,
                        summary: str | os.PathLike | None = None) -> Lexicon:
-    """Build (wordnet, openai: from `nouns`) or convert (paper: from its GPT-4 file) the lexicon of
-    a vocabulary and write it in our format to `output`; openai (`openai`: the config's section
-    lexicon.openai, its `cache_dir` inside or given as `cache_dir`) also writes its run `summary`."""
+    """Build (wordnet, openai: from the noun list file `nouns`) or convert (paper: from its GPT-4
+    file) the lexicon of a vocabulary and write it in our format to `output`; openai (`openai`: the
+    config's section lexicon.openai, its `cache_dir` inside or given as `cache_dir`) also writes its
+    run `summary`."""
     vocab = get_vocabulary(vocabulary)
     if builder == "paper":
         if paper_file is None:
@@ -32,31 +33,42 @@ def build_lexicon_file(builder: str, vocabulary: str, output: str | os.PathLike,
 
         if nouns is None:
             raise InputError(f"lexicon builder {builder} needs the noun list")
-        noun_list = read_nouns(nouns)
-        if builder == "wordnet":
-            from oeseg.lexicon.wordnet import build_wordnet_lexicon
-
-            lexicon = build_wordnet_lexicon(vocab, noun_list)
-        else:
-            from oeseg.lexicon.llm import LLMConfig, build_llm_lexicon
-
-            settings = dict(openai or {})
-            inside = settings.pop("cache_dir", None)
-            if inside is not None and cache_dir is not None and os.fspath(inside) != os.fspath(cache_dir):
-                raise InputError(f"lexicon builder openai: two cache folders, lexicon.openai.cache_dir {inside!r} "
-                                 f"and cache_dir {os.fspath(cache_dir)!r}: give one")
-            cache_dir = cache_dir if cache_dir is not None else inside
-            if cache_dir is None:
-                raise InputError("lexicon builder openai needs a cache folder (lexicon.openai.cache_dir)")
-            if not isinstance(cache_dir, (str, os.PathLike)):
-                raise InputError(f"lexicon.openai.cache_dir: {cache_dir!r} is not a folder name")
-            lexicon, run = build_llm_lexicon(vocab, noun_list, LLMConfig.from_dict(settings), cache_dir)
-            if summary is not None:
-                atomic_write_json(summary, run.to_json())
+        lexicon, run = build_lexicon(builder, vocab, read_nouns(nouns), openai=openai, cache_dir=cache_dir)
+        if run is not None and summary is not None:
+            atomic_write_json(summary, run)
     else:
         raise InputError(f"lexicon.builder: {builder!r} is not one of {', '.join(BUILDERS)}")
     lexicon.save(output)
-    log.info("lexicon %s (%s): %d terms -> %s", vocabulary, builder,
-             sum(len(e.terms(level)) for e in lexicon.entries for level in ("synonym", "hyponym", "meronym")),
-             output)
+    log.info("lexicon %s (%s): %d terms -> %s", vocabulary, builder, lexicon_term_count(lexicon), output)
     return lexicon
+
+
+def build_lexicon(builder: str, vocabulary: Vocabulary, nouns: list[str], *, openai: dict | None = None,
+                  cache_dir: str | os.PathLike | None = None) -> tuple[Lexicon, dict | None]:
+    """The lexicon of `vocabulary` over `nouns` by the wordnet or openai builder, and the openai
+    builder's run summary (None for wordnet)."""
+    if builder == "wordnet":
+        from oeseg.lexicon.wordnet import build_wordnet_lexicon
+
+        return build_wordnet_lexicon(vocabulary, nouns), None
+    if builder != "openai":
+        raise InputError(f"lexicon builder: {builder!r} is not one of wordnet, openai")
+    from oeseg.lexicon.llm import LLMConfig, build_llm_lexicon
+
+    settings = dict(openai or {})
+    inside = settings.pop("cache_dir", None)
+    if inside is not None and cache_dir is not None and os.fspath(inside) != os.fspath(cache_dir):
+        raise InputError(f"lexicon builder openai: two cache folders, lexicon.openai.cache_dir {inside!r} "
+                         f"and cache_dir {os.fspath(cache_dir)!r}: give one")
+    cache_dir = cache_dir if cache_dir is not None else inside
+    if cache_dir is None:
+        raise InputError("lexicon builder openai needs a cache folder (lexicon.openai.cache_dir)")
+    if not isinstance(cache_dir, (str, os.PathLike)):
+        raise InputError(f"lexicon.openai.cache_dir: {cache_dir!r} is not a folder name")
+    lexicon, run = build_llm_lexicon(vocabulary, nouns, LLMConfig.from_dict(settings), cache_dir)
+    return lexicon, run.to_json()
+
+
+def lexicon_term_count(lexicon: Lexicon) -> int:
+    """The number of synonym, hyponym and meronym terms of a lexicon, over all its categories."""
+    return sum(len(e.terms(level)) for e in lexicon.entries for level in ("synonym", "hyponym", "meronym"))

@@ -92,6 +92,12 @@ def with_category_names(nouns: list[str], vocabularies: Sequence[Vocabulary]) ->
     return [*nouns, *added], added
 
 
+def offline_nouns(vocabulary: Vocabulary) -> list[str]:
+    """The offline default's noun list for `vocabulary`: WordNet's nouns tagged at least
+    OFFLINE_MIN_WORDNET_COUNT times, then the vocabulary's category names they lack."""
+    return with_category_names(wordnet_nouns(OFFLINE_MIN_WORDNET_COUNT), [vocabulary])[0]
+
+
 def write_noun_list(source: str, output: str | os.PathLike, tag_list: str | os.PathLike | None = None,
                     min_wordnet_count: int = 0, vocabularies: Sequence[str] = ()) -> list[str]:
     """Make `nouns.txt` from the configured source, "wordnet" or "tag2text" (the tag list file),

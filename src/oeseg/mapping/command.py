@@ -72,11 +72,10 @@ def default_lexicon(vocabulary: Vocabulary) -> tuple[Lexicon, str]:
     path = workflow_lexicon_path(vocabulary)
     if path is not None and path.exists():
         return load_checked_lexicon(path, vocabulary, larger=True), f"{path} (the workflow's, `out` of ./{WORKFLOW_CONFIG})"
-    from oeseg.lexicon.nouns import OFFLINE_MIN_WORDNET_COUNT, with_category_names, wordnet_nouns
+    from oeseg.lexicon.nouns import offline_nouns
     from oeseg.lexicon.wordnet import build_wordnet_lexicon
 
-    nouns, _ = with_category_names(wordnet_nouns(OFFLINE_MIN_WORDNET_COUNT), [vocabulary])
-    return (build_wordnet_lexicon(vocabulary, nouns),
+    return (build_wordnet_lexicon(vocabulary, offline_nouns(vocabulary)),
             f"WordNet's, built now as the offline default builds it (no "
             f"{path or 'lexicon of a workflow config in this folder'})")
 

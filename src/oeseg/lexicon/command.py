@@ -1,0 +1,60 @@
+"""`oeseg lexicon`: build the lexicon of a vocabulary (WordNet offline, or an LLM as the paper did)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from oeseg.data.vocabularies import get_vocabulary
+from oeseg.io import InputError, read_yaml
+
+HELP = "build the lexicon of a vocabulary (synonyms, hyponyms, meronyms of its categories) for the lexical mapping"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the options of `oeseg lexicon`."""
+    parser.add_argument("--vocabulary", required=True, help="a built-in vocabulary name or a JSON file")
+    parser.add_argument("--builder", choices=("wordnet", "openai"), default="wordnet",
+                        help="wordnet (offline, the default) or openai (an OpenAI-compatible server)")
+    parser.add_argument("--nouns", type=Path, metavar="NOUNS.txt",
+                        help="the nouns to relate, one per line (the vocabulary's category names are added); "
+                             "default for wordnet: WordNet's nouns tagged at least 3 times, as the offline default")
+    parser.add_argument("--openai", type=Path, metavar="SETTINGS.yaml",
+                        help="the openai builder's settings: a workflow config (its lexicon.openai) or a file "
+                             "with just those keys")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="LEX.json", help="the lexicon")
+
+
+def openai_settings(path: Path) -> dict:
+    """The openai builder's settings from a workflow config's `lexicon.openai` or a file of those keys."""
+    data = read_yaml(path, "openai settings")
+    if isinstance(data, dict) and "lexicon" in data:
+        section = data["lexicon"].get("openai") if isinstance(data["lexicon"], dict) else None
+        if not isinstance(section, dict):
+            raise InputError(f"{path}: lexicon.openai: not a mapping of the openai builder's settings")
+        return section
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a mapping of the openai builder's settings (base_url, model, ...)")
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the lexicon and write it atomically."""
+    from oeseg.lexicon.build import build_lexicon, lexicon_term_count
+    from oeseg.lexicon.nouns import offline_nouns, read_nouns, with_category_names
+
+    if args.builder == "openai" and (args.nouns is None or args.openai is None):
+        raise InputError("--builder openai needs --nouns (every noun is one request) and --openai (its settings)")
+    if args.builder == "wordnet" and args.openai is not None:
+        raise InputError("--openai goes with --builder openai; the wordnet builder would ignore it")
+    vocabulary = get_vocabulary(args.vocabulary)
+    nouns = (with_category_names(read_nouns(args.nouns), [vocabulary])[0] if args.nouns is not None
+             else offline_nouns(vocabulary))
+    settings = openai_settings(args.openai) if args.openai is not None else None
+    lexicon, summary = build_lexicon(args.builder, vocabulary, nouns, openai=settings)
+    lexicon.save(args.output)
+    asked = (f"; {summary['run_calls']} requests, {summary['cache_hits']} answers from the cache"
+             if summary is not None else "")
+    print(f"lexicon of {vocabulary.name} ({args.builder}, {len(nouns)} nouns{asked}): "
+          f"{lexicon_term_count(lexicon)} terms -> {args.output}")
+    return 0

@@ -1,0 +1,84 @@
+"""`oeseg lexicon`: a vocabulary's lexicon from the command line, WordNet offline or an LLM server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from test_lexicon_llm import API_KEY, FakeOpenAI, _answer
+
+from oeseg import cli
+from oeseg.data.vocabularies import get_vocabulary
+from oeseg.lexicon.lexicon import load_checked_lexicon
+
+MINE = [{"id": 0, "name": "mug, cup", "isthing": 1}, {"id": 1, "name": "kitchen island", "isthing": 1},
+        {"id": 2, "name": "floor", "isthing": 0}]
+
+
+@pytest.fixture
+def server():
+    fake = FakeOpenAI()
+    fake.thread.start()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+def test_a_wordnet_lexicon_of_ones_own_vocabulary_serves_the_mapping(tmp_path, capsys):
+    """A vocabulary file and a noun list give a lexicon of that vocabulary, the category names added
+    to the nouns; `oeseg map` then maps with it."""
+    (tmp_path / "mine.json").write_text(json.dumps(MINE), encoding="utf-8")
+    (tmp_path / "nouns.txt").write_text("chalice\nhandle\nparquet\n", encoding="utf-8")
+    out = tmp_path / "mine.lexicon.json"
+    assert cli.main(["lexicon", "--vocabulary", str(tmp_path / "mine.json"), "--nouns", str(tmp_path / "nouns.txt"),
+                     "-o", str(out)]) == 0
+    assert "lexicon of mine (wordnet, 7 nouns)" in capsys.readouterr().out  # 3 nouns + 4 category names
+    lexicon = load_checked_lexicon(out, get_vocabulary(str(tmp_path / "mine.json")))
+    cup = next(e for e in lexicon.entries if e.id == 0)
+    assert cup.exact == ["mug", "cup"] and "chalice" in cup.hyponym and "handle" in cup.meronym
+    (tmp_path / "in.csv").write_text("description\na chalice on the table\n", encoding="utf-8")
+    assert cli.main(["map", "--vocabulary", str(tmp_path / "mine.json"), "--method", "lexical", "--lexicon", str(out),
+                     str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv")]) == 0
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[1] == 'a chalice on the table,"mug, cup"'
+
+
+@pytest.mark.parametrize("form", ["workflow config", "section alone"])
+def test_an_llm_lexicon_from_the_settings_of_a_config(server, tmp_path, monkeypatch, capsys, form):
+    """`--builder openai` asks the server named by a workflow config's lexicon.openai (or a file of
+    those keys) for every noun, with the key from the environment, and caches the answers."""
+    from pathlib import Path
+
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text(encoding="utf-8"))
+    config["lexicon"]["openai"].update(base_url=server.base_url, cache_dir=str(tmp_path / "llm-cache"))
+    settings = config if form == "workflow config" else config["lexicon"]["openai"]
+    (tmp_path / "settings.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    (tmp_path / "nouns.txt").write_text("sedan\n", encoding="utf-8")
+    args = ["lexicon", "--vocabulary", "cityscapes", "--builder", "openai", "--nouns", str(tmp_path / "nouns.txt"),
+            "--openai", str(tmp_path / "settings.yaml"), "-o", str(tmp_path / "lex.json")]
+    assert cli.main(args) == 0
+    lexicon = load_checked_lexicon(tmp_path / "lex.json", get_vocabulary("cityscapes"))
+    assert next(e for e in lexicon.entries if e.name == "car").hyponym == ["sedan"]
+    asked = server.asked("sedan")
+    assert asked == 1 and server.auth == {f"Bearer {API_KEY}"}
+    assert cli.main(args) == 0 and server.asked("sedan") == asked  # the second run reads the cache
+    out = capsys.readouterr().out
+    assert "0 requests, 20 answers from the cache" in out and API_KEY not in out
+
+
+@pytest.mark.parametrize("args, settings, message", [
+    (["--builder", "openai"], None, "--builder openai needs --nouns"),
+    (["--openai", "SETTINGS"], {"model": "x"}, "--openai goes with --builder openai"),
+    (["--builder", "openai", "--nouns", "NOUNS", "--openai", "SETTINGS"], {"lexicon": {"builder": "wordnet"}},
+     "settings.yaml: lexicon.openai: not a mapping"),
+    (["--builder", "openai", "--nouns", "NOUNS", "--openai", "SETTINGS"], ["base_url"],
+     "settings.yaml: not a mapping of the openai builder's settings"),
+])
+def test_options_that_do_not_go_together_are_errors(tmp_path, capsys, args, settings, message):
+    (tmp_path / "settings.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    (tmp_path / "nouns.txt").write_text("sedan\n", encoding="utf-8")
+    args = [{"SETTINGS": str(tmp_path / "settings.yaml"), "NOUNS": str(tmp_path / "nouns.txt")}.get(a, a) for a in args]
+    assert cli.main(["lexicon", "--vocabulary", "cityscapes", *args, "-o", str(tmp_path / "lex.json")]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "lex.json").exists()

@@ -81,7 +81,12 @@ if HS["reference"] == "annotators":
             selection=f"{HUMAN_STUDY}/selection.csv",
             agreement=f"{HUMAN_STUDY}/agreement.json",
         output:
-            f"{HUMAN_STUDY}/study.csv",
+            study=f"{HUMAN_STUDY}/study.csv",
+            report=report(
+                f"{HUMAN_STUDY}/second_stage.json",
+                caption="../report/second_stage.rst",
+                category="Human study",
+            ),
         log:
             f"{LOGS}/human_study/table.log",
         conda:

@@ -36,17 +36,35 @@ def annotation_files(keys):
                 f"{HUMAN_STUDY_PAGE}; the agreement of two annotators belongs to "
                 f"human_study.reference 'annotators' (this config's is {HS['reference']!r})."
             )
-        if "resolved" in keys and not paths["resolved"]:
-            raise WorkflowError("human_study.resolved: name the CSV of resolved disagreements.")
-        if "resolved" in keys and os.path.abspath(paths["resolved"]) == os.path.abspath(DISAGREEMENTS):
-            raise WorkflowError(
-                f"human_study.resolved: {paths['resolved']} is the disagreements CSV that rule "
-                "human_study_agreement writes, and writes again on a rerun (the answers filled in "
-                "would be lost): save the filled-in copy under another name and name that."
-            )
+        if "resolved" in keys:
+            check_resolved()
         return paths
 
     return inputs
+
+
+def resolved_files():
+    """The CSVs of human_study.resolved: one consensus CSV or the re-annotations (none: [])."""
+    resolved = HS.get("resolved") or []
+    return [resolved] if isinstance(resolved, str) else list(resolved)
+
+
+def check_resolved():
+    """Stop where human_study.resolved names no CSV or the disagreements CSV (oeseg.workflow.check_config
+    checks the rest)."""
+    paths = resolved_files()
+    if not paths:
+        raise WorkflowError(
+            "human_study.resolved: name the CSV of resolved disagreements, or list the "
+            "annotators' independent re-annotations of them."
+        )
+    for path in paths:
+        if os.path.abspath(path) == os.path.abspath(DISAGREEMENTS):
+            raise WorkflowError(
+                f"human_study.resolved: {path} is the disagreements CSV that rule "
+                "human_study_agreement writes, and writes again on a rerun (the answers filled in "
+                "would be lost): save the filled-in copy under another name and name that."
+            )
 
 
 USER_STUDY_GT_NOTE = {
@@ -63,7 +81,12 @@ def annotation_hints():
         f"the CSV of resolved disagreements: run `snakemake human_study_agreement`, fill in the "
         f"'answer' column of {DISAGREEMENTS} in a second stage and save it under another name"
     )
+    reannotate = (
+        "an annotator's independent re-annotation of the disagreements: run `snakemake "
+        f"human_study_agreement`, fill in the 'answer' column of your own copy of {DISAGREEMENTS} "
+        "(independently of the other annotators) and save it under another name"
+    )
     hints = {p: annotate for p in HS.get("annotators") or []}
-    if HS.get("resolved"):
-        hints[HS["resolved"]] = resolve
+    resolved = resolved_files()
+    hints.update({p: resolve if len(resolved) == 1 else reannotate for p in resolved})
     return hints if HS.get("reference") == "annotators" else {}

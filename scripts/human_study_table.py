@@ -1,8 +1,11 @@
-"""Rule human_study_table (annotators): the study table from the annotators' and resolved answers."""
+"""Rule human_study_table (annotators): the study table from the annotators' and the second stage's
+answers (one consensus CSV, or independent re-annotations that agree), and the second stage's report."""
 
 from oeseg.human_study.agreement import write_annotated_study
 from oeseg.workflow import rule_step
 
 with rule_step(snakemake):
+    resolved = snakemake.input.resolved  # one CSV (a string), or a list of re-annotations
     write_annotated_study(snakemake.input.selection, list(snakemake.input.annotators),
-                          snakemake.input.resolved, snakemake.params.vocabulary, snakemake.output[0])
+                          resolved if isinstance(resolved, str) else list(resolved), snakemake.params.vocabulary,
+                          snakemake.output.study, snakemake.output.report)

@@ -189,3 +189,29 @@ def test_the_study_run_is_that_of_the_variance_methods():
     config["human_study"].update(run="s1-t0.2", methods=["opal", "tags"])
     config["figures"]["fig10"]["methods"] = ["osprey", "ovclassifier"]
     check_config(config, REPO / "schemas")
+
+
+@pytest.mark.parametrize("resolved", [None, [], "annotations/resolved.csv", ["r1.csv", "r2.csv"],
+                                      ["r1.csv", "r2.csv", "r3.csv"]])
+def test_the_second_stage_is_one_consensus_csv_or_independent_re_annotations(resolved):
+    """human_study.resolved: one consensus CSV (a string), a list of re-annotations, or none."""
+    config = demo_config()
+    config["human_study"]["resolved"] = resolved
+    check_config(config, REPO / "schemas")
+    assert config["human_study"]["resolved"] == resolved
+
+
+@pytest.mark.parametrize("resolved, message", [
+    (["r1.csv"], r"^config: human_study.resolved: a list names two or more annotators' independent re-annotations "
+                 r"of the disagreements, this one only 'r1.csv'; give one consensus CSV as a string"),
+    (["r1.csv", "./r1.csv"], r"^config: human_study.resolved: 'r1.csv' is given twice \(a CSV agrees with itself\)"),
+    (["r1.csv", 2], r"^config: human_study.resolved\[1\]: 2 is not of type 'string'$"),
+    ({"r1.csv": 1}, r"^config: human_study.resolved: \{'r1.csv': 1\} is not of type 'string', 'array', 'null'$"),
+])
+def test_a_second_stage_that_cannot_agree_is_refused(resolved, message):
+    """One re-annotation, or one listed twice, would agree with itself: not the paper's independent
+    second stage; a value of another shape is named by its key."""
+    config = demo_config()
+    config["human_study"]["resolved"] = resolved
+    with pytest.raises(InputError, match=message):
+        check_config(config, REPO / "schemas")

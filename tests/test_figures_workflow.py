@@ -68,11 +68,15 @@ def test_paper_config_stops_clearly_without_annotations(tmp_path):
     assert "Traceback" not in log and "Traceback" not in proc.stderr  # bad input: its message alone
 
 
-def test_the_resolved_csv_cannot_be_the_disagreements_csv_the_workflow_writes(tmp_path):
+@pytest.mark.parametrize("listed", [False, True])
+def test_the_resolved_csv_cannot_be_the_disagreements_csv_the_workflow_writes(tmp_path, listed):
     """Filled in where the agreement rule wrote it, the resolved answers would be overwritten by the
-    rule's next run: a config naming that file stops with a message saying so."""
+    rule's next run: a config naming that file (alone, or as one of the re-annotations) stops with a
+    message saying so."""
     work = tmp_path / "work"
-    (tmp_path / "overlay.yaml").write_text(f"human_study: {{resolved: {work}/human_study/disagreements.csv}}\n")
+    resolved = f"{work}/human_study/disagreements.csv"
+    resolved = f"[{tmp_path}/r1.csv, {resolved}]" if listed else resolved
+    (tmp_path / "overlay.yaml").write_text(f"human_study: {{resolved: {resolved}}}\n")
     proc = snakemake("-n", "fig1", "--configfile", str(REPO / "configs" / "paper.yaml"), str(tmp_path / "overlay.yaml"),
                      "--config", f"out={work}", cwd=tmp_path, check=False)
     assert proc.returncode != 0

@@ -6,11 +6,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 from figure_fakes import fake_map_regions, make_split, write_region_predictions
 
 from oeseg import mapping
@@ -23,6 +28,8 @@ from oeseg.human_study.table import read_study
 from oeseg.io import InputError
 from oeseg.lexicon.lexicon import LEVELS
 from oeseg.mapping import BACKGROUND
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -193,6 +200,137 @@ def test_resolved_csv_answers_the_disagreements_alone(selection, tmp_path):
     references = {r.id: r.reference for r in read_study(tmp_path / "study.csv", DEMO_CITY)}
     assert references["osprey/im0/3"] == BACKGROUND and references["opal/im0/2"] == DEMO_CITY.by_name("car").id
     assert len(references) == len(items)
+
+
+def _first_stage(selection, tmp_path) -> tuple[list[StudyItem], list[str]]:
+    """The selection's items and two annotators' CSVs that disagree on the corgi (osprey/im0/3 and
+    osprey/im1/3) and on osprey/im0/2 (the wheel): three disagreements."""
+    items = read_selection(selection, DEMO_CITY)
+    _write_annotations(tmp_path / "a1.csv", items, lambda i: "car")
+    _write_annotations(tmp_path / "a2.csv", items, lambda i: {"osprey/im0/3": "person", "osprey/im1/3": "person",
+                                                              "osprey/im0/2": "bicycle"}.get(i.id, "car"))
+    return items, [str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")]
+
+
+def _re_annotation(path, answers: dict[str, str]) -> str:
+    """A re-annotation CSV of the disagreements: id -> answer, with the selection's descriptions."""
+    descriptions = {"osprey/im0/3": "a corgi", "osprey/im1/3": "a corgi", "osprey/im0/2": "a wheel",
+                    "opal/im0/2": "an automobile"}
+    _write_annotations(path, [StudyItem(i, "m", "im", 0, descriptions[i], 0, 0, {}) for i in answers],
+                       lambda i: answers[i.id])
+    return str(path)
+
+
+def test_independent_re_annotations_that_agree_give_the_final_labels(selection, tmp_path):
+    """The paper's second stage: the disagreements re-annotated independently; where the
+    re-annotations agree (here everywhere) that is the final label, and their agreement is reported."""
+    items, annotators = _first_stage(selection, tmp_path)
+    second = {"osprey/im0/3": NONE_OF_THE_ABOVE, "osprey/im1/3": "person", "osprey/im0/2": "car"}
+    resolved = [_re_annotation(tmp_path / "r1.csv", second), _re_annotation(tmp_path / "r2.csv", second)]
+    report = write_annotated_study(str(selection), annotators, resolved, "demo-city", tmp_path / "study.csv",
+                                   tmp_path / "second_stage.json")
+    references = {r.id: r.reference for r in read_study(tmp_path / "study.csv", DEMO_CITY)}
+    assert references == {**{i.id: DEMO_CITY.by_name("car").id for i in items}, "osprey/im0/3": BACKGROUND,
+                          "osprey/im1/3": DEMO_CITY.by_name("person").id}
+    assert report == json.loads((tmp_path / "second_stage.json").read_text())
+    assert report == {"annotators": resolved, "n": 3, "agreed": 3, "agreement_percent": 100.0, "disagreements": []}
+    # three re-annotations: all three must agree
+    resolved.append(_re_annotation(tmp_path / "r3.csv", second))
+    assert write_annotated_study(str(selection), annotators, resolved, "demo-city", tmp_path / "study3.csv")["n"] == 3
+    assert (tmp_path / "study3.csv").read_text() == (tmp_path / "study.csv").read_text()
+
+
+def test_re_annotations_that_still_disagree_stop_naming_files_and_ids(selection, tmp_path):
+    """The paper's final annotations agree 100 %: a description the re-annotations still differ on is
+    an error naming the files, the disputed ids with their answers, and what to do; no table is written."""
+    _, annotators = _first_stage(selection, tmp_path)
+    first = {"osprey/im0/3": NONE_OF_THE_ABOVE, "osprey/im1/3": "person", "osprey/im0/2": "car"}
+    resolved = [_re_annotation(tmp_path / "r1.csv", first),
+                _re_annotation(tmp_path / "r2.csv", {**first, "osprey/im0/3": "person", "osprey/im0/2": "bicycle"})]
+    with pytest.raises(InputError) as error:
+        write_annotated_study(str(selection), annotators, resolved, "demo-city", tmp_path / "study.csv",
+                              tmp_path / "second_stage.json")
+    assert str(error.value) == (
+        f"human_study.resolved: the re-annotations {resolved[0]}, {resolved[1]} still disagree on 2 of the 3 "
+        f"disagreements (33.3 % agreement), e.g. 'osprey/im0/2' (car / bicycle), 'osprey/im0/3' (None of the above "
+        f"/ person); the final annotations must agree: resolve these (give one consensus CSV as "
+        f"human_study.resolved) or re-annotate them")
+    assert not (tmp_path / "study.csv").exists() and not (tmp_path / "second_stage.json").exists()
+
+
+@pytest.mark.parametrize("answers, message", [
+    # an id the first stage agreed on: not one of the disagreements
+    ({"osprey/im0/3": "car", "osprey/im1/3": "car", "osprey/im0/2": "car", "opal/im0/2": "bus"},
+     r"r2.csv:5: id 'opal/im0/2' is not one of the disagreements of \S+a1.csv and \S+a2.csv"),
+    ({"osprey/im0/3": "car", "osprey/im1/3": "car"}, r"r2.csv: 1 disagreements are not resolved, e.g. "
+                                                     r"\['osprey/im0/2'\]"),
+    ({"osprey/im0/3": "car", "osprey/im1/3": "car", "osprey/im0/2": "unicorn"},
+     r"r2.csv:4: answer 'unicorn' is neither a category of demo-city"),
+])
+def test_a_re_annotation_answers_exactly_the_disagreements(selection, tmp_path, answers, message):
+    """Each re-annotation is checked as the consensus CSV is (`read_answers`): every disagreement once,
+    with a drop-down answer, and nothing else."""
+    _, annotators = _first_stage(selection, tmp_path)
+    resolved = [_re_annotation(tmp_path / "r1.csv", {"osprey/im0/3": "car", "osprey/im1/3": "car",
+                                                     "osprey/im0/2": "car"}),
+                _re_annotation(tmp_path / "r2.csv", answers)]
+    with pytest.raises(InputError, match=message):
+        write_annotated_study(str(selection), annotators, resolved, "demo-city", tmp_path / "study.csv")
+    assert not (tmp_path / "study.csv").exists()
+
+
+def test_a_consensus_csv_keeps_its_meaning(selection, tmp_path):
+    """human_study.resolved as one string is the consensus CSV, as before: its answers are final and
+    its report has no second-stage agreement to give; a list of one is refused (a string says it)."""
+    _, annotators = _first_stage(selection, tmp_path)
+    consensus = _re_annotation(tmp_path / "resolved.csv", {"osprey/im0/3": NONE_OF_THE_ABOVE,
+                                                           "osprey/im1/3": "person", "osprey/im0/2": "car"})
+    report = write_annotated_study(str(selection), annotators, consensus, "demo-city", tmp_path / "study.csv",
+                                   tmp_path / "second_stage.json")
+    assert report == {"annotators": [consensus], "n": 3, "agreed": None, "agreement_percent": None,
+                      "disagreements": []}
+    references = {r.id: r.reference for r in read_study(tmp_path / "study.csv", DEMO_CITY)}
+    assert references["osprey/im0/3"] == BACKGROUND and references["osprey/im1/3"] == DEMO_CITY.by_name("person").id
+    with pytest.raises(InputError, match=r"human_study.resolved: a list names two or more .* not 1; give one "
+                                         r"consensus CSV as a string"):
+        write_annotated_study(str(selection), annotators, [consensus], "demo-city", tmp_path / "study1.csv")
+
+
+def _snakemake(workdir, *args) -> subprocess.CompletedProcess:
+    """The repository's workflow run in `workdir` (its config.yaml)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--directory", str(workdir),
+                           "--snakefile", str(REPO / "Snakefile"), *args],
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.mark.slow
+def test_study_table_rule_with_independent_re_annotations(selection, tmp_path):
+    """Through Snakemake: human_study.resolved lists two re-annotations; the table rule writes the
+    study table and the second stage's report, and stops, naming the ids, once they disagree."""
+    _, annotators = _first_stage(selection, tmp_path)
+    answers = {"osprey/im0/3": NONE_OF_THE_ABOVE, "osprey/im1/3": "person", "osprey/im0/2": "car"}
+    resolved = [_re_annotation(tmp_path / "r1.csv", answers), _re_annotation(tmp_path / "r2.csv", answers)]
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["human_study"].update(reference="annotators", annotators=annotators, resolved=resolved)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "work"
+    (out / "human_study").mkdir(parents=True)
+    shutil.copy(selection, out / "human_study" / "selection.csv")  # the upstream rules' output, in place
+    run = ("--allowed-rules", "human_study_agreement", "human_study_table", "--config", f"out={out}",
+           f"results={tmp_path / 'results'}")
+    proc = _snakemake(tmp_path, f"{out}/human_study/study.csv", *run)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert json.loads((out / "human_study" / "second_stage.json").read_text())["agreement_percent"] == 100.0
+    assert {r.id: r.reference for r in read_study(out / "human_study" / "study.csv", DEMO_CITY)}["osprey/im0/3"] \
+        == BACKGROUND
+    _re_annotation(tmp_path / "r2.csv", {**answers, "osprey/im1/3": "car"})
+    proc = _snakemake(tmp_path, f"{out}/human_study/study.csv", *run)
+    assert proc.returncode != 0
+    log = (out / "logs" / "human_study" / "table.log").read_text()
+    assert (f"the re-annotations {resolved[0]}, {resolved[1]} still disagree on 1 of the 3 disagreements "
+            "(66.7 % agreement), e.g. 'osprey/im1/3' (person / car)") in log
+    assert "Traceback" not in log and not (out / "human_study" / "study.csv").exists()
 
 
 def test_page_is_self_contained_with_instructions(selection, tmp_path):

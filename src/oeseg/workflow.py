@@ -29,8 +29,8 @@ def check_references(config: dict[str, Any]) -> None:
     """Raise InputError naming the config key where a list or key names a dataset or a method that
     the config does not define (a misspelt `variance.methods` entry would silently give that
     method one run; a misspelt dataset would fail deep inside a rule), where a list names one
-    twice or two variance runs share a name, and where `human_study.run` is not a run of the
-    methods it describes."""
+    twice or two variance runs share a name, where `human_study.run` is not a run of the
+    methods it describes, and where `human_study.resolved` lists fewer than two CSVs or one twice."""
     datasets, methods = config.get("datasets", {}), config.get("methods", {})
     figures, study = config.get("figures", {}), config.get("human_study", {})
     fig10 = figures.get("fig10", {})
@@ -56,6 +56,7 @@ def check_references(config: dict[str, Any]) -> None:
             raise InputError(f"config: {key}: {repeated!r} is given twice (a repeated entry would be "
                              f"trained, run or scored twice); list each once")
     _check_study_run(config, runs)
+    _check_study_resolved(config.get("human_study", {}).get("resolved"))
     for name, entry in datasets.items():
         drawable = source_vocabularies(entry.get("source"))
         if drawable is not None and entry.get("vocabulary") not in drawable:
@@ -80,6 +81,22 @@ def _check_study_run(config: dict[str, Any], runs: list[str]) -> None:
     if run not in runs:
         raise InputError(f"config: human_study.run: {run!r} is not one of variance.runs ({', '.join(map(str, runs))}); "
                          f"the methods outside variance.methods have the one run main")
+
+
+def _check_study_resolved(resolved: str | list[str] | None) -> None:
+    """Raise InputError where `human_study.resolved`, as a list (independent re-annotations of the
+    disagreements), names one CSV alone or one CSV twice: either would agree with itself."""
+    if not isinstance(resolved, list) or not resolved:
+        return
+    if len(resolved) == 1:
+        raise InputError(f"config: human_study.resolved: a list names two or more annotators' independent "
+                         f"re-annotations of the disagreements, this one only {resolved[0]!r}; give one consensus "
+                         f"CSV as a string (resolved: {resolved[0]})")
+    paths = [os.path.normpath(p) for p in resolved]
+    repeated = next((p for k, p in enumerate(paths) if p in paths[:k]), None)
+    if repeated is not None:
+        raise InputError(f"config: human_study.resolved: {repeated!r} is given twice (a CSV agrees with itself); "
+                         f"list each annotator's re-annotation once")
 
 
 def source_vocabularies(source: str | None) -> list[str] | None:

@@ -1,12 +1,15 @@
-"""Two annotators' answers -> agreement, the disagreements to resolve, and the final study table.
+"""Annotators' answers -> agreement, the disagreements to resolve, and the final study table.
 
 `write_agreement` compares two exported CSVs, each checked against the selection (a JSON report
 and a CSV of disagreements for the second stage); `write_annotated_study` takes the agreed or
-resolved label of every selected description, the resolved CSV answering the disagreements alone.
+resolved label of every selected description: the second stage is one consensus CSV answering the
+disagreements alone, or two or more independent re-annotations of them, which must all agree.
 The demo has no annotators: `write_reference_study` takes the ground-truth category of each region.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.human_study.annotation import ANNOTATION_FIELDS, answer_to_category, read_annotations, read_answers
@@ -15,14 +18,14 @@ from oeseg.human_study.table import StudyRow, write_study
 from oeseg.io import InputError, atomic_write_json, atomic_write_text, csv_text
 
 
-def annotator_agreement(items: list[StudyItem], first: dict[str, str], second: dict[str, str],
-                        names: tuple[str, str] = ("annotator 1", "annotator 2")) -> dict:
-    """Agreement of two annotators' answers (id -> answer) to the selected items: counts, percent and
-    the disagreeing items."""
-    disagreements = [{"id": i.id, "description": i.description, "answer_1": first[i.id], "answer_2": second[i.id]}
-                     for i in sorted(items, key=lambda i: i.id) if first[i.id] != second[i.id]]
+def annotator_agreement(items: list[StudyItem], answers: Sequence[Mapping[str, str]], names: Sequence[str]) -> dict:
+    """Agreement of annotators' answers (each id -> answer) to the items: counts, percent and the items
+    on which they do not all agree (`answer_1`, `answer_2`, ... in the order of `answers`)."""
+    disagreements = [{"id": i.id, "description": i.description,
+                      **{f"answer_{k}": a[i.id] for k, a in enumerate(answers, start=1)}}
+                     for i in sorted(items, key=lambda i: i.id) if len({a[i.id] for a in answers}) > 1]
     n = len(items)
-    return {"annotators": list(names), "n": n, "agreed": n - len(disagreements),
+    return {"annotators": [str(name) for name in names], "n": n, "agreed": n - len(disagreements),
             "agreement_percent": 100.0 * (n - len(disagreements)) / n if n else None,
             "disagreements": disagreements}
 
@@ -43,13 +46,47 @@ def write_agreement(selection_csv: str, annotator_csvs: list[str], vocabulary: s
     second stage.
 
     The disagreements CSV has the annotation columns (id, description, answer) with the answer left
-    empty, plus both first-stage answers; filled in, it is the resolved CSV."""
+    empty, plus both first-stage answers; filled in, it is a resolved CSV."""
     items, first, second = read_two_annotators(selection_csv, annotator_csvs, get_vocabulary(vocabulary))
-    report = annotator_agreement(items, first, second, (str(annotator_csvs[0]), str(annotator_csvs[1])))
+    report = annotator_agreement(items, [first, second], annotator_csvs)
     atomic_write_json(report_json, report)
     atomic_write_text(disagreements_csv, csv_text(ANNOTATION_FIELDS + ("answer_1", "answer_2"), (
         [d["id"], d["description"], "", d["answer_1"], d["answer_2"]] for d in report["disagreements"])))
     return report
+
+
+def resolve_disagreements(disputed: list[StudyItem], resolved_csvs: str | Sequence[str], vocabulary: Vocabulary,
+                          scope: str) -> tuple[dict[str, str], dict]:
+    """The second stage: the final answer (id -> answer) to each of the `disputed` items and its report.
+
+    `resolved_csvs` is one consensus CSV, or two or more independent re-annotations whose answers
+    must all agree (a description they still differ on is an InputError naming the files and ids).
+    Each answers exactly the disputed items (`read_answers`, with `scope` naming them)."""
+    paths = [resolved_csvs] if isinstance(resolved_csvs, str) else [str(p) for p in resolved_csvs]
+    if not isinstance(resolved_csvs, str) and len(paths) < 2:
+        raise InputError(f"human_study.resolved: a list names two or more independent re-annotations of the "
+                         f"disagreements, not {len(paths)}; give one consensus CSV as a string")
+    descriptions = {i.id: i.description for i in disputed}
+    answers = []
+    for path in paths:
+        answered = read_answers(path, vocabulary, descriptions, scope)
+        unresolved = [i for i in descriptions if i not in answered]
+        if unresolved:
+            raise InputError(f"{path}: {len(unresolved)} disagreements are not resolved, e.g. {unresolved[:3]}")
+        answers.append(answered)
+    report = annotator_agreement(disputed, answers, paths)
+    if len(paths) == 1:  # a consensus: nothing to agree with
+        report.update(agreed=None, agreement_percent=None)
+    elif report["disagreements"]:
+        still = report["disagreements"]
+        examples = ", ".join(f"{d['id']!r} ({' / '.join(d[f'answer_{k}'] for k in range(1, len(paths) + 1))})"
+                             for d in still[:3])
+        raise InputError(
+            f"human_study.resolved: the re-annotations {', '.join(paths)} still disagree on {len(still)} of the "
+            f"{report['n']} disagreements ({report['agreement_percent']:.1f} % agreement), e.g. {examples}; the "
+            f"final annotations must agree: resolve these (give one consensus CSV as human_study.resolved) or "
+            f"re-annotate them")
+    return answers[0], report
 
 
 def _study_row(item: StudyItem, reference: int) -> StudyRow:
@@ -57,24 +94,24 @@ def _study_row(item: StudyItem, reference: int) -> StudyRow:
     return StudyRow(item.id, item.description, reference, item.sbert, dict(item.lexical))
 
 
-def write_annotated_study(selection_csv: str, annotator_csvs: list[str], resolved_csv: str, vocabulary: str,
-                          out_csv: str) -> None:
-    """The study table of the selection: the annotators' answer where they agree, the resolved answer
-    (the filled-in disagreements CSV) where they do not."""
+def write_annotated_study(selection_csv: str, annotator_csvs: list[str], resolved_csvs: str | Sequence[str],
+                          vocabulary: str, out_csv: str, report_json: str | None = None) -> dict:
+    """The study table of the selection: the annotators' answer where they agree, the second stage's
+    (`resolve_disagreements`) where they do not; its report (JSON) to `report_json`, and returned."""
     vocab = get_vocabulary(vocabulary)
     items, first, second = read_two_annotators(selection_csv, annotator_csvs, vocab)
-    disputed = {i.id: i.description for i in items if first[i.id] != second[i.id]}
-    resolved = read_answers(resolved_csv, vocab, disputed,
-                            f"the disagreements of {annotator_csvs[0]} and {annotator_csvs[1]}")
-    unresolved = [i for i in disputed if i not in resolved]
-    if unresolved:
-        raise InputError(f"{resolved_csv}: {len(unresolved)} disagreements are not resolved, e.g. {unresolved[:3]}")
-    write_study(out_csv, [_study_row(i, answer_to_category(resolved.get(i.id, first[i.id]), vocab, resolved_csv))
+    disputed = [i for i in items if first[i.id] != second[i.id]]
+    resolved, report = resolve_disagreements(disputed, resolved_csvs, vocab,
+                                             f"the disagreements of {annotator_csvs[0]} and {annotator_csvs[1]}")
+    where = ", ".join([resolved_csvs] if isinstance(resolved_csvs, str) else resolved_csvs)
+    write_study(out_csv, [_study_row(i, answer_to_category(resolved.get(i.id, first[i.id]), vocab, where))
                           for i in items])
+    if report_json is not None:
+        atomic_write_json(report_json, report)
+    return report
 
 
 def write_reference_study(selection_csv: str, vocabulary: str, out_csv: str) -> None:
     """The demo's study table: each description's reference is the ground-truth category of its region
     (the synthetic generator's own knowledge), not a human label."""
     write_study(out_csv, [_study_row(i, i.gt) for i in read_selection(selection_csv, get_vocabulary(vocabulary))])
-

@@ -247,7 +247,7 @@ def test_build_lexicon_file_takes_the_config_section_as_it_is(server, config, tm
 def test_llm_config_from_dict_checks_ranges(key, value, message):
     with pytest.raises(InputError, match=f"^lexicon.openai.{message}$"):
         LLMConfig.from_dict({"base_url": "http://127.0.0.1:1/v1", "model": "m", key: value})
-    assert LLMConfig.from_dict({"base_url": "u", "model": "m", "requests_per_minute": 1, "max_concurrency": 1,
+    assert LLMConfig.from_dict({"base_url": "http://127.0.0.1:1/v1", "model": "m", "requests_per_minute": 1, "max_concurrency": 1,
                                 "temperature": 0, "max_malformed_share": 1}).requests_per_minute == 1
 
 
@@ -449,7 +449,7 @@ def test_retry_after_is_capped(server, config, tmp_path, retry_after):
     lexicon, summary = build_llm_lexicon(VOCAB, ["sedan"], capped, tmp_path)
     assert time.monotonic() - start < 5 and summary.calls == 2 and summary.retries == 1
     assert next(e for e in lexicon.entries if e.name == "car").hyponym == ["sedan"]
-    assert LLMConfig.from_dict({"base_url": "x", "model": "m"}).max_retry_wait_s == 60
+    assert LLMConfig.from_dict({"base_url": "http://127.0.0.1:1/v1", "model": "m"}).max_retry_wait_s == 60
 
 
 def test_shared_names_exact_full_name_wins_else_counted_drop(server, config, tmp_path):
@@ -636,3 +636,50 @@ def test_the_cache_is_keyed_by_temperature(server, config, tmp_path):
         _, summary = build_llm_lexicon(VOCAB, ["sedan", "wheel"], settings, tmp_path)
         assert summary.cache_hits == 2
     assert len(server.requests) == 4
+
+
+def test_a_server_that_never_answers_stops_the_build_after_a_few_nouns(server, config, tmp_path):
+    """Connection refused, or a stream-only server whose 200 is no chat completion: a few nouns in a
+    row given up after their retries stop the build (naming base_url), not every noun paying its
+    retries; the answers got stay cached and a rerun asks only the rest."""
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    refused = dataclasses.replace(config, base_url=f"http://127.0.0.1:{port}/v1", max_concurrency=1)
+    with pytest.raises(LLMError, match=rf"^3 nouns in a row unanswered after their retries \(the last: "
+                                       rf"APIConnectionError\) from http://127.0.0.1:{port}/v1: .*lexicon.openai."
+                                       r"base_url .*The build stopped: 200 noun\(s\) not answered"):
+        build_llm_lexicon(VOCAB, MANY, refused, tmp_path / "refused")
+    sse = (b'data: {"id":"c","object":"chat.completion.chunk","created":0,"model":"gpt-test","choices":'
+           b'[{"index":0,"delta":{"content":"{}"},"finish_reason":null}]}\n\ndata: [DONE]\n\n')
+    server.scripts.update({noun: [(200, _answer(hyponyms=["car"]), {})] for noun in MANY[:2]})
+    server.scripts.update({noun: [(200, sse, {})] for noun in MANY[2:]})
+    with pytest.raises(LLMError, match=r"nouns in a row unanswered after their retries \(the last: JSONDecodeError\)"):
+        build_llm_lexicon(VOCAB, MANY, config, tmp_path / "cache")
+    asked = len(server.requests)
+    assert asked <= 2 + (config.max_concurrency + 2 + config.max_concurrency) * (config.max_retries + 1) < 200
+    server.scripts.update({noun: [(200, _answer(synonyms=["road"]), {})] for noun in MANY[2:]})
+    server.requests.clear()
+    lexicon, summary = build_llm_lexicon(VOCAB, MANY, config, tmp_path / "cache")
+    assert sorted(r["noun"] for r in server.requests) == sorted(MANY[2:]) and summary.cache_hits == 2
+    assert next(e for e in lexicon.entries if e.name == "car").hyponym == MANY[:2]
+
+
+def test_a_noun_given_up_between_answers_does_not_stop_the_build(server, config, tmp_path):
+    """Nouns that fail now and then, with answers between them, are recorded as failed; the others
+    are all asked."""
+    nouns = [f"noun{i}" for i in range(12)]
+    server.scripts.update({noun: [(500, "oops", {})] for noun in nouns[::3]})
+    with pytest.raises(LLMError, match=r"^4 noun\(s\) unanswered"):
+        build_llm_lexicon(VOCAB, nouns, dataclasses.replace(config, max_concurrency=1), tmp_path)
+    assert {r["noun"] for r in server.requests} == set(nouns)
+
+
+@pytest.mark.parametrize("url", ["localhost:8000/v1", "127.0.0.1:8000/v1", "htp://x/v1", "http:///v1", " "])
+def test_a_base_url_that_is_no_http_url_is_named(url):
+    """A base_url without http(s):// would fail every request as a dropped connection, retried."""
+    with pytest.raises(InputError, match=r"^lexicon.openai.base_url: "):
+        LLMConfig.from_dict({"base_url": url, "model": "m"})
+    assert LLMConfig.from_dict({"base_url": "HTTPS://api.example.org/v1", "model": "m"}).model == "m"

@@ -10,7 +10,8 @@ Requests run concurrently within a rate limit and are retried with exponential b
 limits (429), server errors (5xx), time-outs, dropped connections and malformed replies (a 200 whose
 body is not JSON or has no choice); a server's Retry-After is obeyed up to `max_retry_wait_s`. A
 noun still unanswered after the retries is recorded as failed (with the calls it cost) and the
-others go on; the build then fails naming it, and a rerun asks only the failed nouns. An error that
+others go on; the build then fails naming it, and a rerun asks only the failed nouns (max_concurrency
++ 2 nouns given up in a row, no reply between them, stop the build: the server is down). An error that
 every request would meet (401, 403, 404, 400 other than a content filter, 422, a 429 of an exhausted
 quota) stops the build at once: no further noun is asked, the answers so far stay cached, and the
 LLMError names the HTTP status, the error type, the server's message and the setting to check. A
@@ -91,6 +92,11 @@ class LLMConfig:
             if key in _TEXT_SETTINGS:
                 if not isinstance(value, str):
                     raise InputError(f"lexicon.openai.{key}: {value!r} is not a string")
+                if not value.strip():
+                    raise InputError(f"lexicon.openai.{key}: empty")
+                if key == "base_url" and not re.match(r"https?://[^/?#\s]", value, flags=re.IGNORECASE):
+                    raise InputError(f"lexicon.openai.base_url: {redact_url(value)!r} is not an http:// or "
+                                     "https:// URL (e.g. http://127.0.0.1:8000/v1)")
                 continue
             integer, low, exclusive, high = _RANGES[key]
             if not (is_integer(value) if integer else is_number(value)):
@@ -322,6 +328,8 @@ class _Asker:
         self.lock = threading.Lock()
         self.abort = threading.Event()
         self.fatal: str | None = None
+        self.given_up = 0  # nouns given up in a row (no reply got between them)
+        self.max_given_up = config.max_concurrency + 2  # more: the server is down, stop
 
     def _retryable(self, error: Exception) -> bool:
         """Whether an API error is transient (a rate limit, a 5xx, a time-out, a dropped connection)."""
@@ -354,15 +362,36 @@ class _Asker:
 
     def _stop(self, error: Exception, hint: str) -> None:
         """Record the first fatal error (status, type, server message; never the key) and abort."""
+        status = getattr(error, "status_code", "?")
+        kinds = ", ".join(f"{name} {value!r}" for name in ("type", "code") if (value := getattr(error, name, None)))
+        self._halt(f"HTTP {status} {type(error).__name__}" + (f" ({kinds})" if kinds else "")
+                   + f" from {redact_url(self.config.base_url)}: "
+                   + f"{_server_message(error, self.api_key) or 'no message'}; check {hint}")
+
+    def _halt(self, message: str) -> None:
+        """Keep `message` as the build's fatal error (the first one only) and abort."""
         with self.lock:
             if self.fatal is None:
-                status = getattr(error, "status_code", "?")
-                kinds = ", ".join(f"{name} {value!r}" for name in ("type", "code")
-                                  if (value := getattr(error, name, None)))
-                self.fatal = (f"HTTP {status} {type(error).__name__}" + (f" ({kinds})" if kinds else "")
-                              + f" from {redact_url(self.config.base_url)}: "
-                              + f"{_server_message(error, self.api_key) or 'no message'}; check {hint}")
+                self.fatal = message
             self.abort.set()
+
+    def _replied(self) -> None:
+        """A noun got its reply: the count of nouns given up in a row starts again."""
+        with self.lock:
+            self.given_up = 0
+
+    def _gave_up(self, error_name: str) -> None:
+        """Count a noun given up after its retries; `max_given_up` in a row (no reply got between
+        them) stop the build: a server down or not answering as a chat completion would
+        otherwise cost every noun its retries (and a paid server every call)."""
+        with self.lock:
+            self.given_up += 1
+            given_up = self.given_up
+        if given_up >= self.max_given_up:
+            self._halt(f"{given_up} nouns in a row unanswered after their retries (the last: {error_name}) "
+                       f"from {redact_url(self.config.base_url)}: the server is unreachable or does not answer "
+                       "as an OpenAI chat completion (stream-only?); check lexicon.openai.base_url (usually "
+                       "ending in /v1) and that the server is running")
 
     def _content(self, response: object) -> str:
         """The answer text of a chat completion; MalformedReply when it has no choice or message."""
@@ -412,6 +441,7 @@ class _Asker:
                     record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
                               "refused": True, "error": error_name, "usage": usage, "calls": calls}
                     self.cache.put(noun, record)
+                    self._replied()
                     return record
                 hint = self._fatal_hint(error)
                 if hint is not None:
@@ -422,6 +452,7 @@ class _Asker:
                 if not retryable or attempt == self.config.max_retries:
                     log.warning("noun %r: giving up after %d attempt(s): %s", noun, attempt + 1,
                                 type(error).__name__)
+                    self._gave_up(error_name)
                     break
                 delay = retry_delay(error, attempt, self.config.backoff_s, self.config.max_retry_wait_s)
                 log.info("noun %r: %s, retrying in %.2f s", noun, type(error).__name__, delay)
@@ -430,6 +461,7 @@ class _Asker:
             record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
                       "content": content, "usage": usage, "calls": calls}
             self.cache.put(noun, record)
+            self._replied()
             return record
         record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
                   "failed": True, "error": error_name, "usage": usage, "calls": calls}

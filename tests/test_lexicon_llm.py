@@ -683,3 +683,27 @@ def test_a_base_url_that_is_no_http_url_is_named(url):
     with pytest.raises(InputError, match=r"^lexicon.openai.base_url: "):
         LLMConfig.from_dict({"base_url": url, "model": "m"})
     assert LLMConfig.from_dict({"base_url": "HTTPS://api.example.org/v1", "model": "m"}).model == "m"
+
+
+def test_a_cache_folder_shared_by_two_model_names_is_an_error_not_a_wrong_answer(server, config, tmp_path):
+    """"org/m" and "org_m" (or "M" and "m" on a case-insensitive disk) share a cache folder: the
+    answer of one is never taken for the other's."""
+    server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
+    build_llm_lexicon(VOCAB, ["sedan"], dataclasses.replace(config, model="org/m"), tmp_path)
+    with pytest.raises(InputError, match=r"\.json: the cached answer of 'sedan' is of model 'org/m' at temperature "
+                                         r"0\.0, not of 'org_m' at 0\.0: .*lexicon.openai.cache_dir"):
+        build_llm_lexicon(VOCAB, ["sedan"], dataclasses.replace(config, model="org_m"), tmp_path)
+    assert server.asked("sedan") == 1
+
+
+def test_a_corrupted_cache_file_names_its_noun_and_what_to_do(server, config, tmp_path):
+    build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path)
+    path = AnswerCache(tmp_path, config.model, prompt_sha256(VOCAB), config.temperature).path("sedan")
+    for text in ('{"noun": "sedan", "cont', ""):
+        path.write_text(text)
+        with pytest.raises(InputError, match=r"\.json:1:\d+: invalid JSON: .*: the cached answer of 'sedan' is "
+                                             r"unreadable \(remove it to ask again\)$"):
+            build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path)
+    path.unlink()
+    build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path)
+    assert server.asked("sedan") == 2

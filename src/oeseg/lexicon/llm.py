@@ -180,6 +180,7 @@ class AnswerCache:
         """The cache folder of one model, prompt and temperature under `root`."""
         safe_model = re.sub(r"[^A-Za-z0-9._-]", "_", model)
         self.folder = Path(root) / safe_model / prompt_sha / f"temperature-{float(temperature)!r}"
+        self.model, self.temperature = model, float(temperature)
 
     def path(self, noun: str) -> Path:
         """The record file of a noun (named by the noun's sha256)."""
@@ -188,15 +189,25 @@ class AnswerCache:
 
     def get(self, noun: str) -> dict | None:
         """The cached record of a noun (an answer, a content filter's refusal: `refused` true, or a
-        failure: `failed` true), or None."""
+        failure: `failed` true), or None; InputError names a file that is unreadable, of another
+        noun, or of another model or temperature (a model whose folder name is this one's)."""
         path = self.path(noun)
         if not path.exists():
             return None
-        record = read_json(path)
+        try:
+            record = read_json(path)
+        except InputError as error:
+            raise InputError(f"{error}: the cached answer of {noun!r} is unreadable (remove it to ask again)") from None
         if not isinstance(record, dict) or record.get("noun") != noun or not (
                 isinstance(record.get("content"), str) or record.get("failed") is True
                 or record.get("refused") is True):
             raise InputError(f"{path}: not an answer record for {noun!r} (remove it to ask again)")
+        temperature = record.get("temperature", self.temperature)
+        if record.get("model") != self.model or not is_number(temperature) or float(temperature) != self.temperature:
+            raise InputError(f"{path}: the cached answer of {noun!r} is of model {record.get('model')!r} at temperature "
+                             f"{temperature!r}, not of {self.model!r} at {self.temperature!r}: model names that differ "
+                             "only in characters a folder name cannot hold (or in case) share a cache folder; give "
+                             "one of them another lexicon.openai.cache_dir")
         return record
 
     def put(self, noun: str, record: dict) -> None:

@@ -270,25 +270,25 @@ def test_llm_config_checks_the_bounds_the_schema_states():
 
 def test_parse_answer_validation():
     assert parse_answer(_answer(synonyms=["Car", "car"], hyponyms=["building, edifice"]), VOCAB) == (
-        {"synonym": [13], "hyponym": [], "meronym": []}, 1, [])
-    assert parse_answer("[1, 2]", VOCAB) == (None, 0, [])
-    assert parse_answer('{"synonyms": "car", "hyponyms": [], "meronyms": []}', VOCAB) == (None, 0, [])
-    assert parse_answer('{"synonyms": ["car"]}', VOCAB) == ({"synonym": [13], "hyponym": [], "meronym": []}, 0, [])
+        {"synonym": [13], "hyponym": [], "meronym": []}, ["building, edifice"], [])
+    assert parse_answer("[1, 2]", VOCAB) == (None, [], [])
+    assert parse_answer('{"synonyms": "car", "hyponyms": [], "meronyms": []}', VOCAB) == (None, [], [])
+    assert parse_answer('{"synonyms": ["car"]}', VOCAB) == ({"synonym": [13], "hyponym": [], "meronym": []}, [], [])
     # one of the three keys spelt otherwise would lose its relations unseen: the answer is malformed
-    assert parse_answer('{"synonyms": [], "hyponyms": [], "Meronyms": ["car"]}', VOCAB) == (None, 0, [])
+    assert parse_answer('{"synonyms": [], "hyponyms": [], "Meronyms": ["car"]}', VOCAB) == (None, [], [])
     # a key given twice: which of its values would be meant? malformed
-    assert parse_answer('{"synonyms": ["car"], "synonyms": []}', VOCAB) == (None, 0, [])
+    assert parse_answer('{"synonyms": ["car"], "synonyms": []}', VOCAB) == (None, [], [])
     # the three keys misspelt or the answer wrapped under another key: every level would be lost
     # unseen: malformed
     for answer in ('{"synonym": ["car"], "hyponym": ["truck"], "meronym": []}', '{"answer": {"synonyms": ["car"]}}',
                    '{" Synonyms ": ["car"]}', '{"meronym": []}'):
-        assert parse_answer(answer, VOCAB) == (None, 0, []), answer
+        assert parse_answer(answer, VOCAB) == (None, [], []), answer
     # no key at all, or only another relation: a noun related to no category
     for answer in ('{}', '{"semantically_related": ["road"]}'):
-        assert parse_answer(answer, VOCAB) == ({"synonym": [], "hyponym": [], "meronym": []}, 0, []), answer
+        assert parse_answer(answer, VOCAB) == ({"synonym": [], "hyponym": [], "meronym": []}, [], []), answer
     # another relation (the paper's lexicons carry "semantically_related") is not scored: ignored
     assert parse_answer('{"synonyms": ["car"], "semantically_related": ["road"]}', VOCAB) == (
-        {"synonym": [13], "hyponym": [], "meronym": []}, 0, [])
+        {"synonym": [13], "hyponym": [], "meronym": []}, [], [])
 
 
 def test_malformed_answers_over_the_share_fail_the_build_naming_them(server, config, tmp_path):
@@ -463,7 +463,7 @@ def test_shared_names_exact_full_name_wins_else_counted_drop(server, config, tmp
     assert summary.dropped_ambiguous == 2 and summary.ambiguous_names == ["ground"]
     assert summary.dropped_categories == 0
     assert parse_answer(_answer(synonyms=["ground", "pot"]), ade) == (
-        {"synonym": [125], "hyponym": [], "meronym": []}, 0, ["ground"])  # 125: "pot"
+        {"synonym": [125], "hyponym": [], "meronym": []}, [], ["ground"])  # 125: "pot"
 
 
 #: Two hundred nouns: an error of every request must not cost one request each.
@@ -707,3 +707,68 @@ def test_a_corrupted_cache_file_names_its_noun_and_what_to_do(server, config, tm
     path.unlink()
     build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path)
     assert server.asked("sedan") == 2
+
+
+def _completion(content: str | None, finish_reason: str = "stop") -> bytes:
+    """A verbatim chat completion body with this content and finish_reason."""
+    return json.dumps({"id": "c1", "object": "chat.completion", "created": 0, "model": "gpt-test",
+                       "choices": [{"index": 0, "finish_reason": finish_reason,
+                                    "message": {"role": "assistant", "content": content}}],
+                       "usage": {"prompt_tokens": 100, "completion_tokens": 10}}).encode()
+
+
+def test_the_json_object_of_a_chatty_answer_is_read(server, config, tmp_path):
+    """A model that wraps its JSON in prose or in a fence with text around it answered: its relations
+    are kept; two objects (which one is meant?) or a cut one stay malformed."""
+    server.scripts.update({
+        "sedan": [(200, _answer(hyponyms=["car"]) + "\nI hope this helps.", {})],
+        "wheel": [(200, "Here is the JSON:\n```json\n" + _answer(meronyms=["car"]) + "\n```\nLet me know!", {})],
+        "bike": [(200, "```\n" + _answer(synonyms=["bicycle"]) + "\n```", {})],
+        "lorry": [(200, "Sure! " + _answer(synonyms=["truck"]), {})],
+        "tram": [(200, _answer(synonyms=["train"]) + " or maybe " + _answer(synonyms=["bus"]), {})],
+        "van": [(200, "```json\n" + _answer(hyponyms=["car"]) + "\n```\n```json\n{}\n```", {})],
+    })
+    nouns = ["sedan", "wheel", "bike", "lorry", "tram", "van"]
+    lexicon, summary = build_llm_lexicon(VOCAB, nouns, dataclasses.replace(config, max_malformed_share=1.0), tmp_path)
+    entry = {e.name: e for e in lexicon.entries}
+    assert entry["car"].hyponym == ["sedan"] and entry["car"].meronym == ["wheel"]
+    assert entry["bicycle"].synonym == ["bike"] and entry["truck"].synonym == ["lorry"]
+    assert summary.malformed_nouns == ["tram", "van"] and not entry["train"].synonym and not entry["bus"].synonym
+
+
+def test_unlisted_names_are_named_and_plurals_resolved(server, config, tmp_path, caplog):
+    """Items naming no category are dropped, each named in the summary and a warning with how often
+    (an answer giving ids or placeholders would otherwise empty the lexicon with a count alone);
+    a category's plural, or its words joined by "_", is that category."""
+    server.scripts.update({
+        "sedan": [(200, _answer(hyponyms=["cars", "Traffic_Light", "13", "category_13", "spaceship"]), {})],
+        "coach": [(200, _answer(hyponyms=["buses", "persons", "spaceship"]).replace('"persons"', '"persons", 11'),
+                   {})],
+    })
+    lexicon, summary = build_llm_lexicon(VOCAB, ["sedan", "coach"], config, tmp_path)
+    entry = {e.name: e for e in lexicon.entries}
+    assert entry["car"].hyponym == ["sedan"] and entry["traffic light"].hyponym == ["sedan"]
+    assert entry["bus"].hyponym == ["coach"] and entry["person"].hyponym == ["coach"]
+    assert summary.unlisted_names == {"spaceship": 2, "11": 1, "13": 1, "category_13": 1}
+    assert summary.dropped_categories == 5
+    assert ("5 answer item(s) dropped: names of no category of vocabulary cityscapes (times): 'spaceship' (2), "
+            "'11' (1), '13' (1), 'category_13' (1)") in caplog.text
+
+
+def test_an_answer_cut_at_the_token_limit_is_named_as_such(server, config, tmp_path):
+    """finish_reason "length": the answer is kept in the cache with its finish_reason, and the
+    malformed answers' message says which were cut at the server's token limit."""
+    server.scripts.update({
+        "sedan": [(200, _completion('{"synonyms": [], "hyponyms": ["car", "tru', "length"), {})],
+        "wheel": [(200, _completion(_answer(meronyms=["car"])), {})],
+    })
+    with pytest.raises(LLMError, match=r"1 of 2 answer\(s\) malformed .*'sedan'.*; 1 of them cut at the server's "
+                                       r"limit on answer tokens \(finish_reason 'length'\): 'sedan'; more than"):
+        build_llm_lexicon(VOCAB, ["sedan", "wheel"], dataclasses.replace(config, max_malformed_share=0.1),
+                          tmp_path / "cache")
+    record = AnswerCache(tmp_path / "cache", config.model, prompt_sha256(VOCAB), config.temperature).get("sedan")
+    assert record["finish_reason"] == "length"
+    _, summary = build_llm_lexicon(VOCAB, ["sedan", "wheel"], dataclasses.replace(config, max_malformed_share=1.0),
+                                   tmp_path / "cache")
+    assert summary.truncated_nouns == ["sedan"] and summary.malformed_nouns == ["sedan"]
+    assert server.asked("sedan") == 1

@@ -772,3 +772,18 @@ def test_an_answer_cut_at_the_token_limit_is_named_as_such(server, config, tmp_p
                                    tmp_path / "cache")
     assert summary.truncated_nouns == ["sedan"] and summary.malformed_nouns == ["sedan"]
     assert server.asked("sedan") == 1
+
+
+@pytest.mark.parametrize("pasted", [API_KEY, "0123456789abcdef0123456789abcdef"])
+def test_a_key_pasted_for_its_variable_name_is_never_echoed(server, config, tmp_path, caplog, pasted):
+    """api_key_env given the key itself (a common slip) is an error that does not repeat it: the
+    rule's log would keep it."""
+    if "-" in pasted:
+        with pytest.raises(InputError, match="^lexicon.openai.api_key_env: not the name of an environment") as raised:
+            LLMConfig.from_dict({"base_url": server.base_url, "model": "m", "api_key_env": pasted})
+        assert pasted not in str(raised.value)
+    with pytest.raises(InputError, match="is not set") as raised:
+        build_llm_lexicon(VOCAB, ["sedan"], dataclasses.replace(config, api_key_env=pasted), tmp_path)
+    assert pasted not in str(raised.value) and pasted not in caplog.text and not server.requests
+    with pytest.raises(InputError, match="^environment variable UNSET_TEST_LLM_KEY is not set"):
+        build_llm_lexicon(VOCAB, ["sedan"], dataclasses.replace(config, api_key_env="UNSET_TEST_LLM_KEY"), tmp_path)

@@ -94,6 +94,10 @@ class LLMConfig:
                     raise InputError(f"lexicon.openai.{key}: {value!r} is not a string")
                 if not value.strip():
                     raise InputError(f"lexicon.openai.{key}: empty")
+                if key == "api_key_env" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+                    raise InputError("lexicon.openai.api_key_env: not the name of an environment variable (letters, "
+                                     "digits and _; the value is not shown: the API key itself?); it names the "
+                                     "variable that holds the key")
                 if key == "base_url" and not re.match(r"https?://[^/?#\s]", value, flags=re.IGNORECASE):
                     raise InputError(f"lexicon.openai.base_url: {redact_url(value)!r} is not an http:// or "
                                      "https:// URL (e.g. http://127.0.0.1:8000/v1)")
@@ -362,8 +366,11 @@ class _Asker:
 
         api_key = (os.environ.get(config.api_key_env) or "").strip()  # a CRLF .env file's "\r" too
         if not api_key:
-            raise InputError(f"environment variable {config.api_key_env} is not set (the API key "
-                             "of lexicon.openai.api_key_env)")
+            named = (f"environment variable {config.api_key_env}" if re.fullmatch(r"[A-Z_][A-Z0-9_]*", config.api_key_env)
+                     else "the environment variable that lexicon.openai.api_key_env names (the name, not upper "
+                          "case, is not shown: the API key itself rather than a variable's name?)")
+            raise InputError(f"{named} is not set (the API key of lexicon.openai.api_key_env; a server that "
+                             "needs none takes any value)")
         if not (api_key.isascii() and api_key.isprintable()) or any(c.isspace() for c in api_key):
             raise InputError(f"environment variable {config.api_key_env} holds a space, a control or a "
                              "non-ASCII character inside the API key (lexicon.openai.api_key_env): no HTTP "

@@ -787,3 +787,24 @@ def test_a_key_pasted_for_its_variable_name_is_never_echoed(server, config, tmp_
     assert pasted not in str(raised.value) and pasted not in caplog.text and not server.requests
     with pytest.raises(InputError, match="^environment variable UNSET_TEST_LLM_KEY is not set"):
         build_llm_lexicon(VOCAB, ["sedan"], dataclasses.replace(config, api_key_env="UNSET_TEST_LLM_KEY"), tmp_path)
+
+
+def test_the_key_from_netrc_when_the_variable_is_unset(server, config, tmp_path, monkeypatch, caplog):
+    """Without the environment variable, the password of base_url's host in ~/.netrc ($NETRC) is
+    the key; a netrc file that does not parse is named, its line too, never its text."""
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.delenv("TEST_LLM_KEY")
+    netrc = tmp_path / "netrc"
+    monkeypatch.setenv("NETRC", str(netrc))
+    with pytest.raises(InputError, match=rf"^environment variable TEST_LLM_KEY is not set and {netrc} holds no "
+                                         r"password for `machine 127.0.0.1`"):
+        build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
+    netrc.write_text(f"machine example.org login a password other\nmachine 127.0.0.1 login me password {API_KEY}\n")
+    netrc.chmod(0o600)
+    server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
+    lexicon, _ = build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
+    assert server.auth == {f"Bearer {API_KEY}"} and next(e for e in lexicon.entries if e.name == "car").hyponym
+    netrc.write_text(f"machine 127.0.0.1 login me password {API_KEY} bogus {API_KEY}\n")
+    with pytest.raises(InputError, match=rf"^{netrc}:1: not a readable netrc file") as raised:
+        build_llm_lexicon(VOCAB, ["wheel"], config, tmp_path / "cache")
+    assert API_KEY not in str(raised.value) and API_KEY not in caplog.text

@@ -19,8 +19,8 @@ content filter's 400 is that noun's answer: it relates to no category, is cached
 is named in the summary's `refused_nouns`. The run summary counts the whole build's calls and
 tokens, earlier runs' included. An answer's item naming a category that the vocabulary lacks, or a
 name that several categories share (none of them by its full name), is dropped, counted and named. The API key
-is read from the environment variable that the configuration names and is never logged or written (a
-server message quoting it is masked).
+is read from the environment variable that the configuration names, else from ~/.netrc (base_url's host),
+and is never logged or written (a server message quoting it is masked).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from oeseg.data.vocabularies import Category, Vocabulary
 from oeseg.io import (DuplicateKeyError, InputError, atomic_write_json, is_integer, is_number, read_json,
@@ -356,6 +357,33 @@ def _server_message(error: Exception, api_key: str) -> str:
     return text[:300] + ("..." if len(text) > 300 else "")
 
 
+def _api_key(config: LLMConfig) -> str:
+    """The API key: the environment variable `api_key_env`, else the password of base_url's host
+    in ~/.netrc (or $NETRC); InputError when neither holds one (naming neither key nor password)."""
+    api_key = (os.environ.get(config.api_key_env) or "").strip()  # a CRLF .env file's "\r" too
+    if api_key:
+        return api_key
+    import netrc
+
+    host = urlsplit(config.base_url).hostname or ""
+    path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
+    if path.is_file():
+        try:
+            login = netrc.netrc(os.fspath(path)).authenticators(host)
+        except (netrc.NetrcParseError, OSError) as error:  # a parse error's message may quote a password
+            why = str(getattr(error, "msg", "")) if str(getattr(error, "msg", "")).startswith("~/.netrc") else ""
+            raise InputError(f"{path}:{getattr(error, 'lineno', None) or '?'}: not a readable netrc file"
+                             + (f" ({why})" if why else "") + f"; the API key of lexicon.openai.base_url's host "
+                             f"{host} is looked up in it when {config.api_key_env} is not set") from None
+        if login and (login[2] or "").strip():
+            return login[2].strip()
+    named = (f"environment variable {config.api_key_env}" if re.fullmatch(r"[A-Z_][A-Z0-9_]*", config.api_key_env)
+             else "the environment variable that lexicon.openai.api_key_env names (the name, not upper "
+                  "case, is not shown: the API key itself rather than a variable's name?)")
+    raise InputError(f"{named} is not set and {path} holds no password for `machine {host}` (the API key of "
+                     "lexicon.openai.api_key_env; a server that needs none takes any value)")
+
+
 class _Asker:
     """Asks one noun at a time through the openai client, with rate limit and retries; the first
     fatal error (one that every request would meet) sets `abort` and is kept in `fatal`."""
@@ -364,13 +392,7 @@ class _Asker:
         """An asker with the openai client of `config` (its API key from the environment)."""
         import openai
 
-        api_key = (os.environ.get(config.api_key_env) or "").strip()  # a CRLF .env file's "\r" too
-        if not api_key:
-            named = (f"environment variable {config.api_key_env}" if re.fullmatch(r"[A-Z_][A-Z0-9_]*", config.api_key_env)
-                     else "the environment variable that lexicon.openai.api_key_env names (the name, not upper "
-                          "case, is not shown: the API key itself rather than a variable's name?)")
-            raise InputError(f"{named} is not set (the API key of lexicon.openai.api_key_env; a server that "
-                             "needs none takes any value)")
+        api_key = _api_key(config)
         if not (api_key.isascii() and api_key.isprintable()) or any(c.isspace() for c in api_key):
             raise InputError(f"environment variable {config.api_key_env} holds a space, a control or a "
                              "non-ASCII character inside the API key (lexicon.openai.api_key_env): no HTTP "

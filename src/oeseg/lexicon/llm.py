@@ -366,6 +366,9 @@ def _api_key(config: LLMConfig) -> str:
     import netrc
 
     host = urlsplit(config.base_url).hostname or ""
+    named = (f"environment variable {config.api_key_env}" if re.fullmatch(r"[A-Z_][A-Z0-9_]*", config.api_key_env)
+             else "the environment variable that lexicon.openai.api_key_env names (the name, not upper "
+                  "case, is not shown: the API key itself rather than a variable's name?)")
     path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
     if path.is_file():
         try:
@@ -374,12 +377,9 @@ def _api_key(config: LLMConfig) -> str:
             why = str(getattr(error, "msg", "")) if str(getattr(error, "msg", "")).startswith("~/.netrc") else ""
             raise InputError(f"{path}:{getattr(error, 'lineno', None) or '?'}: not a readable netrc file"
                              + (f" ({why})" if why else "") + f"; the API key of lexicon.openai.base_url's host "
-                             f"{host} is looked up in it when {config.api_key_env} is not set") from None
+                             f"{host} is looked up in it when {named} is not set") from None
         if login and (login[2] or "").strip():
             return login[2].strip()
-    named = (f"environment variable {config.api_key_env}" if re.fullmatch(r"[A-Z_][A-Z0-9_]*", config.api_key_env)
-             else "the environment variable that lexicon.openai.api_key_env names (the name, not upper "
-                  "case, is not shown: the API key itself rather than a variable's name?)")
     raise InputError(f"{named} is not set and {path} holds no password for `machine {host}` (the API key of "
                      "lexicon.openai.api_key_env; a server that needs none takes any value)")
 

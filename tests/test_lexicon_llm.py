@@ -247,7 +247,7 @@ def test_build_lexicon_file_takes_the_config_section_as_it_is(server, config, tm
 def test_llm_config_from_dict_checks_ranges(key, value, message):
     with pytest.raises(InputError, match=f"^lexicon.openai.{message}$"):
         LLMConfig.from_dict({"base_url": "http://127.0.0.1:1/v1", "model": "m", key: value})
-    assert LLMConfig.from_dict({"base_url": "u", "model": "m", "requests_per_minute": 1, "max_concurrency": 1,
+    assert LLMConfig.from_dict({"base_url": "http://127.0.0.1:1/v1", "model": "m", "requests_per_minute": 1, "max_concurrency": 1,
                                 "temperature": 0, "max_malformed_share": 1}).requests_per_minute == 1
 
 
@@ -270,25 +270,25 @@ def test_llm_config_checks_the_bounds_the_schema_states():
 
 def test_parse_answer_validation():
     assert parse_answer(_answer(synonyms=["Car", "car"], hyponyms=["building, edifice"]), VOCAB) == (
-        {"synonym": [13], "hyponym": [], "meronym": []}, 1, [])
-    assert parse_answer("[1, 2]", VOCAB) == (None, 0, [])
-    assert parse_answer('{"synonyms": "car", "hyponyms": [], "meronyms": []}', VOCAB) == (None, 0, [])
-    assert parse_answer('{"synonyms": ["car"]}', VOCAB) == ({"synonym": [13], "hyponym": [], "meronym": []}, 0, [])
+        {"synonym": [13], "hyponym": [], "meronym": []}, ["building, edifice"], [])
+    assert parse_answer("[1, 2]", VOCAB) == (None, [], [])
+    assert parse_answer('{"synonyms": "car", "hyponyms": [], "meronyms": []}', VOCAB) == (None, [], [])
+    assert parse_answer('{"synonyms": ["car"]}', VOCAB) == ({"synonym": [13], "hyponym": [], "meronym": []}, [], [])
     # one of the three keys spelt otherwise would lose its relations unseen: the answer is malformed
-    assert parse_answer('{"synonyms": [], "hyponyms": [], "Meronyms": ["car"]}', VOCAB) == (None, 0, [])
+    assert parse_answer('{"synonyms": [], "hyponyms": [], "Meronyms": ["car"]}', VOCAB) == (None, [], [])
     # a key given twice: which of its values would be meant? malformed
-    assert parse_answer('{"synonyms": ["car"], "synonyms": []}', VOCAB) == (None, 0, [])
+    assert parse_answer('{"synonyms": ["car"], "synonyms": []}', VOCAB) == (None, [], [])
     # the three keys misspelt or the answer wrapped under another key: every level would be lost
     # unseen: malformed
     for answer in ('{"synonym": ["car"], "hyponym": ["truck"], "meronym": []}', '{"answer": {"synonyms": ["car"]}}',
                    '{" Synonyms ": ["car"]}', '{"meronym": []}'):
-        assert parse_answer(answer, VOCAB) == (None, 0, []), answer
+        assert parse_answer(answer, VOCAB) == (None, [], []), answer
     # no key at all, or only another relation: a noun related to no category
     for answer in ('{}', '{"semantically_related": ["road"]}'):
-        assert parse_answer(answer, VOCAB) == ({"synonym": [], "hyponym": [], "meronym": []}, 0, []), answer
+        assert parse_answer(answer, VOCAB) == ({"synonym": [], "hyponym": [], "meronym": []}, [], []), answer
     # another relation (the paper's lexicons carry "semantically_related") is not scored: ignored
     assert parse_answer('{"synonyms": ["car"], "semantically_related": ["road"]}', VOCAB) == (
-        {"synonym": [13], "hyponym": [], "meronym": []}, 0, [])
+        {"synonym": [13], "hyponym": [], "meronym": []}, [], [])
 
 
 def test_malformed_answers_over_the_share_fail_the_build_naming_them(server, config, tmp_path):
@@ -449,7 +449,7 @@ def test_retry_after_is_capped(server, config, tmp_path, retry_after):
     lexicon, summary = build_llm_lexicon(VOCAB, ["sedan"], capped, tmp_path)
     assert time.monotonic() - start < 5 and summary.calls == 2 and summary.retries == 1
     assert next(e for e in lexicon.entries if e.name == "car").hyponym == ["sedan"]
-    assert LLMConfig.from_dict({"base_url": "x", "model": "m"}).max_retry_wait_s == 60
+    assert LLMConfig.from_dict({"base_url": "http://127.0.0.1:1/v1", "model": "m"}).max_retry_wait_s == 60
 
 
 def test_shared_names_exact_full_name_wins_else_counted_drop(server, config, tmp_path):
@@ -463,7 +463,7 @@ def test_shared_names_exact_full_name_wins_else_counted_drop(server, config, tmp
     assert summary.dropped_ambiguous == 2 and summary.ambiguous_names == ["ground"]
     assert summary.dropped_categories == 0
     assert parse_answer(_answer(synonyms=["ground", "pot"]), ade) == (
-        {"synonym": [125], "hyponym": [], "meronym": []}, 0, ["ground"])  # 125: "pot"
+        {"synonym": [125], "hyponym": [], "meronym": []}, [], ["ground"])  # 125: "pot"
 
 
 #: Two hundred nouns: an error of every request must not cost one request each.
@@ -636,3 +636,175 @@ def test_the_cache_is_keyed_by_temperature(server, config, tmp_path):
         _, summary = build_llm_lexicon(VOCAB, ["sedan", "wheel"], settings, tmp_path)
         assert summary.cache_hits == 2
     assert len(server.requests) == 4
+
+
+def test_a_server_that_never_answers_stops_the_build_after_a_few_nouns(server, config, tmp_path):
+    """Connection refused, or a stream-only server whose 200 is no chat completion: a few nouns in a
+    row given up after their retries stop the build (naming base_url), not every noun paying its
+    retries; the answers got stay cached and a rerun asks only the rest."""
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    refused = dataclasses.replace(config, base_url=f"http://127.0.0.1:{port}/v1", max_concurrency=1)
+    with pytest.raises(LLMError, match=rf"^3 nouns in a row unanswered after their retries \(the last: "
+                                       rf"APIConnectionError\) from http://127.0.0.1:{port}/v1: .*lexicon.openai."
+                                       r"base_url .*The build stopped: 200 noun\(s\) not answered"):
+        build_llm_lexicon(VOCAB, MANY, refused, tmp_path / "refused")
+    sse = (b'data: {"id":"c","object":"chat.completion.chunk","created":0,"model":"gpt-test","choices":'
+           b'[{"index":0,"delta":{"content":"{}"},"finish_reason":null}]}\n\ndata: [DONE]\n\n')
+    server.scripts.update({noun: [(200, _answer(hyponyms=["car"]), {})] for noun in MANY[:2]})
+    server.scripts.update({noun: [(200, sse, {})] for noun in MANY[2:]})
+    with pytest.raises(LLMError, match=r"nouns in a row unanswered after their retries \(the last: JSONDecodeError\)"):
+        build_llm_lexicon(VOCAB, MANY, config, tmp_path / "cache")
+    asked = len(server.requests)
+    assert asked <= 2 + (config.max_concurrency + 2 + config.max_concurrency) * (config.max_retries + 1) < 200
+    server.scripts.update({noun: [(200, _answer(synonyms=["road"]), {})] for noun in MANY[2:]})
+    server.requests.clear()
+    lexicon, summary = build_llm_lexicon(VOCAB, MANY, config, tmp_path / "cache")
+    assert sorted(r["noun"] for r in server.requests) == sorted(MANY[2:]) and summary.cache_hits == 2
+    assert next(e for e in lexicon.entries if e.name == "car").hyponym == MANY[:2]
+
+
+def test_a_noun_given_up_between_answers_does_not_stop_the_build(server, config, tmp_path):
+    """Nouns that fail now and then, with answers between them, are recorded as failed; the others
+    are all asked."""
+    nouns = [f"noun{i}" for i in range(12)]
+    server.scripts.update({noun: [(500, "oops", {})] for noun in nouns[::3]})
+    with pytest.raises(LLMError, match=r"^4 noun\(s\) unanswered"):
+        build_llm_lexicon(VOCAB, nouns, dataclasses.replace(config, max_concurrency=1), tmp_path)
+    assert {r["noun"] for r in server.requests} == set(nouns)
+
+
+@pytest.mark.parametrize("url", ["localhost:8000/v1", "127.0.0.1:8000/v1", "htp://x/v1", "http:///v1", " "])
+def test_a_base_url_that_is_no_http_url_is_named(url):
+    """A base_url without http(s):// would fail every request as a dropped connection, retried."""
+    with pytest.raises(InputError, match=r"^lexicon.openai.base_url: "):
+        LLMConfig.from_dict({"base_url": url, "model": "m"})
+    assert LLMConfig.from_dict({"base_url": "HTTPS://api.example.org/v1", "model": "m"}).model == "m"
+
+
+def test_a_cache_folder_shared_by_two_model_names_is_an_error_not_a_wrong_answer(server, config, tmp_path):
+    """"org/m" and "org_m" (or "M" and "m" on a case-insensitive disk) share a cache folder: the
+    answer of one is never taken for the other's."""
+    server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
+    build_llm_lexicon(VOCAB, ["sedan"], dataclasses.replace(config, model="org/m"), tmp_path)
+    with pytest.raises(InputError, match=r"\.json: the cached answer of 'sedan' is of model 'org/m' at temperature "
+                                         r"0\.0, not of 'org_m' at 0\.0: .*lexicon.openai.cache_dir"):
+        build_llm_lexicon(VOCAB, ["sedan"], dataclasses.replace(config, model="org_m"), tmp_path)
+    assert server.asked("sedan") == 1
+
+
+def test_a_corrupted_cache_file_names_its_noun_and_what_to_do(server, config, tmp_path):
+    build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path)
+    path = AnswerCache(tmp_path, config.model, prompt_sha256(VOCAB), config.temperature).path("sedan")
+    for text in ('{"noun": "sedan", "cont', ""):
+        path.write_text(text)
+        with pytest.raises(InputError, match=r"\.json:1:\d+: invalid JSON: .*: the cached answer of 'sedan' is "
+                                             r"unreadable \(remove it to ask again\)$"):
+            build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path)
+    path.unlink()
+    build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path)
+    assert server.asked("sedan") == 2
+
+
+def _completion(content: str | None, finish_reason: str = "stop") -> bytes:
+    """A verbatim chat completion body with this content and finish_reason."""
+    return json.dumps({"id": "c1", "object": "chat.completion", "created": 0, "model": "gpt-test",
+                       "choices": [{"index": 0, "finish_reason": finish_reason,
+                                    "message": {"role": "assistant", "content": content}}],
+                       "usage": {"prompt_tokens": 100, "completion_tokens": 10}}).encode()
+
+
+def test_the_json_object_of_a_chatty_answer_is_read(server, config, tmp_path):
+    """A model that wraps its JSON in prose or in a fence with text around it answered: its relations
+    are kept; two objects (which one is meant?) or a cut one stay malformed."""
+    server.scripts.update({
+        "sedan": [(200, _answer(hyponyms=["car"]) + "\nI hope this helps.", {})],
+        "wheel": [(200, "Here is the JSON:\n```json\n" + _answer(meronyms=["car"]) + "\n```\nLet me know!", {})],
+        "bike": [(200, "```\n" + _answer(synonyms=["bicycle"]) + "\n```", {})],
+        "lorry": [(200, "Sure! " + _answer(synonyms=["truck"]), {})],
+        "tram": [(200, _answer(synonyms=["train"]) + " or maybe " + _answer(synonyms=["bus"]), {})],
+        "van": [(200, "```json\n" + _answer(hyponyms=["car"]) + "\n```\n```json\n{}\n```", {})],
+    })
+    nouns = ["sedan", "wheel", "bike", "lorry", "tram", "van"]
+    lexicon, summary = build_llm_lexicon(VOCAB, nouns, dataclasses.replace(config, max_malformed_share=1.0), tmp_path)
+    entry = {e.name: e for e in lexicon.entries}
+    assert entry["car"].hyponym == ["sedan"] and entry["car"].meronym == ["wheel"]
+    assert entry["bicycle"].synonym == ["bike"] and entry["truck"].synonym == ["lorry"]
+    assert summary.malformed_nouns == ["tram", "van"] and not entry["train"].synonym and not entry["bus"].synonym
+
+
+def test_unlisted_names_are_named_and_plurals_resolved(server, config, tmp_path, caplog):
+    """Items naming no category are dropped, each named in the summary and a warning with how often
+    (an answer giving ids or placeholders would otherwise empty the lexicon with a count alone);
+    a category's plural, or its words joined by "_", is that category."""
+    server.scripts.update({
+        "sedan": [(200, _answer(hyponyms=["cars", "Traffic_Light", "13", "category_13", "spaceship"]), {})],
+        "coach": [(200, _answer(hyponyms=["buses", "persons", "spaceship"]).replace('"persons"', '"persons", 11'),
+                   {})],
+    })
+    lexicon, summary = build_llm_lexicon(VOCAB, ["sedan", "coach"], config, tmp_path)
+    entry = {e.name: e for e in lexicon.entries}
+    assert entry["car"].hyponym == ["sedan"] and entry["traffic light"].hyponym == ["sedan"]
+    assert entry["bus"].hyponym == ["coach"] and entry["person"].hyponym == ["coach"]
+    assert summary.unlisted_names == {"spaceship": 2, "11": 1, "13": 1, "category_13": 1}
+    assert summary.dropped_categories == 5
+    assert ("5 answer item(s) dropped: names of no category of vocabulary cityscapes (times): 'spaceship' (2), "
+            "'11' (1), '13' (1), 'category_13' (1)") in caplog.text
+
+
+def test_an_answer_cut_at_the_token_limit_is_named_as_such(server, config, tmp_path):
+    """finish_reason "length": the answer is kept in the cache with its finish_reason, and the
+    malformed answers' message says which were cut at the server's token limit."""
+    server.scripts.update({
+        "sedan": [(200, _completion('{"synonyms": [], "hyponyms": ["car", "tru', "length"), {})],
+        "wheel": [(200, _completion(_answer(meronyms=["car"])), {})],
+    })
+    with pytest.raises(LLMError, match=r"1 of 2 answer\(s\) malformed .*'sedan'.*; 1 of them cut at the server's "
+                                       r"limit on answer tokens \(finish_reason 'length'\): 'sedan'; more than"):
+        build_llm_lexicon(VOCAB, ["sedan", "wheel"], dataclasses.replace(config, max_malformed_share=0.1),
+                          tmp_path / "cache")
+    record = AnswerCache(tmp_path / "cache", config.model, prompt_sha256(VOCAB), config.temperature).get("sedan")
+    assert record["finish_reason"] == "length"
+    _, summary = build_llm_lexicon(VOCAB, ["sedan", "wheel"], dataclasses.replace(config, max_malformed_share=1.0),
+                                   tmp_path / "cache")
+    assert summary.truncated_nouns == ["sedan"] and summary.malformed_nouns == ["sedan"]
+    assert server.asked("sedan") == 1
+
+
+@pytest.mark.parametrize("pasted", [API_KEY, "0123456789abcdef0123456789abcdef"])
+def test_a_key_pasted_for_its_variable_name_is_never_echoed(server, config, tmp_path, caplog, pasted):
+    """api_key_env given the key itself (a common slip) is an error that does not repeat it: the
+    rule's log would keep it."""
+    if "-" in pasted:
+        with pytest.raises(InputError, match="^lexicon.openai.api_key_env: not the name of an environment") as raised:
+            LLMConfig.from_dict({"base_url": server.base_url, "model": "m", "api_key_env": pasted})
+        assert pasted not in str(raised.value)
+    with pytest.raises(InputError, match="is not set") as raised:
+        build_llm_lexicon(VOCAB, ["sedan"], dataclasses.replace(config, api_key_env=pasted), tmp_path)
+    assert pasted not in str(raised.value) and pasted not in caplog.text and not server.requests
+    with pytest.raises(InputError, match="^environment variable UNSET_TEST_LLM_KEY is not set"):
+        build_llm_lexicon(VOCAB, ["sedan"], dataclasses.replace(config, api_key_env="UNSET_TEST_LLM_KEY"), tmp_path)
+
+
+def test_the_key_from_netrc_when_the_variable_is_unset(server, config, tmp_path, monkeypatch, caplog):
+    """Without the environment variable, the password of base_url's host in ~/.netrc ($NETRC) is
+    the key; a netrc file that does not parse is named, its line too, never its text."""
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.delenv("TEST_LLM_KEY")
+    netrc = tmp_path / "netrc"
+    monkeypatch.setenv("NETRC", str(netrc))
+    with pytest.raises(InputError, match=rf"^environment variable TEST_LLM_KEY is not set and {netrc} holds no "
+                                         r"password for `machine 127.0.0.1`"):
+        build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
+    netrc.write_text(f"machine example.org login a password other\nmachine 127.0.0.1 login me password {API_KEY}\n")
+    netrc.chmod(0o600)
+    server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
+    lexicon, _ = build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
+    assert server.auth == {f"Bearer {API_KEY}"} and next(e for e in lexicon.entries if e.name == "car").hyponym
+    netrc.write_text(f"machine 127.0.0.1 login me password {API_KEY} bogus {API_KEY}\n")
+    with pytest.raises(InputError, match=rf"^{netrc}:1: not a readable netrc file") as raised:
+        build_llm_lexicon(VOCAB, ["wheel"], config, tmp_path / "cache")
+    assert API_KEY not in str(raised.value) and API_KEY not in caplog.text

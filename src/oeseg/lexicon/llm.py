@@ -10,16 +10,17 @@ Requests run concurrently within a rate limit and are retried with exponential b
 limits (429), server errors (5xx), time-outs, dropped connections and malformed replies (a 200 whose
 body is not JSON or has no choice); a server's Retry-After is obeyed up to `max_retry_wait_s`. A
 noun still unanswered after the retries is recorded as failed (with the calls it cost) and the
-others go on; the build then fails naming it, and a rerun asks only the failed nouns. An error that
+others go on; the build then fails naming it, and a rerun asks only the failed nouns (max_concurrency
++ 2 nouns given up in a row, no reply between them, stop the build: the server is down). An error that
 every request would meet (401, 403, 404, 400 other than a content filter, 422, a 429 of an exhausted
 quota) stops the build at once: no further noun is asked, the answers so far stay cached, and the
 LLMError names the HTTP status, the error type, the server's message and the setting to check. A
 content filter's 400 is that noun's answer: it relates to no category, is cached like an answer and
 is named in the summary's `refused_nouns`. The run summary counts the whole build's calls and
-tokens, earlier runs' included. An answer naming a category that the vocabulary lacks, or a name
-that several categories share (none of them by its full name), is dropped and counted. The API key
-is read from the environment variable that the configuration names and is never logged or written (a
-server message quoting it is masked).
+tokens, earlier runs' included. An answer's item naming a category that the vocabulary lacks, or a
+name that several categories share (none of them by its full name), is dropped, counted and named. The API key
+is read from the environment variable that the configuration names, else from ~/.netrc (base_url's host),
+and is never logged or written (a server message quoting it is masked).
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from oeseg.data.vocabularies import Vocabulary
+from oeseg.data.vocabularies import Category, Vocabulary
 from oeseg.io import (DuplicateKeyError, InputError, atomic_write_json, is_integer, is_number, read_json,
                       redact_url, retry_delay, unique_keys)
 from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term, nouns_sha256
@@ -91,6 +93,15 @@ class LLMConfig:
             if key in _TEXT_SETTINGS:
                 if not isinstance(value, str):
                     raise InputError(f"lexicon.openai.{key}: {value!r} is not a string")
+                if not value.strip():
+                    raise InputError(f"lexicon.openai.{key}: empty")
+                if key == "api_key_env" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+                    raise InputError("lexicon.openai.api_key_env: not the name of an environment variable (letters, "
+                                     "digits and _; the value is not shown: the API key itself?); it names the "
+                                     "variable that holds the key")
+                if key == "base_url" and not re.match(r"https?://[^/?#\s]", value, flags=re.IGNORECASE):
+                    raise InputError(f"lexicon.openai.base_url: {redact_url(value)!r} is not an http:// or "
+                                     "https:// URL (e.g. http://127.0.0.1:8000/v1)")
                 continue
             integer, low, exclusive, high = _RANGES[key]
             if not (is_integer(value) if integer else is_number(value)):
@@ -130,8 +141,11 @@ NOUN_REJECTED_CODES = frozenset({"content_filter", "content_policy_violation"})
 class RunSummary:
     """What a build cost and what it dropped. calls, retries and tokens count the whole build (the
     requests of earlier, interrupted runs included, from the cache); run_calls the requests of this
-    run alone; ambiguous_names the category names of answers that several categories share;
-    malformed_nouns the nouns whose answers were dropped as malformed (dropped_answers of them)."""
+    run alone; unlisted_names the items of answers that name no category (dropped_categories of
+    them), each with how often, the most frequent first; ambiguous_names the category names of
+    answers that several categories share; malformed_nouns the nouns whose answers were dropped as
+    malformed (dropped_answers of them), truncated_nouns those of them cut at the server's token
+    limit (finish_reason "length")."""
 
     model: str
     prompt_sha256: str
@@ -144,7 +158,9 @@ class RunSummary:
     completion_tokens: int = 0
     dropped_answers: int = 0
     malformed_nouns: list[str] = field(default_factory=list)
+    truncated_nouns: list[str] = field(default_factory=list)
     dropped_categories: int = 0
+    unlisted_names: dict[str, int] = field(default_factory=dict)
     dropped_ambiguous: int = 0
     ambiguous_names: list[str] = field(default_factory=list)
     failed_nouns: list[str] = field(default_factory=list)
@@ -174,6 +190,7 @@ class AnswerCache:
         """The cache folder of one model, prompt and temperature under `root`."""
         safe_model = re.sub(r"[^A-Za-z0-9._-]", "_", model)
         self.folder = Path(root) / safe_model / prompt_sha / f"temperature-{float(temperature)!r}"
+        self.model, self.temperature = model, float(temperature)
 
     def path(self, noun: str) -> Path:
         """The record file of a noun (named by the noun's sha256)."""
@@ -182,15 +199,25 @@ class AnswerCache:
 
     def get(self, noun: str) -> dict | None:
         """The cached record of a noun (an answer, a content filter's refusal: `refused` true, or a
-        failure: `failed` true), or None."""
+        failure: `failed` true), or None; InputError names a file that is unreadable, of another
+        noun, or of another model or temperature (a model whose folder name is this one's)."""
         path = self.path(noun)
         if not path.exists():
             return None
-        record = read_json(path)
+        try:
+            record = read_json(path)
+        except InputError as error:
+            raise InputError(f"{error}: the cached answer of {noun!r} is unreadable (remove it to ask again)") from None
         if not isinstance(record, dict) or record.get("noun") != noun or not (
                 isinstance(record.get("content"), str) or record.get("failed") is True
                 or record.get("refused") is True):
             raise InputError(f"{path}: not an answer record for {noun!r} (remove it to ask again)")
+        temperature = record.get("temperature", self.temperature)
+        if record.get("model") != self.model or not is_number(temperature) or float(temperature) != self.temperature:
+            raise InputError(f"{path}: the cached answer of {noun!r} is of model {record.get('model')!r} at temperature "
+                             f"{temperature!r}, not of {self.model!r} at {self.temperature!r}: model names that differ "
+                             "only in characters a folder name cannot hold (or in case) share a cache folder; give "
+                             "one of them another lexicon.openai.cache_dir")
         return record
 
     def put(self, noun: str, record: dict) -> None:
@@ -220,42 +247,72 @@ class RateLimiter:
                 abort.wait(start - now)
 
 
-def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[int]] | None, int, list[str]]:
-    """Validate one answer: (level -> category ids, number of unlisted categories dropped, names
-    dropped as ambiguous), or (None, 0, []) when it is not a JSON object of lists under the three
-    keys. A key left out is an empty list (`{}`: a noun related to no category); one of the three
-    spelt otherwise ("Meronyms", "synonym") or an object under a key (the answer wrapped, `{"answer":
-    {...}}`) makes it malformed, as its relations would be lost unseen; another relation,
-    "semantically_related", is not scored and is ignored. A name resolves as `Vocabulary.named`: an
-    exact full-name match wins; a name that several categories share otherwise is ambiguous and
-    dropped."""
-    text = content.strip()
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
-    if fenced:
-        text = fenced.group(1)
-    try:
-        obj = json.loads(text, object_pairs_hook=unique_keys)  # a key twice: which value would be meant?
-    except (json.JSONDecodeError, RecursionError, DuplicateKeyError):
-        return None, 0, []
+def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[int]] | None, list[str], list[str]]:
+    """Validate one answer: (level -> category ids, items naming no category of the vocabulary,
+    names dropped as ambiguous), or (None, [], []) when it is not a JSON object of lists under the
+    three keys. The object may stand alone, in the answer's one code fence, or alone in prose
+    ("Here is the JSON: {...} Hope this helps"); two of them make it malformed. A key left out is
+    an empty list (`{}`: a noun related to no category); one of the three spelt otherwise
+    ("Meronyms", "synonym") or an object under a key (the answer wrapped, `{"answer": {...}}`) makes
+    it malformed, as its relations would be lost unseen; another relation, "semantically_related",
+    is not scored and is ignored. A name resolves as `Vocabulary.named` (an exact full-name match
+    wins; a name that several categories share otherwise is ambiguous and dropped), else as its
+    plural or with "_" for spaces ("cars", "traffic_light")."""
+    obj = _answer_object(content)
     if not isinstance(obj, dict) or any(
             not isinstance(v, list) if k in ANSWER_KEYS else _misspelt_level(k) or isinstance(v, dict)
             for k, v in obj.items()):
-        return None, 0, []  # relations under a key that is not read would be lost unseen
+        return None, [], []  # relations under a key that is not read would be lost unseen
     related: dict[str, list[int]] = {}
-    dropped = 0
+    unlisted: list[str] = []
     ambiguous: list[str] = []
     for key, level in ANSWER_KEYS.items():
         ids: list[int] = []
         for item in obj.get(key, []):
-            found = vocabulary.named(item) if isinstance(item, str) else []
+            found = _categories_named(item, vocabulary) if isinstance(item, str) else []
             if len(found) > 1:
                 ambiguous.append(item)
             elif not found:
-                dropped += 1
+                unlisted.append(item if isinstance(item, str) else json.dumps(item))
             elif found[0].id not in ids:
                 ids.append(found[0].id)
         related[level] = ids
-    return related, dropped, ambiguous
+    return related, unlisted, ambiguous
+
+
+def _answer_object(content: str) -> object:
+    """The JSON value of an answer: the whole text, else the text of its one code fence, else the
+    one JSON object in its prose; None when there is none or more than one, or a key is given
+    twice in an object (which of its values would be meant?)."""
+    decoder = json.JSONDecoder(object_pairs_hook=unique_keys)
+    text = content.strip()
+    fences = re.findall(r"```[A-Za-z]*[ \t]*\n?(.*?)```", text, flags=re.DOTALL)
+    if len(fences) > 1:
+        return None
+    if fences:
+        text = fences[0].strip()
+    try:
+        return decoder.decode(text)
+    except (json.JSONDecodeError, RecursionError, DuplicateKeyError):
+        pass
+    start = text.find("{")
+    try:
+        obj, end = decoder.raw_decode(text, start) if start >= 0 else (None, 0)
+    except (json.JSONDecodeError, RecursionError, DuplicateKeyError):
+        return None
+    return obj if "{" not in text[end:] else None
+
+
+def _categories_named(item: str, vocabulary: Vocabulary) -> list[Category]:
+    """The categories an answer's item names (`Vocabulary.named`), else those its singular names
+    ("cars", "buses", "bodies") or its words joined by "_" name ("traffic_light")."""
+    name = " ".join(item.replace("_", " ").lower().split())
+    singulars = [name[:-cut] + tail for suffix, cut, tail in (("s", 1, ""), ("es", 2, ""), ("ies", 3, "y"))
+                 if name.endswith(suffix) and len(name) > cut + 1]
+    for variant in (item, name, *singulars):
+        if found := vocabulary.named(variant):
+            return found
+    return []
 
 
 def _misspelt_level(key: str) -> bool:
@@ -271,6 +328,10 @@ def _check_malformed(summary: RunSummary, answers: int, max_share: float, cache:
     examples = ", ".join(f"{noun!r} ({cache.path(noun)})" for noun in nouns[:5]) + (", ..." if len(nouns) > 5 else "")
     text = (f"{len(nouns)} of {answers} answer(s) malformed (not a JSON object of lists under "
             f"{', '.join(ANSWER_KEYS)}) and dropped: {examples}")
+    cut = summary.truncated_nouns
+    if cut:
+        text += (f"; {len(cut)} of them cut at the server's limit on answer tokens (finish_reason 'length'): "
+                 + ", ".join(repr(noun) for noun in cut[:5]) + (", ..." if len(cut) > 5 else ""))
     if len(nouns) > max_share * answers:
         log.info("summary: %s", json.dumps(summary.to_json()))
         raise LLMError(f"{text}; more than lexicon.openai.max_malformed_share ({max_share}) of the answers: check "
@@ -296,6 +357,33 @@ def _server_message(error: Exception, api_key: str) -> str:
     return text[:300] + ("..." if len(text) > 300 else "")
 
 
+def _api_key(config: LLMConfig) -> str:
+    """The API key: the environment variable `api_key_env`, else the password of base_url's host
+    in ~/.netrc (or $NETRC); InputError when neither holds one (naming neither key nor password)."""
+    api_key = (os.environ.get(config.api_key_env) or "").strip()  # a CRLF .env file's "\r" too
+    if api_key:
+        return api_key
+    import netrc
+
+    host = urlsplit(config.base_url).hostname or ""
+    named = (f"environment variable {config.api_key_env}" if re.fullmatch(r"[A-Z_][A-Z0-9_]*", config.api_key_env)
+             else "the environment variable that lexicon.openai.api_key_env names (the name, not upper "
+                  "case, is not shown: the API key itself rather than a variable's name?)")
+    path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
+    if path.is_file():
+        try:
+            login = netrc.netrc(os.fspath(path)).authenticators(host)
+        except (netrc.NetrcParseError, OSError) as error:  # a parse error's message may quote a password
+            why = str(getattr(error, "msg", "")) if str(getattr(error, "msg", "")).startswith("~/.netrc") else ""
+            raise InputError(f"{path}:{getattr(error, 'lineno', None) or '?'}: not a readable netrc file"
+                             + (f" ({why})" if why else "") + f"; the API key of lexicon.openai.base_url's host "
+                             f"{host} is looked up in it when {named} is not set") from None
+        if login and (login[2] or "").strip():
+            return login[2].strip()
+    raise InputError(f"{named} is not set and {path} holds no password for `machine {host}` (the API key of "
+                     "lexicon.openai.api_key_env; a server that needs none takes any value)")
+
+
 class _Asker:
     """Asks one noun at a time through the openai client, with rate limit and retries; the first
     fatal error (one that every request would meet) sets `abort` and is kept in `fatal`."""
@@ -304,10 +392,7 @@ class _Asker:
         """An asker with the openai client of `config` (its API key from the environment)."""
         import openai
 
-        api_key = (os.environ.get(config.api_key_env) or "").strip()  # a CRLF .env file's "\r" too
-        if not api_key:
-            raise InputError(f"environment variable {config.api_key_env} is not set (the API key "
-                             "of lexicon.openai.api_key_env)")
+        api_key = _api_key(config)
         if not (api_key.isascii() and api_key.isprintable()) or any(c.isspace() for c in api_key):
             raise InputError(f"environment variable {config.api_key_env} holds a space, a control or a "
                              "non-ASCII character inside the API key (lexicon.openai.api_key_env): no HTTP "
@@ -322,6 +407,8 @@ class _Asker:
         self.lock = threading.Lock()
         self.abort = threading.Event()
         self.fatal: str | None = None
+        self.given_up = 0  # nouns given up in a row (no reply got between them)
+        self.max_given_up = config.max_concurrency + 2  # more: the server is down, stop
 
     def _retryable(self, error: Exception) -> bool:
         """Whether an API error is transient (a rate limit, a 5xx, a time-out, a dropped connection)."""
@@ -354,18 +441,40 @@ class _Asker:
 
     def _stop(self, error: Exception, hint: str) -> None:
         """Record the first fatal error (status, type, server message; never the key) and abort."""
+        status = getattr(error, "status_code", "?")
+        kinds = ", ".join(f"{name} {value!r}" for name in ("type", "code") if (value := getattr(error, name, None)))
+        self._halt(f"HTTP {status} {type(error).__name__}" + (f" ({kinds})" if kinds else "")
+                   + f" from {redact_url(self.config.base_url)}: "
+                   + f"{_server_message(error, self.api_key) or 'no message'}; check {hint}")
+
+    def _halt(self, message: str) -> None:
+        """Keep `message` as the build's fatal error (the first one only) and abort."""
         with self.lock:
             if self.fatal is None:
-                status = getattr(error, "status_code", "?")
-                kinds = ", ".join(f"{name} {value!r}" for name in ("type", "code")
-                                  if (value := getattr(error, name, None)))
-                self.fatal = (f"HTTP {status} {type(error).__name__}" + (f" ({kinds})" if kinds else "")
-                              + f" from {redact_url(self.config.base_url)}: "
-                              + f"{_server_message(error, self.api_key) or 'no message'}; check {hint}")
+                self.fatal = message
             self.abort.set()
 
-    def _content(self, response: object) -> str:
-        """The answer text of a chat completion; MalformedReply when it has no choice or message."""
+    def _replied(self) -> None:
+        """A noun got its reply: the count of nouns given up in a row starts again."""
+        with self.lock:
+            self.given_up = 0
+
+    def _gave_up(self, error_name: str) -> None:
+        """Count a noun given up after its retries; `max_given_up` in a row (no reply got between
+        them) stop the build: a server down or not answering as a chat completion would
+        otherwise cost every noun its retries (and a paid server every call)."""
+        with self.lock:
+            self.given_up += 1
+            given_up = self.given_up
+        if given_up >= self.max_given_up:
+            self._halt(f"{given_up} nouns in a row unanswered after their retries (the last: {error_name}) "
+                       f"from {redact_url(self.config.base_url)}: the server is unreachable or does not answer "
+                       "as an OpenAI chat completion (stream-only?); check lexicon.openai.base_url (usually "
+                       "ending in /v1) and that the server is running")
+
+    def _content(self, response: object) -> tuple[str, str | None]:
+        """The answer text of a chat completion and its finish_reason ("length": cut at the token
+        limit); MalformedReply when it has no choice or message."""
         choices = getattr(response, "choices", None)
         if not isinstance(choices, list) or not choices:
             raise MalformedReply("a reply without choices")
@@ -373,7 +482,8 @@ class _Asker:
         content = getattr(message, "content", None) if message is not None else None
         if message is None or not isinstance(content, (str, type(None))):
             raise MalformedReply("a choice without a message")
-        return content or ""
+        finish_reason = getattr(choices[0], "finish_reason", None)
+        return content or "", finish_reason if isinstance(finish_reason, str) else None
 
     def ask(self, noun: str, earlier: dict | None = None) -> dict | None:
         """The record of a noun, cached before it is returned: its answer, or after the retries (or
@@ -401,7 +511,7 @@ class _Asker:
                     model=self.config.model, messages=messages, temperature=self.config.temperature)
                 for key in usage:
                     usage[key] += int(getattr(getattr(response, "usage", None), key, 0) or 0)
-                content = self._content(response)
+                content, finish_reason = self._content(response)
             except (self.openai.APIError, MalformedReply, ValueError) as error:
                 # ValueError: a 200 whose body is not JSON (json.JSONDecodeError) or not a completion
                 # the type and status only: a server's error text may echo the key
@@ -412,6 +522,7 @@ class _Asker:
                     record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
                               "refused": True, "error": error_name, "usage": usage, "calls": calls}
                     self.cache.put(noun, record)
+                    self._replied()
                     return record
                 hint = self._fatal_hint(error)
                 if hint is not None:
@@ -422,14 +533,16 @@ class _Asker:
                 if not retryable or attempt == self.config.max_retries:
                     log.warning("noun %r: giving up after %d attempt(s): %s", noun, attempt + 1,
                                 type(error).__name__)
+                    self._gave_up(error_name)
                     break
                 delay = retry_delay(error, attempt, self.config.backoff_s, self.config.max_retry_wait_s)
                 log.info("noun %r: %s, retrying in %.2f s", noun, type(error).__name__, delay)
                 self.abort.wait(delay)  # cut short when the build is stopped
                 continue
             record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
-                      "content": content, "usage": usage, "calls": calls}
+                      "content": content, "finish_reason": finish_reason, "usage": usage, "calls": calls}
             self.cache.put(noun, record)
+            self._replied()
             return record
         record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
                   "failed": True, "error": error_name, "usage": usage, "calls": calls}
@@ -508,12 +621,16 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
         if records[noun].get("refused"):  # a content filter's answer: cached, not asked again
             summary.refused_nouns.append(noun)
             continue
-        answer, dropped, shared = parse_answer(records[noun]["content"], vocabulary)
+        answer, unlisted, shared = parse_answer(records[noun]["content"], vocabulary)
         if answer is None:
             summary.dropped_answers += 1
             summary.malformed_nouns.append(noun)
+            if records[noun].get("finish_reason") == "length":
+                summary.truncated_nouns.append(noun)
             continue
-        summary.dropped_categories += dropped
+        summary.dropped_categories += len(unlisted)
+        for name in unlisted:
+            summary.unlisted_names[name] = summary.unlisted_names.get(name, 0) + 1
         summary.dropped_ambiguous += len(shared)
         ambiguous.update(normalize_term(name) for name in shared)
         term = normalize_term(noun)
@@ -522,11 +639,17 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
                 if term not in related[cid][level]:
                     related[cid][level].append(term)
     summary.ambiguous_names = sorted(ambiguous)
+    summary.unlisted_names = dict(sorted(summary.unlisted_names.items(), key=lambda kv: (-kv[1], kv[0])))
     if summary.malformed_nouns:
         _check_malformed(summary, len(dict.fromkeys(nouns)), config.max_malformed_share, cache)
     if ambiguous:
         log.warning("%d answer item(s) dropped: names that several categories share: %s",
                     summary.dropped_ambiguous, ", ".join(summary.ambiguous_names))
+    if summary.unlisted_names:
+        named = list(summary.unlisted_names.items())
+        log.warning("%d answer item(s) dropped: names of no category of vocabulary %s (times): %s%s",
+                    summary.dropped_categories, vocabulary.name, ", ".join(f"{n!r} ({k})" for n, k in named[:20]),
+                    ", ..." if len(named) > 20 else "")
     entries = [LexiconEntry(c.id, c.name, list(c.names), **related[c.id]) for c in vocabulary]
     builder = {"kind": "openai", "model": config.model, "base_url": redact_url(config.base_url),
                "temperature": config.temperature, "prompt_sha256": psha, "nouns_sha256": nouns_sha256(nouns)}

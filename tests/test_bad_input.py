@@ -92,6 +92,22 @@ def as_jpeg(path: Path) -> None:
     path.write_bytes(buf.getvalue())
 
 
+def as_16_bit(path: Path) -> None:
+    """The PNG rewritten with 16 bits per channel, the same values (as cv2.imwrite writes a uint16 array)."""
+    import struct
+    import zlib
+
+    rgb = np.asarray(Image.open(path).convert("RGB")).astype(">u2")
+    height, width = rgb.shape[:2]
+    raw = b"".join(b"\x00" + row.tobytes() for row in rgb)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
 def with_masks(root: Path) -> None:
     (root / "split" / "masks").mkdir()
     for png in (root / "split" / "panoptic").glob("*.png"):
@@ -195,6 +211,10 @@ EVALUATE_CASES = [
     ("gt-png-empty", lambda r: first_png(r).write_bytes(b""), r"img5_000.png: not a readable PNG image \(the file is empty\)"),
     ("gt-png-is-text", lambda r: first_png(r).write_text("not an image"), r"img5_000.png: not a readable PNG image"),
     ("gt-png-is-jpeg", lambda r: as_jpeg(first_png(r)), r"img5_000.png: not a PNG image \(a JPEG file\)"),
+    ("gt-png-16-bit", lambda r: as_16_bit(first_png(r)),  # Pillow reads the high bytes alone: every id 0
+     r"img5_000.png: a PNG of 16 bits per channel; a panoptic PNG has 8"),
+    ("mask-png-16-bit", lambda r: (with_masks(r), as_16_bit(r / "split" / "masks" / first_png(r).name)),
+     r"masks/img5_000.png: a PNG of 16 bits per channel; a panoptic PNG has 8"),
     ("gt-png-truncated", lambda r: first_png(r).write_bytes(first_png(r).read_bytes()[:120]),
      r"img5_000.png: not a readable PNG image"),
     ("gt-png-unlisted-id-with-masks", unlisted_gt_segment_with_masks,  # the GT PNG named, not the mask

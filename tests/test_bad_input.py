@@ -172,6 +172,9 @@ EVALUATE_CASES = [
     ("gt-json-fractional-segment-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][1][
         "segments_info"][0].update(id=1.7)),  # int() made it segment 1, silently
      r"panoptic.json: annotations\[1\].segments_info\[0\].id: must be an integer >= 0, got 1.7"),
+    ("gt-json-category-name-for-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
+        "segments_info"][1].update(category_id="road")),  # the message once, not wrapped in "a malformed field (...)"
+     r"error: \S*panoptic.json: annotations\[0\].segments_info\[1\].category_id: must be an integer >= 0, got 'road'"),
     ("gt-json-fractional-category-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
         "segments_info"][1].update(category_id=10.9)),  # int() made it category 10, a wrong one
      r"panoptic.json: annotations\[0\].segments_info\[1\].category_id: must be an integer >= 0, got 10.9"),

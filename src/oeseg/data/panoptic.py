@@ -238,6 +238,8 @@ class PanopticSplit:
                 width, height = (rec.get("width", 0), rec.get("height", 0)) if rec else (0, 0)
             except KeyError as e:
                 raise InputError(f"{where}: missing field {e}") from None
+            except InputError:  # a field's own check, which names it
+                raise
             except (TypeError, ValueError, AttributeError) as e:
                 raise InputError(f"{where}: a malformed field ({e})") from None
             if rec is None:

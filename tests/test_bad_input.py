@@ -229,6 +229,15 @@ EVALUATE_CASES = [
      r"pred.jsonl:2: malformed JSON line: key 'score' appears twice"),
     ("description-lone-surrogate", lambda r: set_line(r, 2, pred_lines(r)[1].replace('", "score"', ' \\ud800", "score"')),
      r"pred.jsonl:2: 'description' holds an unpaired surrogate '\\ud800' at character \d+: not Unicode text"),
+    ("predictions-a-json-array", lambda r: (r / "pred.jsonl").write_text(json.dumps(
+        [json.loads(line) for line in pred_lines(r)], indent=1)),  # json.dump(rows, f, indent=1)
+     r"pred.jsonl:1: malformed JSON line: .* \(JSON Lines holds one JSON object per line, not a JSON array\)"),
+    ("predictions-a-one-line-json-array", lambda r: (r / "pred.jsonl").write_text(json.dumps(
+        [json.loads(line) for line in pred_lines(r)])),
+     r"pred.jsonl:1: expected a JSON object, got list \(JSON Lines holds one JSON object per line, not a JSON array\)"),
+    ("predictions-pretty-printed", lambda r: (r / "pred.jsonl").write_text("\n".join(
+        json.dumps(json.loads(line), indent=1) for line in pred_lines(r))),
+     r"pred.jsonl:1: malformed JSON line: .* \(JSON Lines holds each object whole on one line\)"),
     ("predictions-empty", lambda r: write_lines(r / "pred.jsonl", ["", "  "]),
      r"pred.jsonl: no predictions: the file holds no prediction line"),
     ("lexicon-level-misspelt", lambda r: edit_json(r / "lexicon.json", lambda o: o["categories"][0].update(

@@ -92,6 +92,22 @@ def as_jpeg(path: Path) -> None:
     path.write_bytes(buf.getvalue())
 
 
+def as_16_bit(path: Path) -> None:
+    """The PNG rewritten with 16 bits per channel, the same values (as cv2.imwrite writes a uint16 array)."""
+    import struct
+    import zlib
+
+    rgb = np.asarray(Image.open(path).convert("RGB")).astype(">u2")
+    height, width = rgb.shape[:2]
+    raw = b"".join(b"\x00" + row.tobytes() for row in rgb)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
 def with_masks(root: Path) -> None:
     (root / "split" / "masks").mkdir()
     for png in (root / "split" / "panoptic").glob("*.png"):
@@ -156,6 +172,9 @@ EVALUATE_CASES = [
     ("gt-json-fractional-segment-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][1][
         "segments_info"][0].update(id=1.7)),  # int() made it segment 1, silently
      r"panoptic.json: annotations\[1\].segments_info\[0\].id: must be an integer >= 0, got 1.7"),
+    ("gt-json-category-name-for-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
+        "segments_info"][1].update(category_id="road")),  # the message once, not wrapped in "a malformed field (...)"
+     r"error: \S*panoptic.json: annotations\[0\].segments_info\[1\].category_id: must be an integer >= 0, got 'road'"),
     ("gt-json-fractional-category-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
         "segments_info"][1].update(category_id=10.9)),  # int() made it category 10, a wrong one
      r"panoptic.json: annotations\[0\].segments_info\[1\].category_id: must be an integer >= 0, got 10.9"),
@@ -195,6 +214,10 @@ EVALUATE_CASES = [
     ("gt-png-empty", lambda r: first_png(r).write_bytes(b""), r"img5_000.png: not a readable PNG image \(the file is empty\)"),
     ("gt-png-is-text", lambda r: first_png(r).write_text("not an image"), r"img5_000.png: not a readable PNG image"),
     ("gt-png-is-jpeg", lambda r: as_jpeg(first_png(r)), r"img5_000.png: not a PNG image \(a JPEG file\)"),
+    ("gt-png-16-bit", lambda r: as_16_bit(first_png(r)),  # Pillow reads the high bytes alone: every id 0
+     r"img5_000.png: a PNG of 16 bits per channel; a panoptic PNG has 8"),
+    ("mask-png-16-bit", lambda r: (with_masks(r), as_16_bit(r / "split" / "masks" / first_png(r).name)),
+     r"masks/img5_000.png: a PNG of 16 bits per channel; a panoptic PNG has 8"),
     ("gt-png-truncated", lambda r: first_png(r).write_bytes(first_png(r).read_bytes()[:120]),
      r"img5_000.png: not a readable PNG image"),
     ("gt-png-unlisted-id-with-masks", unlisted_gt_segment_with_masks,  # the GT PNG named, not the mask
@@ -206,6 +229,15 @@ EVALUATE_CASES = [
      r"pred.jsonl:2: malformed JSON line: key 'score' appears twice"),
     ("description-lone-surrogate", lambda r: set_line(r, 2, pred_lines(r)[1].replace('", "score"', ' \\ud800", "score"')),
      r"pred.jsonl:2: 'description' holds an unpaired surrogate '\\ud800' at character \d+: not Unicode text"),
+    ("predictions-a-json-array", lambda r: (r / "pred.jsonl").write_text(json.dumps(
+        [json.loads(line) for line in pred_lines(r)], indent=1)),  # json.dump(rows, f, indent=1)
+     r"pred.jsonl:1: malformed JSON line: .* \(JSON Lines holds one JSON object per line, not a JSON array\)"),
+    ("predictions-a-one-line-json-array", lambda r: (r / "pred.jsonl").write_text(json.dumps(
+        [json.loads(line) for line in pred_lines(r)])),
+     r"pred.jsonl:1: expected a JSON object, got list \(JSON Lines holds one JSON object per line, not a JSON array\)"),
+    ("predictions-pretty-printed", lambda r: (r / "pred.jsonl").write_text("\n".join(
+        json.dumps(json.loads(line), indent=1) for line in pred_lines(r))),
+     r"pred.jsonl:1: malformed JSON line: .* \(JSON Lines holds each object whole on one line\)"),
     ("predictions-empty", lambda r: write_lines(r / "pred.jsonl", ["", "  "]),
      r"pred.jsonl: no predictions: the file holds no prediction line"),
     ("lexicon-level-misspelt", lambda r: edit_json(r / "lexicon.json", lambda o: o["categories"][0].update(

@@ -29,6 +29,18 @@ def test_unknown_vocabulary_is_a_clear_error():
         get_vocabulary("nope")
 
 
+@pytest.mark.parametrize("categories, message", [
+    (["road", "car"], r"mine.json: categories\[0\]: a category is an object \{id, name, isthing\}, got 'road'"),
+    ([{"id": 0, "isthing": 0}], r"mine.json: categories\[0\]: missing field 'name'"),
+    ([{"id": 0, "name": "road", "isthing": 0, "color": "red"}], r"mine.json: categories\[0\]: bad 'color'"),
+], ids=["names-only", "no-name", "color-a-word"])
+def test_a_vocabulary_file_of_ones_own_names_the_bad_entry(tmp_path, categories, message):
+    """A user's vocabulary file: a bad entry is named by its index and field, not by Python's message."""
+    (tmp_path / "mine.json").write_text(json.dumps(categories))
+    with pytest.raises(InputError, match=message):
+        get_vocabulary(str(tmp_path / "mine.json"))
+
+
 def test_segment_ids_round_trip_through_a_panoptic_png(tmp_path):
     """id = R + 256 G + 256^2 B (the COCO panoptic convention), every 24-bit id kept."""
     assert id2rgb(np.array([[1 + 2 * 256 + 3 * 256**2]], np.uint32)).tolist() == [[[1, 2, 3]]]

@@ -176,6 +176,24 @@ def test_bad_predictions_name_file_and_line(dataset, edit, message, capsys):
     assert code == 2 and "pred.jsonl:" in capsys.readouterr().err and not (root / "r.json").exists()
 
 
+def test_ctrl_c_exits_130_in_one_line_and_keeps_the_previous_results(dataset, capsys, monkeypatch):
+    """Ctrl-C during a rerun: no traceback, exit 130, and the first run's RESULTS.json as it was."""
+    root, _, _ = dataset
+    argv = ["evaluate", "--dataset", str(root / "split"), "--predictions", str(root / "pred.jsonl"),
+            "--lexicon", str(root / "lexicon.json"), "-o", str(root / "r.json")]
+    assert main(argv) == 0
+    before = (root / "r.json").read_bytes()
+    capsys.readouterr()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("oeseg.metrics.evaluator.compute_overlaps", interrupted)
+    assert main(argv) == 130
+    assert capsys.readouterr().err == "oeseg evaluate: interrupted; an output is written whole or not at all\n"
+    assert (root / "r.json").read_bytes() == before
+
+
 def test_own_masks_unknown_segment_and_missing_folder(tmp_path):
     case = write_case(tmp_path / "split", np.random.default_rng(3), 3, own_masks=True)
     lexicon = {"vocabulary": "tiny", "categories": [{"id": c.id, "name": c.name} for c in VOCAB]}

@@ -51,7 +51,7 @@ def check_output_not_input(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; bad input exits 2 with the message on stderr."""
+    """Entry point of the console script; bad input exits 2 with the message on stderr, Ctrl-C 130."""
     args = build_parser().parse_args(argv)
     try:
         if getattr(args, "output", None) is not None:  # refused before the work, not after it
@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         print(f"oeseg {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: every output is written atomically, so none is left half-written
+        print(f"oeseg {args.command}: interrupted; an output is written whole or not at all", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # the reader went away (`oeseg audit | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -222,6 +222,16 @@ def read_yaml(path: str | os.PathLike, what: str = "YAML file") -> Any:
         raise InputError(f"{path}: not valid YAML: {e}") from None
 
 
+def _jsonl_shape_hint(line: str, error: json.JSONDecodeError | None = None) -> str:
+    """A hint for a line of a JSON Lines file written in another shape: a JSON array, or an object
+    spread over several lines (the line ends before its value does); "" for any other line."""
+    if line.lstrip().startswith("["):
+        return " (JSON Lines holds one JSON object per line, not a JSON array)"
+    if error is not None and error.pos >= len(line.rstrip()):
+        return " (JSON Lines holds each object whole on one line)"
+    return ""
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object) for each non-blank line (a leading UTF-8 byte-order mark
     skipped); bad lines (not UTF-8, not a JSON object, a key given twice) raise InputError."""
@@ -244,13 +254,14 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
             try:
                 obj = json.loads(line, object_pairs_hook=unique_keys)
             except json.JSONDecodeError as e:
-                raise InputError(f"{path}:{lineno}: malformed JSON line: {e.msg}") from None
+                raise InputError(f"{path}:{lineno}: malformed JSON line: {e.msg}{_jsonl_shape_hint(line, e)}") from None
             except DuplicateKeyError as e:
                 raise InputError(f"{path}:{lineno}: malformed JSON line: key {e.args[0]!r} appears twice") from None
             except RecursionError:
                 raise InputError(f"{path}:{lineno}: malformed JSON line: nested too deeply") from None
             if not isinstance(obj, dict):
-                raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+                raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}"
+                                 f"{_jsonl_shape_hint(line)}")
             yield lineno, obj
 
 

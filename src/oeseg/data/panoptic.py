@@ -50,11 +50,14 @@ SEGMENT_ID_MODES = ("RGB", "RGBA", "P")
 
 def read_segment_ids(path: str | Path) -> np.ndarray:
     """Read a panoptic PNG into an HxW uint32 array of segment ids; a missing, empty, truncated,
-    non-PNG or one-channel (grey, 16-bit) file raises InputError naming it."""
+    non-PNG, one-channel (grey) or 16-bit file raises InputError naming it."""
     with _open_png(path) as im:  # RGBA bytes read as little-endian R + 256 G + 256^2 B + 256^3 A
         if im.mode not in SEGMENT_ID_MODES:  # a grey value v would read as the id v * 65793
             raise InputError(f"{path}: a {im.mode!r} PNG (grey levels, not colours); a panoptic PNG holds segment "
                              "ids as RGB: id = R + 256·G + 256²·B")
+        if any(";16" in str(tile[3]) for tile in im.tile):  # Pillow keeps each channel's high byte alone
+            raise InputError(f"{path}: a PNG of 16 bits per channel; a panoptic PNG has 8 (id = R + 256·G + 256²·B, "
+                             "each of R, G, B a byte)")
         rgba = np.ascontiguousarray(np.asarray(im.convert("RGBA")))
         return rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
 
@@ -235,6 +238,8 @@ class PanopticSplit:
                 width, height = (rec.get("width", 0), rec.get("height", 0)) if rec else (0, 0)
             except KeyError as e:
                 raise InputError(f"{where}: missing field {e}") from None
+            except InputError:  # a field's own check, which names it
+                raise
             except (TypeError, ValueError, AttributeError) as e:
                 raise InputError(f"{where}: a malformed field ({e})") from None
             if rec is None:

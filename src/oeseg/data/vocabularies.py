@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from oeseg.io import InputError, check_unicode, is_integer, read_json
+from oeseg.io import InputError, check_required_fields, check_unicode, is_integer, read_json
 
 
 def full_name_key(name: str) -> str:
@@ -102,11 +102,14 @@ class Vocabulary:
         cats: list[Category] = []
         full_names: dict[str, int] = {}
         for i, c in enumerate(categories):
+            if not isinstance(c, dict):  # a list of names, say: Python's own error would name no field
+                raise InputError(f"{where}[{i}]: a category is an object {{id, name, isthing}}, got {c!r}")
+            check_required_fields(c, ("id", "name"), f"{where}[{i}]")
+            category_id, category_name = c["id"], str(c["name"]).strip()
             try:
-                category_id, category_name = c["id"], str(c["name"]).strip()
                 color = tuple(int(v) for v in c.get("color", (0, 0, 0)))
-            except (KeyError, TypeError, ValueError) as e:
-                raise InputError(f"{where}[{i}]: bad category entry ({e})") from None
+            except (TypeError, ValueError) as e:
+                raise InputError(f"{where}[{i}]: bad 'color' ({e})") from None
             if not is_integer(category_id) or category_id < 0:
                 raise InputError(f"{where}[{i}]: category id must be an integer >= 0, got {category_id!r}")
             if "isthing" not in c:  # as a stuff category its regions would leave AP and join PQ_st

@@ -39,6 +39,7 @@ class FakeOpenAI:
         self.auth: set[str] = set()
         self.lock = threading.Lock()
         self.delay_s = 0.0
+        self.served_model: str | None = None  # the model the replies name (None: the one asked for)
         self.in_flight = self.max_in_flight = 0
         fake = self
 
@@ -63,7 +64,8 @@ class FakeOpenAI:
                 if isinstance(content, bytes):  # a verbatim body (e.g. not JSON) with this status
                     payload = None
                 elif status == 200:
-                    payload = {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
+                    payload = {"id": "c1", "object": "chat.completion", "created": 0,
+                               "model": fake.served_model or body["model"],
                                "choices": [{"index": 0, "finish_reason": "stop",
                                             "message": {"role": "assistant", "content": content}}],
                                "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}}
@@ -808,3 +810,24 @@ def test_the_key_from_netrc_when_the_variable_is_unset(server, config, tmp_path,
     with pytest.raises(InputError, match=rf"^{netrc}:1: not a readable netrc file") as raised:
         build_llm_lexicon(VOCAB, ["wheel"], config, tmp_path / "cache")
     assert API_KEY not in str(raised.value) and API_KEY not in caplog.text
+
+
+def test_answers_of_two_served_models_in_one_cache_are_counted_and_warned(server, config, tmp_path, caplog):
+    """A server that answers with whatever model it has loaded (the reply's `model`) fills one cache
+    folder with two models' answers: the summary counts each and the build warns."""
+    server.served_model = "loaded-a"
+    _, first = build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path)
+    assert first.served_models == {"loaded-a": 1}
+    server.served_model = "loaded-b"
+    with caplog.at_level(logging.WARNING, logger="oeseg.lexicon.llm"):
+        _, both = build_llm_lexicon(VOCAB, ["sedan", "wheel"], config, tmp_path)
+    assert server.asked("sedan") == 1 and both.served_models == {"loaded-a": 1, "loaded-b": 1}
+    assert "the answers come from 2 models" in caplog.text and "'loaded-b' (1)" in caplog.text
+
+
+def test_a_cache_folder_that_cannot_be_written_stops_before_any_request(server, config, tmp_path):
+    """The answers of paid requests would be lost: the cache is tried before the first one."""
+    (tmp_path / "cache").write_text("a file, not a folder", encoding="utf-8")
+    with pytest.raises(InputError, match=r"cache.*: the answer cache cannot be written \(Not a directory\); no noun was asked"):
+        build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
+    assert server.requests == []

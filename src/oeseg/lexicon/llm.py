@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -145,7 +146,8 @@ class RunSummary:
     them), each with how often, the most frequent first; ambiguous_names the category names of
     answers that several categories share; malformed_nouns the nouns whose answers were dropped as
     malformed (dropped_answers of them), truncated_nouns those of them cut at the server's token
-    limit (finish_reason "length")."""
+    limit (finish_reason "length"); served_models the models the server says answered, with how many
+    answers each (a server may run another model than the one asked for)."""
 
     model: str
     prompt_sha256: str
@@ -165,6 +167,7 @@ class RunSummary:
     ambiguous_names: list[str] = field(default_factory=list)
     failed_nouns: list[str] = field(default_factory=list)
     refused_nouns: list[str] = field(default_factory=list)
+    served_models: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         """The summary as a JSON object."""
@@ -219,6 +222,15 @@ class AnswerCache:
                              "only in characters a folder name cannot hold (or in case) share a cache folder; give "
                              "one of them another lexicon.openai.cache_dir")
         return record
+
+    def check_writable(self) -> None:
+        """Raise InputError naming the folder when answers cannot be stored in it."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=self.folder).close()
+        except OSError as e:
+            raise InputError(f"{self.folder}: the answer cache cannot be written ({e.strerror}); no noun was "
+                             "asked (lexicon.openai.cache_dir)") from None
 
     def put(self, noun: str, record: dict) -> None:
         """Store a noun's record atomically."""
@@ -539,8 +551,10 @@ class _Asker:
                 log.info("noun %r: %s, retrying in %.2f s", noun, type(error).__name__, delay)
                 self.abort.wait(delay)  # cut short when the build is stopped
                 continue
+            served = getattr(response, "model", None)
             record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
-                      "content": content, "finish_reason": finish_reason, "usage": usage, "calls": calls}
+                      "content": content, "finish_reason": finish_reason, "usage": usage, "calls": calls,
+                      "served_model": served if isinstance(served, str) else None}
             self.cache.put(noun, record)
             self._replied()
             return record
@@ -571,6 +585,7 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
     log.info("%d nouns: %d cached, %d to ask %s", len(nouns), summary.cache_hits, len(todo), config.model)
     fatal: str | None = None
     if todo:
+        cache.check_writable()  # before the first paid request, not after it
         asker = _Asker(vocabulary, config, cache, summary)
         pool = ThreadPoolExecutor(max_workers=config.max_concurrency)
         try:
@@ -602,6 +617,8 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
         summary.retries += calls - 1
         summary.prompt_tokens += int(record.get("usage", {}).get("prompt_tokens", 0))
         summary.completion_tokens += int(record.get("usage", {}).get("completion_tokens", 0))
+        if isinstance(record.get("served_model"), str):
+            summary.served_models[record["served_model"]] = summary.served_models.get(record["served_model"], 0) + 1
     answered = sum(not record.get("failed") for record in records.values())
     if fatal is not None:
         log.info("summary: %s", json.dumps(summary.to_json()))
@@ -639,6 +656,11 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
                 if term not in related[cid][level]:
                     related[cid][level].append(term)
     summary.ambiguous_names = sorted(ambiguous)
+    if len(summary.served_models) > 1:
+        log.warning("the answers come from %d models, by the server's replies: %s; a server that runs the "
+                    "model it has loaded whatever the name asked for (llama.cpp, say) mixes them in one cache "
+                    "folder: give another lexicon.openai.cache_dir to ask every noun anew", len(summary.served_models),
+                    ", ".join(f"{m!r} ({k})" for m, k in sorted(summary.served_models.items())))
     summary.unlisted_names = dict(sorted(summary.unlisted_names.items(), key=lambda kv: (-kv[1], kv[0])))
     if summary.malformed_nouns:
         _check_malformed(summary, len(dict.fromkeys(nouns)), config.max_malformed_share, cache)

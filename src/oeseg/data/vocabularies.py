@@ -119,6 +119,10 @@ class Vocabulary:
                 raise InputError(f"{where}[{i}]: 'isthing' must be 0, 1, true or false, got {isthing!r}")
             check_unicode(category_name, f"{where}[{i}]", "'name'")
             key = full_name_key(category_name)
+            named_background = [n.strip() for n in category_name.split(",") if n.strip().lower() == "background"]
+            if named_background:  # `oeseg map` writes it for a description mapped to no category
+                raise InputError(f"{where}[{i}]: {named_background[0]!r} names no category here: a description that "
+                                 "maps to no category is background (and void pixels are unlabelled); rename it")
             if not key:
                 raise InputError(f"{where}[{i}]: category {category_id} has an empty name")
             if key in full_names:  # a name given as `gt` would resolve to the first silently

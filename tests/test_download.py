@@ -62,7 +62,8 @@ class _Remote(BaseHTTPRequestHandler):
     request with the whole file and no Accept-Ranges; one in `login_page` gets an HTML login page;
     one in `accounts` answers 401 unless asked with its (user, password); one in `held` sends half
     of its next reply (with a Content-Length), sets `halfway` and sends the rest once `go_on` is set;
-    one in `busy` first answers each of its statuses in turn (with `Retry-After: 0`)."""
+    one in `busy` first answers each of its statuses in turn (with `Retry-After: 0`); one in
+    `ignores_if_range` serves a Range whatever its If-Range says."""
 
     files: dict[str, tuple[bytes, str | None, str | None]] = {}
     cut: set[str] = set()
@@ -74,6 +75,7 @@ class _Remote(BaseHTTPRequestHandler):
     accounts: dict[str, tuple[str, str]] = {}
     held: set[str] = set()
     busy: dict[str, list[int]] = {}
+    ignores_if_range: set[str] = set()
     halfway, go_on = threading.Event(), threading.Event()
     seen: list[tuple[str, str | None, str | None]] = []
 
@@ -111,7 +113,8 @@ class _Remote(BaseHTTPRequestHandler):
         if compressed:
             body = gzip.compress(body, mtime=0)
         strong = etag is not None and not etag.startswith("W/")
-        if rng and if_range is not None and not ((strong and if_range == etag) or if_range == modified):
+        if (rng and if_range is not None and self.path not in self.ignores_if_range
+                and not ((strong and if_range == etag) or if_range == modified)):
             rng = None  # the file changed since the client's copy: send all of it
         if self.path in self.no_ranges:
             rng = None
@@ -166,7 +169,7 @@ def remote():
     _Remote.cut, _Remote.ending, _Remote.accounts, _Remote.seen = {"/cut.tar"}, {}, {}, []
     _Remote.gzip, _Remote.misplaced, _Remote.no_ranges, _Remote.login_page = set(), set(), set(), set()
     _Remote.held, _Remote.halfway, _Remote.go_on = set(), threading.Event(), threading.Event()
-    _Remote.busy = {}
+    _Remote.busy, _Remote.ignores_if_range = {}, set()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Remote)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -330,6 +333,26 @@ def test_changed_remote_file_restarts_from_zero(remote, tmp_path):
     assert dest.read_bytes() == NEW  # not the old part with the new tail, nor the larger old part
     assert _Remote.seen[n:] == [("/f.bin", f"bytes={size}-", '"v1"')]  # one request, answered whole
     assert not _part_and_record(dest)[1].exists()
+
+
+@pytest.mark.parametrize("validators", [('"v2"', MODIFIED), (None, "Thu, 02 May 2024 10:00:00 GMT")],
+                         ids=["etag", "last-modified"])
+def test_a_206_of_a_changed_file_from_a_server_that_ignores_if_range_restarts(remote, tmp_path, caplog,
+                                                                             validators):
+    """A server that serves the range whatever If-Range says sends the tail of the new file; its
+    ETag (else Last-Modified) differs from the part's record, so the part is not appended to (for an
+    unpinned file nothing else would catch the mix) and the download restarts."""
+    _Remote.files["/f.bin"] = (OLD, '"v1"' if validators[0] else None, MODIFIED)
+    dest = tmp_path / "f.bin"
+    size = _interrupted(f"{remote}/f.bin", dest)
+    changed = bytes((i * 13) % 241 for i in range(len(OLD)))
+    _Remote.files["/f.bin"] = (changed, *validators)
+    _Remote.ignores_if_range.add("/f.bin")
+    with caplog.at_level(logging.WARNING, logger="oeseg.data.download"):
+        download_file(f"{remote}/f.bin", dest, None)
+    assert dest.read_bytes() == changed
+    assert "another version of the file" in caplog.text
+    assert [r for _, r, _ in _Remote.seen[-2:]] == [f"bytes={size}-", None]
 
 
 def test_unpinned_part_without_validators_is_not_resumed(remote, tmp_path, caplog):

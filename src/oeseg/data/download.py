@@ -10,7 +10,8 @@ it; a 416 reply completes a part only when the server's size equals the part's. 
 checked against the pinned sha256 before it is renamed to `dest`: a mismatch removes it and raises.
 Bytes are asked for and written as the server stores them (`Accept-Encoding: identity`, nothing
 decoded), so that a part's size is an offset in the remote file; a 206 reply that starts elsewhere
-than the part ends restarts the download. A body can end short of the size its reply gave (a 206's
+than the part ends, or whose ETag (else Last-Modified) differs from the part's record (a server that
+ignores If-Range), restarts the download. A body can end short of the size its reply gave (a 206's
 Content-Range total, a 200's Content-Length) without an error: the part is measured against that
 size and resumed. A 200 that gives no length ends where the server closes it, so a server that
 takes ranges is asked for the bytes after it (a 416 of the part's size confirms the end), unless
@@ -134,6 +135,17 @@ def _if_range(record: dict) -> str | None:
     return modified if isinstance(modified, str) else None
 
 
+def _changed_validator(record: dict, validators: dict[str, str | None]) -> str | None:
+    """How a reply's validators show a remote file changed since a part's record (its ETag, else its
+    Last-Modified, differs), in words; None when they do not."""
+    old_etag, new_etag = (v.removeprefix("W/") if isinstance(v, str) else None
+                          for v in (record.get("etag"), validators.get("etag")))
+    if old_etag and new_etag:
+        return f"ETag {new_etag}, the part's {old_etag}" if old_etag != new_etag else None
+    old, new = record.get("last_modified"), validators.get("last_modified")
+    return f"Last-Modified {new}, the part's {old}" if isinstance(old, str) and new and old != new else None
+
+
 def _resume_headers(url: str, part: Path, pinned: bool) -> dict[str, str]:
     """Range (and If-Range) headers resuming `part`, or {} after discarding a part that cannot be trusted."""
     offset = part.stat().st_size if part.exists() else 0
@@ -204,6 +216,12 @@ def _write_body(response: requests.Response, part: Path, offset: int, url: str, 
         _discard(part)
         return False
     validators = {"etag": response.headers.get("ETag"), "last_modified": response.headers.get("Last-Modified")}
+    changed = _changed_validator(_read_record(part) or {}, validators) if offset else None
+    if changed is not None:  # a server that ignores If-Range sent the tail of a changed file
+        log.warning("%s: the bytes from %d are of another version of the file (%s); restarting from zero",
+                    source, offset, changed)
+        _discard(part)
+        return False
     with open(part, "ab" if offset else "wb") as f:
         if not offset:  # after the truncation, so a record never describes older bytes
             atomic_write_json(_sidecar(part), {"url_sha256": _url_sha256(url), "url": source,

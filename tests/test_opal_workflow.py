@@ -193,5 +193,9 @@ def test_a_stage_that_trains_nothing_asks_no_gpu():
                                                                  "runtime": res["describe_runtime"]}
     assert (of(2)["mem_mb"], of(3)["runtime"]) == (res["mem_mb"], res["runtime"])
     assert of(2)["gres"] == of(3)["gres"] == f"gpu:{config['opal']['resources']['gpus']}" and of(2)["mpi"] == "srun"
+    assert of(2)["slurm_extra"] == "--signal=TERM@600"  # SIGTERM 10 min before the time limit: a checkpoint
+    config["opal"]["resources"]["gpus"] = 0  # a CPU job (the demo's) keeps SLURM's own signals
+    assert "slurm_extra" not in train_stage_resources(config)
+    config["opal"]["resources"]["gpus"] = 4
     config["opal"]["train_stage1"] = True
     assert train_stage_resources(config)["gres"](types.SimpleNamespace(stage="1")) == of(2)["gres"]

@@ -17,15 +17,12 @@ import torch.distributed as dist
 from oeseg.io import InputError
 from oeseg.models.job import OpalJob
 from oeseg.models.train import TrainingStopped, end_process_group, run_stage
-from oeseg.models.workflow import stage_trains
+from oeseg.models.workflow import STOP_GRACE_S, stage_trains
 from oeseg.workflow import JobStopped, run_logged
 
 log = logging.getLogger("oeseg.opal")
 #: the exit status of a process whose stage SIGTERM stopped once it had saved its checkpoint (EX_TEMPFAIL)
 STOPPED_STATUS = 75
-#: how long torchrun waits for its processes to stop after passing them a SIGTERM (each checkpoints
-#: the step it reached) before it kills them: its own default, 30 s, can be too short to write a large checkpoint
-STOP_GRACE_S = 600
 
 
 def _init_distributed() -> None:

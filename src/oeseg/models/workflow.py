@@ -7,6 +7,11 @@ from typing import Any
 
 from oeseg.registry import methods_of_rule
 
+#: how long a training stage has to stop on SIGTERM (each process checkpoints the step it reached):
+#: torchrun's wait for its processes, and how early before its time limit SLURM signals a GPU training
+#: job; the defaults, 30 s (torchrun) and KillWait (SLURM, 30 s), can be too short for a large checkpoint
+STOP_GRACE_S = 600
+
 
 def opal_methods(config: dict) -> list[str]:
     """Config methods that rules/opal.smk trains: those whose kind's train rule is opal_train
@@ -33,13 +38,15 @@ def stage_trains(opal: dict, stage: int) -> bool:
 def train_stage_resources(config: dict) -> dict[str, Callable[[Any], Any]]:
     """Resources of rule opal_train, each a function of the job's wildcards: for a stage that
     trains, the GPU job of `opal.resources` (`oeseg.workflow.gpu_job_resources`) with its `mem_mb`
-    and `runtime`; for one that only assembles the initial model, a plain CPU job with the
+    and `runtime`, and on GPUs SLURM's SIGTERM STOP_GRACE_S before the time limit; for one that only assembles the initial model, a plain CPU job with the
     memory and time of a describe job (`describe_mem_mb`, `describe_runtime`), which also builds
     the model on the CPU."""
     from oeseg.workflow import gpu_job_resources
 
     res = config["opal"]["resources"]
     training = {**gpu_job_resources(*train_resources(config)), "mem_mb": res["mem_mb"], "runtime": res["runtime"]}
+    if int(res["gpus"]) > 0:  # SIGTERM STOP_GRACE_S before the time limit: the steps (not B:) checkpoint and stop
+        training["slurm_extra"] = f"--signal=TERM@{STOP_GRACE_S}"
     assembly = {"mem_mb": res.get("describe_mem_mb", res["mem_mb"]), "runtime": res["describe_runtime"]}
 
     def value(key: str) -> Callable[[Any], Any]:

@@ -7,6 +7,7 @@ from snakemake.exceptions import WorkflowError
 HS = config["human_study"]
 HUMAN_STUDY = f"{OUT}/human_study"
 DISAGREEMENTS = f"{HUMAN_STUDY}/disagreements.csv"
+HUMAN_STUDY_SECOND_PAGE = f"{HUMAN_STUDY}/second_stage.html"
 STUDY_NOTE = HS.get("note", "")
 PS = HS["paper_study"]
 PAPER_STUDY = f"{OUT}/paper_study"
@@ -78,13 +79,13 @@ def annotation_hints():
     """What each annotation CSV of the config is, for the message that names a missing one."""
     annotate = f"an annotator's CSV exported from {HUMAN_STUDY_PAGE} (snakemake human_study_page)"
     resolve = (
-        f"the CSV of resolved disagreements: run `snakemake human_study_agreement`, fill in the "
-        f"'answer' column of {DISAGREEMENTS} in a second stage and save it under another name"
+        f"the CSV of resolved disagreements: a consensus exported from {HUMAN_STUDY_SECOND_PAGE} "
+        f"(snakemake human_study_second_page), or {DISAGREEMENTS} with its 'answer' column "
+        "filled in, saved under another name"
     )
     reannotate = (
-        "an annotator's independent re-annotation of the disagreements: run `snakemake "
-        f"human_study_agreement`, fill in the 'answer' column of your own copy of {DISAGREEMENTS} "
-        "(independently of the other annotators) and save it under another name"
+        "an annotator's independent re-annotation of the disagreements, exported from "
+        f"{HUMAN_STUDY_SECOND_PAGE} (snakemake human_study_second_page) under their own name"
     )
     hints = {p: annotate for p in HS.get("annotators") or []}
     resolved = resolved_files()

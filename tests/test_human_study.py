@@ -22,7 +22,13 @@ from oeseg import mapping
 from oeseg.data.vocabularies import DEMO_CITY
 from oeseg.figures.accuracy import write_fig3
 from oeseg.human_study.agreement import write_agreement, write_annotated_study, write_reference_study
-from oeseg.human_study.annotation import ANNOTATION_FIELDS, NONE_OF_THE_ABOVE, annotation_page, write_annotation_page
+from oeseg.human_study.annotation import (
+    ANNOTATION_FIELDS,
+    NONE_OF_THE_ABOVE,
+    annotation_page,
+    write_annotation_page,
+    write_second_stage_page,
+)
 from oeseg.human_study.selection import StudyItem, read_selection, select_study_descriptions, write_selection
 from oeseg.human_study.table import read_study
 from oeseg.io import InputError
@@ -404,6 +410,28 @@ def _wait_for_progress(driver, done: int, total: int, reload: bool = False) -> N
         raise AssertionError(f"progress {_progress(driver)!r} after a minute, not {done} / {total}") from None
 
 
+def _downloaded(downloads: Path, name: str) -> Path:
+    """The file `name` that Chromium saved to `downloads`, once complete (slow under load): it creates
+    the file name at once and fills it from a .crdownload file; quitting before that ends cancels
+    the download and deletes both."""
+    path, deadline = downloads / name, time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if path.exists() and path.stat().st_size and not list(downloads.glob("*.crdownload")):
+            return path
+        time.sleep(0.2)
+    raise AssertionError(f"no download {name} after a minute: {sorted(p.name for p in downloads.iterdir())}")
+
+
+def _sign_in(driver, name: str) -> None:
+    """Enter an annotator's name on the page (as a person does: type it, press Enter)."""
+    from selenium.webdriver.common.keys import Keys
+
+    field = driver.find_element("id", "annotator")
+    field.clear()
+    field.send_keys(name + Keys.ENTER)
+    assert driver.find_element("id", "who").text == f"answering as {name}"
+
+
 def _exported(driver) -> list[tuple[str, str, str]]:
     """Press Export CSV: the (id, description, answer) rows of the CSV shown."""
     driver.find_element("id", "export").click()
@@ -419,7 +447,7 @@ def test_annotation_page_in_headless_chromium(tmp_path, chromium):
     page = tmp_path / "annotation.html"
     page.write_text(annotation_page(items, DEMO_CITY, [("Sky with scattered clouds", "sky")], "Study", "test-key"))
     driver = chromium
-    driver.get(page.as_uri())
+    driver.get(page.as_uri() + "?annotator=A")
     _wait_for_progress(driver, 0, 3)
     assert [td.text for td in driver.find_elements("css selector", "#items td:nth-child(2)")] == [
         'a red car, "parked"', "a corgi <script>alert(1)</script> & co", "the street in Zürich"]
@@ -432,16 +460,9 @@ def test_annotation_page_in_headless_chromium(tmp_path, chromium):
     _answer(driver, "opal/im1/1").select_by_visible_text("road")
     assert _exported(driver) == [(items[0] + ("car",)), (items[1] + (NONE_OF_THE_ABOVE,)), (items[2] + ("road",))]
     text = driver.find_element("id", "export-csv").get_property("value")
-    # the download Chromium saves (slow under load): it creates the file name at once and fills
-    # it from a .crdownload file; quitting before that ends cancels the download and deletes both
-    downloads = tmp_path / "downloads"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        exported = list(downloads.glob("*.csv"))
-        if exported and not list(downloads.glob("*.crdownload")) and exported[0].stat().st_size:
-            break
-        time.sleep(0.2)
-    assert len(exported) == 1 and exported[0].read_text(encoding="utf-8") == text
+    exported = _downloaded(tmp_path / "downloads", "test-key-A.csv")
+    assert list((tmp_path / "downloads").glob("*.csv")) == [exported]
+    assert exported.read_text(encoding="utf-8") == text
 
 
 @pytest.mark.browser
@@ -452,10 +473,10 @@ def test_two_tabs_of_the_page_keep_each_others_answers(tmp_path, chromium):
     page = tmp_path / "annotation.html"
     page.write_text(annotation_page(items, DEMO_CITY, [], "Study", "test-key"))
     driver = chromium
-    driver.get(page.as_uri())
+    driver.get(page.as_uri() + "?annotator=A")
     first = driver.current_window_handle
     driver.switch_to.new_window("tab")
-    driver.get(page.as_uri())
+    driver.get(page.as_uri() + "?annotator=A")
     second = driver.current_window_handle
     driver.switch_to.window(first)
     _answer(driver, "m/a/1").select_by_visible_text("car")
@@ -481,7 +502,7 @@ def test_a_new_page_shows_the_stored_answers_of_its_own_descriptions(tmp_path, c
 
     write_page({"m/a/1": "a car", "m/a/2": "a dog", "m/a/3": "the street"})
     driver = chromium
-    driver.get((tmp_path / "page.html").as_uri())
+    driver.get((tmp_path / "page.html").as_uri() + "?annotator=A")
     for item_id, answer in (("m/a/1", "car"), ("m/a/2", NONE_OF_THE_ABOVE), ("m/a/3", "road")):
         _answer(driver, item_id).select_by_visible_text(answer)
     _wait_for_progress(driver, 3, 3, reload=True)
@@ -504,7 +525,7 @@ def test_an_answer_the_browser_does_not_save_is_told(tmp_path, chromium):
     page = tmp_path / "annotation.html"
     page.write_text(annotation_page([("m/a/1", "a car"), ("m/a/2", "a dog")], DEMO_CITY, [], "Study", "test-key"))
     driver = chromium
-    driver.get(page.as_uri())
+    driver.get(page.as_uri() + "?annotator=A")
     warning = driver.find_element("id", "save-warning")
     assert not warning.is_displayed()
     driver.execute_script("Storage.prototype.setItem = function () {"
@@ -535,7 +556,7 @@ def test_an_exported_csv_imports_into_a_fresh_page(tmp_path, chromium):
             ("opal/im9/9", "a cat", NONE_OF_THE_ABOVE),   # not on this page: skipped
             items[4][:2] + ("",)])              # unanswered
     driver = chromium
-    driver.get(page.as_uri())
+    driver.get(page.as_uri() + "?annotator=A")
     _answer(driver, "opal/im0/2").select_by_visible_text("bus")  # answered here already: kept
     driver.find_element("id", "import").send_keys(str(exported))
     status = driver.find_element("id", "status")
@@ -552,3 +573,133 @@ def test_an_exported_csv_imports_into_a_fresh_page(tmp_path, chromium):
     WebDriverWait(driver, 30).until(lambda d: status.text.startswith("other.csv"))
     assert status.text == ("other.csv: not an exported CSV (it needs the columns id, description and answer); "
                            "nothing imported.")
+
+
+def _page_items(page: Path) -> list[dict]:
+    """The items (id, description and whatever else) a written page carries in its data."""
+    data = re.search(r'<script type="application/json" id="study-data">(.*?)</script>', page.read_text(), re.S)
+    return json.loads(data.group(1))["items"]
+
+
+def test_second_stage_page_lists_the_disagreements_alone(selection, tmp_path):
+    """The second stage's page: the disputed descriptions only (shuffled), without the first stage's
+    answers, titled as the second stage, stored under a key of its own; no disagreements: an error."""
+    _, annotators = _first_stage(selection, tmp_path)
+    write_agreement(str(selection), annotators, "demo-city", tmp_path / "agreement.json", tmp_path / "d.csv")
+    write_second_stage_page(str(tmp_path / "d.csv"), "demo-city", [("Sky with scattered clouds", "sky")], "Study",
+                            str(tmp_path / "second.html"))
+    items = _page_items(tmp_path / "second.html")
+    assert sorted(items, key=lambda i: i["id"]) == [
+        {"id": "osprey/im0/2", "description": "a wheel"}, {"id": "osprey/im0/3", "description": "a corgi"},
+        {"id": "osprey/im1/3", "description": "a corgi"}]
+    page = (tmp_path / "second.html").read_text()
+    assert "<title>Study: second stage</title>" in page and "<h1>Study: second stage</h1>" in page
+    assert "Sky with scattered clouds" in page and "answer_1" not in page and "bicycle" in page  # an option only
+    write_annotation_page(str(selection), "demo-city", [], "Study", str(tmp_path / "first.html"))
+    keys = [json.loads(re.search(r'id="study-data">(.*?)</script>', (tmp_path / name).read_text()).group(1))
+            for name in ("first.html", "second.html")]
+    assert keys[0]["storage_key"] == keys[0]["legacy_key"] == "oeseg-human-study-demo-city"
+    assert keys[1]["storage_key"] == "oeseg-human-study-stage2-demo-city" and keys[1]["legacy_key"] is None
+    (tmp_path / "none.csv").write_text("id,description,answer,answer_1,answer_2\n")
+    with pytest.raises(InputError, match=r"none.csv: no disagreements .* give human_study.resolved a CSV of the "
+                                         r"header 'id,description,answer' alone"):
+        write_second_stage_page(str(tmp_path / "none.csv"), "demo-city", [], "Study", str(tmp_path / "x.html"))
+
+
+@pytest.mark.browser
+def test_annotators_sharing_a_browser_and_the_two_stages_keep_apart(selection, tmp_path, chromium):
+    """Two annotators in one browser profile: each name has its own answers (and export file name);
+    the second stage's page does not show the first stage's answers of the same name."""
+    _, annotators = _first_stage(selection, tmp_path)
+    write_agreement(str(selection), annotators, "demo-city", tmp_path / "agreement.json", tmp_path / "d.csv")
+    write_annotation_page(str(selection), "demo-city", [], "Study", str(tmp_path / "first.html"))
+    write_second_stage_page(str(tmp_path / "d.csv"), "demo-city", [], "Study", str(tmp_path / "second.html"))
+    driver = chromium
+    driver.get((tmp_path / "first.html").as_uri())
+    assert _answer(driver, "osprey/im0/3")._el.get_property("disabled")  # no name yet: nothing to answer
+    assert driver.find_element("id", "export").get_property("disabled")
+    _sign_in(driver, "Alice")
+    _answer(driver, "osprey/im0/3").select_by_visible_text("person")
+    _wait_for_progress(driver, 1, 10, reload=True)  # this tab keeps its name on a reload
+    _sign_in(driver, "Bob")
+    assert _progress(driver).startswith("0 / 10") and _answer(driver, "osprey/im0/3").first_selected_option.text \
+        == "-- choose --"
+    _answer(driver, "osprey/im0/3").select_by_visible_text("car")
+    driver.get((tmp_path / "second.html").as_uri() + "?annotator=Alice")
+    assert driver.title == "Study: second stage"
+    _wait_for_progress(driver, 0, 3)  # the first stage's answer to the corgi is not here
+    _answer(driver, "osprey/im0/3").select_by_visible_text(NONE_OF_THE_ABOVE)
+    assert ("osprey/im0/3", "a corgi", NONE_OF_THE_ABOVE) in _exported(driver)
+    _downloaded(tmp_path / "downloads", "oeseg-human-study-stage2-demo-city-Alice.csv")
+    driver.get((tmp_path / "first.html").as_uri() + "?annotator=Alice")
+    _wait_for_progress(driver, 1, 10, reload=True)
+    assert _answer(driver, "osprey/im0/3").first_selected_option.text == "person"
+    _exported(driver)
+    _downloaded(tmp_path / "downloads", "oeseg-human-study-demo-city-Alice.csv")
+
+
+@pytest.mark.browser
+def test_answers_of_a_page_without_names_are_offered_once(tmp_path, chromium):
+    """Answers an older page stored without a name (its key alone) are offered to the first name
+    that takes them; taken, they fill in that name's unanswered descriptions and are offered no more."""
+    items = [("m/a/1", "a car"), ("m/a/2", "a dog"), ("m/a/3", "the street")]
+    page = tmp_path / "annotation.html"
+    page.write_text(annotation_page(items, DEMO_CITY, [], "Study", "test-key", legacy_key="test-key"))
+    driver = chromium
+    driver.get(page.as_uri())
+    for (item_id, description), answer in zip(items, ["car", NONE_OF_THE_ABOVE]):
+        driver.execute_script("localStorage.setItem(arguments[0], arguments[1]);",
+                              f"test-key\n{item_id}\n{description}", answer)
+    legacy = driver.find_element("id", "legacy")
+    assert not legacy.is_displayed()  # no name yet
+    _sign_in(driver, "A")
+    assert legacy.is_displayed() and driver.find_element("id", "legacy-text").text.startswith("2 answers")
+    _answer(driver, "m/a/2").select_by_visible_text("road")
+    driver.find_element("id", "legacy-take").click()
+    assert driver.find_element("id", "status").text == ("1 answers of the earlier page taken over as A's; 1 "
+                                                        "descriptions already answered otherwise here kept their "
+                                                        "answer.")
+    assert not legacy.is_displayed()
+    assert [a for _, _, a in _exported(driver)] == ["car", "road", ""]
+    _sign_in(driver, "B")
+    assert not legacy.is_displayed() and _progress(driver).startswith("0 / 3")
+    assert driver.execute_script("return Object.keys(localStorage).filter(k => k.startsWith('test-key\\n'))") == []
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_second_stage_page_rule_and_its_exports_resolve_the_disagreements(selection, tmp_path, chromium):
+    """Through Snakemake: human_study_second_page makes the page from the disagreements CSV; two
+    annotators re-annotate on it in one browser; their two exports, as human_study.resolved, give
+    the study table (the second stage agrees 100 %)."""
+    _, annotators = _first_stage(selection, tmp_path)
+    downloads = tmp_path / "downloads"
+    resolved = [str(downloads / f"oeseg-human-study-stage2-demo-city-{name}.csv") for name in ("Alice", "Bob")]
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["human_study"].update(reference="annotators", annotators=annotators, resolved=resolved)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "work"
+    (out / "human_study").mkdir(parents=True)
+    shutil.copy(selection, out / "human_study" / "selection.csv")  # the upstream rules' output, in place
+    run = ("--allowed-rules", "human_study_agreement", "human_study_second_page", "human_study_table", "--config",
+           f"out={out}", f"results={tmp_path / 'results'}")
+    page = out / "human_study" / "second_stage.html"
+    proc = _snakemake(tmp_path, str(page), *run)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    disputed = {r["id"]: r["description"] for r in csv.DictReader(open(out / "human_study" / "disagreements.csv"))}
+    assert {i["id"]: i["description"] for i in _page_items(page)} == disputed and len(disputed) == 3
+    driver = chromium
+    driver.get(page.as_uri())
+    answers = {"osprey/im0/3": NONE_OF_THE_ABOVE, "osprey/im1/3": "person", "osprey/im0/2": "car"}
+    for name, path in zip(("Alice", "Bob"), resolved):
+        _sign_in(driver, name)
+        for item_id, answer in answers.items():
+            _answer(driver, item_id).select_by_visible_text(answer)
+        _exported(driver)
+        _downloaded(downloads, Path(path).name)
+    proc = _snakemake(tmp_path, f"{out}/human_study/study.csv", *run)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert json.loads((out / "human_study" / "second_stage.json").read_text()) == {
+        "annotators": resolved, "n": 3, "agreed": 3, "agreement_percent": 100.0, "disagreements": []}
+    assert {r.id: r.reference for r in read_study(out / "human_study" / "study.csv", DEMO_CITY)}["osprey/im0/3"] \
+        == BACKGROUND

@@ -1,10 +1,13 @@
 """The annotation page and the annotators' answers (paper Appendix C.1, Figure 7).
 
-`annotation_page`: one self-contained HTML page (inline JS/CSS) to label the selected descriptions:
-instructions and examples as in the paper's Figure 7, a drop-down of the categories plus "None of
-the above", progress, answers kept in the browser's localStorage (by id and description, shared by
-the page's tabs), export as CSV (`id, description, answer`), which the page imports again and
-`read_annotations` reads back, checked against the selection.
+`annotation_page`: one self-contained HTML page (inline JS/CSS) to label descriptions: instructions
+and examples as in the paper's Figure 7, a drop-down of the categories plus "None of the above",
+progress, answers kept in the browser's localStorage (by annotator name, id and description, shared
+by the page's tabs), export as CSV (`id, description, answer`), which the page imports again.
+`write_annotation_page` makes the first stage's page of the selected descriptions (its CSVs are
+read back by `read_annotations`, checked against the selection); `write_second_stage_page` the
+second stage's page of the disagreements alone, without the first stage's answers (its CSVs are
+`human_study.resolved`'s).
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ textarea{width:100%;height:8em;font-family:monospace}
 </style></head><body>
 <h1>__TITLE__</h1>
 <div class="instructions">
-<p>You will see a sentence describing a visual entity (such as an object, animal, body part, etc.). You must
+__NOTE__<p>You will see a sentence describing a visual entity (such as an object, animal, body part, etc.). You must
 select from the dropdown menu the semantic category from the list that best describes the subject of the
 sentence. The list of possible semantic categories is as follows:</p>
 <p><b>__CATEGORIES__</b></p>
@@ -79,16 +82,20 @@ subject does not fit any of the __N__ listed categories, select "None of the abo
 <li>If you're unsure, ask yourself: What object or entity is the subject of the description?</li>
 <li>Which semantic category best describes that object or entity?</li>
 <li>Is any of the listed categories explicitly mentioned?</li></ol>
-<p>Your answers are saved in this browser as you go (in every tab of this page); come back to this page to
-continue. When done, press <i>Export CSV</i> and send the downloaded file. To continue in another browser, or
+<p>First enter your name: your answers are saved in this browser under it as you go (in every tab of this page,
+so people sharing this browser keep their own answers), and the exported file's name carries it. Come back to
+this page, under the same name, to continue. When done, press <i>Export CSV</i> and send the downloaded file. To continue in another browser, or
 after the browser's data was cleared, open the page there and <i>Import CSV</i> a file you exported: it fills in
 the descriptions without an answer.</p>
 </div>
-<div class="sticky"><label for="progress-bar">Progress: <span id="progress-text"></span></label>
+<div class="sticky"><label for="annotator">Your name:</label>
+<input id="annotator" autocomplete="off" placeholder="your name"> <span id="who" role="status"></span><br>
+<label for="progress-bar">Progress: <span id="progress-text"></span></label>
 <progress id="progress-bar" value="0" max="1"></progress>
 <button id="export">Export CSV</button>
 <label for="import">Import CSV:</label> <input type="file" id="import" accept=".csv,text/csv">
 <p id="save-warning" class="warning" role="alert" hidden></p>
+<p id="legacy" hidden><span id="legacy-text"></span> <button id="legacy-take">Take them as my answers</button></p>
 <p id="status" role="status"></p></div>
 <table class="items"><thead><tr><th>#</th><th>Description</th><th>Category</th></tr></thead>
 <tbody id="items"></tbody></table>
@@ -98,14 +105,19 @@ the descriptions without an answer.</p>
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("study-data").textContent);
-  var key = data.storage_key;
+  // the annotator's answers are stored under data.storage_key + "@" + their name: annotators
+  // sharing a browser profile (and the two stages' pages, whose storage keys differ) never mix
+  var annotator = "", key = null;
   // one stored entry per answer, named by the description's id and text: a tab's write never
   // overwrites another tab's answers, a page whose description of an id differs does not show it,
   // and a page of other descriptions keeps the answers of those it shares
   function entry(id, description) { return key + "\\n" + id + "\\n" + description; }
+  // an older page stored its answers under data.legacy_key alone, without a name
+  function legacyEntry(it) { return data.legacy_key + "\\n" + it.id + "\\n" + it.description; }
   var answers = {};
   function restore() {
     answers = {};
+    if (!key) { return; }
     try {
       data.items.forEach(function (it) {
         var answer = window.localStorage.getItem(entry(it.id, it.description));
@@ -121,10 +133,12 @@ the descriptions without an answer.</p>
         else { window.localStorage.removeItem(entry(it.id, it.description)); }
       });
       warning.hidden = true;
+      return true;
     } catch (e) {
       warning.textContent = "Your answers are NOT being saved in this browser (" + e.name + "): press Export CSV " +
         "now and keep the file; Import CSV restores it.";
       warning.hidden = false;
+      return false;
     }
   }
   function progress() {
@@ -165,9 +179,60 @@ the descriptions without an answer.</p>
     });
     progress();
   }
+  function legacyAnswers() {
+    // the answers an older page stored without a name, to this page's descriptions
+    var found = [];
+    if (!key || !data.legacy_key) { return found; }
+    try {
+      data.items.forEach(function (it) {
+        var answer = window.localStorage.getItem(legacyEntry(it));
+        if (data.options.indexOf(answer) >= 0) { found.push({item: it, answer: answer}); }
+      });
+    } catch (e) { found = []; }
+    return found;
+  }
+  function offerLegacy() {
+    var n = legacyAnswers().length;
+    document.getElementById("legacy-text").textContent = n + " answers to these descriptions were saved in this " +
+      "browser by an earlier version of this page, which did not ask for a name. If they are yours:";
+    document.getElementById("legacy").hidden = !n;
+  }
+  document.getElementById("legacy-take").addEventListener("click", function () {
+    var filled = [], kept = 0, found = legacyAnswers();
+    found.forEach(function (f) {
+      if (!answers[f.item.id]) { answers[f.item.id] = f.answer; filled.push(f.item); }
+      else if (answers[f.item.id] !== f.answer) { kept++; }
+    });
+    if (save(filled)) {  // taken over once: not offered to the next name
+      try { found.forEach(function (f) { window.localStorage.removeItem(legacyEntry(f.item)); }); } catch (e) { }
+    }
+    show(); offerLegacy();
+    document.getElementById("status").textContent = filled.length + " answers of the earlier page taken over as " +
+      annotator + "'s" + (kept ? "; " + kept + " descriptions already answered otherwise here kept their answer" : "") +
+      ".";
+  });
+  var nameInput = document.getElementById("annotator");
+  function setAnnotator(name) {
+    annotator = String(name || "").replace(/\\s+/g, " ").trim();
+    key = annotator ? data.storage_key + "@" + annotator : null;
+    nameInput.value = annotator;
+    try {  // kept for this tab (a reload), not for the browser: the next person enters their own
+      if (annotator) { window.sessionStorage.setItem(data.storage_key + " annotator", annotator); }
+      else { window.sessionStorage.removeItem(data.storage_key + " annotator"); }
+    } catch (e) { }
+    rows.forEach(function (r) { r.select.disabled = !key; });
+    document.getElementById("export").disabled = !key;
+    document.getElementById("import").disabled = !key;
+    document.getElementById("who").textContent = key ? "answering as " + annotator :
+      "enter your name to start (each name has its own answers in this browser)";
+    document.getElementById("status").textContent = "";
+    restore(); show(); offerLegacy();
+  }
+  nameInput.addEventListener("change", function () { setAnnotator(nameInput.value); });
   window.addEventListener("storage", function (e) {
     // another tab answered (or the storage was cleared)
-    if (e.key === null || e.key.indexOf(key + "\\n") === 0) { restore(); show(); }
+    if (key && (e.key === null || e.key.indexOf(key + "\\n") === 0)) { restore(); show(); }
+    if (e.key === null || (data.legacy_key && e.key.indexOf(data.legacy_key + "\\n") === 0)) { offerLegacy(); }
   });
   function field(s) { s = String(s); return /[",\\r\\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; }
   function csv() {
@@ -232,45 +297,95 @@ the descriptions without an answer.</p>
     document.getElementById("export-csv").value = text;
     var a = document.createElement("a");
     a.href = URL.createObjectURL(new Blob([text], {type: "text/csv"}));
-    a.download = data.storage_key.replace(/[^A-Za-z0-9_.-]/g, "_") + ".csv";
+    a.download = (data.storage_key + "-" + annotator).replace(/[^A-Za-z0-9_.-]/g, "_") + ".csv";
     document.body.appendChild(a); a.click(); a.remove();
   });
-  restore(); show();
+  // the name: ?annotator=NAME (or #annotator=NAME) in the page's address, else this tab's last one
+  var given = new URLSearchParams(window.location.search).get("annotator") ||
+    new URLSearchParams(window.location.hash.replace(/^#/, "")).get("annotator");
+  if (!given) { try { given = window.sessionStorage.getItem(data.storage_key + " annotator"); } catch (e) { } }
+  setAnnotator(given);
 })();
 </script></body></html>
 """
 
 
+def storage_key(vocabulary: str, stage: int = 1) -> str:
+    """The base of a page's localStorage keys (an annotator's answers: `<base>@<name>`): of the
+    vocabulary, so that a new page for another selection shows those of the descriptions it shares,
+    and of the stage, so that the second stage's answers never mix with the first's. The first
+    stage's base is the key under which a page that asked for no name stored its answers."""
+    return f"oeseg-human-study-{vocabulary}" if stage == 1 else f"oeseg-human-study-stage{stage}-{vocabulary}"
+
+
 def annotation_page(items: list[tuple[str, str]], vocabulary: Vocabulary, examples: list[tuple[str, str]],
-                    title: str, storage_key: str) -> str:
-    """The annotation page (HTML) for (id, description) items: no network, everything inline."""
+                    title: str, storage_key: str, note: str = "", legacy_key: str | None = None) -> str:
+    """The annotation page (HTML) for (id, description) items: no network, everything inline.
+
+    Each annotator's answers are stored under `storage_key@<their name>`; `note` is a paragraph
+    above the instructions; a page with a `legacy_key` offers the answers an older page stored
+    under that key (without a name) to the first name that takes them."""
     options = answer_options(vocabulary)
     for desc, answer in examples:
         if answer not in options:
             raise InputError(f"human_study.examples: answer {answer!r} of {desc!r} is not one of {options}")
     example_rows = "".join(f"<tr><td>&ldquo;{html.escape(d)}&rdquo;</td><td>&rarr; <b>{html.escape(a)}</b></td></tr>"
                            for d, a in examples)
-    payload = json.dumps({"storage_key": storage_key, "options": options,
+    payload = json.dumps({"storage_key": storage_key, "legacy_key": legacy_key, "options": options,
                           "items": [{"id": i, "description": d} for i, d in items]}, ensure_ascii=False)
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return (_PAGE.replace("__TITLE__", html.escape(title))
+            .replace("__NOTE__", f'<p class="stage"><b>{html.escape(note)}</b></p>\n' if note else "")
             .replace("__CATEGORIES__", html.escape(", ".join(options)))
             .replace("__N__", str(len(vocabulary)))
             .replace("__EXAMPLES__", example_rows)
             .replace("__DATA__", payload))
 
 
+def _shuffled(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(id, description) items in an order shuffled by their ids: not grouped by the method that
+    wrote them (ids start with it), the same on a rerun."""
+    order_seed = "oeseg-human-study-" + hashlib.sha256("\n".join(i for i, _ in items).encode()).hexdigest()[:12]
+    items = list(items)
+    random.Random(order_seed).shuffle(items)
+    return items
+
+
 def write_annotation_page(selection_csv: str, vocabulary: str, examples: list[tuple[str, str]], title: str,
                           out_html: str) -> None:
-    """The annotation page for the selected descriptions, in an order shuffled by their ids: not grouped
-    by the method that wrote them, the same on a rerun. Its answers are stored under a key of the
-    vocabulary, so that a new page for another selection shows those of the descriptions it shares."""
+    """The first stage's annotation page of the selected descriptions (shuffled). Answers an older
+    page stored without a name are offered to the first name that takes them."""
     vocab = get_vocabulary(vocabulary)
-    items = read_selection(selection_csv, vocab)
-    order_seed = "oeseg-human-study-" + hashlib.sha256("\n".join(i.id for i in items).encode()).hexdigest()[:12]
-    random.Random(order_seed).shuffle(items)
-    atomic_write_text(out_html, annotation_page([(i.id, i.description) for i in items], vocab,
-                                                [tuple(e) for e in examples], title, f"oeseg-human-study-{vocab.name}"))
+    items = _shuffled([(i.id, i.description) for i in read_selection(selection_csv, vocab)])
+    atomic_write_text(out_html, annotation_page(items, vocab, [tuple(e) for e in examples], title,
+                                                storage_key(vocab.name), legacy_key=storage_key(vocab.name)))
+
+
+SECOND_STAGE_NOTE = ("Second stage: these are the descriptions on which the first stage's annotators disagreed. "
+                     "Label each one again on your own, following the same instructions, without consulting the "
+                     "other annotators or the first stage's answers.")
+
+
+def write_second_stage_page(disagreements_csv: str, vocabulary: str, examples: list[tuple[str, str]], title: str,
+                            out_html: str) -> None:
+    """The second stage's annotation page: the descriptions of the disagreements CSV (rule
+    human_study_agreement) alone, shuffled, without the first stage's answers, under a title
+    and a note that say it is the second stage, its answers stored apart from the first stage's.
+    Its export answers every disagreement: a CSV of `human_study.resolved` (`resolve_disagreements`)."""
+    vocab = get_vocabulary(vocabulary)
+    items, seen = [], set()
+    for lineno, r in read_csv_rows(disagreements_csv, ("id", "description"))[1]:
+        if r["id"] in seen:
+            raise InputError(f"{disagreements_csv}:{lineno}: id {r['id']!r} appears twice")
+        seen.add(r["id"])
+        items.append((r["id"], r["description"]))
+    if not items:
+        raise InputError(f"{disagreements_csv}: no disagreements (the annotators agree on every description): the "
+                         f"second stage has nothing to annotate; give human_study.resolved a CSV of the header "
+                         f"'id,description,answer' alone")
+    atomic_write_text(out_html, annotation_page(_shuffled(items), vocab, [tuple(e) for e in examples],
+                                                f"{title}: second stage", storage_key(vocab.name, stage=2),
+                                                note=SECOND_STAGE_NOTE))
 
 
 def read_answers(path: str | os.PathLike, vocabulary: Vocabulary, descriptions: Mapping[str, str],

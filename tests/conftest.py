@@ -25,6 +25,18 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def server():
+    """A local OpenAI-compatible server on 127.0.0.1 (tests/openai_server.py), stopped after the test."""
+    from openai_server import FakeOpenAI
+
+    fake = FakeOpenAI()
+    fake.thread.start()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
 @pytest.fixture(scope="session")
 def cluster() -> str:
     """Start (or find running) the single-node SLURM cluster of tools/start-slurm.sh; its `sinfo` line."""

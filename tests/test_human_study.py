@@ -310,6 +310,18 @@ def _snakemake(workdir, *args) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env=env, timeout=600)
 
 
+def _annotators_workflow(selection: Path, tmp_path: Path, annotators: list[str], resolved: list[str]) -> Path:
+    """A config.yaml in tmp_path for the study with annotators and these second-stage CSVs, and its
+    out folder holding the selection (the upstream rules' output) in place; the out folder."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["human_study"].update(reference="annotators", annotators=annotators, resolved=resolved)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "work"
+    (out / "human_study").mkdir(parents=True)
+    shutil.copy(selection, out / "human_study" / "selection.csv")
+    return out
+
+
 @pytest.mark.slow
 def test_study_table_rule_with_independent_re_annotations(selection, tmp_path):
     """Through Snakemake: human_study.resolved lists two re-annotations; the table rule writes the
@@ -317,12 +329,7 @@ def test_study_table_rule_with_independent_re_annotations(selection, tmp_path):
     _, annotators = _first_stage(selection, tmp_path)
     answers = {"osprey/im0/3": NONE_OF_THE_ABOVE, "osprey/im1/3": "person", "osprey/im0/2": "car"}
     resolved = [_re_annotation(tmp_path / "r1.csv", answers), _re_annotation(tmp_path / "r2.csv", answers)]
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["human_study"].update(reference="annotators", annotators=annotators, resolved=resolved)
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    out = tmp_path / "work"
-    (out / "human_study").mkdir(parents=True)
-    shutil.copy(selection, out / "human_study" / "selection.csv")  # the upstream rules' output, in place
+    out = _annotators_workflow(selection, tmp_path, annotators, resolved)
     run = ("--allowed-rules", "human_study_agreement", "human_study_table", "--config", f"out={out}",
            f"results={tmp_path / 'results'}")
     proc = _snakemake(tmp_path, f"{out}/human_study/study.csv", *run)
@@ -675,12 +682,7 @@ def test_second_stage_page_rule_and_its_exports_resolve_the_disagreements(select
     _, annotators = _first_stage(selection, tmp_path)
     downloads = tmp_path / "downloads"
     resolved = [str(downloads / f"oeseg-human-study-stage2-demo-city-{name}.csv") for name in ("Alice", "Bob")]
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["human_study"].update(reference="annotators", annotators=annotators, resolved=resolved)
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    out = tmp_path / "work"
-    (out / "human_study").mkdir(parents=True)
-    shutil.copy(selection, out / "human_study" / "selection.csv")  # the upstream rules' output, in place
+    out = _annotators_workflow(selection, tmp_path, annotators, resolved)
     run = ("--allowed-rules", "human_study_agreement", "human_study_second_page", "human_study_table", "--config",
            f"out={out}", f"results={tmp_path / 'results'}")
     page = out / "human_study" / "second_stage.html"

@@ -6,7 +6,8 @@ import json
 
 import pytest
 import yaml
-from test_lexicon_llm import API_KEY, FakeOpenAI, _answer
+from openai_server import API_KEY
+from openai_server import answer_json as _answer
 
 from oeseg import cli
 from oeseg.data.vocabularies import get_vocabulary
@@ -14,15 +15,6 @@ from oeseg.lexicon.lexicon import load_checked_lexicon
 
 MINE = [{"id": 0, "name": "mug, cup", "isthing": 1}, {"id": 1, "name": "kitchen island", "isthing": 1},
         {"id": 2, "name": "floor", "isthing": 0}]
-
-
-@pytest.fixture
-def server():
-    fake = FakeOpenAI()
-    fake.thread.start()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
 
 
 def test_a_wordnet_lexicon_of_ones_own_vocabulary_serves_the_mapping(tmp_path, capsys):

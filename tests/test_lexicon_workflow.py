@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from openai_server import API_KEY
+from openai_server import answer_json as _answer
 
 from oeseg.data.vocabularies import get_vocabulary
 from oeseg.io import InputError
 from oeseg.lexicon import load_lexicon
 from oeseg.lexicon.build import build_lexicon_file
-from test_lexicon_llm import API_KEY, FakeOpenAI, _answer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,48 +30,42 @@ def _snakemake(configfile: Path, target: Path, env: dict, *extra: str) -> subpro
 
 
 @pytest.mark.slow
-def test_openai_lexicon_rule(tmp_path):
-    server = FakeOpenAI()
-    server.thread.start()
-    try:
-        server.scripts.update({"sedan": [(200, _answer(hyponyms=["car"]), {})],
-                               "wheel": [(429, "later", {"retry-after": "0"}),
-                                         (200, _answer(meronyms=["car", "bicycle"]), {})]})
-        out = tmp_path / "out"
-        (out / "downloads" / "tags").mkdir(parents=True)
-        (out / "downloads" / "tags" / "list.txt").write_text("sedans\nwheel\nsit on\n", encoding="utf-8")
-        config = tmp_path / "config.yaml"
-        settings = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))  # the demo's
-        settings.update({
-            "out": str(out), "nouns": {"source": "tag2text", "tag_list": "tags/list.txt"},
-            "lexicon": {"builder": "openai", "openai": {
-                "base_url": server.base_url, "model": "gpt-test", "api_key_env": "TEST_LLM_KEY",
-                "max_retries": 2, "backoff_s": 0.01, "cache_dir": str(tmp_path / "llm-cache")}}})
-        config.write_text(yaml.safe_dump(settings))
-        env = {**os.environ, "TEST_LLM_KEY": API_KEY,
-               "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
-        target = out / "lexicons" / "demo-city.json"
-        run = _snakemake(config, target, env)
-        assert run.returncode == 0, run.stderr[-3000:]
-        assert (out / "nouns" / "nouns.txt").read_text() == "sedan\nwheel\n"
-        lexicon = load_lexicon(target)
-        car = next(e for e in lexicon.entries if e.name == "car")
-        assert car.hyponym == ["sedan"] and car.meronym == ["wheel"]
-        summary = json.loads((out / "lexicons" / "demo-city.openai-summary.json").read_text())
-        assert summary["calls"] == 3 and summary["retries"] == 1 and summary["cache_hits"] == 0
-        # forced rerun: the cache outside the outputs survives, nothing is asked again
-        asked = len(server.requests)
-        run = _snakemake(config, target, env, "--forcerun", "lexicon_openai")
-        assert run.returncode == 0, run.stderr[-3000:]
-        assert len(server.requests) == asked
-        assert json.loads((out / "lexicons" / "demo-city.openai-summary.json").read_text())["cache_hits"] == 2
-        for path in [*out.rglob("*"), *(tmp_path / "llm-cache").rglob("*")]:
-            if path.is_file():
-                assert API_KEY not in path.read_text(encoding="utf-8", errors="replace"), path
-        assert API_KEY not in run.stderr + run.stdout
-    finally:
-        server.server.shutdown()
-        server.server.server_close()
+def test_openai_lexicon_rule(server, tmp_path):
+    server.scripts.update({"sedan": [(200, _answer(hyponyms=["car"]), {})],
+                           "wheel": [(429, "later", {"retry-after": "0"}),
+                                     (200, _answer(meronyms=["car", "bicycle"]), {})]})
+    out = tmp_path / "out"
+    (out / "downloads" / "tags").mkdir(parents=True)
+    (out / "downloads" / "tags" / "list.txt").write_text("sedans\nwheel\nsit on\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    settings = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))  # the demo's
+    settings.update({
+        "out": str(out), "nouns": {"source": "tag2text", "tag_list": "tags/list.txt"},
+        "lexicon": {"builder": "openai", "openai": {
+            "base_url": server.base_url, "model": "gpt-test", "api_key_env": "TEST_LLM_KEY",
+            "max_retries": 2, "backoff_s": 0.01, "cache_dir": str(tmp_path / "llm-cache")}}})
+    config.write_text(yaml.safe_dump(settings))
+    env = {**os.environ, "TEST_LLM_KEY": API_KEY,
+           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    target = out / "lexicons" / "demo-city.json"
+    run = _snakemake(config, target, env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (out / "nouns" / "nouns.txt").read_text() == "sedan\nwheel\n"
+    lexicon = load_lexicon(target)
+    car = next(e for e in lexicon.entries if e.name == "car")
+    assert car.hyponym == ["sedan"] and car.meronym == ["wheel"]
+    summary = json.loads((out / "lexicons" / "demo-city.openai-summary.json").read_text())
+    assert summary["calls"] == 3 and summary["retries"] == 1 and summary["cache_hits"] == 0
+    # forced rerun: the cache outside the outputs survives, nothing is asked again
+    asked = len(server.requests)
+    run = _snakemake(config, target, env, "--forcerun", "lexicon_openai")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(server.requests) == asked
+    assert json.loads((out / "lexicons" / "demo-city.openai-summary.json").read_text())["cache_hits"] == 2
+    for path in [*out.rglob("*"), *(tmp_path / "llm-cache").rglob("*")]:
+        if path.is_file():
+            assert API_KEY not in path.read_text(encoding="utf-8", errors="replace"), path
+    assert API_KEY not in run.stderr + run.stdout
 
 
 def test_paper_builder_converts_the_gpt4_lexicon(shared_data, tmp_path):

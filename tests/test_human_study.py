@@ -616,7 +616,10 @@ def test_second_stage_page_lists_the_disagreements_alone(selection, tmp_path):
 @pytest.mark.browser
 def test_annotators_sharing_a_browser_and_the_two_stages_keep_apart(selection, tmp_path, chromium):
     """Two annotators in one browser profile: each name has its own answers (and export file name);
-    the second stage's page does not show the first stage's answers of the same name."""
+    the second stage's page does not show the first stage's answers of the same name, nor imports
+    the first stage's export."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
     _, annotators = _first_stage(selection, tmp_path)
     write_agreement(str(selection), annotators, "demo-city", tmp_path / "agreement.json", tmp_path / "d.csv")
     write_annotation_page(str(selection), "demo-city", [], "Study", str(tmp_path / "first.html"))
@@ -637,12 +640,22 @@ def test_annotators_sharing_a_browser_and_the_two_stages_keep_apart(selection, t
     _wait_for_progress(driver, 0, 3)  # the first stage's answer to the corgi is not here
     _answer(driver, "osprey/im0/3").select_by_visible_text(NONE_OF_THE_ABOVE)
     assert ("osprey/im0/3", "a corgi", NONE_OF_THE_ABOVE) in _exported(driver)
-    _downloaded(tmp_path / "downloads", "oeseg-human-study-stage2-demo-city-Alice.csv")
+    second = _downloaded(tmp_path / "downloads", "oeseg-human-study-stage2-demo-city-Alice.csv")
     driver.get((tmp_path / "first.html").as_uri() + "?annotator=Alice")
     _wait_for_progress(driver, 1, 10, reload=True)
     assert _answer(driver, "osprey/im0/3").first_selected_option.text == "person"
     _exported(driver)
-    _downloaded(tmp_path / "downloads", "oeseg-human-study-demo-city-Alice.csv")
+    first = _downloaded(tmp_path / "downloads", "oeseg-human-study-demo-city-Alice.csv")
+    # the second stage imports its own export, never the first stage's (its answers would come along)
+    driver.get((tmp_path / "second.html").as_uri() + "?annotator=Carol")
+    status = driver.find_element("id", "status")
+    driver.find_element("id", "import").send_keys(str(first))
+    WebDriverWait(driver, 30).until(lambda d: status.text.startswith(first.name))
+    assert status.text == (f"{first.name}: 7 rows are of descriptions not on this page: an export of "
+                           "another page (the first stage's?) would bring its answers into this independent "
+                           "re-annotation; nothing imported.")
+    driver.find_element("id", "import").send_keys(str(second))
+    _wait_for_progress(driver, 1, 3)
 
 
 @pytest.mark.browser

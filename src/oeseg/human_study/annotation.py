@@ -270,6 +270,15 @@ the descriptions without an answer.</p>
     }
     var byEntry = {};
     data.items.forEach(function (it) { byEntry[entry(it.id, it.description)] = it; });
+    if (data.own_export_only) {  // the second stage: another page's export would carry its answers in
+      var foreign = records.filter(function (r) {
+        return r.length > 1 && !byEntry[entry(r[col.id], r[col.description])];
+      }).length;
+      if (foreign) {
+        return name + ": " + foreign + " rows are of descriptions not on this page: an export of another " +
+          "page (the first stage's?) would bring its answers into this independent re-annotation; nothing imported.";
+      }
+    }
     var filled = [], kept = 0, skipped = 0;
     records.forEach(function (r) {
       var it = byEntry[entry(r[col.id], r[col.description])], answer = r[col.answer];
@@ -319,19 +328,22 @@ def storage_key(vocabulary: str, stage: int = 1) -> str:
 
 
 def annotation_page(items: list[tuple[str, str]], vocabulary: Vocabulary, examples: list[tuple[str, str]],
-                    title: str, storage_key: str, note: str = "", legacy_key: str | None = None) -> str:
+                    title: str, storage_key: str, note: str = "", legacy_key: str | None = None,
+                    own_export_only: bool = False) -> str:
     """The annotation page (HTML) for (id, description) items: no network, everything inline.
 
     Each annotator's answers are stored under `storage_key@<their name>`; `note` is a paragraph
     above the instructions; a page with a `legacy_key` offers the answers an older page stored
-    under that key (without a name) to the first name that takes them."""
+    under that key (without a name) to the first name that takes them; one with `own_export_only`
+    imports no CSV that answers descriptions it does not list (another page's export)."""
     options = answer_options(vocabulary)
     for desc, answer in examples:
         if answer not in options:
             raise InputError(f"human_study.examples: answer {answer!r} of {desc!r} is not one of {options}")
     example_rows = "".join(f"<tr><td>&ldquo;{html.escape(d)}&rdquo;</td><td>&rarr; <b>{html.escape(a)}</b></td></tr>"
                            for d, a in examples)
-    payload = json.dumps({"storage_key": storage_key, "legacy_key": legacy_key, "options": options,
+    payload = json.dumps({"storage_key": storage_key, "legacy_key": legacy_key, "own_export_only": own_export_only,
+                          "options": options,
                           "items": [{"id": i, "description": d} for i, d in items]}, ensure_ascii=False)
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return (_PAGE.replace("__TITLE__", html.escape(title))
@@ -385,7 +397,7 @@ def write_second_stage_page(disagreements_csv: str, vocabulary: str, examples: l
                          f"'id,description,answer' alone")
     atomic_write_text(out_html, annotation_page(_shuffled(items), vocab, [tuple(e) for e in examples],
                                                 f"{title}: second stage", storage_key(vocab.name, stage=2),
-                                                note=SECOND_STAGE_NOTE))
+                                                note=SECOND_STAGE_NOTE, own_export_only=True))
 
 
 def read_answers(path: str | os.PathLike, vocabulary: Vocabulary, descriptions: Mapping[str, str],

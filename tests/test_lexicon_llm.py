@@ -691,7 +691,8 @@ def test_an_answer_cut_at_the_token_limit_is_named_as_such(server, config, tmp_p
         "wheel": [(200, _completion(_answer(meronyms=["car"])), {})],
     })
     with pytest.raises(LLMError, match=r"1 of 2 answer\(s\) malformed .*'sedan'.*; 1 of them cut at the server's "
-                                       r"limit on answer tokens \(finish_reason 'length'\): 'sedan'; more than"):
+                                       r"limit on answer tokens \(finish_reason 'length'\): 'sedan' \(a higher "
+                                       r"lexicon.openai.max_tokens asks them again\); more than"):
         build_llm_lexicon(VOCAB, ["sedan", "wheel"], dataclasses.replace(config, max_malformed_share=0.1),
                           tmp_path / "cache")
     record = AnswerCache(tmp_path / "cache", config.model, prompt_sha256(VOCAB), config.temperature).get("sedan")
@@ -700,6 +701,15 @@ def test_an_answer_cut_at_the_token_limit_is_named_as_such(server, config, tmp_p
                                    tmp_path / "cache")
     assert summary.truncated_nouns == ["sedan"] and summary.malformed_nouns == ["sedan"]
     assert server.asked("sedan") == 1
+    # a limit set higher than the one the answer was cut at asks it again, with that limit, once
+    server.scripts["sedan"] = [(200, _completion(_answer(hyponyms=["car", "truck"])), {})]
+    longer = dataclasses.replace(config, max_tokens=400)
+    for _ in range(2):
+        lexicon, summary = build_llm_lexicon(VOCAB, ["sedan", "wheel"], longer, tmp_path / "cache")
+    assert server.asked("sedan") == 2 and server.asked("wheel") == 1
+    assert server.requests[-1]["body"]["max_tokens"] == 400 and summary.truncated_nouns == []
+    assert next(e for e in lexicon.entries if e.name == "truck").hyponym == ["sedan"]
+    assert summary.calls == 3  # the cut answer's call counted with the new one
 
 
 @pytest.mark.parametrize("pasted", [API_KEY, "0123456789abcdef0123456789abcdef"])

@@ -80,6 +80,7 @@ class LLMConfig:
     backoff_s: float = 1.0  # first retry delay; doubles per attempt (capped at max_retry_wait_s)
     max_retry_wait_s: float = 60.0  # the longest wait before a retry, a server's Retry-After included
     max_malformed_share: float = 0.01  # the most answers that may be malformed (dropped) before the build fails
+    max_tokens: int | None = None  # the most tokens of an answer (None: the server's own limit)
 
     @classmethod
     def from_dict(cls, obj: dict) -> "LLMConfig":
@@ -127,6 +128,7 @@ _RANGES: dict[str, tuple[bool, float, bool, float | None]] = {
     "backoff_s": (False, 0, False, None),
     "max_retry_wait_s": (False, 0, False, None),
     "max_malformed_share": (False, 0, False, 1),
+    "max_tokens": (True, 1, False, None),
 }
 
 
@@ -327,6 +329,15 @@ def _categories_named(item: str, vocabulary: Vocabulary) -> list[Category]:
     return []
 
 
+def _cut_below(record: dict, max_tokens: int | None) -> bool:
+    """Whether a cached answer was cut at the token limit (finish_reason "length") below `max_tokens`
+    (its own limit lower, or the server's when it was asked without one): worth asking again."""
+    if record.get("finish_reason") != "length" or max_tokens is None:
+        return False
+    asked_with = record.get("max_tokens")
+    return not is_integer(asked_with) or asked_with < max_tokens
+
+
 def _misspelt_level(key: str) -> bool:
     """Whether an answer key that is not one of ANSWER_KEYS means one ("Synonyms", " meronym")."""
     normal = key.strip().lower()
@@ -343,7 +354,8 @@ def _check_malformed(summary: RunSummary, answers: int, max_share: float, cache:
     cut = summary.truncated_nouns
     if cut:
         text += (f"; {len(cut)} of them cut at the server's limit on answer tokens (finish_reason 'length'): "
-                 + ", ".join(repr(noun) for noun in cut[:5]) + (", ..." if len(cut) > 5 else ""))
+                 + ", ".join(repr(noun) for noun in cut[:5]) + (", ..." if len(cut) > 5 else "")
+                 + " (a higher lexicon.openai.max_tokens asks them again)")
     if len(nouns) > max_share * answers:
         log.info("summary: %s", json.dumps(summary.to_json()))
         raise LLMError(f"{text}; more than lexicon.openai.max_malformed_share ({max_share}) of the answers: check "
@@ -501,7 +513,7 @@ class _Asker:
         """The record of a noun, cached before it is returned: its answer, or after the retries (or
         a fatal error) a failure (`failed` true); None when the build was aborted before the noun
         was asked. Records count the calls and tokens spent on the noun, those of an `earlier`
-        failed record included."""
+        failed record (or one cut at a lower max_tokens) included."""
         messages = [{"role": "system", "content": self.system},
                     {"role": "user", "content": USER_PROMPT.format(noun=noun)}]
         spent = (earlier or {}).get("usage", {})
@@ -519,8 +531,9 @@ class _Asker:
             with self.lock:
                 self.summary.run_calls += 1
             try:
+                limit = {} if self.config.max_tokens is None else {"max_tokens": self.config.max_tokens}
                 response = self.client.chat.completions.create(
-                    model=self.config.model, messages=messages, temperature=self.config.temperature)
+                    model=self.config.model, messages=messages, temperature=self.config.temperature, **limit)
                 for key in usage:
                     usage[key] += int(getattr(getattr(response, "usage", None), key, 0) or 0)
                 content, finish_reason = self._content(response)
@@ -553,7 +566,8 @@ class _Asker:
                 continue
             served = getattr(response, "model", None)
             record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
-                      "content": content, "finish_reason": finish_reason, "usage": usage, "calls": calls,
+                      "content": content, "finish_reason": finish_reason, "max_tokens": self.config.max_tokens,
+                      "usage": usage, "calls": calls,
                       "served_model": served if isinstance(served, str) else None}
             self.cache.put(noun, record)
             self._replied()
@@ -577,7 +591,7 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
     todo: dict[str, dict | None] = {}  # noun -> its earlier failure record, if any
     for noun in dict.fromkeys(nouns):
         record = cache.get(noun)
-        if record is None or record.get("failed"):
+        if record is None or record.get("failed") or _cut_below(record, config.max_tokens):
             todo[noun] = record
         else:
             records[noun] = record

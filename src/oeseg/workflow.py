@@ -329,10 +329,10 @@ def _started(argv: list[str], env: dict[str, str] | None, forward_sigterm: bool,
         except BaseException:
             if forward_sigterm:
                 proc.terminate()
-                proc.wait()
             else:
                 proc.kill()
-            raise
+            proc.wait()  # reaped here: Popen's exit waits only 0.25 s on a KeyboardInterrupt, and an
+            raise        # orphaned zombie stays where the container's init reaps none
 
 
 def run_logged(argv: list[str], log_file: str | os.PathLike | None, env: dict[str, str] | None = None,

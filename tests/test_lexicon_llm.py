@@ -748,6 +748,24 @@ def test_the_key_from_netrc_when_the_variable_is_unset(server, config, tmp_path,
     assert API_KEY not in str(raised.value) and API_KEY not in caplog.text
 
 
+def test_errors_about_a_key_from_netrc_name_the_netrc_file(server, config, tmp_path, monkeypatch):
+    """A key read from ~/.netrc that the server refuses, or that no HTTP header can carry, is named
+    as the netrc file's password, not as the (unset) environment variable's value."""
+    monkeypatch.delenv("TEST_LLM_KEY")
+    netrc = tmp_path / "netrc"
+    monkeypatch.setenv("NETRC", str(netrc))
+    netrc.write_text(f"machine 127.0.0.1 login me password {API_KEY}\n")
+    server.scripts["sedan"] = [_error(401, "Invalid key.", "invalid_request_error", "invalid_api_key")]
+    with pytest.raises(LLMError) as raised:
+        build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
+    assert f"check the API key in the password of `machine 127.0.0.1` in {netrc}" in str(raised.value)
+    assert "TEST_LLM_KEY" not in str(raised.value) and API_KEY not in str(raised.value)
+    netrc.write_text(f'machine 127.0.0.1 login me password "{API_KEY[:4]} {API_KEY[4:]}"\n')
+    with pytest.raises(InputError, match=rf"^the password of `machine 127.0.0.1` in {netrc} holds a space") as bad:
+        build_llm_lexicon(VOCAB, ["wheel"], config, tmp_path / "cache")
+    assert API_KEY[4:] not in str(bad.value) and server.asked("wheel") == 0
+
+
 def test_answers_of_two_served_models_in_one_cache_are_counted_and_warned(server, config, tmp_path, caplog):
     """A server that answers with whatever model it has loaded (the reply's `model`) fills one cache
     folder with two models' answers: the summary counts each and the build warns."""

@@ -381,12 +381,24 @@ def _server_message(error: Exception, api_key: str) -> str:
     return text[:300] + ("..." if len(text) > 300 else "")
 
 
-def _api_key(config: LLMConfig) -> str:
-    """The API key: the environment variable `api_key_env`, else the password of base_url's host
-    in ~/.netrc (or $NETRC); InputError when neither holds one (naming neither key nor password)."""
+def _api_key(config: LLMConfig) -> tuple[str, str]:
+    """The API key and where it was read, in words: the environment variable `api_key_env`, else
+    the password of base_url's host in ~/.netrc (or $NETRC); InputError when neither holds one
+    (naming neither key nor password) or the key holds a character no HTTP header can carry."""
     api_key = (os.environ.get(config.api_key_env) or "").strip()  # a CRLF .env file's "\r" too
     if api_key:
-        return api_key
+        source = f"environment variable {config.api_key_env}"
+    else:
+        api_key, source = _netrc_key(config)
+    if not (api_key.isascii() and api_key.isprintable()) or any(c.isspace() for c in api_key):
+        raise InputError(f"{source} holds a space, a control or a non-ASCII character inside the API key "
+                         "(lexicon.openai.api_key_env): no HTTP header can carry it")
+    return api_key, source
+
+
+def _netrc_key(config: LLMConfig) -> tuple[str, str]:
+    """The password of base_url's host in ~/.netrc (or $NETRC) and where it was read, in words, for a
+    key that environment variable `api_key_env` does not hold."""
     import netrc
 
     host = urlsplit(config.base_url).hostname or ""
@@ -403,7 +415,7 @@ def _api_key(config: LLMConfig) -> str:
                              + (f" ({why})" if why else "") + f"; the API key of lexicon.openai.base_url's host "
                              f"{host} is looked up in it when {named} is not set") from None
         if login and (login[2] or "").strip():
-            return login[2].strip()
+            return login[2].strip(), f"the password of `machine {host}` in {path}"
     raise InputError(f"{named} is not set and {path} holds no password for `machine {host}` (the API key of "
                      "lexicon.openai.api_key_env; a server that needs none takes any value)")
 
@@ -413,14 +425,10 @@ class _Asker:
     fatal error (one that every request would meet) sets `abort` and is kept in `fatal`."""
 
     def __init__(self, vocabulary: Vocabulary, config: LLMConfig, cache: AnswerCache, summary: RunSummary) -> None:
-        """An asker with the openai client of `config` (its API key from the environment)."""
+        """An asker with the openai client of `config` (its API key from the environment or ~/.netrc)."""
         import openai
 
-        api_key = _api_key(config)
-        if not (api_key.isascii() and api_key.isprintable()) or any(c.isspace() for c in api_key):
-            raise InputError(f"environment variable {config.api_key_env} holds a space, a control or a "
-                             "non-ASCII character inside the API key (lexicon.openai.api_key_env): no HTTP "
-                             "header can carry it")
+        api_key, self.key_source = _api_key(config)  # key_source: where the key was read, for the hints
         self.openai = openai
         self.api_key = api_key
         self.client = openai.OpenAI(base_url=config.base_url, api_key=api_key, max_retries=0,
@@ -447,12 +455,12 @@ class _Asker:
         o, c = self.openai, self.config
         codes = _error_codes(error)
         if isinstance(error, o.RateLimitError):
-            return (f"the quota and billing of the account of the API key in {c.api_key_env} "
+            return (f"the quota and billing of the account of the API key in {self.key_source} "
                     "(lexicon.openai.api_key_env)") if "insufficient_quota" in codes else None
         if isinstance(error, o.AuthenticationError):
-            return f"the API key in the environment variable {c.api_key_env} (lexicon.openai.api_key_env)"
+            return f"the API key in {self.key_source} (lexicon.openai.api_key_env)"
         if isinstance(error, o.PermissionDeniedError):
-            return (f"that the API key in {c.api_key_env} may use model {c.model!r} (lexicon.openai.model) "
+            return (f"that the API key in {self.key_source} may use model {c.model!r} (lexicon.openai.model) "
                     f"at lexicon.openai.base_url {redact_url(c.base_url)}")
         if isinstance(error, o.NotFoundError):
             return (f"lexicon.openai.model ({c.model!r}) and lexicon.openai.base_url "

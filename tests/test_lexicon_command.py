@@ -74,3 +74,20 @@ def test_options_that_do_not_go_together_are_errors(tmp_path, capsys, args, sett
     args = [{"SETTINGS": str(tmp_path / "settings.yaml"), "NOUNS": str(tmp_path / "nouns.txt")}.get(a, a) for a in args]
     assert cli.main(["lexicon", "--vocabulary", "cityscapes", *args, "-o", str(tmp_path / "lex.json")]) == 2
     assert message in capsys.readouterr().err and not (tmp_path / "lex.json").exists()
+
+
+def test_a_build_the_server_stops_exits_1_in_one_line(server, tmp_path, monkeypatch, capsys):
+    """A server that refuses the key stops the build: exit 1 with the LLMError's message on one line,
+    no traceback, no lexicon written."""
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    server.scripts["sedan"] = [(401, json.dumps({"error": {"message": "Invalid key.", "type": "invalid_request_error",
+                                                           "code": "invalid_api_key"}}).encode(), {})]
+    settings = {"base_url": server.base_url, "model": "m", "cache_dir": str(tmp_path / "llm-cache")}
+    (tmp_path / "settings.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    (tmp_path / "nouns.txt").write_text("sedan\n", encoding="utf-8")
+    assert cli.main(["lexicon", "--vocabulary", "cityscapes", "--builder", "openai", "--nouns",
+                     str(tmp_path / "nouns.txt"), "--openai", str(tmp_path / "settings.yaml"),
+                     "-o", str(tmp_path / "lex.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("oeseg lexicon: error: HTTP 401 AuthenticationError") and "Traceback" not in err
+    assert not (tmp_path / "lex.json").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from oeseg.data.vocabularies import get_vocabulary
@@ -39,8 +40,10 @@ def openai_settings(path: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the lexicon and write it atomically."""
+    """Build the lexicon and write it atomically; a build the server stopped (LLMError) exits 1 with
+    its message, the answers got kept in the cache."""
     from oeseg.lexicon.build import build_lexicon, lexicon_term_count
+    from oeseg.lexicon.llm import LLMError
     from oeseg.lexicon.nouns import offline_nouns, read_nouns, with_category_names
 
     if args.builder == "openai" and (args.nouns is None or args.openai is None):
@@ -51,7 +54,11 @@ def run(args: argparse.Namespace) -> int:
     nouns = (with_category_names(read_nouns(args.nouns), [vocabulary])[0] if args.nouns is not None
              else offline_nouns(vocabulary))
     settings = openai_settings(args.openai) if args.openai is not None else None
-    lexicon, summary = build_lexicon(args.builder, vocabulary, nouns, openai=settings)
+    try:
+        lexicon, summary = build_lexicon(args.builder, vocabulary, nouns, openai=settings)
+    except LLMError as e:  # the server's failure, not bad input: one line, no traceback
+        print(f"oeseg lexicon: error: {e}", file=sys.stderr)
+        return 1
     lexicon.save(args.output)
     asked = (f"; {summary['run_calls']} requests, {summary['cache_hits']} answers from the cache"
              if summary is not None else "")

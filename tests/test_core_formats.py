@@ -33,10 +33,12 @@ def test_unknown_vocabulary_is_a_clear_error():
     (["road", "car"], r"mine.json: categories\[0\]: a category is an object \{id, name, isthing\}, got 'road'"),
     ([{"id": 0, "isthing": 0}], r"mine.json: categories\[0\]: missing field 'name'"),
     ([{"id": 0, "name": "road", "isthing": 0, "color": "red"}], r"mine.json: categories\[0\]: bad 'color'"),
+    ([{"id": 0, "name": None, "isthing": 0}], r"mine.json: categories\[0\]: 'name' must be a string .*, got None"),
+    ([{"id": 0, "name": ["road", "street"], "isthing": 0}], r"categories\[0\]: 'name' must be a string"),
     ([{"id": 0, "name": "road", "isthing": 0}, {"id": 1, "name": "ground, Background", "isthing": 0}],
      r"mine.json: categories\[1\]: 'Background' names no category here: a description that maps to no "
      r"category is background"),
-], ids=["names-only", "no-name", "color-a-word", "named-background"])
+], ids=["names-only", "no-name", "color-a-word", "name-null", "name-a-list", "named-background"])
 def test_a_vocabulary_file_of_ones_own_names_the_bad_entry(tmp_path, categories, message):
     """A user's vocabulary file: a bad entry is named by its index and field, not by Python's message."""
     (tmp_path / "mine.json").write_text(json.dumps(categories))

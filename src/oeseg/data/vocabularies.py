@@ -105,7 +105,9 @@ class Vocabulary:
             if not isinstance(c, dict):  # a list of names, say: Python's own error would name no field
                 raise InputError(f"{where}[{i}]: a category is an object {{id, name, isthing}}, got {c!r}")
             check_required_fields(c, ("id", "name"), f"{where}[{i}]")
-            category_id, category_name = c["id"], str(c["name"]).strip()
+            if not isinstance(c["name"], str):  # str() would name a category "None" or "['car']"
+                raise InputError(f"{where}[{i}]: 'name' must be a string (names separated by commas), got {c['name']!r}")
+            category_id, category_name = c["id"], c["name"].strip()
             try:
                 color = tuple(int(v) for v in c.get("color", (0, 0, 0)))
             except (TypeError, ValueError) as e:

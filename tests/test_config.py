@@ -1,5 +1,6 @@
 """The workflow config as every rule sees it (oeseg.workflow.check_config on the repository's schemas)."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -204,7 +205,8 @@ def test_the_second_stage_is_one_consensus_csv_or_independent_re_annotations(res
 @pytest.mark.parametrize("resolved, message", [
     (["r1.csv"], r"^config: human_study.resolved: a list names two or more annotators' independent re-annotations "
                  r"of the disagreements, this one only 'r1.csv'; give one consensus CSV as a string"),
-    (["r1.csv", "./r1.csv"], r"^config: human_study.resolved: 'r1.csv' is given twice \(a CSV agrees with itself\)"),
+    (["r1.csv", "./r1.csv"], r"^config: human_study.resolved: './r1.csv' is given twice \(a CSV agrees with itself\)"),
+    (["r1.csv", os.path.abspath("r1.csv")], r"^config: human_study.resolved: '/\S+/r1.csv' is given twice"),
     (["r1.csv", 2], r"^config: human_study.resolved\[1\]: 2 is not of type 'string'$"),
     ({"r1.csv": 1}, r"^config: human_study.resolved: \{'r1.csv': 1\} is not of type 'string', 'array', 'null'$"),
 ])

@@ -92,11 +92,11 @@ def _check_study_resolved(resolved: str | list[str] | None) -> None:
         raise InputError(f"config: human_study.resolved: a list names two or more annotators' independent "
                          f"re-annotations of the disagreements, this one only {resolved[0]!r}; give one consensus "
                          f"CSV as a string (resolved: {resolved[0]})")
-    paths = [os.path.normpath(p) for p in resolved]
-    repeated = next((p for k, p in enumerate(paths) if p in paths[:k]), None)
+    paths = [os.path.realpath(p) for p in resolved]  # relative ones: of the working folder, as the rules read them
+    repeated = next((k for k, p in enumerate(paths) if p in paths[:k]), None)
     if repeated is not None:
-        raise InputError(f"config: human_study.resolved: {repeated!r} is given twice (a CSV agrees with itself); "
-                         f"list each annotator's re-annotation once")
+        raise InputError(f"config: human_study.resolved: {resolved[repeated]!r} is given twice (a CSV agrees with "
+                         f"itself); list each annotator's re-annotation once")
 
 
 def source_vocabularies(source: str | None) -> list[str] | None:

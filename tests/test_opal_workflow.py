@@ -196,6 +196,9 @@ def test_a_stage_that_trains_nothing_asks_no_gpu():
     assert of(2)["slurm_extra"] == "--signal=TERM@600"  # SIGTERM 10 min before the time limit: a checkpoint
     config["opal"]["resources"]["gpus"] = 0  # a CPU job (the demo's) keeps SLURM's own signals
     assert "slurm_extra" not in train_stage_resources(config)
-    config["opal"]["resources"]["gpus"] = 4
+    config["opal"]["resources"].update(gpus=4, runtime="20m")  # signalled at once: it would stop at its first step
+    assert "slurm_extra" not in train_stage_resources(config)
+    config["opal"]["resources"]["runtime"] = 21  # minutes
+    assert train_stage_resources(config)["slurm_extra"](types.SimpleNamespace(stage="2")) == "--signal=TERM@600"
     config["opal"]["train_stage1"] = True
     assert train_stage_resources(config)["gres"](types.SimpleNamespace(stage="1")) == of(2)["gres"]

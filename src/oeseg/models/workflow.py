@@ -38,14 +38,17 @@ def stage_trains(opal: dict, stage: int) -> bool:
 def train_stage_resources(config: dict) -> dict[str, Callable[[Any], Any]]:
     """Resources of rule opal_train, each a function of the job's wildcards: for a stage that
     trains, the GPU job of `opal.resources` (`oeseg.workflow.gpu_job_resources`) with its `mem_mb`
-    and `runtime`, and on GPUs SLURM's SIGTERM STOP_GRACE_S before the time limit; for one that only assembles the initial model, a plain CPU job with the
+    and `runtime`, and on GPUs SLURM's SIGTERM STOP_GRACE_S before a time limit over twice that; for one that only assembles the initial model, a plain CPU job with the
     memory and time of a describe job (`describe_mem_mb`, `describe_runtime`), which also builds
     the model on the CPU."""
     from oeseg.workflow import gpu_job_resources
 
     res = config["opal"]["resources"]
     training = {**gpu_job_resources(*train_resources(config)), "mem_mb": res["mem_mb"], "runtime": res["runtime"]}
-    if int(res["gpus"]) > 0:  # SIGTERM STOP_GRACE_S before the time limit: the steps (not B:) checkpoint and stop
+    minutes = runtime_minutes(res["runtime"])
+    if int(res["gpus"]) > 0 and (minutes is None or minutes * 60 > 2 * STOP_GRACE_S):
+        # SIGTERM STOP_GRACE_S before the time limit: the steps (not B:) checkpoint and stop; a job
+        # of 2 * STOP_GRACE_S or less would stop at its first step, so it keeps SLURM's own signals
         training["slurm_extra"] = f"--signal=TERM@{STOP_GRACE_S}"
     assembly = {"mem_mb": res.get("describe_mem_mb", res["mem_mb"]), "runtime": res["describe_runtime"]}
 
@@ -54,6 +57,19 @@ def train_stage_resources(config: dict) -> dict[str, Callable[[Any], Any]]:
         return lambda wildcards: (training if stage_trains(config["opal"], int(wildcards.stage)) else assembly).get(key)
 
     return {key: value(key) for key in training}
+
+
+def runtime_minutes(runtime: object) -> float | None:
+    """A Snakemake `runtime` resource in minutes, as Snakemake reads it (a number: minutes; a text
+    with units: "72h", "30m"), or None when it reads no time span."""
+    from humanfriendly import InvalidTimespan, parse_timespan
+
+    if isinstance(runtime, (int, float)) and not isinstance(runtime, bool):
+        return float(runtime)
+    try:
+        return parse_timespan(str(runtime)) / 60
+    except InvalidTimespan:
+        return None
 
 
 def train_resources(config: dict) -> tuple[int, int, int]:

@@ -57,7 +57,7 @@ def test_an_llm_lexicon_from_the_settings_of_a_config(server, tmp_path, monkeypa
     assert asked == 1 and server.auth == {f"Bearer {API_KEY}"}
     assert cli.main(args) == 0 and server.asked("sedan") == asked  # the second run reads the cache
     out = capsys.readouterr().out
-    assert "0 requests, 20 answers from the cache" in out and API_KEY not in out
+    assert f"0 requests, 20 answers from the cache {tmp_path / 'llm-cache'}" in out and API_KEY not in out
 
 
 @pytest.mark.parametrize("args, settings, message", [

@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"oeseg lexicon: error: {e}", file=sys.stderr)
         return 1
     lexicon.save(args.output)
-    asked = (f"; {summary['run_calls']} requests, {summary['cache_hits']} answers from the cache"
-             if summary is not None else "")
+    asked = (f"; {summary['run_calls']} requests, {summary['cache_hits']} answers from the cache "
+             f"{Path(str(settings['cache_dir'])).resolve()}" if summary is not None and settings else "")
     print(f"lexicon of {vocabulary.name} ({args.builder}, {len(nouns)} nouns{asked}): "
           f"{lexicon_term_count(lexicon)} terms -> {args.output}")
     return 0

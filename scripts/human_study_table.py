@@ -5,7 +5,6 @@ from oeseg.human_study.agreement import write_annotated_study
 from oeseg.workflow import rule_step
 
 with rule_step(snakemake):
-    resolved = snakemake.input.resolved  # one CSV (a string), or a list of re-annotations
     write_annotated_study(snakemake.input.selection, list(snakemake.input.annotators),
-                          resolved if isinstance(resolved, str) else list(resolved), snakemake.params.vocabulary,
-                          snakemake.output.study, snakemake.output.report)
+                          snakemake.input.resolved,  # one CSV (a string), or a list of re-annotations
+                          snakemake.params.vocabulary, snakemake.output.study, snakemake.output.report)

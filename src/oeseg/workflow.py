@@ -314,7 +314,7 @@ def _started(argv: list[str], env: dict[str, str] | None, forward_sigterm: bool,
     """The command started with `streams` and the SIGTERMs passed on to it (with `forward_sigterm`,
     a SIGTERM to this process meanwhile goes on to it), waited for on leaving. An error here
     (Ctrl-C) stops the command first, as subprocess.run does: SIGKILL, or with `forward_sigterm`
-    SIGTERM and a wait (a training stage checkpoints), so it is never left running alone."""
+    SIGTERM (a training stage checkpoints), then a wait, so it is never left running alone."""
     forwarded: list[int] = []
 
     def forward(signum: int, frame: FrameType | None) -> None:

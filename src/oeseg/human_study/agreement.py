@@ -103,7 +103,7 @@ def write_annotated_study(selection_csv: str, annotator_csvs: list[str], resolve
     disputed = [i for i in items if first[i.id] != second[i.id]]
     resolved, report = resolve_disagreements(disputed, resolved_csvs, vocab,
                                              f"the disagreements of {annotator_csvs[0]} and {annotator_csvs[1]}")
-    where = ", ".join([resolved_csvs] if isinstance(resolved_csvs, str) else resolved_csvs)
+    where = ", ".join(report["annotators"])  # the second stage's CSVs
     write_study(out_csv, [_study_row(i, answer_to_category(resolved.get(i.id, first[i.id]), vocab, where))
                           for i in items])
     if report_json is not None:

@@ -691,8 +691,9 @@ def test_an_answer_cut_at_the_token_limit_is_named_as_such(server, config, tmp_p
         "wheel": [(200, _completion(_answer(meronyms=["car"])), {})],
     })
     with pytest.raises(LLMError, match=r"1 of 2 answer\(s\) malformed .*'sedan'.*; 1 of them cut at the server's "
-                                       r"limit on answer tokens \(finish_reason 'length'\): 'sedan' \(a higher "
-                                       r"lexicon.openai.max_tokens asks them again\); more than"):
+                                       r"limit on answer tokens \(finish_reason 'length'\): 'sedan' \(lexicon.openai."
+                                       r"max_tokens set higher than the limit they were cut at, or unset where "
+                                       r"they were cut at a set one, asks them again\); more than"):
         build_llm_lexicon(VOCAB, ["sedan", "wheel"], dataclasses.replace(config, max_malformed_share=0.1),
                           tmp_path / "cache")
     record = AnswerCache(tmp_path / "cache", config.model, prompt_sha256(VOCAB), config.temperature).get("sedan")
@@ -710,6 +711,23 @@ def test_an_answer_cut_at_the_token_limit_is_named_as_such(server, config, tmp_p
     assert server.requests[-1]["body"]["max_tokens"] == 400 and summary.truncated_nouns == []
     assert next(e for e in lexicon.entries if e.name == "truck").hyponym == ["sedan"]
     assert summary.calls == 3  # the cut answer's call counted with the new one
+
+
+def test_an_answer_cut_at_a_set_limit_is_asked_again_once_the_limit_is_unset(server, config, tmp_path):
+    """An answer cut at a set max_tokens is asked again, without a limit, once max_tokens is unset
+    (the server's own limit, usually higher); one cut at the server's own limit is not asked again."""
+    cut = (200, _completion('{"synonyms": [], "hyponyms": ["car", "tru', "length"), {})
+    server.scripts["sedan"] = [cut]
+    loose = dataclasses.replace(config, max_malformed_share=1.0)
+    _, summary = build_llm_lexicon(VOCAB, ["sedan"], dataclasses.replace(loose, max_tokens=20), tmp_path)
+    assert server.asked("sedan") == 1 and summary.truncated_nouns == ["sedan"]
+    assert server.requests[-1]["body"]["max_tokens"] == 20
+    for _ in range(2):  # cut again, now at the server's own limit: asked once, not on every run
+        _, summary = build_llm_lexicon(VOCAB, ["sedan"], loose, tmp_path)
+    assert server.asked("sedan") == 2 and "max_tokens" not in server.requests[-1]["body"]
+    assert summary.truncated_nouns == ["sedan"] and summary.calls == 2
+    record = AnswerCache(tmp_path, config.model, prompt_sha256(VOCAB), config.temperature).get("sedan")
+    assert record["finish_reason"] == "length" and record["max_tokens"] is None
 
 
 @pytest.mark.parametrize("pasted", [API_KEY, "0123456789abcdef0123456789abcdef"])

@@ -331,10 +331,13 @@ def _categories_named(item: str, vocabulary: Vocabulary) -> list[Category]:
 
 def _cut_below(record: dict, max_tokens: int | None) -> bool:
     """Whether a cached answer was cut at the token limit (finish_reason "length") below `max_tokens`
-    (its own limit lower, or the server's when it was asked without one): worth asking again."""
-    if record.get("finish_reason") != "length" or max_tokens is None:
+    (its own limit lower, or the server's when it was asked without one; with `max_tokens` None, the
+    server's own limit, one cut at a set limit but not one cut at the server's): worth asking again."""
+    if record.get("finish_reason") != "length":
         return False
     asked_with = record.get("max_tokens")
+    if max_tokens is None:
+        return is_integer(asked_with)
     return not is_integer(asked_with) or asked_with < max_tokens
 
 
@@ -355,7 +358,8 @@ def _check_malformed(summary: RunSummary, answers: int, max_share: float, cache:
     if cut:
         text += (f"; {len(cut)} of them cut at the server's limit on answer tokens (finish_reason 'length'): "
                  + ", ".join(repr(noun) for noun in cut[:5]) + (", ..." if len(cut) > 5 else "")
-                 + " (a higher lexicon.openai.max_tokens asks them again)")
+                 + " (lexicon.openai.max_tokens set higher than the limit they were cut at, or unset where they "
+                 "were cut at a set one, asks them again)")
     if len(nouns) > max_share * answers:
         log.info("summary: %s", json.dumps(summary.to_json()))
         raise LLMError(f"{text}; more than lexicon.openai.max_malformed_share ({max_share}) of the answers: check "
@@ -521,7 +525,7 @@ class _Asker:
         """The record of a noun, cached before it is returned: its answer, or after the retries (or
         a fatal error) a failure (`failed` true); None when the build was aborted before the noun
         was asked. Records count the calls and tokens spent on the noun, those of an `earlier`
-        failed record (or one cut at a lower max_tokens) included."""
+        failed record (or one cut at a lower max_tokens, or at a set one when it is now unset) included."""
         messages = [{"role": "system", "content": self.system},
                     {"role": "user", "content": USER_PROMPT.format(noun=noun)}]
         spent = (earlier or {}).get("usage", {})

@@ -111,6 +111,7 @@ if HS["reference"] == "annotators":
             "../envs/oeseg.yaml"
         params:
             vocabulary=vocabulary_of(HS["dataset"]),
+            second_page=HUMAN_STUDY_SECOND_PAGE,
         script:
             "../scripts/human_study_table.py"
 

@@ -27,10 +27,11 @@ def study_predictions(methods, dataset):
 
 
 def annotation_files(keys):
-    """The annotation CSVs named in the config (rule user_provided_file stops while one is missing)."""
+    """The annotation CSVs named in the config (rule user_provided_file stops while one is missing);
+    `resolved` only where human_study.resolved names some (none: no input of that name)."""
 
     def inputs(wildcards):
-        paths = {k: HS[k] for k in keys}
+        paths = {k: HS[k] for k in keys if k != "resolved"}
         if "annotators" in keys and len(paths["annotators"] or []) != 2:
             raise WorkflowError(
                 "human_study.annotators: list the two annotators' CSVs exported from "
@@ -39,6 +40,8 @@ def annotation_files(keys):
             )
         if "resolved" in keys:
             check_resolved()
+            if resolved_files():
+                paths["resolved"] = HS["resolved"]
         return paths
 
     return inputs
@@ -51,15 +54,9 @@ def resolved_files():
 
 
 def check_resolved():
-    """Stop where human_study.resolved names no CSV or the disagreements CSV (oeseg.workflow.check_config
-    checks the rest)."""
-    paths = resolved_files()
-    if not paths:
-        raise WorkflowError(
-            "human_study.resolved: name the CSV of resolved disagreements, or list the "
-            "annotators' independent re-annotations of them."
-        )
-    for path in paths:
+    """Stop where human_study.resolved names the disagreements CSV (oeseg.workflow.check_config checks
+    the rest; none named: the script checks that there are no disagreements)."""
+    for path in resolved_files():
         if os.path.abspath(path) == os.path.abspath(DISAGREEMENTS):
             raise WorkflowError(
                 f"human_study.resolved: {path} is the disagreements CSV that rule "

@@ -302,6 +302,33 @@ def test_a_consensus_csv_keeps_its_meaning(selection, tmp_path):
         write_annotated_study(str(selection), annotators, [consensus], "demo-city", tmp_path / "study1.csv")
 
 
+@pytest.mark.parametrize("resolved", [None, []])
+def test_no_second_stage_where_the_first_agrees_on_everything(selection, tmp_path, resolved):
+    """human_study.resolved unset (None or []): with no disagreements the study table is the
+    annotators' answers and the report says there were none to re-annotate; with disagreements it is
+    an error naming how many, the second stage's page and the key to set, and no table is written."""
+    items = read_selection(selection, DEMO_CITY)
+    _write_annotations(tmp_path / "a1.csv", items, lambda i: "car")
+    _write_annotations(tmp_path / "a2.csv", items, lambda i: "car")
+    agreeing = [str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")]
+    report = write_annotated_study(str(selection), agreeing, resolved, "demo-city", tmp_path / "study.csv",
+                                   tmp_path / "second_stage.json")
+    assert report == json.loads((tmp_path / "second_stage.json").read_text()) == {
+        "annotators": [], "n": 0, "agreed": None, "agreement_percent": None, "disagreements": [],
+        "note": "no disagreements: the first stage's annotators agree on every description, none to re-annotate"}
+    assert {r.reference for r in read_study(tmp_path / "study.csv", DEMO_CITY)} == {DEMO_CITY.by_name("car").id}
+    _, annotators = _first_stage(selection, tmp_path)
+    with pytest.raises(InputError) as error:
+        write_annotated_study(str(selection), annotators, resolved, "demo-city", tmp_path / "study2.csv",
+                              tmp_path / "second_stage2.json", second_page="work/human_study/second_stage.html")
+    assert str(error.value) == (
+        f"human_study.resolved: not given, but the first stage's annotators disagree on 3 description(s) (the "
+        f"disagreements of {annotators[0]} and {annotators[1]}): re-annotate them on the second stage's page "
+        f"(snakemake human_study_second_page writes work/human_study/second_stage.html) and name its CSVs in "
+        f"human_study.resolved (one consensus CSV, or a list of two or more independent re-annotations)")
+    assert not (tmp_path / "study2.csv").exists() and not (tmp_path / "second_stage2.json").exists()
+
+
 def _snakemake(workdir, *args) -> subprocess.CompletedProcess:
     """The repository's workflow run in `workdir` (its config.yaml)."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
@@ -343,6 +370,35 @@ def test_study_table_rule_with_independent_re_annotations(selection, tmp_path):
     log = (out / "logs" / "human_study" / "table.log").read_text()
     assert (f"the re-annotations {resolved[0]}, {resolved[1]} still disagree on 1 of the 3 disagreements "
             "(66.7 % agreement), e.g. 'osprey/im1/3' (person / car)") in log
+    assert "Traceback" not in log and not (out / "human_study" / "study.csv").exists()
+
+
+@pytest.mark.slow
+def test_study_table_rule_without_a_second_stage(selection, tmp_path):
+    """Through Snakemake: human_study.resolved left out of the config; annotators who agree on every
+    description give the study table and a report saying there was nothing to re-annotate;
+    annotators who disagree stop the rule, naming how many and the second stage's page."""
+    items = read_selection(selection, DEMO_CITY)
+    _write_annotations(tmp_path / "a1.csv", items, lambda i: "car")
+    _write_annotations(tmp_path / "a2.csv", items, lambda i: "car")
+    out = _annotators_workflow(selection, tmp_path, [str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")], [])
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    del config["human_study"]["resolved"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    run = ("--allowed-rules", "human_study_agreement", "human_study_table", "--config", f"out={out}",
+           f"results={tmp_path / 'results'}")
+    proc = _snakemake(tmp_path, f"{out}/human_study/study.csv", *run)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert json.loads((out / "human_study" / "second_stage.json").read_text())["note"] == (
+        "no disagreements: the first stage's annotators agree on every description, none to re-annotate")
+    assert {r.reference for r in read_study(out / "human_study" / "study.csv", DEMO_CITY)} == \
+        {DEMO_CITY.by_name("car").id}
+    _first_stage(selection, tmp_path)  # the annotators' CSVs rewritten: three disagreements
+    proc = _snakemake(tmp_path, f"{out}/human_study/study.csv", *run)
+    assert proc.returncode != 0
+    log = (out / "logs" / "human_study" / "table.log").read_text()
+    assert ("human_study.resolved: not given, but the first stage's annotators disagree on 3 description(s)" in log
+            and f"snakemake human_study_second_page writes {out}/human_study/second_stage.html" in log)
     assert "Traceback" not in log and not (out / "human_study" / "study.csv").exists()
 
 
@@ -608,8 +664,8 @@ def test_second_stage_page_lists_the_disagreements_alone(selection, tmp_path):
     assert keys[0]["storage_key"] == keys[0]["legacy_key"] == "oeseg-human-study-demo-city"
     assert keys[1]["storage_key"] == "oeseg-human-study-stage2-demo-city" and keys[1]["legacy_key"] is None
     (tmp_path / "none.csv").write_text("id,description,answer,answer_1,answer_2\n")
-    with pytest.raises(InputError, match=r"none.csv: no disagreements .* give human_study.resolved a CSV of the "
-                                         r"header 'id,description,answer' alone"):
+    with pytest.raises(InputError, match=r"none.csv: no disagreements .*: the second stage has nothing to "
+                                         r"annotate; leave human_study.resolved unset \(null\)$"):
         write_second_stage_page(str(tmp_path / "none.csv"), "demo-city", [], "Study", str(tmp_path / "x.html"))
 
 

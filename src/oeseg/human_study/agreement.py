@@ -3,7 +3,8 @@
 `write_agreement` compares two exported CSVs, each checked against the selection (a JSON report
 and a CSV of disagreements for the second stage); `write_annotated_study` takes the agreed or
 resolved label of every selected description: the second stage is one consensus CSV answering the
-disagreements alone, or two or more independent re-annotations of them, which must all agree.
+disagreements alone, or two or more independent re-annotations of them, which must all agree; with
+no disagreements it may be left out.
 The demo has no annotators: `write_reference_study` takes the ground-truth category of each region.
 """
 
@@ -16,6 +17,11 @@ from oeseg.human_study.annotation import ANNOTATION_FIELDS, answer_to_category, 
 from oeseg.human_study.selection import StudyItem, read_selection
 from oeseg.human_study.table import StudyRow, write_study
 from oeseg.io import InputError, atomic_write_json, atomic_write_text, csv_text
+
+#: where rule human_study_second_page writes the second stage's page (the rules pass the real path)
+SECOND_STAGE_PAGE = "<out>/human_study/second_stage.html"
+#: the second stage's report where the first stage's annotators agree on every description
+NO_DISAGREEMENTS = "no disagreements: the first stage's annotators agree on every description, none to re-annotate"
 
 
 def annotator_agreement(items: list[StudyItem], answers: Sequence[Mapping[str, str]], names: Sequence[str]) -> dict:
@@ -55,13 +61,25 @@ def write_agreement(selection_csv: str, annotator_csvs: list[str], vocabulary: s
     return report
 
 
-def resolve_disagreements(disputed: list[StudyItem], resolved_csvs: str | Sequence[str], vocabulary: Vocabulary,
-                          scope: str) -> tuple[dict[str, str], dict]:
+def resolve_disagreements(disputed: list[StudyItem], resolved_csvs: str | Sequence[str] | None,
+                          vocabulary: Vocabulary, scope: str,
+                          second_page: str = SECOND_STAGE_PAGE) -> tuple[dict[str, str], dict]:
     """The second stage: the final answer (id -> answer) to each of the `disputed` items and its report.
 
     `resolved_csvs` is one consensus CSV, or two or more independent re-annotations whose answers
     must all agree (a description they still differ on is an InputError naming the files and ids).
-    Each answers exactly the disputed items (`read_answers`, with `scope` naming them)."""
+    Each answers exactly the disputed items (`read_answers`, with `scope` naming them). None (or [])
+    is no second stage: with no disputed items the report says there were none to re-annotate; with
+    some, it is an InputError naming how many and the second stage's page (`second_page`) to answer."""
+    if not resolved_csvs:
+        if disputed:
+            raise InputError(
+                f"human_study.resolved: not given, but the first stage's annotators disagree on {len(disputed)} "
+                f"description(s) ({scope}): re-annotate them on the second stage's page (snakemake "
+                f"human_study_second_page writes {second_page}) and name its CSVs in human_study.resolved (one "
+                f"consensus CSV, or a list of two or more independent re-annotations)")
+        return {}, {"annotators": [], "n": 0, "agreed": None, "agreement_percent": None, "disagreements": [],
+                    "note": NO_DISAGREEMENTS}
     paths = [resolved_csvs] if isinstance(resolved_csvs, str) else [str(p) for p in resolved_csvs]
     if not isinstance(resolved_csvs, str) and len(paths) < 2:
         raise InputError(f"human_study.resolved: a list names two or more independent re-annotations of the "
@@ -94,15 +112,18 @@ def _study_row(item: StudyItem, reference: int) -> StudyRow:
     return StudyRow(item.id, item.description, reference, item.sbert, dict(item.lexical))
 
 
-def write_annotated_study(selection_csv: str, annotator_csvs: list[str], resolved_csvs: str | Sequence[str],
-                          vocabulary: str, out_csv: str, report_json: str | None = None) -> dict:
+def write_annotated_study(selection_csv: str, annotator_csvs: list[str], resolved_csvs: str | Sequence[str] | None,
+                          vocabulary: str, out_csv: str, report_json: str | None = None,
+                          second_page: str = SECOND_STAGE_PAGE) -> dict:
     """The study table of the selection: the annotators' answer where they agree, the second stage's
-    (`resolve_disagreements`) where they do not; its report (JSON) to `report_json`, and returned."""
+    (`resolve_disagreements`, None where there is none) where they do not; its report (JSON) to
+    `report_json`, and returned."""
     vocab = get_vocabulary(vocabulary)
     items, first, second = read_two_annotators(selection_csv, annotator_csvs, vocab)
     disputed = [i for i in items if first[i.id] != second[i.id]]
     resolved, report = resolve_disagreements(disputed, resolved_csvs, vocab,
-                                             f"the disagreements of {annotator_csvs[0]} and {annotator_csvs[1]}")
+                                             f"the disagreements of {annotator_csvs[0]} and {annotator_csvs[1]}",
+                                             second_page)
     where = ", ".join(report["annotators"])  # the second stage's CSVs
     write_study(out_csv, [_study_row(i, answer_to_category(resolved.get(i.id, first[i.id]), vocab, where))
                           for i in items])

@@ -393,8 +393,7 @@ def write_second_stage_page(disagreements_csv: str, vocabulary: str, examples: l
         items.append((r["id"], r["description"]))
     if not items:
         raise InputError(f"{disagreements_csv}: no disagreements (the annotators agree on every description): the "
-                         f"second stage has nothing to annotate; give human_study.resolved a CSV of the header "
-                         f"'id,description,answer' alone")
+                         "second stage has nothing to annotate; leave human_study.resolved unset (null)")
     atomic_write_text(out_html, annotation_page(_shuffled(items), vocab, [tuple(e) for e in examples],
                                                 f"{title}: second stage", storage_key(vocab.name, stage=2),
                                                 note=SECOND_STAGE_NOTE, own_export_only=True))

@@ -146,13 +146,13 @@ def _changed_validator(record: dict, validators: dict[str, str | None]) -> str |
     return f"Last-Modified {new}, the part's {old}" if isinstance(old, str) and new and old != new else None
 
 
-def _resume_headers(url: str, part: Path, pinned: bool) -> dict[str, str]:
-    """Range (and If-Range) headers resuming `part`, or {} after discarding a part that cannot be trusted."""
+def _resume_headers(url: str, part: Path, record: dict | None, pinned: bool) -> dict[str, str]:
+    """Range (and If-Range) headers resuming `part` (its source record `record`), or {} after discarding a
+    part that cannot be trusted."""
     offset = part.stat().st_size if part.exists() else 0
     if not offset:
         return {}
     source = redact_url(url)
-    record = _read_record(part)
     if record is not None and record.get("url_sha256") != _url_sha256(url):
         reason = f"its record names another source, {record.get('url')}"
     else:
@@ -198,8 +198,10 @@ def is_html_page(response: requests.Response) -> bool:
             and not response.headers.get("Content-Disposition", "").strip().lower().startswith("attachment"))
 
 
-def _write_body(response: requests.Response, part: Path, offset: int, url: str, sha256: str | None) -> bool:
-    """Write a 200/206 reply into `part` (appending a 206 at `offset`); True when the part holds the whole file."""
+def _write_body(response: requests.Response, part: Path, offset: int, url: str, sha256: str | None,
+                record: dict | None) -> bool:
+    """Write a 200/206 reply into `part` (appending a 206 at `offset` to the part of source record `record`);
+    True when the part holds the whole file."""
     source = redact_url(url)
     response.raise_for_status()
     dest = part.with_suffix("")
@@ -216,7 +218,7 @@ def _write_body(response: requests.Response, part: Path, offset: int, url: str, 
         _discard(part)
         return False
     validators = {"etag": response.headers.get("ETag"), "last_modified": response.headers.get("Last-Modified")}
-    changed = _changed_validator(_read_record(part) or {}, validators) if offset else None
+    changed = _changed_validator(record or {}, validators) if offset else None
     if changed is not None:  # a server that ignores If-Range sent the tail of a changed file
         log.warning("%s: the bytes from %d are of another version of the file (%s); restarting from zero",
                     source, offset, changed)
@@ -251,11 +253,12 @@ def _write_body(response: requests.Response, part: Path, offset: int, url: str, 
 def _fetch_into(url: str, part: Path, sha256: str | None, auth: Auth, timeout: float) -> bool:
     """Download the rest of `url` into `part`, resuming only a trusted part; True when all of it arrived."""
     source = redact_url(url)
-    headers = _resume_headers(url, part, sha256 is not None)
+    record = _read_record(part)
+    headers = _resume_headers(url, part, record, sha256 is not None)
     offset = part.stat().st_size if headers else 0
     with requests.get(url, stream=True, headers={**IDENTITY, **headers}, auth=auth, timeout=timeout) as r:
         if not (offset and r.status_code == 416):
-            return _write_body(r, part, offset, url, sha256)
+            return _write_body(r, part, offset, url, sha256, record)
         remote_size = _remote_size(r)
     if remote_size == offset:  # the partial file already holds every byte
         return True

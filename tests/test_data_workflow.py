@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 import yaml
+
+from oeseg.data.panoptic import PanopticImage, Segment, panoptic_json
+from oeseg.data.vocabularies import CITYSCAPES, Category, Vocabulary
+from oeseg.io import InputError, atomic_write_json
+from oeseg.workflow import check_folder_datasets
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,3 +69,45 @@ def test_a_malformed_download_entry_stops_the_run(tmp_path):
     assert run.returncode != 0
     out = run.stdout + run.stderr
     assert """config: downloads["paper/x.json"].sha256: 'abc' does not match""" in out, out[-2000:]
+
+
+def test_the_start_up_check_keeps_a_folder_splits_categories_until_its_file_changes(tmp_path):
+    """The start-up check of a `source: folder` split reads its panoptic.json (categories after the
+    annotations) once and keeps its info and categories in `<out>/cache/`, read instead while the
+    file keeps its size, mtime and ctime; a changed file is read again (also one of the same size
+    and mtime), so a wrong vocabulary stops the run, cached or not. A file changed within the last
+    second (its mtime's tick could hold another change) is not kept."""
+    config = {"data_root": str(tmp_path / "data"), "out": str(tmp_path / "out"),
+              "datasets": {"mine": {"source": "folder", "vocabulary": "cityscapes"}}}
+    path = tmp_path / "data" / "mine" / "val" / "panoptic.json"
+    cache = tmp_path / "out" / "cache" / "split_vocabularies" / "mine" / "val.json"
+    images = [PanopticImage(str(i), f"{i}.png", f"{i}.png", 8, 8, [Segment(1, 13, 0, 64, [0, 0, 8, 8])])
+              for i in range(50)]
+    hour_ago = time.time_ns() - 3600 * 10**9
+
+    def write(vocabulary: Vocabulary) -> None:
+        """Write the split's panoptic.json of `vocabulary`, an hour old."""
+        atomic_write_json(path, panoptic_json(vocabulary, images))
+        os.utime(path, ns=(hour_ago, hour_ago))
+
+    atomic_write_json(path, panoptic_json(CITYSCAPES, images))
+    check_folder_datasets(config)
+    assert not cache.exists()  # just written
+    write(CITYSCAPES)
+    check_folder_datasets(config)
+    assert json.loads(cache.read_text())["categories"] == CITYSCAPES.to_json()
+    kept = json.loads(cache.read_text())
+    cache.write_text(json.dumps({**kept, "info": {"vocabulary": "other"}}))  # shows what is read
+    with pytest.raises(InputError, match="but the split is of vocabulary 'other'"):
+        check_folder_datasets(config)
+    # the same size and mtime, other bytes (a copy that keeps the mtime): read again
+    time.sleep(0.05)  # past the clock's tick of the kept ctime
+    renamed = Vocabulary("cityscapes", tuple(Category(c.id, "cab" if c.name == "car" else c.name, c.isthing, c.color)
+                                             for c in CITYSCAPES))
+    write(renamed)
+    assert path.stat().st_size == kept["key"]["size"]
+    for _ in range(2):  # read, then kept
+        with pytest.raises(InputError, match=r"first the split's \(13, 'cab', True\) against the vocabulary's "
+                                             r"\(13, 'car', True\)"):
+            check_folder_datasets(config)
+    assert json.loads(cache.read_text())["key"]["size"] == path.stat().st_size

@@ -63,7 +63,8 @@ class _Remote(BaseHTTPRequestHandler):
     one in `accounts` answers 401 unless asked with its (user, password); one in `held` sends half
     of its next reply (with a Content-Length), sets `halfway` and sends the rest once `go_on` is set;
     one in `busy` first answers each of its statuses in turn (with `Retry-After: 0`); one in
-    `ignores_if_range` serves a Range whatever its If-Range says."""
+    `ignores_if_range` serves a Range whatever its If-Range says; one in `bare_416` answers a range
+    past its end with a 416 without Content-Range (no size)."""
 
     files: dict[str, tuple[bytes, str | None, str | None]] = {}
     cut: set[str] = set()
@@ -76,6 +77,7 @@ class _Remote(BaseHTTPRequestHandler):
     held: set[str] = set()
     busy: dict[str, list[int]] = {}
     ignores_if_range: set[str] = set()
+    bare_416: set[str] = set()
     halfway, go_on = threading.Event(), threading.Event()
     seen: list[tuple[str, str | None, str | None]] = []
 
@@ -123,7 +125,8 @@ class _Remote(BaseHTTPRequestHandler):
             start = 0
         if rng and start >= len(body):
             self.send_response(416)
-            self.send_header("Content-Range", f"bytes */{len(body)}")
+            if self.path not in self.bare_416:
+                self.send_header("Content-Range", f"bytes */{len(body)}")
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
@@ -169,7 +172,7 @@ def remote():
     _Remote.cut, _Remote.ending, _Remote.accounts, _Remote.seen = {"/cut.tar"}, {}, {}, []
     _Remote.gzip, _Remote.misplaced, _Remote.no_ranges, _Remote.login_page = set(), set(), set(), set()
     _Remote.held, _Remote.halfway, _Remote.go_on = set(), threading.Event(), threading.Event()
-    _Remote.busy, _Remote.ignores_if_range = {}, set()
+    _Remote.busy, _Remote.ignores_if_range, _Remote.bare_416 = {}, set(), set()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Remote)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -380,8 +383,13 @@ def test_pinned_part_gets_416_with_another_size_and_restarts(remote, tmp_path):
 
 
 @pytest.mark.parametrize("extra, requests_after", [(b"", 1), (b"stale tail" * 800, 2)], ids=["same-size", "larger"])
-def test_416_completes_a_part_only_of_the_remote_size(remote, tmp_path, extra, requests_after):
+@pytest.mark.parametrize("sized", [True, False], ids=["sized", "no-size"])
+def test_416_completes_a_part_only_of_the_remote_size(remote, tmp_path, extra, requests_after, sized):
+    """A 416 completes a part of the size its Content-Range gives; a larger part (stale), or any part
+    when the 416 gives no size, is discarded and the file fetched from zero."""
     _Remote.files["/f.bin"] = (NEW, '"v1"', None)
+    if not sized:
+        _Remote.bare_416, requests_after = {"/f.bin"}, 2
     dest = tmp_path / "f.bin"
     part, record = _part_and_record(dest)
     part.write_bytes(NEW + extra)
@@ -391,6 +399,35 @@ def test_416_completes_a_part_only_of_the_remote_size(remote, tmp_path, extra, r
     assert _Remote.seen[0] == ("/f.bin", f"bytes={len(NEW + extra)}-", '"v1"')
     assert len(_Remote.seen) == requests_after
     assert not part.exists() and not record.exists()
+
+
+@pytest.mark.parametrize("stale_part", [False, True], ids=["fresh", "stale-part"])
+def test_a_416_without_a_size_restarts_once_then_fails_naming_the_url(remote, tmp_path, stale_part):
+    """A server that gives no length and answers the range after the body with a 416 without its size
+    cannot confirm that a part is whole (nor tell it from a stale, larger one): the part is discarded
+    and fetched from zero once; when that ends alike, the download fails naming the URL and removes
+    the part, and pinning the sha256 takes the body as the file."""
+    _Remote.files["/f.bin"] = (NEW, '"v1"', MODIFIED)
+    _Remote.ending["/f.bin"], _Remote.bare_416 = "close", {"/f.bin"}
+    dest, url = tmp_path / "f.bin", f"{remote}/f.bin"
+    part, record = _part_and_record(dest)
+    whole, resume = ("/f.bin", None, None), ("/f.bin", f"bytes={len(NEW)}-", '"v1"')
+    expected = [whole, resume, whole, resume]
+    if stale_part:
+        part.write_bytes(NEW + b"stale tail" * 800)
+        record.write_text(json.dumps({"url_sha256": _sha(url), "url": url, "etag": '"v1"'}))
+        expected = [("/f.bin", f"bytes={len(NEW) + 8000}-", '"v1"'), whole, resume]
+    with pytest.raises(InputError) as err:
+        download_file(url, dest, None)
+    assert str(err.value) == (
+        f"{dest}: download of {url} failed: the server answered the request for the bytes from {len(NEW)} on with "
+        "HTTP 416 without the file's size (no Content-Range), also after the download restarted from zero, so "
+        f"nothing confirms that the bytes received are the whole file; {part} was removed; pin the file's sha256 "
+        "(a body with it is taken as the file)")
+    assert _Remote.seen == expected
+    assert not part.exists() and not record.exists() and not dest.exists()
+    download_file(url, dest, hashlib.sha256(NEW).hexdigest())
+    assert dest.read_bytes() == NEW and _Remote.seen[len(expected):] == [whole]
 
 
 @pytest.mark.parametrize("source", [None, "/other.bin"])

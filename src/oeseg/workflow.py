@@ -146,7 +146,9 @@ def check_folder_datasets(config: dict[str, Any]) -> None:
     """Stop at start-up where a present split of a `source: folder` dataset is not of the dataset's
     vocabulary (another name in `info.vocabulary`, or other categories), naming the file and the
     config key: otherwise the mismatch would show only when its descriptions are scored, after a
-    model made them. A split not present is left to the run, which names it where it is needed."""
+    model made them. A split not present is left to the run, which names it where it is needed. A
+    split's categories are kept in `<out>/cache/` until its panoptic.json changes (reading a large
+    one takes seconds, at every start-up)."""
     from oeseg.data.panoptic import read_split_vocabulary
     from oeseg.data.vocabularies import category_key, get_vocabulary
 
@@ -158,7 +160,8 @@ def check_folder_datasets(config: dict[str, Any]) -> None:
             root = Path(config["data_root"]) / name / split
             if not (root / "panoptic.json").is_file():
                 continue
-            found = read_split_vocabulary(root)  # not its images and segments: this runs at every start-up
+            found = read_split_vocabulary(root, Path(config["out"]) / "cache" / "split_vocabularies" / name
+                                          / f"{split}.json")
             where = f"{root / 'panoptic.json'}: datasets.{name}.vocabulary is {entry['vocabulary']!r}"
             if found.name != vocabulary.name:
                 raise InputError(f"{where}, named {vocabulary.name!r}, but the split is of vocabulary {found.name!r} "

@@ -1,13 +1,17 @@
 """Resumable, checksum-verified downloads (the generic `download` rule and the dataset archives).
 
-A download streams to `<dest>.part`, with `<dest>.part.json` recording its source (the sha256 of
-the full URL, the URL with its credentials and query values masked for messages, and the server's
-ETag / Last-Modified). An interrupted transfer (a dropped connection, a killed job) resumes
-from the bytes already there with an HTTP Range request, sending If-Range so that a changed remote
-file comes back whole and restarts the download. A part is not resumed (the download restarts from
-zero) when its record names another URL, or when neither a validator nor a pinned sha256 can check
-it; a 416 reply completes a part only when the server's size equals the part's. The finished file is
-checked against the pinned sha256 before it is renamed to `dest`: a mismatch removes it and raises.
+A download streams to `<dest>.part`, with `<dest>.part.json` recording its source (the sha256 of the
+full URL, the URL with its credentials and query values masked for messages, the server's ETag /
+Last-Modified, and whether the part was begun after a 416 without the file's size). An interrupted
+transfer (a dropped connection, a killed job) resumes from the bytes already there with an HTTP
+Range request, sending If-Range so that a changed remote file comes back whole and restarts the
+download. A part is not resumed (the download restarts from zero) when its record names another URL,
+or when neither a validator nor a pinned sha256 can check it; a 416 reply completes a part only when
+the server's size equals the part's. A 416 that gives no size (no Content-Range) cannot tell a whole
+part from a stale, larger one: the part is discarded and the download restarts from zero, once; a
+second such 416, for the part begun so, fails the download (naming the URL) and removes the part.
+The finished file is checked against the pinned sha256 before it is renamed to `dest`: a mismatch
+removes it and raises.
 Bytes are asked for and written as the server stores them (`Accept-Encoding: identity`, nothing
 decoded), so that a part's size is an offset in the remote file; a 206 reply that starts elsewhere
 than the part ends, or whose ETag (else Last-Modified) differs from the part's record (a server that
@@ -111,7 +115,8 @@ def _discard(part: Path) -> None:
 
 
 def _read_record(part: Path) -> dict | None:
-    """The source record of `part` (url_sha256, url, etag, last_modified), or None (logged) when missing or unreadable."""
+    """The source record of `part` (url_sha256, url, etag, last_modified, after_416), or None (logged) when missing
+    or unreadable."""
     sidecar = _sidecar(part)
     if not sidecar.exists():
         return None
@@ -146,13 +151,13 @@ def _changed_validator(record: dict, validators: dict[str, str | None]) -> str |
     return f"Last-Modified {new}, the part's {old}" if isinstance(old, str) and new and old != new else None
 
 
-def _resume_headers(url: str, part: Path, pinned: bool) -> dict[str, str]:
-    """Range (and If-Range) headers resuming `part`, or {} after discarding a part that cannot be trusted."""
+def _resume_headers(url: str, part: Path, record: dict | None, pinned: bool) -> dict[str, str]:
+    """Range (and If-Range) headers resuming `part` (its source record `record`), or {} after discarding a
+    part that cannot be trusted."""
     offset = part.stat().st_size if part.exists() else 0
     if not offset:
         return {}
     source = redact_url(url)
-    record = _read_record(part)
     if record is not None and record.get("url_sha256") != _url_sha256(url):
         reason = f"its record names another source, {record.get('url')}"
     else:
@@ -198,8 +203,10 @@ def is_html_page(response: requests.Response) -> bool:
             and not response.headers.get("Content-Disposition", "").strip().lower().startswith("attachment"))
 
 
-def _write_body(response: requests.Response, part: Path, offset: int, url: str, sha256: str | None) -> bool:
-    """Write a 200/206 reply into `part` (appending a 206 at `offset`); True when the part holds the whole file."""
+def _write_body(response: requests.Response, part: Path, offset: int, url: str, sha256: str | None,
+                record: dict | None, after_416: bool) -> bool:
+    """Write a 200/206 reply into `part` (appending a 206 at `offset` to the part of source record `record`; a
+    part begun anew records `after_416`); True when the part holds the whole file."""
     source = redact_url(url)
     response.raise_for_status()
     dest = part.with_suffix("")
@@ -216,7 +223,7 @@ def _write_body(response: requests.Response, part: Path, offset: int, url: str, 
         _discard(part)
         return False
     validators = {"etag": response.headers.get("ETag"), "last_modified": response.headers.get("Last-Modified")}
-    changed = _changed_validator(_read_record(part) or {}, validators) if offset else None
+    changed = _changed_validator(record or {}, validators) if offset else None
     if changed is not None:  # a server that ignores If-Range sent the tail of a changed file
         log.warning("%s: the bytes from %d are of another version of the file (%s); restarting from zero",
                     source, offset, changed)
@@ -225,7 +232,8 @@ def _write_body(response: requests.Response, part: Path, offset: int, url: str, 
     with open(part, "ab" if offset else "wb") as f:
         if not offset:  # after the truncation, so a record never describes older bytes
             atomic_write_json(_sidecar(part), {"url_sha256": _url_sha256(url), "url": source,
-                                               **{k: v for k, v in validators.items() if v}})
+                                               **{k: v for k, v in validators.items() if v},
+                                               **({"after_416": True} if after_416 else {})})
         try:
             for block in response.raw.stream(CHUNK_SIZE, decode_content=False):
                 f.write(block)
@@ -248,21 +256,30 @@ def _write_body(response: requests.Response, part: Path, offset: int, url: str, 
     return True
 
 
-def _fetch_into(url: str, part: Path, sha256: str | None, auth: Auth, timeout: float) -> bool:
-    """Download the rest of `url` into `part`, resuming only a trusted part; True when all of it arrived."""
+def _fetch_into(url: str, part: Path, sha256: str | None, auth: Auth, timeout: float, after_416: bool = False) -> bool:
+    """Download the rest of `url` into `part`, resuming only a trusted part; True when all of it arrived
+    (`after_416`: the part before was discarded on a 416 without the file's size)."""
     source = redact_url(url)
-    headers = _resume_headers(url, part, sha256 is not None)
+    record = _read_record(part)
+    headers = _resume_headers(url, part, record, sha256 is not None)
     offset = part.stat().st_size if headers else 0
     with requests.get(url, stream=True, headers={**IDENTITY, **headers}, auth=auth, timeout=timeout) as r:
         if not (offset and r.status_code == 416):
-            return _write_body(r, part, offset, url, sha256)
+            return _write_body(r, part, offset, url, sha256, record, after_416)
         remote_size = _remote_size(r)
     if remote_size == offset:  # the partial file already holds every byte
         return True
+    if remote_size is None and (record or {}).get("after_416") is True:  # restarting again would end alike
+        _discard(part)
+        hint = "; pin the file's sha256 (a body with it is taken as the file)" if sha256 is None else ""
+        raise InputError(f"{part.with_suffix('')}: download of {source} failed: the server answered the request "
+                         f"for the bytes from {offset} on with HTTP 416 without the file's size (no Content-Range), "
+                         f"also after the download restarted from zero, so nothing confirms that the bytes "
+                         f"received are the whole file; {part} was removed{hint}")
     log.warning("%s: the server refused to resume at byte %d (remote size %s); restarting from zero",
                 source, offset, "not given" if remote_size is None else remote_size)
     _discard(part)
-    return _fetch_into(url, part, sha256, auth, timeout)
+    return _fetch_into(url, part, sha256, auth, timeout, after_416=remote_size is None)
 
 
 def _login_hint(url: str, auth: Auth) -> str:

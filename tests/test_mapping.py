@@ -231,6 +231,47 @@ def test_spacy_loads_without_importing_torch() -> None:
     assert hidden.stdout.splitlines() == [with_torch.stdout.strip(), "False", "1.0"]
 
 
+@pytest.mark.parametrize("description, modifiers, last_group", [
+    ("a white lamp shade", 1, ("lamp shade",)),               # a colour taken for a compound noun
+    ("a silver car parked on the street", 1, ("car",)),
+    ("a green grassy field", 1, ("field",)),                   # "green" an adjective, "grassy" a compound
+    ("white kitchen cabinets", 1, ("kitchen cabinets", "kitchen cabinet")),
+    ("a high-rise building", 0, None),                         # hyphen-joined words stay one word
+    ("a waiting room", 0, None),                               # -ing forms name a purpose
+    ("an orange ball", 0, None),                               # WordNet reads "orange" mostly as a noun
+    ("white", 0, None),                                        # never the last word
+])
+def test_subject_leading_adjectives(description: str, modifiers: int, last_group: tuple | None) -> None:
+    subject = parse_subjects([description])[0]
+    assert subject.modifiers == modifiers
+    assert (subject.term_groups[-1] if modifiers else None) == last_group
+
+
+def test_lexical_phrase_without_leading_adjectives_where_it_relates_to_nothing() -> None:
+    """"a silver car" maps to car without a ground truth (before: background); a phrase that the
+    lexicon knows with its adjective keeps its own relation ("white van": a car here, though "van"
+    alone is a person)."""
+    lexicon = Lexicon("cityscapes", {"kind": "test"}, [
+        LexiconEntry(CAR, "car", ["car"], ["automobile"], ["white van"], []),
+        LexiconEntry(PERSON, "person", ["person"], [], ["van"], []),
+    ])
+    out = _lexical(["a silver car parked on the street", "a white van", "a silver automobile", "a red van"],
+                   None, lexicon)
+    assert [out[level][0] for level in LEVELS] == [CAR] * 4
+    assert [out[level][1] for level in LEVELS] == [BACKGROUND, BACKGROUND, CAR, CAR]
+    assert [out[level][2] for level in LEVELS] == [BACKGROUND, CAR, CAR, CAR]
+    assert [out[level][3] for level in LEVELS] == [BACKGROUND, BACKGROUND, PERSON, PERSON]
+
+
+def test_the_adjective_list_is_wordnets() -> None:
+    """The committed list is what tools/make_adjective_list.py writes from the system's WordNet 3.0."""
+    from oeseg.lexicon.wordnet import adjective_words, open_wordnet
+
+    words = adjective_words(open_wordnet())
+    assert subject_module.ADJECTIVES_FILE.read_text(encoding="utf-8") == subject_module.adjective_list_text(words)
+    assert {"white", "silver", "grassy"} <= set(words) and not {"orange", "gold", "waiting", "car"} & set(words)
+
+
 def test_subject_suffixes() -> None:
     lamp, car = parse_subjects(["a white lamp shade", "the car"])
     assert lamp.suffixes == ("lamp shade", "shade") and car.suffixes == ("car",)

@@ -109,6 +109,22 @@ def open_wordnet(source: str | os.PathLike = WORDNET_DIR) -> WordNetCorpusReader
         return SystemWordNetReader(str(source), None)
 
 
+def adjective_words(wn: WordNetCorpusReader) -> list[str]:
+    """Single words that WordNet reads mostly as adjectives (sorted): those with adjective senses
+    whose sense-tagged counts exceed those of their noun senses, or with no noun sense ("white",
+    "silver", "grassy"; not "gold", "orange", "metal"); -ing forms are left out, since before a noun
+    they name its purpose ("waiting room", "dining table")."""
+    counts: dict[str, dict[str, int]] = {}
+    for pos in ("n", "a"):  # "a" also yields the adjective satellites
+        for synset in wn.all_synsets(pos):
+            for lemma in synset.lemmas():
+                word = lemma.name().lower()
+                if word.isascii() and word.isalpha() and not word.endswith("ing"):
+                    own = counts.setdefault(word, {})
+                    own[pos] = own.get(pos, 0) + lemma.count()
+    return sorted(w for w, c in counts.items() if "a" in c and ("n" not in c or c["a"] > c["n"]))
+
+
 # --- the WordNet lexicon builder ------------------------------------------------------------------
 
 #: Synset choices shipped with the package, one YAML file per vocabulary family.

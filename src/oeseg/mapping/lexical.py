@@ -10,7 +10,8 @@ What "related to the subject" means, in order:
 1. the subject phrase with its compounds ("traffic light", "taxi cab"): it alone can choose a
    category other than the ground truth. The whole description (without article) counts first
    when the lexicon knows it ("crt screen", "parked car", "chest of drawers"); forms as written
-   ("falls", "people") and in singular form count alike, the stronger relation winning. From the
+   ("falls", "people") and in singular form count alike, the stronger relation winning; where
+   neither relates, the phrase without its leading adjectives ("silver car" -> car). From the
    hyponym level the complement of a leading "a <noun> of <noun>" chooses instead when it
    relates more strongly ("a body of water" -> water, not person), as the paper's script applies
    it (its published human-study mapping shows the complement acting from the hyponym level);

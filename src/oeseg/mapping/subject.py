@@ -13,7 +13,12 @@ Rules (spaCy `en_core_web_sm`, dependency parse), applied to the lower-cased des
 - plural nouns (tags NNS/NNPS) become singular with `inflect` (the paper's choice; "people" ->
   "person"), others are kept as written, lower-case; `written` keeps the head as written, so
   that a plural-only name ("falls", "clothes", "stairs") still matches the lexicon;
-- a description with no noun at all takes its root as the head, whatever its tag (as the paper).
+- a description with no noun at all takes its root as the head, whatever its tag (as the paper);
+- `modifiers` counts the subject's leading words that WordNet reads mostly as adjectives
+  (`adjectives`): colours and the like, which the tagger takes for compound nouns in lower-case
+  text ("white lamp shade", "silver car"), and which the paper's tagger (flair's) marks as
+  adjectives, dropped by its rules; the mapping looks the phrase up without them where it relates
+  to nothing with them.
 
 Every subject keeps the whole description in `whole` (lower case, without a leading article and
 final period), which the mapping looks up with the subject phrase ("a crt screen", "the falls"),
@@ -41,6 +46,7 @@ import sys
 import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -76,6 +82,22 @@ _FUNCTION_WORDS = frozenset([
 _BARE_MAX_WORDS = 4
 #: Carrier sentence for bare noun phrases; the phrase starts at character len(_CARRIER_PREFIX).
 _CARRIER_PREFIX = "a picture of the "
+#: The words that WordNet reads mostly as adjectives, one a line (`adjective_list_text`).
+ADJECTIVES_FILE = resources.files("oeseg.mapping") / "adjectives.txt"
+_ADJECTIVES_HEADER = ("# Single words that WordNet 3.0 reads mostly as adjectives (oeseg.lexicon.wordnet.adjective_words),\n"
+                      "# made by tools/make_adjective_list.py; a subject's leading ones are modifiers (oeseg.mapping.subject).\n")
+
+
+def adjective_list_text(words: Iterable[str]) -> str:
+    """The text of ADJECTIVES_FILE for `words`."""
+    return _ADJECTIVES_HEADER + "".join(f"{w}\n" for w in words)
+
+
+@functools.cache
+def adjectives() -> frozenset[str]:
+    """The words of ADJECTIVES_FILE."""
+    return frozenset(line for line in ADJECTIVES_FILE.read_text(encoding="utf-8").splitlines()
+                     if line and not line.startswith("#"))
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,7 @@ class Subject:
     written: str = ""
     whole: str = ""
     whole_first: bool = False
+    modifiers: int = 0
 
     @property
     def suffixes(self) -> tuple[str, ...]:
@@ -104,7 +127,8 @@ class Subject:
         first group that relates at all winning: the whole description (as written, then with
         its last word singular) and the subject phrase (its head as written, then singular); the
         whole description is a group of its own, looked up first, when it has no article (a
-        noun output: "parked car" is what the model said), else it joins the phrase's group."""
+        noun output: "parked car" is what the model said), else it joins the phrase's group; last,
+        the subject phrase without its `modifiers` ("white lamp shade" -> "lamp shade")."""
         whole_singular = ""
         if self.whole:
             *rest, last = self.whole.split(" ")
@@ -112,7 +136,10 @@ class Subject:
         whole = tuple(dict.fromkeys(t for t in (self.whole, whole_singular) if t))
         phrase = tuple(dict.fromkeys(t for t in (self.written, self.phrase) if t and t not in whole))
         groups = (whole, phrase) if self.whole_first else ((*whole, *phrase),)
-        return tuple(g for g in groups if g)
+        unmodified = tuple(dict.fromkeys(
+            t for t in (" ".join(form.split()[self.modifiers:]) for form in (self.written, self.phrase) if form)
+            if t not in whole + phrase)) if self.modifiers else ()
+        return tuple(g for g in (*groups, unmodified) if g)
 
 
 @functools.lru_cache(maxsize=1)
@@ -233,6 +260,20 @@ def _phrase(tokens: list) -> tuple[str, tuple[str, ...]]:
     return " ".join(words), parts
 
 
+def _modifiers(tokens: list) -> int:
+    """How many of the phrase's leading words (before its last) are `adjectives`, none of them
+    hyphen-joined to a neighbour ("high-rise" stays one word)."""
+    count = 0
+    for token in tokens[:-1]:
+        if token.text == "-":
+            continue
+        joined = _hyphen_joined(token, -1) is not None or _hyphen_joined(token, +1) is not None
+        if joined or token.text.lower() not in adjectives():
+            break
+        count += 1
+    return count
+
+
 def _written(tokens: list) -> str:
     """The phrase of `tokens` exactly as written (lower case, hyphens as spaces)."""
     return " ".join(t.text.lower() for t in tokens if t.text != "-")
@@ -325,7 +366,8 @@ def _bare_subject(doc: Doc, phrase: str) -> Subject | None:
         return None
     tokens = [t for t in _compounds(head) if t.i >= span.start]
     text, parts = _phrase(tokens)
-    return Subject(text, _word(head), parts, written=_written(tokens), whole=phrase, whole_first=True)
+    return Subject(text, _word(head), parts, written=_written(tokens), whole=phrase, whole_first=True,
+                   modifiers=_modifiers(tokens))
 
 
 def _whole_noun_phrase(doc: Doc, phrase: str) -> Subject | None:
@@ -338,7 +380,8 @@ def _whole_noun_phrase(doc: Doc, phrase: str) -> Subject | None:
             or any(t.tag_ not in _NOUN_TAGS | _ADJECTIVE_TAGS for t in tokens[:-1])):
         return None
     text, parts = _phrase(tokens)
-    return Subject(text, _word(tokens[-1]), parts, written=_written(tokens), whole=phrase, whole_first=True)
+    return Subject(text, _word(tokens[-1]), parts, written=_written(tokens), whole=phrase, whole_first=True,
+                   modifiers=_modifiers(tokens))
 
 
 def _reads_as_noun_phrase(doc: Doc, subject: Subject) -> bool:
@@ -367,7 +410,8 @@ def _subject(doc: Doc) -> Subject:
         prep = next((t for t in doc if t.text == word and t.dep_ == "prep"), None)
         if prep is not None and (obj := _object_phrase(prep)) and obj not in attachments:
             attachments.append(obj)
-    return Subject(phrase, _word(head), parts, of_complement, tuple(attachments), _written(tokens))
+    return Subject(phrase, _word(head), parts, of_complement, tuple(attachments), _written(tokens),
+                   modifiers=_modifiers(tokens))
 
 
 _CACHE: dict[str, Subject] = {}

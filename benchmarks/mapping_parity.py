@@ -133,18 +133,20 @@ class FlairTags:
     Python), kept in a JSON cache so that a rerun tags only new descriptions."""
 
     def __init__(self, python: Path, cache: Path) -> None:
-        if not python.is_file():
-            raise SystemExit(f"{python}: no such Python; make the parity environment first (make parity-env), "
-                             "or pass --tagger spacy for spaCy's tagger in flair's place")
         self.python, self.cache = python, cache
         stored = read_json(cache) if cache.is_file() else {}
-        self.tags: dict[str, FlairTokens] = stored.get("tags", {}) if stored.get("model_sha256") == MODEL_SHA256 else {}
+        kept = isinstance(stored, dict) and stored.get("model_sha256") == MODEL_SHA256
+        self.tags: dict[str, FlairTokens] = stored.get("tags", {}) if kept else {}
 
     def ensure(self, descriptions: list[str]) -> None:
         """Tag the descriptions not in the cache yet, in one run of the tagger, and store the cache."""
         missing = sorted({d for d in descriptions if d not in self.tags})
         if not missing:
             return
+        if not self.python.is_file():
+            raise SystemExit(f"{self.python}: no such Python to tag {len(missing)} descriptions with flair's tagger; "
+                             "make the parity environment first (make parity-env), or pass --tagger spacy for "
+                             "spaCy's tagger in flair's place")
         self.cache.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.cache.parent) as folder:
             source, target = Path(folder) / "descriptions.json", Path(folder) / "tags.json"
@@ -188,8 +190,8 @@ class PaperNouns:
 
     @property
     def tagger(self) -> str:
-        """The tagger that the noun test and adjective filters read."""
-        return "spaCy's tagger" if self.flair is None else "flair's tagger"
+        """The tagger that the noun test and adjective filters read: spaCy or flair."""
+        return "spaCy" if self.flair is None else "flair"
 
     def reader(self, doc, own: bool) -> TagReader:
         """The tags of one parsed description as the rules read them."""
@@ -525,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     if flair is not None:
         flair.ensure(every_sentence_description(args.data))
     paper = PaperNouns(flair)
-    print(f"the reference's tagger: {paper.tagger}")
+    print(f"the reference's tagger: {paper.tagger}'s")
     print("the paper's published human-study mapping reproduced (1,181 Cityscapes descriptions, the human "
           "label as the ground truth), % per level")
     print(f"{'mapping':<22} " + " ".join(f"{level:>8}" for level in LEVELS))
@@ -533,7 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(f"{row['mapping']:<22} " + " ".join(f"{row[level]:>8.1f}" for level in LEVELS))
     vocabulary = CITYSCAPES
-    print(f"\nwhere {paper.tagger}'s and spaCy's tags find no noun before the object ({len(fallbacks)} study "
+    taggers = "spaCy's tags" if paper.flair is None else "flair's and spaCy's tags"
+    print(f"\nwhere {taggers} find no noun before the object ({len(fallbacks)} study "
           "descriptions), the published mapping equals the reference's (the object) on "
           f"{sum(pub == ref for _, pub, ref, _ in fallbacks)}, ours (the head) on "
           f"{sum(pub == o for _, pub, _, o in fallbacks)}:")

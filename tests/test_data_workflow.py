@@ -76,7 +76,7 @@ def test_the_start_up_check_keeps_a_folder_splits_categories_until_its_file_chan
     annotations) once and keeps its info and categories in `<out>/cache/`, read instead while the
     file keeps its size, mtime and ctime; a changed file is read again (also one of the same size
     and mtime), so a wrong vocabulary stops the run, cached or not. A file changed within the last
-    second (its mtime's tick could hold another change) is not kept."""
+    second (its mtime's or ctime's tick could hold another change) is not kept."""
     config = {"data_root": str(tmp_path / "data"), "out": str(tmp_path / "out"),
               "datasets": {"mine": {"source": "folder", "vocabulary": "cityscapes"}}}
     path = tmp_path / "data" / "mine" / "val" / "panoptic.json"
@@ -86,9 +86,11 @@ def test_the_start_up_check_keeps_a_folder_splits_categories_until_its_file_chan
     hour_ago = time.time_ns() - 3600 * 10**9
 
     def write(vocabulary: Vocabulary) -> None:
-        """Write the split's panoptic.json of `vocabulary`, an hour old."""
+        """Write the split's panoptic.json of `vocabulary`, its mtime an hour old (a copy that keeps
+        the mtime), and wait until its ctime is past the second within which nothing is kept."""
         atomic_write_json(path, panoptic_json(vocabulary, images))
         os.utime(path, ns=(hour_ago, hour_ago))
+        time.sleep(1.05)
 
     atomic_write_json(path, panoptic_json(CITYSCAPES, images))
     check_folder_datasets(config)
@@ -101,7 +103,6 @@ def test_the_start_up_check_keeps_a_folder_splits_categories_until_its_file_chan
     with pytest.raises(InputError, match="but the split is of vocabulary 'other'"):
         check_folder_datasets(config)
     # the same size and mtime, other bytes (a copy that keeps the mtime): read again
-    time.sleep(0.05)  # past the clock's tick of the kept ctime
     renamed = Vocabulary("cityscapes", tuple(Category(c.id, "cab" if c.name == "car" else c.name, c.isthing, c.color)
                                              for c in CITYSCAPES))
     write(renamed)

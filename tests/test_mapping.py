@@ -261,6 +261,12 @@ def test_lexical_phrase_without_leading_adjectives_where_it_relates_to_nothing()
     assert [out[level][1] for level in LEVELS] == [BACKGROUND, BACKGROUND, CAR, CAR]
     assert [out[level][2] for level in LEVELS] == [BACKGROUND, CAR, CAR, CAR]
     assert [out[level][3] for level in LEVELS] == [BACKGROUND, BACKGROUND, PERSON, PERSON]
+    # with a ground truth too: "silver sedan" relates (a hyponym of car), so "sedan" (a synonym)
+    # does not confirm car earlier than that
+    lexicon = Lexicon("cityscapes", {"kind": "test"}, [LexiconEntry(CAR, "car", ["car"], ["sedan"], ["silver sedan"], [])])
+    out = _lexical(["a silver sedan", "a silver sedan", "a white sedan"], [CAR, None, CAR], lexicon)
+    assert [out[level][0] for level in LEVELS] == [out[level][1] for level in LEVELS] == [BACKGROUND, BACKGROUND, CAR, CAR]
+    assert [out[level][2] for level in LEVELS] == [BACKGROUND, CAR, CAR, CAR]
 
 
 def test_the_adjective_list_is_wordnets() -> None:

@@ -178,8 +178,9 @@ def read_split_vocabulary(root: str | Path, cache: str | Path | None = None) -> 
         obj = _read_panoptic_json(path)
         kept = {"info": obj.get("info"), "categories": obj["categories"]}
         # a file changed within its timestamps' tick (a few ms) can be changed again in the same tick,
-        # keeping its mtime: only a file older than that is kept
-        if stat.st_mtime_ns < now - 1_000_000_000:
+        # keeping its mtime and ctime (a copy that keeps the mtime has a new ctime): only a file whose
+        # last change is older than that is kept
+        if max(stat.st_mtime_ns, stat.st_ctime_ns) < now - 1_000_000_000:
             with contextlib.suppress(OSError, InputError):  # a folder that cannot be written: nothing is kept
                 atomic_write_json(cache, {"key": key, **kept})
     return _split_vocabulary(kept, root)

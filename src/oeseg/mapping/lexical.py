@@ -102,7 +102,11 @@ class LexicalMapper:
         rel = self.subject_relations(subject)
         gt_level = len(LEVELS)
         if gt is not None:
-            gt_level = min((lv for group in subject.term_groups for cid, lv in self._group_relations(group)
+            # the phrase without its leading adjectives counts only where the phrase with them relates to nothing
+            groups = subject.term_groups
+            if subject.unmodified and any(map(self._group_relations, subject.written_groups)):
+                groups = subject.written_groups
+            gt_level = min((lv for group in groups for cid, lv in self._group_relations(group)
                             if cid == gt), default=len(LEVELS))
             candidates = [(t, 0) for t in subject.suffixes] if gt_level == len(LEVELS) else []
             if subject.of_complement:

@@ -122,13 +122,12 @@ class Subject:
         return tuple(" ".join(words[k:]) for k in range(1, len(words))) or ((self.head,) if self.head else ())
 
     @property
-    def term_groups(self) -> tuple[tuple[str, ...], ...]:
-        """The forms of the subject to look up, as groups whose strongest relation counts, the
-        first group that relates at all winning: the whole description (as written, then with
-        its last word singular) and the subject phrase (its head as written, then singular); the
-        whole description is a group of its own, looked up first, when it has no article (a
-        noun output: "parked car" is what the model said), else it joins the phrase's group; last,
-        the subject phrase without its `modifiers` ("white lamp shade" -> "lamp shade")."""
+    def written_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The forms of the subject as written, to look up as groups whose strongest relation
+        counts: the whole description (as written, then with its last word singular) and the
+        subject phrase (its head as written, then singular); the whole description is a group of
+        its own, looked up first, when it has no article (a noun output: "parked car" is what the
+        model said), else it joins the phrase's group."""
         whole_singular = ""
         if self.whole:
             *rest, last = self.whole.split(" ")
@@ -136,10 +135,23 @@ class Subject:
         whole = tuple(dict.fromkeys(t for t in (self.whole, whole_singular) if t))
         phrase = tuple(dict.fromkeys(t for t in (self.written, self.phrase) if t and t not in whole))
         groups = (whole, phrase) if self.whole_first else ((*whole, *phrase),)
-        unmodified = tuple(dict.fromkeys(
-            t for t in (" ".join(form.split()[self.modifiers:]) for form in (self.written, self.phrase) if form)
-            if t not in whole + phrase)) if self.modifiers else ()
-        return tuple(g for g in (*groups, unmodified) if g)
+        return tuple(g for g in groups if g)
+
+    @property
+    def unmodified(self) -> tuple[str, ...]:
+        """The subject phrase without its `modifiers` (as written, then singular: "white lamp
+        shade" -> "lamp shade"), less the forms of `written_groups`; () without modifiers."""
+        if not self.modifiers:
+            return ()
+        written = {t for group in self.written_groups for t in group}
+        return tuple(dict.fromkeys(t for t in (" ".join(form.split()[self.modifiers:])
+                                               for form in (self.written, self.phrase) if form) if t not in written))
+
+    @property
+    def term_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The groups to look up, the first that relates at all winning: `written_groups`, then
+        `unmodified`."""
+        return (*self.written_groups, self.unmodified) if self.unmodified else self.written_groups
 
 
 @functools.lru_cache(maxsize=1)

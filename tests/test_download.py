@@ -430,6 +430,20 @@ def test_a_416_without_a_size_restarts_once_then_fails_naming_the_url(remote, tm
     assert dest.read_bytes() == NEW and _Remote.seen[len(expected):] == [whole]
 
 
+def test_a_416_without_a_size_completes_a_part_of_the_pinned_sha256(remote, tmp_path):
+    """A whole part left by an interrupted run (the body arrived, the rename did not) is taken on a 416
+    without the file's size when it has the pinned sha256: one request, nothing fetched again."""
+    _Remote.files["/f.bin"] = (NEW, '"v1"', MODIFIED)
+    _Remote.ending["/f.bin"], _Remote.bare_416 = "close", {"/f.bin"}
+    dest, url = tmp_path / "f.bin", f"{remote}/f.bin"
+    part, record = _part_and_record(dest)
+    part.write_bytes(NEW)
+    record.write_text(json.dumps({"url_sha256": _sha(url), "url": url, "etag": '"v1"'}))
+    download_file(url, dest, hashlib.sha256(NEW).hexdigest())
+    assert dest.read_bytes() == NEW and not part.exists()
+    assert _Remote.seen == [("/f.bin", f"bytes={len(NEW)}-", '"v1"')]
+
+
 @pytest.mark.parametrize("source", [None, "/other.bin"])
 def test_foreign_part_is_not_resumed(remote, tmp_path, source):
     _Remote.files["/f.bin"] = (NEW, '"v1"', MODIFIED)

@@ -7,9 +7,10 @@ transfer (a dropped connection, a killed job) resumes from the bytes already the
 Range request, sending If-Range so that a changed remote file comes back whole and restarts the
 download. A part is not resumed (the download restarts from zero) when its record names another URL,
 or when neither a validator nor a pinned sha256 can check it; a 416 reply completes a part only when
-the server's size equals the part's. A 416 that gives no size (no Content-Range) cannot tell a whole
-part from a stale, larger one: the part is discarded and the download restarts from zero, once; a
-second such 416, for the part begun so, fails the download (naming the URL) and removes the part.
+the server's size equals the part's, or, where it gives no size (no Content-Range), when the part has
+the pinned sha256. Otherwise a 416 without a size cannot tell a whole part from a stale, larger one:
+the part is discarded and the download restarts from zero, once; a second such 416, for the part
+begun so, fails the download (naming the URL) and removes the part.
 The finished file is checked against the pinned sha256 before it is renamed to `dest`: a mismatch
 removes it and raises.
 Bytes are asked for and written as the server stores them (`Accept-Encoding: identity`, nothing
@@ -269,6 +270,8 @@ def _fetch_into(url: str, part: Path, sha256: str | None, auth: Auth, timeout: f
         remote_size = _remote_size(r)
     if remote_size == offset:  # the partial file already holds every byte
         return True
+    if remote_size is None and sha256 is not None and sha256_file(part) == sha256.lower():
+        return True  # no size to compare, but the part is the pinned file
     if remote_size is None and (record or {}).get("after_416") is True:  # restarting again would end alike
         _discard(part)
         hint = "; pin the file's sha256 (a body with it is taken as the file)" if sha256 is None else ""

@@ -270,7 +270,7 @@ def _fetch_into(url: str, part: Path, sha256: str | None, auth: Auth, timeout: f
         remote_size = _remote_size(r)
     if remote_size == offset:  # the partial file already holds every byte
         return True
-    if remote_size is None and sha256 is not None and sha256_file(part) == sha256.lower():
+    if remote_size is None and sha256 is not None and is_downloaded(part, sha256):
         return True  # no size to compare, but the part is the pinned file
     if remote_size is None and (record or {}).get("after_416") is True:  # restarting again would end alike
         _discard(part)

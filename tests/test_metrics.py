@@ -294,6 +294,41 @@ def test_only_the_last_crowd_segment_of_a_category_excuses_a_prediction(tmp_path
     assert (rows[11]["TP"], rows[11]["FP"], rows[11]["FN"]) == (0, 1, 0)
 
 
+
+def test_boundaries_of_the_rules_by_hand(tmp_path):
+    """The boundaries that random cases seldom hit: PQ needs IoU > 0.5 (COCO's AP takes >= 0.5); a
+    prediction exactly half on void is still a false positive; mIoU counts a category predicted but
+    absent from the ground truth, and leaves out one predicted on void only."""
+    # image a: car (id 5, 4 px) over road (id 1, 4 px); one region (8 px) covers both
+    # image b: void (left half) and road (id 1, 4 px); region 7: 2 void + 2 road px, region 6: 2 void px,
+    # region 8: 2 road px
+    gt_a = np.array([[5, 5, 5, 5], [1, 1, 1, 1]], np.uint32)
+    gt_b = np.array([[0, 0, 1, 1], [0, 0, 1, 1]], np.uint32)
+    masks_a = np.full((2, 4), 9, np.uint32)
+    masks_b = np.array([[7, 7, 8, 8], [6, 6, 7, 7]], np.uint32)
+    images = [PanopticImage("a", "a.jpg", "a.png", 4, 2, [Segment(1, 0, 0, 4), Segment(5, 13, 0, 4)]),
+              PanopticImage("b", "b.jpg", "b.png", 4, 2, [Segment(1, 0, 0, 4)])]
+    for name, gt, masks in (("a", gt_a, masks_a), ("b", gt_b, masks_b)):
+        write_segment_ids(tmp_path / "panoptic" / f"{name}.png", gt)
+        write_segment_ids(tmp_path / "masks" / f"{name}.png", masks)
+    atomic_write_json(tmp_path / "panoptic.json", panoptic_json(CITYSCAPES, images))
+    table = compute_overlaps(PanopticSplit.load(tmp_path), tmp_path / "masks")
+    label_of = {("a", 9): 13, ("b", 7): 10, ("b", 6): 15}  # car, sky, bus; region b/8 background
+    ids = [label_of.get((table.image_ids[i], int(s)), -1) for i, s in zip(table.region_image, table.region_segment)]
+    out = evaluate_labels(table, CITYSCAPES, {"x": category_positions(CITYSCAPES, np.array(ids))},
+                          np.ones(table.num_regions))
+    m = {k: v["x"] for k, v in out["metrics"].items()}
+    rows = {r["id"]: r for r in out["per_category"]["x"]}
+    counts = {cid: (rows[cid]["TP"], rows[cid]["FP"], rows[cid]["FN"]) for cid in (0, 10, 13, 15)}
+    # car: IoU 4/8 = 0.5 is no match (FP + FN); road: two FN; sky: 2 of its 4 px on void, not more
+    # than half: FP; bus: all on void, ignored, so out of the averages
+    assert counts == {13: (0, 1, 1), 0: (0, 0, 2), 10: (0, 1, 0), 15: (0, 0, 0)}
+    assert rows[10]["PQ"] == 0 and rows[15]["PQ"] is None and m["PQ"] == 0
+    # mIoU: car 4/8, road 0/8, sky 0/2 (predicted, absent from the GT); bus has an empty union
+    assert rows[15]["IoU"] is None and m["mIoU"] == pytest.approx(100 * 0.5 / 3)
+    # mask AP: the car detection's IoU 0.5 passes COCO's first threshold only
+    assert (m["AP50"], m["AP75"], m["AP"]) == (pytest.approx(100), pytest.approx(0), pytest.approx(10))
+
 # --------------------------------------------------------------------------- LAC
 def test_lac_trapezoid_by_hand():
     # levels at 0, 1/3, 2/3, 1: area = 1/3 * (10/2 + 20 + 40 + 50/2) = 30

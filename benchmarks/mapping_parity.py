@@ -71,7 +71,7 @@ from pathlib import Path
 
 from oeseg.data.vocabularies import ADE20K, CITYSCAPES, Vocabulary
 from oeseg.human_study.published import load_user_study
-from oeseg.io import atomic_write_json, read_json
+from oeseg.io import atomic_write_json, atomic_write_text, read_json
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_lexicon
 from oeseg.mapping import BACKGROUND, lexical_mapper
 from oeseg.mapping.subject import load_spacy, parse_subjects
@@ -506,7 +506,7 @@ def write_differences(path: Path, rows: list[dict]) -> None:
                 maps = ["/".join(name(vocabulary, c) for c in m) for m in (ours_map, ref)]
                 cells = [r["method"], r["dataset"], kind, str(n), description, ours_phrase, noun, *maps]
                 lines.append("\t".join(" ".join(c.split()) for c in cells))
-    path.write_text("\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from oeseg.io import atomic_write_json, atomic_write_text
 from oeseg.models.config import OpalConfig, paper_config
 from oeseg.models.losses import LossWeights
 from oeseg.models.osprey import build_model
@@ -185,8 +186,7 @@ def profile_step(model, engine, batch, mode, path: Path, device: torch.device) -
             continue
         lines += ["", f"top operations and kernels by {title}:",
                   table.table(sort_by=key, row_limit=25, max_name_column_width=110)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def train_step(model, engine, batch, weights, step: int = 0, packed: bool = True) -> None:
@@ -358,7 +358,7 @@ def main() -> None:
         if device.type == "cuda":
             torch.cuda.empty_cache()
     if args.json and rank == 0:
-        Path(args.json).write_text(json.dumps({"args": vars(args), "results": everything}, indent=1))
+        atomic_write_json(args.json, {"args": vars(args), "results": everything})
 
 
 if __name__ == "__main__":

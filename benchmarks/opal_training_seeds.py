@@ -46,6 +46,7 @@ PAPER_GAPS = {"demo-city": 52.8 - 50.2, "demo-ade": 48.8 - 46.6}
 TARGET_GAP = 5.0
 sys.path.insert(0, str(ROOT / "src"))
 
+from oeseg.io import atomic_write_json  # noqa: E402
 from oeseg.models.workflow import opal_methods  # noqa: E402
 from oeseg.provenance.audit import effective_config  # noqa: E402
 from oeseg.workflow import pin_cpu_kernels  # noqa: E402
@@ -170,7 +171,7 @@ def main() -> None:
             for dataset, methods in evaluate(config, args.reference_out, missing).items():
                 scores.setdefault(dataset, {}).update(methods)
         if args.json:
-            args.json.write_text(json.dumps(scores, indent=1))
+            atomic_write_json(args.json, scores)
         print(report(scores))
 
 

@@ -1,7 +1,13 @@
 from oeseg.mapping import METHODS as MAPPING_METHODS
 from oeseg.registry import exact_names_regex
 from oeseg.data.vocabularies import vocabulary_name
-from oeseg.workflow import VOCABULARY_NAME, check_folder_datasets, pin_cpu_kernels, vocabulary_files
+from oeseg.workflow import (
+    VOCABULARY_NAME,
+    check_folder_datasets,
+    dataset_split_dir,
+    pin_cpu_kernels,
+    vocabulary_files,
+)
 
 # every job computes with the same CPU kernels on any x86-64 CPU with AVX2 (README, "The demo")
 pin_cpu_kernels()
@@ -51,11 +57,13 @@ def lexicon_of(vocabulary):
 
 
 def split_dir(dataset, split):
-    return f"{DATA}/{dataset}/{split}"
+    """The folder of a dataset's split under DATA (dataset_split_dir)."""
+    return dataset_split_dir(DATA, dataset, split)
 
 
 def split_json(dataset, split):
-    return f"{DATA}/{dataset}/{split}/panoptic.json"
+    """The panoptic.json of a dataset's split."""
+    return f"{split_dir(dataset, split)}/panoptic.json"
 
 
 #: inputs the user provides (training annotations, annotation CSVs) -> what each one is; each

@@ -25,10 +25,12 @@ CITYSCAPES_ARCHIVES = {
     "gtfine": f"{OUT}/downloads/cityscapes/gtFine_trainvaltest.zip",
     "images": f"{OUT}/downloads/cityscapes/leftImg8bit_trainvaltest.zip",
 }
+#: a split's folder with its wildcards (split_dir), and the files every split rule writes in it
+SPLIT_DIR = split_dir("{dataset}", "{split}")
 SPLIT_OUTPUTS = {
-    "json": f"{DATA}/{{dataset}}/{{split}}/panoptic.json",
-    "panoptic": directory(f"{DATA}/{{dataset}}/{{split}}/panoptic"),
-    "images": directory(f"{DATA}/{{dataset}}/{{split}}/images"),
+    "json": f"{SPLIT_DIR}/panoptic.json",
+    "panoptic": directory(f"{SPLIT_DIR}/panoptic"),
+    "images": directory(f"{SPLIT_DIR}/images"),
 }
 
 
@@ -48,7 +50,7 @@ rule downloads:
 rule generate_synthetic:
     output:
         **SPLIT_OUTPUTS,
-        regions=f"{DATA}/{{dataset}}/{{split}}/regions.jsonl",
+        regions=f"{SPLIT_DIR}/regions.jsonl",
     log:
         f"{LOGS}/generate_synthetic/{{dataset}}/{{split}}.log",
     benchmark:

@@ -16,7 +16,7 @@ import yaml
 from oeseg.data.panoptic import PanopticImage, Segment, panoptic_json
 from oeseg.data.vocabularies import CITYSCAPES, Category, Vocabulary
 from oeseg.io import InputError, atomic_write_json
-from oeseg.workflow import check_folder_datasets
+from oeseg.workflow import check_folder_datasets, dataset_split_dir
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,6 +69,12 @@ def test_a_malformed_download_entry_stops_the_run(tmp_path):
     assert run.returncode != 0
     out = run.stdout + run.stderr
     assert """config: downloads["paper/x.json"].sha256: 'abc' does not match""" in out, out[-2000:]
+
+
+def test_a_split_folder_is_data_root_dataset_split():
+    """The one path convention of a split's folder, which the rules, the OPAL stage and the start-up check share."""
+    assert dataset_split_dir("data", "demo-city", "val") == "data/demo-city/val"
+    assert dataset_split_dir(Path("/d"), "ade", "train") == "/d/ade/train"
 
 
 def test_the_start_up_check_keeps_a_folder_splits_categories_until_its_file_changes(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import subprocess
 
@@ -82,6 +83,19 @@ def test_missing_evaluation_and_bad_file_are_clear(tmp_path):
                    '"lac": {}}')
     with pytest.raises(InputError, match=r"main.lexical.json: field 'metrics.PQ' needs a value"):
         load_evaluation(bad)
+    levels = '["exact", "synonym", "hyponym", "meronym"]'
+    bad.write_text(f'{{"levels": {levels}, "metrics": [], "lac": {{}}}}')
+    with pytest.raises(InputError, match=r"main.lexical.json: field 'metrics' must be an object, got list"):
+        load_evaluation(bad)
+    good = json.loads(open(paths[0], encoding="utf-8").read())
+    for metric, level, value, message in [
+            ("AP", "hyponym", None, r"field 'metrics.AP.hyponym' is null: the metric is undefined on this split"),
+            ("mIoU", "exact", "12.5", r"field 'metrics.mIoU.exact' is not a number: '12.5'")]:
+        broken = json.loads(json.dumps(good))
+        broken["metrics"][metric][level] = value
+        bad.write_text(json.dumps(broken))
+        with pytest.raises(InputError, match=message):
+            load_evaluation(bad)
 
 
 def test_table1_rules_only_between_groups(tmp_path):

@@ -142,6 +142,11 @@ def vocabulary_files(config: dict[str, Any]) -> dict[str, str]:
     return files
 
 
+def dataset_split_dir(data_root: str | os.PathLike, dataset: str, split: str) -> str:
+    """The folder of a dataset's split, `<data_root>/<dataset>/<split>` (docs/formats.md, "Datasets")."""
+    return f"{os.fspath(data_root)}/{dataset}/{split}"
+
+
 def check_folder_datasets(config: dict[str, Any]) -> None:
     """Stop at start-up where a present split of a `source: folder` dataset is not of the dataset's
     vocabulary (another name in `info.vocabulary`, or other categories), naming the file and the
@@ -157,7 +162,7 @@ def check_folder_datasets(config: dict[str, Any]) -> None:
             continue
         vocabulary = get_vocabulary(entry["vocabulary"])
         for split in ("train", "val"):
-            root = Path(config["data_root"]) / name / split
+            root = Path(dataset_split_dir(config["data_root"], name, split))
             if not (root / "panoptic.json").is_file():
                 continue
             found = read_split_vocabulary(root, Path(config["out"]) / "cache" / "split_vocabularies" / name

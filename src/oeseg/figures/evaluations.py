@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from oeseg.io import InputError, read_json_object
+from oeseg.io import InputError, is_number, read_json_object
 from oeseg.lexicon.lexicon import LEVELS
 from oeseg.metrics.lac import LAC_METRICS
 
@@ -42,23 +42,28 @@ def load_evaluation(path: str | os.PathLike) -> Evaluation:
     """Read one RESULTS.json, checking that every LAC metric has a value at every level."""
     method, dataset, run, mapping = parse_evaluation_path(path)
     obj = read_json_object(path, ("levels", "metrics", "lac"))
-    levels = tuple(obj["levels"])
-    if levels != LEVELS:
-        raise InputError(f"{path}: field 'levels' is {list(levels)}, expected {list(LEVELS)}")
+    if obj["levels"] != list(LEVELS):
+        raise InputError(f"{path}: field 'levels' is {obj['levels']!r}, expected {list(LEVELS)}")
+    for key in ("metrics", "lac"):
+        if not isinstance(obj[key], dict):
+            raise InputError(f"{path}: field {key!r} must be an object, got {type(obj[key]).__name__}")
     metrics: dict[str, dict[str, float]] = {}
     lac: dict[str, float] = {}
     for m in LAC_METRICS:
         values = obj["metrics"].get(m)
-        if not isinstance(values, dict) or any(lv not in values for lv in levels):
-            raise InputError(f"{path}: field 'metrics.{m}' needs a value for each of {list(levels)}")
+        if not isinstance(values, dict) or any(lv not in values for lv in LEVELS):
+            raise InputError(f"{path}: field 'metrics.{m}' needs a value for each of {list(LEVELS)}")
         if m not in obj["lac"]:
             raise InputError(f"{path}: missing field 'lac.{m}'")
-        try:
-            metrics[m] = {lv: float(values[lv]) for lv in levels}
-            lac[m] = float(obj["lac"][m])
-        except (TypeError, ValueError):
-            raise InputError(f"{path}: field 'metrics.{m}' or 'lac.{m}' is not a number") from None
-    return Evaluation(method, dataset, run, mapping, levels, metrics, lac)
+        for field, value in [*((f"metrics.{m}.{lv}", values[lv]) for lv in LEVELS), (f"lac.{m}", obj["lac"][m])]:
+            if value is None:  # as the evaluation writes a metric that nothing defines
+                raise InputError(f"{path}: field {field!r} is null: the metric is undefined on this split (AP "
+                                 "without thing segments, any metric without scored regions)")
+            if not is_number(value):
+                raise InputError(f"{path}: field {field!r} is not a number: {value!r}")
+        metrics[m] = {lv: float(values[lv]) for lv in LEVELS}
+        lac[m] = float(obj["lac"][m])
+    return Evaluation(method, dataset, run, mapping, LEVELS, metrics, lac)
 
 
 def group_runs(evaluations: list[Evaluation], mapping: str = "lexical") -> dict[tuple[str, str], list[Evaluation]]:

@@ -26,7 +26,9 @@ def model_dir(out: str, method: str, stage: int | str) -> str:
 
 def train_split_dirs(config: dict) -> list[str]:
     """The train split folders of the config's training datasets (the demo's training data)."""
-    return [f"{config['data_root']}/{d}/train" for d in config["training_datasets"]]
+    from oeseg.workflow import dataset_split_dir
+
+    return [dataset_split_dir(config["data_root"], d, "train") for d in config["training_datasets"]]
 
 
 def stage_trains(opal: dict, stage: int) -> bool:

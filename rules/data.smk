@@ -123,6 +123,7 @@ rule convert_ade20k:
         **ADE20K_ARCHIVES,
     output:
         **SPLIT_OUTPUTS,
+        semantic=directory(f"{SPLIT_DIR}/semantic"),
     log:
         f"{LOGS}/convert_ade20k/{{dataset}}/{{split}}.log",
     benchmark:

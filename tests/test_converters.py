@@ -20,7 +20,7 @@ from PIL import Image
 
 from oeseg.data.ade20k import convert_ade20k, instance_class_categories
 from oeseg.data.cityscapes import cityscapes_session, convert_cityscapes, download_cityscapes_package
-from oeseg.data.panoptic import PanopticSplit, bbox_of
+from oeseg.data.panoptic import SEMANTIC_VOID, PanopticSplit, bbox_of, read_semantic_ids
 from oeseg.data.vocabularies import ADE20K, CITYSCAPES
 from oeseg.io import InputError
 
@@ -105,6 +105,11 @@ def test_ade20k_conversion(tmp_path):
                     (3, PERSON, 16, 0), (4, PERSON, 16, 0), (5, BED, 28, 0)]
     ids = split.segment_ids(im)
     assert ids[0, 15] == 0 and (ids[11, 10:12] == 0).all() and ids[8, 7] == 5
+    # the semantic map is kept as it is, class - 1 with "other" void: the ground truth of ADE20K's mIoU,
+    # which labels the person pixels without an instance and keeps the floor under the bed's extra column
+    semantic = read_semantic_ids(split.semantic_dir / im.panoptic_file)
+    assert semantic[0, 15] == SEMANTIC_VOID and (semantic[11, 10:12] == PERSON).all()
+    assert semantic[8, 7] == FLOOR and semantic[0, 0] == WALL and semantic[8, 2] == BED
 
 
 def test_ade20k_missing_instance_png_names_the_archive(tmp_path):

@@ -17,9 +17,10 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from oeseg.data.panoptic import PanopticImage, PanopticSplit, Segment, panoptic_json, write_segment_ids
+from oeseg.data.panoptic import (SEMANTIC_VOID, PanopticImage, PanopticSplit, Segment, panoptic_json, png_bytes,
+                                 write_segment_ids, write_semantic_ids)
 from oeseg.data.vocabularies import CITYSCAPES
-from oeseg.io import atomic_write_json
+from oeseg.io import InputError, atomic_write_json
 from oeseg.metrics.evaluator import evaluate_labels
 from oeseg.metrics.lac import lac_score
 from oeseg.metrics.overlaps import category_positions, compute_overlaps
@@ -328,6 +329,59 @@ def test_boundaries_of_the_rules_by_hand(tmp_path):
     assert rows[15]["IoU"] is None and m["mIoU"] == pytest.approx(100 * 0.5 / 3)
     # mask AP: the car detection's IoU 0.5 passes COCO's first threshold only
     assert (m["AP50"], m["AP75"], m["AP"]) == (pytest.approx(100), pytest.approx(0), pytest.approx(10))
+
+def _semantic_case(tmp_path, semantic):
+    """A 2x4 Cityscapes image: road (segment 1) on two pixels of the top row, whose other two are
+    void, a car (segment 5) on the bottom row; `semantic`, if given, as its own semantic PNG."""
+    gt = np.array([[1, 1, 0, 0], [5, 5, 5, 5]], np.uint32)
+    write_segment_ids(tmp_path / "panoptic" / "a.png", gt)
+    images = [PanopticImage("a", "a.jpg", "a.png", 4, 2, [Segment(1, 0, 0, 2), Segment(5, 13, 0, 4)])]
+    atomic_write_json(tmp_path / "panoptic.json", panoptic_json(CITYSCAPES, images))
+    if semantic is not None:
+        write_semantic_ids(tmp_path / "semantic" / "a.png", semantic)
+    return PanopticSplit.load(tmp_path)
+
+
+def _miou(split, car_label):
+    """mIoU and per-category IoU (by id) with road labelled road and the car `car_label` (-1: background)."""
+    table = compute_overlaps(split)
+    ids = [{1: 0, 5: car_label}[int(s)] for s in table.region_segment]
+    out = evaluate_labels(table, CITYSCAPES, {"x": category_positions(CITYSCAPES, np.array(ids))},
+                          np.ones(table.num_regions))
+    return out["metrics"]["mIoU"]["x"], {r["id"]: r["IoU"] for r in out["per_category"]["x"]}
+
+
+def test_miou_scores_against_the_splits_own_semantic_map_by_hand(tmp_path):
+    """With `semantic/`, mIoU counts the pixels its map labels and the panoptic one leaves void (no
+    region: wrong), and each pixel's own semantic category (a thing painted over stuff)."""
+    # semantic: road, road, sidewalk (panoptic void), void / car, car, car, road (the car painted over it)
+    semantic = np.array([[0, 0, 1, SEMANTIC_VOID], [13, 13, 13, 0]], np.uint8)
+    assert _miou(_semantic_case(tmp_path / "panoptic_only", None), 13)[0] == pytest.approx(100)
+    miou, iou = _miou(_semantic_case(tmp_path / "own", semantic), 13)
+    # road: 2 right of 3 GT pixels + 0 other predictions -> 2/3; sidewalk 0/1 (no region); car 3/(3 + 4 - 3)
+    assert iou[0] == pytest.approx(100 * 2 / 3) and iou[1] == 0 and iou[13] == pytest.approx(75)
+    assert miou == pytest.approx(100 * (2 / 3 + 0 + 3 / 4) / 3)
+    # the car described as background: its pixels are wrong for car and for the road under it
+    miou, iou = _miou(_semantic_case(tmp_path / "own", semantic), -1)
+    assert iou[0] == pytest.approx(100 * 2 / 3) and iou[13] == 0 and miou == pytest.approx(100 * (2 / 3) / 3)
+
+
+@pytest.mark.parametrize("semantic, message", [
+    (None, r"semantic/a.png: semantic PNG not found"),
+    (np.zeros((2, 3), np.uint8), r"semantic/a.png: semantic PNG is 3x2 pixels, the panoptic one 4x2"),
+    (np.full((2, 4), 19, np.uint8), r"semantic/a.png: pixel value 19 is no category id of the split"),
+    (np.zeros((2, 4, 3), np.uint8), r"semantic/a.png: a 'RGB' PNG; a semantic PNG has one 8-bit channel"),
+])
+def test_a_bad_semantic_png_is_an_error_naming_it(tmp_path, semantic, message):
+    """Each image of a split with `semantic/` needs its PNG there, of the image's size and of its categories."""
+    split = _semantic_case(tmp_path, np.zeros((2, 4), np.uint8))
+    if semantic is None:
+        (tmp_path / "semantic" / "a.png").unlink()
+    else:
+        (tmp_path / "semantic" / "a.png").write_bytes(png_bytes(semantic))
+    with pytest.raises(InputError, match=message):
+        compute_overlaps(split)
+
 
 # --------------------------------------------------------------------------- LAC
 def test_lac_trapezoid_by_hand():

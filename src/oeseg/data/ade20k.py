@@ -9,6 +9,8 @@ Stuff segments come from the semantic map, one per class; thing segments from th
 painted over the stuff (the two annotations overlap slightly); thing pixels of the semantic map
 without an instance are void. Category ids are the ADE20K vocabulary ids 0..149.
 Segments are numbered 1, 2, ... in that order: stuff by class id, then instances by number.
+The semantic map itself is kept as the split's `semantic/` PNGs (class - 1, "other" void): the
+ground truth that ADE20K-150's mIoU, the paper's included, is scored against.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from oeseg.data.archives import Archive
 from oeseg.data.convert import SplitWriter
+from oeseg.data.panoptic import SEMANTIC_VOID
 from oeseg.data.vocabularies import ADE20K
 from oeseg.io import InputError
 
@@ -68,6 +71,12 @@ def ade20k_segments(semantic: np.ndarray, instances: np.ndarray, semantic_where:
     return ids, categories
 
 
+def semantic_category_ids(semantic: np.ndarray) -> np.ndarray:
+    """The SceneParse150 semantic map (classes 1..150, 0 = other) as category ids with SEMANTIC_VOID
+    for "other": the ground truth of ADE20K-150's mIoU (detectron2's `annotations_detectron2`)."""
+    return np.where(semantic == 0, SEMANTIC_VOID, semantic.astype(np.int64) - 1).astype(np.uint8)
+
+
 def convert_ade20k(scene_parsing: str | Path, instances: str | Path, split: str, out_dir: str | Path,
                    limit: int | None = None) -> int:
     """Convert one split (train | val) of ADE20K to the panoptic format; returns the image count."""
@@ -85,12 +94,12 @@ def convert_ade20k(scene_parsing: str | Path, instances: str | Path, split: str,
             for table, source in ((semantics, scene_parsing), (instance_pngs, instances)):
                 if image_id not in table:
                     raise InputError(f"{source}: no annotation PNG for image {image_id}")
-            ids, categories = ade20k_segments(sp.read_image(semantics[image_id]),
-                                              inst.read_image(instance_pngs[image_id]),
+            semantic = sp.read_image(semantics[image_id])
+            ids, categories = ade20k_segments(semantic, inst.read_image(instance_pngs[image_id]),
                                               f"{scene_parsing}:{semantics[image_id]}",
                                               f"{instances}:{instance_pngs[image_id]}")
             writer.add(image_id, f"{image_id}.jpg", sp.read(images[image_id]), ids, categories,
-                       source=f"{scene_parsing}:{images[image_id]}")
+                       source=f"{scene_parsing}:{images[image_id]}", semantic=semantic_category_ids(semantic))
         writer.finish({"source": "ADE20K (ADEChallengeData2016 + annotations_instance)", "split": split})
     log.info("ADE20K %s: %d images converted to %s", split, len(writer.images), out_dir)
     return len(writer.images)

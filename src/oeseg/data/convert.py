@@ -10,26 +10,29 @@ import numpy as np
 from PIL import Image
 
 from oeseg.data.panoptic import (UNREADABLE_IMAGE, PanopticImage, panoptic_json, segments_from_ids,
-                                 write_segment_ids)
+                                 write_segment_ids, write_semantic_ids)
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_json
 
 
 class SplitWriter:
-    """Collects converted images into `out_dir` (images/, panoptic/); `finish` writes panoptic.json."""
+    """Collects converted images into `out_dir` (images/, panoptic/, semantic/ where the source has its
+    own semantic annotation); `finish` writes panoptic.json."""
 
     def __init__(self, out_dir: str | Path, vocabulary: Vocabulary) -> None:
         """A writer into `out_dir` (its images/ and panoptic/ emptied) of categories of `vocabulary`."""
         self.out_dir = Path(out_dir)
         self.vocabulary = vocabulary
         self.images: list[PanopticImage] = []
-        for sub in ("images", "panoptic"):  # the converter owns these folders: no stale files
+        for sub in ("images", "panoptic", "semantic"):  # the converter owns these folders: no stale files
             shutil.rmtree(self.out_dir / sub, ignore_errors=True)
 
     def add(self, image_id: str, image_name: str, image_bytes: bytes, ids: np.ndarray,
-            categories: dict[int, int], crowd: set[int] = frozenset(), source: str | None = None) -> None:
-        """Copy the image, write its panoptic PNG and record its segments; errors name `source`
-        (where the image bytes come from: archive and member) or else the image's name."""
+            categories: dict[int, int], crowd: set[int] = frozenset(), source: str | None = None,
+            semantic: np.ndarray | None = None) -> None:
+        """Copy the image, write its panoptic PNG (and its semantic PNG from `semantic`, category ids
+        with SEMANTIC_VOID for void) and record its segments; errors name `source` (where the image
+        bytes come from: archive and member) or else the image's name."""
         try:
             with Image.open(io.BytesIO(image_bytes)) as im:
                 width, height = im.size
@@ -39,6 +42,8 @@ class SplitWriter:
             raise InputError(f"{image_name}: image is {width}x{height} but its annotation {ids.shape[1]}x{ids.shape[0]}")
         atomic_write_bytes(self.out_dir / "images" / image_name, image_bytes)
         write_segment_ids(self.out_dir / "panoptic" / f"{image_id}.png", ids)
+        if semantic is not None:
+            write_semantic_ids(self.out_dir / "semantic" / f"{image_id}.png", semantic)
         segments = segments_from_ids(ids, categories, set(crowd))
         self.images.append(PanopticImage(image_id, image_name, f"{image_id}.png", width, height, segments))
 

@@ -1,12 +1,14 @@
 """The COCO panoptic dataset format every dataset is converted to (docs/formats.md, "Datasets").
 
 A split folder holds `panoptic.json` and `panoptic/<name>.png` (segment id = R + 256 G + 256^2 B,
-void = 0); semantic and instance ground truth are derived from it.
+void = 0); instance ground truth is derived from it, and so is the semantic one unless the split has
+its own `semantic/<name>.png` (category ids, void = 255).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import time
@@ -32,14 +34,15 @@ UNREADABLE_IMAGE = (OSError, SyntaxError, ValueError, Image.DecompressionBombErr
 
 
 @contextlib.contextmanager
-def _open_png(path: str | Path) -> Iterator[Image.Image]:
-    """Open a panoptic PNG; a missing, empty, truncated or non-PNG file raises InputError naming it."""
+def _open_png(path: str | Path, kind: str = "panoptic") -> Iterator[Image.Image]:
+    """Open a `kind` (panoptic, semantic) PNG; a missing, empty, truncated or non-PNG file raises
+    InputError naming it."""
     try:
         with Image.open(path) as im:
             _check_png(path, im)
             yield im
     except FileNotFoundError:
-        raise InputError(f"{path}: panoptic PNG not found") from None
+        raise InputError(f"{path}: {kind} PNG not found") from None
     except InputError:
         raise
     except UNREADABLE_IMAGE as e:
@@ -62,6 +65,25 @@ def read_segment_ids(path: str | Path) -> np.ndarray:
                              "each of R, G, B a byte)")
         rgba = np.ascontiguousarray(np.asarray(im.convert("RGBA")))
         return rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
+
+
+#: the value of a void pixel in a semantic PNG
+SEMANTIC_VOID = 255
+
+
+def read_semantic_ids(path: str | Path) -> np.ndarray:
+    """Read a semantic PNG (one 8-bit channel: a category id per pixel, SEMANTIC_VOID for void) into
+    an HxW uint8 array; a missing, unreadable, colour or 16-bit file raises InputError naming it."""
+    with _open_png(path, "semantic") as im:
+        if im.mode not in ("L", "P"):
+            raise InputError(f"{path}: a {im.mode!r} PNG; a semantic PNG has one 8-bit channel, a category id "
+                             f"per pixel ({SEMANTIC_VOID} = void)")
+        return np.asarray(im).astype(np.uint8)
+
+
+def write_semantic_ids(path: str | Path, ids: np.ndarray) -> None:
+    """Write an HxW array of category ids (SEMANTIC_VOID for void) as a semantic PNG, atomically."""
+    atomic_write_bytes(path, png_bytes(np.asarray(ids, np.uint8)))
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
@@ -95,13 +117,16 @@ def _describe(path: str | Path, error: Exception) -> str:
     return str(error).replace(str(path), "").strip(" '") or type(error).__name__
 
 
+def png_bytes(array: np.ndarray) -> bytes:
+    """The PNG encoding of an image array (HxW grey or HxWx3 RGB uint8)."""
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def write_segment_ids(path: str | Path, ids: np.ndarray) -> None:
     """Write an HxW segment-id array as a panoptic PNG, atomically."""
-    import io
-
-    buf = io.BytesIO()
-    Image.fromarray(id2rgb(ids)).save(buf, format="PNG")
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, png_bytes(id2rgb(ids)))
 
 
 def bbox_of(mask: np.ndarray) -> list[int]:
@@ -210,6 +235,13 @@ class PanopticSplit:
     def panoptic_dir(self) -> Path:
         """The folder of the split's panoptic PNGs."""
         return self.root / "panoptic"
+
+    @property
+    def semantic_dir(self) -> Path | None:
+        """The folder of the split's own semantic PNGs, None where it has none (the semantic ground
+        truth is then the panoptic one with instances merged)."""
+        folder = self.root / "semantic"
+        return folder if folder.is_dir() else None
 
     @property
     def image_dir(self) -> Path:

@@ -3,8 +3,10 @@
 Matching a predicted region to ground truth does not depend on the region's label, so each image is
 read once and reduced to pixel counts: the area of every ground-truth segment, the area of every
 region, the pixels of every region on ground-truth void, and every non-zero intersection between a
-ground-truth segment and a region. PQ, mIoU and mask AP are then computed from these counts alone,
-once per lexical level, by relabelling the regions.
+ground-truth segment and a region; where the split has its own semantic ground truth (`semantic/`),
+also every non-zero intersection of a semantic category with a region (or with no region). PQ, mIoU
+and mask AP are then computed from these counts alone, once per lexical level, by relabelling the
+regions.
 
 Regions come from one of two mask sources:
 - the ground-truth protocol (Osprey's and the paper's: the model describes given masks): the region
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oeseg.data.panoptic import PanopticImage, PanopticSplit, read_segment_ids
+from oeseg.data.panoptic import SEMANTIC_VOID, PanopticImage, PanopticSplit, read_segment_ids, read_semantic_ids
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError
 
@@ -40,6 +42,9 @@ class ImageOverlaps:
     pair_gt: np.ndarray  # (n_pairs,) ground-truth index of each non-zero intersection
     pair_region: np.ndarray  # (n_pairs,) region index of each non-zero intersection
     pair_pixels: np.ndarray  # (n_pairs,) pixels of each intersection
+    semantic_category: np.ndarray | None = None  # (n_sem,) category position of each semantic intersection
+    semantic_region: np.ndarray | None = None  # (n_sem,) its region index, -1 for pixels of no region
+    semantic_pixels: np.ndarray | None = None  # (n_sem,) its pixels
 
 
 def _lookup_size(ids: np.ndarray) -> int:
@@ -63,18 +68,29 @@ def _positions(ids: np.ndarray, known_ids: np.ndarray, where: str) -> np.ndarray
     return found
 
 
+def _semantic_intersections(semantic: np.ndarray, region_pos: np.ndarray, n_regions: int
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(category, region index or -1, pixels) of every non-zero intersection of the semantic map
+    (category positions, -1 void) with the region positions (0 = no region)."""
+    valid = semantic >= 0
+    codes, pixels = np.unique(semantic[valid] * (n_regions + 1) + region_pos[valid], return_counts=True)
+    return codes // (n_regions + 1), codes % (n_regions + 1) - 1, pixels.astype(np.int64)
+
+
 def image_overlaps(gt_map: np.ndarray, gt_segment_ids: np.ndarray, region_map: np.ndarray | None = None,
-                   gt_where: str = "", region_where: str = "") -> ImageOverlaps:
+                   gt_where: str = "", region_where: str = "", semantic: np.ndarray | None = None) -> ImageOverlaps:
     """Count areas and intersections of one image; without `region_map` the regions are the GT segments.
-    Errors name `gt_where` (the ground-truth PNG) or `region_where` (the mask PNG)."""
+    `semantic`: the image's own semantic ground truth as category positions (-1 void), if the split has
+    one. Errors name `gt_where` (the ground-truth PNG) or `region_where` (the mask PNG)."""
     gt_segment_ids = np.asarray(gt_segment_ids, dtype=np.int64)
     n_gt = len(gt_segment_ids)
     gt_pos = _positions(gt_map.ravel(), gt_segment_ids, gt_where)
     if region_map is None:
         gt_area = np.bincount(gt_pos, minlength=n_gt + 1)[1:].astype(np.int64)
         present = np.flatnonzero(gt_area)
+        sem = () if semantic is None else _semantic_intersections(semantic.ravel(), gt_pos, n_gt)
         return ImageOverlaps(gt_area, gt_segment_ids, gt_area.copy(), np.zeros(n_gt, np.int64),
-                             present, present, gt_area[present])
+                             present, present, gt_area[present], *sem)
     if region_map.shape != gt_map.shape:
         raise InputError(f"{region_where}: mask PNG is {region_map.shape[1]}x{region_map.shape[0]} pixels, "
                          f"ground truth is {gt_map.shape[1]}x{gt_map.shape[0]}")
@@ -86,8 +102,9 @@ def image_overlaps(gt_map: np.ndarray, gt_segment_ids: np.ndarray, region_map: n
     counts = np.bincount(gt_pos * (n_regions + 1) + region_pos, minlength=(n_gt + 1) * (n_regions + 1))
     counts = counts.reshape(n_gt + 1, n_regions + 1).astype(np.int64)
     pair_gt, pair_region = np.nonzero(counts[1:, 1:])
+    sem = () if semantic is None else _semantic_intersections(semantic.ravel(), region_pos, n_regions)
     return ImageOverlaps(counts[1:].sum(axis=1), region_ids[1:].astype(np.int64), counts[:, 1:].sum(axis=0),
-                         counts[0, 1:].copy(), pair_gt, pair_region, counts[1:, 1:][pair_gt, pair_region])
+                         counts[0, 1:].copy(), pair_gt, pair_region, counts[1:, 1:][pair_gt, pair_region], *sem)
 
 
 def check_gt_areas(gt_png: str, gt_segment_ids: np.ndarray, listed_areas: np.ndarray, pixels: np.ndarray) -> None:
@@ -100,13 +117,35 @@ def check_gt_areas(gt_png: str, gt_segment_ids: np.ndarray, listed_areas: np.nda
             raise InputError(f"{gt_png}: segment {sid} has area {listed} in panoptic.json, {count} pixels in the PNG")
 
 
-def _load_image_overlaps(task: tuple[str, np.ndarray, str | None, np.ndarray]) -> ImageOverlaps:
-    """The overlaps of one image from its (GT PNG, GT segment ids, mask PNG or None, listed GT areas),
-    the listed areas checked against the PNG."""
-    gt_png, gt_segment_ids, mask_png, gt_areas = task
+def semantic_positions(semantic_png: str, category_ids: np.ndarray) -> np.ndarray:
+    """A semantic PNG as category positions (-1 void): an id (pixel value) outside the vocabulary
+    raises InputError naming the PNG."""
+    values = read_semantic_ids(semantic_png)
+    lookup = np.full(256, -2, np.int64)
+    lookup[SEMANTIC_VOID] = -1
+    lookup[category_ids] = np.arange(len(category_ids))  # ids below SEMANTIC_VOID (compute_overlaps)
+    positions = lookup[values]
+    if (positions == -2).any():
+        raise InputError(f"{semantic_png}: pixel value {int(values[positions == -2][0])} is no category id of "
+                         f"the split (void is {SEMANTIC_VOID})")
+    return positions
+
+
+def _load_image_overlaps(task: tuple[str, np.ndarray, str | None, np.ndarray, str | None, np.ndarray]
+                         ) -> ImageOverlaps:
+    """The overlaps of one image from its (GT PNG, GT segment ids, mask PNG or None, listed GT areas,
+    semantic PNG or None, the vocabulary's category ids), the listed areas checked against the PNG."""
+    gt_png, gt_segment_ids, mask_png, gt_areas, semantic_png, category_ids = task
     gt_map = read_segment_ids(gt_png)
     region_map = read_segment_ids(mask_png) if mask_png is not None else None
-    overlaps = image_overlaps(gt_map, gt_segment_ids, region_map, gt_where=gt_png, region_where=mask_png or "")
+    semantic = None
+    if semantic_png is not None:
+        semantic = semantic_positions(semantic_png, category_ids)
+        if semantic.shape != gt_map.shape:
+            raise InputError(f"{semantic_png}: semantic PNG is {semantic.shape[1]}x{semantic.shape[0]} pixels, "
+                             f"the panoptic one {gt_map.shape[1]}x{gt_map.shape[0]}")
+    overlaps = image_overlaps(gt_map, gt_segment_ids, region_map, gt_where=gt_png, region_where=mask_png or "",
+                              semantic=semantic)
     check_gt_areas(gt_png, gt_segment_ids, gt_areas, overlaps.gt_area)
     return overlaps
 
@@ -129,6 +168,9 @@ class OverlapTable:
     pair_region: np.ndarray  # region row of each intersection
     pair_pixels: np.ndarray
     gt_masks: bool  # True: the regions are the ground-truth segments (same rows)
+    semantic_category: np.ndarray | None = None  # the split's own semantic ground truth (None: none):
+    semantic_region: np.ndarray | None = None  # category position, region row (-1: no region) and
+    semantic_pixels: np.ndarray | None = None  # pixels of each non-zero intersection
 
     @property
     def num_regions(self) -> int:
@@ -174,9 +216,16 @@ def compute_overlaps(split: PanopticSplit, masks_dir: str | os.PathLike | None =
                      images: list[PanopticImage] | None = None) -> OverlapTable:
     """Read every image once (in `workers` processes) and collect its overlaps into one table."""
     images = split.images if images is None else images
+    semantic_dir = split.semantic_dir
+    category_ids = np.array([c.id for c in split.vocabulary], np.int64)
+    if semantic_dir is not None and (category_ids >= SEMANTIC_VOID).any():
+        raise InputError(f"{semantic_dir}: a semantic PNG holds category ids below {SEMANTIC_VOID}; the split's "
+                         f"vocabulary has id {int(category_ids.max())}")
     tasks = [(str(split.panoptic_dir / im.panoptic_file), np.array([s.id for s in im.segments], np.int64),
               str(Path(masks_dir) / im.panoptic_file) if masks_dir is not None else None,
-              np.array([s.area for s in im.segments], np.int64)) for im in images]
+              np.array([s.area for s in im.segments], np.int64),
+              str(semantic_dir / im.panoptic_file) if semantic_dir is not None else None, category_ids)
+             for im in images]
     if workers > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             per_image = list(pool.map(_load_image_overlaps, tasks, chunksize=max(1, len(tasks) // (8 * workers))))
@@ -192,6 +241,7 @@ def _concatenate(vocabulary: Vocabulary, images: list[PanopticImage], per_image:
     gt_offsets = np.cumsum([0] + [len(im.segments) for im in images])
     region_offsets = np.cumsum([0] + [len(o.region_ids) for o in per_image])
     cat = lambda a: np.concatenate(a).astype(np.int64) if a else np.zeros(0, np.int64)  # noqa: E731
+    semantic = bool(per_image) and per_image[0].semantic_pixels is not None
     return OverlapTable(
         image_ids=[im.id for im in images],
         gt_image=cat([np.full(len(im.segments), i) for i, im in enumerate(images)]),
@@ -207,4 +257,8 @@ def _concatenate(vocabulary: Vocabulary, images: list[PanopticImage], per_image:
         pair_region=cat([o.pair_region + region_offsets[i] for i, o in enumerate(per_image)]),
         pair_pixels=cat([o.pair_pixels for o in per_image]),
         gt_masks=gt_masks,
+        semantic_category=cat([o.semantic_category for o in per_image]) if semantic else None,
+        semantic_region=cat([np.where(o.semantic_region < 0, -1, o.semantic_region + region_offsets[i])
+                             for i, o in enumerate(per_image)]) if semantic else None,
+        semantic_pixels=cat([o.semantic_pixels for o in per_image]) if semantic else None,
     )

@@ -1,9 +1,11 @@
 """Semantic segmentation mIoU from a confusion matrix over non-void ground-truth pixels.
 
-The semantic ground truth is the panoptic one with instances merged (crowd segments keep their
-category); GT void pixels are left out. A pixel's prediction is its region's label; pixels on
-BACKGROUND regions, or on no region at all (a model's own masks may leave holes), form an extra
-"background" column: wrong for the pixel's GT category and part of that category's union.
+The semantic ground truth is the split's own `semantic/` PNGs where it has them (ADE20K's: the
+SceneParse150 annotation, which labels pixels that its panoptic one leaves void), else the panoptic
+one with instances merged (crowd segments keep their category); GT void pixels are left out. A
+pixel's prediction is its region's label; pixels on BACKGROUND regions, or on no region at all (a
+model's own masks may leave holes; a split's own semantic map labels pixels no segment covers), form
+an extra "background" column: wrong for the pixel's GT category and part of that category's union.
 IoU_c = C[c, c] / (sum_j C[c, j] + sum_i C[i, c] - C[c, c]); mIoU is the mean over the categories
 whose union is non-empty, i.e. categories absent from both GT and prediction are left out (the
 usual convention; detectron2's SemSegEvaluator instead averages over the categories present in
@@ -22,6 +24,12 @@ def confusion_matrix(table: OverlapTable, labels: np.ndarray, num_categories: in
     """K x (K+1) pixel counts: rows GT category, columns predicted category, last column background."""
     k = num_categories
     labels = np.asarray(labels, np.int64)
+    if table.semantic_pixels is not None:
+        region = table.semantic_region
+        predicted = np.where(region < 0, -1, labels[np.maximum(region, 0)])
+        column = np.where(predicted < 0, k, predicted)
+        return np.bincount(table.semantic_category * (k + 1) + column, table.semantic_pixels,
+                           minlength=k * (k + 1)).reshape(k, k + 1).astype(np.int64)
     predicted = labels[table.pair_region]
     column = np.where(predicted < 0, k, predicted)
     rows = table.gt_category[table.pair_gt]

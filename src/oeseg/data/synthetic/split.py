@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from oeseg.data.convert import SplitWriter
+from oeseg.data.panoptic import png_bytes
 from oeseg.data.synthetic.compositions import SCENES
 from oeseg.data.synthetic.scene import Scene
 from oeseg.data.vocabularies import Vocabulary
@@ -35,13 +34,6 @@ def render_image(vocabulary: Vocabulary, height: int, width: int, seed: np.rando
     return scene.image(), scene.ids, categories, scene.crowd & present
 
 
-def _png_bytes(array: np.ndarray) -> bytes:
-    """The PNG encoding of an image array."""
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def generate_split(split_dir: str | Path, vocabulary: Vocabulary, split: str, n_images: int,
                    image_size: tuple[int, int], seed: int, n_descriptions: int = 4) -> None:
     """Draw `n_images` scenes and write the split: images/, panoptic/, panoptic.json, regions.jsonl."""
@@ -55,7 +47,7 @@ def generate_split(split_dir: str | Path, vocabulary: Vocabulary, split: str, n_
     for index, image_seed in enumerate(image_seeds):
         image_id = f"{split}_{index:05d}"
         rgb, ids, categories, crowd = render_image(vocabulary, height, width, image_seed)
-        writer.add(image_id, f"{image_id}.png", _png_bytes(rgb), ids, categories, crowd)
+        writer.add(image_id, f"{image_id}.png", png_bytes(rgb), ids, categories, crowd)
         text_rng = np.random.default_rng(image_seed.spawn(1)[0])
         for s in writer.images[-1].segments:
             name = vocabulary.by_id(s.category_id).display_name

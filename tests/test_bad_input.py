@@ -258,6 +258,19 @@ EVALUATE_CASES = [
     ("gt-category-named-twice", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["categories"][1]
                                                     .update(name=" Road")),
      r"panoptic.json: categories\[1\]: name 'Road' is also the name of .*categories\[0\]"),
+    # json raises a bare ValueError (a traceback once) for an integer over Python's int-string digit limit
+    ("score-integer-of-5000-digits", lambda r: score_line(r, 2, "1" * 5000),
+     r"pred.jsonl:2: malformed JSON line: an integer of more than [\d,]+ digits"),
+    ("lexicon-integer-of-5000-digits", lambda r: (r / "lexicon.json").write_text(
+        (r / "lexicon.json").read_text().replace('"id": 0,', '"id": ' + "1" * 5000 + ",", 1)),
+     r"lexicon.json: invalid JSON: an integer of more than [\d,]+ digits"),
+    ("gt-json-integer-of-5000-digits", lambda r: (r / "split" / "panoptic.json").write_text(
+        (r / "split" / "panoptic.json").read_text().replace('"width": ', '"width": ' + "9" * 5000, 1)),
+     r"panoptic.json: invalid JSON: an integer of more than [\d,]+ digits"),
+    ("image-id-null", lambda r: set_line(r, 3, json.dumps({**json.loads(pred_lines(r)[2]), "image_id": None})),
+     r"pred.jsonl:3: 'image_id' must be a string or an integer, got None"),  # not "image_id 'None' is not an image"
+    ("image-id-a-list", lambda r: set_line(r, 1, json.dumps({**json.loads(pred_lines(r)[0]), "image_id": ["img5_000"]})),
+     r"pred.jsonl:1: 'image_id' must be a string or an integer, got \['img5_000'\]"),
 ]
 
 
@@ -278,6 +291,34 @@ def test_evaluate_rejects_bad_input(demo, case, capsys):
     assert err.startswith("oeseg evaluate: error: ") and "Traceback" not in err
     assert _search(message, err), err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("option", ["--dataset", "--predictions", "--lexicon"])
+def test_an_input_path_under_a_file_names_that_file(demo, option, capsys):
+    """`--dataset split/panoptic.json` (the split's file for its folder), `--predictions pred.jsonl/x`:
+    an error naming the file in the way, not a NotADirectoryError traceback."""
+    paths = {"--dataset": demo / "split", "--predictions": demo / "pred.jsonl", "--lexicon": demo / "lexicon.json"}
+    above = demo / "split" / "panoptic.json" if option == "--dataset" else paths[option]
+    paths[option] = above if option == "--dataset" else above / "x"
+    out = demo / "RESULTS.json"
+    argv = ["evaluate", *(str(x) for option_path in paths.items() for x in option_path), "-o", str(out)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("oeseg evaluate: error: ") and "Traceback" not in err
+    assert f"not found: {above} is a file, not a folder" in err, err
+    assert not out.exists()
+
+
+def test_a_yaml_value_that_cannot_be_constructed_names_the_file(tmp_path):
+    """A date such as 2024-13-01, or an integer over Python's digit limit, in a config: yaml's
+    constructor raised a bare ValueError."""
+    from oeseg.io import read_yaml
+
+    for n, text in enumerate(["model: 2024-13-01\n", "seed: " + "1" * 5000 + "\n"]):
+        path = tmp_path / f"c{n}.yaml"
+        path.write_text(text)
+        with pytest.raises(InputError, match=rf"{path}: not valid YAML: a value that cannot be read"):
+            read_yaml(path)
 
 
 def test_an_output_onto_a_folder_is_refused_before_the_work(demo, capsys):
@@ -451,6 +492,11 @@ IMPORT_CASES = [
     ("semseg-size-not-a-pair", "detectron2-semseg", lambda r: semseg_file(r, size=[64]),
      r"entry 0 \(img5_000\): bad RLE segmentation: size \[64\] is not \[height, width\]"),
     ("lac-empty-list", "lac", lambda r: written(r / "d.json", b"[]"), r"d.json: no description to import"),
+    ("lac-image-id-null", "lac", lambda r: written(r / "d.json", b'[{"image_id": null, "descriptions": ["a car"]}]'),
+     r"d.json: entry 0: 'image_id' must be a string or an integer, got None"),
+    ("lac-integer-of-5000-digits", "lac",
+     lambda r: written(r / "d.json", b'[{"image_id": ' + b"7" * 5000 + b', "descriptions": ["a car"]}]'),
+     r"d.json: invalid JSON: an integer of more than [\d,]+ digits"),
     ("semseg-nouns-not-utf8", "detectron2-semseg",
      lambda r: semseg_with_nouns(r, b"road\ncar\xa0s\n"),
      r"nouns.txt:2:4: not UTF-8 text \(byte 0xa0\)"),

@@ -8,6 +8,7 @@ import fcntl
 import json
 import math
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -90,6 +91,15 @@ def _not_utf8(path: str | os.PathLike, data: bytes, error: UnicodeDecodeError, f
     return InputError(f"{path}:{line}:{column}: not UTF-8 text (byte 0x{data[start]:02x})")
 
 
+def _unreadable(path: str | os.PathLike, what: str, error: OSError) -> InputError:
+    """The InputError of a file that cannot be opened: the file a path lies under, or the OS's reason."""
+    if isinstance(error, NotADirectoryError):
+        above = next((p for p in Path(path).parents if p.is_file()), None)
+        if above is not None:
+            return InputError(f"{path}: {what} not found: {above} is a file, not a folder")
+    return InputError(f"{path}: cannot read the {what}: {error.strerror or error}")
+
+
 def read_text(path: str | os.PathLike, what: str = "file") -> str:
     """A UTF-8 text file's contents, a leading byte-order mark (as Windows editors write one)
     skipped; a missing file or a byte that is not UTF-8 names the file (and line)."""
@@ -99,11 +109,17 @@ def read_text(path: str | os.PathLike, what: str = "file") -> str:
         raise InputError(f"{path}: {what} not found") from None
     except IsADirectoryError:
         raise InputError(f"{path}: {what} is a folder, not a file") from None
+    except OSError as e:  # a path under a file (a split's panoptic.json given for the split), no permission
+        raise _unreadable(path, what, e) from None
     data = data.removeprefix(codecs.BOM_UTF8)  # so that a bad byte's column counts from the text
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise _not_utf8(path, data, e) from None
+
+
+#: why json refuses an integer literal longer than Python's int-string conversion limit (a ValueError)
+_TOO_MANY_DIGITS = f"an integer of more than {sys.get_int_max_str_digits():,} digits"
 
 
 class DuplicateKeyError(ValueError):
@@ -176,6 +192,8 @@ def read_json(path: str | os.PathLike) -> Any:
         raise InputError(f"{path}: invalid JSON: key {e.args[0]!r} appears twice in one object") from None
     except RecursionError:
         raise InputError(f"{path}: invalid JSON: nested too deeply") from None
+    except ValueError:  # json's only other error: an integer of more digits than Python converts
+        raise InputError(f"{path}: invalid JSON: {_TOO_MANY_DIGITS}") from None
 
 
 def read_json_object(path: str | os.PathLike, required: Sequence[str] = ()) -> dict:
@@ -220,6 +238,8 @@ def read_yaml(path: str | os.PathLike, what: str = "YAML file") -> Any:
         return yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as e:
         raise InputError(f"{path}: not valid YAML: {e}") from None
+    except ValueError as e:  # a scalar its constructor cannot convert: a date 2024-13-01, a 5,000-digit integer
+        raise InputError(f"{path}: not valid YAML: a value that cannot be read ({e})") from None
 
 
 def _jsonl_shape_hint(line: str, error: json.JSONDecodeError | None = None) -> str:
@@ -241,6 +261,8 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
         raise InputError(f"{path}: file not found") from None
     except IsADirectoryError:
         raise InputError(f"{path}: a folder, not a file") from None
+    except OSError as e:
+        raise _unreadable(path, "file", e) from None
     with f:
         for lineno, raw in enumerate(f, start=1):
             if lineno == 1:  # as read_text: a bad byte's column counts from the text
@@ -259,6 +281,8 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
                 raise InputError(f"{path}:{lineno}: malformed JSON line: key {e.args[0]!r} appears twice") from None
             except RecursionError:
                 raise InputError(f"{path}:{lineno}: malformed JSON line: nested too deeply") from None
+            except ValueError:  # json's only other error: an integer of more digits than Python converts
+                raise InputError(f"{path}:{lineno}: malformed JSON line: {_TOO_MANY_DIGITS}") from None
             if not isinstance(obj, dict):
                 raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}"
                                  f"{_jsonl_shape_hint(line)}")

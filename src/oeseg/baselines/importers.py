@@ -25,6 +25,7 @@ from oeseg.data.panoptic import PanopticSplit, png_shape
 from oeseg.data.predictions import (
     RegionPrediction,
     check_description,
+    check_image_id,
     read_split_predictions,
     write_predictions,
 )
@@ -94,7 +95,7 @@ def import_lac(path: str | os.PathLike, split: PanopticSplit, *, on_mismatch: st
         where = f"{path}: entry {i}"
         if not isinstance(entry, dict) or "image_id" not in entry or "descriptions" not in entry:
             raise InputError(f"{where}: expected an object with 'image_id' and 'descriptions'")
-        image_id, descriptions = str(entry["image_id"]), entry["descriptions"]
+        image_id, descriptions = check_image_id(entry["image_id"], where), entry["descriptions"]
         if not isinstance(descriptions, list) or not all(isinstance(d, str) for d in descriptions):
             raise InputError(f"{where} ({image_id}): 'descriptions' must be a list of strings")
         if image_id in seen:

@@ -61,7 +61,15 @@ def iter_predictions(path: str | os.PathLike) -> Iterator[tuple[int, RegionPredi
         sid = obj["segment_id"]
         if not is_integer(sid):
             raise InputError(f"{where}: 'segment_id' must be an integer, got {sid!r}")
-        yield lineno, RegionPrediction(str(obj["image_id"]), sid, desc, check_score(obj.get("score", 1.0), where))
+        yield lineno, RegionPrediction(check_image_id(obj["image_id"], where), sid, desc,
+                                       check_score(obj.get("score", 1.0), where))
+
+
+def check_image_id(value: object, where: str) -> str:
+    """An image id, a string or an integer (as COCO's), as a string; another value raises InputError."""
+    if not isinstance(value, str) and not is_integer(value):
+        raise InputError(f"{where}: 'image_id' must be a string or an integer, got {value!r}")
+    return str(value)
 
 
 def check_description(text: str, where: str) -> None:

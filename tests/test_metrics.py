@@ -342,9 +342,10 @@ def _semantic_case(tmp_path, semantic):
     return PanopticSplit.load(tmp_path)
 
 
-def _miou(split, car_label):
-    """mIoU and per-category IoU (by id) with road labelled road and the car `car_label` (-1: background)."""
-    table = compute_overlaps(split)
+def _miou(split, car_label, masks_dir=None):
+    """mIoU and per-category IoU (by id) with road (region 1) labelled road and the car (region 5)
+    `car_label` (-1: background); the regions are the GT segments, or those of `masks_dir`."""
+    table = compute_overlaps(split, masks_dir)
     ids = [{1: 0, 5: car_label}[int(s)] for s in table.region_segment]
     out = evaluate_labels(table, CITYSCAPES, {"x": category_positions(CITYSCAPES, np.array(ids))},
                           np.ones(table.num_regions))
@@ -364,6 +365,10 @@ def test_miou_scores_against_the_splits_own_semantic_map_by_hand(tmp_path):
     # the car described as background: its pixels are wrong for car and for the road under it
     miou, iou = _miou(_semantic_case(tmp_path / "own", semantic), -1)
     assert iou[0] == pytest.approx(100 * 2 / 3) and iou[13] == 0 and miou == pytest.approx(100 * (2 / 3) / 3)
+    # a model's own masks, its road region also on the sidewalk pixel: road 2/(3 + 3 - 2), sidewalk 0/1
+    write_segment_ids(tmp_path / "masks" / "a.png", np.array([[1, 1, 1, 0], [5, 5, 5, 5]], np.uint32))
+    miou, iou = _miou(_semantic_case(tmp_path / "own", semantic), 13, tmp_path / "masks")
+    assert iou[0] == pytest.approx(50) and iou[1] == 0 and miou == pytest.approx(100 * (0.5 + 0 + 0.75) / 3)
 
 
 @pytest.mark.parametrize("semantic, message", [

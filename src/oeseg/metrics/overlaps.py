@@ -73,8 +73,9 @@ def _semantic_intersections(semantic: np.ndarray, region_pos: np.ndarray, n_regi
     """(category, region index or -1, pixels) of every non-zero intersection of the semantic map
     (category positions, -1 void) with the region positions (0 = no region)."""
     valid = semantic >= 0
-    codes, pixels = np.unique(semantic[valid] * (n_regions + 1) + region_pos[valid], return_counts=True)
-    return codes // (n_regions + 1), codes % (n_regions + 1) - 1, pixels.astype(np.int64)
+    counts = np.bincount(semantic[valid] * (n_regions + 1) + region_pos[valid])
+    codes = np.flatnonzero(counts)
+    return codes // (n_regions + 1), codes % (n_regions + 1) - 1, counts[codes].astype(np.int64)
 
 
 def image_overlaps(gt_map: np.ndarray, gt_segment_ids: np.ndarray, region_map: np.ndarray | None = None,

@@ -490,6 +490,19 @@ def test_documentation_tests_and_config_comments_are_not_code(repo, capsys):
     assert code == 1 and all("different code" in line and "src/code.py" in line for line in lines)
 
 
+def test_report_captions_are_not_code(repo, capsys):
+    """A caption of `snakemake --report` (report/*.rst) cannot change an artifact: editing one, committed
+    or not, is neither dirty nor different code."""
+    (repo / "report").mkdir()
+    (repo / "report" / "fig1.rst").write_text("Figure 1.\n")
+    git(repo, "add", "results", "report")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results, captions")
+    (repo / "report" / "fig1.rst").write_text("Figure 1, captioned anew.\n")
+    assert run_audit(repo, capsys)[0] == 0
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "caption")
+    assert run_audit(repo, capsys)[0] == 0
+
+
 def test_a_copy_of_the_results_outside_the_checkout_audits_like_the_results(repo, tmp_path, capsys):
     """The checkout's own results folder (committed after the run) is not code, also when the audited
     folder is a copy elsewhere (`oeseg audit COPY --workdir CHECKOUT`)."""

@@ -285,6 +285,25 @@ def test_a_shallow_clone_leaves_the_code_it_lacks_unchecked(repo, tmp_path, caps
         "(git fetch --unshallow)" for key in ("figures/fig1.png", "table1.csv")]
 
 
+def test_a_source_archive_without_git_leaves_the_code_unchecked(repo, tmp_path, capsys, monkeypatch):
+    """A release archive (`git archive`, a download without .git) has no commit to compare the records'
+    with: its code is not checked (a problem only under --strict), never `different code`."""
+    fresh_clone(repo, tmp_path)
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    tar = subprocess.run(["git", "archive", "HEAD"], cwd=repo, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(archive)], input=tar, check=True)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # no repository above it either
+    made_by = git(repo, "rev-parse", "HEAD~1")[:12]
+    code, lines = run_audit_report(archive, capsys)
+    assert code == 0 and lines[0] == f"audit of {archive}/results: OK", lines
+    assert lines[4] == f"  code: not checked: {archive} is not a git checkout (records made by {made_by})"
+    code, problems = run_audit(archive, capsys, "--strict")
+    assert code == 1 and [p for p in problems if "code" in p] == [
+        f"{archive}/results/{key}: code not checked: made by commit {made_by}, and {archive} is not a git "
+        "checkout" for key in ("figures/fig1.png", "table1.csv")]
+
+
 def test_a_fresh_clone_still_fails_on_changed_missing_or_untracked_artifacts(repo, tmp_path, capsys):
     clone = fresh_clone(repo, tmp_path)
     (clone / "results" / "table1.csv").write_text("PQ 99.9\n")
@@ -488,6 +507,19 @@ def test_documentation_tests_and_config_comments_are_not_code(repo, capsys):
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "code")
     code, lines = run_audit(repo, capsys)
     assert code == 1 and all("different code" in line and "src/code.py" in line for line in lines)
+
+
+def test_report_captions_are_not_code(repo, capsys):
+    """A caption of `snakemake --report` (report/*.rst) cannot change an artifact: editing one, committed
+    or not, is neither dirty nor different code."""
+    (repo / "report").mkdir()
+    (repo / "report" / "fig1.rst").write_text("Figure 1.\n")
+    git(repo, "add", "results", "report")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results, captions")
+    (repo / "report" / "fig1.rst").write_text("Figure 1, captioned anew.\n")
+    assert run_audit(repo, capsys)[0] == 0
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "caption")
+    assert run_audit(repo, capsys)[0] == 0
 
 
 def test_a_copy_of_the_results_outside_the_checkout_audits_like_the_results(repo, tmp_path, capsys):

@@ -194,9 +194,35 @@ def _check_config(report: AuditReport, records: dict, workdir: Path, configfiles
                      f"{len(records) - len(others)} of {len(records)} records made with it")
 
 
+def _dirty_record(name: str, made_by: dict) -> Problem:
+    """The problem of a record made from a tree with uncommitted changes."""
+    return Problem(name, "dirty code", f"made from a tree with uncommitted changes (commit {_short(made_by.get('commit'))})")
+
+
+def _check_code_outside_git(report: AuditReport, records: dict, workdir: Path, results_dir: Path,
+                            strict: bool) -> None:
+    """Records audited in a working directory outside git (a source archive): their commit cannot be
+    compared with the code, which is not checked (a problem with --strict), as a shallow clone's."""
+    commits = set()
+    for key, record in sorted(records.items()):
+        name = os.fspath(results_dir / key)
+        made_by = record["code"]
+        if made_by.get("dirty"):
+            report.problems.append(_dirty_record(name, made_by))
+        commits.add(_short(made_by.get("commit")))
+        if strict:
+            report.problems.append(Problem(name, "code not checked", f"made by commit {_short(made_by.get('commit'))}, "
+                                           f"and {workdir} is not a git checkout"))
+    report.code = (f"not checked: {workdir} is not a git checkout (records made by "
+                   f"{_listed(sorted(commits)) or 'none'})")
+
+
 def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: Path, strict: bool) -> None:
     """Check the commit (and dirty state) each record was made by against the code now: adds problems."""
     now = code_state(workdir, results_dir)
+    if now["commit"] is None:
+        _check_code_outside_git(report, records, workdir, results_dir, strict)
+        return
     differences: dict[str | None, str | None] = {}
     current = 0
     unknown: set[str] = set()  # commits a shallow clone lacks: not checked (a problem with --strict)
@@ -204,8 +230,7 @@ def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: 
         name = os.fspath(results_dir / key)
         made_by = record["code"]
         if made_by.get("dirty"):
-            report.problems.append(Problem(name, "dirty code", "made from a tree with uncommitted "
-                                           f"changes (commit {_short(made_by.get('commit'))})"))
+            report.problems.append(_dirty_record(name, made_by))
         commit = made_by.get("commit")
         if commit and now["commit"] and commit != now["commit"] \
                 and git(workdir, "cat-file", "-e", f"{commit}^{{commit}}") is None:

@@ -127,14 +127,14 @@ def code_state(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> di
 
 
 #: paths (git globs) that cannot change an artifact: not code for the audit
-NOT_CODE = ("**/*.md", "tests/**", "benchmarks/**", ".ci/**", "config.yaml", "configs/*.yaml")
+NOT_CODE = ("**/*.md", "report/*.rst", "tests/**", "benchmarks/**", ".ci/**", "config.yaml", "configs/*.yaml")
 
 
 def code_pathspec(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> list[str]:
     """git pathspec of the code: the tree of `workdir` except the results folder and every tracked
     folder that holds a provenance manifest (the checkout's own results, when the audited folder is
-    a copy elsewhere), what cannot change an artifact (documentation, tests, benchmarks, CI
-    scripts) and the workflow configs (audited by their effective content, so a comment edit
+    a copy elsewhere), what cannot change an artifact (documentation, the captions of
+    `snakemake --report`, tests, benchmarks, CI scripts) and the workflow configs (audited by their effective content, so a comment edit
     changes nothing)."""
     pathspec = [".", *(f":(exclude,glob){p}" for p in NOT_CODE)]
     with contextlib.suppress(ValueError):  # results outside the tree: nothing to exclude

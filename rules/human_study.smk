@@ -73,25 +73,26 @@ rule human_study_agreement:
         "../scripts/human_study_agreement.py"
 
 
-if HS["reference"] == "annotators":
+# the second stage's page: the disagreements alone, without the first stage's answers. Made
+# from the annotators' CSVs, once they exist: an intermediate under out, not a tracked artifact.
+rule human_study_second_page:
+    input:
+        DISAGREEMENTS,
+    output:
+        HUMAN_STUDY_SECOND_PAGE,
+    log:
+        f"{LOGS}/human_study/second_page.log",
+    conda:
+        "../envs/oeseg.yaml"
+    params:
+        vocabulary=vocabulary_of(HS["dataset"]),
+        examples=HS["examples"],
+        title=HS["title"],
+    script:
+        "../scripts/human_study_second_page.py"
 
-    # the second stage's page: the disagreements alone, without the first stage's answers. Made
-    # from the annotators' CSVs, once they exist: an intermediate under out, not a tracked artifact.
-    rule human_study_second_page:
-        input:
-            DISAGREEMENTS,
-        output:
-            HUMAN_STUDY_SECOND_PAGE,
-        log:
-            f"{LOGS}/human_study/second_page.log",
-        conda:
-            "../envs/oeseg.yaml"
-        params:
-            vocabulary=vocabulary_of(HS["dataset"]),
-            examples=HS["examples"],
-            title=HS["title"],
-        script:
-            "../scripts/human_study_second_page.py"
+
+if HS["reference"] == "annotators":
 
     rule human_study_table:
         input:

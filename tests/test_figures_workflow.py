@@ -83,6 +83,16 @@ def test_the_resolved_csv_cannot_be_the_disagreements_csv_the_workflow_writes(tm
     assert (f"human_study.resolved: {work}/human_study/disagreements.csv is the disagreements CSV that rule "
             "human_study_agreement writes") in proc.stderr + proc.stdout
 
+@pytest.mark.parametrize("target", ["human_study_agreement", "human_study_second_page"])
+def test_the_annotators_targets_explain_a_config_without_annotators(tmp_path, target):
+    """The README names both as targets: with the demo's reference (the generator), each says what it
+    needs instead of Snakemake's bare 'No rule to produce'."""
+    proc = snakemake("-n", target, "--config", f"out={tmp_path / 'work'}", check=False)
+    assert proc.returncode != 0
+    assert "the agreement of two annotators belongs to human_study.reference 'annotators' (this config's is " \
+           "'generator')" in proc.stderr + proc.stdout
+
+
 def test_a_local_paper_study_file_feeds_both_of_its_mappings(tmp_path):
     """human_study.paper_study.results names a local copy: the paper's and our mappings read it alike."""
     local = tmp_path / "my_user_study_results.json"

@@ -19,7 +19,7 @@ from pycocotools.cocoeval import COCOeval
 
 from oeseg.data.panoptic import (SEMANTIC_VOID, PanopticImage, PanopticSplit, Segment, panoptic_json, png_bytes,
                                  write_segment_ids, write_semantic_ids)
-from oeseg.data.vocabularies import CITYSCAPES
+from oeseg.data.vocabularies import CITYSCAPES, Category, Vocabulary
 from oeseg.io import InputError, atomic_write_json
 from oeseg.metrics.evaluator import evaluate_labels
 from oeseg.metrics.lac import lac_score
@@ -386,6 +386,88 @@ def test_a_bad_semantic_png_is_an_error_naming_it(tmp_path, semantic, message):
         (tmp_path / "semantic" / "a.png").write_bytes(png_bytes(semantic))
     with pytest.raises(InputError, match=message):
         compute_overlaps(split)
+
+
+def test_a_vocabulary_id_of_255_or_more_is_an_error_with_semantic_maps(tmp_path):
+    """A semantic PNG holds ids 0..254 (255 void): with `semantic/`, a vocabulary id >= 255 is refused."""
+    vocabulary = Vocabulary("wide", (Category(3, "road", False), Category(255, "car", True)))
+    split = tiny_split(tmp_path, np.array([[1, 1]], np.uint32), [Segment(1, 3, 0, 2)], vocabulary)
+    assert compute_overlaps(split).semantic_pixels is None  # without semantic/: no limit
+    write_semantic_ids(tmp_path / "semantic" / "a.png", np.zeros((1, 2), np.uint8))
+    with pytest.raises(InputError, match=r"semantic: .*category ids below 255; the split's vocabulary has id 255"):
+        compute_overlaps(split)
+
+
+def test_miou_with_semantic_maps_and_no_region_at_all(tmp_path):
+    """Images without a segment: every labelled pixel of the semantic map is on no region, so wrong
+    (as the panoptic ground truth's pixels are without regions), not an IndexError on zero regions."""
+    split = tiny_split(tmp_path, np.zeros((2, 4), np.uint32), [])
+    write_semantic_ids(tmp_path / "semantic" / "a.png", np.array([[0, 0, 1, SEMANTIC_VOID]] * 2, np.uint8))
+    table = compute_overlaps(split)
+    assert table.num_regions == 0
+    out = evaluate_labels(table, CITYSCAPES, {"x": np.zeros(0, np.int64)}, np.ones(0))
+    rows = {r["id"]: r["IoU"] for r in out["per_category"]["x"]}
+    assert out["metrics"]["mIoU"]["x"] == 0 and rows[0] == 0 and rows[1] == 0 and rows[2] is None
+
+
+def random_semantic(rng, gt, segments):
+    """A split's own semantic map: the panoptic ground truth's categories (void 255), with patches of
+    other categories, of categories on its void and of void, as SceneParse150's differs from ADE20K's
+    panoptic one."""
+    semantic = np.full(gt.shape, SEMANTIC_VOID, np.uint8)
+    for s in segments:
+        semantic[gt == s.id] = s.category_id
+    h, w = gt.shape
+    for _ in range(rng.integers(0, 5)):
+        y, x = rng.integers(0, h), rng.integers(0, w)
+        value = SEMANTIC_VOID if rng.random() < 0.3 else VOCAB.categories[rng.integers(len(VOCAB))].id
+        semantic[y:y + rng.integers(1, h), x:x + rng.integers(1, w)] = value
+    return semantic
+
+
+def reference_semantic_miou(semantic_maps, region_maps, labels):
+    """Per-pixel confusion-matrix loop over the semantic maps' non-void pixels."""
+    conf = np.zeros((K, K + 1), np.int64)
+    position = {c.id: i for i, c in enumerate(VOCAB)}
+    for n, semantic in enumerate(semantic_maps):
+        for y in range(semantic.shape[0]):
+            for x in range(semantic.shape[1]):
+                if semantic[y, x] == SEMANTIC_VOID:
+                    continue
+                region = int(region_maps[n][y, x])
+                p = labels[n].get(region, -1) if region != 0 else -1
+                conf[position[int(semantic[y, x])], p if p >= 0 else K] += 1
+    tp = np.diag(conf[:, :K])
+    union = conf.sum(axis=1) + conf[:, :K].sum(axis=0) - tp
+    return 100 * float(np.mean(tp[union > 0] / union[union > 0]))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("own_masks", [False, True], ids=["gt-masks", "own-masks"])
+def test_miou_with_semantic_maps_matches_a_pixel_loop_on_random_cases(tmp_path, own_masks, workers):
+    """mIoU against a split's own semantic maps (one all void, one of an image without segments) equals
+    a per-pixel loop, with the GT masks or a model's own, in one process or several."""
+    rng = np.random.default_rng(17)
+    case = write_case(tmp_path, rng, 9, own_masks=own_masks)
+    empty = PanopticImage("empty", "empty.jpg", "empty.png", 7, 5, [])
+    write_segment_ids(tmp_path / "panoptic" / "empty.png", np.zeros((5, 7), np.uint32))
+    atomic_write_json(tmp_path / "panoptic.json", panoptic_json(VOCAB, [*case.images, empty]))
+    gt_maps = [*case.gt_maps, np.zeros((5, 7), np.uint32)]
+    region_maps = gt_maps
+    if own_masks:
+        region_maps = [*case.mask_maps, rng.integers(0, 3, (5, 7)).astype(np.uint32)]
+        write_segment_ids(tmp_path / "masks" / "empty.png", region_maps[-1])
+    semantic_maps = [random_semantic(rng, gt, im.segments) for gt, im in zip(gt_maps, [*case.images, empty])]
+    semantic_maps[1][:] = SEMANTIC_VOID
+    for im, semantic in zip([*case.images, empty], semantic_maps):
+        write_semantic_ids(tmp_path / "semantic" / im.panoptic_file, semantic)
+    table = compute_overlaps(PanopticSplit.load(tmp_path), tmp_path / "masks" if own_masks else None, workers)
+    labels = random_labels(rng, table.region_gt_category())
+    ours = evaluate_labels(table, VOCAB, {"x": labels}, np.ones(table.num_regions))
+    by_image = [dict() for _ in gt_maps]
+    for r in range(table.num_regions):
+        by_image[table.region_image[r]][int(table.region_segment[r])] = int(labels[r])
+    assert ours["metrics"]["mIoU"]["x"] == pytest.approx(reference_semantic_miou(semantic_maps, region_maps, by_image))
 
 
 # --------------------------------------------------------------------------- LAC

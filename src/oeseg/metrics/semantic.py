@@ -24,9 +24,8 @@ def confusion_matrix(table: OverlapTable, labels: np.ndarray, num_categories: in
     """K x (K+1) pixel counts: rows GT category, columns predicted category, last column background."""
     k = num_categories
     labels = np.asarray(labels, np.int64)
-    if table.semantic_pixels is not None:
-        region = table.semantic_region
-        predicted = np.where(region < 0, -1, labels[np.maximum(region, 0)])
+    if table.semantic_pixels is not None:  # region -1 (no region) reads the -1 appended: background
+        predicted = np.append(labels, -1)[table.semantic_region]
         column = np.where(predicted < 0, k, predicted)
         return np.bincount(table.semantic_category * (k + 1) + column, table.semantic_pixels,
                            minlength=k * (k + 1)).reshape(k, k + 1).astype(np.int64)

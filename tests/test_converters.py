@@ -18,7 +18,7 @@ import pytest
 import requests
 from PIL import Image
 
-from oeseg.data.ade20k import convert_ade20k, instance_class_categories
+from oeseg.data.ade20k import ade20k_segments, convert_ade20k, instance_class_categories, panoptic_palette_id
 from oeseg.data.cityscapes import cityscapes_session, convert_cityscapes, download_cityscapes_package
 from oeseg.data.panoptic import SEMANTIC_VOID, PanopticSplit, bbox_of, read_semantic_ids
 from oeseg.data.vocabularies import ADE20K, CITYSCAPES
@@ -101,8 +101,9 @@ def test_ade20k_conversion(tmp_path):
     segs = [(s.id, s.category_id, s.area, s.iscrowd) for s in im.segments]
     # the bottom 6 rows minus semantic bed (24) and people (16), void people (2), the bed's extra column (4)
     floor_area = 6 * W - 24 - 16 - 2 - 4
-    assert segs == [(1, WALL, 6 * W - 2 * 4 * 2 - 1, 0), (2, FLOOR, floor_area, 0),
-                    (3, PERSON, 16, 0), (4, PERSON, 16, 0), (5, BED, 28, 0)]
+    # numbered in the order of Mask2Former's panoptic ids (palette colours): floor, person, wall, bed
+    assert segs == [(1, FLOOR, floor_area, 0), (2, PERSON, 16, 0), (3, PERSON, 16, 0),
+                    (4, WALL, 6 * W - 2 * 4 * 2 - 1, 0), (5, BED, 28, 0)]
     ids = split.segment_ids(im)
     assert ids[0, 15] == 0 and (ids[11, 10:12] == 0).all() and ids[8, 7] == 5
     # the semantic map is kept as it is, class - 1 with "other" void: the ground truth of ADE20K's mIoU,
@@ -110,6 +111,51 @@ def test_ade20k_conversion(tmp_path):
     semantic = read_semantic_ids(split.semantic_dir / im.panoptic_file)
     assert semantic[0, 15] == SEMANTIC_VOID and (semantic[11, 10:12] == PERSON).all()
     assert semantic[8, 7] == FLOOR and semantic[0, 0] == WALL and semantic[8, 2] == BED
+
+
+def _ade_categories_in_order(semantic: np.ndarray, instance: np.ndarray) -> list[int]:
+    """The category ids of ade20k_segments' segments in ascending segment id."""
+    ids, categories = ade20k_segments(semantic, instance, "semantic.png", "instance.png")
+    assert sorted(categories) == list(range(1, len(categories) + 1)) == np.unique(ids[ids > 0]).tolist()
+    return [categories[sid] for sid in sorted(categories)]
+
+
+def test_ade20k_segments_follow_the_papers_segment_order():
+    """ADE_val_00000001's stuff in the order of the paper's published descriptions (tree, bush,
+    grass, wall, house, road, sky: ascending Mask2Former panoptic ids), not in category id order."""
+    names = ["tree", "plant", "grass", "wall", "building", "road", "sky"]
+    semantic = np.zeros((4, 8), np.uint8)
+    for n, name in enumerate(sorted(names, key=lambda name: ADE20K.by_name(name).id)):
+        semantic.flat[n * 4:(n + 1) * 4] = ADE20K.by_name(name).id + 1
+    instance = np.zeros((4, 8, 3), np.uint8)
+    assert _ade_categories_in_order(semantic, instance) == [ADE20K.by_name(name).id for name in names]
+
+
+def test_ade20k_segment_order_uses_the_preparation_palette_and_instance_numbers():
+    """Skyscraper has its own colour in prepare_ade20k_pan_seg.py (after road, not tied with it);
+    the instances of one class sit at the class's colour, by instance number."""
+    road, skyscraper, person, car = (ADE20K.by_name(n).id for n in ("road", "skyscraper", "person", "car"))
+    semantic = np.zeros((2, 6), np.uint8)
+    semantic[0, :3] = skyscraper + 1
+    semantic[0, 3:] = road + 1
+    instance = np.zeros((2, 6, 3), np.uint8)
+    things = instance_class_categories()
+    instance[1, 0] = (things.index(car) + 1, 3, 0)
+    instance[1, 1] = (things.index(person) + 1, 2, 0)
+    instance[1, 2] = (things.index(person) + 1, 1, 0)
+    ids, categories = ade20k_segments(semantic, instance, "semantic.png", "instance.png")
+    assert [categories[s] for s in sorted(categories)] == [person, person, road, car, skyscraper]
+    assert ids[1, 2] == 1 and ids[1, 1] == 2  # person instance 1, then instance 2
+    assert panoptic_palette_id(road) < panoptic_palette_id(skyscraper)
+
+
+def test_ade20k_stuff_all_under_instances_leaves_no_gap():
+    """A stuff segment that the instances cover whole disappears; the others stay numbered 1..n."""
+    semantic = np.full((2, 2), ADE20K.by_name("wall").id + 1, np.uint8)
+    semantic[0, 0] = ADE20K.by_name("floor").id + 1
+    instance = np.zeros((2, 2, 3), np.uint8)
+    instance[0, 0] = (instance_class_categories().index(ADE20K.by_name("bed").id) + 1, 1, 0)
+    assert _ade_categories_in_order(semantic, instance) == [ADE20K.by_name("wall").id, ADE20K.by_name("bed").id]
 
 
 def test_ade20k_missing_instance_png_names_the_archive(tmp_path):

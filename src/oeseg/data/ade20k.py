@@ -8,7 +8,12 @@ k-th thing category of ADE20K-150 in id order (Mask2Former's ade20k_instance_cat
 Stuff segments come from the semantic map, one per class; thing segments from the instance map,
 painted over the stuff (the two annotations overlap slightly); thing pixels of the semantic map
 without an instance are void. Category ids are the ADE20K vocabulary ids 0..149.
-Segments are numbered 1, 2, ... in that order: stuff by class id, then instances by number.
+Segments are numbered 1, 2, ... in the order of the ids Mask2Former's prepare_ade20k_pan_seg.py
+gives them (panopticapi's IdGenerator): a stuff segment, and the first instance of a thing class,
+get the id of its category's palette colour (R + 256 G + 256² B); the further instances of a class
+get that colour jittered at random (unseeded, up to ±30 per channel), so their place is taken as
+the colour's, by instance number. The paper's harness describes the segments in ascending id,
+so its published ADE20K descriptions follow this order (a few instances aside: README, Datasets).
 The semantic map itself is kept as the split's `semantic/` PNGs (class - 1, "other" void): the
 ground truth that ADE20K-150's mIoU, the paper's included, is scored against.
 """
@@ -31,9 +36,19 @@ log = logging.getLogger(__name__)
 SPLIT_FOLDERS = {"train": "training", "val": "validation"}
 
 
+#: Where prepare_ade20k_pan_seg.py's PALETTE differs from the vocabulary's colours (category id -> RGB).
+PANOPTIC_PALETTE_DIFFERENCES = {ADE20K.by_name("skyscraper").id: (140, 140, 200)}
+
+
 def instance_class_categories() -> list[int]:
     """ADE20K-150 category id of each instance class 1..100 (index 0 = class 1)."""
     return [c.id for c in ADE20K if c.isthing]
+
+
+def panoptic_palette_id(category_id: int) -> int:
+    """The panoptic id Mask2Former's ADE20K preparation gives a category's stuff segment or first instance."""
+    r, g, b = PANOPTIC_PALETTE_DIFFERENCES.get(category_id, ADE20K.by_id(category_id).color)
+    return int(r) + 256 * int(g) + 256 * 256 * int(b)
 
 
 def ade20k_segments(semantic: np.ndarray, instances: np.ndarray, semantic_where: str, instance_where: str
@@ -43,19 +58,16 @@ def ade20k_segments(semantic: np.ndarray, instances: np.ndarray, semantic_where:
     if instances.ndim != 3 or instances.shape[:2] != semantic.shape:
         raise InputError(f"{instance_where}: instance PNG must be RGB of the semantic map's size {semantic.shape}")
     things = instance_class_categories()
-    ids = np.zeros(semantic.shape, np.uint32)
-    categories: dict[int, int] = {}
+    stuff: list[tuple[tuple[int, int], np.ndarray, int]] = []  # (order key, mask, category id)
     for value in np.unique(semantic):
         if value == 0:
             continue
         if value > len(ADE20K):
             raise InputError(f"{semantic_where}: semantic class {value} outside 1..{len(ADE20K)}")
         category = ADE20K.by_id(int(value) - 1)
-        if category.isthing:
-            continue
-        sid = len(categories) + 1
-        ids[semantic == value] = sid
-        categories[sid] = category.id
+        if not category.isthing:
+            stuff.append(((panoptic_palette_id(category.id), 0), semantic == value, category.id))
+    instance_segments: list[tuple[tuple[int, int], np.ndarray, int]] = []
     classes, numbers = instances[..., 0], instances[..., 1]
     for number in np.unique(numbers):
         if number == 0:
@@ -65,9 +77,16 @@ def ade20k_segments(semantic: np.ndarray, instances: np.ndarray, semantic_where:
         if len(cls) != 1 or not 1 <= cls[0] <= len(things):
             raise InputError(f"{instance_where}: instance {number} has instance class(es) {cls.tolist()}, "
                              f"expected one in 1..{len(things)}")
-        sid = len(categories) + 1
-        ids[mask] = sid
-        categories[sid] = things[int(cls[0]) - 1]
+        category_id = things[int(cls[0]) - 1]
+        instance_segments.append(((panoptic_palette_id(category_id), int(number)), mask, category_id))
+    order = sorted(stuff + instance_segments, key=lambda entry: entry[0])  # keys are unique
+    rank = {key: n for n, (key, _, _) in enumerate(order, 1)}
+    ranks = np.zeros(semantic.shape, np.int64)
+    for key, mask, _ in stuff + instance_segments:  # stuff first: the instances are painted over it
+        ranks[mask] = rank[key]
+    present = np.unique(ranks[ranks > 0])  # a stuff segment all under instances is gone
+    ids = np.where(ranks > 0, np.searchsorted(present, ranks) + 1, 0).astype(np.uint32)
+    categories = {n: order[int(r) - 1][2] for n, r in enumerate(present, 1)}
     return ids, categories
 
 

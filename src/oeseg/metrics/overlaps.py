@@ -110,7 +110,8 @@ def image_overlaps(gt_map: np.ndarray, gt_segment_ids: np.ndarray, region_map: n
 
 def check_gt_areas(gt_png: str, gt_segment_ids: np.ndarray, listed_areas: np.ndarray, pixels: np.ndarray) -> None:
     """Raise InputError unless the PNG and panoptic.json agree: every listed segment has pixels, and
-    its listed area (where non-zero: the field is optional) is its pixel count, as panopticapi checks."""
+    its listed area (where non-zero: the field is optional) is its pixel count (panopticapi checks
+    this for predictions only)."""
     for sid, listed, count in zip(gt_segment_ids.tolist(), listed_areas.tolist(), pixels.tolist()):
         if count == 0:
             raise InputError(f"{gt_png}: segment {sid} is listed in panoptic.json but absent from the PNG")

@@ -15,8 +15,9 @@ panopticapi's `pq_compute`:
   here writes them);
 - per category PQ = sum IoU / (TP + FP/2 + FN/2), SQ = sum IoU / TP, RQ = TP / (TP + FP/2 + FN/2);
   the averages run over the categories with TP + FP + FN > 0, for all, things and stuff.
-Areas are pixel counts of the PNGs (panopticapi takes GT areas from the JSON; they agree for
-well-formed data).
+Areas are pixel counts of the PNGs. panopticapi takes GT areas from the JSON unchecked; they agree
+for well-formed data, but not in Mask2Former's ADE20K JSON, whose stuff areas count the pixels
+under instances (README, "Where the paper's ground truth differs").
 """
 
 from __future__ import annotations

@@ -91,6 +91,18 @@ def test_ade20k_instance_classes_are_the_things_in_id_order():
     assert things[0] == ADE20K.by_name("bed").id and things[-1] == ADE20K.by_name("flag").id
 
 
+def test_ade20k_instance_classes_are_those_of_the_published_mapping_file(shared_data):
+    """Mask2Former's ade20k_instance_catid_mapping.txt (Instance100 -> SceneParse150, both from 1;
+    a class listed twice maps alike) gives each instance class the category instance_class_categories does."""
+    rows = [line.split() for line in (shared_data / "paper" / "ade20k_instance_catid_mapping.txt").read_text()
+            .splitlines()[1:] if line.strip()]
+    mapping: dict[int, set[int]] = {}
+    for instance_class, scene_parsing, _ in rows:
+        mapping.setdefault(int(instance_class) - 1, set()).add(int(scene_parsing) - 1)
+    assert sorted(mapping) == list(range(100)) and all(len(v) == 1 for v in mapping.values())
+    assert [mapping[k].pop() for k in range(100)] == instance_class_categories()
+
+
 def test_ade20k_conversion(tmp_path):
     scene_zip, inst_tar = _ade_archives(tmp_path)
     assert convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "val") == 1

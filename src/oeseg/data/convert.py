@@ -20,7 +20,7 @@ class SplitWriter:
     own semantic annotation); `finish` writes panoptic.json."""
 
     def __init__(self, out_dir: str | Path, vocabulary: Vocabulary) -> None:
-        """A writer into `out_dir` (its images/ and panoptic/ emptied) of categories of `vocabulary`."""
+        """A writer into `out_dir` (its images/, panoptic/ and semantic/ emptied) of categories of `vocabulary`."""
         self.out_dir = Path(out_dir)
         self.vocabulary = vocabulary
         self.images: list[PanopticImage] = []

@@ -25,10 +25,9 @@ from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import read_split_predictions
 from oeseg.lexicon import LEVELS
 from oeseg.lexicon.lexicon import load_checked_lexicon
-from oeseg.mapping import map_regions
-from oeseg.metrics.evaluator import assign_predictions
+from oeseg.metrics.evaluator import assign_predictions, map_region_labels
 from oeseg.metrics.lac import lac_score
-from oeseg.metrics.overlaps import category_positions, compute_overlaps
+from oeseg.metrics.overlaps import compute_overlaps
 from oeseg.metrics.semantic import confusion_matrix, mean_iou
 from oeseg.workflow import dataset_split_dir
 
@@ -47,13 +46,10 @@ def miou_both_ways(split_dir: Path, predictions: Path, lexicon: Path) -> dict[st
     vocabulary = split.vocabulary
     table = compute_overlaps(split)
     regions = assign_predictions(predictions, read_split_predictions(predictions, split), table)
-    gt_ids = [vocabulary.categories[p].id if p >= 0 else None for p in table.region_gt_category()[regions.rows]]
-    mapped = map_regions(regions.descriptions, gt_ids, vocabulary, "lexical", load_checked_lexicon(lexicon, vocabulary))
+    labels = map_region_labels(table, regions, vocabulary, "lexical", load_checked_lexicon(lexicon, vocabulary))
     values = {}
-    for level in LEVELS:
-        labels = np.full(table.num_regions, -1, np.int64)
-        labels[regions.rows] = category_positions(vocabulary, np.asarray(mapped[level], np.int64))
-        conf = confusion_matrix(table, labels, len(vocabulary))
+    for level, level_labels in labels.items():
+        conf = confusion_matrix(table, level_labels, len(vocabulary))
         values[level] = (100 * mean_iou(conf), 100 * mean_iou(released_script_confusion(conf)))
     return values
 

@@ -27,7 +27,7 @@ from oeseg.data.predictions import RegionPrediction, read_split_predictions
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon import LEVELS
-from oeseg.lexicon.lexicon import load_checked_lexicon
+from oeseg.lexicon.lexicon import Lexicon, load_checked_lexicon
 from oeseg.mapping import METHODS as MAPPING_METHODS
 from oeseg.metrics.instance import InstanceMetric
 from oeseg.metrics.lac import LAC_METRICS, lac_score
@@ -105,6 +105,27 @@ def evaluate_labels(table: OverlapTable, vocabulary: Vocabulary, labels: dict[st
     return {"levels": list(labels), "metrics": values, "lac": lac, "per_category": per_category}
 
 
+def map_region_labels(table: OverlapTable, regions: RegionDescriptions, vocabulary: Vocabulary, mapping: str,
+                      lexicon: Lexicon | None, levels: tuple[str, ...] = LEVELS,
+                      sbert_class_names: str | os.PathLike | None = None, sbert_template: str | None = None
+                      ) -> dict[str, np.ndarray]:
+    """Map the regions' descriptions (ground-truth priority from the table) at every level: the
+    category position of each region row per level, -1 for BACKGROUND and undescribed regions."""
+    from oeseg.mapping import map_regions
+
+    gt_positions = table.region_gt_category()[regions.rows]
+    gt_ids = [vocabulary.categories[p].id if p >= 0 else None for p in gt_positions.tolist()]
+    log.info("mapping %d descriptions (%s)", len(regions.descriptions), mapping)
+    mapped = map_regions(regions.descriptions, gt_ids, vocabulary, mapping, lexicon, levels=levels,
+                         sbert_class_names=sbert_class_names, sbert_template=sbert_template)
+    labels = {}
+    for level in levels:
+        level_labels = np.full(table.num_regions, -1, np.int64)
+        level_labels[regions.rows] = category_positions(vocabulary, np.asarray(mapped[level], np.int64))
+        labels[level] = level_labels
+    return labels
+
+
 def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | os.PathLike,
                          lexicon_path: str | os.PathLike | None, mapping: str = "lexical",
                          masks_dir: str | os.PathLike | None = None, workers: int = 1,
@@ -112,8 +133,6 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
                          sbert_class_names: str | os.PathLike | None = None, sbert_template: str | None = None) -> dict:
     """The RESULTS.json object of one predictions file (docs/formats.md, "Evaluation results"); the
     lexicon is needed by the lexical mapping only."""
-    from oeseg.mapping import map_regions
-
     if mapping not in MAPPING_METHODS:
         raise InputError(f"mapping method must be one of {', '.join(MAPPING_METHODS)}, got {mapping!r}")
     split = PanopticSplit.load(split_dir)
@@ -128,16 +147,8 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
     lines = read_split_predictions(predictions_path, split)
     table = compute_overlaps(split, masks_dir, workers)
     regions = assign_predictions(predictions_path, lines, table, missing_regions)
-    gt_positions = table.region_gt_category()[regions.rows]
-    gt_ids = [vocabulary.categories[p].id if p >= 0 else None for p in gt_positions.tolist()]
-    log.info("mapping %d descriptions (%s)", len(regions.descriptions), mapping)
-    mapped = map_regions(regions.descriptions, gt_ids, vocabulary, mapping, lexicon, levels=levels,
-                         sbert_class_names=sbert_class_names, sbert_template=sbert_template)
-    labels = {}
-    for level in levels:
-        level_labels = np.full(table.num_regions, -1, np.int64)
-        level_labels[regions.rows] = category_positions(vocabulary, np.asarray(mapped[level], np.int64))
-        labels[level] = level_labels
+    labels = map_region_labels(table, regions, vocabulary, mapping, lexicon, levels,
+                               sbert_class_names=sbert_class_names, sbert_template=sbert_template)
     results = evaluate_labels(table, vocabulary, labels, regions.scores)
     return {"levels": results["levels"], "mapping": mapping,
             "masks": "ground-truth" if masks_dir is None else str(masks_dir),

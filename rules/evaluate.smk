@@ -18,6 +18,7 @@ rule evaluations:
 rule evaluate:
     input:
         unpack(evaluation_sbert_classes),
+        unpack(evaluation_semantic),
         predictions=PREDICTIONS,
         panoptic=lambda w: split_json(w.dataset, "val"),
         lexicon=lambda w: lexicon_of(vocabulary_of(w.dataset)),

@@ -11,11 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from baselines_demo_split import NOUNS, make_split
 
 from oeseg.baselines.tags import TaggerConfig
+from oeseg.data.panoptic import SEMANTIC_VOID, read_segment_ids, write_semantic_ids
 from oeseg.data.predictions import read_predictions
 from oeseg.data.vocabularies import vocabulary_name
 from oeseg.io import InputError
@@ -248,6 +250,30 @@ def test_a_folder_dataset_with_a_vocabulary_file_is_scored_by_the_workflow(workd
     proc = snakemake(workdir, target)
     assert proc.returncode != 0
     assert missing in proc.stderr + proc.stdout
+
+
+def test_a_semantic_folder_added_to_a_folder_dataset_rescores_it(workdir):
+    """A folder dataset's val split may carry semantic/ PNGs (the mIoU ground truth): adding them
+    later reruns the dataset's evaluations, which then score mIoU against them."""
+    overrides = yaml.safe_load((workdir / "overrides.yaml").read_text())
+    overrides["datasets"] = {"demo-city": {"source": "folder", "vocabulary": "demo-city"}}
+    (workdir / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    target = "work/demo/evaluations/pub/demo-city/main.lexical.json"
+    proc = snakemake(workdir, target)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    before = json.loads((workdir / target).read_text())
+    val = workdir / "data" / "demo-city" / "val"
+    panoptic = json.loads((val / "panoptic.json").read_text())
+    for annotation in panoptic["annotations"]:  # every pixel void: no category has ground truth
+        shape = read_segment_ids(val / "panoptic" / annotation["file_name"]).shape
+        write_semantic_ids(val / "semantic" / annotation["file_name"], np.full(shape, SEMANTIC_VOID, np.uint8))
+    proc = snakemake(workdir, "-n", target)
+    assert proc.returncode == 0 and re.search(r"rule evaluate:\n\s+input: [^\n]*data/demo-city/val/semantic",
+                                              proc.stdout), proc.stdout[-3000:]
+    proc = snakemake(workdir, target)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    after = json.loads((workdir / target).read_text())
+    assert before["lac"]["mIoU"] == 0.0 and after["lac"]["mIoU"] is None  # no category has ground truth
 
 
 def test_vocabulary_files_are_named_by_their_stem_and_may_not_share_a_name(tmp_path, monkeypatch):

@@ -28,6 +28,7 @@ from oeseg.registry import (COMMON_KEYS, METHOD_KINDS, check_methods, exact_name
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 STAND_IN = REPO / "tests" / "external_stand_ins" / "region_mllm.py"
+README = REPO / "README.md"
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -155,7 +156,14 @@ def test_paper_config_methods_and_registry():
     assert methods_regex(merged, "import_published").split("|") == [re.escape(m) for m in methods]
     assert methods_of_rule(merged, "opal_describe") == methods_of_rule(merged, "run_external") == []
     assert methods_regex(methods, "predict_tags") == "(?!)"
-    assert set(METHOD_KINDS.names()) == {"opal", "osprey", "ovclassifier", "tags", "external", "published"}
+
+
+def test_the_readme_documents_every_registered_kind():
+    """README's list of method kinds names exactly the registry's kinds, so a kind a contributor
+    registers is documented where users look for it."""
+    kinds = README.read_text().split("\nThe kinds:\n", 1)[1].split("\n\n", 2)[:2]
+    documented = set(re.findall(r"^- \*\*(.+?)\*\*:", "\n".join(kinds), re.M))
+    assert {k for entry in documented for k in re.findall(r"`([a-z_]+)`", entry)} == set(METHOD_KINDS.names())
 
 
 def test_check_methods_reads_each_kinds_keys():

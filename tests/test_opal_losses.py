@@ -109,9 +109,10 @@ def test_class_positives_fall_back_to_the_text_where_the_class_is_unknown():
 
 def test_loss_options_from_the_config_section():
     w = LossWeights.from_section({"contrastive_weight": 1.0, "combination": "alternate", "pairs": "all",
-                                  "positives": "class", "symmetric": False, "detach_text_embeddings": True}, 0.5)
-    assert (w.contrastive, w.combination, w.pairs, w.positives, w.symmetric, w.detach_text_embeddings) == \
-        (0.5, "alternate", "all", "class", False, True)
+                                  "positives": "class", "symmetric": False, "detach_text_embeddings": True,
+                                  "text_gradient": False}, 0.5)
+    assert (w.contrastive, w.combination, w.pairs, w.positives, w.symmetric, w.detach_text_embeddings,
+            w.text_gradient) == (0.5, "alternate", "all", "class", False, True, False)
     assert LossWeights.from_section({}, 1.0) == LossWeights(1.0)
     for bad in ({"pairs": "some"}, {"positives": "label"}):
         with pytest.raises(InputError):

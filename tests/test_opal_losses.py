@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+from pathlib import Path
 
 import pytest
 import torch
@@ -107,11 +108,26 @@ def test_class_positives_fall_back_to_the_text_where_the_class_is_unknown():
         positive_keys(["x"], [None], "label")
 
 
+def test_the_paper_config_keys_positives_by_the_answer_as_the_released_gt_labels():
+    """The released code's positives are equal `gt_labels`, which are the answers themselves: the
+    category name for COCO, Pascal-Part and PartImageNet, the referring expression for RefCOCO. So
+    two RefCOCO regions of one COCO category with other expressions are not positives."""
+    import yaml
+
+    paper = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs/paper.yaml").read_text())
+    positives = LossWeights.from_section(paper["opal"]["loss"], 1.0).positives
+    refcoco = positive_keys(["man on the left", "woman in red", "man on the left"], ["person"] * 3, positives)
+    assert refcoco[0] != refcoco[1] and refcoco[0] == refcoco[2]
+    coco = positive_keys(["person", "person", "car"], ["person", "person", "car"], positives)
+    assert coco[0] == coco[1] != coco[2]
+
+
 def test_loss_options_from_the_config_section():
     w = LossWeights.from_section({"contrastive_weight": 1.0, "combination": "alternate", "pairs": "all",
-                                  "positives": "class", "symmetric": False, "detach_text_embeddings": True}, 0.5)
-    assert (w.contrastive, w.combination, w.pairs, w.positives, w.symmetric, w.detach_text_embeddings) == \
-        (0.5, "alternate", "all", "class", False, True)
+                                  "positives": "class", "symmetric": False, "detach_text_embeddings": True,
+                                  "text_gradient": False}, 0.5)
+    assert (w.contrastive, w.combination, w.pairs, w.positives, w.symmetric, w.detach_text_embeddings,
+            w.text_gradient) == (0.5, "alternate", "all", "class", False, True, False)
     assert LossWeights.from_section({}, 1.0) == LossWeights(1.0)
     for bad in ({"pairs": "some"}, {"positives": "label"}):
         with pytest.raises(InputError):

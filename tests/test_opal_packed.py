@@ -1,7 +1,7 @@
 """One LLM call for both losses: the packed step (each sample's descriptions as documents of their
 own after its multimodal sequence) gives the generative loss, the contrastive loss and the
 gradients of the two-pass step, with one or several description rows per sample; the text pass
-can leave the token embeddings without gradient."""
+can leave the token embeddings, or the whole text side, without gradient."""
 
 from __future__ import annotations
 
@@ -81,3 +81,27 @@ def test_detached_text_embeddings_leave_the_token_table_to_the_generative_loss()
         model.zero_grad(set_to_none=True)
         model.text_embeddings(ids, attn, detach_embeddings=detach).sum().backward()
         assert (table.grad is not None and table.grad.abs().max() > 0) == reached
+
+
+@pytest.mark.parametrize("combination, step", [("alternate", 1), ("sum", 0)])
+def test_without_text_gradient_the_contrastive_loss_leaves_the_llm_alone(combination, step):
+    """`text_gradient: false` (the released code's non-differentiable gather): the same loss, the
+    text embeddings fixed targets, so the contrastive term reaches the mask extractor and the
+    temperature but not the LLM."""
+    model, batch = _setup()
+    layer, extractor = "model.layers.0.self_attn.q_proj.weight", "mask_extractor.feat_linear.weight"
+    grads, losses = {}, {}
+    for text_gradient in (True, False):
+        weights = LossWeights(1.0, combination, pairs="all", positives="class", symmetric=False,
+                              detach_text_embeddings=True, text_gradient=text_gradient)
+        model.zero_grad(set_to_none=True)
+        out = step_losses(model, batch, weights, step=step)
+        (out["contrastive"] if combination == "sum" else out["loss"]).backward()
+        grads[text_gradient] = {n: p.grad for n, p in model.named_parameters()}
+        losses[text_gradient] = out["contrastive"].detach()
+    assert torch.allclose(losses[True], losses[False])
+    assert grads[True][layer].abs().max() > 0
+    assert grads[False][layer] is None or grads[False][layer].abs().max() == 0
+    for name in (extractor, "contrastive_temperature"):
+        assert grads[False][name].abs().max() > 0
+        assert torch.allclose(grads[False][name], grads[True][name], atol=1e-6, rtol=1e-5), name

@@ -614,14 +614,14 @@ def test_alternate_epochs_pass_over_all_samples_and_the_described_ones(monkeypat
 
 
 def test_demo_trains_with_the_released_objective(splits, tmp_path):
-    """The paper config's loss options (alternate, all pairs, class positives, region-to-text,
-    detached text embeddings) end to end on the demo data."""
+    """The paper config's loss options (alternate, all pairs, text positives, region-to-text,
+    detached text embeddings, no gradient to the text side) end to end on the demo data."""
     import yaml
 
     paper_loss = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs/paper.yaml").read_text())["opal"]["loss"]
     weights = LossWeights.from_section(paper_loss, 1.0)
     assert (weights.combination, weights.pairs, weights.positives, weights.symmetric,
-            weights.detach_text_embeddings) == ("alternate", "all", "class", False, True)
+            weights.detach_text_embeddings, weights.text_gradient) == ("alternate", "all", "text", False, True, False)
     train, _ = splits
     sec = section(stage3={"max_steps": 16})
     model, tok = initial_model(sec, [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions])

@@ -3,9 +3,9 @@ contrastive loss of Figure 6, and how the two combine.
 
 The contrastive loss has the options of the paper's released code (`LossWeights`): which
 region-text pairs a sample gives (`pairs`), which rows count as positives (`positives`), one or
-both directions (`symmetric`) and whether the token embeddings of the text pass get gradient
-(`detach_text_embeddings`); the schedule (`combination`) sums the losses every step or
-alternates them step by step.
+both directions (`symmetric`), whether the token embeddings of the text pass get gradient
+(`detach_text_embeddings`) and whether the text embeddings get any (`text_gradient`); the
+schedule (`combination`) sums the losses every step or alternates them step by step.
 """
 
 from __future__ import annotations
@@ -134,7 +134,10 @@ class LossWeights:
     (identical description texts) or `class` (the same ground-truth class; the text where the
     class is unknown). `symmetric`: both directions, or region-to-text only.
     `detach_text_embeddings`: the text pass's input embeddings carry no gradient (the token
-    embedding table learns from the generative loss only)."""
+    embedding table learns from the generative loss only). `text_gradient`: the contrastive loss
+    reaches the LLM through the text embeddings; without it they are fixed targets and the loss
+    trains the mask extractor and the temperature alone (the released code on several GPUs: its
+    gather of the text embeddings is not differentiable, the local ones included)."""
 
     contrastive: float = 0.0
     combination: str = "sum"
@@ -142,6 +145,7 @@ class LossWeights:
     positives: str = "text"
     symmetric: bool = True
     detach_text_embeddings: bool = False
+    text_gradient: bool = True
 
     def __post_init__(self) -> None:
         """Raise InputError for an unknown combination, pairs or positives, or a negative weight."""
@@ -157,7 +161,7 @@ class LossWeights:
     @classmethod
     def from_section(cls, loss: dict, contrastive: float) -> LossWeights:
         """The options of an `opal.loss` config section with the given contrastive weight."""
-        keys = ("combination", "pairs", "positives", "symmetric", "detach_text_embeddings")
+        keys = ("combination", "pairs", "positives", "symmetric", "detach_text_embeddings", "text_gradient")
         return cls(contrastive, **{k: loss[k] for k in keys if k in loss})
 
     def terms(self, step: int) -> tuple[bool, bool]:

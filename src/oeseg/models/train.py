@@ -232,7 +232,10 @@ def step_losses(model: OpalForCausalLM, batch: dict, weights: LossWeights, step:
             _, feats = model.encode_images(images)
             mask_tokens = torch.cat(model.mask_extractor(feats, masks)[0])
         if text is None:
-            text = model.text_embeddings(t_ids, t_attn, weights.detach_text_embeddings)
+            with contextlib.nullcontext() if weights.text_gradient else torch.no_grad():
+                text = model.text_embeddings(t_ids, t_attn, weights.detach_text_embeddings)
+        if not weights.text_gradient:  # fixed targets, as the released code's gather leaves them
+            text = text.detach()
         valid = batch["pair_valid"][rows].to(dev)
         region = torch.zeros_like(text)
         if n_masks:
@@ -334,7 +337,10 @@ def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], token
     h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
     # when checkpoints are written and whether the layers run compiled do not matter
     fields = {k: v for k, v in dataclasses.asdict(dataclasses.replace(settings, save_every=0)).items() if k != "compile"}
-    h.update(json.dumps([fields, dataclasses.asdict(weights)], sort_keys=True).encode())
+    loss = dataclasses.asdict(weights)
+    if loss["text_gradient"]:  # the default: the fingerprints of jobs from before the option stay as they were
+        del loss["text_gradient"]
+    h.update(json.dumps([fields, loss], sort_keys=True).encode())
     if deepspeed is not None:  # only then: the fingerprints of jobs without DeepSpeed stay as they were
         h.update(json.dumps(deepspeed, sort_keys=True).encode())
     return h.hexdigest()

@@ -37,6 +37,7 @@ rule evaluate:
     params:
         split_dir=lambda w: split_dir(w.dataset, "val"),
         missing_regions=EVAL["missing_regions"],
+        scored_images=lambda w: config["methods"][w.method].get("scored_images", "all"),
         sbert_template=SBERT_TEMPLATE,
     script:
         "../scripts/evaluate.py"

@@ -8,4 +8,5 @@ with rule_step(snakemake):
     write_evaluation(snakemake.output[0], p.split_dir, snakemake.input.predictions,
                      snakemake.input.lexicon, mapping=snakemake.wildcards.mapping,
                      workers=snakemake.threads, missing_regions=p.missing_regions,
-                     sbert_class_names=snakemake.input.get("sbert_classes"), sbert_template=p.sbert_template)
+                     sbert_class_names=snakemake.input.get("sbert_classes"), sbert_template=p.sbert_template,
+                     scored_images=p.scored_images)

@@ -260,6 +260,23 @@ def test_a_folder_dataset_with_a_vocabulary_file_is_scored_by_the_workflow(workd
     assert missing in proc.stderr + proc.stdout
 
 
+def test_a_method_scored_on_the_images_it_describes(workdir):
+    """`scored_images: described` in a method's entry reaches its evaluations: a published file that
+    describes part of the split is scored on those images, not with the others as background."""
+    published = workdir / "work/demo/downloads/paper/outputs/somenet/demo-city/descriptions.json"
+    entries = json.loads(published.read_text())
+    published.write_text(json.dumps(entries[1:]))
+    overrides = yaml.safe_load((workdir / "overrides.yaml").read_text())
+    overrides["methods"]["pub"]["scored_images"] = "described"
+    (workdir / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    target = "work/demo/evaluations/pub/demo-city/main.lexical.json"
+    proc = snakemake(workdir, target)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((workdir / target).read_text())
+    assert results["images"] == {"total": len(entries), "scored": len(entries) - 1, "policy": "described"}
+    assert results["regions"]["missing"] == 0
+
+
 def test_a_semantic_folder_added_to_a_folder_dataset_rescores_it(workdir):
     """A folder dataset's val split may carry semantic/ PNGs (the mIoU ground truth): adding them
     later reruns the dataset's evaluations, which then score mIoU against them."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -151,6 +152,36 @@ def test_missing_region_policy(dataset):
     with pytest.raises(InputError, match=rf"pred.jsonl: no prediction for 1 region\(s\), e.g. image "
                                          rf"'{rows[0]['image_id']}' segment {rows[0]['segment_id']}"):
         evaluate_predictions(root / "split", root / "pred.jsonl", root / "lexicon.json", missing_regions="error")
+
+
+def test_scored_images_described_leaves_out_the_images_without_a_prediction(dataset):
+    """--scored-images described scores a file that describes part of a split (as published files
+    do) as if the split held only those images; "all" counts the others' regions as background."""
+    root, rows, _ = dataset
+    left_out = rows[0]["image_id"]
+    kept = [r for r in rows if r["image_id"] != left_out]
+    (root / "pred.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
+    out = root / "described.json"
+    assert main(["evaluate", "--dataset", str(root / "split"), "--predictions", str(root / "pred.jsonl"),
+                 "--lexicon", str(root / "lexicon.json"), "--scored-images", "described", "-o", str(out)]) == 0
+    described = read_json(out)
+    everything = evaluate_predictions(root / "split", root / "pred.jsonl", root / "lexicon.json")
+    assert described["images"] == {"total": 6, "scored": 5, "policy": "described"}
+    assert described["regions"]["missing"] == 0 and described["regions"]["total"] == len(kept)
+    assert everything["images"] == {"total": 6, "scored": 6, "policy": "all"}
+    assert everything["regions"]["missing"] == len(rows) - len(kept)
+    # the same numbers as a split that holds only the described images
+    smaller = root / "smaller"
+    shutil.copytree(root / "split", smaller)
+    panoptic = read_json(smaller / "panoptic.json")
+    panoptic["images"] = [im for im in panoptic["images"] if im["id"] != left_out]
+    panoptic["annotations"] = [a for a in panoptic["annotations"] if a["image_id"] != left_out]
+    (smaller / "panoptic.json").write_text(json.dumps(panoptic))
+    alone = evaluate_predictions(smaller, root / "pred.jsonl", root / "lexicon.json")
+    assert described["metrics"] == alone["metrics"] and described["lac"] == alone["lac"]
+    assert described["lac"]["PQ"] > everything["lac"]["PQ"]
+    with pytest.raises(InputError, match=r"scored images must be one of all, described, got 'some'"):
+        evaluate_predictions(root / "split", root / "pred.jsonl", root / "lexicon.json", scored_images="some")
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -58,8 +58,8 @@ class Registry(Generic[T]):
 
 
 # Keys every method entry may have, whatever its kind (`published`, `source` and `on_mismatch`
-# because any method may be taken from its published outputs).
-COMMON_KEYS = ("kind", "label", "group", "published", "source", "on_mismatch")
+# because any method may be taken from its published outputs; `scored_images` for its evaluations).
+COMMON_KEYS = ("kind", "label", "group", "published", "source", "on_mismatch", "scored_images")
 
 
 @dataclass(frozen=True)

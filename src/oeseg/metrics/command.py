@@ -6,7 +6,7 @@ import argparse
 
 from oeseg.mapping import METHODS as MAPPING_METHODS
 from oeseg.mapping import check_mapping_options
-from oeseg.metrics.evaluator import MISSING_POLICIES, write_evaluation
+from oeseg.metrics.evaluator import MISSING_POLICIES, SCORED_IMAGES, write_evaluation
 
 HELP = "score region predictions: PQ, mIoU and mask AP at every lexical level, and their LAC"
 
@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes for the pass over the images (default 1)")
     parser.add_argument("--missing-regions", choices=MISSING_POLICIES, default="background",
                         help="regions without a prediction: count them as background (default) or fail")
+    parser.add_argument("--scored-images", choices=SCORED_IMAGES, default="all",
+                        help="score every image of the split (default), or only those with a prediction")
     parser.add_argument("--sbert-classes", metavar="PATH", default=None,
                         help="prompt-engineered class list `id:name1,name2,...` for --method sbert "
                              "(default: the category names)")
@@ -37,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     check_mapping_options(args.mapping, args.lexicon, args.sbert_classes)
     results = write_evaluation(args.output, args.dataset, args.predictions, args.lexicon, mapping=args.mapping,
                                masks_dir=args.masks, workers=max(1, args.workers),
-                               missing_regions=args.missing_regions, sbert_class_names=args.sbert_classes)
+                               missing_regions=args.missing_regions, sbert_class_names=args.sbert_classes,
+                               scored_images=args.scored_images)
     lac = results["lac"]
     print(f"LAC: PQ {_fmt(lac['PQ'])}  mIoU {_fmt(lac['mIoU'])}  AP {_fmt(lac['AP'])}  -> {args.output}")
     return 0

@@ -10,6 +10,10 @@ score of PQ, mIoU and AP.
 Regions with no prediction: policy "background" (default) labels them BACKGROUND at every level
 (a false negative for PQ, wrong pixels for mIoU, no detection for AP) and reports their number
 under `regions.missing`; policy "error" rejects the predictions file instead.
+
+Images scored: "all" (default) scores every image of the split, so an image without any prediction
+is all background; "described" leaves out the images without one, ground truth included, and
+reports how many under `images` (predictions published for part of a split, as the paper scored them).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from oeseg.data.panoptic import PanopticSplit
+from oeseg.data.panoptic import PanopticImage, PanopticSplit
 from oeseg.data.predictions import RegionPrediction, read_split_predictions
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError, atomic_write_json
@@ -41,6 +45,8 @@ log = logging.getLogger(__name__)
 METRICS = (PanopticMetric, SemanticMetric, InstanceMetric)
 #: what happens to regions without a prediction
 MISSING_POLICIES = ("background", "error")
+#: which images of the split are scored: every image, or those with at least one prediction
+SCORED_IMAGES = ("all", "described")
 
 
 @dataclass(frozen=True)
@@ -130,11 +136,14 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
                          lexicon_path: str | os.PathLike | None, mapping: str = "lexical",
                          masks_dir: str | os.PathLike | None = None, workers: int = 1,
                          missing_regions: str = "background", levels: tuple[str, ...] = LEVELS,
-                         sbert_class_names: str | os.PathLike | None = None, sbert_template: str | None = None) -> dict:
+                         sbert_class_names: str | os.PathLike | None = None, sbert_template: str | None = None,
+                         scored_images: str = "all") -> dict:
     """The RESULTS.json object of one predictions file (docs/formats.md, "Evaluation results"); the
     lexicon is needed by the lexical mapping only."""
     if mapping not in MAPPING_METHODS:
         raise InputError(f"mapping method must be one of {', '.join(MAPPING_METHODS)}, got {mapping!r}")
+    if scored_images not in SCORED_IMAGES:
+        raise InputError(f"scored images must be one of {', '.join(SCORED_IMAGES)}, got {scored_images!r}")
     split = PanopticSplit.load(split_dir)
     vocabulary = split.vocabulary
     lexicon = None
@@ -145,16 +154,29 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
     if masks_dir is not None and not Path(masks_dir).is_dir():
         raise InputError(f"{masks_dir}: mask folder not found")
     lines = read_split_predictions(predictions_path, split)
-    table = compute_overlaps(split, masks_dir, workers)
+    images = scored_split_images(split, lines, scored_images)
+    if len(images) < len(split.images):
+        log.info("%s: scoring the %d of %d images with a prediction", predictions_path, len(images), len(split.images))
+    table = compute_overlaps(split, masks_dir, workers, images)
     regions = assign_predictions(predictions_path, lines, table, missing_regions)
     labels = map_region_labels(table, regions, vocabulary, mapping, lexicon, levels,
                                sbert_class_names=sbert_class_names, sbert_template=sbert_template)
     results = evaluate_labels(table, vocabulary, labels, regions.scores)
     return {"levels": results["levels"], "mapping": mapping,
             "masks": "ground-truth" if masks_dir is None else str(masks_dir),
+            "images": {"total": len(split.images), "scored": len(images), "policy": scored_images},
             "regions": {"total": table.num_regions, "predicted": len(lines), "missing": regions.missing,
                         "missing_policy": missing_regions},
             "metrics": results["metrics"], "lac": results["lac"], "per_category": results["per_category"]}
+
+
+def scored_split_images(split: PanopticSplit, lines: list[tuple[int, RegionPrediction]],
+                        scored_images: str) -> list[PanopticImage]:
+    """The split's images that are scored (SCORED_IMAGES): all, or those with a prediction."""
+    if scored_images == "all":
+        return split.images
+    described = {pred.image_id for _, pred in lines}
+    return [image for image in split.images if image.id in described]
 
 
 def write_evaluation(output: str | os.PathLike, split_dir: str | os.PathLike, predictions_path: str | os.PathLike,

@@ -554,6 +554,17 @@ def test_an_edited_deepspeed_config_is_another_job_but_not_for_the_plain_loop(sp
     assert [h["step"] for h in again] == [0] and second.name != first.name  # trained anew, the old job's gone
 
 
+def test_fixed_text_targets_are_another_job(splits):
+    """`text_gradient: false` trains otherwise, so its checkpoints are another job's (the default,
+    true, is left out of the hash so that configs which do not name it keep their checkpoints)."""
+    train, _ = splits
+    sec = section(stage2={"max_steps": 4})
+    records, settings = stage_records(sec, 2, [str(train)]), StageSettings.from_section(sec, 2)
+    model, tok = initial_model(sec, [t for r in records for t in r.descriptions])
+    default = stage_fingerprint(model, records, tok, settings, LossWeights(1.0))
+    assert stage_fingerprint(model, records, tok, settings, LossWeights(1.0, text_gradient=False)) != default
+
+
 @pytest.mark.parametrize("stage,global_batch,micro", [(2, 128, 32), (3, 64, 16)])
 def test_paper_global_batches_on_any_gpu_count(stage, global_batch, micro):
     from oeseg.models.train import accumulation

@@ -22,13 +22,17 @@ def lac(curve: list[float]) -> float:
     return float(np.sum((x[1:] - x[:-1]) * (np.array(curve[1:]) + np.array(curve[:-1])) / 2))
 
 
-def write_evaluation(root: Path, method: str, dataset: str, run: str, base: float, mapping: str = "lexical") -> Path:
-    """A RESULTS.json whose PQ/mIoU/AP curves rise from `base` by 5 points per level (mIoU +2, AP -3)."""
+def write_evaluation(root: Path, method: str, dataset: str, run: str, base: float, mapping: str = "lexical",
+                     images: dict | None = None) -> Path:
+    """A RESULTS.json whose PQ/mIoU/AP curves rise from `base` by 5 points per level (mIoU +2, AP -3);
+    `images`, if given, is its `images` field (scored and total images)."""
     curves = {"PQ": [base + 5 * i for i in range(4)], "mIoU": [base + 2 + 5 * i for i in range(4)],
               "AP": [base - 3 + 5 * i for i in range(4)]}
     obj = {"levels": list(LEVELS),
            "metrics": {m: dict(zip(LEVELS, c)) for m, c in curves.items()},
            "lac": {m: lac(c) for m, c in curves.items()}, "per_category": {}}
+    if images is not None:
+        obj["images"] = images
     path = root / "evaluations" / method / dataset / f"{run}.{mapping}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(path, obj)

@@ -73,6 +73,28 @@ def test_table1_files_and_latex_compiles(tmp_path):
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
 
 
+def test_table1_notes_the_cells_scored_on_part_of_the_images(tmp_path):
+    """A method whose evaluations left images out (--scored-images described) is named under the
+    table with its count, after the configured note; cells scored on every image are not."""
+    paths = _evaluations(tmp_path)
+    paths.append(str(write_evaluation(tmp_path, "maskclip", "demo-city", "main", 20.0,
+                                      images={"total": 500, "scored": 267, "policy": "described"})))
+    paths.append(str(write_evaluation(tmp_path, "maskclip", "demo-ade", "main", 20.0,
+                                      images={"total": 2000, "scored": 2000, "policy": "described"})))
+    out = tmp_path / "results"
+    out.mkdir()
+    methods = METHODS + [("maskclip", "MaskCLIP")]
+    write_table1(paths, methods, DATASETS, out / "t.csv", out / "t.md", out / "t.tex", "caption", note="Demo.")
+    note = "Demo. Scored on the images its descriptions cover: MaskCLIP on Demo-City, 267 of 500 images."
+    assert (out / "t.md").read_text().endswith(f"\n*{note}*\n")
+    assert rf"\emph{{{note}}}" in (out / "t.tex").read_text()
+    write_table1(paths[:-2], METHODS, DATASETS, out / "t.csv", out / "t.md", out / "t.tex", "caption")
+    assert "Scored on" not in (out / "t.md").read_text()
+    bad = write_evaluation(tmp_path, "maskclip", "demo-city", "bad", 20.0, images={"total": 5, "scored": 6})
+    with pytest.raises(InputError, match=r"bad.lexical.json: field 'images' needs counts 0 <= scored <= total"):
+        load_evaluation(bad)
+
+
 def test_missing_evaluation_and_bad_file_are_clear(tmp_path):
     paths = _evaluations(tmp_path)
     with pytest.raises(InputError, match="no lexical evaluation of method 'ferret' on dataset 'demo-city'"):

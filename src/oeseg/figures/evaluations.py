@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from oeseg.io import InputError, is_number, read_json_object
+from oeseg.io import InputError, is_integer, is_number, read_json_object
 from oeseg.lexicon.lexicon import LEVELS
 from oeseg.metrics.lac import LAC_METRICS
 
@@ -23,6 +23,7 @@ class Evaluation:
     levels: tuple[str, ...]
     metrics: dict[str, dict[str, float]]
     lac: dict[str, float]
+    images: tuple[int, int] | None = None   # (scored, total) images of the split; None where not recorded
 
     def curve(self, metric: str) -> list[float]:
         """The metric at each level, in level order."""
@@ -63,7 +64,17 @@ def load_evaluation(path: str | os.PathLike) -> Evaluation:
                 raise InputError(f"{path}: field {field!r} is not a number: {value!r}")
         metrics[m] = {lv: float(values[lv]) for lv in LEVELS}
         lac[m] = float(obj["lac"][m])
-    return Evaluation(method, dataset, run, mapping, LEVELS, metrics, lac)
+    return Evaluation(method, dataset, run, mapping, LEVELS, metrics, lac, _scored_images(path, obj.get("images")))
+
+
+def _scored_images(path: str | os.PathLike, images: object) -> tuple[int, int] | None:
+    """(scored, total) from a RESULTS.json's optional `images` field, checked."""
+    if images is None:
+        return None
+    counts = [images.get(key) if isinstance(images, dict) else None for key in ("scored", "total")]
+    if not all(is_integer(c) and c >= 0 for c in counts) or counts[0] > counts[1]:
+        raise InputError(f"{path}: field 'images' needs counts 0 <= scored <= total, got {images!r}")
+    return counts[0], counts[1]
 
 
 def group_runs(evaluations: list[Evaluation], mapping: str = "lexical") -> dict[tuple[str, str], list[Evaluation]]:

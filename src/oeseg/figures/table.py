@@ -1,7 +1,8 @@
 """Table 1: the LAC scores of PQ, mIoU and AP per method and evaluation dataset (CSV, Markdown, LaTeX).
 
 A cell is the mean over the method's runs, with the sample standard deviation where there are
-several; the best mean of each column is bold. In LaTeX a rule separates consecutive methods of
+several; the best mean of each column is bold. A note under the table names the cells scored on
+part of a dataset's images (`oeseg evaluate --scored-images described`). In LaTeX a rule separates consecutive methods of
 different groups (`methods.<name>.group`: open-vocabulary, baseline, mllm), as in the paper.
 """
 
@@ -38,6 +39,8 @@ class Table1:
     metrics: tuple[str, ...]
     cells: dict[tuple[str, str, str], Cell]   # (method, dataset, metric)
     groups: dict[str, str] = field(default_factory=dict)   # method -> group, where it has one
+    #: (method, dataset) -> (fewest, most, total) images scored by its runs, where runs leave images out
+    partial: dict[tuple[str, str], tuple[int, int, int]] = field(default_factory=dict)
 
 
 def build_table1(evaluations: list[Evaluation], methods: list[tuple[str, str]],
@@ -46,11 +49,16 @@ def build_table1(evaluations: list[Evaluation], methods: list[tuple[str, str]],
     """Aggregate the runs of every (method, dataset) and mark the best mean of each column."""
     runs_of = group_runs(evaluations, mapping)
     cells: dict[tuple[str, str, str], Cell] = {}
+    partial: dict[tuple[str, str], tuple[int, int, int]] = {}
     for method, _ in methods:
         for dataset, _ in datasets:
             runs = runs_of.get((method, dataset))
             if not runs:
                 raise InputError(f"Table 1: no {mapping} evaluation of method {method!r} on dataset {dataset!r}")
+            counts = [e.images for e in runs if e.images is not None and e.images[0] < e.images[1]]
+            if counts:
+                scored = [c[0] for c in counts]
+                partial[(method, dataset)] = (min(scored), max(scored), max(c[1] for c in counts))
             for metric in metrics:
                 values = [e.lac[metric] for e in runs]
                 std = statistics.stdev(values) if len(values) > 1 else None
@@ -63,7 +71,17 @@ def build_table1(evaluations: list[Evaluation], methods: list[tuple[str, str]],
                 if v == best:
                     c = cells[(m, dataset, metric)]
                     cells[(m, dataset, metric)] = Cell(c.mean, c.std, c.runs, True)
-    return Table1(list(methods), list(datasets), tuple(metrics), cells, dict(groups or {}))
+    return Table1(list(methods), list(datasets), tuple(metrics), cells, dict(groups or {}), partial)
+
+
+def partial_images_note(table: Table1) -> str:
+    """The sentence naming the cells scored on part of a dataset's images; "" where there are none."""
+    labels = dict(table.methods) | dict(table.datasets)
+    parts = []
+    for (method, dataset), (fewest, most, total) in table.partial.items():
+        scored = str(fewest) if fewest == most else f"{fewest}-{most}"
+        parts.append(f"{labels[method]} on {labels[dataset]}, {scored} of {total} images")
+    return f"Scored on the images its descriptions cover: {'; '.join(parts)}." if parts else ""
 
 
 def table1_csv(table: Table1) -> str:
@@ -138,9 +156,11 @@ def write_table1(evaluation_paths: list[str], methods: list[tuple[str, str]], da
                  csv_path: str | os.PathLike, md_path: str | os.PathLike, tex_path: str | os.PathLike,
                  caption: str, mapping: str = "lexical", note: str | None = None,
                  groups: dict[str, str] | None = None) -> Table1:
-    """Read the evaluations and write Table 1 as CSV, Markdown and LaTeX (the note under the last two)."""
+    """Read the evaluations and write Table 1 as CSV, Markdown and LaTeX (the note, and which cells
+    were scored on part of a dataset's images, under the last two)."""
     table = build_table1([load_evaluation(p) for p in evaluation_paths], methods, datasets, mapping,
                          groups=groups)
+    note = " ".join(part for part in (note, partial_images_note(table)) if part) or None
     atomic_write_text(csv_path, table1_csv(table))
     atomic_write_text(md_path, table1_markdown(table, note))
     atomic_write_text(tex_path, table1_latex(table, caption, note))

@@ -6,7 +6,7 @@ import argparse
 
 from oeseg.mapping import METHODS as MAPPING_METHODS
 from oeseg.mapping import check_mapping_options
-from oeseg.metrics.evaluator import MISSING_POLICIES, SCORED_IMAGES, write_evaluation
+from oeseg.metrics.evaluator import MISSING_POLICIES, SCORED_IMAGE_POLICIES, write_evaluation
 
 HELP = "score region predictions: PQ, mIoU and mask AP at every lexical level, and their LAC"
 
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes for the pass over the images (default 1)")
     parser.add_argument("--missing-regions", choices=MISSING_POLICIES, default="background",
                         help="regions without a prediction: count them as background (default) or fail")
-    parser.add_argument("--scored-images", choices=SCORED_IMAGES, default="all",
+    parser.add_argument("--scored-images", choices=SCORED_IMAGE_POLICIES, default="all",
                         help="score every image of the split (default), or only those with a prediction")
     parser.add_argument("--sbert-classes", metavar="PATH", default=None,
                         help="prompt-engineered class list `id:name1,name2,...` for --method sbert "

@@ -46,7 +46,7 @@ METRICS = (PanopticMetric, SemanticMetric, InstanceMetric)
 #: what happens to regions without a prediction
 MISSING_POLICIES = ("background", "error")
 #: which images of the split are scored: every image, or those with at least one prediction
-SCORED_IMAGES = ("all", "described")
+SCORED_IMAGE_POLICIES = ("all", "described")
 
 
 @dataclass(frozen=True)
@@ -142,8 +142,8 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
     lexicon is needed by the lexical mapping only."""
     if mapping not in MAPPING_METHODS:
         raise InputError(f"mapping method must be one of {', '.join(MAPPING_METHODS)}, got {mapping!r}")
-    if scored_images not in SCORED_IMAGES:
-        raise InputError(f"scored images must be one of {', '.join(SCORED_IMAGES)}, got {scored_images!r}")
+    if scored_images not in SCORED_IMAGE_POLICIES:
+        raise InputError(f"scored images must be one of {', '.join(SCORED_IMAGE_POLICIES)}, got {scored_images!r}")
     split = PanopticSplit.load(split_dir)
     vocabulary = split.vocabulary
     lexicon = None
@@ -172,7 +172,7 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
 
 def scored_split_images(split: PanopticSplit, lines: list[tuple[int, RegionPrediction]],
                         scored_images: str) -> list[PanopticImage]:
-    """The split's images that are scored (SCORED_IMAGES): all, or those with a prediction."""
+    """The split's images that are scored (SCORED_IMAGE_POLICIES): all, or those with a prediction."""
     if scored_images == "all":
         return split.images
     described = {pred.image_id for _, pred in lines}

@@ -10,7 +10,15 @@ agree on (the image's segments), and whether the images a file describes in full
 set. Those are the images the paper config scores such a method on (`scored_images: described`,
 with `on_mismatch: skip` for a file with count mismatches).
 
-    python benchmarks/published_coverage.py [--data ../shared/data]
+`--where-short METHOD` then locates the missing descriptions of METHOD's short Cityscapes images.
+Each position's category is the one at least two of OPAL, GPT4RoI-7B and Ferret-7B map it to (the
+paper's GPT-4 lexicon, hyponym level, no ground truth). The benchmark prints how often METHOD's
+mapping agrees with that consensus, on stuff and on thing positions: on its complete images,
+then on its short images read in place and shifted by the shortfall. Where a file leaves out
+segments between the stuff and the instances (where crowd segments sort: their id is their
+label id, below 1000), stuff agrees in place and things shifted.
+
+    python benchmarks/published_coverage.py [--data ../shared/data] [--where-short maskclip]
 """
 
 from __future__ import annotations
@@ -19,7 +27,10 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+from oeseg.data.vocabularies import get_vocabulary
 from oeseg.io import read_json
+from oeseg.lexicon.lexicon import load_lexicon
+from oeseg.mapping import map_regions
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -29,10 +40,54 @@ def description_counts(path: Path) -> dict[str, int]:
     return {entry["image_id"]: len(entry["descriptions"]) for entry in read_json(path)}
 
 
+def mapped_categories(paper: Path, method: str) -> dict[str, list[int | None]]:
+    """image id -> the category of each of a method's Cityscapes descriptions (hyponym level, no ground truth)."""
+    vocabulary = get_vocabulary("cityscapes")
+    lexicon = load_lexicon(paper / "output_semantics_gpt4_cityscapes.json", vocabulary)
+    entries = read_json(paper / "outputs" / method / "cityscapes" / "descriptions.json")
+    texts = [text.strip() or "-" for entry in entries for text in entry["descriptions"]]
+    mapped = map_regions(texts, [None] * len(texts), vocabulary, "lexical", lexicon,
+                         levels=("exact", "synonym", "hyponym"))["hyponym"]
+    out, start = {}, 0
+    for entry in entries:
+        out[entry["image_id"]] = [c if c is not None and c >= 0 else None
+                                  for c in mapped[start:start + len(entry["descriptions"])]]
+        start += len(entry["descriptions"])
+    return out
+
+
+def where_short(paper: Path, method: str) -> None:
+    """Print METHOD's agreement with the consensus of three MLLMs, in place and shifted (module docstring)."""
+    things = {c.id for c in get_vocabulary("cityscapes") if c.isthing}
+    references = [mapped_categories(paper, m) for m in ("opal", "gpt4roi", "ferret")]
+    ours = mapped_categories(paper, method)
+    agree: Counter = Counter()
+    for image, categories in ours.items():
+        votes = [Counter(c for c in position if c is not None).most_common(1)
+                 for position in zip(*(r[image] for r in references))]
+        consensus = [v[0][0] if v and v[0][1] >= 2 else None for v in votes]
+        short = len(consensus) - len(categories)
+        readings = [("complete", 0)] if short == 0 else [("short, in place", 0), ("short, shifted", short)]
+        for reading, shift in readings:
+            for i, category in enumerate(categories):
+                reference = consensus[i + shift]
+                if category is not None and reference is not None:
+                    agree[(reading, reference in things, category == reference)] += 1
+    print(f"where {method}'s short Cityscapes images miss descriptions: agreement with the consensus")
+    for reading in ("complete", "short, in place", "short, shifted"):
+        shares = []
+        for thing in (False, True):
+            same, total = agree[(reading, thing, True)], agree[(reading, thing, True)] + agree[(reading, thing, False)]
+            shares.append(f"{'things' if thing else 'stuff'} {same / total:.3f} ({total})" if total else "-")
+        print(f"    {reading:<16} {'   '.join(shares)}")
+
+
 def main() -> None:
     """Print the coverage table of every published file, dataset by dataset."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
+    parser.add_argument("--where-short", metavar="METHOD", help="locate the missing descriptions of METHOD's "
+                        "short Cityscapes images (maskclip)")
     args = parser.parse_args()
     outputs = args.data / "paper" / "outputs"
     for dataset in sorted({p.parent.name for p in outputs.glob("*/*/descriptions.json")}):
@@ -56,6 +111,8 @@ def main() -> None:
             print(f"    files described in full on part of the images: {', '.join(sorted(partial))}; "
                   f"{len(largest)} images the largest set, {len(common)} common to all; every set within the "
                   f"largest: {all(s <= largest for s in partial.values())}")
+    if args.where_short:
+        where_short(args.data / "paper", args.where_short)
 
 
 if __name__ == "__main__":

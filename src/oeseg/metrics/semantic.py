@@ -20,21 +20,23 @@ from oeseg.data.vocabularies import Vocabulary
 from oeseg.metrics.overlaps import OverlapTable
 
 
+def _pixel_counts(gt_rows: np.ndarray, predicted: np.ndarray, pixels: np.ndarray, k: int) -> np.ndarray:
+    """K x (K+1) pixel counts of (GT category, predicted label) pairs; a label < 0 counts as background."""
+    column = np.where(predicted < 0, k, predicted)
+    return np.bincount(gt_rows * (k + 1) + column, pixels, minlength=k * (k + 1)).reshape(k, k + 1)
+
+
 def confusion_matrix(table: OverlapTable, labels: np.ndarray, num_categories: int) -> np.ndarray:
     """K x (K+1) pixel counts: rows GT category, columns predicted category, last column background."""
     k = num_categories
     labels = np.asarray(labels, np.int64)
     if table.semantic_pixels is not None:  # region -1 (no region) reads the -1 appended: background
-        predicted = np.append(labels, -1)[table.semantic_region]
-        column = np.where(predicted < 0, k, predicted)
-        return np.bincount(table.semantic_category * (k + 1) + column, table.semantic_pixels,
-                           minlength=k * (k + 1)).reshape(k, k + 1).astype(np.int64)
-    predicted = labels[table.pair_region]
-    column = np.where(predicted < 0, k, predicted)
-    rows = table.gt_category[table.pair_gt]
-    conf = np.bincount(rows * (k + 1) + column, table.pair_pixels, minlength=k * (k + 1)).reshape(k, k + 1)
-    covered = np.bincount(table.pair_gt, table.pair_pixels, minlength=len(table.gt_area))
-    conf[:, k] += np.bincount(table.gt_category, table.gt_area - covered, minlength=k)
+        conf = _pixel_counts(table.semantic_category, np.append(labels, -1)[table.semantic_region],
+                             table.semantic_pixels, k)
+    else:
+        conf = _pixel_counts(table.gt_category[table.pair_gt], labels[table.pair_region], table.pair_pixels, k)
+        covered = np.bincount(table.pair_gt, table.pair_pixels, minlength=len(table.gt_area))
+        conf[:, k] += np.bincount(table.gt_category, table.gt_area - covered, minlength=k)
     return np.rint(conf).astype(np.int64)
 
 

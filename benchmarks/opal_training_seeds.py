@@ -14,13 +14,16 @@ Osprey per seed.
     python benchmarks/opal_training_seeds.py evaluate --out work/seeds
     python benchmarks/opal_training_seeds.py train --methods opal --overlay w1.yaml --out work/seeds-w1
     python benchmarks/opal_training_seeds.py evaluate --out work/seeds-w1 --reference-out work/seeds
+    python benchmarks/opal_training_seeds.py evaluate --out work/seeds --by-training-regions 5 10 20
 
 `--overlay` merges a YAML file into the config as a second `snakemake --configfile` does (a
 variant of the loss, say; the merged config is validated and completed as the workflow's). Merging
 needs Snakemake; on a training machine without it, write the merged config here with the phase
 `config` (`... config --overlay V.yaml > merged.json`) and pass `--config merged.json` there;
 `--reference-out` takes the methods missing under `--out` (Osprey, whose training does not depend
-on the contrastive loss's settings) from another run of this benchmark.
+on the contrastive loss's settings) from another run of this benchmark. `--by-training-regions`
+also prints PQ LAC over the categories in each band of training-region counts (bands split at the
+given counts of the train split's segments), to show where a gap between the methods lies.
 
 `train` needs the demo's pretrained tower and LLM (`snakemake work/demo/models/clip_tower.bin
 work/demo/models/llm`) and the demo data; `evaluate` the demo's lexicons. Seed 0 is the committed
@@ -36,6 +39,7 @@ import json
 import multiprocessing
 import statistics
 import sys
+from collections import Counter
 from pathlib import Path
 
 
@@ -94,9 +98,10 @@ def train(config: dict, seeds: list[int], out: Path, processes: int, methods: li
             print("done:", done, flush=True)
 
 
-def evaluate(config: dict, out: Path, methods: list[str] | None = None) -> dict:
+def evaluate(config: dict, out: Path, methods: list[str] | None = None, per_category: dict | None = None) -> dict:
     """PQ LAC of every predictions file under out of `methods` (default: every trained method):
-    {dataset: {method: {seed: [per run]}}}."""
+    {dataset: {method: {seed: [per run]}}}; per_category, if given, receives each run's PQ per
+    level and category: {dataset: {method: {seed: [{level: {category id: PQ}}]}}}."""
     from oeseg.metrics.evaluator import evaluate_predictions
 
     scores: dict = {}
@@ -113,7 +118,43 @@ def evaluate(config: dict, out: Path, methods: list[str] | None = None) -> dict:
                                                       mapping="lexical")
                         scores.setdefault(dataset, {}).setdefault(method, {}).setdefault(seed, []).append(
                             result["lac"]["PQ"])
+                        if per_category is not None:
+                            per_category.setdefault(dataset, {}).setdefault(method, {}).setdefault(seed, []).append(
+                                {level: {row["id"]: row["PQ"] for row in rows}
+                                 for level, rows in result["per_category"].items()})
     return scores
+
+
+def segment_counts(config: dict, dataset: str, split: str) -> Counter:
+    """Segments per category id in one split of the dataset."""
+    panoptic = json.loads(Path(config["data_root"], dataset, split, "panoptic.json").read_text())
+    return Counter(s["category_id"] for a in panoptic["annotations"] for s in a["segments_info"])
+
+
+def report_bands(config: dict, per_category: dict, edges: list[int], reference: str = "osprey") -> str:
+    """Per dataset and band of training-region counts: each method's PQ LAC over the band's categories
+    (those with val regions; mean over seeds of the mean over runs), and the others minus `reference`."""
+    from oeseg.metrics.lac import lac_score
+
+    lines = []
+    for dataset, methods in per_category.items():
+        train, scored = segment_counts(config, dataset, "train"), segment_counts(config, dataset, "val")
+        bounds = [0, *edges, None]
+        lines.append(f"{dataset}: PQ LAC over the categories with n training regions, mean over seeds")
+        for low, high in zip(bounds, bounds[1:]):
+            cats = [c for c in scored if train[c] >= low and (high is None or train[c] < high)]
+            if not cats:
+                continue
+            band = {m: statistics.mean(statistics.mean(
+                lac_score([statistics.mean(run[level][c] for c in cats) for level in run]) for run in runs)
+                for runs in per_seed.values()) for m, per_seed in methods.items()}
+            name = f"{low} <= n" + (f" < {high}" if high is not None else "")
+            line = f"    {name:<14} {len(cats):3d} categories  " + "  ".join(f"{m} {v:5.1f}" for m, v in band.items())
+            if reference in band:
+                line += "  " + "  ".join(f"{m} - {reference} {band[m] - band[reference]:+.1f}"
+                                         for m in band if m != reference)
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def report(scores: dict, reference: str = "osprey") -> str:
@@ -152,6 +193,8 @@ def main() -> None:
     parser.add_argument("--overlay", type=Path, help="a YAML file merged into the config")
     parser.add_argument("--reference-out", type=Path, help="evaluate: methods missing under --out from here")
     parser.add_argument("--json", type=Path, help="also write the scores here")
+    parser.add_argument("--by-training-regions", type=int, nargs="+", metavar="N",
+                        help="evaluate: also PQ LAC per band of training-region counts, split at these counts")
     args = parser.parse_args()
     pin_cpu_kernels()  # the CPU kernels of the workflow's jobs (the spawned trainers inherit them)
     if args.config.endswith(".json"):
@@ -164,15 +207,21 @@ def main() -> None:
     elif args.phase == "train":
         train(config, args.seeds, args.out, args.processes, args.methods or opal_methods(config))
     else:
-        scores = evaluate(config, args.out)
+        per_category = {} if args.by_training_regions else None
+        scores = evaluate(config, args.out, per_category=per_category)
         if args.reference_out:
             scored = {m for methods in scores.values() for m in methods}
             missing = [m for m in opal_methods(config) if m not in scored]
-            for dataset, methods in evaluate(config, args.reference_out, missing).items():
+            reference = {} if per_category is not None else None
+            for dataset, methods in evaluate(config, args.reference_out, missing, reference).items():
                 scores.setdefault(dataset, {}).update(methods)
+            for dataset, methods in (reference or {}).items():
+                per_category.setdefault(dataset, {}).update(methods)
         if args.json:
             atomic_write_json(args.json, scores)
         print(report(scores))
+        if per_category:
+            print(report_bands(config, per_category, args.by_training_regions))
 
 
 if __name__ == "__main__":

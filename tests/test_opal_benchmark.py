@@ -52,3 +52,28 @@ def test_training_seed_report_gaps_and_ratio(monkeypatch):
                         "1 of 2 seeds >= +5)")
     other = opal_training_seeds.report({"mine": scores["demo-city"]}).splitlines()
     assert other[4] == "    opal - osprey: +7.0 -1.0  (mean +3.0; 1 of 2 seeds >= +5)"
+
+
+def test_training_seed_report_bands_scores_each_band_of_training_regions(monkeypatch, tmp_path):
+    """benchmarks/opal_training_seeds.py --by-training-regions: PQ LAC over each band's categories."""
+    import json
+
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    import opal_training_seeds
+
+    def split(name, categories):  # one image whose segments have these category ids
+        folder = tmp_path / "demo-city" / name
+        folder.mkdir(parents=True)
+        segments = [{"id": i + 1, "category_id": c} for i, c in enumerate(categories)]
+        (folder / "panoptic.json").write_text(json.dumps({"annotations": [{"segments_info": segments}]}))
+
+    split("train", [0] * 12 + [1] * 3 + [2] * 3)  # category 0 frequent, 1 and 2 rare, 3 never seen
+    split("val", [0, 1, 2])
+    levels = ("exact", "meronym")  # two levels: the LAC area is their mean
+    run = {"opal": {0: 40.0, 1: 10.0, 2: 30.0, 3: None}, "osprey": {0: 20.0, 1: 10.0, 2: 10.0, 3: None}}
+    per_category = {"demo-city": {m: {0: [{level: pq for level in levels}]} for m, pq in run.items()}}
+    lines = opal_training_seeds.report_bands({"data_root": str(tmp_path)}, per_category, [10]).splitlines()
+    assert lines[1].split() == ["0", "<=", "n", "<", "10", "2", "categories", "opal", "20.0", "osprey", "10.0",
+                                "opal", "-", "osprey", "+10.0"]
+    assert lines[2].split() == ["10", "<=", "n", "1", "categories", "opal", "40.0", "osprey", "20.0",
+                                "opal", "-", "osprey", "+20.0"]

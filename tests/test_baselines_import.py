@@ -99,6 +99,24 @@ def test_import_command_writes_predictions_and_exits_2_on_bad_input(tmp_path, ca
     assert "entry 0 (a): 'descriptions' must be a list of strings" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("fmt, option, message", [
+    ("lac", ["--nouns", "nouns.txt"], "--nouns is read by --format detectron2-semseg only (the format here is lac)"),
+    ("jsonl", ["--on-mismatch", "skip"], "--on-mismatch is read by --format lac only (the format here is jsonl)"),
+    ("detectron2-semseg", ["--nouns", "nouns.txt", "--on-mismatch", "error"],
+     "--on-mismatch is read by --format lac only (the format here is detectron2-semseg)"),
+])
+def test_import_command_refuses_an_option_its_format_ignores(tmp_path, capsys, fmt, option, message):
+    split = write_split(tmp_path / "split", CITYSCAPES, {"a": 2})
+    src = tmp_path / "d.json"
+    src.write_text(json.dumps([{"image_id": "a", "descriptions": ["a red car", "the road"]}]))
+    (tmp_path / "nouns.txt").write_text("car\nroad\n")
+    option = [str(tmp_path / v) if v == "nouns.txt" else v for v in option]
+    out = tmp_path / "pred.jsonl"
+    assert main(["--format", fmt, "--dataset", str(split), *option, str(src), "-o", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_detectron2_semseg_majority_noun_per_segment(tmp_path):
     from pycocotools import mask as mask_util
 

@@ -233,7 +233,7 @@ def test_own_masks_unknown_segment_and_missing_folder(tmp_path):
     lines = [{"image_id": "im000", "segment_id": region, "description": "a car"},
              {"image_id": "im000", "segment_id": 999_999_999, "description": "a car"}]
     (tmp_path / "pred.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
-    with pytest.raises(InputError, match=r"pred.jsonl:2: segment_id 999999999 is not among the mask PNG"):
+    with pytest.raises(InputError, match=r"pred.jsonl:2: segment_id 999999999 is not among the segments of the mask PNG of image"):
         evaluate_predictions(tmp_path / "split", tmp_path / "pred.jsonl", tmp_path / "lexicon.json",
                              masks_dir=tmp_path / "split" / "masks")
     with pytest.raises(InputError, match="nowhere: mask folder not found"):

@@ -475,6 +475,8 @@ def test_map_command_uses_the_workflow_lexicon(tmp_path: Path, toy_lexicon: Lexi
     ("description,gt\na sedan,car\na bus,zebra\n", ["--vocabulary", "cityscapes"],
      r"in.csv:3: field 'gt': vocabulary cityscapes has no category named 'zebra'"),
     ("description,gt\na sedan,42\n", ["--vocabulary", "cityscapes"], r"in.csv:2: field 'gt': '42' is not a category id"),
+    pytest.param("description,gt\na sedan,\u00b2\n", ["--vocabulary", "cityscapes"],
+                 r"in.csv:2: field 'gt': vocabulary cityscapes has no category named '\u00b2'", id="gt-superscript-two"),
     ("description,gt\nmud,earth\nmud,ground\n", ["--vocabulary", "ade20k"],
      (r"in.csv:3: field 'gt': 'ground' names several categories of vocabulary ade20k "
      r"\(13 'earth, ground'; 94 'land, ground, soil'\): give a full name or an id")),

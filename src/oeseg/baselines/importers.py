@@ -29,12 +29,14 @@ from oeseg.data.predictions import (
     read_split_predictions,
     write_predictions,
 )
-from oeseg.io import InputError, is_integer, read_json
+from oeseg.io import InputError, check_known_fields, is_integer, read_json
 from oeseg.registry import Registry
 
 log = logging.getLogger("oeseg.baselines")
 
 MISMATCH_POLICIES = ("error", "skip")
+#: the fields of an entry of the `lac` format; any other is an error (a "scores" list would be ignored)
+LAC_FIELDS = ("image_id", "descriptions")
 
 
 @dataclass
@@ -78,7 +80,8 @@ def import_lac(path: str | os.PathLike, split: PanopticSplit, *, on_mismatch: st
     """Convert a published descriptions file (one description per GT segment, ascending ids).
 
     Images of the split missing from the file are counted (their segments stay undescribed);
-    image ids the split lacks, and count mismatches under on_mismatch="error", raise InputError;
+    image ids the split lacks, a field other than LAC_FIELDS, and count mismatches under
+    on_mismatch="error", raise InputError;
     with on_mismatch="skip" a mismatched image is dropped and counted. An empty description leaves
     its region undescribed and is counted; one over MAX_DESCRIPTION_CHARS raises.
     """
@@ -93,6 +96,7 @@ def import_lac(path: str | os.PathLike, split: PanopticSplit, *, on_mismatch: st
     predictions: list[RegionPrediction] = []
     for i, entry in enumerate(data):
         where = f"{path}: entry {i}"
+        check_known_fields(entry, LAC_FIELDS, where)  # first: a misspelt "description" is named
         if not isinstance(entry, dict) or "image_id" not in entry or "descriptions" not in entry:
             raise InputError(f"{where}: expected an object with 'image_id' and 'descriptions'")
         image_id, descriptions = check_image_id(entry["image_id"], where), entry["descriptions"]

@@ -47,7 +47,7 @@ def _ground_truth(value: str | None, vocabulary: Vocabulary, where: str) -> int 
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if value.lstrip("-").isdigit():
+    if value.lstrip("-").isdecimal():  # not isdigit(): "²" is a digit that int() refuses
         try:
             return vocabulary.by_id(int(value)).id
         except KeyError:

@@ -65,7 +65,7 @@ def assign_predictions(path: str | os.PathLike, lines: list[tuple[int, RegionPre
     if missing_regions not in MISSING_POLICIES:
         raise InputError(f"missing-regions policy must be one of {MISSING_POLICIES}, got {missing_regions!r}")
     index = table.region_rows()
-    source = "ground-truth segments" if table.gt_masks else "mask PNG"
+    source = "ground-truth segments" if table.gt_masks else "segments of the mask PNG"
     rows = np.zeros(len(lines), np.int64)
     scores = np.zeros(table.num_regions)
     for n, (lineno, pred) in enumerate(lines):

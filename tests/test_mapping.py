@@ -490,6 +490,8 @@ def test_map_command_uses_the_workflow_lexicon(tmp_path: Path, toy_lexicon: Lexi
                  r"in.csv:2: description of 10,015 characters, over the limit of 10,000", id="too-long"),
     pytest.param(f"description\na sedan\n{'x' * 140_000}\n", ["--vocabulary", "cityscapes"],
                  r"in.csv:3: field larger than field limit", id="over-the-csv-field-limit"),
+    pytest.param('description\na sedan\n"a bus, red\na car\na van\n', ["--vocabulary", "cityscapes"],
+                 r"in.csv:3: unexpected end of data \(in the row that starts on this line\)", id="quote-left-open"),
     ("description\na sedan\n", ["--vocabulary", "cityscapes", "--level", "hypernym"], "--level 'hypernym'"),
 ])
 def test_map_command_errors(tmp_path: Path, toy_lexicon: Lexicon, content: str, args: list[str],

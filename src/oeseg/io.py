@@ -307,7 +307,9 @@ def read_csv_rows(path: str | os.PathLike, required: Sequence[str] = ()) -> tupl
     import io
 
     text = read_text(path)
-    reader = csv.DictReader(io.StringIO(text, newline=""))  # csv ends a line at "\n", "\r\n" or "\r" itself
+    # csv ends a line at "\n", "\r\n" or "\r" itself; strict: a quote left open is an error, not
+    # a field that swallows the rest of the file
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     try:
         header = list(reader.fieldnames or [])
     except csv.Error as e:  # a NUL byte, a field over the csv module's limit, ... on the first line
@@ -320,13 +322,15 @@ def read_csv_rows(path: str | os.PathLike, required: Sequence[str] = ()) -> tupl
         named = f"column {missing[0]!r}" if len(missing) == 1 else f"columns {missing}"
         raise InputError(f"{path}:1: missing {named} (columns: {header})")
     rows = []
+    start = reader.line_num + 1  # the line the next row starts on
     try:
         for row in reader:
             if None in row or None in row.values():
                 raise InputError(f"{path}:{reader.line_num}: expected {len(header)} fields")
             rows.append((reader.line_num, row))
-    except csv.Error as e:  # a field over the csv module's limit, a NUL byte, ...: the line it starts on
-        raise InputError(f"{path}:{reader.line_num + 1}: {e}") from None
+            start = reader.line_num + 1
+    except csv.Error as e:  # a quote left open, a field over the csv module's limit, a NUL byte, ...
+        raise InputError(f"{path}:{start}: {e} (in the row that starts on this line)") from None
     return header, rows
 
 

@@ -217,3 +217,22 @@ def test_a_second_stage_that_cannot_agree_is_refused(resolved, message):
     config["human_study"]["resolved"] = resolved
     with pytest.raises(InputError, match=message):
         check_config(config, REPO / "schemas")
+
+
+def test_a_synthetic_dataset_without_a_split_it_is_used_for_is_named():
+    """A training dataset without a train split (or a scored one without val) would stop the
+    workflow's planning on a bare KeyError; a misspelt split name is refused by the schema."""
+    config = demo_config()
+    config["datasets"]["demo-city"]["splits"] = {"val": 4}
+    with pytest.raises(InputError, match=r"^config: datasets.demo-city.splits: no 'train' split, which "
+                                         r"training_datasets needs \(splits: val\)$"):
+        check_config(config, REPO / "schemas")
+    config = demo_config()
+    config["datasets"]["demo-ade"]["splits"] = {"train": 4}
+    with pytest.raises(InputError, match=r"^config: datasets.demo-ade.splits: no 'val' split, which "
+                                         r"evaluation_datasets needs"):
+        check_config(config, REPO / "schemas")
+    config = demo_config()
+    config["datasets"]["demo-city"]["splits"] = {"trian": 4, "val": 2}
+    with pytest.raises(InputError, match=r"^config: datasets.demo-city.splits: 'trian' is not one of "):
+        check_config(config, REPO / "schemas")

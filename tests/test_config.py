@@ -134,7 +134,7 @@ def test_a_key_given_twice_in_a_config_file_is_named(tmp_path):
     lines = text.splitlines()
     line = next(i for i, t in enumerate(lines, start=1) if t.startswith("  source: wordnet"))
     twice.write_text("\n".join([*lines[:line], "  source: tag2text", *lines[line:]]))
-    with pytest.raises(InputError, match=rf"twice.yaml:{line + 1}: key 'source' given twice in one mapping "
+    with pytest.raises(InputError, match=rf"^{twice}:{line + 1}: key 'source' given twice in one mapping "
                                          rf"\(first on line {line}\)"):
         check_config_files([twice])
 

@@ -326,6 +326,11 @@ def test_atomic_write_writes_into_a_fifo_instead_of_replacing_it(tmp_path):
     ({"road": {"id": "0"}}, r"bad.json: \['road'\].id: must be an integer, got '0'"),
     ({"vocabulary": "cityscapes", "categories": []}, r"bad.json: 'categories' is empty: a lexicon with no categories"),
     ({}, r"bad.json: an empty JSON object: a lexicon with no categories"),
+    ({"categories": [{"id": 0, "name": None}]}, r"bad.json: categories\[0\].name: must be a string, got None"),
+    ({"categories": [{"id": 0, "name": ["road"]}]}, r"bad.json: categories\[0\].name: must be a string"),
+    ({"road": {"id": 0}, "sidewalk": {"synonyms": []}}, r"bad.json: \['sidewalk'\]: a GPT-4 lexicon's entry is an "
+                                                        r"object with 'id' and the levels"),
+    ({"road": {"id": 0}, "sidewalk": ["pavement"]}, r"bad.json: \['sidewalk'\]: a GPT-4 lexicon's entry"),
 ])
 def test_malformed_lexicon_names_file_and_field(tmp_path, content, error):
     (tmp_path / "bad.json").write_text(json.dumps(content))

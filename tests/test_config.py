@@ -134,7 +134,7 @@ def test_a_key_given_twice_in_a_config_file_is_named(tmp_path):
     lines = text.splitlines()
     line = next(i for i, t in enumerate(lines, start=1) if t.startswith("  source: wordnet"))
     twice.write_text("\n".join([*lines[:line], "  source: tag2text", *lines[line:]]))
-    with pytest.raises(InputError, match=rf"twice.yaml:{line + 1}: key 'source' given twice in one mapping "
+    with pytest.raises(InputError, match=rf"^{twice}:{line + 1}: key 'source' given twice in one mapping "
                                          rf"\(first on line {line}\)"):
         check_config_files([twice])
 
@@ -216,4 +216,23 @@ def test_a_second_stage_that_cannot_agree_is_refused(resolved, message):
     config = demo_config()
     config["human_study"]["resolved"] = resolved
     with pytest.raises(InputError, match=message):
+        check_config(config, REPO / "schemas")
+
+
+def test_a_synthetic_dataset_without_a_split_it_is_used_for_is_named():
+    """A training dataset without a train split (or a scored one without val) would stop the
+    workflow's planning on a bare KeyError; a misspelt split name is refused by the schema."""
+    config = demo_config()
+    config["datasets"]["demo-city"]["splits"] = {"val": 4}
+    with pytest.raises(InputError, match=r"^config: datasets.demo-city.splits: no 'train' split, which "
+                                         r"training_datasets needs \(splits: val\)$"):
+        check_config(config, REPO / "schemas")
+    config = demo_config()
+    config["datasets"]["demo-ade"]["splits"] = {"train": 4}
+    with pytest.raises(InputError, match=r"^config: datasets.demo-ade.splits: no 'val' split, which "
+                                         r"evaluation_datasets needs"):
+        check_config(config, REPO / "schemas")
+    config = demo_config()
+    config["datasets"]["demo-city"]["splits"] = {"trian": 4, "val": 2}
+    with pytest.raises(InputError, match=r"^config: datasets.demo-city.splits: 'trian' is not one of "):
         check_config(config, REPO / "schemas")

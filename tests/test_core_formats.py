@@ -326,6 +326,11 @@ def test_atomic_write_writes_into_a_fifo_instead_of_replacing_it(tmp_path):
     ({"road": {"id": "0"}}, r"bad.json: \['road'\].id: must be an integer, got '0'"),
     ({"vocabulary": "cityscapes", "categories": []}, r"bad.json: 'categories' is empty: a lexicon with no categories"),
     ({}, r"bad.json: an empty JSON object: a lexicon with no categories"),
+    ({"categories": [{"id": 0, "name": None}]}, r"bad.json: categories\[0\].name: must be a string, got None"),
+    ({"categories": [{"id": 0, "name": ["road"]}]}, r"bad.json: categories\[0\].name: must be a string"),
+    ({"road": {"id": 0}, "sidewalk": {"synonyms": []}}, r"bad.json: \['sidewalk'\]: a GPT-4 lexicon's entry is an "
+                                                        r"object with 'id' and the levels"),
+    ({"road": {"id": 0}, "sidewalk": ["pavement"]}, r"bad.json: \['sidewalk'\]: a GPT-4 lexicon's entry"),
 ])
 def test_malformed_lexicon_names_file_and_field(tmp_path, content, error):
     (tmp_path / "bad.json").write_text(json.dumps(content))
@@ -354,3 +359,29 @@ def test_a_leading_byte_order_mark_is_skipped(tmp_path):
     (tmp_path / "d.jsonl").write_bytes(b'{"x": 1}\n\n{"x\x80": 2}\n')
     with pytest.raises(InputError, match=r"d.jsonl:3:4: not UTF-8 text \(byte 0x80\)"):
         list(iter_jsonl(tmp_path / "d.jsonl"))
+
+
+def test_an_image_of_another_size_than_its_panoptic_png_names_both_files(tmp_path):
+    """The region crops of the baselines and Figure 10 and OPAL's masks need the image and its
+    panoptic PNG of one size; OPAL's image reader names a corrupt image instead of PIL's traceback."""
+    from PIL import Image
+
+    from oeseg.data.panoptic import check_image_size
+    from oeseg.models.data import load_image
+
+    images = [PanopticImage("a", "a.png", "a.png", 4, 2, [Segment(1, 13)])]
+    atomic_write_json(tmp_path / "panoptic.json", panoptic_json(CITYSCAPES, images))
+    write_segment_ids(tmp_path / "panoptic" / "a.png", np.ones((2, 4), np.uint32))
+    (tmp_path / "images").mkdir()
+    Image.fromarray(np.zeros((2, 4, 3), np.uint8)).save(tmp_path / "images" / "a.png")
+    split = PanopticSplit.load(tmp_path)
+    assert split.rgb(split.image("a")).shape == (2, 4, 3)
+    Image.fromarray(np.zeros((4, 8, 3), np.uint8)).save(tmp_path / "images" / "a.png")
+    message = r"images/a.png: the image is 8x4 pixels, its panoptic PNG .*panoptic/a.png 4x2"
+    with pytest.raises(InputError, match=message):
+        split.rgb(split.image("a"))
+    with pytest.raises(InputError, match=message):
+        check_image_size(tmp_path / "images" / "a.png", tmp_path / "panoptic" / "a.png", (2, 4))
+    (tmp_path / "images" / "a.png").write_bytes(b"not a png")
+    with pytest.raises(InputError, match=r"images/a.png: not a readable image"):
+        load_image(str(tmp_path / "images" / "a.png"), 8)

@@ -67,6 +67,14 @@ def test_an_llm_lexicon_from_the_settings_of_a_config(server, tmp_path, monkeypa
      "settings.yaml: lexicon.openai: not a mapping"),
     (["--builder", "openai", "--nouns", "NOUNS", "--openai", "SETTINGS"], ["base_url"],
      "settings.yaml: not a mapping of the openai builder's settings"),
+    (["--builder", "openai", "--nouns", "NOUNS", "--openai", "SETTINGS"],
+     {"base_url": "http://127.0.0.1:9/v1", "model": "m", "max_retries": "3", "cache_dir": "c"},
+     "settings.yaml: lexicon.openai.max_retries: '3' is not an integer"),
+    (["--builder", "openai", "--nouns", "NOUNS", "--openai", "SETTINGS"],
+     {"lexicon": {"openai": {"base_url": "http://127.0.0.1:9/v1", "model": "m", "tempreature": 0}}},
+     "settings.yaml: lexicon.openai: unknown keys ['tempreature']"),
+    (["--builder", "openai", "--nouns", "NOUNS", "--openai", "SETTINGS"],
+     {"base_url": "http://127.0.0.1:9/v1", "model": "m"}, "settings.yaml: lexicon.openai.cache_dir: missing"),
 ])
 def test_options_that_do_not_go_together_are_errors(tmp_path, capsys, args, settings, message):
     (tmp_path / "settings.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")

@@ -111,6 +111,12 @@ def test_a_cache_file_that_is_no_answer_record_of_its_noun_is_named(server, conf
         cache.put("sedan", record)
         with pytest.raises(InputError, match=r"\.json: not an answer record for 'sedan' \(remove it to ask again\)"):
             build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
+    answer = cache.get("pavement")
+    for counts in ({"calls": "x"}, {"usage": None}, {"usage": {"prompt_tokens": 1.5}}):
+        cache.put("sedan", {**answer, "noun": "sedan", **counts})
+        with pytest.raises(InputError, match=r"\.json: the cached answer of 'sedan' counts its calls or tokens with "
+                                             r"other than integers"):
+            build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
 
 
 def test_cache_is_per_model_and_prompt(server, config, tmp_path):

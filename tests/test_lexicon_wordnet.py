@@ -96,6 +96,17 @@ def test_noun_list_with_the_vocabularies_category_names(tmp_path):
     assert read_nouns(tmp_path / "nouns.txt") == nouns
 
 
+@pytest.mark.parametrize("text, line", [("car\nsedan\t12\n", 2), ("car\n\nbus\x00\n", 3)])
+def test_a_noun_list_line_that_is_not_one_noun_names_the_line(tmp_path, text, line):
+    """A table (noun and count) or a control character would make the whole line one noun: one
+    lexicon term nobody writes, and with the openai builder one paid request."""
+    (tmp_path / "nouns.txt").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=rf"nouns.txt:{line}: expected one noun per line, got "):
+        read_nouns(tmp_path / "nouns.txt")
+    (tmp_path / "nouns.txt").write_text("  car \r\n\nbus\n", encoding="utf-8")
+    assert read_nouns(tmp_path / "nouns.txt") == ["car", "bus"]
+
+
 def test_synset_files_are_valid_for_their_vocabularies():
     wn = open_wordnet()
     served = {}

@@ -238,6 +238,8 @@ def read_yaml(path: str | os.PathLike, what: str = "YAML file") -> Any:
         return yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as e:
         raise InputError(f"{path}: not valid YAML: {e}") from None
+    except InputError:  # a key given twice: its message names the file and line already
+        raise
     except ValueError as e:  # a scalar its constructor cannot convert: a date 2024-13-01, a 5,000-digit integer
         raise InputError(f"{path}: not valid YAML: a value that cannot be read ({e})") from None
 

@@ -57,12 +57,30 @@ def check_references(config: dict[str, Any]) -> None:
                              f"trained, run or scored twice); list each once")
     _check_study_run(config, runs)
     _check_study_resolved(config.get("human_study", {}).get("resolved"))
+    _check_synthetic_splits(config)
     for name, entry in datasets.items():
         drawable = source_vocabularies(entry.get("source"))
         if drawable is not None and entry.get("vocabulary") not in drawable:
             raise InputError(f"config: datasets.{name}.vocabulary: {entry.get('vocabulary')!r} is not a vocabulary "
                              f"that source {entry['source']} makes (one of: {', '.join(drawable)}); "
                              f"a vocabulary of your own goes with source folder")
+
+
+def _check_synthetic_splits(config: dict[str, Any]) -> None:
+    """Raise InputError naming `datasets.<name>.splits` where a synthetic dataset lacks a split that
+    the config uses (train for training_datasets, val for the scored and described ones): the
+    workflow would otherwise stop on a bare KeyError when it plans the split's generation."""
+    study, fig10 = config.get("human_study", {}), config.get("figures", {}).get("fig10", {})
+    uses = [*(("training_datasets", name, "train") for name in config.get("training_datasets", [])),
+            *(("evaluation_datasets", name, "val") for name in config.get("evaluation_datasets", []))]
+    uses += [(key, section["dataset"], "val") for key, section in
+             (("human_study.dataset", study), ("figures.fig10.dataset", fig10)) if "dataset" in section]
+    for key, name, split in uses:
+        entry = config.get("datasets", {}).get(name, {})
+        splits = entry.get("splits", {})
+        if entry.get("source") == "synthetic" and split not in splits:
+            raise InputError(f"config: datasets.{name}.splits: no {split!r} split, which {key} needs "
+                             f"(splits: {', '.join(map(str, splits)) or 'none'})")
 
 
 def _check_study_run(config: dict[str, Any], runs: list[str]) -> None:

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from oeseg.lexicon.nouns import read_nouns
-from oeseg.data.panoptic import PanopticImage, PanopticSplit, bbox_of, read_rgb
+from oeseg.data.panoptic import PanopticImage, PanopticSplit, bbox_of
 from oeseg.data.predictions import RegionPrediction, write_predictions
 from oeseg.data.regions import read_regions
 from oeseg.io import InputError, atomic_write_bytes
@@ -144,7 +144,8 @@ def training_regions(split_dirs: Sequence[str | os.PathLike], crop_size: int
             sids = [s.id for s in image.segments if (image.id, s.id) in described]
             if not sids:
                 continue
-            crops.append(region_crops(read_rgb(split.image_path(image)), split.segment_ids(image), sids, crop_size))
+            ids = split.segment_ids(image)
+            crops.append(region_crops(split.rgb(image, ids), ids, sids, crop_size))
             texts += [described[(image.id, s)] for s in sids]
     if not texts:
         raise InputError(f"no described regions in {', '.join(map(str, split_dirs))} (regions.jsonl)")
@@ -239,8 +240,8 @@ class OpenVocabularyClassifier:
     @torch.no_grad()
     def region_embeddings(self, split: PanopticSplit, image: PanopticImage) -> torch.Tensor:
         """Embeddings of every ground-truth segment of an image (segment order)."""
-        crops = region_crops(read_rgb(split.image_path(image)), split.segment_ids(image),
-                             [s.id for s in image.segments], self.encoder.config.crop_size)
+        ids = split.segment_ids(image)
+        crops = region_crops(split.rgb(image, ids), ids, [s.id for s in image.segments], self.encoder.config.crop_size)
         return self.encoder(crops) if len(crops) else torch.zeros((0, TEXT_DIM))
 
     @torch.no_grad()

@@ -98,6 +98,21 @@ def read_rgb(path: str | Path) -> np.ndarray:
         raise InputError(f"{path}: not a readable image ({_describe(path, e)})") from None
 
 
+def check_image_size(image_path: str | Path, panoptic_path: str | Path, shape: tuple[int, ...]) -> None:
+    """Raise InputError naming both files where the image at `image_path` (its header read) is not
+    of `shape` (height, width), the size of its panoptic PNG: its regions would be cut elsewhere."""
+    try:
+        with Image.open(image_path) as im:
+            size = (im.height, im.width)
+    except FileNotFoundError:
+        raise InputError(f"{image_path}: image not found") from None
+    except UNREADABLE_IMAGE as e:
+        raise InputError(f"{image_path}: not a readable image ({_describe(image_path, e)})") from None
+    if size != tuple(shape[:2]):
+        raise InputError(f"{image_path}: the image is {size[1]}x{size[0]} pixels, its panoptic PNG {panoptic_path} "
+                         f"{shape[1]}x{shape[0]}: an image and its panoptic PNG have one size")
+
+
 def png_shape(path: str | Path) -> tuple[int, int]:
     """(height, width) of a panoptic PNG, from its header alone; a bad file raises as read_segment_ids."""
     with _open_png(path) as im:
@@ -255,6 +270,17 @@ class PanopticSplit:
         if not path.is_file():
             raise InputError(f"{path}: the file of image {image.id!r} of {self.root / 'panoptic.json'} not found")
         return path
+
+    def rgb(self, image: PanopticImage, ids: np.ndarray | None = None) -> np.ndarray:
+        """The image's HxWx3 RGB array; InputError naming both files where it is not the size of its
+        panoptic PNG (`ids`, its segment-id map, when already read)."""
+        path = self.image_path(image)
+        rgb = read_rgb(path)
+        png = self.panoptic_dir / image.panoptic_file
+        shape = ids.shape if ids is not None else png_shape(png)
+        if rgb.shape[:2] != tuple(shape):
+            check_image_size(path, png, shape)
+        return rgb
 
     def image(self, image_id: str) -> PanopticImage:
         """The image record with this id."""

@@ -7,7 +7,7 @@ import collections
 import matplotlib.pyplot as plt
 import numpy as np
 
-from oeseg.data.panoptic import PanopticImage, PanopticSplit, read_rgb
+from oeseg.data.panoptic import PanopticImage, PanopticSplit
 from oeseg.data.predictions import read_predictions
 from oeseg.figures.style import add_note, save_figure, wrap
 from oeseg.io import InputError
@@ -77,8 +77,8 @@ def plot_fig10(split: PanopticSplit, descriptions: dict[str, dict[tuple[str, int
         ax.axis("off")
     for ax, (image_id, segment_id) in zip(axes.flat, regions):
         im = split.image(image_id)
-        rgb = read_rgb(split.image_path(im))
-        mask = split.segment_ids(im) == segment_id
+        ids = split.segment_ids(im)
+        rgb, mask = split.rgb(im, ids), ids == segment_id
         crop, crop_mask = region_crop(rgb, mask)
         ax.imshow(crop)
         ax.contour(crop_mask.astype(float), levels=[0.5], colors="yellow", linewidths=1.0)  # the region's edge

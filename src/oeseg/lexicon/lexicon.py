@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -162,7 +163,9 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
                 raise InputError(f"{where}: needs 'id' and 'name'")
             if not is_integer(c["id"]):  # 1.9, true or "1" would silently become another category's id
                 raise InputError(f"{where}.id: must be an integer, got {c['id']!r}")
-            cid, name = c["id"], str(c["name"])
+            if not isinstance(c["name"], str):  # str() would make None or ["car"] a name no category has
+                raise InputError(f"{where}.name: must be a string, got {c['name']!r}")
+            cid, name = c["id"], c["name"]
             exact = _terms(c.get("exact", []), f"{where}.exact")
             for n in name.split(","):
                 if normalize_term(n) and normalize_term(n) not in exact:
@@ -172,10 +175,13 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
         return Lexicon(obj.get("vocabulary", vocabulary.name if vocabulary else path.stem), dict(builder), entries)
     if obj == {}:
         raise InputError(f"{path}: an empty JSON object: a lexicon with no categories")
-    if isinstance(obj, dict) and all(isinstance(v, dict) and "id" in v for v in obj.values()):
+    if isinstance(obj, dict) and any(isinstance(v, dict) and "id" in v for v in obj.values()):
         entries = []
         for name, c in obj.items():
             where = f"{path}: [{name!r}]"
+            if not isinstance(c, dict) or "id" not in c:  # in a paper lexicon: its entry is named
+                raise InputError(f"{where}: a GPT-4 lexicon's entry is an object with 'id' and the levels "
+                                 f"({', '.join(PAPER_FIELDS.values())}), got {json.dumps(c)[:60]}")
             check_known_fields(c, ("id", *PAPER_FIELDS.values(), _PAPER_UNSCORED), where)
             fields = {level: _terms(c.get(key, []), f"{where}.{key}") for level, key in PAPER_FIELDS.items()}
             for n in name.split(","):

@@ -217,6 +217,11 @@ class AnswerCache:
                 isinstance(record.get("content"), str) or record.get("failed") is True
                 or record.get("refused") is True):
             raise InputError(f"{path}: not an answer record for {noun!r} (remove it to ask again)")
+        usage = record.get("usage", {})
+        if not (is_integer(record.get("calls", 0)) and isinstance(usage, dict)
+                and all(is_integer(usage.get(k, 0)) for k in ("prompt_tokens", "completion_tokens"))):
+            raise InputError(f"{path}: the cached answer of {noun!r} counts its calls or tokens with other than "
+                             "integers (the record's 'calls', 'usage'); remove it to ask again")
         temperature = record.get("temperature", self.temperature)
         if record.get("model") != self.model or not is_number(temperature) or float(temperature) != self.temperature:
             raise InputError(f"{path}: the cached answer of {noun!r} is of model {record.get('model')!r} at temperature "

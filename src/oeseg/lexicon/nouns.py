@@ -15,6 +15,13 @@ from oeseg.lexicon.wordnet import open_wordnet
 log = logging.getLogger(__name__)
 
 
+def _check_one_term(line: str, where: str, what: str) -> None:
+    """Raise InputError naming `where` (file:line) for a line that is not one `what` (a tab-separated
+    row, a control character): each line would otherwise be taken whole, as one noun."""
+    if "\t" in line or any(not c.isprintable() for c in line):
+        raise InputError(f"{where}: expected one {what} per line, got {line[:60]!r}")
+
+
 def singular_noun(term: str) -> str | None:
     """The singular WordNet form of a noun (compounds: of their last word), the term itself when
     WordNet knows none of its words (new nouns of a tag list: "smartphone"), else None."""
@@ -39,8 +46,7 @@ def nouns_from_tags(path: str | os.PathLike) -> list[str]:
     text = read_text(path, "tag list")
     nouns: dict[str, None] = {}
     for lineno, line in enumerate(text.splitlines(), start=1):
-        if "\t" in line or any(not (c.isprintable()) for c in line):
-            raise InputError(f"{path}:{lineno}: expected one tag per line, got {line[:60]!r}")
+        _check_one_term(line, f"{path}:{lineno}", "tag")
         if (noun := singular_noun(line)) is not None:
             nouns.setdefault(noun)
     if not nouns:
@@ -73,8 +79,12 @@ def wordnet_nouns(min_count: int = 0) -> list[str]:
 
 
 def read_nouns(path: str | os.PathLike) -> list[str]:
-    """Read `nouns.txt` (one noun per line)."""
-    nouns = [line.strip() for line in read_text(path, "noun list").splitlines() if line.strip()]
+    """Read `nouns.txt` (one noun per line; a line with a tab or a control character names the file and line)."""
+    nouns = []
+    for lineno, line in enumerate(read_text(path, "noun list").splitlines(), start=1):
+        _check_one_term(line.strip(), f"{path}:{lineno}", "noun")
+        if line.strip():
+            nouns.append(line.strip())
     if not nouns:
         raise InputError(f"{path}: empty noun list")
     return nouns

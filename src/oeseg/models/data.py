@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from PIL import Image
 from transformers import PreTrainedTokenizerBase
 
-from oeseg.data.panoptic import PanopticSplit, read_segment_ids
+from oeseg.data.panoptic import PanopticSplit, read_rgb, read_segment_ids
 from oeseg.data.regions import read_regions
 from oeseg.io import InputError, integral, is_number, read_json
 from oeseg.models import conversation as conv
@@ -94,11 +94,7 @@ def load_image(path: str, size: int) -> torch.Tensor:
     """An RGB image as Osprey prepares one, normalised with CLIP's mean and std: (3,S,S). CLIP's
     image processor resizes the shorter side to S (bicubic, PIL), without a centre crop; then the
     image is squeezed bilinearly into S x S."""
-    try:
-        with Image.open(path) as im:
-            rgb = im.convert("RGB")
-    except FileNotFoundError:
-        raise InputError(f"{path}: image not found") from None
+    rgb = Image.fromarray(read_rgb(path))  # a missing or unreadable file: an InputError naming it
     w, h = rgb.size
     short, long = sorted((w, h))
     long = int(size * long / short)  # as transformers' get_resize_output_image_size (shortest_edge)

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from oeseg.data.panoptic import PanopticSplit, read_segment_ids
+from oeseg.data.panoptic import PanopticSplit, check_image_size, read_segment_ids
 from oeseg.data.regions import read_regions
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_jsonl
 from oeseg.models.config import config_from_section
@@ -214,6 +214,7 @@ def _step(loss: torch.Tensor, params: list[torch.nn.Parameter], optimizer: torch
 def load_training_image(item: TrainingImage, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The image (3,S,S), CLIP-normalised, and its regions' masks (Q,S,S), resized to S = `size`."""
     ids = read_segment_ids(item.segments_path)
+    check_image_size(item.image_path, item.segments_path, ids.shape)
     masks = [resize_mask(np.asarray(ids == seg), size) for seg, _ in item.regions]
     return load_image(item.image_path, size), torch.stack(masks)
 

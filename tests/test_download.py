@@ -55,8 +55,9 @@ class _Remote(BaseHTTPRequestHandler):
     """Serves `files` (path -> body, ETag, Last-Modified) with `Accept-Ranges: bytes`; a path in `cut`
     stops halfway once, as its `ending` says: "length" (the default: a Content-Length, so the cut
     drops the connection), "close" (no length: the body ends when the connection closes), "chunked"
-    (the cut body ends with its last chunk) or "piece" (a 206 whose Content-Range and Content-Length
-    announce the half it sends, as a server that serves a range in pieces). A path in `gzip` is sent
+    (the cut body ends with its last chunk), "piece" (a 206 whose Content-Range and Content-Length
+    announce the half it sends, as a server that serves a range in pieces) or "bad-length" (a
+    Content-Length that is no number; the body ends when the connection closes). A path in `gzip` is sent
     gzip-compressed to a client that accepts gzip (ranges then count compressed bytes); one in
     `misplaced` answers a Range with a 206 of the bytes from 0; one in `no_ranges` answers every
     request with the whole file and no Accept-Ranges; one in `login_page` gets an HTML login page;
@@ -151,6 +152,8 @@ class _Remote(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(payload)))
         elif ending == "chunked":
             self.send_header("Transfer-Encoding", "chunked")
+        elif ending == "bad-length":
+            self.send_header("Content-Length", "many")
         self.send_header("Connection", "close")
         self.end_headers()
         if cut and ending != "piece":
@@ -252,6 +255,15 @@ def test_a_reply_without_a_length_is_checked_with_a_range_request(remote, tmp_pa
     download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == OLD
     assert _Remote.seen == [("/f.bin", None, None), ("/f.bin", f"bytes={len(OLD) // 2 if cut else len(OLD)}-", '"v1"')]
+
+
+def test_a_length_that_is_no_number_counts_as_none(remote, tmp_path):
+    """A 200 whose Content-Length is no byte count is read as one without a length (no traceback):
+    cut, it is resumed; whole, it is the pinned file."""
+    _Remote.ending["/cut.tar"] = "bad-length"
+    dest = tmp_path / "f.tar"
+    download_file(f"{remote}/cut.tar", dest, hashlib.sha256(ARCHIVE).hexdigest(), max_attempts=2)
+    assert dest.read_bytes() == ARCHIVE
 
 
 def test_a_reply_without_a_length_that_holds_the_pinned_file_is_taken_at_once(remote, tmp_path):

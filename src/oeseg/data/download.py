@@ -191,11 +191,11 @@ def _content_range(response: requests.Response) -> tuple[int, int, int | None] |
 
 def _expected_size(response: requests.Response, content_range: tuple[int, int, int | None] | None) -> int | None:
     """The size of the remote file as a 200/206 reply gives it (a 206's Content-Range total, else the end
-    of its range; a 200's Content-Length), or None when it gives none."""
+    of its range; a 200's Content-Length), or None when it gives none or one that is no byte count."""
     if content_range is not None:
         return content_range[2] if content_range[2] is not None else content_range[1] + 1
-    length = response.headers.get("Content-Length")
-    return int(length) if length is not None else None
+    length = response.headers.get("Content-Length", "").strip()
+    return int(length) if length.isascii() and length.isdecimal() else None
 
 
 def is_html_page(response: requests.Response) -> bool:

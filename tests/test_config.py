@@ -236,3 +236,22 @@ def test_a_synthetic_dataset_without_a_split_it_is_used_for_is_named():
     config["datasets"]["demo-city"]["splits"] = {"trian": 4, "val": 2}
     with pytest.raises(InputError, match=r"^config: datasets.demo-city.splits: 'trian' is not one of "):
         check_config(config, REPO / "schemas")
+
+
+def test_figure_2s_category_is_checked_before_any_job():
+    """figures.fig2.category names a category of figures.fig2.vocabulary, checked with the config (a
+    typo would otherwise fail Figure 2's rule at the end of a run); an ambiguous name lists the
+    candidates."""
+    config = demo_config()
+    config["figures"]["fig2"]["category"] = "kar"
+    with pytest.raises(InputError, match=r"^config: figures.fig2.category: vocabulary demo-city has no "
+                                         r"category named 'kar'$"):
+        check_config(config, REPO / "schemas")
+    config = demo_config()
+    config["figures"]["fig2"].update(vocabulary="ade20k", category="ground")
+    with pytest.raises(InputError, match=r"^config: figures.fig2.category: 'ground' names several categories "
+                                         r"of vocabulary ade20k \(\d+ '.*'; \d+ '.*'\): give a full name"):
+        check_config(config, REPO / "schemas")
+    config = demo_config()
+    config["figures"]["fig2"].update(vocabulary="ade20k", category="earth, ground")
+    check_config(config, REPO / "schemas")

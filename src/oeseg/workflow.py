@@ -58,12 +58,28 @@ def check_references(config: dict[str, Any]) -> None:
     _check_study_run(config, runs)
     _check_study_resolved(config.get("human_study", {}).get("resolved"))
     _check_synthetic_splits(config)
+    _check_fig2_category(figures.get("fig2", {}))
     for name, entry in datasets.items():
         drawable = source_vocabularies(entry.get("source"))
         if drawable is not None and entry.get("vocabulary") not in drawable:
             raise InputError(f"config: datasets.{name}.vocabulary: {entry.get('vocabulary')!r} is not a vocabulary "
                              f"that source {entry['source']} makes (one of: {', '.join(drawable)}); "
                              f"a vocabulary of your own goes with source folder")
+
+
+def _check_fig2_category(fig2: dict[str, Any]) -> None:
+    """Raise InputError naming `figures.fig2.category` where its vocabulary (a built-in one or a
+    file; another is named by `vocabulary_files`) has no such category, or several: before any
+    job runs, not when Figure 2 is drawn at the end."""
+    from oeseg.data.vocabularies import BUILTIN, get_vocabulary
+
+    spec, category = fig2.get("vocabulary"), fig2.get("category")
+    if category is None or spec is None or not (spec in BUILTIN or Path(spec).is_file()):
+        return
+    try:
+        get_vocabulary(spec).by_name(category)
+    except KeyError as e:
+        raise InputError(f"config: figures.fig2.category: {e.args[0]}") from None
 
 
 def _check_synthetic_splits(config: dict[str, Any]) -> None:

@@ -6,13 +6,7 @@ include: "evaluate_common.smk"
 
 rule evaluations:
     input:
-        [
-            EVALUATION.format(method=m, dataset=d, run=r, mapping=mapping)
-            for m in METHODS
-            for d in EVAL_DATASETS
-            for r in runs_of(m)
-            for mapping in EVAL["mappings"]
-        ],
+        [path for mapping in EVAL["mappings"] for path in evaluations(METHODS, EVAL_DATASETS, mapping)],
 
 
 rule evaluate:

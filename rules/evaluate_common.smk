@@ -16,3 +16,13 @@ def evaluation_semantic(wildcards):
     semantic = f"{split_dir(wildcards.dataset, 'val')}/semantic"
     source = config["datasets"][wildcards.dataset]["source"]
     return {"semantic": semantic} if source == "ade20k" or os.path.isdir(semantic) else {}
+
+
+def evaluations(methods, datasets, mapping):
+    """EVALUATION files of every run of the methods on the datasets, mapped with `mapping`."""
+    return [
+        EVALUATION.format(method=m, dataset=d, run=r, mapping=mapping)
+        for m in methods
+        for d in datasets
+        for r in runs_of(m)
+    ]

@@ -18,7 +18,7 @@ NOTE = FIG.get("note", "")
 
 rule table1:
     input:
-        evaluations(METHODS, EVAL_DATASETS),
+        evaluations(METHODS, EVAL_DATASETS, MAPPING_OF_TABLE),
     output:
         **report_outputs(f"{RESULTS}/table1", "table1", "Table 1", ("csv", "md", "tex")),
     log:
@@ -38,7 +38,7 @@ rule table1:
 
 rule fig4:
     input:
-        evaluations(METHODS, EVAL_DATASETS),
+        evaluations(METHODS, EVAL_DATASETS, MAPPING_OF_TABLE),
     output:
         **figure_outputs("fig4"),
     log:
@@ -70,7 +70,7 @@ use rule fig4 as fig12 with:
 
 rule fig11:
     input:
-        evaluations(VARIANCE_METHODS, EVAL_DATASETS),
+        evaluations(VARIANCE_METHODS, EVAL_DATASETS, MAPPING_OF_TABLE),
     output:
         **figure_outputs("fig11"),
     log:

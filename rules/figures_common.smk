@@ -52,13 +52,3 @@ def method_groups(methods):
 def dataset_labels(datasets):
     """(name, label) of datasets; labels from figures.dataset_labels, else the name."""
     return [(d, FIG.get("dataset_labels", {}).get(d, d)) for d in datasets]
-
-
-def evaluations(methods, datasets, mapping=MAPPING_OF_TABLE):
-    """EVALUATION files of every run of the methods on the datasets."""
-    return [
-        EVALUATION.format(method=m, dataset=d, run=r, mapping=mapping)
-        for m in methods
-        for d in datasets
-        for r in runs_of(m)
-    ]

@@ -9,6 +9,7 @@
 from oeseg.registry import methods_regex
 from oeseg.models.job import opal_job
 from oeseg.models.workflow import (
+    describe_resources,
     described_datasets,
     model_dir,
     pretrains_llm,
@@ -78,9 +79,8 @@ rule opal_describe:
         "../envs/oeseg.yaml"
     threads: CPUS_PER_GPU  # one GPU's share
     resources:
+        **describe_resources(config),
         gpu=min(1, OPAL_GPUS),
-        mem_mb=OPAL["resources"].get("describe_mem_mb", OPAL["resources"]["mem_mb"]),
-        runtime=OPAL["resources"]["describe_runtime"],
     params:
         split_dirs=[split_dir(d, "val") for d in DESCRIBED_DATASETS],
         settings=lambda w: run_settings(config, w.run),

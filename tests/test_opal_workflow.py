@@ -21,8 +21,8 @@ from oeseg.models.weights import initial_model
 from oeseg.models.tokenization import build_demo_tokenizer
 from oeseg.models.vision import ClipConvNeXt
 from oeseg.models.job import OpalJob, opal_job
-from oeseg.models.workflow import (described_datasets, opal_methods, run_settings, train_inputs,
-                                   train_stage_resources, user_provided_files)
+from oeseg.models.workflow import (describe_resources, described_datasets, opal_methods, run_settings,
+                                   train_inputs, train_stage_resources, user_provided_files)
 from opal_synthetic import make_split
 
 REPO = Path(__file__).resolve().parents[1]
@@ -176,6 +176,13 @@ def test_the_study_describes_the_variance_run_of_variance_methods_and_main_of_th
     select = res.stdout[res.stdout.index("rule human_study_select:"):].split("\n")[1]
     assert f"{out}/predictions/opal/demo-city/s1-t0.2.jsonl" in select
     assert f"{out}/predictions/tags/demo-city/main.jsonl" in select, select
+
+
+def test_describe_resources_fall_back_to_the_training_memory():
+    res = {"mem_mb": 64000, "describe_mem_mb": 32000, "describe_runtime": "4h"}
+    assert describe_resources({"opal": {"resources": res}}) == {"mem_mb": 32000, "runtime": "4h"}
+    del res["describe_mem_mb"]
+    assert describe_resources({"opal": {"resources": res}}) == {"mem_mb": 64000, "runtime": "4h"}
 
 
 def test_a_stage_that_trains_nothing_asks_no_gpu():

@@ -234,8 +234,6 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
     its schema requires nothing), so the rules read the schemas' defaults instead of restating
     them; names of datasets and methods must be the config's (`check_references`). The Snakefile
     and `oeseg audit` both call this, so their configs hash alike."""
-    import yaml
-
     from oeseg.baselines.external import external_spec
     from oeseg.registry import check_methods, kind_of
 
@@ -247,12 +245,12 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
         if kind_of(entry).name == "external" and "command" in entry:
             external_spec(name, entry)
     check_references(config)
-    for key, prop in yaml.safe_load(top.read_text(encoding="utf-8"))["properties"].items():
+    for key, prop in read_yaml(top, "schema")["properties"].items():
         ref = prop.get("$ref", "#")
         if "#" in ref:
             continue
         section = schemas / ref
-        required = yaml.safe_load(section.read_text(encoding="utf-8")).get("required")
+        required = read_yaml(section, "schema").get("required")
         if key not in config and not required:
             config[key] = {}
         elif key not in config:

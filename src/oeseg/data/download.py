@@ -23,8 +23,8 @@ takes ranges is asked for the bytes after it (a 416 of the part's size confirms 
 the part already has the pinned sha256. An HTML page with a success status (a login page) is
 refused before the part is touched. One process at a time downloads a file (`download_lock`): a
 second one waits, then finds it done.
-Credentials come only from the caller (read from the environment) or from ~/.netrc (requests
-reads it when `auth` is None); they are never logged. A 401/403 names the ~/.netrc machine to log in.
+Credentials come only from ~/.netrc, which requests reads; they are never logged. A 401/403 names
+the ~/.netrc machine to log in.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ IDENTITY = {"Accept-Encoding": "identity"}  # byte offsets of a compressed reply
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: what a dropped or stalled transfer raises: worth resuming, unlike an HTTP error
 INTERRUPTED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-Auth = tuple[str, str] | requests.auth.AuthBase | None
 
 
 def credentials_from_env(user_var: str, password_var: str) -> tuple[str, str] | None:
@@ -257,14 +256,14 @@ def _write_body(response: requests.Response, part: Path, offset: int, url: str, 
     return True
 
 
-def _fetch_into(url: str, part: Path, sha256: str | None, auth: Auth, timeout: float, after_416: bool = False) -> bool:
+def _fetch_into(url: str, part: Path, sha256: str | None, timeout: float, after_416: bool = False) -> bool:
     """Download the rest of `url` into `part`, resuming only a trusted part; True when all of it arrived
     (`after_416`: the part before was discarded on a 416 without the file's size)."""
     source = redact_url(url)
     record = _read_record(part)
     headers = _resume_headers(url, part, record, sha256 is not None)
     offset = part.stat().st_size if headers else 0
-    with requests.get(url, stream=True, headers={**IDENTITY, **headers}, auth=auth, timeout=timeout) as r:
+    with requests.get(url, stream=True, headers={**IDENTITY, **headers}, timeout=timeout) as r:
         if not (offset and r.status_code == 416):
             return _write_body(r, part, offset, url, sha256, record, after_416)
         remote_size = _remote_size(r)
@@ -282,14 +281,12 @@ def _fetch_into(url: str, part: Path, sha256: str | None, auth: Auth, timeout: f
     log.warning("%s: the server refused to resume at byte %d (remote size %s); restarting from zero",
                 source, offset, "not given" if remote_size is None else remote_size)
     _discard(part)
-    return _fetch_into(url, part, sha256, auth, timeout, after_416=remote_size is None)
+    return _fetch_into(url, part, sha256, timeout, after_416=remote_size is None)
 
 
-def _login_hint(url: str, auth: Auth) -> str:
+def _login_hint(url: str) -> str:
     """For a 401/403 reply from `url`: where its host's login comes from and what to do (never the login itself)."""
     host = urlsplit(url).hostname
-    if auth is not None:
-        return f"the server refused the credentials given for {host}"
     netrc = os.environ.get("NETRC", "~/.netrc")  # where requests reads logins from
     if requests.utils.get_netrc_auth(url):
         return f"the server refused the login of `machine {host}` in {netrc}"
@@ -306,8 +303,8 @@ def download_lock(dest: Path) -> Iterator[None]:
         yield
 
 
-def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth: Auth = None,
-                  max_attempts: int = 5, timeout: float = 60.0) -> Path:
+def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, max_attempts: int = 5,
+                  timeout: float = 60.0) -> Path:
     """Download `url` to `dest` through `<dest>.part`, resuming partial transfers and checking sha256
     (one process at a time)."""
     dest = Path(dest)
@@ -315,18 +312,18 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, auth
         return dest
     with download_lock(dest):
         if not keep_existing(dest, sha256):
-            _download(url, dest, sha256, auth, max_attempts, timeout)
+            _download(url, dest, sha256, max_attempts, timeout)
     return dest
 
 
-def _download(url: str, dest: Path, sha256: str | None, auth: Auth, max_attempts: int, timeout: float) -> None:
+def _download(url: str, dest: Path, sha256: str | None, max_attempts: int, timeout: float) -> None:
     """Fetch `url` into `<dest>.part` in up to `max_attempts` attempts, check its sha256, rename it to `dest`."""
     source = redact_url(url)
     part = dest.with_name(dest.name + ".part")
     for attempt in range(1, max_attempts + 1):
         log.info("%s: downloading to %s (attempt %d)", source, dest, attempt)
         try:
-            if _fetch_into(url, part, sha256, auth, timeout):
+            if _fetch_into(url, part, sha256, timeout):
                 break
         except INTERRUPTED as e:
             log.warning("%s: transfer interrupted (%s)", source, type(e).__name__)
@@ -337,7 +334,7 @@ def _download(url: str, dest: Path, sha256: str | None, auth: Auth, max_attempts
                 log.warning("%s: HTTP %d, retrying in %.0f s", source, status, delay)
                 time.sleep(delay)
                 continue
-            login = f" ({_login_hint(e.response.url, auth)})" if status in (401, 403) else ""
+            login = f" ({_login_hint(e.response.url)})" if status in (401, 403) else ""
             raise InputError(f"{dest}: download of {source} failed: HTTP {status}{login}") from None
     else:
         received = part.stat().st_size if part.exists() else 0

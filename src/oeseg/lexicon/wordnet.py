@@ -22,10 +22,8 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-import yaml
-
 from oeseg.data.vocabularies import Vocabulary
-from oeseg.io import InputError
+from oeseg.io import InputError, read_yaml
 from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term, nouns_sha256
 
 if TYPE_CHECKING:
@@ -155,11 +153,7 @@ def _synset_names(value: object, where: str) -> tuple[str, ...]:
 
 def load_synset_choices(path: str | os.PathLike) -> tuple[list[str], dict[str, CategorySynsets]]:
     """Read a synset file: the vocabularies it serves and, per category name, its senses."""
-    with open(path, encoding="utf-8") as f:
-        try:
-            obj = yaml.safe_load(f)
-        except yaml.YAMLError as e:
-            raise InputError(f"{path}: invalid YAML: {e}") from None
+    obj = read_yaml(path, "synset file")
     if not isinstance(obj, dict) or not isinstance(obj.get("categories"), dict):
         raise InputError(f"{path}: expected 'vocabularies' and a 'categories' mapping")
     choices = {}

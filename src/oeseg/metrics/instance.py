@@ -144,11 +144,8 @@ def _mean_defined(precision: np.ndarray) -> float | None:
 class InstanceMetric:
     """Mask AP, AP50, AP75 (and per-category AP) of one labelling of the regions."""
 
-    name = "instance"
-
     def __init__(self, vocabulary: Vocabulary) -> None:
         """The metric for the categories of `vocabulary`."""
-        self.vocabulary = vocabulary
         self.isthing = np.array([c.isthing for c in vocabulary], bool)
         self._ap: TableAP | None = None
 

@@ -158,7 +158,6 @@ class OverlapTable:
 
     image_ids: list[str]
     gt_image: np.ndarray  # image position of each ground-truth segment
-    gt_segment: np.ndarray  # segment id
     gt_category: np.ndarray  # category position in the vocabulary
     gt_iscrowd: np.ndarray  # bool
     gt_area: np.ndarray
@@ -247,7 +246,6 @@ def _concatenate(vocabulary: Vocabulary, images: list[PanopticImage], per_image:
     return OverlapTable(
         image_ids=[im.id for im in images],
         gt_image=cat([np.full(len(im.segments), i) for i, im in enumerate(images)]),
-        gt_segment=np.array([s.id for s in segments], np.int64),
         gt_category=category_positions(vocabulary, np.array([s.category_id for s in segments], np.int64)),
         gt_iscrowd=np.array([bool(s.iscrowd) for s in segments], bool),
         gt_area=cat([o.gt_area for o in per_image]),

@@ -124,11 +124,8 @@ def _percent(value: float | None) -> float | None:
 class PanopticMetric:
     """PQ, SQ, RQ (and their things/stuff splits) of one labelling of the regions."""
 
-    name = "panoptic"
-
     def __init__(self, vocabulary: Vocabulary) -> None:
         """The metric for the categories of `vocabulary`."""
-        self.vocabulary = vocabulary
         self.isthing = np.array([c.isthing for c in vocabulary], bool)
 
     def __call__(self, table: OverlapTable, labels: np.ndarray, scores: np.ndarray

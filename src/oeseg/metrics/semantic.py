@@ -57,8 +57,6 @@ def mean_iou(conf: np.ndarray) -> float | None:
 class SemanticMetric:
     """mIoU (and per-category IoU) of one labelling of the regions."""
 
-    name = "semantic"
-
     def __init__(self, vocabulary: Vocabulary) -> None:
         """The metric for the categories of `vocabulary`."""
         self.vocabulary = vocabulary

@@ -310,9 +310,9 @@ def _ahead(batches: Iterable[list[Callable[[], T]]], workers: int) -> Iterator[l
 
 
 def describe_split(model_dir: str | os.PathLike, split_dir: str | os.PathLike, out_path: str | os.PathLike,
-                   seed: int = 0, temperature: float = 0.2, top_p: float = 1.0, batch_size: int = 512,
-                   max_new_tokens: int = 32, images_per_batch: int = 32, workers: int = 1) -> list[RegionPrediction]:
-    """Describe every ground-truth region of a split; write and return the predictions.
+                   **settings: Any) -> list[RegionPrediction]:
+    """Describe every ground-truth region of a split; write and return the predictions (`settings`:
+    `_describe`'s seed, temperature, top_p, batch_size, max_new_tokens, images_per_batch, workers).
 
     Batches hold up to `images_per_batch` images and `batch_size` region slots (`image_batches`);
     `workers` threads load the next batch's images and masks while the model describes one.
@@ -321,9 +321,7 @@ def describe_split(model_dir: str | os.PathLike, split_dir: str | os.PathLike, o
     no text gets no prediction line: the evaluation counts it among the regions without a
     prediction (`regions.missing`, background by default). The model runs on the GPU in bf16
     when there is one."""
-    return describe_splits(model_dir, {split_dir: out_path}, seed=seed, temperature=temperature, top_p=top_p,
-                           batch_size=batch_size, max_new_tokens=max_new_tokens,
-                           images_per_batch=images_per_batch, workers=workers)[0]
+    return describe_splits(model_dir, {split_dir: out_path}, **settings)[0]
 
 
 def describe_splits(model_dir: str | os.PathLike, outputs: Mapping[str | os.PathLike, str | os.PathLike],

@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
-from oeseg.io import InputError, atomic_write_bytes, read_json
+from oeseg.io import InputError, atomic_write_json, read_json
 from oeseg.models.workflow import deepspeed_file, model_dir, train_resources, train_split_dirs
 from oeseg.registry import METHOD_KINDS
 
@@ -47,7 +45,7 @@ class OpalJob:
 
     def write(self, path: str | os.PathLike) -> None:
         """Write the job as JSON (atomically)."""
-        atomic_write_bytes(Path(path), json.dumps(self.to_dict(), indent=1).encode())
+        atomic_write_json(path, self.to_dict())
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> "OpalJob":

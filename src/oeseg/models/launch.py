@@ -67,7 +67,6 @@ def launch_stage(job: OpalJob, log_file: str | os.PathLike | None = None) -> Non
         run_stage(job)
         return
     job_file = Path(job.checkpoint_dir) / "launch.json"
-    job_file.parent.mkdir(parents=True, exist_ok=True)
     job.write(job_file)
     slurm_job = os.environ.get("SLURM_JOB_ID")
     command = launch_command(str(job_file), max(1, job.gpus), job.nodes, slurm_job, job.cpus_per_process)

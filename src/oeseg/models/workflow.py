@@ -52,13 +52,20 @@ def train_stage_resources(config: dict) -> dict[str, Callable[[Any], Any]]:
         # SIGTERM STOP_GRACE_S before the time limit: the steps (not B:) checkpoint and stop; a job
         # of 2 * STOP_GRACE_S or less would stop at its first step, so it keeps SLURM's own signals
         training["slurm_extra"] = f"--signal=TERM@{STOP_GRACE_S}"
-    assembly = {"mem_mb": res.get("describe_mem_mb", res["mem_mb"]), "runtime": res["describe_runtime"]}
+    assembly = describe_resources(config)
 
     def value(key: str) -> Callable[[Any], Any]:
         """The resource `key` of a job: the training job's value, or the assembly job's (None: unset)."""
         return lambda wildcards: (training if stage_trains(config["opal"], int(wildcards.stage)) else assembly).get(key)
 
     return {key: value(key) for key in training}
+
+
+def describe_resources(config: dict) -> dict[str, Any]:
+    """`mem_mb` and `runtime` of a describe job (rule opal_describe) from `opal.resources`: its
+    `describe_mem_mb` (else `mem_mb`) and `describe_runtime`."""
+    res = config["opal"]["resources"]
+    return {"mem_mb": res.get("describe_mem_mb", res["mem_mb"]), "runtime": res["describe_runtime"]}
 
 
 def runtime_minutes(runtime: object) -> float | None:

@@ -238,7 +238,7 @@ def _named(values: Any) -> Any:
     return named if named or not values else list(values)
 
 
-def record_rule(snakemake: Any, workdir: str | os.PathLike = ".") -> list[str]:
+def record_rule(snakemake: Any) -> list[str]:
     """Record every output of the finished rule that lies under config["results"].
 
     Returns the manifest keys recorded (none when the rule makes no tracked artifact).
@@ -246,21 +246,21 @@ def record_rule(snakemake: Any, workdir: str | os.PathLike = ".") -> list[str]:
     config = getattr(snakemake, "config", None) or {}
     if "results" not in config:
         return []
-    results_dir = Path(workdir) / config["results"]
+    results_dir = Path(config["results"])
     outputs = {}
     for out in snakemake.output:
-        key = artifact_key(Path(workdir) / out, results_dir)
+        key = artifact_key(out, results_dir)
         if key is not None:
-            outputs[key] = Path(workdir) / out
+            outputs[key] = Path(out)
     if not outputs:
         return []
     common = {
         "rule": snakemake.rule,
-        "inputs": {os.fspath(i): sha256_path(Path(workdir) / i) for i in snakemake.input},
+        "inputs": {os.fspath(i): sha256_path(i) for i in snakemake.input},
         "params": scrub(_named(snakemake.params)),
         "wildcards": scrub(_named(snakemake.wildcards)),
         "config_sha256": config_sha256(config),
-        "code": code_state(workdir, results_dir),
+        "code": code_state(".", results_dir),
         "packages": package_versions(),
         "cpu_kernels": cpu_kernels(),
         "cpu": cpu_model(),

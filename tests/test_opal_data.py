@@ -241,8 +241,15 @@ def test_demo_regions_carry_their_panoptic_category(tmp_path):
 
     from oeseg.models.data import demo_region_records
 
-    records = demo_region_records(make_split(tmp_path / "s", 2, seed=0))
-    assert records and all(r.category in {"0", "10", "13", "8"} for r in records)
+    split = make_split(tmp_path / "s", 2, seed=0)
+    records = demo_region_records(split)
+    # each record's category is that of its own segment in panoptic.json (3 segments per image)
+    panoptic = json.loads((split / "panoptic.json").read_text())
+    want = {(a["image_id"], s["id"]): str(s["category_id"]) for a in panoptic["annotations"]
+            for s in a["segments_info"]}
+    assert len(want) == 6 and len(set(want.values())) > 1
+    assert {(r.image_id, r.segment_id): r.category for r in records} == want
+    assert all(r.segments_path == str(split / "panoptic" / f"{r.image_id}.png") for r in records)
 
 
 def test_demo_regions_grouped_per_image_draw_answers_and_shuffle_their_order(tmp_path):

@@ -11,7 +11,8 @@ from PIL import Image
 
 from oeseg import mapping
 from oeseg.data.vocabularies import CITYSCAPES, DEMO_CITY
-from oeseg.figures.curves import write_lac_boxplots, write_lac_curves
+from oeseg.figures.curves import plot_lac_boxplots, plot_lac_curves, write_lac_boxplots, write_lac_curves
+from oeseg.figures.evaluations import load_evaluation
 from oeseg.figures.lexicon_levels import write_fig2
 from oeseg.figures.qualitative import choose_regions, write_fig10
 from oeseg.figures.accuracy import write_fig1, write_fig3, write_fig8
@@ -53,6 +54,32 @@ def test_lac_curves_and_boxplots(tmp_path):
     with pytest.raises(InputError, match="no evaluation of method 'ferret'"):
         write_lac_curves(paths, METHODS + [("ferret", "Ferret")], DATASETS, ["PQ"], tmp_path / "x.pdf",
                          tmp_path / "x.png")
+
+
+def test_lac_figures_plot_the_evaluations_numbers(tmp_path):
+    """The curves are each method's mean over its runs with a min-max band, the legend its mean LAC,
+    the boxes the runs' LAC of the metric asked, with their sample standard deviation."""
+    evaluations = [load_evaluation(p) for p in _evaluations(tmp_path)]
+    # opal runs: bases 40, 41, 43 (osprey 4 lower); PQ = base + 5 * level, mIoU = PQ + 2, AP = PQ - 3
+    fig = plot_lac_curves(evaluations, METHODS, DATASETS, ["AP", "mIoU"])
+    assert [ax.get_title() for ax in fig.axes[:4]] == ["(a) Demo-City: AP", "(b) Demo-ADE: AP",
+                                                      "(c) Demo-City: mIoU", "(d) Demo-ADE: mIoU"]
+    for ax, offset in zip(fig.axes[:4], (-3, -3, 2, 2)):
+        opal, osprey = ax.lines[:2]
+        assert list(opal.get_xdata()) == pytest.approx([0, 1 / 3, 2 / 3, 1])
+        assert list(opal.get_ydata()) == pytest.approx([124 / 3 + offset + 5 * i for i in range(4)])
+        assert list(osprey.get_ydata()) == pytest.approx([112 / 3 + offset + 5 * i for i in range(4)])
+        band = ax.collections[0].get_paths()[0].vertices[:, 1]
+        assert (band.min(), band.max()) == pytest.approx((40 + offset, 43 + offset + 15))
+        # LAC of a curve rising 5 per level from b: b + 7.5; mean over the runs
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+            f"OPAL (ours) (LAC {124 / 3 + offset + 7.5:.1f})", f"Osprey (LAC {112 / 3 + offset + 7.5:.1f})"]
+    fig = plot_lac_boxplots(evaluations, METHODS, DATASETS, "mIoU")
+    for ax in fig.axes[:2]:
+        dots = [sorted(c.get_offsets()[:, 1].tolist()) for c in ax.collections[:2]]
+        assert dots == [pytest.approx([49.5, 50.5, 52.5]), pytest.approx([45.5, 46.5, 48.5])]
+        # sample std of (0, 1, 3): sqrt(((4/3)^2 + (1/3)^2 + (5/3)^2) / 2) = sqrt(7/3)
+        assert [t.get_text() for t in ax.texts] == [f"σ = {(7 / 3) ** 0.5:.2f}"] * 2
 
 
 def test_lac_figures_read_the_mapping_they_are_given(tmp_path):

@@ -15,7 +15,7 @@ from oeseg.figures.curves import plot_lac_boxplots, plot_lac_curves, write_lac_b
 from oeseg.figures.evaluations import load_evaluation
 from oeseg.figures.lexicon_levels import write_fig2
 from oeseg.figures.qualitative import choose_regions, write_fig10
-from oeseg.figures.accuracy import write_fig1, write_fig3, write_fig8
+from oeseg.figures.accuracy import plot_fig1, plot_fig3, write_fig1, write_fig3, write_fig8
 from oeseg.human_study.published import paper_study_rows, write_our_paper_study, write_paper_study
 from oeseg.human_study.table import StudyRow, read_study, study_accuracy, write_study
 from oeseg.io import InputError
@@ -152,13 +152,17 @@ def test_fig2_maps_descriptions_with_the_category_as_ground_truth(tmp_path, monk
                    tmp_path / "f.png")
 
 
-def test_study_accuracy_on_known_rows():
+def _known_rows():
     car, road, person = 13, 0, 11
     lex = lambda *v: dict(zip(("exact", "synonym", "hyponym", "meronym"), v))  # noqa: E731
-    rows = [StudyRow("1", "a car", car, car, lex(car, car, car, car)),
+    return [StudyRow("1", "a car", car, car, lex(car, car, car, car)),
             StudyRow("2", "a sedan", car, road, lex(BACKGROUND, BACKGROUND, car, car)),
             StudyRow("3", "the street", road, road, lex(BACKGROUND, road, road, road)),
             StudyRow("4", "a corgi", BACKGROUND, person, lex(BACKGROUND, BACKGROUND, BACKGROUND, BACKGROUND))]
+
+
+def test_study_accuracy_on_known_rows():
+    rows = _known_rows()
     acc = study_accuracy(rows, CITYSCAPES)
     assert acc["sbert"] == {"all": 50.0, "things": 50.0, "stuff": 50.0}  # "none" counts with stuff
     assert acc["lexical"]["exact"]["all"] == 50.0 and acc["lexical"]["meronym"]["all"] == 100.0
@@ -166,6 +170,23 @@ def test_study_accuracy_on_known_rows():
     # one subset, where the lexical mapping at any level and Sentence-BERT differ (rows 2 and 4)
     assert acc["differ"] == {"n": 2, "sbert": 0.0,
                              "lexical": {"exact": 50.0, "synonym": 50.0, "hyponym": 100.0, "meronym": 100.0}}
+
+
+def test_study_figures_plot_the_accuracies_of_the_known_rows():
+    """Figures 1 and 3 draw the accuracies counted by hand on the rows of _known_rows: Sentence-BERT
+    right on rows 1 and 3; lexical right on 1 and 4 (exact), 1, 3, 4 (synonym), all (hyponym on);
+    rows 2 and 4 (things: 1, 2; stuff and none: 3, 4) where the mappings differ."""
+    rows = _known_rows()
+    fig = plot_fig1({"ours": rows[:3]}, CITYSCAPES)  # Sentence-BERT right on 2 of 3
+    heights = [p.get_height() for p in fig.axes[1].patches]
+    assert heights == pytest.approx([200 / 3, 100 / 3])  # agrees, error
+    fig = plot_fig3({"ours": rows}, CITYSCAPES)
+    panel_a, panel_b, panel_c = fig.axes[:3]
+    assert [p.get_height() for p in panel_a.patches] == pytest.approx([50, 50, 50, 100, 100, 100])
+    assert [p.get_height() for p in panel_b.patches] == pytest.approx([0, 0, 0, 0, 50, 50, 100, 100])
+    assert {line.get_label(): list(line.get_ydata()) for line in panel_c.lines} == {
+        "all": pytest.approx([50, 75, 100, 100]), "things": pytest.approx([50, 50, 100, 100]),
+        "stuff": pytest.approx([50, 100, 100, 100])}
 
 
 def test_paper_study_reproduces_the_papers_numbers(shared_data):

@@ -13,7 +13,7 @@ from oeseg import mapping
 from oeseg.data.vocabularies import CITYSCAPES, DEMO_CITY
 from oeseg.figures.curves import plot_lac_boxplots, plot_lac_curves, write_lac_boxplots, write_lac_curves
 from oeseg.figures.evaluations import load_evaluation
-from oeseg.figures.lexicon_levels import write_fig2
+from oeseg.figures.lexicon_levels import plot_fig2, write_fig2
 from oeseg.figures.qualitative import choose_regions, write_fig10
 from oeseg.figures.accuracy import plot_fig1, plot_fig3, write_fig1, write_fig3, write_fig8
 from oeseg.human_study.published import paper_study_rows, write_our_paper_study, write_paper_study
@@ -159,6 +159,24 @@ def _known_rows():
             StudyRow("2", "a sedan", car, road, lex(BACKGROUND, BACKGROUND, car, car)),
             StudyRow("3", "the street", road, road, lex(BACKGROUND, road, road, road)),
             StudyRow("4", "a corgi", BACKGROUND, person, lex(BACKGROUND, BACKGROUND, BACKGROUND, BACKGROUND))]
+
+
+def test_fig2_table_shows_each_descriptions_mapping_at_each_level():
+    """Panel (b): one row per description, its category at each level (green where it is the
+    ground truth), panel (a) the terms each level adds."""
+    car, road = DEMO_CITY.by_name("car").id, DEMO_CITY.by_name("road").id
+    entry = LexiconEntry(car, "car", ["car"], ["automobile"], ["sedan", "taxi"], ["wheel"])
+    mapped = {"exact": [BACKGROUND, car], "synonym": [road, car], "hyponym": [car, car], "meronym": [car, road]}
+    fig = plot_fig2(entry, DEMO_CITY, ["a sedan", "a car"], mapped)
+    cells = fig.axes[1].tables[0].get_celld()
+    assert [[cells[r, c].get_text().get_text() for c in range(5)] for r in (1, 2)] == [
+        ["a sedan", "bg", "road", "car", "car"], ["a car", "car", "car", "car", "road"]]
+    green, grey, red = (cells[2, 1].get_facecolor(), cells[1, 1].get_facecolor(), cells[1, 2].get_facecolor())
+    assert len({green, grey, red}) == 3 and cells[1, 3].get_facecolor() == green == cells[2, 3].get_facecolor()
+    assert cells[2, 4].get_facecolor() == red
+    texts = [t.get_text() for t in fig.axes[0].texts]  # each level's header, then its terms
+    assert texts == ["Exact\n(1 term)", "car", "Synonym\n(+1 term)", "automobile",
+                     "Hyponym\n(+2 terms)", "sedan\ntaxi", "Meronym\n(+1 term)", "wheel"]
 
 
 def test_study_accuracy_on_known_rows():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
+import numpy as np
 import pytest
 from figure_fakes import fake_map_regions, make_split, write_evaluation, write_region_predictions
 from PIL import Image
@@ -14,7 +15,7 @@ from oeseg.data.vocabularies import CITYSCAPES, DEMO_CITY
 from oeseg.figures.curves import plot_lac_boxplots, plot_lac_curves, write_lac_boxplots, write_lac_curves
 from oeseg.figures.evaluations import load_evaluation
 from oeseg.figures.lexicon_levels import plot_fig2, write_fig2
-from oeseg.figures.qualitative import choose_regions, write_fig10
+from oeseg.figures.qualitative import choose_regions, plot_fig10, write_fig10
 from oeseg.figures.accuracy import plot_fig1, plot_fig3, write_fig1, write_fig3, write_fig8
 from oeseg.human_study.published import paper_study_rows, write_our_paper_study, write_paper_study
 from oeseg.human_study.table import StudyRow, read_study, study_accuracy, write_study
@@ -128,6 +129,38 @@ def test_fig10_counts_the_area_in_the_png_where_panoptic_json_has_none(tmp_path)
     opal = write_region_predictions(tmp_path / "opal.jsonl", {1: "a grey street", 2: "a red car", 3: "a man"})
     write_fig10(str(split), {"OPAL": str(opal)}, tmp_path / "f.pdf", tmp_path / "f.png", n_regions=4, min_area=64)
     assert_figure(tmp_path / "f.pdf", tmp_path / "f.png")
+
+
+def test_fig10_shows_each_regions_crop_ground_truth_and_descriptions(tmp_path):
+    """Each panel: the chosen region's crop (its pixels bright, the rest dimmed, a margin around its
+    box), its edge, its ground-truth category, then every method's own description of that region,
+    in the order the methods are given."""
+    from oeseg.data.panoptic import PanopticSplit
+    split = PanopticSplit.load(make_split(tmp_path / "val", DEMO_CITY))
+    regions = [("im0", 3), ("im1", 2), ("im0", 1)]
+    every = [(f"im{k}", sid) for k in range(2) for sid in (1, 2, 3)]
+    descriptions = {"Osprey": {r: f"osprey says {r[0]}/{r[1]}" for r in every},
+                    "OPAL": {r: f"opal says {r[0]}/{r[1]}" for r in every}}
+    fig = plot_fig10(split, descriptions, regions, ncols=2)
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles == ["GT: person\nOsprey: osprey says im0/3\nOPAL: opal says im0/3",
+                      "GT: car\nOsprey: osprey says im1/2\nOPAL: opal says im1/2",
+                      "GT: road\nOsprey: osprey says im0/1\nOPAL: opal says im0/1", ""]
+    # make_split: person rows 5-39, columns 40-51, blue (30, 30, 200); car rows 10-29, columns 6-25
+    # in im1, red (200, 30, 30); a margin of a quarter of the box + 2 pixels, clipped to the image
+    for ax, (rows, cols), colour, box in (
+            (fig.axes[0], (slice(0, 48), slice(35, 57)), (30, 30, 200), ((5, 39), (5, 16))),
+            (fig.axes[1], (slice(3, 37), slice(0, 33)), (200, 30, 30), ((7, 26), (6, 25)))):
+        crop = np.asarray(ax.images[0].get_array())
+        assert crop.shape == (rows.stop - rows.start, cols.stop - cols.start, 3)
+        bright = np.all(crop == colour, axis=-1)
+        ys, xs = np.nonzero(bright)
+        assert ((ys.min(), ys.max()), (xs.min(), xs.max())) == box
+        assert bright.sum() == (box[0][1] - box[0][0] + 1) * (box[1][1] - box[1][0] + 1)
+        assert crop[~bright].max() <= 0.35 * 200 + 1  # everything else dimmed
+        edge = np.concatenate([p.vertices for c in ax.collections for p in c.get_paths()])
+        assert (edge[:, 1].min(), edge[:, 1].max()) == pytest.approx((box[0][0] - 0.5, box[0][1] + 0.5), abs=0.51)
+        assert (edge[:, 0].min(), edge[:, 0].max()) == pytest.approx((box[1][0] - 0.5, box[1][1] + 0.5), abs=0.51)
 
 
 def test_fig2_maps_descriptions_with_the_category_as_ground_truth(tmp_path, monkeypatch):

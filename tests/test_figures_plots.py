@@ -16,7 +16,7 @@ from oeseg.figures.curves import plot_lac_boxplots, plot_lac_curves, write_lac_b
 from oeseg.figures.evaluations import load_evaluation
 from oeseg.figures.lexicon_levels import plot_fig2, write_fig2
 from oeseg.figures.qualitative import choose_regions, plot_fig10, write_fig10
-from oeseg.figures.accuracy import plot_fig1, plot_fig3, write_fig1, write_fig3, write_fig8
+from oeseg.figures.accuracy import plot_fig1, plot_fig3, plot_fig8, write_fig1, write_fig3, write_fig8
 from oeseg.human_study.published import paper_study_rows, write_our_paper_study, write_paper_study
 from oeseg.human_study.table import StudyRow, read_study, study_accuracy, write_study
 from oeseg.io import InputError
@@ -161,6 +161,34 @@ def test_fig10_shows_each_regions_crop_ground_truth_and_descriptions(tmp_path):
         edge = np.concatenate([p.vertices for c in ax.collections for p in c.get_paths()])
         assert (edge[:, 1].min(), edge[:, 1].max()) == pytest.approx((box[0][0] - 0.5, box[0][1] + 0.5), abs=0.51)
         assert (edge[:, 0].min(), edge[:, 0].max()) == pytest.approx((box[1][0] - 0.5, box[1][1] + 0.5), abs=0.51)
+
+
+def test_fig8_table_shows_each_sources_mappings_and_the_reference():
+    """Per example description: each source's Sentence-BERT and lexical (meronym) category, green
+    where it is the reference, and the reference itself; the examples where Sentence-BERT and the
+    lexical mapping differ come first."""
+    paper = _known_rows()
+    car, road, person = 13, 0, 11
+    lex = lambda m: dict(zip(("exact", "synonym", "hyponym", "meronym"), (BACKGROUND, BACKGROUND, m, m)))  # noqa: E731
+    ours = [StudyRow(r.id, r.description, r.reference, sbert, lex(meronym))
+            for r, (sbert, meronym) in zip(paper, ((road, car), (car, road), (person, road), (BACKGROUND, person)))]
+    fig = plot_fig8({"paper": paper, "ours": ours}, CITYSCAPES, n_examples=4, reference_label="Human")
+    cells = fig.axes[0].tables[0].get_celld()
+    header = [cells[0, c].get_text().get_text() for c in range(6)]
+    assert header == ["Description", "Sentence-\nBERT\n(paper)", "Lexical\n(paper)", "Sentence-\nBERT\n(ours)",
+                      "Lexical\n(ours)", "Human\ncategory"]
+    table = [[cells[r, c].get_text().get_text() for c in range(6)] for r in range(1, 5)]
+    assert {row[0] for row in table[:2]} == {"a sedan", "a corgi"}  # Sentence-BERT and lexical differ
+    assert sorted(table) == [["a car", "car", "car", "road", "car", "car"],
+                             ["a corgi", "person", "bg", "bg", "person", "none"],
+                             ["a sedan", "road", "car", "car", "road", "car"],
+                             ["the street", "road", "road", "person", "road", "road"]]
+    green, red, plain = set(), set(), {cells[r, c].get_facecolor() for r in range(1, 5) for c in (0, 5)}
+    for r, row in enumerate(table, start=1):
+        reference = {"none": "bg"}.get(row[5], row[5])
+        for c in range(1, 5):
+            (green if row[c] == reference else red).add(cells[r, c].get_facecolor())
+    assert len(green) == len(red) == len(plain) == 1 and len(green | red | plain) == 3
 
 
 def test_fig2_maps_descriptions_with_the_category_as_ground_truth(tmp_path, monkeypatch):

@@ -184,12 +184,16 @@ def test_a_study_run_that_is_no_variance_run_is_named(edit, message):
 
 
 def test_the_study_run_is_that_of_the_variance_methods():
-    """human_study.run picks the variance methods' run; the others, described beside them, have
-    the one run main (rule inputs: the predictions file of each)."""
+    """check_config accepts a variance run as human_study.run where one described method (opal) has
+    variance runs and the others (tags; Figure 10's osprey, ovclassifier) have not, and keeps the
+    choice as given. (Which predictions file each rule then reads: tests/test_opal_workflow.py,
+    test_the_study_describes_the_variance_run_of_variance_methods_and_main_of_the_others.)"""
     config = demo_config()
     config["human_study"].update(run="s1-t0.2", methods=["opal", "tags"])
     config["figures"]["fig10"]["methods"] = ["osprey", "ovclassifier"]
     check_config(config, REPO / "schemas")
+    assert (config["human_study"]["run"], config["human_study"]["methods"], config["figures"]["fig10"]["methods"]) \
+        == ("s1-t0.2", ["opal", "tags"], ["osprey", "ovclassifier"])
 
 
 @pytest.mark.parametrize("resolved", [None, [], "annotations/resolved.csv", ["r1.csv", "r2.csv"],

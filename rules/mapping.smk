@@ -24,10 +24,10 @@ rule map_user_study:
         f"{BENCH}/mapping/map_user_study.tsv"
     conda:
         "../envs/oeseg.yaml"
+    threads: 2  # the SLURM job's CPUs (cpus_per_task follows threads); torch takes what it sees
     resources:
         mem_mb=4000,
         runtime="20m",
-        cpus_per_task=2,
     params:
         vocabulary=USER_STUDY_VOCABULARY,
         template=SBERT_TEMPLATE,

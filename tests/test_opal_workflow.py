@@ -207,5 +207,7 @@ def test_a_stage_that_trains_nothing_asks_no_gpu():
     assert "slurm_extra" not in train_stage_resources(config)
     config["opal"]["resources"]["runtime"] = 21  # minutes
     assert train_stage_resources(config)["slurm_extra"](types.SimpleNamespace(stage="2")) == "--signal=TERM@600"
+    config["opal"]["resources"]["runtime"] = "90"  # minutes, as Snakemake reads a text of digits (not seconds)
+    assert train_stage_resources(config)["slurm_extra"](types.SimpleNamespace(stage="2")) == "--signal=TERM@600"
     config["opal"]["train_stage1"] = True
     assert train_stage_resources(config)["gres"](types.SimpleNamespace(stage="1")) == of(2)["gres"]

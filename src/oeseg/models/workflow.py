@@ -69,14 +69,17 @@ def describe_resources(config: dict) -> dict[str, Any]:
 
 
 def runtime_minutes(runtime: object) -> float | None:
-    """A Snakemake `runtime` resource in minutes, as Snakemake reads it (a number: minutes; a text
-    with units: "72h", "30m"), or None when it reads no time span."""
+    """A Snakemake `runtime` resource in minutes, as Snakemake reads it (a number or a text of digits:
+    minutes; a text with units: "72h", "30m"), or None when it reads no time span."""
     from humanfriendly import InvalidTimespan, parse_timespan
 
     if isinstance(runtime, (int, float)) and not isinstance(runtime, bool):
         return float(runtime)
+    text = str(runtime).strip("'\"")
+    if text.isdecimal():  # "90": 90 minutes to Snakemake (`-t 90`), 90 seconds to parse_timespan
+        return float(text)
     try:
-        return parse_timespan(str(runtime)) / 60
+        return parse_timespan(text) / 60
     except InvalidTimespan:
         return None
 

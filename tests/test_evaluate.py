@@ -274,3 +274,15 @@ def test_schemas_and_cli_offer_exactly_the_mapping_methods():
     assert mapping.option_strings == ["--method"] and mapping.choices == METHODS
     with pytest.raises(InputError, match="mapping method must be one of lexical, sbert, got 'opal'"):
         evaluate_predictions("split", "pred.jsonl", None, mapping="opal")
+
+
+@pytest.mark.parametrize("workers", ["0", "-2", "two"])
+def test_cli_refuses_a_worker_count_below_one(dataset, capsys, workers):
+    """--workers 0 (or -2, or a word) is a usage error naming the option, not one worker in silence."""
+    root, _, _ = dataset
+    with pytest.raises(SystemExit) as stop:
+        main(["evaluate", "--dataset", str(root / "split"), "--predictions", str(root / "pred.jsonl"),
+              "--lexicon", str(root / "lexicon.json"), "--workers", workers, "-o", str(root / "r.json")])
+    assert stop.value.code == 2
+    assert f"--workers: expected a whole number of 1 or more, got '{workers}'" in capsys.readouterr().err
+    assert not (root / "r.json").exists()

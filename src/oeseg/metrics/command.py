@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--masks", metavar="DIR", default=None,
                         help="the model's own panoptic PNGs, named like the ground truth's "
                              "(default: the regions are the ground-truth segments)")
-    parser.add_argument("--workers", type=int, default=1, help="processes for the pass over the images (default 1)")
+    parser.add_argument("--workers", type=_positive_int, default=1,
+                        help="processes for the pass over the images (default 1)")
     parser.add_argument("--missing-regions", choices=MISSING_POLICIES, default="background",
                         help="regions without a prediction: count them as background (default) or fail")
     parser.add_argument("--scored-images", choices=SCORED_IMAGE_POLICIES, default="all",
@@ -34,11 +35,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="RESULTS.json", help="where to write the results")
 
 
+def _positive_int(text: str) -> int:
+    """A count of 1 or more, as argparse reads an option (0, -2 or "two" is a usage error naming it)."""
+    if not text.strip().isdecimal() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return int(text)
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate and write RESULTS.json atomically."""
     check_mapping_options(args.mapping, args.lexicon, args.sbert_classes)
     results = write_evaluation(args.output, args.dataset, args.predictions, args.lexicon, mapping=args.mapping,
-                               masks_dir=args.masks, workers=max(1, args.workers),
+                               masks_dir=args.masks, workers=args.workers,
                                missing_regions=args.missing_regions, sbert_class_names=args.sbert_classes,
                                scored_images=args.scored_images)
     lac = results["lac"]

@@ -367,7 +367,7 @@ def test_an_image_of_another_size_than_its_panoptic_png_names_both_files(tmp_pat
     from PIL import Image
 
     from oeseg.data.panoptic import check_image_size
-    from oeseg.models.data import load_image
+    from oeseg.models.data import demo_region_records, load_image
 
     images = [PanopticImage("a", "a.png", "a.png", 4, 2, [Segment(1, 13)])]
     atomic_write_json(tmp_path / "panoptic.json", panoptic_json(CITYSCAPES, images))
@@ -382,6 +382,11 @@ def test_an_image_of_another_size_than_its_panoptic_png_names_both_files(tmp_pat
         split.rgb(split.image("a"))
     with pytest.raises(InputError, match=message):
         check_image_size(tmp_path / "images" / "a.png", tmp_path / "panoptic" / "a.png", (2, 4))
+    (tmp_path / "regions.jsonl").write_text(json.dumps(
+        {"image_id": "a", "segment_id": 1, "category_id": 13, "descriptions": [{"text": "a car", "wording": "name"}]})
+        + "\n")
+    with pytest.raises(InputError, match=message):  # OPAL's training records of the split
+        demo_region_records(tmp_path)
     (tmp_path / "images" / "a.png").write_bytes(b"not a png")
     with pytest.raises(InputError, match=r"images/a.png: not a readable image"):
         load_image(str(tmp_path / "images" / "a.png"), 8)

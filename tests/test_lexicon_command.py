@@ -75,6 +75,9 @@ def test_an_llm_lexicon_from_the_settings_of_a_config(server, tmp_path, monkeypa
      "settings.yaml: lexicon.openai: unknown keys ['tempreature']"),
     (["--builder", "openai", "--nouns", "NOUNS", "--openai", "SETTINGS"],
      {"base_url": "http://127.0.0.1:9/v1", "model": "m"}, "settings.yaml: lexicon.openai.cache_dir: missing"),
+    (["--builder", "openai", "--nouns", "NOUNS", "--openai", "SETTINGS"],
+     {"base_url": "http://127.0.0.1:9/v1", "model": "m", "cache_dir": " "},
+     "settings.yaml: lexicon.openai.cache_dir: ' ' is not a folder name"),
 ])
 def test_options_that_do_not_go_together_are_errors(tmp_path, capsys, args, settings, message):
     (tmp_path / "settings.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")

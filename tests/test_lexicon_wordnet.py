@@ -96,7 +96,8 @@ def test_noun_list_with_the_vocabularies_category_names(tmp_path):
     assert read_nouns(tmp_path / "nouns.txt") == nouns
 
 
-@pytest.mark.parametrize("text, line", [("car\nsedan\t12\n", 2), ("car\n\nbus\x00\n", 3)])
+@pytest.mark.parametrize("text, line", [("car\nsedan\t12\n", 2), ("car\n\nbus\x00\n", 3),
+                                        ("car\x0cbus\nvan\nx\x00y\n", 1), ("car\u2028bus\nvan\n", 1)])
 def test_a_noun_list_line_that_is_not_one_noun_names_the_line(tmp_path, text, line):
     """A table (noun and count) or a control character would make the whole line one noun: one
     lexicon term nobody writes, and with the openai builder one paid request."""

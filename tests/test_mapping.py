@@ -477,6 +477,8 @@ def test_map_command_uses_the_workflow_lexicon(tmp_path: Path, toy_lexicon: Lexi
     ("description,gt\na sedan,42\n", ["--vocabulary", "cityscapes"], r"in.csv:2: field 'gt': '42' is not a category id"),
     pytest.param("description,gt\na sedan,\u00b2\n", ["--vocabulary", "cityscapes"],
                  r"in.csv:2: field 'gt': vocabulary cityscapes has no category named '\u00b2'", id="gt-superscript-two"),
+    pytest.param("description,gt\na sedan,--3\n", ["--vocabulary", "cityscapes"],
+                 r"in.csv:2: field 'gt': vocabulary cityscapes has no category named '--3'", id="gt-two-minus-signs"),
     ("description,gt\nmud,earth\nmud,ground\n", ["--vocabulary", "ade20k"],
      (r"in.csv:3: field 'gt': 'ground' names several categories of vocabulary ade20k "
      r"\(13 'earth, ground'; 94 'land, ground, soil'\): give a full name or an id")),
@@ -492,6 +494,9 @@ def test_map_command_uses_the_workflow_lexicon(tmp_path: Path, toy_lexicon: Lexi
                  r"in.csv:3: field larger than field limit", id="over-the-csv-field-limit"),
     pytest.param('description\na sedan\n"a bus, red\na car\na van\n', ["--vocabulary", "cityscapes"],
                  r"in.csv:3: unexpected end of data \(in the row that starts on this line\)", id="quote-left-open"),
+    pytest.param('description\na sedan\n\n\n"a bus, red\na car\n', ["--vocabulary", "cityscapes"],
+                 r"in.csv:5: unexpected end of data \(in the row that starts on this line\)",
+                 id="quote-left-open-after-empty-lines"),
     ("description\na sedan\n", ["--vocabulary", "cityscapes", "--level", "hypernym"], "--level 'hypernym'"),
 ])
 def test_map_command_errors(tmp_path: Path, toy_lexicon: Lexicon, content: str, args: list[str],

@@ -8,6 +8,7 @@ import fcntl
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -179,6 +180,14 @@ def check_unicode(text: str, where: str, what: str = "text") -> None:
                          "not Unicode text") from None
 
 
+def text_lines(text: str) -> list[str]:
+    """The lines of a file's text, ended by "\\n", "\\r\\n" or "\\r" only: str.splitlines also ends
+    one at a form feed, "\\x1c"-"\\x1e", "\\x85" or "\\u2028", which would split a line in two
+    silently and shift every line number after it."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    return lines[:-1] if lines[-1] == "" else lines
+
+
 def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON file (a leading UTF-8 byte-order mark, as some Windows editors write, is
     skipped); a syntax error, a key given twice in one object or a byte that is not UTF-8 names the
@@ -332,6 +341,9 @@ def read_csv_rows(path: str | os.PathLike, required: Sequence[str] = ()) -> tupl
             rows.append((reader.line_num, row))
             start = reader.line_num + 1
     except csv.Error as e:  # a quote left open, a field over the csv module's limit, a NUL byte, ...
+        lines = text_lines(text)
+        while start <= len(lines) and lines[start - 1] == "":  # csv skips empty lines between rows
+            start += 1
         raise InputError(f"{path}:{start}: {e} (in the row that starts on this line)") from None
     return header, rows
 

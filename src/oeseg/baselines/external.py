@@ -156,7 +156,7 @@ def describe_with_weights(weights: str | os.PathLike, split_dir: str | os.PathLi
                           settings: dict) -> None:
     """Describe a split with a released Osprey checkpoint through oeseg.models (GPU advised), with
     the sampling and batch settings of `opal.inference` (overridden by the run's: `run_settings`;
-    those left out take `describe_split`'s defaults)."""
+    those left out take the defaults of `oeseg.models.inference`)."""
     if not Path(weights, "config.json").exists():
         raise InputError(f"{weights}: not a checkpoint folder (config.json missing)")
     from oeseg.models.inference import describe_split

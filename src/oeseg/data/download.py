@@ -23,7 +23,7 @@ takes ranges is asked for the bytes after it (a 416 of the part's size confirms 
 the part already has the pinned sha256. An HTML page with a success status (a login page) is
 refused before the part is touched. One process at a time downloads a file (`download_lock`): a
 second one waits, then finds it done.
-Credentials come only from ~/.netrc, which requests reads; they are never logged. A 401/403 names
+`download_file` takes credentials only from ~/.netrc, which requests reads; they are never logged. A 401/403 names
 the ~/.netrc machine to log in.
 """
 

@@ -86,31 +86,39 @@ def write_semantic_ids(path: str | Path, ids: np.ndarray) -> None:
     atomic_write_bytes(path, png_bytes(np.asarray(ids, np.uint8)))
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
-    """An image file as an HxWx3 uint8 RGB array (the file closed once read); a missing or
-    unreadable file raises InputError naming it."""
+@contextlib.contextmanager
+def _open_image(path: str | Path) -> Iterator[Image.Image]:
+    """Open an image file; a missing or unreadable file raises InputError naming it."""
     try:
         with Image.open(path) as im:
-            return np.array(im.convert("RGB"))
+            yield im
     except FileNotFoundError:
         raise InputError(f"{path}: image not found") from None
     except UNREADABLE_IMAGE as e:
         raise InputError(f"{path}: not a readable image ({_describe(path, e)})") from None
 
 
+def read_rgb(path: str | Path) -> np.ndarray:
+    """An image file as an HxWx3 uint8 RGB array (the file closed once read); a missing or
+    unreadable file raises InputError naming it."""
+    with _open_image(path) as im:
+        return np.array(im.convert("RGB"))
+
+
+def _size_mismatch(image_path: str | Path, panoptic_path: str | Path, size: tuple[int, ...],
+                   shape: tuple[int, ...]) -> InputError:
+    """The error of an image of `size` whose panoptic PNG is of `shape` (both height, width)."""
+    return InputError(f"{image_path}: the image is {size[1]}x{size[0]} pixels, its panoptic PNG {panoptic_path} "
+                      f"{shape[1]}x{shape[0]}: an image and its panoptic PNG have one size")
+
+
 def check_image_size(image_path: str | Path, panoptic_path: str | Path, shape: tuple[int, ...]) -> None:
     """Raise InputError naming both files where the image at `image_path` (its header read) is not
     of `shape` (height, width), the size of its panoptic PNG: its regions would be cut elsewhere."""
-    try:
-        with Image.open(image_path) as im:
-            size = (im.height, im.width)
-    except FileNotFoundError:
-        raise InputError(f"{image_path}: image not found") from None
-    except UNREADABLE_IMAGE as e:
-        raise InputError(f"{image_path}: not a readable image ({_describe(image_path, e)})") from None
+    with _open_image(image_path) as im:
+        size = (im.height, im.width)
     if size != tuple(shape[:2]):
-        raise InputError(f"{image_path}: the image is {size[1]}x{size[0]} pixels, its panoptic PNG {panoptic_path} "
-                         f"{shape[1]}x{shape[0]}: an image and its panoptic PNG have one size")
+        raise _size_mismatch(image_path, panoptic_path, size, shape)
 
 
 def png_shape(path: str | Path) -> tuple[int, int]:
@@ -278,8 +286,8 @@ class PanopticSplit:
         rgb = read_rgb(path)
         png = self.panoptic_dir / image.panoptic_file
         shape = ids.shape if ids is not None else png_shape(png)
-        if rgb.shape[:2] != tuple(shape):
-            check_image_size(path, png, shape)
+        if rgb.shape[:2] != tuple(shape[:2]):
+            raise _size_mismatch(path, png, rgb.shape[:2], shape)
         return rgb
 
     def image(self, image_id: str) -> PanopticImage:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon.lexicon import Lexicon, load_checked_lexicon
+
+if TYPE_CHECKING:
+    from oeseg.lexicon.llm import LLMConfig
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +57,32 @@ def build_lexicon(builder: str, vocabulary: Vocabulary, nouns: list[str], *, ope
         return build_wordnet_lexicon(vocabulary, nouns), None
     if builder != "openai":
         raise InputError(f"lexicon builder: {builder!r} is not one of wordnet, openai")
-    from oeseg.lexicon.llm import LLMConfig, build_llm_lexicon
+    from oeseg.lexicon.llm import build_llm_lexicon
+
+    config, cache_dir = openai_builder_settings(openai, cache_dir)
+    lexicon, run = build_llm_lexicon(vocabulary, nouns, config, cache_dir)
+    return lexicon, run.to_json()
+
+
+def openai_builder_settings(openai: dict | None, cache_dir: str | os.PathLike | None = None
+                            ) -> tuple[LLMConfig, str | os.PathLike]:
+    """The openai builder's settings and cache folder from a `lexicon.openai` section (its
+    `cache_dir`, or one given apart; both only when equal), checked before any noun is asked: a
+    missing, unknown or bad setting is an InputError naming its key."""
+    from oeseg.lexicon.llm import LLMConfig
 
     settings = dict(openai or {})
     inside = settings.pop("cache_dir", None)
     if inside is not None and cache_dir is not None and os.fspath(inside) != os.fspath(cache_dir):
         raise InputError(f"lexicon builder openai: two cache folders, lexicon.openai.cache_dir {inside!r} "
                          f"and cache_dir {os.fspath(cache_dir)!r}: give one")
+    config = LLMConfig.from_dict(settings)
     cache_dir = cache_dir if cache_dir is not None else inside
     if cache_dir is None:
-        raise InputError("lexicon builder openai needs a cache folder (lexicon.openai.cache_dir)")
-    if not isinstance(cache_dir, (str, os.PathLike)):
+        raise InputError("lexicon.openai.cache_dir: missing (the folder the answers are cached in)")
+    if not isinstance(cache_dir, (str, os.PathLike)) or not os.fspath(cache_dir).strip():
         raise InputError(f"lexicon.openai.cache_dir: {cache_dir!r} is not a folder name")
-    lexicon, run = build_llm_lexicon(vocabulary, nouns, LLMConfig.from_dict(settings), cache_dir)
-    return lexicon, run.to_json()
+    return config, cache_dir
 
 
 def lexicon_term_count(lexicon: Lexicon) -> int:

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def openai_settings(path: Path) -> dict:
     """The openai builder's settings from a workflow config's `lexicon.openai` or a file of those keys,
     checked before any noun is asked: a missing, unknown or bad setting names the file and the key."""
-    from oeseg.lexicon.llm import LLMConfig
+    from oeseg.lexicon.build import openai_builder_settings
 
     data = read_yaml(path, "openai settings")
     if isinstance(data, dict) and "lexicon" in data:
@@ -40,13 +40,8 @@ def openai_settings(path: Path) -> dict:
         raise InputError(f"{path}: not a mapping of the openai builder's settings (base_url, model, ...)")
     else:
         section = data
-    cache_dir = section.get("cache_dir")
     try:
-        LLMConfig.from_dict({k: v for k, v in section.items() if k != "cache_dir"})
-        if cache_dir is None:
-            raise InputError("lexicon.openai.cache_dir: missing (the folder the answers are cached in)")
-        if not isinstance(cache_dir, str) or not cache_dir.strip():
-            raise InputError(f"lexicon.openai.cache_dir: {cache_dir!r} is not a folder name")
+        openai_builder_settings(section)
     except InputError as error:
         raise InputError(f"{path}: {error}") from None
     return section

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
-from oeseg.io import InputError, atomic_write_text, read_text
+from oeseg.io import InputError, atomic_write_text, read_text, text_lines
 from oeseg.lexicon.lexicon import normalize_term
 from oeseg.lexicon.wordnet import open_wordnet
 
@@ -45,7 +45,7 @@ def nouns_from_tags(path: str | os.PathLike) -> list[str]:
     path = Path(path)
     text = read_text(path, "tag list")
     nouns: dict[str, None] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text_lines(text), start=1):
         _check_one_term(line, f"{path}:{lineno}", "tag")
         if (noun := singular_noun(line)) is not None:
             nouns.setdefault(noun)
@@ -81,7 +81,7 @@ def wordnet_nouns(min_count: int = 0) -> list[str]:
 def read_nouns(path: str | os.PathLike) -> list[str]:
     """Read `nouns.txt` (one noun per line; a line with a tab or a control character names the file and line)."""
     nouns = []
-    for lineno, line in enumerate(read_text(path, "noun list").splitlines(), start=1):
+    for lineno, line in enumerate(text_lines(read_text(path, "noun list")), start=1):
         _check_one_term(line.strip(), f"{path}:{lineno}", "noun")
         if line.strip():
             nouns.append(line.strip())

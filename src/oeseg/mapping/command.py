@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from oeseg.data.predictions import check_description
@@ -47,7 +48,7 @@ def _ground_truth(value: str | None, vocabulary: Vocabulary, where: str) -> int 
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if value.lstrip("-").isdecimal():  # not isdigit(): "²" is a digit that int() refuses
+    if re.fullmatch(r"-?\d+", value):  # not isdigit(): "²" is a digit that int() refuses; not "--3"
         try:
             return vocabulary.by_id(int(value)).id
         except KeyError:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from oeseg.data.vocabularies import Vocabulary
-from oeseg.io import InputError, read_text
+from oeseg.io import InputError, read_text, text_lines
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -36,7 +36,7 @@ def read_class_names(path: str | os.PathLike, vocabulary: Vocabulary) -> dict[in
     vocabulary's categories 1..K (ADE20K's, with `0:invalid_class_id`) is read in vocabulary order;
     any other numbering is an error naming the first line that fits neither."""
     path = Path(path)
-    lines = read_text(path, "class list").splitlines()
+    lines = text_lines(read_text(path, "class list"))
     rows: list[tuple[int, list[str]]] = []
     line_of: dict[int, int] = {}
     for lineno, line in enumerate(lines, start=1):

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from PIL import Image
 from transformers import PreTrainedTokenizerBase
 
-from oeseg.data.panoptic import PanopticSplit, read_rgb, read_segment_ids
+from oeseg.data.panoptic import PanopticSplit, check_image_size, png_shape, read_rgb, read_segment_ids
 from oeseg.data.regions import read_regions
 from oeseg.io import InputError, integral, is_number, read_json
 from oeseg.models import conversation as conv
@@ -151,11 +151,16 @@ def record_masks(record: RegionRecord, segment_ids: Callable[[str], np.ndarray] 
 
 # --- record readers -------------------------------------------------------------------------
 def demo_region_records(split_dir: str | os.PathLike) -> list[RegionRecord]:
-    """One record per ground-truth segment of a synthetic split (regions.jsonl)."""
+    """One record per ground-truth segment of a synthetic split (regions.jsonl); an image of another
+    size than its panoptic PNG is an InputError naming both (its masks would cut it elsewhere)."""
     split = PanopticSplit.load(split_dir)
-    records = []
+    records, checked = [], set()
     for region in read_regions(split):
         image = split.image(region.image_id)
+        if image.id not in checked:
+            png = split.panoptic_dir / image.panoptic_file
+            check_image_size(split.image_path(image), png, png_shape(png))
+            checked.add(image.id)
         category = None if region.category_id is None else str(region.category_id)
         records.append(RegionRecord(str(split.image_path(image)), region.descriptions,
                                     str(split.panoptic_dir / image.panoptic_file), region.segment_id,

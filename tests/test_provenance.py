@@ -97,7 +97,8 @@ def test_rule_step_records_every_field_of_each_tracked_artifact(repo):
     assert entry["params"]["style"] == {"dpi": 100}
     assert entry["wildcards"] == {"fig": "fig1"}
     assert len(entry["config_sha256"]) == 64
-    assert entry["code"] == {"commit": git(repo, "rev-parse", "HEAD").strip(), "dirty": False}
+    assert entry["code"] == {"commit": git(repo, "rev-parse", "HEAD").strip(), "dirty": False,
+                             "dirty_files": []}
     assert entry["packages"]["python"].startswith("3.")
     assert "snakemake" in entry["packages"] and "oeseg" in entry["packages"]
     assert entry["cpu_kernels"] == {"ATEN_CPU_CAPABILITY": "avx2"}
@@ -440,9 +441,17 @@ def test_artifact_made_from_a_dirty_tree_is_flagged(repo, tmp_path, capsys, monk
     code, report = run_audit_report(copy, capsys)
     assert code == 1
     assert report[4].endswith("1 of 2 records made by the same code")  # the dirty record is not counted
+    entry = load_manifest(copy / "results" / "provenance.json")["artifacts"]["figures/fig1.png"]
+    assert entry["code"]["dirty"] is True and entry["code"]["dirty_files"] == ["src/code.py"]
     code, lines = run_audit(copy, capsys)
+    commit = git(copy, "rev-parse", "HEAD")[:12]
     assert lines == [(f"{copy}/results/figures/fig1.png: dirty code: made from a tree with "
-                     f"uncommitted changes (commit {git(copy, 'rev-parse', 'HEAD')[:12]})")]
+                     f"uncommitted changes to src/code.py (commit {commit})")]
+    manifest = json.loads((copy / "results" / "provenance.json").read_text())  # a record of an older oeseg
+    del manifest["artifacts"]["figures/fig1.png"]["code"]["dirty_files"]
+    (copy / "results" / "provenance.json").write_text(json.dumps(manifest))
+    assert run_audit(copy, capsys)[1] == [(f"{copy}/results/figures/fig1.png: dirty code: made from a "
+                                           f"tree with uncommitted changes (files not recorded) (commit {commit})")]
 
 
 def test_results_folder_changes_do_not_make_the_tree_dirty(repo, capsys):
@@ -480,6 +489,8 @@ def test_a_malformed_manifest_is_an_input_error(repo, capsys):
                                                     r"null, got '--help'"),
     ("inputs", {"work/scores.txt": None}, r"artifacts.table1.csv.inputs: each input's value must be its sha256"),
     ("config_sha256", 7, r"artifacts.table1.csv.config_sha256: must be a string, got int"),
+    ("code", {"commit": None, "dirty": True, "dirty_files": "src/code.py"},
+     r"artifacts.table1.csv.code.dirty_files: must be a list of file names"),
 ])
 def test_a_record_field_of_the_wrong_type_is_an_input_error(repo, capsys, field, value, message):
     """Not a traceback from inside the audit: the field named, exit 2."""

@@ -111,12 +111,6 @@ def code_changes(workdir: Path, results_dir: Path, commit: str | None,
             f"(changed: {_listed(files)})")
 
 
-def uncommitted_files(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> list[str]:
-    """Tracked code files (code_pathspec) whose working-tree or staged content differs from HEAD."""
-    changed = git(workdir, "diff", "--name-only", "HEAD", "--", *code_pathspec(workdir, results_dir))
-    return sorted(set((changed or "").split()))
-
-
 ConfigFiles = str | os.PathLike | Sequence[str | os.PathLike] | None
 
 
@@ -196,7 +190,9 @@ def _check_config(report: AuditReport, records: dict, workdir: Path, configfiles
 
 def _dirty_record(name: str, made_by: dict) -> Problem:
     """The problem of a record made from a tree with uncommitted changes."""
-    return Problem(name, "dirty code", f"made from a tree with uncommitted changes (commit {_short(made_by.get('commit'))})")
+    files = made_by.get("dirty_files")
+    changes = f"uncommitted changes to {_listed(files, limit=10)}" if files else "uncommitted changes (files not recorded)"
+    return Problem(name, "dirty code", f"made from a tree with {changes} (commit {_short(made_by.get('commit'))})")
 
 
 def _check_code_outside_git(report: AuditReport, records: dict, workdir: Path, results_dir: Path,
@@ -247,7 +243,7 @@ def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: 
             current += 1
     state = "clean"
     if now["dirty"]:
-        files = uncommitted_files(workdir, results_dir)
+        files = now["dirty_files"]
         state = f"uncommitted changes in {len(files)} file{'' if len(files) == 1 else 's'}"
         report.problems.append(Problem(os.fspath(workdir), "dirty code", "uncommitted changes to "
                                        f"tracked files: {_listed(files, limit=10)}"))

@@ -3,7 +3,7 @@
 A rule's script runs inside `oeseg.workflow.rule_step`; when its body succeeds, every output that
 lies under the config's `results` folder is recorded here: its sha256, the rule, the sha256 of each
 input, the parameters and wildcards (secrets scrubbed), the config's sha256, the code's git commit
-and whether the tree was dirty, the versions of the packages the job imported, the instruction set
+and whether the tree was dirty (and which files), the versions of the packages the job imported, the instruction set
 its CPU kernels were held to, and when. The
 manifest is updated under a file lock and replaced atomically, so jobs finishing at once on a
 cluster (shared file system) never lose each other's entries.
@@ -112,18 +112,24 @@ def git(workdir: str | os.PathLike, *args: str) -> str | None:
 
 
 def code_state(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> dict[str, Any]:
-    """{"commit", "dirty"} of the git tree holding `workdir` (None, None outside git).
+    """{"commit", "dirty", "dirty_files"} of the git tree holding `workdir` (None, None, [] outside git).
 
-    Dirty means a tracked file differs from the commit; the results folder (the artifacts
-    themselves, committed to the repository) and untracked files do not count.
+    Dirty means a tracked (or `git add`ed) code file differs from the commit; `dirty_files` names
+    them (uncommitted_files). The results folder (the artifacts themselves, committed to the
+    repository) and untracked files do not count.
     """
     workdir = Path(workdir).resolve()
     commit = git(workdir, "rev-parse", "HEAD")
     if commit is None:
-        return {"commit": None, "dirty": None}
-    status = git(workdir, "status", "--porcelain", "--untracked-files=no", "--",
-                 *code_pathspec(workdir, results_dir))
-    return {"commit": commit.strip(), "dirty": bool(status and status.strip())}
+        return {"commit": None, "dirty": None, "dirty_files": []}
+    files = uncommitted_files(workdir, results_dir)
+    return {"commit": commit.strip(), "dirty": bool(files), "dirty_files": files}
+
+
+def uncommitted_files(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> list[str]:
+    """Tracked code files (code_pathspec) whose working-tree or staged content differs from HEAD."""
+    changed = git(workdir, "diff", "--name-only", "-z", "HEAD", "--", *code_pathspec(workdir, results_dir))
+    return sorted({name for name in (changed or "").split("\0") if name})
 
 
 #: paths (git globs) that cannot change an artifact: not code for the audit
@@ -209,6 +215,9 @@ def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
         if not isinstance(entry.get("config_sha256", ""), (str, type(None))):
             raise InputError(f"{path}: artifacts.{name}.config_sha256: must be a string, got "
                              f"{type(entry['config_sha256']).__name__}")
+        dirty_files = entry["code"].get("dirty_files", [])
+        if not (isinstance(dirty_files, list) and all(isinstance(f, str) for f in dirty_files)):
+            raise InputError(f"{path}: artifacts.{name}.code.dirty_files: must be a list of file names")
         commit = entry["code"].get("commit")
         if commit is not None and not (isinstance(commit, str) and re.fullmatch(r"[0-9a-f]{4,64}", commit)):
             raise InputError(f"{path}: artifacts.{name}.code.commit: must be a git commit id or null, got {commit!r}")

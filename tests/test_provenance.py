@@ -123,6 +123,23 @@ def test_no_secret_is_ever_written(repo):
                     "command": "fetch 'https://host/a?sig=***' -o out"}
 
 
+def test_a_password_that_breaks_its_url_is_still_never_written():
+    """A quote, "#", "?" or "/" left unencoded in a password: no part of it is kept, and no error."""
+    urls = scrub([f"https://alice:{pw}@host/v1" for pw in ("pa'ss22", "pa#ss22", "pa?ss22", "pa/ss22")],
+                 secret_values=[])
+    assert urls == ["https://host/v1", "https://host/v1", "https://host/v1", "https://<redacted>"]
+
+
+def test_the_key_of_the_variable_the_config_names_is_never_written(repo, monkeypatch):
+    """lexicon.openai.api_key_env may name a variable not named like a key (here X)."""
+    monkeypatch.setenv("X", "llm-endpoint-secret-42")
+    make_table(fake_snakemake("fig1", ["work/scores.txt"], ["results/figures/fig1.png"],
+                              params={"prompt": "ask with llm-endpoint-secret-42"}))
+    text = (repo / "results" / "provenance.json").read_text()
+    assert "llm-endpoint-secret-42" not in text
+    assert json.loads(text)["artifacts"]["figures/fig1.png"]["params"]["prompt"] == "ask with <redacted>"
+
+
 def test_a_failed_rule_records_nothing(repo):
     before = (repo / "results" / "provenance.json").read_text()
     snakemake = fake_snakemake("fig2", ["work/scores.txt"], ["results/figures/fig2.png"])

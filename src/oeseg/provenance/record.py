@@ -44,25 +44,51 @@ def manifest_path(results_dir: str | os.PathLike) -> Path:
     return Path(results_dir) / MANIFEST_NAME
 
 
-def _secret_env_values() -> list[str]:
-    """The values of the environment's secret-named variables (long enough to redact), longest first."""
+def _secret_env_values(names: Iterable[str] = ()) -> list[str]:
+    """The values of the environment's secret-named variables and of the variables `names` (long
+    enough to redact), longest first."""
+    names = set(names)
     return sorted(
-        (v for k, v in os.environ.items()
-         if SECRET_KEY_PATTERN.search(k) and len(v) >= _MIN_SECRET_LENGTH),
+        {v for k, v in os.environ.items()
+         if (SECRET_KEY_PATTERN.search(k) or k in names) and len(v) >= _MIN_SECRET_LENGTH},
         key=len, reverse=True,
     )
 
 
+def config_secret_names(config: Mapping[str, Any]) -> list[str]:
+    """The environment variables the config names as holding a secret, whatever their names:
+    lexicon.openai.api_key_env (the LLM endpoint's API key)."""
+    openai = (config.get("lexicon") or {}).get("openai") or {}
+    name = openai.get("api_key_env") if isinstance(openai, Mapping) else None
+    return [name] if isinstance(name, str) and name else []
+
+
 #: A URL inside any text (up to whitespace or a quote).
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
+#: A URL's user:password part: from "://" to the last "@" before the first "/" or whitespace, so
+#: that a password with a quote, "#" or "?" in it (unencoded) goes too.
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s/]*@")
+
+
+def _redact_found_url(url: str) -> str:
+    """A URL found in text without its user:password part and query values (redact_url); one that
+    does not parse (a stray ":" or "[" in its host part) is redacted after its scheme."""
+    if "@" not in url and "?" not in url:
+        return url
+    try:
+        return redact_url(url)
+    except ValueError:
+        return f"{url.partition('://')[0]}://{REDACTED}"
 
 
 def scrub(obj: Any, secret_values: Iterable[str] | None = None) -> Any:
     """A JSON-ready copy of `obj` with every secret replaced by "<redacted>".
 
     Secrets are the values of keys named like key/token/password/secret/credential, any
-    occurrence of the value of an environment variable so named (e.g. OPENAI_API_KEY), and the
-    user:password part and query values of URLs (`oeseg.io.redact_url`).
+    occurrence of the value of an environment variable so named (e.g. OPENAI_API_KEY; given
+    `secret_values`, those values instead: record_rule adds the variables the config names,
+    config_secret_names), and the user:password part and query values of URLs
+    (`oeseg.io.redact_url`; a URL that does not parse is cut after its scheme).
     """
     values = list(_secret_env_values() if secret_values is None else secret_values)
 
@@ -78,8 +104,7 @@ def scrub(obj: Any, secret_values: Iterable[str] | None = None) -> Any:
         text = o if isinstance(o, str) else (os.fspath(o) if isinstance(o, os.PathLike) else str(o))
         for secret in values:
             text = text.replace(secret, REDACTED)
-        return _URL.sub(lambda m: redact_url(m.group()) if "@" in m.group() or "?" in m.group() else m.group(),
-                        text)
+        return _URL.sub(lambda m: _redact_found_url(m.group()), _USERINFO.sub(r"\1", text))
 
     return walk(obj)
 
@@ -263,11 +288,12 @@ def record_rule(snakemake: Any) -> list[str]:
             outputs[key] = Path(out)
     if not outputs:
         return []
+    secrets = _secret_env_values(config_secret_names(config))
     common = {
         "rule": snakemake.rule,
         "inputs": {os.fspath(i): sha256_path(i) for i in snakemake.input},
-        "params": scrub(_named(snakemake.params)),
-        "wildcards": scrub(_named(snakemake.wildcards)),
+        "params": scrub(_named(snakemake.params), secrets),
+        "wildcards": scrub(_named(snakemake.wildcards), secrets),
         "config_sha256": config_sha256(config),
         "code": code_state(".", results_dir),
         "packages": package_versions(),

@@ -1,6 +1,7 @@
 """The workflow config as every rule sees it (oeseg.workflow.check_config on the repository's schemas)."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -220,6 +221,16 @@ def test_a_second_stage_that_cannot_agree_is_refused(resolved, message):
     config = demo_config()
     config["human_study"]["resolved"] = resolved
     with pytest.raises(InputError, match=message):
+        check_config(config, REPO / "schemas")
+
+
+@pytest.mark.parametrize("annotators", [["a1.csv", "./a1.csv"], ["a1.csv", os.path.abspath("a1.csv")]])
+def test_one_annotator_csv_listed_twice_is_refused(annotators):
+    """human_study.annotators naming one CSV twice would agree with itself (100 %, no second stage)."""
+    config = demo_config()
+    config["human_study"]["annotators"] = annotators
+    with pytest.raises(InputError, match=rf"^config: human_study.annotators: '{re.escape(annotators[1])}' is given "
+                                         r"twice \(a CSV agrees with itself"):
         check_config(config, REPO / "schemas")
 
 

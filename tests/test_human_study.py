@@ -184,6 +184,17 @@ def test_bad_annotator_csv_names_file_and_line(selection, tmp_path, edit, messag
     assert not (tmp_path / "r.json").exists() and not (tmp_path / "s.csv").exists()
 
 
+def test_one_annotator_csv_given_twice_is_refused(selection, tmp_path):
+    """The same CSV as both annotators would agree with itself: 100 % and no second stage, in silence."""
+    _write_annotations(tmp_path / "a1.csv", read_selection(selection, DEMO_CITY), lambda i: "car")
+    twice = [str(tmp_path / "a1.csv"), str(tmp_path / "." / "a1.csv")]
+    with pytest.raises(InputError, match=r"human_study.annotators: \S+a1.csv is given twice"):
+        write_agreement(str(selection), twice, "demo-city", tmp_path / "r.json", tmp_path / "d.csv")
+    with pytest.raises(InputError, match=r"human_study.annotators: \S+a1.csv is given twice"):
+        write_annotated_study(str(selection), twice, None, "demo-city", tmp_path / "s.csv")
+    assert not (tmp_path / "r.json").exists() and not (tmp_path / "s.csv").exists()
+
+
 def test_resolved_csv_answers_the_disagreements_alone(selection, tmp_path):
     """The resolved CSV (the filled-in disagreements CSV) answers the descriptions on which the
     annotators differ, with their descriptions: a row for another one is an error, not ignored."""

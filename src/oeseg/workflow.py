@@ -30,7 +30,8 @@ def check_references(config: dict[str, Any]) -> None:
     the config does not define (a misspelt `variance.methods` entry would silently give that
     method one run; a misspelt dataset would fail deep inside a rule), where a list names one
     twice or two variance runs share a name, where `human_study.run` is not a run of the
-    methods it describes, and where `human_study.resolved` lists fewer than two CSVs or one twice."""
+    methods it describes, where `human_study.annotators` lists one CSV twice, and where
+    `human_study.resolved` lists fewer than two CSVs or one twice."""
     datasets, methods = config.get("datasets", {}), config.get("methods", {})
     figures, study = config.get("figures", {}), config.get("human_study", {})
     fig10 = figures.get("fig10", {})
@@ -56,7 +57,8 @@ def check_references(config: dict[str, Any]) -> None:
             raise InputError(f"config: {key}: {repeated!r} is given twice (a repeated entry would be "
                              f"trained, run or scored twice); list each once")
     _check_study_run(config, runs)
-    _check_study_resolved(config.get("human_study", {}).get("resolved"))
+    _check_study_annotators(study.get("annotators"))
+    _check_study_resolved(study.get("resolved"))
     _check_synthetic_splits(config)
     _check_fig2_category(figures.get("fig2", {}))
     for name, entry in datasets.items():
@@ -115,6 +117,15 @@ def _check_study_run(config: dict[str, Any], runs: list[str]) -> None:
     if run not in runs:
         raise InputError(f"config: human_study.run: {run!r} is not one of variance.runs ({', '.join(map(str, runs))}); "
                          f"the methods outside variance.methods have the one run main")
+
+
+def _check_study_annotators(annotators: list[str] | None) -> None:
+    """Raise InputError where `human_study.annotators` names one CSV twice: it would agree with itself."""
+    paths = [os.path.realpath(p) for p in annotators or []]  # relative ones: of the working folder
+    repeated = next((k for k, p in enumerate(paths) if p in paths[:k]), None)
+    if repeated is not None:
+        raise InputError(f"config: human_study.annotators: {annotators[repeated]!r} is given twice (a CSV agrees "
+                         f"with itself: 100 % agreement, no disagreements); list each annotator's CSV once")
 
 
 def _check_study_resolved(resolved: str | list[str] | None) -> None:

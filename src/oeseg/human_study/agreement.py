@@ -10,6 +10,7 @@ The demo has no annotators: `write_reference_study` takes the ground-truth categ
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
@@ -38,9 +39,12 @@ def annotator_agreement(items: list[StudyItem], answers: Sequence[Mapping[str, s
 
 def read_two_annotators(selection_csv: str, annotator_csvs: list[str], vocabulary: Vocabulary
                         ) -> tuple[list[StudyItem], dict[str, str], dict[str, str]]:
-    """The selected items and the two annotators' answers to every one of them."""
+    """The selected items and the two annotators' answers to every one of them (two CSVs, not one twice)."""
     if len(annotator_csvs) != 2:
         raise InputError(f"human_study.annotators: expected two annotator CSVs, got {len(annotator_csvs)}")
+    if os.path.realpath(annotator_csvs[0]) == os.path.realpath(annotator_csvs[1]):
+        raise InputError(f"human_study.annotators: {annotator_csvs[1]} is given twice (a CSV agrees with itself: "
+                         "100 % agreement, no disagreements); name each annotator's CSV once")
     items = read_selection(selection_csv, vocabulary)
     first, second = (read_annotations(p, vocabulary, items, selection_csv) for p in annotator_csvs)
     return items, first, second

@@ -362,6 +362,34 @@ def test_osprey_annotation_formats(tmp_path):
         records_from_source({"format": "osprey_description", "ann_file": root + "/bad.json", "image_root": root})
 
 
+def test_bad_osprey_annotations_are_input_errors_naming_file_and_entry(tmp_path):
+    """Polygons that all lie outside their image (no pixel to describe), a file that is not a list of
+    entries, and a source that gives no sample are errors naming the file (and the entry); a
+    polygon partly outside is clipped, as pycocotools clips it."""
+    root = str(tmp_path)
+    entry = {"id": 5, "file_name": "COCO_train2014_000000000009.jpg", "height": 10, "width": 20,
+             "annotation": [{"segmentation": [[2, 2, 8, 2, 8, 6, 2, 6]]}], "description": ["<region1>: A car."]}
+    conversation = {**{k: v for k, v in entry.items() if k != "description"},
+                    "conversations": [{"from": "human", "value": "<image>\nWhat is <region1>?"},
+                                      {"from": "gpt", "value": "a car"}]}
+
+    def source(name, value, kind="osprey_description"):
+        (tmp_path / name).write_text(json.dumps(value))
+        return records_from_source({"format": kind, "ann_file": f"{root}/{name}", "image_root": root},
+                                   "opal.data.stage3[1]")
+
+    outside = [{"segmentation": [[30, 30, 40, 30, 40, 40, 30, 40]]}]
+    for kind, good in (("osprey_description", entry), ("osprey_conversation", conversation)):
+        with pytest.raises(InputError, match=r"out\.json: entry 1: segmentation: its polygons lie outside the 20x10 "):
+            source("out.json", [good, {**good, "annotation": outside}], kind)
+    (partly,) = source("partly.json", [{**entry, "annotation": [{"segmentation": [[15, 5, 40, 5, 40, 40, 15, 40]]}]}])
+    assert int(region_mask(partly).sum()) == 25
+    with pytest.raises(InputError, match=r"dict\.json: a list of entries expected, not a JSON dict"):
+        source("dict.json", {"annotations": [entry]})
+    with pytest.raises(InputError, match=rf"^opal\.data\.stage3\[1\]: {root}/empty\.json gives no training sample"):
+        source("empty.json", [])
+
+
 LAUNCHER_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 

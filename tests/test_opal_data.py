@@ -468,7 +468,10 @@ def test_osprey_entries_are_read_as_osprey_reads_them_and_misaligned_ones_refuse
                                          r"\('gpt'\)"):
         records_from_source({"format": "osprey_conversation", **_write(root, "c.json", ann)})
     ann[0]["conversations"] = ann[0]["conversations"][:1]  # a question alone: nothing to train on
-    assert records_from_source({"format": "osprey_conversation", **_write(root, "c.json", ann)}) == []
+    (record,) = records_from_source({"format": "osprey_conversation", **_write(root, "c.json", [*ann, *_conversations()])})
+    assert record.turns == whole.turns
+    with pytest.raises(InputError, match=r"c.json gives no training sample \(osprey_conversation\)"):
+        records_from_source({"format": "osprey_conversation", **_write(root, "c.json", ann)})
 
 
 def test_polygon_parts_without_area_are_dropped_as_detectron2_drops_them(root, caplog):

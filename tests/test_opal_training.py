@@ -152,6 +152,47 @@ def test_checkpoints_of_another_job_are_not_resumed(splits, tmp_path):
     assert [h["step"] for h in lr_changed] == [0, 1, 2, 3]
 
 
+def test_a_model_config_that_the_weights_do_not_show_is_another_job(splits):
+    """The model's config is part of the fingerprint: another image size, norm epsilon or activation
+    leaves the weights' shapes and values as they were but is another job, not resumed."""
+    train, _ = splits
+    texts = [t for r in stage_records(section(), 2, [str(train)]) for t in r.descriptions]
+
+    def fingerprint(**model_keys):
+        sec = section()
+        sec["model"] = {**TINY_MODEL, **model_keys}
+        model, tok = initial_model(sec, texts)
+        return stage_fingerprint(model, stage_records(sec, 1, [str(train)]), tok, StageSettings.from_section(sec, 1),
+                                 LossWeights(1.0))
+
+    base = fingerprint()
+    assert base == fingerprint()
+    assert len({base, fingerprint(image_size=32), fingerprint(rms_norm_eps=1e-3), fingerprint(hidden_act="gelu")}) == 4
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "no scheduler"])
+def test_a_checkpoint_that_does_not_load_is_an_input_error_naming_it(splits, tmp_path, damage):
+    """A `last.pt` cut short, empty or missing a part is an InputError naming it and the folder to
+    remove, neither a bare unpickling error nor a resumption with part of the state."""
+    train, _ = splits
+    sec = section(stage2={"max_steps": 2})
+    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
+    records, settings = stage_records(sec, 2, [str(train)]), StageSettings.from_section(sec, 2)
+    model, tok = initial_model(sec, texts)
+    train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ckpt", stop_after=1)
+    (job,) = (tmp_path / "ckpt").iterdir()
+    data = (job / "last.pt").read_bytes()
+    if damage == "no scheduler":
+        state = torch.load(job / "last.pt", weights_only=False)
+        del state["scheduler"]
+        torch.save(state, job / "last.pt")
+    else:
+        (job / "last.pt").write_bytes(data[:len(data) // 2] if damage == "truncated" else b"")
+    model, tok = initial_model(sec, texts)
+    with pytest.raises(InputError, match=rf"^{job}/last\.pt: the stage's checkpoint does not load .*; remove {job} "):
+        train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ckpt")
+
+
 def test_a_finished_stage_removes_its_checkpoints_so_a_rerun_trains_anew(splits, tmp_path, caplog):
     """The checkpoints' fingerprint does not cover the code: once the model is saved the stage's
     checkpoint folder goes, and a rerun (say after a code fix) trains every step again."""
@@ -321,6 +362,34 @@ def test_osprey_annotation_formats(tmp_path):
         records_from_source({"format": "osprey_description", "ann_file": root + "/bad.json", "image_root": root})
 
 
+def test_bad_osprey_annotations_are_input_errors_naming_file_and_entry(tmp_path):
+    """Polygons that all lie outside their image (no pixel to describe), a file that is not a list of
+    entries, and a source that gives no sample are errors naming the file (and the entry); a
+    polygon partly outside is clipped, as pycocotools clips it."""
+    root = str(tmp_path)
+    entry = {"id": 5, "file_name": "COCO_train2014_000000000009.jpg", "height": 10, "width": 20,
+             "annotation": [{"segmentation": [[2, 2, 8, 2, 8, 6, 2, 6]]}], "description": ["<region1>: A car."]}
+    conversation = {**{k: v for k, v in entry.items() if k != "description"},
+                    "conversations": [{"from": "human", "value": "<image>\nWhat is <region1>?"},
+                                      {"from": "gpt", "value": "a car"}]}
+
+    def source(name, value, kind="osprey_description"):
+        (tmp_path / name).write_text(json.dumps(value))
+        return records_from_source({"format": kind, "ann_file": f"{root}/{name}", "image_root": root},
+                                   "opal.data.stage3[1]")
+
+    outside = [{"segmentation": [[30, 30, 40, 30, 40, 40, 30, 40]]}]
+    for kind, good in (("osprey_description", entry), ("osprey_conversation", conversation)):
+        with pytest.raises(InputError, match=r"out\.json: entry 1: segmentation: its polygons lie outside the 20x10 "):
+            source("out.json", [good, {**good, "annotation": outside}], kind)
+    (partly,) = source("partly.json", [{**entry, "annotation": [{"segmentation": [[15, 5, 40, 5, 40, 40, 15, 40]]}]}])
+    assert int(region_mask(partly).sum()) == 25
+    with pytest.raises(InputError, match=r"dict\.json: a list of entries expected, not a JSON dict"):
+        source("dict.json", {"annotations": [entry]})
+    with pytest.raises(InputError, match=rf"^opal\.data\.stage3\[1\]: {root}/empty\.json gives no training sample"):
+        source("empty.json", [])
+
+
 LAUNCHER_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
@@ -405,6 +474,33 @@ def test_deepspeed_in_this_process_needs_no_launcher_and_keeps_only_its_newest_c
                            use_deepspeed=True)
     assert [h["step"] for h in whole] == [0, 1, 2, 3] and whole[:2] == part and tags() == ("step4", ["step4"])
     assert not dist.is_initialized()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU, tests/test_opal_gpu.py runs this path")
+def test_a_deepspeed_checkpoint_that_does_not_load_is_an_input_error_naming_it(splits, tmp_path, monkeypatch):
+    """DeepSpeed's `latest` naming no tag folder, or a tag's file cut short: an InputError naming it
+    and the folder to remove (DeepSpeed itself raises a bare AssertionError or an unpickling error)."""
+    for key in LAUNCHER_ENV:
+        monkeypatch.delenv(key, raising=False)
+    train, _ = splits
+    cfg = cpu_deepspeed_config(tmp_path)
+    sec = section(stage2={"max_steps": 2})
+    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
+    records, settings = stage_records(sec, 2, [str(train)]), StageSettings.from_section(sec, 2)
+    run = {"deepspeed_config": str(cfg), "use_deepspeed": True}
+    model, tok = initial_model(sec, texts)
+    train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ds", stop_after=1, **run)
+    (job,) = (tmp_path / "ds").iterdir()
+    (job / "latest").write_text("")
+    model, tok = initial_model(sec, texts)
+    with pytest.raises(InputError, match=rf"^{job}/latest: .*it names '', .*; remove {job} to train the stage anew"):
+        train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ds", **run)
+    (job / "latest").write_text("step1")
+    (states,) = (job / "step1").glob("*optim_states.pt")
+    states.write_bytes(states.read_bytes()[:100])
+    model, tok = initial_model(sec, texts)
+    with pytest.raises(InputError, match=rf"^{job}/step1: the stage's checkpoint does not load "):
+        train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ds", **run)
 
 
 def _lora_dropout_stage(splits, tmp_path: Path, monkeypatch, use_deepspeed: bool) -> tuple[Path, str | None, dict]:

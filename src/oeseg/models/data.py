@@ -36,7 +36,7 @@ from oeseg.io import InputError, integral, is_number, read_json
 from oeseg.models import conversation as conv
 from oeseg.models.tokenization import IGNORE_INDEX, encode_conversation, encode_description, region_token_ids
 from oeseg.models.vision import CLIP_MEAN, CLIP_STD
-from oeseg.models.workflow import DEMO_FORMATS, source_paths
+from oeseg.models.workflow import DEMO_FORMATS, source_file, source_paths
 
 log = logging.getLogger(__name__)
 
@@ -202,17 +202,27 @@ def _dims(entry: dict) -> tuple[int, int]:
     return dims[0], dims[1]
 
 
+def _inside(polygon: list, height: int, width: int) -> bool:
+    """Whether a polygon's bounding box (x, y numbers) overlaps the image of `height` x `width`."""
+    xs, ys = polygon[0::2], polygon[1::2]
+    return max(xs) > 0 and min(xs) < width and max(ys) > 0 and min(ys) < height
+
+
 def _segmentation(segmentation: object, height: int, width: int) -> object:
     """A COCO segmentation checked for its shape: polygons (lists of x, y numbers) or RLE (an object
     with `size` [height, width] and `counts`). A polygon part of fewer than 3 points has no area
     (and pycocotools reads a lone 4-number part as a box): it is dropped, as detectron2's COCO
-    reader drops it; None where no part is left (the region has no area)."""
+    reader drops it; None where no part is left (the region has no area). Polygons that all lie
+    outside the image (a mask of no pixel) are a ValueError."""
     if isinstance(segmentation, list):
         if not segmentation or not all(
                 isinstance(poly, list) and len(poly) % 2 == 0
                 and all(is_number(v) for v in poly) for poly in segmentation):
             raise ValueError("segmentation: polygons must be lists of x, y numbers (an even count)")
-        return [poly for poly in segmentation if len(poly) >= 6] or None
+        parts = [poly for poly in segmentation if len(poly) >= 6]
+        if parts and not any(_inside(poly, height, width) for poly in parts):
+            raise ValueError(f"segmentation: its polygons lie outside the {width}x{height} image")
+        return parts or None
     if isinstance(segmentation, dict):
         if segmentation.get("size") != [height, width] or not isinstance(segmentation.get("counts"), (str, list)):
             raise ValueError(f"segmentation: an RLE must have size [{height}, {width}] (the image's) and counts")
@@ -330,13 +340,22 @@ def _entry(ann_file: str, n: int) -> Iterator[None]:
         raise InputError(f"{ann_file}: entry {n}: {e}") from None
 
 
+def _entry_list(ann_file: str) -> list:
+    """The entries of an annotation file that holds a JSON list (Osprey's, LLaVA's); another value is
+    an InputError naming the file."""
+    entries = read_json(ann_file)
+    if not isinstance(entries, list):
+        raise InputError(f"{ann_file}: a list of entries expected, not a JSON {type(entries).__name__}")
+    return entries
+
+
 def osprey_description_records(ann_file: str, image_root: str) -> list[RegionRecord]:
     """Osprey-724K detailed descriptions: `annotation[i].segmentation` with `description[i]` (a
     region without its text is an error; texts after the last region are unused, as in Osprey's
     reader, and counted in a warning)."""
     records = []
     skipped = extra = 0
-    for n, ann in enumerate(read_json(ann_file)):
+    for n, ann in enumerate(_entry_list(ann_file)):
         with _entry(ann_file, n):
             path = os.path.join(image_root, ann["file_name"].split("_")[-1])
             height, width = _dims(ann)
@@ -387,7 +406,7 @@ def osprey_conversation_records(ann_file: str, image_root: str, *, short_answers
     `short_answers` asks for a word or phrase. With `regions_inline` (the LVIS positive/negative
     file) each `<region{k}>` in a question is replaced by that region's `<mask><pos>`."""
     records = []
-    for n, ann in enumerate(read_json(ann_file)):
+    for n, ann in enumerate(_entry_list(ann_file)):
         with _entry(ann_file, n):
             height, width = _dims(ann)
             segs = [_segmentation(a["segmentation"], height, width) for a in ann["annotation"]]
@@ -421,7 +440,7 @@ def osprey_conversation_records(ann_file: str, image_root: str, *, short_answers
 def llava_caption_records(ann_file: str, image_root: str) -> list[RegionRecord]:
     """LLaVA pretraining pairs: the image and its first assistant answer."""
     records = []
-    for n, ann in enumerate(read_json(ann_file)):
+    for n, ann in enumerate(_entry_list(ann_file)):
         try:
             answer = next(t["value"] for t in ann["conversations"] if t["from"] == "gpt")
             records.append(RegionRecord(os.path.join(image_root, ann["image"]), (answer,), image_id=str(ann.get("id", n))))
@@ -451,7 +470,8 @@ def records_from_source(source: dict, where: str = "opal data source") -> list[R
     split_dir | ann_file + image_root, regions_per_sample (demo regions and COCO-format files: an
     image's regions in one sample: the first ones, or with shuffle_regions a new random draw of
     them in random order each epoch), instruction (with regions_per_sample: the first turn's
-    text, `_group_by_image`)}. Errors name the source as `where` (e.g. opal.data.stage2[0])."""
+    text, `_group_by_image`)}. Errors name the source as `where` (e.g. opal.data.stage2[0]); a
+    source that gives no sample is one."""
     known = (*DEMO_FORMATS, *READERS)
     if isinstance(source, dict) and source.get("format") not in known:
         raise InputError(f"{where}.format: unknown format {source.get('format')!r} (known: {', '.join(known)})")
@@ -466,11 +486,13 @@ def records_from_source(source: dict, where: str = "opal data source") -> list[R
             raise InputError(f"{where} ({kind}): {key} needs regions_per_sample")
     limit, shuffle = int(grouping.get("regions_per_sample", 0)), bool(grouping.get("shuffle_regions", False))
     if kind == "demo_captions":
-        return demo_caption_records(paths["split_dir"])
-    if kind == "demo_regions":
+        records = demo_caption_records(paths["split_dir"])
+    elif kind == "demo_regions":
         records = demo_region_records(paths["split_dir"])
     else:
         records = READERS[kind](paths["ann_file"], paths["image_root"])
+    if not records:
+        raise InputError(f"{where}: {source_file(source, where)} gives no training sample ({kind})")
     return _group_by_image(records, limit, shuffle, grouping.get("instruction")) if limit > 0 else records
 
 

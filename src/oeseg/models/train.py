@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import pickle
 import random
 import re
 import shutil
@@ -52,6 +53,10 @@ LORA_DEFAULTS = {"r": 64, "alpha": 16, "dropout": 0.05}
 LORA_TARGETS = r".*model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)"
 TRAINABLE = {1: ("model.mm_projector.",), 2: ("mask_extractor.", "contrastive_temperature"),
              3: ("model.mm_projector.", "mask_extractor.", "contrastive_temperature")}
+
+
+#: model config keys left out of a stage's fingerprint: where the model was read and the library's version
+UNFINGERPRINTED_CONFIG = ("_name_or_path", "transformers_version")
 
 
 class TrainingStopped(JobStopped):
@@ -315,6 +320,20 @@ def _restore_rng(states: list[dict] | torch.Tensor | None, where: Path) -> None:
         torch.cuda.set_rng_state_all(own["cuda"])
 
 
+@contextlib.contextmanager
+def reading_checkpoint(path: Path, job_dir: Path) -> Iterator[None]:
+    """Loading the checkpoint `path` of the job folder `job_dir`: a file that does not load (cut
+    short, corrupt, missing a part) is an InputError naming it, which says to remove `job_dir`."""
+    try:
+        yield
+    except torch.OutOfMemoryError:
+        raise
+    except (OSError, EOFError, RuntimeError, ValueError, KeyError, TypeError, AssertionError, pickle.UnpicklingError) as e:
+        detail = f"no {e}" if isinstance(e, KeyError) else (str(e).splitlines() or [""])[0].split(". ")[0]
+        raise InputError(f"{path}: the stage's checkpoint does not load ({detail or type(e).__name__}); "
+                         f"remove {job_dir} to train the stage anew") from None
+
+
 def _save_checkpoint(path: Path, state: dict) -> None:
     """Write a training state to `path` atomically (torch.save)."""
     buf = io.BytesIO()
@@ -325,8 +344,8 @@ def _save_checkpoint(path: Path, state: dict) -> None:
 def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], tokenizer: PreTrainedTokenizerBase,
                       settings: StageSettings,
                       weights: LossWeights, deepspeed: dict | None = None) -> str:
-    """sha256 naming a stage's training job: its initial weights, its samples (annotations and
-    texts; images by path), the tokenizer's vocabulary, its settings and, when it trains with
+    """sha256 naming a stage's training job: its initial weights and model config, its samples
+    (annotations and texts; images by path), the tokenizer's vocabulary, its settings and, when it trains with
     DeepSpeed, DeepSpeed's config. Checkpoints are kept under it, so that only the same job
     resumes them."""
     h = hashlib.sha256()
@@ -335,6 +354,9 @@ def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], token
         h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
     h.update(json.dumps([dataclasses.asdict(r) for r in records], sort_keys=True, default=str).encode())
     h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
+    # what the weights do not show (image size, norm epsilon, activation, RoPE), not where it was read
+    config = {k: v for k, v in model.config.to_dict().items() if k not in UNFINGERPRINTED_CONFIG}
+    h.update(json.dumps(config, sort_keys=True, default=str).encode())
     # when checkpoints are written and whether the layers run compiled do not matter
     fields = {k: v for k, v in dataclasses.asdict(dataclasses.replace(settings, save_every=0)).items() if k != "compile"}
     loss = dataclasses.asdict(weights)
@@ -472,16 +494,22 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer: 
             engine, optimizer, _, scheduler = deepspeed.initialize(model=model, model_parameters=params, config=ds,
                                                                    optimizer=optimizer, lr_scheduler=scheduler)
             if (checkpoint_dir / "latest").exists():  # written once a checkpoint's files are all saved
-                _, client = engine.load_checkpoint(str(checkpoint_dir))
-                step, history = client["step"], client["history"]
+                tag = (checkpoint_dir / "latest").read_text().strip()
+                where = checkpoint_dir / tag if tag and (checkpoint_dir / tag).is_dir() else checkpoint_dir / "latest"
+                with reading_checkpoint(where, checkpoint_dir):
+                    if where.name == "latest":
+                        raise ValueError(f"it names {tag!r}, not a checkpoint folder of {checkpoint_dir}")
+                    _, client = engine.load_checkpoint(str(checkpoint_dir), tag=tag)
+                    step, history = client["step"], client["history"]
                 _restore_rng(client.get("rng"), checkpoint_dir)
         elif (checkpoint_dir / "last.pt").exists():
-            state = torch.load(checkpoint_dir / "last.pt", map_location="cpu", weights_only=False)
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
+            with reading_checkpoint(checkpoint_dir / "last.pt", checkpoint_dir):
+                state = torch.load(checkpoint_dir / "last.pt", map_location="cpu", weights_only=False)
+                model.load_state_dict(state["model"])
+                optimizer.load_state_dict(state["optimizer"])
+                scheduler.load_state_dict(state["scheduler"])
+                step, history = state["step"], state["history"]
             _restore_rng(state["rng"], checkpoint_dir)
-            step, history = state["step"], state["history"]
         if step:
             log.info("stage %d: resumed at step %d from %s", settings.stage, step, checkpoint_dir)
         model.train()

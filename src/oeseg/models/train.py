@@ -326,7 +326,7 @@ def reading_checkpoint(path: Path, job_dir: Path) -> Iterator[None]:
     short, corrupt, missing a part) is an InputError naming it, which says to remove `job_dir`."""
     try:
         yield
-    except torch.OutOfMemoryError:
+    except torch.cuda.OutOfMemoryError:  # not a bad file: the error as it is
         raise
     except (OSError, EOFError, RuntimeError, ValueError, KeyError, TypeError, AssertionError, pickle.UnpicklingError) as e:
         detail = f"no {e}" if isinstance(e, KeyError) else (str(e).splitlines() or [""])[0].split(". ")[0]

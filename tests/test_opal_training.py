@@ -442,6 +442,17 @@ def test_deepspeed_zero2_path_matches_plain_loop_and_resumes(splits, tmp_path, m
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-4), (plain, ds)
 
 
+def _deepspeed_stage2(splits, tmp_path: Path, monkeypatch, max_steps: int) -> tuple[Path, dict, list, list, StageSettings]:
+    """(DeepSpeed config, section, texts, records, settings) of a stage 2 of `max_steps` steps on the
+    train split, run as a workflow job runs it (no launcher's variables)."""
+    for key in LAUNCHER_ENV:
+        monkeypatch.delenv(key, raising=False)
+    sec = section(stage2={"max_steps": max_steps})
+    records = stage_records(sec, 2, [str(splits[0])])
+    texts = [t for r in records for t in r.descriptions]
+    return cpu_deepspeed_config(tmp_path), sec, texts, records, StageSettings.from_section(sec, 2)
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU, tests/test_opal_gpu.py runs this path")
 def test_deepspeed_in_this_process_needs_no_launcher_and_keeps_only_its_newest_checkpoint(splits, tmp_path,
                                                                                           monkeypatch):
@@ -452,13 +463,8 @@ def test_deepspeed_in_this_process_needs_no_launcher_and_keeps_only_its_newest_c
 
     import torch.distributed as dist
 
-    for key in LAUNCHER_ENV:
-        monkeypatch.delenv(key, raising=False)
-    train, _ = splits
-    cfg = cpu_deepspeed_config(tmp_path)
-    sec = section(stage2={"max_steps": 4})  # checkpoints at steps 3 and 4 (save_every 3), and where stopped
-    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
-    records, settings = stage_records(sec, 2, [str(train)]), StageSettings.from_section(sec, 2)
+    # checkpoints at steps 3 and 4 (save_every 3), and where stopped
+    cfg, sec, texts, records, settings = _deepspeed_stage2(splits, tmp_path, monkeypatch, max_steps=4)
 
     def tags() -> tuple[str, list[str]]:
         (job,) = (tmp_path / "ds").iterdir()
@@ -480,13 +486,7 @@ def test_deepspeed_in_this_process_needs_no_launcher_and_keeps_only_its_newest_c
 def test_a_deepspeed_checkpoint_that_does_not_load_is_an_input_error_naming_it(splits, tmp_path, monkeypatch):
     """DeepSpeed's `latest` naming no tag folder, or a tag's file cut short: an InputError naming it
     and the folder to remove (DeepSpeed itself raises a bare AssertionError or an unpickling error)."""
-    for key in LAUNCHER_ENV:
-        monkeypatch.delenv(key, raising=False)
-    train, _ = splits
-    cfg = cpu_deepspeed_config(tmp_path)
-    sec = section(stage2={"max_steps": 2})
-    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
-    records, settings = stage_records(sec, 2, [str(train)]), StageSettings.from_section(sec, 2)
+    cfg, sec, texts, records, settings = _deepspeed_stage2(splits, tmp_path, monkeypatch, max_steps=2)
     run = {"deepspeed_config": str(cfg), "use_deepspeed": True}
     model, tok = initial_model(sec, texts)
     train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ds", stop_after=1, **run)
@@ -625,13 +625,7 @@ def test_an_edited_deepspeed_config_is_another_job_but_not_for_the_plain_loop(sp
     """DeepSpeed's config is part of a DeepSpeed job's fingerprint: once edited, the checkpoints of
     the old config are not resumed. A job without DeepSpeed (the CPU demo) keeps its fingerprint,
     whatever the file says."""
-    for key in LAUNCHER_ENV:
-        monkeypatch.delenv(key, raising=False)
-    train, _ = splits
-    cfg = cpu_deepspeed_config(tmp_path)
-    sec = section(stage2={"max_steps": 4})
-    texts = [t for r in stage_records(sec, 2, [str(train)]) for t in r.descriptions]
-    records, settings = stage_records(sec, 2, [str(train)]), StageSettings.from_section(sec, 2)
+    cfg, sec, texts, records, settings = _deepspeed_stage2(splits, tmp_path, monkeypatch, max_steps=4)
     model, tok = initial_model(sec, texts)
     plain = stage_fingerprint(model, records, tok, settings, LossWeights(1.0))
     _, part = train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "plain", str(cfg),

@@ -368,6 +368,7 @@ def test_an_image_of_another_size_than_its_panoptic_png_names_both_files(tmp_pat
 
     from oeseg.data.panoptic import check_image_size
     from oeseg.models.data import demo_region_records, load_image
+    from oeseg.models.inference import load_regions, split_images
 
     images = [PanopticImage("a", "a.png", "a.png", 4, 2, [Segment(1, 13)])]
     atomic_write_json(tmp_path / "panoptic.json", panoptic_json(CITYSCAPES, images))
@@ -387,6 +388,8 @@ def test_an_image_of_another_size_than_its_panoptic_png_names_both_files(tmp_pat
         + "\n")
     with pytest.raises(InputError, match=message):  # OPAL's training records of the split
         demo_region_records(tmp_path)
+    with pytest.raises(InputError, match=message):  # OPAL's inference
+        load_regions(split_images(tmp_path)[0], 8)
     (tmp_path / "images" / "a.png").write_bytes(b"not a png")
     with pytest.raises(InputError, match=r"images/a.png: not a readable image"):
         load_image(str(tmp_path / "images" / "a.png"), 8)

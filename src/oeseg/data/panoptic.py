@@ -105,20 +105,28 @@ def read_rgb(path: str | Path) -> np.ndarray:
         return np.array(im.convert("RGB"))
 
 
-def _size_mismatch(image_path: str | Path, panoptic_path: str | Path, size: tuple[int, ...],
-                   shape: tuple[int, ...]) -> InputError:
-    """The error of an image of `size` whose panoptic PNG is of `shape` (both height, width)."""
-    return InputError(f"{image_path}: the image is {size[1]}x{size[0]} pixels, its panoptic PNG {panoptic_path} "
-                      f"{shape[1]}x{shape[0]}: an image and its panoptic PNG have one size")
+def _check_size(size: tuple[int, ...], image_path: str | Path, panoptic_path: str | Path,
+                shape: tuple[int, ...]) -> None:
+    """Raise InputError naming both files where an image of `size` is not of `shape`, its panoptic
+    PNG's (both height, width first): its regions would be cut elsewhere."""
+    if tuple(size[:2]) != tuple(shape[:2]):
+        raise InputError(f"{image_path}: the image is {size[1]}x{size[0]} pixels, its panoptic PNG {panoptic_path} "
+                         f"{shape[1]}x{shape[0]}: an image and its panoptic PNG have one size")
 
 
 def check_image_size(image_path: str | Path, panoptic_path: str | Path, shape: tuple[int, ...]) -> None:
     """Raise InputError naming both files where the image at `image_path` (its header read) is not
-    of `shape` (height, width), the size of its panoptic PNG: its regions would be cut elsewhere."""
+    of `shape` (height, width), the size of its panoptic PNG."""
     with _open_image(image_path) as im:
         size = (im.height, im.width)
-    if size != tuple(shape[:2]):
-        raise _size_mismatch(image_path, panoptic_path, size, shape)
+    _check_size(size, image_path, panoptic_path, shape)
+
+
+def read_rgb_of(image_path: str | Path, panoptic_path: str | Path, shape: tuple[int, ...]) -> np.ndarray:
+    """`read_rgb` of an image whose panoptic PNG is of `shape`: another size is an InputError naming both."""
+    rgb = read_rgb(image_path)
+    _check_size(rgb.shape, image_path, panoptic_path, shape)
+    return rgb
 
 
 def png_shape(path: str | Path) -> tuple[int, int]:
@@ -282,13 +290,8 @@ class PanopticSplit:
     def rgb(self, image: PanopticImage, ids: np.ndarray | None = None) -> np.ndarray:
         """The image's HxWx3 RGB array; InputError naming both files where it is not the size of its
         panoptic PNG (`ids`, its segment-id map, when already read)."""
-        path = self.image_path(image)
-        rgb = read_rgb(path)
         png = self.panoptic_dir / image.panoptic_file
-        shape = ids.shape if ids is not None else png_shape(png)
-        if rgb.shape[:2] != tuple(shape[:2]):
-            raise _size_mismatch(path, png, rgb.shape[:2], shape)
-        return rgb
+        return read_rgb_of(self.image_path(image), png, ids.shape if ids is not None else png_shape(png))
 
     def image(self, image_id: str) -> PanopticImage:
         """The image record with this id."""

@@ -91,10 +91,16 @@ def has_region_description(record: RegionRecord) -> bool:
 
 
 def load_image(path: str, size: int) -> torch.Tensor:
-    """An RGB image as Osprey prepares one, normalised with CLIP's mean and std: (3,S,S). CLIP's
-    image processor resizes the shorter side to S (bicubic, PIL), without a centre crop; then the
-    image is squeezed bilinearly into S x S."""
-    rgb = Image.fromarray(read_rgb(path))  # a missing or unreadable file: an InputError naming it
+    """The image file at `path` as `prepare_image` prepares it (a missing or unreadable file: an
+    InputError naming it)."""
+    return prepare_image(read_rgb(path), size)
+
+
+def prepare_image(array: np.ndarray, size: int) -> torch.Tensor:
+    """An HxWx3 RGB array as Osprey prepares an image, normalised with CLIP's mean and std: (3,S,S).
+    CLIP's image processor resizes the shorter side to S (bicubic, PIL), without a centre crop;
+    then the image is squeezed bilinearly into S x S."""
+    rgb = Image.fromarray(array)
     w, h = rgb.size
     short, long = sorted((w, h))
     long = int(size * long / short)  # as transformers' get_resize_output_image_size (shortest_edge)

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import torch
 from transformers import LlamaModel
 
-from oeseg.data.panoptic import PanopticSplit, check_image_size, read_segment_ids
+from oeseg.data.panoptic import PanopticSplit, read_rgb_of, read_segment_ids
 from oeseg.data.predictions import RegionPrediction, write_predictions
 from oeseg.io import InputError
 from oeseg.models import conversation as conv
-from oeseg.models.data import load_image, stack_masks
+from oeseg.models.data import prepare_image, stack_masks
 from oeseg.models.osprey import OpalForCausalLM
 from oeseg.models.tokenization import (
     IMAGE_TOKEN_INDEX,
@@ -278,8 +278,8 @@ def split_images(split_dir: str | os.PathLike) -> list[ImageRegions]:
 def load_regions(image: ImageRegions, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The image (3,S,S) and its segments' masks (Q,H,W) at the image's resolution, as training prepares them."""
     ids = read_segment_ids(image.panoptic_path)
-    check_image_size(image.image_path, image.panoptic_path, ids.shape)
-    return load_image(image.image_path, size), stack_masks([ids == s for s in image.segment_ids])
+    rgb = read_rgb_of(image.image_path, image.panoptic_path, ids.shape)
+    return prepare_image(rgb, size), stack_masks([ids == s for s in image.segment_ids])
 
 
 def image_batches(counts: list[int], batch_size: int, images_per_batch: int) -> list[list[int]]:

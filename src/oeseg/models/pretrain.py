@@ -35,11 +35,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from oeseg.data.panoptic import PanopticSplit, check_image_size, read_segment_ids
+from oeseg.data.panoptic import PanopticSplit, read_rgb_of, read_segment_ids
 from oeseg.data.regions import read_regions
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_jsonl
 from oeseg.models.config import config_from_section
-from oeseg.models.data import demo_region_records, load_image, record_texts, resize_mask
+from oeseg.models.data import demo_region_records, prepare_image, record_texts, resize_mask
 from oeseg.models.losses import contrastive_loss, text_ids
 from oeseg.models.tokenization import IGNORE_INDEX, build_demo_tokenizer, encode_text
 from oeseg.models.train import lr_factor
@@ -214,9 +214,9 @@ def _step(loss: torch.Tensor, params: list[torch.nn.Parameter], optimizer: torch
 def load_training_image(item: TrainingImage, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The image (3,S,S), CLIP-normalised, and its regions' masks (Q,S,S), resized to S = `size`."""
     ids = read_segment_ids(item.segments_path)
-    check_image_size(item.image_path, item.segments_path, ids.shape)
+    rgb = read_rgb_of(item.image_path, item.segments_path, ids.shape)
     masks = [resize_mask(np.asarray(ids == seg), size) for seg, _ in item.regions]
-    return load_image(item.image_path, size), torch.stack(masks)
+    return prepare_image(rgb, size), torch.stack(masks)
 
 
 def pretrain_tower(split_dirs: list[str], model_section: dict, settings: PretrainSettings

@@ -119,13 +119,20 @@ def _check_study_run(config: dict[str, Any], runs: list[str]) -> None:
                          f"the methods outside variance.methods have the one run main")
 
 
-def _check_study_annotators(annotators: list[str] | None) -> None:
-    """Raise InputError where `human_study.annotators` names one CSV twice: it would agree with itself."""
-    paths = [os.path.realpath(p) for p in annotators or []]  # relative ones: of the working folder
+def _check_listed_once(key: str, csvs: list[str], consequence: str, entry: str) -> None:
+    """Raise InputError naming `key` where the list `csvs` names one file twice (by any path: relative
+    ones are of the working folder, as the rules read them): a CSV agrees with itself."""
+    paths = [os.path.realpath(p) for p in csvs]
     repeated = next((k for k, p in enumerate(paths) if p in paths[:k]), None)
     if repeated is not None:
-        raise InputError(f"config: human_study.annotators: {annotators[repeated]!r} is given twice (a CSV agrees "
-                         f"with itself: 100 % agreement, no disagreements); list each annotator's CSV once")
+        raise InputError(f"config: {key}: {csvs[repeated]!r} is given twice (a CSV agrees with itself{consequence}); "
+                         f"list each {entry} once")
+
+
+def _check_study_annotators(annotators: list[str] | None) -> None:
+    """Raise InputError where `human_study.annotators` names one CSV twice: it would agree with itself."""
+    _check_listed_once("human_study.annotators", annotators or [], ": 100 % agreement, no disagreements",
+                       "annotator's CSV")
 
 
 def _check_study_resolved(resolved: str | list[str] | None) -> None:
@@ -137,11 +144,7 @@ def _check_study_resolved(resolved: str | list[str] | None) -> None:
         raise InputError(f"config: human_study.resolved: a list names two or more annotators' independent "
                          f"re-annotations of the disagreements, this one only {resolved[0]!r}; give one consensus "
                          f"CSV as a string (resolved: {resolved[0]})")
-    paths = [os.path.realpath(p) for p in resolved]  # relative ones: of the working folder, as the rules read them
-    repeated = next((k for k, p in enumerate(paths) if p in paths[:k]), None)
-    if repeated is not None:
-        raise InputError(f"config: human_study.resolved: {resolved[repeated]!r} is given twice (a CSV agrees with "
-                         f"itself); list each annotator's re-annotation once")
+    _check_listed_once("human_study.resolved", resolved, "", "annotator's re-annotation")
 
 
 def source_vocabularies(source: str | None) -> list[str] | None:

@@ -82,9 +82,9 @@ def read_nouns(path: str | os.PathLike) -> list[str]:
     """Read `nouns.txt` (one noun per line; a line with a tab or a control character names the file and line)."""
     nouns = []
     for lineno, line in enumerate(text_lines(read_text(path, "noun list")), start=1):
-        _check_one_term(line.strip(), f"{path}:{lineno}", "noun")
-        if line.strip():
-            nouns.append(line.strip())
+        _check_one_term(noun := line.strip(), f"{path}:{lineno}", "noun")
+        if noun:
+            nouns.append(noun)
     if not nouns:
         raise InputError(f"{path}: empty noun list")
     return nouns

@@ -503,6 +503,67 @@ def test_a_deepspeed_checkpoint_that_does_not_load_is_an_input_error_naming_it(s
         train_stage(model, records, tok, settings, LossWeights(1.0), tmp_path / "ds", **run)
 
 
+#: one of two DeepSpeed processes (gloo) of a stage 2 saving every step; rank 1 dies while it writes
+#: its optimizer shard of step 2, after rank 0 has written all of its own files
+DEEPSPEED_PROCESS_DYING_IN_SAVE = """
+import json, os, sys
+import torch.distributed as dist
+from deepspeed.runtime.engine import DeepSpeedEngine
+from oeseg.models.losses import LossWeights
+from oeseg.models.train import StageSettings, stage_records, train_stage
+from oeseg.models.weights import initial_model
+sec, split, cfg, out = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+if os.environ["RANK"] == "1":
+    save = DeepSpeedEngine._save_zero_checkpoint
+    def dying(self, save_dir, tag):
+        if tag == "step2":
+            os._exit(9)
+        return save(self, save_dir, tag)
+    DeepSpeedEngine._save_zero_checkpoint = dying
+dist.init_process_group("gloo")
+records = stage_records(sec, 2, [split])
+model, tok = initial_model(sec, [t for r in records for t in r.descriptions])
+train_stage(model, records, tok, StageSettings.from_section(sec, 2), LossWeights(1.0), out, cfg, use_deepspeed=True)
+"""
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU (gloo) form of a two-GPU run")
+def test_a_deepspeed_process_dying_in_a_save_leaves_latest_naming_the_last_whole_checkpoint(splits, tmp_path):
+    """Two DeepSpeed processes, rank 1 killed while it writes step 2's optimizer shard: `latest`
+    still names step 1, whose files are all there (DeepSpeed's own `latest`, written by rank 0
+    before the other ranks' files, would name step 2, which does not load). A rerun in one process
+    is told that two wrote the checkpoint."""
+    import os
+    import socket
+
+    sec = section(stage2={"max_steps": 3})
+    sec["save_every"] = 1
+    cfg = cpu_deepspeed_config(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ranks = [child(DEEPSPEED_PROCESS_DYING_IN_SAVE, json.dumps(sec), str(splits[0]), str(cfg), str(tmp_path / "ds"),
+                   env={**os.environ, "RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank),
+                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}) for rank in (0, 1)]
+    try:
+        stderr = [process.communicate(timeout=180)[1] for process in ranks]
+    finally:
+        for process in ranks:
+            process.kill()  # rank 0 left waiting for rank 1 in the save's barrier
+    assert ranks[1].returncode == 9 and ranks[0].returncode != 0, [e[-2000:] for e in stderr]
+    (job,) = (tmp_path / "ds").iterdir()
+    assert (job / "latest").read_text() == "step1"
+    assert len(list((job / "step1").glob("*optim_states.pt"))) == 2  # both ranks' shards
+    # one process cannot resume ZeRO's two optimizer shards: said so, not DeepSpeed's exception
+    records = stage_records(sec, 2, [str(splits[0])])
+    model, tok = initial_model(sec, [t for r in records for t in r.descriptions])
+    with pytest.raises(InputError, match=rf"^{job}/step1: the stage's checkpoint was written by 2 processes "
+                                         r"\(GPUs\) and this run has 1: rerun with 2 .*"
+                                         rf"or remove {job} to train the stage anew$"):
+        train_stage(model, records, tok, StageSettings.from_section(sec, 2), LossWeights(1.0), tmp_path / "ds",
+                    str(cfg), use_deepspeed=True)
+
+
 def _lora_dropout_stage(splits, tmp_path: Path, monkeypatch, use_deepspeed: bool) -> tuple[Path, str | None, dict]:
     """(train split, DeepSpeed config or None, section) of a 4-step stage 3 with LoRA dropout, run
     as a workflow job runs it (no launcher's variables); on a GPU tests/test_opal_gpu.py runs the

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.distributed as dist
 
-from oeseg.io import InputError, atomic_write_bytes, read_json
+from oeseg.io import InputError, atomic_write_bytes, atomic_write_text, read_json
 from oeseg.models.data import Collator, RegionDataset, RegionRecord, has_region_description, record_texts
 from oeseg.models.job import OpalJob
 from oeseg.models.losses import LossWeights, contrastive_loss, positive_keys
@@ -334,6 +334,16 @@ def reading_checkpoint(path: Path, job_dir: Path) -> Iterator[None]:
                          f"remove {job_dir} to train the stage anew") from None
 
 
+def _check_shard_count(tag_dir: Path, job_dir: Path, processes: int) -> None:
+    """A DeepSpeed checkpoint resumes only in as many processes as wrote it (ZeRO partitions the
+    optimizer state among them, one `*optim_states.pt` a process): else an InputError saying so."""
+    shards = len(list(tag_dir.glob("*optim_states.pt")))
+    if shards and shards != processes:
+        raise InputError(f"{tag_dir}: the stage's checkpoint was written by {shards} processes (GPUs) and this run "
+                         f"has {processes}: rerun with {shards} (opal.resources.gpus × nodes) to resume it, "
+                         f"or remove {job_dir} to train the stage anew")
+
+
 def _save_checkpoint(path: Path, state: dict) -> None:
     """Write a training state to `path` atomically (torch.save)."""
     buf = io.BytesIO()
@@ -405,15 +415,19 @@ def _save_training_state(checkpoint_dir: Path, step: int, history: list[dict], m
                          optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
                          engine: DeepSpeedEngine | None) -> None:
     """Checkpoint a stage after `step` optimizer steps, called by every process (a collective):
-    DeepSpeed's tag `step<N>` (its `latest` file names it once written; the older tags then go) or
-    rank 0's `last.pt`, with every process's random states. Every process returns once it is
-    whole, so none stops (or is stopped by a launcher that saw another exit) while it is written."""
+    DeepSpeed's tag `step<N>` (then the `latest` file naming it, written atomically by rank 0 once
+    every process's files are saved; the older tags then go) or rank 0's `last.pt`, with every
+    process's random states. Every process returns once it is whole, so none stops (or is stopped
+    by a launcher that saw another exit) while it is written."""
     rank, size = world()
     rng = _rng_states()  # dropout's draws go on where they were when resumed
     if engine is not None:
-        engine.save_checkpoint(str(checkpoint_dir), tag=f"step{step}",
+        # DeepSpeed's own `latest` is written in place by rank 0 before the other ranks' files are
+        # known to be saved; its save_checkpoint ends with a barrier, after which all of them are
+        engine.save_checkpoint(str(checkpoint_dir), tag=f"step{step}", save_latest=False,
                                client_state={"step": step, "history": history, "rng": rng})
         if rank == 0:
+            atomic_write_text(checkpoint_dir / "latest", f"step{step}")
             _keep_only(checkpoint_dir, f"step{step}")
     elif rank == 0:
         _save_checkpoint(checkpoint_dir / "last.pt", {
@@ -496,6 +510,7 @@ def train_stage(model: OpalForCausalLM, records: list[RegionRecord], tokenizer: 
             if (checkpoint_dir / "latest").exists():  # written once a checkpoint's files are all saved
                 tag = (checkpoint_dir / "latest").read_text().strip()
                 where = checkpoint_dir / tag if tag and (checkpoint_dir / tag).is_dir() else checkpoint_dir / "latest"
+                _check_shard_count(where, checkpoint_dir, size)
                 with reading_checkpoint(where, checkpoint_dir):
                     if where.name == "latest":
                         raise ValueError(f"it names {tag!r}, not a checkpoint folder of {checkpoint_dir}")

@@ -1,5 +1,5 @@
 from oeseg.mapping import METHODS as MAPPING_METHODS
-from oeseg.registry import exact_names_regex
+from oeseg.registry import common_option, exact_names_regex
 from oeseg.data.vocabularies import vocabulary_name
 from oeseg.workflow import (
     VOCABULARY_NAME,

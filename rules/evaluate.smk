@@ -31,7 +31,7 @@ rule evaluate:
     params:
         split_dir=lambda w: split_dir(w.dataset, "val"),
         missing_regions=EVAL["missing_regions"],
-        scored_images=lambda w: config["methods"][w.method].get("scored_images", "all"),
+        scored_images=lambda w: common_option(config["methods"][w.method], "scored_images"),
         sbert_template=SBERT_TEMPLATE,
     script:
         "../scripts/evaluate.py"

@@ -2,11 +2,11 @@
 
 import os
 
-from oeseg.baselines.tags import predict_with_tags
+from oeseg.baselines.tags import TagSettings, predict_with_tags
+from oeseg.registry import entry_settings
 from oeseg.workflow import rule_step
 
 with rule_step(snakemake):
-    entry = snakemake.params.entry
     predict_with_tags(snakemake.input.classifier, snakemake.input.tagger, snakemake.input.nouns,
                       os.path.dirname(snakemake.input.split), snakemake.output.predictions,
-                      tags_output=snakemake.output.tags, **{k: entry[k] for k in ("top_k", "threshold") if k in entry})
+                      entry_settings(TagSettings, snakemake.params.entry), tags_output=snakemake.output.tags)

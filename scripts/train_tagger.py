@@ -3,10 +3,10 @@
 import os
 
 from oeseg.baselines.tags import TaggerConfig, train_tagger
-from oeseg.registry import training_config
+from oeseg.registry import entry_settings
 from oeseg.workflow import rule_step
 
 with rule_step(snakemake):
-    config = training_config(TaggerConfig, snakemake.params.entry)
+    config = entry_settings(TaggerConfig, snakemake.params.entry)
     train_tagger([os.path.dirname(p) for p in snakemake.input.splits], snakemake.input.nouns,
                  snakemake.output[0], config)

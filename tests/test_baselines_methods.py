@@ -12,7 +12,7 @@ from baselines_demo_split import NOUNS, make_split, true_nouns
 
 from oeseg.baselines.ovclassifier import (TEXT_DIM, RegionEncoderConfig, embed_nouns, embed_texts, predict_regions,
                                           train_region_encoder)
-from oeseg.baselines.tags import TaggerConfig, nouns_in, predict_with_tags, train_tagger
+from oeseg.baselines.tags import TagSettings, TaggerConfig, nouns_in, predict_with_tags, train_tagger
 from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import read_predictions
 from oeseg.io import InputError
@@ -53,7 +53,7 @@ def test_ovclassifier_describes_every_region_with_its_noun(trained):
 def test_tags_baseline_chooses_among_the_image_tags_only(trained):
     root, val, nouns = trained
     predict_with_tags(root / "encoder.pt", root / "tagger.pt", nouns, val, root / "tags.jsonl",
-                      top_k=3, threshold=0.3, tags_output=root / "tags.json")
+                      TagSettings(top_k=3, threshold=0.3), tags_output=root / "tags.json")
     predictions = read_predictions(root / "tags.jsonl")
     assert_valid_for_split(predictions, val)
     tags = json.loads((root / "tags.json").read_text())

@@ -16,14 +16,14 @@ import pytest
 import yaml
 from baselines_demo_split import NOUNS, make_split
 
-from oeseg.baselines.tags import TaggerConfig
+from oeseg.baselines.tags import TagSettings, TaggerConfig
 from oeseg.data.panoptic import SEMANTIC_VOID, read_segment_ids, write_semantic_ids
 from oeseg.data.predictions import read_predictions
 from oeseg.data.vocabularies import vocabulary_name
 from oeseg.io import InputError
 from oeseg.workflow import check_config, vocabulary_files
-from oeseg.registry import (COMMON_KEYS, METHOD_KINDS, check_methods, exact_names_regex, kind_of, method_gpus,
-                            method_resources, methods_of_rule, methods_regex, training_config)
+from oeseg.registry import (COMMON_DEFAULTS, COMMON_KEYS, METHOD_KINDS, check_methods, common_option, exact_names_regex, kind_of, method_gpus,
+                            method_resources, methods_of_rule, methods_regex, entry_settings)
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -197,15 +197,39 @@ def test_config_check_runs_before_the_rules(tmp_path):
     assert proc.returncode != 0 and "methods.o.top_k: not a key of kind opal" in proc.stdout + proc.stderr
 
 
-def test_training_config_takes_the_entrys_settings_and_the_classs_defaults():
-    """A method entry's `epochs` and `seed` reach its trainer; its other keys (kind, label,
-    classifier, ...) are not hyper-parameters, and what the entry leaves out keeps the default."""
+def test_common_options_default_to_what_the_schema_says():
+    """`on_mismatch` and `scored_images`: the entry's value, else the default that the config
+    schema's description names, one of the values it allows."""
+    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "schemas/baselines.schema.yaml").read_text())
+    properties = next(v["properties"] for v in _mappings(schema) if "scored_images" in v.get("properties", {}))
+    for key, default in COMMON_DEFAULTS.items():
+        assert default in properties[key]["enum"] and f"{default} (default" in properties[key]["description"]
+        assert common_option({"kind": "tags"}, key) == default
+    assert common_option({"scored_images": "described"}, "scored_images") == "described"
+    assert common_option({"on_mismatch": "skip"}, "on_mismatch") == "skip"
+
+
+def _mappings(node):
+    """Every mapping in a parsed YAML tree, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _mappings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _mappings(value)
+
+
+def test_entry_settings_takes_the_entrys_settings_and_the_classs_defaults():
+    """A method entry's `epochs` and `seed` reach its trainer and `top_k` its tag picking; its other
+    keys (kind, label, classifier, ...) are not settings, and what the entry leaves out keeps the default."""
     entry = {"kind": "tags", "label": "Baseline", "group": "baseline", "classifier": "ovclassifier",
              "top_k": 5, "epochs": 3, "seed": 7}
-    config = training_config(TaggerConfig, entry)
+    config = entry_settings(TaggerConfig, entry)
     assert (config.epochs, config.seed) == (3, 7)
     assert config == TaggerConfig(epochs=3, seed=7)
-    assert training_config(TaggerConfig, {"kind": "tags"}) == TaggerConfig()
+    assert entry_settings(TaggerConfig, {"kind": "tags"}) == TaggerConfig()
+    assert entry_settings(TagSettings, entry) == TagSettings(top_k=5, threshold=0.3)
 
 
 def test_a_folder_dataset_with_a_vocabulary_file_is_scored_by_the_workflow(workdir):

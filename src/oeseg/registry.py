@@ -60,6 +60,13 @@ class Registry(Generic[T]):
 # Keys every method entry may have, whatever its kind (`published`, `source` and `on_mismatch`
 # because any method may be taken from its published outputs; `scored_images` for its evaluations).
 COMMON_KEYS = ("kind", "label", "group", "published", "source", "on_mismatch", "scored_images")
+# The defaults of the common keys that have one.
+COMMON_DEFAULTS = {"on_mismatch": "error", "scored_images": "all"}
+
+
+def common_option(entry: dict, key: str) -> str:
+    """A method entry's `on_mismatch` or `scored_images`: the value it sets, else the default."""
+    return entry.get(key, COMMON_DEFAULTS[key])
 
 
 @dataclass(frozen=True)
@@ -123,9 +130,9 @@ def method_resources(entry: dict) -> dict:
     return {**EXTERNAL_RESOURCES, **entry.get("resources", {}), "gpu": method_gpus(entry)}
 
 
-def training_config(config_class: type[T], entry: dict) -> T:
-    """A trained method's hyper-parameters (a dataclass such as TaggerConfig): the fields that its
-    config entry sets (`epochs`, `seed`), the class's defaults for the others."""
+def entry_settings(config_class: type[T], entry: dict) -> T:
+    """A method's settings (a dataclass such as TaggerConfig or TagSettings): the fields that its
+    config entry sets (`epochs`, `seed`, `top_k`), the class's defaults for the others."""
     names = {field.name for field in fields(config_class)}
     return config_class(**{key: value for key, value in entry.items() if key in names})
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from oeseg.baselines.importers import ImportSummary, import_predictions
 from oeseg.io import InputError
 from oeseg.lexicon.nouns import read_nouns
-from oeseg.registry import Registry
+from oeseg.registry import Registry, common_option
 from oeseg.workflow import run_logged
 
 log = logging.getLogger("oeseg.baselines")
@@ -147,7 +147,7 @@ def run_external(method: str, entry: dict, split_dir: str | os.PathLike, nouns: 
         expected = f" (what the command should be: {known.user_provides})" if known else ""
         raise InputError(f"{raw}: methods.{method}: the command finished but did not write this file{expected}")
     summary = import_predictions(fmt, raw, split_dir, predictions, nouns=read_nouns(nouns) if nouns else None,
-                                 on_mismatch=entry.get("on_mismatch", "error"))
+                                 on_mismatch=common_option(entry, "on_mismatch"))
     log.info("%s: %s", method, summary.text())
     return summary
 

@@ -146,9 +146,17 @@ def train_tagger(train_split_dirs: Sequence[str | os.PathLike], nouns: str | os.
 
 
 @single_thread()
+@dataclass(frozen=True)
+class TagSettings:
+    """How the tags baseline picks an image's tags: the `top_k` most probable, of probability ≥ `threshold`."""
+
+    top_k: int = 8
+    threshold: float = 0.3
+
+
 def predict_with_tags(classifier: str | os.PathLike, tagger: str | os.PathLike, nouns: str | os.PathLike,
-                      split_dir: str | os.PathLike, output: str | os.PathLike, *, top_k: int = 8,
-                      threshold: float = 0.3, tags_output: str | os.PathLike | None = None) -> None:
+                      split_dir: str | os.PathLike, output: str | os.PathLike, settings: TagSettings = TagSettings(),
+                      tags_output: str | os.PathLike | None = None) -> None:
     """Tag each image, then describe its regions with the classifier's best noun among its tags."""
     vocabulary = read_nouns(nouns)
     model = ImageTagger.load(tagger)
@@ -156,7 +164,8 @@ def predict_with_tags(classifier: str | os.PathLike, tagger: str | os.PathLike, 
     if unknown:
         raise InputError(f"{tagger}: tags not in {nouns}: {', '.join(unknown[:5])}")
     split = PanopticSplit.load(split_dir)
-    tags = {im.id: model.tag(image_tensor(split, im, model.config.image_size), top_k, threshold) for im in split.images}
+    tags = {im.id: model.tag(image_tensor(split, im, model.config.image_size), settings.top_k,
+                              settings.threshold) for im in split.images}
     used = sorted(set().union(*tags.values())) if tags else []
     index = {n: i for i, n in enumerate(used)}
     ov = OpenVocabularyClassifier(RegionEncoder.load(classifier), used)

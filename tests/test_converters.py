@@ -401,3 +401,35 @@ def test_cityscapes_unknown_package_is_a_clear_error(local_cityscapes, tmp_path,
     monkeypatch.setenv("CITYSCAPES_PASSWORD", "s3cret")
     with pytest.raises(InputError, match=r"nope.zip: download of cityscapes package nope.zip failed: .*do not exist"):
         download_cityscapes_package("nope.zip", tmp_path / "nope.zip", None, session=cityscapes_session(local_cityscapes))
+
+
+# --- bad input and reruns ----------------------------------------------------------------------
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every file under `root` by relative path, with its bytes."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+def test_ade20k_an_interrupted_rerun_is_not_taken_as_done_and_resumes_byte_identical(tmp_path):
+    """A rerun that fails after the first run completed leaves no panoptic.json (the mark of a
+    finished split) beside the emptied folders; the next rerun writes the first run's bytes."""
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    out = tmp_path / "val"
+    convert_ade20k(scene_zip, inst_tar, "val", out)
+    first = _files(out)
+    assert {"panoptic.json", "images/ADE_val_00000001.jpg", "panoptic/ADE_val_00000001.png",
+            "semantic/ADE_val_00000001.png"} == set(first)
+    good = scene_zip.read_bytes()
+    _rewrite_member(scene_zip, "ADEChallengeData2016/annotations/validation/ADE_val_00000001.png", b"\x89PNG cut")
+    with pytest.raises(InputError, match="not a readable image"):
+        convert_ade20k(scene_zip, inst_tar, "val", out)
+    assert not (out / "panoptic.json").exists()
+    scene_zip.write_bytes(good)
+    convert_ade20k(scene_zip, inst_tar, "val", out)
+    assert _files(out) == first
+
+def test_cityscapes_rerun_is_byte_identical(tmp_path):
+    gt_zip, img_zip = _cityscapes_archives(tmp_path)
+    convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "val")
+    first = _files(tmp_path / "val")
+    convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "val")
+    assert _files(tmp_path / "val") == first and "semantic" not in {Path(n).parts[0] for n in first}

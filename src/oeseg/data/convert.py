@@ -20,10 +20,13 @@ class SplitWriter:
     own semantic annotation); `finish` writes panoptic.json."""
 
     def __init__(self, out_dir: str | Path, vocabulary: Vocabulary) -> None:
-        """A writer into `out_dir` (its images/, panoptic/ and semantic/ emptied) of categories of `vocabulary`."""
+        """A writer into `out_dir` (its panoptic.json removed, its images/, panoptic/ and semantic/
+        emptied) of categories of `vocabulary`."""
         self.out_dir = Path(out_dir)
         self.vocabulary = vocabulary
         self.images: list[PanopticImage] = []
+        # first the mark of a finished split: a run stopped after this leaves none beside emptied folders
+        (self.out_dir / "panoptic.json").unlink(missing_ok=True)
         for sub in ("images", "panoptic", "semantic"):  # the converter owns these folders: no stale files
             shutil.rmtree(self.out_dir / sub, ignore_errors=True)
 

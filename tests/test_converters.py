@@ -433,3 +433,23 @@ def test_cityscapes_rerun_is_byte_identical(tmp_path):
     first = _files(tmp_path / "val")
     convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "val")
     assert _files(tmp_path / "val") == first and "semantic" not in {Path(n).parts[0] for n in first}
+
+
+def test_ade20k_annotation_of_another_size_than_its_image_names_both(tmp_path):
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    image = "ADEChallengeData2016/images/validation/ADE_val_00000001.jpg"
+    _rewrite_member(scene_zip, image, _jpg(H, W + 1))
+    with pytest.raises(InputError, match=rf"ADEChallengeData2016.zip:{image}: the image is {W + 1}x{H} but its "
+                                         rf"annotation .*ADEChallengeData2016.zip:ADEChallengeData2016/annotations/"
+                                         rf"validation/ADE_val_00000001.png is {W}x{H}"):
+        convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")
+
+
+def test_cityscapes_annotation_of_another_size_than_its_image_names_both(tmp_path):
+    gt_zip, img_zip = _cityscapes_archives(tmp_path)
+    image = "leftImg8bit/val/frankfurt/frankfurt_000000_000294_leftImg8bit.png"
+    _rewrite_member(img_zip, image, _png(np.zeros((H + 2, W, 3), np.uint8)))
+    with pytest.raises(InputError, match=rf"leftImg8bit_trainvaltest.zip:{image}: the image is {W}x{H + 2} but its "
+                                         r"annotation .*gtFine_trainvaltest.zip:gtFine/val/frankfurt/"
+                                         rf"frankfurt_000000_000294_gtFine_instanceIds.png is {W}x{H}"):
+        convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "out")

@@ -118,7 +118,8 @@ def convert_ade20k(scene_parsing: str | Path, instances: str | Path, split: str,
                                               f"{scene_parsing}:{semantics[image_id]}",
                                               f"{instances}:{instance_pngs[image_id]}")
             writer.add(image_id, f"{image_id}.jpg", sp.read(images[image_id]), ids, categories,
-                       source=f"{scene_parsing}:{images[image_id]}", semantic=semantic_category_ids(semantic))
+                       source=f"{scene_parsing}:{images[image_id]}", semantic=semantic_category_ids(semantic),
+                       annotation=f"{scene_parsing}:{semantics[image_id]}")
         writer.finish({"source": "ADE20K (ADEChallengeData2016 + annotations_instance)", "split": split})
     log.info("ADE20K %s: %d images converted to %s", split, len(writer.images), out_dir)
     return len(writer.images)

@@ -195,7 +195,7 @@ def convert_cityscapes(gtfine: str | Path, images: str | Path, split: str, out_d
                 raise InputError(f"{gtfine}:{annotations[image_id]}: expected a one-channel instanceIds PNG")
             ids, categories, crowd = cityscapes_segments(instance_ids)
             writer.add(image_id, f"{image_id}_leftImg8bit.png", im.read(frames[image_id]), ids, categories, crowd,
-                       source=f"{images}:{frames[image_id]}")
+                       source=f"{images}:{frames[image_id]}", annotation=f"{gtfine}:{annotations[image_id]}")
         writer.finish({"source": "Cityscapes (gtFine + leftImg8bit)", "split": split})
     log.info("Cityscapes %s: %d images converted to %s", split, len(writer.images), out_dir)
     return len(writer.images)

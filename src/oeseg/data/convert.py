@@ -32,17 +32,20 @@ class SplitWriter:
 
     def add(self, image_id: str, image_name: str, image_bytes: bytes, ids: np.ndarray,
             categories: dict[int, int], crowd: set[int] = frozenset(), source: str | None = None,
-            semantic: np.ndarray | None = None) -> None:
+            semantic: np.ndarray | None = None, annotation: str | None = None) -> None:
         """Copy the image, write its panoptic PNG (and its semantic PNG from `semantic`, category ids
         with SEMANTIC_VOID for void) and record its segments; errors name `source` (where the image
-        bytes come from: archive and member) or else the image's name."""
+        bytes come from: archive and member) or else the image's name, and `annotation` (the label
+        file `ids` comes from)."""
         try:
             with Image.open(io.BytesIO(image_bytes)) as im:
                 width, height = im.size
         except UNREADABLE_IMAGE as e:
             raise InputError(f"{source or image_name}: not a readable image ({e})") from None
         if (height, width) != ids.shape:
-            raise InputError(f"{image_name}: image is {width}x{height} but its annotation {ids.shape[1]}x{ids.shape[0]}")
+            label = f"its annotation {annotation}" if annotation else "its annotation"
+            raise InputError(f"{source or image_name}: the image is {width}x{height} but {label} is "
+                             f"{ids.shape[1]}x{ids.shape[0]}: an image and its annotation have one size")
         atomic_write_bytes(self.out_dir / "images" / image_name, image_bytes)
         write_segment_ids(self.out_dir / "panoptic" / f"{image_id}.png", ids)
         if semantic is not None:

@@ -175,7 +175,8 @@ def test_ade20k_missing_instance_png_names_the_archive(tmp_path):
     empty = tmp_path / "empty.tar"
     with tarfile.open(empty, "w"):
         pass
-    with pytest.raises(InputError, match=r"empty.tar: no annotation PNG for image ADE_val_00000001"):
+    with pytest.raises(InputError, match=r"ADEChallengeData2016.zip:ADEChallengeData2016/images/validation/"
+                                         r"ADE_val_00000001.jpg: no instance PNG ADE_val_00000001 in .*empty.tar"):
         convert_ade20k(scene_zip, empty, "val", tmp_path / "out")
 
 
@@ -294,7 +295,9 @@ def test_cityscapes_missing_image_names_the_archive(tmp_path):
     gt_zip, _ = _cityscapes_archives(tmp_path)
     empty = tmp_path / "leftImg8bit_empty.zip"
     zipfile.ZipFile(empty, "w").close()
-    with pytest.raises(InputError, match="leftImg8bit_empty.zip: no leftImg8bit image for frankfurt_000000_000294"):
+    with pytest.raises(InputError, match=r"gtFine_trainvaltest.zip:gtFine/val/frankfurt/frankfurt_000000_000294_"
+                                         r"gtFine_instanceIds.png: no image frankfurt_000000_000294 in "
+                                         r".*leftImg8bit_empty.zip \(1 instanceIds PNG\(s\) without one"):
         convert_cityscapes(gt_zip, empty, "val", tmp_path / "out")
 
 
@@ -453,3 +456,50 @@ def test_cityscapes_annotation_of_another_size_than_its_image_names_both(tmp_pat
                                          r"annotation .*gtFine_trainvaltest.zip:gtFine/val/frankfurt/"
                                          rf"frankfurt_000000_000294_gtFine_instanceIds.png is {W}x{H}"):
         convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "out")
+
+
+def _add_member(archive: Path, name: str, data: bytes) -> None:
+    """Add one member to a zip or tar archive."""
+    if archive.suffix == ".zip":
+        with zipfile.ZipFile(archive, "a") as z:
+            z.writestr(name, data)
+        return
+    with tarfile.open(archive, "a") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+
+@pytest.mark.parametrize("archive, member, what", [
+    ("ADEChallengeData2016.zip", "ADEChallengeData2016/annotations/validation/ADE_val_00000002.png", "semantic"),
+    ("annotations_instance.tar", "annotations_instance/validation/ADE_val_00000002.png", "instance"),
+])
+def test_ade20k_an_annotation_without_its_image_names_it(tmp_path, archive, member, what):
+    """An annotation PNG whose image the scene-parsing archive lacks is an error naming it (the
+    image went missing from the archive), even when only the first images are converted."""
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    _add_member(tmp_path / archive, member, _png(np.zeros((H, W), np.uint8)))
+    for limit in (None, 1):
+        with pytest.raises(InputError, match=rf"{archive}:{member}: no image ADE_val_00000002 in .*"
+                                             rf"ADEChallengeData2016.zip \(1 {what} PNG\(s\) without one"):
+            convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out", limit=limit)
+    assert not (tmp_path / "out").exists()  # checked before anything is written
+
+def test_cityscapes_an_image_without_its_annotation_names_it(tmp_path):
+    gt_zip, img_zip = _cityscapes_archives(tmp_path)
+    member = "leftImg8bit/val/frankfurt/frankfurt_000000_000576_leftImg8bit.png"
+    _add_member(img_zip, member, _png(np.zeros((H, W, 3), np.uint8)))
+    with pytest.raises(InputError, match=rf"leftImg8bit_trainvaltest.zip:{member}: no instanceIds PNG "
+                                         r"frankfurt_000000_000576 in .*gtFine_trainvaltest.zip \(1 image\(s\) without one"):
+        convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "out")
+
+def test_a_member_twice_in_an_archive_names_both(tmp_path):
+    """Two members that give one image id (a nested second copy) are an error, not one silently
+    taking the other's place."""
+    gt_zip, img_zip = _cityscapes_archives(tmp_path)
+    copy = "copy/leftImg8bit/val/frankfurt/frankfurt_000000_000294_leftImg8bit.png"
+    _add_member(img_zip, copy, _png(np.zeros((H, W, 3), np.uint8)))
+    with pytest.raises(InputError, match=rf"leftImg8bit_trainvaltest.zip: {copy} and leftImg8bit/val/frankfurt/"
+                                         r"frankfurt_000000_000294_leftImg8bit.png are both frankfurt_000000_000294"):
+        convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "out")
+

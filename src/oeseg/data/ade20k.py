@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from oeseg.data.archives import Archive
-from oeseg.data.convert import SplitWriter
+from oeseg.data.convert import SplitWriter, check_pairs
 from oeseg.data.panoptic import SEMANTIC_VOID
 from oeseg.data.vocabularies import ADE20K
 from oeseg.io import InputError
@@ -108,11 +108,10 @@ def convert_ade20k(scene_parsing: str | Path, instances: str | Path, split: str,
         instance_pngs = inst.match(rf"(?:^|/)annotations_instance/{folder}/([^/]+)\.png$")
         if not images:
             raise InputError(f"{scene_parsing}: no images/{folder}/*.jpg (is it ADEChallengeData2016.zip?)")
+        check_pairs((scene_parsing, images, "image"), (scene_parsing, semantics, "semantic PNG"))
+        check_pairs((scene_parsing, images, "image"), (instances, instance_pngs, "instance PNG"))
         writer = SplitWriter(out_dir, ADE20K)
         for image_id in sorted(images)[:limit]:
-            for table, source in ((semantics, scene_parsing), (instance_pngs, instances)):
-                if image_id not in table:
-                    raise InputError(f"{source}: no annotation PNG for image {image_id}")
             semantic = sp.read_image(semantics[image_id])
             ids, categories = ade20k_segments(semantic, inst.read_image(instance_pngs[image_id]),
                                               f"{scene_parsing}:{semantics[image_id]}",

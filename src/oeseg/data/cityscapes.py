@@ -29,7 +29,7 @@ import numpy as np
 import requests
 
 from oeseg.data.archives import Archive
-from oeseg.data.convert import SplitWriter
+from oeseg.data.convert import SplitWriter, check_pairs
 from oeseg.data.download import (IDENTITY, INTERRUPTED, credentials_from_env, download_lock, is_downloaded,
                                  is_html_page, keep_existing, verify_sha256)
 from oeseg.data.vocabularies import CITYSCAPES, CITYSCAPES_LABEL_IDS
@@ -186,10 +186,9 @@ def convert_cityscapes(gtfine: str | Path, images: str | Path, split: str, out_d
         frames = im.match(rf"(?:^|/)leftImg8bit/{split}/[^/]+/([^/]+)_leftImg8bit\.png$")
         if not annotations:
             raise InputError(f"{gtfine}: no gtFine/{split}/*/*_gtFine_instanceIds.png (is it gtFine_trainvaltest.zip?)")
+        check_pairs((gtfine, annotations, "instanceIds PNG"), (images, frames, "image"))
         writer = SplitWriter(out_dir, CITYSCAPES)
         for image_id in sorted(annotations)[:limit]:
-            if image_id not in frames:
-                raise InputError(f"{images}: no leftImg8bit image for {image_id}")
             instance_ids = gt.read_image(annotations[image_id]).astype(np.int64)
             if instance_ids.ndim != 2:
                 raise InputError(f"{gtfine}:{annotations[image_id]}: expected a one-channel instanceIds PNG")

@@ -15,6 +15,16 @@ from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_json
 
 
+def check_pairs(first: tuple[str | Path, dict[str, str], str], second: tuple[str | Path, dict[str, str], str]) -> None:
+    """Raise InputError naming the member where one of two (archive, {image id: member}, what)
+    tables has an image id the other lacks: an image without its label file, or the reverse."""
+    for (source, members, what), (other_source, others, other_what) in ((first, second), (second, first)):
+        alone = sorted(set(members) - set(others))
+        if alone:
+            raise InputError(f"{source}:{members[alone[0]]}: no {other_what} {alone[0]} in {other_source} "
+                             f"({len(alone)} {what}(s) without one; is a member missing?)")
+
+
 class SplitWriter:
     """Collects converted images into `out_dir` (images/, panoptic/, semantic/ where the source has its
     own semantic annotation); `finish` writes panoptic.json."""

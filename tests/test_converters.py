@@ -503,3 +503,16 @@ def test_a_member_twice_in_an_archive_names_both(tmp_path):
                                          r"frankfurt_000000_000294_leftImg8bit.png are both frankfurt_000000_000294"):
         convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "out")
 
+
+
+@pytest.mark.parametrize("value, label", [(34, 34), (40000, 40), (255, 255)])
+def test_cityscapes_unknown_label_id_names_the_png(tmp_path, value, label):
+    """A value whose label id is none of cityscapesScripts' (0..33) is an error, not silently void."""
+    gt_zip, img_zip = _cityscapes_archives(tmp_path)
+    member = "gtFine/val/frankfurt/frankfurt_000000_000294_gtFine_instanceIds.png"
+    ids = np.full((H, W), 7, np.uint16)
+    ids[0, 0] = value
+    _rewrite_member(gt_zip, member, _png(ids))
+    with pytest.raises(InputError, match=rf"gtFine_trainvaltest.zip:{member}: value {value} \(label id {label}\) "
+                                         r"is not a Cityscapes label id \(0..33"):
+        convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "out")

@@ -516,3 +516,11 @@ def test_cityscapes_unknown_label_id_names_the_png(tmp_path, value, label):
     with pytest.raises(InputError, match=rf"gtFine_trainvaltest.zip:{member}: value {value} \(label id {label}\) "
                                          r"is not a Cityscapes label id \(0..33"):
         convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "out")
+
+
+def test_ade20k_colour_semantic_png_names_it(tmp_path):
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    member = "ADEChallengeData2016/annotations/validation/ADE_val_00000001.png"
+    _rewrite_member(scene_zip, member, _png(np.ones((H, W, 3), np.uint8)))
+    with pytest.raises(InputError, match=rf"ADEChallengeData2016.zip:{member}: expected a one-channel semantic PNG"):
+        convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")

@@ -55,6 +55,9 @@ def ade20k_segments(semantic: np.ndarray, instances: np.ndarray, semantic_where:
                     ) -> tuple[np.ndarray, dict[int, int]]:
     """Segment-id map and segment id -> category id from a semantic and an instance PNG array; errors
     name the PNG at fault (`semantic_where`, `instance_where`)."""
+    if semantic.ndim != 2:
+        raise InputError(f"{semantic_where}: expected a one-channel semantic PNG (classes 1..{len(ADE20K)}, "
+                         f"0 = other), not an array of shape {semantic.shape}")
     if instances.ndim != 3 or instances.shape[:2] != semantic.shape:
         raise InputError(f"{instance_where}: instance PNG must be RGB of the semantic map's size {semantic.shape}")
     things = instance_class_categories()

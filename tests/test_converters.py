@@ -524,3 +524,34 @@ def test_ade20k_colour_semantic_png_names_it(tmp_path):
     _rewrite_member(scene_zip, member, _png(np.ones((H, W, 3), np.uint8)))
     with pytest.raises(InputError, match=rf"ADEChallengeData2016.zip:{member}: expected a one-channel semantic PNG"):
         convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")
+
+
+def _instance_png(classes: tuple[int, ...], size: tuple[int, int] = (H, W)) -> bytes:
+    """An instance PNG whose instance 1 covers one pixel of each of `classes` (R = class, G = 1)."""
+    instance = np.zeros((*size, 3), np.uint8)
+    for x, cls in enumerate(classes):
+        instance[0, x] = (cls, 1, 0)
+    return _png(instance)
+
+
+@pytest.mark.parametrize("data, message", [
+    (_instance_png((1,), (H + 1, W)), r"instance PNG must be RGB of the semantic map's size \(12, 16\)"),
+    (_png(np.zeros((H, W), np.uint8)), r"instance PNG must be RGB of the semantic map's size"),
+    (_instance_png((1, 2)), r"instance 1 has instance class\(es\) \[1, 2\], expected one in 1..100"),
+    (_instance_png((0,)), r"instance 1 has instance class\(es\) \[0\], expected one in 1..100"),
+    (_instance_png((101,)), r"instance 1 has instance class\(es\) \[101\], expected one in 1..100"),
+    (_instance_png((1,))[:48], r"not a readable image \(image file is truncated"),
+])
+def test_ade20k_bad_instance_png_names_its_member(tmp_path, data, message):
+    """An instance PNG of another size, one channel, an instance of no, several or an unknown
+    instance class, a truncated PNG: each an error naming the tar and the member."""
+    scene_zip, _ = _ade_archives(tmp_path)
+    member = "annotations_instance/validation/ADE_val_00000001.png"
+    inst_tar = tmp_path / "instances.tar"
+    with tarfile.open(inst_tar, "w") as tar:
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(InputError, match=rf"instances.tar:{member}: {message}"):
+        convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")
+    assert not (tmp_path / "out" / "panoptic.json").exists()

@@ -175,7 +175,8 @@ def test_ade20k_missing_instance_png_names_the_archive(tmp_path):
     empty = tmp_path / "empty.tar"
     with tarfile.open(empty, "w"):
         pass
-    with pytest.raises(InputError, match=r"empty.tar: no annotation PNG for image ADE_val_00000001"):
+    with pytest.raises(InputError, match=r"ADEChallengeData2016.zip:ADEChallengeData2016/images/validation/"
+                                         r"ADE_val_00000001.jpg: no instance PNG ADE_val_00000001 in .*empty.tar"):
         convert_ade20k(scene_zip, empty, "val", tmp_path / "out")
 
 
@@ -294,7 +295,9 @@ def test_cityscapes_missing_image_names_the_archive(tmp_path):
     gt_zip, _ = _cityscapes_archives(tmp_path)
     empty = tmp_path / "leftImg8bit_empty.zip"
     zipfile.ZipFile(empty, "w").close()
-    with pytest.raises(InputError, match="leftImg8bit_empty.zip: no leftImg8bit image for frankfurt_000000_000294"):
+    with pytest.raises(InputError, match=r"gtFine_trainvaltest.zip:gtFine/val/frankfurt/frankfurt_000000_000294_"
+                                         r"gtFine_instanceIds.png: no image frankfurt_000000_000294 in "
+                                         r".*leftImg8bit_empty.zip \(1 instanceIds PNG\(s\) without one"):
         convert_cityscapes(gt_zip, empty, "val", tmp_path / "out")
 
 
@@ -401,3 +404,154 @@ def test_cityscapes_unknown_package_is_a_clear_error(local_cityscapes, tmp_path,
     monkeypatch.setenv("CITYSCAPES_PASSWORD", "s3cret")
     with pytest.raises(InputError, match=r"nope.zip: download of cityscapes package nope.zip failed: .*do not exist"):
         download_cityscapes_package("nope.zip", tmp_path / "nope.zip", None, session=cityscapes_session(local_cityscapes))
+
+
+# --- bad input and reruns ----------------------------------------------------------------------
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every file under `root` by relative path, with its bytes."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+def test_ade20k_an_interrupted_rerun_is_not_taken_as_done_and_resumes_byte_identical(tmp_path):
+    """A rerun that fails after the first run completed leaves no panoptic.json (the mark of a
+    finished split) beside the emptied folders; the next rerun writes the first run's bytes."""
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    out = tmp_path / "val"
+    convert_ade20k(scene_zip, inst_tar, "val", out)
+    first = _files(out)
+    assert {"panoptic.json", "images/ADE_val_00000001.jpg", "panoptic/ADE_val_00000001.png",
+            "semantic/ADE_val_00000001.png"} == set(first)
+    good = scene_zip.read_bytes()
+    _rewrite_member(scene_zip, "ADEChallengeData2016/annotations/validation/ADE_val_00000001.png", b"\x89PNG cut")
+    with pytest.raises(InputError, match="not a readable image"):
+        convert_ade20k(scene_zip, inst_tar, "val", out)
+    assert not (out / "panoptic.json").exists()
+    scene_zip.write_bytes(good)
+    convert_ade20k(scene_zip, inst_tar, "val", out)
+    assert _files(out) == first
+
+def test_cityscapes_rerun_is_byte_identical(tmp_path):
+    gt_zip, img_zip = _cityscapes_archives(tmp_path)
+    convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "val")
+    first = _files(tmp_path / "val")
+    convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "val")
+    assert _files(tmp_path / "val") == first and "semantic" not in {Path(n).parts[0] for n in first}
+
+
+def test_ade20k_annotation_of_another_size_than_its_image_names_both(tmp_path):
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    image = "ADEChallengeData2016/images/validation/ADE_val_00000001.jpg"
+    _rewrite_member(scene_zip, image, _jpg(H, W + 1))
+    with pytest.raises(InputError, match=rf"ADEChallengeData2016.zip:{image}: the image is {W + 1}x{H} but its "
+                                         rf"annotation .*ADEChallengeData2016.zip:ADEChallengeData2016/annotations/"
+                                         rf"validation/ADE_val_00000001.png is {W}x{H}"):
+        convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")
+
+
+def test_cityscapes_annotation_of_another_size_than_its_image_names_both(tmp_path):
+    gt_zip, img_zip = _cityscapes_archives(tmp_path)
+    image = "leftImg8bit/val/frankfurt/frankfurt_000000_000294_leftImg8bit.png"
+    _rewrite_member(img_zip, image, _png(np.zeros((H + 2, W, 3), np.uint8)))
+    with pytest.raises(InputError, match=rf"leftImg8bit_trainvaltest.zip:{image}: the image is {W}x{H + 2} but its "
+                                         r"annotation .*gtFine_trainvaltest.zip:gtFine/val/frankfurt/"
+                                         rf"frankfurt_000000_000294_gtFine_instanceIds.png is {W}x{H}"):
+        convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "out")
+
+
+def _add_member(archive: Path, name: str, data: bytes) -> None:
+    """Add one member to a zip or tar archive."""
+    if archive.suffix == ".zip":
+        with zipfile.ZipFile(archive, "a") as z:
+            z.writestr(name, data)
+        return
+    with tarfile.open(archive, "a") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+
+@pytest.mark.parametrize("archive, member, what", [
+    ("ADEChallengeData2016.zip", "ADEChallengeData2016/annotations/validation/ADE_val_00000002.png", "semantic"),
+    ("annotations_instance.tar", "annotations_instance/validation/ADE_val_00000002.png", "instance"),
+])
+def test_ade20k_an_annotation_without_its_image_names_it(tmp_path, archive, member, what):
+    """An annotation PNG whose image the scene-parsing archive lacks is an error naming it (the
+    image went missing from the archive), even when only the first images are converted."""
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    _add_member(tmp_path / archive, member, _png(np.zeros((H, W), np.uint8)))
+    for limit in (None, 1):
+        with pytest.raises(InputError, match=rf"{archive}:{member}: no image ADE_val_00000002 in .*"
+                                             rf"ADEChallengeData2016.zip \(1 {what} PNG\(s\) without one"):
+            convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out", limit=limit)
+    assert not (tmp_path / "out").exists()  # checked before anything is written
+
+def test_cityscapes_an_image_without_its_annotation_names_it(tmp_path):
+    gt_zip, img_zip = _cityscapes_archives(tmp_path)
+    member = "leftImg8bit/val/frankfurt/frankfurt_000000_000576_leftImg8bit.png"
+    _add_member(img_zip, member, _png(np.zeros((H, W, 3), np.uint8)))
+    with pytest.raises(InputError, match=rf"leftImg8bit_trainvaltest.zip:{member}: no instanceIds PNG "
+                                         r"frankfurt_000000_000576 in .*gtFine_trainvaltest.zip \(1 image\(s\) without one"):
+        convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "out")
+
+def test_a_member_twice_in_an_archive_names_both(tmp_path):
+    """Two members that give one image id (a nested second copy) are an error, not one silently
+    taking the other's place."""
+    gt_zip, img_zip = _cityscapes_archives(tmp_path)
+    copy = "copy/leftImg8bit/val/frankfurt/frankfurt_000000_000294_leftImg8bit.png"
+    _add_member(img_zip, copy, _png(np.zeros((H, W, 3), np.uint8)))
+    with pytest.raises(InputError, match=rf"leftImg8bit_trainvaltest.zip: {copy} and leftImg8bit/val/frankfurt/"
+                                         r"frankfurt_000000_000294_leftImg8bit.png are both frankfurt_000000_000294"):
+        convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "out")
+
+
+
+@pytest.mark.parametrize("value, label", [(34, 34), (40000, 40), (255, 255)])
+def test_cityscapes_unknown_label_id_names_the_png(tmp_path, value, label):
+    """A value whose label id is none of cityscapesScripts' (0..33) is an error, not silently void."""
+    gt_zip, img_zip = _cityscapes_archives(tmp_path)
+    member = "gtFine/val/frankfurt/frankfurt_000000_000294_gtFine_instanceIds.png"
+    ids = np.full((H, W), 7, np.uint16)
+    ids[0, 0] = value
+    _rewrite_member(gt_zip, member, _png(ids))
+    with pytest.raises(InputError, match=rf"gtFine_trainvaltest.zip:{member}: value {value} \(label id {label}\) "
+                                         r"is not a Cityscapes label id \(0..33"):
+        convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "out")
+
+
+def test_ade20k_colour_semantic_png_names_it(tmp_path):
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    member = "ADEChallengeData2016/annotations/validation/ADE_val_00000001.png"
+    _rewrite_member(scene_zip, member, _png(np.ones((H, W, 3), np.uint8)))
+    with pytest.raises(InputError, match=rf"ADEChallengeData2016.zip:{member}: expected a one-channel semantic PNG"):
+        convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")
+
+
+def _instance_png(classes: tuple[int, ...], size: tuple[int, int] = (H, W)) -> bytes:
+    """An instance PNG whose instance 1 covers one pixel of each of `classes` (R = class, G = 1)."""
+    instance = np.zeros((*size, 3), np.uint8)
+    for x, cls in enumerate(classes):
+        instance[0, x] = (cls, 1, 0)
+    return _png(instance)
+
+
+@pytest.mark.parametrize("data, message", [
+    (_instance_png((1,), (H + 1, W)), r"instance PNG must be RGB of the semantic map's size \(12, 16\)"),
+    (_png(np.zeros((H, W), np.uint8)), r"instance PNG must be RGB of the semantic map's size"),
+    (_instance_png((1, 2)), r"instance 1 has instance class\(es\) \[1, 2\], expected one in 1..100"),
+    (_instance_png((0,)), r"instance 1 has instance class\(es\) \[0\], expected one in 1..100"),
+    (_instance_png((101,)), r"instance 1 has instance class\(es\) \[101\], expected one in 1..100"),
+    (_instance_png((1,))[:48], r"not a readable image \(image file is truncated"),
+])
+def test_ade20k_bad_instance_png_names_its_member(tmp_path, data, message):
+    """An instance PNG of another size, one channel, an instance of no, several or an unknown
+    instance class, a truncated PNG: each an error naming the tar and the member."""
+    scene_zip, _ = _ade_archives(tmp_path)
+    member = "annotations_instance/validation/ADE_val_00000001.png"
+    inst_tar = tmp_path / "instances.tar"
+    with tarfile.open(inst_tar, "w") as tar:
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(InputError, match=rf"instances.tar:{member}: {message}"):
+        convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")
+    assert not (tmp_path / "out" / "panoptic.json").exists()

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from oeseg.data.archives import Archive
-from oeseg.data.convert import SplitWriter
+from oeseg.data.convert import SplitWriter, check_pairs
 from oeseg.data.panoptic import SEMANTIC_VOID
 from oeseg.data.vocabularies import ADE20K
 from oeseg.io import InputError
@@ -55,6 +55,9 @@ def ade20k_segments(semantic: np.ndarray, instances: np.ndarray, semantic_where:
                     ) -> tuple[np.ndarray, dict[int, int]]:
     """Segment-id map and segment id -> category id from a semantic and an instance PNG array; errors
     name the PNG at fault (`semantic_where`, `instance_where`)."""
+    if semantic.ndim != 2:
+        raise InputError(f"{semantic_where}: expected a one-channel semantic PNG (classes 1..{len(ADE20K)}, "
+                         f"0 = other), not an array of shape {semantic.shape}")
     if instances.ndim != 3 or instances.shape[:2] != semantic.shape:
         raise InputError(f"{instance_where}: instance PNG must be RGB of the semantic map's size {semantic.shape}")
     things = instance_class_categories()
@@ -108,17 +111,17 @@ def convert_ade20k(scene_parsing: str | Path, instances: str | Path, split: str,
         instance_pngs = inst.match(rf"(?:^|/)annotations_instance/{folder}/([^/]+)\.png$")
         if not images:
             raise InputError(f"{scene_parsing}: no images/{folder}/*.jpg (is it ADEChallengeData2016.zip?)")
+        check_pairs((scene_parsing, images, "image"), (scene_parsing, semantics, "semantic PNG"))
+        check_pairs((scene_parsing, images, "image"), (instances, instance_pngs, "instance PNG"))
         writer = SplitWriter(out_dir, ADE20K)
         for image_id in sorted(images)[:limit]:
-            for table, source in ((semantics, scene_parsing), (instance_pngs, instances)):
-                if image_id not in table:
-                    raise InputError(f"{source}: no annotation PNG for image {image_id}")
             semantic = sp.read_image(semantics[image_id])
             ids, categories = ade20k_segments(semantic, inst.read_image(instance_pngs[image_id]),
                                               f"{scene_parsing}:{semantics[image_id]}",
                                               f"{instances}:{instance_pngs[image_id]}")
             writer.add(image_id, f"{image_id}.jpg", sp.read(images[image_id]), ids, categories,
-                       source=f"{scene_parsing}:{images[image_id]}", semantic=semantic_category_ids(semantic))
+                       source=f"{scene_parsing}:{images[image_id]}", semantic=semantic_category_ids(semantic),
+                       annotation=f"{scene_parsing}:{semantics[image_id]}")
         writer.finish({"source": "ADE20K (ADEChallengeData2016 + annotations_instance)", "split": split})
     log.info("ADE20K %s: %d images converted to %s", split, len(writer.images), out_dir)
     return len(writer.images)

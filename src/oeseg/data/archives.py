@@ -65,12 +65,16 @@ class Archive:
             raise InputError(f"{self.path}:{name}: not a readable image ({e})") from None
 
     def match(self, pattern: str) -> dict[str, str]:
-        """{first group of `pattern`: member name} for the members whose name the regex matches."""
+        """{first group of `pattern`: member name} for the members whose name the regex matches; two
+        members of one group (a nested second copy) are an InputError naming both."""
         regex = re.compile(pattern)
-        out = {}
+        out: dict[str, str] = {}
         for name in self.names:
             m = regex.search(name)
             if m:
+                if m.group(1) in out:
+                    raise InputError(f"{self.path}: {out[m.group(1)]} and {name} are both {m.group(1)}; "
+                                     "which one is meant? (remove the other)")
                 out[m.group(1)] = name
         return out
 

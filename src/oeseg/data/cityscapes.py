@@ -14,7 +14,8 @@ Conversion: gtFine/<split>/<city>/<name>_gtFine_instanceIds.png holds, per pixel
 (< 1000) or label id * 1000 + instance number. Segment ids are those values (as the panoptic
 PNGs of cityscapesscripts), category ids are the trainIds 0..18: things with an instance number
 are instances, thing pixels without one are crowd segments (iscrowd=1), stuff classes give one
-segment each, labels outside the 19 train classes are void.
+segment each, labels outside the 19 train classes (ego vehicle, caravan, ...) are void; a value
+whose label id is none of cityscapesScripts' 0..33 is an error naming the PNG.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 import requests
 
 from oeseg.data.archives import Archive
-from oeseg.data.convert import SplitWriter
+from oeseg.data.convert import SplitWriter, check_pairs
 from oeseg.data.download import (IDENTITY, INTERRUPTED, credentials_from_env, download_lock, is_downloaded,
                                  is_html_page, keep_existing, verify_sha256)
 from oeseg.data.vocabularies import CITYSCAPES, CITYSCAPES_LABEL_IDS
@@ -41,6 +42,8 @@ USERNAME_ENV, PASSWORD_ENV = "CITYSCAPES_USERNAME", "CITYSCAPES_PASSWORD"
 LOGIN_URL = "https://www.cityscapes-dataset.com/login"
 SPLITS = ("train", "val", "test")
 MD5_MISMATCH = "MD5 sum of downloaded file does not match"  # cityscapesscripts' message
+#: the label ids of cityscapesscripts' table that *_instanceIds.png holds (license plate, -1, is never drawn)
+LABEL_IDS = range(34)
 
 
 class CityscapesSession(requests.Session):
@@ -154,8 +157,9 @@ def download_cityscapes_package(package: str, dest: str | Path, sha256: str | No
     return dest
 
 
-def cityscapes_segments(instance_ids: np.ndarray) -> tuple[np.ndarray, dict[int, int], set[int]]:
-    """Segment-id map, segment id -> trainId and crowd ids from an instanceIds array."""
+def cityscapes_segments(instance_ids: np.ndarray, where: str) -> tuple[np.ndarray, dict[int, int], set[int]]:
+    """Segment-id map, segment id -> trainId and crowd ids from an instanceIds array; a value of no
+    Cityscapes label id is an InputError naming `where`, the PNG."""
     train_id = {label: t for t, label in enumerate(CITYSCAPES_LABEL_IDS)}
     ids = instance_ids.astype(np.uint32)
     categories: dict[int, int] = {}
@@ -163,6 +167,9 @@ def cityscapes_segments(instance_ids: np.ndarray) -> tuple[np.ndarray, dict[int,
     for value in np.unique(ids):
         value = int(value)
         label = value // 1000 if value >= 1000 else value
+        if label not in LABEL_IDS:
+            raise InputError(f"{where}: value {value} (label id {label}) is not a Cityscapes label id "
+                             f"(0..{LABEL_IDS[-1]}, or label id * 1000 + instance number)")
         if label not in train_id:
             ids[ids == value] = 0
             continue
@@ -186,16 +193,15 @@ def convert_cityscapes(gtfine: str | Path, images: str | Path, split: str, out_d
         frames = im.match(rf"(?:^|/)leftImg8bit/{split}/[^/]+/([^/]+)_leftImg8bit\.png$")
         if not annotations:
             raise InputError(f"{gtfine}: no gtFine/{split}/*/*_gtFine_instanceIds.png (is it gtFine_trainvaltest.zip?)")
+        check_pairs((gtfine, annotations, "instanceIds PNG"), (images, frames, "image"))
         writer = SplitWriter(out_dir, CITYSCAPES)
         for image_id in sorted(annotations)[:limit]:
-            if image_id not in frames:
-                raise InputError(f"{images}: no leftImg8bit image for {image_id}")
             instance_ids = gt.read_image(annotations[image_id]).astype(np.int64)
             if instance_ids.ndim != 2:
                 raise InputError(f"{gtfine}:{annotations[image_id]}: expected a one-channel instanceIds PNG")
-            ids, categories, crowd = cityscapes_segments(instance_ids)
+            ids, categories, crowd = cityscapes_segments(instance_ids, f"{gtfine}:{annotations[image_id]}")
             writer.add(image_id, f"{image_id}_leftImg8bit.png", im.read(frames[image_id]), ids, categories, crowd,
-                       source=f"{images}:{frames[image_id]}")
+                       source=f"{images}:{frames[image_id]}", annotation=f"{gtfine}:{annotations[image_id]}")
         writer.finish({"source": "Cityscapes (gtFine + leftImg8bit)", "split": split})
     log.info("Cityscapes %s: %d images converted to %s", split, len(writer.images), out_dir)
     return len(writer.images)

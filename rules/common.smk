@@ -1,6 +1,7 @@
 from oeseg.mapping import METHODS as MAPPING_METHODS
 from oeseg.registry import common_option, exact_names_regex
 from oeseg.data.vocabularies import vocabulary_name
+from oeseg.provenance import export_config_files, layered_config_files
 from oeseg.workflow import (
     VOCABULARY_NAME,
     check_folder_datasets,
@@ -11,6 +12,8 @@ from oeseg.workflow import (
 
 # every job computes with the same CPU kernels on any x86-64 CPU with AVX2 (README, "The demo")
 pin_cpu_kernels()
+# every job records the config files this run was given (their paths and sha256s) with its artifacts
+export_config_files(layered_config_files(workflow))
 
 # Path conventions shared by every stage. Intermediate outputs live under config["out"],
 # datasets under config["data_root"], tracked artifacts under config["results"].

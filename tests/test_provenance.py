@@ -16,8 +16,8 @@ from snakemake.iocontainers import Namedlist
 from oeseg.cli import main
 from oeseg.io import InputError, sha256_file
 from oeseg.models.train import TrainingStopped
-from oeseg.provenance import finalize_manifest, load_manifest, scrub
-from oeseg.provenance.record import config_sha256
+from oeseg.provenance import finalize_manifest, load_manifest, record_rule, scrub
+from oeseg.provenance.record import CONFIG_FILES_ENV, config_sha256, export_config_files, layered_config_files
 from oeseg.workflow import CPU_KERNEL_PINS, read_cpuinfo, rule_step
 
 SECRET = "sk-test-0123456789abcdef"
@@ -47,6 +47,13 @@ def fake_snakemake(rule: str, inputs: list[str], outputs: list[str], params: dic
                            params=Namedlist(fromdict=params or {}),
                            wildcards=Namedlist(fromdict={"fig": "fig1"}),
                            log=Namedlist([log] if log else []), config=config or CONFIG)
+
+
+def given_config_files(monkeypatch, *paths: str | Path) -> None:
+    """Hand the jobs `paths` as the run's config files, as rules/common.smk does for a workflow run."""
+    environ: dict[str, str] = {}
+    export_config_files(paths, environ)
+    monkeypatch.setenv(CONFIG_FILES_ENV, environ[CONFIG_FILES_ENV])
 
 
 def make_table(snakemake: SimpleNamespace) -> None:
@@ -79,6 +86,7 @@ def repo(tmp_path, monkeypatch) -> Path:
     for name in CPU_KERNEL_PINS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    given_config_files(monkeypatch, "config.yaml")
     make_table(fake_snakemake(
         "table1", ["work/scores.txt"], ["results/table1.csv", "work/not-tracked.csv"],
         params={"style": {"dpi": 100}, "api_key": SECRET, "prompt": f"use {SECRET} please"},
@@ -97,6 +105,7 @@ def test_rule_step_records_every_field_of_each_tracked_artifact(repo):
     assert entry["params"]["style"] == {"dpi": 100}
     assert entry["wildcards"] == {"fig": "fig1"}
     assert len(entry["config_sha256"]) == 64
+    assert entry["config_files"] == [{"path": "config.yaml", "sha256": sha256_file(repo / "config.yaml")}]
     assert entry["code"] == {"commit": git(repo, "rev-parse", "HEAD").strip(), "dirty": False,
                              "dirty_files": []}
     assert entry["packages"]["python"].startswith("3.")
@@ -241,7 +250,8 @@ def test_audit_of_untouched_results_passes(repo, capsys):
         f"audit of {repo}/results: OK",
         "  artifacts: 2 (2 verified, 0 changed, 0 missing, 0 untracked)",
         "  inputs: 1 (1 verified, 0 changed, 0 not present)",
-        f"  config: config.yaml (sha256 {config_sha256(CONFIG)[:12]}): 2 of 2 records made with it",
+        f"  config: config.yaml, named by the records (sha256 {config_sha256(CONFIG)[:12]}): 2 of 2 records "
+        "made with it",
         f"  code: commit {commit} (clean): 2 of 2 records made by the same code",
         "problems: none"]
     assert len(lines) == 6
@@ -341,12 +351,14 @@ def test_a_fresh_clone_still_fails_on_changed_missing_or_untracked_artifacts(rep
 
 
 def test_audit_finds_a_changed_config(repo, capsys):
+    made_with = sha256_file(repo / "config.yaml")
     (repo / "config.yaml").write_text(CONFIG_YAML + "seed: 1\n")
     code, lines = run_audit(repo, capsys)
     assert code == 1
     assert [line for line in lines if "different config" in line] == [f"{repo}/results/{key}: different config: made with config sha256 "
                           f"{config_sha256(CONFIG)[:12]}, config.yaml now gives "
-                          f"{config_sha256({**CONFIG, 'seed': 1})[:12]}"
+                          f"{config_sha256({**CONFIG, 'seed': 1})[:12]}; config.yaml changed since it was "
+                          f"made (sha256 {made_with[:12]} then, {sha256_file(repo / 'config.yaml')[:12]} now)"
                           for key in ("figures/fig1.png", "table1.csv")]
     (repo / "config.yaml").write_text("seed: [1\n")
     assert main(["audit", str(repo / "results"), "--workdir", str(repo)]) == 2
@@ -359,7 +371,7 @@ def test_audit_finds_a_changed_config(repo, capsys):
     assert f"--configfile configs/paper.yml: no such file in {repo}" in capsys.readouterr().err
     (repo / "config.yaml").unlink()
     code, report = run_audit_report(repo, capsys)
-    assert code == 0 and report[3] == "  config: config.yaml not present (not checked)"
+    assert code == 0 and report[3] == "  config: config.yaml not present, named by the records (not checked)"
     code, problems = run_audit(repo, capsys, "--strict")
     assert (code, problems) == (1, [f"{repo}/config.yaml: missing config: not present (--strict requires it)"])
 
@@ -380,6 +392,102 @@ def test_layered_config_files_audit_as_the_config_they_merge_into(repo, capsys):
     assert main(["audit", str(repo / "results"), "--workdir", str(repo), "--configfile", "base.yaml",
                  "overlay.yaml"]) == 2
     assert "overlay.yaml: not a mapping of config keys" in capsys.readouterr().err
+
+
+def remake_artifacts(monkeypatch, config: dict, *configfiles: str, keys: tuple[str, ...] = ("table1", "fig1")) -> None:
+    """Remake the repository's artifacts (those of the rules `keys`) in a run given `configfiles`,
+    whose effective config is `config`."""
+    given_config_files(monkeypatch, *configfiles)
+    outputs = {"table1": "results/table1.csv", "fig1": "results/figures/fig1.png"}
+    for rule in keys:
+        make_table(fake_snakemake(rule, ["work/scores.txt"], [outputs[rule]], config=config))
+
+
+def test_audit_without_configfile_checks_the_config_files_the_records_name(repo, capsys, monkeypatch):
+    """The paper's config in configs/: `oeseg audit` needs no --configfile; one given still wins."""
+    (repo / "configs").mkdir()
+    (repo / "configs" / "paper.yaml").write_text(CONFIG_YAML + "seed: 3\n")
+    paper = {**CONFIG, "seed": 3}
+    remake_artifacts(monkeypatch, paper, "configs/paper.yaml")
+    code, lines = run_audit_report(repo, capsys)
+    assert code == 0, lines
+    assert lines[3] == (f"  config: configs/paper.yaml, named by the records (sha256 {config_sha256(paper)[:12]}): "
+                        "2 of 2 records made with it")
+    code, problems = run_audit(repo, capsys, "--configfile", "config.yaml")  # the user's choice wins
+    assert code == 1 and problems == [
+        f"{repo}/results/{key}: different config: made with config sha256 {config_sha256(paper)[:12]}, "
+        f"config.yaml now gives {config_sha256(CONFIG)[:12]}" for key in ("figures/fig1.png", "table1.csv")]
+    # records that name different config files: the default config.yaml, and the report names them all
+    remake_artifacts(monkeypatch, CONFIG, "config.yaml", keys=("fig1",))
+    code, lines = run_audit_report(repo, capsys)
+    assert code == 1
+    assert lines[3] == (f"  config: config.yaml (sha256 {config_sha256(CONFIG)[:12]}): 1 of 2 records made "
+                        "with it; the records name different config files: config.yaml (1 record), "
+                        "configs/paper.yaml (1 record)")
+    assert run_audit(repo, capsys)[1] == [
+        f"{repo}/results/table1.csv: different config: made with config sha256 {config_sha256(paper)[:12]}, "
+        f"config.yaml now gives {config_sha256(CONFIG)[:12]}"]
+
+
+def test_records_made_before_config_files_were_recorded_audit_as_before(repo, capsys):
+    """results/ made by an older version: no `config_files` in its records; config.yaml is checked."""
+    path = repo / "results" / "provenance.json"
+    manifest = json.loads(path.read_text())
+    for record in manifest["artifacts"].values():
+        del record["config_files"]
+    path.write_text(json.dumps(manifest))
+    code, lines = run_audit_report(repo, capsys)
+    assert code == 0 and lines[3] == (f"  config: config.yaml (sha256 {config_sha256(CONFIG)[:12]}): 2 of 2 "
+                                      "records made with it")
+    (repo / "config.yaml").write_text(CONFIG_YAML + "seed: 1\n")
+    code, problems = run_audit(repo, capsys)
+    assert code == 1 and all(p.endswith(f"config.yaml now gives {config_sha256({**CONFIG, 'seed': 1})[:12]}")
+                             for p in problems) and len(problems) == 2
+
+
+def test_a_config_file_edited_without_changing_the_config_is_named_but_no_problem(repo, capsys):
+    """A comment changes the file's sha256, not the config it gives: the summary names the file."""
+    (repo / "config.yaml").write_text(CONFIG_YAML + "# a comment\n")
+    code, lines = run_audit_report(repo, capsys)
+    assert code == 0, lines
+    assert lines[3].endswith("2 of 2 records made with it; config.yaml changed since 2 of them were made, the "
+                             "config they give did not")
+
+
+def test_config_files_are_recorded_relative_to_the_working_directory_in_order(repo, tmp_path):
+    """Under the working directory relative (however given), elsewhere as given; the content never."""
+    (tmp_path / "site.yaml").write_text("out: work\n")
+    environ: dict[str, str] = {}
+    entries = export_config_files([repo / "config.yaml", tmp_path / "site.yaml", "src/../config.yaml"], environ)
+    assert entries == [{"path": "config.yaml", "sha256": sha256_file(repo / "config.yaml")},
+                       {"path": str(tmp_path / "site.yaml"), "sha256": sha256_file(tmp_path / "site.yaml")},
+                       {"path": "config.yaml", "sha256": sha256_file(repo / "config.yaml")}]
+    assert json.loads(environ[CONFIG_FILES_ENV]) == entries
+
+
+@pytest.mark.parametrize("given, directives, replace, layered", [
+    ([], ["config.yaml"], False, ["config.yaml"]),                               # the Snakefile's default
+    (["/w/a.yaml", "/w/b.yaml"], [], False, ["/w/a.yaml", "/w/b.yaml"]),         # --configfile a.yaml b.yaml
+    (["/w/a.yaml"], ["base.yaml"], False, ["base.yaml", "/w/a.yaml"]),           # layered over the directive's
+    (["/w/a.yaml"], ["base.yaml"], True, ["/w/a.yaml"]),                         # --replace-workflow-config
+    (["/w/config.yaml", "/w/b.yaml"], ["config.yaml"], False, ["/w/config.yaml", "/w/b.yaml"]),  # counted once
+])
+def test_config_files_are_listed_in_the_order_snakemake_layers_them(monkeypatch, given, directives, replace,
+                                                                     layered):
+    monkeypatch.chdir("/")
+    workflow = SimpleNamespace(configfiles=[*given, *(f"w/{d}" for d in directives)],
+                               config_settings=SimpleNamespace(configfiles=given, replace_workflow_config=replace))
+    assert layered_config_files(workflow) == [f if f.startswith("/") else f"w/{f}" for f in layered]
+
+
+def test_a_malformed_config_files_variable_is_an_input_error(repo, monkeypatch):
+    monkeypatch.setenv(CONFIG_FILES_ENV, '[{"path": "config.yaml", "sha256": null}]')
+    with pytest.raises(InputError, match=rf"environment variable {CONFIG_FILES_ENV}\[0\].sha256: must be a "
+                                         "string, got NoneType"):
+        record_rule(fake_snakemake("fig1", ["work/scores.txt"], ["results/figures/fig1.png"]))
+    monkeypatch.setenv(CONFIG_FILES_ENV, "config.yaml")
+    with pytest.raises(InputError, match=rf"environment variable {CONFIG_FILES_ENV}: not JSON"):
+        record_rule(fake_snakemake("fig1", ["work/scores.txt"], ["results/figures/fig1.png"]))
 
 
 def tampered_copy(repo: Path, tmp_path: Path, name: str) -> Path:
@@ -508,6 +616,11 @@ def test_a_malformed_manifest_is_an_input_error(repo, capsys):
     ("config_sha256", 7, r"artifacts.table1.csv.config_sha256: must be a string, got int"),
     ("code", {"commit": None, "dirty": True, "dirty_files": "src/code.py"},
      r"artifacts.table1.csv.code.dirty_files: must be a list of file names"),
+    ("config_files", "config.yaml", r"artifacts.table1.csv.config_files: must be a list of \{path, sha256\} "
+                                    r"objects, got str"),
+    ("config_files", ["config.yaml"], r"artifacts.table1.csv.config_files\[0\]: must be an object"),
+    ("config_files", [{"path": "config.yaml", "sha256": 5}],
+     r"artifacts.table1.csv.config_files\[0\].sha256: must be a string, got int"),
 ])
 def test_a_record_field_of_the_wrong_type_is_an_input_error(repo, capsys, field, value, message):
     """Not a traceback from inside the audit: the field named, exit 2."""

@@ -28,6 +28,11 @@ def test_editing_a_figure_style_reruns_only_that_figure(tmp_path, figure_rule, f
     before = outputs(root)
     # the two layered config files: the run's config
     assert audit_report(root / "results", root, SMALL_CONFIGFILES).problems == []
+    # each record names them, in the order Snakemake layered them (small.smk's `configfile:` first)
+    records = read_json(root / "results" / "provenance.json")["artifacts"]
+    assert {tuple(f["path"] for f in r["config_files"]) for r in records.values()} == {tuple(SMALL_CONFIGFILES)}
+    recorded = audit_report(root / "results", root, use_recorded=True)
+    assert recorded.problems == [] and recorded.config.startswith("config.yaml + small.yaml, named by the records")
 
     config = (root / "small.yaml").read_text()
     (root / "small.yaml").write_text(config.replace("color: [200, 30, 30]", "color: [0, 0, 0]"))
@@ -54,4 +59,5 @@ def test_editing_a_figure_style_reruns_only_that_figure(tmp_path, figure_rule, f
         (name, kind) for name in before if name.startswith("results/") and name not in changed
         for kind in ("different code", "different config")}
     assert all(p.detail.endswith("(changed: small.yaml)") for p in problems if p.kind == "different code")
-    assert all("config.yaml + small.yaml now gives" in p.detail for p in problems if p.kind == "different config")
+    assert all("config.yaml + small.yaml now gives" in p.detail and "; small.yaml changed since it was made" in p.detail
+               for p in problems if p.kind == "different config")

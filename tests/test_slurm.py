@@ -90,6 +90,8 @@ def test_demo_all_on_slurm_equals_local_run(cluster, tmp_path):
     for root in (local, on_slurm):
         records = read_json(root / "results" / "provenance.json")["artifacts"]
         assert {k: r["sha256"] for k, r in records.items()} == artifacts
+        # a job on a node records the config files it was given, as a local job does
+        assert {tuple(f["path"] for f in r["config_files"]) for r in records.values()} == {tuple(CONFIGFILES)}
         assert audit_report(root / "results", root, CONFIGFILES).problems == []
     # a figure's style edit plans that figure (and the provenance check) only
     rule, edit = FIGURE_EDIT

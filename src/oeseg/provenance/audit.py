@@ -163,29 +163,59 @@ def _on_disk(results_dir: Path, nested: list[Path]) -> list[str]:
                   and (key := p.relative_to(results_dir).as_posix()) not in (MANIFEST_NAME, LOCK_NAME))
 
 
+def recorded_config_files(records: dict) -> Counter[tuple[str, ...]]:
+    """Each list of config files (paths, in order) the records name, with how many records name it;
+    records made before config files were recorded name none."""
+    return Counter(tuple(f["path"] for f in r["config_files"]) for r in records.values() if r.get("config_files"))
+
+
+def changed_config_files(records: dict, workdir: Path) -> dict[str, list[tuple[str, str, str]]]:
+    """Per record, each of its config files that is present now (relative to `workdir`) with another
+    sha256 than recorded: (path, recorded sha256, sha256 now)."""
+    now: dict[str, str | None] = {}
+    changed: dict[str, list[tuple[str, str, str]]] = {}
+    for key, record in sorted(records.items()):
+        for entry in record.get("config_files", []):
+            path = entry["path"]
+            if path not in now:
+                now[path] = sha256_path(workdir / path) if (workdir / path).is_file() else None
+            if now[path] is not None and now[path] != entry["sha256"]:
+                changed.setdefault(key, []).append((path, entry["sha256"], now[path]))
+    return changed
+
+
 def _check_config(report: AuditReport, records: dict, workdir: Path, configfiles: ConfigFiles,
-                  strict: bool) -> None:
-    """Check the config sha256 of each record against the config files' now: sets report.config, adds problems."""
+                  strict: bool, named_by_records: bool = False) -> None:
+    """Check the config sha256 of each record against the config files' now, and each record's config
+    files against their sha256 now: sets report.config, adds problems."""
     files = config_files(configfiles)
     if not files:
         report.config = "not checked (no config file given)"
         return
     configfile = " + ".join(map(os.fspath, files))
+    named = ", named by the records" if named_by_records else ""
     absent = [f for f in files if not (workdir / f).exists()]
     if absent:
-        report.config = f"{' + '.join(map(os.fspath, absent))} not present (not checked)"
+        report.config = f"{' + '.join(map(os.fspath, absent))} not present{named} (not checked)"
         if strict:
             report.problems += [Problem(os.fspath(workdir / f), "missing config", "not present "
                                         "(--strict requires it)") for f in absent]
         return
     digest = config_sha256(effective_config([workdir / f for f in files], workdir / "schemas"))
     others = {k: r["config_sha256"] for k, r in records.items() if r.get("config_sha256") != digest}
+    changed = changed_config_files(records, workdir)
     for key, made_with in sorted(others.items()):
+        since = "".join(f"; {path} changed since it was made (sha256 {_short(then)} then, {_short(sha)} now)"
+                        for path, then, sha in changed.get(key, []))
         report.problems.append(Problem(os.fspath(Path(report.results_dir) / key), "different config",
                                        f"made with config sha256 {_short(made_with)}, {configfile} "
-                                       f"now gives {_short(digest)}"))
-    report.config = (f"{configfile} (sha256 {_short(digest)}): "
+                                       f"now gives {_short(digest)}{since}"))
+    report.config = (f"{configfile}{named} (sha256 {_short(digest)}): "
                      f"{len(records) - len(others)} of {len(records)} records made with it")
+    if same := [k for k in changed if k not in others]:  # an edit that changes no value: a comment
+        paths = sorted({path for k in same for path, _, _ in changed[k]})
+        report.config += (f"; {_listed(paths)} changed since {len(same)} of them were made, the config "
+                          "they give did not")
 
 
 def _dirty_record(name: str, made_by: dict) -> Problem:
@@ -255,10 +285,12 @@ def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: 
 
 
 def audit_report(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".",
-                 configfiles: ConfigFiles = "config.yaml", strict: bool = False) -> AuditReport:
+                 configfiles: ConfigFiles = "config.yaml", strict: bool = False,
+                 use_recorded: bool = False) -> AuditReport:
     """Audit the artifacts, their inputs (paths relative to `workdir`), the config (`configfiles`,
-    relative to `workdir`: one file or several layered in order; None: not checked) and the code.
-    Missing inputs fail only when `strict`."""
+    relative to `workdir`: one file or several layered in order; None: not checked; with
+    `use_recorded`, the config files the records name instead, where they all name the same) and
+    the code. Missing inputs fail only when `strict`."""
     results_dir, workdir = Path(results_dir), Path(workdir)
     report = AuditReport(os.fspath(results_dir), strict=strict)
     path = manifest_path(results_dir)
@@ -303,7 +335,14 @@ def audit_report(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".
         report.problems += [Problem(os.fspath(workdir / p), "missing input",
                                     "not present (--strict requires every input)")
                             for p in report.not_present]
-    _check_config(report, records, workdir, configfiles, strict)
+    named = recorded_config_files(records) if use_recorded else Counter()
+    if len(named) == 1:
+        _check_config(report, records, workdir, list(next(iter(named))), strict, named_by_records=True)
+    else:
+        _check_config(report, records, workdir, configfiles, strict)
+    if len(named) > 1:
+        report.config += "; the records name different config files: " + ", ".join(
+            f"{' + '.join(files)} ({n} record{'' if n == 1 else 's'})" for files, n in sorted(named.items()))
     _check_code(report, records, workdir, results_dir, strict)
     return report
 

@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "paths resolve and whose git tree is the code (default: .)")
     parser.add_argument("--configfile", nargs="+", metavar="FILE",
                         help="the config the artifacts were made with, relative to --workdir "
-                             "(default: config.yaml, the demo, checked where present; "
+                             "(default: the config files the records name, where they all name the "
+                             "same, else config.yaml, the demo; checked where present; "
                              "configs/paper.yaml for the paper; a file named here must exist); "
                              "several files are layered as Snakemake layers its --configfile "
                              "files: later ones override earlier ones, nested keys one by one")
@@ -35,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     for configfile in args.configfile or []:  # a config named on purpose: a typo is an error
         if not (Path(args.workdir) / configfile).is_file():
             raise InputError(f"--configfile {configfile}: no such file in {args.workdir}")
-    report = audit_report(args.path, args.workdir, args.configfile or ["config.yaml"], args.strict)
+    report = audit_report(args.path, args.workdir, args.configfile or ["config.yaml"], args.strict,
+                          use_recorded=not args.configfile)
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1

@@ -2,11 +2,11 @@
 
 A rule's script runs inside `oeseg.workflow.rule_step`; when its body succeeds, every output that
 lies under the config's `results` folder is recorded here: its sha256, the rule, the sha256 of each
-input, the parameters and wildcards (secrets scrubbed), the config's sha256, the code's git commit
-and whether the tree was dirty (and which files), the versions of the packages the job imported, the instruction set
-its CPU kernels were held to, and when. The
-manifest is updated under a file lock and replaced atomically, so jobs finishing at once on a
-cluster (shared file system) never lose each other's entries.
+input, the parameters and wildcards (secrets scrubbed), the config's sha256, the config files the
+run was given (their paths and sha256s, in order), the code's git commit and whether the tree was
+dirty (and which files), the versions of the packages the job imported, the instruction set its CPU
+kernels were held to, and when. The manifest is updated under a file lock and replaced atomically,
+so jobs finishing at once on a cluster (shared file system) never lose each other's entries.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import platform
 import re
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,9 @@ MANIFEST_NAME = "provenance.json"
 LOCK_NAME = ".provenance.lock"
 FORMAT_VERSION = 1
 REDACTED = "<redacted>"
+#: The environment variable that hands the jobs the workflow's config files (export_config_files,
+#: called by rules/common.smk; every job inherits it): a JSON list of {"path", "sha256"}.
+CONFIG_FILES_ENV = "OESEG_CONFIG_FILES"
 
 #: keys whose values are never written (matched anywhere in the key, case-insensitive)
 SECRET_KEY_PATTERN = re.compile(r"key|token|passw|secret|credential|netrc|cookie", re.IGNORECASE)
@@ -124,6 +127,69 @@ def config_sha256(config: Mapping[str, Any]) -> str:
     """sha256 of the effective config (canonical JSON: sorted keys, no whitespace)."""
     text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def config_file_entries(paths: Iterable[str | os.PathLike]) -> list[dict[str, str]]:
+    """Each config file's path (relative to the working directory where it lies under it, as given
+    otherwise) and sha256, in the order given."""
+    cwd = Path.cwd()
+    entries = []
+    for path in paths:
+        try:
+            name = Path(os.path.abspath(path)).relative_to(cwd).as_posix()
+        except ValueError:
+            name = os.fspath(path)
+        entries.append({"path": name, "sha256": sha256_file(path)})
+    return entries
+
+
+def layered_config_files(workflow: Any) -> list[str | os.PathLike]:
+    """The config files of a Snakemake workflow in the order their content was layered: those of its
+    `configfile:` directives first (none with --replace-workflow-config), then the --configfile ones,
+    which `workflow.configfiles` lists first but Snakemake layers over the directives'. A file
+    layered twice counts where it was layered last (the same config)."""
+    given = list(workflow.config_settings.configfiles)
+    directives = [] if workflow.config_settings.replace_workflow_config else workflow.configfiles[len(given):]
+    files = [*directives, *given]
+    last = {os.path.abspath(f): i for i, f in enumerate(files)}
+    return [f for i, f in enumerate(files) if last[os.path.abspath(f)] == i]
+
+
+def export_config_files(paths: Iterable[str | os.PathLike],
+                        environ: MutableMapping[str, str] = os.environ) -> list[dict[str, str]]:
+    """Hand the jobs the config files the workflow was given (layered_config_files): their
+    config_file_entries, set in `environ` as CONFIG_FILES_ENV; returns the entries."""
+    entries = config_file_entries(paths)
+    environ[CONFIG_FILES_ENV] = json.dumps(entries)
+    return entries
+
+
+def exported_config_files(environ: Mapping[str, str] = os.environ) -> list[dict[str, str]] | None:
+    """The config files the workflow handed this job (export_config_files); None when it handed none
+    (a rule body run outside the workflow)."""
+    text = environ.get(CONFIG_FILES_ENV)
+    if text is None:
+        return None
+    where = f"environment variable {CONFIG_FILES_ENV}"
+    try:
+        entries = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{where}: not JSON ({e})") from None
+    _check_config_files_field(entries, where)
+    return entries
+
+
+def _check_config_files_field(entries: Any, where: str) -> None:
+    """Check a list of config files ({"path", "sha256"} objects, both strings); an InputError names
+    `where` and the entry's field."""
+    if not isinstance(entries, list):
+        raise InputError(f"{where}: must be a list of {{path, sha256}} objects, got {type(entries).__name__}")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise InputError(f"{where}[{i}]: must be an object with path and sha256, got {type(entry).__name__}")
+        for key in ("path", "sha256"):
+            if not isinstance(entry.get(key), str):
+                raise InputError(f"{where}[{i}].{key}: must be a string, got {type(entry.get(key)).__name__}")
 
 
 def git(workdir: str | os.PathLike, *args: str) -> str | None:
@@ -240,6 +306,8 @@ def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
         if not isinstance(entry.get("config_sha256", ""), (str, type(None))):
             raise InputError(f"{path}: artifacts.{name}.config_sha256: must be a string, got "
                              f"{type(entry['config_sha256']).__name__}")
+        if "config_files" in entry:  # records made before config files were recorded lack it
+            _check_config_files_field(entry["config_files"], f"{path}: artifacts.{name}.config_files")
         dirty_files = entry["code"].get("dirty_files", [])
         if not (isinstance(dirty_files, list) and all(isinstance(f, str) for f in dirty_files)):
             raise InputError(f"{path}: artifacts.{name}.code.dirty_files: must be a list of file names")
@@ -289,12 +357,14 @@ def record_rule(snakemake: Any) -> list[str]:
     if not outputs:
         return []
     secrets = _secret_env_values(config_secret_names(config))
+    files = exported_config_files()
     common = {
         "rule": snakemake.rule,
         "inputs": {os.fspath(i): sha256_path(i) for i in snakemake.input},
         "params": scrub(_named(snakemake.params), secrets),
         "wildcards": scrub(_named(snakemake.wildcards), secrets),
         "config_sha256": config_sha256(config),
+        **({"config_files": files} if files is not None else {}),
         "code": code_state(".", results_dir),
         "packages": package_versions(),
         "cpu_kernels": cpu_kernels(),

@@ -809,3 +809,75 @@ def test_a_cache_folder_that_cannot_be_written_stops_before_any_request(server, 
     with pytest.raises(InputError, match=r"cache.*: the answer cache cannot be written \(Not a directory\); no noun was asked"):
         build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
     assert server.requests == []
+
+
+def test_a_server_going_down_mid_build_resumes_to_the_uninterrupted_lexicon(server, config, tmp_path):
+    """The server stops answering after some nouns (its connections drop): the build stops naming
+    base_url, the answers got stay cached, and once it is back a rerun asks only the other nouns and
+    writes the very lexicon an uninterrupted build writes."""
+    nouns = [f"noun{i}" for i in range(12)]
+    levels = ("synonyms", "hyponyms", "meronyms")
+    answers = {noun: _answer(**{levels[i % 3]: [VOCAB.categories[i % 19].name.split(",")[0]]})
+               for i, noun in enumerate(nouns)}
+    server.scripts.update({noun: [(200, answer, {})] for noun, answer in answers.items()})
+    whole, _ = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "whole")
+    server.requests.clear()
+    server.answers_left = 5
+    with pytest.raises(LLMError, match=rf"unanswered after their retries \(the last: APIConnectionError\) from "
+                                       rf"{server.base_url}: .*noun\(s\) not answered; the 5 answer\(s\) got are cached"):
+        build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
+    answered = {r["noun"] for r in server.requests[:5]}
+    server.answers_left = None
+    server.requests.clear()
+    resumed, summary = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
+    assert sorted(r["noun"] for r in server.requests) == sorted(set(nouns) - answered)  # once each
+    assert summary.cache_hits == 5 and not summary.failed_nouns
+    assert resumed.to_json() == whole.to_json()
+
+
+def test_nouns_unanswered_after_their_retries_name_the_server_and_its_message(server, config, tmp_path):
+    """The error of nouns given up names the server (without the key) and what it last said (the
+    key masked), not only the error's type."""
+    server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
+    server.scripts["pavement"] = [(500, f"the GPU fell over (key {API_KEY})", {})]
+    with pytest.raises(LLMError) as raised:
+        build_llm_lexicon(VOCAB, ["sedan", "pavement"], config, tmp_path)
+    message = str(raised.value)
+    assert message.startswith(f"1 noun(s) unanswered by {server.base_url} after their retries (e.g. 'pavement' "
+                              "(InternalServerError (HTTP 500): the GPU fell over (key ***), after 4 call(s)))")
+    assert API_KEY not in message
+    for path in tmp_path.rglob("*.json"):
+        assert API_KEY not in path.read_text(encoding="utf-8")
+
+
+def test_a_reply_stopped_by_the_content_filter_is_a_refusal_not_a_malformed_answer(server, config, tmp_path):
+    """A 200 whose finish_reason is "content_filter" (Azure OpenAI's filtered output, its content
+    empty or cut) is that noun's refusal, as a content filter's 400 is: no relation, cached, named
+    in `refused_nouns`, not counted against max_malformed_share."""
+    strict = dataclasses.replace(config, max_malformed_share=0.0)
+    server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
+    server.scripts["grenade"] = [(200, _completion(None, "content_filter"), {})]
+    server.scripts["rifle"] = [(200, _completion('{"synonyms": ["car"], "hyp', "content_filter"), {})]
+    nouns = ["sedan", "grenade", "rifle"]
+    lexicon, summary = build_llm_lexicon(VOCAB, nouns, strict, tmp_path)
+    assert summary.refused_nouns == ["grenade", "rifle"] and not summary.malformed_nouns
+    assert next(e for e in lexicon.entries if e.name == "car").synonym == []
+    server.requests.clear()
+    again, summary = build_llm_lexicon(VOCAB, nouns, strict, tmp_path)
+    assert not server.requests and summary.refused_nouns == ["grenade", "rifle"] and again.entries == lexicon.entries
+
+
+def test_the_reasoning_of_a_thinking_model_is_skipped(server, config, tmp_path):
+    """A reasoning model served without a reasoning parser (DeepSeek-R1, Qwen3) writes its thoughts
+    before the answer, up to "</think>" (its "<think>" sometimes in the prompt's template): the
+    answer after them is read, whatever braces the thoughts hold."""
+    thoughts = 'The format is {"synonyms": [...]}. A sedan is a kind of car, {maybe} a "vehicle".\n</think>\n\n'
+    server.scripts.update({
+        "sedan": [(200, "<think>\n" + thoughts + _answer(hyponyms=["car"]), {})],
+        "wheel": [(200, thoughts + "```json\n" + _answer(meronyms=["car"]) + "\n```", {})],
+    })
+    strict = dataclasses.replace(config, max_malformed_share=0.0)
+    lexicon, summary = build_llm_lexicon(VOCAB, ["sedan", "wheel"], strict, tmp_path)
+    car = next(e for e in lexicon.entries if e.name == "car")
+    assert car.hyponym == ["sedan"] and car.meronym == ["wheel"] and not summary.malformed_nouns
+    assert parse_answer("<think>\nHmm, " + _answer(synonyms=["car"]), VOCAB) == (None, [], [])  # cut mid-thought

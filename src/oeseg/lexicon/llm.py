@@ -15,8 +15,8 @@ others go on; the build then fails naming it, and a rerun asks only the failed n
 every request would meet (401, 403, 404, 400 other than a content filter, 422, a 429 of an exhausted
 quota) stops the build at once: no further noun is asked, the answers so far stay cached, and the
 LLMError names the HTTP status, the error type, the server's message and the setting to check. A
-content filter's 400 is that noun's answer: it relates to no category, is cached like an answer and
-is named in the summary's `refused_nouns`. The run summary counts the whole build's calls and
+content filter's 400 (or a 200 whose finish_reason is content_filter) is that noun's answer: it
+relates to no category, is cached like an answer and is named in the summary's `refused_nouns`. The run summary counts the whole build's calls and
 tokens, earlier runs' included. An answer's item naming a category that the vocabulary lacks, or a
 name that several categories share (none of them by its full name), is dropped, counted and named. The API key
 is read from the environment variable that the configuration names, else from ~/.netrc (base_url's host),
@@ -270,7 +270,8 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
     """Validate one answer: (level -> category ids, items naming no category of the vocabulary,
     names dropped as ambiguous), or (None, [], []) when it is not a JSON object of lists under the
     three keys. The object may stand alone, in the answer's one code fence, or alone in prose
-    ("Here is the JSON: {...} Hope this helps"); two of them make it malformed. A key left out is
+    ("Here is the JSON: {...} Hope this helps"), after a reasoning model's "<think>...</think>";
+    two of them make it malformed. A key left out is
     an empty list (`{}`: a noun related to no category); one of the three spelt otherwise
     ("Meronyms", "synonym") or an object under a key (the answer wrapped, `{"answer": {...}}`) makes
     it malformed, as its relations would be lost unseen; another relation, "semantically_related",
@@ -300,11 +301,16 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
 
 
 def _answer_object(content: str) -> object:
-    """The JSON value of an answer: the whole text, else the text of its one code fence, else the
-    one JSON object in its prose; None when there is none or more than one, or a key is given
-    twice in an object (which of its values would be meant?)."""
+    """The JSON value of an answer (after a reasoning model's thoughts, up to "</think>"): the whole
+    text, else the text of its one code fence, else the one JSON object in its prose; None when there
+    is none or more than one, a key is given twice in an object (which of its values would be
+    meant?), or the answer was cut while thinking."""
     decoder = json.JSONDecoder(object_pairs_hook=unique_keys)
     text = content.strip()
+    if "</think>" in text:  # a reasoning model's thoughts (DeepSeek-R1, Qwen3) come before its answer
+        text = text.rsplit("</think>", 1)[1].strip()
+    elif text.startswith("<think>"):  # cut while thinking: any JSON in it is a draft, not the answer
+        return None
     fences = re.findall(r"```[A-Za-z]*[ \t]*\n?(.*?)```", text, flags=re.DOTALL)
     if len(fences) > 1:
         return None
@@ -449,6 +455,7 @@ class _Asker:
         self.abort = threading.Event()
         self.fatal: str | None = None
         self.given_up = 0  # nouns given up in a row (no reply got between them)
+        self.messages: dict[str, str] = {}  # noun -> the server's message of its last error (key masked)
         self.max_given_up = config.max_concurrency + 2  # more: the server is down, stop
 
     def _retryable(self, error: Exception) -> bool:
@@ -526,6 +533,16 @@ class _Asker:
         finish_reason = getattr(choices[0], "finish_reason", None)
         return content or "", finish_reason if isinstance(finish_reason, str) else None
 
+    def _refused(self, noun: str, reason: str, usage: dict, calls: int) -> dict:
+        """Cache and return the record of a noun the server's content filter refused (a 400, or a 200
+        whose finish_reason is content_filter): its answer, relating it to no category."""
+        log.warning("noun %r: refused by the server's content filter (%s): it relates to no category", noun, reason)
+        record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
+                  "refused": True, "error": reason, "usage": usage, "calls": calls}
+        self.cache.put(noun, record)
+        self._replied()
+        return record
+
     def ask(self, noun: str, earlier: dict | None = None) -> dict | None:
         """The record of a noun, cached before it is returned: its answer, or after the retries (or
         a fatal error) a failure (`failed` true); None when the build was aborted before the noun
@@ -560,17 +577,15 @@ class _Asker:
                 status = getattr(error, "status_code", None)
                 error_name = type(error).__name__ + (f" (HTTP {status})" if status else "")
                 if isinstance(error, self.openai.BadRequestError) and _error_codes(error) & NOUN_REJECTED_CODES:
-                    log.warning("noun %r: refused by the server's content filter: it relates to no category", noun)
-                    record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
-                              "refused": True, "error": error_name, "usage": usage, "calls": calls}
-                    self.cache.put(noun, record)
-                    self._replied()
-                    return record
+                    return self._refused(noun, error_name, usage, calls)
                 hint = self._fatal_hint(error)
                 if hint is not None:
                     log.error("noun %r: %s: stopping the build", noun, error_name)
                     self._stop(error, hint)
                     break
+                message = _server_message(error, self.api_key) if isinstance(error, self.openai.APIError) else ""
+                with self.lock:  # what the server last said, for the error of a noun given up (not cached)
+                    self.messages[noun] = message
                 retryable = not isinstance(error, self.openai.APIError) or self._retryable(error)
                 if not retryable or attempt == self.config.max_retries:
                     log.warning("noun %r: giving up after %d attempt(s): %s", noun, attempt + 1,
@@ -581,6 +596,8 @@ class _Asker:
                 log.info("noun %r: %s, retrying in %.2f s", noun, type(error).__name__, delay)
                 self.abort.wait(delay)  # cut short when the build is stopped
                 continue
+            if finish_reason == "content_filter":  # a 200 whose answer was filtered out (Azure OpenAI)
+                return self._refused(noun, "finish_reason content_filter", usage, calls)
             served = getattr(response, "model", None)
             record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
                       "content": content, "finish_reason": finish_reason, "max_tokens": self.config.max_tokens,
@@ -615,6 +632,7 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
             summary.cache_hits += 1
     log.info("%d nouns: %d cached, %d to ask %s", len(nouns), summary.cache_hits, len(todo), config.model)
     fatal: str | None = None
+    messages: dict[str, str] = {}  # noun -> the server's message of its last error
     if todo:
         cache.check_writable()  # before the first paid request, not after it
         asker = _Asker(vocabulary, config, cache, summary)
@@ -635,7 +653,7 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
             pool.shutdown(wait=True, cancel_futures=True)  # those in flight finish and are cached
             raise
         pool.shutdown(wait=True)
-        fatal = asker.fatal
+        fatal, messages = asker.fatal, asker.messages
         for future, noun in futures.items():  # in noun order
             record = None if future.cancelled() else future.result()
             if record is not None:
@@ -658,10 +676,12 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
                        "setting and run again to resume")
     if summary.failed_nouns:
         log.info("summary: %s", json.dumps(summary.to_json()))
-        examples = ", ".join(f"{noun!r} ({records[noun].get('error') or 'error'} after "
-                             f"{records[noun].get('calls')} call(s))" for noun in summary.failed_nouns[:5])
-        raise LLMError(f"{len(summary.failed_nouns)} noun(s) unanswered (e.g. {examples}); answers of the "
-                       f"others are cached in {cache.folder}: run again to resume")
+        examples = ", ".join(f"{noun!r} ({records[noun].get('error') or 'error'}"
+                             + (f": {messages[noun]}" if messages.get(noun) else "")
+                             + f", after {records[noun].get('calls')} call(s))" for noun in summary.failed_nouns[:5])
+        raise LLMError(f"{len(summary.failed_nouns)} noun(s) unanswered by {redact_url(config.base_url)} after "
+                       f"their retries (e.g. {examples}); answers of the others are cached in {cache.folder}: "
+                       "run again to resume")
     related: dict[int, dict[str, list[str]]] = {c.id: {level: [] for level in ANSWER_KEYS.values()}
                                                 for c in vocabulary}
     ambiguous: set[str] = set()

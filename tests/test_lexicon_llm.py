@@ -611,11 +611,18 @@ def test_a_noun_given_up_between_answers_does_not_stop_the_build(server, config,
     assert {r["noun"] for r in server.requests} == set(nouns)
 
 
-@pytest.mark.parametrize("url", ["localhost:8000/v1", "127.0.0.1:8000/v1", "htp://x/v1", "http:///v1", " "])
+@pytest.mark.parametrize("url", ["localhost:8000/v1", "127.0.0.1:8000/v1", "htp://x/v1", "http:///v1", " ",
+                                 "http://127.0.0.1:8000/v1\n", "http://127.0.0.1:8000/v1 ", "http://my host/v1",
+                                 "http://127.0.0.1:99999/v1", "http://127.0.0.1:80a/v1", "http://[::1/v1",
+                                 "http://user:s3cret@127.0.0.1:99999/v1"])
 def test_a_base_url_that_is_no_http_url_is_named(url):
-    """A base_url without http(s):// would fail every request as a dropped connection, retried."""
-    with pytest.raises(InputError, match=r"^lexicon.openai.base_url: "):
+    """A base_url without http(s):// would fail every request as a dropped connection, retried; one
+    with a space or line end, a port that is no number up to 65535 or a broken IPv6 address
+    would fail with the HTTP library's traceback or every request's retries: each is an InputError
+    naming the key (never the URL's password)."""
+    with pytest.raises(InputError, match=r"^lexicon.openai.base_url: ") as raised:
         LLMConfig.from_dict({"base_url": url, "model": "m"})
+    assert "s3cret" not in str(raised.value)
     assert LLMConfig.from_dict({"base_url": "HTTPS://api.example.org/v1", "model": "m"}).model == "m"
 
 

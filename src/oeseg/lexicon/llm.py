@@ -101,9 +101,8 @@ class LLMConfig:
                     raise InputError("lexicon.openai.api_key_env: not the name of an environment variable (letters, "
                                      "digits and _; the value is not shown: the API key itself?); it names the "
                                      "variable that holds the key")
-                if key == "base_url" and not re.match(r"https?://[^/?#\s]", value, flags=re.IGNORECASE):
-                    raise InputError(f"lexicon.openai.base_url: {redact_url(value)!r} is not an http:// or "
-                                     "https:// URL (e.g. http://127.0.0.1:8000/v1)")
+                if key == "base_url":
+                    _check_base_url(value)
                 continue
             integer, low, exclusive, high = _RANGES[key]
             if not (is_integer(value) if integer else is_number(value)):
@@ -113,6 +112,27 @@ class LLMConfig:
                 raise InputError(f"lexicon.openai.{key}: {value!r} is not {bound}"
                                  + (f" and at most {high}" if high is not None else ""))
         return cls(**obj)
+
+
+def _check_base_url(url: str) -> None:
+    """Raise InputError naming lexicon.openai.base_url unless `url` is an http(s) URL with a host that
+    the HTTP client can request (no space or control character, a port up to 65535); the message
+    never shows the URL's password."""
+    problem = None
+    try:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not re.match(
+                r"https?://[^/?#\s]", url, flags=re.IGNORECASE):
+            problem = "is not an http:// or https:// URL"
+        elif any(c.isspace() or not c.isprintable() for c in url):
+            problem = "holds a space, a line end or a control character"
+        else:
+            _ = parts.port  # raises ValueError for a port that is no number up to 65535
+    except ValueError as error:  # urlsplit's broken IPv6 address, .port's bad port
+        raise InputError(f"lexicon.openai.base_url: not a URL the HTTP client can request ({error}); "
+                         "e.g. http://127.0.0.1:8000/v1") from None
+    if problem is not None:
+        raise InputError(f"lexicon.openai.base_url: {redact_url(url)!r} {problem} (e.g. http://127.0.0.1:8000/v1)")
 
 
 #: The text settings of LLMConfig.

@@ -85,11 +85,12 @@ def test_lexicon_counts_retries_and_cache(server, config, tmp_path, caplog):
     assert API_KEY not in caplog.text
 
 
-def test_resume_after_interruption(server, config, tmp_path):
+def test_resume_after_interruption(server, config, tmp_path, caplog):
     _script(server)
     server.scripts["pavement"] = [(500, "down", {})]  # fails every time
-    with pytest.raises(LLMError, match="pavement"):
+    with pytest.raises(LLMError, match="pavement"), caplog.at_level(logging.INFO, logger="oeseg.lexicon.llm"):
         build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
+    assert "asked 6 of 6 nouns (1 given up after their retries) in " in caplog.text  # the progress line
     assert server.asked("pavement") == config.max_retries + 1
     server.scripts["pavement"] = [(200, _answer(synonyms=["sidewalk"]), {})]
     server.requests.clear()

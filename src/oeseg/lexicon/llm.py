@@ -156,6 +156,9 @@ class LLMError(RuntimeError):
     """Some nouns could not be asked; their answers are missing from the cache (rerun to resume)."""
 
 
+#: Seconds between two progress lines of a build (the last noun answered always gets one).
+PROGRESS_EVERY_S = 60.0
+
 #: Error codes of a 400 that concern one noun's text (a content filter), not every request.
 NOUN_REJECTED_CODES = frozenset({"content_filter", "content_policy_violation"})
 
@@ -475,6 +478,7 @@ class _Asker:
         self.abort = threading.Event()
         self.fatal: str | None = None
         self.given_up = 0  # nouns given up in a row (no reply got between them)
+        self.given_up_total = 0  # nouns given up in this run
         self.messages: dict[str, str] = {}  # noun -> the server's message of its last error (key masked)
         self.max_given_up = config.max_concurrency + 2  # more: the server is down, stop
 
@@ -533,6 +537,7 @@ class _Asker:
         otherwise cost every noun its retries (and a paid server every call)."""
         with self.lock:
             self.given_up += 1
+            self.given_up_total += 1
             given_up = self.given_up
         if given_up >= self.max_given_up:
             self._halt(f"{given_up} nouns in a row unanswered after their retries (the last: {error_name}) "
@@ -659,13 +664,19 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
         pool = ThreadPoolExecutor(max_workers=config.max_concurrency)
         try:
             futures = {pool.submit(asker.ask, noun, earlier): noun for noun, earlier in todo.items()}
-            for future in as_completed(futures):
+            started = reported = time.monotonic()
+            for done, future in enumerate(as_completed(futures), 1):
                 # a fatal answer, or an unexpected error (e.g. the cache not writable, raised below):
                 # queued nouns are not asked, those in flight finish
                 if asker.abort.is_set() or not future.cancelled() and future.exception() is not None:
                     asker.abort.set()
                     for waiting in futures:
                         waiting.cancel()
+                elif done == len(futures) or time.monotonic() - reported >= PROGRESS_EVERY_S:
+                    reported = time.monotonic()
+                    elapsed = reported - started
+                    log.info("asked %d of %d nouns (%d given up after their retries) in %.0f s; about %.0f s left",
+                             done, len(futures), asker.given_up_total, elapsed, elapsed / done * (len(futures) - done))
         except BaseException:  # Ctrl-C (KeyboardInterrupt), SystemExit: ask no queued noun
             asker.abort.set()
             log.warning("interrupted: no further noun is asked; the answers got are cached in %s "

@@ -889,3 +889,17 @@ def test_the_reasoning_of_a_thinking_model_is_skipped(server, config, tmp_path):
     car = next(e for e in lexicon.entries if e.name == "car")
     assert car.hyponym == ["sedan"] and car.meronym == ["wheel"] and not summary.malformed_nouns
     assert parse_answer("<think>\nHmm, " + _answer(synonyms=["car"]), VOCAB) == (None, [], [])  # cut mid-thought
+
+
+def test_a_server_that_times_out_is_retried_by_us_alone_then_named(server, config, tmp_path):
+    """Requests past timeout_s are retried max_retries times, by the builder only (the openai client's
+    own retries would multiply them), then the noun is given up naming the server."""
+    server.delay_s = 0.5
+    slow = dataclasses.replace(config, timeout_s=0.1, max_retries=2)
+    with pytest.raises(LLMError, match=rf"^1 noun\(s\) unanswered by {server.base_url} after their retries \(e.g. "
+                                       r"'sedan' \(APITimeoutError, after 3 call\(s\)\)\)"):
+        build_llm_lexicon(VOCAB, ["sedan"], slow, tmp_path)
+    deadline = time.monotonic() + 5
+    while (server.in_flight or len(server.requests) < 3) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.asked("sedan") == 3

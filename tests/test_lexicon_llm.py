@@ -769,6 +769,9 @@ def test_the_key_from_netrc_when_the_variable_is_unset(server, config, tmp_path,
     with pytest.raises(InputError, match=rf"^environment variable TEST_LLM_KEY is not set and {netrc} holds no "
                                          r"password for `machine 127.0.0.1`"):
         build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
+    monkeypatch.setenv("TEST_LLM_KEY", " \r")  # set, but to nothing: said so, not "not set"
+    with pytest.raises(InputError, match=rf"^environment variable TEST_LLM_KEY is empty and {netrc} holds no "):
+        build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
     netrc.write_text(f"machine example.org login a password other\nmachine 127.0.0.1 login me password {API_KEY}\n")
     netrc.chmod(0o600)
     server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]

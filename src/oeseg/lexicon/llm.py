@@ -454,7 +454,8 @@ def _netrc_key(config: LLMConfig) -> tuple[str, str]:
                              f"{host} is looked up in it when {named} is not set") from None
         if login and (login[2] or "").strip():
             return login[2].strip(), f"the password of `machine {host}` in {path}"
-    raise InputError(f"{named} is not set and {path} holds no password for `machine {host}` (the API key of "
+    state = "is empty" if config.api_key_env in os.environ else "is not set"
+    raise InputError(f"{named} {state} and {path} holds no password for `machine {host}` (the API key of "
                      "lexicon.openai.api_key_env; a server that needs none takes any value)")
 
 

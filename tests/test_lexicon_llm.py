@@ -906,3 +906,19 @@ def test_a_server_that_times_out_is_retried_by_us_alone_then_named(server, confi
     while (server.in_flight or len(server.requests) < 3) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert server.asked("sedan") == 3
+
+
+@pytest.mark.parametrize("reply, says", [
+    ((429, "Rate limit reached", {"retry-after": "0"}),
+     "kept refusing them with rate limits (HTTP 429): lower lexicon.openai.requests_per_minute or max_concurrency"),
+    ((503, "overloaded", {}), "kept failing on them (HTTP 503): check the server's own logs"),
+])
+def test_nouns_given_up_in_a_row_are_diagnosed_by_their_last_error(server, config, tmp_path, reply, says):
+    """Nouns given up in a row on rate limits or server errors stop the build with what to do about
+    those, not as a server unreachable (it answered every request)."""
+    _everyone(server, reply)
+    with pytest.raises(LLMError) as raised:
+        build_llm_lexicon(VOCAB, MANY, dataclasses.replace(config, max_concurrency=1), tmp_path)
+    message = str(raised.value)
+    assert message.startswith("3 nouns in a row unanswered after their retries (the last: ") and says in message
+    assert "unreachable" not in message and len(server.requests) == 3 * (config.max_retries + 1)

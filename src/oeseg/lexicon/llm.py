@@ -532,19 +532,28 @@ class _Asker:
         with self.lock:
             self.given_up = 0
 
-    def _gave_up(self, error_name: str) -> None:
-        """Count a noun given up after its retries; `max_given_up` in a row (no reply got between
-        them) stop the build: a server down or not answering as a chat completion would
-        otherwise cost every noun its retries (and a paid server every call)."""
+    def _gave_up(self, error: Exception, error_name: str) -> None:
+        """Count a noun given up after its retries on `error`; `max_given_up` in a row (no reply got
+        between them) stop the build, diagnosed by that last error: a server down, not answering as
+        a chat completion, rate limiting or failing would otherwise cost every noun its retries
+        (and a paid server every call)."""
         with self.lock:
             self.given_up += 1
             self.given_up_total += 1
             given_up = self.given_up
-        if given_up >= self.max_given_up:
-            self._halt(f"{given_up} nouns in a row unanswered after their retries (the last: {error_name}) "
-                       f"from {redact_url(self.config.base_url)}: the server is unreachable or does not answer "
-                       "as an OpenAI chat completion (stream-only?); check lexicon.openai.base_url (usually "
-                       "ending in /v1) and that the server is running")
+        if given_up < self.max_given_up:
+            return
+        status = getattr(error, "status_code", None)
+        if isinstance(error, self.openai.RateLimitError):
+            why = ("the server kept refusing them with rate limits (HTTP 429): lower lexicon.openai."
+                   "requests_per_minute or max_concurrency, or raise max_retries or max_retry_wait_s")
+        elif isinstance(error, self.openai.APIStatusError):
+            why = f"the server kept failing on them (HTTP {status}): check the server's own logs and health"
+        else:
+            why = ("the server is unreachable or does not answer as an OpenAI chat completion (stream-only?); "
+                   "check lexicon.openai.base_url (usually ending in /v1) and that the server is running")
+        self._halt(f"{given_up} nouns in a row unanswered after their retries (the last: {error_name}) "
+                   f"from {redact_url(self.config.base_url)}: {why}")
 
     def _content(self, response: object) -> tuple[str, str | None]:
         """The answer text of a chat completion and its finish_reason ("length": cut at the token
@@ -616,7 +625,7 @@ class _Asker:
                 if not retryable or attempt == self.config.max_retries:
                     log.warning("noun %r: giving up after %d attempt(s): %s", noun, attempt + 1,
                                 type(error).__name__)
-                    self._gave_up(error_name)
+                    self._gave_up(error, error_name)
                     break
                 delay = retry_delay(error, attempt, self.config.backoff_s, self.config.max_retry_wait_s)
                 log.info("noun %r: %s, retrying in %.2f s", noun, type(error).__name__, delay)

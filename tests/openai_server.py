@@ -27,6 +27,7 @@ class FakeOpenAI:
         self.delay_s = 0.0
         self.served_model: str | None = None  # the model the replies name (None: the one asked for)
         self.in_flight = self.max_in_flight = 0
+        self.answers_left: int | None = None  # replies before the server goes down (None: never)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,6 +46,11 @@ class FakeOpenAI:
                     fake.requests.append({"path": self.path, "body": body, "noun": noun,
                                           "time": time.monotonic()})
                     fake.auth.add(self.headers.get("Authorization", ""))
+                    if fake.answers_left is not None:
+                        fake.answers_left -= 1
+                        if fake.answers_left < 0:  # the server went down: the connection drops, no reply
+                            self.close_connection = True
+                            return
                     script = fake.scripts.get(noun, [])
                     status, content, headers = script.pop(0) if len(script) > 1 else (script or [(200, answer_json(), {})])[0]
                 if isinstance(content, bytes):  # a verbatim body (e.g. not JSON) with this status

@@ -51,6 +51,7 @@ def test_an_llm_lexicon_from_the_settings_of_a_config(server, tmp_path, monkeypa
     args = ["lexicon", "--vocabulary", "cityscapes", "--builder", "openai", "--nouns", str(tmp_path / "nouns.txt"),
             "--openai", str(tmp_path / "settings.yaml"), "-o", str(tmp_path / "lex.json")]
     assert cli.main(args) == 0
+    assert "INFO asked 20 of 20 nouns (0 given up after their retries) in " in capsys.readouterr().err  # progress
     lexicon = load_checked_lexicon(tmp_path / "lex.json", get_vocabulary("cityscapes"))
     assert next(e for e in lexicon.entries if e.name == "car").hyponym == ["sedan"]
     asked = server.asked("sedan")
@@ -88,8 +89,8 @@ def test_options_that_do_not_go_together_are_errors(tmp_path, capsys, args, sett
 
 
 def test_a_build_the_server_stops_exits_1_in_one_line(server, tmp_path, monkeypatch, capsys):
-    """A server that refuses the key stops the build: exit 1 with the LLMError's message on one line,
-    no traceback, no lexicon written."""
+    """A server that refuses the key stops the build: exit 1 with the LLMError's message on one line
+    (the last, after the build's log lines), no traceback, no lexicon written."""
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     server.scripts["sedan"] = [(401, json.dumps({"error": {"message": "Invalid key.", "type": "invalid_request_error",
                                                            "code": "invalid_api_key"}}).encode(), {})]
@@ -100,5 +101,6 @@ def test_a_build_the_server_stops_exits_1_in_one_line(server, tmp_path, monkeypa
                      str(tmp_path / "nouns.txt"), "--openai", str(tmp_path / "settings.yaml"),
                      "-o", str(tmp_path / "lex.json")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("oeseg lexicon: error: HTTP 401 AuthenticationError") and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("oeseg lexicon: error: HTTP 401 AuthenticationError")
+    assert "Traceback" not in err and API_KEY not in err
     assert not (tmp_path / "lex.json").exists()

@@ -85,11 +85,12 @@ def test_lexicon_counts_retries_and_cache(server, config, tmp_path, caplog):
     assert API_KEY not in caplog.text
 
 
-def test_resume_after_interruption(server, config, tmp_path):
+def test_resume_after_interruption(server, config, tmp_path, caplog):
     _script(server)
     server.scripts["pavement"] = [(500, "down", {})]  # fails every time
-    with pytest.raises(LLMError, match="pavement"):
+    with pytest.raises(LLMError, match="pavement"), caplog.at_level(logging.INFO, logger="oeseg.lexicon.llm"):
         build_llm_lexicon(VOCAB, NOUNS, config, tmp_path / "cache")
+    assert "asked 6 of 6 nouns (1 given up after their retries) in " in caplog.text  # the progress line
     assert server.asked("pavement") == config.max_retries + 1
     server.scripts["pavement"] = [(200, _answer(synonyms=["sidewalk"]), {})]
     server.requests.clear()
@@ -611,11 +612,18 @@ def test_a_noun_given_up_between_answers_does_not_stop_the_build(server, config,
     assert {r["noun"] for r in server.requests} == set(nouns)
 
 
-@pytest.mark.parametrize("url", ["localhost:8000/v1", "127.0.0.1:8000/v1", "htp://x/v1", "http:///v1", " "])
+@pytest.mark.parametrize("url", ["localhost:8000/v1", "127.0.0.1:8000/v1", "htp://x/v1", "http:///v1", " ",
+                                 "http://127.0.0.1:8000/v1\n", "http://127.0.0.1:8000/v1 ", "http://my host/v1",
+                                 "http://127.0.0.1:99999/v1", "http://127.0.0.1:80a/v1", "http://[::1/v1",
+                                 "http://user:s3cret@127.0.0.1:99999/v1"])
 def test_a_base_url_that_is_no_http_url_is_named(url):
-    """A base_url without http(s):// would fail every request as a dropped connection, retried."""
-    with pytest.raises(InputError, match=r"^lexicon.openai.base_url: "):
+    """A base_url without http(s):// would fail every request as a dropped connection, retried; one
+    with a space or line end, a port that is no number up to 65535 or a broken IPv6 address
+    would fail with the HTTP library's traceback or every request's retries: each is an InputError
+    naming the key (never the URL's password)."""
+    with pytest.raises(InputError, match=r"^lexicon.openai.base_url: ") as raised:
         LLMConfig.from_dict({"base_url": url, "model": "m"})
+    assert "s3cret" not in str(raised.value)
     assert LLMConfig.from_dict({"base_url": "HTTPS://api.example.org/v1", "model": "m"}).model == "m"
 
 
@@ -761,6 +769,9 @@ def test_the_key_from_netrc_when_the_variable_is_unset(server, config, tmp_path,
     with pytest.raises(InputError, match=rf"^environment variable TEST_LLM_KEY is not set and {netrc} holds no "
                                          r"password for `machine 127.0.0.1`"):
         build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
+    monkeypatch.setenv("TEST_LLM_KEY", " \r")  # set, but to nothing: said so, not "not set"
+    with pytest.raises(InputError, match=rf"^environment variable TEST_LLM_KEY is empty and {netrc} holds no "):
+        build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
     netrc.write_text(f"machine example.org login a password other\nmachine 127.0.0.1 login me password {API_KEY}\n")
     netrc.chmod(0o600)
     server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
@@ -809,3 +820,105 @@ def test_a_cache_folder_that_cannot_be_written_stops_before_any_request(server, 
     with pytest.raises(InputError, match=r"cache.*: the answer cache cannot be written \(Not a directory\); no noun was asked"):
         build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
     assert server.requests == []
+
+
+def test_a_server_going_down_mid_build_resumes_to_the_uninterrupted_lexicon(server, config, tmp_path):
+    """The server stops answering after some nouns (its connections drop): the build stops naming
+    base_url, the answers got stay cached, and once it is back a rerun asks only the other nouns and
+    writes the very lexicon an uninterrupted build writes."""
+    nouns = [f"noun{i}" for i in range(12)]
+    levels = ("synonyms", "hyponyms", "meronyms")
+    answers = {noun: _answer(**{levels[i % 3]: [VOCAB.categories[i % 19].name.split(",")[0]]})
+               for i, noun in enumerate(nouns)}
+    server.scripts.update({noun: [(200, answer, {})] for noun, answer in answers.items()})
+    whole, _ = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "whole")
+    server.requests.clear()
+    server.answers_left = 5
+    with pytest.raises(LLMError, match=rf"unanswered after their retries \(the last: APIConnectionError\) from "
+                                       rf"{server.base_url}: .*noun\(s\) not answered; the 5 answer\(s\) got are cached"):
+        build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
+    answered = {r["noun"] for r in server.requests[:5]}
+    server.answers_left = None
+    server.requests.clear()
+    resumed, summary = build_llm_lexicon(VOCAB, nouns, config, tmp_path / "cache")
+    assert sorted(r["noun"] for r in server.requests) == sorted(set(nouns) - answered)  # once each
+    assert summary.cache_hits == 5 and not summary.failed_nouns
+    assert resumed.to_json() == whole.to_json()
+
+
+def test_nouns_unanswered_after_their_retries_name_the_server_and_its_message(server, config, tmp_path):
+    """The error of nouns given up names the server (without the key) and what it last said (the
+    key masked), not only the error's type."""
+    server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
+    server.scripts["pavement"] = [(500, f"the GPU fell over (key {API_KEY})", {})]
+    with pytest.raises(LLMError) as raised:
+        build_llm_lexicon(VOCAB, ["sedan", "pavement"], config, tmp_path)
+    message = str(raised.value)
+    assert message.startswith(f"1 noun(s) unanswered by {server.base_url} after their retries (e.g. 'pavement' "
+                              "(InternalServerError (HTTP 500): the GPU fell over (key ***), after 4 call(s)))")
+    assert API_KEY not in message
+    for path in tmp_path.rglob("*.json"):
+        assert API_KEY not in path.read_text(encoding="utf-8")
+
+
+def test_a_reply_stopped_by_the_content_filter_is_a_refusal_not_a_malformed_answer(server, config, tmp_path):
+    """A 200 whose finish_reason is "content_filter" (Azure OpenAI's filtered output, its content
+    empty or cut) is that noun's refusal, as a content filter's 400 is: no relation, cached, named
+    in `refused_nouns`, not counted against max_malformed_share."""
+    strict = dataclasses.replace(config, max_malformed_share=0.0)
+    server.scripts["sedan"] = [(200, _answer(hyponyms=["car"]), {})]
+    server.scripts["grenade"] = [(200, _completion(None, "content_filter"), {})]
+    server.scripts["rifle"] = [(200, _completion('{"synonyms": ["car"], "hyp', "content_filter"), {})]
+    nouns = ["sedan", "grenade", "rifle"]
+    lexicon, summary = build_llm_lexicon(VOCAB, nouns, strict, tmp_path)
+    assert summary.refused_nouns == ["grenade", "rifle"] and not summary.malformed_nouns
+    assert next(e for e in lexicon.entries if e.name == "car").synonym == []
+    server.requests.clear()
+    again, summary = build_llm_lexicon(VOCAB, nouns, strict, tmp_path)
+    assert not server.requests and summary.refused_nouns == ["grenade", "rifle"] and again.entries == lexicon.entries
+
+
+def test_the_reasoning_of_a_thinking_model_is_skipped(server, config, tmp_path):
+    """A reasoning model served without a reasoning parser (DeepSeek-R1, Qwen3) writes its thoughts
+    before the answer, up to "</think>" (its "<think>" sometimes in the prompt's template): the
+    answer after them is read, whatever braces the thoughts hold."""
+    thoughts = 'The format is {"synonyms": [...]}. A sedan is a kind of car, {maybe} a "vehicle".\n</think>\n\n'
+    server.scripts.update({
+        "sedan": [(200, "<think>\n" + thoughts + _answer(hyponyms=["car"]), {})],
+        "wheel": [(200, thoughts + "```json\n" + _answer(meronyms=["car"]) + "\n```", {})],
+    })
+    strict = dataclasses.replace(config, max_malformed_share=0.0)
+    lexicon, summary = build_llm_lexicon(VOCAB, ["sedan", "wheel"], strict, tmp_path)
+    car = next(e for e in lexicon.entries if e.name == "car")
+    assert car.hyponym == ["sedan"] and car.meronym == ["wheel"] and not summary.malformed_nouns
+    assert parse_answer("<think>\nHmm, " + _answer(synonyms=["car"]), VOCAB) == (None, [], [])  # cut mid-thought
+
+
+def test_a_server_that_times_out_is_retried_by_us_alone_then_named(server, config, tmp_path):
+    """Requests past timeout_s are retried max_retries times, by the builder only (the openai client's
+    own retries would multiply them), then the noun is given up naming the server."""
+    server.delay_s = 0.5
+    slow = dataclasses.replace(config, timeout_s=0.1, max_retries=2)
+    with pytest.raises(LLMError, match=rf"^1 noun\(s\) unanswered by {server.base_url} after their retries \(e.g. "
+                                       r"'sedan' \(APITimeoutError, after 3 call\(s\)\)\)"):
+        build_llm_lexicon(VOCAB, ["sedan"], slow, tmp_path)
+    deadline = time.monotonic() + 5
+    while (server.in_flight or len(server.requests) < 3) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.asked("sedan") == 3
+
+
+@pytest.mark.parametrize("reply, says", [
+    ((429, "Rate limit reached", {"retry-after": "0"}),
+     "kept refusing them with rate limits (HTTP 429): lower lexicon.openai.requests_per_minute or max_concurrency"),
+    ((503, "overloaded", {}), "kept failing on them (HTTP 503): check the server's own logs"),
+])
+def test_nouns_given_up_in_a_row_are_diagnosed_by_their_last_error(server, config, tmp_path, reply, says):
+    """Nouns given up in a row on rate limits or server errors stop the build with what to do about
+    those, not as a server unreachable (it answered every request)."""
+    _everyone(server, reply)
+    with pytest.raises(LLMError) as raised:
+        build_llm_lexicon(VOCAB, MANY, dataclasses.replace(config, max_concurrency=1), tmp_path)
+    message = str(raised.value)
+    assert message.startswith("3 nouns in a row unanswered after their retries (the last: ") and says in message
+    assert "unreachable" not in message and len(server.requests) == 3 * (config.max_retries + 1)

@@ -15,8 +15,8 @@ others go on; the build then fails naming it, and a rerun asks only the failed n
 every request would meet (401, 403, 404, 400 other than a content filter, 422, a 429 of an exhausted
 quota) stops the build at once: no further noun is asked, the answers so far stay cached, and the
 LLMError names the HTTP status, the error type, the server's message and the setting to check. A
-content filter's 400 is that noun's answer: it relates to no category, is cached like an answer and
-is named in the summary's `refused_nouns`. The run summary counts the whole build's calls and
+content filter's 400 (or a 200 whose finish_reason is content_filter) is that noun's answer: it
+relates to no category, is cached like an answer and is named in the summary's `refused_nouns`. The run summary counts the whole build's calls and
 tokens, earlier runs' included. An answer's item naming a category that the vocabulary lacks, or a
 name that several categories share (none of them by its full name), is dropped, counted and named. The API key
 is read from the environment variable that the configuration names, else from ~/.netrc (base_url's host),
@@ -101,9 +101,8 @@ class LLMConfig:
                     raise InputError("lexicon.openai.api_key_env: not the name of an environment variable (letters, "
                                      "digits and _; the value is not shown: the API key itself?); it names the "
                                      "variable that holds the key")
-                if key == "base_url" and not re.match(r"https?://[^/?#\s]", value, flags=re.IGNORECASE):
-                    raise InputError(f"lexicon.openai.base_url: {redact_url(value)!r} is not an http:// or "
-                                     "https:// URL (e.g. http://127.0.0.1:8000/v1)")
+                if key == "base_url":
+                    _check_base_url(value)
                 continue
             integer, low, exclusive, high = _RANGES[key]
             if not (is_integer(value) if integer else is_number(value)):
@@ -113,6 +112,27 @@ class LLMConfig:
                 raise InputError(f"lexicon.openai.{key}: {value!r} is not {bound}"
                                  + (f" and at most {high}" if high is not None else ""))
         return cls(**obj)
+
+
+def _check_base_url(url: str) -> None:
+    """Raise InputError naming lexicon.openai.base_url unless `url` is an http(s) URL with a host that
+    the HTTP client can request (no space or control character, a port up to 65535); the message
+    never shows the URL's password."""
+    problem = None
+    try:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not re.match(
+                r"https?://[^/?#\s]", url, flags=re.IGNORECASE):
+            problem = "is not an http:// or https:// URL"
+        elif any(c.isspace() or not c.isprintable() for c in url):
+            problem = "holds a space, a line end or a control character"
+        else:
+            _ = parts.port  # raises ValueError for a port that is no number up to 65535
+    except ValueError as error:  # urlsplit's broken IPv6 address, .port's bad port
+        raise InputError(f"lexicon.openai.base_url: not a URL the HTTP client can request ({error}); "
+                         "e.g. http://127.0.0.1:8000/v1") from None
+    if problem is not None:
+        raise InputError(f"lexicon.openai.base_url: {redact_url(url)!r} {problem} (e.g. http://127.0.0.1:8000/v1)")
 
 
 #: The text settings of LLMConfig.
@@ -135,6 +155,9 @@ _RANGES: dict[str, tuple[bool, float, bool, float | None]] = {
 class LLMError(RuntimeError):
     """Some nouns could not be asked; their answers are missing from the cache (rerun to resume)."""
 
+
+#: Seconds between two progress lines of a build (the last noun answered always gets one).
+PROGRESS_EVERY_S = 60.0
 
 #: Error codes of a 400 that concern one noun's text (a content filter), not every request.
 NOUN_REJECTED_CODES = frozenset({"content_filter", "content_policy_violation"})
@@ -270,7 +293,8 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
     """Validate one answer: (level -> category ids, items naming no category of the vocabulary,
     names dropped as ambiguous), or (None, [], []) when it is not a JSON object of lists under the
     three keys. The object may stand alone, in the answer's one code fence, or alone in prose
-    ("Here is the JSON: {...} Hope this helps"); two of them make it malformed. A key left out is
+    ("Here is the JSON: {...} Hope this helps"), after a reasoning model's "<think>...</think>";
+    two of them make it malformed. A key left out is
     an empty list (`{}`: a noun related to no category); one of the three spelt otherwise
     ("Meronyms", "synonym") or an object under a key (the answer wrapped, `{"answer": {...}}`) makes
     it malformed, as its relations would be lost unseen; another relation, "semantically_related",
@@ -300,11 +324,16 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
 
 
 def _answer_object(content: str) -> object:
-    """The JSON value of an answer: the whole text, else the text of its one code fence, else the
-    one JSON object in its prose; None when there is none or more than one, or a key is given
-    twice in an object (which of its values would be meant?)."""
+    """The JSON value of an answer (after a reasoning model's thoughts, up to "</think>"): the whole
+    text, else the text of its one code fence, else the one JSON object in its prose; None when there
+    is none or more than one, a key is given twice in an object (which of its values would be
+    meant?), or the answer was cut while thinking."""
     decoder = json.JSONDecoder(object_pairs_hook=unique_keys)
     text = content.strip()
+    if "</think>" in text:  # a reasoning model's thoughts (DeepSeek-R1, Qwen3) come before its answer
+        text = text.rsplit("</think>", 1)[1].strip()
+    elif text.startswith("<think>"):  # cut while thinking: any JSON in it is a draft, not the answer
+        return None
     fences = re.findall(r"```[A-Za-z]*[ \t]*\n?(.*?)```", text, flags=re.DOTALL)
     if len(fences) > 1:
         return None
@@ -425,7 +454,8 @@ def _netrc_key(config: LLMConfig) -> tuple[str, str]:
                              f"{host} is looked up in it when {named} is not set") from None
         if login and (login[2] or "").strip():
             return login[2].strip(), f"the password of `machine {host}` in {path}"
-    raise InputError(f"{named} is not set and {path} holds no password for `machine {host}` (the API key of "
+    state = "is empty" if config.api_key_env in os.environ else "is not set"
+    raise InputError(f"{named} {state} and {path} holds no password for `machine {host}` (the API key of "
                      "lexicon.openai.api_key_env; a server that needs none takes any value)")
 
 
@@ -449,6 +479,8 @@ class _Asker:
         self.abort = threading.Event()
         self.fatal: str | None = None
         self.given_up = 0  # nouns given up in a row (no reply got between them)
+        self.given_up_total = 0  # nouns given up in this run
+        self.messages: dict[str, str] = {}  # noun -> the server's message of its last error (key masked)
         self.max_given_up = config.max_concurrency + 2  # more: the server is down, stop
 
     def _retryable(self, error: Exception) -> bool:
@@ -500,18 +532,28 @@ class _Asker:
         with self.lock:
             self.given_up = 0
 
-    def _gave_up(self, error_name: str) -> None:
-        """Count a noun given up after its retries; `max_given_up` in a row (no reply got between
-        them) stop the build: a server down or not answering as a chat completion would
-        otherwise cost every noun its retries (and a paid server every call)."""
+    def _gave_up(self, error: Exception, error_name: str) -> None:
+        """Count a noun given up after its retries on `error`; `max_given_up` in a row (no reply got
+        between them) stop the build, diagnosed by that last error: a server down, not answering as
+        a chat completion, rate limiting or failing would otherwise cost every noun its retries
+        (and a paid server every call)."""
         with self.lock:
             self.given_up += 1
+            self.given_up_total += 1
             given_up = self.given_up
-        if given_up >= self.max_given_up:
-            self._halt(f"{given_up} nouns in a row unanswered after their retries (the last: {error_name}) "
-                       f"from {redact_url(self.config.base_url)}: the server is unreachable or does not answer "
-                       "as an OpenAI chat completion (stream-only?); check lexicon.openai.base_url (usually "
-                       "ending in /v1) and that the server is running")
+        if given_up < self.max_given_up:
+            return
+        status = getattr(error, "status_code", None)
+        if isinstance(error, self.openai.RateLimitError):
+            why = ("the server kept refusing them with rate limits (HTTP 429): lower lexicon.openai."
+                   "requests_per_minute or max_concurrency, or raise max_retries or max_retry_wait_s")
+        elif isinstance(error, self.openai.APIStatusError):
+            why = f"the server kept failing on them (HTTP {status}): check the server's own logs and health"
+        else:
+            why = ("the server is unreachable or does not answer as an OpenAI chat completion (stream-only?); "
+                   "check lexicon.openai.base_url (usually ending in /v1) and that the server is running")
+        self._halt(f"{given_up} nouns in a row unanswered after their retries (the last: {error_name}) "
+                   f"from {redact_url(self.config.base_url)}: {why}")
 
     def _content(self, response: object) -> tuple[str, str | None]:
         """The answer text of a chat completion and its finish_reason ("length": cut at the token
@@ -525,6 +567,16 @@ class _Asker:
             raise MalformedReply("a choice without a message")
         finish_reason = getattr(choices[0], "finish_reason", None)
         return content or "", finish_reason if isinstance(finish_reason, str) else None
+
+    def _refused(self, noun: str, reason: str, usage: dict, calls: int) -> dict:
+        """Cache and return the record of a noun the server's content filter refused (a 400, or a 200
+        whose finish_reason is content_filter): its answer, relating it to no category."""
+        log.warning("noun %r: refused by the server's content filter (%s): it relates to no category", noun, reason)
+        record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
+                  "refused": True, "error": reason, "usage": usage, "calls": calls}
+        self.cache.put(noun, record)
+        self._replied()
+        return record
 
     def ask(self, noun: str, earlier: dict | None = None) -> dict | None:
         """The record of a noun, cached before it is returned: its answer, or after the retries (or
@@ -560,27 +612,27 @@ class _Asker:
                 status = getattr(error, "status_code", None)
                 error_name = type(error).__name__ + (f" (HTTP {status})" if status else "")
                 if isinstance(error, self.openai.BadRequestError) and _error_codes(error) & NOUN_REJECTED_CODES:
-                    log.warning("noun %r: refused by the server's content filter: it relates to no category", noun)
-                    record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
-                              "refused": True, "error": error_name, "usage": usage, "calls": calls}
-                    self.cache.put(noun, record)
-                    self._replied()
-                    return record
+                    return self._refused(noun, error_name, usage, calls)
                 hint = self._fatal_hint(error)
                 if hint is not None:
                     log.error("noun %r: %s: stopping the build", noun, error_name)
                     self._stop(error, hint)
                     break
+                message = _server_message(error, self.api_key) if isinstance(error, self.openai.APIError) else ""
+                with self.lock:  # what the server last said, for the error of a noun given up (not cached)
+                    self.messages[noun] = message
                 retryable = not isinstance(error, self.openai.APIError) or self._retryable(error)
                 if not retryable or attempt == self.config.max_retries:
                     log.warning("noun %r: giving up after %d attempt(s): %s", noun, attempt + 1,
                                 type(error).__name__)
-                    self._gave_up(error_name)
+                    self._gave_up(error, error_name)
                     break
                 delay = retry_delay(error, attempt, self.config.backoff_s, self.config.max_retry_wait_s)
                 log.info("noun %r: %s, retrying in %.2f s", noun, type(error).__name__, delay)
                 self.abort.wait(delay)  # cut short when the build is stopped
                 continue
+            if finish_reason == "content_filter":  # a 200 whose answer was filtered out (Azure OpenAI)
+                return self._refused(noun, "finish_reason content_filter", usage, calls)
             served = getattr(response, "model", None)
             record = {"model": self.config.model, "temperature": self.config.temperature, "noun": noun,
                       "content": content, "finish_reason": finish_reason, "max_tokens": self.config.max_tokens,
@@ -615,19 +667,26 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
             summary.cache_hits += 1
     log.info("%d nouns: %d cached, %d to ask %s", len(nouns), summary.cache_hits, len(todo), config.model)
     fatal: str | None = None
+    messages: dict[str, str] = {}  # noun -> the server's message of its last error
     if todo:
         cache.check_writable()  # before the first paid request, not after it
         asker = _Asker(vocabulary, config, cache, summary)
         pool = ThreadPoolExecutor(max_workers=config.max_concurrency)
         try:
             futures = {pool.submit(asker.ask, noun, earlier): noun for noun, earlier in todo.items()}
-            for future in as_completed(futures):
+            started = reported = time.monotonic()
+            for done, future in enumerate(as_completed(futures), 1):
                 # a fatal answer, or an unexpected error (e.g. the cache not writable, raised below):
                 # queued nouns are not asked, those in flight finish
                 if asker.abort.is_set() or not future.cancelled() and future.exception() is not None:
                     asker.abort.set()
                     for waiting in futures:
                         waiting.cancel()
+                elif done == len(futures) or time.monotonic() - reported >= PROGRESS_EVERY_S:
+                    reported = time.monotonic()
+                    elapsed = reported - started
+                    log.info("asked %d of %d nouns (%d given up after their retries) in %.0f s; about %.0f s left",
+                             done, len(futures), asker.given_up_total, elapsed, elapsed / done * (len(futures) - done))
         except BaseException:  # Ctrl-C (KeyboardInterrupt), SystemExit: ask no queued noun
             asker.abort.set()
             log.warning("interrupted: no further noun is asked; the answers got are cached in %s "
@@ -635,7 +694,7 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
             pool.shutdown(wait=True, cancel_futures=True)  # those in flight finish and are cached
             raise
         pool.shutdown(wait=True)
-        fatal = asker.fatal
+        fatal, messages = asker.fatal, asker.messages
         for future, noun in futures.items():  # in noun order
             record = None if future.cancelled() else future.result()
             if record is not None:
@@ -658,10 +717,12 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
                        "setting and run again to resume")
     if summary.failed_nouns:
         log.info("summary: %s", json.dumps(summary.to_json()))
-        examples = ", ".join(f"{noun!r} ({records[noun].get('error') or 'error'} after "
-                             f"{records[noun].get('calls')} call(s))" for noun in summary.failed_nouns[:5])
-        raise LLMError(f"{len(summary.failed_nouns)} noun(s) unanswered (e.g. {examples}); answers of the "
-                       f"others are cached in {cache.folder}: run again to resume")
+        examples = ", ".join(f"{noun!r} ({records[noun].get('error') or 'error'}"
+                             + (f": {messages[noun]}" if messages.get(noun) else "")
+                             + f", after {records[noun].get('calls')} call(s))" for noun in summary.failed_nouns[:5])
+        raise LLMError(f"{len(summary.failed_nouns)} noun(s) unanswered by {redact_url(config.base_url)} after "
+                       f"their retries (e.g. {examples}); answers of the others are cached in {cache.folder}: "
+                       "run again to resume")
     related: dict[int, dict[str, list[str]]] = {c.id: {level: [] for level in ANSWER_KEYS.values()}
                                                 for c in vocabulary}
     ambiguous: set[str] = set()

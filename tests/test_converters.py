@@ -213,7 +213,8 @@ def _damage_zip_member(archive: Path, name: str) -> None:
 
 
 def test_ade20k_damaged_archives_name_the_archive(tmp_path):
-    """A member whose CRC fails, and a tar cut short: errors naming the archive (and member)."""
+    """A member whose CRC fails, a tar or zip cut short, a path that is not there or not an archive:
+    errors naming the archive (and member) and saying which."""
     scene_zip, inst_tar = _ade_archives(tmp_path)
     member = "ADEChallengeData2016/annotations/validation/ADE_val_00000001.png"
     _damage_zip_member(scene_zip, member)
@@ -223,6 +224,15 @@ def test_ade20k_damaged_archives_name_the_archive(tmp_path):
     scene_zip, inst_tar = _ade_archives(tmp_path)
     inst_tar.write_bytes(inst_tar.read_bytes()[:700])  # the first header and part of its PNG
     with pytest.raises(InputError, match=r"annotations_instance.tar: a damaged or truncated tar archive"):
+        convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    scene_zip.write_bytes(scene_zip.read_bytes()[:-100])  # a download cut short: no table of members
+    with pytest.raises(InputError, match=r"ADEChallengeData2016.zip: a damaged or truncated zip archive .*cut short"):
+        convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")
+    with pytest.raises(InputError, match=r"nowhere.zip: no such archive or folder"):
+        convert_ade20k(tmp_path / "nowhere.zip", inst_tar, "val", tmp_path / "out")
+    scene_zip.write_bytes(b"<html>a login page</html>")
+    with pytest.raises(InputError, match=r"ADEChallengeData2016.zip: not a zip or tar archive nor a folder"):
         convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out")
 
 

@@ -20,6 +20,12 @@ from oeseg.io import InputError
 DAMAGED = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError)
 
 
+def _starts_as_zip(path: Path) -> bool:
+    """Whether the file begins with a zip's first member header (b"PK\\x03\\x04")."""
+    with open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"
+
+
 class Archive:
     """The members of a zip, tar or folder by their '/'-separated names; `read` returns bytes."""
 
@@ -41,6 +47,11 @@ class Archive:
             except DAMAGED as e:
                 raise InputError(f"{self.path}: a damaged or truncated tar archive ({e})") from None
             self.names = sorted(self._members)
+        elif not self.path.exists():
+            raise InputError(f"{self.path}: no such archive or folder")
+        elif _starts_as_zip(self.path):  # a zip's table of members is at its end: a cut one lacks it
+            raise InputError(f"{self.path}: a damaged or truncated zip archive (its table of members, at the "
+                             "end, is missing or unreadable: cut short? download it again)")
         else:
             raise InputError(f"{self.path}: not a zip or tar archive nor a folder")
 

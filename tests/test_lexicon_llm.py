@@ -519,7 +519,20 @@ def test_retry_after_as_an_http_date():
     assert 28 <= retry_delay(error(soon), 0, backoff_s=0.1, max_wait_s=60) <= 30
     assert retry_delay(error(soon), 0, backoff_s=0.1, max_wait_s=5) == 5
     assert retry_delay(error("Wed, 21 Oct 2015 07:28:00 GMT"), 0, backoff_s=0.1) == 0  # past: at once
-    assert retry_delay(error("soon"), 3, backoff_s=0.1) == pytest.approx(0.8)  # unreadable: backoff
+    assert 0.4 <= retry_delay(error("soon"), 3, backoff_s=0.1) <= 0.8  # unreadable: backoff (jittered)
+
+
+def test_backoff_is_jittered_so_that_requests_refused_together_do_not_retry_together():
+    """Without a retry-after: between half and all of backoff_s * 2**attempt, capped at max_wait_s,
+    and not the same for every request."""
+    from types import SimpleNamespace
+
+    from oeseg.io import retry_delay
+
+    error = SimpleNamespace(response=SimpleNamespace(headers={}))
+    delays = [retry_delay(error, 2, backoff_s=1.0, max_wait_s=60) for _ in range(50)]
+    assert all(2.0 <= d <= 4.0 for d in delays) and len(set(delays)) > 40
+    assert all(5.0 <= retry_delay(error, 10, backoff_s=1.0, max_wait_s=10) <= 10.0 for _ in range(20))
 
 
 def test_a_key_with_a_line_end_is_stripped_and_one_with_a_space_inside_refused(server, config, tmp_path,

@@ -8,6 +8,7 @@ import fcntl
 import json
 import math
 import os
+import random
 import re
 import sys
 import tempfile
@@ -426,8 +427,9 @@ def seconds_until(http_date: str) -> float:
 def retry_delay(error: BaseException, attempt: int, backoff_s: float, max_wait_s: float = 60.0) -> float:
     """Seconds to wait before retrying after an HTTP `error` (any exception with a `response` whose
     headers a server's retry-after can be in: requests', httpx's): that retry-after (seconds or ms,
-    or Retry-After's HTTP date) when given, else exponential backoff; at most `max_wait_s` either
-    way (an infinite or huge Retry-After waits `max_wait_s`)."""
+    or Retry-After's HTTP date) when given, else exponential backoff with jitter (between half and
+    all of `backoff_s * 2**attempt`, so that requests refused together do not retry together); at
+    most `max_wait_s` either way (an infinite or huge Retry-After waits `max_wait_s`)."""
     response = getattr(error, "response", None)
     headers = getattr(response, "headers", None) or {}
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
@@ -443,4 +445,4 @@ def retry_delay(error: BaseException, attempt: int, backoff_s: float, max_wait_s
             if math.isnan(seconds):
                 continue
             return min(max_wait_s, max(0.0, seconds))
-    return min(max_wait_s, backoff_s * 2 ** min(attempt, 32))
+    return min(max_wait_s, backoff_s * 2 ** min(attempt, 32)) * random.uniform(0.5, 1.0)

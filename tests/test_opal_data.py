@@ -451,6 +451,20 @@ def _coco(**annotation):
     ("coco_instances", _coco(segmentation={"size": [10, 20], "counts": [22, 4, 6]}), r"annotation 0: .*adding up to "
      r"the image's 10 x 20 = 200 pixels"),
     ("coco_instances", _coco(segmentation={"size": [10, 20], "counts": [100, "a", 100]}), r"annotation 0: .*run lengths"),
+    # compressed RLE strings that pycocotools would decode to memory beyond their runs: runs that do
+    # not cover the image, a string cut inside a run, a character outside the alphabet
+    ("coco_instances", _coco(segmentation={"size": [10, 20], "counts": "zzzz"}), r"annotation 0: .*10 x 20 = 200 pixels"),
+    ("coco_instances", _coco(segmentation={"size": [10, 20], "counts": ""}), r"annotation 0: .*run lengths"),
+    ("coco_instances", _coco(segmentation={"size": [10, 20], "counts": "Vl"}), r"annotation 0: .*run lengths"),
+    ("coco_instances", _coco(segmentation={"size": [10, 20], "counts": "6 4"}), r"annotation 0: .*run lengths"),
+    # a polygon point far out, NaN or infinite, which pycocotools would rasterise until memory runs out
+    ("coco_instances", _coco(segmentation=[[2, 2, 8, 2, 1e9, 6]]), r"annotation 0: .*point \(1000000000.0, 6\) lies more "
+     r"than 10 image sizes outside the 20x10 image"),
+    ("osprey_description", [_described(annotation=[{"segmentation": [[float("nan"), 2, 8, 2, 8, 6]]}])],
+     r"entry 0: .*point \(nan, 2\)"),
+    ("osprey_conversation", [{**_conversations()[0], "annotation": [{"segmentation": SQUARE},
+                                                                    {"segmentation": [[2, 2, 8, -1e400, 8, 6]]}]}],
+     r"entry 0: .*point \(8, -inf\)"),
 ])
 def test_malformed_annotations_are_input_errors_naming_file_and_entry(root, fmt, obj, match):
     """A malformed field (wrong type, bad number, a segmentation neither polygons of 3 points or

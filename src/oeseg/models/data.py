@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import itertools
 import logging
+import math
 import os
 import random
 import re
@@ -253,30 +254,73 @@ def _inside(polygon: list, height: int, width: int) -> bool:
     return max(xs) > 0 and min(xs) < width and max(ys) > 0 and min(ys) < height
 
 
+#: how many image sizes outside its image a polygon point may lie: pycocotools rasterises every
+#: step of an edge, so a point far out (or NaN, or infinite) would take all the memory there is
+POLYGON_REACH = 10
+
+
+def _far_point(polygon: list, height: int, width: int) -> tuple[float, float] | None:
+    """The first (x, y) point of a polygon more than POLYGON_REACH image sizes outside the image of
+    `height` x `width` (NaN and infinite points included); None where all lie within."""
+    xs, ys = polygon[0::2], polygon[1::2]
+    lo_x, hi_x = -POLYGON_REACH * width, (POLYGON_REACH + 1) * width
+    lo_y, hi_y = -POLYGON_REACH * height, (POLYGON_REACH + 1) * height
+    if math.isfinite(sum(polygon)) and lo_x <= min(xs) and max(xs) <= hi_x and lo_y <= min(ys) and max(ys) <= hi_y:
+        return None  # the usual case, checked fast (no NaN: min and max hold)
+    return next((x, y) for x, y in zip(xs, ys) if not (lo_x <= x <= hi_x and lo_y <= y <= hi_y))
+
+
+def _rle_runs(counts: str) -> list[int] | None:
+    """The run lengths of a compressed COCO RLE string, read as pycocotools' rleFrString reads
+    it (5 bits a character from '0', a continuation bit, runs after the third relative to the
+    run two before); None where a character is outside its alphabet or the string ends inside a run."""
+    runs: list[int] = []
+    x = k = 0
+    for char in counts:
+        c = ord(char) - 48
+        if not 0 <= c < 64:
+            return None
+        x |= (c & 0x1F) << 5 * k
+        k += 1
+        if c & 0x20:
+            continue
+        if c & 0x10:
+            x |= -1 << 5 * k
+        runs.append(x + (runs[-2] if len(runs) > 2 else 0))
+        x = k = 0
+    return None if k else runs
+
+
 def _segmentation(segmentation: object, height: int, width: int) -> object:
     """A COCO segmentation checked for its shape: polygons (lists of x, y numbers) or RLE (an object
     with `size` [height, width] and `counts`). A polygon part of fewer than 3 points has no area
     (and pycocotools reads a lone 4-number part as a box): it is dropped, as detectron2's COCO
     reader drops it; None where no part is left (the region has no area). Polygons that all lie
-    outside the image (a mask of no pixel), and an uncompressed RLE whose run lengths do not
-    cover the image, are a ValueError."""
+    outside the image (a mask of no pixel) or that reach too far out (`_far_point`), and an RLE
+    whose run lengths do not cover the image (pycocotools would decode memory past them), are a
+    ValueError."""
     if isinstance(segmentation, list):
         if not segmentation or not all(
                 isinstance(poly, list) and len(poly) % 2 == 0
                 and all(is_number(v) for v in poly) for poly in segmentation):
             raise ValueError("segmentation: polygons must be lists of x, y numbers (an even count)")
         parts = [poly for poly in segmentation if len(poly) >= 6]
+        far = next((p for p in (_far_point(poly, height, width) for poly in parts) if p is not None), None)
+        if far is not None:
+            raise ValueError(f"segmentation: the polygon point {far} lies more than {POLYGON_REACH} image sizes "
+                             f"outside the {width}x{height} image")
         if parts and not any(_inside(poly, height, width) for poly in parts):
             raise ValueError(f"segmentation: its polygons lie outside the {width}x{height} image")
         return parts or None
     if isinstance(segmentation, dict):
         if segmentation.get("size") != [height, width] or not isinstance(segmentation.get("counts"), (str, list)):
             raise ValueError(f"segmentation: an RLE must have size [{height}, {width}] (the image's) and counts")
-        counts = segmentation["counts"]  # uncompressed: run lengths, which pycocotools would decode past the mask
-        if isinstance(counts, list) and not (all(integral(c) is not None and c >= 0 for c in counts)
-                                             and sum(counts) == height * width):
-            raise ValueError(f"segmentation: an uncompressed RLE's counts are run lengths (integers >= 0) adding up "
-                             f"to the image's {height} x {width} = {height * width} pixels")
+        counts = segmentation["counts"]
+        runs = _rle_runs(counts) if isinstance(counts, str) else counts
+        if runs is None or not (all(integral(c) is not None and c >= 0 for c in runs) and sum(runs) == height * width):
+            raise ValueError(f"segmentation: an RLE's counts are run lengths (integers >= 0; a string: as "
+                             f"pycocotools encodes them) adding up to the image's {height} x {width} = "
+                             f"{height * width} pixels")
         return segmentation
     raise ValueError(f"segmentation: {type(segmentation).__name__}, neither polygons nor RLE")
 

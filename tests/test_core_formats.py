@@ -366,8 +366,8 @@ def test_an_image_of_another_size_than_its_panoptic_png_names_both_files(tmp_pat
     panoptic PNG of one size; OPAL's image reader names a corrupt image instead of PIL's traceback."""
     from PIL import Image
 
-    from oeseg.data.panoptic import check_image_size
-    from oeseg.models.data import demo_region_records, load_image
+    from oeseg.data.panoptic import check_image_size, read_rgb
+    from oeseg.models.data import demo_region_records
     from oeseg.models.inference import load_regions, split_images
 
     images = [PanopticImage("a", "a.png", "a.png", 4, 2, [Segment(1, 13)])]
@@ -392,4 +392,4 @@ def test_an_image_of_another_size_than_its_panoptic_png_names_both_files(tmp_pat
         load_regions(split_images(tmp_path)[0], 8)
     (tmp_path / "images" / "a.png").write_bytes(b"not a png")
     with pytest.raises(InputError, match=r"images/a.png: not a readable image"):
-        load_image(str(tmp_path / "images" / "a.png"), 8)
+        read_rgb(tmp_path / "images" / "a.png")  # OPAL's training samples read images with it

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 
 import numpy as np
 import pytest
@@ -335,7 +336,8 @@ def test_images_are_prepared_as_osprey_prepares_them(tmp_path, width, height):
     from PIL import Image
     from transformers import CLIPImageProcessor
 
-    from oeseg.models.data import CLIP_MEAN, CLIP_STD, load_image
+    from oeseg.data.panoptic import read_rgb
+    from oeseg.models.data import CLIP_MEAN, CLIP_STD, prepare_image
 
     path = tmp_path / "x.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)).save(path)
@@ -345,7 +347,7 @@ def test_images_are_prepared_as_osprey_prepares_them(tmp_path, width, height):
                                        image_mean=list(CLIP_MEAN), image_std=list(CLIP_STD))
     reference = processor.preprocess(Image.open(path).convert("RGB"), return_tensors="pt")["pixel_values"]
     reference = F.interpolate(reference, size=(96, 96), mode="bilinear", align_corners=False)[0]
-    assert torch.allclose(load_image(str(path), 96), reference, atol=1e-5)
+    assert torch.allclose(prepare_image(read_rgb(path), 96), reference, atol=1e-5)
 
 
 def test_region_masks_reach_the_extractor_at_the_image_resolution(tmp_path):
@@ -389,6 +391,11 @@ def test_boolean_masks_pool_at_any_size():
         assert pooled.shape == (3, 5) and torch.allclose(pooled, mask_pool(features, grid.float()))
 
 
+def _described(**fields):
+    return {"id": 8, "file_name": "COCO_train2014_000000000009.jpg", "height": 10, "width": 20,
+            "annotation": [{"segmentation": SQUARE}], "description": ["<region1>: A red box."], **fields}
+
+
 def _coco(**annotation):
     return {"images": [{"id": 9, "file_name": "000000000009.jpg", "height": 10, "width": 20}],
             "categories": [{"id": 1, "name": "box"}],
@@ -417,11 +424,53 @@ def _coco(**annotation):
     ("osprey_conversation", [{**_conversations()[0], "conversations": ["What?", "A box."]}], r"entry 0: "),
     ("llava_captions", [["000000000009.jpg"]], r"entry 0: needs 'image'"),
     ("llava_captions", [{"image": "a.jpg", "conversations": ["a street"]}], r"entry 0: needs 'image'"),
+    # a text that is not a string would crash the tokenizer in training; a string where a list is
+    # expected would be read one character at a time
+    ("coco_instances", {**_coco(), "categories": [{"id": 1, "name": 3}]}, r"annotation 0: category name: 3 is not a text"),
+    ("coco_instances", {**_coco(), "images": [{"id": 9, "file_name": 9, "height": 10, "width": 20}]},
+     r"annotation 0: file_name: 9 is not a text"),
+    ("vg_regions", _coco(caption=None), r"annotation 0: caption: None is not a text"),
+    ("osprey_description", [{**_described(), "description": "<region1>: a box"}],
+     r"entry 0: description: a list expected, not a JSON str"),
+    ("osprey_description", [{**_described(), "description": [None]}], r"entry 0: description\[0\]: None is not a text"),
+    ("osprey_conversation", [{**_conversations()[0], "conversations": {"from": "human"}}],
+     r"entry 0: conversations: a list expected, not a JSON dict"),
+    ("osprey_conversation", [{**_conversations()[0], "conversations": ["What?", "A box."]}],
+     r"entry 0: conversations\[0:2\] is not a human/gpt pair"),
+    ("osprey_lvis_posneg", [{**_conversations()[0], "conversations": [{"from": "human", "value": "<region1>?"},
+                                                                     {"from": "gpt", "value": 5}]}],
+     r"entry 0: conversations\[1\].value: 5 is not a text"),
+    ("llava_captions", [{"image": "000000000009.jpg", "conversations": [{"from": "gpt", "value": None}]}],
+     r"entry 0: the 'gpt' turn's value: None is not a text"),
+    # a conversation about a region the entry does not have: in a question or an answer, listed or inline
+    ("osprey_conversation", _conversations(1), r"entry 0: conversations name <region2>, a region beyond its 1"),
+    ("osprey_short_form", [{**_conversations()[0], "conversations": [{"from": "human", "value": "<region5>?"},
+                                                                    {"from": "gpt", "value": "A box."}]}],
+     r"entry 0: conversations name <region5>, a region beyond its 2"),
+    # uncompressed RLE counts that do not cover the image: pycocotools would decode past the mask or refuse
+    ("coco_instances", _coco(segmentation={"size": [10, 20], "counts": [22, 4, 6]}), r"annotation 0: .*adding up to "
+     r"the image's 10 x 20 = 200 pixels"),
+    ("coco_instances", _coco(segmentation={"size": [10, 20], "counts": [100, "a", 100]}), r"annotation 0: .*run lengths"),
+    # compressed RLE strings that pycocotools would decode to memory beyond their runs: runs that do
+    # not cover the image, a string cut inside a run, a character outside the alphabet
+    ("coco_instances", _coco(segmentation={"size": [10, 20], "counts": "zzzz"}), r"annotation 0: .*10 x 20 = 200 pixels"),
+    ("coco_instances", _coco(segmentation={"size": [10, 20], "counts": ""}), r"annotation 0: .*run lengths"),
+    ("coco_instances", _coco(segmentation={"size": [10, 20], "counts": "Vl"}), r"annotation 0: .*run lengths"),
+    ("coco_instances", _coco(segmentation={"size": [10, 20], "counts": "6 4"}), r"annotation 0: .*run lengths"),
+    # a polygon point far out, NaN or infinite, which pycocotools would rasterise until memory runs out
+    ("coco_instances", _coco(segmentation=[[2, 2, 8, 2, 1e9, 6]]), r"annotation 0: .*point \(1000000000.0, 6\) lies more "
+     r"than 10 image sizes outside the 20x10 image"),
+    ("osprey_description", [_described(annotation=[{"segmentation": [[float("nan"), 2, 8, 2, 8, 6]]}])],
+     r"entry 0: .*point \(nan, 2\)"),
+    ("osprey_conversation", [{**_conversations()[0], "annotation": [{"segmentation": SQUARE},
+                                                                    {"segmentation": [[2, 2, 8, -1e400, 8, 6]]}]}],
+     r"entry 0: .*point \(8, -inf\)"),
 ])
 def test_malformed_annotations_are_input_errors_naming_file_and_entry(root, fmt, obj, match):
     """A malformed field (wrong type, bad number, a segmentation neither polygons of 3 points or
-    more nor an RLE of the image's size) is refused at loading, naming the file and the entry,
-    not a crash when the sample is drawn in training."""
+    more nor an RLE of the image's size, a conversation naming a region the entry lacks) is
+    refused at loading, naming the file and the entry, not a crash (or a silently wrong sample)
+    when the sample is drawn in training."""
     with pytest.raises(InputError, match=r"bad.json: " + match):
         records_from_source({"format": fmt, **_write(root, "bad.json", obj)})
 
@@ -438,6 +487,16 @@ def test_coco_rle_segmentations_load(root):
     for seg in (compressed, uncompressed):
         (rec,) = records_from_source({"format": "coco_instances", **_write(root, "rle.json", _coco(segmentation=seg))})
         assert int(record_masks(rec)[0].sum()) == 24 and record_masks(rec)[0][2:6, 2:8].all()
+    # the reader's check of a compressed string's run lengths accepts what pycocotools encodes
+    # (long runs take several characters, runs after the third are relative)
+    rng = np.random.default_rng(0)
+    for density in (0.0, 0.02, 0.5, 0.98, 1.0):
+        mask = np.asfortranarray(rng.random((10, 20)) < density, dtype=np.uint8)
+        seg = mask_utils.encode(mask)
+        seg["counts"] = seg["counts"].decode()
+        coco = _coco(segmentation=seg)
+        (rec,) = records_from_source({"format": "coco_instances", **_write(root, "rle.json", coco)})
+        assert (record_masks(rec)[0] == mask.astype(bool)).all(), density
 
 
 def test_osprey_entries_are_read_as_osprey_reads_them_and_misaligned_ones_refused(root, caplog):
@@ -458,8 +517,10 @@ def test_osprey_entries_are_read_as_osprey_reads_them_and_misaligned_ones_refuse
     ann = _conversations()
     (whole,) = records_from_source({"format": "osprey_conversation", **_write(root, "c.json", ann)})
     ann[0]["conversations"].append({"from": "human", "value": "And region2?"})
-    for fmt in ("osprey_conversation", "osprey_lvis_posneg"):
-        (record,) = records_from_source({"format": fmt, **_write(root, "c.json", ann)})
+    for fmt in ("osprey_conversation", "osprey_lvis_posneg"):  # the LVIS file names its images without prefix
+        lvis = [{**ann[0], "file_name": "000000000009.jpg"}]
+        (record,) = records_from_source({"format": fmt, **_write(root, "c.json", ann if fmt == "osprey_conversation"
+                                                                 else lvis)})
         assert len(record.turns) == 2
         if fmt == "osprey_conversation":
             assert record.turns == whole.turns
@@ -488,3 +549,58 @@ def test_polygon_parts_without_area_are_dropped_as_detectron2_drops_them(root, c
     ann[0]["annotation"][1] = {"segmentation": [[0, 0, 4, 4]]}
     with pytest.raises(InputError, match=r"c.json: entry 0: annotation 1 has no polygon of at least 3 points"):
         records_from_source({"format": "osprey_conversation", **_write(root, "c.json", ann)})
+
+
+@pytest.mark.parametrize("fmt,obj,entry", [
+    ("coco_instances", {**_coco(), "images": [{"id": 9, "file_name": "gone.jpg", "height": 10, "width": 20}]},
+     r"annotation 0 \(image id 9\)"),
+    ("refcoco", {**_coco(), "images": [{"id": 9, "file_name": "COCO_train2014_gone.jpg", "height": 10, "width": 20,
+                                        "caption": "the box"}]}, r"annotation 0 \(image id 9\)"),
+    ("osprey_description", [_described(), _described(file_name="COCO_train2014_gone.jpg")], "entry 1"),
+    ("osprey_conversation", [*_conversations(), {**_conversations()[0], "file_name": "COCO_train2014_gone.jpg"}],
+     "entry 1"),
+    ("osprey_lvis_posneg", [{**_conversations()[0], "file_name": "gone.jpg"}], "entry 0"),
+    ("llava_captions", [{"image": "000000000009.jpg", "conversations": [{"from": "gpt", "value": "a street"}]},
+                        {"image": "gone.jpg", "conversations": [{"from": "gpt", "value": "a street"}]}], "entry 1"),
+])
+def test_a_missing_image_is_an_error_when_its_annotation_file_is_read(root, fmt, obj, entry):
+    """Before any training: the error names the annotation file, the entry and the missing path."""
+    files = _write(root, "ann.json", obj)
+    with pytest.raises(InputError, match=rf"ann.json: {entry}: image {re.escape(str(root / 'gone.jpg'))} not found$"):
+        records_from_source({"format": fmt, **files})
+    nowhere = re.escape(str(root / "nowhere"))  # a wrong image_root: its first entry, and the folder named
+    with pytest.raises(InputError, match=rf"ann.json: (annotation|entry) 0\b.*: image {nowhere}/\S+ not found "
+                                         rf"\(no folder {nowhere}\)"):
+        records_from_source({"format": fmt, **files, "image_root": str(root / "nowhere")})
+
+
+def test_an_image_of_another_size_than_its_entry_is_an_error_naming_the_entry(root):
+    """An entry's height and width size its masks: an image of another size is refused when its
+    sample is loaded (the image is decoded then anyway), naming the annotation file, the entry
+    and both sizes; a second entry of the same (cached) image is checked as well."""
+    Image.new("RGB", (20, 12)).save(root / "000000000010.jpg")  # 12 rows, not 10
+    sources = {
+        "coco_instances": ({**_coco(), "images": [{"id": 10, "file_name": "000000000010.jpg", "height": 10,
+                                                   "width": 20}], "annotations": [{**_coco()["annotations"][0],
+                                                                                   "image_id": 10}]},
+                           "image id 10"),
+        "osprey_description": ([_described(), _described(file_name="COCO_train2014_000000000010.jpg")], "entry 1"),
+        "osprey_conversation": ([*_conversations(), {**_conversations()[0], "file_name": "COCO_x_000000000010.jpg"}],
+                                "entry 1"),
+    }
+    for fmt, (obj, entry) in sources.items():
+        for grouping in ({}, {"regions_per_sample": 2}) if fmt == "coco_instances" else ({},):
+            data = RegionDataset(records_from_source({"format": fmt, **grouping, **_write(root, "ann.json", obj)}),
+                                 TINY_MODEL["image_size"])
+            if len(data) > 1:
+                assert data[0]["masks"].shape[1:] == (10, 20)  # the image of its size loads
+            with pytest.raises(InputError, match=rf"ann.json: {entry}: the image {re.escape(str(root))}/000000000010.jpg is "
+                                                 r"20x12 pixels but the entry says 20x10"):
+                data[len(data) - 1]
+    # two entries of one image: the second, of another size, is refused though the image is cached
+    same = [_described(), _described(height=12)]
+    data = RegionDataset(records_from_source({"format": "osprey_description", **_write(root, "ann.json", same)}),
+                         TINY_MODEL["image_size"])
+    data[0]
+    with pytest.raises(InputError, match=r"ann.json: entry 1: .* is 20x10 pixels but the entry says 20x12"):
+        data[1]

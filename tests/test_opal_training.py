@@ -4,6 +4,7 @@ region-to-text retrieval over the weight-0 (Osprey) baseline, and Osprey's data 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import signal
@@ -366,6 +367,9 @@ def test_bad_osprey_annotations_are_input_errors_naming_file_and_entry(tmp_path)
     """Polygons that all lie outside their image (no pixel to describe), a file that is not a list of
     entries, and a source that gives no sample are errors naming the file (and the entry); a
     polygon partly outside is clipped, as pycocotools clips it."""
+    from PIL import Image
+
+    Image.new("RGB", (20, 10)).save(tmp_path / "000000000009.jpg")
     root = str(tmp_path)
     entry = {"id": 5, "file_name": "COCO_train2014_000000000009.jpg", "height": 10, "width": 20,
              "annotation": [{"segmentation": [[2, 2, 8, 2, 8, 6, 2, 6]]}], "description": ["<region1>: A car."]}
@@ -714,6 +718,9 @@ def test_fixed_text_targets_are_another_job(splits):
     model, tok = initial_model(sec, [t for r in records for t in r.descriptions])
     default = stage_fingerprint(model, records, tok, settings, LossWeights(1.0))
     assert stage_fingerprint(model, records, tok, settings, LossWeights(1.0, text_gradient=False)) != default
+    # where a record's annotation is (named in errors) is not what it trains: the same job
+    moved = [dataclasses.replace(r, origin=f"elsewhere.json: entry {k}") for k, r in enumerate(records)]
+    assert stage_fingerprint(model, moved, tok, settings, LossWeights(1.0)) == default
 
 
 @pytest.mark.parametrize("stage,global_batch,micro", [(2, 128, 32), (3, 64, 16)])

@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import itertools
 import logging
+import math
 import os
 import random
 import re
@@ -60,7 +61,11 @@ class RegionRecord:
     from its entry of `region_descriptions`, and with `drawn_regions` each epoch asks a random
     draw of that many of its regions (all, where it has fewer) in random order; otherwise all in
     the stored order, and the first turn, the only one shaped like the evaluation prompt, always
-    asks about the same region (a model can learn to answer it without looking at the mask)."""
+    asks about the same region (a model can learn to answer it without looking at the mask).
+
+    Records of an annotation file name their entry in `origin` ("<file>: entry <n>", or "<file>:
+    image id <id>" in COCO-format files), and their `height` and `width` are the entry's: a
+    sample whose image is of another size is refused when it is loaded, naming the entry."""
 
     image_path: str
     descriptions: tuple[str, ...]
@@ -79,6 +84,7 @@ class RegionRecord:
     region_descriptions: tuple[tuple[str, ...], ...] = ()  # turn_per_region: the answers to draw from
     drawn_regions: int = 0              # turn_per_region: ask a new random draw of this many each epoch
     intro: str = ""                     # turn_per_region: what opens the first turn asked
+    origin: str = ""                    # the annotation file and entry it comes from, for errors
 
 
 def has_region_description(record: RegionRecord) -> bool:
@@ -88,12 +94,6 @@ def has_region_description(record: RegionRecord) -> bool:
         return True
     one_region = record.segments_path is not None or record.polygons is not None
     return bool(record.descriptions) and not record.turns and one_region
-
-
-def load_image(path: str, size: int) -> torch.Tensor:
-    """The image file at `path` as `prepare_image` prepares it (a missing or unreadable file: an
-    InputError naming it)."""
-    return prepare_image(read_rgb(path), size)
 
 
 def prepare_image(array: np.ndarray, size: int) -> torch.Tensor:
@@ -208,10 +208,87 @@ def _dims(entry: dict) -> tuple[int, int]:
     return dims[0], dims[1]
 
 
+def _text(value: object, field: str) -> str:
+    """`value` where it is a string (a text the model reads or answers); else a ValueError naming `field`."""
+    if not isinstance(value, str):
+        raise ValueError(f"{field}: {value!r} is not a text (a JSON string)")
+    return value
+
+
+def _items(entry: dict, key: str) -> list:
+    """The list `entry[key]`; another value (a string would be read one character at a time) is a ValueError."""
+    if not isinstance(entry[key], list):
+        raise ValueError(f"{key}: a list expected, not a JSON {type(entry[key]).__name__}")
+    return entry[key]
+
+
+class _ImageFiles:
+    """The image files an annotation file names, checked to exist when it is read (not when training
+    draws them): each folder is listed once and no image is opened, so that a file of 700k entries
+    costs a set lookup per entry. An image's size is checked when its sample is loaded (RegionDataset)."""
+
+    def __init__(self, ann_file: str) -> None:
+        """Checks for the images of `ann_file`."""
+        self.ann_file = ann_file
+        self._listed: dict[str, frozenset[str]] = {}
+
+    def path(self, image_root: str, name: str, entry: str) -> str:
+        """The path of image `name` under `image_root`; a missing file is an InputError naming the
+        annotation file, its `entry` and the path."""
+        path = os.path.join(image_root, name)
+        folder, base = os.path.split(path)
+        if folder not in self._listed:
+            try:
+                self._listed[folder] = frozenset(os.listdir(folder or "."))
+            except OSError:  # no such folder (or not one): no file of it exists
+                self._listed[folder] = frozenset()
+        if base not in self._listed[folder]:
+            why = "" if os.path.isdir(folder or ".") else f" (no folder {folder})"
+            raise InputError(f"{self.ann_file}: {entry}: image {path} not found{why}")
+        return path
+
+
 def _inside(polygon: list, height: int, width: int) -> bool:
     """Whether a polygon's bounding box (x, y numbers) overlaps the image of `height` x `width`."""
     xs, ys = polygon[0::2], polygon[1::2]
     return max(xs) > 0 and min(xs) < width and max(ys) > 0 and min(ys) < height
+
+
+#: how many image sizes outside its image a polygon point may lie: pycocotools rasterises every
+#: step of an edge, so a point far out (or NaN, or infinite) would take all the memory there is
+POLYGON_REACH = 10
+
+
+def _far_point(polygon: list, height: int, width: int) -> tuple[float, float] | None:
+    """The first (x, y) point of a polygon more than POLYGON_REACH image sizes outside the image of
+    `height` x `width` (NaN and infinite points included); None where all lie within."""
+    xs, ys = polygon[0::2], polygon[1::2]
+    lo_x, hi_x = -POLYGON_REACH * width, (POLYGON_REACH + 1) * width
+    lo_y, hi_y = -POLYGON_REACH * height, (POLYGON_REACH + 1) * height
+    if math.isfinite(sum(polygon)) and lo_x <= min(xs) and max(xs) <= hi_x and lo_y <= min(ys) and max(ys) <= hi_y:
+        return None  # the usual case, checked fast (no NaN: min and max hold)
+    return next((x, y) for x, y in zip(xs, ys) if not (lo_x <= x <= hi_x and lo_y <= y <= hi_y))
+
+
+def _rle_runs(counts: str) -> list[int] | None:
+    """The run lengths of a compressed COCO RLE string, read as pycocotools' rleFrString reads
+    it (5 bits a character from '0', a continuation bit, runs after the third relative to the
+    run two before); None where a character is outside its alphabet or the string ends inside a run."""
+    runs: list[int] = []
+    x = k = 0
+    for char in counts:
+        c = ord(char) - 48
+        if not 0 <= c < 64:
+            return None
+        x |= (c & 0x1F) << 5 * k
+        k += 1
+        if c & 0x20:
+            continue
+        if c & 0x10:
+            x |= -1 << 5 * k
+        runs.append(x + (runs[-2] if len(runs) > 2 else 0))
+        x = k = 0
+    return None if k else runs
 
 
 def _segmentation(segmentation: object, height: int, width: int) -> object:
@@ -219,19 +296,31 @@ def _segmentation(segmentation: object, height: int, width: int) -> object:
     with `size` [height, width] and `counts`). A polygon part of fewer than 3 points has no area
     (and pycocotools reads a lone 4-number part as a box): it is dropped, as detectron2's COCO
     reader drops it; None where no part is left (the region has no area). Polygons that all lie
-    outside the image (a mask of no pixel) are a ValueError."""
+    outside the image (a mask of no pixel) or that reach too far out (`_far_point`), and an RLE
+    whose run lengths do not cover the image (pycocotools would decode memory past them), are a
+    ValueError."""
     if isinstance(segmentation, list):
         if not segmentation or not all(
                 isinstance(poly, list) and len(poly) % 2 == 0
                 and all(is_number(v) for v in poly) for poly in segmentation):
             raise ValueError("segmentation: polygons must be lists of x, y numbers (an even count)")
         parts = [poly for poly in segmentation if len(poly) >= 6]
+        far = next((p for p in (_far_point(poly, height, width) for poly in parts) if p is not None), None)
+        if far is not None:
+            raise ValueError(f"segmentation: the polygon point {far} lies more than {POLYGON_REACH} image sizes "
+                             f"outside the {width}x{height} image")
         if parts and not any(_inside(poly, height, width) for poly in parts):
             raise ValueError(f"segmentation: its polygons lie outside the {width}x{height} image")
         return parts or None
     if isinstance(segmentation, dict):
         if segmentation.get("size") != [height, width] or not isinstance(segmentation.get("counts"), (str, list)):
             raise ValueError(f"segmentation: an RLE must have size [{height}, {width}] (the image's) and counts")
+        counts = segmentation["counts"]
+        runs = _rle_runs(counts) if isinstance(counts, str) else counts
+        if runs is None or not (all(integral(c) is not None and c >= 0 for c in runs) and sum(runs) == height * width):
+            raise ValueError(f"segmentation: an RLE's counts are run lengths (integers >= 0; a string: as "
+                             f"pycocotools encodes them) adding up to the image's {height} x {width} = "
+                             f"{height * width} pixels")
         return segmentation
     raise ValueError(f"segmentation: {type(segmentation).__name__}, neither polygons nor RLE")
 
@@ -257,26 +346,31 @@ def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[Regi
                          "categories)") from None
     records = []
     skipped = 0
+    files, origins = _ImageFiles(ann_file), {}
     try:
         for n, a in enumerate(annotations):
             if a.get("ignore", False):
                 continue
             im = images[a["image_id"]]
             category = cats.get(a.get("category_id"))
+            name = _text(im["file_name"], "file_name")
             if text == "category":
-                description, question, name = cats[a["category_id"]], "", im["file_name"]
+                description, question = _text(cats[a["category_id"]], "category name"), ""
             elif text == "caption":
-                description, question, name = a["caption"], "", im["file_name"]
+                description, question = _text(a["caption"], "caption"), ""
             else:
-                description, question, name = im["caption"], REFER_QUESTION, im["file_name"].split("_")[-1]
+                description, question, name = _text(im["caption"], "image caption"), REFER_QUESTION, name.split("_")[-1]
             height, width = _dims(im)
             polygons = _segmentation(a["segmentation"], height, width)
             if polygons is None:
                 skipped += 1
                 continue
-            records.append(RegionRecord(os.path.join(image_root, name), (description,), polygons=polygons,
-                                        height=height, width=width, image_id=str(a["image_id"]), question=question,
-                                        category=category))
+            path = files.path(image_root, name, f"annotation {n} (image id {a['image_id']})")
+            if a["image_id"] not in origins:  # one string per image, not per region
+                origins[a["image_id"]] = f"{ann_file}: image id {a['image_id']}"
+            records.append(RegionRecord(path, (description,), polygons=polygons, height=height, width=width,
+                                        image_id=str(a["image_id"]), question=question, category=category,
+                                        origin=origins[a["image_id"]]))
     except KeyError as e:
         raise InputError(f"{ann_file}: annotation {n}: missing field or unknown id {e}") from None
     except (TypeError, ValueError, AttributeError) as e:
@@ -309,7 +403,7 @@ def _group_by_image(records: list[RegionRecord], limit: int, draw: bool = False,
                                     regions=tuple(r.segment_id if segments else r.polygons for r in rs),
                                     region_categories=tuple(r.category for r in rs), turn_per_region=True,
                                     region_descriptions=tuple(r.descriptions for r in rs),
-                                    drawn_regions=limit if draw else 0, intro=intro))
+                                    drawn_regions=limit if draw else 0, intro=intro, origin=rs[0].origin))
     return grouped
 
 
@@ -361,23 +455,28 @@ def osprey_description_records(ann_file: str, image_root: str) -> list[RegionRec
     reader, and counted in a warning)."""
     records = []
     skipped = extra = 0
+    files = _ImageFiles(ann_file)
     for n, ann in enumerate(_entry_list(ann_file)):
         with _entry(ann_file, n):
-            path = os.path.join(image_root, ann["file_name"].split("_")[-1])
+            name = _text(ann["file_name"], "file_name").split("_")[-1]
             height, width = _dims(ann)
-            if len(ann["annotation"]) > len(ann["description"]):
-                raise InputError(f"{ann_file}: entry {n}: {len(ann['annotation'])} regions in 'annotation' but "
-                                 f"{len(ann['description'])} texts in 'description' (one per region)")
-            extra += len(ann["description"]) > len(ann["annotation"])
-            for region, text in zip(ann["annotation"], ann["description"]):
-                polygons = _segmentation(region["segmentation"], height, width)
-                if polygons is None:
-                    skipped += 1
-                    continue
+            regions, texts = _items(ann, "annotation"), _items(ann, "description")
+            if len(regions) > len(texts):
+                raise InputError(f"{ann_file}: entry {n}: {len(regions)} regions in 'annotation' but "
+                                 f"{len(texts)} texts in 'description' (one per region)")
+            extra += len(texts) > len(regions)
+            described = [(_segmentation(region["segmentation"], height, width), _text(text, f"description[{k}]"))
+                         for k, (region, text) in enumerate(zip(regions, texts))]
+            kept = [(polygons, text) for polygons, text in described if polygons is not None]
+            skipped += len(described) - len(kept)
+            if not kept:
+                continue
+            path, origin = files.path(image_root, name, f"entry {n}"), f"{ann_file}: entry {n}"
+            for polygons, text in kept:
                 m = _REGION_PREFIX.match(text)
                 records.append(RegionRecord(path, ((m.group(1) if m else text).strip(),), polygons=polygons,
                                             height=height, width=width, image_id=str(ann.get("id", n)),
-                                            question=DETAIL_QUESTION))
+                                            question=DETAIL_QUESTION, origin=origin))
     if extra:
         log.warning("%s: %d entries have more texts in 'description' than regions; those after the last region "
                     "are unused", ann_file, extra)
@@ -397,9 +496,9 @@ def _conversation_turns(ann_file: str, n: int, turns: list) -> list[tuple[str, s
     pairs = []
     for k in range(0, len(turns), 2):
         q, a = turns[k], turns[k + 1]
-        if q.get("from") != "human" or a.get("from") != "gpt":
+        if not (isinstance(q, dict) and isinstance(a, dict) and q.get("from") == "human" and a.get("from") == "gpt"):
             raise InputError(f"{ann_file}: entry {n}: conversations[{k}:{k + 2}] is not a human/gpt pair")
-        pairs.append((q["value"], a["value"]))
+        pairs.append((_text(q["value"], f"conversations[{k}].value"), _text(a["value"], f"conversations[{k + 1}].value")))
     return pairs
 
 
@@ -410,23 +509,29 @@ def osprey_conversation_records(ann_file: str, image_root: str, *, short_answers
     By default (conversation, short-form and part-level files) the first question lists the
     regions ("region1<mask><pos>, ...") and the turns name them as plain `region{k}`;
     `short_answers` asks for a word or phrase. With `regions_inline` (the LVIS positive/negative
-    file) each `<region{k}>` in a question is replaced by that region's `<mask><pos>`."""
+    file) each `<region{k}>` in a question is replaced by that region's `<mask><pos>`. A turn
+    naming a `<region{k}>` beyond the entry's regions is an InputError."""
     records = []
+    files = _ImageFiles(ann_file)
     for n, ann in enumerate(_entry_list(ann_file)):
         with _entry(ann_file, n):
+            file_name = _text(ann["file_name"], "file_name")
             height, width = _dims(ann)
-            segs = [_segmentation(a["segmentation"], height, width) for a in ann["annotation"]]
+            segs = [_segmentation(a["segmentation"], height, width) for a in _items(ann, "annotation")]
             if any(seg is None for seg in segs):  # the turns name regions by their place: none can go
                 raise InputError(f"{ann_file}: entry {n}: annotation {segs.index(None)} has no polygon of at "
                                  "least 3 points (no area)")
-            pairs = _conversation_turns(ann_file, n, ann["conversations"])
+            pairs = _conversation_turns(ann_file, n, _items(ann, "conversations"))
             if not pairs or not segs:
                 continue
-            name = ann["file_name"] if regions_inline else ann["file_name"].split("_")[-1]
+            named = [int(k) for turn in pairs for text in turn for k in _REGION_NAME.findall(text)]
+            beyond = next((k for k in named if not 1 <= k <= len(segs)), None)
+            if beyond is not None:  # a turn about a region the entry does not have
+                raise InputError(f"{ann_file}: entry {n}: conversations name <region{beyond}>, a region beyond its "
+                                 f"{len(segs)} in 'annotation'")
+            path = files.path(image_root, file_name if regions_inline else file_name.split("_")[-1], f"entry {n}")
             if regions_inline:
                 order = [int(k) for q, _ in pairs for k in _REGION_NAME.findall(q)]
-                if any(not 1 <= k <= len(segs) for k in order):
-                    raise InputError(f"{ann_file}: entry {n}: a question names a region beyond its {len(segs)}")
                 regions = tuple(segs[k - 1] for k in order)
                 turns = [(_REGION_NAME.sub(conv.REGION_PLACEHOLDER, q), a) for q, a in pairs]
             else:
@@ -437,21 +542,23 @@ def osprey_conversation_records(ann_file: str, image_root: str, *, short_answers
                          for q, a in pairs]
                 turns[0] = (f"There are {len(segs)} {plural} in the picture: {listing}. " + turns[0][0], turns[0][1])
             turns[0] = (conv.IMAGE_INTRO + turns[0][0], turns[0][1])
-            records.append(RegionRecord(os.path.join(image_root, name), (), height=height,
-                                        width=width, image_id=str(ann.get("id", n)),
-                                        turns=tuple(turns), regions=regions))
+            records.append(RegionRecord(path, (), height=height, width=width, image_id=str(ann.get("id", n)),
+                                        turns=tuple(turns), regions=regions, origin=f"{ann_file}: entry {n}"))
     return records
 
 
 def llava_caption_records(ann_file: str, image_root: str) -> list[RegionRecord]:
     """LLaVA pretraining pairs: the image and its first assistant answer."""
     records = []
+    files = _ImageFiles(ann_file)
     for n, ann in enumerate(_entry_list(ann_file)):
         try:
-            answer = next(t["value"] for t in ann["conversations"] if t["from"] == "gpt")
-            records.append(RegionRecord(os.path.join(image_root, ann["image"]), (answer,), image_id=str(ann.get("id", n))))
+            image, answer = ann["image"], next(t["value"] for t in ann["conversations"] if t["from"] == "gpt")
         except (KeyError, StopIteration, TypeError, AttributeError):
             raise InputError(f"{ann_file}: entry {n}: needs 'image' and a 'gpt' turn in 'conversations'") from None
+        with _entry(ann_file, n):
+            path = files.path(image_root, _text(image, "image"), f"entry {n}")
+            records.append(RegionRecord(path, (_text(answer, "the 'gpt' turn's value"),), image_id=str(ann.get("id", n))))
     return records
 
 
@@ -503,24 +610,28 @@ def records_from_source(source: dict, where: str = "opal data source") -> list[R
 
 
 # --- samples and batches --------------------------------------------------------------------
+#: a decoded file: an image's tensor and (height, width), or a panoptic PNG's segment ids
+Decoded = tuple[torch.Tensor, tuple[int, int]] | np.ndarray
+
+
 class RegionDataset(torch.utils.data.Dataset):
     """Items: image tensor, region mask (or none), question and one of the reference texts (drawn
     with a seeded generator per epoch and index, so a resumed run sees the same texts). The last
     `cached_files` decoded files (images, panoptic PNGs) are kept: an image's regions are read one
-    after another, and at the paper's 512 px an image takes 3 MB, so the cache is bounded."""
+    after another, and at the paper's 512 px an image takes 3 MB, so the cache is bounded. An image
+    of another size than its annotation entry says is an InputError naming the entry."""
 
     def __init__(self, records: list[RegionRecord], image_size: int, seed: int = 0, cached_files: int = 1024) -> None:
         """A dataset of `records` at `image_size` px, its draws seeded by `seed`."""
         self.records, self.image_size, self.seed, self.epoch = records, image_size, seed, 0
         self.cached_files = cached_files
-        self._decoded: collections.OrderedDict[tuple[str, str], torch.Tensor | np.ndarray] = collections.OrderedDict()
+        self._decoded: collections.OrderedDict[tuple[str, str], Decoded] = collections.OrderedDict()
 
     def __len__(self) -> int:
         """The number of records."""
         return len(self.records)
 
-    def _cached(self, kind: str, path: str, read: Callable[[str], torch.Tensor | np.ndarray]
-                ) -> torch.Tensor | np.ndarray:
+    def _cached(self, kind: str, path: str, read: Callable[[str], Decoded]) -> Decoded:
         """The decoded file `path` (`read` on a cache miss), kept among the last `cached_files`."""
         key = (kind, path)
         if key in self._decoded:
@@ -531,9 +642,21 @@ class RegionDataset(torch.utils.data.Dataset):
                 self._decoded.popitem(last=False)
         return self._decoded[key]
 
-    def _image(self, path: str) -> torch.Tensor:
-        """The CLIP-normalised image tensor of `path` (cached)."""
-        return self._cached("image", path, lambda p: load_image(p, self.image_size))
+    def _read_image(self, path: str) -> tuple[torch.Tensor, tuple[int, int]]:
+        """The CLIP-normalised image tensor of `path` and the image's (height, width)."""
+        rgb = read_rgb(path)
+        return prepare_image(rgb, self.image_size), rgb.shape[:2]
+
+    def _image(self, record: RegionRecord) -> torch.Tensor:
+        """The CLIP-normalised image tensor of the record's image (cached); where the record gives its
+        image's size (an annotation entry's), an image of another size is an InputError naming the
+        entry and both sizes: the entry's masks would not fit it."""
+        image, (height, width) = self._cached("image", record.image_path, self._read_image)
+        if record.height and (height, width) != (record.height, record.width):
+            raise InputError(f"{record.origin or record.image_path}: the image {record.image_path} is {width}x{height} "
+                             f"pixels but the entry says {record.width}x{record.height} (width x height): its "
+                             "regions' masks, drawn at the entry's size, would not fit the image")
+        return image
 
     def _segment_ids(self, path: str) -> np.ndarray:
         """The segment-id map of the panoptic PNG `path` (cached)."""
@@ -563,7 +686,7 @@ class RegionDataset(torch.utils.data.Dataset):
             question = (r.question or conv.region_question()) if len(masks) else conv.IMAGE_PLACEHOLDER + "\n"
             turns = [conv.Turn(question, text)]
             pairs = [(0, text, r.category)] if text and len(masks) else []
-        return {"image": self._image(r.image_path), "masks": masks, "turns": turns, "text": text, "pairs": pairs}
+        return {"image": self._image(r), "masks": masks, "turns": turns, "text": text, "pairs": pairs}
 
 
 class Collator:

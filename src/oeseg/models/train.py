@@ -362,7 +362,9 @@ def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], token
     for name, tensor in sorted(model.state_dict().items()):
         h.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
         h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
-    h.update(json.dumps([dataclasses.asdict(r) for r in records], sort_keys=True, default=str).encode())
+    # where a record's annotation is (for errors) is not what it trains
+    samples = [{k: v for k, v in dataclasses.asdict(r).items() if k != "origin"} for r in records]
+    h.update(json.dumps(samples, sort_keys=True, default=str).encode())
     h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
     # what the weights do not show (image size, norm epsilon, activation, RoPE), not where it was read
     config = {k: v for k, v in model.config.to_dict().items() if k not in UNFINGERPRINTED_CONFIG}

@@ -66,6 +66,28 @@ def test_vg_and_refcoco_regions(root):
         records_from_source({"format": "vg_regions", **_write(root, "vg.json", coco)})
 
 
+def test_coco_ids_given_twice_and_annotations_that_are_no_objects_are_named(root):
+    """An image or category id given twice (which would the annotations mean?) and an annotation
+    that is no object: errors naming the file and the places."""
+    image = {"id": 9, "file_name": "000000000009.jpg", "height": 10, "width": 20}
+    coco = {"images": [image, {**image, "file_name": "other.jpg"}],
+            "categories": [{"id": 1, "name": "box"}],
+            "annotations": [{"id": 1, "image_id": 9, "category_id": 1, "segmentation": SQUARE}]}
+    with pytest.raises(InputError, match=r"coco.json: images\[1\]: id 9 is given twice \(also images\[0\]\)"):
+        records_from_source({"format": "coco_instances", **_write(root, "coco.json", coco)})
+    coco["images"] = [image]
+    coco["categories"].append({"id": 1, "name": "crate"})
+    with pytest.raises(InputError, match=r"coco.json: categories\[1\]: id 1 is given twice"):
+        records_from_source({"format": "coco_instances", **_write(root, "coco.json", coco)})
+    coco["categories"] = coco["categories"][:1]
+    coco["annotations"].append([9, 1])
+    with pytest.raises(InputError, match=r"coco.json: annotation 1: not an object \(a JSON list\)"):
+        records_from_source({"format": "coco_instances", **_write(root, "coco.json", coco)})
+    coco["annotations"].pop()
+    (record,) = records_from_source({"format": "coco_instances", **_write(root, "coco.json", coco)})
+    assert record.descriptions == ("box",)
+
+
 def test_listed_region_conversations(root):
     src = _write(root, "conv.json", _conversations() + [{**_conversations()[0], "conversations": []}])
     (plain,) = records_from_source({"format": "osprey_conversation", **src})  # the empty entry is skipped

@@ -331,6 +331,19 @@ def _warn_no_area(ann_file: str, skipped: int) -> None:
         log.warning("%s: %d region(s) without a polygon of at least 3 points (no area) left out", ann_file, skipped)
 
 
+def _by_id(ann_file: str, items: list, section: str) -> dict:
+    """{id: item} of a COCO file's `images` or `categories` list; an id given twice is an InputError
+    naming both places (which of the two would the annotations mean?)."""
+    found: dict = {}
+    place: dict = {}
+    for i, item in enumerate(items):
+        key = item["id"]
+        if key in found:
+            raise InputError(f"{ann_file}: {section}[{i}]: id {key!r} is given twice (also {section}[{place[key]}])")
+        found[key], place[key] = item, i
+    return found
+
+
 def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[RegionRecord]:
     """A COCO-format file described by `text`: the category name (`category`), the annotation's
     `caption` (`caption`) or the image's `caption` (`image_caption`, RefCOCO's files, whose image
@@ -338,8 +351,8 @@ def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[Regi
     its category name when the file has categories."""
     obj = read_json(ann_file)
     try:
-        cats = {c["id"]: c["name"] for c in obj.get("categories", [])}
-        images = {im["id"]: im for im in obj["images"]}
+        cats = {i: c["name"] for i, c in _by_id(ann_file, obj.get("categories", []), "categories").items()}
+        images = _by_id(ann_file, obj["images"], "images")
         annotations = obj["annotations"]
     except (KeyError, TypeError, AttributeError):
         raise InputError(f"{ann_file}: not a COCO-format file (an object with images, annotations, "
@@ -349,6 +362,8 @@ def _coco_region_records(ann_file: str, image_root: str, text: str) -> list[Regi
     files, origins = _ImageFiles(ann_file), {}
     try:
         for n, a in enumerate(annotations):
+            if not isinstance(a, dict):
+                raise InputError(f"{ann_file}: annotation {n}: not an object (a JSON {type(a).__name__})")
             if a.get("ignore", False):
                 continue
             im = images[a["image_id"]]

@@ -71,7 +71,7 @@ from pathlib import Path
 
 from oeseg.data.vocabularies import ADE20K, CITYSCAPES, Vocabulary
 from oeseg.human_study.published import load_user_study
-from oeseg.io import atomic_write_json, atomic_write_text, read_json
+from oeseg.io import atomic_write_json, atomic_write_text, exit_status, read_json
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_lexicon
 from oeseg.mapping import BACKGROUND, lexical_mapper
 from oeseg.mapping.subject import load_spacy, parse_subjects
@@ -583,4 +583,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main))

@@ -20,6 +20,7 @@ from oeseg.lexicon.lexicon import load_lexicon
 from oeseg.lexicon.nouns import nouns_from_tags
 from oeseg.lexicon.wordnet import build_wordnet_lexicon
 from oeseg.human_study.published import agreement_table, load_user_study, map_user_study
+from oeseg.io import exit_status
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -55,4 +56,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main))

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from oeseg.data.vocabularies import ADE20K
-from oeseg.io import read_json
+from oeseg.io import exit_status, read_json
 from oeseg.lexicon.lexicon import load_lexicon
 from oeseg.mapping import lexical_mapper, map_regions, sbert_mapper
 from oeseg.mapping.subject import load_spacy
@@ -73,4 +73,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main))

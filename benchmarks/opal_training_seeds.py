@@ -50,10 +50,10 @@ PAPER_GAPS = {"demo-city": 52.8 - 50.2, "demo-ade": 48.8 - 46.6}
 TARGET_GAP = 5.0
 sys.path.insert(0, str(ROOT / "src"))
 
-from oeseg.io import atomic_write_json  # noqa: E402
+from oeseg.io import InputError, atomic_write_json, exit_status  # noqa: E402
 from oeseg.models.workflow import opal_methods  # noqa: E402
 from oeseg.provenance.audit import effective_config  # noqa: E402
-from oeseg.workflow import pin_cpu_kernels  # noqa: E402
+from oeseg.workflow import pin_cpu_kernels, read_config_file  # noqa: E402
 
 
 def seed_config(config: dict, seed: int, out: Path) -> dict:
@@ -198,7 +198,7 @@ def main() -> None:
     args = parser.parse_args()
     pin_cpu_kernels()  # the CPU kernels of the workflow's jobs (the spawned trainers inherit them)
     if args.config.endswith(".json"):
-        config = json.loads(Path(args.config).read_text())
+        config = read_config_file(args.config)
     else:
         config = effective_config([args.config, *([args.overlay] if args.overlay else [])],
                                   ROOT / "schemas")
@@ -209,6 +209,9 @@ def main() -> None:
     else:
         per_category = {} if args.by_training_regions else None
         scores = evaluate(config, args.out, per_category=per_category)
+        if not scores:
+            raise InputError(f"{args.out}: no predictions of this benchmark's training runs "
+                             "(seed<N>/predictions/<method>/<dataset>/<run>.jsonl); run the phase train first")
         if args.reference_out:
             scored = {m for methods in scores.values() for m in methods}
             missing = [m for m in opal_methods(config) if m not in scored]
@@ -225,4 +228,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status(main))

@@ -67,7 +67,7 @@ def ascending_shares(descriptions_json: Path, lexicon_json: Path) -> tuple[int, 
 
 def main(argv: list[str] | None = None) -> int:
     """Print, per published method, the share of ascending stuff pairs under each candidate order."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
     args = parser.parse_args(argv)
     paper = args.data / "paper"

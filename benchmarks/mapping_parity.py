@@ -511,7 +511,7 @@ def write_differences(path: Path, rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the per-file agreement, the lost regions and the kinds of difference."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
     parser.add_argument("--examples", type=int, default=3, help="examples per kind of difference")
     parser.add_argument("--dump", type=Path, help="write every difference to this TSV file")

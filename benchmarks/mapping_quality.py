@@ -27,7 +27,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 def main(argv: list[str] | None = None) -> int:
     """Print the agreement table (reproduction of the paper's mappings, agreement with humans)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
     parser.add_argument("--ground-truth", choices=["human", "none"], default="human")
     parser.add_argument("--lexicon", choices=["paper", "wordnet"], default="paper",

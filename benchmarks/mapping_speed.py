@@ -42,7 +42,7 @@ def descriptions(data: Path, n: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Time both mappings and print descriptions per second and their ratio."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
     parser.add_argument("-n", type=int, default=100_000, help="number of descriptions")
     parser.add_argument("--lexical-only", action="store_true", help="time only the lexical mapping")

@@ -57,7 +57,7 @@ def miou_both_ways(split_dir: Path, predictions: Path, lexicon: Path) -> dict[st
 
 def main(argv: list[str] | None = None) -> int:
     """Print mIoU per level and its LAC, ours and by the script's rule, per method and dataset."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, default=Path("config.yaml"), help="the demo run's config")
     args = parser.parse_args(argv)
     config = read_config_file(args.config)

@@ -85,7 +85,7 @@ def where_short(paper: Path, method: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the coverage table of every published file, dataset by dataset."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
     parser.add_argument("--where-short", metavar="METHOD", help="locate the missing descriptions of METHOD's "
                         "short Cityscapes images (maskclip)")

@@ -23,7 +23,7 @@ IMAGES_PER_SECOND = 6.0
 
 def main(argv: list[str] | None = None) -> int:
     """Generate every synthetic split of the config into a temporary folder and time it."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[1] / "config.yaml",
                         help="the config whose synthetic datasets are generated")
     args = parser.parse_args(argv)

@@ -559,8 +559,6 @@ def main(argv: list[str] | None = None) -> int:
     lost = sum(r["stats"]["lost_regions"] for r in rows if r["method"] in NOUN_METHODS)
     print(f"worst file: {worst:.2f} % of regions agree at every level (target {TARGET:.0f} %: "
           f"{worst / TARGET:.3f}x); noun-output regions lost to an empty subject: {lost} (target 0)")
-    print("\nkinds of difference (regions, unique descriptions; examples: description -> ours | paper, "
-          "categories exact/synonym/hyponym/meronym)")
     print("\ndifferences per file (regions per kind, files below the target)")
     for r in rows:
         if 100.0 * r["stats"]["map_regions"] / r["regions"] < TARGET:
@@ -572,6 +570,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         for kind, items in r["kinds"].items():
             merged[kind].extend((r, *it) for it in items)
+    print("\nkinds of difference (regions, unique descriptions; examples: description -> ours | paper, "
+          "categories exact/synonym/hyponym/meronym)")
     for kind, items in sorted(merged.items(), key=lambda kv: -sum(it[1] for it in kv[1])):
         print(f"- {kind}: {sum(it[1] for it in items)} regions, {len(items)} unique")
         for r, n, description, ours_phrase, noun, ours_map, ref in sorted(items, key=lambda it: -it[1])[:args.examples]:

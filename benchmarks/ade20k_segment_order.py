@@ -18,12 +18,13 @@ ratio of ours to the best other.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from oeseg.data.ade20k import panoptic_palette_id
 from oeseg.data.vocabularies import ADE20K
-from oeseg.io import read_json
+from oeseg.io import InputError, exit_status, read_json
 from oeseg.lexicon.lexicon import load_lexicon
 from oeseg.mapping import map_regions
 
@@ -66,24 +67,25 @@ def ascending_shares(descriptions_json: Path, lexicon_json: Path) -> tuple[int, 
 
 def main(argv: list[str] | None = None) -> int:
     """Print, per published method, the share of ascending stuff pairs under each candidate order."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
     args = parser.parse_args(argv)
     paper = args.data / "paper"
+    files = sorted((paper / "outputs").glob("*/ade20k/descriptions.json"))
+    if not files:
+        raise InputError(f"{paper / 'outputs'}: no published ADE20K description files "
+                         "(<method>/ade20k/descriptions.json) there; --data names the paper's published data folder")
     print(f"{'method':14} {'pairs':>6} " + " ".join(f"{name:>15}" for name in ORDERS) + f" {'ratio':>6}")
     worst = float("inf")
-    for folder in sorted((paper / "outputs").iterdir()):
-        descriptions = folder / "ade20k" / "descriptions.json"
-        if not descriptions.is_file():
-            continue
+    for descriptions in files:
         pairs, shares = ascending_shares(descriptions, paper / "output_semantics_gpt4_ade20k.json")
         ours = shares["palette (ours)"]
         ratio = ours / max(v for k, v in shares.items() if k != "palette (ours)")
         worst = min(worst, ratio)
-        print(f"{folder.name:14} {pairs:6d} " + " ".join(f"{v:15.3f}" for v in shares.values()) + f" {ratio:6.3f}")
+        print(f"{descriptions.parent.parent.name:14} {pairs:6d} " + " ".join(f"{v:15.3f}" for v in shares.values()) + f" {ratio:6.3f}")
     print(f"worst ratio of ours to the best other order: {worst:.3f} (> 1: ours is the published order's best fit)")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(exit_status(main))

@@ -64,6 +64,7 @@ def probe() -> dict[str, str]:
 
 
 def main() -> None:
+    """Run the probe here and under QEMU for each --cpu model, and print which results equal this machine's."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cpu", nargs="+", default=["Haswell-v4", "EPYC-Rome"], help="QEMU CPU models")
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)

@@ -34,7 +34,8 @@ def timed(command: list[str], cwd: Path, log: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Clone, install, run `make demo`, and print the times' ratio to the target and the artifacts reproduced."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", action="store_true", help="keep the clone (its path is printed)")
     args = parser.parse_args()
     clone = Path(tempfile.mkdtemp(prefix="oeseg-demo-time.", dir=REPO.parent))

@@ -71,7 +71,7 @@ from pathlib import Path
 
 from oeseg.data.vocabularies import ADE20K, CITYSCAPES, Vocabulary
 from oeseg.human_study.published import load_user_study
-from oeseg.io import atomic_write_json, atomic_write_text, read_json
+from oeseg.io import atomic_write_json, atomic_write_text, exit_status, read_json
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_lexicon
 from oeseg.mapping import BACKGROUND, lexical_mapper
 from oeseg.mapping.subject import load_spacy, parse_subjects
@@ -511,7 +511,7 @@ def write_differences(path: Path, rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the per-file agreement, the lost regions and the kinds of difference."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
     parser.add_argument("--examples", type=int, default=3, help="examples per kind of difference")
     parser.add_argument("--dump", type=Path, help="write every difference to this TSV file")
@@ -559,8 +559,6 @@ def main(argv: list[str] | None = None) -> int:
     lost = sum(r["stats"]["lost_regions"] for r in rows if r["method"] in NOUN_METHODS)
     print(f"worst file: {worst:.2f} % of regions agree at every level (target {TARGET:.0f} %: "
           f"{worst / TARGET:.3f}x); noun-output regions lost to an empty subject: {lost} (target 0)")
-    print("\nkinds of difference (regions, unique descriptions; examples: description -> ours | paper, "
-          "categories exact/synonym/hyponym/meronym)")
     print("\ndifferences per file (regions per kind, files below the target)")
     for r in rows:
         if 100.0 * r["stats"]["map_regions"] / r["regions"] < TARGET:
@@ -572,6 +570,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         for kind, items in r["kinds"].items():
             merged[kind].extend((r, *it) for it in items)
+    print("\nkinds of difference (regions, unique descriptions; examples: description -> ours | paper, "
+          "categories exact/synonym/hyponym/meronym)")
     for kind, items in sorted(merged.items(), key=lambda kv: -sum(it[1] for it in kv[1])):
         print(f"- {kind}: {sum(it[1] for it in items)} regions, {len(items)} unique")
         for r, n, description, ours_phrase, noun, ours_map, ref in sorted(items, key=lambda it: -it[1])[:args.examples]:
@@ -583,4 +583,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main))

@@ -20,13 +20,14 @@ from oeseg.lexicon.lexicon import load_lexicon
 from oeseg.lexicon.nouns import nouns_from_tags
 from oeseg.lexicon.wordnet import build_wordnet_lexicon
 from oeseg.human_study.published import agreement_table, load_user_study, map_user_study
+from oeseg.io import exit_status
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the agreement table (reproduction of the paper's mappings, agreement with humans)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
     parser.add_argument("--ground-truth", choices=["human", "none"], default="human")
     parser.add_argument("--lexicon", choices=["paper", "wordnet"], default="paper",
@@ -55,4 +56,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main))

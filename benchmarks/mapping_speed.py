@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from oeseg.data.vocabularies import ADE20K
-from oeseg.io import read_json
+from oeseg.io import exit_status, read_json
 from oeseg.lexicon.lexicon import load_lexicon
 from oeseg.mapping import lexical_mapper, map_regions, sbert_mapper
 from oeseg.mapping.subject import load_spacy
@@ -42,7 +42,7 @@ def descriptions(data: Path, n: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Time both mappings and print descriptions per second and their ratio."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
     parser.add_argument("-n", type=int, default=100_000, help="number of descriptions")
     parser.add_argument("--lexical-only", action="store_true", help="time only the lexical mapping")
@@ -73,4 +73,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main))

@@ -16,20 +16,21 @@ prints mIoU at every level and its LAC both ways, and the ratio of ours to the s
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import read_split_predictions
+from oeseg.io import InputError, exit_status
 from oeseg.lexicon import LEVELS
 from oeseg.lexicon.lexicon import load_checked_lexicon
 from oeseg.metrics.evaluator import assign_predictions, map_region_labels
 from oeseg.metrics.lac import lac_score
 from oeseg.metrics.overlaps import compute_overlaps
 from oeseg.metrics.semantic import confusion_matrix, mean_iou
-from oeseg.workflow import dataset_split_dir
+from oeseg.workflow import dataset_split_dir, read_config_file
 
 
 def released_script_confusion(conf: np.ndarray) -> np.ndarray:
@@ -56,11 +57,14 @@ def miou_both_ways(split_dir: Path, predictions: Path, lexicon: Path) -> dict[st
 
 def main(argv: list[str] | None = None) -> int:
     """Print mIoU per level and its LAC, ours and by the script's rule, per method and dataset."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, default=Path("config.yaml"), help="the demo run's config")
     args = parser.parse_args(argv)
-    config = yaml.safe_load(args.config.read_text())
+    config = read_config_file(args.config)
     out = Path(config["out"])
+    if not any((out / "predictions").glob("*/*/*.jsonl")):
+        raise InputError(f"{out / 'predictions'}: no predictions of a finished demo run (`out` of {args.config}); "
+                         "run `make demo` first, or name that run's config with --config")
     print(f"{'method':12} {'dataset':10} " + " ".join(f"{level:>15}" for level in LEVELS)
           + f" {'LAC ours':>9} {'script':>7} {'ratio':>6}")
     for method in config["methods"]:
@@ -78,4 +82,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(exit_status(main))

@@ -8,9 +8,18 @@
 #   benchmarks/opal_device_runs.sh mfu2 OUTDIR     # the compiled runs' OPAL modes; two GPUs against one, compiled
 #   benchmarks/opal_device_runs.sh full1 OUTDIR    # full fine-tuning on one GPU at micro-batch 8 and 6, compiled
 #   benchmarks/opal_device_runs.sh dynamic OUTDIR  # LoRA compiled with dynamic shapes (as training) and static
+#   benchmarks/opal_device_runs.sh again OUTDIR    # the links and NCCL's bandwidth; LoRA and full on one GPU
+#   benchmarks/opal_device_runs.sh zero2 OUTDIR    # ZeRO-2 on two GPUs with its communication settings varied
 # Each run's log and JSON go to OUTDIR. PYTHONPATH must reach src/ (and DeepSpeed).
 set -uo pipefail
+phases="one|two|all|profile|mfu|mfu2|full1|dynamic|again|zero2"
+usage="usage: benchmarks/opal_device_runs.sh {$phases} OUTDIR"
+[ $# -eq 2 ] || { echo "$usage" >&2; exit 2; }
 phase=$1; out=$2
+case "|$phases|" in
+  *"|$phase|"*) ;;
+  *) echo "benchmarks/opal_device_runs.sh: error: no phase '$phase'; $usage" >&2; exit 2 ;;
+esac
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0
 bench=(python benchmarks/opal_throughput.py --steps 5 --warmup 2)
@@ -80,7 +89,7 @@ elif [ "$phase" = one ]; then
   CUDA_VISIBLE_DEVICES=0 run full1 "${bench[@]}" --tuning full --micro-batch 4 --no-offload --gradient-checkpointing \
     --zero-stage 0 --json "$out/full1.json"
   CUDA_VISIBLE_DEVICES=0 run lora1-pairs4 "${bench[@]}" --tuning lora --micro-batch 8 --pairs 4 --json "$out/lora1p4.json"
-else
+elif [ "$phase" = two ]; then
   run full2 torchrun --standalone --nproc_per_node 2 "${bench[@]:1}" --tuning full --micro-batch 4 --no-offload \
     --gradient-checkpointing --json "$out/full2.json"
   run lora2 torchrun --standalone --nproc_per_node 2 "${bench[@]:1}" --tuning lora --micro-batch 8 --json "$out/lora2.json"

@@ -50,10 +50,10 @@ PAPER_GAPS = {"demo-city": 52.8 - 50.2, "demo-ade": 48.8 - 46.6}
 TARGET_GAP = 5.0
 sys.path.insert(0, str(ROOT / "src"))
 
-from oeseg.io import atomic_write_json  # noqa: E402
+from oeseg.io import InputError, atomic_write_json, exit_status, read_json  # noqa: E402
 from oeseg.models.workflow import opal_methods  # noqa: E402
 from oeseg.provenance.audit import effective_config  # noqa: E402
-from oeseg.workflow import pin_cpu_kernels  # noqa: E402
+from oeseg.workflow import dataset_split_dir, pin_cpu_kernels, read_config_file  # noqa: E402
 
 
 def seed_config(config: dict, seed: int, out: Path) -> dict:
@@ -65,6 +65,7 @@ def seed_config(config: dict, seed: int, out: Path) -> dict:
 
 
 def predictions_path(config: dict, method: str, dataset: str, run: str) -> Path:
+    """Where rule opal_describe writes a method's descriptions of a dataset's val split in one variance run."""
     return Path(config["out"]) / "predictions" / method / dataset / f"{run}.jsonl"
 
 
@@ -83,7 +84,7 @@ def train_and_describe(task: tuple[dict, str]) -> str:
         if not Path(model_dir(config["out"], method, stage)).exists():
             run_stage(opal_job(config, method, stage))
     for run in config["variance"]["runs"]:  # one model load per run over every dataset, as rule opal_describe
-        outputs = {f"{config['data_root']}/{d}/val": predictions_path(config, method, d, run["name"])
+        outputs = {dataset_split_dir(config["data_root"], d, "val"): predictions_path(config, method, d, run["name"])
                    for d in config["datasets"]}
         missing = {split: out for split, out in outputs.items() if not out.exists()}
         if missing:
@@ -92,6 +93,7 @@ def train_and_describe(task: tuple[dict, str]) -> str:
 
 
 def train(config: dict, seeds: list[int], out: Path, processes: int, methods: list[str]) -> None:
+    """Train and describe every method with every seed, `processes` at a time."""
     tasks = [(seed_config(config, s, out), m) for s in seeds for m in methods]
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         for done in pool.imap_unordered(train_and_describe, tasks):
@@ -114,7 +116,7 @@ def evaluate(config: dict, out: Path, methods: list[str] | None = None, per_cate
                 for run in config["variance"]["runs"]:
                     path = predictions_path(cfg, method, dataset, run["name"])
                     if path.exists():
-                        result = evaluate_predictions(f"{config['data_root']}/{dataset}/val", path, lexicon,
+                        result = evaluate_predictions(dataset_split_dir(config["data_root"], dataset, "val"), path, lexicon,
                                                       mapping="lexical")
                         scores.setdefault(dataset, {}).setdefault(method, {}).setdefault(seed, []).append(
                             result["lac"]["PQ"])
@@ -127,7 +129,7 @@ def evaluate(config: dict, out: Path, methods: list[str] | None = None, per_cate
 
 def segment_counts(config: dict, dataset: str, split: str) -> Counter:
     """Segments per category id in one split of the dataset."""
-    panoptic = json.loads(Path(config["data_root"], dataset, split, "panoptic.json").read_text())
+    panoptic = read_json(Path(dataset_split_dir(config["data_root"], dataset, split), "panoptic.json"))
     return Counter(s["category_id"] for a in panoptic["annotations"] for s in a["segments_info"])
 
 
@@ -182,6 +184,7 @@ def report(scores: dict, reference: str = "osprey") -> str:
 
 
 def main() -> None:
+    """Train, evaluate, or print the merged config (the phase)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("phase", choices=["train", "evaluate", "config"])
     parser.add_argument("--config", default=str(ROOT / "config.yaml"),
@@ -198,7 +201,7 @@ def main() -> None:
     args = parser.parse_args()
     pin_cpu_kernels()  # the CPU kernels of the workflow's jobs (the spawned trainers inherit them)
     if args.config.endswith(".json"):
-        config = json.loads(Path(args.config).read_text())
+        config = read_config_file(args.config)
     else:
         config = effective_config([args.config, *([args.overlay] if args.overlay else [])],
                                   ROOT / "schemas")
@@ -209,6 +212,9 @@ def main() -> None:
     else:
         per_category = {} if args.by_training_regions else None
         scores = evaluate(config, args.out, per_category=per_category)
+        if not scores:
+            raise InputError(f"{args.out}: no predictions of this benchmark's training runs "
+                             "(seed<N>/predictions/<method>/<dataset>/<run>.jsonl); run the phase train first")
         if args.reference_out:
             scored = {m for methods in scores.values() for m in methods}
             missing = [m for m in opal_methods(config) if m not in scored]
@@ -225,4 +231,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status(main))

@@ -24,11 +24,12 @@ label id, below 1000), stuff agrees in place and things shifted.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from pathlib import Path
 
 from oeseg.data.vocabularies import get_vocabulary
-from oeseg.io import read_json
+from oeseg.io import InputError, exit_status, read_json
 from oeseg.lexicon.lexicon import load_lexicon
 from oeseg.mapping import map_regions
 
@@ -82,15 +83,19 @@ def where_short(paper: Path, method: str) -> None:
         print(f"    {reading:<16} {'   '.join(shares)}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     """Print the coverage table of every published file, dataset by dataset."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
     parser.add_argument("--where-short", metavar="METHOD", help="locate the missing descriptions of METHOD's "
                         "short Cityscapes images (maskclip)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     outputs = args.data / "paper" / "outputs"
-    for dataset in sorted({p.parent.name for p in outputs.glob("*/*/descriptions.json")}):
+    datasets = sorted({p.parent.name for p in outputs.glob("*/*/descriptions.json")})
+    if not datasets:
+        raise InputError(f"{outputs}: no published description files (<method>/<dataset>/descriptions.json) "
+                         "there; --data names the paper's published data folder")
+    for dataset in datasets:
         files = {p.parent.parent.name: description_counts(p) for p in sorted(outputs.glob(f"*/{dataset}/descriptions.json"))}
         images = set().union(*files.values())
         # an image's segment count: the count most files give it
@@ -113,7 +118,8 @@ def main() -> None:
                   f"largest: {all(s <= largest for s in partial.values())}")
     if args.where_short:
         where_short(args.data / "paper", args.where_short)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status(main))

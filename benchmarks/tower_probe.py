@@ -22,11 +22,13 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from oeseg.io import exit_status  # noqa: E402
 from oeseg.models.config import config_from_section  # noqa: E402
 from oeseg.models.data import demo_region_records  # noqa: E402
 from oeseg.models.inference import load_regions, split_images  # noqa: E402
 from oeseg.models.mask_extractor import mask_pool  # noqa: E402
 from oeseg.models.vision import FEATURE_NAMES, CLIPVisionTower  # noqa: E402
+from oeseg.workflow import read_config_file  # noqa: E402
 
 
 def region_features(tower: CLIPVisionTower, split_dir: Path, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,8 +74,7 @@ def probe(checkpoint: Path, size: int, model: dict, data_root: Path, datasets: l
 
 
 def main() -> None:
-    import yaml
-
+    """Probe the checkpoint (and the reference) on every training dataset and print the val accuracies' ratio."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--size", type=int, required=True, help="the tower's input size (opal.model.image_size)")
@@ -81,7 +82,7 @@ def main() -> None:
     parser.add_argument("--reference-size", type=int)
     parser.add_argument("--config", type=Path, default=ROOT / "config.yaml")
     args = parser.parse_args()
-    config = yaml.safe_load(args.config.read_text())
+    config = read_config_file(args.config)
     datasets, root, model = config["training_datasets"], ROOT / config["data_root"], config["opal"]["model"]
     torch.set_num_threads(1)
     result = probe(args.checkpoint, args.size, model, root, datasets)
@@ -93,4 +94,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status(main))

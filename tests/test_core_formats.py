@@ -393,3 +393,16 @@ def test_an_image_of_another_size_than_its_panoptic_png_names_both_files(tmp_pat
     (tmp_path / "images" / "a.png").write_bytes(b"not a png")
     with pytest.raises(InputError, match=r"images/a.png: not a readable image"):
         read_rgb(tmp_path / "images" / "a.png")  # OPAL's training samples read images with it
+
+
+def test_exit_status_names_bad_input_on_stderr_and_gives_2(capsys):
+    from oeseg.io import exit_status
+
+    def bad() -> int:
+        raise InputError("x.json: line 3: not JSON")
+
+    assert exit_status(bad, "prog") == 2
+    assert capsys.readouterr().err == "prog: error: x.json: line 3: not JSON\n"
+    assert exit_status(lambda: None) == 0 and exit_status(lambda: 3) == 3
+    with pytest.raises(KeyError):  # only bad input is reported; a defect keeps its traceback
+        exit_status(lambda: {}["k"])

@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 
-from oeseg.io import InputError, check_output_path
+from oeseg.io import InputError, check_output_path, exit_status
 
 #: sub-command -> module that defines `HELP`, `add_arguments(parser)` and `run(args) -> int`
 COMMANDS: dict[str, str] = {
@@ -53,14 +53,16 @@ def check_output_not_input(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; bad input exits 2 with the message on stderr, Ctrl-C 130."""
     args = build_parser().parse_args(argv)
-    try:
-        if getattr(args, "output", None) is not None:  # refused before the work, not after it
+
+    def run() -> int | None:
+        """The sub-command, its output checked before the work, not after it."""
+        if getattr(args, "output", None) is not None:
             check_output_path(args.output)
             check_output_not_input(args)
-        return int(args._run(args) or 0)
-    except InputError as e:
-        print(f"oeseg {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return args._run(args)
+
+    try:
+        return exit_status(run, f"oeseg {args.command}")
     except KeyboardInterrupt:  # Ctrl-C: every output is written atomically, so none is left half-written
         print(f"oeseg {args.command}: interrupted; an output is written whole or not at all", file=sys.stderr)
         return 130

@@ -25,6 +25,16 @@ class InputError(ValueError):
     """Bad user input; the message names the file (and line or field) at fault."""
 
 
+def exit_status(main: Callable[[], int | None], program: str | None = None) -> int:
+    """Run a command's `main` and return its exit status: bad input (an InputError) prints
+    `PROGRAM: error: MESSAGE` on stderr (PROGRAM: the command as typed, sys.argv[0]) and gives 2."""
+    try:
+        return int(main() or 0)
+    except InputError as error:
+        print(f"{program or sys.argv[0]}: error: {error}", file=sys.stderr)
+        return 2
+
+
 def check_output_path(path: str | os.PathLike) -> Path:
     """The file that a write to `path` replaces: a symbolic link's target (the link stays); an
     InputError where `path` is a folder or lies in a folder that cannot be written (or under a

@@ -86,6 +86,8 @@ def gpt4_cityscapes(paper_files: Path) -> Lexicon:
     ("pick up", "pick"),                                    # a particle: not a noun phrase
     ("man wearing blue shirt", "man"),                      # a participle inside: not either
     ("bike leaning", "bike"),                               # a participle last: not either
+    ("car parked", "car"),                                  # "parked" tagged as a past tense
+    ("boat docked", "boat"),
     # hyphen-joined words stay one word, whatever the parser made of their parts
     ("high-rise", "high rise"),                             # "high" an adjective of "rise"
     ("a tall high-rise next to the road", "high rise"),

@@ -12,6 +12,7 @@ from oeseg.data.predictions import RegionPrediction, read_predictions, write_pre
 from oeseg.data.vocabularies import ADE20K, CITYSCAPES, DEMO_ADE, DEMO_CITY, Vocabulary, get_vocabulary
 from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon import LEVELS, load_lexicon
+from oeseg.lexicon.lexicon import check_lexicon
 
 
 def test_builtin_vocabularies_match_detectron2_counts():
@@ -222,6 +223,32 @@ def test_paper_lexicon_loads_with_levels(shared_data):
     assert car.name == "car" and "car" in car.exact and "automobile" in car.synonym
     index = lex.term_index()
     assert index["car"][13] == LEVELS.index("exact")
+
+
+def test_lexicon_terms_are_normalised_and_checked(tmp_path):
+    """Terms are lower case with single spaces (WordNet's underscores as spaces), once each; the
+    category's own names are exact terms; a name differing only in case is the vocabulary's; an id
+    listed twice is an error; a GPT-4 lexicon's entries come in id order, each name first."""
+    categories = [{"id": c.id, "name": c.name} for c in CITYSCAPES]
+    categories[0] = {"id": 0, "name": "Road", "synonym": ["Traffic_Lane", "street", " Street "], "hyponym": ["street"]}
+    path = tmp_path / "ours.json"
+    path.write_text(json.dumps({"vocabulary": "cityscapes", "categories": categories}))
+    lexicon = load_lexicon(path, CITYSCAPES)
+    road = lexicon.entries[0]
+    assert (road.exact, road.synonym, road.hyponym) == (["road"], ["traffic lane", "street"], ["street"])
+    assert lexicon.term_index()["street"] == {0: LEVELS.index("synonym")}
+    check_lexicon(lexicon, CITYSCAPES, path)
+    path.write_text(json.dumps({"vocabulary": "cityscapes", "categories": [*categories, {"id": 0, "name": "road"}]}))
+    with pytest.raises(InputError, match=r"ours.json: category id 0 is listed twice"):
+        check_lexicon(load_lexicon(path, CITYSCAPES), CITYSCAPES, path)
+    # a larger vocabulary's lexicon serves a subset, but not one that shares no category with it
+    path.write_text(json.dumps({"vocabulary": "other", "categories": [{"id": 99, "name": "zebra"}]}))
+    with pytest.raises(InputError, match=r"ours.json: no category id of vocabulary 'cityscapes'"):
+        check_lexicon(load_lexicon(path), CITYSCAPES, path, larger=True)
+    path = tmp_path / "paper.json"
+    path.write_text(json.dumps({"sidewalk": {"id": 1, "synonyms": ["pavement"]}, "road": {"id": 0, "exact": ["roadway"]}}))
+    paper = load_lexicon(path, CITYSCAPES)
+    assert [(e.id, e.exact) for e in paper.entries] == [(0, ["road", "roadway"]), (1, ["sidewalk"])]
 
 
 def test_lexicon_round_trip(tmp_path, shared_data):

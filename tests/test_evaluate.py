@@ -83,15 +83,16 @@ def test_cli_writes_results_matching_expected_labels(dataset, capsys):
 
 @pytest.mark.parametrize("own_masks", [False, True], ids=["gt-masks", "own-masks"])
 def test_each_region_gets_its_own_ground_truth_priority(tmp_path, own_masks):
-    """"a wheel" is a part of both car and bus: with the ground-truth priority a region maps to its
-    own ground truth where that is car or bus, else to car (the first in vocabulary order), so the
-    results show that each region reaches the mapping with its own ground truth (with a model's own
-    masks: that of the segment it overlaps with IoU > 0.5)."""
+    """"a wheel" is a kind of car and a part of bus and of road (the first category of the
+    vocabulary): with the ground-truth priority a region maps to its own ground truth where that is
+    car (from the hyponym level) or bus or road (at the meronym level), else to car (the strongest
+    relation), so the results show that each region reaches the mapping with its own ground truth
+    (with a model's own masks: that of the segment it overlaps with IoU > 0.5)."""
     write_case(tmp_path / "split", np.random.default_rng(11), 6, own_masks=own_masks)
-    terms = {c.id: [] for c in VOCAB}
-    terms[7], terms[20] = ["wheel"], ["wheel"]
-    lexicon = {"vocabulary": "tiny", "categories": [{"id": c.id, "name": c.name, "meronym": terms[c.id]}
-                                                     for c in VOCAB]}
+    meronyms = {c.id: [] for c in VOCAB}
+    meronyms[20], meronyms[3] = ["wheel"], ["wheel"]
+    lexicon = {"vocabulary": "tiny", "categories": [{"id": c.id, "name": c.name, "meronym": meronyms[c.id],
+                                                     "hyponym": ["wheel"] if c.id == 7 else []} for c in VOCAB]}
     (tmp_path / "lexicon.json").write_text(json.dumps(lexicon))
     split = PanopticSplit.load(tmp_path / "split")
     masks = tmp_path / "split" / "masks" if own_masks else None
@@ -102,11 +103,11 @@ def test_each_region_gets_its_own_ground_truth_priority(tmp_path, own_masks):
     results = evaluate_predictions(tmp_path / "split", tmp_path / "pred.jsonl", tmp_path / "lexicon.json",
                                    masks_dir=masks)
     gt = table.region_gt_category()
-    car, bus = (split.vocabulary.categories.index(split.vocabulary.by_id(i)) for i in (7, 20))
-    assert (gt == bus).any() and (gt == car).any() and ((gt != car) & (gt != bus)).any()
+    car, bus, road = (split.vocabulary.categories.index(split.vocabulary.by_id(i)) for i in (7, 20, 3))
+    assert road == 0 and all((gt == c).any() for c in (car, bus, road)) and (~np.isin(gt, [car, bus, road])).any()
     none = np.full(table.num_regions, -1)
-    labels = {"exact": none, "synonym": none, "hyponym": none,
-              "meronym": np.where((gt == car) | (gt == bus), gt, car)}
+    labels = {"exact": none, "synonym": none, "hyponym": np.full(table.num_regions, car),
+              "meronym": np.where(np.isin(gt, [car, bus, road]), gt, car)}
     expected = evaluate_labels(table, split.vocabulary, labels, np.ones(table.num_regions))
     for key, values in expected["metrics"].items():
         assert results["metrics"][key] == pytest.approx(values), key
@@ -145,10 +146,22 @@ def test_sbert_needs_no_lexicon_and_lexical_names_it(dataset, capsys):
 
 
 def test_missing_region_policy(dataset):
-    root, rows, _ = dataset
+    root, rows, first_level = dataset
     (root / "pred.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[1:]))
     results = evaluate_predictions(root / "split", root / "pred.jsonl", root / "lexicon.json")
     assert results["regions"]["missing"] == 1 and results["regions"]["predicted"] == len(rows) - 1
+    # the region without a prediction is BACKGROUND at every level (no category, no score); the
+    # others are right from their description's level on
+    split = PanopticSplit.load(root / "split")
+    table = compute_overlaps(split)
+    gt = table.region_gt_category()
+    labels = {level: np.where(first_level <= i, gt, -1) for i, level in enumerate(LEVELS)}
+    for level_labels in labels.values():
+        level_labels[0] = -1
+    scores = np.array([0.0] + [r["score"] for r in rows[1:]])
+    expected = evaluate_labels(table, split.vocabulary, labels, scores)
+    for key, values in expected["metrics"].items():
+        assert results["metrics"][key] == pytest.approx(values), key
     with pytest.raises(InputError, match=rf"pred.jsonl: no prediction for 1 region\(s\), e.g. image "
                                          rf"'{rows[0]['image_id']}' segment {rows[0]['segment_id']}"):
         evaluate_predictions(root / "split", root / "pred.jsonl", root / "lexicon.json", missing_regions="error")

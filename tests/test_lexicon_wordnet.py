@@ -38,6 +38,20 @@ def test_lexnames_built_without_the_manual_page():
         assert [line.split("\t")[2] for line in manpage] == [line.split("\t")[2] for line in from_data]
 
 
+def test_lexnames_manual_page_with_a_gap_is_not_used(tmp_path):
+    """A lexnames page whose table skips a file number cannot give the numbered file: None (the data
+    files' numbers serve instead)."""
+    import gzip
+
+    page = tmp_path / "lexnames.5WN.gz"
+    with gzip.open(page, "wt") as f:
+        f.write("00\tadj.all\t\tall adjective clusters\n02\tadv.all\t\tall adverbs\n")
+    assert _lexnames_from_manpage(page) is None
+    with gzip.open(page, "wt") as f:
+        f.write("00\tadj.all\t\tall adjective clusters\n01\tadj.pert\t\trelational adjectives\n")
+    assert _lexnames_from_manpage(page) == "00\tadj.all\t3\n01\tadj.pert\t3\n"
+
+
 def test_missing_database_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="missing .*data.noun.*wordnet-base"):
         open_wordnet(tmp_path)
@@ -138,11 +152,12 @@ def test_bad_synset_file(tmp_path):
 def test_wordnet_lexicon_relations():
     nouns = ["pole", "telephone pole", "pole vault", "polack", "car", "sedan", "automobile", "wheel",
              "windshield", "van", "truck", "pickup", "light", "traffic signal", "person", "pedestrian",
-             "arm", "streetlight"]
+             "arm", "streetlight", "street light", "people"]
     lexicon = build_wordnet_lexicon(get_vocabulary("cityscapes"), nouns)
     entry = {e.name: e for e in lexicon.entries}
     # "post": the lemma of a written sense (post.n.04), kept though the nouns lack it
     assert entry["pole"].hyponym == ["post", "telephone pole"]
+    # "streetlight" and "street light" spell one term: the noun list's first spelling is kept
     assert entry["pole"].meronym == ["streetlight", "street lamp"]
     assert "polack" not in json.dumps(entry["pole"].__dict__)  # pole.n.02, the Pole, is not chosen
     assert "polack" in entry["person"].hyponym and "pole" not in entry["person"].hyponym  # rare sense
@@ -152,6 +167,7 @@ def test_wordnet_lexicon_relations():
     assert {"wheel", "windshield"} <= set(entry["car"].meronym)  # parts of motor vehicles
     assert entry["traffic light"].synonym == ["traffic signal", "stoplight", "light"]
     assert "pedestrian" in entry["person"].hyponym and "arm" in entry["person"].meronym
+    assert "people" in entry["person"].meronym  # the group persons form (member holonym)
     assert "light" not in entry["person"].hyponym  # a rare sense of "light" is a person
     wn, choices = open_wordnet(), synset_choices(get_vocabulary("cityscapes"))
     for e in lexicon.entries:
@@ -241,6 +257,23 @@ def test_structures_do_not_inherit_the_kinds_of_structural_members(offline_defau
             meronyms = set(offline_default[vocabulary][name].meronym)
             assert not {"lamppost", "telephone pole", "sill", "stilt", "post"} & meronyms, (vocabulary, name)
     assert "window" in offline_default["cityscapes"]["building"].meronym
+    # the frequent nouns lack most kinds of structural member: a noun list that has them
+    members = ["bollard", "crossbeam", "lamppost", "telephone pole", "sill"]
+    entry = {e.name: e for e in build_wordnet_lexicon(get_vocabulary("cityscapes"), ["window", *members]).entries}
+    assert "window" in entry["building"].meronym
+    for name in ("building", "wall", "fence"):
+        assert not set(members) & set(entry[name].meronym), name
+
+
+def test_wordnet_relations_of_every_kind(offline_default):
+    """Instances are kinds ("broadway" a road), substances are parts ("pavement" of a road); parts
+    pass on only from hypernyms at INHERIT_PARTS_MIN_DEPTH or deeper (a hill's hypernym "natural
+    elevation", depth 4, keeps its slope); a compound name's head is a synonym only where it names
+    a hypernym ("light" for "traffic light", not "can" for "trash can": an ashcan is a bin)."""
+    city, ade = offline_default["cityscapes"], offline_default["ade20k"]
+    assert "broadway" in city["road"].hyponym and "pavement" in city["road"].meronym
+    assert "slope" not in ade["hill"].meronym
+    assert "light" in city["traffic light"].synonym and "can" not in ade["trash can"].synonym
 
 
 def test_ade20k_motorbike_holds_motorcycles(offline_default):

@@ -16,7 +16,7 @@ from oeseg.lexicon.lexicon import LEVELS, Lexicon, LexiconEntry, load_lexicon
 from oeseg.mapping import BACKGROUND, map_regions
 from oeseg.mapping import command as map_command
 from oeseg.mapping import subject as subject_module
-from oeseg.mapping.sbert import read_class_names
+from oeseg.mapping.sbert import SbertMapper, read_class_names
 from oeseg.human_study.published import agreement_table, load_user_study, map_user_study, remap_user_study
 from oeseg.mapping.subject import parse_subjects
 
@@ -61,6 +61,11 @@ def gpt4_cityscapes(paper_files: Path) -> Lexicon:
     ("A WHITE SEDAN PARKED ON THE STREET", "sedan"),
     ("two men standing", "man"),
     ("Trees.", "tree"),
+    ("there are trees", "tree"),                            # expletive subject: the attribute, not "are trees"
+    ("set of street lights", "street light"),               # first noun a compound: its head with it
+    # a noun right after the head that the parser hangs below it is the head
+    ("a stop light on a pole", "stop light"),
+    ("handle bars of a bicycle", "handle bar"),
     ("", ""),
     # bare noun outputs of classifiers and taggers, whatever the tagger makes of them alone
     ("building", "building"),                               # a lone "building" is tagged VBG
@@ -68,6 +73,7 @@ def gpt4_cityscapes(paper_files: Path) -> Lexicon:
     ("bookshelf", "bookshelf"),                             # tagged PRP alone
     ("streetlight", "streetlight"),                         # tagged JJ alone
     ("stop sign", "stop sign"),                             # compound kept ("stop" is not a verb)
+    ("green metal trash can", "metal trash can"),           # four words are still a bare phrase
     ("trash can", "trash can"),                             # "can" is not a modal
     ("blue sky", "sky"),                                    # adjective dropped
     ("parked cars", "car"),
@@ -79,6 +85,9 @@ def gpt4_cityscapes(paper_files: Path) -> Lexicon:
     ("clothes rack", "clothes rack"),
     ("pick up", "pick"),                                    # a particle: not a noun phrase
     ("man wearing blue shirt", "man"),                      # a participle inside: not either
+    ("bike leaning", "bike"),                               # a participle last: not either
+    ("car parked", "car"),                                  # "parked" tagged as a past tense
+    ("boat docked", "boat"),
     # hyphen-joined words stay one word, whatever the parser made of their parts
     ("high-rise", "high rise"),                             # "high" an adjective of "rise"
     ("a tall high-rise next to the road", "high rise"),
@@ -240,6 +249,7 @@ def test_spacy_loads_without_importing_torch() -> None:
     ("a waiting room", 0, None),                               # -ing forms name a purpose
     ("an orange ball", 0, None),                               # WordNet reads "orange" mostly as a noun
     ("white", 0, None),                                        # never the last word
+    ("a black leather brown chair", 0, None),                  # only leading words: "brown" follows a noun
 ])
 def test_subject_leading_adjectives(description: str, modifiers: int, last_group: tuple | None) -> None:
     subject = parse_subjects([description])[0]
@@ -276,6 +286,13 @@ def test_the_adjective_list_is_wordnets() -> None:
     words = adjective_words(open_wordnet())
     assert subject_module.ADJECTIVES_FILE.read_text(encoding="utf-8") == subject_module.adjective_list_text(words)
     assert {"white", "silver", "grassy"} <= set(words) and not {"orange", "gold", "waiting", "car"} & set(words)
+
+
+def test_normalize_terms_singularises_plural_last_words_only() -> None:
+    """A lexicon term's normal form makes its last word singular only where the tagger reads it as a
+    plural: "bus" stays (inflect alone would make it "bu"), "traffic lights" becomes singular."""
+    assert subject_module.normalize_terms(["bus", "city bus", "Traffic-Lights", "cars", "car"]) == {
+        "bus": "bus", "city bus": "city bus", "Traffic-Lights": "traffic light", "cars": "car", "car": "car"}
 
 
 def test_subject_suffixes() -> None:
@@ -367,6 +384,13 @@ def test_read_class_names(paper_files: Path, tmp_path: Path) -> None:
     bad.write_text("0:road\n1 sidewalk\n")
     with pytest.raises(InputError, match=r"bad.txt:2"):
         read_class_names(bad, CITYSCAPES)
+    # a file numbering the categories 1..K is read by number, in vocabulary order, whatever its line
+    # order; names are split at commas and stripped
+    bad.write_text("".join(f"{k}:{c.name}\n" for k, c in reversed(list(enumerate(CITYSCAPES, start=1))))
+                   .replace("1:road", "1:road, street ,lane"))
+    numbered = read_class_names(bad, CITYSCAPES)
+    assert numbered[ROAD] == ["road", "street", "lane"] and numbered[SIDEWALK] == ["sidewalk"]
+    assert numbered[BICYCLE] == ["bicycle"]
     bad.write_text("0:road\n")
     with pytest.raises(InputError, match="1 classes"):
         read_class_names(bad, CITYSCAPES)
@@ -389,6 +413,10 @@ def test_sbert_forced_choice(paper_files: Path) -> None:
     plain = map_regions(["a parked sedan", "a wooden bed with pillows"], None, DEMO_ADE, "sbert",
                         levels=["meronym"])["meronym"]
     assert plain == [ADE20K.by_name("car").id, ADE20K.by_name("bed").id]
+    # a class scores its best name, not the mean of its names: "car" wins for a car though its other
+    # names are unrelated (their mean would lose to "road")
+    names = {CAR: ["car", "banana", "violin", "sunset"], ROAD: ["road"]}
+    assert SbertMapper(names).map(["a red car"]) == [CAR]
 
 
 def _run_map(tmp_path: Path, rows: list[dict], *args: str) -> list[dict]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 
 import numpy as np
 import pytest
@@ -246,6 +247,30 @@ def test_hand_computed_gt_masks(tmp_path):
     assert (m["AP"], m["AP50"], m["AP75"]) == (pytest.approx(100), pytest.approx(100), pytest.approx(100))
 
 
+def test_the_first_category_of_a_vocabulary_counts_like_any_other(tmp_path):
+    """Vocabulary position 0 is a category like the others (BACKGROUND is -1): here a thing, whose
+    correctly labelled instances are detections for mask AP and segments for PQ."""
+    vocabulary = Vocabulary("things-first", (Category(4, "car", True), Category(9, "road", False)))
+    gt = np.array([[1, 1, 2, 2], [1, 1, 2, 2]], np.uint32)
+    split = tiny_split(tmp_path, gt, [Segment(1, 4, 0, 4), Segment(2, 9, 0, 4)], vocabulary)
+    table = compute_overlaps(split)
+    out = evaluate_labels(table, vocabulary, {"x": np.array([0, 1])}, np.ones(2))
+    m = {k: v["x"] for k, v in out["metrics"].items()}
+    # both regions are their own GT segment, correctly labelled: every IoU is 1
+    assert (m["AP"], m["PQ_th"], m["PQ"], m["mIoU"]) == (pytest.approx(100),) * 4
+
+
+def test_gt_areas_are_optional_in_panoptic_json(tmp_path):
+    """panoptic.json may leave out a segment's `area` (read as 0): the PNG's pixels count, as with it."""
+    gt = np.array([[1, 1, 1, 5]], np.uint32)
+    tiny_split(tmp_path, gt, [Segment(1, 0, 0, 3), Segment(5, 13, 0, 1)])
+    obj = json.loads((tmp_path / "panoptic.json").read_text())
+    for segment in obj["annotations"][0]["segments_info"]:
+        del segment["area"]
+    (tmp_path / "panoptic.json").write_text(json.dumps(obj))
+    assert compute_overlaps(PanopticSplit.load(tmp_path)).gt_area.tolist() == [3, 1]
+
+
 def test_hand_computed_own_masks_void_and_crowd(tmp_path):
     # GT: car (id 5, 8 px, left), person crowd (id 6, 4 px), void elsewhere
     gt = np.array([[5, 5, 5, 5, 0, 6],
@@ -280,19 +305,30 @@ def test_hand_computed_own_masks_void_and_crowd(tmp_path):
 
 
 def test_only_the_last_crowd_segment_of_a_category_excuses_a_prediction(tmp_path):
-    # GT: two person crowd segments (ids 6 and 7) and void; panopticapi keeps the last (id 7)
-    gt = np.array([[6, 6, 0, 7, 7],
-                   [6, 6, 0, 7, 7]], np.uint32)
-    split = tiny_split(tmp_path, gt, [Segment(6, 11, 1, 4), Segment(7, 11, 1, 4)])
-    masks = np.array([[1, 1, 0, 2, 2],
-                      [1, 1, 0, 2, 2]], np.uint32)
+    # GT: two person crowd segments (ids 6 and 7), a car crowd segment (id 8) and void; panopticapi
+    # keeps the last crowd segment of each category (person: id 7; car: id 8)
+    gt = np.array([[6, 6, 0, 7, 7, 8, 8],
+                   [6, 6, 0, 7, 7, 8, 8]], np.uint32)
+    segments = [Segment(6, 11, 1, 4), Segment(7, 11, 1, 4), Segment(8, 13, 1, 4)]
+    split = tiny_split(tmp_path, gt, segments)
+    masks = np.array([[1, 1, 0, 2, 2, 3, 3],
+                      [1, 1, 0, 2, 2, 3, 3]], np.uint32)
     write_segment_ids(tmp_path / "masks" / "a.png", masks)
     table = compute_overlaps(split, tmp_path / "masks")
-    labels = category_positions(CITYSCAPES, np.array([11, 11]))
-    out = evaluate_labels(table, CITYSCAPES, {"x": labels}, np.array([0.9, 0.8]))
-    rows = {r["id"]: r for r in out["per_category"]["x"]}
-    # region 1 lies on crowd 6, which panopticapi does not count: FP; region 2 on crowd 7: ignored
-    assert (rows[11]["TP"], rows[11]["FP"], rows[11]["FN"]) == (0, 1, 0)
+    gt_segments = {s.id: {"category_id": s.category_id, "iscrowd": s.iscrowd, "area": s.area} for s in segments}
+    for ids, person in (([11, 11, 13], (0, 1, 0)), ([-1, 11, 13], (0, 0, 0))):
+        labels = category_positions(CITYSCAPES, np.array(ids))
+        out = evaluate_labels(table, CITYSCAPES, {"x": labels}, np.array([0.9, 0.8, 0.7]))
+        rows = {r["id"]: r for r in out["per_category"]["x"]}
+        # a person region on crowd 6, which panopticapi does not count, is an FP; one on crowd 7 is
+        # ignored (only the region on crowd 6 tells them apart: the second labelling leaves it out);
+        # the car region lies on the car crowd: ignored
+        assert (rows[11]["TP"], rows[11]["FP"], rows[11]["FN"]) == person, ids
+        assert (rows[13]["TP"], rows[13]["FP"], rows[13]["FN"]) == (0, 0, 0), ids
+        # the literal reference counts the same
+        pan_pred = np.where(np.isin(masks, [r + 1 for r, c in enumerate(ids) if c >= 0]), masks, 0)
+        reference = pq_counts(gt, gt_segments, pan_pred, {r + 1: {"category_id": c} for r, c in enumerate(ids) if c >= 0})
+        assert {c: (s["tp"], s["fp"], s["fn"]) for c, s in reference.items()} == ({11: person} if any(person) else {})
 
 
 
@@ -329,6 +365,16 @@ def test_boundaries_of_the_rules_by_hand(tmp_path):
     assert rows[15]["IoU"] is None and m["mIoU"] == pytest.approx(100 * 0.5 / 3)
     # mask AP: the car detection's IoU 0.5 passes COCO's first threshold only
     assert (m["AP50"], m["AP75"], m["AP"]) == (pytest.approx(100), pytest.approx(0), pytest.approx(10))
+    # no region has a GT category: IoU exactly 0.5 is no match (a/9: car 4/8, road 4/8; b/8: road
+    # 2/(2 + 4 - 2)); b/7: road 2/6; b/6 only on void
+    assert table.region_gt_category().tolist() == [-1, -1, -1, -1]
+    # the literal reference (oeseg.metrics.reference) draws the same boundaries: image a, car IoU 4/8
+    # is no match; image b, sky half on void is an FP, bus all on void is none
+    segs = {1: {"category_id": 0, "iscrowd": 0, "area": 4}, 5: {"category_id": 13, "iscrowd": 0, "area": 4}}
+    a = pq_counts(gt_a, segs, masks_a, {9: {"category_id": 13}})
+    b = pq_counts(gt_b, {1: segs[1]}, np.where(masks_b == 8, 0, masks_b), {7: {"category_id": 10}, 6: {"category_id": 15}})
+    assert {c: (s["tp"], s["fp"], s["fn"]) for c, s in a.items()} == {13: (0, 1, 1), 0: (0, 0, 1)}
+    assert {c: (s["tp"], s["fp"], s["fn"]) for c, s in b.items()} == {0: (0, 0, 1), 10: (0, 1, 0)}
 
 def _semantic_case(tmp_path, semantic):
     """A 2x4 Cityscapes image: road (segment 1) on two pixels of the top row, whose other two are
@@ -477,6 +523,10 @@ def test_lac_trapezoid_by_hand():
     assert lac_score([50, 50, 50, 50]) == pytest.approx(50)
     assert lac_score([0, 0, 0, 90]) == pytest.approx(15)
     assert lac_score([10, None, 40, 50]) is None
+    # two levels at 0 and 1: the mean of the two; one level has no area, and is an error, not 0
+    assert lac_score([10, 30]) == pytest.approx(20)
+    with pytest.raises(ValueError, match="at least two levels"):
+        lac_score([50])
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -386,9 +386,10 @@ def _whole_noun_phrase(doc: Doc, phrase: str) -> Subject | None:
     """A bare phrase that no parse reads as one noun phrase, taken whole with its last word as the
     head ("room divider", "beer can", "fire extinguisher": nouns that the tagger does not know);
     None unless the words before the last are nouns or adjectives and the last is no particle or
-    participle ("pick up", "car parked", "man wearing blue shirt")."""
+    participle ("pick up", "car parked", "man wearing blue shirt"; the tagger reads a participle
+    after a noun as a past tense: "parked", "docked")."""
     tokens = [t for t in doc if t.text not in ("-", ".")]
-    if (not tokens or tokens[-1].tag_ in ("RP", "VBG", "VBN")
+    if (not tokens or tokens[-1].tag_ in ("RP", "VBD", "VBG", "VBN")
             or any(t.tag_ not in _NOUN_TAGS | _ADJECTIVE_TAGS for t in tokens[:-1])):
         return None
     text, parts = _phrase(tokens)

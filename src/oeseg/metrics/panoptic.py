@@ -44,7 +44,7 @@ def pq_stat(table: OverlapTable, labels: np.ndarray, isthing: np.ndarray) -> PQS
     """Match labelled regions to GT segments and count TP/FP/FN and IoU per category."""
     k = len(isthing)
     labels = np.asarray(labels, np.int64)
-    valid = np.flatnonzero((labels >= 0) & (table.region_area > 0))
+    valid = np.flatnonzero(labels >= 0)
     lab = labels[valid]
     # one segment per thing region, one per (image, stuff category)
     key = np.where(isthing[lab], valid, table.num_regions + table.region_image[valid] * k + lab)

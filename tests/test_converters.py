@@ -422,6 +422,7 @@ def _files(root: Path) -> dict[str, bytes]:
     """Every file under `root` by relative path, with its bytes."""
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
+
 def test_ade20k_an_interrupted_rerun_is_not_taken_as_done_and_resumes_byte_identical(tmp_path):
     """A rerun that fails after the first run completed leaves no panoptic.json (the mark of a
     finished split) beside the emptied folders; the next rerun writes the first run's bytes."""
@@ -439,6 +440,7 @@ def test_ade20k_an_interrupted_rerun_is_not_taken_as_done_and_resumes_byte_ident
     scene_zip.write_bytes(good)
     convert_ade20k(scene_zip, inst_tar, "val", out)
     assert _files(out) == first
+
 
 def test_cityscapes_rerun_is_byte_identical(tmp_path):
     gt_zip, img_zip = _cityscapes_archives(tmp_path)
@@ -495,6 +497,7 @@ def test_ade20k_an_annotation_without_its_image_names_it(tmp_path, archive, memb
             convert_ade20k(scene_zip, inst_tar, "val", tmp_path / "out", limit=limit)
     assert not (tmp_path / "out").exists()  # checked before anything is written
 
+
 def test_cityscapes_an_image_without_its_annotation_names_it(tmp_path):
     gt_zip, img_zip = _cityscapes_archives(tmp_path)
     member = "leftImg8bit/val/frankfurt/frankfurt_000000_000576_leftImg8bit.png"
@@ -502,6 +505,7 @@ def test_cityscapes_an_image_without_its_annotation_names_it(tmp_path):
     with pytest.raises(InputError, match=rf"leftImg8bit_trainvaltest.zip:{member}: no instanceIds PNG "
                                          r"frankfurt_000000_000576 in .*gtFine_trainvaltest.zip \(1 image\(s\) without one"):
         convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "out")
+
 
 def test_a_member_twice_in_an_archive_names_both(tmp_path):
     """Two members that give one image id (a nested second copy) are an error, not one silently
@@ -512,7 +516,6 @@ def test_a_member_twice_in_an_archive_names_both(tmp_path):
     with pytest.raises(InputError, match=rf"leftImg8bit_trainvaltest.zip: {copy} and leftImg8bit/val/frankfurt/"
                                          r"frankfurt_000000_000294_leftImg8bit.png are both frankfurt_000000_000294"):
         convert_cityscapes(gt_zip, img_zip, "val", tmp_path / "out")
-
 
 
 @pytest.mark.parametrize("value, label", [(34, 34), (40000, 40), (255, 255)])

@@ -135,6 +135,7 @@ def test_a_login_not_accepted_for_the_package_list_is_named(session, tmp_path):
                                          r"of the account in CITYSCAPES_USERNAME was not accepted"):
         download_cityscapes_package(NAME, tmp_path / NAME, None, session=session)
 
+
 def test_md5_mismatch_removes_the_staged_package_and_says_so(session, tmp_path):
     _StrictServer.md5 = "0" * 32  # every download fails the md5 check
     dest = tmp_path / NAME

@@ -103,7 +103,6 @@ def test_a_partial_lora_section_takes_the_other_keys_defaults():
     assert StageSettings.from_section(config["opal"], 3).lora == LORA_DEFAULTS
 
 
-
 @pytest.mark.parametrize("edit, message", [
     (lambda c: c["variance"].update(methods=["opal", "ospray"]),
      r"config: variance.methods: 'ospray' is not one of the config's methods \(opal, osprey, ovclassifier, tags\)"),

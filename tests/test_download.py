@@ -284,6 +284,7 @@ def test_a_downloaded_file_is_kept_without_taking_the_lock(remote, tmp_path):
     (tmp_path / "good.tar.lock").mkdir()
     assert download_file(f"{remote}/good.tar", dest, SHA256) == dest and len(_Remote.seen) == 1
 
+
 def test_a_reply_without_a_length_from_a_server_without_ranges_is_taken_whole(remote, tmp_path):
     """A server that does not take ranges cannot say more: its reply is the file (one request)."""
     _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)

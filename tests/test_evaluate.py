@@ -274,7 +274,6 @@ def test_gt_png_id_missing_from_json_is_named(dataset):
         compute_overlaps(PanopticSplit.load(root / "split"))
 
 
-
 def test_schemas_and_cli_offer_exactly_the_mapping_methods():
     schemas = Path(__file__).resolve().parents[1] / "schemas"
     evaluate = yaml.safe_load((schemas / "evaluate.schema.yaml").read_text())

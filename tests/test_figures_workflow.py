@@ -83,6 +83,7 @@ def test_the_resolved_csv_cannot_be_the_disagreements_csv_the_workflow_writes(tm
     assert (f"human_study.resolved: {work}/human_study/disagreements.csv is the disagreements CSV that rule "
             "human_study_agreement writes") in proc.stderr + proc.stdout
 
+
 @pytest.mark.parametrize("target", ["human_study_agreement", "human_study_second_page"])
 def test_the_annotators_targets_explain_a_config_without_annotators(tmp_path, target):
     """The README names both as targets: with the demo's reference (the generator), each says what it

@@ -186,7 +186,6 @@ def test_llm_config_from_dict_checks_ranges(key, value, message):
                                 "temperature": 0, "max_malformed_share": 1}).requests_per_minute == 1
 
 
-
 def test_llm_config_checks_the_bounds_the_schema_states():
     """LLMConfig checks a section given outside the workflow (`build_lexicon_file`) by the bounds that
     schemas/lexicon.schema.yaml states for the workflow's config: the same keys, types and bounds."""
@@ -202,6 +201,7 @@ def test_llm_config_checks_the_bounds_the_schema_states():
                     "exclusiveMinimum" in prop, prop.get("maximum")) for key, prop in properties.items()
               if key in _RANGES}
     assert stated == _RANGES
+
 
 def test_parse_answer_validation():
     assert parse_answer(_answer(synonyms=["Car", "car"], hyponyms=["building, edifice"]), VOCAB) == (

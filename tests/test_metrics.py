@@ -331,7 +331,6 @@ def test_only_the_last_crowd_segment_of_a_category_excuses_a_prediction(tmp_path
         assert {c: (s["tp"], s["fp"], s["fn"]) for c, s in reference.items()} == ({11: person} if any(person) else {})
 
 
-
 def test_boundaries_of_the_rules_by_hand(tmp_path):
     """The boundaries that random cases seldom hit: PQ needs IoU > 0.5 (COCO's AP takes >= 0.5); a
     prediction exactly half on void is still a false positive; mIoU counts a category predicted but
@@ -375,6 +374,7 @@ def test_boundaries_of_the_rules_by_hand(tmp_path):
     b = pq_counts(gt_b, {1: segs[1]}, np.where(masks_b == 8, 0, masks_b), {7: {"category_id": 10}, 6: {"category_id": 15}})
     assert {c: (s["tp"], s["fp"], s["fn"]) for c, s in a.items()} == {13: (0, 1, 1), 0: (0, 0, 1)}
     assert {c: (s["tp"], s["fp"], s["fn"]) for c, s in b.items()} == {0: (0, 0, 1), 10: (0, 1, 0)}
+
 
 def _semantic_case(tmp_path, semantic):
     """A 2x4 Cityscapes image: road (segment 1) on two pixels of the top row, whose other two are

@@ -25,7 +25,6 @@ from opal_sigterm import child
 from opal_synthetic import TINY_MODEL, make_split
 
 
-
 def stage_job(root, name: str, train_dir, gpus: int = 0) -> OpalJob:
     """A stage-1 job (projector, generative loss) of 3 steps at global batch 16, micro-batch 8."""
     section = {"model": TINY_MODEL, "seed": 0, "save_every": 10, "llm_tuning": "full",
@@ -207,6 +206,7 @@ def test_a_command_is_not_left_running_when_the_rule_process_is_interrupted(tmp_
     while Path(f"/proc/{command}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{command}").exists(), "the command is still running"
+
 
 @pytest.mark.slurm
 @pytest.mark.slow

@@ -30,7 +30,6 @@ from opal_sigterm import child
 from opal_synthetic import TINY_MODEL, make_split
 
 
-
 def section(**stages):
     base = {"lr": 3e-3, "global_batch": 16, "micro_batch": 8, "epochs": 1}
     return {"model": TINY_MODEL, "llm_tuning": "full", "lora": {"r": 4, "alpha": 8, "dropout": 0.0}, "seed": 0,

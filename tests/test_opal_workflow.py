@@ -33,7 +33,6 @@ CONFIG = {"methods": {"opal": {"kind": "opal"}, "osprey": {"kind": "osprey"}, "x
                    "data": {"stage2": [{"format": "coco_instances", "ann_file": "a.json", "image_root": "im"}]}}}
 
 
-
 def test_the_deepspeed_config_is_an_input_of_gpu_training_stages_alone():
     """With GPUs (opal.resources.gpus > 0) each training stage reads opal.deepspeed: an edit reruns
     it; without (the demo) the stages train without DeepSpeed and their inputs leave it out."""
@@ -50,6 +49,7 @@ def test_the_deepspeed_config_is_an_input_of_gpu_training_stages_alone():
     demo = yaml.safe_load((REPO / "config.yaml").read_text())
     assert demo["opal"]["deepspeed"] and all(demo["opal"]["deepspeed"] not in train_inputs(
         demo, "out", "opal", stage, ["d/train"]) for stage in (1, 2, 3))
+
 
 def test_variants_weights_inputs_and_run_settings():
     assert opal_methods(CONFIG) == ["opal", "osprey"]  # y is taken from its published outputs

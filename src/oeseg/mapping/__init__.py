@@ -28,7 +28,6 @@ from oeseg.lexicon.lexicon import LEVELS, Lexicon  # noqa: E402
 METHODS = ("lexical", "sbert")
 
 
-
 def check_mapping_options(method: str, lexicon: object, sbert_classes: object) -> None:
     """Raise InputError for a command-line option that the chosen mapping does not read (so that
     nobody believes `--sbert-classes` shaped a lexical evaluation)."""

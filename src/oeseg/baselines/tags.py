@@ -145,7 +145,6 @@ def train_tagger(train_split_dirs: Sequence[str | os.PathLike], nouns: str | os.
     return model
 
 
-@single_thread()
 @dataclass(frozen=True)
 class TagSettings:
     """How the tags baseline picks an image's tags: the `top_k` most probable, of probability ≥ `threshold`."""
@@ -154,6 +153,7 @@ class TagSettings:
     threshold: float = 0.3
 
 
+@single_thread()
 def predict_with_tags(classifier: str | os.PathLike, tagger: str | os.PathLike, nouns: str | os.PathLike,
                       split_dir: str | os.PathLike, output: str | os.PathLike, settings: TagSettings = TagSettings(),
                       tags_output: str | os.PathLike | None = None) -> None:

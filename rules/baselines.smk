@@ -2,7 +2,7 @@
 # names these rules; each rule's `method` constraint is the registry's methods_regex of the rule.
 
 
-from oeseg.registry import method_resources, methods_regex
+from oeseg.registry import method_options, method_resources, methods_regex
 from oeseg.models.workflow import run_settings
 
 USER_PROVIDED.update(
@@ -34,7 +34,8 @@ rule train_ovclassifier:
         runtime="1h",
         cpus_per_task=1,
     params:
-        entry=lambda wc: config["methods"][wc.method],
+        split_dirs=[split_dir(d, "train") for d in TRAIN_DATASETS],
+        settings=lambda wc: method_options(config["methods"][wc.method]),
     script:
         "../scripts/train_ovclassifier.py"
 
@@ -60,7 +61,8 @@ rule train_tagger:
         runtime="1h",
         cpus_per_task=1,
     params:
-        entry=lambda wc: config["methods"][wc.method],
+        split_dirs=[split_dir(d, "train") for d in TRAIN_DATASETS],
+        settings=lambda wc: method_options(config["methods"][wc.method]),
     script:
         "../scripts/train_tagger.py"
 
@@ -130,7 +132,7 @@ rule predict_tags:
         runtime="1h",
         cpus_per_task=1,
     params:
-        entry=lambda wc: config["methods"][wc.method],
+        settings=lambda wc: method_options(config["methods"][wc.method]),
     script:
         "../scripts/predict_tags.py"
 
@@ -158,7 +160,7 @@ rule run_external:
         runtime=lambda wildcards: method_resources(config["methods"][wildcards.method])["runtime"],
         cpus_per_task=lambda wildcards: method_resources(config["methods"][wildcards.method])["cpus_per_task"],
     params:
-        entry=lambda wc: config["methods"][wc.method],
+        entry=lambda wc: method_options(config["methods"][wc.method]),
         settings=lambda wc: run_settings(config, wc.run),
     script:
         "../scripts/run_external.py"
@@ -184,6 +186,7 @@ rule import_published:
         mem_mb=2000,
         runtime="10m",
     params:
-        entry=lambda wc: config["methods"][wc.method],
+        import_format="lac",
+        on_mismatch=lambda wc: common_option(config["methods"][wc.method], "on_mismatch"),
     script:
         "../scripts/import_published.py"

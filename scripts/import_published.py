@@ -3,9 +3,9 @@
 import os
 
 from oeseg.baselines.importers import import_predictions
-from oeseg.registry import common_option
 from oeseg.workflow import rule_step
 
 with rule_step(snakemake):
-    import_predictions("lac", snakemake.input.descriptions, os.path.dirname(snakemake.input.split),
-                       snakemake.output[0], on_mismatch=common_option(snakemake.params.entry, "on_mismatch"))
+    import_predictions(snakemake.params.import_format, snakemake.input.descriptions,
+                       os.path.dirname(snakemake.input.split), snakemake.output[0],
+                       on_mismatch=snakemake.params.on_mismatch)

@@ -3,6 +3,7 @@ trained on a tiny synthetic train split and run on its val split."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -12,7 +13,7 @@ from baselines_demo_split import NOUNS, make_split, true_nouns
 
 from oeseg.baselines.ovclassifier import (TEXT_DIM, RegionEncoderConfig, embed_nouns, embed_texts, predict_regions,
                                           train_region_encoder)
-from oeseg.baselines.tags import TagSettings, TaggerConfig, nouns_in, predict_with_tags, train_tagger
+from oeseg.baselines.tags import ImageTagger, TagSettings, TaggerConfig, nouns_in, predict_with_tags, train_tagger
 from oeseg.data.panoptic import PanopticSplit
 from oeseg.data.predictions import read_predictions
 from oeseg.io import InputError
@@ -63,6 +64,32 @@ def test_tags_baseline_chooses_among_the_image_tags_only(trained):
     assert not any("dog" in t for t in tags.values())
     assert {"sky", "road"} <= set(tags[next(iter(tags))])
     assert accuracy(predictions, val) >= 0.6
+
+
+def test_tags_baseline_takes_a_methods_options_and_runs_on_one_thread(trained, monkeypatch):
+    """What rule predict_tags passes (`method_options` of the entry, keys of other steps among them)
+    sets the tag picking; the prediction runs on one torch thread, as the trainings do."""
+    root, val, nouns = trained
+    threads, tag = [], ImageTagger.tag
+
+    def tag_spy(self, *args, **kwargs):
+        threads.append(torch.get_num_threads())
+        return tag(self, *args, **kwargs)
+
+    monkeypatch.setattr(ImageTagger, "tag", tag_spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        predict_with_tags(root / "encoder.pt", root / "tagger.pt", nouns, val, root / "tags1.jsonl",
+                          {"classifier": "ov", "top_k": 1, "threshold": 0.0, "epochs": 3},
+                          tags_output=root / "tags1.json")
+    finally:
+        torch.set_num_threads(before)
+    tags = json.loads((root / "tags1.json").read_text())
+    assert tags and all(len(t) == 1 for t in tags.values())
+    assert all(p.description in tags[p.image_id] for p in read_predictions(root / "tags1.jsonl"))
+    assert threads and set(threads) == {1}
+    assert dataclasses.is_dataclass(TagSettings) and isinstance(TagSettings, type)
 
 
 def test_the_text_side_is_the_sbert_mapping_model_loaded_offline(monkeypatch):

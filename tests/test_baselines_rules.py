@@ -23,7 +23,7 @@ from oeseg.data.vocabularies import vocabulary_name
 from oeseg.io import InputError
 from oeseg.workflow import check_config, vocabulary_files
 from oeseg.registry import (COMMON_DEFAULTS, COMMON_KEYS, METHOD_KINDS, check_methods, common_option, exact_names_regex, kind_of, method_gpus,
-                            method_resources, methods_of_rule, methods_regex, entry_settings)
+                            method_options, method_resources, methods_of_rule, methods_regex, entry_settings)
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -70,6 +70,59 @@ def test_published_and_external_rules_write_predictions(workdir):
     assert pub[0].description == f"region {pub[0].segment_id}"
     assert all(p.description.startswith("The answer is ") for p in mllm)
     assert (workdir / "work/demo/external/mllm/demo-city/main/descriptions.json").exists()
+
+
+def test_a_methods_jobs_rerun_on_its_options_not_on_its_label(workdir):
+    """The rules' params are the entry's `method_options`: a new label or group (Table 1's) reruns
+    no prediction job, a new `on_mismatch` reruns the jobs that convert with it."""
+    targets = [f"work/demo/predictions/{m}/demo-city/main.jsonl" for m in ("pub", "mllm")]
+    proc = snakemake(workdir, *targets)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    overrides = yaml.safe_load((workdir / "overrides.yaml").read_text())
+    for entry in overrides["methods"].values():
+        entry.update(label=entry["label"] + " renamed", group="mllm")
+    (workdir / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    proc = snakemake(workdir, "-n", *targets)
+    assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-2000:]
+    for entry in overrides["methods"].values():
+        entry["on_mismatch"] = "skip"
+    (workdir / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    proc = snakemake(workdir, "-n", *targets)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "import_published" in proc.stdout and "run_external" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_method_options_are_what_a_methods_jobs_read():
+    """An entry's kind options (not its resources) and `on_mismatch`: never its label, group or kind."""
+    tags = {"kind": "tags", "label": "B", "group": "baseline", "classifier": "ov", "top_k": 5, "epochs": 3,
+            "scored_images": "described"}
+    assert method_options(tags) == {"classifier": "ov", "top_k": 5, "epochs": 3}
+    external = {"kind": "external", "label": "M", "command": "run {output}", "format": "lac",
+                "resources": {"gpu": 1}, "on_mismatch": "skip"}
+    assert method_options(external) == {"command": "run {output}", "format": "lac", "on_mismatch": "skip"}
+    assert method_options({"kind": "ovclassifier", "label": "O", "published": True, "source": "x"}) == {}
+
+
+@pytest.mark.slow
+def test_the_tags_baselines_rules_train_and_predict(workdir):
+    """Rules train_ovclassifier, train_tagger and predict_tags run their scripts end to end: the
+    trainings read the train splits and the entries' settings, the prediction picks at most
+    `top_k` tags an image and describes every region with one of them."""
+    make_split(workdir / "data" / "demo-city" / "train", 4, seed=5)
+    overrides = yaml.safe_load((workdir / "overrides.yaml").read_text())
+    overrides["datasets"] = {"demo-city": {"source": "folder", "vocabulary": "demo-city"}}
+    overrides["training_datasets"] = ["demo-city"]
+    overrides["methods"] = {"ovc": {"kind": "ovclassifier", "label": "O", "epochs": 1},
+                            "tags": {"kind": "tags", "label": "B", "classifier": "ovc", "epochs": 1, "top_k": 2}}
+    (workdir / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    target = "work/demo/predictions/tags/demo-city/main.jsonl"
+    proc = snakemake(workdir, target)
+    assert proc.returncode == 0, (proc.stderr + proc.stdout)[-3000:]
+    tags = json.loads((workdir / "work/demo/tags/tags/demo-city/main.json").read_text())
+    assert tags and all(len(t) <= 2 for t in tags.values())
+    predictions = read_predictions(workdir / target)
+    assert len(predictions) == sum(1 for _ in (workdir / "data/demo-city/val/regions.jsonl").open())
+    assert all(p.description in tags[p.image_id] for p in predictions)
 
 
 def test_external_weights_are_an_input(workdir):
@@ -230,6 +283,9 @@ def test_entry_settings_takes_the_entrys_settings_and_the_classs_defaults():
     assert config == TaggerConfig(epochs=3, seed=7)
     assert entry_settings(TaggerConfig, {"kind": "tags"}) == TaggerConfig()
     assert entry_settings(TagSettings, entry) == TagSettings(top_k=5, threshold=0.3)
+    assert entry_settings(TaggerConfig, method_options(entry)) == TaggerConfig(epochs=3, seed=7)
+    given = TaggerConfig(epochs=2)
+    assert entry_settings(TaggerConfig, given) is given and entry_settings(TaggerConfig, None) == TaggerConfig()
 
 
 def test_a_folder_dataset_with_a_vocabulary_file_is_scored_by_the_workflow(workdir):

@@ -13,9 +13,9 @@ one library module (its train/predict functions, called by its rules' scripts) p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from oeseg.io import InputError
 
@@ -130,11 +130,22 @@ def method_resources(entry: dict) -> dict:
     return {**EXTERNAL_RESOURCES, **entry.get("resources", {}), "gpu": method_gpus(entry)}
 
 
-def entry_settings(config_class: type[T], entry: dict) -> T:
+def entry_settings(config_class: type[T], entry: Mapping[str, Any] | T | None) -> T:
     """A method's settings (a dataclass such as TaggerConfig or TagSettings): the fields that its
-    config entry sets (`epochs`, `seed`, `top_k`), the class's defaults for the others."""
+    config entry (or its `method_options`) sets (`epochs`, `seed`, `top_k`), the class's defaults
+    for the others; an instance of the class as it is, None the class's defaults."""
+    if isinstance(entry, config_class):
+        return entry
     names = {field.name for field in fields(config_class)}
-    return config_class(**{key: value for key, value in entry.items() if key in names})
+    return config_class(**{key: value for key, value in (entry or {}).items() if key in names})
+
+
+def method_options(entry: dict) -> dict:
+    """The keys of a method entry that its jobs read (its kind's options but `resources`, and
+    `on_mismatch`): its rules' params, so that a new `label`, `group` or `resources` reruns none of
+    its jobs (Snakemake reruns a job whose params changed)."""
+    keys = {*kind_of(entry).options, "on_mismatch"} - {"resources"}
+    return {key: value for key, value in entry.items() if key in keys}
 
 
 def methods_of_rule(methods: dict[str, dict], rule: str) -> list[str]:

@@ -14,8 +14,9 @@ import contextlib
 import io
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from oeseg.data.predictions import RegionPrediction, write_predictions
 from oeseg.data.regions import read_regions
 from oeseg.io import InputError, atomic_write_bytes
 from oeseg.mapping.sbert import load_model
+from oeseg.registry import entry_settings
 
 log = logging.getLogger("oeseg.baselines")
 
@@ -181,9 +183,10 @@ def fit_flip_augmented(model: nn.Module, inputs: torch.Tensor,
 
 @single_thread()
 def train_region_encoder(train_split_dirs: Sequence[str | os.PathLike], output: str | os.PathLike,
-                         config: RegionEncoderConfig | None = None) -> RegionEncoder:
-    """Train the region encoder contrastively against the frozen text embeddings and save it."""
-    config = config or RegionEncoderConfig()
+                         config: RegionEncoderConfig | Mapping[str, Any] | None = None) -> RegionEncoder:
+    """Train the region encoder contrastively against the frozen text embeddings and save it (its
+    settings a RegionEncoderConfig or the fields of one: a method's `method_options`)."""
+    config = entry_settings(RegionEncoderConfig, config)
     torch.manual_seed(config.seed)
     crops, texts = training_regions(train_split_dirs, config.crop_size)
     vocab = sorted({t for ts in texts for t in ts})

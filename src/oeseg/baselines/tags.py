@@ -14,8 +14,9 @@ import io
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +28,7 @@ from oeseg.baselines.ovclassifier import (OpenVocabularyClassifier, RegionEncode
 from oeseg.data.panoptic import PanopticImage, PanopticSplit, read_rgb
 from oeseg.data.predictions import write_predictions
 from oeseg.io import InputError, atomic_write_bytes, atomic_write_json
+from oeseg.registry import entry_settings
 
 log = logging.getLogger("oeseg.baselines")
 
@@ -113,9 +115,10 @@ def image_tensor(split: PanopticSplit, image: PanopticImage, size: int) -> torch
 
 @single_thread()
 def train_tagger(train_split_dirs: Sequence[str | os.PathLike], nouns: str | os.PathLike,
-                 output: str | os.PathLike, config: TaggerConfig | None = None) -> ImageTagger:
-    """Train the multi-label tagger on the train images' description nouns and save it."""
-    config = config or TaggerConfig()
+                 output: str | os.PathLike, config: TaggerConfig | Mapping[str, Any] | None = None) -> ImageTagger:
+    """Train the multi-label tagger on the train images' description nouns and save it (its settings
+    a TaggerConfig or the fields of one: a method's `method_options`)."""
+    config = entry_settings(TaggerConfig, config)
     torch.manual_seed(config.seed)
     noun_set = set(read_nouns(nouns))
     images, tag_sets = [], []
@@ -155,9 +158,12 @@ class TagSettings:
 
 @single_thread()
 def predict_with_tags(classifier: str | os.PathLike, tagger: str | os.PathLike, nouns: str | os.PathLike,
-                      split_dir: str | os.PathLike, output: str | os.PathLike, settings: TagSettings = TagSettings(),
+                      split_dir: str | os.PathLike, output: str | os.PathLike,
+                      settings: TagSettings | Mapping[str, Any] | None = None,
                       tags_output: str | os.PathLike | None = None) -> None:
-    """Tag each image, then describe its regions with the classifier's best noun among its tags."""
+    """Tag each image, then describe its regions with the classifier's best noun among its tags (the
+    settings a TagSettings or the fields of one: a method's `method_options`)."""
+    settings = entry_settings(TagSettings, settings)
     vocabulary = read_nouns(nouns)
     model = ImageTagger.load(tagger)
     unknown = [t for t in model.tags if t not in set(vocabulary)]

@@ -44,6 +44,14 @@ def test_same_seed_gives_byte_identical_output(tmp_path):
     assert len(a) == 2 * 5 + 2 and a == b
 
 
+def test_a_vocabulary_named_draws_what_the_vocabulary_does(tmp_path):
+    """Rule generate_synthetic names the vocabulary (its image size a list, as the config gives it)."""
+    generate_split(tmp_path / "a", DEMO_ADE, "train", 3, (64, 96), seed=7)
+    generate_split(tmp_path / "b", "demo-ade", "train", 3, [64, 96], seed=7)
+    assert (tmp_path / "a/panoptic.json").read_bytes() == (tmp_path / "b/panoptic.json").read_bytes()
+    assert (tmp_path / "a/regions.jsonl").read_bytes() == (tmp_path / "b/regions.jsonl").read_bytes()
+
+
 def test_splits_and_seeds_draw_different_scenes(tmp_path):
     generate_split(tmp_path / "train", DEMO_CITY, "train", 2, (64, 96), seed=1)
     generate_split(tmp_path / "val", DEMO_CITY, "val", 2, (64, 96), seed=1)

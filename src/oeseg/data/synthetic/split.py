@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from oeseg.data.convert import SplitWriter
 from oeseg.data.panoptic import png_bytes
 from oeseg.data.synthetic.compositions import SCENES
 from oeseg.data.synthetic.scene import Scene
-from oeseg.data.vocabularies import Vocabulary
+from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.data.wordings import describe
 from oeseg.io import InputError, atomic_write_jsonl
 
@@ -34,9 +35,11 @@ def render_image(vocabulary: Vocabulary, height: int, width: int, seed: np.rando
     return scene.image(), scene.ids, categories, scene.crowd & present
 
 
-def generate_split(split_dir: str | Path, vocabulary: Vocabulary, split: str, n_images: int,
-                   image_size: tuple[int, int], seed: int, n_descriptions: int = 4) -> None:
-    """Draw `n_images` scenes and write the split: images/, panoptic/, panoptic.json, regions.jsonl."""
+def generate_split(split_dir: str | Path, vocabulary: Vocabulary | str, split: str, n_images: int,
+                   image_size: Sequence[int], seed: int, n_descriptions: int = 4) -> None:
+    """Draw `n_images` scenes of `vocabulary` (or its name) and write the split: images/, panoptic/,
+    panoptic.json, regions.jsonl; `image_size` is (height, width)."""
+    vocabulary = get_vocabulary(vocabulary) if isinstance(vocabulary, str) else vocabulary
     if vocabulary.name not in SCENES:
         raise InputError(f"vocabulary {vocabulary.name!r}: no synthetic scenes; choose one of {sorted(SCENES)}")
     height, width = image_size

@@ -2,13 +2,12 @@
 # nouns.source: wordnet (WordNet noun lemmas, offline) | tag2text (the Tag2Text tag list, downloaded
 # by the data stage's generic `download` rule to {OUT}/downloads/<nouns.tag_list>).
 
-NOUNS_TAG_LIST = [f"{OUT}/downloads/{config['nouns']['tag_list']}"] if config["nouns"]["source"] == "tag2text" else []
+from oeseg.workflow import noun_list_inputs, noun_list_vocabularies
 
 
 rule nouns:
     input:
-        tag_list=NOUNS_TAG_LIST,
-        vocabulary_files=list(VOCABULARY_FILES.values()) if config["nouns"]["category_names"] else [],
+        **noun_list_inputs(config),
     output:
         NOUNS,
     log:
@@ -23,8 +22,6 @@ rule nouns:
     params:
         source=config["nouns"]["source"],
         min_wordnet_count=config["nouns"]["min_wordnet_count"],
-        vocabularies=(
-            sorted({d["vocabulary"] for d in config["datasets"].values()}) if config["nouns"]["category_names"] else []
-        ),
+        vocabularies=noun_list_vocabularies(config),
     script:
         "../scripts/nouns.py"

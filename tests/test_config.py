@@ -9,7 +9,7 @@ import yaml
 
 from oeseg.io import InputError
 from oeseg.models.config import config_from_section
-from oeseg.workflow import check_config, check_config_files
+from oeseg.workflow import check_config, check_config_files, noun_list_inputs, noun_list_vocabularies
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -269,3 +269,20 @@ def test_figure_2s_category_is_checked_before_any_job():
     config = demo_config()
     config["figures"]["fig2"].update(vocabulary="ade20k", category="earth, ground")
     check_config(config, REPO / "schemas")
+
+
+def test_the_noun_list_reads_the_tag_list_and_the_datasets_vocabulary_files_it_uses(tmp_path):
+    """Rule nouns' inputs: the tag list only for tag2text; with category_names, the datasets'
+    vocabularies and the files among them (not another vocabulary file of the config: editing
+    Figure 2's would remake the nouns and every lexicon); without, none."""
+    mine = tmp_path / "mine.json"
+    fig2 = tmp_path / "fig2.json"
+    config = demo_config()
+    config["datasets"]["demo-ade"]["vocabulary"] = str(mine)
+    config["figures"]["fig2"]["vocabulary"] = str(fig2)
+    config["nouns"]["category_names"] = False
+    assert noun_list_inputs(config) == {"vocabulary_files": []} and noun_list_vocabularies(config) == []
+    config["nouns"].update(category_names=True, source="tag2text", tag_list="tag2text/tags.txt")
+    assert noun_list_vocabularies(config) == sorted(["demo-city", str(mine)])
+    assert noun_list_inputs(config) == {"vocabulary_files": [str(mine)],
+                                        "tag_list": f"{config['out']}/downloads/tag2text/tags.txt"}

@@ -190,6 +190,26 @@ def vocabulary_files(config: dict[str, Any]) -> dict[str, str]:
     return files
 
 
+def noun_list_vocabularies(config: dict[str, Any]) -> list[str]:
+    """The vocabularies (names or files) whose category names join the noun list: the datasets'
+    where `nouns.category_names` is set, else none."""
+    if not config["nouns"]["category_names"]:
+        return []
+    return sorted({entry["vocabulary"] for entry in config["datasets"].values()})
+
+
+def noun_list_inputs(config: dict[str, Any]) -> dict[str, Any]:
+    """Rule nouns' inputs: `tag_list`, the downloaded tag list (only for `nouns.source` tag2text),
+    and `vocabulary_files`, the files of `noun_list_vocabularies` (the built-in ones have none)."""
+    from oeseg.data.vocabularies import BUILTIN
+
+    nouns = config["nouns"]
+    inputs: dict[str, Any] = {"vocabulary_files": [v for v in noun_list_vocabularies(config) if v not in BUILTIN]}
+    if nouns["source"] == "tag2text":
+        inputs["tag_list"] = f"{config['out']}/downloads/{nouns['tag_list']}"
+    return inputs
+
+
 def dataset_split_dir(data_root: str | os.PathLike, dataset: str, split: str) -> str:
     """The folder of a dataset's split, `<data_root>/<dataset>/<split>` (docs/formats.md, "Datasets")."""
     return f"{os.fspath(data_root)}/{dataset}/{split}"

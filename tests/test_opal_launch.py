@@ -78,7 +78,8 @@ def test_tasks_take_their_rank_from_slurm():
 
 def test_an_untrained_stage_runs_in_the_launching_process(train_dir, tmp_path, monkeypatch):
     """Stage 1 with `train_stage1: false` (a released projector, as the paper config): no process
-    per GPU, each of which would build the whole model; the model is saved all the same."""
+    per GPU, each of which would build the whole model; the model is saved all the same. The job
+    comes as rule opal_train passes it (its `to_dict` data); data that is no job is named."""
     from oeseg.models import launch
     from oeseg.models.weights import initial_model
 
@@ -88,8 +89,10 @@ def test_an_untrained_stage_runs_in_the_launching_process(train_dir, tmp_path, m
                tmp_path / "mm_projector.bin")
     job.section.update(train_stage1=False, projector_weights=str(tmp_path / "mm_projector.bin"))
     monkeypatch.setattr(launch, "run_logged", lambda *a, **k: pytest.fail(f"launched {a}"))
-    launch_stage(job)
+    launch_stage(job.to_dict())
     assert (tmp_path / "given" / "model" / "model.safetensors").exists()
+    with pytest.raises(InputError, match="^rule opal_train: job: .*'gpu'"):
+        launch_stage({**job.to_dict(), "gpu": 4})
 
 
 @pytest.mark.slow

@@ -50,8 +50,8 @@ def launch_command(job_file: str, processes_per_node: int, nodes: int, slurm_job
             f"--shutdown-timeout={STOP_GRACE_S}", *program]
 
 
-def launch_stage(job: OpalJob, log_file: str | os.PathLike | None = None) -> None:
-    """Run the job's stage here (CPU, one GPU: DeepSpeed in a process group of this process alone,
+def launch_stage(job: OpalJob | dict, log_file: str | os.PathLike | None = None) -> None:
+    """Run the job's stage (an OpalJob, or its `to_dict` data: rule opal_train's params) here (CPU, one GPU: DeepSpeed in a process group of this process alone,
     `train_stage`) or as one process per GPU (one per node without GPUs) on each of `job.nodes`
     nodes: SLURM tasks started by srun in a SLURM job (ranks from SLURM_PROCID, meeting at this,
     the job's first node), torchrun elsewhere. The job file (`launch.json`) goes to the checkpoint
@@ -63,6 +63,7 @@ def launch_stage(job: OpalJob, log_file: str | os.PathLike | None = None) -> Non
     srun is not passed it, as srun answers SIGTERM by killing its tasks (SIGKILL): in a SLURM job
     the tasks get the job's signal from SLURM itself. Processes stopped so (STOPPED_STATUS, or a
     SIGTERM passed on) end in JobStopped."""
+    job = job if isinstance(job, OpalJob) else OpalJob.from_dict(job, "rule opal_train: job")
     if (job.gpus <= 1 and job.nodes <= 1) or not stage_trains(job.section, job.stage):
         run_stage(job)
         return

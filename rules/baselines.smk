@@ -4,6 +4,10 @@
 
 from oeseg.registry import method_options, method_resources, methods_regex
 from oeseg.models.workflow import run_settings
+from oeseg.workflow import published_descriptions
+
+#: the region encoder of an ovclassifier method (a tags method's `classifier` names one)
+REGION_ENCODER = f"{OUT}/models/{{method}}/region_encoder.pt"
 
 USER_PROVIDED.update(
     {
@@ -19,7 +23,7 @@ rule train_ovclassifier:
         splits=[split_json(d, "train") for d in TRAIN_DATASETS],
         regions=[f"{split_dir(d, 'train')}/regions.jsonl" for d in TRAIN_DATASETS],
     output:
-        f"{OUT}/models/{{method}}/region_encoder.pt",
+        REGION_ENCODER,
     log:
         f"{LOGS}/train_ovclassifier/{{method}}.log",
     benchmark:
@@ -89,7 +93,7 @@ rule embed_nouns:
 
 rule predict_ovclassifier:
     input:
-        model=f"{OUT}/models/{{method}}/region_encoder.pt",
+        model=REGION_ENCODER,
         nouns=f"{OUT}/models/noun_embeddings.pt",
         split=lambda wc: split_json(wc.dataset, "val"),
     output:
@@ -112,7 +116,7 @@ rule predict_ovclassifier:
 
 rule predict_tags:
     input:
-        classifier=lambda wc: f"{OUT}/models/{config['methods'][wc.method]['classifier']}/region_encoder.pt",
+        classifier=lambda wc: REGION_ENCODER.format(method=config["methods"][wc.method]["classifier"]),
         tagger=f"{OUT}/models/{{method}}/tagger.pt",
         nouns=NOUNS,
         split=lambda wc: split_json(wc.dataset, "val"),
@@ -168,10 +172,7 @@ rule run_external:
 
 rule import_published:
     input:
-        descriptions=lambda wc: (
-            f"{OUT}/downloads/paper/outputs/"
-            f"{config['methods'][wc.method].get('source', wc.method)}/{wc.dataset}/descriptions.json"
-        ),
+        descriptions=lambda wc: published_descriptions(OUT, wc.method, config["methods"][wc.method], wc.dataset),
         split=lambda wc: split_json(wc.dataset, "val"),
     output:
         PREDICTIONS,

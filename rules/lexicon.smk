@@ -5,6 +5,8 @@
 #     interrupted runs; calls are throttled by the `llm_api` resource (--resources llm_api=N);
 #   paper: the paper's published GPT-4 lexicon, downloaded by the data stage.
 
+from oeseg.workflow import openai_lexicon_settings
+
 LEXICON_BUILDER = config["lexicon"]["builder"]
 
 
@@ -54,7 +56,7 @@ if LEXICON_BUILDER == "openai":
         params:
             builder="openai",
             vocabulary=lambda w: vocabulary_spec(w.vocabulary),
-            openai={k: v for k, v in config["lexicon"]["openai"].items() if k != "cache_dir"},
+            openai=openai_lexicon_settings(config),
             cache_dir=config["lexicon"]["openai"]["cache_dir"],
         script:
             "../scripts/lexicon.py"

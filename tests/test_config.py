@@ -9,7 +9,8 @@ import yaml
 
 from oeseg.io import InputError
 from oeseg.models.config import config_from_section
-from oeseg.workflow import check_config, check_config_files, noun_list_inputs, noun_list_vocabularies
+from oeseg.workflow import (check_config, check_config_files, noun_list_inputs, noun_list_vocabularies,
+                            openai_lexicon_settings, published_descriptions)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -286,3 +287,18 @@ def test_the_noun_list_reads_the_tag_list_and_the_datasets_vocabulary_files_it_u
     assert noun_list_vocabularies(config) == sorted(["demo-city", str(mine)])
     assert noun_list_inputs(config) == {"vocabulary_files": [str(mine)],
                                         "tag_list": f"{config['out']}/downloads/tag2text/tags.txt"}
+
+
+def test_a_published_method_reads_the_outputs_its_source_names():
+    """Rule import_published's input: the download of the method that `source` names, else its own."""
+    assert (published_descriptions("w", "mine", {"kind": "published", "source": "osprey"}, "ade20k")
+            == "w/downloads/paper/outputs/osprey/ade20k/descriptions.json")
+    assert (published_descriptions("w", "osprey", {"kind": "published"}, "cityscapes")
+            == "w/downloads/paper/outputs/osprey/cityscapes/descriptions.json")
+
+
+def test_the_openai_lexicons_params_leave_the_answer_cache_out():
+    config = demo_config()
+    config["lexicon"]["openai"] = {"base_url": "http://127.0.0.1:1/v1", "model": "m", "cache_dir": "cache"}
+    assert openai_lexicon_settings(config) == {"base_url": "http://127.0.0.1:1/v1", "model": "m"}
+    assert config["lexicon"]["openai"]["cache_dir"] == "cache"

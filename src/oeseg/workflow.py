@@ -210,6 +210,18 @@ def noun_list_inputs(config: dict[str, Any]) -> dict[str, Any]:
     return inputs
 
 
+def published_descriptions(out: str, method: str, entry: dict[str, Any], dataset: str) -> str:
+    """The paper's published descriptions (a download under `out`) that rule import_published
+    reads for a method on a dataset: those of the method its `source` names, else its own."""
+    return f"{out}/downloads/paper/outputs/{entry.get('source', method)}/{dataset}/descriptions.json"
+
+
+def openai_lexicon_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """`lexicon.openai` less its `cache_dir` (which goes apart): rule lexicon_openai's params, so that
+    moving the answer cache remakes no lexicon."""
+    return {key: value for key, value in config["lexicon"]["openai"].items() if key != "cache_dir"}
+
+
 def dataset_split_dir(data_root: str | os.PathLike, dataset: str, split: str) -> str:
     """The folder of a dataset's split, `<data_root>/<dataset>/<split>` (docs/formats.md, "Datasets")."""
     return f"{os.fspath(data_root)}/{dataset}/{split}"

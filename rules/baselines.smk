@@ -178,6 +178,8 @@ rule import_published:
         PREDICTIONS,
     log:
         f"{LOGS}/import_published/{{method}}/{{dataset}}/{{run}}.log",
+    benchmark:
+        f"{BENCH}/import_published/{{method}}/{{dataset}}/{{run}}.tsv"
     wildcard_constraints:
         method=methods_regex(config["methods"], "import_published"),
         run="main",

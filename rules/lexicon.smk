@@ -71,6 +71,8 @@ if LEXICON_BUILDER == "paper":
             LEXICON,
         log:
             f"{LOGS}/lexicon/{{vocabulary}}.log",
+        benchmark:
+            f"{BENCH}/lexicon/{{vocabulary}}.tsv"
         wildcard_constraints:
             vocabulary="cityscapes|ade20k",
         conda:

@@ -6,7 +6,10 @@ from oeseg.workflow import (
     VOCABULARY_NAME,
     check_folder_datasets,
     dataset_split_dir,
+    method_runs,
     pin_cpu_kernels,
+    sbert_class_input,
+    study_run,
     vocabulary_files,
 )
 
@@ -95,13 +98,6 @@ wildcard_constraints:
 METHODS = list(config["methods"])
 
 
-def runs_of(method):
-    """Inference runs of a method: the variance runs for the methods that have them, else main."""
-    if method in config["variance"]["methods"]:
-        return [r["name"] for r in config["variance"]["runs"]]
-    return ["main"]
-
-
 def datasets_of(source):
     """The config's datasets of one source (synthetic, ade20k, cityscapes, folder)."""
     return [d for d, e in config["datasets"].items() if e["source"] == source]
@@ -112,21 +108,3 @@ MAPPING_CONFIG = config["mapping"]
 SBERT_CONFIG = MAPPING_CONFIG["sbert"]
 SBERT_TEMPLATE = SBERT_CONFIG["template"]  # the schema's default unless the config names one
 HUMAN_STUDY_MAPPINGS = f"{OUT}/human_study/mappings.csv"
-
-
-def sbert_class_input(vocabulary):
-    """{"sbert_classes": the vocabulary's class list} for the SBERT mapping, or {} with plain names."""
-    path = sbert_class_list(vocabulary)
-    return {"sbert_classes": path} if path else {}
-
-
-def sbert_class_list(vocabulary):
-    """The prompt-engineered class list (a download) of a vocabulary for the SBERT mapping, or None
-    for the vocabulary's plain category names (mapping.sbert.class_names: plain)."""
-    if SBERT_CONFIG["class_names"] == "plain":
-        return None
-    vocabulary = vocabulary_name(vocabulary)
-    download = SBERT_CONFIG.get("class_lists", {}).get(vocabulary)
-    if download is None:
-        raise ValueError(f"mapping.sbert.class_names is 'prompt' but mapping.sbert.class_lists has no {vocabulary!r}")
-    return f"{OUT}/downloads/{download}"

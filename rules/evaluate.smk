@@ -11,8 +11,7 @@ rule evaluations:
 
 rule evaluate:
     input:
-        unpack(evaluation_sbert_classes),
-        unpack(evaluation_semantic),
+        unpack(lambda w: evaluation_inputs(config, w.dataset, w.mapping)),
         predictions=PREDICTIONS,
         panoptic=lambda w: split_json(w.dataset, "val"),
         lexicon=lambda w: lexicon_of(vocabulary_of(w.dataset)),

@@ -12,7 +12,7 @@ USER_PROVIDED.update(annotation_hints())
 
 rule human_study_select:
     input:
-        unpack(lambda w: sbert_class_input(vocabulary_of(HS["dataset"]))),
+        unpack(lambda w: sbert_class_input(config, vocabulary_of(HS["dataset"]))),
         split=split_json(HS["dataset"], "val"),
         lexicon=lexicon_of(vocabulary_of(HS["dataset"])),
         vocabulary=vocabulary_file(vocabulary_of(HS["dataset"])),

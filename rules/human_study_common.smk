@@ -13,17 +13,9 @@ PS = HS["paper_study"]
 PAPER_STUDY = f"{OUT}/paper_study"
 
 
-def study_run(method):
-    """The run whose predictions the human study (and Figure 10) describe: human_study.run for a
-    method with variance runs (null: its first), main for the others."""
-    if method in config["variance"]["methods"]:
-        return HS.get("run") or runs_of(method)[0]
-    return "main"
-
-
 def study_predictions(methods, dataset):
     """method -> the PREDICTIONS file of its study run on the dataset."""
-    return {m: PREDICTIONS.format(method=m, dataset=dataset, run=study_run(m)) for m in methods}
+    return {m: PREDICTIONS.format(method=m, dataset=dataset, run=study_run(config, m)) for m in methods}
 
 
 def annotation_files(keys):

@@ -12,7 +12,7 @@ PAPER_STUDY_JSON = (
 
 rule map_user_study:
     input:
-        unpack(lambda wildcards: sbert_class_input(USER_STUDY_VOCABULARY)),
+        unpack(lambda wildcards: sbert_class_input(config, USER_STUDY_VOCABULARY)),
         study=PAPER_STUDY_JSON,
         lexicon=lexicon_of(USER_STUDY_VOCABULARY),
         vocabulary=vocabulary_file(USER_STUDY_VOCABULARY),

@@ -9,8 +9,9 @@ import yaml
 
 from oeseg.io import InputError
 from oeseg.models.config import config_from_section
-from oeseg.workflow import (check_config, check_config_files, noun_list_inputs, noun_list_vocabularies,
-                            openai_lexicon_settings, published_descriptions)
+from oeseg.workflow import (check_config, check_config_files, evaluation_inputs, method_runs, noun_list_inputs,
+                            noun_list_vocabularies, openai_lexicon_settings, published_descriptions, sbert_class_input,
+                            study_run)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -302,3 +303,36 @@ def test_the_openai_lexicons_params_leave_the_answer_cache_out():
     config["lexicon"]["openai"] = {"base_url": "http://127.0.0.1:1/v1", "model": "m", "cache_dir": "cache"}
     assert openai_lexicon_settings(config) == {"base_url": "http://127.0.0.1:1/v1", "model": "m"}
     assert config["lexicon"]["openai"]["cache_dir"] == "cache"
+
+
+def test_a_methods_runs_and_the_run_the_study_describes():
+    """The variance methods have the variance runs (the study's: human_study.run, else the first),
+    every other method the one run main."""
+    config = demo_config()
+    check_config(config, REPO / "schemas")
+    names = [run["name"] for run in config["variance"]["runs"]]
+    assert method_runs(config, "opal") == names and method_runs(config, "ovclassifier") == ["main"]
+    config["human_study"]["run"] = None
+    assert study_run(config, "opal") == names[0] and study_run(config, "ovclassifier") == "main"
+    config["human_study"]["run"] = names[-1]
+    assert study_run(config, "osprey") == names[-1]
+
+
+def test_an_evaluation_reads_the_class_list_of_sbert_and_a_semantic_folder_where_there_is_one(tmp_path):
+    """An SBERT evaluation reads its vocabulary's class list (plain names: none; a vocabulary without
+    one is named); an ADE20K split's semantic/ folder is always an input, another split's once present."""
+    config = demo_config()
+    check_config(config, REPO / "schemas")
+    config["data_root"] = str(tmp_path)
+    config["datasets"]["demo-ade"]["source"] = "folder"
+    config["mapping"]["sbert"].update(class_names="prompt", class_lists={"demo-city": "lists/city.txt"})
+    assert evaluation_inputs(config, "demo-city", "lexical") == {}
+    assert evaluation_inputs(config, "demo-city", "sbert") == {"sbert_classes": f"{config['out']}/downloads/lists/city.txt"}
+    with pytest.raises(InputError, match=r"^config: mapping.sbert.class_lists: no class list of vocabulary 'demo-ade'"):
+        evaluation_inputs(config, "demo-ade", "sbert")
+    (tmp_path / "demo-ade" / "val" / "semantic").mkdir(parents=True)
+    assert evaluation_inputs(config, "demo-ade", "lexical") == {"semantic": f"{tmp_path}/demo-ade/val/semantic"}
+    config["datasets"]["demo-city"]["source"] = "ade20k"
+    assert evaluation_inputs(config, "demo-city", "lexical") == {"semantic": f"{tmp_path}/demo-city/val/semantic"}
+    config["mapping"]["sbert"]["class_names"] = "plain"
+    assert sbert_class_input(config, "demo-ade") == {}

@@ -222,6 +222,50 @@ def openai_lexicon_settings(config: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in config["lexicon"]["openai"].items() if key != "cache_dir"}
 
 
+def method_runs(config: dict[str, Any], method: str) -> list[str]:
+    """The inference runs of a method: the variance runs for those of `variance.methods`, else main."""
+    if method in config["variance"]["methods"]:
+        return [run["name"] for run in config["variance"]["runs"]]
+    return ["main"]
+
+
+def study_run(config: dict[str, Any], method: str) -> str:
+    """The run whose predictions the human study (and Figure 10) describe: `human_study.run` for a
+    method with variance runs (null: its first), main for the others."""
+    if method in config["variance"]["methods"]:
+        return config["human_study"].get("run") or method_runs(config, method)[0]
+    return "main"
+
+
+def sbert_class_input(config: dict[str, Any], vocabulary: str) -> dict[str, str]:
+    """{"sbert_classes": the prompt-engineered class list (a download under `out`) of a vocabulary
+    (a name or its file)} for the SBERT mapping, {} for its plain category names
+    (`mapping.sbert.class_names: plain`); a vocabulary that `class_lists` lacks is an InputError."""
+    from oeseg.data.vocabularies import vocabulary_name
+
+    sbert = config["mapping"]["sbert"]
+    if sbert["class_names"] == "plain":
+        return {}
+    name = vocabulary_name(vocabulary)
+    download = sbert.get("class_lists", {}).get(name)
+    if download is None:
+        raise InputError(f"config: mapping.sbert.class_lists: no class list of vocabulary {name!r}, which the "
+                         f"SBERT mapping needs (mapping.sbert.class_names: prompt); add one or set class_names: plain")
+    return {"sbert_classes": f"{config['out']}/downloads/{download}"}
+
+
+def evaluation_inputs(config: dict[str, Any], dataset: str, mapping: str) -> dict[str, str]:
+    """Rule evaluate's inputs beyond the predictions and the split: the SBERT class list of an SBERT
+    evaluation (`sbert_class_input`), and `semantic`, the val split's semantic/ folder where the
+    split has one (docs/formats.md: an ADE20K conversion writes it, a folder dataset may carry it;
+    adding it reruns the scores)."""
+    inputs = sbert_class_input(config, config["datasets"][dataset]["vocabulary"]) if mapping == "sbert" else {}
+    semantic = f"{dataset_split_dir(config['data_root'], dataset, 'val')}/semantic"
+    if config["datasets"][dataset]["source"] == "ade20k" or os.path.isdir(semantic):
+        inputs["semantic"] = semantic
+    return inputs
+
+
 def dataset_split_dir(data_root: str | os.PathLike, dataset: str, split: str) -> str:
     """The folder of a dataset's split, `<data_root>/<dataset>/<split>` (docs/formats.md, "Datasets")."""
     return f"{os.fspath(data_root)}/{dataset}/{split}"

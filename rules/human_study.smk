@@ -7,7 +7,7 @@
 include: "human_study_common.smk"
 
 
-USER_PROVIDED.update(annotation_hints())
+USER_PROVIDED.update(annotation_hints(HS, HUMAN_STUDY_PAGE, HUMAN_STUDY_SECOND_PAGE, DISAGREEMENTS))
 
 
 rule human_study_select:

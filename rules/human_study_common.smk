@@ -2,7 +2,7 @@
 
 import os
 
-from snakemake.exceptions import WorkflowError
+from oeseg.workflow import annotation_hints, annotation_inputs
 
 HS = config["human_study"]
 HUMAN_STUDY = f"{OUT}/human_study"
@@ -19,42 +19,9 @@ def study_predictions(methods, dataset):
 
 
 def annotation_files(keys):
-    """The annotation CSVs named in the config (rule user_provided_file stops while one is missing);
-    `resolved` only where human_study.resolved names some (none: no input of that name)."""
-
-    def inputs(wildcards):
-        paths = {k: HS[k] for k in keys if k != "resolved"}
-        if "annotators" in keys and len(paths["annotators"] or []) != 2:
-            raise WorkflowError(
-                "human_study.annotators: list the two annotators' CSVs exported from "
-                f"{HUMAN_STUDY_PAGE}; the agreement of two annotators belongs to "
-                f"human_study.reference 'annotators' (this config's is {HS['reference']!r})."
-            )
-        if "resolved" in keys:
-            check_resolved()
-            if resolved_files():
-                paths["resolved"] = HS["resolved"]
-        return paths
-
-    return inputs
-
-
-def resolved_files():
-    """The CSVs of human_study.resolved: one consensus CSV or the re-annotations (none: [])."""
-    resolved = HS.get("resolved") or []
-    return [resolved] if isinstance(resolved, str) else list(resolved)
-
-
-def check_resolved():
-    """Stop where human_study.resolved names the disagreements CSV (oeseg.workflow.check_config checks
-    the rest; none named: the script checks that there are no disagreements)."""
-    for path in resolved_files():
-        if os.path.abspath(path) == os.path.abspath(DISAGREEMENTS):
-            raise WorkflowError(
-                f"human_study.resolved: {path} is the disagreements CSV that rule "
-                "human_study_agreement writes, and writes again on a rerun (the answers filled in "
-                "would be lost): save the filled-in copy under another name and name that."
-            )
+    """The input function of the annotation CSVs of `keys` that the config names (annotation_inputs;
+    rule user_provided_file stops while one is missing)."""
+    return lambda wildcards: annotation_inputs(HS, keys, HUMAN_STUDY_PAGE, DISAGREEMENTS)
 
 
 USER_STUDY_GT_NOTE = {
@@ -62,21 +29,3 @@ USER_STUDY_GT_NOTE = {
     "ground-truth priority (the published study has no region labels).",
     "none": "Our lexical mapping runs without ground-truth priority (the published study has no region labels).",
 }[USER_STUDY_GROUND_TRUTH]
-
-
-def annotation_hints():
-    """What each annotation CSV of the config is, for the message that names a missing one."""
-    annotate = f"an annotator's CSV exported from {HUMAN_STUDY_PAGE} (snakemake human_study_page)"
-    resolve = (
-        f"the CSV of resolved disagreements: a consensus exported from {HUMAN_STUDY_SECOND_PAGE} "
-        f"(snakemake human_study_second_page), or {DISAGREEMENTS} with its 'answer' column "
-        "filled in, saved under another name"
-    )
-    reannotate = (
-        "an annotator's independent re-annotation of the disagreements, exported from "
-        f"{HUMAN_STUDY_SECOND_PAGE} (snakemake human_study_second_page) under their own name"
-    )
-    hints = {p: annotate for p in HS.get("annotators") or []}
-    resolved = resolved_files()
-    hints.update({p: resolve if len(resolved) == 1 else reannotate for p in resolved})
-    return hints if HS.get("reference") == "annotators" else {}

@@ -9,9 +9,9 @@ import yaml
 
 from oeseg.io import InputError
 from oeseg.models.config import config_from_section
-from oeseg.workflow import (check_config, check_config_files, evaluation_inputs, method_runs, noun_list_inputs,
-                            noun_list_vocabularies, openai_lexicon_settings, published_descriptions, sbert_class_input,
-                            study_run)
+from oeseg.workflow import (annotation_hints, annotation_inputs, check_config, check_config_files, evaluation_inputs,
+                            method_runs, noun_list_inputs, noun_list_vocabularies, openai_lexicon_settings,
+                            published_descriptions, resolved_files, sbert_class_input, study_run)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -336,3 +336,25 @@ def test_an_evaluation_reads_the_class_list_of_sbert_and_a_semantic_folder_where
     assert evaluation_inputs(config, "demo-city", "lexical") == {"semantic": f"{tmp_path}/demo-city/val/semantic"}
     config["mapping"]["sbert"]["class_names"] = "plain"
     assert sbert_class_input(config, "demo-ade") == {}
+
+
+def test_the_annotation_csvs_are_inputs_and_their_hints_say_what_each_is():
+    """The annotators' two CSVs and the resolved ones are the study rules' inputs (`resolved` only
+    where named); one annotator, or the disagreements CSV as resolved, is an InputError; each CSV's
+    hint says what it is (none unless the reference is the annotators)."""
+    study = {"reference": "annotators", "annotators": ["a1.csv", "a2.csv"], "resolved": None}
+    assert annotation_inputs(study, ["annotators", "resolved"], "page.html", "w/dis.csv") == {
+        "annotators": ["a1.csv", "a2.csv"]}
+    assert resolved_files(study) == [] and resolved_files({**study, "resolved": "r.csv"}) == ["r.csv"]
+    two = {**study, "resolved": ["r1.csv", "r2.csv"]}
+    assert annotation_inputs(two, ["annotators", "resolved"], "page.html", "w/dis.csv")["resolved"] == ["r1.csv", "r2.csv"]
+    with pytest.raises(InputError, match=r"^human_study.annotators: list the two annotators' CSVs exported from page.html"):
+        annotation_inputs({**study, "annotators": ["a1.csv"]}, ["annotators"], "page.html", "w/dis.csv")
+    with pytest.raises(InputError, match=r"^human_study.resolved: w/./dis.csv is the disagreements CSV"):
+        annotation_inputs({**study, "resolved": ["r1.csv", "w/./dis.csv"]}, ["resolved"], "page.html", "w/dis.csv")
+    hints = annotation_hints({**study, "resolved": "r.csv"}, "page.html", "second.html", "w/dis.csv")
+    assert hints["a1.csv"].startswith("an annotator's CSV exported from page.html")
+    assert hints["r.csv"].startswith("the CSV of resolved disagreements: a consensus exported from second.html")
+    assert annotation_hints(two, "page.html", "second.html", "w/dis.csv")["r2.csv"].startswith(
+        "an annotator's independent re-annotation")
+    assert annotation_hints({**study, "reference": "generator"}, "page.html", "second.html", "w/dis.csv") == {}

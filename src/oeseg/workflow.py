@@ -266,6 +266,52 @@ def evaluation_inputs(config: dict[str, Any], dataset: str, mapping: str) -> dic
     return inputs
 
 
+def resolved_files(study: dict[str, Any]) -> list[str]:
+    """The CSVs of `human_study.resolved`: one consensus CSV or the re-annotations (none: [])."""
+    resolved = study.get("resolved") or []
+    return [resolved] if isinstance(resolved, str) else list(resolved)
+
+
+def annotation_inputs(study: dict[str, Any], keys: list[str], page: str, disagreements: str) -> dict[str, Any]:
+    """The annotation CSVs of `keys` (`annotators`, `resolved`) that the `human_study` section
+    names, as a rule's inputs (`resolved` only where it names some). An InputError where
+    `annotators` is not two CSVs (exported from the annotation `page`), or where `resolved` names
+    the `disagreements` CSV, which rule human_study_agreement writes again on a rerun
+    (`check_config` checks the rest; none named: the script checks that there are no disagreements)."""
+    inputs = {key: study[key] for key in keys if key != "resolved"}
+    if "annotators" in keys and len(inputs["annotators"] or []) != 2:
+        raise InputError(f"human_study.annotators: list the two annotators' CSVs exported from {page}; the "
+                         f"agreement of two annotators belongs to human_study.reference 'annotators' (this "
+                         f"config's is {study['reference']!r}).")
+    if "resolved" in keys:
+        for path in resolved_files(study):
+            if os.path.abspath(path) == os.path.abspath(disagreements):
+                raise InputError(f"human_study.resolved: {path} is the disagreements CSV that rule "
+                                 "human_study_agreement writes, and writes again on a rerun (the answers filled "
+                                 "in would be lost): save the filled-in copy under another name and name that.")
+        if resolved_files(study):
+            inputs["resolved"] = study["resolved"]
+    return inputs
+
+
+def annotation_hints(study: dict[str, Any], page: str, second_page: str, disagreements: str) -> dict[str, str]:
+    """What each annotation CSV that the `human_study` section names is (with reference
+    `annotators`; else none), for the message that names a missing one: an annotator's export of
+    the annotation `page`, the resolved disagreements or a re-annotation (from `second_page`)."""
+    if study.get("reference") != "annotators":
+        return {}
+    annotate = f"an annotator's CSV exported from {page} (snakemake human_study_page)"
+    resolve = (f"the CSV of resolved disagreements: a consensus exported from {second_page} (snakemake "
+               f"human_study_second_page), or {disagreements} with its 'answer' column filled in, saved under "
+               "another name")
+    reannotate = ("an annotator's independent re-annotation of the disagreements, exported from "
+                  f"{second_page} (snakemake human_study_second_page) under their own name")
+    hints = dict.fromkeys(study.get("annotators") or [], annotate)
+    resolved = resolved_files(study)
+    hints.update(dict.fromkeys(resolved, resolve if len(resolved) == 1 else reannotate))
+    return hints
+
+
 def dataset_split_dir(data_root: str | os.PathLike, dataset: str, split: str) -> str:
     """The folder of a dataset's split, `<data_root>/<dataset>/<split>` (docs/formats.md, "Datasets")."""
     return f"{os.fspath(data_root)}/{dataset}/{split}"

@@ -2,6 +2,9 @@
 # tables of rules/human_study.smk. Every rule calls one library function through scripts/<rule>.py.
 
 
+from oeseg.workflow import paper_study_note, variance_methods
+
+
 include: "figures_common.smk"
 
 
@@ -11,8 +14,7 @@ report: "../report/workflow.rst"
 PAPER_STUDY_FIGURES = expand(f"{RESULTS}/paper_study/{{fig}}.{{ext}}", fig=["fig1", "fig3", "fig8"], ext=["pdf", "png"])
 
 
-# Figure 11: the variance methods (the paper: OPAL and Osprey-7B), however many runs they have
-VARIANCE_METHODS = [m for m in config["variance"]["methods"] if m in METHODS] or METHODS
+VARIANCE_METHODS = variance_methods(config)  # Figure 11's
 NOTE = FIG.get("note", "")
 
 
@@ -189,7 +191,7 @@ PAPER_STUDY_PARAMS = dict(
     reference_label="Human",
     n_examples=FIG["examples"]["n"],
     seed=FIG["examples"]["seed"],
-    note=f"{PS.get('note', '')} {USER_STUDY_GT_NOTE}".strip(),
+    note=paper_study_note(config),
 )
 
 

@@ -9,7 +9,6 @@ HUMAN_STUDY = f"{OUT}/human_study"
 DISAGREEMENTS = f"{HUMAN_STUDY}/disagreements.csv"
 HUMAN_STUDY_SECOND_PAGE = f"{HUMAN_STUDY}/second_stage.html"
 STUDY_NOTE = HS.get("note", "")
-PS = HS["paper_study"]
 PAPER_STUDY = f"{OUT}/paper_study"
 
 
@@ -22,10 +21,3 @@ def annotation_files(keys):
     """The input function of the annotation CSVs of `keys` that the config names (annotation_inputs;
     rule user_provided_file stops while one is missing)."""
     return lambda wildcards: annotation_inputs(HS, keys, HUMAN_STUDY_PAGE, DISAGREEMENTS)
-
-
-USER_STUDY_GT_NOTE = {
-    "human": "In our lexical mapping the human label stands in for the region's ground truth in the "
-    "ground-truth priority (the published study has no region labels).",
-    "none": "Our lexical mapping runs without ground-truth priority (the published study has no region labels).",
-}[USER_STUDY_GROUND_TRUTH]

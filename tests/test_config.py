@@ -11,7 +11,8 @@ from oeseg.io import InputError
 from oeseg.models.config import config_from_section
 from oeseg.workflow import (annotation_hints, annotation_inputs, check_config, check_config_files, evaluation_inputs,
                             method_runs, noun_list_inputs, noun_list_vocabularies, openai_lexicon_settings,
-                            published_descriptions, resolved_files, sbert_class_input, study_run)
+                            paper_study_note, published_descriptions, resolved_files, sbert_class_input, study_run,
+                            variance_methods)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -358,3 +359,20 @@ def test_the_annotation_csvs_are_inputs_and_their_hints_say_what_each_is():
     assert annotation_hints(two, "page.html", "second.html", "w/dis.csv")["r2.csv"].startswith(
         "an annotator's independent re-annotation")
     assert annotation_hints({**study, "reference": "generator"}, "page.html", "second.html", "w/dis.csv") == {}
+
+
+def test_figure_11s_methods_and_the_paper_study_note():
+    """Figure 11 shows the variance methods, every method where none is listed; the paper-study
+    figures' note is the config's, then what stands in for the regions' ground truth."""
+    config = demo_config()
+    check_config(config, REPO / "schemas")
+    assert variance_methods(config) == ["opal", "osprey"]
+    config["variance"]["methods"] = []
+    assert variance_methods(config) == list(config["methods"])
+    config["human_study"]["paper_study"]["note"] = "Published."
+    config["mapping"]["user_study"]["ground_truth"] = "none"
+    assert paper_study_note(config) == ("Published. Our lexical mapping runs without ground-truth priority "
+                                        "(the published study has no region labels).")
+    del config["human_study"]["paper_study"]["note"]
+    config["mapping"]["user_study"]["ground_truth"] = "human"
+    assert paper_study_note(config).startswith("In our lexical mapping the human label stands in")

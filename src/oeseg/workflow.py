@@ -312,6 +312,27 @@ def annotation_hints(study: dict[str, Any], page: str, second_page: str, disagre
     return hints
 
 
+def variance_methods(config: dict[str, Any]) -> list[str]:
+    """The methods whose runs Figure 11 shows: `variance.methods` (the paper: OPAL and Osprey-7B,
+    however many runs they have), else, where it lists none, every method."""
+    return list(config["variance"]["methods"]) or list(config["methods"])
+
+
+#: what the paper-study figures' note says of the ground-truth priority, by `mapping.user_study.ground_truth`
+USER_STUDY_GROUND_TRUTH_NOTES = {
+    "human": "In our lexical mapping the human label stands in for the region's ground truth in the "
+             "ground-truth priority (the published study has no region labels).",
+    "none": "Our lexical mapping runs without ground-truth priority (the published study has no region labels).",
+}
+
+
+def paper_study_note(config: dict[str, Any]) -> str:
+    """The note of the paper-study figures: `human_study.paper_study.note`, then what our lexical
+    mapping takes for the regions' ground truth (USER_STUDY_GROUND_TRUTH_NOTES)."""
+    note = config["human_study"]["paper_study"].get("note", "")
+    return f"{note} {USER_STUDY_GROUND_TRUTH_NOTES[config['mapping']['user_study']['ground_truth']]}".strip()
+
+
 def dataset_split_dir(data_root: str | os.PathLike, dataset: str, split: str) -> str:
     """The folder of a dataset's split, `<data_root>/<dataset>/<split>` (docs/formats.md, "Datasets")."""
     return f"{os.fspath(data_root)}/{dataset}/{split}"

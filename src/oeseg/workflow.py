@@ -1,5 +1,7 @@
-"""What every `scripts/` entry point does around its one library call: logging to the rule's log
-and, when the call succeeds, provenance records of the tracked artifacts it made (oeseg.provenance)."""
+"""The workflow's side of the library: the config check every run makes, the rules' input
+functions and params that choose or build (rules/ only looks them up), and what every `scripts/`
+entry point does around its one library call: logging to the rule's log and, when the call
+succeeds, provenance records of the tracked artifacts it made (oeseg.provenance)."""
 
 from __future__ import annotations
 

@@ -1,15 +1,10 @@
 # data stage: synthetic demo datasets, downloads, ADE20K and Cityscapes conversion.
 
+from oeseg.workflow import folder_dataset_files
+
 SYNTHETIC_DATASETS = datasets_of("synthetic")
 # source folder: a dataset already in the panoptic format, provided by the user (README, Dataset format)
-USER_PROVIDED.update(
-    {
-        path: f"split {split} of dataset {d} (datasets.{d}.source: folder) in the panoptic format"
-        for d in datasets_of("folder")
-        for split in ("train", "val")
-        for path in [split_json(d, split)] + ([f"{split_dir(d, split)}/regions.jsonl"] if split == "train" else [])
-    }
-)
+USER_PROVIDED.update(folder_dataset_files(config))
 check_folder_datasets(config)
 DOWNLOADS = config.get("downloads", {})
 CITYSCAPES_PACKAGES = {

@@ -10,7 +10,7 @@ import yaml
 from oeseg.io import InputError
 from oeseg.models.config import config_from_section
 from oeseg.workflow import (annotation_hints, annotation_inputs, check_config, check_config_files, evaluation_inputs,
-                            method_runs, noun_list_inputs, noun_list_vocabularies, openai_lexicon_settings,
+                            folder_dataset_files, method_runs, noun_list_inputs, noun_list_vocabularies, openai_lexicon_settings,
                             paper_study_note, published_descriptions, resolved_files, sbert_class_input, study_run,
                             variance_methods)
 
@@ -376,3 +376,18 @@ def test_figure_11s_methods_and_the_paper_study_note():
     del config["human_study"]["paper_study"]["note"]
     config["mapping"]["user_study"]["ground_truth"] = "human"
     assert paper_study_note(config).startswith("In our lexical mapping the human label stands in")
+
+
+def test_a_folder_datasets_files_are_the_users():
+    """Both splits' panoptic.json and the train split's regions.jsonl of each folder dataset, each
+    named for the message of a missing one; a synthetic dataset's are the workflow's."""
+    config = demo_config()
+    check_config(config, REPO / "schemas")
+    assert folder_dataset_files(config) == {}
+    config["datasets"]["demo-city"]["source"] = "folder"
+    files = folder_dataset_files(config)
+    root = config["data_root"]
+    assert sorted(files) == [f"{root}/demo-city/train/panoptic.json", f"{root}/demo-city/train/regions.jsonl",
+                             f"{root}/demo-city/val/panoptic.json"]
+    assert files[f"{root}/demo-city/val/panoptic.json"] == ("split val of dataset demo-city "
+                                                            "(datasets.demo-city.source: folder) in the panoptic format")

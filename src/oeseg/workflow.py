@@ -340,6 +340,23 @@ def dataset_split_dir(data_root: str | os.PathLike, dataset: str, split: str) ->
     return f"{os.fspath(data_root)}/{dataset}/{split}"
 
 
+def folder_dataset_files(config: dict[str, Any]) -> dict[str, str]:
+    """The files of each `source: folder` dataset that the user provides (rule user_provided_file
+    names a missing one) -> what each is: both splits' panoptic.json and the train split's
+    regions.jsonl (docs/formats.md, "Datasets")."""
+    files = {}
+    for name, entry in config["datasets"].items():
+        if entry["source"] != "folder":
+            continue
+        for split in ("train", "val"):
+            what = f"split {split} of dataset {name} (datasets.{name}.source: folder) in the panoptic format"
+            root = dataset_split_dir(config["data_root"], name, split)
+            files[f"{root}/panoptic.json"] = what
+            if split == "train":
+                files[f"{root}/regions.jsonl"] = what
+    return files
+
+
 def check_folder_datasets(config: dict[str, Any]) -> None:
     """Stop at start-up where a present split of a `source: folder` dataset is not of the dataset's
     vocabulary (another name in `info.vocabulary`, or other categories), naming the file and the

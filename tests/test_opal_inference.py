@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import signal
 
 import pytest
@@ -287,3 +288,51 @@ def test_a_region_too_small_for_every_feature_map_is_described(tiny, tmp_path):
     preds = describe_split(tmp_path / "model", val, tmp_path / "pred.jsonl", temperature=0.0, max_new_tokens=4)
     (pole_pred,) = [p for p in preds if p.segment_id == 9]
     assert pole_pred.description and math.isfinite(pole_pred.score) and pole_pred.score < 0
+
+
+def _truncate(folder):
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+
+
+def _other_architecture(folder):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    for f in folder.glob("*.json"):
+        f.unlink()
+    LlamaForCausalLM(LlamaConfig(vocab_size=40, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                 num_attention_heads=2)).save_pretrained(folder)
+
+
+def _edit_config(**keys):
+    def edit(folder):
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps({**config, **keys}))
+    return edit
+
+
+def _other_tokenizer(folder):
+    shutil.rmtree(folder / "tokenizer")
+    build_demo_tokenizer(["a red car", "blue sky", "zebra giraffe elephant walrus"]).save_pretrained(folder / "tokenizer")
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (_truncate, r"model: the model's weights or config do not load \(Error while deserializing header"),
+    (lambda f: (f / "model.safetensors").unlink(), r"model: the model's weights or config do not load \(.*no file named"),
+    (lambda f: (f / "config.json").write_text("{oops"), r"model/config.json:1:2: invalid JSON"),
+    (_other_architecture, r"model/config.json: model_type 'llama', not an OPAL/Osprey model"),
+    (_edit_config(hidden_size=64, intermediate_size=128), r"model: \d+ tensor\(s\) of the checkpoint have another shape "
+                                                          r"than .*model/config.json gives the model, e.g. lm_head.weight"),
+    (lambda f: shutil.rmtree(f / "tokenizer"), r"model: no tokenizer in this folder"),
+    (lambda f: (f / "tokenizer" / "tokenizer.json").write_text("{oops"), r"model/tokenizer: no tokenizer loads"),
+    (_other_tokenizer, r"model/tokenizer: the tokenizer's <mask> and <pos> are ids .*not the tokenizer the model"),
+], ids=["truncated weights", "no weights", "config not JSON", "another architecture", "other sizes", "no tokenizer",
+        "tokenizer not JSON", "another tokenizer"])
+def test_a_folder_that_is_not_a_saved_model_is_an_input_error_naming_it(tiny, tmp_path, damage, message):
+    model, tok, _, _ = tiny
+    save_model(model, tok, tmp_path / "model", [])
+    val = make_split(tmp_path / "val", 1, 1)
+    damage(tmp_path / "model")
+    with pytest.raises(InputError, match=message):
+        describe_split(tmp_path / "model", val, tmp_path / "pred.jsonl")
+    assert not (tmp_path / "pred.jsonl").exists()

@@ -16,7 +16,7 @@ import torch
 from opal_synthetic import make_split
 
 from oeseg.data.panoptic import PanopticSplit, read_segment_ids, write_segment_ids
-from oeseg.data.predictions import read_predictions
+from oeseg.data.predictions import read_predictions, read_split_predictions
 from oeseg.io import InputError
 from oeseg.models import conversation as conv
 from oeseg.models import inference
@@ -28,6 +28,7 @@ from oeseg.models.inference import (
     describe_split,
     describe_splits,
     image_batches,
+    choose_tokens,
     make_sampling,
     model_fingerprint,
     progress_dir,
@@ -336,3 +337,47 @@ def test_a_folder_that_is_not_a_saved_model_is_an_input_error_naming_it(tiny, tm
     with pytest.raises(InputError, match=message):
         describe_split(tmp_path / "model", val, tmp_path / "pred.jsonl")
     assert not (tmp_path / "pred.jsonl").exists()
+
+
+def test_a_split_without_regions_is_an_input_error_naming_it(tiny, tmp_path):
+    model, tok, _, _ = tiny
+    save_model(model, tok, tmp_path / "model", [])
+    val = make_split(tmp_path / "val", 2, 1)
+    obj = json.loads((val / "panoptic.json").read_text())
+    for ann in obj["annotations"]:
+        ann["segments_info"] = []
+    (val / "panoptic.json").write_text(json.dumps(obj))
+    with pytest.raises(InputError, match=f"{val}: split has no segments to describe"):
+        describe_split(tmp_path / "model", val, tmp_path / "pred.jsonl")
+    assert not (tmp_path / "pred.jsonl").exists()
+
+
+def test_a_region_given_no_text_gets_no_line_and_the_file_reads_as_the_evaluation_reads_it(described, tmp_path,
+                                                                                          monkeypatch):
+    root, splits, _ = described
+    real = inference.describe_images
+
+    def first_region_silent(*args, **kwargs):  # the model's answer to each batch's first region: no text
+        answers = real(*args, **kwargs)
+        answers[0][0] = ("", float("nan"))
+        return answers
+
+    monkeypatch.setattr(inference, "describe_images", first_region_silent)
+    out = tmp_path / "pred.jsonl"
+    preds = describe_split(root / "model", splits[0], out, **RESUMED)
+    images = split_images(splits[0])
+    assert len(preds) == sum(len(im.segment_ids) for im in images) - len(images)  # one batch per image
+    assert {(im.image_id, im.segment_ids[0]) for im in images}.isdisjoint((p.image_id, p.segment_id) for p in preds)
+    lines = read_split_predictions(out, PanopticSplit.load(splits[0]), gt_segments=True)
+    assert [p for _, p in lines] == preds
+
+
+def test_a_stop_token_is_never_the_first_and_ends_an_answer_after(tiny):
+    model, tok, _, _ = tiny
+    s = _sampling(model, tok, 0.0, 0)
+    logits = torch.zeros(2, model.config.vocab_size)
+    logits[:, tok.eos_token_id] = 10.0
+    logits[:, 7] = 5.0
+    logits[:, tok.bos_token_id] = 20.0  # banned: never drawn
+    assert choose_tokens(logits, True, s)[0].tolist() == [7, 7]
+    assert choose_tokens(logits, False, s)[0].tolist() == [tok.eos_token_id] * 2

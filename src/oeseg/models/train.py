@@ -355,7 +355,7 @@ def hash_weights(h: hashlib._Hash, model: torch.nn.Module) -> None:
     """Feed every tensor of the model (name, dtype, shape, bytes) to the hash `h`."""
     for name, tensor in sorted(model.state_dict().items()):
         h.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
-        h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy())  # its buffer, not a copy
 
 
 def fingerprinted_config(model: torch.nn.Module) -> dict:

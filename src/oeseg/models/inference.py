@@ -9,17 +9,25 @@ once per image and keeps its key/value cache; each region then prefills only its
 mask lets a region's tokens see its image's prefix and its own tokens only, at the positions the
 full prompt would give them, so the answers are those of describing each region alone
 (`sample_descriptions`, the plain path, kept as the reference).
+
+A split's batches are saved as they are described, with the generator's state after each
+(`<predictions>.progress/<fingerprint>/`): a job stopped part way (SIGTERM, a time limit, a
+crash) resumes after its last saved batch, and writes what a run straight through would.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import inspect
+import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
@@ -27,7 +35,7 @@ from transformers import LlamaModel
 
 from oeseg.data.panoptic import PanopticSplit, read_rgb_of, read_segment_ids
 from oeseg.data.predictions import RegionPrediction, write_predictions
-from oeseg.io import InputError
+from oeseg.io import InputError, atomic_write_json
 from oeseg.models import conversation as conv
 from oeseg.models.data import prepare_image, stack_masks
 from oeseg.models.osprey import OpalForCausalLM
@@ -36,7 +44,9 @@ from oeseg.models.tokenization import (
     encode_conversation,
     region_token_ids,
 )
+from oeseg.models.train import fingerprinted_config, hash_weights, job_checkpoint_dir, remove_checkpoints
 from oeseg.models.weights import load_model
+from oeseg.workflow import JobStopped, sigterm_handler
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -309,6 +319,84 @@ def _ahead(batches: Iterable[list[Callable[[], T]]], workers: int) -> Iterator[l
             yield [f.result() for f in pending]
 
 
+# --- progress ---------------------------------------------------------------------------------
+class DescribeStopped(JobStopped):
+    """A describe job stopped by SIGTERM once the batch in progress was saved: a rerun resumes there."""
+
+
+def progress_dir(out_path: str | os.PathLike) -> Path:
+    """The progress folder of a predictions file, `<out_path>.progress`: its split's batches
+    described so far, in a folder per job fingerprint (`job_checkpoint_dir`)."""
+    return Path(f"{out_path}.progress")
+
+
+def model_fingerprint(model: torch.nn.Module) -> str:
+    """sha256 of a model's tensors and config (as a training stage's fingerprint covers them)."""
+    h = hashlib.sha256()
+    hash_weights(h, model)
+    h.update(json.dumps(fingerprinted_config(model), sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def describe_fingerprint(model_hash: str, tokenizer: PreTrainedTokenizerBase, prompt: tuple[torch.Tensor, torch.Tensor],
+                         images: list[ImageRegions], settings: dict, device: torch.device, dtype: torch.dtype) -> str:
+    """sha256 naming a split's describe job: the model (`model_fingerprint`), the tokenizer's
+    vocabulary, the prompt, the split (each image's id, segments and the bytes of its image and
+    panoptic PNG), the settings that change what is drawn (`settings`) and the device kind and
+    dtype the model runs in. Only the same job resumes another's progress."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"model": model_hash, "vocabulary": sorted(tokenizer.get_vocab().items()),
+                         "prompt": [p.tolist() for p in prompt], "settings": settings, "device": device.type,
+                         "dtype": str(dtype), "images": [[im.image_id, list(im.segment_ids)] for im in images]},
+                        sort_keys=True).encode())
+    for im in images:
+        for path in (im.image_path, im.panoptic_path):
+            with open(path, "rb") as f:
+                h.update(hashlib.file_digest(f, "sha256").digest())
+    return h.hexdigest()
+
+
+def _batch_file(folder: Path, k: int) -> Path:
+    """The progress file of a split's batch `k` (in the order described)."""
+    return folder / f"batch{k:06d}.json"
+
+
+def save_batch(folder: Path, k: int, image_ids: list[str], answers: list[list[tuple[str, float]]],
+               generator: torch.Generator) -> None:
+    """Save batch `k`'s answers per image and the generator's state after it, atomically."""
+    atomic_write_json(_batch_file(folder, k), {
+        "images": image_ids, "answers": answers,
+        "generator": base64.b64encode(generator.get_state().numpy().tobytes()).decode()}, indent=None)
+
+
+def read_progress(folder: Path, batches: list[list[int]], images: list[ImageRegions], generator: torch.Generator
+                  ) -> dict[int, list[tuple[str, float]]]:
+    """The answers per image of the batches saved in `folder` (from the first, up to one not
+    there), the generator set to its state after the last of them; a file that does not load
+    (or holds other images or regions than its batch) is an InputError naming it."""
+    answers: dict[int, list[tuple[str, float]]] = {}
+    state = None
+    for k, batch in enumerate(batches):
+        path = _batch_file(folder, k)
+        if not path.exists():
+            break
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if saved["images"] != [images[i].image_id for i in batch]:
+                raise ValueError("other images than its batch's")
+            per_image = [[(str(text), float(score)) for text, score in regions] for regions in saved["answers"]]
+            if [len(a) for a in per_image] != [len(images[i].segment_ids) for i in batch]:
+                raise ValueError("another number of regions than its batch's images have")
+            state = torch.frombuffer(bytearray(base64.b64decode(saved["generator"], validate=True)), dtype=torch.uint8)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise InputError(f"{path}: a describe job's saved batch does not load ({e}); remove {folder} "
+                             "to describe the split anew") from None
+        answers.update(zip(batch, per_image))
+    if state is not None:
+        generator.set_state(state)
+    return answers
+
+
 def describe_split(model_dir: str | os.PathLike, split_dir: str | os.PathLike, out_path: str | os.PathLike,
                    **settings: Any) -> list[RegionPrediction]:
     """Describe every ground-truth region of a split; write and return the predictions (`settings`:
@@ -327,37 +415,69 @@ def describe_split(model_dir: str | os.PathLike, split_dir: str | os.PathLike, o
 def describe_splits(model_dir: str | os.PathLike, outputs: Mapping[str | os.PathLike, str | os.PathLike],
                     **settings: Any) -> list[list[RegionPrediction]]:
     """`describe_split` of each split folder into its predictions file (`outputs`), the model
-    loaded once; each split's draws start from the seed, as if described alone."""
+    loaded once; each split's draws start from the seed, as if described alone.
+
+    Each batch is saved once described (`progress_dir`, `save_batch`), and a rerun of the same
+    job (`describe_fingerprint`) resumes after the last saved batch, with the same draws; the
+    progress goes once every split's predictions are written (the scheduler removes all outputs
+    of a job that failed, so a split written before its job stopped is read back, not described
+    anew). A SIGTERM while the splits are described lets the batch in progress finish and be
+    saved, then raises DescribeStopped (the previous SIGTERM handler is back after)."""
     model, tokenizer = load_model(model_dir)
+    model_hash = model_fingerprint(model)
     if torch.cuda.is_available():
         model.to(f"cuda:{torch.cuda.current_device()}", torch.bfloat16)
-    return [_describe(model, tokenizer, split_dir, out_path, **settings) for split_dir, out_path in outputs.items()]
+    sigterm: list[int] = []  # the SIGTERMs received while describing: the handler only notes them
+    with sigterm_handler(lambda signum, frame: sigterm.append(signum)):
+        results = [_describe(model, tokenizer, split_dir, out_path, model_hash, sigterm, **settings)
+                   for split_dir, out_path in outputs.items()]
+    for out_path in outputs.values():  # the job's predictions are written: a rerun describes anew
+        remove_checkpoints(progress_dir(out_path))
+    return results
 
 
 def _describe(model: OpalForCausalLM, tokenizer: PreTrainedTokenizerBase, split_dir: str | os.PathLike,
-              out_path: str | os.PathLike, seed: int = 0, temperature: float = 0.2, top_p: float = 1.0,
-              batch_size: int = 512, max_new_tokens: int = 32, images_per_batch: int = 32,
-              workers: int = 1) -> list[RegionPrediction]:
-    """`describe_split` with the model and tokenizer loaded."""
+              out_path: str | os.PathLike, model_hash: str, sigterm: Sequence[int], seed: int = 0,
+              temperature: float = 0.2, top_p: float = 1.0, batch_size: int = 512, max_new_tokens: int = 32,
+              images_per_batch: int = 32, workers: int = 1) -> list[RegionPrediction]:
+    """`describe_split` with the model and tokenizer loaded (`model_hash` its `model_fingerprint`),
+    stopping after a batch once `sigterm` holds a signal."""
     images = split_images(split_dir)
     if not images:
         raise InputError(f"{split_dir}: split has no segments to describe")
     dev = next(model.parameters()).device
-    sampling = make_sampling(tokenizer, model.config.vocab_size, temperature, top_p, max_new_tokens,
-                             torch.Generator(device=dev).manual_seed(seed))
+    generator = torch.Generator(device=dev).manual_seed(seed)
+    sampling = make_sampling(tokenizer, model.config.vocab_size, temperature, top_p, max_new_tokens, generator)
     prompt = prompt_parts(tokenizer, model.config.image_tokens)
     size = model.config.image_size
     batches = image_batches([len(im.segment_ids) for im in images], batch_size, images_per_batch)
-    answers: dict[int, list[tuple[str, float]]] = {}
-    total, done, start = sum(len(im.segment_ids) for im in images), 0, time.perf_counter()
-    loads = ([lambda i=i: load_regions(images[i], size) for i in b] for b in batches)
-    for k, (batch, loaded) in enumerate(zip(batches, _ahead(loads, workers))):
+    drawn = {"seed": seed, "temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens,
+             "batch_size": batch_size, "images_per_batch": images_per_batch}
+    folder = job_checkpoint_dir(progress_dir(out_path), describe_fingerprint(
+        model_hash, tokenizer, prompt, images, drawn, dev, model.model.embed_tokens.weight.dtype))
+    answers = read_progress(folder, batches, images, generator)
+    first = next((k for k, b in enumerate(batches) if b[0] not in answers), len(batches))
+    total = sum(len(im.segment_ids) for im in images)
+    done = sum(len(images[i].segment_ids) for b in batches[:first] for i in b)
+    if first:
+        log.info("%s: resumed after %d / %d batches (%d / %d regions) from %s", split_dir, first, len(batches), done,
+                 total, folder)
+    start, resumed = time.perf_counter(), done
+    loads = ([lambda i=i: load_regions(images[i], size) for i in b] for b in batches[first:])
+    for k, (batch, loaded) in enumerate(zip(batches[first:], _ahead(loads, workers)), first):
         result = describe_images(model, tokenizer, torch.stack([x for x, _ in loaded]), [m for _, m in loaded],
                                  sampling, prompt)
+        save_batch(folder, k, [images[i].image_id for i in batch], result, generator)
         answers.update(zip(batch, result))
         done += sum(len(images[i].segment_ids) for i in batch)
         if (k + 1) % 20 == 0 or k + 1 == len(batches):
-            log.info("described %d / %d regions (%.1f regions/s)", done, total, done / (time.perf_counter() - start))
+            log.info("described %d / %d regions (%.1f regions/s)", done, total,
+                     (done - resumed) / (time.perf_counter() - start))
+        if sigterm:
+            log.warning("%s: stopped by SIGTERM after batch %d / %d (%d / %d regions), saved in %s; a rerun "
+                        "resumes from here", split_dir, k + 1, len(batches), done, total, folder)
+            raise DescribeStopped(f"describing {split_dir}: stopped by SIGTERM after batch {k + 1} / {len(batches)} "
+                                  f"(progress in {folder})")
     predictions = []
     silent = 0
     for i, im in enumerate(images):

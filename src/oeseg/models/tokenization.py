@@ -72,12 +72,24 @@ def read_as_transformers_4_31(tokenizer: PreTrainedTokenizerBase) -> PreTrainedT
     return tokenizer
 
 
+#: the files of a saved tokenizer, one of which a tokenizer folder holds
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
+
+
 def load_tokenizer(path: str | os.PathLike) -> PreTrainedTokenizerBase:
     """A tokenizer saved with save_pretrained (Vicuna's folder, a released Osprey folder or a
-    trained stage's), a Llama one reading text as Osprey's transformers 4.31 did."""
+    trained stage's), a Llama one reading text as Osprey's transformers 4.31 did; a folder missing,
+    without tokenizer files or whose files do not load is an InputError naming it."""
     if not os.path.isdir(path):
         raise InputError(f"{path}: tokenizer folder not found (set opal.model.tokenizer_path)")
-    return prepare_tokenizer(read_as_transformers_4_31(AutoTokenizer.from_pretrained(str(path))))
+    if not any(os.path.exists(os.path.join(path, name)) for name in TOKENIZER_FILES):
+        raise InputError(f"{path}: no tokenizer in this folder (none of {', '.join(TOKENIZER_FILES)})")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+    except (OSError, ValueError, TypeError, KeyError) as e:  # files cut short or that do not parse
+        detail = (str(e).splitlines() or [""])[0] or type(e).__name__
+        raise InputError(f"{path}: no tokenizer loads from this folder ({detail})") from None
+    return prepare_tokenizer(read_as_transformers_4_31(tokenizer))
 
 
 def region_token_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:

@@ -351,6 +351,19 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def hash_weights(h: hashlib._Hash, model: torch.nn.Module) -> None:
+    """Feed every tensor of the model (name, dtype, shape, bytes) to the hash `h`."""
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+        h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy())  # its buffer, not a copy
+
+
+def fingerprinted_config(model: torch.nn.Module) -> dict:
+    """The model config a fingerprint covers: what the weights do not show (image size, norm
+    epsilon, activation, RoPE), not where it was read or the library's version."""
+    return {k: v for k, v in model.config.to_dict().items() if k not in UNFINGERPRINTED_CONFIG}
+
+
 def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], tokenizer: PreTrainedTokenizerBase,
                       settings: StageSettings,
                       weights: LossWeights, deepspeed: dict | None = None) -> str:
@@ -359,16 +372,12 @@ def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], token
     DeepSpeed, DeepSpeed's config. Checkpoints are kept under it, so that only the same job
     resumes them."""
     h = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        h.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
-        h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    hash_weights(h, model)
     # where a record's annotation is (for errors) is not what it trains
     samples = [{k: v for k, v in dataclasses.asdict(r).items() if k != "origin"} for r in records]
     h.update(json.dumps(samples, sort_keys=True, default=str).encode())
     h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
-    # what the weights do not show (image size, norm epsilon, activation, RoPE), not where it was read
-    config = {k: v for k, v in model.config.to_dict().items() if k not in UNFINGERPRINTED_CONFIG}
-    h.update(json.dumps(config, sort_keys=True, default=str).encode())
+    h.update(json.dumps(fingerprinted_config(model), sort_keys=True, default=str).encode())
     # when checkpoints are written and whether the layers run compiled do not matter
     fields = {k: v for k, v in dataclasses.asdict(dataclasses.replace(settings, save_every=0)).items() if k != "compile"}
     loss = dataclasses.asdict(weights)
@@ -382,14 +391,15 @@ def stage_fingerprint(model: torch.nn.Module, records: list[RegionRecord], token
 
 def job_checkpoint_dir(checkpoint_dir: Path, fingerprint: str) -> Path:
     """The folder of this job's checkpoints, `checkpoint_dir/<fingerprint[:16]>`; rank 0 removes
-    the checkpoints of other jobs (other initial weights, samples, tokenizer or settings) kept
-    there. The fingerprint does not cover the code: `run_stage` removes the whole checkpoint
-    folder once the stage's model is saved, so a rerun of a finished stage trains anew."""
+    the checkpoints of other jobs (another fingerprint: other initial weights, samples, tokenizer
+    or settings) kept there. The fingerprint does not cover the code: `run_stage` (`describe_splits`)
+    removes the whole checkpoint folder once the stage's model (the job's predictions) is saved, so
+    a rerun of a finished job starts anew."""
     own = checkpoint_dir / fingerprint[:16]
     if world()[0] == 0:
         for other in checkpoint_dir.glob("*"):
             if other != own and other.is_dir() and re.fullmatch(r"[0-9a-f]{16}", other.name):
-                log.warning("%s: removing the checkpoints of another training job", other)
+                log.warning("%s: removing the checkpoints of another job", other)
                 shutil.rmtree(other)
     return own
 

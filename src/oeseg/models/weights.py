@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
+from safetensors import SafetensorError
 
-from oeseg.io import InputError, atomic_write_jsonl
-from oeseg.models.config import config_from_section
+from oeseg.io import InputError, atomic_write_jsonl, read_json_object
+from oeseg.models.config import OpalConfig, config_from_section
 from oeseg.models.osprey import OpalForCausalLM, build_model
 from oeseg.models.tokenization import build_demo_tokenizer, load_tokenizer, region_token_ids
 
@@ -151,14 +152,32 @@ OPTIONAL_PARAMETERS = ("contrastive_temperature",)
 
 
 def load_model(model_dir: str | os.PathLike) -> tuple[OpalForCausalLM, object]:
-    """A saved stage's model and tokenizer (also a released Osprey checkpoint folder). A tensor of
-    the model that the checkpoint lacks is an error naming it (it would stay random); tensors the
-    model has no place for are logged."""
-    if not (Path(model_dir) / "config.json").exists():
+    """A saved stage's model and tokenizer (also a released Osprey checkpoint folder). A folder
+    that is not such a model is an InputError naming the file: a config.json missing, not JSON or
+    of another architecture (`model_type`), weights missing or that do not load, a tensor of
+    another shape than the config gives it, a tensor of the model that the checkpoint lacks (it
+    would stay random), a tokenizer that does not load or whose `<mask>`/`<pos>` ids are not the
+    model's. Tensors the model has no place for are logged."""
+    folder = Path(model_dir)
+    config_file = folder / "config.json"
+    if not config_file.exists():
         raise InputError(f"{model_dir}: no saved OPAL model (config.json missing)")
-    own = Path(model_dir) / "tokenizer"  # ours; a released Osprey folder holds it at the top
+    model_type = read_json_object(config_file).get("model_type")
+    if model_type != OpalConfig.model_type:
+        raise InputError(f"{config_file}: model_type {model_type!r}, not an OPAL/Osprey model "
+                         f"({OpalConfig.model_type!r}): the folder holds another architecture")
+    own = folder / "tokenizer"  # ours; a released Osprey folder holds it at the top
     tokenizer = load_tokenizer(own if own.is_dir() else model_dir)
-    model, info = OpalForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32, output_loading_info=True)
+    try:
+        model, info = OpalForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32, output_loading_info=True,
+                                                      ignore_mismatched_sizes=True)
+    except (OSError, ValueError, TypeError, RuntimeError, SafetensorError) as e:
+        detail = (str(e).splitlines() or [""])[0] or type(e).__name__
+        raise InputError(f"{model_dir}: the model's weights or config do not load ({detail})") from None
+    if info["mismatched_keys"]:
+        key, saved, wanted = sorted(info["mismatched_keys"], key=lambda m: m[0])[0]
+        raise InputError(f"{model_dir}: {len(info['mismatched_keys'])} tensor(s) of the checkpoint have another shape "
+                         f"than {config_file} gives the model, e.g. {key} {tuple(saved)} (the model's {tuple(wanted)})")
     missing = sorted(set(info["missing_keys"]) - set(OPTIONAL_PARAMETERS))
     if missing:
         raise InputError(f"{model_dir}: {len(missing)} tensor(s) of the model missing from the checkpoint, e.g. "
@@ -166,6 +185,11 @@ def load_model(model_dir: str | os.PathLike) -> tuple[OpalForCausalLM, object]:
     if info["unexpected_keys"]:
         log.warning("%s: %d tensor(s) of the checkpoint not in the model, ignored, e.g. %s", model_dir,
                     len(info["unexpected_keys"]), ", ".join(sorted(info["unexpected_keys"])[:5]))
+    region_ids = region_token_ids(tokenizer)
     if getattr(model.config, "mask_token_id", None) is None:  # a released Osprey folder
-        model.config.mask_token_id, model.config.pos_token_id = region_token_ids(tokenizer)
+        model.config.mask_token_id, model.config.pos_token_id = region_ids
+    elif (model.config.mask_token_id, model.config.pos_token_id) != region_ids:
+        raise InputError(f"{own if own.is_dir() else model_dir}: the tokenizer's <mask> and <pos> are ids {region_ids}, "
+                         f"{config_file} gives the model's as ({model.config.mask_token_id}, "
+                         f"{model.config.pos_token_id}): not the tokenizer the model was saved with")
     return model.eval(), tokenizer

@@ -202,12 +202,18 @@ def test_sigterm_stops_after_the_batch_and_a_rerun_resumes(described, tmp_path, 
     assert {s: p.read_text() for s, p in out.items()} == reference
 
 
-def test_progress_of_another_job_is_not_resumed(described, tmp_path, monkeypatch):
-    root, splits, _ = described
+def _crashed_at_batch_3(root, split, tmp_path, monkeypatch):
+    """The predictions file of `split` whose describe job crashed in its third batch (two saved)."""
     out = tmp_path / "pred.jsonl"
     _counting(monkeypatch, _crash_at(3))
-    with pytest.raises(RuntimeError):
-        describe_split(root / "model", splits[0], out, **RESUMED)
+    with pytest.raises(RuntimeError, match="killed"):
+        describe_split(root / "model", split, out, **RESUMED)
+    return out
+
+
+def test_progress_of_another_job_is_not_resumed(described, tmp_path, monkeypatch):
+    root, splits, _ = described
+    out = _crashed_at_batch_3(root, splits[0], tmp_path, monkeypatch)
     (old,) = progress_dir(out).iterdir()
     calls = _counting(monkeypatch)
     describe_split(root / "model", splits[0], out, **{**RESUMED, "temperature": 0.5})
@@ -240,10 +246,7 @@ def test_the_fingerprint_covers_model_prompt_split_settings_and_device(tiny, tmp
 
 def test_a_saved_batch_that_does_not_load_is_an_input_error(described, tmp_path, monkeypatch):
     root, splits, _ = described
-    out = tmp_path / "pred.jsonl"
-    _counting(monkeypatch, _crash_at(3))
-    with pytest.raises(RuntimeError):
-        describe_split(root / "model", splits[0], out, **RESUMED)
+    out = _crashed_at_batch_3(root, splits[0], tmp_path, monkeypatch)
     bad = next(progress_dir(out).glob("*/batch000001.json"))
     bad.write_text(bad.read_text()[:40])
     with pytest.raises(InputError, match=f"{bad}: a describe job's saved batch does not load"):

@@ -433,3 +433,10 @@ def test_exit_status_names_bad_input_on_stderr_and_gives_2(capsys):
     assert exit_status(lambda: None) == 0 and exit_status(lambda: 3) == 3
     with pytest.raises(KeyError):  # only bad input is reported; a defect keeps its traceback
         exit_status(lambda: {}["k"])
+
+
+def test_error_summary_is_the_first_line_of_the_message_or_the_type():
+    from oeseg.io import error_summary
+
+    assert error_summary(OSError("file cut short\nat byte 40")) == "file cut short"
+    assert error_summary(ValueError("")) == "ValueError"

@@ -35,6 +35,11 @@ def exit_status(main: Callable[[], int | None], program: str | None = None) -> i
         return 2
 
 
+def error_summary(error: BaseException) -> str:
+    """The first line of an exception's message, or its type's name where the message is empty."""
+    return (str(error).splitlines() or [""])[0] or type(error).__name__
+
+
 def check_output_path(path: str | os.PathLike) -> Path:
     """The file that a write to `path` replaces: a symbolic link's target (the link stays); an
     InputError where `path` is a folder or lies in a folder that cannot be written (or under a

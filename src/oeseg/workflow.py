@@ -208,14 +208,14 @@ def noun_list_inputs(config: dict[str, Any]) -> dict[str, Any]:
     nouns = config["nouns"]
     inputs: dict[str, Any] = {"vocabulary_files": [v for v in noun_list_vocabularies(config) if v not in BUILTIN]}
     if nouns["source"] == "tag2text":
-        inputs["tag_list"] = f"{config['out']}/downloads/{nouns['tag_list']}"
+        inputs["tag_list"] = download_path(config["out"], nouns["tag_list"])
     return inputs
 
 
 def published_descriptions(out: str, method: str, entry: dict[str, Any], dataset: str) -> str:
     """The paper's published descriptions (a download under `out`) that rule import_published
     reads for a method on a dataset: those of the method its `source` names, else its own."""
-    return f"{out}/downloads/paper/outputs/{entry.get('source', method)}/{dataset}/descriptions.json"
+    return download_path(out, f"paper/outputs/{entry.get('source', method)}/{dataset}/descriptions.json")
 
 
 def openai_lexicon_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -253,7 +253,7 @@ def sbert_class_input(config: dict[str, Any], vocabulary: str) -> dict[str, str]
     if download is None:
         raise InputError(f"config: mapping.sbert.class_lists: no class list of vocabulary {name!r}, which the "
                          f"SBERT mapping needs (mapping.sbert.class_names: prompt); add one or set class_names: plain")
-    return {"sbert_classes": f"{config['out']}/downloads/{download}"}
+    return {"sbert_classes": download_path(config["out"], download)}
 
 
 def evaluation_inputs(config: dict[str, Any], dataset: str, mapping: str) -> dict[str, str]:
@@ -333,6 +333,11 @@ def paper_study_note(config: dict[str, Any]) -> str:
     mapping takes for the regions' ground truth (USER_STUDY_GROUND_TRUTH_NOTES)."""
     note = config["human_study"]["paper_study"].get("note", "")
     return f"{note} {USER_STUDY_GROUND_TRUTH_NOTES[config['mapping']['user_study']['ground_truth']]}".strip()
+
+
+def download_path(out: str | os.PathLike, name: str) -> str:
+    """Where the workflow keeps a download: `<out>/downloads/<name>` (the config's `out` folder)."""
+    return f"{os.fspath(out)}/downloads/{name}"
 
 
 def dataset_split_dir(data_root: str | os.PathLike, dataset: str, split: str) -> str:

@@ -16,7 +16,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
-from oeseg.io import InputError
+from oeseg.io import InputError, error_summary
 from oeseg.models import conversation as conv
 
 IMAGE_TOKEN_INDEX = -200
@@ -87,8 +87,7 @@ def load_tokenizer(path: str | os.PathLike) -> PreTrainedTokenizerBase:
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path))
     except (OSError, ValueError, TypeError, KeyError) as e:  # files cut short or that do not parse
-        detail = (str(e).splitlines() or [""])[0] or type(e).__name__
-        raise InputError(f"{path}: no tokenizer loads from this folder ({detail})") from None
+        raise InputError(f"{path}: no tokenizer loads from this folder ({error_summary(e)})") from None
     return prepare_tokenizer(read_as_transformers_4_31(tokenizer))
 
 

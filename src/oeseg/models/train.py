@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.distributed as dist
 
-from oeseg.io import InputError, atomic_write_bytes, atomic_write_text, read_json
+from oeseg.io import InputError, atomic_write_bytes, atomic_write_text, error_summary, read_json
 from oeseg.models.data import Collator, RegionDataset, RegionRecord, has_region_description, record_texts
 from oeseg.models.job import OpalJob
 from oeseg.models.losses import LossWeights, contrastive_loss, positive_keys
@@ -329,8 +329,8 @@ def reading_checkpoint(path: Path, job_dir: Path) -> Iterator[None]:
     except torch.cuda.OutOfMemoryError:  # not a bad file: the error as it is
         raise
     except (OSError, EOFError, RuntimeError, ValueError, KeyError, TypeError, AssertionError, pickle.UnpicklingError) as e:
-        detail = f"no {e}" if isinstance(e, KeyError) else (str(e).splitlines() or [""])[0].split(". ")[0]
-        raise InputError(f"{path}: the stage's checkpoint does not load ({detail or type(e).__name__}); "
+        detail = f"no {e}" if isinstance(e, KeyError) else error_summary(e).split(". ")[0]
+        raise InputError(f"{path}: the stage's checkpoint does not load ({detail}); "
                          f"remove {job_dir} to train the stage anew") from None
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 from safetensors import SafetensorError
 
-from oeseg.io import InputError, atomic_write_jsonl, read_json_object
+from oeseg.io import InputError, atomic_write_jsonl, error_summary, read_json_object
 from oeseg.models.config import OpalConfig, config_from_section
 from oeseg.models.osprey import OpalForCausalLM, build_model
 from oeseg.models.tokenization import build_demo_tokenizer, load_tokenizer, region_token_ids
@@ -167,13 +167,13 @@ def load_model(model_dir: str | os.PathLike) -> tuple[OpalForCausalLM, object]:
         raise InputError(f"{config_file}: model_type {model_type!r}, not an OPAL/Osprey model "
                          f"({OpalConfig.model_type!r}): the folder holds another architecture")
     own = folder / "tokenizer"  # ours; a released Osprey folder holds it at the top
-    tokenizer = load_tokenizer(own if own.is_dir() else model_dir)
+    tokenizer_dir = own if own.is_dir() else folder
+    tokenizer = load_tokenizer(tokenizer_dir)
     try:
         model, info = OpalForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32, output_loading_info=True,
                                                       ignore_mismatched_sizes=True)
     except (OSError, ValueError, TypeError, RuntimeError, SafetensorError) as e:
-        detail = (str(e).splitlines() or [""])[0] or type(e).__name__
-        raise InputError(f"{model_dir}: the model's weights or config do not load ({detail})") from None
+        raise InputError(f"{model_dir}: the model's weights or config do not load ({error_summary(e)})") from None
     if info["mismatched_keys"]:
         key, saved, wanted = sorted(info["mismatched_keys"], key=lambda m: m[0])[0]
         raise InputError(f"{model_dir}: {len(info['mismatched_keys'])} tensor(s) of the checkpoint have another shape "
@@ -189,7 +189,7 @@ def load_model(model_dir: str | os.PathLike) -> tuple[OpalForCausalLM, object]:
     if getattr(model.config, "mask_token_id", None) is None:  # a released Osprey folder
         model.config.mask_token_id, model.config.pos_token_id = region_ids
     elif (model.config.mask_token_id, model.config.pos_token_id) != region_ids:
-        raise InputError(f"{own if own.is_dir() else model_dir}: the tokenizer's <mask> and <pos> are ids {region_ids}, "
+        raise InputError(f"{tokenizer_dir}: the tokenizer's <mask> and <pos> are ids {region_ids}, "
                          f"{config_file} gives the model's as ({model.config.mask_token_id}, "
                          f"{model.config.pos_token_id}): not the tokenizer the model was saved with")
     return model.eval(), tokenizer

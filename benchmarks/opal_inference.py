@@ -6,7 +6,8 @@ reference), with random weights (ConvNeXt-L CLIP tower at 512 px, LLaMA-7B-shape
 Prints regions/s, the minutes one run over ADE20K val (30,250 regions) and Cityscapes val (14,671)
 takes and the ratio against the reference; then a breakdown of one batch (tower and mask
 extractor, prefix prefill, suffix prefill, one decode step, sampling) and the CPU time to load an
-image and its masks, to tell what bounds the stage. Synthetic images carry region counts drawn
+image and its masks, to tell what bounds the stage. It first times the job fingerprint's hash of
+the model's weights, which every describe job and training stage computes once. Synthetic images carry region counts drawn
 like the datasets' (ADE20K val: median 11, mean 15, up to 257 a image; Cityscapes val: median 29)
 and boolean region masks at the datasets' resolutions (683 x 512, 2048 x 1024), as loaded.
 
@@ -34,6 +35,7 @@ from oeseg.models.inference import (
     image_batches,
     load_regions,
     make_sampling,
+    model_fingerprint,
     sample_descriptions,
 )
 from oeseg.models.osprey import build_model
@@ -135,6 +137,11 @@ def main() -> None:
     with device:  # Osprey's <mask>/<pos> ids lie beyond Vicuna's 32,000-token table
         model = build_model(config, config.vocab_size, config.vocab_size + 1).eval()
     torch.set_default_dtype(previous)
+    start = time.perf_counter()
+    model_fingerprint(model)  # a describe job's (and a training stage's) fingerprint hashes every weight once
+    weights = sum(t.numel() * t.element_size() for t in model.state_dict().values()) / 2**30
+    print(f"job fingerprint: the model's {weights:.1f} GiB of weights hashed in {time.perf_counter() - start:.1f} s",
+          flush=True)
     tok = build_demo_tokenizer(["a red car"])
     g = torch.Generator().manual_seed(0)
     prefix, suffix = make_prompt(config, args.prefix_text, args.suffix_text, g)

@@ -165,7 +165,8 @@ def reference_level(split: PanopticSplit, labels: np.ndarray, scores: np.ndarray
     conf = conf.reshape(k, k + 1)
     inter = np.diag(conf[:, :k])
     union = conf.sum(1) + conf[:, :k].sum(0) - inter
-    miou = float(np.mean(inter[union > 0] / union[union > 0]))
+    present = conf.sum(1) > 0  # the GT's categories, as detectron2's SemSegEvaluator averages
+    miou = float(np.mean(inter[present] / union[present]))
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO()
         coco_gt.dataset = {"images": images, "annotations": gt_anns, "categories": [{"id": int(c)} for c in np.flatnonzero(ISTHING)]}

@@ -94,11 +94,11 @@ def reference_miou(gt_maps, gt_segments, region_maps, labels):
                     continue
                 p = labels[n].get(int(region_maps[n][y, x]), -1) if region_maps[n][y, x] != 0 else -1
                 conf[cat_of[g], p if p >= 0 else K] += 1
-    ious = []
+    ious = []  # over the categories present in the ground truth (detectron2's SemSegEvaluator)
     for c in range(K):
         tp = conf[c, c]
         union = conf[c].sum() + conf[:, c].sum() - tp
-        if union > 0:
+        if conf[c].sum() > 0:
             ious.append(tp / union)
     return 100 * float(np.mean(ious)) if ious else None
 
@@ -360,8 +360,9 @@ def test_boundaries_of_the_rules_by_hand(tmp_path):
     # than half: FP; bus: all on void, ignored, so out of the averages
     assert counts == {13: (0, 1, 1), 0: (0, 0, 2), 10: (0, 1, 0), 15: (0, 0, 0)}
     assert rows[10]["PQ"] == 0 and rows[15]["PQ"] is None and m["PQ"] == 0
-    # mIoU: car 4/8, road 0/8, sky 0/2 (predicted, absent from the GT); bus has an empty union
-    assert rows[15]["IoU"] is None and m["mIoU"] == pytest.approx(100 * 0.5 / 3)
+    # mIoU over the GT's categories (detectron2's SemSegEvaluator): car 4/8, road 0/8; sky, predicted
+    # but absent from the GT, has no IoU (counted as 0/2 it would give 100 * 0.5 / 3); bus none
+    assert rows[10]["IoU"] is None and rows[15]["IoU"] is None and m["mIoU"] == pytest.approx(100 * 0.5 / 2)
     # mask AP: the car detection's IoU 0.5 passes COCO's first threshold only
     assert (m["AP50"], m["AP75"], m["AP"]) == (pytest.approx(100), pytest.approx(0), pytest.approx(10))
     # no region has a GT category: IoU exactly 0.5 is no match (a/9: car 4/8, road 4/8; b/8: road
@@ -485,7 +486,8 @@ def reference_semantic_miou(semantic_maps, region_maps, labels):
                 conf[position[int(semantic[y, x])], p if p >= 0 else K] += 1
     tp = np.diag(conf[:, :K])
     union = conf.sum(axis=1) + conf[:, :K].sum(axis=0) - tp
-    return 100 * float(np.mean(tp[union > 0] / union[union > 0]))
+    present = conf.sum(axis=1) > 0  # categories of the ground truth
+    return 100 * float(np.mean(tp[present] / union[present]))
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -7,9 +7,8 @@ pixel's prediction is its region's label; pixels on BACKGROUND regions, or on no
 model's own masks may leave holes; a split's own semantic map labels pixels no segment covers), form
 an extra "background" column: wrong for the pixel's GT category and part of that category's union.
 IoU_c = C[c, c] / (sum_j C[c, j] + sum_i C[i, c] - C[c, c]); mIoU is the mean over the categories
-whose union is non-empty, i.e. categories absent from both GT and prediction are left out (the
-usual convention; detectron2's SemSegEvaluator instead averages over the categories present in
-the GT, which is the same whenever every category predicted also occurs in the GT).
+present in the ground truth (detectron2's SemSegEvaluator, which the paper's released script
+scores with): a category only predicted has no IoU and is left out, as one absent from both.
 """
 
 from __future__ import annotations
@@ -41,15 +40,16 @@ def confusion_matrix(table: OverlapTable, labels: np.ndarray, num_categories: in
 
 
 def iou_per_category(conf: np.ndarray) -> np.ndarray:
-    """IoU of every category; NaN where its union is empty."""
+    """IoU of every category; NaN where the ground truth has none of its pixels."""
     k = conf.shape[0]
     tp = np.diag(conf[:, :k]).astype(float)
-    union = conf.sum(axis=1) + conf[:, :k].sum(axis=0) - tp
-    return np.divide(tp, union, out=np.full(k, np.nan), where=union > 0)
+    gt_pixels = conf.sum(axis=1)
+    union = gt_pixels + conf[:, :k].sum(axis=0) - tp
+    return np.divide(tp, union, out=np.full(k, np.nan), where=gt_pixels > 0)
 
 
 def mean_iou(conf: np.ndarray) -> float | None:
-    """Mean IoU over the categories with a non-empty union; None if there are none."""
+    """Mean IoU over the categories present in the ground truth; None if there are none."""
     iou = iou_per_category(conf)
     return None if np.isnan(iou).all() else float(np.nanmean(iou))
 

@@ -28,7 +28,7 @@ from oeseg.io import InputError, exit_status, read_json
 from oeseg.lexicon.lexicon import load_lexicon
 from oeseg.mapping import map_regions
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from reference_data import add_data_argument  # benchmarks/, the folder of this script
 
 
 def _colour_as_bgr(category_id: int) -> int:
@@ -68,7 +68,7 @@ def ascending_shares(descriptions_json: Path, lexicon_json: Path) -> tuple[int, 
 def main(argv: list[str] | None = None) -> int:
     """Print, per published method, the share of ascending stuff pairs under each candidate order."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
+    add_data_argument(parser)
     args = parser.parse_args(argv)
     paper = args.data / "paper"
     files = sorted((paper / "outputs").glob("*/ade20k/descriptions.json"))

@@ -77,9 +77,9 @@ from oeseg.mapping import BACKGROUND, lexical_mapper
 from oeseg.mapping.subject import load_spacy, parse_subjects
 
 from flair_tags import MODEL_SHA256  # benchmarks/, the folder of this script
+from reference_data import add_data_argument
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 METHODS = ("opal", "osprey-7b", "gpt4roi", "ferret", "shikra", "maskclip", "masqclip", "masqclip_tags", "ovseg")
 NOUN_METHODS = frozenset({"maskclip", "masqclip", "masqclip_tags", "ovseg"})
 DATASETS = {"cityscapes": CITYSCAPES, "ade20k": ADE20K}
@@ -512,7 +512,7 @@ def write_differences(path: Path, rows: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Print the per-file agreement, the lost regions and the kinds of difference."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
+    add_data_argument(parser)
     parser.add_argument("--examples", type=int, default=3, help="examples per kind of difference")
     parser.add_argument("--dump", type=Path, help="write every difference to this TSV file")
     parser.add_argument("--tagger", choices=("flair", "spacy"), default="flair",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from oeseg.data.vocabularies import get_vocabulary
 from oeseg.lexicon.lexicon import load_lexicon
@@ -22,13 +21,13 @@ from oeseg.lexicon.wordnet import build_wordnet_lexicon
 from oeseg.human_study.published import agreement_table, load_user_study, map_user_study
 from oeseg.io import exit_status
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from reference_data import add_data_argument  # benchmarks/, the folder of this script
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the agreement table (reproduction of the paper's mappings, agreement with humans)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
+    add_data_argument(parser)
     parser.add_argument("--ground-truth", choices=["human", "none"], default="human")
     parser.add_argument("--lexicon", choices=["paper", "wordnet"], default="paper",
                         help="the paper's GPT-4 lexicon, or the offline WordNet builder's with the Tag2Text nouns")

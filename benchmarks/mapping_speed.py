@@ -24,7 +24,8 @@ from oeseg.lexicon.lexicon import load_lexicon
 from oeseg.mapping import lexical_mapper, map_regions, sbert_mapper
 from oeseg.mapping.subject import load_spacy
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from reference_data import add_data_argument  # benchmarks/, the folder of this script
+
 METHODS = ("opal", "osprey-7b", "gpt4roi", "ferret")
 TARGET = 5000.0
 
@@ -43,7 +44,7 @@ def descriptions(data: Path, n: int) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Time both mappings and print descriptions per second and their ratio."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
+    add_data_argument(parser)
     parser.add_argument("-n", type=int, default=100_000, help="number of descriptions")
     parser.add_argument("--lexical-only", action="store_true", help="time only the lexical mapping")
     args = parser.parse_args(argv)

@@ -33,7 +33,7 @@ from oeseg.io import InputError, exit_status, read_json
 from oeseg.lexicon.lexicon import load_lexicon
 from oeseg.mapping import map_regions
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from reference_data import add_data_argument  # benchmarks/, the folder of this script
 
 
 def description_counts(path: Path) -> dict[str, int]:
@@ -86,7 +86,7 @@ def where_short(paper: Path, method: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Print the coverage table of every published file, dataset by dataset."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
+    add_data_argument(parser)
     parser.add_argument("--where-short", metavar="METHOD", help="locate the missing descriptions of METHOD's "
                         "short Cityscapes images (maskclip)")
     args = parser.parse_args(argv)

@@ -39,7 +39,7 @@ rule train_ovclassifier:
         cpus_per_task=1,
     params:
         split_dirs=[split_dir(d, "train") for d in TRAIN_DATASETS],
-        settings=lambda wc: method_options(config["methods"][wc.method]),
+        settings=lambda wc: method_options(config["methods"][wc.method], "train"),
     script:
         "../scripts/train_ovclassifier.py"
 
@@ -66,7 +66,7 @@ rule train_tagger:
         cpus_per_task=1,
     params:
         split_dirs=[split_dir(d, "train") for d in TRAIN_DATASETS],
-        settings=lambda wc: method_options(config["methods"][wc.method]),
+        settings=lambda wc: method_options(config["methods"][wc.method], "train"),
     script:
         "../scripts/train_tagger.py"
 
@@ -136,7 +136,7 @@ rule predict_tags:
         runtime="1h",
         cpus_per_task=1,
     params:
-        settings=lambda wc: method_options(config["methods"][wc.method]),
+        settings=lambda wc: method_options(config["methods"][wc.method], "predict"),
     script:
         "../scripts/predict_tags.py"
 
@@ -164,7 +164,7 @@ rule run_external:
         runtime=lambda wildcards: method_resources(config["methods"][wildcards.method])["runtime"],
         cpus_per_task=lambda wildcards: method_resources(config["methods"][wildcards.method])["cpus_per_task"],
     params:
-        entry=lambda wc: method_options(config["methods"][wc.method]),
+        entry=lambda wc: method_options(config["methods"][wc.method], "predict"),
         settings=lambda wc: run_settings(config, wc.run),
     script:
         "../scripts/run_external.py"

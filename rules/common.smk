@@ -6,6 +6,7 @@ from oeseg.workflow import (
     VOCABULARY_NAME,
     check_folder_datasets,
     dataset_split_dir,
+    download_path,
     method_runs,
     pin_cpu_kernels,
     sbert_class_input,

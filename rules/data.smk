@@ -13,12 +13,12 @@ CITYSCAPES_PACKAGES = {
     for package, sha256 in config["datasets"][d].get("packages", {}).items()
 }
 ADE20K_ARCHIVES = {
-    "scene_parsing": f"{OUT}/downloads/ade20k/ADEChallengeData2016.zip",
-    "instances": f"{OUT}/downloads/ade20k/annotations_instance.tar",
+    "scene_parsing": download_path(OUT, "ade20k/ADEChallengeData2016.zip"),
+    "instances": download_path(OUT, "ade20k/annotations_instance.tar"),
 }
 CITYSCAPES_ARCHIVES = {
-    "gtfine": f"{OUT}/downloads/cityscapes/gtFine_trainvaltest.zip",
-    "images": f"{OUT}/downloads/cityscapes/leftImg8bit_trainvaltest.zip",
+    "gtfine": download_path(OUT, "cityscapes/gtFine_trainvaltest.zip"),
+    "images": download_path(OUT, "cityscapes/leftImg8bit_trainvaltest.zip"),
 }
 #: a split's folder with its wildcards (split_dir), and the files every split rule writes in it
 SPLIT_DIR = split_dir("{dataset}", "{split}")
@@ -38,8 +38,8 @@ rule downloads:
     """Every download of the config: run it where the network is (a login node) before a cluster
     run whose compute nodes have none."""
     input:
-        [f"{OUT}/downloads/{name}" for name in DOWNLOADS],
-        [f"{OUT}/downloads/cityscapes/{package}" for package in CITYSCAPES_PACKAGES],
+        [download_path(OUT, name) for name in DOWNLOADS],
+        [download_path(OUT, f"cityscapes/{package}") for package in CITYSCAPES_PACKAGES],
 
 
 rule generate_synthetic:
@@ -70,7 +70,7 @@ rule generate_synthetic:
 
 rule download:
     output:
-        f"{OUT}/downloads/{{name}}",
+        download_path(OUT, "{name}"),
     log:
         f"{LOGS}/download/{{name}}.log",
     benchmark:
@@ -93,7 +93,7 @@ rule download:
 
 rule download_cityscapes:
     output:
-        f"{OUT}/downloads/cityscapes/{{package}}",
+        download_path(OUT, "cityscapes/{package}"),
     log:
         f"{LOGS}/download_cityscapes/{{package}}.log",
     benchmark:

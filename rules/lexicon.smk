@@ -66,7 +66,7 @@ if LEXICON_BUILDER == "paper":
 
     rule lexicon_paper:
         input:
-            paper_file=f"{OUT}/downloads/paper/output_semantics_gpt4_{{vocabulary}}.json",
+            paper_file=download_path(OUT, "paper/output_semantics_gpt4_{vocabulary}.json"),
         output:
             LEXICON,
         log:

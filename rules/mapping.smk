@@ -5,8 +5,8 @@ USER_STUDY_CONFIG = MAPPING_CONFIG["user_study"]  # the schema's defaults unless
 USER_STUDY_VOCABULARY = USER_STUDY_CONFIG["vocabulary"]
 USER_STUDY_GROUND_TRUTH = USER_STUDY_CONFIG["ground_truth"]
 # the paper's published study: a local copy (human_study.paper_study.results) or the download
-PAPER_STUDY_JSON = (
-    config["human_study"]["paper_study"].get("results") or f"{OUT}/downloads/{USER_STUDY_CONFIG['results']}"
+PAPER_STUDY_JSON = config["human_study"]["paper_study"].get("results") or download_path(
+    OUT, USER_STUDY_CONFIG["results"]
 )
 
 

@@ -1,10 +1,8 @@
 """Rule predict_ovclassifier: describe every ground-truth region of the val split with its best noun."""
 
-import os
-
 from oeseg.baselines.ovclassifier import predict_regions
-from oeseg.workflow import rule_step
+from oeseg.workflow import rule_step, split_folder
 
 with rule_step(snakemake):
     predict_regions(snakemake.input.model, snakemake.input.nouns,
-                    os.path.dirname(snakemake.input.split), snakemake.output[0])
+                    split_folder(snakemake.input.split), snakemake.output[0])

@@ -93,21 +93,37 @@ def test_a_methods_jobs_rerun_on_its_options_not_on_its_label(workdir):
 
 
 def test_method_options_are_what_a_methods_jobs_read():
-    """An entry's kind options (not its resources) and `on_mismatch`: never its label, group or kind."""
+    """An entry's kind options (not its resources) and `on_mismatch`: never its label, group or kind;
+    training's only the options it reads, prediction's the others."""
     tags = {"kind": "tags", "label": "B", "group": "baseline", "classifier": "ov", "top_k": 5, "epochs": 3,
-            "scored_images": "described"}
-    assert method_options(tags) == {"classifier": "ov", "top_k": 5, "epochs": 3}
+            "scored_images": "described", "on_mismatch": "skip"}
+    assert method_options(tags, "train") == {"epochs": 3}
+    assert method_options(tags, "predict") == {"classifier": "ov", "top_k": 5, "on_mismatch": "skip"}
     external = {"kind": "external", "label": "M", "command": "run {output}", "format": "lac",
                 "resources": {"gpu": 1}, "on_mismatch": "skip"}
-    assert method_options(external) == {"command": "run {output}", "format": "lac", "on_mismatch": "skip"}
-    assert method_options({"kind": "ovclassifier", "label": "O", "published": True, "source": "x"}) == {}
+    assert method_options(external, "predict") == {"command": "run {output}", "format": "lac", "on_mismatch": "skip"}
+    assert method_options({"kind": "ovclassifier", "label": "O", "published": True, "source": "x"}, "predict") == {}
+    assert method_options({"kind": "ovclassifier", "epochs": 2, "seed": 1}, "train") == {"epochs": 2, "seed": 1}
+    with pytest.raises(ValueError, match="step 'evaluate'"):
+        method_options(tags, "evaluate")
+
+
+def test_a_tags_methods_top_k_and_threshold_are_not_training_options():
+    """`top_k` and `threshold` pick tags at prediction: changing them leaves the tagger's training
+    options (its rule's params) as they were, and changes prediction's."""
+    entry = {"kind": "tags", "classifier": "ov", "top_k": 5, "threshold": 0.3, "epochs": 3, "seed": 7}
+    changed = {**entry, "top_k": 2, "threshold": 0.6}
+    assert method_options(changed, "train") == method_options(entry, "train") == {"epochs": 3, "seed": 7}
+    assert method_options(changed, "predict") != method_options(entry, "predict")
+    assert entry_settings(TagSettings, method_options(changed, "predict")) == TagSettings(top_k=2, threshold=0.6)
 
 
 @pytest.mark.slow
 def test_the_tags_baselines_rules_train_and_predict(workdir):
     """Rules train_ovclassifier, train_tagger and predict_tags run their scripts end to end: the
     trainings read the train splits and the entries' settings, the prediction picks at most
-    `top_k` tags an image and describes every region with one of them."""
+    `top_k` tags an image and describes every region with one of them; a new `top_k` or `threshold`
+    reruns the prediction, not the trainings."""
     make_split(workdir / "data" / "demo-city" / "train", 4, seed=5)
     overrides = yaml.safe_load((workdir / "overrides.yaml").read_text())
     overrides["datasets"] = {"demo-city": {"source": "folder", "vocabulary": "demo-city"}}
@@ -123,6 +139,11 @@ def test_the_tags_baselines_rules_train_and_predict(workdir):
     predictions = read_predictions(workdir / target)
     assert len(predictions) == sum(1 for _ in (workdir / "data/demo-city/val/regions.jsonl").open())
     assert all(p.description in tags[p.image_id] for p in predictions)
+    overrides["methods"]["tags"].update(top_k=1, threshold=0.5)  # prediction's settings: no retraining
+    (workdir / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    proc = snakemake(workdir, "-n", target)
+    assert proc.returncode == 0, (proc.stderr + proc.stdout)[-3000:]
+    assert "rule predict_tags:" in proc.stdout and "rule train_" not in proc.stdout, proc.stdout[-3000:]
 
 
 def test_external_weights_are_an_input(workdir):
@@ -283,7 +304,7 @@ def test_entry_settings_takes_the_entrys_settings_and_the_classs_defaults():
     assert config == TaggerConfig(epochs=3, seed=7)
     assert entry_settings(TaggerConfig, {"kind": "tags"}) == TaggerConfig()
     assert entry_settings(TagSettings, entry) == TagSettings(top_k=5, threshold=0.3)
-    assert entry_settings(TaggerConfig, method_options(entry)) == TaggerConfig(epochs=3, seed=7)
+    assert entry_settings(TaggerConfig, method_options(entry, "train")) == TaggerConfig(epochs=3, seed=7)
     given = TaggerConfig(epochs=2)
     assert entry_settings(TaggerConfig, given) is given and entry_settings(TaggerConfig, None) == TaggerConfig()
 

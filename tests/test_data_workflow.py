@@ -16,7 +16,7 @@ import yaml
 from oeseg.data.panoptic import PanopticImage, Segment, panoptic_json
 from oeseg.data.vocabularies import CITYSCAPES, Category, Vocabulary
 from oeseg.io import InputError, atomic_write_json
-from oeseg.workflow import check_folder_datasets, dataset_split_dir
+from oeseg.workflow import check_folder_datasets, dataset_split_dir, split_folder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,9 +72,12 @@ def test_a_malformed_download_entry_stops_the_run(tmp_path):
 
 
 def test_a_split_folder_is_data_root_dataset_split():
-    """The one path convention of a split's folder, which the rules, the OPAL stage and the start-up check share."""
+    """The one path convention of a split's folder, which the rules, the OPAL stage and the start-up check
+    share; the scripts find it from the split's panoptic.json."""
     assert dataset_split_dir("data", "demo-city", "val") == "data/demo-city/val"
     assert dataset_split_dir(Path("/d"), "ade", "train") == "/d/ade/train"
+    assert split_folder("data/demo-city/val/panoptic.json") == "data/demo-city/val"  # a rule's `split` input
+    assert split_folder(Path("/d/ade/train/panoptic.json")) == "/d/ade/train"
 
 
 def test_the_start_up_check_keeps_a_folder_splits_categories_until_its_file_changes(tmp_path):

@@ -586,7 +586,8 @@ def test_polygon_parts_without_area_are_dropped_as_detectron2_drops_them(root, c
                         {"image": "gone.jpg", "conversations": [{"from": "gpt", "value": "a street"}]}], "entry 1"),
 ])
 def test_a_missing_image_is_an_error_when_its_annotation_file_is_read(root, fmt, obj, entry):
-    """Before any training: the error names the annotation file, the entry and the missing path."""
+    """Before any training: the error names the annotation file, the entry and the missing path (a
+    symbolic link to no file as well, though its folder lists it; one to a file is read)."""
     files = _write(root, "ann.json", obj)
     with pytest.raises(InputError, match=rf"ann.json: {entry}: image {re.escape(str(root / 'gone.jpg'))} not found$"):
         records_from_source({"format": fmt, **files})
@@ -594,6 +595,13 @@ def test_a_missing_image_is_an_error_when_its_annotation_file_is_read(root, fmt,
     with pytest.raises(InputError, match=rf"ann.json: (annotation|entry) 0\b.*: image {nowhere}/\S+ not found "
                                          rf"\(no folder {nowhere}\)"):
         records_from_source({"format": fmt, **files, "image_root": str(root / "nowhere")})
+    (root / "gone.jpg").symlink_to(root / "deleted.jpg")  # listed in its folder, but a link to no file
+    with pytest.raises(InputError, match=rf"ann.json: {entry}: image {re.escape(str(root / 'gone.jpg'))} not found "
+                                         rf"\(a symbolic link to {re.escape(str(root / 'deleted.jpg'))}, which "
+                                         r"does not exist\)$"):
+        records_from_source({"format": fmt, **files})
+    (root / "deleted.jpg").write_bytes((root / "000000000009.jpg").read_bytes())  # the link's file is back
+    assert records_from_source({"format": fmt, **files})
 
 
 def test_an_image_of_another_size_than_its_entry_is_an_error_naming_the_entry(root):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from oeseg.io import InputError
 
@@ -77,7 +77,8 @@ class MethodKind:
     its own model in the workflow (None: nothing to train). gpu: its prediction job asks for a GPU
     by default. contrastive: it trains with OPAL's contrastive region-text loss (weight
     `opal.loss.contrastive_weight` from stage 2; without it, weight 0). options: the config keys it takes beyond COMMON_KEYS; required: groups of keys of
-    which the entry must name at least one each.
+    which the entry must name at least one each; train_options: those of its options that only its
+    train rule reads (the others are its predict rule's).
     """
 
     name: str
@@ -87,6 +88,7 @@ class MethodKind:
     contrastive: bool = False
     options: tuple[str, ...] = ()
     required: tuple[tuple[str, ...], ...] = ()
+    train_options: tuple[str, ...] = ()
 
 
 METHOD_KINDS: Registry[MethodKind] = Registry("method kind")
@@ -97,10 +99,11 @@ for _kind in (
     MethodKind("osprey", predict_rule="opal_describe", train_rule="opal_train", gpu=True),
     # open-vocabulary region classifier: masked-crop embeddings scored against the mined nouns
     MethodKind("ovclassifier", predict_rule="predict_ovclassifier", train_rule="train_ovclassifier",
-               options=("epochs", "seed")),
+               options=("epochs", "seed"), train_options=("epochs", "seed")),
     # the paper's Baseline: an image tagger's nouns, chosen among by an ovclassifier method
     MethodKind("tags", predict_rule="predict_tags", train_rule="train_tagger",
-               options=("classifier", "top_k", "threshold", "epochs", "seed"), required=(("classifier",),)),
+               options=("classifier", "top_k", "threshold", "epochs", "seed"), required=(("classifier",),),
+               train_options=("epochs", "seed")),
     # a method's own inference (command template) or a released Osprey-architecture checkpoint
     MethodKind("external", predict_rule="run_external", gpu=True,
                options=("command", "format", "output", "resources", "weights"), required=(("command", "weights"),)),
@@ -140,11 +143,18 @@ def entry_settings(config_class: type[T], entry: Mapping[str, Any] | T | None) -
     return config_class(**{key: value for key, value in (entry or {}).items() if key in names})
 
 
-def method_options(entry: dict) -> dict:
-    """The keys of a method entry that its jobs read (its kind's options but `resources`, and
-    `on_mismatch`): its rules' params, so that a new `label`, `group` or `resources` reruns none of
-    its jobs (Snakemake reruns a job whose params changed)."""
-    keys = {*kind_of(entry).options, "on_mismatch"} - {"resources"}
+def method_options(entry: dict, step: Literal["train", "predict"]) -> dict:
+    """The keys of a method entry that its `step`'s job reads: training its kind's `train_options`,
+    prediction its other options but `resources`, and `on_mismatch`. They are the rule's params, so
+    that a new `label`, `group` or `resources` reruns none of its jobs, and a new `top_k` only its
+    predictions (Snakemake reruns a job whose params changed)."""
+    kind = kind_of(entry)
+    if step == "train":
+        keys = set(kind.train_options)
+    elif step == "predict":
+        keys = {*kind.options, "on_mismatch"} - {"resources", *kind.train_options}
+    else:
+        raise ValueError(f"step {step!r} is neither 'train' nor 'predict'")
     return {key: value for key, value in entry.items() if key in keys}
 
 

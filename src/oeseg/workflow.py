@@ -345,6 +345,11 @@ def dataset_split_dir(data_root: str | os.PathLike, dataset: str, split: str) ->
     return f"{os.fspath(data_root)}/{dataset}/{split}"
 
 
+def split_folder(panoptic_json: str | os.PathLike) -> str:
+    """The folder of a split from its `panoptic.json` (the `split` input of a rule that reads the split)."""
+    return os.path.dirname(os.fspath(panoptic_json))
+
+
 def folder_dataset_files(config: dict[str, Any]) -> dict[str, str]:
     """The files of each `source: folder` dataset that the user provides (rule user_provided_file
     names a missing one) -> what each is: both splits' panoptic.json and the train split's

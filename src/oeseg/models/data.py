@@ -225,26 +225,43 @@ def _items(entry: dict, key: str) -> list:
 class _ImageFiles:
     """The image files an annotation file names, checked to exist when it is read (not when training
     draws them): each folder is listed once and no image is opened, so that a file of 700k entries
-    costs a set lookup per entry. An image's size is checked when its sample is loaded (RegionDataset)."""
+    costs a set lookup per entry; only a symbolic link is followed (once), its target checked to
+    exist. An image's size is checked when its sample is loaded (RegionDataset)."""
 
     def __init__(self, ann_file: str) -> None:
         """Checks for the images of `ann_file`."""
         self.ann_file = ann_file
         self._listed: dict[str, frozenset[str]] = {}
+        self._links: dict[str, set[str]] = {}  # a folder's symbolic links not yet followed
+
+    def _list(self, folder: str) -> None:
+        """Lists `folder` once: its names, and which of them are symbolic links."""
+        try:
+            with os.scandir(folder or ".") as entries:
+                names, links = set(), set()
+                for item in entries:
+                    names.add(item.name)
+                    if item.is_symlink():
+                        links.add(item.name)
+        except OSError:  # no such folder (or not one): no file of it exists
+            names, links = set(), set()
+        self._listed[folder], self._links[folder] = frozenset(names), links
 
     def path(self, image_root: str, name: str, entry: str) -> str:
-        """The path of image `name` under `image_root`; a missing file is an InputError naming the
-        annotation file, its `entry` and the path."""
+        """The path of image `name` under `image_root`; a missing file (or a symbolic link to none)
+        is an InputError naming the annotation file, its `entry` and the path."""
         path = os.path.join(image_root, name)
         folder, base = os.path.split(path)
         if folder not in self._listed:
-            try:
-                self._listed[folder] = frozenset(os.listdir(folder or "."))
-            except OSError:  # no such folder (or not one): no file of it exists
-                self._listed[folder] = frozenset()
+            self._list(folder)
         if base not in self._listed[folder]:
             why = "" if os.path.isdir(folder or ".") else f" (no folder {folder})"
             raise InputError(f"{self.ann_file}: {entry}: image {path} not found{why}")
+        if base in self._links[folder]:
+            if not os.path.exists(path):
+                raise InputError(f"{self.ann_file}: {entry}: image {path} not found "
+                                 f"(a symbolic link to {os.readlink(path)}, which does not exist)")
+            self._links[folder].discard(base)
         return path
 
 

@@ -94,6 +94,13 @@ def external_spec(method: str, entry: dict) -> tuple[str, str]:
     return fmt, output
 
 
+def check_command(method: str, entry: dict) -> None:
+    """Raise InputError naming `methods.<method>.command` where the template has an unknown
+    placeholder or a stray brace: at start-up, not when the job renders it."""
+    if entry.get("command"):
+        render_command(entry["command"], dict.fromkeys(PLACEHOLDERS, ""), where=f"methods.{method}.command")
+
+
 def render_command(template: str, values: dict[str, object], where: str = "command") -> str:
     """Fill a command template's placeholders with shell-quoted values (write them bare, not inside
     quotes; a literal brace is written `{{` or `}}`); unknown placeholders, format specs and stray

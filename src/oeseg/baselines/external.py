@@ -115,6 +115,8 @@ def render_command(template: str, values: dict[str, object], where: str = "comma
                 raise InputError(f"{where}: placeholder {{{field}}} takes no format spec or conversion "
                                  "(its value is inserted shell-quoted)")
         return template.format_map({k: shlex.quote(str(v)) for k, v in values.items()})
+    except InputError:  # a ValueError too: its message is whole already
+        raise
     except ValueError as e:  # a single "{" or "}"
         raise InputError(f"{where}: {e} ({hint})") from None
 

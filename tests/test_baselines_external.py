@@ -64,7 +64,7 @@ def test_malformed_external_output_names_the_file_and_line(split, tmp_path):
         run_external("shikra", {"command": MLLM + " --extra-description"}, val, nouns, tmp_path / "raw",
                      tmp_path / "p.jsonl")
     (tmp_path / "bad.jsonl").write_text('{"image_id": "img5_000", "segment_id": 1, "description": "sky"}\n{"image_id"\n')
-    with pytest.raises(InputError, match=r"raw/out.jsonl:2: malformed JSON line"):
+    with pytest.raises(InputError, match=r"raw/out.jsonl:2:\d+: malformed JSON line"):
         run_external("mine", {"command": f"cp {tmp_path / 'bad.jsonl'} {{output}}", "format": "jsonl",
                               "output": "out.jsonl"}, val, None, tmp_path / "raw", tmp_path / "p.jsonl")
     assert not (tmp_path / "p.jsonl").exists()

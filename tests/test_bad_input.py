@@ -231,13 +231,21 @@ EVALUATE_CASES = [
      r"pred.jsonl:2: 'description' holds an unpaired surrogate '\\ud800' at character \d+: not Unicode text"),
     ("predictions-a-json-array", lambda r: (r / "pred.jsonl").write_text(json.dumps(
         [json.loads(line) for line in pred_lines(r)], indent=1)),  # json.dump(rows, f, indent=1)
-     r"pred.jsonl:1: malformed JSON line: .* \(JSON Lines holds one JSON object per line, not a JSON array\)"),
+     r"pred.jsonl:1:2: malformed JSON line: .* \(JSON Lines holds one JSON object per line, not a JSON array\)"),
     ("predictions-a-one-line-json-array", lambda r: (r / "pred.jsonl").write_text(json.dumps(
         [json.loads(line) for line in pred_lines(r)])),
      r"pred.jsonl:1: expected a JSON object, got list \(JSON Lines holds one JSON object per line, not a JSON array\)"),
     ("predictions-pretty-printed", lambda r: (r / "pred.jsonl").write_text("\n".join(
         json.dumps(json.loads(line), indent=1) for line in pred_lines(r))),
-     r"pred.jsonl:1: malformed JSON line: .* \(JSON Lines holds each object whole on one line\)"),
+     r"pred.jsonl:1:2: malformed JSON line: .* \(JSON Lines holds each object whole on one line\)"),
+    # a file cut inside a description (a crashed writer): the line end is not "an invalid control character"
+    ("predictions-truncated", lambda r: set_line(r, 3, pred_lines(r)[2][:pred_lines(r)[2].index('"description": "') + 20]),
+     r"pred.jsonl:3:\d+: malformed JSON line: Unterminated string \(JSON Lines holds each object whole on one line\)$"),
+    ("predictions-truncated-crlf", lambda r: set_line(r, 2, pred_lines(r)[1][:-3].encode() + b"\r"),
+     r"pred.jsonl:2:\d+: malformed JSON line: Expecting .* \(JSON Lines holds each object whole on one line\)$"),
+    ("predictions-a-csv", lambda r: write_lines(r / "pred.jsonl", ["image_id,segment_id,description", "img5_000,1,a road"]),
+     r"pred.jsonl:1:1: malformed JSON line: Expecting value \(JSON Lines holds one JSON object per line, "
+     r"not CSV or other text\)$"),
     ("predictions-empty", lambda r: write_lines(r / "pred.jsonl", ["", "  "]),
      r"pred.jsonl: no predictions: the file holds no prediction line"),
     ("lexicon-level-misspelt", lambda r: edit_json(r / "lexicon.json", lambda o: o["categories"][0].update(

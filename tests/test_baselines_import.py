@@ -97,6 +97,10 @@ def test_import_command_writes_predictions_and_exits_2_on_bad_input(tmp_path, ca
     src.write_text(json.dumps([{"image_id": "a", "descriptions": "a red car"}]))
     assert main(["--format", "lac", "--dataset", str(split), str(src), "-o", str(out)]) == 2
     assert "entry 0 (a): 'descriptions' must be a list of strings" in capsys.readouterr().err
+    # a null or a number among an image's descriptions is named by its index, not the whole list
+    src.write_text(json.dumps([{"image_id": "a", "descriptions": ["a red car", None]}]))
+    assert main(["--format", "lac", "--dataset", str(split), str(src), "-o", str(out)]) == 2
+    assert "entry 0 (a): descriptions[1] must be a string, got None" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("fmt, option, message", [

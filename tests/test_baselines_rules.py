@@ -478,3 +478,18 @@ def test_an_external_method_without_format_and_output_is_a_config_error():
     config["methods"]["shikra"] = {"kind": "external", "label": "S", "command": "true"}  # the registry's
     config["methods"]["ospr"] = {"kind": "external", "label": "O", "weights": "ckpt/osprey-7b"}  # our model code
     check_config(config, REPO / "schemas")
+
+
+def test_an_external_command_with_an_unknown_placeholder_is_a_config_error():
+    """A misspelt placeholder in an external method's command (`{out}` for `{output}`) stops the
+    run at start-up (a dry run included), not when its job, maybe queued for hours, renders it."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["methods"]["mine"] = {"kind": "external", "label": "M", "format": "jsonl", "output": "pred.jsonl",
+                                 "command": "cp preds/{dataset}.jsonl {out}"}
+    with pytest.raises(InputError, match=r"methods.mine.command: unknown placeholder \{out\}"):
+        check_config(config, REPO / "schemas")
+    config["methods"]["mine"]["command"] = "awk '{print}' preds/{dataset}.jsonl > {output}"
+    with pytest.raises(InputError, match=r"methods.mine.command: unknown placeholder \{print\}"):
+        check_config(config, REPO / "schemas")
+    config["methods"]["mine"]["command"] = "cp preds/{dataset}.jsonl {output}"
+    check_config(config, REPO / "schemas")

@@ -206,7 +206,7 @@ def test_scored_images_described_leaves_out_the_images_without_a_prediction(data
     (lambda rows: rows.__setitem__(0, {**rows[0], "description": "  "}), r"pred.jsonl:1: 'description' is empty"),
     (lambda rows: rows.__setitem__(1, {**rows[1], "description": ["a car"]}),
      r"pred.jsonl:2: 'description' must be a string"),
-    (lambda rows: rows.__setitem__(3, "{not json"), r"pred.jsonl:4: malformed JSON line"),
+    (lambda rows: rows.__setitem__(3, "{not json"), r"pred.jsonl:4:2: malformed JSON line"),
 ], ids=["unknown-image", "unknown-segment", "duplicate", "empty", "not-a-string", "malformed"])
 def test_bad_predictions_name_file_and_line(dataset, edit, message, capsys):
     root, rows, _ = dataset

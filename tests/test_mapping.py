@@ -540,6 +540,19 @@ def test_map_command_errors(tmp_path: Path, toy_lexicon: Lexicon, content: str, 
     assert not (tmp_path / "out.csv").exists()
 
 
+def test_map_command_refuses_a_level_with_sbert(tmp_path: Path) -> None:
+    """Sentence-BERT has no levels: `--level exact` with it would be ignored while the summary named
+    the level, so it is refused as `--lexicon` is."""
+    (tmp_path / "in.csv").write_text("description\na sedan\n")
+    parser = argparse.ArgumentParser()
+    map_command.add_arguments(parser)
+    ns = parser.parse_args(["--vocabulary", "cityscapes", "--method", "sbert", "--level", "exact",
+                            str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv")])
+    with pytest.raises(InputError, match=r"^--level is read by --method lexical only \(the mapping here is sbert\)$"):
+        map_command.run(ns)
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_user_study_quality(paper_files: Path, gpt4_cityscapes: Lexicon) -> None:
     """Our mappings reproduce the paper's on >= 95 % of the 1,181 human-labelled
     descriptions at every level, on all of them and on each half of a fixed hash split; the

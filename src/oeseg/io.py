@@ -212,7 +212,7 @@ def read_json(path: str | os.PathLike) -> Any:
     try:
         return json.loads(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as e:
-        raise InputError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
+        raise InputError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {_json_error_text(e)}") from None
     except DuplicateKeyError as e:
         raise InputError(f"{path}: invalid JSON: key {e.args[0]!r} appears twice in one object") from None
     except RecursionError:
@@ -269,13 +269,21 @@ def read_yaml(path: str | os.PathLike, what: str = "YAML file") -> Any:
         raise InputError(f"{path}: not valid YAML: a value that cannot be read ({e})") from None
 
 
+def _json_error_text(error: json.JSONDecodeError) -> str:
+    """json's message without its dangling "starting at"/"at": the position is in the file:line:column prefix."""
+    return error.msg.removesuffix(" starting at").removesuffix(" at")
+
+
 def _jsonl_shape_hint(line: str, error: json.JSONDecodeError | None = None) -> str:
     """A hint for a line of a JSON Lines file written in another shape: a JSON array, or an object
-    spread over several lines (the line ends before its value does); "" for any other line."""
+    spread over several lines or cut short (the line ends before its value does), or other text
+    such as CSV; "" for any other line."""
     if line.lstrip().startswith("["):
         return " (JSON Lines holds one JSON object per line, not a JSON array)"
-    if error is not None and error.pos >= len(line.rstrip()):
+    if error is not None and (error.pos >= len(line.rstrip()) or error.msg.startswith("Unterminated string")):
         return " (JSON Lines holds each object whole on one line)"
+    if not line.lstrip().startswith("{"):
+        return " (JSON Lines holds one JSON object per line, not CSV or other text)"
     return ""
 
 
@@ -300,10 +308,12 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
                 raise _not_utf8(path, raw, e, lineno) from None
             if not line.strip():
                 continue
+            line = line.rstrip("\r\n")  # json would read a line end inside a cut string as a control character
             try:
                 obj = json.loads(line, object_pairs_hook=unique_keys)
             except json.JSONDecodeError as e:
-                raise InputError(f"{path}:{lineno}: malformed JSON line: {e.msg}{_jsonl_shape_hint(line, e)}") from None
+                raise InputError(f"{path}:{lineno}:{e.colno}: malformed JSON line: {_json_error_text(e)}"
+                                 f"{_jsonl_shape_hint(line, e)}") from None
             except DuplicateKeyError as e:
                 raise InputError(f"{path}:{lineno}: malformed JSON line: key {e.args[0]!r} appears twice") from None
             except RecursionError:

@@ -420,16 +420,17 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
     its schema requires nothing), so the rules read the schemas' defaults instead of restating
     them; names of datasets and methods must be the config's (`check_references`). The Snakefile
     and `oeseg audit` both call this, so their configs hash alike."""
-    from oeseg.baselines.external import external_spec
+    from oeseg.baselines.external import check_command, external_spec
     from oeseg.registry import check_methods, kind_of
 
     schemas = Path(schemas).resolve()
     top = schemas / "config.schema.yaml"
     validate_section(config, top)
     check_methods(config["methods"])
-    for name, entry in config["methods"].items():  # a command's output format and file, before any job
+    for name, entry in config["methods"].items():  # a command's template, output format and file, before any job
         if kind_of(entry).name == "external" and "command" in entry:
             external_spec(name, entry)
+            check_command(name, entry)
     check_references(config)
     for key, prop in read_yaml(top, "schema")["properties"].items():
         ref = prop.get("$ref", "#")

@@ -94,6 +94,13 @@ def external_spec(method: str, entry: dict) -> tuple[str, str]:
     return fmt, output
 
 
+def check_command(method: str, entry: dict) -> None:
+    """Raise InputError naming `methods.<method>.command` where the template has an unknown
+    placeholder or a stray brace: at start-up, not when the job renders it."""
+    if entry.get("command"):
+        render_command(entry["command"], dict.fromkeys(PLACEHOLDERS, ""), where=f"methods.{method}.command")
+
+
 def render_command(template: str, values: dict[str, object], where: str = "command") -> str:
     """Fill a command template's placeholders with shell-quoted values (write them bare, not inside
     quotes; a literal brace is written `{{` or `}}`); unknown placeholders, format specs and stray
@@ -108,6 +115,8 @@ def render_command(template: str, values: dict[str, object], where: str = "comma
                 raise InputError(f"{where}: placeholder {{{field}}} takes no format spec or conversion "
                                  "(its value is inserted shell-quoted)")
         return template.format_map({k: shlex.quote(str(v)) for k, v in values.items()})
+    except InputError:  # a ValueError too: its message is whole already
+        raise
     except ValueError as e:  # a single "{" or "}"
         raise InputError(f"{where}: {e} ({hint})") from None
 

@@ -100,8 +100,10 @@ def import_lac(path: str | os.PathLike, split: PanopticSplit, *, on_mismatch: st
         if not isinstance(entry, dict) or "image_id" not in entry or "descriptions" not in entry:
             raise InputError(f"{where}: expected an object with 'image_id' and 'descriptions'")
         image_id, descriptions = check_image_id(entry["image_id"], where), entry["descriptions"]
-        if not isinstance(descriptions, list) or not all(isinstance(d, str) for d in descriptions):
+        if not isinstance(descriptions, list):
             raise InputError(f"{where} ({image_id}): 'descriptions' must be a list of strings")
+        if (bad := next((n for n, d in enumerate(descriptions) if not isinstance(d, str)), None)) is not None:
+            raise InputError(f"{where} ({image_id}): descriptions[{bad}] must be a string, got {descriptions[bad]!r}")
         if image_id in seen:
             raise InputError(f"{where}: image {image_id} appears twice")
         seen.add(image_id)

@@ -21,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the options of `oeseg map`."""
     parser.add_argument("--vocabulary", required=True, help="a built-in vocabulary name or a JSON file")
     parser.add_argument("--method", required=True, choices=METHODS)
-    parser.add_argument("--level", default="meronym",
-                        help=f"lexical level, one of {', '.join(LEVELS)} (default meronym)")
+    parser.add_argument("--level",
+                        help=f"lexical level, one of {', '.join(LEVELS)} (default meronym; --method lexical only)")
     parser.add_argument("--lexicon", type=Path, help="lexicon JSON (ours or the paper's GPT-4 format)")
     parser.add_argument("--sbert-classes", type=Path,
                         help="prompt-engineered class list `id:name1,name2,...` (default: category names)")
@@ -83,8 +83,11 @@ def default_lexicon(vocabulary: Vocabulary) -> tuple[Lexicon, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Map the descriptions of the input CSV and write it back with a `category` column."""
-    if args.level not in LEVELS:
-        raise InputError(f"--level {args.level!r}: not one of {', '.join(LEVELS)}")
+    if args.level is not None and args.method != "lexical":  # Sentence-BERT has no levels
+        raise InputError(f"--level is read by --method lexical only (the mapping here is {args.method})")
+    level = args.level or LEVELS[-1]
+    if level not in LEVELS:
+        raise InputError(f"--level {level!r}: not one of {', '.join(LEVELS)}")
     check_mapping_options(args.method, args.lexicon, args.sbert_classes)
     vocabulary = get_vocabulary(args.vocabulary)
     header, rows, gts = read_descriptions(args.input, vocabulary)
@@ -93,9 +96,10 @@ def run(args: argparse.Namespace) -> int:
         lexicon, source = ((load_checked_lexicon(args.lexicon, vocabulary, larger=True), str(args.lexicon)) if args.lexicon
                            else default_lexicon(vocabulary))
     mapped = map_regions([r["description"] for r in rows], gts, vocabulary, args.method, lexicon,
-                         levels=[args.level], sbert_class_names=args.sbert_classes)[args.level]
+                         levels=[level], sbert_class_names=args.sbert_classes)[level]
     categories = ["background" if cid == BACKGROUND else vocabulary.by_id(cid).name for cid in mapped]
     atomic_write_text(args.output, csv_text(header + ["category"], (
         [row[k] for k in header] + [category] for row, category in zip(rows, categories))))
-    print(f"{len(rows)} descriptions mapped ({args.method}, level {args.level}; lexicon: {source}) -> {args.output}")
+    shape = f"lexical, level {level}" if args.method == "lexical" else args.method
+    print(f"{len(rows)} descriptions mapped ({shape}; lexicon: {source}) -> {args.output}")
     return 0

@@ -26,6 +26,7 @@ import re
 import shutil
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -351,11 +352,21 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _tensor_digest(tensor: torch.Tensor) -> bytes:
+    """sha256 of a tensor's bytes (read from its buffer on the host, not copied again)."""
+    return hashlib.sha256(tensor.detach().cpu().contiguous().view(torch.uint8).numpy()).digest()
+
+
 def hash_weights(h: hashlib._Hash, model: torch.nn.Module) -> None:
-    """Feed every tensor of the model (name, dtype, shape, bytes) to the hash `h`."""
-    for name, tensor in sorted(model.state_dict().items()):
-        h.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
-        h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy())  # its buffer, not a copy
+    """Feed every tensor of the model (name, dtype, shape and its bytes' sha256) to the hash `h`.
+    The tensors are copied and hashed in threads, up to 8 of the process's CPUs (both release the
+    GIL): a 7B model's 13 GiB took 25 s on one."""
+    items = sorted(model.state_dict().items())
+    with ThreadPoolExecutor(min(8, len(os.sched_getaffinity(0)))) as pool:
+        digests = pool.map(_tensor_digest, [tensor for _, tensor in items])
+        for (name, tensor), digest in zip(items, digests):
+            h.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+            h.update(digest)
 
 
 def fingerprinted_config(model: torch.nn.Module) -> dict:

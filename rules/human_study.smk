@@ -99,6 +99,8 @@ if HS["reference"] == "annotators":
             unpack(annotation_files(["annotators", "resolved"])),
             selection=f"{HUMAN_STUDY}/selection.csv",
             agreement=f"{HUMAN_STUDY}/agreement.json",
+            # the selection's lexicon: each description mapped again with its human label as the priority
+            lexicon=lexicon_of(vocabulary_of(HS["dataset"])),
         output:
             study=f"{HUMAN_STUDY}/study.csv",
             report=report(

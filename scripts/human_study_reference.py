@@ -1,4 +1,5 @@
-"""Rule human_study_table (demo): the study table with ground-truth categories as reference labels."""
+"""Rule human_study_table (demo): the study table with ground-truth categories as reference labels
+(so both of its lexical mappings, the reference's priority and the region's, are the selection's)."""
 
 from oeseg.human_study.agreement import write_reference_study
 from oeseg.workflow import rule_step

@@ -1,4 +1,5 @@
-"""Rule paper_study_table: the paper's published study with its own mapping columns."""
+"""Rule paper_study_table: the paper's published study with its own mapping columns (no region labels:
+no lexical mapping with the region's ground-truth priority)."""
 
 from oeseg.human_study.published import write_paper_study
 from oeseg.workflow import rule_step

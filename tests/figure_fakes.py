@@ -69,25 +69,28 @@ def write_region_predictions(path: Path, texts: dict[int, str], n_images: int = 
 
 
 SYNONYMS = {"automobile": "car", "pedestrian": "person", "street": "road"}
-PARTS = {"wheel": "car"}
+PARTS = {"wheel": ("car", "bicycle")}
 
 
 def fake_map_regions(descriptions, gt_category_ids, vocabulary, method, lexicon=None, levels=LEVELS, **sbert):
     """A stand-in for oeseg.mapping.map_regions with known answers: lexical maps the last word by
-    name (exact), SYNONYMS (synonym+) and PARTS (meronym); sbert maps everything to the first category."""
+    name (exact), SYNONYMS (synonym+) and PARTS (meronym: the ground truth where it is one of the
+    parts' categories, otherwise the first); sbert maps everything to the first category."""
     if method == "sbert":
         first = vocabulary.categories[0].id
         return {lv: [first] * len(descriptions) for lv in levels}
+    gts = gt_category_ids if gt_category_ids is not None else [None] * len(descriptions)
     out = {}
     for li, lv in enumerate(levels):
         row = []
-        for d in descriptions:
+        for d, gt in zip(descriptions, gts):
             word = d.lower().split()[-1]
             name = word if word in {c.display_name for c in vocabulary} else None
             if name is None and li >= 1:
                 name = SYNONYMS.get(word)
-            if name is None and li >= 3:
-                name = PARTS.get(word)
+            if name is None and li >= 3 and word in PARTS:
+                gt_name = None if gt in (None, BACKGROUND) else vocabulary.by_id(gt).display_name
+                name = gt_name if gt_name in PARTS[word] else PARTS[word][0]
             row.append(vocabulary.by_name(name).id if name else BACKGROUND)
         out[lv] = row
     return out

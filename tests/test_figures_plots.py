@@ -170,7 +170,7 @@ def test_fig8_table_shows_each_sources_mappings_and_the_reference():
     paper = _known_rows()
     car, road, person = 13, 0, 11
     lex = lambda m: dict(zip(("exact", "synonym", "hyponym", "meronym"), (BACKGROUND, BACKGROUND, m, m)))  # noqa: E731
-    ours = [StudyRow(r.id, r.description, r.reference, sbert, lex(meronym))
+    ours = [StudyRow(r.id, r.description, r.reference, sbert, lex(meronym), None)
             for r, (sbert, meronym) in zip(paper, ((road, car), (car, road), (person, road), (BACKGROUND, person)))]
     fig = plot_fig8({"paper": paper, "ours": ours}, CITYSCAPES, n_examples=4, reference_label="Human")
     cells = fig.axes[0].tables[0].get_celld()
@@ -216,10 +216,12 @@ def test_fig2_maps_descriptions_with_the_category_as_ground_truth(tmp_path, monk
 def _known_rows():
     car, road, person = 13, 0, 11
     lex = lambda *v: dict(zip(("exact", "synonym", "hyponym", "meronym"), v))  # noqa: E731
-    return [StudyRow("1", "a car", car, car, lex(car, car, car, car)),
-            StudyRow("2", "a sedan", car, road, lex(BACKGROUND, BACKGROUND, car, car)),
-            StudyRow("3", "the street", road, road, lex(BACKGROUND, road, road, road)),
-            StudyRow("4", "a corgi", BACKGROUND, person, lex(BACKGROUND, BACKGROUND, BACKGROUND, BACKGROUND))]
+    rows = [("1", "a car", car, car, lex(car, car, car, car)),
+            ("2", "a sedan", car, road, lex(BACKGROUND, BACKGROUND, car, car)),
+            ("3", "the street", road, road, lex(BACKGROUND, road, road, road)),
+            ("4", "a corgi", BACKGROUND, person, lex(BACKGROUND, BACKGROUND, BACKGROUND, BACKGROUND))]
+    # the reference is the region's ground truth (as in the demo): both lexical mappings alike
+    return [StudyRow(*r, lexical_region_gt=r[-1]) for r in rows]
 
 
 def test_fig2_table_shows_each_descriptions_mapping_at_each_level():
@@ -266,6 +268,38 @@ def test_study_figures_plot_the_accuracies_of_the_known_rows():
     assert {line.get_label(): list(line.get_ydata()) for line in panel_c.lines} == {
         "all": pytest.approx([50, 75, 100, 100]), "things": pytest.approx([50, 50, 100, 100]),
         "stuff": pytest.approx([50, 100, 100, 100])}
+
+
+def test_fig3c_scores_the_mapping_with_the_regions_ground_truth_and_says_where_a_source_has_none():
+    """Panels (a) and (b) score the lexical mapping with the reference as the priority, (c) the one
+    with the region's ground truth: here row 2's region is a sedan's but the reference is road
+    (mapped road with that priority, car with the region's). A source without region labels draws
+    (a)'s mapping in (c), and the axis says so."""
+    car, road = 13, 0
+    rows = _known_rows()
+    rows[1] = StudyRow("2", "a sedan", road, road, {"exact": BACKGROUND, "synonym": BACKGROUND, "hyponym": road,
+                                                    "meronym": road},
+                       {"exact": BACKGROUND, "synonym": BACKGROUND, "hyponym": car, "meronym": car})
+    acc = study_accuracy(rows, CITYSCAPES)
+    # rows 1, 3 and 4 right at the meronym level either way; row 2 with the reference's priority only
+    assert acc["lexical"]["meronym"] == {"all": 100.0, "things": 100.0, "stuff": 100.0}
+    assert acc["lexical_region_gt"]["meronym"] == {"all": 75.0, "things": 100.0, "stuff": pytest.approx(200 / 3)}
+    assert acc["differ"]["n"] == 1  # row 4 only: row 2's Sentence-BERT (road) is now its lexical mapping
+    fig = plot_fig3({"ours": rows}, CITYSCAPES)
+    panel_a, _, panel_c = fig.axes[:3]
+    # things: row 1; stuff: rows 2, 3, 4 (reference road, road, none)
+    assert [p.get_height() for p in panel_a.patches] == pytest.approx([75, 100, 200 / 3, 100, 100, 100])
+    assert {line.get_label(): list(line.get_ydata()) for line in panel_c.lines} == {
+        "all": pytest.approx([50, 75, 75, 75]), "things": pytest.approx([100, 100, 100, 100]),
+        "stuff": pytest.approx([100 / 3, 200 / 3, 200 / 3, 200 / 3])}
+    assert panel_c.get_xlabel() == "Lexical level (ground-truth priority)"
+    no_region = [StudyRow(r.id, r.description, r.reference, r.sbert, r.lexical, None) for r in rows]
+    assert study_accuracy(no_region, CITYSCAPES)["lexical_region_gt"] is None
+    panel_c = plot_fig3({"paper": no_region}, CITYSCAPES).axes[2]
+    assert list(panel_c.lines[0].get_ydata()) == pytest.approx([50, 75, 100, 100])  # (a)'s mapping, all
+    assert panel_c.get_xlabel() == "Lexical level (no region ground truth: (a)'s mapping)"
+    panel_c = plot_fig3({"paper": no_region, "ours": rows}, CITYSCAPES).axes[2]
+    assert panel_c.get_xlabel() == "Lexical level (ground-truth priority; paper: (a)'s mapping)"
 
 
 def test_paper_study_reproduces_the_papers_numbers(shared_data):

@@ -20,7 +20,7 @@ from figure_fakes import fake_map_regions, make_split, write_region_predictions
 
 from oeseg import mapping
 from oeseg.data.vocabularies import DEMO_CITY
-from oeseg.figures.accuracy import write_fig3
+from oeseg.figures.accuracy import plot_fig8, write_fig3
 from oeseg.human_study.agreement import write_agreement, write_annotated_study, write_reference_study
 from oeseg.human_study.annotation import (
     ANNOTATION_FIELDS,
@@ -30,7 +30,7 @@ from oeseg.human_study.annotation import (
     write_second_stage_page,
 )
 from oeseg.human_study.selection import StudyItem, read_selection, select_study_descriptions, write_selection
-from oeseg.human_study.table import read_study
+from oeseg.human_study.table import STUDY_FIELDS, read_study
 from oeseg.io import InputError
 from oeseg.lexicon.lexicon import LEVELS
 from oeseg.mapping import BACKGROUND
@@ -54,6 +54,11 @@ def selection(tmp_path, monkeypatch):
                                    "categories": [{"id": c.id, "name": c.name} for c in DEMO_CITY]}))
     select_study_descriptions({m: str(p) for m, p in preds.items()}, str(split), "demo-city", str(lexicon), str(out))
     return out
+
+
+def _lexicon(tmp_path: Path) -> str:
+    """The lexicon the `selection` fixture selected with (in the test's tmp_path)."""
+    return str(tmp_path / "lexicon.json")
 
 
 def test_selection_keeps_only_disagreements(selection):
@@ -84,6 +89,32 @@ def test_demo_reference_is_the_ground_truth_category(selection, tmp_path):
     rows = read_study(tmp_path / "study.csv", DEMO_CITY)
     corgi = next(r for r in rows if r.description == "a corgi")
     assert corgi.reference == DEMO_CITY.by_name("person").id   # the region's GT, not a human judgement
+    # the reference is the region's ground truth: both lexical mappings are the selection's
+    selected = {i.id: i.lexical for i in read_selection(selection, DEMO_CITY)}
+    assert all(r.lexical == r.lexical_region_gt == selected[r.id] for r in rows) and len(rows) == len(selected)
+
+
+def test_a_study_table_of_an_older_format_or_with_some_region_mappings_is_refused(selection, tmp_path):
+    """A study table without the region_gt_<level> columns (an older format, whose level columns held
+    the mapping with the region's ground-truth priority even where the reference is a human label) is
+    an error saying to make it again; the columns empty in some rows only, one naming the line."""
+    write_reference_study(str(selection), "demo-city", tmp_path / "study.csv")
+    header, *rows = list(csv.reader(io.StringIO((tmp_path / "study.csv").read_text())))
+    n = len(header) - len(LEVELS)
+    (tmp_path / "old.csv").write_text("".join(",".join(r[:n]) + "\n" for r in [header] + rows))
+    with pytest.raises(InputError, match=r"old.csv:1: no columns \['region_gt_exact', 'region_gt_synonym', "
+                                         r"'region_gt_hyponym', 'region_gt_meronym'\] .* a study table of an older "
+                                         r"format.* make it again \(snakemake --forcerun human_study_table"):
+        read_study(tmp_path / "old.csv", DEMO_CITY)
+    rows[1][n:] = [""] * len(LEVELS)
+    (tmp_path / "some.csv").write_text("".join(",".join(r) + "\n" for r in [header] + rows))
+    with pytest.raises(InputError, match=r"some.csv:3: the columns \['region_gt_exact', .* are empty in every row "
+                                         r"\(the source has no region labels\) or in none"):
+        read_study(tmp_path / "some.csv", DEMO_CITY)
+    rows[0][n + 1] = ""
+    (tmp_path / "part.csv").write_text("".join(",".join(r) + "\n" for r in [header] + rows))
+    with pytest.raises(InputError, match=r"part.csv:2: the columns"):
+        read_study(tmp_path / "part.csv", DEMO_CITY)
 
 
 def test_a_category_id_outside_the_vocabulary_names_file_line_and_column(selection, tmp_path):
@@ -92,7 +123,7 @@ def test_a_category_id_outside_the_vocabulary_names_file_line_and_column(selecti
     write_reference_study(str(selection), "demo-city", tmp_path / "study.csv")
     lines = (tmp_path / "study.csv").read_text().splitlines()
     fields = lines[2].split(",")
-    fields[-2] = str(len(DEMO_CITY) + 5)  # the hyponym column of the second row
+    fields[STUDY_FIELDS.index("hyponym")] = str(len(DEMO_CITY) + 5)  # the hyponym column of the second row
     (tmp_path / "bad.csv").write_text("\n".join(lines[:2] + [",".join(fields)] + lines[3:]) + "\n")
     with pytest.raises(InputError, match=rf"bad.csv:3:hyponym: category id {len(DEMO_CITY) + 5} is not in "
                                          r"vocabulary demo-city \(nor -1: none\)"):
@@ -139,14 +170,57 @@ def test_agreement_disagreements_and_resolution(selection, tmp_path):
         f.write("id,description,answer\n")
     with pytest.raises(InputError, match="resolved.csv: 2 disagreements are not resolved"):
         write_annotated_study(str(selection), annotators, str(tmp_path / "resolved.csv"), "demo-city",
-                              tmp_path / "study.csv")
+                              _lexicon(tmp_path), tmp_path / "study.csv")
     with open(tmp_path / "resolved.csv", "w") as f:
         f.write("id,description,answer\n" + "".join(f"{p['id']},a corgi,{NONE_OF_THE_ABOVE}\n" for p in pending))
     write_annotated_study(str(selection), annotators, str(tmp_path / "resolved.csv"), "demo-city",
-                          tmp_path / "study.csv")
+                          _lexicon(tmp_path), tmp_path / "study.csv")
     rows = {r.id: r for r in read_study(tmp_path / "study.csv", DEMO_CITY)}
     assert rows["osprey/im0/3"].reference == BACKGROUND
     assert rows["opal/im0/2"].reference == DEMO_CITY.by_name("car").id
+
+
+def test_figure_3_scores_the_human_labels_mapping_in_a_and_b_and_the_regions_in_c(selection, tmp_path):
+    """With annotators, Figure 3(a), 3(b) and Figure 8 score the lexical mapping with the human label as
+    the ground-truth priority (the paper's Section 5.1: right if the human category is valid at any
+    level), Figure 3(c) the one with the region's ground-truth category as the priority. Counted by hand
+    on the fixture's ten descriptions (automobile, pedestrian, street, wheel, corgi on two images; the
+    stand-in's Sentence-BERT maps all to road, its lexical mapping takes "wheel" for a part of car and
+    of bicycle): the annotators give the region's category except bicycle for the wheel osprey/im0/2
+    (a car region) and None of the above for the corgis (person regions)."""
+    items = read_selection(selection, DEMO_CITY)
+    human = {"osprey/im0/2": "bicycle", "osprey/im0/3": NONE_OF_THE_ABOVE, "osprey/im1/3": NONE_OF_THE_ABOVE}
+    for path in ("a1.csv", "a2.csv"):
+        _write_annotations(tmp_path / path, items, lambda i: human.get(i.id, DEMO_CITY.by_id(i.gt).display_name))
+    write_annotated_study(str(selection), [str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")], None, "demo-city",
+                          _lexicon(tmp_path), tmp_path / "study.csv")
+    rows = {r.id: r for r in read_study(tmp_path / "study.csv", DEMO_CITY)}
+    car, bicycle = DEMO_CITY.by_name("car").id, DEMO_CITY.by_name("bicycle").id
+    wheel = rows["osprey/im0/2"]
+    assert wheel.reference == bicycle
+    assert wheel.lexical == {"exact": BACKGROUND, "synonym": BACKGROUND, "hyponym": BACKGROUND, "meronym": bicycle}
+    assert wheel.lexical_region_gt == {**wheel.lexical, "meronym": car}
+    assert all(r.lexical == r.lexical_region_gt for i, r in rows.items() if i != "osprey/im0/2")
+    acc = write_fig3({"ours": str(tmp_path / "study.csv")}, "demo-city", tmp_path / "f.pdf", tmp_path / "f.png",
+                     tmp_path / "acc.json")["ours"]
+    assert acc == json.loads((tmp_path / "acc.json").read_text())["ours"]
+    # things: the automobiles, pedestrians and wheels (6); stuff: the streets and the corgis ("none", 4)
+    assert acc["n"] == {"all": 10, "things": 6, "stuff": 4}
+    assert acc["sbert"] == {"all": 20.0, "things": 0.0, "stuff": 50.0}  # road: the two streets
+    # (a): with the human label as the priority the wheel is a bicycle: right on all ten
+    assert acc["lexical"]["meronym"] == {"all": 100.0, "things": 100.0, "stuff": 100.0}
+    # (c): with the region's ground truth as the priority the wheel of im0 is a car: 9 of 10, 5 of 6 things
+    assert acc["lexical_region_gt"] == {
+        "exact": {"all": 20.0, "things": 0.0, "stuff": 50.0},                 # the corgis ("none")
+        "synonym": {"all": 80.0, "things": pytest.approx(400 / 6), "stuff": 100.0},  # all but the wheels
+        "hyponym": {"all": 80.0, "things": pytest.approx(400 / 6), "stuff": 100.0},
+        "meronym": {"all": 90.0, "things": pytest.approx(500 / 6), "stuff": 100.0}}
+    # (b): the eight where the lexical mapping (meronym) and Sentence-BERT differ: all but the streets
+    assert acc["differ"] == {"n": 8, "sbert": 0.0,
+                             "lexical": {"exact": 25.0, "synonym": 75.0, "hyponym": 75.0, "meronym": 100.0}}
+    fig = plot_fig8({"ours": [wheel]}, DEMO_CITY, n_examples=1)
+    cells = fig.axes[0].tables[0].get_celld()
+    assert [cells[1, c].get_text().get_text() for c in range(4)] == ["a wheel", "road", "bicycle", "bicycle"]
 
 
 def _edit_rows(rows, line, **fields):
@@ -180,7 +254,8 @@ def test_bad_annotator_csv_names_file_and_line(selection, tmp_path, edit, messag
     with pytest.raises(InputError, match=message):
         write_agreement(str(selection), annotators, "demo-city", tmp_path / "r.json", tmp_path / "d.csv")
     with pytest.raises(InputError, match=message):
-        write_annotated_study(str(selection), annotators, str(tmp_path / "a2.csv"), "demo-city", tmp_path / "s.csv")
+        write_annotated_study(str(selection), annotators, str(tmp_path / "a2.csv"), "demo-city", _lexicon(tmp_path),
+                              tmp_path / "s.csv")
     assert not (tmp_path / "r.json").exists() and not (tmp_path / "s.csv").exists()
 
 
@@ -191,7 +266,7 @@ def test_one_annotator_csv_given_twice_is_refused(selection, tmp_path):
     with pytest.raises(InputError, match=r"human_study.annotators: \S+a1.csv is given twice"):
         write_agreement(str(selection), twice, "demo-city", tmp_path / "r.json", tmp_path / "d.csv")
     with pytest.raises(InputError, match=r"human_study.annotators: \S+a1.csv is given twice"):
-        write_annotated_study(str(selection), twice, None, "demo-city", tmp_path / "s.csv")
+        write_annotated_study(str(selection), twice, None, "demo-city", _lexicon(tmp_path), tmp_path / "s.csv")
     assert not (tmp_path / "r.json").exists() and not (tmp_path / "s.csv").exists()
 
 
@@ -204,7 +279,7 @@ def test_resolved_csv_answers_the_disagreements_alone(selection, tmp_path):
     annotators = [str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")]
     resolved = tmp_path / "resolved.csv"
     study = lambda: write_annotated_study(str(selection), annotators, str(resolved), "demo-city",  # noqa: E731
-                                          tmp_path / "study.csv")
+                                          _lexicon(tmp_path), tmp_path / "study.csv")
     resolved.write_text(f"id,description,answer\nosprey/im0/3,a corgi,{NONE_OF_THE_ABOVE}\nopal/im0/2,an automobile,bus\n")
     with pytest.raises(InputError, match=r"resolved.csv:3: id 'opal/im0/2' is not one of the disagreements of "
                                          r"\S+a1.csv and \S+a2.csv"):
@@ -244,8 +319,8 @@ def test_independent_re_annotations_that_agree_give_the_final_labels(selection, 
     items, annotators = _first_stage(selection, tmp_path)
     second = {"osprey/im0/3": NONE_OF_THE_ABOVE, "osprey/im1/3": "person", "osprey/im0/2": "car"}
     resolved = [_re_annotation(tmp_path / "r1.csv", second), _re_annotation(tmp_path / "r2.csv", second)]
-    report = write_annotated_study(str(selection), annotators, resolved, "demo-city", tmp_path / "study.csv",
-                                   tmp_path / "second_stage.json")
+    report = write_annotated_study(str(selection), annotators, resolved, "demo-city", _lexicon(tmp_path),
+                                   tmp_path / "study.csv", tmp_path / "second_stage.json")
     references = {r.id: r.reference for r in read_study(tmp_path / "study.csv", DEMO_CITY)}
     assert references == {**{i.id: DEMO_CITY.by_name("car").id for i in items}, "osprey/im0/3": BACKGROUND,
                           "osprey/im1/3": DEMO_CITY.by_name("person").id}
@@ -253,7 +328,8 @@ def test_independent_re_annotations_that_agree_give_the_final_labels(selection, 
     assert report == {"annotators": resolved, "n": 3, "agreed": 3, "agreement_percent": 100.0, "disagreements": []}
     # three re-annotations: all three must agree
     resolved.append(_re_annotation(tmp_path / "r3.csv", second))
-    assert write_annotated_study(str(selection), annotators, resolved, "demo-city", tmp_path / "study3.csv")["n"] == 3
+    assert write_annotated_study(str(selection), annotators, resolved, "demo-city", _lexicon(tmp_path),
+                                 tmp_path / "study3.csv")["n"] == 3
     assert (tmp_path / "study3.csv").read_text() == (tmp_path / "study.csv").read_text()
 
 
@@ -265,8 +341,8 @@ def test_re_annotations_that_still_disagree_stop_naming_files_and_ids(selection,
     resolved = [_re_annotation(tmp_path / "r1.csv", first),
                 _re_annotation(tmp_path / "r2.csv", {**first, "osprey/im0/3": "person", "osprey/im0/2": "bicycle"})]
     with pytest.raises(InputError) as error:
-        write_annotated_study(str(selection), annotators, resolved, "demo-city", tmp_path / "study.csv",
-                              tmp_path / "second_stage.json")
+        write_annotated_study(str(selection), annotators, resolved, "demo-city", _lexicon(tmp_path),
+                              tmp_path / "study.csv", tmp_path / "second_stage.json")
     assert str(error.value) == (
         f"human_study.resolved: the re-annotations {resolved[0]}, {resolved[1]} still disagree on 2 of the 3 "
         f"disagreements (33.3 % agreement), e.g. 'osprey/im0/2' (car / bicycle), 'osprey/im0/3' (None of the above "
@@ -292,7 +368,8 @@ def test_a_re_annotation_answers_exactly_the_disagreements(selection, tmp_path, 
                                                      "osprey/im0/2": "car"}),
                 _re_annotation(tmp_path / "r2.csv", answers)]
     with pytest.raises(InputError, match=message):
-        write_annotated_study(str(selection), annotators, resolved, "demo-city", tmp_path / "study.csv")
+        write_annotated_study(str(selection), annotators, resolved, "demo-city", _lexicon(tmp_path),
+                              tmp_path / "study.csv")
     assert not (tmp_path / "study.csv").exists()
 
 
@@ -302,15 +379,16 @@ def test_a_consensus_csv_keeps_its_meaning(selection, tmp_path):
     _, annotators = _first_stage(selection, tmp_path)
     consensus = _re_annotation(tmp_path / "resolved.csv", {"osprey/im0/3": NONE_OF_THE_ABOVE,
                                                            "osprey/im1/3": "person", "osprey/im0/2": "car"})
-    report = write_annotated_study(str(selection), annotators, consensus, "demo-city", tmp_path / "study.csv",
-                                   tmp_path / "second_stage.json")
+    report = write_annotated_study(str(selection), annotators, consensus, "demo-city", _lexicon(tmp_path),
+                                   tmp_path / "study.csv", tmp_path / "second_stage.json")
     assert report == {"annotators": [consensus], "n": 3, "agreed": None, "agreement_percent": None,
                       "disagreements": []}
     references = {r.id: r.reference for r in read_study(tmp_path / "study.csv", DEMO_CITY)}
     assert references["osprey/im0/3"] == BACKGROUND and references["osprey/im1/3"] == DEMO_CITY.by_name("person").id
     with pytest.raises(InputError, match=r"human_study.resolved: a list names two or more .* not 1; give one "
                                          r"consensus CSV as a string"):
-        write_annotated_study(str(selection), annotators, [consensus], "demo-city", tmp_path / "study1.csv")
+        write_annotated_study(str(selection), annotators, [consensus], "demo-city", _lexicon(tmp_path),
+                              tmp_path / "study1.csv")
 
 
 @pytest.mark.parametrize("resolved", [None, []])
@@ -322,16 +400,17 @@ def test_no_second_stage_where_the_first_agrees_on_everything(selection, tmp_pat
     _write_annotations(tmp_path / "a1.csv", items, lambda i: "car")
     _write_annotations(tmp_path / "a2.csv", items, lambda i: "car")
     agreeing = [str(tmp_path / "a1.csv"), str(tmp_path / "a2.csv")]
-    report = write_annotated_study(str(selection), agreeing, resolved, "demo-city", tmp_path / "study.csv",
-                                   tmp_path / "second_stage.json")
+    report = write_annotated_study(str(selection), agreeing, resolved, "demo-city", _lexicon(tmp_path),
+                                   tmp_path / "study.csv", tmp_path / "second_stage.json")
     assert report == json.loads((tmp_path / "second_stage.json").read_text()) == {
         "annotators": [], "n": 0, "agreed": None, "agreement_percent": None, "disagreements": [],
         "note": "no disagreements: the first stage's annotators agree on every description, none to re-annotate"}
     assert {r.reference for r in read_study(tmp_path / "study.csv", DEMO_CITY)} == {DEMO_CITY.by_name("car").id}
     _, annotators = _first_stage(selection, tmp_path)
     with pytest.raises(InputError) as error:
-        write_annotated_study(str(selection), annotators, resolved, "demo-city", tmp_path / "study2.csv",
-                              tmp_path / "second_stage2.json", second_page="work/human_study/second_stage.html")
+        write_annotated_study(str(selection), annotators, resolved, "demo-city", _lexicon(tmp_path),
+                              tmp_path / "study2.csv", tmp_path / "second_stage2.json",
+                              second_page="work/human_study/second_stage.html")
     assert str(error.value) == (
         f"human_study.resolved: not given, but the first stage's annotators disagree on 3 description(s) (the "
         f"disagreements of {annotators[0]} and {annotators[1]}): re-annotate them on the second stage's page "
@@ -350,13 +429,15 @@ def _snakemake(workdir, *args) -> subprocess.CompletedProcess:
 
 def _annotators_workflow(selection: Path, tmp_path: Path, annotators: list[str], resolved: list[str]) -> Path:
     """A config.yaml in tmp_path for the study with annotators and these second-stage CSVs, and its
-    out folder holding the selection (the upstream rules' output) in place; the out folder."""
+    out folder holding the selection and its lexicon (the upstream rules' outputs) in place; the out folder."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["human_study"].update(reference="annotators", annotators=annotators, resolved=resolved)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     out = tmp_path / "work"
     (out / "human_study").mkdir(parents=True)
+    (out / "lexicons").mkdir()
     shutil.copy(selection, out / "human_study" / "selection.csv")
+    shutil.copy(_lexicon(tmp_path), out / "lexicons" / "demo-city.json")
     return out
 
 

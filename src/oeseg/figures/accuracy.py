@@ -93,9 +93,23 @@ def plot_fig1(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, n_exam
     return fig
 
 
+def _region_gt_axis_label(lacking: list[str], n_sources: int) -> str:
+    """Figure 3(c)'s axis label: the region's ground-truth priority, or (a)'s mapping for the sources
+    in `lacking`, which have no region labels."""
+    if not lacking:
+        return "Lexical level (ground-truth priority)"
+    if len(lacking) == n_sources:
+        return "Lexical level (no region ground truth: (a)'s mapping)"
+    return f"Lexical level (ground-truth priority; {', '.join(lacking)}: (a)'s mapping)"
+
+
 def plot_fig3(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, reference_label: str = "human",
               note: str | None = None) -> plt.Figure:
-    """Figure 3: (a) both mappings' accuracy by things/stuff, (b) where they differ, (c) lexical per level."""
+    """Figure 3: (a) both mappings' accuracy by things/stuff, (b) where they differ, (c) lexical per level.
+
+    (a) and (b) score the lexical mapping with the reference label as the ground-truth priority,
+    (c) the one with the region's ground truth as the priority; a source without region labels (the
+    published study) has none, and (c) shows (a)'s mapping for it, as its axis label says."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     acc = {name: study_accuracy(rows, vocabulary) for name, rows in sources.items()}
     hatches = ["", "//", "..", "xx"]
@@ -142,10 +156,12 @@ def plot_fig3(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, refere
     for i, (name, a) in enumerate(acc.items()):
         for g in GROUPS:
             suffix = f" ({name})" if len(sources) > 1 else ""
-            ax.plot(x, [np.nan if a["lexical"][lv][g] is None else a["lexical"][lv][g] for lv in LEVELS],
+            per_level = a["lexical"] if a["lexical_region_gt"] is None else a["lexical_region_gt"]
+            ax.plot(x, [np.nan if per_level[lv][g] is None else per_level[lv][g] for lv in LEVELS],
                     marker="o", color=colors[g], linestyle=styles[i], label=f"{g}{suffix}")
     ax.set_xticks(x, [LEVEL_LABELS[lv] for lv in LEVELS])
-    ax.set_xlabel("Lexical level (ground-truth priority)")
+    ax.set_xlabel(_region_gt_axis_label([name for name, a in acc.items() if a["lexical_region_gt"] is None],
+                                        len(acc)))
     ax.set_title("(c) Lexical mapping accuracy per level")
     for ax in axes:
         ax.set_ylim(0, 135)
@@ -160,7 +176,8 @@ def plot_fig3(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, refere
 
 def plot_fig8(sources: dict[str, list[StudyRow]], vocabulary: Vocabulary, n_examples: int = 10, seed: int = 0,
               reference_label: str = "Human", note: str | None = None) -> plt.Figure:
-    """Figure 8: descriptions with Sentence-BERT's and the lexical (meronym level) mapping and the reference."""
+    """Figure 8: descriptions with Sentence-BERT's and the lexical (meronym level, the reference label as
+    the priority) mapping and the reference."""
     names = list(sources)
     by_id = [{r.id: r for r in rows} for rows in sources.values()]
     first = sources[names[0]]

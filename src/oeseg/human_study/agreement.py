@@ -4,8 +4,11 @@
 and a CSV of disagreements for the second stage); `write_annotated_study` takes the agreed or
 resolved label of every selected description: the second stage is one consensus CSV answering the
 disagreements alone, or two or more independent re-annotations of them, which must all agree; with
-no disagreements it may be left out.
-The demo has no annotators: `write_reference_study` takes the ground-truth category of each region.
+no disagreements it may be left out. Its lexical mapping with the human label as the ground-truth
+priority maps each description again (the selection's mapping has the region's ground truth as the
+priority; the table keeps both).
+The demo has no annotators: `write_reference_study` takes the ground-truth category of each region,
+so both of its lexical mappings are the selection's.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from collections.abc import Mapping, Sequence
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.human_study.annotation import ANNOTATION_FIELDS, answer_to_category, read_annotations, read_answers
-from oeseg.human_study.selection import StudyItem, read_selection
+from oeseg.human_study.selection import StudyItem, lexical_mappings, read_selection
 from oeseg.human_study.table import StudyRow, write_study
 from oeseg.io import InputError, atomic_write_json, atomic_write_text, csv_text
+from oeseg.lexicon.lexicon import load_checked_lexicon
+from oeseg.mapping import BACKGROUND
 
 #: where rule human_study_second_page writes the second stage's page (the rules pass the real path)
 SECOND_STAGE_PAGE = "<out>/human_study/second_stage.html"
@@ -111,17 +116,21 @@ def resolve_disagreements(disputed: list[StudyItem], resolved_csvs: str | Sequen
     return answers[0], report
 
 
-def _study_row(item: StudyItem, reference: int) -> StudyRow:
-    """The study-table row of an item with `reference` as its reference category."""
-    return StudyRow(item.id, item.description, reference, item.sbert, dict(item.lexical))
+def _study_row(item: StudyItem, reference: int, lexical: dict[str, int]) -> StudyRow:
+    """The study-table row of an item with `reference` as its reference category and `lexical` as its
+    lexical mapping with that reference as the priority (the selection's has the region's ground truth)."""
+    return StudyRow(item.id, item.description, reference, item.sbert, lexical, dict(item.lexical))
 
 
 def write_annotated_study(selection_csv: str, annotator_csvs: list[str], resolved_csvs: str | Sequence[str] | None,
-                          vocabulary: str, out_csv: str, report_json: str | None = None,
+                          vocabulary: str, lexicon: str, out_csv: str, report_json: str | None = None,
                           second_page: str = SECOND_STAGE_PAGE) -> dict:
     """The study table of the selection: the annotators' answer where they agree, the second stage's
     (`resolve_disagreements`, None where there is none) where they do not; its report (JSON) to
-    `report_json`, and returned."""
+    `report_json`, and returned.
+
+    `lexicon`: the selection's lexicon, with which each description is mapped again with its final
+    label as the ground-truth priority (none for "None of the above")."""
     vocab = get_vocabulary(vocabulary)
     items, first, second = read_two_annotators(selection_csv, annotator_csvs, vocab)
     disputed = [i for i in items if first[i.id] != second[i.id]]
@@ -129,8 +138,11 @@ def write_annotated_study(selection_csv: str, annotator_csvs: list[str], resolve
                                              f"the disagreements of {annotator_csvs[0]} and {annotator_csvs[1]}",
                                              second_page)
     where = ", ".join(report["annotators"])  # the second stage's CSVs
-    write_study(out_csv, [_study_row(i, answer_to_category(resolved.get(i.id, first[i.id]), vocab, where))
-                          for i in items])
+    references = [answer_to_category(resolved.get(i.id, first[i.id]), vocab, where) for i in items]
+    by_reference = lexical_mappings([i.description for i in items],
+                                    [None if r == BACKGROUND else r for r in references], vocab,
+                                    load_checked_lexicon(lexicon, vocab))
+    write_study(out_csv, [_study_row(i, r, lexical) for i, r, lexical in zip(items, references, by_reference)])
     if report_json is not None:
         atomic_write_json(report_json, report)
     return report
@@ -138,5 +150,6 @@ def write_annotated_study(selection_csv: str, annotator_csvs: list[str], resolve
 
 def write_reference_study(selection_csv: str, vocabulary: str, out_csv: str) -> None:
     """The demo's study table: each description's reference is the ground-truth category of its region
-    (the synthetic generator's own knowledge), not a human label."""
-    write_study(out_csv, [_study_row(i, i.gt) for i in read_selection(selection_csv, get_vocabulary(vocabulary))])
+    (the synthetic generator's own knowledge), not a human label; both lexical mappings are the selection's."""
+    write_study(out_csv, [_study_row(i, i.gt, dict(i.lexical))
+                          for i in read_selection(selection_csv, get_vocabulary(vocabulary))])

@@ -5,7 +5,9 @@ human label (trainId, 19 = none of the above), the paper's Sentence-BERT mapping
 lexical mapping per level. The file lacks each region's ground-truth category, which the lexical
 mapping's ground-truth priority needs; the human label stands in for it (None where the human
 chose "none"), unless `ground_truth="none"` maps without any priority. `write_paper_study` and
-`write_our_paper_study` turn the paper's mappings and ours into study tables for Figures 1, 3, 8.
+`write_our_paper_study` turn the paper's mappings and ours into study tables for Figures 1, 3, 8;
+without region labels, their tables have no lexical mapping with the region's ground-truth priority
+(the one the paper's Figure 3(c) scores).
 """
 
 from __future__ import annotations
@@ -149,8 +151,9 @@ def remap_user_study(study: str | os.PathLike, lexicon: str | os.PathLike, outpu
 
 def paper_study_rows(path: str | os.PathLike, vocabulary: Vocabulary) -> list[StudyRow]:
     """The paper's published user study (user_study_results.json) with its own mapping columns
-    ("none of the above" and the paper's background read as BACKGROUND)."""
-    return [StudyRow(str(i), item.description, item.human, item.paper_sbert, item.paper_lexical)
+    ("none of the above" and the paper's background read as BACKGROUND); no region labels, so no
+    mapping with the region's ground-truth priority."""
+    return [StudyRow(str(i), item.description, item.human, item.paper_sbert, item.paper_lexical, None)
             for i, item in enumerate(load_user_study(path, vocabulary))]
 
 
@@ -163,13 +166,14 @@ def write_paper_study(user_study_json: str, vocabulary: str, out_csv: str) -> li
 
 def user_study_mapping_rows(path: str | os.PathLike) -> list[StudyRow]:
     """Our mappings of the published study's descriptions, from the mapping stage's CSV
-    (rule map_user_study: `description, human, sbert, lexical_<level>`, category ids)."""
+    (rule map_user_study: `description, human, sbert, lexical_<level>`, category ids); no region
+    labels, so no mapping with the region's ground-truth priority."""
     rows = []
     needed = ["description", "human", "sbert"] + [f"lexical_{lv}" for lv in LEVELS]
     for i, (lineno, rec) in enumerate(read_csv_rows(path, needed)[1]):
         try:
             rows.append(StudyRow(str(i), rec["description"], int(rec["human"]), int(rec["sbert"]),
-                                 {lv: int(rec[f"lexical_{lv}"]) for lv in LEVELS}))
+                                 {lv: int(rec[f"lexical_{lv}"]) for lv in LEVELS}, None))
         except ValueError:
             raise InputError(f"{path}:{lineno}: category ids must be integers") from None
     return rows

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from oeseg.data.panoptic import PanopticSplit
@@ -16,7 +17,7 @@ from oeseg.data.predictions import read_split_predictions
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.human_study.table import category_ids
 from oeseg.io import InputError, atomic_write_text, csv_text, read_csv_rows
-from oeseg.lexicon.lexicon import LEVELS
+from oeseg.lexicon.lexicon import LEVELS, Lexicon
 
 
 SELECTION_FIELDS = ("id", "method", "image_id", "segment_id", "description", "gt", "sbert") + LEVELS
@@ -24,7 +25,8 @@ SELECTION_FIELDS = ("id", "method", "image_id", "segment_id", "description", "gt
 
 @dataclass(frozen=True)
 class StudyItem:
-    """A region description selected for annotation, with its ground truth and both mappings."""
+    """A region description selected for annotation, with its ground truth and both mappings (the
+    lexical one with the ground truth as the priority)."""
 
     id: str
     method: str
@@ -58,6 +60,16 @@ def read_selection(path: str | os.PathLike, vocabulary: Vocabulary) -> list[Stud
     return items
 
 
+def lexical_mappings(descriptions: Sequence[str], priorities: Sequence[int | None], vocabulary: Vocabulary,
+                     lexicon: Lexicon) -> list[dict[str, int]]:
+    """The lexical mapping of each description at every level, with `priorities` as the ground-truth
+    priority of each (None: no priority): the study's one lexical mapping, at selection and after it."""
+    from oeseg import mapping
+
+    mapped = mapping.map_regions(descriptions, priorities, vocabulary, "lexical", lexicon=lexicon)
+    return [{lv: mapped[lv][i] for lv in LEVELS} for i in range(len(descriptions))]
+
+
 def disagreeing_items(candidates: list[StudyItem]) -> list[StudyItem]:
     """The items where Sentence-BERT and the lexical mapping differ at one or more levels."""
     return [i for i in candidates if any(i.lexical[lv] != i.sbert for lv in LEVELS)]
@@ -85,11 +97,11 @@ def select_study_descriptions(predictions: dict[str, str], split_dir: str, vocab
     descriptions = [p.description for _, p in rows]
     gts = [gt[(p.image_id, p.segment_id)] for _, p in rows]
     lexicon = load_checked_lexicon(lexicon_path, vocab)
-    lexical = mapping.map_regions(descriptions, gts, vocab, "lexical", lexicon=lexicon)
+    lexical = lexical_mappings(descriptions, gts, vocab, lexicon)
     sbert = mapping.map_regions(descriptions, gts, vocab, "sbert", sbert_class_names=sbert_class_names,
                                 sbert_template=sbert_template)
     candidates = [StudyItem(f"{m}/{p.image_id}/{p.segment_id}", m, p.image_id, p.segment_id, p.description, gts[i],
-                            sbert[LEVELS[0]][i], {lv: lexical[lv][i] for lv in LEVELS})
+                            sbert[LEVELS[0]][i], lexical[i])
                   for i, (m, p) in enumerate(rows)]
     items = disagreeing_items(candidates)
     if max_descriptions and len(items) > max_descriptions:

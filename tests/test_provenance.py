@@ -369,6 +369,11 @@ def test_audit_finds_a_changed_config(repo, capsys):
     # a config named on purpose must exist (a typo is no "not checked"); the default may be absent
     assert main(["audit", str(repo / "results"), "--workdir", str(repo), "--configfile", "configs/paper.yml"]) == 2
     assert f"--configfile configs/paper.yml: no such file in {repo}" in capsys.readouterr().err
+    # a results folder or working directory that does not exist is a typo (2), not a missing manifest (1)
+    assert main(["audit", str(repo / "result"), "--workdir", str(repo)]) == 2
+    assert f"{repo}/result: no such folder (the results folder)" in capsys.readouterr().err
+    assert main(["audit", str(repo / "results"), "--workdir", str(repo / "nowhere")]) == 2
+    assert f"{repo}/nowhere: no such folder (--workdir)" in capsys.readouterr().err
     (repo / "config.yaml").unlink()
     code, report = run_audit_report(repo, capsys)
     assert code == 0 and report[3] == "  config: config.yaml not present, named by the records (not checked)"

@@ -587,7 +587,8 @@ def test_polygon_parts_without_area_are_dropped_as_detectron2_drops_them(root, c
 ])
 def test_a_missing_image_is_an_error_when_its_annotation_file_is_read(root, fmt, obj, entry):
     """Before any training: the error names the annotation file, the entry and the missing path (a
-    symbolic link to no file as well, though its folder lists it; one to a file is read)."""
+    folder of the name, or a symbolic link to no file or to a folder, as well, though its folder
+    lists them; a link to a file is read)."""
     files = _write(root, "ann.json", obj)
     with pytest.raises(InputError, match=rf"ann.json: {entry}: image {re.escape(str(root / 'gone.jpg'))} not found$"):
         records_from_source({"format": fmt, **files})
@@ -595,11 +596,20 @@ def test_a_missing_image_is_an_error_when_its_annotation_file_is_read(root, fmt,
     with pytest.raises(InputError, match=rf"ann.json: (annotation|entry) 0\b.*: image {nowhere}/\S+ not found "
                                          rf"\(no folder {nowhere}\)"):
         records_from_source({"format": fmt, **files, "image_root": str(root / "nowhere")})
-    (root / "gone.jpg").symlink_to(root / "deleted.jpg")  # listed in its folder, but a link to no file
-    with pytest.raises(InputError, match=rf"ann.json: {entry}: image {re.escape(str(root / 'gone.jpg'))} not found "
-                                         rf"\(a symbolic link to {re.escape(str(root / 'deleted.jpg'))}, which "
-                                         r"does not exist\)$"):
+    gone = re.escape(str(root / "gone.jpg"))
+    (root / "gone.jpg").mkdir()  # listed in its folder, but a folder
+    with pytest.raises(InputError, match=rf"ann.json: {entry}: image {gone} is a folder, not an image file$"):
         records_from_source({"format": fmt, **files})
+    (root / "gone.jpg").rmdir()
+    for target in ("deleted.jpg", "a_folder"):  # listed in its folder, but a link to no file, or to a folder
+        (root / "a_folder").mkdir(exist_ok=True)
+        (root / "gone.jpg").unlink(missing_ok=True)
+        (root / "gone.jpg").symlink_to(root / target)
+        with pytest.raises(InputError, match=rf"ann.json: {entry}: image {gone} not found \(a symbolic link to "
+                                             rf"{re.escape(str(root / target))}, which is no file\)$"):
+            records_from_source({"format": fmt, **files})
+    (root / "gone.jpg").unlink()
+    (root / "gone.jpg").symlink_to(root / "deleted.jpg")
     (root / "deleted.jpg").write_bytes((root / "000000000009.jpg").read_bytes())  # the link's file is back
     assert records_from_source({"format": fmt, **files})
 

@@ -225,31 +225,35 @@ def _items(entry: dict, key: str) -> list:
 class _ImageFiles:
     """The image files an annotation file names, checked to exist when it is read (not when training
     draws them): each folder is listed once and no image is opened, so that a file of 700k entries
-    costs a set lookup per entry; only a symbolic link is followed (once), its target checked to
-    exist. An image's size is checked when its sample is loaded (RegionDataset)."""
+    costs a set lookup per entry; only a symbolic link is followed (once), its target checked to be
+    a file. An image's size is checked when its sample is loaded (RegionDataset)."""
 
     def __init__(self, ann_file: str) -> None:
         """Checks for the images of `ann_file`."""
         self.ann_file = ann_file
         self._listed: dict[str, frozenset[str]] = {}
+        self._folders: dict[str, frozenset[str]] = {}  # a folder's subfolders (an image name is none)
         self._links: dict[str, set[str]] = {}  # a folder's symbolic links not yet followed
 
     def _list(self, folder: str) -> None:
-        """Lists `folder` once: its names, and which of them are symbolic links."""
+        """Lists `folder` once: its names, which of them are folders and which symbolic links (as the
+        listing tells, without a call per name)."""
+        names, folders, links = set(), set(), set()
         try:
             with os.scandir(folder or ".") as entries:
-                names, links = set(), set()
                 for item in entries:
                     names.add(item.name)
                     if item.is_symlink():
                         links.add(item.name)
+                    elif item.is_dir(follow_symlinks=False):
+                        folders.add(item.name)
         except OSError:  # no such folder (or not one): no file of it exists
-            names, links = set(), set()
-        self._listed[folder], self._links[folder] = frozenset(names), links
+            names, folders, links = set(), set(), set()
+        self._listed[folder], self._folders[folder], self._links[folder] = frozenset(names), frozenset(folders), links
 
     def path(self, image_root: str, name: str, entry: str) -> str:
-        """The path of image `name` under `image_root`; a missing file (or a symbolic link to none)
-        is an InputError naming the annotation file, its `entry` and the path."""
+        """The path of image `name` under `image_root`; a missing file (a folder, or a symbolic link
+        to no file) is an InputError naming the annotation file, its `entry` and the path."""
         path = os.path.join(image_root, name)
         folder, base = os.path.split(path)
         if folder not in self._listed:
@@ -257,10 +261,12 @@ class _ImageFiles:
         if base not in self._listed[folder]:
             why = "" if os.path.isdir(folder or ".") else f" (no folder {folder})"
             raise InputError(f"{self.ann_file}: {entry}: image {path} not found{why}")
+        if base in self._folders[folder]:
+            raise InputError(f"{self.ann_file}: {entry}: image {path} is a folder, not an image file")
         if base in self._links[folder]:
-            if not os.path.exists(path):
+            if not os.path.isfile(path):
                 raise InputError(f"{self.ann_file}: {entry}: image {path} not found "
-                                 f"(a symbolic link to {os.readlink(path)}, which does not exist)")
+                                 f"(a symbolic link to {os.readlink(path)}, which is no file)")
             self._links[folder].discard(base)
         return path
 

@@ -93,12 +93,13 @@ def test_a_methods_jobs_rerun_on_its_options_not_on_its_label(workdir):
 
 
 def test_method_options_are_what_a_methods_jobs_read():
-    """An entry's kind options (not its resources) and `on_mismatch`: never its label, group or kind;
-    training's only the options it reads, prediction's the others."""
+    """An entry's kind options (not its resources), and `on_mismatch` where its prediction converts
+    with it (an external method's): never its label, group or kind; training's only the options it
+    reads, prediction's the others."""
     tags = {"kind": "tags", "label": "B", "group": "baseline", "classifier": "ov", "top_k": 5, "epochs": 3,
             "scored_images": "described", "on_mismatch": "skip"}
     assert method_options(tags, "train") == {"epochs": 3}
-    assert method_options(tags, "predict") == {"classifier": "ov", "top_k": 5, "on_mismatch": "skip"}
+    assert method_options(tags, "predict") == {"classifier": "ov", "top_k": 5}  # the tagger reads no on_mismatch
     external = {"kind": "external", "label": "M", "command": "run {output}", "format": "lac",
                 "resources": {"gpu": 1}, "on_mismatch": "skip"}
     assert method_options(external, "predict") == {"command": "run {output}", "format": "lac", "on_mismatch": "skip"}

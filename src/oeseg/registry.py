@@ -78,7 +78,8 @@ class MethodKind:
     by default. contrastive: it trains with OPAL's contrastive region-text loss (weight
     `opal.loss.contrastive_weight` from stage 2; without it, weight 0). options: the config keys it takes beyond COMMON_KEYS; required: groups of keys of
     which the entry must name at least one each; train_options: those of its options that only its
-    train rule reads (the others are its predict rule's).
+    train rule reads (the others are its predict rule's); predict_common: the COMMON_KEYS its predict
+    rule reads.
     """
 
     name: str
@@ -89,6 +90,7 @@ class MethodKind:
     options: tuple[str, ...] = ()
     required: tuple[tuple[str, ...], ...] = ()
     train_options: tuple[str, ...] = ()
+    predict_common: tuple[str, ...] = ()
 
 
 METHOD_KINDS: Registry[MethodKind] = Registry("method kind")
@@ -106,7 +108,8 @@ for _kind in (
                train_options=("epochs", "seed")),
     # a method's own inference (command template) or a released Osprey-architecture checkpoint
     MethodKind("external", predict_rule="run_external", gpu=True,
-               options=("command", "format", "output", "resources", "weights"), required=(("command", "weights"),)),
+               options=("command", "format", "output", "resources", "weights"), required=(("command", "weights"),),
+               predict_common=("on_mismatch",)),
     # the paper's published descriptions, converted against the split
     MethodKind("published", predict_rule="import_published"),
 ):
@@ -145,14 +148,14 @@ def entry_settings(config_class: type[T], entry: Mapping[str, Any] | T | None) -
 
 def method_options(entry: dict, step: Literal["train", "predict"]) -> dict:
     """The keys of a method entry that its `step`'s job reads: training its kind's `train_options`,
-    prediction its other options but `resources`, and `on_mismatch`. They are the rule's params, so
-    that a new `label`, `group` or `resources` reruns none of its jobs, and a new `top_k` only its
-    predictions (Snakemake reruns a job whose params changed)."""
+    prediction its other options but `resources`, and its `predict_common` keys. They are the rule's
+    params, so that a new `label`, `group` or `resources` reruns none of its jobs, and a new `top_k`
+    only its predictions (Snakemake reruns a job whose params changed)."""
     kind = kind_of(entry)
     if step == "train":
         keys = set(kind.train_options)
     elif step == "predict":
-        keys = {*kind.options, "on_mismatch"} - {"resources", *kind.train_options}
+        keys = {*kind.options, *kind.predict_common} - {"resources", *kind.train_options}
     else:
         raise ValueError(f"step {step!r} is neither 'train' nor 'predict'")
     return {key: value for key, value in entry.items() if key in keys}

@@ -212,7 +212,7 @@ def test_predictions_round_trip_and_errors(tmp_path):
     with pytest.raises(InputError, match=r"p.jsonl:1: 'description' must be a string"):
         read_predictions(path)
     path.write_text('{"image_id": "a", "segment_id": 1,\n')
-    with pytest.raises(InputError, match=r"p.jsonl:1: malformed JSON"):
+    with pytest.raises(InputError, match=r"p.jsonl:1:\d+: malformed JSON"):
         read_predictions(path)
 
 

@@ -23,8 +23,9 @@ from oeseg.models.losses import LossWeights
 from oeseg.models.job import OpalJob
 from oeseg.models.osprey import OpalForCausalLM
 from oeseg.models.tokenization import encode_description
-from oeseg.models.train import (StageSettings, end_process_group, lr_factor, run_stage, stage_fingerprint,
-                               stage_records, train_stage)
+from oeseg.models import train as train_module
+from oeseg.models.train import (StageSettings, end_process_group, hash_weights, lr_factor, run_stage,
+                               stage_fingerprint, stage_records, train_stage)
 from oeseg.models.weights import initial_model
 from opal_sigterm import child
 from opal_synthetic import TINY_MODEL, make_split
@@ -52,6 +53,35 @@ def test_lr_schedule_warms_up_then_decays_to_zero():
     assert f[0] == pytest.approx(0.1) and f[9] == pytest.approx(1.0)
     assert all(a >= b for a, b in zip(f[9:], f[10:])) and f[-1] < 0.01
     assert lr_factor(55, 100, 0.1) == pytest.approx(0.5 * (1 + math.cos(math.pi * 45 / 90)))
+
+
+def test_the_weights_hash_runs_on_the_jobs_torch_threads_alike_on_any_count(monkeypatch):
+    """hash_weights hashes in as many threads as torch computes on (a rule's `threads`, which
+    rule_step sets; at most 8), not in every CPU the process may run on (a local run's whole host),
+    and needs no Linux-only call (os.sched_getaffinity); the digest is the same on 1 and on 4."""
+    import hashlib
+
+    pools = []
+
+    class Recorded(train_module.ThreadPoolExecutor):
+        def __init__(self, max_workers: int) -> None:
+            pools.append(max_workers)
+            super().__init__(max_workers)
+
+    model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.LayerNorm(7), torch.nn.Linear(7, 3))
+    monkeypatch.setattr(train_module, "ThreadPoolExecutor", Recorded)
+    monkeypatch.delattr(train_module.os, "sched_getaffinity", raising=False)
+    threads = torch.get_num_threads()
+    digests = []
+    try:
+        for n in (1, 4, 32):
+            torch.set_num_threads(n)
+            h = hashlib.sha256()
+            hash_weights(h, model)
+            digests.append(h.hexdigest())
+    finally:
+        torch.set_num_threads(threads)
+    assert pools == [1, 4, 8] and len(set(digests)) == 1
 
 
 def test_both_losses_fall_in_stage3(splits, tmp_path):

@@ -359,10 +359,10 @@ def _tensor_digest(tensor: torch.Tensor) -> bytes:
 
 def hash_weights(h: hashlib._Hash, model: torch.nn.Module) -> None:
     """Feed every tensor of the model (name, dtype, shape and its bytes' sha256) to the hash `h`.
-    The tensors are copied and hashed in threads, up to 8 of the process's CPUs (both release the
-    GIL): a 7B model's 13 GiB took 25 s on one."""
+    The tensors are copied and hashed in threads, as many as torch computes on (the rule's
+    `threads`), at most 8 (both release the GIL): a 7B model's 13 GiB took 25 s on one."""
     items = sorted(model.state_dict().items())
-    with ThreadPoolExecutor(min(8, len(os.sched_getaffinity(0)))) as pool:
+    with ThreadPoolExecutor(min(8, torch.get_num_threads())) as pool:
         digests = pool.map(_tensor_digest, [tensor for _, tensor in items])
         for (name, tensor), digest in zip(items, digests):
             h.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())

@@ -277,7 +277,9 @@ def _json_error_text(error: json.JSONDecodeError) -> str:
 def _jsonl_shape_hint(line: str, error: json.JSONDecodeError | None = None) -> str:
     """A hint for a line of a JSON Lines file written in another shape: a JSON array, or an object
     spread over several lines or cut short (the line ends before its value does), or other text
-    such as CSV; "" for any other line."""
+    such as CSV, or begun by a byte-order mark past the file's start; "" for any other line."""
+    if line.startswith("\ufeff"):  # the file's leading one is skipped before: files joined with cat
+        return " (a byte-order mark begins this line: only the file's start may hold one, as joining files leaves it)"
     if line.lstrip().startswith("["):
         return " (JSON Lines holds one JSON object per line, not a JSON array)"
     if error is not None and (error.pos >= len(line.rstrip()) or error.msg.startswith("Unterminated string")):

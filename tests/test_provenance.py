@@ -374,6 +374,9 @@ def test_audit_finds_a_changed_config(repo, capsys):
     assert f"{repo}/result: no such folder (the results folder)" in capsys.readouterr().err
     assert main(["audit", str(repo / "results"), "--workdir", str(repo / "nowhere")]) == 2
     assert f"{repo}/nowhere: no such folder (--workdir)" in capsys.readouterr().err
+    # the manifest itself given as the results folder: a file, not "no such folder"
+    assert main(["audit", str(repo / "results" / "provenance.json"), "--workdir", str(repo)]) == 2
+    assert f"{repo}/results/provenance.json: a file, not a folder (the results folder)" in capsys.readouterr().err
     (repo / "config.yaml").unlink()
     code, report = run_audit_report(repo, capsys)
     assert code == 0 and report[3] == "  config: config.yaml not present, named by the records (not checked)"

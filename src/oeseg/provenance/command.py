@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     """Print the report (summary, then one line per problem); 1 when there is any problem, else 0."""
     for folder, what in ((args.path, "the results folder"), (args.workdir, "--workdir")):
         if not Path(folder).is_dir():  # a typo, not an audit that finds no manifest
-            raise InputError(f"{folder}: no such folder ({what})")
+            raise InputError(f"{folder}: {'a file, not a folder' if Path(folder).exists() else 'no such folder'} "
+                             f"({what})")
     for configfile in args.configfile or []:  # a config named on purpose: a typo is an error
         if not (Path(args.workdir) / configfile).is_file():
             raise InputError(f"--configfile {configfile}: no such file in {args.workdir}")

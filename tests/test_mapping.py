@@ -526,6 +526,8 @@ def test_map_command_uses_the_workflow_lexicon(tmp_path: Path, toy_lexicon: Lexi
                  r"in.csv:5: unexpected end of data \(in the row that starts on this line\)",
                  id="quote-left-open-after-empty-lines"),
     ("description\na sedan\n", ["--vocabulary", "cityscapes", "--level", "hypernym"], "--level 'hypernym'"),
+    # an empty level (--level "$LEVEL" with the variable unset) is no level, not the default
+    ("description\na sedan\n", ["--vocabulary", "cityscapes", "--level", ""], "--level '': not one of"),
 ])
 def test_map_command_errors(tmp_path: Path, toy_lexicon: Lexicon, content: str, args: list[str],
                             message: str) -> None:

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     """Map the descriptions of the input CSV and write it back with a `category` column."""
     if args.level is not None and args.method != "lexical":  # Sentence-BERT has no levels
         raise InputError(f"--level is read by --method lexical only (the mapping here is {args.method})")
-    level = args.level or LEVELS[-1]
+    level = LEVELS[-1] if args.level is None else args.level
     if level not in LEVELS:
         raise InputError(f"--level {level!r}: not one of {', '.join(LEVELS)}")
     check_mapping_options(args.method, args.lexicon, args.sbert_classes)

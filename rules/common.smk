@@ -10,6 +10,7 @@ from oeseg.workflow import (
     method_runs,
     pin_cpu_kernels,
     sbert_class_input,
+    split_folder,
     study_run,
     vocabulary_files,
 )

@@ -120,7 +120,7 @@ rule fig10:
     conda:
         "../envs/oeseg.yaml"
     params:
-        split_dir=lambda w, input: os.path.dirname(input.split),
+        split_dir=lambda w, input: split_folder(input.split),
         labels=[config["methods"][m]["label"] for m in FIG["fig10"]["methods"]],
         n_regions=FIG["fig10"]["n_regions"],
         min_area=FIG["fig10"]["min_area"],

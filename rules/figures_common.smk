@@ -1,7 +1,5 @@
 # figures stage: helper functions of rules/figures.smk (config lookups and input functions).
 
-import os
-
 FIG = config["figures"]
 MAPPING_OF_TABLE = FIG["mapping"]
 

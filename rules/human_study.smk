@@ -30,7 +30,7 @@ rule human_study_select:
         runtime="30m",
     params:
         methods=HS["methods"],
-        split_dir=lambda w, input: os.path.dirname(input.split),
+        split_dir=lambda w, input: split_folder(input.split),
         vocabulary=vocabulary_of(HS["dataset"]),
         max_descriptions=HS["max_descriptions"],
         seed=HS["seed"],

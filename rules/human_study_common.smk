@@ -1,7 +1,5 @@
 # human study stage: helper functions of rules/human_study.smk (config lookups and input functions).
 
-import os
-
 from oeseg.workflow import annotation_hints, annotation_inputs
 
 HS = config["human_study"]

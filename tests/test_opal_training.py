@@ -84,6 +84,23 @@ def test_the_weights_hash_runs_on_the_jobs_torch_threads_alike_on_any_count(monk
     assert pools == [1, 4, 8] and len(set(digests)) == 1
 
 
+def test_the_weights_hash_covers_a_0_dim_tensor():
+    """A 0-dim tensor (BatchNorm's `num_batches_tracked`) is hashed as one element: its value
+    changes the digest (torch's view as bytes refuses a 0-dim tensor)."""
+    import hashlib
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 1), torch.nn.BatchNorm2d(2))
+
+    def digest() -> str:
+        h = hashlib.sha256()
+        hash_weights(h, model)
+        return h.hexdigest()
+
+    before = digest()
+    model[1].num_batches_tracked += 1
+    assert model[1].num_batches_tracked.dim() == 0 and digest() != before
+
+
 def test_both_losses_fall_in_stage3(splits, tmp_path):
     train, _ = splits
     sec = section(stage3={"max_steps": 12})

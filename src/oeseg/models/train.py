@@ -353,8 +353,9 @@ def _save_checkpoint(path: Path, state: dict) -> None:
 
 
 def _tensor_digest(tensor: torch.Tensor) -> bytes:
-    """sha256 of a tensor's bytes (read from its buffer on the host, not copied again)."""
-    return hashlib.sha256(tensor.detach().cpu().contiguous().view(torch.uint8).numpy()).digest()
+    """sha256 of a tensor's bytes (read from its buffer on the host, not copied again; a 0-dim
+    tensor's too, as one element)."""
+    return hashlib.sha256(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()).digest()
 
 
 def hash_weights(h: hashlib._Hash, model: torch.nn.Module) -> None:

@@ -673,6 +673,42 @@ def test_a_new_page_shows_the_stored_answers_of_its_own_descriptions(tmp_path, c
                                          ("m/a/4", "a lamp post", "")]
 
 
+def _kill_storage_service(profile: Path) -> None:
+    """Kill the storage service process of the Chromium that uses `profile` (as a crash would)."""
+    import signal
+
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().replace(b"\0", b" ").split()  # a zygote's child: one string
+        except OSError:
+            continue
+        if f"--user-data-dir={profile}".encode() in args and b"--utility-sub-type=storage.mojom.StorageService" in args:
+            os.kill(int(cmdline.parent.name), signal.SIGKILL)
+            return
+    raise AssertionError(f"no storage service process of the Chromium using {profile}")
+
+
+@pytest.mark.browser
+def test_answers_survive_a_restart_of_the_browsers_storage(tmp_path, chromium):
+    """Chromium writes localStorage to disk seconds after setItem; when its storage process restarts
+    before that, it drops the latest writes and tells the page by storage events without a url: the
+    page writes its answers again, so that they are neither lost nor shown as unanswered."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = tmp_path / "annotation.html"
+    page.write_text(annotation_page([("m/a/1", "a car"), ("m/a/2", "a dog"), ("m/a/3", "the street")], DEMO_CITY,
+                                    [], "Study", "test-key"))
+    driver = chromium
+    driver.get(page.as_uri() + "?annotator=A")
+    _answer(driver, "m/a/1").select_by_visible_text("car")
+    _answer(driver, "m/a/2").select_by_visible_text(NONE_OF_THE_ABOVE)
+    driver.execute_script("window.lost = 0; window.addEventListener('storage', function (e) { lost += e.url === ''; });")
+    _kill_storage_service(tmp_path / "profile")
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return lost") == 2)  # the restart told the page
+    _wait_for_progress(driver, 2, 3, reload=True)
+    assert [a for _, _, a in _exported(driver)] == ["car", NONE_OF_THE_ABOVE, ""]
+
+
 @pytest.mark.browser
 def test_an_answer_the_browser_does_not_save_is_told(tmp_path, chromium):
     """When the browser refuses to store an answer (storage full or turned off), the page says so

@@ -230,6 +230,15 @@ the descriptions without an answer.</p>
   }
   nameInput.addEventListener("change", function () { setAnnotator(nameInput.value); });
   window.addEventListener("storage", function (e) {
+    // no page's change (url ""): the browser's storage restarted and lost its latest writes (Chromium
+    // tells each lost value as removed): this tab writes its answers that are not stored again
+    if (key && e.url === "") {
+      try {
+        save(data.items.filter(function (it) {
+          return answers[it.id] && window.localStorage.getItem(entry(it.id, it.description)) === null;
+        }));
+      } catch (err) { }
+    }
     // another tab answered (or the storage was cleared)
     if (key && (e.key === null || e.key.indexOf(key + "\\n") === 0)) { restore(); show(); }
     if (e.key === null || (data.legacy_key && e.key.indexOf(data.legacy_key + "\\n") === 0)) { offerLegacy(); }

@@ -547,9 +547,10 @@ def _answer(driver, item_id: str):
 def _wait_for_progress(driver, done: int, total: int, reload: bool = False) -> None:
     """Wait until the progress line reads done / total; with `reload`, reload the page until it does.
 
-    Chromium hands a page's localStorage writes to its browser process asynchronously: a reload (or
-    another tab) soon after may read the storage before they arrive (seen under load in CI, also
-    after a second's wait), so this waits for up to a minute."""
+    Another tab sees a page's localStorage writes only once Chromium's storage process has them, so
+    this waits for up to a minute. (A reload that found none of a page's answers once in CI, under
+    load, is the symptom of that process restarting before it stored them: the page writes them
+    again, test_answers_survive_a_restart_of_the_browsers_storage.)"""
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 

@@ -222,6 +222,15 @@ def _items(entry: dict, key: str) -> list:
     return entry[key]
 
 
+@dataclass
+class _Listing:
+    """One listing of an image folder: its names, its subfolders and its symbolic links not yet followed."""
+
+    names: set[str]
+    folders: set[str]
+    links: set[str]
+
+
 class _ImageFiles:
     """The image files an annotation file names, checked to exist when it is read (not when training
     draws them): each folder is listed once and no image is opened, so that a file of 700k entries
@@ -231,43 +240,42 @@ class _ImageFiles:
     def __init__(self, ann_file: str) -> None:
         """Checks for the images of `ann_file`."""
         self.ann_file = ann_file
-        self._listed: dict[str, frozenset[str]] = {}
-        self._folders: dict[str, frozenset[str]] = {}  # a folder's subfolders (an image name is none)
-        self._links: dict[str, set[str]] = {}  # a folder's symbolic links not yet followed
+        self._listed: dict[str, _Listing] = {}
 
-    def _list(self, folder: str) -> None:
+    def _list(self, folder: str) -> _Listing:
         """Lists `folder` once: its names, which of them are folders and which symbolic links (as the
         listing tells, without a call per name)."""
-        names, folders, links = set(), set(), set()
-        try:
-            with os.scandir(folder or ".") as entries:
-                for item in entries:
-                    names.add(item.name)
-                    if item.is_symlink():
-                        links.add(item.name)
-                    elif item.is_dir(follow_symlinks=False):
-                        folders.add(item.name)
-        except OSError:  # no such folder (or not one): no file of it exists
-            names, folders, links = set(), set(), set()
-        self._listed[folder], self._folders[folder], self._links[folder] = frozenset(names), frozenset(folders), links
+        if folder not in self._listed:
+            listing = _Listing(set(), set(), set())
+            try:
+                with os.scandir(folder or ".") as entries:
+                    for item in entries:
+                        listing.names.add(item.name)
+                        if item.is_symlink():
+                            listing.links.add(item.name)
+                        elif item.is_dir(follow_symlinks=False):
+                            listing.folders.add(item.name)
+            except OSError:  # no such folder (or not one): no file of it exists
+                listing = _Listing(set(), set(), set())
+            self._listed[folder] = listing
+        return self._listed[folder]
 
     def path(self, image_root: str, name: str, entry: str) -> str:
         """The path of image `name` under `image_root`; a missing file (a folder, or a symbolic link
         to no file) is an InputError naming the annotation file, its `entry` and the path."""
         path = os.path.join(image_root, name)
         folder, base = os.path.split(path)
-        if folder not in self._listed:
-            self._list(folder)
-        if base not in self._listed[folder]:
+        listing = self._list(folder)
+        if base not in listing.names:
             why = "" if os.path.isdir(folder or ".") else f" (no folder {folder})"
             raise InputError(f"{self.ann_file}: {entry}: image {path} not found{why}")
-        if base in self._folders[folder]:
+        if base in listing.folders:
             raise InputError(f"{self.ann_file}: {entry}: image {path} is a folder, not an image file")
-        if base in self._links[folder]:
+        if base in listing.links:
             if not os.path.isfile(path):
                 raise InputError(f"{self.ann_file}: {entry}: image {path} not found "
                                  f"(a symbolic link to {os.readlink(path)}, which is no file)")
-            self._links[folder].discard(base)
+            listing.links.discard(base)  # followed once
         return path
 
 

@@ -1,6 +1,6 @@
 # nouns stage: the noun list that lexicons are built from (NOUNS).
-# nouns.source: wordnet (WordNet noun lemmas, offline) | tag2text (the Tag2Text tag list, downloaded
-# by the data stage's generic `download` rule to {OUT}/downloads/<nouns.tag_list>).
+# nouns.source: wordnet (WordNet noun lemmas, offline) | tag2text (the tag lists that nouns.tag_list
+# names, downloaded by the data stage's generic `download` rule to {OUT}/downloads/<name>).
 
 from oeseg.workflow import noun_list_inputs, noun_list_vocabularies
 
@@ -22,6 +22,7 @@ rule nouns:
     params:
         source=config["nouns"]["source"],
         min_wordnet_count=config["nouns"]["min_wordnet_count"],
+        only_nouns=config["nouns"]["only_nouns"],
         vocabularies=noun_list_vocabularies(config),
     script:
         "../scripts/nouns.py"

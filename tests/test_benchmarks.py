@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     ("mapping_speed", ["--data", "{tmp}", "--lexical-only"], "{tmp}/paper/outputs/opal/ade20k/descriptions.json"),
     ("miou_parity", ["--config", "{tmp}/config.yaml"], "{tmp}/config.yaml"),
     ("miou_parity", ["--config", "{tmp}/run.yaml"], "{tmp}/work/predictions"),
+    ("noun_list_coverage", ["--data", "{tmp}"], "{tmp}/tag2text/tag2text_ori_tag_list.txt"),
     ("synthetic_generation", ["--config", "{tmp}/config.yaml"], "{tmp}/config.yaml"),
 ])
 def test_a_missing_input_is_named_not_a_traceback(benchmark, argv, named, tmp_path, capsys):

@@ -95,6 +95,17 @@ def test_a_schema_error_names_the_key_not_the_schema():
     assert str(error.value) == "config: Additional properties are not allowed ('figure' was unexpected)"
 
 
+def test_the_tag_list_is_one_downloads_name_or_a_list_of_them():
+    config = demo_config()
+    config["nouns"].update(source="tag2text", tag_list=["tag2text/tags.txt", "ram/tags.txt"])
+    check_config(config, REPO / "schemas")
+    assert config["nouns"]["only_nouns"] is True
+    for bad in ([], ["a.txt", "a.txt"], 3):
+        config["nouns"]["tag_list"] = bad
+        with pytest.raises(InputError, match=r"^config: nouns.tag_list: "):
+            check_config(config, REPO / "schemas")
+
+
 def test_a_partial_lora_section_takes_the_other_keys_defaults():
     from oeseg.models.train import LORA_DEFAULTS, StageSettings
 
@@ -288,7 +299,10 @@ def test_the_noun_list_reads_the_tag_list_and_the_datasets_vocabulary_files_it_u
     config["nouns"].update(category_names=True, source="tag2text", tag_list="tag2text/tags.txt")
     assert noun_list_vocabularies(config) == sorted(["demo-city", str(mine)])
     assert noun_list_inputs(config) == {"vocabulary_files": [str(mine)],
-                                        "tag_list": f"{config['out']}/downloads/tag2text/tags.txt"}
+                                        "tag_lists": [f"{config['out']}/downloads/tag2text/tags.txt"]}
+    config["nouns"]["tag_list"] = ["tag2text/tags.txt", "ram/tags.txt"]
+    assert noun_list_inputs(config)["tag_lists"] == [f"{config['out']}/downloads/tag2text/tags.txt",
+                                                     f"{config['out']}/downloads/ram/tags.txt"]
 
 
 def test_a_published_method_reads_the_outputs_its_source_names():

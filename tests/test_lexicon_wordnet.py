@@ -66,6 +66,29 @@ def test_nouns_from_tags(tmp_path):
     assert singular_noun("women") == "woman" and singular_noun("quickly") is None
 
 
+def test_a_compound_whose_head_wordnet_lacks_is_a_noun_unless_the_head_is_a_function_word():
+    """"mountain biker": WordNet knows "mountain", not "biker"; "lead to", "run with": verbs with a
+    particle, whose last word is a function word (WordNet lacks "to" and "with")."""
+    assert singular_noun("Mountain Biker") == "mountain biker"
+    assert singular_noun("lead to") is None and singular_noun("run with") is None
+    assert singular_noun("sit") is None and singular_noun("to") is None
+
+
+def test_nouns_from_several_tag_lists_and_every_tag(tmp_path):
+    """Several lists: their nouns in the lists' order, each once; `only_nouns` false keeps the other
+    tags too, in lower case, as written (the paper's list holds "sit on" and "cloudy")."""
+    first, second = tmp_path / "first.txt", tmp_path / "second.txt"
+    first.write_text("cars\nSit On\ntree\n", encoding="utf-8")
+    second.write_text("Cloudy\ntree\nmountain biker\ncar\n", encoding="utf-8")
+    assert nouns_from_tags(first, second) == ["car", "tree", "mountain biker"]
+    assert nouns_from_tags(first, second, only_nouns=False) == ["car", "sit on", "tree", "cloudy", "mountain biker"]
+    (tmp_path / "verbs.txt").write_text("sit on\ncloudy\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"verbs.txt: no nouns found"):
+        nouns_from_tags(first, tmp_path / "verbs.txt", only_nouns=False)
+    with pytest.raises(InputError, match="no tag list given"):
+        nouns_from_tags()
+
+
 @pytest.mark.parametrize("content, message", [(b"\xff\xfe\x00bad", r":1:1: not UTF-8 text \(byte 0xff\)"), (b"sit\nquickly\n", "no nouns"),
                                               (b"car\tbus\n", ":1: expected one tag per line")])
 def test_bad_tag_list(tmp_path, content, message):
@@ -80,7 +103,7 @@ def test_bad_tag_list(tmp_path, content, message):
 def test_tag2text_nouns(shared_data):
     nouns = nouns_from_tags(shared_data / "tag2text" / "tag2text_ori_tag_list.txt")
     assert 3000 < len(nouns) < 3313 and len(set(nouns)) == len(nouns)
-    assert {"traffic light", "bicycle", "street light", "zebra", "smartphone"} <= set(nouns)
+    assert {"traffic light", "bicycle", "street light", "zebra", "smartphone", "mountain biker"} <= set(nouns)
     assert not {"sit", "zebras", "sit on"} & set(nouns)
     assert all(n == n.lower() for n in nouns)
 

@@ -201,14 +201,16 @@ def noun_list_vocabularies(config: dict[str, Any]) -> list[str]:
 
 
 def noun_list_inputs(config: dict[str, Any]) -> dict[str, Any]:
-    """Rule nouns' inputs: `tag_list`, the downloaded tag list (only for `nouns.source` tag2text),
-    and `vocabulary_files`, the files of `noun_list_vocabularies` (the built-in ones have none)."""
+    """Rule nouns' inputs: `tag_lists`, the downloaded tag lists (only for `nouns.source` tag2text;
+    `nouns.tag_list` is one `downloads` name or a list), and `vocabulary_files`, the files of
+    `noun_list_vocabularies` (the built-in ones have none)."""
     from oeseg.data.vocabularies import BUILTIN
 
     nouns = config["nouns"]
     inputs: dict[str, Any] = {"vocabulary_files": [v for v in noun_list_vocabularies(config) if v not in BUILTIN]}
     if nouns["source"] == "tag2text":
-        inputs["tag_list"] = download_path(config["out"], nouns["tag_list"])
+        names = [nouns["tag_list"]] if isinstance(nouns["tag_list"], str) else nouns["tag_list"]
+        inputs["tag_lists"] = [download_path(config["out"], name) for name in names]
     return inputs
 
 

@@ -7,6 +7,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from spacy.lang.en.stop_words import STOP_WORDS
+
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.io import InputError, atomic_write_text, read_text, text_lines
 from oeseg.lexicon.lexicon import normalize_term
@@ -24,7 +26,8 @@ def _check_one_term(line: str, where: str, what: str) -> None:
 
 def singular_noun(term: str) -> str | None:
     """The singular WordNet form of a noun (compounds: of their last word), the term itself when
-    WordNet knows none of its words (new nouns of a tag list: "smartphone"), else None."""
+    WordNet lacks its last word and that is no function word (new nouns of a tag list:
+    "smartphone", "mountain biker"), else None ("sit on", "beautiful")."""
     wn = open_wordnet()
     term = normalize_term(term)
     if not term:
@@ -35,22 +38,31 @@ def singular_noun(term: str) -> str | None:
     head = term.rsplit(" ", 1)
     if len(head) == 2 and (last := wn.morphy(head[1], "n")) is not None:
         return f"{head[0]} {last}"
-    if not any(wn.synsets(word) for word in term.split()):
+    if not wn.synsets(head[-1]) and head[-1] not in STOP_WORDS:
         return term
     return None
 
 
-def nouns_from_tags(path: str | os.PathLike) -> list[str]:
-    """The nouns of a tag list (one tag per line): lower case, singular, deduplicated, order kept."""
-    path = Path(path)
-    text = read_text(path, "tag list")
+def nouns_from_tags(*paths: str | os.PathLike, only_nouns: bool = True) -> list[str]:
+    """The nouns of one or more tag lists (one tag per line), in the order of the lists: lower case,
+    singular, deduplicated, order kept; with `only_nouns` false, every other tag too, as written
+    in lower case ("sit on", "cloudy")."""
     nouns: dict[str, None] = {}
-    for lineno, line in enumerate(text_lines(text), start=1):
-        _check_one_term(line, f"{path}:{lineno}", "tag")
-        if (noun := singular_noun(line)) is not None:
-            nouns.setdefault(noun)
+    for path in map(Path, paths):
+        found = 0
+        for lineno, line in enumerate(text_lines(read_text(path, "tag list")), start=1):
+            _check_one_term(line, f"{path}:{lineno}", "tag")
+            noun = singular_noun(line)
+            if noun is not None:
+                found += 1
+            elif not only_nouns:
+                noun = normalize_term(line) or None
+            if noun is not None:
+                nouns.setdefault(noun)
+        if not found:
+            raise InputError(f"{path}: no nouns found (expected one tag per line)")
     if not nouns:
-        raise InputError(f"{path}: no nouns found (expected one tag per line)")
+        raise InputError("no tag list given")
     return list(nouns)
 
 
@@ -108,16 +120,17 @@ def offline_nouns(vocabulary: Vocabulary) -> list[str]:
     return with_category_names(wordnet_nouns(OFFLINE_MIN_WORDNET_COUNT), [vocabulary])[0]
 
 
-def write_noun_list(source: str, output: str | os.PathLike, tag_list: str | os.PathLike | None = None,
-                    min_wordnet_count: int = 0, vocabularies: Sequence[str] = ()) -> list[str]:
-    """Make `nouns.txt` from the configured source, "wordnet" or "tag2text" (the tag list file),
-    followed by the category names of `vocabularies` that it lacks (each comma-separated name)."""
+def write_noun_list(source: str, output: str | os.PathLike, tag_lists: Sequence[str | os.PathLike] = (),
+                    min_wordnet_count: int = 0, vocabularies: Sequence[str] = (), only_nouns: bool = True) -> list[str]:
+    """Make `nouns.txt` from the configured source, "wordnet" or "tag2text" (the nouns of the tag list
+    files, in their order; every tag with `only_nouns` false), followed by the category names of
+    `vocabularies` that it lacks (each comma-separated name)."""
     if source == "wordnet":
         nouns = wordnet_nouns(min_wordnet_count)
     elif source == "tag2text":
-        if tag_list is None:
+        if not tag_lists:
             raise InputError("nouns.source tag2text needs the tag list (nouns.tag_list)")
-        nouns = nouns_from_tags(tag_list)
+        nouns = nouns_from_tags(*tag_lists, only_nouns=only_nouns)
     else:
         raise InputError(f"nouns.source: {source!r} is not one of wordnet, tag2text")
     nouns, added = with_category_names(nouns, [get_vocabulary(v) for v in vocabularies])

@@ -1,0 +1,120 @@
+"""How much of the paper's noun list our noun list holds: run `python benchmarks/noun_list_coverage.py`.
+
+The paper mines its nouns "from a large-scale image-text pair dataset" (it cites Tag2Text) and asks
+GPT-4, noun by noun, which categories each relates to (its Figure 5), so every term of its published
+GPT-4 lexicons is a noun of its list. The open-vocabulary methods of its Table 1 (MaskCLIP,
+MasQCLIP, OVSeg) take the same "comprehensive noun list" as their input vocabulary, so each of
+their published outputs is one too. This prints, for the noun lists that rule nouns makes of the tag
+lists (`nouns.source: tag2text`, `nouns.tag_list` one list or both; `nouns.only_nouns` true, and
+false: every tag), the share of those
+terms and outputs that the noun list holds, each compared in its singular form as the mapping
+compares a subject (`oeseg.lexicon.nouns.singular_noun`):
+
+- the GPT-4 lexicons' terms of the four mapping levels (exact, synonyms, hyponyms, meronyms), and
+  of `semantically_related` apart (the mapping does not read it), per dataset;
+- the open-vocabulary methods' unique outputs, and their regions, per file (MasQCLIP+tags is left
+  out: its vocabulary is each image's GPT-4 tags).
+
+It also lists the tags that the noun filter drops (verbs, adjectives: "sit on", "sunny") and that
+the GPT-4 lexicons hold at a mapping level: the paper's list kept them. The last line gives each
+list's worst share over the rows of the mapping levels and the open-vocabulary regions, its ratio
+to the paper's list, which holds them all.
+
+    python benchmarks/noun_list_coverage.py [--data ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from oeseg.io import exit_status, read_json
+from oeseg.lexicon.lexicon import normalize_term
+from oeseg.lexicon.nouns import nouns_from_tags, singular_noun
+
+from reference_data import add_data_argument  # benchmarks/, the folder of this script
+
+#: the GPT-4 lexicon's keys of the mapping's four levels
+MAPPING_LEVELS = ("exact", "synonyms", "hyponyms", "meronyms")
+#: the methods whose input vocabulary was the paper's noun list
+OPEN_VOCABULARY_METHODS = ("maskclip", "masqclip", "ovseg")
+DATASETS = ("cityscapes", "ade20k")
+TAG2TEXT, RAM = "tag2text_ori_tag_list.txt", "ram_tag_list.txt"
+#: name -> (the tag lists of `<data>/tag2text/`, the recognize-anything repository's two; `only_nouns`)
+NOUN_LISTS = {"Tag2Text": ((TAG2TEXT,), True), "RAM": ((RAM,), True), "Tag2Text + RAM": ((TAG2TEXT, RAM), True),
+              "both, every tag": ((TAG2TEXT, RAM), False)}
+
+
+def compared_form(term: str) -> str:
+    """A term as a noun list would hold it: its singular form, else the term in lower case."""
+    return singular_noun(term) or normalize_term(term)
+
+
+def lexicon_terms(path: Path, levels: tuple[str, ...]) -> set[str]:
+    """The compared forms of the terms a GPT-4 lexicon file lists under `levels`, over all categories."""
+    lexicon = read_json(path)
+    return {compared_form(term) for entry in lexicon.values() for level in levels for term in entry[level]}
+
+
+def output_counts(path: Path) -> Counter[str]:
+    """compared form -> regions, over the descriptions of one published file."""
+    counts: Counter[str] = Counter()
+    for entry in read_json(path):
+        counts.update(compared_form(text) for text in entry["descriptions"] if text.strip())
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_data_argument(parser)
+    args = parser.parse_args(argv)
+    paper, tags = args.data / "paper", args.data / "tag2text"
+    lists = {name: set(nouns_from_tags(*(tags / f for f in files), only_nouns=only_nouns))
+             for name, (files, only_nouns) in NOUN_LISTS.items()}
+    names = list(lists)
+    print("nouns: " + ", ".join(f"{name} {len(nouns)}" for name, nouns in lists.items()))
+
+    print("\nGPT-4 lexicon terms that the noun list holds (%)")
+    print(f"    {'dataset':<11}{'terms':<22}{'count':>6}" + "".join(f"{n:>16}" for n in names))
+    shares: dict[str, list[float]] = {name: [] for name in names}
+    for dataset in DATASETS:
+        path = paper / f"output_semantics_gpt4_{dataset}.json"
+        for what, levels in (("mapping levels", MAPPING_LEVELS), ("semantically_related", ("semantically_related",))):
+            terms = lexicon_terms(path, levels)
+            row = {name: 100 * len(terms & nouns) / len(terms) for name, nouns in lists.items()}
+            if what == "mapping levels":
+                for name in names:
+                    shares[name].append(row[name])
+            print(f"    {dataset:<11}{what:<22}{len(terms):>6}" + "".join(f"{row[n]:>16.1f}" for n in names))
+
+    print("\nopen-vocabulary outputs that the noun list holds (% of unique outputs / of regions)")
+    print(f"    {'file':<22}{'unique':>7}{'regions':>8}" + "".join(f"{n:>16}" for n in names))
+    for method in OPEN_VOCABULARY_METHODS:
+        for dataset in DATASETS:
+            counts = output_counts(paper / "outputs" / method / dataset / "descriptions.json")
+            total = sum(counts.values())
+            cells = []
+            for name, nouns in lists.items():
+                held = [text for text in counts if text in nouns]
+                cells.append(f"{100 * len(held) / len(counts):.1f} / {100 * sum(counts[t] for t in held) / total:.1f}")
+                shares[name].append(100 * sum(counts[t] for t in held) / total)
+            print(f"    {method + '/' + dataset:<22}{len(counts):>7}{total:>8}" + "".join(f"{c:>16}" for c in cells))
+
+    every_tag = {normalize_term(line) for name in (TAG2TEXT, RAM)
+                 for line in (tags / name).read_text(encoding="utf-8").splitlines() if line.strip()}
+    dropped = {tag for tag in every_tag if singular_noun(tag) is None}
+    related = set().union(*(lexicon_terms(paper / f"output_semantics_gpt4_{d}.json", MAPPING_LEVELS)
+                            for d in DATASETS))
+    kept_by_paper = sorted(dropped & related)
+    print(f"\ntags the noun filter drops: {len(dropped)}; of them at a mapping level of the GPT-4 lexicons: "
+          f"{len(kept_by_paper)}: {', '.join(kept_by_paper)}")
+    worst = {name: min(values) for name, values in shares.items()}
+    print("\nworst share over the rows above (mapping levels; open-vocabulary regions), ratio to the "
+          "paper's list (1.0 = all): " + ", ".join(f"{name} {worst[name] / 100:.3f}" for name in names))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(exit_status(main))

@@ -2,7 +2,7 @@
 
 Maps the 1,181 human-labelled Cityscapes descriptions (../shared/data/paper/, or --data DIR) with
 our lexical mapping (the paper's GPT-4 lexicon, or with --lexicon wordnet the offline WordNet
-builder's from the Tag2Text nouns; ground-truth priority from the human label, the
+builder's from the paper config's noun list; ground-truth priority from the human label, the
 region's own ground truth not being published) and our Sentence-BERT mapping (the
 prompt-engineered class lists and template of prior work), and prints per level how often each
 reproduces the paper's own mapping and agrees with the human label, on all descriptions and on
@@ -16,12 +16,11 @@ import sys
 
 from oeseg.data.vocabularies import get_vocabulary
 from oeseg.lexicon.lexicon import load_lexicon
-from oeseg.lexicon.nouns import nouns_from_tags
 from oeseg.lexicon.wordnet import build_wordnet_lexicon
 from oeseg.human_study.published import agreement_table, load_user_study, map_user_study
 from oeseg.io import exit_status
 
-from reference_data import add_data_argument  # benchmarks/, the folder of this script
+from reference_data import add_data_argument, paper_noun_list  # benchmarks/, the folder of this script
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     add_data_argument(parser)
     parser.add_argument("--ground-truth", choices=["human", "none"], default="human")
     parser.add_argument("--lexicon", choices=["paper", "wordnet"], default="paper",
-                        help="the paper's GPT-4 lexicon, or the offline WordNet builder's with the Tag2Text nouns")
+                        help="the paper's GPT-4 lexicon, or the offline WordNet builder's with the paper config's nouns")
     args = parser.parse_args(argv)
     paper = args.data / "paper"
     vocabulary = get_vocabulary("cityscapes")
@@ -38,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.lexicon == "paper":
         lexicon = load_lexicon(paper / "output_semantics_gpt4_cityscapes.json", vocabulary)
     else:
-        lexicon = build_wordnet_lexicon(vocabulary, nouns_from_tags(args.data / "tag2text" / "tag2text_ori_tag_list.txt"))
+        lexicon = build_wordnet_lexicon(vocabulary, paper_noun_list(args.data))
     rows = map_user_study(items, vocabulary, lexicon, paper / "cityscapes_with_prompt_eng.txt",
                           ground_truth=args.ground_truth)
     subsets = {"all": rows, "held_out=0": [r for r in rows if not r["held_out"]],

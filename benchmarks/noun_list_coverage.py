@@ -5,8 +5,8 @@ GPT-4, noun by noun, which categories each relates to (its Figure 5), so every t
 GPT-4 lexicons is a noun of its list. The open-vocabulary methods of its Table 1 (MaskCLIP,
 MasQCLIP, OVSeg) take the same "comprehensive noun list" as their input vocabulary, so each of
 their published outputs is one too. This prints, for the noun lists that rule nouns makes of the tag
-lists (`nouns.source: tag2text`, `nouns.tag_list` one list or both; `nouns.only_nouns` true, and
-false: every tag), the share of those
+lists (`nouns.source: tag2text`, `nouns.tag_list` one list or both), and for configs/paper.yaml's
+(both lists, `only_nouns: false`: every tag), the share of those
 terms and outputs that the noun list holds, each compared in its singular form as the mapping
 compares a subject (`oeseg.lexicon.nouns.singular_noun`):
 
@@ -34,7 +34,7 @@ from oeseg.io import exit_status, read_json
 from oeseg.lexicon.lexicon import normalize_term
 from oeseg.lexicon.nouns import nouns_from_tags, singular_noun
 
-from reference_data import add_data_argument  # benchmarks/, the folder of this script
+from reference_data import add_data_argument, paper_noun_list  # benchmarks/, the folder of this script
 
 #: the GPT-4 lexicon's keys of the mapping's four levels
 MAPPING_LEVELS = ("exact", "synonyms", "hyponyms", "meronyms")
@@ -42,9 +42,8 @@ MAPPING_LEVELS = ("exact", "synonyms", "hyponyms", "meronyms")
 OPEN_VOCABULARY_METHODS = ("maskclip", "masqclip", "ovseg")
 DATASETS = ("cityscapes", "ade20k")
 TAG2TEXT, RAM = "tag2text_ori_tag_list.txt", "ram_tag_list.txt"
-#: name -> (the tag lists of `<data>/tag2text/`, the recognize-anything repository's two; `only_nouns`)
-NOUN_LISTS = {"Tag2Text": ((TAG2TEXT,), True), "RAM": ((RAM,), True), "Tag2Text + RAM": ((TAG2TEXT, RAM), True),
-              "both, every tag": ((TAG2TEXT, RAM), False)}
+#: name -> the tag lists of `<data>/tag2text/` (the recognize-anything repository's two) whose nouns it holds
+NOUN_LISTS = {"Tag2Text": (TAG2TEXT,), "RAM": (RAM,), "Tag2Text + RAM": (TAG2TEXT, RAM)}
 
 
 def compared_form(term: str) -> str:
@@ -71,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     add_data_argument(parser)
     args = parser.parse_args(argv)
     paper, tags = args.data / "paper", args.data / "tag2text"
-    lists = {name: set(nouns_from_tags(*(tags / f for f in files), only_nouns=only_nouns))
-             for name, (files, only_nouns) in NOUN_LISTS.items()}
+    lists = {name: set(nouns_from_tags(*(tags / f for f in files))) for name, files in NOUN_LISTS.items()}
+    lists["paper.yaml"] = set(paper_noun_list(args.data))
     names = list(lists)
     print("nouns: " + ", ".join(f"{name} {len(nouns)}" for name, nouns in lists.items()))
 

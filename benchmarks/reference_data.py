@@ -1,15 +1,28 @@
 """The reference data folder the benchmarks read: the paper's published data (README there says what
-each file is), by default `../shared/data` next to the checkout, else `--data DIR`."""
+each file is), by default `../shared/data` next to the checkout, else `--data DIR`; its files lie
+at their `downloads` names of configs/paper.yaml (paper/..., tag2text/...)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+import yaml
+
+from oeseg.lexicon.nouns import nouns_from_tags
+from oeseg.workflow import tag_list_names
+
+REPO = Path(__file__).resolve().parents[1]
 #: the published data's folder next to the checkout (the benchmarks' default)
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = REPO.parent / "shared" / "data"
 
 
 def add_data_argument(parser: argparse.ArgumentParser) -> None:
     """Add option `--data` (a Path, by default DATA) to a benchmark's parser."""
     parser.add_argument("--data", type=Path, default=DATA, help="the reference data folder")
+
+
+def paper_noun_list(data: Path) -> list[str]:
+    """The noun list of configs/paper.yaml (its `nouns` section), its tag lists read from `data`."""
+    nouns = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text(encoding="utf-8"))["nouns"]
+    return nouns_from_tags(*(data / name for name in tag_list_names(nouns)), only_nouns=nouns["only_nouns"])

@@ -200,6 +200,11 @@ def noun_list_vocabularies(config: dict[str, Any]) -> list[str]:
     return sorted({entry["vocabulary"] for entry in config["datasets"].values()})
 
 
+def tag_list_names(nouns: dict[str, Any]) -> list[str]:
+    """The `downloads` names of the tag lists that a `nouns` config section names (one or a list)."""
+    return [nouns["tag_list"]] if isinstance(nouns["tag_list"], str) else list(nouns["tag_list"])
+
+
 def noun_list_inputs(config: dict[str, Any]) -> dict[str, Any]:
     """Rule nouns' inputs: `tag_lists`, the downloaded tag lists (only for `nouns.source` tag2text;
     `nouns.tag_list` is one `downloads` name or a list), and `vocabulary_files`, the files of
@@ -209,8 +214,7 @@ def noun_list_inputs(config: dict[str, Any]) -> dict[str, Any]:
     nouns = config["nouns"]
     inputs: dict[str, Any] = {"vocabulary_files": [v for v in noun_list_vocabularies(config) if v not in BUILTIN]}
     if nouns["source"] == "tag2text":
-        names = [nouns["tag_list"]] if isinstance(nouns["tag_list"], str) else nouns["tag_list"]
-        inputs["tag_lists"] = [download_path(config["out"], name) for name in names]
+        inputs["tag_lists"] = [download_path(config["out"], name) for name in tag_list_names(nouns)]
     return inputs
 
 

@@ -1,4 +1,4 @@
-"""Noun lists that lexicons are built from: the Tag2Text tag list (the paper's) or WordNet's nouns."""
+"""Noun lists that lexicons are built from: tag lists' (Tag2Text's, RAM's: the paper's) or WordNet's nouns."""
 
 from __future__ import annotations
 

@@ -14,7 +14,9 @@ list holds, each compared in its singular form, as rule nouns writes a noun
   of `semantically_related` apart (the mapping does not read it), per dataset;
 - the open-vocabulary methods' unique outputs, and their regions, per file.
 
-Of the open-vocabulary outputs that the paper config's list lacks, it counts those that the
+It counts the category names of the two vocabularies that neither tag list holds and that are
+open-vocabulary outputs (the paper's list held them: `nouns.category_names`). Of the
+open-vocabulary outputs that the paper config's list lacks, it counts those that the
 Baseline's outputs hold: the Baseline (MasQCLIP+tags) chooses among each image's GPT-4 tags (the
 paper's Figure 9), so its outputs are some of those tags. It also lists the tags that the noun
 filter drops (verbs, adjectives: "sit on", "sunny") and that the GPT-4 lexicons hold at a mapping
@@ -32,6 +34,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from oeseg.data.vocabularies import get_vocabulary
 from oeseg.io import exit_status, read_json
 from oeseg.lexicon.lexicon import normalize_term
 from oeseg.lexicon.nouns import nouns_from_tags, singular_noun
@@ -115,6 +118,14 @@ def main(argv: list[str] | None = None) -> int:
           f"among the Baseline's ({BASELINE}) outputs, its GPT-4 image tags: {len(in_tags)} unique, "
           f"{sum(rest[t] for t in in_tags)} regions; the most frequent: "
           + ", ".join(f"{t} ({n})" for t, n in rest.most_common(8)))
+
+    category_names = {compared_form(name) for dataset in DATASETS for category in get_vocabulary(dataset)
+                      for name in category.names}
+    untagged = category_names - lists["Tag2Text + RAM"]
+    as_outputs = {name: outputs[name] for name in sorted(untagged) if outputs[name]}
+    print(f"\ncategory names (Cityscapes, ADE20K) that neither tag list holds: {len(untagged)}; open-vocabulary "
+          f"outputs: {len(as_outputs)}, {sum(as_outputs.values())} regions: "
+          + ", ".join(f"{name} ({n})" for name, n in sorted(as_outputs.items(), key=lambda item: -item[1])[:8]))
 
     every_tag = {normalize_term(line) for name in (TAG2TEXT, RAM)
                  for line in (tags / name).read_text(encoding="utf-8").splitlines() if line.strip()}

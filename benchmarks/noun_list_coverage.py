@@ -7,8 +7,8 @@ MasQCLIP, OVSeg) take the same "comprehensive noun list" as their input vocabula
 their published outputs is one too. This prints, for the noun lists that rule nouns makes of the
 tag lists (`nouns.source: tag2text`, `nouns.tag_list` one list or both) and for configs/paper.yaml's
 (both lists, `only_nouns: false`: every tag), the share of those terms and outputs that the noun
-list holds, each compared in its singular form, as rule nouns writes a noun
-(`oeseg.lexicon.nouns.singular_noun`):
+list holds, each compared as a noun list holds it (`oeseg.lexicon.nouns.noun_list_entry`: in its
+singular form):
 
 - the GPT-4 lexicons' terms of the four mapping levels (exact, synonyms, hyponyms, meronyms), and
   of `semantically_related` apart (the mapping does not read it), per dataset;
@@ -36,8 +36,7 @@ from pathlib import Path
 
 from oeseg.data.vocabularies import get_vocabulary
 from oeseg.io import exit_status, read_json
-from oeseg.lexicon.lexicon import normalize_term
-from oeseg.lexicon.nouns import nouns_from_tags, singular_noun
+from oeseg.lexicon.nouns import noun_list_entry, nouns_from_tags
 
 from reference_data import add_data_argument, paper_noun_list  # benchmarks/, the folder of this script
 
@@ -53,22 +52,18 @@ TAG2TEXT, RAM = "tag2text_ori_tag_list.txt", "ram_tag_list.txt"
 NOUN_LISTS = {"Tag2Text": (TAG2TEXT,), "RAM": (RAM,), "Tag2Text + RAM": (TAG2TEXT, RAM)}
 
 
-def compared_form(term: str) -> str:
-    """A term as a noun list would hold it: its singular form, else the term in lower case."""
-    return singular_noun(term) or normalize_term(term)
-
-
 def lexicon_terms(path: Path, levels: tuple[str, ...]) -> set[str]:
     """The compared forms of the terms a GPT-4 lexicon file lists under `levels`, over all categories."""
     lexicon = read_json(path)
-    return {compared_form(term) for entry in lexicon.values() for level in levels for term in entry[level]}
+    return {noun_list_entry(term, only_nouns=False) for entry in lexicon.values() for level in levels
+            for term in entry[level]}
 
 
 def output_counts(path: Path) -> Counter[str]:
     """compared form -> regions, over the descriptions of one published file."""
     counts: Counter[str] = Counter()
     for entry in read_json(path):
-        counts.update(compared_form(text) for text in entry["descriptions"] if text.strip())
+        counts.update(noun_list_entry(text, only_nouns=False) for text in entry["descriptions"] if text.strip())
     return counts
 
 
@@ -119,17 +114,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{sum(rest[t] for t in in_tags)} regions; the most frequent: "
           + ", ".join(f"{t} ({n})" for t, n in rest.most_common(8)))
 
-    category_names = {compared_form(name) for dataset in DATASETS for category in get_vocabulary(dataset)
-                      for name in category.names}
+    category_names = {noun_list_entry(name, only_nouns=False) for dataset in DATASETS
+                      for category in get_vocabulary(dataset) for name in category.names}
     untagged = category_names - lists["Tag2Text + RAM"]
     as_outputs = {name: outputs[name] for name in sorted(untagged) if outputs[name]}
     print(f"\ncategory names (Cityscapes, ADE20K) that neither tag list holds: {len(untagged)}; open-vocabulary "
           f"outputs: {len(as_outputs)}, {sum(as_outputs.values())} regions: "
           + ", ".join(f"{name} ({n})" for name, n in sorted(as_outputs.items(), key=lambda item: -item[1])[:8]))
 
-    every_tag = {normalize_term(line) for name in (TAG2TEXT, RAM)
-                 for line in (tags / name).read_text(encoding="utf-8").splitlines() if line.strip()}
-    dropped = {tag for tag in every_tag if singular_noun(tag) is None}
+    dropped = set(nouns_from_tags(tags / TAG2TEXT, tags / RAM, only_nouns=False)) - lists["Tag2Text + RAM"]
     related = set().union(*(lexicon_terms(paper / f"output_semantics_gpt4_{d}.json", MAPPING_LEVELS)
                             for d in DATASETS))
     kept_by_paper = sorted(dropped & related)

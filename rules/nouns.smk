@@ -2,7 +2,7 @@
 # nouns.source: wordnet (WordNet noun lemmas, offline) | tag2text (the tag lists that nouns.tag_list
 # names, downloaded by the data stage's generic `download` rule to {OUT}/downloads/<name>).
 
-from oeseg.workflow import noun_list_inputs, noun_list_vocabularies
+from oeseg.workflow import noun_list_inputs, noun_list_settings
 
 
 rule nouns:
@@ -20,9 +20,6 @@ rule nouns:
         mem_mb=2000,
         runtime="10m",
     params:
-        source=config["nouns"]["source"],
-        min_wordnet_count=config["nouns"]["min_wordnet_count"],
-        only_nouns=config["nouns"]["only_nouns"],
-        vocabularies=noun_list_vocabularies(config),
+        settings=noun_list_settings(config),
     script:
         "../scripts/nouns.py"

@@ -1,9 +1,10 @@
 """The offline WordNet lexicon against the paper's human study.
 
 The 1,181 human-labelled Cityscapes descriptions (../shared/data/paper/user_study_results.json) are
-mapped with the lexical mapping and our WordNet lexicon (nouns: the Tag2Text list). The human label
-plays the ground truth of the mapping's ground-truth priority (label 19, "none of the above": no
-ground truth); a description agrees when its category (19 for background) equals the human label.
+mapped with the lexical mapping and our WordNet lexicon (nouns: the paper config's list, as
+benchmarks/mapping_quality.py builds it). The human label plays the ground truth of the mapping's
+ground-truth priority (label 19, "none of the above": no ground truth); a description agrees when
+its category (19 for background) equals the human label.
 Synset choices were tuned on half A of the file (a fixed hash of the description) and checked on the
 held-out half B.
 """
@@ -11,14 +12,18 @@ held-out half B.
 from __future__ import annotations
 
 import hashlib
+import sys
+from pathlib import Path
 
 import pytest
 
 from oeseg.data.vocabularies import get_vocabulary
 from oeseg.io import read_json
-from oeseg.lexicon.nouns import nouns_from_tags
 from oeseg.lexicon.wordnet import build_wordnet_lexicon
 from oeseg.mapping import BACKGROUND, map_regions
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from reference_data import paper_noun_list  # noqa: E402  (benchmarks/)
 
 NONE_OF_THE_ABOVE = 19
 
@@ -32,7 +37,7 @@ def half_of(description: str) -> str:
 def test_wordnet_lexicon_agrees_with_humans(shared_data):
     study = read_json(shared_data / "paper" / "user_study_results.json")
     vocabulary = get_vocabulary("cityscapes")
-    lexicon = build_wordnet_lexicon(vocabulary, nouns_from_tags(shared_data / "tag2text" / "tag2text_ori_tag_list.txt"))
+    lexicon = build_wordnet_lexicon(vocabulary, paper_noun_list(shared_data))
     descriptions = [row["description"] for row in study]
     human = [row["human_label"] for row in study]
     gts = [None if h == NONE_OF_THE_ABOVE else h for h in human]

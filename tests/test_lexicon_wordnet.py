@@ -83,8 +83,12 @@ def test_nouns_from_several_tag_lists_and_every_tag(tmp_path):
     assert nouns_from_tags(first, second) == ["car", "tree", "mountain biker"]
     assert nouns_from_tags(first, second, only_nouns=False) == ["car", "sit on", "tree", "cloudy", "mountain biker"]
     (tmp_path / "verbs.txt").write_text("sit on\ncloudy\n", encoding="utf-8")
+    assert nouns_from_tags(tmp_path / "verbs.txt", only_nouns=False) == ["sit on", "cloudy"]
     with pytest.raises(InputError, match=r"verbs.txt: no nouns found"):
-        nouns_from_tags(first, tmp_path / "verbs.txt", only_nouns=False)
+        nouns_from_tags(first, tmp_path / "verbs.txt")
+    (tmp_path / "blank.txt").write_text("\n\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"blank.txt: no tags found"):
+        nouns_from_tags(tmp_path / "blank.txt", only_nouns=False)
     with pytest.raises(InputError, match="no tag list given"):
         nouns_from_tags()
 

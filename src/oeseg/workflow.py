@@ -200,6 +200,14 @@ def noun_list_vocabularies(config: dict[str, Any]) -> list[str]:
     return sorted({entry["vocabulary"] for entry in config["datasets"].values()})
 
 
+def noun_list_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """Rule nouns' settings: the arguments of `oeseg.lexicon.nouns.make_noun_list` but the tag lists
+    (source, min_wordnet_count, only_nouns, vocabularies)."""
+    nouns = config["nouns"]
+    return {"source": nouns["source"], "min_wordnet_count": nouns["min_wordnet_count"],
+            "only_nouns": nouns["only_nouns"], "vocabularies": noun_list_vocabularies(config)}
+
+
 def tag_list_names(nouns: dict[str, Any]) -> list[str]:
     """The `downloads` names of the tag lists that a `nouns` config section names (one or a list)."""
     return [nouns["tag_list"]] if isinstance(nouns["tag_list"], str) else list(nouns["tag_list"])

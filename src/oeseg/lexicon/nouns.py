@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
-
-from spacy.lang.en.stop_words import STOP_WORDS
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.io import InputError, atomic_write_text, read_text, text_lines
@@ -28,6 +27,8 @@ def singular_noun(term: str) -> str | None:
     """The singular WordNet form of a noun (compounds: of their last word), the term itself when
     WordNet lacks its last word and that is no function word (new nouns of a tag list:
     "smartphone", "mountain biker"), else None ("sit on", "beautiful")."""
+    from spacy.lang.en.stop_words import STOP_WORDS  # here: spaCy's package loads torch
+
     wn = open_wordnet()
     term = normalize_term(term)
     if not term:
@@ -43,26 +44,30 @@ def singular_noun(term: str) -> str | None:
     return None
 
 
+def noun_list_entry(tag: str, only_nouns: bool = True) -> str | None:
+    """A tag as a noun list holds it: its singular noun form (`singular_noun`); where it has none,
+    with `only_nouns` false the tag in lower case ("sit on", "cloudy"), else None."""
+    noun = singular_noun(tag)
+    if noun is None and not only_nouns:
+        return normalize_term(tag) or None
+    return noun
+
+
 def nouns_from_tags(*paths: str | os.PathLike, only_nouns: bool = True) -> list[str]:
-    """The nouns of one or more tag lists (one tag per line), in the order of the lists: lower case,
-    singular, deduplicated, order kept; with `only_nouns` false, every other tag too, as written
-    in lower case ("sit on", "cloudy")."""
+    """The entries (`noun_list_entry`) of one or more tag lists (one tag per line), in the order of
+    the lists, each once."""
+    if not paths:
+        raise InputError("no tag list given")
     nouns: dict[str, None] = {}
     for path in map(Path, paths):
         found = 0
         for lineno, line in enumerate(text_lines(read_text(path, "tag list")), start=1):
             _check_one_term(line, f"{path}:{lineno}", "tag")
-            noun = singular_noun(line)
-            if noun is not None:
+            if (entry := noun_list_entry(line, only_nouns)) is not None:
+                nouns.setdefault(entry)
                 found += 1
-            elif not only_nouns:
-                noun = normalize_term(line) or None
-            if noun is not None:
-                nouns.setdefault(noun)
         if not found:
-            raise InputError(f"{path}: no nouns found (expected one tag per line)")
-    if not nouns:
-        raise InputError("no tag list given")
+            raise InputError(f"{path}: no {'nouns' if only_nouns else 'tags'} found (expected one tag per line)")
     return list(nouns)
 
 
@@ -120,11 +125,11 @@ def offline_nouns(vocabulary: Vocabulary) -> list[str]:
     return with_category_names(wordnet_nouns(OFFLINE_MIN_WORDNET_COUNT), [vocabulary])[0]
 
 
-def write_noun_list(source: str, output: str | os.PathLike, tag_lists: Sequence[str | os.PathLike] = (),
-                    min_wordnet_count: int = 0, vocabularies: Sequence[str] = (), only_nouns: bool = True) -> list[str]:
-    """Make `nouns.txt` from the configured source, "wordnet" or "tag2text" (the nouns of the tag list
-    files, in their order; every tag with `only_nouns` false), followed by the category names of
-    `vocabularies` that it lacks (each comma-separated name)."""
+def make_noun_list(source: str, tag_lists: Sequence[str | os.PathLike] = (), min_wordnet_count: int = 0,
+                   vocabularies: Sequence[str] = (), only_nouns: bool = True) -> list[str]:
+    """The noun list of a `nouns` config section: from its source, "wordnet" or "tag2text" (the
+    entries of the tag list files, in their order: `nouns_from_tags`), followed by the category
+    names of `vocabularies` that it lacks (each comma-separated name)."""
     if source == "wordnet":
         nouns = wordnet_nouns(min_wordnet_count)
     elif source == "tag2text":
@@ -136,6 +141,12 @@ def write_noun_list(source: str, output: str | os.PathLike, tag_lists: Sequence[
     nouns, added = with_category_names(nouns, [get_vocabulary(v) for v in vocabularies])
     if added:
         log.info("category names added to the nouns: %s", ", ".join(added))
+    return nouns
+
+
+def write_noun_list(source: str, output: str | os.PathLike, **settings: Any) -> list[str]:
+    """Write `nouns.txt`, the noun list of `make_noun_list(source, **settings)`, and return it."""
+    nouns = make_noun_list(source, **settings)
     atomic_write_text(output, "".join(f"{n}\n" for n in nouns))
     log.info("%d nouns from %s -> %s", len(nouns), source, output)
     return nouns

@@ -16,7 +16,8 @@ singular form):
 
 It counts the category names of the two vocabularies that neither tag list holds and that are
 open-vocabulary outputs (the paper's list held them: `nouns.category_names`). Of the
-open-vocabulary outputs that the paper config's list lacks, it counts those that the
+open-vocabulary outputs that the paper config's list lacks, it counts those that are terms of the
+GPT-4 lexicons too (the two files then miss the same words of one list), and those that the
 Baseline's outputs hold: the Baseline (MasQCLIP+tags) chooses among each image's GPT-4 tags (the
 paper's Figure 9), so its outputs are some of those tags. It also lists the tags that the noun
 filter drops (verbs, adjectives: "sit on", "sunny") and that the GPT-4 lexicons hold at a mapping
@@ -109,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
                                   for d in DATASETS))
     rest = Counter({text: n for text, n in outputs.items() if text not in lists["paper.yaml"]})
     in_tags = [text for text in rest if text in baseline_tags]
+    lexicon_terms_of_both = set().union(*(lexicon_terms(paper / f"output_semantics_gpt4_{d}.json",
+                                                        (*MAPPING_LEVELS, "semantically_related")) for d in DATASETS))
+    in_lexicons = [text for text in rest if text in lexicon_terms_of_both]
     print(f"\nopen-vocabulary outputs that paper.yaml's list lacks: {len(rest)} unique, {rest.total()} regions; "
+          f"terms of the GPT-4 lexicons too: {len(in_lexicons)} unique, {sum(rest[t] for t in in_lexicons)} regions; "
           f"among the Baseline's ({BASELINE}) outputs, its GPT-4 image tags: {len(in_tags)} unique, "
           f"{sum(rest[t] for t in in_tags)} regions; the most frequent: "
           + ", ".join(f"{t} ({n})" for t, n in rest.most_common(8)))

@@ -4,6 +4,4 @@ from oeseg.lexicon.nouns import write_noun_list
 from oeseg.workflow import rule_step
 
 with rule_step(snakemake):
-    settings = dict(snakemake.params.settings)
-    write_noun_list(settings.pop("source"), snakemake.output[0], tag_lists=snakemake.input.get("tag_lists", []),
-                    **settings)
+    write_noun_list(snakemake.output[0], tag_lists=snakemake.input.get("tag_lists", []), **snakemake.params.settings)

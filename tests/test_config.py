@@ -10,9 +10,9 @@ import yaml
 from oeseg.io import InputError
 from oeseg.models.config import config_from_section
 from oeseg.workflow import (annotation_hints, annotation_inputs, check_config, check_config_files, evaluation_inputs,
-                            folder_dataset_files, method_runs, noun_list_inputs, noun_list_vocabularies, openai_lexicon_settings,
-                            paper_study_note, published_descriptions, resolved_files, sbert_class_input, study_run,
-                            variance_methods)
+                            folder_dataset_files, method_runs, noun_list_inputs, noun_list_settings,
+                            noun_list_vocabularies, openai_lexicon_settings, paper_study_note, published_descriptions,
+                            resolved_files, sbert_class_input, study_run, variance_methods)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -300,6 +300,8 @@ def test_the_noun_list_reads_the_tag_list_and_the_datasets_vocabulary_files_it_u
     assert noun_list_vocabularies(config) == sorted(["demo-city", str(mine)])
     assert noun_list_inputs(config) == {"vocabulary_files": [str(mine)],
                                         "tag_lists": [f"{config['out']}/downloads/tag2text/tags.txt"]}
+    assert noun_list_settings(config) == {"source": "tag2text", "min_wordnet_count": 3, "only_nouns": True,
+                                          "vocabularies": sorted(["demo-city", str(mine)])}
     config["nouns"]["tag_list"] = ["tag2text/tags.txt", "ram/tags.txt"]
     assert noun_list_inputs(config)["tag_lists"] == [f"{config['out']}/downloads/tag2text/tags.txt",
                                                      f"{config['out']}/downloads/ram/tags.txt"]

@@ -127,8 +127,8 @@ def test_wordnet_nouns_by_sense_count():
 
 def test_noun_list_with_the_vocabularies_category_names(tmp_path):
     """WordNet's sense counts miss names the Tag2Text list has: category_names adds them, once, last."""
-    plain = write_noun_list("wordnet", tmp_path / "plain.txt", min_wordnet_count=3)
-    nouns = write_noun_list("wordnet", tmp_path / "nouns.txt", min_wordnet_count=3,
+    plain = write_noun_list(tmp_path / "plain.txt", source="wordnet", min_wordnet_count=3)
+    nouns = write_noun_list(tmp_path / "nouns.txt", source="wordnet", min_wordnet_count=3,
                             vocabularies=["demo-city", "demo-ade"])
     assert not {"bus", "motorcycle", "traffic light", "traffic sign"} & set(plain)
     assert nouns[:len(plain)] == plain and len(nouns) == len(set(nouns))

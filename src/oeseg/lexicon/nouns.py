@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.io import InputError, atomic_write_text, read_text, text_lines
@@ -144,9 +144,9 @@ def make_noun_list(source: str, tag_lists: Sequence[str | os.PathLike] = (), min
     return nouns
 
 
-def write_noun_list(source: str, output: str | os.PathLike, **settings: Any) -> list[str]:
-    """Write `nouns.txt`, the noun list of `make_noun_list(source, **settings)`, and return it."""
-    nouns = make_noun_list(source, **settings)
+def write_noun_list(output: str | os.PathLike, **settings: Any) -> list[str]:
+    """Write `nouns.txt`, the noun list of `make_noun_list(**settings)`, and return it."""
+    nouns = make_noun_list(**settings)
     atomic_write_text(output, "".join(f"{n}\n" for n in nouns))
-    log.info("%d nouns from %s -> %s", len(nouns), source, output)
+    log.info("%d nouns from %s -> %s", len(nouns), settings["source"], output)
     return nouns

@@ -104,3 +104,60 @@ def test_a_build_the_server_stops_exits_1_in_one_line(server, tmp_path, monkeypa
     assert err.splitlines()[-1].startswith("oeseg lexicon: error: HTTP 401 AuthenticationError")
     assert "Traceback" not in err and API_KEY not in err
     assert not (tmp_path / "lex.json").exists()
+
+
+def test_a_noun_list_of_tag_lists_as_the_paper_config_makes_it_serves_the_lexicon(tmp_path, capsys):
+    """`oeseg nouns` of two tag lists, every tag, a vocabulary's names appended: the list rule nouns
+    makes of the same settings (make_noun_list), which `oeseg lexicon --nouns` then relates."""
+    from oeseg.lexicon.nouns import make_noun_list, read_nouns
+
+    first, second = tmp_path / "tag2text.txt", tmp_path / "ram.txt"
+    first.write_text("Cars\nsit on\nchalice\n", encoding="utf-8")
+    second.write_text("car\nmountain biker\ncloudy\n", encoding="utf-8")
+    (tmp_path / "mine.json").write_text(json.dumps(MINE), encoding="utf-8")
+    out = tmp_path / "nouns.txt"
+    argv = ["nouns", "--tags", str(first), str(second), "--every-tag", "--vocabulary", str(tmp_path / "mine.json"),
+            "-o", str(out)]
+    assert cli.main(argv) == 0
+    want = ["car", "sit on", "chalice", "mountain biker", "cloudy", "mug", "cup", "kitchen island", "floor"]
+    assert read_nouns(out) == want and f"9 nouns -> {out}" in capsys.readouterr().out
+    assert want == make_noun_list("tag2text", [first, second], vocabularies=[str(tmp_path / "mine.json")],
+                                  only_nouns=False)
+    assert cli.main(["nouns", "--tags", str(first), str(second), "-o", str(out)]) == 0
+    assert read_nouns(out) == ["car", "chalice", "mountain biker"]
+    assert cli.main(["lexicon", "--vocabulary", str(tmp_path / "mine.json"), "--nouns", str(out),
+                     "-o", str(tmp_path / "lex.json")]) == 0
+    cup = next(e for e in load_checked_lexicon(tmp_path / "lex.json", get_vocabulary(str(tmp_path / "mine.json"))).entries
+               if e.id == 0)
+    assert "chalice" in cup.hyponym
+
+
+def test_a_noun_list_of_wordnet(tmp_path):
+    out = tmp_path / "nouns.txt"
+    assert cli.main(["nouns", "--wordnet", "3", "--vocabulary", "cityscapes", "-o", str(out)]) == 0
+    nouns = out.read_text(encoding="utf-8").splitlines()
+    assert len(nouns) > 4867 and nouns[-1] in {n for c in get_vocabulary("cityscapes") for n in c.names}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tags", "{tmp}/missing.txt"], "{tmp}/missing.txt: "),
+    (["--wordnet", "3", "--every-tag"], "--every-tag goes with --tags"),
+    (["--wordnet", "-1"], "--wordnet: -1 is not a count"),
+    (["--tags", "{tmp}/tags.txt", "--vocabulary", "nowhere"], "nowhere"),
+])
+def test_bad_noun_list_options_exit_2_naming_the_cause(tmp_path, capsys, args, message):
+    (tmp_path / "tags.txt").write_text("car\n", encoding="utf-8")
+    out = tmp_path / "nouns.txt"
+    assert cli.main(["nouns", *[a.format(tmp=tmp_path) for a in args], "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("oeseg nouns: error: ") and message.format(tmp=tmp_path) in err and not out.exists()
+
+
+def test_a_noun_list_written_over_one_of_its_tag_lists_is_refused(tmp_path, capsys):
+    tags = tmp_path / "tags.txt"
+    tags.write_text("car\nbus\n", encoding="utf-8")
+    other = tmp_path / "other.txt"
+    other.write_text("tree\n", encoding="utf-8")
+    assert cli.main(["nouns", "--tags", str(other), str(tags), "-o", str(tags)]) == 2
+    assert "the output is also the input given as --tags" in capsys.readouterr().err
+    assert tags.read_text(encoding="utf-8") == "car\nbus\n"

@@ -12,6 +12,7 @@ from oeseg.io import InputError, check_output_path, exit_status
 #: sub-command -> module that defines `HELP`, `add_arguments(parser)` and `run(args) -> int`
 COMMANDS: dict[str, str] = {
     "map": "oeseg.mapping.command",
+    "nouns": "oeseg.lexicon.nouns_command",
     "lexicon": "oeseg.lexicon.command",
     "evaluate": "oeseg.metrics.command",
     "import": "oeseg.baselines.command",
@@ -37,17 +38,20 @@ def check_output_not_input(args: argparse.Namespace) -> None:
     file to the dataset either way)."""
     output = args.output
     real_output = os.path.realpath(output)
-    for name, value in vars(args).items():
-        if name in ("output", "_run") or not isinstance(value, (str, os.PathLike)):
+    for name, given in vars(args).items():
+        if name in ("output", "_run"):
             continue
         option = name if name == "input" else "--" + name.replace("_", "-")
-        if os.path.isfile(value) and os.path.exists(output) and os.path.samefile(value, output):
-            raise InputError(f"{output}: the output is also the input given as {option}; "
-                             "writing it would replace that input")
-        folder = os.path.realpath(value) if os.path.isdir(value) else None
-        if folder is not None and os.path.commonpath([real_output, folder]) == folder:
-            raise InputError(f"{output}: the output lies in the folder given as {option}, an input; "
-                             "write it elsewhere")
+        for value in given if isinstance(given, list) else [given]:  # an option taking several paths
+            if not isinstance(value, (str, os.PathLike)):
+                continue
+            if os.path.isfile(value) and os.path.exists(output) and os.path.samefile(value, output):
+                raise InputError(f"{output}: the output is also the input given as {option}; "
+                                 "writing it would replace that input")
+            folder = os.path.realpath(value) if os.path.isdir(value) else None
+            if folder is not None and os.path.commonpath([real_output, folder]) == folder:
+                raise InputError(f"{output}: the output lies in the folder given as {option}, an input; "
+                                 "write it elsewhere")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,12 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     print("\nGPT-4 lexicon terms that the noun list holds (%)")
     print(f"    {'dataset':<11}{'terms':<22}{'count':>6}" + "".join(f"{n:>16}" for n in names))
     shares: dict[str, list[float]] = {name: [] for name in names}
+    mapping_terms: set[str] = set()  # of both lexicons, at the mapping's levels
+    every_term: set[str] = set()  # semantically_related too
     for dataset in DATASETS:
         path = paper / f"output_semantics_gpt4_{dataset}.json"
         for what, levels in (("mapping levels", MAPPING_LEVELS), ("semantically_related", ("semantically_related",))):
             terms = lexicon_terms(path, levels)
+            every_term |= terms
             row = {name: 100 * len(terms & nouns) / len(terms) for name, nouns in lists.items()}
             if what == "mapping levels":
+                mapping_terms |= terms
                 for name in names:
                     shares[name].append(row[name])
             print(f"    {dataset:<11}{what:<22}{len(terms):>6}" + "".join(f"{row[n]:>16.1f}" for n in names))
@@ -102,17 +106,16 @@ def main(argv: list[str] | None = None) -> int:
             cells = []
             for name, nouns in lists.items():
                 held = [text for text in counts if text in nouns]
-                cells.append(f"{100 * len(held) / len(counts):.1f} / {100 * sum(counts[t] for t in held) / total:.1f}")
-                shares[name].append(100 * sum(counts[t] for t in held) / total)
+                regions = 100 * sum(counts[t] for t in held) / total
+                cells.append(f"{100 * len(held) / len(counts):.1f} / {regions:.1f}")
+                shares[name].append(regions)
             print(f"    {method + '/' + dataset:<22}{len(counts):>7}{total:>8}" + "".join(f"{c:>16}" for c in cells))
 
     baseline_tags = set().union(*(output_counts(paper / "outputs" / BASELINE / d / "descriptions.json")
                                   for d in DATASETS))
     rest = Counter({text: n for text, n in outputs.items() if text not in lists["paper.yaml"]})
     in_tags = [text for text in rest if text in baseline_tags]
-    lexicon_terms_of_both = set().union(*(lexicon_terms(paper / f"output_semantics_gpt4_{d}.json",
-                                                        (*MAPPING_LEVELS, "semantically_related")) for d in DATASETS))
-    in_lexicons = [text for text in rest if text in lexicon_terms_of_both]
+    in_lexicons = [text for text in rest if text in every_term]
     print(f"\nopen-vocabulary outputs that paper.yaml's list lacks: {len(rest)} unique, {rest.total()} regions; "
           f"terms of the GPT-4 lexicons too: {len(in_lexicons)} unique, {sum(rest[t] for t in in_lexicons)} regions; "
           f"among the Baseline's ({BASELINE}) outputs, its GPT-4 image tags: {len(in_tags)} unique, "
@@ -128,9 +131,7 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{name} ({n})" for name, n in sorted(as_outputs.items(), key=lambda item: -item[1])[:8]))
 
     dropped = set(nouns_from_tags(tags / TAG2TEXT, tags / RAM, only_nouns=False)) - lists["Tag2Text + RAM"]
-    related = set().union(*(lexicon_terms(paper / f"output_semantics_gpt4_{d}.json", MAPPING_LEVELS)
-                            for d in DATASETS))
-    kept_by_paper = sorted(dropped & related)
+    kept_by_paper = sorted(dropped & mapping_terms)
     print(f"\ntags the noun filter drops: {len(dropped)}; of them at a mapping level of the GPT-4 lexicons: "
           f"{len(kept_by_paper)}: {', '.join(kept_by_paper)}")
     worst = {name: min(values) for name, values in shares.items()}

@@ -7,10 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
 from oeseg.lexicon.nouns import make_noun_list
-from oeseg.workflow import check_config, noun_list_settings, tag_list_names
+from oeseg.workflow import check_config, noun_list_settings, read_config_file, tag_list_names
 
 REPO = Path(__file__).resolve().parents[1]
 #: the published data's folder next to the checkout (the benchmarks' default)
@@ -24,7 +22,7 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
 
 def paper_noun_list(data: Path) -> list[str]:
     """The noun list that rule nouns makes with configs/paper.yaml, its tag lists read from `data`."""
-    config = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text(encoding="utf-8"))
+    config = read_config_file(REPO / "configs" / "paper.yaml")
     check_config(config, REPO / "schemas")
     return make_noun_list(tag_lists=[data / name for name in tag_list_names(config["nouns"])],
                           **noun_list_settings(config))

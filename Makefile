@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint deps clean-demo parity-env parity
+.PHONY: demo test lint deps parity-env parity
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -5,9 +5,11 @@
 #     interrupted runs; calls are throttled by the `llm_api` resource (--resources llm_api=N);
 #   paper: the paper's published GPT-4 lexicon, downloaded by the data stage.
 
-from oeseg.workflow import openai_lexicon_settings
+from oeseg.workflow import openai_lexicon_settings, synset_files
 
 LEXICON_BUILDER = config["lexicon"]["builder"]
+#: vocabulary name -> its synset file (lexicon.synsets): the WordNet senses of its categories
+SYNSET_FILES = synset_files(config)
 
 
 if LEXICON_BUILDER == "wordnet":
@@ -16,6 +18,7 @@ if LEXICON_BUILDER == "wordnet":
         input:
             nouns=NOUNS,
             vocabulary_file=lambda w: vocabulary_file(w.vocabulary),
+            synsets=lambda w: SYNSET_FILES.get(w.vocabulary, []),
         output:
             LEXICON,
         log:

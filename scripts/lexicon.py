@@ -8,4 +8,4 @@ with rule_step(snakemake):
     build_lexicon_file(sm.params.builder, sm.params.vocabulary, sm.output[0],
                        nouns=sm.input.get("nouns"), paper_file=sm.input.get("paper_file"),
                        openai=sm.params.get("openai"), cache_dir=sm.params.get("cache_dir"),
-                       summary=sm.output.get("summary"))
+                       summary=sm.output.get("summary"), synsets=sm.input.get("synsets") or None)

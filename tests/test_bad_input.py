@@ -168,22 +168,26 @@ EVALUATE_CASES = [
         image_id="nowhere")), r"panoptic.json: annotations\[0\]: image_id 'nowhere' is not among the images"),
     ("gt-json-bad-segment-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][1][
         "segments_info"][0].update(id="one")),
-     r"panoptic.json: annotations\[1\].segments_info\[0\].id: must be an integer >= 0, got 'one'"),
+     r"panoptic.json: annotations\[1\].segments_info\[0\].id: must be an integer from 0 to 2\^63 - 1, got 'one'"),
     ("gt-json-fractional-segment-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][1][
         "segments_info"][0].update(id=1.7)),  # int() made it segment 1, silently
-     r"panoptic.json: annotations\[1\].segments_info\[0\].id: must be an integer >= 0, got 1.7"),
+     r"panoptic.json: annotations\[1\].segments_info\[0\].id: must be an integer from 0 to 2\^63 - 1, got 1.7"),
     ("gt-json-category-name-for-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
         "segments_info"][1].update(category_id="road")),  # the message once, not wrapped in "a malformed field (...)"
-     r"error: \S*panoptic.json: annotations\[0\].segments_info\[1\].category_id: must be an integer >= 0, got 'road'"),
+     r"error: \S*panoptic.json: annotations\[0\].segments_info\[1\].category_id: must be an integer from 0 to 2\^63 - 1, got 'road'"),
     ("gt-json-fractional-category-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
         "segments_info"][1].update(category_id=10.9)),  # int() made it category 10, a wrong one
-     r"panoptic.json: annotations\[0\].segments_info\[1\].category_id: must be an integer >= 0, got 10.9"),
+     r"panoptic.json: annotations\[0\].segments_info\[1\].category_id: must be an integer from 0 to 2\^63 - 1, got 10.9"),
     ("gt-json-infinite-area", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][2][
         "segments_info"][0].update(area=float("inf"))),  # int() raised an OverflowError naming no file
-     r"panoptic.json: annotations\[2\].segments_info\[0\].area: must be an integer >= 0, got inf"),
+     r"panoptic.json: annotations\[2\].segments_info\[0\].area: must be an integer from 0 to 2\^63 - 1, got inf"),
+    ("gt-json-area-past-64-bits", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][2][
+        "segments_info"][0].update(area=2**63)),  # numpy's int64 raised an OverflowError naming no file
+     r"panoptic.json: annotations\[2\].segments_info\[0\].area: must be an integer from 0 to 2\^63 - 1, "
+     r"got 9223372036854775808"),
     ("gt-json-negative-area", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
         "segments_info"][0].update(area=-3)),
-     r"panoptic.json: annotations\[0\].segments_info\[0\].area: must be an integer >= 0, got -3"),
+     r"panoptic.json: annotations\[0\].segments_info\[0\].area: must be an integer from 0 to 2\^63 - 1, got -3"),
     ("gt-json-iscrowd-two", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
         "segments_info"][0].update(iscrowd=2)),
      r"panoptic.json: annotations\[0\].segments_info\[0\].iscrowd: must be 0, 1, true or false, got 2"),
@@ -192,9 +196,9 @@ EVALUATE_CASES = [
      r"panoptic.json: annotations\[0\].segments_info\[0\].bbox: must be four numbers"),
     ("gt-json-fractional-area", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["annotations"][0][
         "segments_info"][0].update(area=10.5)),
-     r"panoptic.json: annotations\[0\].segments_info\[0\].area: must be an integer >= 0, got 10.5"),
+     r"panoptic.json: annotations\[0\].segments_info\[0\].area: must be an integer from 0 to 2\^63 - 1, got 10.5"),
     ("gt-json-fractional-width", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["images"][1].update(
-        width=287.5)), r"panoptic.json: images\[1\].width: must be an integer >= 0, got 287.5"),
+        width=287.5)), r"panoptic.json: images\[1\].width: must be an integer from 0 to 2\^63 - 1, got 287.5"),
     ("gt-json-not-an-object", lambda r: (r / "split" / "panoptic.json").write_text("[]"),
      r"panoptic.json: expected a JSON object with images, annotations, categories, got list"),
     ("gt-json-not-utf8", lambda r: (r / "split" / "panoptic.json").write_bytes(b'{"info": "\x80"}'),
@@ -207,7 +211,7 @@ EVALUATE_CASES = [
      r"panoptic.json: images\[2\]: image id 'img5_002' has no annotation"),
     ("gt-negative-category-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["categories"][0]
                                                     .update(id=-1)),
-     r"panoptic.json: categories\[0\]: category id must be an integer >= 0, got -1"),
+     r"panoptic.json: categories\[0\]: category id must be an integer from 0 to 2\^63 - 1, got -1"),
     ("gt-isthing-a-string", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["categories"][13]
                                                 .update(isthing="false")),
      r"panoptic.json: categories\[13\]: 'isthing' must be 0, 1, true or false, got 'false'"),
@@ -329,6 +333,53 @@ def test_a_yaml_value_that_cannot_be_constructed_names_the_file(tmp_path):
             read_yaml(path)
 
 
+@pytest.mark.parametrize("text, error", [
+    ("base_url: [x\n", r"2:1: not valid YAML: expected ',' or '\]', but got '<stream end>' \(while parsing a flow "
+                        r"sequence\)$"),
+    ("a: 1\n b: 2\n", r"2:3: not valid YAML: mapping values are not allowed here$"),
+    ("model: !!python/object:os.system x\n", r"1:8: not valid YAML: could not determine a constructor for the tag"),
+])
+def test_a_yaml_syntax_error_is_one_line_naming_file_line_and_column(tmp_path, text, error):
+    """PyYAML's own message spans several lines and names "<unicode string>", not the file."""
+    from oeseg.io import read_yaml
+
+    path = tmp_path / "settings.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as raised:
+        read_yaml(path)
+    assert "\n" not in str(raised.value) and _search(rf"^{path}:{error}", str(raised.value)), str(raised.value)
+
+
+def test_an_output_named_dash_is_refused_before_the_work(demo, capsys):
+    """`-o -` wrote a file named "-"; standard output is /dev/stdout."""
+    argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "pred.jsonl"),
+            "--lexicon", str(demo / "lexicon.json"), "-o", "-"]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == ("oeseg evaluate: error: -: give the output as a file path (standard output "
+                                       "is /dev/stdout)\n")
+
+
+@pytest.mark.parametrize("stdout_is", ["pipe", "file"])
+def test_an_output_to_dev_stdout_goes_to_the_pipe_or_the_redirected_file(demo, tmp_path, stdout_is):
+    """`-o /dev/stdout` writes the results where standard output goes, a pipe or a file it is
+    redirected to (not replacing that file, which left the output on a deleted file), and the
+    closing summary line goes to stderr."""
+    argv = [sys.executable, "-m", "oeseg.cli", "evaluate", "--dataset", str(demo / "split"), "--predictions",
+            str(demo / "pred.jsonl"), "--lexicon", str(demo / "lexicon.json"), "-o", "/dev/stdout"]
+    env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}
+    if stdout_is == "pipe":
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+        written = done.stdout
+    else:
+        with open(tmp_path / "results.json", "w") as out:
+            done = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, text=True, env=env, timeout=300,
+                                  check=False)
+        written = (tmp_path / "results.json").read_text()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(written)["lac"]["PQ"] == pytest.approx(100.0)  # every region named by its category
+    assert "LAC: PQ 100.0" in done.stderr and "-> /dev/stdout" in done.stderr
+
+
 def test_an_output_onto_a_folder_is_refused_before_the_work(demo, capsys):
     """Checked first: the error is the folder's, though the predictions named do not exist."""
     (demo / "out").mkdir()
@@ -446,6 +497,15 @@ def semseg_file(root: Path, size=None, counts=None) -> Path:
     return path
 
 
+def semseg_edited(root: Path, edit) -> Path:
+    """semseg_file's entries, changed in place by `edit`."""
+    path = semseg_file(root)
+    entries = json.loads(path.read_text())
+    edit(entries)
+    path.write_text(json.dumps(entries))
+    return path
+
+
 def written(path: Path, data: bytes) -> Path:
     """Write `data` to `path` and return the path."""
     path.write_bytes(data)
@@ -499,6 +559,11 @@ IMPORT_CASES = [
      r"bad RLE segmentation: not a compressed RLE string \(a character that is not ASCII\)"),
     ("semseg-size-not-a-pair", "detectron2-semseg", lambda r: semseg_file(r, size=[64]),
      r"entry 0 \(img5_000\): bad RLE segmentation: size \[64\] is not \[height, width\]"),
+    ("semseg-class-twice", "detectron2-semseg", lambda r: semseg_edited(r, lambda e: e.append(dict(e[0]))),
+     r"entry 1: image 'img5_000', category_id 0 is given twice \(also entry 0\)"),
+    ("semseg-unknown-file", "detectron2-semseg",
+     lambda r: semseg_edited(r, lambda e: e.append({**e[0], "file_name": "nowhere.png"})),
+     r"sem_seg_predictions.json: 1 file name\(s\) name no image of \S*panoptic.json: nowhere$"),
     ("lac-empty-list", "lac", lambda r: written(r / "d.json", b"[]"), r"d.json: no description to import"),
     ("lac-unknown-field", "lac",
      lambda r: written(r / "d.json", b'[{"image_id": "img5_000", "descriptions": ["a car"], "scores": [0.9]}]'),

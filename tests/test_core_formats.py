@@ -39,7 +39,12 @@ def test_unknown_vocabulary_is_a_clear_error():
     ([{"id": 0, "name": "road", "isthing": 0}, {"id": 1, "name": "ground, Background", "isthing": 0}],
      r"mine.json: categories\[1\]: 'Background' names no category here: a description that maps to no "
      r"category is background"),
-], ids=["names-only", "no-name", "color-a-word", "name-null", "name-a-list", "named-background"])
+    ({"categories": []}, r"mine.json: categories: no categories$"),
+    ([{"id": 0, "name": ",", "isthing": 0}], r"mine.json: categories\[0\]: category 0's name ',' has an empty name "
+                                             r"between its commas"),
+    ([{"id": 0, "name": "car,,auto", "isthing": 1}], r"categories\[0\]: category 0's name 'car,,auto' has an empty"),
+], ids=["names-only", "no-name", "color-a-word", "name-null", "name-a-list", "named-background", "no-categories",
+        "name-only-a-comma", "empty-name-between-commas"])
 def test_a_vocabulary_file_of_ones_own_names_the_bad_entry(tmp_path, categories, message):
     """A user's vocabulary file: a bad entry is named by its index and field, not by Python's message."""
     (tmp_path / "mine.json").write_text(json.dumps(categories))

@@ -161,3 +161,43 @@ def test_a_noun_list_written_over_one_of_its_tag_lists_is_refused(tmp_path, caps
     assert cli.main(["nouns", "--tags", str(other), str(tags), "-o", str(tags)]) == 2
     assert "the output is also the input given as --tags" in capsys.readouterr().err
     assert tags.read_text(encoding="utf-8") == "car\nbus\n"
+
+
+def test_a_synset_file_writes_down_the_senses_of_ones_own_categories(tmp_path, capsys):
+    """Without written senses each name takes its most frequent WordNet sense (rider.n.01, a horseman)
+    and a name WordNet lacks ("traffic sign") gets no relations: a warning names both; `--synsets`
+    writes down the dataset's senses, and a key naming no category is an error naming the file."""
+    street = [{"id": 0, "name": "rider", "isthing": 1}, {"id": 1, "name": "traffic sign", "isthing": 1},
+              {"id": 2, "name": "road", "isthing": 0}]
+    (tmp_path / "street.json").write_text(json.dumps(street), encoding="utf-8")
+    (tmp_path / "nouns.txt").write_text("horseman\ncyclist\nstreet sign\n", encoding="utf-8")
+    base = ["lexicon", "--vocabulary", str(tmp_path / "street.json"), "--nouns", str(tmp_path / "nouns.txt")]
+
+    def entries(path):
+        lexicon = load_checked_lexicon(path, get_vocabulary(str(tmp_path / "street.json")))
+        return {e.name: e for e in lexicon.entries}
+
+    assert cli.main([*base, "-o", str(tmp_path / "guessed.json")]) == 0
+    err = capsys.readouterr().err
+    assert ("WARNING vocabulary street: 3 categories take each name's most frequent WordNet noun sense, which may not "
+            "be the dataset's: 'rider': rider.n.01; 'traffic sign': none (no noun sense of 'traffic sign'); "
+            "'road': road.n.01; write the right senses in a synset file") in err, err
+    guessed = entries(tmp_path / "guessed.json")
+    assert "horseman" in guessed["rider"].hyponym and guessed["traffic sign"].synonym == []
+    (tmp_path / "street.yaml").write_text("categories:\n  rider:\n    synsets: [rider.n.03]\n    hyponyms: "
+                                          "[cyclist.n.01]\n  traffic sign:\n    synsets: [street_sign.n.01]\n")
+    assert cli.main([*base, "--synsets", str(tmp_path / "street.yaml"), "-o", str(tmp_path / "written.json")]) == 0
+    err = capsys.readouterr().err
+    assert "1 categories take each name's most frequent WordNet noun sense, which may not be the dataset's: " \
+           "'road': road.n.01; write" in err, err
+    written = entries(tmp_path / "written.json")
+    assert "cyclist" in written["rider"].hyponym and "horseman" not in written["rider"].hyponym
+    assert "street sign" in written["traffic sign"].synonym
+    (tmp_path / "typo.yaml").write_text("categories:\n  riders:\n    synsets: [rider.n.03]\n")
+    assert cli.main([*base, "--synsets", str(tmp_path / "typo.yaml"), "-o", str(tmp_path / "x.json")]) == 2
+    assert (f"{tmp_path / 'typo.yaml'}: categories ['riders'] are not category names of vocabulary 'street'"
+            in capsys.readouterr().err)
+    assert cli.main([*base, "--builder", "openai", "--openai", str(tmp_path / "street.yaml"), "--synsets",
+                     str(tmp_path / "street.yaml"), "-o", str(tmp_path / "x.json")]) == 2
+    assert "--synsets goes with --builder wordnet" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()

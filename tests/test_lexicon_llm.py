@@ -132,7 +132,8 @@ def test_cache_is_per_model_and_prompt(server, config, tmp_path):
 def test_missing_key_and_bad_status(server, config, tmp_path, monkeypatch):
     monkeypatch.delenv("TEST_LLM_KEY")
     with pytest.raises(Exception, match="TEST_LLM_KEY is not set"):
-        build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path)
+        build_llm_lexicon(VOCAB, ["sedan"], config, tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()  # refused before the cache's folders are made
     monkeypatch.setenv("TEST_LLM_KEY", API_KEY)
     server.scripts["sedan"] = [(401, "bad key", {})]
     with pytest.raises(LLMError):

@@ -80,3 +80,50 @@ def test_paper_builder_converts_the_gpt4_lexicon(shared_data, tmp_path):
                            paper_file=shared_data / "paper" / "output_semantics_gpt4_cityscapes.json")
     with pytest.raises(InputError, match="is not one of"):
         build_lexicon_file("gpt5", "cityscapes", tmp_path / "x.json")
+
+
+@pytest.mark.slow
+def test_wordnet_lexicon_rule_takes_the_senses_of_a_synset_file(tmp_path):
+    """lexicon.synsets names a vocabulary's synset file: its categories replace the packaged senses
+    (rider as rider.n.01, whose kinds include the horseman), the other categories keep theirs; the
+    file is an input of the lexicon job."""
+    out = tmp_path / "out"
+    (out / "downloads" / "tags").mkdir(parents=True)
+    (out / "downloads" / "tags" / "list.txt").write_text("horseman\ncyclist\nsedan\n", encoding="utf-8")
+    (tmp_path / "senses.yaml").write_text("categories:\n  rider:\n    synsets: [rider.n.01]\n", encoding="utf-8")
+    settings = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))  # the demo's
+    settings.update({"out": str(out), "nouns": {"source": "tag2text", "tag_list": "tags/list.txt"},
+                     "lexicon": {"builder": "wordnet", "synsets": {"demo-city": str(tmp_path / "senses.yaml")}}})
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    target = out / "lexicons" / "demo-city.json"
+    run = _snakemake(config, target, env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    entries = {e.name: e for e in load_lexicon(target).entries}
+    assert "horseman" in entries["rider"].hyponym and "sedan" in entries["car"].hyponym
+    assert entries["rider"].synonym == [] and load_lexicon(target).builder["synsets"]["rider"] == ["rider.n.01"]
+    (tmp_path / "senses.yaml").write_text("categories:\n  riders:\n    synsets: [rider.n.01]\n", encoding="utf-8")
+    run = _snakemake(config, target, env, "--forcerun", "lexicon_wordnet")
+    assert run.returncode != 0 and "senses.yaml: categories ['riders'] are not category names of vocabulary " \
+                                   "'demo-city'" in run.stderr, run.stderr[-3000:]
+
+
+@pytest.mark.parametrize("synsets, builder, message", [
+    ({"nowhere": "senses.yaml"}, "wordnet", r"config: lexicon.synsets.nowhere: no vocabulary of this config is named "
+                                            r"'nowhere' \(they are demo-ade, demo-city\)"),
+    ({"demo-city": "absent.yaml"}, "wordnet", r"config: lexicon.synsets.demo-city: no such file 'absent.yaml'"),
+    ({"demo-city": "senses.yaml"}, "paper", r"config: lexicon.synsets: synset files serve the wordnet builder, "
+                                            r"not lexicon.builder 'paper'"),
+])
+def test_a_synset_file_setting_that_cannot_serve_is_named(tmp_path, monkeypatch, synsets, builder, message):
+    from oeseg.workflow import synset_files
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "senses.yaml").write_text("categories: {}\n", encoding="utf-8")
+    config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    config["lexicon"] = {"builder": builder, "synsets": synsets}
+    with pytest.raises(InputError, match=message):
+        synset_files(config)
+    config["lexicon"] = {"builder": "wordnet", "synsets": {"demo-city": "senses.yaml"}}
+    assert synset_files(config) == {"demo-city": "senses.yaml"}

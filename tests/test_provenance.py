@@ -362,7 +362,7 @@ def test_audit_finds_a_changed_config(repo, capsys):
                           for key in ("figures/fig1.png", "table1.csv")]
     (repo / "config.yaml").write_text("seed: [1\n")
     assert main(["audit", str(repo / "results"), "--workdir", str(repo)]) == 2
-    assert "config.yaml: not valid YAML" in capsys.readouterr().err
+    assert "config.yaml:2:1: not valid YAML: expected ',' or ']'" in capsys.readouterr().err
     (repo / "config.yaml").write_text("out: work\n")  # `results` is required by the schema
     assert main(["audit", str(repo / "results"), "--workdir", str(repo)]) == 2
     assert "config.yaml: does not match" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -54,16 +55,27 @@ def check_output_not_input(args: argparse.Namespace) -> None:
                                  "write it elsewhere")
 
 
+def is_standard_output(path: str | os.PathLike) -> bool:
+    """Whether `path` is the file that this process's standard output writes to."""
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError):  # no such file yet; a closed or detached stdout
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; bad input exits 2 with the message on stderr, Ctrl-C 130."""
     args = build_parser().parse_args(argv)
 
     def run() -> int | None:
-        """The sub-command, its output checked before the work, not after it."""
-        if getattr(args, "output", None) is not None:
-            check_output_path(args.output)
-            check_output_not_input(args)
-        return args._run(args)
+        """The sub-command, its output checked before the work, not after it; where the output is
+        standard output itself (`-o /dev/stdout`), the closing summary line goes to stderr."""
+        if getattr(args, "output", None) is None:
+            return args._run(args)
+        check_output_path(args.output)
+        check_output_not_input(args)
+        with contextlib.redirect_stdout(sys.stderr) if is_standard_output(args.output) else contextlib.nullcontext():
+            return args._run(args)
 
     try:
         return exit_status(run, f"oeseg {args.command}")

@@ -40,29 +40,54 @@ def error_summary(error: BaseException) -> str:
     return (str(error).splitlines() or [""])[0] or type(error).__name__
 
 
+def _names_descriptor(path: Path) -> bool:
+    """Whether `path` reaches a file descriptor of a process (/dev/stdout, /dev/fd/N, /proc/self/fd/N),
+    following its symbolic links: the file behind it is the one the process holds open."""
+    for _ in range(40):  # the kernel's own limit on links followed
+        folder = os.path.realpath(path.absolute().parent)
+        if re.fullmatch(r"/proc/[^/]+/fd", folder):
+            return True
+        if not path.is_symlink():
+            return False
+        path = Path(folder) / os.readlink(path)
+    return False
+
+
+def written_in_place(path: Path) -> bool:
+    """Whether a write to the existing `path` goes into that file rather than replacing it: a file
+    that is not a regular one (/dev/null, a FIFO), or one that a file descriptor names (/dev/stdout
+    redirected to a file: replacing it would leave the descriptor on the deleted file)."""
+    return path.exists() and (not path.is_file() or _names_descriptor(path))
+
+
 def check_output_path(path: str | os.PathLike) -> Path:
-    """The file that a write to `path` replaces: a symbolic link's target (the link stays); an
-    InputError where `path` is a folder or lies in a folder that cannot be written (or under a
-    file), so a command can refuse it before it does any work."""
+    """The file that a write to `path` replaces: a symbolic link's target (the link stays), or
+    `path` itself where the write goes into it (written_in_place); an InputError where `path` is
+    `-`, a folder, or lies in a folder that cannot be written (or under a file), so a command can
+    refuse it before it does any work."""
     path = Path(path)
+    if str(path) == "-":
+        raise InputError("-: give the output as a file path (standard output is /dev/stdout)")
     if path.is_dir():
         raise InputError(f"{path}: output is a folder, not a file")
+    if written_in_place(path):
+        return path
     folder = path.absolute().parent
     while not folder.exists():  # the folders the write would create: the nearest one present decides
         folder = folder.parent
     if not folder.is_dir():
         raise InputError(f"{path}: cannot write the output: {folder} is a file, not a folder")
-    if not (path.exists() and not path.is_file()) and not os.access(folder, os.W_OK | os.X_OK):
+    if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"{path}: cannot write the output: no write permission in {folder}")
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write bytes to `path` through a temporary file in the same folder and an atomic rename; a
-    symbolic link is followed, and a file that is not a regular one (/dev/null, a FIFO) is written
-    in place, since replacing it would destroy it."""
+    symbolic link is followed, and a file that is not a regular one (/dev/null, a FIFO) or that a
+    file descriptor names (/dev/stdout) is written in place, since replacing it would destroy it."""
     path = check_output_path(path)
-    if path.exists() and not path.is_file():
+    if written_in_place(path):
         with open(path, "wb") as f:
             f.write(data)
         return
@@ -151,6 +176,10 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict:
         twice = next(k for k, _ in pairs if k in seen or seen.add(k))
         raise DuplicateKeyError(twice)
     return obj
+
+
+#: The largest integer an id or count of an input may hold: the metrics count in 64-bit integers.
+MAX_INTEGER = 2**63 - 1
 
 
 def is_integer(value: object) -> bool:
@@ -261,8 +290,13 @@ def read_yaml(path: str | os.PathLike, what: str = "YAML file") -> Any:
     text = read_text(path, what)
     try:
         return yaml.load(text, Loader=UniqueKeyLoader)
+    except yaml.MarkedYAMLError as e:  # one line: PyYAML's message spans several, naming "<unicode string>"
+        mark = e.problem_mark or e.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        context = f" ({e.context})" if e.context else ""
+        raise InputError(f"{where}: not valid YAML: {e.problem or e.context}{context if e.problem else ''}") from None
     except yaml.YAMLError as e:
-        raise InputError(f"{path}: not valid YAML: {e}") from None
+        raise InputError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
     except InputError:  # a key given twice: its message names the file and line already
         raise
     except ValueError as e:  # a scalar its constructor cannot convert: a date 2024-13-01, a 5,000-digit integer

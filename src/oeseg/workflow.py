@@ -192,6 +192,29 @@ def vocabulary_files(config: dict[str, Any]) -> dict[str, str]:
     return files
 
 
+def synset_files(config: dict[str, Any]) -> dict[str, str]:
+    """`lexicon.synsets`: vocabulary name -> the synset file that writes down its categories' WordNet
+    senses, for rule lexicon_wordnet; a key that names no vocabulary of the config, a file that does
+    not exist, or the setting with another builder than wordnet is an InputError naming the key."""
+    from oeseg.data.vocabularies import vocabulary_name
+
+    given = config["lexicon"].get("synsets") or {}
+    if given and config["lexicon"]["builder"] != "wordnet":
+        raise InputError(f"config: lexicon.synsets: synset files serve the wordnet builder, not lexicon.builder "
+                         f"{config['lexicon']['builder']!r}, which would ignore them")
+    specs = [entry.get("vocabulary") for entry in config["datasets"].values()]
+    specs += [config.get(section, {}).get(key, {}).get("vocabulary")
+              for section, key in (("figures", "fig2"), ("mapping", "user_study"))]
+    names = sorted({vocabulary_name(spec) for spec in specs if spec})
+    for name, path in given.items():
+        if name not in names:
+            raise InputError(f"config: lexicon.synsets.{name}: no vocabulary of this config is named {name!r} "
+                             f"(they are {', '.join(names)})")
+        if not Path(path).is_file():
+            raise InputError(f"config: lexicon.synsets.{name}: no such file {path!r}")
+    return {name: os.path.normpath(path) for name, path in given.items()}
+
+
 def noun_list_vocabularies(config: dict[str, Any]) -> list[str]:
     """The vocabularies (names or files) whose category names join the noun list: the datasets'
     where `nouns.category_names` is set, else none."""

@@ -39,6 +39,11 @@ MISMATCH_POLICIES = ("error", "skip")
 LAC_FIELDS = ("image_id", "descriptions")
 
 
+def first_ids(ids: list[str]) -> str:
+    """The first five ids, comma-separated, and how many in all when more."""
+    return ", ".join(ids[:5]) + (f", ... ({len(ids)} in all)" if len(ids) > 5 else "")
+
+
 @dataclass
 class ImportSummary:
     """What an import found: images converted, images of the split without output, images whose
@@ -54,20 +59,17 @@ class ImportSummary:
 
     def text(self) -> str:
         """A one-paragraph human summary naming (the first) affected images."""
-        def few(ids: list[str]) -> str:
-            """The first five ids, comma-separated, and how many in all when more."""
-            return ", ".join(ids[:5]) + (f", ... ({len(ids)} in all)" if len(ids) > 5 else "")
         parts = [f"{self.converted} images converted"]
         if self.missing:
-            parts.append(f"{len(self.missing)} images of the split have no output: {few(self.missing)}")
+            parts.append(f"{len(self.missing)} images of the split have no output: {first_ids(self.missing)}")
         if self.mismatched:
             mm = [f"{k} ({g} descriptions, {e} segments)" for k, (g, e) in self.mismatched.items()]
-            parts.append(f"{len(mm)} images with a count mismatch: {few(mm)}")
+            parts.append(f"{len(mm)} images with a count mismatch: {first_ids(mm)}")
         if self.unknown:
-            parts.append(f"{len(self.unknown)} images not in the split: {few(self.unknown)}")
+            parts.append(f"{len(self.unknown)} images not in the split: {first_ids(self.unknown)}")
         if self.empty:
             parts.append(f"{sum(self.empty.values())} empty descriptions dropped (regions left undescribed) "
-                         f"in {len(self.empty)} images: {few([f'{k} ({n})' for k, n in self.empty.items()])}")
+                         f"in {len(self.empty)} images: {first_ids([f'{k} ({n})' for k, n in self.empty.items()])}")
         return "; ".join(parts)
 
 
@@ -159,6 +161,7 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
     for noun in nouns:
         check_description(noun, "--nouns")
     shapes: dict[str, tuple[int, int]] = {}
+    given: dict[tuple[str, int], int] = {}  # (image id, class) -> its entry: SemSegEvaluator writes each once
     for i, entry in enumerate(data):
         where = f"{path}: entry {i}"
         try:
@@ -172,12 +175,17 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
                 summary.unknown.append(stem)
             continue
         image = by_stem[stem]
+        if (image.id, cat) in given:
+            raise InputError(f"{where}: image {image.id!r}, category_id {cat} is given twice (also entry "
+                             f"{given[image.id, cat]}): a class has one mask per image")
+        given[image.id, cat] = i
         if image.id not in shapes:
             shapes[image.id] = png_shape(split.panoptic_dir / image.panoptic_file)
         counts = check_rle(rle, shapes[image.id], f"{where} ({image.id})")
         classes.setdefault(image.id, []).append((cat, counts.encode("ascii")))
     if summary.unknown:
-        raise InputError(f"{path}: does not match {split.root / 'panoptic.json'}: {summary.text()}")
+        raise InputError(f"{path}: {len(summary.unknown)} file name(s) name no image of "
+                         f"{split.root / 'panoptic.json'}: {first_ids(summary.unknown)}")
     predictions = []
     for image in split.images:
         if image.id not in classes:

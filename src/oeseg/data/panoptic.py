@@ -20,7 +20,8 @@ import numpy as np
 from PIL import Image
 
 from oeseg.data.vocabularies import Vocabulary, builtin_names
-from oeseg.io import InputError, atomic_write_bytes, atomic_write_json, integral, is_integer, is_number, read_json_object
+from oeseg.io import (MAX_INTEGER, InputError, atomic_write_bytes, atomic_write_json, integral, is_integer, is_number,
+                      read_json_object)
 
 
 def id2rgb(ids: np.ndarray) -> np.ndarray:
@@ -374,10 +375,10 @@ class PanopticSplit:
 
 
 def _integer(value: object, where: str) -> int:
-    """`value`, a JSON integer >= 0; another value (a fraction, a string, an infinity) or a negative
-    one is an InputError naming `where`, the field."""
-    if not is_integer(value) or value < 0:
-        raise InputError(f"{where}: must be an integer >= 0, got {value!r}")
+    """`value`, a JSON integer from 0 to MAX_INTEGER; another value (a fraction, a string, an
+    infinity, one too large to count with) is an InputError naming `where`, the field."""
+    if not is_integer(value) or not 0 <= value <= MAX_INTEGER:
+        raise InputError(f"{where}: must be an integer from 0 to 2^63 - 1, got {value!r}")
     return value
 
 

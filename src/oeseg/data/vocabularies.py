@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from oeseg.io import InputError, check_required_fields, check_unicode, is_integer, read_json
+from oeseg.io import MAX_INTEGER, InputError, check_required_fields, check_unicode, is_integer, read_json
 
 
 def full_name_key(name: str) -> str:
@@ -112,8 +112,8 @@ class Vocabulary:
                 color = tuple(int(v) for v in c.get("color", (0, 0, 0)))
             except (TypeError, ValueError) as e:
                 raise InputError(f"{where}[{i}]: bad 'color' ({e})") from None
-            if not is_integer(category_id) or category_id < 0:
-                raise InputError(f"{where}[{i}]: category id must be an integer >= 0, got {category_id!r}")
+            if not is_integer(category_id) or not 0 <= category_id <= MAX_INTEGER:
+                raise InputError(f"{where}[{i}]: category id must be an integer from 0 to 2^63 - 1, got {category_id!r}")
             if "isthing" not in c:  # as a stuff category its regions would leave AP and join PQ_st
                 raise InputError(f"{where}[{i}]: missing field 'isthing' (0 or 1)")
             isthing = c["isthing"]
@@ -127,11 +127,16 @@ class Vocabulary:
                                  "maps to no category is background (and void pixels are unlabelled); rename it")
             if not key:
                 raise InputError(f"{where}[{i}]: category {category_id} has an empty name")
+            if not all(n.strip() for n in category_name.split(",")):  # "car,,auto", ",": a name of no words
+                raise InputError(f"{where}[{i}]: category {category_id}'s name {category_name!r} has an empty name "
+                                 "between its commas")
             if key in full_names:  # a name given as `gt` would resolve to the first silently
                 raise InputError(f"{where}[{i}]: name {category_name!r} is also the name of {where}"
                                  f"[{full_names[key]}] (names are compared ignoring case and spaces)")
             full_names[key] = i
             cats.append(Category(category_id, category_name, bool(isthing), color))
+        if not cats:  # nothing could be mapped to: every description would be background
+            raise InputError(f"{where}: no categories")
         try:
             return cls(name, tuple(cats))
         except InputError as e:

@@ -22,11 +22,12 @@ BUILDERS = ("wordnet", "openai", "paper")
 def build_lexicon_file(builder: str, vocabulary: str, output: str | os.PathLike, *,
                        nouns: str | os.PathLike | None = None, paper_file: str | os.PathLike | None = None,
                        openai: dict | None = None, cache_dir: str | os.PathLike | None = None,
-                       summary: str | os.PathLike | None = None) -> Lexicon:
+                       summary: str | os.PathLike | None = None, synsets: str | os.PathLike | None = None) -> Lexicon:
     """Build (wordnet, openai: from the noun list file `nouns`) or convert (paper: from its GPT-4
-    file) the lexicon of a vocabulary and write it in our format to `output`; openai (`openai`: the
-    config's section lexicon.openai, its `cache_dir` inside or given as `cache_dir`) also writes its
-    run `summary`."""
+    file) the lexicon of a vocabulary and write it in our format to `output`; wordnet takes the
+    categories' senses from the synset file `synsets` where given; openai (`openai`: the config's
+    section lexicon.openai, its `cache_dir` inside or given as `cache_dir`) also writes its run
+    `summary`."""
     vocab = get_vocabulary(vocabulary)
     if builder == "paper":
         if paper_file is None:
@@ -37,7 +38,8 @@ def build_lexicon_file(builder: str, vocabulary: str, output: str | os.PathLike,
 
         if nouns is None:
             raise InputError(f"lexicon builder {builder} needs the noun list")
-        lexicon, run = build_lexicon(builder, vocab, read_nouns(nouns), openai=openai, cache_dir=cache_dir)
+        lexicon, run = build_lexicon(builder, vocab, read_nouns(nouns), openai=openai, cache_dir=cache_dir,
+                                     synsets=synsets)
         if run is not None and summary is not None:
             atomic_write_json(summary, run)
     else:
@@ -48,15 +50,19 @@ def build_lexicon_file(builder: str, vocabulary: str, output: str | os.PathLike,
 
 
 def build_lexicon(builder: str, vocabulary: Vocabulary, nouns: list[str], *, openai: dict | None = None,
-                  cache_dir: str | os.PathLike | None = None) -> tuple[Lexicon, dict | None]:
-    """The lexicon of `vocabulary` over `nouns` by the wordnet or openai builder, and the openai
-    builder's run summary (None for wordnet)."""
+                  cache_dir: str | os.PathLike | None = None, synsets: str | os.PathLike | None = None
+                  ) -> tuple[Lexicon, dict | None]:
+    """The lexicon of `vocabulary` over `nouns` by the wordnet builder (the categories' senses from
+    the synset file `synsets` where given) or the openai builder, and the openai builder's run
+    summary (None for wordnet)."""
     if builder == "wordnet":
         from oeseg.lexicon.wordnet import build_wordnet_lexicon
 
-        return build_wordnet_lexicon(vocabulary, nouns), None
+        return build_wordnet_lexicon(vocabulary, nouns, synsets), None
     if builder != "openai":
         raise InputError(f"lexicon builder: {builder!r} is not one of wordnet, openai")
+    if synsets is not None:
+        raise InputError(f"{synsets}: a synset file serves the wordnet builder; the openai builder would ignore it")
     from oeseg.lexicon.llm import build_llm_lexicon
 
     config, cache_dir = openai_builder_settings(openai, cache_dir)

@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--openai", type=Path, metavar="SETTINGS.yaml",
                         help="the openai builder's settings: a workflow config (its lexicon.openai) or a file "
                              "with just those keys")
+    parser.add_argument("--synsets", type=Path, metavar="SYNSETS.yaml",
+                        help="wordnet: the WordNet senses of the vocabulary's categories (default: the packaged "
+                             "ones of Cityscapes and ADE20K, else each name's most frequent noun sense)")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="LEX.json", help="the lexicon")
 
 
@@ -59,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--builder openai needs --nouns (every noun is one request) and --openai (its settings)")
     if args.builder == "wordnet" and args.openai is not None:
         raise InputError("--openai goes with --builder openai; the wordnet builder would ignore it")
+    if args.builder == "openai" and args.synsets is not None:
+        raise InputError("--synsets goes with --builder wordnet; the openai builder would ignore it")
     vocabulary = get_vocabulary(args.vocabulary)
     nouns = (with_category_names(read_nouns(args.nouns), [vocabulary])[0] if args.nouns is not None
              else offline_nouns(vocabulary))
@@ -69,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     logger.setLevel(logging.INFO)
     logger.addHandler(handler)  # an LLM build takes hours: its progress, retries and warnings on stderr
     try:
-        lexicon, summary = build_lexicon(args.builder, vocabulary, nouns, openai=settings)
+        lexicon, summary = build_lexicon(args.builder, vocabulary, nouns, openai=settings, synsets=args.synsets)
     except LLMError as e:  # the server's failure, not bad input: one line, no traceback
         print(f"oeseg lexicon: error: {e}", file=sys.stderr)
         return 1

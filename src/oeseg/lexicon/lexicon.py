@@ -87,6 +87,10 @@ def check_lexicon(lexicon: Lexicon, vocabulary: Vocabulary, where: str | os.Path
     id known, none twice, none missing, each category under the vocabulary's own name(s), the same vocabulary name.
     With `larger`, a lexicon of a larger vocabulary with the same ids serves (ADE20K's for the demo's
     subset): its other ids are left out, the shared ones must still carry the vocabulary's names."""
+    if not larger and lexicon.vocabulary != vocabulary.name:
+        raise InputError(f"{where}: a lexicon of vocabulary {lexicon.vocabulary!r}, the dataset's vocabulary "
+                         f"is {vocabulary.name!r} (named by panoptic.json's info.vocabulary; without one, by the "
+                         "built-in vocabulary of the same categories, else by the dataset's folder)")
     by_id = {c.id: c for c in vocabulary}
     seen: set[int] = set()
     for e in lexicon.entries:
@@ -96,9 +100,6 @@ def check_lexicon(lexicon: Lexicon, vocabulary: Vocabulary, where: str | os.Path
         if e.id in seen:
             raise InputError(f"{where}: category id {e.id} is listed twice")
         seen.add(e.id)
-    if not larger and lexicon.vocabulary != vocabulary.name:
-        raise InputError(f"{where}: a lexicon of vocabulary {lexicon.vocabulary!r}, the dataset's vocabulary "
-                         f"is {vocabulary.name!r} (a dataset names it in panoptic.json's info.vocabulary)")
     if not seen & by_id.keys():
         raise InputError(f"{where}: no category id of vocabulary {vocabulary.name!r}")
     absent = [c for c in vocabulary if c.id not in seen]

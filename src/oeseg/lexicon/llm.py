@@ -669,8 +669,8 @@ def build_llm_lexicon(vocabulary: Vocabulary, nouns: list[str], config: LLMConfi
     fatal: str | None = None
     messages: dict[str, str] = {}  # noun -> the server's message of its last error
     if todo:
+        asker = _Asker(vocabulary, config, cache, summary)  # reads the API key: none, and no folder is made
         cache.check_writable()  # before the first paid request, not after it
-        asker = _Asker(vocabulary, config, cache, summary)
         pool = ThreadPoolExecutor(max_workers=config.max_concurrency)
         try:
             futures = {pool.submit(asker.ask, noun, earlier): noun for noun, earlier in todo.items()}

@@ -169,14 +169,26 @@ def load_synset_choices(path: str | os.PathLike) -> tuple[list[str], dict[str, C
     return [str(v) for v in obj.get("vocabularies", [])], choices
 
 
-def synset_choices(vocabulary: Vocabulary) -> dict[str, CategorySynsets]:
-    """The packaged synset choices for a vocabulary (by name), or {} when none is shipped."""
-    for path in sorted(SYNSET_FILES.iterdir()):
-        if path.name.endswith(".yaml"):
-            vocabularies, choices = load_synset_choices(path)
+def synset_choices(vocabulary: Vocabulary, path: str | os.PathLike | None = None) -> dict[str, CategorySynsets]:
+    """The synset choices for a vocabulary: the packaged ones (by vocabulary name; {} when none is
+    shipped), those of the synset file `path` replacing them category by category (each of its
+    category names one of the vocabulary's: InputError names the file otherwise)."""
+    choices: dict[str, CategorySynsets] = {}
+    for packaged in sorted(SYNSET_FILES.iterdir()):
+        if packaged.name.endswith(".yaml"):
+            vocabularies, written = load_synset_choices(packaged)
             if vocabulary.name in vocabularies:
-                return choices
-    return {}
+                choices = written
+                break
+    if path is not None:
+        _, written = load_synset_choices(path)
+        known = {normalize_term(c.name) for c in vocabulary}
+        unknown = sorted(name for name in written if name not in known)
+        if unknown:
+            raise InputError(f"{path}: categories {unknown} are not category names of vocabulary {vocabulary.name!r} "
+                             "(each key is a category's full name, as its vocabulary file writes it)")
+        choices = {**choices, **written}
+    return choices
 
 
 def _closure(synsets: Iterable[Synset], relation: Callable[[Synset], list[Synset]]) -> list[Synset]:
@@ -230,14 +242,17 @@ def _lemmas(synsets: Iterable[Synset]) -> list[str]:
     return list(dict.fromkeys(normalize_term(lemma) for s in synsets for lemma in s.lemma_names()))
 
 
-def default_synsets(wn: WordNetCorpusReader, category_name: str) -> CategorySynsets:
-    """Without a written choice: the most frequent noun sense of each of the category's names."""
-    names = []
+def default_synsets(wn: WordNetCorpusReader, category_name: str) -> tuple[CategorySynsets, list[str]]:
+    """Without a written choice: the most frequent noun sense of each of the category's names, and
+    the names that WordNet has no noun sense of."""
+    names, unknown = [], []
     for name in category_name.split(","):
         senses = wn.synsets(normalize_term(name).replace(" ", "_"), pos="n")
         if senses:
             names.append(senses[0].name())
-    return CategorySynsets(tuple(names))
+        else:
+            unknown.append(normalize_term(name))
+    return CategorySynsets(tuple(names)), unknown
 
 
 #: Hypernyms at least this deep (entity = 0) pass their parts on: a car has the wheels of a
@@ -310,7 +325,8 @@ def _spelling_key(term: str) -> str:
     return term.replace(" ", "").replace("-", "")
 
 
-def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str]) -> Lexicon:
+def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str], synsets: str | os.PathLike | None = None
+                          ) -> Lexicon:
     """A lexicon from WordNet: synonyms = lemmas of the category's senses (and the head word of a
     compound name that names its hypernym: "light" for "traffic light"), hyponyms = their
     transitive hyponym closure, meronyms = part/member/substance meronyms of the category, of its
@@ -318,14 +334,20 @@ def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str]) -> Lexicon:
     (not the parts of those kinds), and the groups its members form;
     hyponym and meronym terms only where that is one of the term's most frequent senses; every term
     restricted to `nouns` (and spelt as there: "streetlight" is the noun "street light") but the
-    lemmas of the senses written down for the category (`synsets/<vocabulary>.yaml`)."""
+    lemmas of the senses written down for the category (the synset file `synsets`, else the
+    packaged `synsets/<vocabulary>.yaml`); a category written down in neither takes each name's
+    most frequent noun sense, with a warning naming the senses taken and the names WordNet lacks."""
     wn = open_wordnet()
     spelling = {_spelling_key(n): n for n in reversed(nouns)}
-    choices = synset_choices(vocabulary)
-    entries, used = [], {}
+    choices = synset_choices(vocabulary, synsets)
+    entries, used, guessed = [], {}, []
     for category in vocabulary:
         where = f"vocabulary {vocabulary.name}: category {category.name!r}"
-        choice = choices.get(normalize_term(category.name)) or default_synsets(wn, category.name)
+        choice = choices.get(normalize_term(category.name))
+        if choice is None:
+            choice, unknown = default_synsets(wn, category.name)
+            guessed.append(f"{category.name!r}: {', '.join(choice.synsets) or 'none'}"
+                           + (f" (no noun sense of {', '.join(map(repr, unknown))})" if unknown else ""))
         used[category.name] = list(choice.synsets)
         levels: dict[str, list[str]] = {"exact": list(category.names), "synonym": [], "hyponym": [],
                                         "meronym": []}
@@ -338,6 +360,10 @@ def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str]) -> Lexicon:
                     seen.add(noun)
                     levels[level].append(noun)
         entries.append(LexiconEntry(category.id, category.name, **levels))
+    if guessed:  # "rider" takes rider.n.01, a horseman, where a street dataset means a cyclist
+        log.warning("vocabulary %s: %d categories take each name's most frequent WordNet noun sense, which may "
+                    "not be the dataset's: %s; write the right senses in a synset file (docs/formats.md, "
+                    "*Synset files*)", vocabulary.name, len(guessed), "; ".join(guessed))
     builder = {"kind": "wordnet", "wordnet_version": wn.get_version(), "nouns_sha256": nouns_sha256(nouns),
                "synsets": used}
     return Lexicon(vocabulary.name, builder, entries)

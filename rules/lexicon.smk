@@ -9,7 +9,7 @@ from oeseg.workflow import openai_lexicon_settings, synset_files
 
 LEXICON_BUILDER = config["lexicon"]["builder"]
 #: vocabulary name -> its synset file (lexicon.synsets): the WordNet senses of its categories
-SYNSET_FILES = synset_files(config)
+SYNSET_FILE_OF = synset_files(config)
 
 
 if LEXICON_BUILDER == "wordnet":
@@ -18,7 +18,7 @@ if LEXICON_BUILDER == "wordnet":
         input:
             nouns=NOUNS,
             vocabulary_file=lambda w: vocabulary_file(w.vocabulary),
-            synsets=lambda w: SYNSET_FILES.get(w.vocabulary, []),
+            synsets=lambda w: SYNSET_FILE_OF.get(w.vocabulary, []),
         output:
             LEXICON,
         log:

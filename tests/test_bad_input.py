@@ -141,7 +141,7 @@ EVALUATE_CASES = [
     ("too-long-description", lambda r: set_line(r, 2, json.dumps({**json.loads(pred_lines(r)[1]), "description": LONG})),
      rf"pred.jsonl:2: description of {len(LONG):,} characters, over the limit of {MAX_DESCRIPTION_CHARS:,}"),
     ("lexicon-of-another-vocabulary", lambda r: edit_json(r / "lexicon.json", lambda o: o.update(vocabulary="demo-ade")),
-     r"lexicon.json: a lexicon of vocabulary 'demo-ade', the dataset's vocabulary is 'demo-city'"),
+     r"lexicon.json: a lexicon of vocabulary 'demo-ade', not of 'demo-city'"),
     ("lexicon-missing-a-category", lambda r: edit_json(r / "lexicon.json", lambda o: o.update(
         categories=[c for c in o["categories"] if c["id"] != 5])),
      r"lexicon.json: 1 category\(ies\) of vocabulary 'demo-city' missing \(5 'pole'\)"),
@@ -211,7 +211,7 @@ EVALUATE_CASES = [
      r"panoptic.json: images\[2\]: image id 'img5_002' has no annotation"),
     ("gt-negative-category-id", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["categories"][0]
                                                     .update(id=-1)),
-     r"panoptic.json: categories\[0\]: category id must be an integer from 0 to 2\^63 - 1, got -1"),
+     r"panoptic.json: categories\[0\].id: must be an integer from 0 to 2\^63 - 1, got -1"),
     ("gt-isthing-a-string", lambda r: edit_json(r / "split" / "panoptic.json", lambda o: o["categories"][13]
                                                 .update(isthing="false")),
      r"panoptic.json: categories\[13\]: 'isthing' must be 0, 1, true or false, got 'false'"),
@@ -338,6 +338,7 @@ def test_a_yaml_value_that_cannot_be_constructed_names_the_file(tmp_path):
                         r"sequence\)$"),
     ("a: 1\n b: 2\n", r"2:3: not valid YAML: mapping values are not allowed here$"),
     ("model: !!python/object:os.system x\n", r"1:8: not valid YAML: could not determine a constructor for the tag"),
+    ("a: 1\nb: x\x07y\n", r"2:5: not valid YAML: character U\+0007: special characters are not allowed$"),
 ])
 def test_a_yaml_syntax_error_is_one_line_naming_file_line_and_column(tmp_path, text, error):
     """PyYAML's own message spans several lines and names "<unicode string>", not the file."""
@@ -359,11 +360,11 @@ def test_an_output_named_dash_is_refused_before_the_work(demo, capsys):
                                        "is /dev/stdout)\n")
 
 
-@pytest.mark.parametrize("stdout_is", ["pipe", "file"])
+@pytest.mark.parametrize("stdout_is", ["pipe", "appended file"])
 def test_an_output_to_dev_stdout_goes_to_the_pipe_or_the_redirected_file(demo, tmp_path, stdout_is):
-    """`-o /dev/stdout` writes the results where standard output goes, a pipe or a file it is
-    redirected to (not replacing that file, which left the output on a deleted file), and the
-    closing summary line goes to stderr."""
+    """`-o /dev/stdout` writes the results where standard output goes, through its descriptor: into
+    a pipe, or at the end of a file opened for appending (`>> log`: neither replaced, which left the
+    output on a deleted file, nor reopened, which truncated it); the summary line goes to stderr."""
     argv = [sys.executable, "-m", "oeseg.cli", "evaluate", "--dataset", str(demo / "split"), "--predictions",
             str(demo / "pred.jsonl"), "--lexicon", str(demo / "lexicon.json"), "-o", "/dev/stdout"]
     env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}
@@ -371,13 +372,42 @@ def test_an_output_to_dev_stdout_goes_to_the_pipe_or_the_redirected_file(demo, t
         done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
         written = done.stdout
     else:
-        with open(tmp_path / "results.json", "w") as out:
+        log = tmp_path / "log.txt"
+        log.write_text("earlier lines\n")
+        inode = log.stat().st_ino
+        with open(log, "a") as out:
             done = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, text=True, env=env, timeout=300,
                                   check=False)
-        written = (tmp_path / "results.json").read_text()
+        header, written = log.read_text().split("\n", 1)
+        assert header == "earlier lines" and log.stat().st_ino == inode
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(written)["lac"]["PQ"] == pytest.approx(100.0)  # every region named by its category
     assert "LAC: PQ 100.0" in done.stderr and "-> /dev/stdout" in done.stderr
+
+
+def test_an_output_to_a_closed_standard_output_is_refused_before_the_work(demo):
+    """With standard output closed (`>&-`), descriptor 1 would be the next file the command opens
+    (a data file it reads): refused up front."""
+    argv = [sys.executable, "-m", "oeseg.cli", "evaluate", "--dataset", str(demo / "split"), "--predictions",
+            str(demo / "pred.jsonl"), "--lexicon", str(demo / "lexicon.json"), "-o", "/dev/stdout"]
+    env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(["bash", "-c", '"$@" >&-', "bash", *argv], stderr=subprocess.PIPE, text=True, env=env,
+                          timeout=300, check=False)
+    assert done.returncode == 2 and done.stderr == ("oeseg evaluate: error: /dev/stdout: file descriptor 1 is not "
+                                                    "open\n"), done.stderr
+
+
+def test_an_output_onto_a_loop_of_links_is_refused(demo, capsys):
+    """A link to itself was replaced by a regular file, the link lost."""
+    import os
+
+    os.symlink("loop.json", demo / "loop.json")
+    argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "pred.jsonl"),
+            "--lexicon", str(demo / "lexicon.json"), "-o", str(demo / "loop.json")]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == (f"oeseg evaluate: error: {demo / 'loop.json'}: cannot write the output: a loop "
+                                       "of symbolic links\n")
+    assert (demo / "loop.json").is_symlink()
 
 
 def test_an_output_onto_a_folder_is_refused_before_the_work(demo, capsys):
@@ -563,7 +593,7 @@ IMPORT_CASES = [
      r"entry 1: image 'img5_000', category_id 0 is given twice \(also entry 0\)"),
     ("semseg-unknown-file", "detectron2-semseg",
      lambda r: semseg_edited(r, lambda e: e.append({**e[0], "file_name": "nowhere.png"})),
-     r"sem_seg_predictions.json: 1 file name\(s\) name no image of \S*panoptic.json: nowhere$"),
+     r"sem_seg_predictions.json: 1 file name\(s\) name no image of \S*panoptic.json: nowhere.png$"),
     ("lac-empty-list", "lac", lambda r: written(r / "d.json", b"[]"), r"d.json: no description to import"),
     ("lac-unknown-field", "lac",
      lambda r: written(r / "d.json", b'[{"image_id": "img5_000", "descriptions": ["a car"], "scores": [0.9]}]'),

@@ -261,8 +261,8 @@ def test_own_masks_unknown_segment_and_missing_folder(tmp_path):
 def test_lexicon_of_another_vocabulary_is_rejected(dataset):
     root, _, _ = dataset
     (root / "other.json").write_text(json.dumps({"vocabulary": "x", "categories": [{"id": 99, "name": "dog"}]}))
-    with pytest.raises(InputError, match=r"other.json: a lexicon of vocabulary 'x', the dataset's vocabulary is 'tiny' "
-                                         r"\(named by panoptic.json's info.vocabulary; without one"):
+    with pytest.raises(InputError, match=r"other.json: a lexicon of vocabulary 'x', not of 'tiny' \(a dataset's "
+                                         r"vocabulary is named by its panoptic.json's info.vocabulary; without one"):
         evaluate_predictions(root / "split", root / "pred.jsonl", root / "other.json")
     (root / "other.json").write_text(json.dumps({"vocabulary": "tiny", "categories": [{"id": 99, "name": "dog"}]}))
     with pytest.raises(InputError, match=r"other.json: category id 99 is not in the dataset's vocabulary 'tiny'"):

@@ -188,7 +188,7 @@ def test_a_synset_file_writes_down_the_senses_of_ones_own_categories(tmp_path, c
                                           "[cyclist.n.01]\n  traffic sign:\n    synsets: [street_sign.n.01]\n")
     assert cli.main([*base, "--synsets", str(tmp_path / "street.yaml"), "-o", str(tmp_path / "written.json")]) == 0
     err = capsys.readouterr().err
-    assert "1 categories take each name's most frequent WordNet noun sense, which may not be the dataset's: " \
+    assert "1 category takes each name's most frequent WordNet noun sense, which may not be the dataset's: " \
            "'road': road.n.01; write" in err, err
     written = entries(tmp_path / "written.json")
     assert "cyclist" in written["rider"].hyponym and "horseman" not in written["rider"].hyponym

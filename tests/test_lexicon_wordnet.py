@@ -176,6 +176,39 @@ def test_bad_synset_file(tmp_path):
         load_synset_choices(path)
 
 
+@pytest.mark.parametrize("text, message", [
+    ("categories:\n  Rider: {synsets: [rider.n.03]}\n  rider: {synsets: [rider.n.01]}\n",
+     r"own.yaml: categories.rider: names the same category as another key"),
+    ("vocabularies: [cityscapes]\ncategories:\n  rider: {synsets: [rider.n.03]}\n",
+     r"own.yaml: vocabularies: \['cityscapes'\] does not name vocabulary 'street'"),
+    ("vocabularies: street\ncategories:\n  rider: {synsets: [rider.n.03]}\n",
+     r"own.yaml: vocabularies: expected a list of vocabulary names, got 'street'"),
+    ("categories:\n  car,auto: {synsets: [car.n.01]}\n  car, auto: {synsets: [car.n.02]}\n",
+     r"own.yaml: categories: two keys name category 'car, auto'"),
+    ("categories:\n  rider: {synsets: [rider.n.09]}\n", r"own.yaml: categories.rider: no WordNet synset 'rider.n.09'"),
+], ids=["keys-one-category", "another-vocabulary", "vocabularies-a-string", "spellings-one-category", "no-synset"])
+def test_a_synset_file_of_ones_own_names_its_fault(tmp_path, text, message):
+    """A synset file for a vocabulary of one's own: each fault names the file and the key."""
+    from oeseg.data.vocabularies import Vocabulary
+
+    street = Vocabulary.from_json("street", [{"id": 0, "name": "rider", "isthing": 1},
+                                             {"id": 1, "name": "car, auto", "isthing": 1}])
+    (tmp_path / "own.yaml").write_text(text)
+    with pytest.raises(InputError, match=message):
+        build_wordnet_lexicon(street, ["cyclist"], tmp_path / "own.yaml")
+
+
+def test_guessed_senses_are_each_taken_once(caplog):
+    """Two names of one sense ("car, auto": car.n.01) record it once."""
+    from oeseg.data.vocabularies import Vocabulary
+
+    street = Vocabulary.from_json("street", [{"id": 0, "name": "car, auto", "isthing": 1}])
+    lexicon = build_wordnet_lexicon(street, ["sedan"])
+    assert lexicon.builder["synsets"] == {"car, auto": ["car.n.01"]}
+    assert "street: 1 category takes each name's most frequent WordNet noun sense, which may not be the dataset's: " \
+           "'car, auto': car.n.01; write" in caplog.text
+
+
 def test_wordnet_lexicon_relations():
     nouns = ["pole", "telephone pole", "pole vault", "polack", "car", "sedan", "automobile", "wheel",
              "windshield", "van", "truck", "pickup", "light", "traffic signal", "person", "pedestrian",

@@ -56,10 +56,10 @@ def check_output_not_input(args: argparse.Namespace) -> None:
 
 
 def is_standard_output(path: str | os.PathLike) -> bool:
-    """Whether `path` is the file that this process's standard output writes to."""
+    """Whether `path` is the file that this process's standard output (descriptor 1) writes to."""
     try:
-        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
-    except (OSError, ValueError):  # no such file yet; a closed or detached stdout
+        return os.path.samestat(os.stat(path), os.fstat(1))
+    except OSError:  # no such file yet; standard output closed
         return False
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import fcntl
 import json
 import math
 import os
 import random
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,37 +42,45 @@ def error_summary(error: BaseException) -> str:
     return (str(error).splitlines() or [""])[0] or type(error).__name__
 
 
-def _names_descriptor(path: Path) -> bool:
-    """Whether `path` reaches a file descriptor of a process (/dev/stdout, /dev/fd/N, /proc/self/fd/N),
-    following its symbolic links: the file behind it is the one the process holds open."""
+def descriptor_number(path: Path) -> int | None:
+    """The number of this process's file descriptor that `path` names (/dev/stdout, /dev/fd/N,
+    /proc/self/fd/N), its symbolic links followed; None for any other path."""
     for _ in range(40):  # the kernel's own limit on links followed
         folder = os.path.realpath(path.absolute().parent)
-        if re.fullmatch(r"/proc/[^/]+/fd", folder):
-            return True
+        own = re.fullmatch(r"/proc/(\d+)(?:/task/\d+)?/fd|/dev/fd", folder)
+        if own and path.name.isdigit():
+            return int(path.name) if own.group(1) in (None, str(os.getpid())) else None
         if not path.is_symlink():
-            return False
+            return None
         path = Path(folder) / os.readlink(path)
-    return False
-
-
-def written_in_place(path: Path) -> bool:
-    """Whether a write to the existing `path` goes into that file rather than replacing it: a file
-    that is not a regular one (/dev/null, a FIFO), or one that a file descriptor names (/dev/stdout
-    redirected to a file: replacing it would leave the descriptor on the deleted file)."""
-    return path.exists() and (not path.is_file() or _names_descriptor(path))
+    return None
 
 
 def check_output_path(path: str | os.PathLike) -> Path:
     """The file that a write to `path` replaces: a symbolic link's target (the link stays), or
-    `path` itself where the write goes into it (written_in_place); an InputError where `path` is
-    `-`, a folder, or lies in a folder that cannot be written (or under a file), so a command can
-    refuse it before it does any work."""
+    `path` itself where the write goes into it (an open file descriptor, a FIFO, /dev/null); an
+    InputError where `path` is `-`, a folder, a closed descriptor, a loop of links, or lies in a
+    folder that cannot be written (or under a file), so a command can refuse it before any work."""
     path = Path(path)
     if str(path) == "-":
         raise InputError("-: give the output as a file path (standard output is /dev/stdout)")
+    descriptor = descriptor_number(path)
+    if descriptor is not None:  # /dev/stdout: written through the descriptor, never reopened
+        try:
+            is_folder = stat.S_ISDIR(os.fstat(descriptor).st_mode)
+        except OSError:
+            raise InputError(f"{path}: file descriptor {descriptor} is not open") from None
+        if is_folder:
+            raise InputError(f"{path}: output is a folder, not a file")
+        return path
     if path.is_dir():
         raise InputError(f"{path}: output is a folder, not a file")
-    if written_in_place(path):
+    try:
+        os.stat(path)
+    except OSError as e:  # a dangling link is written through (its target made); a loop cannot be
+        if e.errno == errno.ELOOP:
+            raise InputError(f"{path}: cannot write the output: a loop of symbolic links") from None
+    if path.exists() and not path.is_file():  # /dev/null, a FIFO: written in place
         return path
     folder = path.absolute().parent
     while not folder.exists():  # the folders the write would create: the nearest one present decides
@@ -84,10 +94,19 @@ def check_output_path(path: str | os.PathLike) -> Path:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write bytes to `path` through a temporary file in the same folder and an atomic rename; a
-    symbolic link is followed, and a file that is not a regular one (/dev/null, a FIFO) or that a
-    file descriptor names (/dev/stdout) is written in place, since replacing it would destroy it."""
+    symbolic link is followed; a file descriptor of this process (/dev/stdout) is written through,
+    at its offset (a shell's `>>` appends), and a file that is not a regular one (/dev/null, a
+    FIFO) in place, since replacing either would lose it."""
     path = check_output_path(path)
-    if written_in_place(path):
+    descriptor = descriptor_number(path)
+    if descriptor is not None:
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # no stdout, or a closed one
+            sys.stdout.flush()  # what the process printed stays before the output
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view):]
+        return
+    if path.exists() and not path.is_file():
         with open(path, "wb") as f:
             f.write(data)
         return
@@ -185,6 +204,14 @@ MAX_INTEGER = 2**63 - 1
 def is_integer(value: object) -> bool:
     """Whether a JSON value is an integer (not a bool, which Python counts as one)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def nonnegative_integer(value: object, where: str) -> int:
+    """`value`, a JSON integer from 0 to MAX_INTEGER; another value (a fraction, a string, an
+    infinity, one too large to count with) is an InputError naming `where`, the field."""
+    if not is_integer(value) or not 0 <= value <= MAX_INTEGER:
+        raise InputError(f"{where}: must be an integer from 0 to 2^63 - 1, got {value!r}")
+    return value
 
 
 def is_number(value: object) -> bool:
@@ -290,6 +317,11 @@ def read_yaml(path: str | os.PathLike, what: str = "YAML file") -> Any:
     text = read_text(path, what)
     try:
         return yaml.load(text, Loader=UniqueKeyLoader)
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow: PyYAML names only its position
+        line = text.count("\n", 0, e.position) + 1
+        column = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        code = e.character if isinstance(e.character, int) else ord(e.character)
+        raise InputError(f"{path}:{line}:{column}: not valid YAML: character U+{code:04X}: {e.reason}") from None
     except yaml.MarkedYAMLError as e:  # one line: PyYAML's message spans several, naming "<unicode string>"
         mark = e.problem_mark or e.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

@@ -157,6 +157,15 @@ def source_vocabularies(source: str | None) -> list[str] | None:
     return {"synthetic": sorted(SCENES), "ade20k": ["ade20k"], "cityscapes": ["cityscapes"]}.get(source)
 
 
+def config_vocabularies(config: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(config key, vocabulary as given: a built-in name or a file) of every vocabulary a config
+    names: each dataset's, Figure 2's and the paper study's (None where a key is unset)."""
+    given = [(f"datasets.{name}.vocabulary", entry.get("vocabulary")) for name, entry in config["datasets"].items()]
+    given.append(("figures.fig2.vocabulary", config.get("figures", {}).get("fig2", {}).get("vocabulary")))
+    given.append(("mapping.user_study.vocabulary", config.get("mapping", {}).get("user_study", {}).get("vocabulary")))
+    return given
+
+
 def vocabulary_files(config: dict[str, Any]) -> dict[str, str]:
     """Name -> JSON file of each vocabulary that the config gives as a file (a dataset's, Figure 2's,
     the paper study's; named as `vocabularies.vocabulary_name` names it), for the rules that build
@@ -165,9 +174,7 @@ def vocabulary_files(config: dict[str, Any]) -> dict[str, str]:
     built-in vocabulary), which would share a lexicon, are an InputError naming the keys."""
     from oeseg.data.vocabularies import BUILTIN, vocabulary_name
 
-    given = [(f"datasets.{name}.vocabulary", entry.get("vocabulary")) for name, entry in config["datasets"].items()]
-    given.append(("figures.fig2.vocabulary", config.get("figures", {}).get("fig2", {}).get("vocabulary")))
-    given.append(("mapping.user_study.vocabulary", config.get("mapping", {}).get("user_study", {}).get("vocabulary")))
+    given = config_vocabularies(config)
     files: dict[str, str] = {}
     keys: dict[str, str] = {}
     for key, spec in given:
@@ -202,10 +209,7 @@ def synset_files(config: dict[str, Any]) -> dict[str, str]:
     if given and config["lexicon"]["builder"] != "wordnet":
         raise InputError(f"config: lexicon.synsets: synset files serve the wordnet builder, not lexicon.builder "
                          f"{config['lexicon']['builder']!r}, which would ignore them")
-    specs = [entry.get("vocabulary") for entry in config["datasets"].values()]
-    specs += [config.get(section, {}).get(key, {}).get("vocabulary")
-              for section, key in (("figures", "fig2"), ("mapping", "user_study"))]
-    names = sorted({vocabulary_name(spec) for spec in specs if spec})
+    names = sorted({vocabulary_name(spec) for _, spec in config_vocabularies(config) if spec})
     for name, path in given.items():
         if name not in names:
             raise InputError(f"config: lexicon.synsets.{name}: no vocabulary of this config is named {name!r} "

@@ -162,6 +162,7 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
         check_description(noun, "--nouns")
     shapes: dict[str, tuple[int, int]] = {}
     given: dict[tuple[str, int], int] = {}  # (image id, class) -> its entry: SemSegEvaluator writes each once
+    unknown: list[str] = []  # the file names of no image, as given
     for i, entry in enumerate(data):
         where = f"{path}: entry {i}"
         try:
@@ -171,8 +172,8 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
         if not is_integer(cat) or not 0 <= cat < len(nouns):
             raise InputError(f"{where}: category_id {cat!r} is not an index of the {len(nouns)} nouns")
         if stem not in by_stem:
-            if stem not in summary.unknown:
-                summary.unknown.append(stem)
+            if str(entry["file_name"]) not in unknown:
+                unknown.append(str(entry["file_name"]))
             continue
         image = by_stem[stem]
         if (image.id, cat) in given:
@@ -183,9 +184,9 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
             shapes[image.id] = png_shape(split.panoptic_dir / image.panoptic_file)
         counts = check_rle(rle, shapes[image.id], f"{where} ({image.id})")
         classes.setdefault(image.id, []).append((cat, counts.encode("ascii")))
-    if summary.unknown:
-        raise InputError(f"{path}: {len(summary.unknown)} file name(s) name no image of "
-                         f"{split.root / 'panoptic.json'}: {first_ids(summary.unknown)}")
+    if unknown:
+        raise InputError(f"{path}: {len(unknown)} file name(s) name no image of {split.root / 'panoptic.json'}: "
+                         f"{first_ids(unknown)}")
     predictions = []
     for image in split.images:
         if image.id not in classes:

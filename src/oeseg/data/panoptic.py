@@ -20,8 +20,8 @@ import numpy as np
 from PIL import Image
 
 from oeseg.data.vocabularies import Vocabulary, builtin_names
-from oeseg.io import (MAX_INTEGER, InputError, atomic_write_bytes, atomic_write_json, integral, is_integer, is_number,
-                      read_json_object)
+from oeseg.io import (InputError, atomic_write_bytes, atomic_write_json, integral, is_number,
+                      nonnegative_integer, read_json_object)
 
 
 def id2rgb(ids: np.ndarray) -> np.ndarray:
@@ -326,7 +326,7 @@ class PanopticSplit:
             if image_id in records:
                 raise InputError(f"{path}: images[{i}]: image id {image_id!r} is listed twice")
             for key in ("width", "height"):
-                _integer(im.get(key, 0), f"{path}: images[{i}].{key}")
+                nonnegative_integer(im.get(key, 0), f"{path}: images[{i}].{key}")
             records[image_id] = im
         images = []
         annotated: dict[str, int] = {}
@@ -374,14 +374,6 @@ class PanopticSplit:
         return cls(root, vocab, images)
 
 
-def _integer(value: object, where: str) -> int:
-    """`value`, a JSON integer from 0 to MAX_INTEGER; another value (a fraction, a string, an
-    infinity, one too large to count with) is an InputError naming `where`, the field."""
-    if not is_integer(value) or not 0 <= value <= MAX_INTEGER:
-        raise InputError(f"{where}: must be an integer from 0 to 2^63 - 1, got {value!r}")
-    return value
-
-
 def _segment(entry: dict, where: str) -> Segment:
     """A `segments_info` entry of panoptic.json, each integer field checked (`where` names it)."""
     if not isinstance(entry, dict):
@@ -394,8 +386,9 @@ def _segment(entry: dict, where: str) -> Segment:
         raise InputError(f"{where}.bbox: must be four numbers [x, y, width, height], got {bbox!r}")
     area = entry.get("area", 0)
     count = integral(area)  # a pixel count, which some writers give as 1234.0
-    return Segment(_integer(entry["id"], f"{where}.id"), _integer(entry["category_id"], f"{where}.category_id"),
-                   int(iscrowd), _integer(area if count is None else count, f"{where}.area"), bbox)
+    return Segment(nonnegative_integer(entry["id"], f"{where}.id"),
+                   nonnegative_integer(entry["category_id"], f"{where}.category_id"), int(iscrowd),
+                   nonnegative_integer(area if count is None else count, f"{where}.area"), bbox)
 
 
 def panoptic_json(vocabulary: Vocabulary, images: list[PanopticImage], info: dict | None = None) -> dict:

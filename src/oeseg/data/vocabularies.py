@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from oeseg.io import MAX_INTEGER, InputError, check_required_fields, check_unicode, is_integer, read_json
+from oeseg.io import InputError, check_required_fields, check_unicode, nonnegative_integer, read_json
 
 
 def full_name_key(name: str) -> str:
@@ -112,8 +112,7 @@ class Vocabulary:
                 color = tuple(int(v) for v in c.get("color", (0, 0, 0)))
             except (TypeError, ValueError) as e:
                 raise InputError(f"{where}[{i}]: bad 'color' ({e})") from None
-            if not is_integer(category_id) or not 0 <= category_id <= MAX_INTEGER:
-                raise InputError(f"{where}[{i}]: category id must be an integer from 0 to 2^63 - 1, got {category_id!r}")
+            nonnegative_integer(category_id, f"{where}[{i}].id")
             if "isthing" not in c:  # as a stuff category its regions would leave AP and join PQ_st
                 raise InputError(f"{where}[{i}]: missing field 'isthing' (0 or 1)")
             isthing = c["isthing"]

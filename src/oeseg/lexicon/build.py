@@ -53,16 +53,15 @@ def build_lexicon(builder: str, vocabulary: Vocabulary, nouns: list[str], *, ope
                   cache_dir: str | os.PathLike | None = None, synsets: str | os.PathLike | None = None
                   ) -> tuple[Lexicon, dict | None]:
     """The lexicon of `vocabulary` over `nouns` by the wordnet builder (the categories' senses from
-    the synset file `synsets` where given) or the openai builder, and the openai builder's run
-    summary (None for wordnet)."""
+    the synset file `synsets` where given; the command line and the workflow config refuse one
+    with another builder) or the openai builder, and the openai builder's run summary (None for
+    wordnet)."""
     if builder == "wordnet":
         from oeseg.lexicon.wordnet import build_wordnet_lexicon
 
         return build_wordnet_lexicon(vocabulary, nouns, synsets), None
     if builder != "openai":
         raise InputError(f"lexicon builder: {builder!r} is not one of wordnet, openai")
-    if synsets is not None:
-        raise InputError(f"{synsets}: a synset file serves the wordnet builder; the openai builder would ignore it")
     from oeseg.lexicon.llm import build_llm_lexicon
 
     config, cache_dir = openai_builder_settings(openai, cache_dir)

@@ -88,9 +88,9 @@ def check_lexicon(lexicon: Lexicon, vocabulary: Vocabulary, where: str | os.Path
     With `larger`, a lexicon of a larger vocabulary with the same ids serves (ADE20K's for the demo's
     subset): its other ids are left out, the shared ones must still carry the vocabulary's names."""
     if not larger and lexicon.vocabulary != vocabulary.name:
-        raise InputError(f"{where}: a lexicon of vocabulary {lexicon.vocabulary!r}, the dataset's vocabulary "
-                         f"is {vocabulary.name!r} (named by panoptic.json's info.vocabulary; without one, by the "
-                         "built-in vocabulary of the same categories, else by the dataset's folder)")
+        raise InputError(f"{where}: a lexicon of vocabulary {lexicon.vocabulary!r}, not of {vocabulary.name!r} (a "
+                         "dataset's vocabulary is named by its panoptic.json's info.vocabulary; without one, by "
+                         "the built-in vocabulary of the same categories, else by the dataset's folder)")
     by_id = {c.id: c for c in vocabulary}
     seen: set[int] = set()
     for e in lexicon.entries:

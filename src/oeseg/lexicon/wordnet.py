@@ -156,38 +156,58 @@ def load_synset_choices(path: str | os.PathLike) -> tuple[list[str], dict[str, C
     obj = read_yaml(path, "synset file")
     if not isinstance(obj, dict) or not isinstance(obj.get("categories"), dict):
         raise InputError(f"{path}: expected 'vocabularies' and a 'categories' mapping")
+    vocabularies = obj.get("vocabularies", [])
+    if not isinstance(vocabularies, list):
+        raise InputError(f"{path}: vocabularies: expected a list of vocabulary names, got {vocabularies!r}")
     choices = {}
     for name, entry in obj["categories"].items():
         where = f"{path}: categories.{name}"
+        if not isinstance(name, str):
+            raise InputError(f"{where}: a key is a category's name, not {type(name).__name__}")
         if not isinstance(entry, dict) or not entry.get("synsets"):
             raise InputError(f"{where}: needs a non-empty 'synsets' list")
         unknown = set(entry) - {"synsets", "hyponyms", "meronyms", "excludes"}
         if unknown:
             raise InputError(f"{where}: unknown keys {sorted(unknown)}")
+        if normalize_term(name) in choices:  # "Rider" and "rider": one category, the first silently lost
+            raise InputError(f"{where}: names the same category as another key (keys are compared in lower case)")
         choices[normalize_term(name)] = CategorySynsets(*(
             _synset_names(entry.get(key), f"{where}.{key}") for key in ("synsets", "hyponyms", "meronyms", "excludes")))
-    return [str(v) for v in obj.get("vocabularies", [])], choices
+    return [str(v) for v in vocabularies], choices
 
 
-def synset_choices(vocabulary: Vocabulary, path: str | os.PathLike | None = None) -> dict[str, CategorySynsets]:
-    """The synset choices for a vocabulary: the packaged ones (by vocabulary name; {} when none is
-    shipped), those of the synset file `path` replacing them category by category (each of its
-    category names one of the vocabulary's: InputError names the file otherwise)."""
-    choices: dict[str, CategorySynsets] = {}
-    for packaged in sorted(SYNSET_FILES.iterdir()):
-        if packaged.name.endswith(".yaml"):
-            vocabularies, written = load_synset_choices(packaged)
+def synset_choices(vocabulary: Vocabulary) -> dict[str, CategorySynsets]:
+    """The packaged synset choices for a vocabulary (by name), or {} when none is shipped."""
+    for path in sorted(SYNSET_FILES.iterdir()):
+        if path.name.endswith(".yaml"):
+            vocabularies, choices = load_synset_choices(path)
             if vocabulary.name in vocabularies:
-                choices = written
-                break
-    if path is not None:
-        _, written = load_synset_choices(path)
-        known = {normalize_term(c.name) for c in vocabulary}
-        unknown = sorted(name for name in written if name not in known)
-        if unknown:
-            raise InputError(f"{path}: categories {unknown} are not category names of vocabulary {vocabulary.name!r} "
-                             "(each key is a category's full name, as its vocabulary file writes it)")
-        choices = {**choices, **written}
+                return choices
+    return {}
+
+
+def read_synset_file(path: str | os.PathLike, vocabulary: Vocabulary) -> dict[str, CategorySynsets]:
+    """The choices of a synset file of one's own for `vocabulary`, keyed as `synset_choices` keys
+    them; InputError names the file where its `vocabularies` leave the vocabulary out, or a
+    category key names no category of it (or the same one as another key)."""
+    vocabularies, written = load_synset_choices(path)
+    if vocabularies and vocabulary.name not in vocabularies:
+        raise InputError(f"{path}: vocabularies: {vocabularies} does not name vocabulary {vocabulary.name!r} "
+                         "(name it there, or leave 'vocabularies' out)")
+    by_names = {tuple(c.names): c for c in vocabulary}
+    choices: dict[str, CategorySynsets] = {}
+    unknown = []
+    for key, choice in written.items():
+        category = by_names.get(tuple(n.strip() for n in key.split(",") if n.strip()))
+        if category is None:
+            unknown.append(key)
+        elif normalize_term(category.name) in choices:
+            raise InputError(f"{path}: categories: two keys name category {category.name!r}")
+        else:
+            choices[normalize_term(category.name)] = choice
+    if unknown:
+        raise InputError(f"{path}: categories {unknown} are not category names of vocabulary {vocabulary.name!r} "
+                         "(each key is a category's full name, as its vocabulary file writes it)")
     return choices
 
 
@@ -252,7 +272,7 @@ def default_synsets(wn: WordNetCorpusReader, category_name: str) -> tuple[Catego
             names.append(senses[0].name())
         else:
             unknown.append(normalize_term(name))
-    return CategorySynsets(tuple(names)), unknown
+    return CategorySynsets(tuple(dict.fromkeys(names))), unknown  # "car, auto": car.n.01 once
 
 
 #: Hypernyms at least this deep (entity = 0) pass their parts on: a car has the wheels of a
@@ -339,11 +359,14 @@ def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str], synsets: str
     most frequent noun sense, with a warning naming the senses taken and the names WordNet lacks."""
     wn = open_wordnet()
     spelling = {_spelling_key(n): n for n in reversed(nouns)}
-    choices = synset_choices(vocabulary, synsets)
+    own = read_synset_file(synsets, vocabulary) if synsets is not None else {}
+    choices = {**synset_choices(vocabulary), **own}
     entries, used, guessed = [], {}, []
     for category in vocabulary:
-        where = f"vocabulary {vocabulary.name}: category {category.name!r}"
-        choice = choices.get(normalize_term(category.name))
+        key = normalize_term(category.name)
+        where = (f"{synsets}: categories.{category.name}" if key in own
+                 else f"vocabulary {vocabulary.name}: category {category.name!r}")
+        choice = choices.get(key)
         if choice is None:
             choice, unknown = default_synsets(wn, category.name)
             guessed.append(f"{category.name!r}: {', '.join(choice.synsets) or 'none'}"
@@ -361,9 +384,10 @@ def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str], synsets: str
                     levels[level].append(noun)
         entries.append(LexiconEntry(category.id, category.name, **levels))
     if guessed:  # "rider" takes rider.n.01, a horseman, where a street dataset means a cyclist
-        log.warning("vocabulary %s: %d categories take each name's most frequent WordNet noun sense, which may "
-                    "not be the dataset's: %s; write the right senses in a synset file (docs/formats.md, "
-                    "*Synset files*)", vocabulary.name, len(guessed), "; ".join(guessed))
+        log.warning("vocabulary %s: %s each name's most frequent WordNet noun sense, which may not be the "
+                    "dataset's: %s; write the right senses in a synset file (docs/formats.md, *Synset files*) and "
+                    "build the lexicon with it (oeseg lexicon --synsets, or the workflow's lexicon.synsets)",
+                    vocabulary.name, f"{len(guessed)} categor{'y takes' if len(guessed) == 1 else 'ies take'}", "; ".join(guessed))
     builder = {"kind": "wordnet", "wordnet_version": wn.get_version(), "nouns_sha256": nouns_sha256(nouns),
                "synsets": used}
     return Lexicon(vocabulary.name, builder, entries)

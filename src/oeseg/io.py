@@ -325,8 +325,8 @@ def read_yaml(path: str | os.PathLike, what: str = "YAML file") -> Any:
     except yaml.MarkedYAMLError as e:  # one line: PyYAML's message spans several, naming "<unicode string>"
         mark = e.problem_mark or e.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        context = f" ({e.context})" if e.context else ""
-        raise InputError(f"{where}: not valid YAML: {e.problem or e.context}{context if e.problem else ''}") from None
+        problem = f"{e.problem} ({e.context})" if e.problem and e.context else e.problem or e.context
+        raise InputError(f"{where}: not valid YAML: {problem}") from None
     except yaml.YAMLError as e:
         raise InputError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
     except InputError:  # a key given twice: its message names the file and line already

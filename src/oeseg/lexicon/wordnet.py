@@ -384,10 +384,11 @@ def build_wordnet_lexicon(vocabulary: Vocabulary, nouns: list[str], synsets: str
                     levels[level].append(noun)
         entries.append(LexiconEntry(category.id, category.name, **levels))
     if guessed:  # "rider" takes rider.n.01, a horseman, where a street dataset means a cyclist
+        counted = f"{len(guessed)} categor{'y takes' if len(guessed) == 1 else 'ies take'}"
         log.warning("vocabulary %s: %s each name's most frequent WordNet noun sense, which may not be the "
                     "dataset's: %s; write the right senses in a synset file (docs/formats.md, *Synset files*) and "
                     "build the lexicon with it (oeseg lexicon --synsets, or the workflow's lexicon.synsets)",
-                    vocabulary.name, f"{len(guessed)} categor{'y takes' if len(guessed) == 1 else 'ies take'}", "; ".join(guessed))
+                    vocabulary.name, counted, "; ".join(guessed))
     builder = {"kind": "wordnet", "wordnet_version": wn.get_version(), "nouns_sha256": nouns_sha256(nouns),
                "synsets": used}
     return Lexicon(vocabulary.name, builder, entries)

@@ -109,7 +109,7 @@ def check_lexicon(lexicon: Lexicon, vocabulary: Vocabulary, where: str | os.Path
                          f"({listed}): a lexicon lists every category, with empty levels where it knows no terms")
     for e in lexicon.entries:
         expected = by_id[e.id].name if e.id in by_id else None
-        if expected is not None and _names(e.name) != _names(expected):
+        if expected is not None and name_terms(e.name) != name_terms(expected):
             raise InputError(f"{where}: category id {e.id} is named {e.name!r}, in vocabulary "
                              f"{vocabulary.name!r} it is {expected!r}")
 
@@ -123,7 +123,7 @@ def load_checked_lexicon(path: str | os.PathLike, vocabulary: Vocabulary, *, lar
     return lexicon
 
 
-def _names(name: str) -> list[str]:
+def name_terms(name: str) -> list[str]:
     """The normalised names of a comma-separated category name (empty ones left out)."""
     return [normalize_term(n) for n in name.split(",") if normalize_term(n)]
 

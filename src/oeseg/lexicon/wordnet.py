@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError, read_yaml
-from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term, nouns_sha256
+from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, name_terms, normalize_term, nouns_sha256
 
 if TYPE_CHECKING:
     from nltk.corpus.reader.wordnet import Synset, WordNetCorpusReader
@@ -194,11 +194,11 @@ def read_synset_file(path: str | os.PathLike, vocabulary: Vocabulary) -> dict[st
     if vocabularies and vocabulary.name not in vocabularies:
         raise InputError(f"{path}: vocabularies: {vocabularies} does not name vocabulary {vocabulary.name!r} "
                          "(name it there, or leave 'vocabularies' out)")
-    by_names = {tuple(c.names): c for c in vocabulary}
+    by_names = {tuple(name_terms(c.name)): c for c in vocabulary}
     choices: dict[str, CategorySynsets] = {}
     unknown = []
     for key, choice in written.items():
-        category = by_names.get(tuple(n.strip() for n in key.split(",") if n.strip()))
+        category = by_names.get(tuple(name_terms(key)))
         if category is None:
             unknown.append(key)
         elif normalize_term(category.name) in choices:

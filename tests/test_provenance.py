@@ -17,7 +17,14 @@ from oeseg.cli import main
 from oeseg.io import InputError, sha256_file
 from oeseg.models.train import TrainingStopped
 from oeseg.provenance import finalize_manifest, load_manifest, record_rule, scrub
-from oeseg.provenance.record import CONFIG_FILES_ENV, config_sha256, export_config_files, layered_config_files
+from oeseg.provenance.record import (
+    CONFIG_FILES_ENV,
+    code_state,
+    config_sha256,
+    export_config_files,
+    layered_config_files,
+    package_versions,
+)
 from oeseg.workflow import CPU_KERNEL_PINS, read_cpuinfo, rule_step
 
 SECRET = "sk-test-0123456789abcdef"
@@ -115,6 +122,17 @@ def test_rule_step_records_every_field_of_each_tracked_artifact(repo):
                                                                           ("model", "model name"))}
     assert entry["created"].endswith("+00:00")
     assert "provenance recorded for table1.csv" in (repo / "work" / "table1.log").read_text()
+
+
+def test_package_versions_name_no_standard_library_module_as_a_package():
+    """`typing` is Python's, even where PyPI's old backport of that name is installed."""
+    import importlib.metadata
+    import sys
+    import typing  # noqa: F401  (imported here, as by every job)
+
+    versions = package_versions()
+    assert "typing" in sys.modules and "typing" not in versions
+    assert versions["pytest"] == importlib.metadata.version("pytest")
 
 
 def test_no_secret_is_ever_written(repo):
@@ -330,6 +348,53 @@ def test_a_source_archive_without_git_leaves_the_code_unchecked(repo, tmp_path, 
     assert code == 1 and [p for p in problems if "code" in p] == [
         f"{archive}/results/{key}: code not checked: made by commit {made_by}, and {archive} is not a git "
         "checkout" for key in ("figures/fig1.png", "table1.csv")]
+
+
+def test_a_source_archive_inside_another_repository_is_no_checkout_of_it(repo, tmp_path, capsys):
+    """A release archive unpacked inside some other git repository (a folder of a monorepo, a clone of
+    the project itself) holds no file that repository tracks: its code is not checked against that
+    repository's commit, in the audit as in the records a run there makes."""
+    fresh_clone(repo, tmp_path)
+    archive = repo / "unpacked"
+    archive.mkdir()
+    tar = subprocess.run(["git", "archive", "HEAD"], cwd=repo, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(archive)], input=tar, check=True)
+    made_by = git(repo, "rev-parse", "HEAD~1")[:12]
+    code, lines = run_audit_report(archive, capsys)
+    assert code == 0 and lines[4] == f"  code: not checked: {archive} is not a git checkout (records made by {made_by})"
+    assert code_state(archive, archive / "results") == {"commit": None, "dirty": None, "dirty_files": []}
+    assert code_state(repo, repo / "results")["commit"] == git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_a_layered_config_file_is_config_not_code(repo, capsys, monkeypatch):
+    """A tracked config file given after config.yaml (`--configfile config.yaml site.yaml`) is audited by
+    the config it gives, as config.yaml is: editing its comments, committed or not, changes no code."""
+    (repo / "site").mkdir()
+    (repo / "site" / "cluster.yaml").write_text("seed: 3\n")
+    git(repo, "add", "site")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "a site config")
+    given_config_files(monkeypatch, "config.yaml", "site/cluster.yaml")
+    config = {**CONFIG, "seed": 3}
+    make_table(fake_snakemake("table1", ["work/scores.txt"], ["results/table1.csv"], config=config))
+    make_table(fake_snakemake("fig1", ["work/scores.txt"], ["results/figures/fig1.png"], config=config))
+    (repo / "site" / "cluster.yaml").write_text("# the cluster of the lab\nseed: 3\n")
+    assert code_state(repo, repo / "results", ["config.yaml", "site/cluster.yaml"])["dirty"] is False
+    code, report = run_audit_report(repo, capsys, "--configfile", "config.yaml", "site/cluster.yaml")
+    assert code == 0 and report[4].endswith("(clean): 2 of 2 records made by the same code"), report
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "a comment")
+    assert run_audit(repo, capsys, "--configfile", "config.yaml", "site/cluster.yaml") == (0, [])
+    (repo / "site" / "cluster.yaml").write_text("seed: 4\n")  # a value: a different config, no code
+    code, lines = run_audit(repo, capsys, "--configfile", "config.yaml", "site/cluster.yaml")
+    assert code == 1 and {line.split(": ")[1] for line in lines} == {"different config"}
+
+
+def test_links_under_the_results_folder_are_untracked_artifacts(repo, capsys):
+    """A link is an entry of the results folder like a file: a broken one and one to a folder too."""
+    (repo / "results" / "broken").symlink_to(repo / "no-such-file")
+    (repo / "results" / "folder").symlink_to(repo / "src")
+    code, lines = run_audit(repo, capsys)
+    assert code == 1 and lines == [f"{repo}/results/{name}: untracked artifact: missing record: no entry in the "
+                                   "provenance manifest" for name in ("broken", "folder")]
 
 
 def test_a_fresh_clone_still_fails_on_changed_missing_or_untracked_artifacts(repo, tmp_path, capsys):
@@ -552,11 +617,31 @@ def test_audit_finds_dirty_and_different_code(repo, tmp_path, capsys):
     (copy / "schemas" / "config.schema.yaml").write_text(SCHEMA_YAML)
     git(copy, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "v2")
     now = git(copy, "rev-parse", "HEAD").strip()
-    code, lines = run_audit(copy, capsys)
+    code, report = run_audit_report(copy, capsys)
     assert code == 1
-    assert lines == [f"{copy}/results/{key}: different code: made by commit {recorded[:12]}, "
-                     f"code is now at {now[:12]} (changed: src/code.py)"
-                     for key in ("figures/fig1.png", "table1.csv")]
+    assert report[4] == (f"  code: commit {now[:12]} (clean): 0 of 2 records made by the same code; 1 code file "
+                         f"changed since {recorded[:12]}: src/code.py")
+    assert run_audit(copy, capsys)[1] == [f"{copy}/results/{key}: different code: made by commit {recorded[:12]}, "
+                                          f"code is now at {now[:12]} (1 code file changed since, named in the "
+                                          "summary)" for key in ("figures/fig1.png", "table1.csv")]
+
+
+def test_the_audit_names_every_changed_code_file_and_both_names_of_a_renamed_one(repo, capsys):
+    git(repo, "add", "results")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results")
+    recorded = git(repo, "rev-parse", "HEAD~1")[:12]
+    names = [f"src/module{i}.py" for i in range(12)]
+    for name in names:
+        (repo / name).write_text("x = 1\n")
+    git(repo, "add", "src")
+    git(repo, "mv", "src/code.py", "src/renamed.py")
+    dirty = run_audit_report(repo, capsys)[1]
+    files = ", ".join(sorted([*names, "src/code.py", "src/renamed.py"]))
+    assert dirty[4].endswith("(uncommitted changes in 14 code files): 2 of 2 records made by the same code")
+    assert f"{repo}: dirty code: uncommitted changes to tracked files: {files}" in dirty
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "more code")
+    code, report = run_audit_report(repo, capsys)
+    assert code == 1 and report[4].endswith(f"14 code files changed since {recorded}: {files}")
 
 
 def test_committing_the_results_themselves_is_not_a_code_change(repo, capsys):
@@ -654,8 +739,9 @@ def test_documentation_tests_and_config_comments_are_not_code(repo, capsys):
     (repo / "src" / "code.py").write_text("print('v2')\n")  # a code change still counts
     git(repo, "add", "src")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "code")
-    code, lines = run_audit(repo, capsys)
-    assert code == 1 and all("different code" in line and "src/code.py" in line for line in lines)
+    code, report = run_audit_report(repo, capsys)
+    assert code == 1 and report[4].endswith("1 code file changed since " + git(repo, "rev-parse", "HEAD~3")[:12]
+                                            + ": src/code.py")
 
 
 def test_report_captions_are_not_code(repo, capsys):

@@ -88,27 +88,23 @@ def _short(commit: str | None) -> str:
     return commit[:12] if commit else "none"
 
 
+def _files(files: list[str]) -> str:
+    """How many code files: "1 code file", "15 code files"."""
+    return f"{len(files)} code file{'' if len(files) == 1 else 's'}"
+
+
 def _listed(files: list[str], limit: int = 3) -> str:
     """The first `limit` files, comma-separated, and how many more."""
     return ", ".join(files[:limit]) + (f" and {len(files) - limit} more" if len(files) > limit else "")
 
 
-def code_changes(workdir: Path, results_dir: Path, commit: str | None,
-                 now: str | None) -> str | None:
-    """How the code at `now` differs from `commit` (None when only the results folder does)."""
-    if commit == now:
-        return None
-    if commit is None or now is None:
-        return f"made by commit {_short(commit)}, code is now at {_short(now)}"
-    changed = git(workdir, "diff", "--name-only", commit, now, "--",
-                  *code_pathspec(workdir, results_dir))
-    if changed is None:
-        return f"made by commit {_short(commit)}, which this repository does not have"
-    files = changed.split()
-    if not files:
-        return None
-    return (f"made by commit {_short(commit)}, code is now at {_short(now)} "
-            f"(changed: {_listed(files)})")
+def changed_code_files(workdir: Path, results_dir: Path, commit: str, now: str,
+                       config_paths: Sequence[str | os.PathLike] = ()) -> list[str] | None:
+    """The code files (code_pathspec) that differ between the commits `commit` and `now`, a renamed
+    file by both its names (None when the repository lacks `commit`)."""
+    changed = git(workdir, "diff", "--name-only", "--no-renames", "-z", commit, now, "--",
+                  *code_pathspec(workdir, results_dir, config_paths))
+    return None if changed is None else sorted(name for name in changed.split("\0") if name)
 
 
 ConfigFiles = str | os.PathLike | Sequence[str | os.PathLike] | None
@@ -156,9 +152,9 @@ def nested_results(results_dir: Path) -> list[Path]:
 
 
 def _on_disk(results_dir: Path, nested: list[Path]) -> list[str]:
-    """Every file under the results folder (dot-files too) but the manifest, its lock and the
-    files of nested results folders."""
-    return sorted(key for p in results_dir.rglob("*") if p.is_file()
+    """Every file and link under the results folder (dot-files too) but the manifest, its lock and
+    the files of nested results folders."""
+    return sorted(key for p in results_dir.rglob("*") if (p.is_file() or p.is_symlink())
                   and not any(p.is_relative_to(n) for n in nested)
                   and (key := p.relative_to(results_dir).as_posix()) not in (MANIFEST_NAME, LOCK_NAME))
 
@@ -221,7 +217,7 @@ def _check_config(report: AuditReport, records: dict, workdir: Path, configfiles
 def _dirty_record(name: str, made_by: dict) -> Problem:
     """The problem of a record made from a tree with uncommitted changes."""
     files = made_by.get("dirty_files")
-    changes = f"uncommitted changes to {_listed(files, limit=10)}" if files else "uncommitted changes (files not recorded)"
+    changes = f"uncommitted changes to {', '.join(files)}" if files else "uncommitted changes (files not recorded)"
     return Problem(name, "dirty code", f"made from a tree with {changes} (commit {_short(made_by.get('commit'))})")
 
 
@@ -243,13 +239,15 @@ def _check_code_outside_git(report: AuditReport, records: dict, workdir: Path, r
                    f"{_listed(sorted(commits)) or 'none'})")
 
 
-def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: Path, strict: bool) -> None:
-    """Check the commit (and dirty state) each record was made by against the code now: adds problems."""
-    now = code_state(workdir, results_dir)
+def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: Path,
+                config_paths: Sequence[str | os.PathLike], strict: bool) -> None:
+    """Check the commit (and dirty state) each record was made by against the code now (the config
+    files `config_paths` are no code): adds problems; the summary names the files changed since."""
+    now = code_state(workdir, results_dir, config_paths)
     if now["commit"] is None:
         _check_code_outside_git(report, records, workdir, results_dir, strict)
         return
-    differences: dict[str | None, str | None] = {}
+    changed: dict[str, list[str] | None] = {}  # recorded commit -> code files changed since
     current = 0
     unknown: set[str] = set()  # commits a shallow clone lacks: not checked (a problem with --strict)
     for key, record in sorted(records.items()):
@@ -258,27 +256,40 @@ def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: 
         if made_by.get("dirty"):
             report.problems.append(_dirty_record(name, made_by))
         commit = made_by.get("commit")
-        if commit and now["commit"] and commit != now["commit"] \
-                and git(workdir, "cat-file", "-e", f"{commit}^{{commit}}") is None:
+        if commit is None:
+            report.problems.append(Problem(name, "different code", "made outside a git checkout, code is "
+                                           f"now at {_short(now['commit'])}"))
+            continue
+        if commit != now["commit"] and git(workdir, "cat-file", "-e", f"{commit}^{{commit}}") is None:
             unknown.add(commit)
             if strict:
                 report.problems.append(Problem(name, "code not checked", f"made by commit {_short(commit)}, "
                                                "which this clone lacks (git fetch --unshallow)"))
             continue
-        if commit not in differences:
-            differences[commit] = code_changes(workdir, results_dir, commit, now["commit"])
-        if difference := differences[commit]:
-            report.problems.append(Problem(name, "different code", difference))
+        if commit not in changed:
+            changed[commit] = [] if commit == now["commit"] else changed_code_files(
+                workdir, results_dir, commit, now["commit"], config_paths)
+        files = changed[commit]
+        if files is None:
+            report.problems.append(Problem(name, "different code", f"made by commit {_short(commit)}, which "
+                                           "this repository does not have"))
+        elif files:
+            report.problems.append(Problem(name, "different code", f"made by commit {_short(commit)}, code is "
+                                           f"now at {_short(now['commit'])} ({_files(files)} changed since, "
+                                           "named in the summary)"))
         elif not made_by.get("dirty"):
             current += 1
     state = "clean"
     if now["dirty"]:
         files = now["dirty_files"]
-        state = f"uncommitted changes in {len(files)} file{'' if len(files) == 1 else 's'}"
+        state = f"uncommitted changes in {_files(files)}"
         report.problems.append(Problem(os.fspath(workdir), "dirty code", "uncommitted changes to "
-                                       f"tracked files: {_listed(files, limit=10)}"))
+                                       f"tracked files: {', '.join(files)}"))
     report.code = (f"commit {_short(now['commit'])} ({state}): {current} of {len(records)} records "
                    "made by the same code")
+    for commit, files in sorted(changed.items()):
+        if files:
+            report.code += f"; {_files(files)} changed since {_short(commit)}: {', '.join(files)}"
     if unknown:
         report.code += (f"; made by {_listed(sorted(map(_short, unknown)))}, which this clone lacks: "
                         "not checked (git fetch --unshallow)")
@@ -343,6 +354,8 @@ def audit_report(results_dir: str | os.PathLike, workdir: str | os.PathLike = ".
     if len(named) > 1:
         report.config += "; the records name different config files: " + ", ".join(
             f"{' + '.join(files)} ({n} record{'' if n == 1 else 's'})" for files, n in sorted(named.items()))
-    _check_code(report, records, workdir, results_dir, strict)
+    config_paths = sorted({f["path"] for r in records.values() for f in r.get("config_files", [])}
+                          | {os.fspath(f) for f in config_files(configfiles)})
+    _check_code(report, records, workdir, results_dir, config_paths, strict)
     return report
 

@@ -202,24 +202,29 @@ def git(workdir: str | os.PathLike, *args: str) -> str | None:
     return done.stdout
 
 
-def code_state(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> dict[str, Any]:
-    """{"commit", "dirty", "dirty_files"} of the git tree holding `workdir` (None, None, [] outside git).
+def code_state(workdir: str | os.PathLike, results_dir: str | os.PathLike,
+               config_paths: Iterable[str | os.PathLike] = ()) -> dict[str, Any]:
+    """{"commit", "dirty", "dirty_files"} of the git checkout at `workdir` (None, None, [] where
+    `workdir` is no checkout: outside git, or an untracked copy inside another repository).
 
     Dirty means a tracked (or `git add`ed) code file differs from the commit; `dirty_files` names
     them (uncommitted_files). The results folder (the artifacts themselves, committed to the
-    repository) and untracked files do not count.
+    repository), the config files `config_paths` and untracked files do not count.
     """
     workdir = Path(workdir).resolve()
     commit = git(workdir, "rev-parse", "HEAD")
-    if commit is None:
+    if commit is None or not git(workdir, "ls-files", "--", "."):
         return {"commit": None, "dirty": None, "dirty_files": []}
-    files = uncommitted_files(workdir, results_dir)
+    files = uncommitted_files(workdir, results_dir, config_paths)
     return {"commit": commit.strip(), "dirty": bool(files), "dirty_files": files}
 
 
-def uncommitted_files(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> list[str]:
-    """Tracked code files (code_pathspec) whose working-tree or staged content differs from HEAD."""
-    changed = git(workdir, "diff", "--name-only", "-z", "HEAD", "--", *code_pathspec(workdir, results_dir))
+def uncommitted_files(workdir: str | os.PathLike, results_dir: str | os.PathLike,
+                      config_paths: Iterable[str | os.PathLike] = ()) -> list[str]:
+    """Tracked code files (code_pathspec) whose working-tree or staged content differs from HEAD; a
+    renamed file by both its names."""
+    changed = git(workdir, "diff", "--name-only", "--no-renames", "-z", "HEAD", "--",
+                  *code_pathspec(workdir, results_dir, config_paths))
     return sorted({name for name in (changed or "").split("\0") if name})
 
 
@@ -227,16 +232,20 @@ def uncommitted_files(workdir: str | os.PathLike, results_dir: str | os.PathLike
 NOT_CODE = ("**/*.md", "report/*.rst", "tests/**", "benchmarks/**", ".ci/**", "config.yaml", "configs/*.yaml")
 
 
-def code_pathspec(workdir: str | os.PathLike, results_dir: str | os.PathLike) -> list[str]:
+def code_pathspec(workdir: str | os.PathLike, results_dir: str | os.PathLike,
+                  config_paths: Iterable[str | os.PathLike] = ()) -> list[str]:
     """git pathspec of the code: the tree of `workdir` except the results folder and every tracked
     folder that holds a provenance manifest (the checkout's own results, when the audited folder is
     a copy elsewhere), what cannot change an artifact (documentation, the captions of
-    `snakemake --report`, tests, benchmarks, CI scripts) and the workflow configs (audited by their effective content, so a comment edit
+    `snakemake --report`, tests, benchmarks, CI scripts) and the workflow's config files, the
+    `configs/` folder's and `config_paths` (audited by their effective content, so a comment edit
     changes nothing)."""
+    workdir = Path(workdir).resolve()
     pathspec = [".", *(f":(exclude,glob){p}" for p in NOT_CODE)]
-    with contextlib.suppress(ValueError):  # results outside the tree: nothing to exclude
-        results_rel = Path(results_dir).resolve().relative_to(Path(workdir).resolve())
-        pathspec.append(f":(exclude){results_rel.as_posix()}")
+    # the results folder as given (relative to this process's folder), config files relative to `workdir`
+    for path in (Path(results_dir).resolve(), *((workdir / p).resolve() for p in config_paths)):
+        with contextlib.suppress(ValueError):  # outside the tree: nothing to exclude
+            pathspec.append(f":(exclude,literal){path.relative_to(workdir).as_posix()}")
     manifests = git(workdir, "ls-files", "--", f":(glob)**/{MANIFEST_NAME}") or ""
     folders = {Path(m).parent.as_posix() for m in manifests.splitlines() if m.strip()} - {"."}
     pathspec += [f":(exclude){folder}" for folder in sorted(folders)]
@@ -244,8 +253,9 @@ def code_pathspec(workdir: str | os.PathLike, results_dir: str | os.PathLike) ->
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of Python, oeseg and every installed distribution this process has imported."""
-    imported = {name.partition(".")[0] for name in list(sys.modules)}
+    """Versions of Python, oeseg and every installed distribution this process has imported (a
+    standard-library module is Python's, even where a distribution of its name is installed)."""
+    imported = {name.partition(".")[0] for name in list(sys.modules)} - sys.stdlib_module_names
     dists = {d for module, names in importlib.metadata.packages_distributions().items()
              if module in imported for d in names}
     versions = {"python": platform.python_version(), "oeseg": oeseg.__version__}
@@ -365,7 +375,7 @@ def record_rule(snakemake: Any) -> list[str]:
         "wildcards": scrub(_named(snakemake.wildcards), secrets),
         "config_sha256": config_sha256(config),
         **({"config_files": files} if files is not None else {}),
-        "code": code_state(".", results_dir),
+        "code": code_state(".", results_dir, [f["path"] for f in files or []]),
         "packages": package_versions(),
         "cpu_kernels": cpu_kernels(),
         "cpu": cpu_model(),

@@ -397,6 +397,42 @@ def test_an_output_to_a_closed_standard_output_is_refused_before_the_work(demo):
                                                     "open\n"), done.stderr
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_an_output_onto_a_full_disk_is_one_line_naming_the_file(demo, capsys):
+    """/dev/full answers every write with ENOSPC, as a full disk does: one line, exit 2, no traceback."""
+    argv = ["evaluate", "--dataset", str(demo / "split"), "--predictions", str(demo / "pred.jsonl"),
+            "--lexicon", str(demo / "lexicon.json"), "-o", "/dev/full"]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == ("oeseg evaluate: error: /dev/full: cannot write the file: "
+                                                        "No space left on device")
+
+
+def test_a_write_over_the_file_size_limit_keeps_the_file_and_leaves_no_temporary_file(tmp_path):
+    """A file-size limit (`ulimit -f`, a quota) stops the write itself: the error names the file, the
+    earlier file is kept whole and the temporary file is removed."""
+    import resource
+
+    target = tmp_path / "results.json"
+    target.write_text("the earlier results\n")
+    script = ("import sys\nfrom oeseg.io import atomic_write_bytes, exit_status\n"
+              f"sys.exit(exit_status(lambda: atomic_write_bytes({str(target)!r}, bytes(100_000)), 'write'))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False,
+                          env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"},
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192)))
+    assert (done.returncode, done.stderr) == (2, f"write: error: {target}: cannot write the file: File too large\n")
+    assert target.read_text() == "the earlier results\n" and sorted(tmp_path.iterdir()) == [target]
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line_too(monkeypatch, capsys):
+    """The sub-commands' modules load before the arguments are read: Ctrl-C there exits 130 in one line."""
+    def loading(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.importlib, "import_module", loading)
+    assert cli.main(["evaluate", "--help"]) == 130
+    assert capsys.readouterr().err == "oeseg: interrupted; an output is written whole or not at all\n"
+
+
 def test_an_output_onto_a_loop_of_links_is_refused(demo, capsys):
     """A link to itself was replaced by a regular file, the link lost."""
     import os

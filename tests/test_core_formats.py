@@ -90,6 +90,21 @@ def test_a_split_without_info_vocabulary_is_named_by_its_categories_or_folder(tm
     assert PanopticSplit.load(root).vocabulary.name == expected
 
 
+@pytest.mark.parametrize("info, message", [
+    ({"vocabulary": 5}, r"info.vocabulary must be the vocabulary's name, got 5"),
+    ({"vocabulary": " "}, r"info.vocabulary must be the vocabulary's name, got ' '"),
+    ("cityscapes", r"'info' must be an object, got 'cityscapes'"),
+])
+def test_a_bad_info_vocabulary_names_the_split_file(tmp_path, info, message):
+    """Not an error blaming the lexicon later ("a lexicon of vocabulary 'x', not of 5")."""
+    root = tmp_path / "mydata" / "val"
+    write_segment_ids(root / "panoptic" / "a.png", np.zeros((2, 2), np.uint32))
+    atomic_write_json(root / "panoptic.json", {**panoptic_json(CITYSCAPES, [PanopticImage("a", "a.jpg", "a.png", 2, 2,
+                                                                                          [])]), "info": info})
+    with pytest.raises(InputError, match=rf"{root}/panoptic.json: {message}$"):
+        PanopticSplit.load(root)
+
+
 @pytest.mark.parametrize("mode", ["L", "I;16"])
 def test_a_one_channel_panoptic_png_is_refused_naming_the_encoding(tmp_path, mode):
     from PIL import Image
@@ -162,7 +177,8 @@ def _region(drop: str = "", **change) -> dict:
 
 
 @pytest.mark.parametrize("row, error", [
-    (_region(image_id=None), "image_id must be a string, got None"),
+    (_region(image_id=None), "'image_id' must be a string or an integer, got None"),
+    (_region(image_id=True), "'image_id' must be a string or an integer, got True"),
     (_region(image_id="b"), r"image_id 'b' is not an image of .*panoptic.json"),
     (_region(segment_id="3"), "segment_id must be an integer, got '3'"),
     (_region(segment_id=4), "segment_id 4 is not a segment of image 'a'"),

@@ -252,7 +252,16 @@ def test_own_masks_unknown_segment_and_missing_folder(tmp_path):
     with pytest.raises(InputError, match="nowhere: mask folder not found"):
         evaluate_predictions(tmp_path / "split", tmp_path / "pred.jsonl", tmp_path / "lexicon.json",
                              masks_dir=tmp_path / "nowhere")
+    with pytest.raises(InputError, match="pred.jsonl: a file, not a folder of region mask PNGs"):
+        evaluate_predictions(tmp_path / "split", tmp_path / "pred.jsonl", tmp_path / "lexicon.json",
+                             masks_dir=tmp_path / "pred.jsonl")
     (tmp_path / "pred.jsonl").write_text(json.dumps(lines[0]) + "\n")
+    mask = next((tmp_path / "split" / "masks").glob("*.png"))
+    mask.rename(tmp_path / "aside.png")
+    with pytest.raises(InputError, match=rf"{mask}: region mask PNG not found"):
+        evaluate_predictions(tmp_path / "split", tmp_path / "pred.jsonl", tmp_path / "lexicon.json",
+                             masks_dir=tmp_path / "split" / "masks")
+    (tmp_path / "aside.png").rename(mask)
     results = evaluate_predictions(tmp_path / "split", tmp_path / "pred.jsonl", tmp_path / "lexicon.json",
                                    masks_dir=tmp_path / "split" / "masks")
     assert results["regions"]["predicted"] == 1 and results["regions"]["missing"] == results["regions"]["total"] - 1

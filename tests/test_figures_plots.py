@@ -17,7 +17,12 @@ from oeseg.figures.evaluations import load_evaluation
 from oeseg.figures.lexicon_levels import plot_fig2, write_fig2
 from oeseg.figures.qualitative import choose_regions, plot_fig10, write_fig10
 from oeseg.figures.accuracy import plot_fig1, plot_fig3, plot_fig8, write_fig1, write_fig3, write_fig8
-from oeseg.human_study.published import paper_study_rows, write_our_paper_study, write_paper_study
+from oeseg.human_study.published import (
+    paper_study_rows,
+    user_study_mapping_rows,
+    write_our_paper_study,
+    write_paper_study,
+)
 from oeseg.human_study.table import StudyRow, read_study, study_accuracy, write_study
 from oeseg.io import InputError
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, LexiconEntry
@@ -321,6 +326,19 @@ def test_bad_paper_study_names_the_field(tmp_path):
                                  "our_mapping": {"exact": 0, "synonyms": 0, "hyponyms": 0, "meronyms": 0}}]))
     with pytest.raises(InputError, match=r"u.json: \[0\].human_label: 42 is neither a category id"):
         paper_study_rows(path, CITYSCAPES)
+    path.write_text(json.dumps([{"description": "x", "human_label": True, "sentence_bert": 0,  # not category 1
+                                 "our_mapping": {"exact": 0, "synonyms": 0, "hyponyms": 0, "meronyms": 0}}]))
+    with pytest.raises(InputError, match=r"u.json: \[0\].human_label: True is neither a category id"):
+        paper_study_rows(path, CITYSCAPES)
+
+
+def test_a_bad_id_in_our_study_mappings_names_line_and_column(tmp_path):
+    path = tmp_path / "mappings.csv"
+    path.write_text("description,human,sbert,lexical_exact,lexical_synonym,lexical_hyponym,lexical_meronym\n"
+                    "a car,13,13,13,13,13,13\na bus,15,15,15,car,15,15\n")
+    with pytest.raises(InputError, match=r"mappings.csv:3: field 'lexical_synonym': a category id is an integer, "
+                                         r"got 'car'"):
+        user_study_mapping_rows(path)
 
 
 def test_study_figures_from_paper_and_our_mappings(tmp_path, shared_data):

@@ -186,7 +186,14 @@ def test_bad_synset_file(tmp_path):
     ("categories:\n  car,auto: {synsets: [car.n.01]}\n  car, auto: {synsets: [car.n.02]}\n",
      r"own.yaml: categories: two keys name category 'car, auto'"),
     ("categories:\n  rider: {synsets: [rider.n.09]}\n", r"own.yaml: categories.rider: no WordNet synset 'rider.n.09'"),
-], ids=["keys-one-category", "another-vocabulary", "vocabularies-a-string", "spellings-one-category", "no-synset"])
+    ("vocabulary: [cityscapes]\ncategories:\n  rider: {synsets: [rider.n.03]}\n",
+     r"own.yaml: unknown keys \['vocabulary'\] \(a synset file has 'vocabularies' and 'categories'\)"),
+    ("vocabularies: [street]\ncategorie:\n  rider: {synsets: [rider.n.03]}\n", r"own.yaml: unknown keys \['categorie'\]"),
+    ("vocabularies: [street]\n", r"own.yaml: categories: expected a mapping of category names to their synsets, "
+                                 r"got None"),
+    ("- rider\n", r"own.yaml: expected a mapping of 'vocabularies' and 'categories', got list"),
+], ids=["keys-one-category", "another-vocabulary", "vocabularies-a-string", "spellings-one-category", "no-synset",
+        "misspelt-vocabularies", "misspelt-categories", "no-categories", "a-list"])
 def test_a_synset_file_of_ones_own_names_its_fault(tmp_path, text, message):
     """A synset file for a vocabulary of one's own: each fault names the file and the key."""
     from oeseg.data.vocabularies import Vocabulary

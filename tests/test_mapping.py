@@ -516,6 +516,8 @@ def test_map_command_uses_the_workflow_lexicon(tmp_path: Path, toy_lexicon: Lexi
     ("id,description,category\n1,a sedan,vehicle\n", ["--vocabulary", "cityscapes"],
      r"in.csv:1: has a column 'category', which the output's mapped category would overwrite"),
     ("description,gt\na sedan,car\n ,car\n", ["--vocabulary", "cityscapes"], r"in.csv:3: 'description' is empty"),
+    pytest.param("description,gt\n", ["--vocabulary", "cityscapes"], r"in.csv: no descriptions: the header line alone",
+                 id="header-alone"),
     pytest.param(f"description\na {'very ' * 2001}long car\n", ["--vocabulary", "cityscapes"],
                  r"in.csv:2: description of 10,015 characters, over the limit of 10,000", id="too-long"),
     pytest.param(f"description\na sedan\n{'x' * 140_000}\n", ["--vocabulary", "cityscapes"],

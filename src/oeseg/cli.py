@@ -63,24 +63,26 @@ def is_standard_output(path: str | os.PathLike) -> bool:
         return False
 
 
+def run_command(args: argparse.Namespace) -> int | None:
+    """The sub-command, its output checked before the work, not after it; where the output is
+    standard output itself (`-o /dev/stdout`), the closing summary line goes to stderr."""
+    if getattr(args, "output", None) is None:
+        return args._run(args)
+    check_output_path(args.output)
+    check_output_not_input(args)
+    with contextlib.redirect_stdout(sys.stderr) if is_standard_output(args.output) else contextlib.nullcontext():
+        return args._run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; bad input exits 2 with the message on stderr, Ctrl-C 130."""
-    args = build_parser().parse_args(argv)
-
-    def run() -> int | None:
-        """The sub-command, its output checked before the work, not after it; where the output is
-        standard output itself (`-o /dev/stdout`), the closing summary line goes to stderr."""
-        if getattr(args, "output", None) is None:
-            return args._run(args)
-        check_output_path(args.output)
-        check_output_not_input(args)
-        with contextlib.redirect_stdout(sys.stderr) if is_standard_output(args.output) else contextlib.nullcontext():
-            return args._run(args)
-
+    program = "oeseg"
     try:
-        return exit_status(run, f"oeseg {args.command}")
+        args = build_parser().parse_args(argv)  # imports every command's module: Ctrl-C may come here too
+        program = f"oeseg {args.command}"
+        return exit_status(lambda: run_command(args), program)
     except KeyboardInterrupt:  # Ctrl-C: every output is written atomically, so none is left half-written
-        print(f"oeseg {args.command}: interrupted; an output is written whole or not at all", file=sys.stderr)
+        print(f"{program}: interrupted; an output is written whole or not at all", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`oeseg audit | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

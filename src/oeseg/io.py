@@ -1,4 +1,6 @@
-"""Atomic file writes and line-numbered JSON readers shared by every stage."""
+"""The input and output every stage shares: atomic writes, line-numbered readers of JSON, YAML and
+CSV, the checks of input values with their one-line errors (InputError), file hashes and locks,
+and the URL redaction and retry timing of downloads."""
 
 from __future__ import annotations
 
@@ -96,8 +98,19 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write bytes to `path` through a temporary file in the same folder and an atomic rename; a
     symbolic link is followed; a file descriptor of this process (/dev/stdout) is written through,
     at its offset (a shell's `>>` appends), and a file that is not a regular one (/dev/null, a
-    FIFO) in place, since replacing either would lose it."""
+    FIFO) in place, since replacing either would lose it. A write that fails (a full disk, a
+    file-size limit, a read-only folder) is an InputError naming the file; the file is kept as it was."""
     path = check_output_path(path)
+    try:
+        _write_bytes(path, data)
+    except BrokenPipeError:  # the reader of a pipe went away: the command line stops quietly
+        raise
+    except OSError as e:
+        raise InputError(f"{path}: cannot write the file: {e.strerror or e}") from None
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """atomic_write_bytes's write, its OSError unchanged; the temporary file removed on any failure."""
     descriptor = descriptor_number(path)
     if descriptor is not None:
         with contextlib.suppress(AttributeError, ValueError, OSError):  # no stdout, or a closed one
@@ -110,11 +123,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         with open(path, "wb") as f:
             f.write(data)
         return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:  # a read-only file system, a folder without write permission
-        raise InputError(f"{path}: cannot write the file: {e.strerror}") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the mode a plain open() would
         with os.fdopen(fd, "wb") as f:

@@ -54,10 +54,11 @@ def _open_png(path: str | Path, kind: str = "panoptic") -> Iterator[Image.Image]
 SEGMENT_ID_MODES = ("RGB", "RGBA", "P")
 
 
-def read_segment_ids(path: str | Path) -> np.ndarray:
-    """Read a panoptic PNG into an HxW uint32 array of segment ids; a missing, empty, truncated,
-    non-PNG, one-channel (grey) or 16-bit file raises InputError naming it."""
-    with _open_png(path) as im:  # RGBA bytes read as little-endian R + 256 G + 256^2 B + 256^3 A
+def read_segment_ids(path: str | Path, kind: str = "panoptic") -> np.ndarray:
+    """Read a panoptic PNG (of `kind`: the ground truth's, or a method's region masks) into an HxW
+    uint32 array of segment ids; a missing, empty, truncated, non-PNG, one-channel (grey) or 16-bit
+    file raises InputError naming it."""
+    with _open_png(path, kind) as im:  # RGBA bytes read as little-endian R + 256 G + 256^2 B + 256^3 A
         if im.mode not in SEGMENT_ID_MODES:  # a grey value v would read as the id v * 65793
             raise InputError(f"{path}: a {im.mode!r} PNG (grey levels, not colours); a panoptic PNG holds segment "
                              "ids as RGB: id = R + 256·G + 256²·B")
@@ -210,9 +211,14 @@ def _split_vocabulary(obj: dict, root: Path) -> Vocabulary:
     """The vocabulary of the split at `root` (its panoptic.json read as `obj`): its categories, named
     by `info.vocabulary`; unnamed, by the built-in vocabulary with the same categories, else (or
     where the dataset folder's name is one of those) by the dataset folder's name."""
-    info = obj.get("info") if isinstance(obj.get("info"), dict) else {}
+    path = root / "panoptic.json"
+    info = obj.get("info", {})
+    if not isinstance(info, dict):
+        raise InputError(f"{path}: 'info' must be an object, got {info!r}")
+    if "vocabulary" in info and (not isinstance(info["vocabulary"], str) or not info["vocabulary"].strip()):
+        raise InputError(f"{path}: info.vocabulary must be the vocabulary's name, got {info['vocabulary']!r}")
     folder = root.absolute().parent.name  # <data_root>/<dataset>/<split>: the dataset's
-    vocab = Vocabulary.from_json(info.get("vocabulary", folder), obj["categories"], str(root / "panoptic.json"))
+    vocab = Vocabulary.from_json(info.get("vocabulary", folder), obj["categories"], str(path))
     same = [] if "vocabulary" in info else builtin_names(vocab)
     if same and folder not in same:  # unnamed: a built-in vocabulary with the same categories
         vocab = Vocabulary(same[0], vocab.categories)

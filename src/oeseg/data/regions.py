@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from oeseg.data.panoptic import PanopticSplit
+from oeseg.data.predictions import check_image_id
 from oeseg.io import InputError, check_required_fields, is_integer, iter_jsonl
 
 
@@ -32,9 +33,7 @@ def read_regions(split: PanopticSplit) -> list[DescribedRegion]:
         where = f"{path}:{lineno}"
         check_required_fields(row, ("image_id", "segment_id", "descriptions"), where)
         image_id, segment_id, category_id = row["image_id"], row["segment_id"], row.get("category_id")
-        if not isinstance(image_id, str) and not is_integer(image_id):
-            raise InputError(f"{where}: image_id must be a string, got {image_id!r}")
-        image_id = str(image_id)
+        image_id = check_image_id(image_id, where)
         try:
             image = split.image(image_id)
         except KeyError:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.human_study.table import StudyRow, write_study
-from oeseg.io import InputError, atomic_write_text, csv_text, read_csv_rows, read_json
+from oeseg.io import InputError, atomic_write_text, csv_text, is_integer, read_csv_rows, read_json
 from oeseg.lexicon.lexicon import LEVELS, PAPER_FIELDS, Lexicon, load_checked_lexicon
 from oeseg.mapping import BACKGROUND, map_regions
 
@@ -49,7 +49,7 @@ def load_user_study(path: str | os.PathLike, vocabulary: Vocabulary) -> list[Pub
 
     def label(value: object, where: str) -> int:
         """The category id of a label (BACKGROUND for "none"); InputError names `where` otherwise."""
-        if not isinstance(value, int) or (value not in ids and value != none):
+        if not is_integer(value) or (value not in ids and value != none):  # not JSON's true, Python's 1
             raise InputError(f"{where}: {value!r} is neither a category id of {vocabulary.name} nor {none} (none)")
         return BACKGROUND if value == none else value
 
@@ -171,11 +171,15 @@ def user_study_mapping_rows(path: str | os.PathLike) -> list[StudyRow]:
     rows = []
     needed = ["description", "human", "sbert"] + [f"lexical_{lv}" for lv in LEVELS]
     for i, (lineno, rec) in enumerate(read_csv_rows(path, needed)[1]):
-        try:
-            rows.append(StudyRow(str(i), rec["description"], int(rec["human"]), int(rec["sbert"]),
-                                 {lv: int(rec[f"lexical_{lv}"]) for lv in LEVELS}, None))
-        except ValueError:
-            raise InputError(f"{path}:{lineno}: category ids must be integers") from None
+        ids = {}
+        for column in needed[1:]:
+            try:
+                ids[column] = int(rec[column])
+            except ValueError:
+                raise InputError(f"{path}:{lineno}: field {column!r}: a category id is an integer, "
+                                 f"got {rec[column]!r}") from None
+        rows.append(StudyRow(str(i), rec["description"], ids["human"], ids["sbert"],
+                             {lv: ids[f"lexical_{lv}"] for lv in LEVELS}, None))
     return rows
 
 

@@ -154,8 +154,13 @@ def _synset_names(value: object, where: str) -> tuple[str, ...]:
 def load_synset_choices(path: str | os.PathLike) -> tuple[list[str], dict[str, CategorySynsets]]:
     """Read a synset file: the vocabularies it serves and, per category name, its senses."""
     obj = read_yaml(path, "synset file")
-    if not isinstance(obj, dict) or not isinstance(obj.get("categories"), dict):
-        raise InputError(f"{path}: expected 'vocabularies' and a 'categories' mapping")
+    if not isinstance(obj, dict):
+        raise InputError(f"{path}: expected a mapping of 'vocabularies' and 'categories', got {type(obj).__name__}")
+    if unknown := sorted(map(str, set(obj) - {"vocabularies", "categories"})):
+        raise InputError(f"{path}: unknown keys {unknown} (a synset file has 'vocabularies' and 'categories')")
+    if not isinstance(obj.get("categories"), dict):
+        raise InputError(f"{path}: categories: expected a mapping of category names to their synsets, "
+                         f"got {obj.get('categories')!r}")
     vocabularies = obj.get("vocabularies", [])
     if not isinstance(vocabularies, list):
         raise InputError(f"{path}: vocabularies: expected a list of vocabulary names, got {vocabularies!r}")

@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def read_descriptions(path: Path, vocabulary: Vocabulary) -> tuple[list[str], list[dict], list[int | None]]:
     """The CSV's header, rows and ground-truth category ids (None where `gt` is absent or empty)."""
     header, lines = read_csv_rows(path, ["description"])
+    if not lines:
+        raise InputError(f"{path}: no descriptions: the header line alone")
     if "category" in header:
         raise InputError(f"{path}:1: has a column 'category', which the output's mapped category would "
                          "overwrite: rename it")

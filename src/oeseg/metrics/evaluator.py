@@ -152,7 +152,8 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
             raise InputError("the lexical mapping needs the lexicon of the dataset's vocabulary (--lexicon)")
         lexicon = load_checked_lexicon(lexicon_path, vocabulary)
     if masks_dir is not None and not Path(masks_dir).is_dir():
-        raise InputError(f"{masks_dir}: mask folder not found")
+        raise InputError(f"{masks_dir}: " + ("a file, not a folder of region mask PNGs" if Path(masks_dir).exists()
+                                            else "mask folder not found"))
     lines = read_split_predictions(predictions_path, split)
     images = scored_split_images(split, lines, scored_images)
     if len(images) < len(split.images):

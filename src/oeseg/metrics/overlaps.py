@@ -139,7 +139,7 @@ def _load_image_overlaps(task: tuple[str, np.ndarray, str | None, np.ndarray, st
     semantic PNG or None, the vocabulary's category ids), the listed areas checked against the PNG."""
     gt_png, gt_segment_ids, mask_png, gt_areas, semantic_png, category_ids = task
     gt_map = read_segment_ids(gt_png)
-    region_map = read_segment_ids(mask_png) if mask_png is not None else None
+    region_map = read_segment_ids(mask_png, "region mask") if mask_png is not None else None
     semantic = None
     if semantic_png is not None:
         semantic = semantic_positions(semantic_png, category_ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -161,6 +162,20 @@ def test_a_noun_list_written_over_one_of_its_tag_lists_is_refused(tmp_path, caps
     assert cli.main(["nouns", "--tags", str(other), str(tags), "-o", str(tags)]) == 2
     assert "the output is also the input given as --tags" in capsys.readouterr().err
     assert tags.read_text(encoding="utf-8") == "car\nbus\n"
+
+
+def test_oeseg_map_without_a_lexicon_warns_of_the_guessed_senses_with_time_and_level(tmp_path, capsys,
+                                                                                    monkeypatch):
+    """`oeseg map` builds WordNet's lexicon when given none: the builder's warning is a log line of
+    the command, as `oeseg lexicon` writes it, not a bare message."""
+    street = [{"id": 0, "name": "rider", "isthing": 1}, {"id": 1, "name": "road", "isthing": 0}]
+    (tmp_path / "street.json").write_text(json.dumps(street), encoding="utf-8")
+    (tmp_path / "in.csv").write_text("description\na horseman\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # no workflow config here: the offline default is built
+    assert cli.main(["map", "--vocabulary", "street.json", "--method", "lexical", "in.csv", "-o", "out.csv"]) == 0
+    warning = [line for line in capsys.readouterr().err.splitlines() if "most frequent WordNet noun sense" in line]
+    assert len(warning) == 1 and re.match(r"\d\d:\d\d:\d\d WARNING vocabulary street: 2 categories take", warning[0])
+    assert (tmp_path / "out.csv").read_text().splitlines()[1] == "a horseman,rider"
 
 
 def test_a_synset_file_writes_down_the_senses_of_ones_own_categories(tmp_path, capsys):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import logging
 import os
 import sys
+from collections.abc import Iterator
 
 from oeseg.io import InputError, check_output_path, exit_status
 
@@ -19,6 +21,22 @@ COMMANDS: dict[str, str] = {
     "import": "oeseg.baselines.command",
     "audit": "oeseg.provenance.command",
 }
+
+
+@contextlib.contextmanager
+def logging_to_stderr(name: str) -> Iterator[None]:
+    """Within the block, the logger `name` writes its INFO lines and above to stderr, each with its
+    time and level (a build's progress, retries and warnings)."""
+    logger, handler = logging.getLogger(name), logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -54,6 +53,7 @@ def openai_settings(path: Path) -> dict:
 def run(args: argparse.Namespace) -> int:
     """Build the lexicon and write it atomically; a build the server stopped (LLMError) exits 1 with
     its message, the answers got kept in the cache."""
+    from oeseg.cli import logging_to_stderr
     from oeseg.lexicon.build import build_lexicon, lexicon_term_count
     from oeseg.lexicon.llm import LLMError
     from oeseg.lexicon.nouns import offline_nouns, read_nouns, with_category_names
@@ -68,19 +68,12 @@ def run(args: argparse.Namespace) -> int:
     nouns = (with_category_names(read_nouns(args.nouns), [vocabulary])[0] if args.nouns is not None
              else offline_nouns(vocabulary))
     settings = openai_settings(args.openai) if args.openai is not None else None
-    logger, handler = logging.getLogger("oeseg.lexicon"), logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
-    level = logger.level
-    logger.setLevel(logging.INFO)
-    logger.addHandler(handler)  # an LLM build takes hours: its progress, retries and warnings on stderr
     try:
-        lexicon, summary = build_lexicon(args.builder, vocabulary, nouns, openai=settings, synsets=args.synsets)
+        with logging_to_stderr("oeseg.lexicon"):  # an LLM build takes hours: its progress, retries, warnings
+            lexicon, summary = build_lexicon(args.builder, vocabulary, nouns, openai=settings, synsets=args.synsets)
     except LLMError as e:  # the server's failure, not bad input: one line, no traceback
         print(f"oeseg lexicon: error: {e}", file=sys.stderr)
         return 1
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
     lexicon.save(args.output)
     asked = (f"; {summary['run_calls']} requests, {summary['cache_hits']} answers from the cache "
              f"{Path(str(settings['cache_dir'])).resolve()}" if summary is not None and settings else "")

@@ -75,12 +75,14 @@ def default_lexicon(vocabulary: Vocabulary) -> tuple[Lexicon, str]:
     path = workflow_lexicon_path(vocabulary)
     if path is not None and path.exists():
         return load_checked_lexicon(path, vocabulary, larger=True), f"{path} (the workflow's, `out` of ./{WORKFLOW_CONFIG})"
+    from oeseg.cli import logging_to_stderr
     from oeseg.lexicon.nouns import offline_nouns
     from oeseg.lexicon.wordnet import build_wordnet_lexicon
 
-    return (build_wordnet_lexicon(vocabulary, offline_nouns(vocabulary)),
-            f"WordNet's, built now as the offline default builds it (no "
-            f"{path or 'lexicon of a workflow config in this folder'})")
+    with logging_to_stderr("oeseg.lexicon"):  # the senses it guesses for a vocabulary of one's own
+        lexicon = build_wordnet_lexicon(vocabulary, offline_nouns(vocabulary))
+    return lexicon, (f"WordNet's, built now as the offline default builds it (no "
+                     f"{path or 'lexicon of a workflow config in this folder'})")
 
 
 def run(args: argparse.Namespace) -> int:

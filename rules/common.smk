@@ -1,4 +1,4 @@
-from oeseg.mapping import METHODS as MAPPING_METHODS
+from oeseg.mapping import MAPPING_METHODS
 from oeseg.registry import common_option, exact_names_regex
 from oeseg.data.vocabularies import vocabulary_name
 from oeseg.provenance import export_config_files, layered_config_files

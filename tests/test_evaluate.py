@@ -15,10 +15,12 @@ from metrics_cases import VOCAB, write_case
 from oeseg import cli
 from oeseg.data.panoptic import PanopticSplit
 from oeseg.io import InputError, read_json
-from oeseg.mapping import METHODS, map_regions
+from oeseg.mapping import MAPPING_METHODS, map_regions
+from oeseg.mapping import command as map_command
 from oeseg.metrics.command import add_arguments
 from oeseg.metrics.evaluator import evaluate_labels, evaluate_predictions
 from oeseg.metrics.overlaps import category_positions, compute_overlaps
+from oeseg.registry import exact_names_regex
 
 #: (exact, synonym, hyponym, meronym) term of each category of VOCAB
 TERMS = {3: ("road", "roadway", "highway", "pothole"), 7: ("car", "automobile", "sedan", "wheel"),
@@ -291,13 +293,17 @@ def test_schemas_and_cli_offer_exactly_the_mapping_methods():
     schemas = Path(__file__).resolve().parents[1] / "schemas"
     evaluate = yaml.safe_load((schemas / "evaluate.schema.yaml").read_text())
     figures = yaml.safe_load((schemas / "figures.schema.yaml").read_text())
-    assert evaluate["properties"]["mappings"]["items"]["enum"] == list(METHODS)
-    assert figures["properties"]["mapping"]["enum"] == list(METHODS)
+    assert evaluate["properties"]["mappings"]["items"]["enum"] == MAPPING_METHODS.names()
+    assert figures["properties"]["mapping"]["enum"] == MAPPING_METHODS.names()
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     mapping = next(a for a in parser._actions if a.dest == "mapping")
-    assert mapping.option_strings == ["--method"] and mapping.choices == METHODS
-    with pytest.raises(InputError, match="mapping method must be one of lexical, sbert, got 'opal'"):
+    assert mapping.option_strings == ["--method"] and mapping.choices == MAPPING_METHODS.names()
+    parser = argparse.ArgumentParser()
+    map_command.add_arguments(parser)
+    assert next(a for a in parser._actions if a.dest == "method").choices == MAPPING_METHODS.names()
+    assert exact_names_regex(MAPPING_METHODS) == "lexical|sbert"  # the workflow's `mapping` wildcard (rules/common.smk)
+    with pytest.raises(InputError, match=r"^unknown mapping method 'opal' \(known: lexical, sbert\)$"):
         evaluate_predictions("split", "pred.jsonl", None, mapping="opal")
 
 

@@ -78,8 +78,10 @@ def test_paper_builder_converts_the_gpt4_lexicon(shared_data, tmp_path):
     with pytest.raises(InputError, match="category id 13 is not in the dataset's vocabulary 'demo-ade'"):
         build_lexicon_file("paper", "demo-ade", tmp_path / "x.json",
                            paper_file=shared_data / "paper" / "output_semantics_gpt4_cityscapes.json")
-    with pytest.raises(InputError, match="is not one of"):
+    with pytest.raises(InputError, match=r"unknown lexicon builder 'gpt5' \(known: wordnet, openai, paper\)"):
         build_lexicon_file("gpt5", "cityscapes", tmp_path / "x.json")
+    with pytest.raises(InputError, match="lexicon builder paper: no GPT-4 lexicon file for vocabulary cityscapes"):
+        build_lexicon_file("paper", "cityscapes", tmp_path / "x.json")
 
 
 @pytest.mark.slow

@@ -3,7 +3,8 @@
 Ids are the contiguous ids that detectron2/Mask2Former use for training and evaluation:
 Cityscapes trainIds 0-18 (detectron2's `trainId`), ADE20K-150 panoptic ids 0-149
 (Mask2Former's ADE20K_150_CATEGORIES). A `name` may hold several comma-separated names of one
-category; each of them is an exact match.
+category; each of them is an exact match, normalised as every category name and lexicon term is
+(`normalize_term`, `name_terms`: here, below the lexicon package, so that both can import them).
 """
 
 from __future__ import annotations
@@ -13,6 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oeseg.io import InputError, check_required_fields, check_unicode, nonnegative_integer, read_json
+
+
+def normalize_term(term: str) -> str:
+    """Lower case, "_" read as a space, single spaces; plural handling belongs to the mapping's normaliser."""
+    return " ".join(term.strip().lower().replace("_", " ").split())
+
+
+def name_terms(name: str) -> list[str]:
+    """The normalised names of a comma-separated category name (empty ones left out): a category's
+    names wherever they are compared or listed (`Category.names`, a lexicon's `exact` terms)."""
+    return [term for term in map(normalize_term, name.split(",")) if term]
 
 
 def full_name_key(name: str) -> str:
@@ -31,8 +43,9 @@ class Category:
 
     @property
     def names(self) -> list[str]:
-        """Every comma-separated name of the category, stripped, lower-case."""
-        return [n.strip().lower() for n in self.name.split(",") if n.strip()]
+        """Every comma-separated name of the category, normalised (`name_terms`: "Traffic  Light,
+        street_lamp" gives "traffic light", "street lamp"): its exact terms in every lexicon."""
+        return name_terms(self.name)
 
     @property
     def display_name(self) -> str:
@@ -71,10 +84,11 @@ class Vocabulary:
 
     def named(self, name: str) -> list[Category]:
         """The categories `name` may mean: the one whose full name it is, else every category that
-        lists it among its comma-separated names (case-insensitive; [] when none does)."""
+        lists it among its comma-separated names (compared normalised, `normalize_term`; [] when none does)."""
         key = full_name_key(name)
         full = [c for c in self.categories if key == full_name_key(c.name)]
-        return full[:1] or [c for c in self.categories if key in c.names]
+        term = normalize_term(name)
+        return full[:1] or [c for c in self.categories if term in c.names]
 
     def by_name(self, name: str) -> Category:
         """The category named `name`: an exact full-name match wins, else the only category that
@@ -120,15 +134,15 @@ class Vocabulary:
                 raise InputError(f"{where}[{i}]: 'isthing' must be 0, 1, true or false, got {isthing!r}")
             check_unicode(category_name, f"{where}[{i}]", "'name'")
             key = full_name_key(category_name)
-            named_background = [n.strip() for n in category_name.split(",") if n.strip().lower() == "background"]
+            named_background = [n.strip() for n in category_name.split(",") if normalize_term(n) == "background"]
             if named_background:  # `oeseg map` writes it for a description mapped to no category
                 raise InputError(f"{where}[{i}]: {named_background[0]!r} names no category here: a description that "
                                  "maps to no category is background (and void pixels are unlabelled); rename it")
             if not key:
                 raise InputError(f"{where}[{i}]: category {category_id} has an empty name")
-            if not all(n.strip() for n in category_name.split(",")):  # "car,,auto", ",": a name of no words
+            if not all(map(normalize_term, category_name.split(","))):  # "car,,auto", ",", "car, _": no words
                 raise InputError(f"{where}[{i}]: category {category_id}'s name {category_name!r} has an empty name "
-                                 "between its commas")
+                                 "between its commas (\"_\" reads as a space)")
             if key in full_names:  # a name given as `gt` would resolve to the first silently
                 raise InputError(f"{where}[{i}]: name {category_name!r} is also the name of {where}"
                                  f"[{full_names[key]}] (names are compared ignoring case and spaces)")

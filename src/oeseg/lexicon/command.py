@@ -8,6 +8,7 @@ from pathlib import Path
 
 from oeseg.data.vocabularies import get_vocabulary
 from oeseg.io import InputError, read_yaml
+from oeseg.lexicon.build import build_lexicon, lexicon_term_count, noun_builders, openai_builder_settings
 
 HELP = "build the lexicon of a vocabulary (synonyms, hyponyms, meronyms of its categories) for the lexical mapping"
 
@@ -15,7 +16,7 @@ HELP = "build the lexicon of a vocabulary (synonyms, hyponyms, meronyms of its c
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the options of `oeseg lexicon`."""
     parser.add_argument("--vocabulary", required=True, help="a built-in vocabulary name or a JSON file")
-    parser.add_argument("--builder", choices=("wordnet", "openai"), default="wordnet",
+    parser.add_argument("--builder", choices=noun_builders(), default="wordnet",
                         help="wordnet (offline, the default) or openai (an OpenAI-compatible server)")
     parser.add_argument("--nouns", type=Path, metavar="NOUNS.txt",
                         help="the nouns to relate, one per line (the vocabulary's category names are added); "
@@ -32,8 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def openai_settings(path: Path) -> dict:
     """The openai builder's settings from a workflow config's `lexicon.openai` or a file of those keys,
     checked before any noun is asked: a missing, unknown or bad setting names the file and the key."""
-    from oeseg.lexicon.build import openai_builder_settings
-
     data = read_yaml(path, "openai settings")
     if isinstance(data, dict) and "lexicon" in data:
         section = data["lexicon"].get("openai") if isinstance(data["lexicon"], dict) else None
@@ -54,7 +53,6 @@ def run(args: argparse.Namespace) -> int:
     """Build the lexicon and write it atomically; a build the server stopped (LLMError) exits 1 with
     its message, the answers got kept in the cache."""
     from oeseg.cli import logging_to_stderr
-    from oeseg.lexicon.build import build_lexicon, lexicon_term_count
     from oeseg.lexicon.llm import LLMError
     from oeseg.lexicon.nouns import offline_nouns, read_nouns, with_category_names
 

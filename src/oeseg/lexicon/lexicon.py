@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from oeseg.data.vocabularies import Vocabulary
+from oeseg.data.vocabularies import Vocabulary, name_terms, normalize_term
 from oeseg.io import InputError, atomic_write_json, check_known_fields, check_unicode, is_integer, read_json
 
 #: Lexical levels, from the strictest to the most flexible; used cumulatively.
@@ -20,11 +20,6 @@ LEVELS: tuple[str, ...] = ("exact", "synonym", "hyponym", "meronym")
 PAPER_FIELDS = {"exact": "exact", "synonym": "synonyms", "hyponym": "hyponyms", "meronym": "meronyms"}
 #: The paper's further field, a fifth level that the protocol does not score.
 _PAPER_UNSCORED = "semantically_related"
-
-
-def normalize_term(term: str) -> str:
-    """Lower case, single spaces; plural handling belongs to the mapping's normaliser."""
-    return " ".join(term.strip().lower().replace("_", " ").split())
 
 
 def nouns_sha256(nouns: list[str]) -> str:
@@ -123,11 +118,6 @@ def load_checked_lexicon(path: str | os.PathLike, vocabulary: Vocabulary, *, lar
     return lexicon
 
 
-def name_terms(name: str) -> list[str]:
-    """The normalised names of a comma-separated category name (empty ones left out)."""
-    return [normalize_term(n) for n in name.split(",") if normalize_term(n)]
-
-
 def _terms(value: object, where: str) -> list[str]:
     """The normalised terms of a JSON list of strings, once each; InputError names `where` otherwise."""
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
@@ -168,9 +158,9 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
                 raise InputError(f"{where}.name: must be a string, got {c['name']!r}")
             cid, name = c["id"], c["name"]
             exact = _terms(c.get("exact", []), f"{where}.exact")
-            for n in name.split(","):
-                if normalize_term(n) and normalize_term(n) not in exact:
-                    exact.append(normalize_term(n))
+            for term in name_terms(name):  # the names missing from `exact` after its terms
+                if term not in exact:
+                    exact.append(term)
             entries.append(LexiconEntry(cid, name, exact, *(
                 _terms(c.get(level, []), f"{where}.{level}") for level in LEVELS[1:])))
         return Lexicon(obj.get("vocabulary", vocabulary.name if vocabulary else path.stem), dict(builder), entries)
@@ -185,9 +175,11 @@ def load_lexicon(path: str | os.PathLike, vocabulary: Vocabulary | None = None) 
                                  f"({', '.join(PAPER_FIELDS.values())}), got {json.dumps(c)[:60]}")
             check_known_fields(c, ("id", *PAPER_FIELDS.values(), _PAPER_UNSCORED), where)
             fields = {level: _terms(c.get(key, []), f"{where}.{key}") for level, key in PAPER_FIELDS.items()}
-            for n in name.split(","):
-                if normalize_term(n) and normalize_term(n) not in fields["exact"]:
-                    fields["exact"].insert(0, normalize_term(n))
+            # the names missing from `exact` go before its terms, each one in front (so in reverse order):
+            # the converted lexicon's file keeps that order
+            for term in name_terms(name):
+                if term not in fields["exact"]:
+                    fields["exact"].insert(0, term)
             if not is_integer(c["id"]):
                 raise InputError(f"{where}.id: must be an integer, got {c['id']!r}")
             entries.append(LexiconEntry(c["id"], name, **fields))

@@ -38,10 +38,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from oeseg.data.vocabularies import Category, Vocabulary
+from oeseg.data.vocabularies import Category, Vocabulary, normalize_term
 from oeseg.io import (DuplicateKeyError, InputError, atomic_write_json, is_integer, is_number, read_json,
                       redact_url, retry_delay, unique_keys)
-from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, normalize_term, nouns_sha256
+from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, nouns_sha256
 
 log = logging.getLogger(__name__)
 
@@ -354,7 +354,7 @@ def _answer_object(content: str) -> object:
 def _categories_named(item: str, vocabulary: Vocabulary) -> list[Category]:
     """The categories an answer's item names (`Vocabulary.named`), else those its singular names
     ("cars", "buses", "bodies") or its words joined by "_" name ("traffic_light")."""
-    name = " ".join(item.replace("_", " ").lower().split())
+    name = normalize_term(item)
     singulars = [name[:-cut] + tail for suffix, cut, tail in (("s", 1, ""), ("es", 2, ""), ("ies", 3, "y"))
                  if name.endswith(suffix) and len(name) > cut + 1]
     for variant in (item, name, *singulars):

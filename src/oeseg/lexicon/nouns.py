@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from oeseg.data.vocabularies import Vocabulary, get_vocabulary
+from oeseg.data.vocabularies import Vocabulary, get_vocabulary, normalize_term
 from oeseg.io import InputError, atomic_write_text, read_text, text_lines
-from oeseg.lexicon.lexicon import normalize_term
 from oeseg.lexicon.wordnet import open_wordnet
 
 log = logging.getLogger(__name__)

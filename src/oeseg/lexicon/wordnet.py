@@ -22,9 +22,9 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from oeseg.data.vocabularies import Vocabulary
+from oeseg.data.vocabularies import Vocabulary, name_terms, normalize_term
 from oeseg.io import InputError, read_yaml
-from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, name_terms, normalize_term, nouns_sha256
+from oeseg.lexicon.lexicon import Lexicon, LexiconEntry, nouns_sha256
 
 if TYPE_CHECKING:
     from nltk.corpus.reader.wordnet import Synset, WordNetCorpusReader
@@ -271,12 +271,12 @@ def default_synsets(wn: WordNetCorpusReader, category_name: str) -> tuple[Catego
     """Without a written choice: the most frequent noun sense of each of the category's names, and
     the names that WordNet has no noun sense of."""
     names, unknown = [], []
-    for name in category_name.split(","):
-        senses = wn.synsets(normalize_term(name).replace(" ", "_"), pos="n")
+    for name in name_terms(category_name):
+        senses = wn.synsets(name.replace(" ", "_"), pos="n")
         if senses:
             names.append(senses[0].name())
         else:
-            unknown.append(normalize_term(name))
+            unknown.append(name)
     return CategorySynsets(tuple(dict.fromkeys(names))), unknown  # "car, auto": car.n.01 once
 
 

@@ -7,7 +7,8 @@ Contract used by evaluation, figures and the human study (implemented by the map
 
 one category id per description and level, BACKGROUND (-1) where nothing relates; `gt_category_ids`
 gives each description's ground-truth category (or None) for the ground-truth priority. With
-method "sbert" the one forced-choice mapping fills every level.
+method "sbert" the one forced-choice mapping fills every level. `method` names an entry of
+MAPPING_METHODS, registered below.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 BACKGROUND = -1
@@ -23,9 +24,16 @@ BACKGROUND = -1
 from oeseg.data.vocabularies import Vocabulary  # noqa: E402
 from oeseg.io import InputError  # noqa: E402
 from oeseg.lexicon.lexicon import LEVELS, Lexicon  # noqa: E402
+from oeseg.registry import Registry  # noqa: E402
 
-#: The mapping methods.
-METHODS = ("lexical", "sbert")
+#: A mapping method: `map(descriptions, gt_category_ids, vocabulary, lexicon, levels, *,
+#: sbert_class_names, sbert_template) -> {level: [category id or BACKGROUND]}`, reading the
+#: arguments it needs.
+Mapping = Callable[..., dict[str, list[int]]]
+#: The mapping methods, by the name `map_regions`, `oeseg map --method`, `oeseg evaluate --method`,
+#: the config (schemas/evaluate.schema.yaml, figures.schema.yaml) and the workflow's `mapping`
+#: wildcard give.
+MAPPING_METHODS: Registry[Mapping] = Registry("mapping method")
 
 
 def check_mapping_options(method: str, lexicon: object, sbert_classes: object) -> None:
@@ -77,12 +85,26 @@ def map_regions(descriptions: Sequence[str], gt_category_ids: Sequence[int | Non
     unknown = [level for level in levels if level not in LEVELS]
     if unknown:
         raise ValueError(f"unknown level(s) {unknown}; levels are {list(LEVELS)}")
-    descriptions = list(descriptions)
-    if method == "lexical":
-        if lexicon is None:
-            raise ValueError("the lexical mapping needs a lexicon")
-        return lexical_mapper(lexicon, vocabulary).map(descriptions, gt_category_ids, levels)
-    if method == "sbert":
-        mapped = sbert_mapper(vocabulary, sbert_class_names, sbert_template).map(descriptions)
-        return {level: list(mapped) for level in levels}
-    raise ValueError(f"unknown mapping method {method!r}; methods are {list(METHODS)}")
+    mapping = MAPPING_METHODS.get(method)  # an unknown one: InputError (a ValueError) naming the registered ones
+    return mapping(list(descriptions), gt_category_ids, vocabulary, lexicon, levels,
+                   sbert_class_names=sbert_class_names, sbert_template=sbert_template)
+
+
+def map_lexical(descriptions: list[str], gt_category_ids: Sequence[int | None] | None, vocabulary: Vocabulary,
+                lexicon: Lexicon | None, levels: Sequence[str], **_: object) -> dict[str, list[int]]:
+    """The lexical mapping (ours), with the ground-truth priority, at each level."""
+    if lexicon is None:
+        raise ValueError("the lexical mapping needs a lexicon")
+    return lexical_mapper(lexicon, vocabulary).map(descriptions, gt_category_ids, levels)
+
+
+def map_sbert(descriptions: list[str], gt_category_ids: Sequence[int | None] | None, vocabulary: Vocabulary,
+              lexicon: Lexicon | None, levels: Sequence[str], *, sbert_class_names: str | os.PathLike | None = None,
+              sbert_template: str | None = None, **_: object) -> dict[str, list[int]]:
+    """The Sentence-BERT mapping of prior work: one forced choice, the same at every level."""
+    mapped = sbert_mapper(vocabulary, sbert_class_names, sbert_template).map(descriptions)
+    return {level: list(mapped) for level in levels}
+
+
+MAPPING_METHODS.register("lexical", map_lexical)
+MAPPING_METHODS.register("sbert", map_sbert)

@@ -10,7 +10,7 @@ from oeseg.data.predictions import check_description
 from oeseg.data.vocabularies import Vocabulary, get_vocabulary
 from oeseg.io import InputError, atomic_write_text, csv_text, read_csv_rows, read_yaml
 from oeseg.lexicon.lexicon import LEVELS, Lexicon, load_checked_lexicon
-from oeseg.mapping import BACKGROUND, METHODS, check_mapping_options, map_regions
+from oeseg.mapping import BACKGROUND, MAPPING_METHODS, check_mapping_options, map_regions
 
 HELP = "map free-form descriptions (CSV column `description`) to a vocabulary's categories"
 #: The workflow's config, read for the path of the lexicons it built.
@@ -20,7 +20,7 @@ WORKFLOW_CONFIG = Path("config.yaml")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the options of `oeseg map`."""
     parser.add_argument("--vocabulary", required=True, help="a built-in vocabulary name or a JSON file")
-    parser.add_argument("--method", required=True, choices=METHODS)
+    parser.add_argument("--method", required=True, choices=MAPPING_METHODS.names())
     parser.add_argument("--level",
                         help=f"lexical level, one of {', '.join(LEVELS)} (default meronym; --method lexical only)")
     parser.add_argument("--lexicon", type=Path, help="lexicon JSON (ours or the paper's GPT-4 format)")

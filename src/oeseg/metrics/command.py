@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oeseg.mapping import METHODS as MAPPING_METHODS
-from oeseg.mapping import check_mapping_options
+from oeseg.mapping import MAPPING_METHODS, check_mapping_options
 from oeseg.metrics.evaluator import MISSING_POLICIES, SCORED_IMAGE_POLICIES, write_evaluation
 
 HELP = "score region predictions: PQ, mIoU and mask AP at every lexical level, and their LAC"
@@ -18,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--predictions", required=True, metavar="PRED.jsonl", help="region predictions (JSON Lines)")
     parser.add_argument("--lexicon", metavar="LEX.json",
                         help="lexicon of the dataset's vocabulary (needed by the lexical mapping)")
-    parser.add_argument("--method", dest="mapping", choices=MAPPING_METHODS, default="lexical",
+    parser.add_argument("--method", dest="mapping", choices=MAPPING_METHODS.names(), default="lexical",
                         help="mapping of descriptions to categories (default: lexical)")
     parser.add_argument("--masks", metavar="DIR", default=None,
                         help="the model's own panoptic PNGs, named like the ground truth's "

@@ -32,7 +32,7 @@ from oeseg.data.vocabularies import Vocabulary
 from oeseg.io import InputError, atomic_write_json
 from oeseg.lexicon import LEVELS
 from oeseg.lexicon.lexicon import Lexicon, load_checked_lexicon
-from oeseg.mapping import METHODS as MAPPING_METHODS
+from oeseg.mapping import MAPPING_METHODS
 from oeseg.metrics.instance import InstanceMetric
 from oeseg.metrics.lac import LAC_METRICS, lac_score
 from oeseg.metrics.overlaps import OverlapTable, category_positions, compute_overlaps
@@ -140,8 +140,7 @@ def evaluate_predictions(split_dir: str | os.PathLike, predictions_path: str | o
                          scored_images: str = "all") -> dict:
     """The RESULTS.json object of one predictions file (docs/formats.md, "Evaluation results"); the
     lexicon is needed by the lexical mapping only."""
-    if mapping not in MAPPING_METHODS:
-        raise InputError(f"mapping method must be one of {', '.join(MAPPING_METHODS)}, got {mapping!r}")
+    MAPPING_METHODS.get(mapping)  # an unknown one: InputError naming the registered ones, before any reading
     if scored_images not in SCORED_IMAGE_POLICIES:
         raise InputError(f"scored images must be one of {', '.join(SCORED_IMAGE_POLICIES)}, got {scored_images!r}")
     split = PanopticSplit.load(split_dir)

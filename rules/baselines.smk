@@ -20,8 +20,8 @@ USER_PROVIDED.update(
 
 rule train_ovclassifier:
     input:
-        splits=[split_json(d, "train") for d in TRAIN_DATASETS],
-        regions=[f"{split_dir(d, 'train')}/regions.jsonl" for d in TRAIN_DATASETS],
+        splits=[f"{d}/panoptic.json" for d in TRAIN_SPLIT_DIRS],
+        regions=[f"{d}/regions.jsonl" for d in TRAIN_SPLIT_DIRS],
     output:
         REGION_ENCODER,
     log:
@@ -38,7 +38,7 @@ rule train_ovclassifier:
         runtime="1h",
         cpus_per_task=1,
     params:
-        split_dirs=[split_dir(d, "train") for d in TRAIN_DATASETS],
+        split_dirs=TRAIN_SPLIT_DIRS,
         settings=lambda wc: method_options(config["methods"][wc.method], "train"),
     script:
         "../scripts/train_ovclassifier.py"
@@ -46,8 +46,8 @@ rule train_ovclassifier:
 
 rule train_tagger:
     input:
-        splits=[split_json(d, "train") for d in TRAIN_DATASETS],
-        regions=[f"{split_dir(d, 'train')}/regions.jsonl" for d in TRAIN_DATASETS],
+        splits=[f"{d}/panoptic.json" for d in TRAIN_SPLIT_DIRS],
+        regions=[f"{d}/regions.jsonl" for d in TRAIN_SPLIT_DIRS],
         nouns=NOUNS,
     output:
         f"{OUT}/models/{{method}}/tagger.pt",
@@ -65,7 +65,7 @@ rule train_tagger:
         runtime="1h",
         cpus_per_task=1,
     params:
-        split_dirs=[split_dir(d, "train") for d in TRAIN_DATASETS],
+        split_dirs=TRAIN_SPLIT_DIRS,
         settings=lambda wc: method_options(config["methods"][wc.method], "train"),
     script:
         "../scripts/train_tagger.py"

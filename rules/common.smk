@@ -2,6 +2,7 @@ from oeseg.mapping import MAPPING_METHODS
 from oeseg.registry import common_option, exact_names_regex
 from oeseg.data.vocabularies import vocabulary_name
 from oeseg.provenance import export_config_files, layered_config_files
+from oeseg.models.workflow import train_split_dirs
 from oeseg.workflow import (
     VOCABULARY_NAME,
     check_folder_datasets,
@@ -35,6 +36,8 @@ PRIORITY_BASELINE_TRAINING = 5
 
 EVAL_DATASETS = config["evaluation_datasets"]
 TRAIN_DATASETS = config["training_datasets"]
+#: the train split folders of TRAIN_DATASETS (OPAL's and the baselines' training data)
+TRAIN_SPLIT_DIRS = train_split_dirs(config)
 
 
 def vocabulary_of(dataset):

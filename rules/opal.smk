@@ -17,13 +17,11 @@ from oeseg.models.workflow import (
     run_settings,
     train_inputs,
     train_resources,
-    train_split_dirs,
     train_stage_resources,
     user_provided_files,
 )
 
 OPAL = config["opal"]
-TRAIN_SPLIT_DIRS = train_split_dirs(config)
 DESCRIBED_DATASETS = described_datasets(config)
 OPAL_GPUS, _, CPUS_PER_GPU = train_resources(config)  # GPUs per node, nodes, CPUs per process
 USER_PROVIDED.update(

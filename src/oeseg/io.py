@@ -153,6 +153,28 @@ def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
+def save_checkpoint(path: str | os.PathLike, obj: Any) -> None:
+    """Write `obj` with torch.save to `path` atomically (through a buffer: the same object, the same bytes)."""
+    import io
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(path: str | os.PathLike, what: str, setting: str | None = None) -> Any:
+    """What torch.load reads from `path` (on the CPU, tensors and plain containers only); a missing
+    file raises InputError naming it as `what` (and the config `setting` that gave it)."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} not found" + (f" ({setting})" if setting else "")) from None
+
+
 def _not_utf8(path: str | os.PathLike, data: bytes, error: UnicodeDecodeError, first_line: int = 1) -> InputError:
     """The InputError of a UTF-8 decoding failure, naming the line and column of the bad byte
     (`data` starting at line `first_line` of the file)."""

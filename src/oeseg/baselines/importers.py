@@ -181,7 +181,7 @@ def import_detectron2_semseg(path: str | os.PathLike, split: PanopticSplit, *, n
                              f"{given[image.id, cat]}): a class has one mask per image")
         given[image.id, cat] = i
         if image.id not in shapes:
-            shapes[image.id] = png_shape(split.panoptic_dir / image.panoptic_file)
+            shapes[image.id] = png_shape(split.panoptic_path(image))
         counts = check_rle(rle, shapes[image.id], f"{where} ({image.id})")
         classes.setdefault(image.id, []).append((cat, counts.encode("ascii")))
     if unknown:

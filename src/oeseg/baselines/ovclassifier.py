@@ -11,7 +11,6 @@ embedding scores highest; its score is that noun's softmax probability over the 
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -27,7 +26,7 @@ from oeseg.lexicon.nouns import read_nouns
 from oeseg.data.panoptic import PanopticImage, PanopticSplit, bbox_of
 from oeseg.data.predictions import RegionPrediction, write_predictions
 from oeseg.data.regions import read_regions
-from oeseg.io import InputError, atomic_write_bytes
+from oeseg.io import InputError, load_checkpoint, save_checkpoint
 from oeseg.mapping.sbert import load_model
 from oeseg.registry import entry_settings
 
@@ -114,17 +113,12 @@ class RegionEncoder(nn.Module):
 
     def save(self, path: str | os.PathLike) -> None:
         """Write config and weights atomically."""
-        buf = io.BytesIO()
-        torch.save({"config": asdict(self.config), "state_dict": self.state_dict()}, buf)
-        atomic_write_bytes(path, buf.getvalue())
+        save_checkpoint(path, {"config": asdict(self.config), "state_dict": self.state_dict()})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "RegionEncoder":
         """Read a saved encoder (eval mode)."""
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise InputError(f"{path}: model not found") from None
+        obj = load_checkpoint(path, "model")
         model = cls(RegionEncoderConfig(**obj["config"]))
         model.load_state_dict(obj["state_dict"])
         return model.eval()
@@ -215,17 +209,12 @@ def embed_nouns(nouns: str | os.PathLike, output: str | os.PathLike) -> None:
     """Embed a noun list once (the classifier's vocabulary) and save nouns + float16 embeddings."""
     vocabulary = read_nouns(nouns)
     log.info("embedding %d nouns with all-MiniLM-L6-v2", len(vocabulary))
-    buf = io.BytesIO()
-    torch.save({"nouns": vocabulary, "embeddings": embed_texts(vocabulary).half()}, buf)
-    atomic_write_bytes(output, buf.getvalue())
+    save_checkpoint(output, {"nouns": vocabulary, "embeddings": embed_texts(vocabulary).half()})
 
 
 def load_noun_embeddings(path: str | os.PathLike) -> tuple[list[str], torch.Tensor]:
     """The nouns and their (float32) embeddings saved by embed_nouns."""
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError(f"{path}: noun embeddings not found") from None
+    obj = load_checkpoint(path, "noun embeddings")
     return list(obj["nouns"]), obj["embeddings"].float()
 
 

@@ -10,7 +10,6 @@ described by the classifier's best noun among those tags only.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
@@ -27,7 +26,7 @@ from oeseg.baselines.ovclassifier import (OpenVocabularyClassifier, RegionEncode
                                           region_descriptions, single_thread)
 from oeseg.data.panoptic import PanopticImage, PanopticSplit, read_rgb
 from oeseg.data.predictions import write_predictions
-from oeseg.io import InputError, atomic_write_bytes, atomic_write_json
+from oeseg.io import InputError, atomic_write_json, load_checkpoint, save_checkpoint
 from oeseg.registry import entry_settings
 
 log = logging.getLogger("oeseg.baselines")
@@ -83,17 +82,12 @@ class ImageTagger(nn.Module):
 
     def save(self, path: str | os.PathLike) -> None:
         """Write tags, config and weights atomically."""
-        buf = io.BytesIO()
-        torch.save({"tags": self.tags, "config": asdict(self.config), "state_dict": self.state_dict()}, buf)
-        atomic_write_bytes(path, buf.getvalue())
+        save_checkpoint(path, {"tags": self.tags, "config": asdict(self.config), "state_dict": self.state_dict()})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "ImageTagger":
         """Read a saved tagger (eval mode)."""
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise InputError(f"{path}: model not found") from None
+        obj = load_checkpoint(path, "model")
         model = cls(obj["tags"], TaggerConfig(**obj["config"]))
         model.load_state_dict(obj["state_dict"])
         return model.eval()

@@ -35,19 +35,21 @@ UNREADABLE_IMAGE = (OSError, SyntaxError, ValueError, Image.DecompressionBombErr
 
 
 @contextlib.contextmanager
-def _open_png(path: str | Path, kind: str = "panoptic") -> Iterator[Image.Image]:
-    """Open a `kind` (panoptic, semantic) PNG; a missing, empty, truncated or non-PNG file raises
-    InputError naming it."""
+def _open_image(path: str | Path, png: str | None = None) -> Iterator[Image.Image]:
+    """Open an image file, or with `png` a PNG of that kind (panoptic, semantic); a missing or
+    unreadable (empty, truncated) file, or with `png` a non-PNG one, raises InputError naming it."""
     try:
         with Image.open(path) as im:
-            _check_png(path, im)
+            if png is not None:
+                _check_png(path, im)
             yield im
     except FileNotFoundError:
-        raise InputError(f"{path}: {kind} PNG not found") from None
-    except InputError:
+        raise InputError(f"{path}: {'image' if png is None else f'{png} PNG'} not found") from None
+    except InputError:  # the PNG check's, or the caller's own
         raise
     except UNREADABLE_IMAGE as e:
-        raise InputError(f"{path}: not a readable PNG image ({_describe(path, e)})") from None
+        raise InputError(f"{path}: not a readable {'image' if png is None else 'PNG image'} "
+                         f"({_describe(path, e)})") from None
 
 
 #: PNG modes that hold segment ids as colours (RGB, with alpha, or a palette of RGB colours).
@@ -58,7 +60,7 @@ def read_segment_ids(path: str | Path, kind: str = "panoptic") -> np.ndarray:
     """Read a panoptic PNG (of `kind`: the ground truth's, or a method's region masks) into an HxW
     uint32 array of segment ids; a missing, empty, truncated, non-PNG, one-channel (grey) or 16-bit
     file raises InputError naming it."""
-    with _open_png(path, kind) as im:  # RGBA bytes read as little-endian R + 256 G + 256^2 B + 256^3 A
+    with _open_image(path, kind) as im:  # RGBA bytes read as little-endian R + 256 G + 256^2 B + 256^3 A
         if im.mode not in SEGMENT_ID_MODES:  # a grey value v would read as the id v * 65793
             raise InputError(f"{path}: a {im.mode!r} PNG (grey levels, not colours); a panoptic PNG holds segment "
                              "ids as RGB: id = R + 256·G + 256²·B")
@@ -76,7 +78,7 @@ SEMANTIC_VOID = 255
 def read_semantic_ids(path: str | Path) -> np.ndarray:
     """Read a semantic PNG (one 8-bit channel: a category id per pixel, SEMANTIC_VOID for void) into
     an HxW uint8 array; a missing, unreadable, colour or 16-bit file raises InputError naming it."""
-    with _open_png(path, "semantic") as im:
+    with _open_image(path, "semantic") as im:
         if im.mode not in ("L", "P"):
             raise InputError(f"{path}: a {im.mode!r} PNG; a semantic PNG has one 8-bit channel, a category id "
                              f"per pixel ({SEMANTIC_VOID} = void)")
@@ -86,18 +88,6 @@ def read_semantic_ids(path: str | Path) -> np.ndarray:
 def write_semantic_ids(path: str | Path, ids: np.ndarray) -> None:
     """Write an HxW array of category ids (SEMANTIC_VOID for void) as a semantic PNG, atomically."""
     atomic_write_bytes(path, png_bytes(np.asarray(ids, np.uint8)))
-
-
-@contextlib.contextmanager
-def _open_image(path: str | Path) -> Iterator[Image.Image]:
-    """Open an image file; a missing or unreadable file raises InputError naming it."""
-    try:
-        with Image.open(path) as im:
-            yield im
-    except FileNotFoundError:
-        raise InputError(f"{path}: image not found") from None
-    except UNREADABLE_IMAGE as e:
-        raise InputError(f"{path}: not a readable image ({_describe(path, e)})") from None
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
@@ -133,7 +123,7 @@ def read_rgb_of(image_path: str | Path, panoptic_path: str | Path, shape: tuple[
 
 def png_shape(path: str | Path) -> tuple[int, int]:
     """(height, width) of a panoptic PNG, from its header alone; a bad file raises as read_segment_ids."""
-    with _open_png(path) as im:
+    with _open_image(path, "panoptic") as im:
         return im.height, im.width
 
 
@@ -294,10 +284,14 @@ class PanopticSplit:
             raise InputError(f"{path}: the file of image {image.id!r} of {self.root / 'panoptic.json'} not found")
         return path
 
+    def panoptic_path(self, image: PanopticImage) -> Path:
+        """The image's panoptic PNG: `panoptic/<panoptic_file>`."""
+        return self.panoptic_dir / image.panoptic_file
+
     def rgb(self, image: PanopticImage, ids: np.ndarray | None = None) -> np.ndarray:
         """The image's HxWx3 RGB array; InputError naming both files where it is not the size of its
         panoptic PNG (`ids`, its segment-id map, when already read)."""
-        png = self.panoptic_dir / image.panoptic_file
+        png = self.panoptic_path(image)
         return read_rgb_of(self.image_path(image), png, ids.shape if ids is not None else png_shape(png))
 
     def image(self, image_id: str) -> PanopticImage:
@@ -312,7 +306,7 @@ class PanopticSplit:
 
     def segment_ids(self, image: PanopticImage) -> np.ndarray:
         """The HxW segment-id map of an image."""
-        return read_segment_ids(self.panoptic_dir / image.panoptic_file)
+        return read_segment_ids(self.panoptic_path(image))
 
     @classmethod
     def load(cls, root: str | Path) -> "PanopticSplit":

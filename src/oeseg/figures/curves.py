@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 from oeseg.figures.evaluations import Evaluation, group_runs, load_evaluation
 from oeseg.figures.style import LEVEL_LABELS, add_note, save_figure
 from oeseg.io import InputError
+from oeseg.metrics.lac import lac_positions
 
 METRIC_LABELS = {"PQ": "PQ (%)", "mIoU": "mIoU (%)", "AP": "AP (%)"}
 
@@ -39,7 +40,7 @@ def plot_lac_curves(evaluations: list[Evaluation], methods: list[tuple[str, str]
                 runs = _runs(groups, method, dataset)
                 curves = np.array([e.curve(metric) for e in runs])
                 levels = runs[0].levels
-                x = np.linspace(0.0, 1.0, len(levels))
+                x = lac_positions(len(levels))
                 lac = float(np.mean([e.lac[metric] for e in runs]))
                 ax.plot(x, curves.mean(axis=0), marker="o", color=colors(i % 10),
                         label=f"{label} (LAC {lac:.1f})")

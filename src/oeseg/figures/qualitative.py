@@ -21,7 +21,7 @@ def segment_areas(split: PanopticSplit, image: PanopticImage) -> dict[int, int]:
         return {s.id: s.area for s in image.segments}
     ids = np.array([s.id for s in image.segments], dtype=np.int64)
     counted = image_overlaps(split.segment_ids(image), ids,
-                             gt_where=str(split.panoptic_dir / image.panoptic_file)).gt_area
+                             gt_where=str(split.panoptic_path(image))).gt_area
     return {s.id: s.area or int(n) for s, n in zip(image.segments, counted.tolist())}
 
 

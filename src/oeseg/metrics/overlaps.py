@@ -222,7 +222,7 @@ def compute_overlaps(split: PanopticSplit, masks_dir: str | os.PathLike | None =
     if semantic_dir is not None and (category_ids >= SEMANTIC_VOID).any():
         raise InputError(f"{semantic_dir}: a semantic PNG holds category ids below {SEMANTIC_VOID}; the split's "
                          f"vocabulary has id {int(category_ids.max())}")
-    tasks = [(str(split.panoptic_dir / im.panoptic_file), np.array([s.id for s in im.segments], np.int64),
+    tasks = [(str(split.panoptic_path(im)), np.array([s.id for s in im.segments], np.int64),
               str(Path(masks_dir) / im.panoptic_file) if masks_dir is not None else None,
               np.array([s.area for s in im.segments], np.int64),
               str(semantic_dir / im.panoptic_file) if semantic_dir is not None else None, category_ids)

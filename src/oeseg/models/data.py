@@ -164,12 +164,12 @@ def demo_region_records(split_dir: str | os.PathLike) -> list[RegionRecord]:
     for region in read_regions(split):
         image = split.image(region.image_id)
         if image.id not in checked:
-            png = split.panoptic_dir / image.panoptic_file
+            png = split.panoptic_path(image)
             check_image_size(split.image_path(image), png, png_shape(png))
             checked.add(image.id)
         category = None if region.category_id is None else str(region.category_id)
         records.append(RegionRecord(str(split.image_path(image)), region.descriptions,
-                                    str(split.panoptic_dir / image.panoptic_file), region.segment_id,
+                                    str(split.panoptic_path(image)), region.segment_id,
                                     image_id=image.id, category=category))
     return records
 

@@ -35,7 +35,7 @@ from transformers import LlamaModel
 
 from oeseg.data.panoptic import PanopticSplit, read_rgb_of, read_segment_ids
 from oeseg.data.predictions import RegionPrediction, write_predictions
-from oeseg.io import InputError, atomic_write_json
+from oeseg.io import InputError, atomic_write_json, sha256_file
 from oeseg.models import conversation as conv
 from oeseg.models.data import prepare_image, stack_masks
 from oeseg.models.osprey import OpalForCausalLM
@@ -280,7 +280,7 @@ class ImageRegions:
 def split_images(split_dir: str | os.PathLike) -> list[ImageRegions]:
     """The images of a panoptic split with at least one segment, in split order."""
     split = PanopticSplit.load(split_dir)
-    return [ImageRegions(im.id, str(split.image_path(im)), str(split.panoptic_dir / im.panoptic_file),
+    return [ImageRegions(im.id, str(split.image_path(im)), str(split.panoptic_path(im)),
                          tuple(sorted(s.id for s in im.segments)))
             for im in split.images if im.segments]
 
@@ -351,8 +351,7 @@ def describe_fingerprint(model_hash: str, tokenizer: PreTrainedTokenizerBase, pr
                         sort_keys=True).encode())
     for im in images:
         for path in (im.image_path, im.panoptic_path):
-            with open(path, "rb") as f:
-                h.update(hashlib.file_digest(f, "sha256").digest())
+            h.update(bytes.fromhex(sha256_file(path)))  # each file's raw digest
     return h.hexdigest()
 
 

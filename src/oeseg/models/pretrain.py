@@ -21,7 +21,6 @@ tokenizer) that OPAL and Osprey load through `opal.llm_weights` and `opal.model.
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import os
@@ -37,7 +36,7 @@ from torch import nn
 
 from oeseg.data.panoptic import PanopticSplit, read_rgb_of, read_segment_ids
 from oeseg.data.regions import read_regions
-from oeseg.io import InputError, atomic_write_bytes, atomic_write_jsonl
+from oeseg.io import InputError, atomic_write_jsonl, save_checkpoint
 from oeseg.models.config import config_from_section
 from oeseg.models.data import demo_region_records, prepare_image, record_texts, resize_mask
 from oeseg.models.losses import contrastive_loss, text_ids
@@ -110,7 +109,7 @@ def training_images(split_dir: str | os.PathLike) -> list[TrainingImage]:
     for region in read_regions(split):
         by_image.setdefault(region.image_id, []).append((region.segment_id, region.descriptions))
     images = [split.image(image_id) for image_id in by_image]
-    return [TrainingImage(str(split.image_path(image)), str(split.panoptic_dir / image.panoptic_file),
+    return [TrainingImage(str(split.image_path(image)), str(split.panoptic_path(image)),
                           tuple(by_image[image.id])) for image in images]
 
 
@@ -262,9 +261,7 @@ def pretrain_tower(split_dirs: list[str], model_section: dict, settings: Pretrai
 
 def save_open_clip(model: RegionClip, path: str | os.PathLike) -> None:
     """Write the model's open_clip-format state dict to `path` (atomically; same weights, same bytes)."""
-    buf = io.BytesIO()
-    torch.save(model.open_clip_state_dict(), buf)
-    atomic_write_bytes(path, buf.getvalue())
+    save_checkpoint(path, model.open_clip_state_dict())
 
 
 def run_tower_pretraining(split_dirs: list[str], model_section: dict, section: dict, out_path: str | os.PathLike,

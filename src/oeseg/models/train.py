@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import io
 import json
 import logging
 import math
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.distributed as dist
 
-from oeseg.io import InputError, atomic_write_bytes, atomic_write_text, error_summary, read_json
+from oeseg.io import InputError, atomic_write_text, error_summary, read_json, save_checkpoint
 from oeseg.models.data import Collator, RegionDataset, RegionRecord, has_region_description, record_texts
 from oeseg.models.job import OpalJob
 from oeseg.models.losses import LossWeights, contrastive_loss, positive_keys
@@ -345,13 +344,6 @@ def _check_shard_count(tag_dir: Path, job_dir: Path, processes: int) -> None:
                          f"or remove {job_dir} to train the stage anew")
 
 
-def _save_checkpoint(path: Path, state: dict) -> None:
-    """Write a training state to `path` atomically (torch.save)."""
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    atomic_write_bytes(path, buf.getvalue())
-
-
 def _tensor_digest(tensor: torch.Tensor) -> bytes:
     """sha256 of a tensor's bytes (read from its buffer on the host, not copied again; a 0-dim
     tensor's too, as one element)."""
@@ -454,7 +446,7 @@ def _save_training_state(checkpoint_dir: Path, step: int, history: list[dict], m
             atomic_write_text(checkpoint_dir / "latest", f"step{step}")
             _keep_only(checkpoint_dir, f"step{step}")
     elif rank == 0:
-        _save_checkpoint(checkpoint_dir / "last.pt", {
+        save_checkpoint(checkpoint_dir / "last.pt", {
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "rng": rng, "step": step, "history": history})
     if size > 1:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from oeseg.io import InputError
+from oeseg.io import InputError, load_checkpoint
 from oeseg.models.config import OpalConfig
 
 FEATURE_NAMES = ("res2", "res3", "res4", "res5")
@@ -141,10 +141,7 @@ class CLIPVisionTower(nn.Module):
 
     def load_open_clip_weights(self, path: str | os.PathLike) -> None:
         """Load the `visual.*` tensors of an open_clip checkpoint (e.g. convnext_large_d_320)."""
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise InputError(f"{path}: CLIP checkpoint not found") from None
+        state = load_checkpoint(path, "CLIP checkpoint")
         visual = {k: v for k, v in state.items() if k.startswith("visual.")}
         if not visual:
             raise InputError(f"{path}: no 'visual.*' tensors: not an open_clip image tower checkpoint")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 from safetensors import SafetensorError
 
-from oeseg.io import InputError, atomic_write_jsonl, error_summary, read_json_object
+from oeseg.io import InputError, atomic_write_jsonl, error_summary, load_checkpoint, read_json_object
 from oeseg.models.config import OpalConfig, config_from_section
 from oeseg.models.osprey import OpalForCausalLM, build_model
 from oeseg.models.tokenization import build_demo_tokenizer, load_tokenizer, region_token_ids
@@ -71,10 +71,7 @@ def load_llm(model: OpalForCausalLM, path: str | os.PathLike) -> None:
 def load_projector(model: OpalForCausalLM, path: str | os.PathLike) -> None:
     """Load a released stage-1 projector file (Osprey's `mm_projector.bin`: tensors named
     `...mm_projector.<i>.weight|bias`) into the model's projector."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError(f"{path}: projector weights not found (opal.projector_weights)") from None
+    state = load_checkpoint(path, "projector weights", "opal.projector_weights")
     own = {k.split("mm_projector.", 1)[1]: v for k, v in state.items() if "mm_projector." in k}
     projector = model.model.mm_projector
     try:

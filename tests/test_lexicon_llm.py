@@ -222,6 +222,12 @@ def test_parse_answer_validation():
     # no key at all, or only another relation: a noun related to no category
     for answer in ('{}', '{"semantically_related": ["road"]}'):
         assert parse_answer(answer, VOCAB) == ({"synonym": [], "hyponym": [], "meronym": []}, [], []), answer
+    # lists under none of the three keys: an answer in a shape of its own, its names lost unseen: malformed
+    for answer in ('{"categories": ["car"]}', '{"related": ["car"], "semantically_related": []}'):
+        assert parse_answer(answer, VOCAB) == (None, [], []), answer
+    # beside the three keys, a list under another key (a model's own notes) is ignored
+    assert parse_answer('{"synonyms": ["car"], "notes": ["a sedan is a car"]}', VOCAB) == (
+        {"synonym": [13], "hyponym": [], "meronym": []}, [], [])
     # another relation (the paper's lexicons carry "semantically_related") is not scored: ignored
     assert parse_answer('{"synonyms": ["car"], "semantically_related": ["road"]}', VOCAB) == (
         {"synonym": [13], "hyponym": [], "meronym": []}, [], [])

@@ -63,6 +63,8 @@ USER_PROMPT = ("Please identify synonyms, hyponyms, and meronyms of the noun {no
                "predefined list of categories.")
 #: Answer keys -> lexicon levels.
 ANSWER_KEYS = {"synonyms": "synonym", "hyponyms": "hyponym", "meronyms": "meronym"}
+#: the relation the paper's GPT-4 lexicons also carry, which no level scores: ignored in an answer
+UNSCORED_RELATION = "semantically_related"
 
 
 @dataclass(frozen=True)
@@ -296,9 +298,10 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
     ("Here is the JSON: {...} Hope this helps"), after a reasoning model's "<think>...</think>";
     two of them make it malformed. A key left out is
     an empty list (`{}`: a noun related to no category); one of the three spelt otherwise
-    ("Meronyms", "synonym") or an object under a key (the answer wrapped, `{"answer": {...}}`) makes
-    it malformed, as its relations would be lost unseen; another relation, "semantically_related",
-    is not scored and is ignored. A name resolves as `Vocabulary.named` (an exact full-name match
+    ("Meronyms", "synonym"), an object under a key (the answer wrapped, `{"answer": {...}}`), or
+    lists under none of the three keys (`{"categories": [...]}`: an answer in a shape of its own)
+    make it malformed, as its relations would be lost unseen; the paper's other relation,
+    "semantically_related", is not scored and is ignored. A name resolves as `Vocabulary.named` (an exact full-name match
     wins; a name that several categories share otherwise is ambiguous and dropped), else as its
     plural or with "_" for spaces ("cars", "traffic_light")."""
     obj = _answer_object(content)
@@ -306,6 +309,8 @@ def parse_answer(content: str, vocabulary: Vocabulary) -> tuple[dict[str, list[i
             not isinstance(v, list) if k in ANSWER_KEYS else _misspelt_level(k) or isinstance(v, dict)
             for k, v in obj.items()):
         return None, [], []  # relations under a key that is not read would be lost unseen
+    if not obj.keys() & ANSWER_KEYS and any(isinstance(v, list) for k, v in obj.items() if k != UNSCORED_RELATION):
+        return None, [], []  # lists, none under the three keys: the answer's own shape, not "no relation"
     related: dict[str, list[int]] = {}
     unlisted: list[str] = []
     ambiguous: list[str] = []

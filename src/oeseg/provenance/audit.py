@@ -17,7 +17,7 @@ from typing import Any
 from oeseg.provenance.record import (
     LOCK_NAME,
     MANIFEST_NAME,
-    code_pathspec,
+    changed_code_files,
     code_state,
     config_sha256,
     git,
@@ -96,15 +96,6 @@ def _files(files: list[str]) -> str:
 def _listed(files: list[str], limit: int = 3) -> str:
     """The first `limit` files, comma-separated, and how many more."""
     return ", ".join(files[:limit]) + (f" and {len(files) - limit} more" if len(files) > limit else "")
-
-
-def changed_code_files(workdir: Path, results_dir: Path, commit: str, now: str,
-                       config_paths: Sequence[str | os.PathLike] = ()) -> list[str] | None:
-    """The code files (code_pathspec) that differ between the commits `commit` and `now`, a renamed
-    file by both its names (None when the repository lacks `commit`)."""
-    changed = git(workdir, "diff", "--name-only", "--no-renames", "-z", commit, now, "--",
-                  *code_pathspec(workdir, results_dir, config_paths))
-    return None if changed is None else sorted(name for name in changed.split("\0") if name)
 
 
 ConfigFiles = str | os.PathLike | Sequence[str | os.PathLike] | None
@@ -268,7 +259,7 @@ def _check_code(report: AuditReport, records: dict, workdir: Path, results_dir: 
             continue
         if commit not in changed:
             changed[commit] = [] if commit == now["commit"] else changed_code_files(
-                workdir, results_dir, commit, now["commit"], config_paths)
+                workdir, results_dir, commit, now["commit"], config_paths=config_paths)
         files = changed[commit]
         if files is None:
             report.problems.append(Problem(name, "different code", f"made by commit {_short(commit)}, which "

@@ -208,24 +208,25 @@ def code_state(workdir: str | os.PathLike, results_dir: str | os.PathLike,
     `workdir` is no checkout: outside git, or an untracked copy inside another repository).
 
     Dirty means a tracked (or `git add`ed) code file differs from the commit; `dirty_files` names
-    them (uncommitted_files). The results folder (the artifacts themselves, committed to the
+    them (changed_code_files against HEAD). The results folder (the artifacts themselves, committed to the
     repository), the config files `config_paths` and untracked files do not count.
     """
     workdir = Path(workdir).resolve()
     commit = git(workdir, "rev-parse", "HEAD")
     if commit is None or not git(workdir, "ls-files", "--", "."):
         return {"commit": None, "dirty": None, "dirty_files": []}
-    files = uncommitted_files(workdir, results_dir, config_paths)
+    files = changed_code_files(workdir, results_dir, "HEAD", config_paths=config_paths) or []
     return {"commit": commit.strip(), "dirty": bool(files), "dirty_files": files}
 
 
-def uncommitted_files(workdir: str | os.PathLike, results_dir: str | os.PathLike,
-                      config_paths: Iterable[str | os.PathLike] = ()) -> list[str]:
-    """Tracked code files (code_pathspec) whose working-tree or staged content differs from HEAD; a
-    renamed file by both its names."""
-    changed = git(workdir, "diff", "--name-only", "--no-renames", "-z", "HEAD", "--",
+def changed_code_files(workdir: str | os.PathLike, results_dir: str | os.PathLike, *revisions: str,
+                       config_paths: Iterable[str | os.PathLike] = ()) -> list[str] | None:
+    """The code files (code_pathspec) that differ as `git diff REVISIONS` compares them (one revision:
+    the working tree and the index against it; two: the commits), a renamed file by both its names;
+    None where git fails (a commit the repository lacks)."""
+    changed = git(workdir, "diff", "--name-only", "--no-renames", "-z", *revisions, "--",
                   *code_pathspec(workdir, results_dir, config_paths))
-    return sorted({name for name in (changed or "").split("\0") if name})
+    return None if changed is None else sorted({name for name in changed.split("\0") if name})
 
 
 #: paths (git globs) that cannot change an artifact: not code for the audit

@@ -1,6 +1,6 @@
-"""The input and output every stage shares: atomic writes, line-numbered readers of JSON, YAML and
-CSV, the checks of input values with their one-line errors (InputError), file hashes and locks,
-and the URL redaction and retry timing of downloads."""
+"""The input and output every stage shares: atomic writes (torch checkpoints too), line-numbered
+readers of JSON, YAML and CSV, the checks of input values with their one-line errors (InputError),
+file hashes and locks, and the URL redaction and retry timing of downloads."""
 
 from __future__ import annotations
 

@@ -640,3 +640,6 @@ def test_credentials_never_appear_in_messages():
     assert redact_url("https://example.org/get?token=abc&dl=1&flag") == "https://example.org/get?token=***&dl=***&flag=***"
     assert redact_url("http://u:p@[::1]:8000/v1") == "http://[::1]:8000/v1"
     assert redact_url("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"
+    # one that does not parse (a bad port, a "/" of a password left unencoded) is cut after its scheme
+    assert redact_url("http://u:pw@127.0.0.1:99999/x") == "http://<redacted>"
+    assert redact_url("https://alice:pa/ss22@host/v1") == "https://<redacted>"

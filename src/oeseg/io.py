@@ -521,16 +521,26 @@ def file_lock(path: str | os.PathLike, *, remove: bool = False,
                 return
 
 
+#: what stands for a secret in logs, messages and records
+REDACTED = "<redacted>"
+
+
 def redact_url(url: str) -> str:
-    """`url` for logs and messages: no user:password part, query values masked (`?token=***`)."""
+    """`url` for logs and messages: no user:password part, query values masked (`?token=***`); one
+    that does not parse (a bad port, a stray "[" or a "/" of a password left unencoded) is cut after
+    its scheme (`https://<redacted>`)."""
     from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return f"{url.partition('://')[0]}://{REDACTED}"
     host = parts.hostname or ""
     if ":" in host:  # an IPv6 address keeps its brackets
         host = f"[{host}]"
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    if port:
+        host = f"{host}:{port}"
     query = urlencode([(key, "***") for key, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
     return urlunsplit((parts.scheme, host, parts.path, query, ""))
 

@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import oeseg
-from oeseg.io import InputError, atomic_write_json, file_lock, read_json, redact_url, sha256_file
+from oeseg.io import REDACTED, InputError, atomic_write_json, file_lock, read_json, redact_url, sha256_file
 
 MANIFEST_NAME = "provenance.json"
 LOCK_NAME = ".provenance.lock"
 FORMAT_VERSION = 1
-REDACTED = "<redacted>"
 #: The environment variable that hands the jobs the workflow's config files (export_config_files,
 #: called by rules/common.smk; every job inherits it): a JSON list of {"path", "sha256"}.
 CONFIG_FILES_ENV = "OESEG_CONFIG_FILES"
@@ -74,14 +73,9 @@ _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s/]*@")
 
 
 def _redact_found_url(url: str) -> str:
-    """A URL found in text without its user:password part and query values (redact_url); one that
-    does not parse (a stray ":" or "[" in its host part) is redacted after its scheme."""
-    if "@" not in url and "?" not in url:
-        return url
-    try:
-        return redact_url(url)
-    except ValueError:
-        return f"{url.partition('://')[0]}://{REDACTED}"
+    """A URL found in text without its user:password part and query values (redact_url, which cuts
+    one that does not parse after its scheme)."""
+    return url if "@" not in url and "?" not in url else redact_url(url)
 
 
 def scrub(obj: Any, secret_values: Iterable[str] | None = None) -> Any:

@@ -1,25 +1,22 @@
 # data stage: synthetic demo datasets, downloads, ADE20K and Cityscapes conversion.
 
-from oeseg.workflow import folder_dataset_files
+from oeseg.data.cityscapes import PACKAGES
+from oeseg.workflow import download_pins, fetched_path, folder_dataset_files
 
 SYNTHETIC_DATASETS = datasets_of("synthetic")
 # source folder: a dataset already in the panoptic format, provided by the user (README, Dataset format)
 USER_PROVIDED.update(folder_dataset_files(config))
 check_folder_datasets(config)
 DOWNLOADS = config.get("downloads", {})
-CITYSCAPES_PACKAGES = {
-    package: sha256
-    for d in datasets_of("cityscapes")
-    for package, sha256 in config["datasets"][d].get("packages", {}).items()
-}
+#: the Cityscapes packages to download: those convert_cityscapes reads, where a dataset needs them
+CITYSCAPES_PACKAGES = list(PACKAGES.values()) if datasets_of("cityscapes") else []
+#: every download's name under <out>/downloads/ -> its pin (sha256, the config key that pins it)
+PINS = download_pins(config)
 ADE20K_ARCHIVES = {
     "scene_parsing": download_path(OUT, "ade20k/ADEChallengeData2016.zip"),
     "instances": download_path(OUT, "ade20k/annotations_instance.tar"),
 }
-CITYSCAPES_ARCHIVES = {
-    "gtfine": download_path(OUT, "cityscapes/gtFine_trainvaltest.zip"),
-    "images": download_path(OUT, "cityscapes/leftImg8bit_trainvaltest.zip"),
-}
+CITYSCAPES_ARCHIVES = {key: download_path(OUT, f"cityscapes/{package}") for key, package in PACKAGES.items()}
 #: a split's folder with its wildcards (split_dir), and the files every split rule writes in it
 SPLIT_DIR = split_dir("{dataset}", "{split}")
 SPLIT_OUTPUTS = {
@@ -38,8 +35,7 @@ rule downloads:
     """Every download of the config: run it where the network is (a login node) before a cluster
     run whose compute nodes have none."""
     input:
-        [download_path(OUT, name) for name in DOWNLOADS],
-        [download_path(OUT, f"cityscapes/{package}") for package in CITYSCAPES_PACKAGES],
+        [download_path(OUT, name) for name in PINS],
 
 
 rule generate_synthetic:
@@ -68,9 +64,15 @@ rule generate_synthetic:
         "../scripts/generate_synthetic.py"
 
 
+# A download is two jobs: a fetch (rule download or download_cityscapes) that depends on the source
+# only, and verify_download, that depends on the pin only: a changed pin hashes the fetched file
+# again (no request), a changed URL fetches it again. The fetch reads the pin from the config (not a
+# param, so that it does not rerun the fetch) to resume safely and to check what it downloaded.
+
+
 rule download:
     output:
-        download_path(OUT, "{name}"),
+        fetched_path(OUT, "{name}"),
     log:
         f"{LOGS}/download/{{name}}.log",
     benchmark:
@@ -86,14 +88,14 @@ rule download:
         runtime="6h",
     params:
         url=lambda w: DOWNLOADS[w.name]["url"],
-        sha256=lambda w: DOWNLOADS[w.name]["sha256"],
+        verified=download_path(OUT, "{name}"),
     script:
         "../scripts/download.py"
 
 
 rule download_cityscapes:
     output:
-        download_path(OUT, "cityscapes/{package}"),
+        fetched_path(OUT, "cityscapes/{package}"),
     log:
         f"{LOGS}/download_cityscapes/{{package}}.log",
     benchmark:
@@ -108,9 +110,34 @@ rule download_cityscapes:
         mem_mb=1000,
         runtime="6h",
     params:
-        sha256=lambda w: CITYSCAPES_PACKAGES[w.package],
+        verified=download_path(OUT, "cityscapes/{package}"),
     script:
         "../scripts/download_cityscapes.py"
+
+
+rule verify_download:
+    input:
+        fetched_path(OUT, "{name}"),
+    output:
+        download_path(OUT, "{name}"),
+    log:
+        f"{LOGS}/verify_download/{{name}}.log",
+    benchmark:
+        f"{BENCH}/verify_download/{{name}}.tsv"
+    wildcard_constraints:
+        name=exact_names_regex(PINS),
+    # a wrong checksum would only fail again
+    retries: 0
+    conda:
+        "../envs/oeseg.yaml"
+    resources:
+        mem_mb=500,
+        runtime="1h",
+    params:
+        sha256=lambda w: PINS[w.name].sha256,
+        setting=lambda w: PINS[w.name].setting,
+    script:
+        "../scripts/verify_download.py"
 
 
 rule convert_ade20k:

@@ -1,7 +1,8 @@
-"""Rule download: fetch one `downloads` entry of the config, resumable and sha256-checked."""
+"""Rule download: fetch one `downloads` entry of the config, resumable (its pin, read from the config, keeps the resuming safe)."""
 
-from oeseg.data.download import download_file
-from oeseg.workflow import rule_step
+from oeseg.data.download import fetch_download
+from oeseg.workflow import download_pins, rule_step
 
 with rule_step(snakemake):
-    download_file(snakemake.params.url, snakemake.output[0], snakemake.params.sha256)
+    fetch_download(snakemake.params.url, snakemake.output[0],
+                   download_pins(snakemake.config)[snakemake.wildcards.name].sha256, snakemake.params.verified)

@@ -1,7 +1,9 @@
-"""Rule download_cityscapes: fetch one Cityscapes package through cityscapesscripts."""
+"""Rule download_cityscapes: fetch one Cityscapes package through cityscapesscripts (its pin read from the config)."""
 
-from oeseg.data.cityscapes import download_cityscapes_package
-from oeseg.workflow import rule_step
+from oeseg.data.cityscapes import fetch_cityscapes_package
+from oeseg.workflow import download_pins, rule_step
 
 with rule_step(snakemake):
-    download_cityscapes_package(snakemake.wildcards.package, snakemake.output[0], snakemake.params.sha256)
+    package = snakemake.wildcards.package
+    sha256 = download_pins(snakemake.config)[f"cityscapes/{package}"].sha256
+    fetch_cityscapes_package(package, snakemake.output[0], sha256, snakemake.params.verified)

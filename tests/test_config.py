@@ -9,10 +9,11 @@ import yaml
 
 from oeseg.io import InputError
 from oeseg.models.config import config_from_section
-from oeseg.workflow import (annotation_hints, annotation_inputs, check_config, check_config_files, evaluation_inputs,
-                            folder_dataset_files, method_runs, noun_list_inputs, noun_list_settings,
-                            noun_list_vocabularies, openai_lexicon_settings, paper_study_note, published_descriptions,
-                            resolved_files, sbert_class_input, study_run, variance_methods)
+from oeseg.workflow import (Pin, annotation_hints, annotation_inputs, check_config, check_config_files,
+                            download_pins, evaluation_inputs, fetched_path, folder_dataset_files, method_runs,
+                            noun_list_inputs, noun_list_settings, noun_list_vocabularies, openai_lexicon_settings,
+                            paper_study_note, published_descriptions, resolved_files, sbert_class_input, study_run,
+                            variance_methods)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -407,3 +408,74 @@ def test_a_folder_datasets_files_are_the_users():
                              f"{root}/demo-city/val/panoptic.json"]
     assert files[f"{root}/demo-city/val/panoptic.json"] == ("split val of dataset demo-city "
                                                             "(datasets.demo-city.source: folder) in the panoptic format")
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("ftp://alice:s3cret@example.org/x.zip", "ftp://example.org/x.zip: only http:// and https:// URLs can be "
+                                             "downloaded, not ftp://"),
+    ("http://alice:s3cret@/x.zip", "http:///x.zip: it names no host"),
+    ("https://example.org:99999/x.zip", "https://<redacted>: its host or port cannot be read (a port is a number "
+                                        "up to 65535)"),
+    ("https://alice:s3cret@example.org/x.zip", "https://example.org/x.zip: the URL holds a login (user:password@ "
+                                               "before the host); give it in ~/.netrc instead, as `machine "
+                                               "example.org login USER password PASSWORD`"),
+], ids=["ftp", "no-host", "bad-port", "login"])
+def test_a_download_url_that_cannot_be_fetched_or_holds_a_login_is_named_without_its_password(url, problem):
+    config = demo_config()
+    config["downloads"] = {"paper/x.zip": {"url": url, "sha256": None}}
+    with pytest.raises(InputError) as err:
+        check_config(config, REPO / "schemas")
+    assert str(err.value) == f'config: downloads["paper/x.zip"].url: {problem}'
+    assert "s3cret" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", [".fetched/x.zip", "a/../x.zip", "a/.hidden"])
+def test_a_download_name_with_a_part_that_starts_with_a_dot_is_refused(name):
+    """`<out>/downloads/.fetched/` holds the fetched files: no download may be named into it (nor out
+    of the folder with '..')."""
+    config = demo_config()
+    config["downloads"] = {name: {"url": "https://example.org/x.zip", "sha256": None}}
+    with pytest.raises(InputError, match=rf"config: downloads: '{re.escape(name)}' does not match"):
+        check_config(config, REPO / "schemas")
+
+
+def _cityscapes_config(*packages: dict) -> dict:
+    """The demo config with one `source: cityscapes` dataset per `packages` given."""
+    config = demo_config()
+    for i, pins in enumerate(packages):
+        config["datasets"][f"city{i}"] = {"source": "cityscapes", "vocabulary": "cityscapes", "packages": pins}
+    return config
+
+
+PINNED = {"gtFine_trainvaltest.zip": "a" * 64, "leftImg8bit_trainvaltest.zip": None}
+
+
+@pytest.mark.parametrize("packages, message", [
+    ({"gtFine_trainvaltest.zip": None}, "got gtFine_trainvaltest.zip"),
+    ({**PINNED, "gtCoarse.zip": None}, "got gtFine_trainvaltest.zip, leftImg8bit_trainvaltest.zip, gtCoarse.zip"),
+    ({}, "got none"),
+])
+def test_a_cityscapes_dataset_pins_exactly_the_packages_its_rules_read(packages, message):
+    with pytest.raises(InputError) as err:
+        check_config(_cityscapes_config(packages), REPO / "schemas")
+    assert str(err.value) == ("config: datasets.city0.packages: expected exactly gtFine_trainvaltest.zip, "
+                              "leftImg8bit_trainvaltest.zip (each with its sha256, or null), the packages rule "
+                              f"convert_cityscapes reads; {message}")
+
+
+def test_two_cityscapes_datasets_pin_one_package_alike_and_the_first_names_its_key():
+    config = _cityscapes_config(PINNED, {**PINNED, "gtFine_trainvaltest.zip": "b" * 64})
+    with pytest.raises(InputError) as err:
+        check_config(config, REPO / "schemas")
+    assert str(err.value) == (f'config: datasets.city1.packages["gtFine_trainvaltest.zip"]: {"b" * 64!r}, but '
+                              f'datasets.city0.packages["gtFine_trainvaltest.zip"] pins {"a" * 64!r}; both datasets '
+                              "read one downloaded file: pin it alike")
+    config = _cityscapes_config(PINNED, PINNED)
+    config["downloads"] = {"paper/x.zip": {"url": "https://example.org/x.zip", "sha256": "c" * 64}}
+    check_config(config, REPO / "schemas")
+    assert download_pins(config) == {
+        "paper/x.zip": Pin("c" * 64, 'downloads["paper/x.zip"].sha256'),
+        "cityscapes/gtFine_trainvaltest.zip": Pin("a" * 64, 'datasets.city0.packages["gtFine_trainvaltest.zip"]'),
+        "cityscapes/leftImg8bit_trainvaltest.zip": Pin(None, 'datasets.city0.packages["leftImg8bit_trainvaltest.zip"]'),
+    }
+    assert fetched_path("w", "paper/x.zip") == "w/downloads/.fetched/paper/x.zip"

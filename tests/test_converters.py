@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 import threading
 import zipfile
@@ -212,6 +213,21 @@ def _damage_zip_member(archive: Path, name: str) -> None:
     archive.write_bytes(bytes(raw))
 
 
+def test_a_truncated_download_names_both_files_to_delete(tmp_path):
+    """A download cut short (unpinned, nothing caught it) is named with both files to delete: the one
+    the converter reads and the fetched file it is a hard link of, which would be linked again alone."""
+    scene_zip, inst_tar = _ade_archives(tmp_path)
+    fetched, dest = tmp_path / "downloads" / ".fetched" / "ade20k" / "a.zip", tmp_path / "downloads" / "ade20k" / "a.zip"
+    for path in (fetched, dest):
+        path.parent.mkdir(parents=True)
+    fetched.write_bytes(scene_zip.read_bytes()[:-100])
+    os.link(fetched, dest)
+    with pytest.raises(InputError) as err:
+        convert_ade20k(dest, inst_tar, "val", tmp_path / "out")
+    assert str(err.value) == (f"{dest}: a damaged or truncated zip archive (its table of members, at the end, is "
+                              f"missing or unreadable: cut short?); delete {dest} and {fetched} to download it again")
+
+
 def test_ade20k_damaged_archives_name_the_archive(tmp_path):
     """A member whose CRC fails, a tar or zip cut short, a path that is not there or not an archive:
     errors naming the archive (and member) and saying which."""
@@ -400,6 +416,7 @@ def test_cityscapes_download_refuses_a_wrong_checksum(local_cityscapes, tmp_path
 def test_cityscapes_credentials_come_from_the_environment(local_cityscapes, monkeypatch):
     monkeypatch.delenv("CITYSCAPES_USERNAME", raising=False)
     monkeypatch.delenv("CITYSCAPES_PASSWORD", raising=False)
+    monkeypatch.setenv("NETRC", os.devnull)  # nor from a ~/.netrc of the machine the tests run on
     with pytest.raises(InputError, match="CITYSCAPES_USERNAME and CITYSCAPES_PASSWORD"):
         cityscapes_session(local_cityscapes)
     monkeypatch.setenv("CITYSCAPES_USERNAME", "alice")

@@ -8,9 +8,11 @@ import base64
 import gzip
 import hashlib
 import io
+import errno
 import json
 import logging
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from oeseg.data.download import download_file
+from oeseg.data.download import download_file, fetch_download, fetched_twin, verify_download
 from oeseg.io import InputError, redact_url
 
 
@@ -628,10 +630,95 @@ def test_a_server_out_of_reach_is_named_and_no_part_is_claimed(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_unpinned_download_logs_its_hash(remote, tmp_path, caplog):
+def test_the_verify_step_links_the_fetched_file_and_logs_the_hash_to_pin(tmp_path, caplog):
+    """Unpinned, the verify step logs the hash and the key to pin it in; pinned alike, it only links:
+    the file where the workflow reads it is the fetched one (one inode, no copy), and fetched_twin
+    finds the fetched file from it."""
+    fetched, dest = tmp_path / "downloads" / ".fetched" / "a" / "f.tar", tmp_path / "downloads" / "a" / "f.tar"
+    fetched.parent.mkdir(parents=True)
+    fetched.write_bytes(ARCHIVE)
     with caplog.at_level(logging.WARNING, logger="oeseg.data.download"):
-        download_file(f"{remote}/good.tar", tmp_path / "f.tar", None)
-    assert SHA256 in caplog.text
+        verify_download(fetched, dest, None, 'downloads["a/f.tar"].sha256')
+    assert f'{dest}: no sha256 pinned (downloads["a/f.tar"].sha256 is null); its sha256 is {SHA256}' in caplog.text
+    assert dest.samefile(fetched) and fetched_twin(dest) == fetched
+    caplog.clear()
+    verify_download(fetched, dest, SHA256.upper(), 'downloads["a/f.tar"].sha256')
+    assert dest.samefile(fetched) and caplog.text == ""
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["f.tar"]  # no temporary link left
+
+
+def test_a_pin_that_the_fetched_file_does_not_have_keeps_it_and_says_what_to_do(tmp_path):
+    fetched, dest = tmp_path / ".fetched" / "f.tar", tmp_path / "f.tar"
+    fetched.parent.mkdir()
+    fetched.write_bytes(ARCHIVE)
+    with pytest.raises(InputError) as err:
+        verify_download(fetched, dest, "0" * 64, "downloads.f.sha256")
+    assert str(err.value) == (f"{dest}: sha256 mismatch: downloads.f.sha256 pins {'0' * 64}, the downloaded {fetched} "
+                              f"has {SHA256}; if the pin is right (the file changed on the server, or arrived damaged), "
+                              f"delete {fetched} to download it again, else correct downloads.f.sha256")
+    assert fetched.read_bytes() == ARCHIVE and not dest.exists()
+
+
+def test_where_hard_links_are_refused_the_fetched_file_is_moved(tmp_path, monkeypatch):
+    """A file system without hard links (os.link fails with EPERM, as on FAT or some network mounts):
+    the verified file is moved into place instead."""
+    def refuse(*args):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", refuse)
+    fetched, dest = tmp_path / ".fetched" / "f.tar", tmp_path / "f.tar"
+    fetched.parent.mkdir()
+    fetched.write_bytes(ARCHIVE)
+    verify_download(fetched, dest, SHA256, "downloads.f.sha256")
+    assert dest.read_bytes() == ARCHIVE and not fetched.exists()
+
+
+@pytest.mark.parametrize("pinned", [True, False], ids=["pinned", "unpinned"])
+def test_the_fetch_step_takes_a_verified_file_of_the_pinned_sha256_without_a_request(remote, tmp_path, pinned):
+    """The fetch step finds the file where the verify step puts it, alone (left by a run from before
+    the fetch step, or moved there where hard links are refused): with the pinned sha256 it is taken,
+    without a request; unpinned, nothing tells that it came from this URL, so it is fetched."""
+    fetched, verified = tmp_path / ".fetched" / "f.tar", tmp_path / "f.tar"
+    verified.write_bytes(ARCHIVE)
+    fetch_download(f"{remote}/good.tar", fetched, SHA256 if pinned else None, verified)
+    assert fetched.read_bytes() == ARCHIVE
+    assert _Remote.seen == ([] if pinned else [("/good.tar", None, None)])
+    assert fetched.samefile(verified) if pinned else not fetched.samefile(verified)
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("ftp://alice:s3cret@127.0.0.1/f.tar", "only http:// and https:// URLs can be downloaded, not ftp://"),
+    ("http://alice:s3cret@/f.tar", "it names no host"),
+    ("http://alice:s3cret@127.0.0.1:99999/f.tar", "its host or port cannot be read (a port is a number up to 65535)"),
+    ("127.0.0.1/f.tar", "it does not start with http:// or https://"),
+], ids=["ftp", "no-host", "bad-port", "no-scheme"])
+def test_a_url_that_requests_cannot_fetch_is_named_without_its_password(tmp_path, url, problem):
+    dest = tmp_path / "f.tar"
+    with pytest.raises(InputError) as err:
+        download_file(url, dest, None)
+    assert str(err.value) == f"{dest}: cannot download {redact_url(url)}: {problem}"
+    assert "s3cret" not in str(err.value) and "alice" not in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_write_that_fails_names_the_file_and_keeps_the_part_to_resume(remote, tmp_path):
+    """A download that outgrows the space it may take (here a file-size limit, RLIMIT_FSIZE: a full disk
+    ends alike) is an InputError naming the file, the URL and the part kept, not a traceback; once
+    there is room, the next run resumes it."""
+    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    dest, url, limit = tmp_path / "f.bin", f"{remote}/f.bin", 150_000
+    part = _part_and_record(dest)[0]
+    script = ("import sys\nfrom oeseg.data.download import download_file\nfrom oeseg.io import InputError\n"
+              "try:\n    download_file(sys.argv[1], sys.argv[2], None)\n"
+              "except InputError as e:\n    print(e)\n    sys.exit(2)\n")
+    child = subprocess.run([sys.executable, "-c", script, url, str(dest)], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, timeout=60,
+                           preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert (child.returncode, child.stderr) == (2, "")
+    assert child.stdout == (f"{dest}: cannot write the file: the download of {url} into {part} failed: File too "
+                            f"large; {part} is kept ({limit} bytes): make room, then run again to resume\n")
+    download_file(url, dest, None)
+    assert dest.read_bytes() == OLD and _Remote.seen[-1] == ("/f.bin", f"bytes={limit}-", '"v1"')
 
 
 def test_credentials_never_appear_in_messages():

@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterator, MutableMapping
 from itertools import zip_longest
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
-from oeseg.io import InputError, read_json, read_yaml
+from oeseg.io import InputError, read_json, read_yaml, redact_url
 from oeseg.provenance.record import record_rule
 
 
@@ -381,6 +382,80 @@ def download_path(out: str | os.PathLike, name: str) -> str:
     return f"{os.fspath(out)}/downloads/{name}"
 
 
+def fetched_path(out: str | os.PathLike, name: str) -> str:
+    """Where a download's fetch step puts it, before its verify step checks its pin and links it to
+    `download_path`: `<out>/downloads/.fetched/<name>`."""
+    from oeseg.data.download import FETCHED
+
+    return download_path(out, f"{FETCHED}/{name}")
+
+
+class Pin(NamedTuple):
+    """A download's pinned sha256 (None: none pinned) and the config key that pins it."""
+
+    sha256: str | None
+    setting: str
+
+
+def download_pins(config: dict[str, Any]) -> dict[str, Pin]:
+    """Each download of a checked config by its name under `<out>/downloads/`: the `downloads` entries,
+    and `cityscapes/<package>` for the packages of a `source: cityscapes` dataset (the first such
+    dataset names the key; check_cityscapes_packages makes them pin alike)."""
+    pins = {name: Pin(entry["sha256"], config_key(["downloads", name, "sha256"]))
+            for name, entry in config.get("downloads", {}).items()}
+    for dataset, entry in config["datasets"].items():
+        if entry["source"] == "cityscapes":
+            for package, sha256 in entry["packages"].items():
+                pins.setdefault(f"cityscapes/{package}", Pin(sha256, config_key(["datasets", dataset, "packages",
+                                                                                  package])))
+    return pins
+
+
+def check_download_urls(config: dict[str, Any]) -> None:
+    """Raise InputError naming `downloads.<name>.url` where a URL is not one requests fetches (an
+    http:// or https:// URL with a host, `url_problem`) or carries a login (user:password@): logins
+    come only from ~/.netrc. Run before the schema, whose messages would print the URL whole."""
+    from oeseg.data.download import url_problem
+
+    downloads = config.get("downloads")
+    for name, entry in downloads.items() if isinstance(downloads, dict) else ():
+        url = entry.get("url") if isinstance(entry, dict) else None
+        if not isinstance(url, str):
+            continue  # the schema names what is wrong
+        where = f"config: {config_key(['downloads', name, 'url'])}: {redact_url(url)}"
+        problem = url_problem(url)
+        if problem is not None:
+            raise InputError(f"{where}: {problem}")
+        parts = urlsplit(url)
+        if "@" in parts.netloc:
+            raise InputError(f"{where}: the URL holds a login (user:password@ before the host); give it in "
+                             f"~/.netrc instead, as `machine {parts.hostname} login USER password PASSWORD`")
+
+
+def check_cityscapes_packages(config: dict[str, Any]) -> None:
+    """Raise InputError naming `datasets.<name>.packages` where a `source: cityscapes` dataset does not
+    pin exactly the packages its rules read (`oeseg.data.cityscapes.PACKAGES`), or pins one otherwise
+    than another such dataset does (one file is downloaded for both)."""
+    from oeseg.data.cityscapes import PACKAGES
+
+    expected = sorted(PACKAGES.values())
+    pinned: dict[str, tuple[str, Any]] = {}
+    for dataset, entry in config["datasets"].items():
+        if entry["source"] != "cityscapes":
+            continue
+        packages = entry.get("packages", {})
+        if sorted(map(str, packages)) != expected:
+            raise InputError(f"config: {config_key(['datasets', dataset, 'packages'])}: expected exactly "
+                             f"{', '.join(expected)} (each with its sha256, or null), the packages rule "
+                             f"convert_cityscapes reads; got {', '.join(map(str, packages)) or 'none'}")
+        for package, sha256 in packages.items():
+            key = config_key(["datasets", dataset, "packages", package])
+            first = pinned.setdefault(package, (key, sha256))
+            if first[1] != sha256:
+                raise InputError(f"config: {key}: {sha256!r}, but {first[0]} pins {first[1]!r}; both datasets "
+                                 "read one downloaded file: pin it alike")
+
+
 def dataset_split_dir(data_root: str | os.PathLike, dataset: str, split: str) -> str:
     """The folder of a dataset's split, `<data_root>/<dataset>/<split>` (docs/formats.md, "Datasets")."""
     return f"{os.fspath(data_root)}/{dataset}/{split}"
@@ -459,13 +534,16 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
     keys (`oeseg.registry`), then every section whose schema is a file of its own against that
     file, its defaults filled in (a `$ref`'d schema fills none; a section left out is filled when
     its schema requires nothing), so the rules read the schemas' defaults instead of restating
-    them; names of datasets and methods must be the config's (`check_references`). The Snakefile
-    and `oeseg audit` both call this, so their configs hash alike."""
+    them; names of datasets and methods must be the config's (`check_references`), a download's URL
+    one that can be fetched, without a login (`check_download_urls`), and a Cityscapes dataset's
+    packages the ones its rules read (`check_cityscapes_packages`). The Snakefile and `oeseg audit`
+    both call this, so their configs hash alike."""
     from oeseg.baselines.external import check_command, external_spec
     from oeseg.registry import check_methods, kind_of
 
     schemas = Path(schemas).resolve()
     top = schemas / "config.schema.yaml"
+    check_download_urls(config)  # before the schema, whose message would print a URL's password
     validate_section(config, top)
     check_methods(config["methods"])
     for name, entry in config["methods"].items():  # a command's template, output format and file, before any job
@@ -473,6 +551,7 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
             external_spec(name, entry)
             check_command(name, entry)
     check_references(config)
+    check_cityscapes_packages(config)
     for key, prop in read_yaml(top, "schema")["properties"].items():
         ref = prop.get("$ref", "#")
         if "#" in ref:

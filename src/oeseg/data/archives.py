@@ -12,12 +12,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from oeseg.data.download import fetched_twin
 from oeseg.data.panoptic import UNREADABLE_IMAGE
 from oeseg.io import InputError
 
 
 #: what reading a damaged or truncated archive raises (a bad CRC, a cut stream, a short tar)
 DAMAGED = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError)
+
+
+def download_again(path: Path) -> str:
+    """What to delete to download a damaged archive again: `path`, and the fetched file it is a hard
+    link of (`fetched_twin`), without which the workflow would link the same bytes again."""
+    twin = fetched_twin(path)
+    return f"delete {path}{f' and {twin}' if twin else ''} to download it again"
 
 
 def _starts_as_zip(path: Path) -> bool:
@@ -45,13 +53,14 @@ class Archive:
                 self._tar = tarfile.open(self.path)
                 self._members = {m.name: m for m in self._tar.getmembers() if m.isfile()}
             except DAMAGED as e:
-                raise InputError(f"{self.path}: a damaged or truncated tar archive ({e})") from None
+                raise InputError(f"{self.path}: a damaged or truncated tar archive ({e}); "
+                                 f"{download_again(self.path)}") from None
             self.names = sorted(self._members)
         elif not self.path.exists():
             raise InputError(f"{self.path}: no such archive or folder")
         elif _starts_as_zip(self.path):  # a zip's table of members is at its end: a cut one lacks it
             raise InputError(f"{self.path}: a damaged or truncated zip archive (its table of members, at the "
-                             "end, is missing or unreadable: cut short? download it again)")
+                             f"end, is missing or unreadable: cut short?); {download_again(self.path)}")
         else:
             raise InputError(f"{self.path}: not a zip or tar archive nor a folder")
 
@@ -64,8 +73,10 @@ class Archive:
                 return self._tar.extractfile(self._members[name]).read()
             return (self.path / name).read_bytes()
         except DAMAGED as e:
-            damaged = "" if self.path.is_dir() else ", the archive is damaged or truncated"
-            raise InputError(f"{self.path}:{name}: cannot be read{damaged} ({e})") from None
+            if self.path.is_dir():
+                raise InputError(f"{self.path}:{name}: cannot be read ({e})") from None
+            raise InputError(f"{self.path}:{name}: cannot be read, the archive is damaged or truncated ({e}); "
+                             f"{download_again(self.path)}") from None
 
     def read_image(self, name: str) -> np.ndarray:
         """One member decoded as an image array; InputError naming archive and member if it is not one."""

@@ -1,14 +1,16 @@
 """Cityscapes in the panoptic format: download through cityscapesscripts, convert gtFine.
 
-Download: the packages (gtFine_trainvaltest.zip, leftImg8bit_trainvaltest.zip) come from the
-Cityscapes server through `cityscapesscripts.download.downloader.download_packages` (which
+Download: the packages (PACKAGES: gtFine_trainvaltest.zip, leftImg8bit_trainvaltest.zip) come from
+the Cityscapes server through `cityscapesscripts.download.downloader.download_packages` (which
 resumes and checks the server's md5), logged in with CITYSCAPES_USERNAME / CITYSCAPES_PASSWORD
-from the environment (never written anywhere), and are then checked against the sha256 pinned
-in the config. A staged file that fails the md5, or that the server refuses to resume (HTTP 416),
+from the environment, else with the login of `machine www.cityscapes-dataset.com` in ~/.netrc
+(never logged or written anywhere), and are then checked against the sha256 pinned in the config.
+A staged file that fails the md5, or that the server refuses to resume (HTTP 416),
 is removed: a resumed one is downloaded again from zero, a fresh one fails naming the package. A
-package that comes as an HTML page (the server's login page) fails before it reaches the staged file.
-Every request times out (`CityscapesSession`: a stalled server would hold a job for its whole
-runtime otherwise); a dropped or stalled transfer resumes, up to `attempts` times in one run.
+package that comes as an HTML page (the server's login page), or an md5 answer that is no md5 sum,
+fails before it reaches the staged file. Every request times out (`CityscapesSession`: a stalled
+server would hold a job for its whole runtime otherwise); a dropped or stalled transfer resumes, and
+a busy server's 429/5xx is asked again after its Retry-After, up to `attempts` times in one run.
 
 Conversion: gtFine/<split>/<city>/<name>_gtFine_instanceIds.png holds, per pixel, the label id
 (< 1000) or label id * 1000 + instance number. Segment ids are those values (as the panoptic
@@ -22,9 +24,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import requests
@@ -32,7 +36,7 @@ import requests
 from oeseg.data.archives import Archive
 from oeseg.data.convert import SplitWriter, check_pairs
 from oeseg.data.download import (IDENTITY, INTERRUPTED, credentials_from_env, download_lock, is_downloaded,
-                                 is_html_page, keep_existing, verify_sha256)
+                                 is_html_page, keep_existing, reuse_verified, verify_sha256, wait_if_busy)
 from oeseg.data.vocabularies import CITYSCAPES, CITYSCAPES_LABEL_IDS
 from oeseg.io import InputError, redact_url
 
@@ -40,6 +44,10 @@ log = logging.getLogger(__name__)
 
 USERNAME_ENV, PASSWORD_ENV = "CITYSCAPES_USERNAME", "CITYSCAPES_PASSWORD"
 LOGIN_URL = "https://www.cityscapes-dataset.com/login"
+#: where the login comes from, as messages name it
+ACCOUNT = f"the Cityscapes account ({USERNAME_ENV}, else `machine {urlsplit(LOGIN_URL).hostname}` in ~/.netrc)"
+#: the packages rule convert_cityscapes reads, by its input's name: the config pins exactly these
+PACKAGES = {"gtfine": "gtFine_trainvaltest.zip", "images": "leftImg8bit_trainvaltest.zip"}
 SPLITS = ("train", "val", "test")
 MD5_MISMATCH = "MD5 sum of downloaded file does not match"  # cityscapesscripts' message
 #: the label ids of cityscapesscripts' table that *_instanceIds.png holds (license plate, -1, is never drawn)
@@ -49,7 +57,8 @@ LABEL_IDS = range(34)
 class CityscapesSession(requests.Session):
     """A session whose requests time out after `timeout` seconds unless they give their own
     (cityscapesscripts' downloader gives none) and ask for uncompressed bytes; a package (the one
-    streamed reply) that comes as an HTML page is refused before the downloader writes it."""
+    streamed reply) that comes as an HTML page, or an md5 answer that is no md5 sum, is refused
+    before the downloader reads it."""
 
     def __init__(self, timeout: float = 60.0) -> None:
         """A session whose requests default to `timeout` seconds and uncompressed bytes."""
@@ -60,24 +69,33 @@ class CityscapesSession(requests.Session):
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         """requests.Session.request, with this session's timeout where the caller gives none; an
         InputError for a package that comes as an HTML page with a success status (the downloader
-        would append it; an error status, whatever its page, is the downloader's to handle)."""
+        would append it; an error status, whatever its page, is the downloader's to handle), and for
+        an md5 answer with a success status whose first word is no md5 sum (an empty one, a page)."""
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         response = super().request(*args, **kwargs)
         if kwargs.get("stream") and response.ok and is_html_page(response):  # an error page is its status's
             response.close()
             raise InputError(f"the Cityscapes server sent an HTML page (its login page?) instead of the package at "
-                             f"{redact_url(response.url)}: the login may have expired, or the account in "
-                             f"{USERNAME_ENV} may not download it; nothing of the page was written")
+                             f"{redact_url(response.url)}: the login may have expired, or {ACCOUNT} may not "
+                             "download it; nothing of the page was written")
+        if response.ok and urlsplit(response.url).path.startswith("/md5-sum"):
+            words = response.text.split()
+            if not (words and re.fullmatch(r"[0-9a-fA-F]{32}", words[0])):
+                raise InputError(f"the Cityscapes server's md5 sum of the package at {redact_url(response.url)} "
+                                 f"is {'empty' if not words else 'no md5 sum'}; nothing was downloaded: try again "
+                                 "later, or see whether the package is listed on www.cityscapes-dataset.com/downloads")
         return response
 
 
 def cityscapes_session(session: requests.Session | None = None) -> requests.Session:
-    """A session (new or given) logged in to the Cityscapes server with the environment's credentials."""
-    credentials = credentials_from_env(USERNAME_ENV, PASSWORD_ENV)
+    """A session (new or given) logged in to the Cityscapes server with the environment's credentials,
+    else those of its machine in ~/.netrc (as requests reads it: $NETRC, else ~/.netrc)."""
+    credentials = credentials_from_env(USERNAME_ENV, PASSWORD_ENV) or requests.utils.get_netrc_auth(LOGIN_URL)
     if credentials is None:
-        raise InputError(f"Cityscapes download needs the environment variables {USERNAME_ENV} and "
-                         f"{PASSWORD_ENV} (an account of www.cityscapes-dataset.com)")
+        raise InputError(f"Cityscapes download needs an account of www.cityscapes-dataset.com: the environment "
+                         f"variables {USERNAME_ENV} and {PASSWORD_ENV}, or a line `machine "
+                         f"{urlsplit(LOGIN_URL).hostname} login USER password PASSWORD` in ~/.netrc")
     session = session or CityscapesSession()
     try:
         session.get(LOGIN_URL, allow_redirects=False).raise_for_status()
@@ -87,7 +105,7 @@ def cityscapes_session(session: requests.Session | None = None) -> requests.Sess
     except requests.RequestException as e:  # the message names the URL, never the form's credentials
         raise InputError(f"Cityscapes login at {LOGIN_URL} failed: {type(e).__name__}: {e}") from None
     if r.status_code != 302:  # the server redirects after a successful login
-        raise InputError(f"Cityscapes login refused for the account in {USERNAME_ENV}")
+        raise InputError(f"Cityscapes login refused for {ACCOUNT}")
     return session
 
 
@@ -100,34 +118,46 @@ def _spoiled(error: Exception) -> str | None:
     return None
 
 
+def _forbidden_hint(error: Exception, package: str) -> str:
+    """For an HTTP 403 while downloading `package`: that the account may lack access to it; else ""."""
+    if isinstance(error, requests.HTTPError) and error.response is not None and error.response.status_code == 403:
+        return (f" ({ACCOUNT} may lack access to {package}: the packages it may download are listed on "
+                "https://www.cityscapes-dataset.com/downloads/ once logged in)")
+    return ""
+
+
 def _fetch_package(package: str, staging: Path, session: requests.Session, dest: Path, attempts: int = 5) -> None:
-    """Download `package` into `staging`, resuming a dropped or stalled transfer up to `attempts`
-    times; a staged file failing MD5/416 is removed (a resumed one: retried from 0)."""
+    """Download `package` into `staging` in up to `attempts` attempts, resuming a dropped or stalled
+    transfer and asking a busy server again (wait_if_busy); a staged file failing MD5/416 is removed
+    (a resumed one: retried from 0)."""
     from cityscapesscripts.download.downloader import download_packages
 
     partial = staging / package
-    interrupted = 0
+    what = f"cityscapes package {package}"
+    attempt = 0
     while True:
+        attempt += 1
         resume = partial.exists()
-        log.info("cityscapes package %s: %s into %s", package, "resuming" if resume else "downloading", staging)
+        log.info("%s: %s into %s", what, "resuming" if resume else "downloading", staging)
         try:
             download_packages(session=session, package_names=[package], destination_path=str(staging),
                               resume=resume)
             return
         except INTERRUPTED as e:
-            interrupted += 1
-            if interrupted >= attempts:
+            if attempt >= attempts:
                 raise InputError(f"{dest}: download of cityscapes package {package} still incomplete after "
                                  f"{attempts} attempts ({type(e).__name__}); {partial} is kept, run again to "
                                  "resume") from None
             log.warning("cityscapes package %s: transfer interrupted (%s); resuming", package, type(e).__name__)
         except requests.JSONDecodeError as e:  # the package list is not JSON: a redirect to the login page
-            raise InputError(f"{dest}: the Cityscapes server's package list is not JSON ({e}): the login of the "
-                             f"account in {USERNAME_ENV} was not accepted for downloads, or has expired") from None
+            raise InputError(f"{dest}: the Cityscapes server's package list is not JSON ({e}): the login of "
+                             f"{ACCOUNT} was not accepted for downloads, or has expired") from None
         except Exception as e:  # cityscapesscripts raises bare Exception (unknown package, md5 mismatch)
+            if isinstance(e, requests.HTTPError) and wait_if_busy(e, attempt, attempts, what):
+                continue
             reason = _spoiled(e)
             if reason is None:
-                raise InputError(f"{dest}: download of cityscapes package {package} failed: {e}") from e
+                raise InputError(f"{dest}: download of {what} failed: {e}{_forbidden_hint(e, package)}") from e
             partial.unlink(missing_ok=True)
             if not resume:
                 raise InputError(f"{dest}: the download of cityscapes package {package} {reason}; the staged "
@@ -155,6 +185,17 @@ def download_cityscapes_package(package: str, dest: str | Path, sha256: str | No
         os.replace(partial, dest)
         shutil.rmtree(staging)
     return dest
+
+
+def fetch_cityscapes_package(package: str, fetched: str | Path, sha256: str | None, verified: str | Path,
+                             session: requests.Session | None = None) -> Path:
+    """The fetch step of a Cityscapes package: download it to `fetched` (download_cityscapes_package, in
+    `session` if given), unless the file at `verified`, where the verify step puts it, has the pinned
+    sha256, or, unpinned, is there at all: a package's source never changes (reuse_verified)."""
+    fetched = Path(fetched)
+    if reuse_verified(Path(verified), fetched, sha256):
+        return fetched
+    return download_cityscapes_package(package, fetched, sha256, session)
 
 
 def cityscapes_segments(instance_ids: np.ndarray, where: str) -> tuple[np.ndarray, dict[int, int], set[int]]:

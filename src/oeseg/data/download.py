@@ -13,6 +13,9 @@ the part is discarded and the download restarts from zero, once; a second such 4
 begun so, fails the download (naming the URL) and removes the part.
 The finished file is checked against the pinned sha256 before it is renamed to `dest`: a mismatch
 removes it and raises.
+A write that fails (a full disk, a file-size limit) is an InputError naming `dest` and the URL; the
+part is kept to resume. A URL that requests cannot fetch (another scheme than http or https, no host,
+a bad port) is an InputError naming `dest` and the URL without its login.
 Bytes are asked for and written as the server stores them (`Accept-Encoding: identity`, nothing
 decoded), so that a part's size is an offset in the remote file; a 206 reply that starts elsewhere
 than the part ends, or whose ETag (else Last-Modified) differs from the part's record (a server that
@@ -25,11 +28,17 @@ refused before the part is touched. One process at a time downloads a file (`dow
 second one waits, then finds it done.
 `download_file` takes credentials only from ~/.netrc, which requests reads; they are never logged. A 401/403 names
 the ~/.netrc machine to log in.
+
+The workflow fetches a download (`fetch_download`) to `<out>/downloads/.fetched/<name>` in a job that
+depends on its URL only, and checks it against its pin (`verify_download`) in a job that depends on the
+pin only, which makes `<out>/downloads/<name>` a hard link of it (a move where the file system refuses
+links): a changed pin hashes the fetched file again without a request, a changed URL fetches again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -52,6 +61,10 @@ IDENTITY = {"Accept-Encoding": "identity"}  # byte offsets of a compressed reply
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: what a dropped or stalled transfer raises: worth resuming, unlike an HTTP error
 INTERRUPTED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+#: the folder of `<out>/downloads/` that the fetched files lie in, before their pin is checked
+FETCHED = ".fetched"
+#: why os.link fails on a file system without hard links (or across two): the file is moved instead
+LINK_REFUSED = frozenset({errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP})
 
 
 def credentials_from_env(user_var: str, password_var: str) -> tuple[str, str] | None:
@@ -62,17 +75,39 @@ def credentials_from_env(user_var: str, password_var: str) -> tuple[str, str] | 
     return user, password
 
 
-def verify_sha256(path: Path, sha256: str | None, source: str, name: Path | None = None) -> None:
-    """Check a file's sha256; on mismatch remove the file and raise InputError naming both hashes.
+def url_problem(url: str) -> str | None:
+    """What keeps requests from fetching `url` (a scheme other than http or https, no host, a host or
+    port that cannot be read), in words that never repeat the URL; None when nothing does."""
+    try:
+        parts = urllib3.util.parse_url(url)
+    except urllib3.exceptions.LocationParseError:
+        return "its host or port cannot be read (a port is a number up to 65535)"
+    if parts.scheme not in ("http", "https"):
+        return (f"only http:// and https:// URLs can be downloaded, not {parts.scheme}://" if parts.scheme
+                else "it does not start with http:// or https://")
+    return None if parts.host else "it names no host"
 
-    `name` is the file named in messages (default `path`); None as `sha256` only logs the hash.
-    """
+
+def wait_if_busy(error: requests.HTTPError, attempt: int, max_attempts: int, what: str) -> bool:
+    """After an HTTP error from a server busy or down for a moment (TRANSIENT_STATUSES) before the last
+    of `max_attempts`: log it (naming `what`), wait for its Retry-After (else a backoff) and return
+    True (ask again); False for any other error, or after the last attempt."""
+    status = error.response.status_code if error.response is not None else None
+    if status not in TRANSIENT_STATUSES or attempt >= max_attempts:
+        return False
+    delay = retry_delay(error, attempt, backoff_s=2.0, max_wait_s=60.0)
+    log.warning("%s: HTTP %d, retrying in %.0f s", what, status, delay)
+    time.sleep(delay)
+    return True
+
+
+def verify_sha256(path: Path, sha256: str | None, source: str, name: Path | None = None) -> None:
+    """Check a file's sha256 (None: nothing to check); on mismatch remove the file and raise InputError
+    naming both hashes. `name` is the file named in messages (default `path`)."""
+    if sha256 is None:  # the workflow's verify step logs the hash to pin
+        return
     name = name or path
     actual = sha256_file(path)
-    if sha256 is None:
-        log.warning("%s: no sha256 pinned for %s; its sha256 is %s (pin it in the config)",
-                    name, source, actual)
-        return
     if actual != sha256.lower():
         path.unlink()
         raise InputError(f"{name}: sha256 mismatch for {source}: expected {sha256.lower()}, "
@@ -229,16 +264,24 @@ def _write_body(response: requests.Response, part: Path, offset: int, url: str, 
                     source, offset, changed)
         _discard(part)
         return False
-    with open(part, "ab" if offset else "wb") as f:
-        if not offset:  # after the truncation, so a record never describes older bytes
-            atomic_write_json(_sidecar(part), {"url_sha256": _url_sha256(url), "url": source,
-                                               **{k: v for k, v in validators.items() if v},
-                                               **({"after_416": True} if after_416 else {})})
-        try:
-            for block in response.raw.stream(CHUNK_SIZE, decode_content=False):
-                f.write(block)
-        except urllib3.exceptions.HTTPError as e:  # as requests' iter_content reports them
-            raise requests.ConnectionError(e) from e
+    try:
+        with open(part, "ab" if offset else "wb") as f:
+            if not offset:  # after the truncation, so a record never describes older bytes
+                atomic_write_json(_sidecar(part), {"url_sha256": _url_sha256(url), "url": source,
+                                                   **{k: v for k, v in validators.items() if v},
+                                                   **({"after_416": True} if after_416 else {})})
+            try:
+                for block in response.raw.stream(CHUNK_SIZE, decode_content=False):
+                    f.write(block)
+            except urllib3.exceptions.HTTPError as e:  # as requests' iter_content reports them
+                raise requests.ConnectionError(e) from e
+    except requests.ConnectionError:
+        raise
+    except OSError as e:  # a full disk, a file-size limit (requests' errors are OSErrors too: above)
+        kept = part.stat().st_size if part.exists() else 0
+        raise InputError(f"{dest}: cannot write the file: the download of {source} into {part} failed: "
+                         f"{e.strerror or e}; {part} is kept ({kept} bytes): make room, then run again to "
+                         "resume") from None
     # a body can end short of its length without an error (closed early, a last chunk sent early, a
     # range served in pieces): the part is measured against the size the reply gave
     size, expected = part.stat().st_size, _expected_size(response, content_range)
@@ -263,7 +306,12 @@ def _fetch_into(url: str, part: Path, sha256: str | None, timeout: float, after_
     record = _read_record(part)
     headers = _resume_headers(url, part, record, sha256 is not None)
     offset = part.stat().st_size if headers else 0
-    with requests.get(url, stream=True, headers={**IDENTITY, **headers}, timeout=timeout) as r:
+    try:
+        response = requests.get(url, stream=True, headers={**IDENTITY, **headers}, timeout=timeout)
+    except ValueError:  # requests' InvalidURL, InvalidSchema, MissingSchema: their messages repeat the URL whole
+        raise InputError(f"{part.with_suffix('')}: cannot download {source}: "
+                         f"{url_problem(url) or 'not a URL that requests can fetch'}") from None
+    with response as r:
         if not (offset and r.status_code == 416):
             return _write_body(r, part, offset, url, sha256, record, after_416)
         remote_size = _remote_size(r)
@@ -328,12 +376,9 @@ def _download(url: str, dest: Path, sha256: str | None, max_attempts: int, timeo
         except INTERRUPTED as e:
             log.warning("%s: transfer interrupted (%s)", source, type(e).__name__)
         except requests.HTTPError as e:
-            status = e.response.status_code
-            if status in TRANSIENT_STATUSES and attempt < max_attempts:  # busy or down for a moment
-                delay = retry_delay(e, attempt, backoff_s=2.0, max_wait_s=60.0)
-                log.warning("%s: HTTP %d, retrying in %.0f s", source, status, delay)
-                time.sleep(delay)
+            if wait_if_busy(e, attempt, max_attempts, source):
                 continue
+            status = e.response.status_code
             login = f" ({_login_hint(e.response.url)})" if status in (401, 403) else ""
             raise InputError(f"{dest}: download of {source} failed: HTTP {status}{login}") from None
     else:
@@ -344,3 +389,75 @@ def _download(url: str, dest: Path, sha256: str | None, max_attempts: int, timeo
     _sidecar(part).unlink(missing_ok=True)
     verify_sha256(part, sha256, source, name=dest)
     os.replace(part, dest)
+
+
+def link_or_move(source: Path, dest: Path) -> None:
+    """Make `dest` a hard link of `source` (replacing `dest` atomically), or move `source` to `dest`
+    where the file system refuses hard links; another failure is an InputError naming `dest`."""
+    if dest.exists() and dest.samefile(source):  # a rename between two links of one file does nothing
+        return
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.link")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(source, tmp)
+        except OSError as e:
+            if e.errno not in LINK_REFUSED:
+                raise
+            log.info("%s: no hard link to %s here (%s); moving it", dest, source, e.strerror)
+            os.replace(source, dest)
+            return
+        os.replace(tmp, dest)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"{dest}: cannot write the file: {e.strerror or e}") from None
+
+
+def reuse_verified(verified: Path, fetched: Path, sha256: str | None) -> bool:
+    """Take the file already at `verified` as the fetched one (`fetched`, with link_or_move) when it has
+    the pinned sha256, or, with None as `sha256`, whatever it holds; True when it was taken. A workflow
+    run from before the fetch step, or a move where hard links are refused, left it there alone."""
+    if fetched.exists() or not is_downloaded(verified, sha256):
+        return False
+    log.info("%s: taking %s, already there%s; nothing is downloaded", fetched, verified,
+             " with the pinned sha256" if sha256 else "")
+    link_or_move(verified, fetched)
+    return True
+
+
+def fetch_download(url: str, fetched: str | os.PathLike, sha256: str | None, verified: str | os.PathLike) -> Path:
+    """The fetch step of a download: `url` to `fetched` (download_file), unless the file at `verified`,
+    where the verify step puts it, has the pinned sha256 (reuse_verified)."""
+    fetched = Path(fetched)
+    if sha256 is not None and reuse_verified(Path(verified), fetched, sha256):
+        return fetched
+    return download_file(url, fetched, sha256)
+
+
+def verify_download(fetched: str | os.PathLike, dest: str | os.PathLike, sha256: str | None, setting: str) -> Path:
+    """The verify step of a download: check the sha256 of `fetched` against the pin of the config key
+    `setting` (None: log the hash to pin there) and make `dest` a hard link of it (link_or_move); a
+    mismatch keeps `fetched` and raises an InputError naming both files, both hashes and what to do."""
+    fetched, dest = Path(fetched), Path(dest)
+    actual = sha256_file(fetched)
+    if sha256 is None:
+        log.warning("%s: no sha256 pinned (%s is null); its sha256 is %s: pin it there", dest, setting, actual)
+    elif actual != sha256.lower():
+        raise InputError(f"{dest}: sha256 mismatch: {setting} pins {sha256.lower()}, the downloaded {fetched} "
+                         f"has {actual}; if the pin is right (the file changed on the server, or arrived "
+                         f"damaged), delete {fetched} to download it again, else correct {setting}")
+    link_or_move(fetched, dest)
+    return dest
+
+
+def fetched_twin(path: str | os.PathLike) -> Path | None:
+    """The fetched file that `path`, a verified download `<downloads>/<name>`, is a hard link of
+    (`<downloads>/.fetched/<name>`), or None."""
+    path = Path(path)
+    for folder in path.parents:
+        twin = folder / FETCHED / path.relative_to(folder)
+        with contextlib.suppress(OSError):
+            if twin.samefile(path):
+                return twin
+    return None

@@ -403,7 +403,7 @@ def download_pins(config: dict[str, Any]) -> dict[str, Pin]:
     dataset names the key; check_cityscapes_packages makes them pin alike)."""
     pins = {name: Pin(entry["sha256"], config_key(["downloads", name, "sha256"]))
             for name, entry in config.get("downloads", {}).items()}
-    for dataset, entry in config["datasets"].items():
+    for dataset, entry in config.get("datasets", {}).items():
         if entry["source"] == "cityscapes":
             for package, sha256 in entry["packages"].items():
                 pins.setdefault(f"cityscapes/{package}", Pin(sha256, config_key(["datasets", dataset, "packages",
@@ -440,7 +440,7 @@ def check_cityscapes_packages(config: dict[str, Any]) -> None:
 
     expected = sorted(PACKAGES.values())
     pinned: dict[str, tuple[str, Any]] = {}
-    for dataset, entry in config["datasets"].items():
+    for dataset, entry in config.get("datasets", {}).items():
         if entry["source"] != "cityscapes":
             continue
         packages = entry.get("packages", {})
@@ -551,7 +551,6 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
             external_spec(name, entry)
             check_command(name, entry)
     check_references(config)
-    check_cityscapes_packages(config)
     for key, prop in read_yaml(top, "schema")["properties"].items():
         ref = prop.get("$ref", "#")
         if "#" in ref:
@@ -565,6 +564,7 @@ def check_config(config: dict[str, Any], schemas: str | os.PathLike) -> None:
                              f"{section.name} describes it)")
         if key in config:
             validate_section(config[key], section, key)
+    check_cityscapes_packages(config)  # after the datasets section's schema
 
 
 def validate_section(instance: Any, schema: Path, key: str = "") -> None:

@@ -8,9 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,8 @@ from oeseg.data.panoptic import PanopticImage, Segment, panoptic_json
 from oeseg.data.vocabularies import CITYSCAPES, Category, Vocabulary
 from oeseg.io import InputError, atomic_write_json
 from oeseg.workflow import check_folder_datasets, dataset_split_dir, split_folder
+
+from download_server import Remote, serve
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,72 +74,41 @@ def test_a_malformed_download_entry_stops_the_run(tmp_path):
     assert """config: downloads["paper/x.json"].sha256: 'abc' does not match""" in out, out[-2000:]
 
 
-class _Files(BaseHTTPRequestHandler):
-    """Serves `files` (path -> bytes) whole, and records the path of each GET in `gets`."""
-
-    files: dict[str, bytes] = {}
-    gets: list[str] = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        type(self).gets.append(self.path)
-        if self.path not in self.files:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(self.files[self.path])))
-        self.end_headers()
-        self.wfile.write(self.files[self.path])
-
-
-@pytest.fixture()
-def files_server():
-    """A local HTTP server (127.0.0.1) of _Files; its base URL."""
-    _Files.files, _Files.gets = {}, []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def test_pinning_a_downloaded_file_checks_it_again_without_downloading_it(tmp_path, files_server):
+def test_pinning_a_downloaded_file_checks_it_again_without_downloading_it(tmp_path):
     """The README's way: download unpinned, pin the logged hash. Pinning reruns the verify job only,
     which hashes the file already fetched (no request); a wrong pin fails naming the file, both hashes
     and what to do, and keeps the fetched file; a changed URL fetches again."""
     root = _workflow_copy(tmp_path)
     first, second = b"a list of words\n" * 100, b"another list\n" * 50
-    _Files.files = {"/words.txt": first, "/other.txt": second}
-    config = yaml.safe_load((root / "config.yaml").read_text())
-    name, target = "lists/words.txt", f"{config['out']}/downloads/lists/words.txt"
-    fetched, log = root / config["out"] / "downloads/.fetched/lists/words.txt", root / config["out"] / "logs"
+    with serve({"/words.txt": (first, None, None), "/other.txt": (second, None, None)}) as files_server:
+        config = yaml.safe_load((root / "config.yaml").read_text())
+        name, target = "lists/words.txt", f"{config['out']}/downloads/lists/words.txt"
+        fetched, log = root / config["out"] / "downloads/.fetched/lists/words.txt", root / config["out"] / "logs"
 
-    def run(url: str, sha256: str | None) -> subprocess.CompletedProcess:
-        config["downloads"] = {name: {"url": f"{files_server}{url}", "sha256": sha256}}
-        (root / "run.yaml").write_text(yaml.safe_dump(config))
-        return _snakemake(root, target, "--configfile", "run.yaml")
+        def run(url: str, sha256: str | None) -> subprocess.CompletedProcess:
+            config["downloads"] = {name: {"url": f"{files_server}{url}", "sha256": sha256}}
+            (root / "run.yaml").write_text(yaml.safe_dump(config))
+            return _snakemake(root, target, "--configfile", "run.yaml")
 
-    done = run("/words.txt", None)
-    assert done.returncode == 0, done.stderr
-    sha256 = hashlib.sha256(first).hexdigest()
-    assert f"its sha256 is {sha256}: pin it there" in (log / "verify_download/lists/words.txt.log").read_text()
-    done = run("/words.txt", sha256)
-    assert done.returncode == 0, done.stderr
-    assert "rule verify_download:" in done.stderr and "rule download:" not in done.stderr
-    assert _Files.gets == ["/words.txt"] and (root / target).read_bytes() == first
-    assert (root / target).samefile(fetched)
-    done = run("/words.txt", "0" * 64)
-    assert done.returncode != 0
-    assert (f'{target}: sha256 mismatch: downloads["lists/words.txt"].sha256 pins {"0" * 64}, the downloaded '
-            f"{fetched.relative_to(root)} has {sha256}; if the pin is right (the file changed on the server, or "
-            f"arrived damaged), delete {fetched.relative_to(root)} to download it again, else correct "
-            'downloads["lists/words.txt"].sha256') in (log / "verify_download/lists/words.txt.log").read_text()
-    assert _Files.gets == ["/words.txt"] and fetched.read_bytes() == first
-    done = run("/other.txt", hashlib.sha256(second).hexdigest())
-    assert done.returncode == 0, done.stderr
-    assert _Files.gets == ["/words.txt", "/other.txt"] and (root / target).read_bytes() == second
+        done = run("/words.txt", None)
+        assert done.returncode == 0, done.stderr
+        sha256 = hashlib.sha256(first).hexdigest()
+        assert f"its sha256 is {sha256}: pin it there" in (log / "verify_download/lists/words.txt.log").read_text()
+        done = run("/words.txt", sha256)
+        assert done.returncode == 0, done.stderr
+        assert "rule verify_download:" in done.stderr and "rule download:" not in done.stderr
+        assert [path for path, _, _ in Remote.seen] == ["/words.txt"] and (root / target).read_bytes() == first
+        assert (root / target).samefile(fetched)
+        done = run("/words.txt", "0" * 64)
+        assert done.returncode != 0
+        assert (f'{target}: sha256 mismatch: downloads["lists/words.txt"].sha256 pins {"0" * 64}, the downloaded '
+                f"{fetched.relative_to(root)} has {sha256}; if the pin is right (the file changed on the server, or "
+                f"arrived damaged), delete {fetched.relative_to(root)} to download it again, else correct "
+                'downloads["lists/words.txt"].sha256') in (log / "verify_download/lists/words.txt.log").read_text()
+        assert [path for path, _, _ in Remote.seen] == ["/words.txt"] and fetched.read_bytes() == first
+        done = run("/other.txt", hashlib.sha256(second).hexdigest())
+        assert done.returncode == 0, done.stderr
+        assert [path for path, _, _ in Remote.seen] == ["/words.txt", "/other.txt"] and (root / target).read_bytes() == second
 
 
 def test_a_split_folder_is_data_root_dataset_split():

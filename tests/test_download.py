@@ -4,8 +4,6 @@ checksums, resuming only a `.part` it can trust, errors that name the file, no c
 
 from __future__ import annotations
 
-import base64
-import gzip
 import hashlib
 import io
 import errno
@@ -17,15 +15,15 @@ import socket
 import subprocess
 import sys
 import tarfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from oeseg.data.download import download_file, fetch_download, fetched_twin, verify_download
 from oeseg.io import InputError, redact_url
+
+from download_server import Remote, serve
 
 
 def _archive() -> bytes:
@@ -48,147 +46,18 @@ NEW = bytes((i * 13) % 241 for i in range(8000))
 MODIFIED = "Wed, 01 May 2024 10:00:00 GMT"
 
 
-def _basic(user: str, password: str) -> str:
-    """The Authorization header of HTTP basic authentication."""
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-class _Remote(BaseHTTPRequestHandler):
-    """Serves `files` (path -> body, ETag, Last-Modified) with `Accept-Ranges: bytes`; a path in `cut`
-    stops halfway once, as its `ending` says: "length" (the default: a Content-Length, so the cut
-    drops the connection), "close" (no length: the body ends when the connection closes), "chunked"
-    (the cut body ends with its last chunk), "piece" (a 206 whose Content-Range and Content-Length
-    announce the half it sends, as a server that serves a range in pieces) or "bad-length" (a
-    Content-Length that is no number; the body ends when the connection closes). A path in `gzip` is sent
-    gzip-compressed to a client that accepts gzip (ranges then count compressed bytes); one in
-    `misplaced` answers a Range with a 206 of the bytes from 0; one in `no_ranges` answers every
-    request with the whole file and no Accept-Ranges; one in `login_page` gets an HTML login page;
-    one in `accounts` answers 401 unless asked with its (user, password); one in `held` sends half
-    of its next reply (with a Content-Length), sets `halfway` and sends the rest once `go_on` is set;
-    one in `busy` first answers each of its statuses in turn (with `Retry-After: 0`); one in
-    `ignores_if_range` serves a Range whatever its If-Range says; one in `bare_416` answers a range
-    past its end with a 416 without Content-Range (no size)."""
-
-    files: dict[str, tuple[bytes, str | None, str | None]] = {}
-    cut: set[str] = set()
-    ending: dict[str, str] = {}
-    gzip: set[str] = set()
-    misplaced: set[str] = set()
-    no_ranges: set[str] = set()
-    login_page: set[str] = set()
-    accounts: dict[str, tuple[str, str]] = {}
-    held: set[str] = set()
-    busy: dict[str, list[int]] = {}
-    ignores_if_range: set[str] = set()
-    bare_416: set[str] = set()
-    halfway, go_on = threading.Event(), threading.Event()
-    seen: list[tuple[str, str | None, str | None]] = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        rng, if_range = self.headers.get("Range"), self.headers.get("If-Range")
-        type(self).seen.append((self.path, rng, if_range))
-        if self.path not in self.files:
-            self.send_error(404)
-            return
-        if self.busy.get(self.path):
-            self.send_response(self.busy[self.path].pop(0))
-            self.send_header("Retry-After", "0")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if self.path in self.accounts and self.headers.get("Authorization") != _basic(*self.accounts[self.path]):
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", 'Basic realm="files"')
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if self.path in self.login_page:
-            page = b"<!DOCTYPE html><html><body><form method='post'>Log in</form></body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=UTF-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-            return
-        body, etag, modified = self.files[self.path]
-        compressed = self.path in self.gzip and "gzip" in self.headers.get("Accept-Encoding", "")
-        if compressed:
-            body = gzip.compress(body, mtime=0)
-        strong = etag is not None and not etag.startswith("W/")
-        if (rng and if_range is not None and self.path not in self.ignores_if_range
-                and not ((strong and if_range == etag) or if_range == modified)):
-            rng = None  # the file changed since the client's copy: send all of it
-        if self.path in self.no_ranges:
-            rng = None
-        start = int(rng.removeprefix("bytes=").split("-")[0]) if rng else 0
-        if rng and self.path in self.misplaced:
-            start = 0
-        if rng and start >= len(body):
-            self.send_response(416)
-            if self.path not in self.bare_416:
-                self.send_header("Content-Range", f"bytes */{len(body)}")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        payload, ending = body[start:], self.ending.get(self.path, "length")
-        cut = self.path in self.cut
-        self.cut.discard(self.path)
-        if cut and ending == "piece":
-            payload = payload[: len(payload) // 2]
-        if ending == "chunked":
-            self.protocol_version = "HTTP/1.1"
-        self.send_response(206 if rng else 200)
-        if rng:
-            self.send_header("Content-Range", f"bytes {start}-{start + len(payload) - 1}/{len(body)}")
-        if compressed:
-            self.send_header("Content-Encoding", "gzip")
-        for name, value in (("ETag", etag), ("Last-Modified", modified)):
-            if value is not None:
-                self.send_header(name, value)
-        if self.path not in self.no_ranges:
-            self.send_header("Accept-Ranges", "bytes")
-        if ending in ("length", "piece"):
-            self.send_header("Content-Length", str(len(payload)))
-        elif ending == "chunked":
-            self.send_header("Transfer-Encoding", "chunked")
-        elif ending == "bad-length":
-            self.send_header("Content-Length", "many")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        if cut and ending != "piece":
-            payload = payload[: len(payload) // 2]
-        if self.path in self.held:
-            self.held.discard(self.path)
-            self.wfile.write(payload[: len(payload) // 2])
-            self.wfile.flush()
-            self.halfway.set()
-            self.go_on.wait(60)
-            payload = payload[len(payload) // 2:]
-        self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload) if ending == "chunked" else payload)
-
-
 @pytest.fixture()
 def remote():
-    _Remote.files = {"/good.tar": (ARCHIVE, None, None), "/cut.tar": (ARCHIVE, None, None),
-                     "/bad.tar": (ARCHIVE[:100] + b"X" + ARCHIVE[101:], None, None)}
-    _Remote.cut, _Remote.ending, _Remote.accounts, _Remote.seen = {"/cut.tar"}, {}, {}, []
-    _Remote.gzip, _Remote.misplaced, _Remote.no_ranges, _Remote.login_page = set(), set(), set(), set()
-    _Remote.held, _Remote.halfway, _Remote.go_on = set(), threading.Event(), threading.Event()
-    _Remote.busy, _Remote.ignores_if_range, _Remote.bare_416 = {}, set(), set()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Remote)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    _Remote.go_on.set()
-    httpd.shutdown()
-    httpd.server_close()
+    """Remote on 127.0.0.1 serving the archive whole (good.tar), damaged (bad.tar) and, once, cut (cut.tar)."""
+    with serve({"/good.tar": (ARCHIVE, None, None), "/cut.tar": (ARCHIVE, None, None),
+                "/bad.tar": (ARCHIVE[:100] + b"X" + ARCHIVE[101:], None, None)}) as url:
+        Remote.cut.add("/cut.tar")
+        yield url
 
 
 def _interrupted(url: str, dest: Path) -> int:
     """Run a download that the server cuts halfway (one attempt); the size of the `.part` it leaves."""
-    _Remote.cut.add("/" + url.rsplit("/", 1)[1])
+    Remote.cut.add("/" + url.rsplit("/", 1)[1])
     with pytest.raises(InputError, match="still incomplete after 1 attempts"):
         download_file(url, dest, None, max_attempts=1)
     return dest.with_name(dest.name + ".part").stat().st_size
@@ -205,7 +74,7 @@ def _part_and_record(dest: Path) -> tuple[Path, Path]:
 
 
 def test_interrupted_download_resumes_with_if_range(remote, tmp_path):
-    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
     dest = tmp_path / "f.bin"
     size = _interrupted(f"{remote}/f.bin", dest)
     part, record = _part_and_record(dest)
@@ -214,33 +83,33 @@ def test_interrupted_download_resumes_with_if_range(remote, tmp_path):
                                               "etag": '"v1"', "last_modified": MODIFIED}
     download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == OLD
-    assert _Remote.seen[-1] == ("/f.bin", f"bytes={size}-", '"v1"')
+    assert Remote.seen[-1] == ("/f.bin", f"bytes={size}-", '"v1"')
     assert not part.exists() and not record.exists()
 
 
 def test_a_server_that_compresses_on_request_resumes_in_its_stored_bytes(remote, tmp_path):
     """Asked for identity, a server that gzips text when allowed (as code hosts do) sends the file's
     own bytes, so the part's size is an offset in it and the resumed file is whole."""
-    _Remote.files["/lexicon.json"] = (OLD, '"v1"', MODIFIED)
-    _Remote.gzip.add("/lexicon.json")
+    Remote.files["/lexicon.json"] = (OLD, '"v1"', MODIFIED)
+    Remote.gzip.add("/lexicon.json")
     dest = tmp_path / "lexicon.json"
     size = _interrupted(f"{remote}/lexicon.json", dest)
     download_file(f"{remote}/lexicon.json", dest, hashlib.sha256(OLD).hexdigest())
-    assert dest.read_bytes() == OLD and _Remote.seen[-1] == ("/lexicon.json", f"bytes={size}-", '"v1"')
+    assert dest.read_bytes() == OLD and Remote.seen[-1] == ("/lexicon.json", f"bytes={size}-", '"v1"')
 
 
 def test_a_206_from_another_byte_restarts_from_zero(remote, tmp_path, caplog):
     """A reply to `Range: bytes=N-` that starts elsewhere is not appended (unpinned: nothing else
     would catch it); the download restarts and the file is whole."""
-    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
     dest = tmp_path / "f.bin"
     size = _interrupted(f"{remote}/f.bin", dest)
-    _Remote.misplaced.add("/f.bin")
+    Remote.misplaced.add("/f.bin")
     with caplog.at_level(logging.WARNING, logger="oeseg.data.download"):
         download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == OLD
     assert f"asked for the bytes from {size}, the server sent 'bytes 0-{len(OLD) - 1}/{len(OLD)}'" in caplog.text
-    assert [r for _, r, _ in _Remote.seen[-2:]] == [f"bytes={size}-", None]
+    assert [r for _, r, _ in Remote.seen[-2:]] == [f"bytes={size}-", None]
 
 
 @pytest.mark.parametrize("ending", ["close", "chunked"])
@@ -249,20 +118,20 @@ def test_a_reply_without_a_length_is_checked_with_a_range_request(remote, tmp_pa
     """A 200 without Content-Length ends where the server closes it or sends its last chunk, early
     or not, without an error: a server that takes ranges is asked for the bytes after it, and a 206
     brings the rest (not a truncated file) or a 416 of the part's size confirms the end."""
-    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
-    _Remote.ending["/f.bin"] = ending
+    Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    Remote.ending["/f.bin"] = ending
     if cut:
-        _Remote.cut.add("/f.bin")
+        Remote.cut.add("/f.bin")
     dest = tmp_path / "f.bin"
     download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == OLD
-    assert _Remote.seen == [("/f.bin", None, None), ("/f.bin", f"bytes={len(OLD) // 2 if cut else len(OLD)}-", '"v1"')]
+    assert Remote.seen == [("/f.bin", None, None), ("/f.bin", f"bytes={len(OLD) // 2 if cut else len(OLD)}-", '"v1"')]
 
 
 def test_a_length_that_is_no_number_counts_as_none(remote, tmp_path):
     """A 200 whose Content-Length is no byte count is read as one without a length (no traceback):
     cut, it is resumed; whole, it is the pinned file."""
-    _Remote.ending["/cut.tar"] = "bad-length"
+    Remote.ending["/cut.tar"] = "bad-length"
     dest = tmp_path / "f.tar"
     download_file(f"{remote}/cut.tar", dest, hashlib.sha256(ARCHIVE).hexdigest(), max_attempts=2)
     assert dest.read_bytes() == ARCHIVE
@@ -271,11 +140,11 @@ def test_a_length_that_is_no_number_counts_as_none(remote, tmp_path):
 def test_a_reply_without_a_length_that_holds_the_pinned_file_is_taken_at_once(remote, tmp_path):
     """A 200 without Content-Length whose body has the pinned sha256 is the file: no range request
     is needed to confirm its end (nor another attempt: one is enough)."""
-    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
-    _Remote.ending["/f.bin"] = "close"
+    Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    Remote.ending["/f.bin"] = "close"
     dest = tmp_path / "f.bin"
     download_file(f"{remote}/f.bin", dest, hashlib.sha256(OLD).hexdigest(), max_attempts=1)
-    assert dest.read_bytes() == OLD and _Remote.seen == [("/f.bin", None, None)]
+    assert dest.read_bytes() == OLD and Remote.seen == [("/f.bin", None, None)]
 
 
 def test_a_downloaded_file_is_kept_without_taking_the_lock(remote, tmp_path):
@@ -284,15 +153,15 @@ def test_a_downloaded_file_is_kept_without_taking_the_lock(remote, tmp_path):
     dest = tmp_path / "good.tar"
     download_file(f"{remote}/good.tar", dest, SHA256)
     (tmp_path / "good.tar.lock").mkdir()
-    assert download_file(f"{remote}/good.tar", dest, SHA256) == dest and len(_Remote.seen) == 1
+    assert download_file(f"{remote}/good.tar", dest, SHA256) == dest and len(Remote.seen) == 1
 
 
 def test_a_reply_without_a_length_from_a_server_without_ranges_is_taken_whole(remote, tmp_path):
     """A server that does not take ranges cannot say more: its reply is the file (one request)."""
-    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
-    _Remote.ending["/f.bin"], _Remote.no_ranges = "close", {"/f.bin"}
+    Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    Remote.ending["/f.bin"], Remote.no_ranges = "close", {"/f.bin"}
     download_file(f"{remote}/f.bin", tmp_path / "f.bin", hashlib.sha256(OLD).hexdigest())
-    assert (tmp_path / "f.bin").read_bytes() == OLD and _Remote.seen == [("/f.bin", None, None)]
+    assert (tmp_path / "f.bin").read_bytes() == OLD and Remote.seen == [("/f.bin", None, None)]
 
 
 @pytest.mark.parametrize("ending", ["close", "chunked", "piece"])
@@ -300,56 +169,56 @@ def test_a_206_that_ends_before_its_content_range_total_is_resumed(remote, tmp_p
     """A resumed reply's Content-Range gives the file's size: a 206 that ends early without an error
     (the connection closed, the last chunk sent) or that serves a piece of the range is not taken
     for the rest of the file; the next attempt resumes after it."""
-    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
     dest = tmp_path / "f.bin"
     size = _interrupted(f"{remote}/f.bin", dest)
-    _Remote.ending["/f.bin"] = ending
-    _Remote.cut.add("/f.bin")
-    n = len(_Remote.seen)
+    Remote.ending["/f.bin"] = ending
+    Remote.cut.add("/f.bin")
+    n = len(Remote.seen)
     download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == OLD
     middle = size + (len(OLD) - size) // 2
-    assert [r for _, r, _ in _Remote.seen[n:]] == [f"bytes={size}-", f"bytes={middle}-"]
+    assert [r for _, r, _ in Remote.seen[n:]] == [f"bytes={size}-", f"bytes={middle}-"]
 
 
 def test_an_html_page_instead_of_the_file_is_refused_before_the_part_is_touched(remote, tmp_path):
     """A login or error page sent with 200 (a login wall, a proxy's page) is named as what it is,
     and the bytes of an interrupted download stay for the run that resumes them."""
-    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
     dest = tmp_path / "f.bin"
     size = _interrupted(f"{remote}/f.bin", dest)
     part = _part_and_record(dest)[0]
     kept = part.read_bytes()
-    _Remote.login_page.add("/f.bin")
+    Remote.login_page.add("/f.bin")
     with pytest.raises(InputError) as err:
         download_file(f"{remote}/f.bin", dest, hashlib.sha256(OLD).hexdigest())
     assert str(err.value) == (f"{dest}: {remote}/f.bin answered with an HTML page instead of the file (a login or "
                               f"error page?); nothing was written to {part}")
     assert part.read_bytes() == kept and not dest.exists()
-    _Remote.login_page.clear()
+    Remote.login_page.clear()
     download_file(f"{remote}/f.bin", dest, hashlib.sha256(OLD).hexdigest())
-    assert dest.read_bytes() == OLD and _Remote.seen[-1] == ("/f.bin", f"bytes={size}-", '"v1"')
+    assert dest.read_bytes() == OLD and Remote.seen[-1] == ("/f.bin", f"bytes={size}-", '"v1"')
 
 
 @pytest.mark.parametrize("etag", [None, 'W/"weak"'])
 def test_without_a_strong_etag_if_range_is_last_modified(remote, tmp_path, etag):
-    _Remote.files["/f.bin"] = (OLD, etag, MODIFIED)
+    Remote.files["/f.bin"] = (OLD, etag, MODIFIED)
     dest = tmp_path / "f.bin"
     size = _interrupted(f"{remote}/f.bin", dest)
     download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == OLD
-    assert _Remote.seen[-1] == ("/f.bin", f"bytes={size}-", MODIFIED)
+    assert Remote.seen[-1] == ("/f.bin", f"bytes={size}-", MODIFIED)
 
 
 def test_changed_remote_file_restarts_from_zero(remote, tmp_path):
-    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
     dest = tmp_path / "f.bin"
     size = _interrupted(f"{remote}/f.bin", dest)
-    _Remote.files["/f.bin"] = (NEW, '"v2"', "Thu, 02 May 2024 10:00:00 GMT")
-    n = len(_Remote.seen)
+    Remote.files["/f.bin"] = (NEW, '"v2"', "Thu, 02 May 2024 10:00:00 GMT")
+    n = len(Remote.seen)
     download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == NEW  # not the old part with the new tail, nor the larger old part
-    assert _Remote.seen[n:] == [("/f.bin", f"bytes={size}-", '"v1"')]  # one request, answered whole
+    assert Remote.seen[n:] == [("/f.bin", f"bytes={size}-", '"v1"')]  # one request, answered whole
     assert not _part_and_record(dest)[1].exists()
 
 
@@ -360,41 +229,41 @@ def test_a_206_of_a_changed_file_from_a_server_that_ignores_if_range_restarts(re
     """A server that serves the range whatever If-Range says sends the tail of the new file; its
     ETag (else Last-Modified) differs from the part's record, so the part is not appended to (for an
     unpinned file nothing else would catch the mix) and the download restarts."""
-    _Remote.files["/f.bin"] = (OLD, '"v1"' if validators[0] else None, MODIFIED)
+    Remote.files["/f.bin"] = (OLD, '"v1"' if validators[0] else None, MODIFIED)
     dest = tmp_path / "f.bin"
     size = _interrupted(f"{remote}/f.bin", dest)
     changed = bytes((i * 13) % 241 for i in range(len(OLD)))
-    _Remote.files["/f.bin"] = (changed, *validators)
-    _Remote.ignores_if_range.add("/f.bin")
+    Remote.files["/f.bin"] = (changed, *validators)
+    Remote.ignores_if_range.add("/f.bin")
     with caplog.at_level(logging.WARNING, logger="oeseg.data.download"):
         download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == changed
     assert "another version of the file" in caplog.text
-    assert [r for _, r, _ in _Remote.seen[-2:]] == [f"bytes={size}-", None]
+    assert [r for _, r, _ in Remote.seen[-2:]] == [f"bytes={size}-", None]
 
 
 def test_unpinned_part_without_validators_is_not_resumed(remote, tmp_path, caplog):
-    _Remote.files["/f.bin"] = (OLD, None, None)
+    Remote.files["/f.bin"] = (OLD, None, None)
     dest = tmp_path / "f.bin"
     assert _interrupted(f"{remote}/f.bin", dest) > len(NEW)  # the old file was larger
-    _Remote.files["/f.bin"] = (NEW, None, None)
-    n = len(_Remote.seen)
+    Remote.files["/f.bin"] = (NEW, None, None)
+    n = len(Remote.seen)
     with caplog.at_level(logging.WARNING, logger="oeseg.data.download"):
         download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == NEW
-    assert _Remote.seen[n:] == [("/f.bin", None, None)]
+    assert Remote.seen[n:] == [("/f.bin", None, None)]
     assert "no ETag or Last-Modified" in caplog.text and "restarting from zero" in caplog.text
 
 
 def test_pinned_part_gets_416_with_another_size_and_restarts(remote, tmp_path):
-    _Remote.files["/f.bin"] = (OLD, None, None)
+    Remote.files["/f.bin"] = (OLD, None, None)
     dest = tmp_path / "f.bin"
     size = _interrupted(f"{remote}/f.bin", dest)
-    _Remote.files["/f.bin"] = (NEW, None, None)
-    n = len(_Remote.seen)
+    Remote.files["/f.bin"] = (NEW, None, None)
+    n = len(Remote.seen)
     download_file(f"{remote}/f.bin", dest, hashlib.sha256(NEW).hexdigest())
     assert dest.read_bytes() == NEW
-    assert _Remote.seen[n:] == [("/f.bin", f"bytes={size}-", None), ("/f.bin", None, None)]
+    assert Remote.seen[n:] == [("/f.bin", f"bytes={size}-", None), ("/f.bin", None, None)]
 
 
 @pytest.mark.parametrize("extra, requests_after", [(b"", 1), (b"stale tail" * 800, 2)], ids=["same-size", "larger"])
@@ -402,17 +271,17 @@ def test_pinned_part_gets_416_with_another_size_and_restarts(remote, tmp_path):
 def test_416_completes_a_part_only_of_the_remote_size(remote, tmp_path, extra, requests_after, sized):
     """A 416 completes a part of the size its Content-Range gives; a larger part (stale), or any part
     when the 416 gives no size, is discarded and the file fetched from zero."""
-    _Remote.files["/f.bin"] = (NEW, '"v1"', None)
+    Remote.files["/f.bin"] = (NEW, '"v1"', None)
     if not sized:
-        _Remote.bare_416, requests_after = {"/f.bin"}, 2
+        Remote.bare_416, requests_after = {"/f.bin"}, 2
     dest = tmp_path / "f.bin"
     part, record = _part_and_record(dest)
     part.write_bytes(NEW + extra)
     record.write_text(json.dumps({"url_sha256": _sha(f"{remote}/f.bin"), "url": f"{remote}/f.bin", "etag": '"v1"'}))
     download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == NEW
-    assert _Remote.seen[0] == ("/f.bin", f"bytes={len(NEW + extra)}-", '"v1"')
-    assert len(_Remote.seen) == requests_after
+    assert Remote.seen[0] == ("/f.bin", f"bytes={len(NEW + extra)}-", '"v1"')
+    assert len(Remote.seen) == requests_after
     assert not part.exists() and not record.exists()
 
 
@@ -422,8 +291,8 @@ def test_a_416_without_a_size_restarts_once_then_fails_naming_the_url(remote, tm
     cannot confirm that a part is whole (nor tell it from a stale, larger one): the part is discarded
     and fetched from zero once; when that ends alike, the download fails naming the URL and removes
     the part, and pinning the sha256 takes the body as the file."""
-    _Remote.files["/f.bin"] = (NEW, '"v1"', MODIFIED)
-    _Remote.ending["/f.bin"], _Remote.bare_416 = "close", {"/f.bin"}
+    Remote.files["/f.bin"] = (NEW, '"v1"', MODIFIED)
+    Remote.ending["/f.bin"], Remote.bare_416 = "close", {"/f.bin"}
     dest, url = tmp_path / "f.bin", f"{remote}/f.bin"
     part, record = _part_and_record(dest)
     whole, resume = ("/f.bin", None, None), ("/f.bin", f"bytes={len(NEW)}-", '"v1"')
@@ -439,29 +308,29 @@ def test_a_416_without_a_size_restarts_once_then_fails_naming_the_url(remote, tm
         "HTTP 416 without the file's size (no Content-Range), also after the download restarted from zero, so "
         f"nothing confirms that the bytes received are the whole file; {part} was removed; pin the file's sha256 "
         "(a body with it is taken as the file)")
-    assert _Remote.seen == expected
+    assert Remote.seen == expected
     assert not part.exists() and not record.exists() and not dest.exists()
     download_file(url, dest, hashlib.sha256(NEW).hexdigest())
-    assert dest.read_bytes() == NEW and _Remote.seen[len(expected):] == [whole]
+    assert dest.read_bytes() == NEW and Remote.seen[len(expected):] == [whole]
 
 
 def test_a_416_without_a_size_completes_a_part_of_the_pinned_sha256(remote, tmp_path):
     """A whole part left by an interrupted run (the body arrived, the rename did not) is taken on a 416
     without the file's size when it has the pinned sha256: one request, nothing fetched again."""
-    _Remote.files["/f.bin"] = (NEW, '"v1"', MODIFIED)
-    _Remote.ending["/f.bin"], _Remote.bare_416 = "close", {"/f.bin"}
+    Remote.files["/f.bin"] = (NEW, '"v1"', MODIFIED)
+    Remote.ending["/f.bin"], Remote.bare_416 = "close", {"/f.bin"}
     dest, url = tmp_path / "f.bin", f"{remote}/f.bin"
     part, record = _part_and_record(dest)
     part.write_bytes(NEW)
     record.write_text(json.dumps({"url_sha256": _sha(url), "url": url, "etag": '"v1"'}))
     download_file(url, dest, hashlib.sha256(NEW).hexdigest())
     assert dest.read_bytes() == NEW and not part.exists()
-    assert _Remote.seen == [("/f.bin", f"bytes={len(NEW)}-", '"v1"')]
+    assert Remote.seen == [("/f.bin", f"bytes={len(NEW)}-", '"v1"')]
 
 
 @pytest.mark.parametrize("source", [None, "/other.bin"])
 def test_foreign_part_is_not_resumed(remote, tmp_path, source):
-    _Remote.files["/f.bin"] = (NEW, '"v1"', MODIFIED)
+    Remote.files["/f.bin"] = (NEW, '"v1"', MODIFIED)
     dest = tmp_path / "f.bin"
     part, record = _part_and_record(dest)
     part.write_bytes(OLD[:4000])
@@ -469,7 +338,7 @@ def test_foreign_part_is_not_resumed(remote, tmp_path, source):
         record.write_text(json.dumps({"url": f"{remote}{source}", "etag": '"v1"'}))
     download_file(f"{remote}/f.bin", dest, None)
     assert dest.read_bytes() == NEW
-    assert _Remote.seen == [("/f.bin", None, None)]
+    assert Remote.seen == [("/f.bin", None, None)]
 
 
 def _download_in_a_child(url: str, dest: Path, sha256: str, log: Path) -> subprocess.Popen:
@@ -484,23 +353,23 @@ def _download_in_a_child(url: str, dest: Path, sha256: str, log: Path) -> subpro
 def test_a_second_process_waits_for_the_download_of_the_same_file(remote, tmp_path):
     """Two jobs that download one file (two runs sharing the output folder) do not write into one
     `.part`: the second waits for the first, then finds the file done and fetches nothing."""
-    _Remote.files["/f.bin"], _Remote.held = (OLD, '"v1"', MODIFIED), {"/f.bin"}
+    Remote.files["/f.bin"], Remote.held = (OLD, '"v1"', MODIFIED), {"/f.bin"}
     dest, sha256, second_log = tmp_path / "f.bin", hashlib.sha256(OLD).hexdigest(), tmp_path / "second.log"
     first = _download_in_a_child(f"{remote}/f.bin", dest, sha256, tmp_path / "first.log")
-    assert _Remote.halfway.wait(60)
+    assert Remote.halfway.wait(60)
     second = _download_in_a_child(f"{remote}/f.bin", dest, sha256, second_log)
     deadline = time.monotonic() + 60
     while "waiting" not in second_log.read_text() and second.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    _Remote.go_on.set()
+    Remote.go_on.set()
     assert first.wait(60) == 0 and second.wait(60) == 0, (tmp_path / "first.log").read_text() + second_log.read_text()
     assert "f.bin: another process is downloading it; waiting" in second_log.read_text()
-    assert dest.read_bytes() == OLD and [path for path, _, _ in _Remote.seen] == ["/f.bin"]
+    assert dest.read_bytes() == OLD and [path for path, _, _ in Remote.seen] == ["/f.bin"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin", "first.log", "second.log"]  # no lock, no part
 
 
 def test_record_and_logs_hold_no_credentials(remote, tmp_path, caplog):
-    _Remote.files["/f.bin"] = (OLD, '"v1"', None)
+    Remote.files["/f.bin"] = (OLD, '"v1"', None)
     url = remote.replace("http://", "http://alice:s3cret@") + "/f.bin"
     dest = tmp_path / "f.bin"
     with caplog.at_level(logging.DEBUG, logger="oeseg.data.download"):
@@ -508,26 +377,26 @@ def test_record_and_logs_hold_no_credentials(remote, tmp_path, caplog):
         record = json.loads(_part_and_record(dest)[1].read_text())
         download_file(url, dest, None)
     assert record["url"] == f"{remote}/f.bin" and record["url_sha256"] == _sha(url)
-    assert dest.read_bytes() == OLD and _Remote.seen[-1][1] is not None  # resumed: same source
+    assert dest.read_bytes() == OLD and Remote.seen[-1][1] is not None  # resumed: same source
     assert "s3cret" not in caplog.text and "alice" not in json.dumps(record)
 
 
 def test_a_part_of_another_query_value_is_not_resumed(remote, tmp_path, caplog):
     """Two URLs that differ only in a query value redact alike (`id=***`): the part of one is not
     resumed for the other, and neither query value is written to the record."""
-    _Remote.files["/get?export=download&id=OLDFILE"] = (OLD, '"v1"', MODIFIED)
-    _Remote.files["/get?export=download&id=NEWFILE"] = (NEW, '"v1"', MODIFIED)  # one ETag: If-Range cannot tell
+    Remote.files["/get?export=download&id=OLDFILE"] = (OLD, '"v1"', MODIFIED)
+    Remote.files["/get?export=download&id=NEWFILE"] = (NEW, '"v1"', MODIFIED)  # one ETag: If-Range cannot tell
     dest = tmp_path / "f.bin"
-    _Remote.cut.add("/get?export=download&id=OLDFILE")
+    Remote.cut.add("/get?export=download&id=OLDFILE")
     with pytest.raises(InputError, match="still incomplete after 1 attempts"):
         download_file(f"{remote}/get?export=download&id=OLDFILE", dest, None, max_attempts=1)
     record = _part_and_record(dest)[1].read_text()
     assert "OLDFILE" not in record and "id=***" in record
-    n = len(_Remote.seen)
+    n = len(Remote.seen)
     with caplog.at_level(logging.WARNING, logger="oeseg.data.download"):
         download_file(f"{remote}/get?export=download&id=NEWFILE", dest, None)
     assert dest.read_bytes() == NEW
-    assert _Remote.seen[n:] == [("/get?export=download&id=NEWFILE", None, None)]
+    assert Remote.seen[n:] == [("/get?export=download&id=NEWFILE", None, None)]
     assert "its record names another source" in caplog.text
 
 
@@ -538,15 +407,15 @@ def test_good_download(remote, tmp_path):
     with tarfile.open(dest) as tar:
         assert tar.getnames() == ["archive/file0.bin", "archive/file1.bin", "archive/file2.bin"]
     # a second call finds the verified file and fetches nothing
-    n = len(_Remote.seen)
+    n = len(Remote.seen)
     download_file(f"{remote}/good.tar", dest, SHA256)
-    assert len(_Remote.seen) == n
+    assert len(Remote.seen) == n
 
 
 def test_truncated_download_resumes_with_range(remote, tmp_path):
     dest = download_file(f"{remote}/cut.tar", tmp_path / "b.tar", SHA256)
     assert dest.read_bytes() == ARCHIVE
-    seen = [r for p, r, _ in _Remote.seen if p == "/cut.tar"]
+    seen = [r for p, r, _ in Remote.seen if p == "/cut.tar"]
     assert seen[0] is None
     assert len(seen) == 2 and seen[1].startswith("bytes=")
     resumed_at = int(seen[1].removeprefix("bytes=").rstrip("-"))
@@ -558,7 +427,7 @@ def test_partial_file_from_an_earlier_run_resumes(remote, tmp_path):
     (tmp_path / "c.tar.part").write_bytes(ARCHIVE[:1000])
     download_file(f"{remote}/good.tar", dest, SHA256)
     assert dest.read_bytes() == ARCHIVE
-    assert _Remote.seen == [("/good.tar", "bytes=1000-", None)]  # pinned: resumed without a record
+    assert Remote.seen == [("/good.tar", "bytes=1000-", None)]  # pinned: resumed without a record
 
 
 def test_a_stale_file_at_the_destination_is_downloaded_again(remote, tmp_path, caplog):
@@ -567,7 +436,7 @@ def test_a_stale_file_at_the_destination_is_downloaded_again(remote, tmp_path, c
     dest.write_bytes(b"stale")
     with caplog.at_level(logging.WARNING, logger="oeseg.data.download"):
         download_file(f"{remote}/good.tar", dest, SHA256)
-    assert dest.read_bytes() == ARCHIVE and _Remote.seen == [("/good.tar", None, None)]
+    assert dest.read_bytes() == ARCHIVE and Remote.seen == [("/good.tar", None, None)]
     assert "sha256 differs from the pinned one; downloading again" in caplog.text
 
 
@@ -590,10 +459,10 @@ def test_http_error_names_the_file(remote, tmp_path):
 def test_a_busy_server_is_asked_again_within_the_attempts(remote, tmp_path):
     """A 503 or 429 (busy or down for a moment) is retried after the server's Retry-After, within
     the attempts; the last attempt's error names the status."""
-    _Remote.busy = {"/good.tar": [503, 429]}
+    Remote.busy = {"/good.tar": [503, 429]}
     assert download_file(f"{remote}/good.tar", tmp_path / "a.tar", SHA256).read_bytes() == ARCHIVE
-    assert [path for path, *_ in _Remote.seen] == ["/good.tar"] * 3
-    _Remote.busy = {"/good.tar": [503] * 3}
+    assert [path for path, *_ in Remote.seen] == ["/good.tar"] * 3
+    Remote.busy = {"/good.tar": [503] * 3}
     with pytest.raises(InputError, match=r"b.tar: download of .*/good.tar failed: HTTP 503$"):
         download_file(f"{remote}/good.tar", tmp_path / "b.tar", SHA256, max_attempts=3)
 
@@ -601,7 +470,7 @@ def test_a_busy_server_is_asked_again_within_the_attempts(remote, tmp_path):
 def test_a_refused_login_names_the_netrc_machine_and_not_the_password(remote, tmp_path, monkeypatch):
     """A 401 says which ~/.netrc machine gives the server its login (requests reads it), whether it
     has none or a refused one, and never writes the password; the right one downloads the file."""
-    _Remote.files["/private.bin"], _Remote.accounts["/private.bin"] = (NEW, None, None), ("bob", "right-pw")
+    Remote.files["/private.bin"], Remote.accounts["/private.bin"] = (NEW, None, None), ("bob", "right-pw")
     netrc = tmp_path / "netrc"
     monkeypatch.setenv("NETRC", str(netrc))
     dest, url = tmp_path / "private.bin", f"{remote}/private.bin"
@@ -682,7 +551,7 @@ def test_the_fetch_step_takes_a_verified_file_of_the_pinned_sha256_without_a_req
     verified.write_bytes(ARCHIVE)
     fetch_download(f"{remote}/good.tar", fetched, SHA256 if pinned else None, verified)
     assert fetched.read_bytes() == ARCHIVE
-    assert _Remote.seen == ([] if pinned else [("/good.tar", None, None)])
+    assert Remote.seen == ([] if pinned else [("/good.tar", None, None)])
     assert fetched.samefile(verified) if pinned else not fetched.samefile(verified)
 
 
@@ -705,7 +574,7 @@ def test_a_write_that_fails_names_the_file_and_keeps_the_part_to_resume(remote, 
     """A download that outgrows the space it may take (here a file-size limit, RLIMIT_FSIZE: a full disk
     ends alike) is an InputError naming the file, the URL and the part kept, not a traceback; once
     there is room, the next run resumes it."""
-    _Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
+    Remote.files["/f.bin"] = (OLD, '"v1"', MODIFIED)
     dest, url, limit = tmp_path / "f.bin", f"{remote}/f.bin", 150_000
     part = _part_and_record(dest)[0]
     script = ("import sys\nfrom oeseg.data.download import download_file\nfrom oeseg.io import InputError\n"
@@ -718,7 +587,7 @@ def test_a_write_that_fails_names_the_file_and_keeps_the_part_to_resume(remote, 
     assert child.stdout == (f"{dest}: cannot write the file: the download of {url} into {part} failed: File too "
                             f"large; {part} is kept ({limit} bytes): make room, then run again to resume\n")
     download_file(url, dest, None)
-    assert dest.read_bytes() == OLD and _Remote.seen[-1] == ("/f.bin", f"bytes={limit}-", '"v1"')
+    assert dest.read_bytes() == OLD and Remote.seen[-1] == ("/f.bin", f"bytes={limit}-", '"v1"')
 
 
 def test_credentials_never_appear_in_messages():
